@@ -1,0 +1,10 @@
+# Everything comes from Debian 12 packages (see README "Dependencies").
+find_package(Threads REQUIRED)
+find_package(MPI REQUIRED COMPONENTS CXX)
+find_package(Boost 1.74 REQUIRED COMPONENTS mpi serialization)
+find_package(cppzmq REQUIRED)
+find_package(cereal REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)   # HMAC-SHA256 (uses the CPU's SHA extensions)

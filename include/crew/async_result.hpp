@@ -1,0 +1,87 @@
+#pragma once
+// crew::AsyncResult: the handle every remote operation returns.
+//
+//   auto ar = rc.view().apply("mul", 5, 6);   // returns at once
+//   ar.wait(2s);                              // true once every engine has answered
+//   crew::Value v = ar.get();                 // waits; throws RemoteError / CompositeError / TimeoutError
+//   auto by_engine = ar.get_dict();           // {engine id: value}
+//   ar.metadata(0).completed;                 // timestamps, stdout/stderr, status
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crew/error.hpp"
+#include "crew/value.hpp"
+
+namespace crew {
+
+/// A timeout that never expires.
+inline constexpr std::chrono::milliseconds forever{-1};
+
+namespace detail {
+struct ResultState;
+}
+
+struct ResultMetadata {
+  std::string msg_id;
+  int engine_id = -1;
+  std::string function;
+  std::string status = "pending";  ///< "pending", "ok" or "error"
+  std::chrono::system_clock::time_point submitted;  ///< client clock
+  std::chrono::system_clock::time_point started;    ///< engine clock
+  std::chrono::system_clock::time_point completed;  ///< engine clock
+  std::chrono::system_clock::time_point received;   ///< client clock
+  std::string stdout_text;  ///< what the task wrote to std::cout / ctx.out()
+  std::string stderr_text;  ///< what the task wrote to std::cerr / ctx.err()
+};
+
+class AsyncResult {
+ public:
+  AsyncResult() = default;
+  explicit AsyncResult(std::shared_ptr<detail::ResultState> state) : state_(std::move(state)) {}
+
+  /// One msg id per target engine, in target order.
+  const std::vector<std::string>& msg_ids() const;
+  const std::vector<int>& targets() const;
+  std::size_t size() const { return targets().size(); }
+
+  /// True once every engine has answered.
+  bool ready() const;
+  /// Waits until ready or `timeout` passes; true if ready.
+  bool wait(std::chrono::milliseconds timeout = forever) const;
+  /// True if every engine answered without error. Throws Error if not ready yet.
+  bool successful() const;
+  /// How many engines have answered.
+  std::size_t progress() const;
+  /// Time from submission until now, or until the last answer.
+  std::chrono::duration<double> elapsed() const;
+
+  /// Waits, then returns the result: one value for a single-engine view (rc[3]), a list in target
+  /// order otherwise. Throws TimeoutError if `timeout` passes; RemoteError (EngineError if the
+  /// engine died) for a single-engine failure; CompositeError if any of several engines failed.
+  Value get(std::chrono::milliseconds timeout = forever) const;
+  /// get(), converted: ar.get_as<double>(), ar.get_as<std::vector<double>>().
+  template <class T>
+  T get_as(std::chrono::milliseconds timeout = forever) const {
+    return from_value<T>(get(timeout));
+  }
+  /// Waits, then returns {engine id: value}; throws like get().
+  std::map<int, Value> get_dict(std::chrono::milliseconds timeout = forever) const;
+
+  /// The i-th target's outcome without throwing for remote errors (after waiting).
+  std::optional<RemoteError> error(std::size_t i) const;
+  /// The i-th target's value (throws its RemoteError if it failed, Error if not ready).
+  Value value(std::size_t i) const;
+  ResultMetadata metadata(std::size_t i = 0) const;
+
+ private:
+  void check_valid() const;
+  std::shared_ptr<detail::ResultState> state_;
+};
+
+}  // namespace crew

@@ -1,0 +1,148 @@
+#pragma once
+// crew's error taxonomy: stable codes (`errc`) and the exceptions thrown at the API edge.
+//
+// Every message reads "[crew.<family>.<name>] what happened; what to do", so users can search
+// for the code and tests can match codes instead of prose.
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace crew {
+
+/// Stable error codes. The numbers never change meaning; new codes get new numbers.
+enum class errc : std::uint16_t {
+  none = 0,
+  // connection.*: reaching the controller
+  no_profile = 100,          ///< no controller.json in the profile: no cluster is running there
+  controller_timeout = 101,  ///< the controller did not answer within the timeout
+  controller_gone = 102,     ///< controller.json names a controller process that no longer exists
+  client_closed = 103,       ///< the client was shut down while a call was waiting
+  // input.*: what the caller passed in
+  bad_json = 200,        ///< a JSON literal did not parse
+  bad_targets = 201,     ///< a --targets / view spec did not parse
+  unknown_target = 202,  ///< an engine id that is not registered
+  bad_option = 203,      ///< a command-line option or API argument out of range
+  value_type = 204,      ///< a Value holds another type than the one asked for
+  bad_profile = 205,     ///< a profile name or file that cannot be used
+  // remote.*: reported by an engine
+  unknown_function = 300,  ///< no function of that name on the engine
+  bad_arguments = 301,     ///< wrong argument count or type for the function
+  exception = 302,         ///< the function threw
+  engine_died = 303,       ///< the engine (its world) died while holding the task
+  plugin_failed = 304,     ///< a plugin library could not be loaded
+  unknown_name = 305,      ///< a name missing from the engine's namespace
+  engine_dead = 306,       ///< the task targets an engine that is not alive
+  aborted = 307,           ///< the task was dropped before it ran (shutdown, abort)
+  // protocol.*: messages on the wire
+  bad_signature = 400,  ///< missing or wrong HMAC signature
+  malformed = 401,      ///< frames that do not decode
+  oversized = 402,      ///< a message above the size limit
+  unexpected = 403,     ///< a well-formed message that makes no sense here
+  // launch.*: starting and stopping clusters
+  launcher_not_found = 500,      ///< mpirun (or another launcher program) is not on PATH
+  launcher_failed = 501,         ///< the launcher exited with an error
+  engines_not_registered = 502,  ///< engines did not register before the deadline
+  already_running = 503,         ///< the profile already has a running cluster
+  not_running = 504,             ///< there is no cluster to stop / inspect
+  controller_failed = 505,       ///< the controller process failed to start
+  // timeout.*
+  wait_timeout = 600,  ///< a result did not arrive within the caller's timeout
+  // internal.*
+  internal = 900,  ///< a bug in crew: please report it with the log
+};
+
+/// "family.name" of a code, e.g. "remote.unknown_function".
+std::string_view errc_name(errc code) noexcept;
+/// The code named "family.name", or errc::none.
+errc errc_from_name(std::string_view name) noexcept;
+/// "[crew.family.name] message"
+std::string format_error(errc code, std::string_view message);
+
+/// Root of all crew exceptions.
+class Error : public std::runtime_error {
+ public:
+  Error(errc code, std::string message);
+  errc code() const noexcept { return code_; }
+  /// The message without the "[crew.x.y] " prefix.
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  errc code_;
+  std::string message_;
+};
+
+/// The controller cannot be reached, or the profile has none.
+class ConnectionError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A wait ran past its deadline.
+class TimeoutError : public Error {
+ public:
+  explicit TimeoutError(std::string message) : Error(errc::wait_timeout, std::move(message)) {}
+};
+
+/// Bad input from the caller: unparsable JSON, bad targets, a Value of the wrong type.
+class InputError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A message on the wire that was rejected.
+class ProtocolError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Starting or stopping a cluster failed.
+class LaunchError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// An error raised on an engine while running a task.
+class RemoteError : public Error {
+ public:
+  RemoteError(errc code, int engine_id, std::string type, std::string message, std::string context = {});
+  int engine_id() const noexcept { return engine_id_; }
+  /// The remote error's type, e.g. "std::runtime_error" or "crew.remote.unknown_function".
+  const std::string& type() const noexcept { return type_; }
+  /// The remote message alone (no engine, no type).
+  const std::string& remote_message() const noexcept { return remote_message_; }
+  /// Extra context from the engine (function signature, host, ...), possibly empty.
+  const std::string& context() const noexcept { return context_; }
+
+ protected:
+  RemoteError(errc code, std::string full_message, int engine_id, std::string type,
+              std::string message, std::string context);
+
+ private:
+  int engine_id_;
+  std::string type_;
+  std::string remote_message_;
+  std::string context_;
+};
+
+/// The engine running a task died (its MPI world ended) before the task completed.
+class EngineError : public RemoteError {
+ public:
+  using RemoteError::RemoteError;
+};
+
+/// Errors from several engines at once; what() lists the first few.
+class CompositeError : public RemoteError {
+ public:
+  explicit CompositeError(std::vector<RemoteError> errors);
+  const std::vector<RemoteError>& errors() const noexcept { return errors_; }
+  /// Throws the first error as its own type.
+  [[noreturn]] void raise_first() const;
+
+ private:
+  std::vector<RemoteError> errors_;
+};
+
+}  // namespace crew

@@ -1,0 +1,139 @@
+// The `crew` command line: verbs on a running cluster, `cluster` and `controller`.
+#include "cli/cli.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <iostream>
+
+#include "cli/output.hpp"
+#include "cli/verbs.hpp"
+#include "crew/version.hpp"
+
+namespace crew::cli {
+namespace {
+
+void add_common(CLI::App* app, Common& c, bool with_targets) {
+  app->add_option("--profile", c.profile, "cluster profile ($CREW_HOME/profile_<name>, default ~/.crew)")
+      ->capture_default_str();
+  app->add_flag("--json", c.json, "machine-readable output (one line of JSON)");
+  app->add_option("--timeout", c.timeout_s, "seconds to wait for the controller to answer")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  if (with_targets)
+    app->add_option("-t,--targets", c.targets, "engines: all, ids and ranges, e.g. 0,2-3")->capture_default_str();
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"crew: a hybrid MPI + ZeroMQ parallel executor.\n"
+               "Start a cluster with `crew cluster start -n 4`, then call functions on its engines.",
+               "crew"};
+  app.set_version_flag("--version", std::string("crew ") + version_string);
+  app.require_subcommand(1);
+  Common common;
+  std::function<int()> action;
+
+  auto* ids_cmd = app.add_subcommand("ids", "list the ids of the alive engines");
+  add_common(ids_cmd, common, false);
+  ids_cmd->callback([&] { action = [&] { return ids(common); }; });
+
+  auto* engines_cmd = app.add_subcommand("engines", "table of engines: id, host, pid, MPI rank, world, state");
+  add_common(engines_cmd, common, false);
+  engines_cmd->callback([&] { action = [&] { return engines(common); }; });
+
+  std::string function;
+  std::vector<std::string> values;
+  auto* call_cmd = app.add_subcommand("call", "call a registered function on engines; arguments are JSON literals");
+  add_common(call_cmd, common, true);
+  call_cmd->add_option("function", function, "function name (`crew call functions` lists them)")->required();
+  call_cmd->add_option("args", values, "arguments as JSON: 5 '\"text\"' '[1,2]' '{\"$ref\": \"a\"}'");
+  call_cmd->callback([&] { action = [&] { return call(common, function, values); }; });
+
+  std::string command;
+  auto* exec_cmd = app.add_subcommand("exec", "run a shell command on each engine's host (exit 1 if any fails)");
+  add_common(exec_cmd, common, true);
+  exec_cmd->add_option("command", command, "the command, run with /bin/sh -c")->required();
+  exec_cmd->callback([&] { action = [&] { return exec(common, command); }; });
+
+  std::vector<std::string> assignments;
+  auto* push_cmd = app.add_subcommand("push", "set variables in the engines' namespaces: NAME=JSON ...");
+  add_common(push_cmd, common, true);
+  push_cmd->add_option("assignments", assignments, "e.g. a='[1,2,3]' b='\"text\"'")->required();
+  push_cmd->callback([&] { action = [&] { return push(common, assignments); }; });
+
+  std::vector<std::string> names;
+  auto* pull_cmd = app.add_subcommand("pull", "read variables from the engines' namespaces");
+  add_common(pull_cmd, common, true);
+  pull_cmd->add_option("names", names, "variable names")->required();
+  pull_cmd->callback([&] { action = [&] { return pull(common, names); }; });
+
+  auto* shutdown_cmd = app.add_subcommand("shutdown", "stop the engines and the controller (prefer `crew cluster stop`)");
+  add_common(shutdown_cmd, common, false);
+  shutdown_cmd->callback([&] { action = [&] { return shutdown(common); }; });
+
+  auto* cluster_cmd = app.add_subcommand("cluster", "start, stop and inspect clusters");
+  cluster_cmd->require_subcommand(1);
+  StartArgs start;
+  auto* start_cmd = cluster_cmd->add_subcommand("start", "start a controller and an MPI world of engines; returns when all registered");
+  add_common(start_cmd, common, false);
+  start_cmd->add_option("-n,--engines", start.engines, "number of engines (MPI ranks); default: one per core");
+  start_cmd->add_option("--launcher", start.launcher, "how to start engines: local (mpirun on this host)")
+      ->capture_default_str();
+  start_cmd->add_option("--mpirun-args", start.mpirun_args, "extra mpirun arguments, e.g. \"--bind-to none\"");
+  start_cmd->add_option("--plugin", start.plugins, "plugin library for every engine (repeatable)");
+  start_cmd->add_flag("--no-oversubscribe", start.no_oversubscribe,
+                      "refuse more engines than cores instead of passing --oversubscribe");
+  start_cmd->add_option("--wait", start.wait_s, "seconds to wait for every engine to register")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  start_cmd->add_option("--ip", start.ip, "address the controller binds (0.0.0.0 for all)")->capture_default_str();
+  start_cmd->add_option("--heartbeat-ms", start.heartbeat_ms, "engine heartbeat period")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600000));
+  start_cmd->callback([&] { action = [&] { return cluster_start(common, start); }; });
+
+  double grace = 10;
+  auto* stop_cmd = cluster_cmd->add_subcommand("stop", "stop everything `cluster start` started, and confirm it is gone");
+  add_common(stop_cmd, common, false);
+  stop_cmd->add_option("--grace", grace, "seconds to wait for a clean exit before signalling")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  stop_cmd->callback([&] { action = [&] { return cluster_stop(common, grace); }; });
+
+  auto* status_cmd = cluster_cmd->add_subcommand("status", "is the cluster running? (exit 3 if not)");
+  add_common(status_cmd, common, false);
+  status_cmd->callback([&] { action = [&] { return cluster_status(common); }; });
+
+  auto* list_cmd = cluster_cmd->add_subcommand("list", "every profile and whether its cluster runs");
+  add_common(list_cmd, common, false);
+  list_cmd->callback([&] { action = [&] { return cluster_list(common); }; });
+
+  ControllerArgs ctl;
+  auto* ctl_cmd = app.add_subcommand("controller", "run a controller in the foreground (`cluster start` does this for you)");
+  add_common(ctl_cmd, common, false);
+  ctl_cmd->add_option("--ip", ctl.ip, "address to bind (0.0.0.0 for all)")->capture_default_str();
+  ctl_cmd->add_option("--port", ctl.client_port, "client port (0: a free one)")->capture_default_str();
+  ctl_cmd->add_option("--engine-port", ctl.engine_port, "engine port (0: a free one)")->capture_default_str();
+  ctl_cmd->add_option("--heartbeat-ms", ctl.heartbeat_ms, "engine heartbeat period")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600000));
+  ctl_cmd->add_option("--ready-fd", ctl.ready_fd, "write 'ready' to this descriptor once serving")->group("");
+  ctl_cmd->add_option("--log-level", ctl.log_level, "trace, debug, info, warn, error");
+  ctl_cmd->callback([&] { action = [&] { return controller(common, ctl); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? exit_ok : exit_usage;
+  }
+  try {
+    return action ? action() : exit_usage;
+  } catch (const std::exception& e) {
+    return report(e);
+  }
+}
+
+}  // namespace crew::cli

@@ -1,0 +1,176 @@
+// `crew cluster start / stop / status / list` and `crew controller`.
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/output.hpp"
+#include "cli/verbs.hpp"
+#include "cluster/cluster.hpp"
+#include "cluster/local_launcher.hpp"
+#include "common/log.hpp"
+#include "controller/controller.hpp"
+#include "crew/json.hpp"
+
+namespace crew::cli {
+namespace {
+
+std::string fixed(double x, int digits = 2) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
+  return buf;
+}
+
+std::string profile_flag(const Common& c) { return c.profile == "default" ? "" : " --profile " + c.profile; }
+
+cluster::Reporter reporter(const Common& c) {
+  cluster::Reporter r;
+  const bool tty = ::isatty(2) != 0;
+  r.notice = [](const std::string& line) { std::cerr << "crew: " << line << std::endl; };
+  r.progress = [tty, c](int registered, int wanted, double seconds) {
+    if (c.json) return;
+    std::cerr << (tty ? "\r" : "") << "crew: " << registered << "/" << wanted << " engines registered ("
+              << fixed(seconds, 1) << " s)" << (tty && registered < wanted ? "" : "\n") << std::flush;
+  };
+  return r;
+}
+
+}  // namespace
+
+int cluster_start(const Common& c, const StartArgs& a) {
+  cluster::StartOptions o;
+  o.profile = c.profile;
+  o.engines = a.engines < 0 ? cluster::usable_cores() : a.engines;
+  o.launcher = a.launcher;
+  o.mpirun_args = cluster::split_words(a.mpirun_args);
+  o.plugins = a.plugins;
+  o.oversubscribe_allowed = !a.no_oversubscribe;
+  o.timeout = std::chrono::milliseconds(static_cast<long>(a.wait_s * 1000));
+  o.ip = a.ip;
+  o.heartbeat_ms = a.heartbeat_ms;
+  if (a.engines == 0 || a.engines < -1)
+    throw InputError(errc::bad_option, "-n " + std::to_string(a.engines) +
+                                           ": a cluster needs at least 1 engine (mpirun itself would read -n 0 as "
+                                           "'one per core')");
+  const auto r = cluster::start(o, reporter(c));
+  if (c.json) {
+    auto engines = nlohmann::json::array();
+    for (const auto& e : r.engines) engines.push_back(e.id);
+    std::cout << nlohmann::json{{"profile", c.profile},
+                                {"controller_pid", r.state.controller_pid},
+                                {"client_url", r.client_url},
+                                {"engines", engines},
+                                {"launcher_pid", r.state.worlds.front().pid},
+                                {"seconds", r.seconds}}
+                     .dump()
+              << std::endl;
+  } else {
+    std::cout << "cluster '" << c.profile << "' started in " << fixed(r.seconds) << " s: " << r.engines.size()
+              << " engine" << (r.engines.size() == 1 ? "" : "s") << " (mpirun pid " << r.state.worlds.front().pid
+              << "), controller pid " << r.state.controller_pid << " at " << r.client_url << std::endl
+              << "  stop it with: crew cluster stop" << profile_flag(c) << std::endl;
+  }
+  return exit_ok;
+}
+
+int cluster_stop(const Common& c, double grace_s) {
+  const auto r = cluster::stop(c.profile, std::chrono::milliseconds(static_cast<long>(grace_s * 1000)), reporter(c));
+  if (c.json) {
+    std::cout << nlohmann::json{{"profile", c.profile}, {"stopped", r.stopped}, {"forced", r.forced}, {"seconds", r.seconds}}
+                     .dump()
+              << std::endl;
+  } else {
+    std::cout << "cluster '" << c.profile << "' stopped in " << fixed(r.seconds) << " s: " << r.stopped.size()
+              << " process" << (r.stopped.size() == 1 ? "" : "es") << " ended" << (r.forced ? " (some by signal)" : "")
+              << ", none left" << std::endl;
+  }
+  return exit_ok;
+}
+
+namespace {
+
+nlohmann::json status_json(const cluster::Status& s) {
+  nlohmann::json j{{"profile", s.profile}, {"dir", s.dir.string()}, {"running", s.running}};
+  if (s.controller) j["controller"] = {{"pid", s.controller->pid}, {"client_url", s.controller->client_url}};
+  auto engines = nlohmann::json::array();
+  for (const auto& e : s.engines)
+    engines.push_back({{"id", e.id}, {"world", e.world}, {"state", e.state}, {"pid", e.pid}, {"host", e.host}});
+  j["engines"] = engines;
+  if (!s.stats.is_null()) j["stats"] = to_json(s.stats);
+  if (!s.problem.empty()) j["problem"] = s.problem;
+  return j;
+}
+
+std::string engine_summary(const cluster::Status& s) {
+  int alive = 0;
+  for (const auto& e : s.engines) alive += e.state == "alive" ? 1 : 0;
+  std::string text = std::to_string(alive) + " alive";
+  if (static_cast<std::size_t>(alive) != s.engines.size()) text += " of " + std::to_string(s.engines.size());
+  return text;
+}
+
+}  // namespace
+
+int cluster_status(const Common& c) {
+  const auto s = cluster::status(c.profile, std::chrono::milliseconds(static_cast<long>(c.timeout_s * 1000)));
+  if (c.json) {
+    std::cout << status_json(s).dump() << std::endl;
+    return s.running ? exit_ok : exit_not_running;
+  }
+  std::cout << "profile:    " << s.profile << " (" << s.dir.string() << ")" << std::endl;
+  if (!s.running) {
+    std::cout << "controller: not running" << std::endl;
+    if (!s.problem.empty()) std::cout << "note:       " << s.problem << std::endl;
+    return exit_not_running;
+  }
+  std::cout << "controller: pid " << s.controller->pid << ", clients at " << s.controller->client_url << std::endl;
+  if (!s.problem.empty()) {
+    std::cout << "problem:    " << s.problem << std::endl;
+    return exit_failure;
+  }
+  std::cout << "engines:    " << engine_summary(s) << std::endl;
+  if (s.state)
+    for (std::size_t w = 0; w < s.state->worlds.size(); ++w)
+      std::cout << "world " << w << ":    " << s.state->worlds[w].launcher << " launcher, " << s.state->worlds[w].engines
+                << " ranks, pid " << s.state->worlds[w].pid << ", log " << s.state->worlds[w].log.string() << std::endl;
+  if (s.stats.is_dict())
+    std::cout << "tasks:      " << s.stats["tasks_submitted"].as_int() << " submitted, "
+              << s.stats["tasks_completed"].as_int() << " completed, " << s.stats["tasks_failed"].as_int()
+              << " failed" << std::endl;
+  return exit_ok;
+}
+
+int cluster_list(const Common& c) {
+  const auto all = cluster::list(std::chrono::milliseconds(static_cast<long>(c.timeout_s * 1000)));
+  if (c.json) {
+    auto out = nlohmann::json::array();
+    for (const auto& s : all) out.push_back(status_json(s));
+    std::cout << out.dump() << std::endl;
+    return exit_ok;
+  }
+  if (all.empty()) {
+    std::cout << "no profiles in " << crew_home().string() << std::endl;
+    return exit_ok;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : all)
+    rows.push_back({s.profile, s.running ? "running" : "stopped",
+                    s.running ? engine_summary(s) : "-",
+                    s.controller && s.running ? s.controller->client_url : "-"});
+  print_table(std::cout, {"PROFILE", "STATE", "ENGINES", "CONTROLLER"}, rows);
+  return exit_ok;
+}
+
+int controller(const Common& c, const ControllerArgs& a) {
+  logging::init("controller", {}, a.log_level);
+  controller::ControllerConfig cfg;
+  cfg.profile = c.profile;
+  cfg.ip = a.ip;
+  cfg.client_port = a.client_port;
+  cfg.engine_port = a.engine_port;
+  cfg.heartbeat_ms = a.heartbeat_ms;
+  cfg.ready_fd = a.ready_fd;
+  controller::Controller(cfg).run();
+  return exit_ok;
+}
+
+}  // namespace crew::cli

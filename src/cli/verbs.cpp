@@ -1,0 +1,191 @@
+// One-shot verbs on a running cluster: ids, engines, call, exec, push, pull, shutdown.
+#include "cli/verbs.hpp"
+
+#include <algorithm>
+#include <iostream>
+
+#include "cli/output.hpp"
+#include "common/targets.hpp"
+#include "crew/client.hpp"
+#include "crew/json.hpp"
+
+namespace crew::cli {
+namespace {
+
+Client connect(const Common& c) {
+  return Client(c.profile, ClientOptions{std::chrono::milliseconds(static_cast<long>(c.timeout_s * 1000))});
+}
+
+DirectView target_view(const Client& rc, const std::string& spec) {
+  auto ids = parse_targets(spec);
+  if (!ids) {
+    auto all = rc.ids();
+    if (all.empty()) throw InputError(errc::unknown_target, "the cluster has no engines alive; see `crew engines`");
+    return rc[all];
+  }
+  return rc[*ids];
+}
+
+Value parse_argument(const std::string& text, const std::string& what) {
+  try {
+    return parse_json(text);
+  } catch (const InputError& e) {
+    std::string hint;
+    if (!text.empty() && text.front() != '"' && text.front() != '[' && text.front() != '{')
+      hint = "; strings need JSON quotes, e.g. '\"" + text + "\"'";
+    throw InputError(errc::bad_json, what + ": " + e.message() + hint);
+  }
+}
+
+nlohmann::json error_json(const RemoteError& e) {
+  return {{"$error", {{"code", std::string(errc_name(e.code()))}, {"type", e.type()}, {"message", e.remote_message()}}}};
+}
+
+Value same(const Value& v) { return v; }
+
+/// Waits for every engine, prints per-engine results (`show` formats a success for people,
+/// `shape` adjusts a value for both outputs) and returns 1 if any engine failed.
+template <class Show, class Shape = decltype(&same)>
+int print_results(const Common& c, const AsyncResult& ar, Show show, Shape shape = &same) {
+  ar.wait();
+  int status = exit_ok;
+  nlohmann::json out = nlohmann::json::object();
+  for (std::size_t i = 0; i < ar.size(); ++i) {
+    const int id = ar.targets()[i];
+    const auto meta = ar.metadata(i);
+    if (auto err = ar.error(i)) {
+      std::cerr << err->what() << std::endl;
+      status = std::max(status, err->code() == errc::unknown_target ? exit_usage : exit_failure);
+      out[std::to_string(id)] = error_json(*err);
+      continue;
+    }
+    const Value v = shape(ar.value(i));
+    if (c.json) {
+      out[std::to_string(id)] = to_json(v);
+    } else {
+      show(id, v);
+      if (!meta.stdout_text.empty()) std::cout << "[stdout:" << id << "] " << meta.stdout_text << std::flush;
+      if (!meta.stderr_text.empty()) std::cerr << "[stderr:" << id << "] " << meta.stderr_text << std::flush;
+    }
+  }
+  if (c.json) std::cout << out.dump() << std::endl;
+  return status;
+}
+
+}  // namespace
+
+int ids(const Common& c) {
+  const auto list = connect(c).ids();
+  if (c.json) {
+    std::cout << nlohmann::json(list).dump() << std::endl;
+  } else {
+    for (std::size_t i = 0; i < list.size(); ++i) std::cout << (i ? " " : "") << list[i];
+    std::cout << std::endl;
+  }
+  return exit_ok;
+}
+
+int engines(const Common& c) {
+  const auto list = connect(c).engines();
+  if (c.json) {
+    auto out = nlohmann::json::array();
+    for (const auto& e : list)
+      out.push_back({{"id", e.id}, {"host", e.host}, {"pid", e.pid}, {"rank", e.rank}, {"world", e.world},
+                     {"world_size", e.world_size}, {"state", e.state}, {"tasks", e.tasks}, {"completed", e.completed}});
+    std::cout << out.dump() << std::endl;
+    return exit_ok;
+  }
+  if (list.empty()) {
+    std::cout << "no engines registered (profile '" << c.profile << "')" << std::endl;
+    return exit_ok;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : list)
+    rows.push_back({std::to_string(e.id), e.host, std::to_string(e.pid), std::to_string(e.rank),
+                    std::to_string(e.world), e.state, std::to_string(e.tasks), std::to_string(e.completed)});
+  print_table(std::cout, {"ID", "HOST", "PID", "RANK", "WORLD", "STATE", "TASKS", "DONE"}, rows);
+  return exit_ok;
+}
+
+int call(const Common& c, const std::string& function, const std::vector<std::string>& json_args) {
+  Value::List args;
+  for (std::size_t i = 0; i < json_args.size(); ++i)
+    args.push_back(parse_argument(json_args[i], "argument " + std::to_string(i + 1) + " of `crew call " + function + "`"));
+  const Client rc = connect(c);
+  return print_results(c, target_view(rc, c.targets).apply_list(function, std::move(args)),
+                       [](int id, const Value& v) { std::cout << "[" << id << "] " << value_text(v) << std::endl; });
+}
+
+int exec(const Common& c, const std::string& command) {
+  const Client rc = connect(c);
+  const AsyncResult ar = target_view(rc, c.targets).exec(command);
+  int worst = exit_ok;
+  const int status = print_results(c, ar, [&](int id, const Value& v) {
+    const auto code = v["status"].as_int();
+    std::cout << "[" << id << "] exit " << code << std::endl << v["stdout"].as_string() << std::flush;
+    const auto& err = v["stderr"].as_string();
+    if (!err.empty()) std::cerr << "[stderr:" << id << "] " << err << std::flush;
+  });
+  // Like pdsh -S: a command that failed on any engine fails the verb.
+  for (std::size_t i = 0; i < ar.size(); ++i)
+    if (!ar.error(i) && ar.value(i)["status"].as_int() != 0) worst = exit_failure;
+  return std::max(status, worst);
+}
+
+int push(const Common& c, const std::vector<std::string>& assignments) {
+  Value::Dict values;
+  for (const auto& a : assignments) {
+    const auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError(errc::bad_option, "'" + a + "' is not NAME=JSON; write e.g. a='[1,2,3]' b='\"text\"'");
+    const std::string name = a.substr(0, eq);
+    values.insert_or_assign(name, parse_argument(a.substr(eq + 1), "the value of " + name));
+  }
+  const Client rc = connect(c);
+  const DirectView view = target_view(rc, c.targets);
+  std::vector<std::string> names;
+  for (const auto& [k, v] : values) names.push_back(k);
+  const AsyncResult ar = view.push(std::move(values));
+  ar.wait();
+  int status = exit_ok;
+  std::vector<int> done;
+  for (std::size_t i = 0; i < ar.size(); ++i) {
+    if (auto err = ar.error(i)) {
+      std::cerr << err->what() << std::endl;
+      status = std::max(status, err->code() == errc::unknown_target ? exit_usage : exit_failure);
+    } else {
+      done.push_back(ar.targets()[i]);
+    }
+  }
+  std::sort(done.begin(), done.end());
+  if (c.json) {
+    std::cout << nlohmann::json{{"pushed", names}, {"engines", done}}.dump() << std::endl;
+  } else if (!done.empty()) {
+    std::string joined;
+    for (const auto& n : names) joined += (joined.empty() ? "" : ", ") + n;
+    std::cout << "pushed " << joined << " to engine" << (done.size() == 1 ? " " : "s ") << format_id_ranges(done)
+              << std::endl;
+  }
+  return status;
+}
+
+int pull(const Common& c, const std::vector<std::string>& names) {
+  const Client rc = connect(c);
+  const AsyncResult ar = target_view(rc, c.targets).pull(names);
+  // One name comes back as its value; show it as {name: value} like several names are.
+  return print_results(
+      c, ar,
+      [&](int id, const Value& v) {
+        for (const auto& [k, x] : v.as_dict()) std::cout << "[" << id << "] " << k << " = " << value_text(x) << std::endl;
+      },
+      [&](const Value& v) { return names.size() == 1 ? Value(Value::Dict{{names.front(), v}}) : v; });
+}
+
+int shutdown(const Common& c) {
+  connect(c).shutdown();
+  if (c.json) std::cout << nlohmann::json{{"shutdown", true}}.dump() << std::endl;
+  else std::cout << "controller and engines of profile '" << c.profile << "' shut down" << std::endl;
+  return exit_ok;
+}
+
+}  // namespace crew::cli

@@ -1,0 +1,52 @@
+#pragma once
+// The CLI's verbs: each is a thin layer over crew::Client (or crew::cluster) and returns an exit
+// status; errors propagate as exceptions and are reported by the caller.
+
+#include <string>
+#include <vector>
+
+namespace crew::cli {
+
+struct Common {
+  std::string profile = "default";
+  bool json = false;
+  double timeout_s = 10;
+  std::string targets = "all";
+};
+
+int ids(const Common& c);
+int engines(const Common& c);
+int call(const Common& c, const std::string& function, const std::vector<std::string>& json_args);
+int exec(const Common& c, const std::string& command);
+int push(const Common& c, const std::vector<std::string>& assignments);
+int pull(const Common& c, const std::vector<std::string>& names);
+int shutdown(const Common& c);
+
+struct StartArgs {
+  int engines = -1;  ///< -1: not given (one per core)
+  std::string launcher = "local";
+  std::string mpirun_args;
+  std::vector<std::string> plugins;
+  bool no_oversubscribe = false;
+  double wait_s = 60;
+  std::string ip = "127.0.0.1";
+  int heartbeat_ms = 1000;
+};
+
+int cluster_start(const Common& c, const StartArgs& a);
+int cluster_stop(const Common& c, double grace_s);
+int cluster_status(const Common& c);
+int cluster_list(const Common& c);
+
+struct ControllerArgs {
+  std::string ip = "127.0.0.1";
+  int client_port = 0;
+  int engine_port = 0;
+  int heartbeat_ms = 1000;
+  int ready_fd = -1;
+  std::string log_level;
+};
+
+int controller(const Common& c, const ControllerArgs& a);
+
+}  // namespace crew::cli

@@ -1,0 +1,144 @@
+// crew::AsyncResult.
+#include "crew/async_result.hpp"
+
+#include "client/client_core.hpp"
+#include "protocol/value_codec.hpp"
+
+namespace crew {
+namespace {
+
+RemoteError to_remote_error(const detail::ResultSlot& slot) {
+  const auto& e = slot.error;
+  if (e.code == errc::engine_died) return EngineError(e.code, slot.meta.engine_id, e.type, e.message, e.context);
+  return RemoteError(e.code, slot.meta.engine_id, e.type, e.message, e.context);
+}
+
+[[noreturn]] void throw_slot_error(const detail::ResultSlot& slot) {
+  const auto& e = slot.error;
+  if (e.code == errc::engine_died) throw EngineError(e.code, slot.meta.engine_id, e.type, e.message, e.context);
+  throw RemoteError(e.code, slot.meta.engine_id, e.type, e.message, e.context);
+}
+
+/// Decodes a slot's value once (caller holds the state's mutex).
+const Value& slot_value(detail::ResultSlot& slot) {
+  if (!slot.value) slot.value = wire::decode_value(slot.payload);
+  return *slot.value;
+}
+
+bool wait_ready(detail::ResultState& s, std::unique_lock<std::mutex>& lock, std::chrono::milliseconds timeout) {
+  auto ready = [&] { return s.remaining == 0; };
+  if (timeout < std::chrono::milliseconds::zero()) {
+    s.cv.wait(lock, ready);
+    return true;
+  }
+  return s.cv.wait_for(lock, timeout, ready);
+}
+
+}  // namespace
+
+void AsyncResult::check_valid() const {
+  if (!state_) throw Error(errc::bad_option, "this AsyncResult is empty (default-constructed)");
+}
+
+const std::vector<std::string>& AsyncResult::msg_ids() const {
+  check_valid();
+  return state_->msg_ids;
+}
+
+const std::vector<int>& AsyncResult::targets() const {
+  check_valid();
+  return state_->targets;
+}
+
+bool AsyncResult::ready() const {
+  check_valid();
+  std::lock_guard lock(state_->mutex);
+  return state_->remaining == 0;
+}
+
+bool AsyncResult::wait(std::chrono::milliseconds timeout) const {
+  check_valid();
+  std::unique_lock lock(state_->mutex);
+  return wait_ready(*state_, lock, timeout);
+}
+
+bool AsyncResult::successful() const {
+  check_valid();
+  std::lock_guard lock(state_->mutex);
+  if (state_->remaining != 0)
+    throw Error(errc::bad_option, "successful() needs a finished result; call wait() or get() first");
+  for (const auto& slot : state_->slots)
+    if (slot.error.failed()) return false;
+  return true;
+}
+
+std::size_t AsyncResult::progress() const {
+  check_valid();
+  std::lock_guard lock(state_->mutex);
+  return state_->slots.size() - state_->remaining;
+}
+
+std::chrono::duration<double> AsyncResult::elapsed() const {
+  check_valid();
+  std::lock_guard lock(state_->mutex);
+  const auto end = state_->remaining == 0 ? state_->finished_at : SteadyClock::now();
+  return end - state_->submitted_at;
+}
+
+Value AsyncResult::get(std::chrono::milliseconds timeout) const {
+  check_valid();
+  std::unique_lock lock(state_->mutex);
+  if (!wait_ready(*state_, lock, timeout)) {
+    const std::size_t n = state_->slots.size();
+    throw TimeoutError(std::to_string(n - state_->remaining) + " of " + std::to_string(n) +
+                       " results arrived within " + std::to_string(timeout.count()) +
+                       " ms; wait longer with get(timeout) or check the engines with `crew engines`");
+  }
+  std::vector<RemoteError> errors;
+  for (const auto& slot : state_->slots) {
+    if (!slot.error.failed()) continue;
+    if (state_->single) throw_slot_error(slot);
+    errors.push_back(to_remote_error(slot));
+  }
+  if (!errors.empty()) throw CompositeError(std::move(errors));
+  if (state_->single && state_->slots.size() == 1) return slot_value(state_->slots.front());
+  Value::List out;
+  out.reserve(state_->slots.size());
+  for (auto& slot : state_->slots) out.push_back(slot_value(slot));
+  return Value(std::move(out));
+}
+
+std::map<int, Value> AsyncResult::get_dict(std::chrono::milliseconds timeout) const {
+  const Value all = get(timeout);
+  std::map<int, Value> out;
+  std::lock_guard lock(state_->mutex);
+  for (std::size_t i = 0; i < state_->slots.size(); ++i)
+    out.insert_or_assign(state_->targets[i], slot_value(state_->slots[i]));
+  return out;
+}
+
+std::optional<RemoteError> AsyncResult::error(std::size_t i) const {
+  check_valid();
+  std::lock_guard lock(state_->mutex);
+  const auto& slot = state_->slots.at(i);
+  if (!slot.done) throw Error(errc::bad_option, "result " + std::to_string(i) + " has not arrived; wait() first");
+  if (!slot.error.failed()) return std::nullopt;
+  return to_remote_error(slot);
+}
+
+Value AsyncResult::value(std::size_t i) const {
+  check_valid();
+  std::lock_guard lock(state_->mutex);
+  auto& slot = state_->slots.at(i);
+  if (!slot.done) throw Error(errc::bad_option, "result " + std::to_string(i) + " has not arrived; wait() first");
+  if (slot.error.failed()) throw_slot_error(slot);
+  return slot_value(slot);
+}
+
+ResultMetadata AsyncResult::metadata(std::size_t i) const {
+  check_valid();
+  std::lock_guard lock(state_->mutex);
+  return state_->slots.at(i).meta;
+}
+
+}  // namespace crew

@@ -1,0 +1,120 @@
+// crew::Client and crew::DirectView.
+#include "crew/client.hpp"
+
+#include <algorithm>
+
+#include "client/client_core.hpp"
+#include "common/profile.hpp"
+
+namespace crew {
+namespace {
+
+bool looks_like_path(const std::string& s) {
+  return s.find('/') != std::string::npos || (s.size() > 5 && s.compare(s.size() - 5, 5, ".json") == 0);
+}
+
+EngineInfo engine_info(const Value& v) {
+  EngineInfo e;
+  e.id = static_cast<int>(v["id"].as_int());
+  e.host = v["host"].as_string();
+  e.pid = v["pid"].as_int();
+  e.rank = static_cast<int>(v["rank"].as_int());
+  e.world = static_cast<int>(v["world"].as_int());
+  e.world_size = static_cast<int>(v["world_size"].as_int());
+  e.state = v["state"].as_string();
+  e.tasks = static_cast<int>(v["tasks"].as_int());
+  e.completed = v["completed"].as_int();
+  return e;
+}
+
+std::vector<EngineInfo> parse_engines(const Value& list) {
+  std::vector<EngineInfo> out;
+  for (const auto& v : list.as_list()) out.push_back(engine_info(v));
+  return out;
+}
+
+std::vector<int> alive_ids(const std::vector<EngineInfo>& engines) {
+  std::vector<int> ids;
+  for (const auto& e : engines)
+    if (e.state == "alive") ids.push_back(e.id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+}  // namespace
+
+Client::Client(const std::string& profile_or_file, ClientOptions options) {
+  if (looks_like_path(profile_or_file)) {
+    core_ = std::make_shared<detail::ClientCore>(profile_or_file, std::string(), options.timeout);
+  } else {
+    core_ = std::make_shared<detail::ClientCore>(profile_dir(profile_or_file) / controller_file_name, profile_or_file,
+                                                 options.timeout);
+  }
+}
+
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+std::vector<EngineInfo> Client::engines() const {
+  return parse_engines(core_->request(wire::MsgKind::engines_request, Value(), core_->timeout()).body());
+}
+
+std::vector<int> Client::ids() const { return alive_ids(engines()); }
+
+std::vector<EngineInfo> Client::engines(int at_least, std::chrono::milliseconds max_wait) const {
+  const auto body = Value::dict({{"wait_for", at_least}, {"wait_ms", static_cast<std::int64_t>(max_wait.count())}});
+  return parse_engines(core_->request(wire::MsgKind::engines_request, body, max_wait + core_->timeout()).body());
+}
+
+std::vector<int> Client::wait_for_engines(int n, std::chrono::milliseconds timeout) const {
+  const auto ids = alive_ids(engines(n, timeout));
+  if (static_cast<int>(ids.size()) < n)
+    throw TimeoutError(std::to_string(ids.size()) + " of " + std::to_string(n) + " engines registered within " +
+                       std::to_string(timeout.count()) + " ms");
+  return ids;
+}
+
+DirectView Client::operator[](int id) const { return DirectView(core_, {id}, true); }
+
+DirectView Client::operator[](std::vector<int> ids) const { return DirectView(core_, std::move(ids), false); }
+
+DirectView Client::view() const { return DirectView(core_, ids(), false); }
+
+bool Client::wait(std::chrono::milliseconds timeout) const { return core_->wait_all(timeout); }
+
+std::size_t Client::outstanding() const { return core_->outstanding(); }
+
+Value Client::controller_stats() const {
+  return core_->request(wire::MsgKind::stats_request, Value(), core_->timeout()).body();
+}
+
+void Client::shutdown() const {
+  // The controller answers once its worlds said goodbye (or its grace period ran out).
+  (void)core_->request(wire::MsgKind::shutdown_request, Value(), core_->timeout() + std::chrono::seconds(10));
+}
+
+const std::filesystem::path& Client::connection_file() const { return core_->controller_file(); }
+
+// ------------------------------------------------------------------------------------ DirectView
+
+AsyncResult DirectView::apply_list(std::string_view function, Value::List args) const {
+  return AsyncResult(core_->submit(function, std::move(args), targets_, single_));
+}
+
+AsyncResult DirectView::exec(const std::string& command) const { return apply("exec", command); }
+
+AsyncResult DirectView::push(Value::Dict values) const { return apply_list("push", {Value(std::move(values))}); }
+
+AsyncResult DirectView::pull(const std::string& name) const { return apply("pull", name); }
+
+AsyncResult DirectView::pull(const std::vector<std::string>& names) const {
+  Value::List args(names.begin(), names.end());
+  return apply_list("pull", std::move(args));
+}
+
+AsyncResult DirectView::load_plugin(const std::string& path) const { return apply("load_plugin", path); }
+
+AsyncResult DirectView::clear() const { return apply("clear"); }
+
+}  // namespace crew

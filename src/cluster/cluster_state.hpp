@@ -1,0 +1,40 @@
+#pragma once
+// cluster.json: what `crew cluster start` started in a profile, so `stop` and `status` can find
+// every process again (controller, launcher processes and engine pids), even after a crash.
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace crew::cluster {
+
+struct WorldState {
+  std::string launcher = "local";
+  pid_t pid = 0;  ///< the launcher process (mpirun), leader of its own session
+  int engines = 0;
+  std::filesystem::path log;
+  std::vector<std::string> command;
+  std::vector<pid_t> engine_pids;
+};
+
+struct ClusterState {
+  std::string profile;
+  std::string started;  ///< ISO 8601
+  pid_t controller_pid = 0;  ///< leader of its own session
+  std::filesystem::path controller_log;
+  std::vector<WorldState> worlds;
+
+  /// Every pid crew started, for waiting and cleanup.
+  std::vector<pid_t> all_pids() const;
+};
+
+inline constexpr const char* state_file_name = "cluster.json";
+
+std::optional<ClusterState> read_state(const std::filesystem::path& profile_dir);
+void write_state(const std::filesystem::path& profile_dir, const ClusterState& state);
+void remove_state(const std::filesystem::path& profile_dir);
+
+}  // namespace crew::cluster

@@ -1,0 +1,31 @@
+#pragma once
+// Wall-clock stamps for task metadata (µs since the Unix epoch) and steady deadlines.
+
+#include <chrono>
+#include <cstdint>
+
+namespace crew {
+
+using SteadyClock = std::chrono::steady_clock;
+using Deadline = SteadyClock::time_point;
+
+inline std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+inline std::chrono::system_clock::time_point from_us(std::int64_t us) {
+  return std::chrono::system_clock::time_point(std::chrono::microseconds(us));
+}
+
+inline Deadline deadline_after(std::chrono::nanoseconds d) { return SteadyClock::now() + d; }
+
+/// Time left until `d`, never negative.
+inline std::chrono::nanoseconds time_left(Deadline d) {
+  const auto left = d - SteadyClock::now();
+  return left.count() > 0 ? std::chrono::duration_cast<std::chrono::nanoseconds>(left)
+                          : std::chrono::nanoseconds(0);
+}
+
+}  // namespace crew

@@ -1,0 +1,67 @@
+#pragma once
+// Processes: starting detached programs, waiting for (non-child) processes to exit, finding and
+// signalling the members of a session, running shell commands with captured output.
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.hpp"
+
+namespace crew::proc {
+
+namespace fs = std::filesystem;
+
+/// True while `pid` exists and is not a zombie.
+bool alive(pid_t pid);
+
+/// Waits until `pid` is gone (reaping it if it is our child). True if it is gone by `deadline`.
+/// Uses pidfd_open + poll: no polling loop, works for processes that are not our children.
+bool wait_gone(pid_t pid, Deadline deadline);
+
+/// If `pid` is our child and has exited, reaps it and returns its exit status (or 128 + signal).
+std::optional<int> reap_if_exited(pid_t pid);
+
+/// Processes whose session id is `sid` (scans /proc).
+std::vector<pid_t> session_members(pid_t sid);
+/// Sends `sig` to every process in session `sid`; returns how many were signalled.
+int signal_session(pid_t sid, int sig);
+
+/// Full path of `program` found on PATH (or as given if it contains a '/'), if executable.
+std::optional<fs::path> find_program(std::string_view program);
+/// The running executable.
+fs::path self_exe();
+
+struct SpawnOptions {
+  std::vector<std::string> argv;                            ///< argv[0] is resolved on PATH
+  fs::path log;                                             ///< stdout+stderr appended here (none: inherit)
+  bool new_session = true;                                  ///< setsid(): detached, its own session
+  int pass_fd = -1;                                         ///< a descriptor the child keeps open
+  std::vector<std::pair<std::string, std::string>> env;     ///< added to (or replacing) the environment
+};
+
+/// Starts a program. Throws LaunchError [crew.launch.not_found] if argv[0] is not found or cannot
+/// be executed (the exec error is reported back through a close-on-exec pipe).
+pid_t spawn(const SpawnOptions& options);
+
+struct CommandResult {
+  std::string out;
+  std::string err;
+  int status = 0;      ///< exit code, or 128 + signal number
+  int signal = 0;      ///< the signal that ended it, 0 if it exited
+  bool truncated = false;
+};
+
+/// Runs `/bin/sh -c command` in `cwd` (posix_spawn: safe inside MPI processes), capturing stdout
+/// and stderr (each up to `max_output` bytes).
+CommandResult run_shell(const std::string& command, std::size_t max_output = 16u << 20);
+
+/// The last `lines` lines of a text file ("" if it cannot be read).
+std::string tail_file(const fs::path& path, std::size_t lines);
+
+}  // namespace crew::proc

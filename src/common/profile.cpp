@@ -1,0 +1,138 @@
+// Profiles and connection files.
+#include "common/profile.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "crew/error.hpp"
+
+namespace crew {
+
+fs::path crew_home() {
+  if (const char* env = std::getenv("CREW_HOME"); env != nullptr && *env != '\0') return fs::path(env);
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0') {
+    if (const passwd* pw = getpwuid(getuid()); pw != nullptr) home = pw->pw_dir;
+  }
+  if (home == nullptr) throw InputError(errc::bad_profile, "neither CREW_HOME nor HOME is set; set CREW_HOME");
+  return fs::path(home) / ".crew";
+}
+
+void check_profile_name(std::string_view name) {
+  const bool ok = !name.empty() && name.size() <= 128 && name != "." && name != ".." &&
+                  name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
+                      std::string_view::npos;
+  if (!ok)
+    throw InputError(errc::bad_profile, "'" + std::string(name) +
+                                            "' is not a profile name: use letters, digits, '_', '-' and '.'");
+}
+
+fs::path profile_dir(std::string_view name) {
+  check_profile_name(name);
+  return crew_home() / ("profile_" + std::string(name));
+}
+
+void ensure_profile_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir / "log", ec);
+  if (ec) throw InputError(errc::bad_profile, "cannot create " + (dir / "log").string() + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+}
+
+nlohmann::json to_json(const ControllerFile& f) {
+  return {{"profile", f.profile}, {"client_url", f.client_url}, {"engine_url", f.engine_url},
+          {"key", f.key_hex},     {"signature_scheme", "hmac-sha256"},
+          {"host", f.host},       {"pid", f.pid}, {"crew_version", f.version}};
+}
+
+nlohmann::json to_json(const EngineFile& f) {
+  return {{"profile", f.profile},
+          {"engine_url", f.engine_url},
+          {"key", f.key_hex},
+          {"signature_scheme", "hmac-sha256"},
+          {"heartbeat_ms", f.heartbeat_ms}};
+}
+
+namespace {
+template <class T>
+T field(const nlohmann::json& j, const char* name, const fs::path& where) {
+  if (!j.contains(name))
+    throw InputError(errc::bad_profile, where.string() + " has no \"" + name + "\"; recreate it by restarting the controller");
+  try {
+    return j.at(name).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw InputError(errc::bad_profile, where.string() + ": \"" + name + "\" has the wrong type");
+  }
+}
+}  // namespace
+
+ControllerFile controller_file_from_json(const nlohmann::json& j, const fs::path& where) {
+  ControllerFile f;
+  f.profile = j.value("profile", "");
+  f.client_url = field<std::string>(j, "client_url", where);
+  f.engine_url = j.value("engine_url", "");
+  f.key_hex = field<std::string>(j, "key", where);
+  f.host = j.value("host", "");
+  f.pid = j.value("pid", std::int64_t{0});
+  f.version = j.value("crew_version", "");
+  return f;
+}
+
+EngineFile engine_file_from_json(const nlohmann::json& j, const fs::path& where) {
+  EngineFile f;
+  f.profile = j.value("profile", "");
+  f.engine_url = field<std::string>(j, "engine_url", where);
+  f.key_hex = field<std::string>(j, "key", where);
+  f.heartbeat_ms = j.value("heartbeat_ms", 1000);
+  return f;
+}
+
+void write_private_json(const fs::path& path, const nlohmann::json& j) {
+  const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw InputError(errc::bad_profile, "cannot write " + tmp.string() + ": " + std::strerror(errno));
+  const std::string text = j.dump(2) + "\n";
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw InputError(errc::bad_profile, "cannot write " + tmp.string() + ": " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw InputError(errc::bad_profile, "cannot rename " + tmp.string() + " to " + path.string() + ": " + std::strerror(errno));
+}
+
+nlohmann::json read_json_file(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(errc::bad_profile, "cannot read " + path.string() + ": " + std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(errc::bad_profile, path.string() + " is not valid JSON (" + e.what() + ")");
+  }
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+}  // namespace crew

@@ -1,0 +1,600 @@
+// The controller's event loop and handlers.
+#include "controller/controller.hpp"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "common/clock.hpp"
+#include "common/process.hpp"
+#include "common/profile.hpp"
+#include "controller/registry.hpp"
+#include "controller/task_table.hpp"
+#include "crew/version.hpp"
+#include "protocol/wire.hpp"
+
+namespace crew::controller {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::string routing_of(const wire::Packet& p) {
+  if (p.routing.empty()) return {};
+  return std::string(static_cast<const char*>(p.routing.front().data()), p.routing.front().size());
+}
+
+std::string printable(const std::string& id) {
+  std::string out;
+  for (unsigned char c : id) {
+    if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
+std::string seconds_text(double s) { return fmt::format("{:.1f} s", s); }
+
+}  // namespace
+
+struct Controller::Impl {
+  struct Waiter {
+    std::string client;
+    std::uint64_t request_id;
+    int wait_for;
+    Deadline deadline;
+  };
+
+  ControllerConfig cfg;
+  fs::path dir;
+  std::string key_hex;
+  std::string key;
+  wire::Signer signer;
+  zmq::context_t ctx;
+  zmq::socket_t clients;
+  zmq::socket_t engines;
+  int signal_fd = -1;
+  std::string client_url;
+  std::string engine_url;
+
+  Registry registry;
+  TaskTable tasks;
+  ControllerStats stats;
+  std::vector<Waiter> waiters;
+
+  bool stopping = false;
+  bool done = false;
+  Deadline stop_deadline{};
+  std::vector<std::pair<std::string, std::uint64_t>> stop_requesters;
+  clock::time_point next_heartbeat_check{};
+
+  explicit Impl(ControllerConfig c)
+      : cfg(std::move(c)),
+        dir(profile_dir(cfg.profile)),
+        key_hex(wire::new_key_hex()),
+        key(wire::key_from_hex(key_hex)),
+        signer(key),
+        ctx(block_signals_then_context()),
+        clients(ctx, zmq::socket_type::router),
+        engines(ctx, zmq::socket_type::router) {}
+
+  // Signals are blocked before ZeroMQ starts its threads, so only the signalfd sees them.
+  static int block_signals_then_context() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    return 1;  // I/O threads
+  }
+
+  // ------------------------------------------------------------------------------ setup / teardown
+
+  void refuse_if_running() {
+    const fs::path file = dir / controller_file_name;
+    if (!fs::exists(file)) return;
+    try {
+      const ControllerFile cf = controller_file_from_json(read_json_file(file), file);
+      if (cf.pid > 0 && cf.pid != ::getpid() && proc::alive(static_cast<pid_t>(cf.pid)) && cf.host == host_name())
+        throw LaunchError(errc::already_running,
+                          "profile '" + cfg.profile + "' already has a controller (pid " + std::to_string(cf.pid) +
+                              ", " + cf.client_url + "); stop it with `crew cluster stop --profile " + cfg.profile +
+                              "` or use another --profile");
+    } catch (const InputError&) {
+      // an unreadable file from a crashed controller: overwrite it
+    }
+  }
+
+  std::string bind(zmq::socket_t& s, int port) {
+    s.set(zmq::sockopt::router_mandatory, 1);
+    s.set(zmq::sockopt::sndhwm, 0);
+    s.set(zmq::sockopt::rcvhwm, 0);
+    s.set(zmq::sockopt::linger, 1000);
+    const std::string ip = cfg.ip == "*" || cfg.ip == "0.0.0.0" ? "*" : cfg.ip;
+    const std::string endpoint = "tcp://" + ip + ":" + (port > 0 ? std::to_string(port) : "*");
+    try {
+      s.bind(endpoint);
+    } catch (const zmq::error_t& e) {
+      throw LaunchError(errc::controller_failed, "cannot bind " + endpoint + ": " + e.what() +
+                                                     (port > 0 ? " (choose another port, or 0 for a free one)" : ""));
+    }
+    std::string url = s.get(zmq::sockopt::last_endpoint);
+    if (ip == "*") {
+      const auto colon = url.rfind(':');
+      url = "tcp://" + host_name() + url.substr(colon);
+    }
+    return url;
+  }
+
+  void setup() {
+    ensure_profile_dir(dir);
+    refuse_if_running();
+    client_url = bind(clients, cfg.client_port);
+    engine_url = bind(engines, cfg.engine_port);
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    signal_fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+
+    ControllerFile cf{cfg.profile, client_url, engine_url, key_hex, host_name(), ::getpid(), version_string};
+    EngineFile ef{cfg.profile, engine_url, key_hex, cfg.heartbeat_ms};
+    write_private_json(dir / engine_file_name, to_json(ef));
+    write_private_json(dir / controller_file_name, to_json(cf));
+    spdlog::info("controller {} for profile '{}' (pid {}): clients at {}, engines at {}", version_string, cfg.profile,
+                 ::getpid(), client_url, engine_url);
+    if (cfg.ready_fd >= 0) {
+      (void)!::write(cfg.ready_fd, "ready\n", 6);
+      ::close(cfg.ready_fd);
+      cfg.ready_fd = -1;
+    }
+  }
+
+  void teardown() {
+    // Remove the connection files if they are still ours.
+    for (const char* name : {controller_file_name, engine_file_name}) {
+      const fs::path file = dir / name;
+      try {
+        const auto j = read_json_file(file);
+        if (std::string(name) == controller_file_name && j.value("pid", std::int64_t{0}) != ::getpid()) continue;
+        if (j.value("key", "") != key_hex) continue;
+        fs::remove(file);
+      } catch (const std::exception&) {
+      }
+    }
+    if (signal_fd >= 0) ::close(signal_fd);
+    spdlog::info("controller stopped: {} tasks submitted, {} completed, {} failed; dropped {} mis-signed, {} malformed",
+                 tasks.counts().submitted, tasks.counts().completed, tasks.counts().failed,
+                 stats.dropped_bad_signature, stats.dropped_malformed);
+  }
+
+  // ----------------------------------------------------------------------------------- the loop
+
+  void run() {
+    setup();
+    next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
+    while (!done) {
+      zmq::pollitem_t items[] = {{clients.handle(), 0, ZMQ_POLLIN, 0},
+                                 {engines.handle(), 0, ZMQ_POLLIN, 0},
+                                 {nullptr, signal_fd, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 3, next_timeout());
+      if (items[2].revents & ZMQ_POLLIN) on_signal();
+      // Engines first: replies free capacity; then a bounded batch from each side.
+      if (items[1].revents & ZMQ_POLLIN) drain(engines, false);
+      if (items[0].revents & ZMQ_POLLIN) drain(clients, true);
+      on_timers();
+    }
+    teardown();
+  }
+
+  std::chrono::milliseconds next_timeout() const {
+    auto next = next_heartbeat_check;
+    for (const auto& w : waiters) next = std::min(next, w.deadline);
+    if (stopping) next = std::min(next, stop_deadline);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock::now());
+    return std::max(left, std::chrono::milliseconds(0)) + std::chrono::milliseconds(1);
+  }
+
+  void drain(zmq::socket_t& socket, bool from_clients) {
+    for (int i = 0; i < 1024; ++i) {
+      auto frames = wire::recv_frames(socket);
+      if (!frames) return;
+      wire::Rejection why;
+      auto packet = wire::open(std::move(*frames), signer, why);
+      if (!packet) {
+        ++(why.code == errc::bad_signature ? stats.dropped_bad_signature : stats.dropped_malformed);
+        spdlog::warn("dropped a message from {}: [crew.{}] {}", from_clients ? "a client" : "an engine",
+                     errc_name(why.code), why.detail);
+        continue;
+      }
+      try {
+        if (from_clients) on_client(std::move(*packet));
+        else on_engine(std::move(*packet));
+      } catch (const std::exception& e) {
+        // A handler never takes the controller down.
+        ++stats.handler_errors;
+        spdlog::error("error handling a message from {}: {}", from_clients ? "a client" : "an engine", e.what());
+      }
+    }
+  }
+
+  void on_signal() {
+    signalfd_siginfo info{};
+    while (::read(signal_fd, &info, sizeof info) == sizeof info) {
+      spdlog::info("signal {}: stopping", info.ssi_signo);
+      begin_stop();
+    }
+  }
+
+  void on_timers() {
+    const auto now = clock::now();
+    if (now >= next_heartbeat_check) {
+      check_heartbeats(now);
+      next_heartbeat_check = now + std::chrono::milliseconds(cfg.heartbeat_ms);
+    }
+    answer_waiters(false);
+    if (stopping) {
+      bool any_alive = false;
+      for (const auto& w : registry.worlds()) any_alive |= w.state == EngineState::alive;
+      if (!any_alive || now >= stop_deadline) finish_stop(any_alive);
+    }
+  }
+
+  // -------------------------------------------------------------------------------- sending
+
+  void send_to_client(const std::string& client, const wire::Header& h, const Value& body = Value()) {
+    const auto m = wire::make_message(h, body);
+    route(clients, client, m.header_bytes, m.payload, nullptr);
+  }
+
+  /// Sends (signing unless `signature` is given); an unroutable peer is counted, not fatal.
+  wire::Sent route(zmq::socket_t& socket, const std::string& peer, const Buffer& header_bytes,
+                   std::span<const Buffer> payload, const Buffer* signature) {
+    zmq::message_t id(peer.data(), peer.size());
+    const wire::Sent r = signature ? wire::forward(socket, {&id, 1}, *signature, header_bytes, payload)
+                                   : wire::send(socket, {&id, 1}, header_bytes, payload, signer);
+    if (r != wire::Sent::ok) {
+      ++stats.unroutable;
+      spdlog::debug("peer {} is unreachable ({})", printable(peer), r == wire::Sent::unroutable ? "gone" : "full");
+    }
+    return r;
+  }
+
+  wire::Header reply_to(const wire::Header& request, wire::MsgKind kind) {
+    wire::Header h;
+    h.kind = kind;
+    h.request_id = request.request_id;
+    return h;
+  }
+
+  // ------------------------------------------------------------------------------- clients
+
+  void on_client(wire::Packet&& p) {
+    const std::string client = routing_of(p);
+    switch (p.header.kind) {
+      case wire::MsgKind::hello:
+        send_to_client(client, reply_to(p.header, wire::MsgKind::hello_reply),
+                       Value::dict({{"crew_version", version_string},
+                                    {"profile", cfg.profile},
+                                    {"pid", static_cast<std::int64_t>(::getpid())},
+                                    {"engines", registry.alive_engines()}}));
+        break;
+      case wire::MsgKind::engines_request: on_engines_request(client, p); break;
+      case wire::MsgKind::apply_request: dispatch(client, p); break;
+      case wire::MsgKind::stats_request:
+        send_to_client(client, reply_to(p.header, wire::MsgKind::stats_reply), stats_value());
+        break;
+      case wire::MsgKind::shutdown_request:
+        stop_requesters.emplace_back(client, p.header.request_id);
+        begin_stop();
+        break;
+      default: {
+        ++stats.dropped_unexpected;
+        auto h = reply_to(p.header, wire::MsgKind::request_error);
+        h.error = {errc::unexpected, "crew.protocol.unexpected",
+                   "the controller does not take " + std::string(wire::kind_name(p.header.kind)) + " from clients", {}};
+        send_to_client(client, h);
+      }
+    }
+  }
+
+  void on_engines_request(const std::string& client, const wire::Packet& p) {
+    const Value body = p.body();
+    const int wait_for = body.contains("wait_for") ? static_cast<int>(body["wait_for"].as_int()) : 0;
+    const int wait_ms = body.contains("wait_ms") ? static_cast<int>(body["wait_ms"].as_int()) : 0;
+    if (registry.alive_engines() >= wait_for || wait_ms <= 0) {
+      send_engines(client, p.header.request_id);
+      return;
+    }
+    waiters.push_back({client, p.header.request_id, wait_for, deadline_after(std::chrono::milliseconds(wait_ms))});
+  }
+
+  void send_engines(const std::string& client, std::uint64_t request_id) {
+    Value::List list;
+    for (const auto& e : registry.engines()) {
+      const WorldRecord* w = registry.world(e.world);
+      list.push_back(Value::dict({{"id", e.id},
+                                  {"host", e.host},
+                                  {"pid", e.pid},
+                                  {"rank", e.rank},
+                                  {"world", e.world},
+                                  {"world_size", w ? w->size : 0},
+                                  {"state", state_name(e.state)},
+                                  {"tasks", static_cast<std::int64_t>(e.in_flight.size())},
+                                  {"completed", static_cast<std::int64_t>(e.completed)}}));
+    }
+    wire::Header h;
+    h.kind = wire::MsgKind::engines_reply;
+    h.request_id = request_id;
+    send_to_client(client, h, Value(std::move(list)));
+  }
+
+  void answer_waiters(bool /*registration*/) {
+    if (waiters.empty()) return;
+    const auto now = clock::now();
+    const int alive = registry.alive_engines();
+    std::vector<Waiter> keep;
+    for (auto& w : waiters) {
+      if (alive >= w.wait_for || now >= w.deadline) send_engines(w.client, w.request_id);
+      else keep.push_back(std::move(w));
+    }
+    waiters.swap(keep);
+  }
+
+  Value stats_value() const {
+    return Value::dict({{"dropped_bad_signature", static_cast<std::int64_t>(stats.dropped_bad_signature)},
+                        {"dropped_malformed", static_cast<std::int64_t>(stats.dropped_malformed)},
+                        {"dropped_unexpected", static_cast<std::int64_t>(stats.dropped_unexpected)},
+                        {"unroutable", static_cast<std::int64_t>(stats.unroutable)},
+                        {"handler_errors", static_cast<std::int64_t>(stats.handler_errors)},
+                        {"tasks_submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
+                        {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
+                        {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},
+                        {"tasks_stored", static_cast<std::int64_t>(tasks.size())},
+                        {"engines_alive", registry.alive_engines()},
+                        {"worlds", static_cast<std::int64_t>(registry.worlds().size())}});
+  }
+
+  // ---------------------------------------------------------------------------- direct work
+
+  void dispatch(const std::string& client, const wire::Packet& p) {
+    const wire::Header& h = p.header;
+    if (h.targets.empty() || h.targets.size() != h.msg_ids.size()) {
+      ++stats.dropped_malformed;
+      auto reply = reply_to(h, wire::MsgKind::request_error);
+      reply.error = {errc::malformed, "crew.protocol.malformed", "an apply_request needs one msg_id per target", {}};
+      send_to_client(client, reply);
+      return;
+    }
+    std::map<int, wire::Header> per_world;
+    for (std::size_t i = 0; i < h.targets.size(); ++i) {
+      const int id = h.targets[i];
+      const std::string& msg_id = h.msg_ids[i];
+      if (tasks.contains(msg_id)) {
+        reject(client, h, msg_id, id, errc::bad_option, "msg_id " + msg_id + " was already used", false);
+        continue;
+      }
+      EngineRecord* e = registry.engine(id);
+      if (e == nullptr) {
+        reject(client, h, msg_id, id, errc::unknown_target,
+               "there is no such engine; this cluster has " + registry.describe_alive());
+        continue;
+      }
+      if (e->state != EngineState::alive) {
+        const WorldRecord* w = registry.world(e->world);
+        reject(client, h, msg_id, id, errc::engine_dead,
+               "engine " + std::to_string(id) + " is " + std::string(state_name(e->state)) + " (" +
+                   (w ? w->end_reason : "") + "); this cluster has " + registry.describe_alive());
+        continue;
+      }
+      tasks.add(msg_id, TaskRecord{client, id, false, false, h.submitted_us, {}, {}, {}});
+      e->in_flight.push_back(msg_id);
+      wire::Header& task = per_world[e->world];
+      if (task.targets.empty()) {
+        task.kind = wire::MsgKind::task;
+        task.function = h.function;
+        task.submitted_us = h.submitted_us;
+      }
+      task.targets.push_back(id);
+      task.msg_ids.push_back(msg_id);
+    }
+    for (auto& [world_id, task] : per_world) {
+      WorldRecord* w = registry.world(world_id);
+      const Buffer header_bytes = wire::encode_header(task);
+      if (route(engines, w->routing_id, header_bytes, p.payload, nullptr) != wire::Sent::ok)
+        end_world(*w, EngineState::dead, "its bridge disconnected");
+    }
+  }
+
+  /// Answers a task that never reached an engine with an error (recorded unless it is a duplicate).
+  void reject(const std::string& client, const wire::Header& request, const std::string& msg_id, int engine_id,
+              errc code, const std::string& message, bool record = true) {
+    TaskRecord t{client, engine_id, false, false, request.submitted_us, {}, {}, {}};
+    wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), message, request.function};
+    if (record) {
+      TaskRecord& stored = tasks.add(msg_id, std::move(t));
+      fail_task(stored, msg_id, request.function, error);
+    } else {
+      fail_task(t, msg_id, request.function, error);
+    }
+  }
+
+  void fail_task(TaskRecord& t, const std::string& msg_id, const std::string& function, const wire::ErrorInfo& error) {
+    wire::Header h;
+    h.kind = wire::MsgKind::apply_reply;
+    h.msg_ids = {msg_id};
+    h.engine_id = t.engine_id;
+    h.function = function;
+    h.submitted_us = t.submitted_us;
+    h.completed_us = now_us();
+    h.error = error;
+    wire::Outgoing m = wire::make_message(h);
+    t.signature = wire::signature_of(m.header_bytes, m.payload, signer);
+    t.header_bytes = std::move(m.header_bytes);
+    t.payload = std::move(m.payload);
+    tasks.mark_done(t, true);
+    route(clients, t.client, t.header_bytes, t.payload, &t.signature);
+  }
+
+  // -------------------------------------------------------------------------------- engines
+
+  void on_engine(wire::Packet&& p) {
+    const std::string rid = routing_of(p);
+    if (p.header.kind == wire::MsgKind::register_request) {
+      on_register(rid, p);
+      return;
+    }
+    WorldRecord* w = registry.world_by_routing(rid);
+    if (w == nullptr) {
+      ++stats.dropped_unexpected;
+      spdlog::warn("dropped {} from an unregistered bridge {}", wire::kind_name(p.header.kind), printable(rid));
+      return;
+    }
+    w->last_seen = clock::now();
+    switch (p.header.kind) {
+      case wire::MsgKind::apply_reply: on_reply(p); break;
+      case wire::MsgKind::heartbeat: {
+        wire::Header hb;
+        hb.kind = wire::MsgKind::heartbeat;
+        const auto m = wire::make_message(hb);
+        route(engines, rid, m.header_bytes, m.payload, nullptr);
+        break;
+      }
+      case wire::MsgKind::goodbye:
+        spdlog::info("world {} said goodbye", w->id);
+        end_world(*w, EngineState::stopped, "its world shut down");
+        break;
+      default:
+        ++stats.dropped_unexpected;
+        spdlog::warn("dropped an unexpected {} from world {}", wire::kind_name(p.header.kind), w->id);
+    }
+  }
+
+  void on_register(const std::string& rid, const wire::Packet& p) {
+    auto reply = reply_to(p.header, wire::MsgKind::register_reply);
+    if (stopping) {
+      reply.error = {errc::not_running, "crew.launch.not_running", "the controller is shutting down", {}};
+      const auto m = wire::make_message(reply);
+      route(engines, rid, m.header_bytes, m.payload, nullptr);
+      return;
+    }
+    WorldRecord* w = registry.world_by_routing(rid);
+    if (w == nullptr) {
+      const Value body = p.body();
+      const auto hosts = body["hosts"].get<std::vector<std::string>>();
+      const auto pids = body["pids"].get<std::vector<std::int64_t>>();
+      const auto size = body["size"].as_int();
+      if (size < 1 || hosts.size() != static_cast<std::size_t>(size))
+        throw ProtocolError(errc::malformed, "register_request with size " + std::to_string(size) + " and " +
+                                                 std::to_string(hosts.size()) + " hosts");
+      w = &registry.add_world(rid, hosts, pids);
+      spdlog::info("world {} registered: {} engine{} ({}-{}) on {}, rank-0 pid {}", w->id, w->size,
+                   w->size == 1 ? "" : "s", w->first_engine, w->first_engine + w->size - 1, hosts.front(),
+                   pids.empty() ? 0 : pids.front());
+    }
+    const auto m = wire::make_message(reply, Value::dict({{"world", w->id},
+                                                          {"first_engine", w->first_engine},
+                                                          {"heartbeat_ms", cfg.heartbeat_ms}}));
+    route(engines, rid, m.header_bytes, m.payload, nullptr);
+    answer_waiters(true);
+  }
+
+  void on_reply(wire::Packet& p) {
+    if (p.header.msg_ids.size() != 1) throw ProtocolError(errc::malformed, "an apply_reply needs exactly one msg_id");
+    const std::string& msg_id = p.header.msg_ids.front();
+    TaskRecord* t = tasks.find(msg_id);
+    if (t == nullptr) {
+      ++stats.dropped_unexpected;
+      spdlog::warn("reply for unknown task {}", msg_id);
+      return;
+    }
+    if (EngineRecord* e = registry.engine(t->engine_id)) {
+      auto& q = e->in_flight;
+      if (!q.empty() && q.front() == msg_id) q.pop_front();
+      else if (auto it = std::find(q.begin(), q.end(), msg_id); it != q.end()) q.erase(it);
+      ++e->completed;
+    }
+    if (t->done) return;  // already failed (its world was declared dead): keep the first answer
+    t->signature = std::move(p.signature);
+    t->header_bytes = std::move(p.header_bytes);
+    t->payload = std::move(p.payload);
+    tasks.mark_done(*t, p.header.error.failed());
+    route(clients, t->client, t->header_bytes, t->payload, &t->signature);
+  }
+
+  void check_heartbeats(clock::time_point now) {
+    const auto limit = std::chrono::milliseconds(cfg.heartbeat_ms * cfg.heartbeat_misses);
+    for (auto& w : registry.worlds()) {
+      if (w.state != EngineState::alive || now - w.last_seen <= limit) continue;
+      const double silent = std::chrono::duration<double>(now - w.last_seen).count();
+      end_world(w, EngineState::dead, "no heartbeat from world " + std::to_string(w.id) + " for " + seconds_text(silent));
+    }
+  }
+
+  /// A world ends: its engines leave the registry's alive set and their unanswered tasks fail.
+  void end_world(WorldRecord& w, EngineState state, const std::string& reason) {
+    if (w.state != EngineState::alive) return;
+    w.state = state;
+    w.end_reason = reason;
+    if (state == EngineState::dead) spdlog::warn("world {} is dead: {}", w.id, reason);
+    for (int id = w.first_engine; id < w.first_engine + w.size; ++id) {
+      EngineRecord* e = registry.engine(id);
+      e->state = state;
+      for (const auto& msg_id : e->in_flight) {
+        TaskRecord* t = tasks.find(msg_id);
+        if (t == nullptr || t->done) continue;
+        const errc code = state == EngineState::dead ? errc::engine_died : errc::aborted;
+        fail_task(*t, msg_id, {},
+                  {code, "crew." + std::string(errc_name(code)),
+                   "engine " + std::to_string(id) + " ended before answering: " + reason, {}});
+      }
+      e->in_flight.clear();
+    }
+  }
+
+  // ----------------------------------------------------------------------------------- stop
+
+  void begin_stop() {
+    if (stopping) return;
+    stopping = true;
+    stop_deadline = deadline_after(std::chrono::milliseconds(std::max(5000, 3 * cfg.heartbeat_ms)));
+    wire::Header stop;
+    stop.kind = wire::MsgKind::shutdown_world;
+    const auto m = wire::make_message(stop);
+    int n = 0;
+    for (auto& w : registry.worlds()) {
+      if (w.state != EngineState::alive) continue;
+      if (route(engines, w.routing_id, m.header_bytes, m.payload, nullptr) == wire::Sent::ok) ++n;
+      else end_world(w, EngineState::dead, "its bridge disconnected");
+    }
+    spdlog::info("stopping: asked {} world{} to shut down", n, n == 1 ? "" : "s");
+  }
+
+  void finish_stop(bool timed_out) {
+    if (timed_out) {
+      for (auto& w : registry.worlds())
+        if (w.state == EngineState::alive) end_world(w, EngineState::dead, "it did not stop in time");
+    }
+    for (const auto& [client, request_id] : stop_requesters) {
+      wire::Header h;
+      h.kind = wire::MsgKind::shutdown_reply;
+      h.request_id = request_id;
+      send_to_client(client, h, Value::dict({{"timed_out", timed_out}}));
+    }
+    done = true;
+  }
+};
+
+Controller::Controller(ControllerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Controller::~Controller() = default;
+void Controller::run() { impl_->run(); }
+
+}  // namespace crew::controller

@@ -1,0 +1,49 @@
+#pragma once
+// The controller: hub (registry, task records, heartbeats) and the direct scheduler, in one
+// single-threaded event loop over two ROUTER sockets (clients, engine bridges) and a signalfd.
+// No handler blocks: sockets have no high-water mark and sends never wait; a message that cannot
+// be routed (ROUTER_MANDATORY) is handled, not silently dropped.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace crew::controller {
+
+struct ControllerConfig {
+  std::string profile = "default";
+  std::string ip = "127.0.0.1";
+  int client_port = 0;  ///< 0: a free port
+  int engine_port = 0;
+  int heartbeat_ms = 1000;
+  int heartbeat_misses = 5;  ///< a world silent this many periods is dead
+  int ready_fd = -1;         ///< written "ready\n" once the connection files exist
+};
+
+struct ControllerStats {
+  std::uint64_t dropped_bad_signature = 0;
+  std::uint64_t dropped_malformed = 0;
+  std::uint64_t dropped_unexpected = 0;
+  std::uint64_t unroutable = 0;
+  std::uint64_t handler_errors = 0;
+};
+
+class Controller {
+ public:
+  explicit Controller(ControllerConfig config);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  /// Binds, writes the profile's connection files and serves until shut down (shutdown request,
+  /// SIGINT or SIGTERM). Removes its connection files on the way out.
+  void run();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace crew::controller

@@ -1,0 +1,60 @@
+#pragma once
+// The hub's engine registry: worlds (one MPI job each, reached through its rank-0 bridge) and the
+// engines in them. Engine ids are dense and handed out in registration order.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace crew::controller {
+
+enum class EngineState : std::uint8_t { alive, dead, stopped };
+std::string_view state_name(EngineState s) noexcept;
+
+struct EngineRecord {
+  int id = -1;
+  int world = -1;
+  int rank = 0;
+  std::string host;
+  std::int64_t pid = 0;
+  EngineState state = EngineState::alive;
+  std::deque<std::string> in_flight;  ///< msg ids dispatched and not answered, oldest first
+  std::uint64_t completed = 0;
+};
+
+struct WorldRecord {
+  int id = -1;
+  std::string routing_id;  ///< the bridge's ZeroMQ identity
+  int first_engine = 0;
+  int size = 0;
+  EngineState state = EngineState::alive;
+  std::chrono::steady_clock::time_point last_seen;
+  std::string end_reason;
+};
+
+class Registry {
+ public:
+  WorldRecord& add_world(std::string routing_id, const std::vector<std::string>& hosts,
+                         const std::vector<std::int64_t>& pids);
+  WorldRecord* world_by_routing(const std::string& routing_id);
+  WorldRecord* world(int id);
+  EngineRecord* engine(int id);
+  std::vector<WorldRecord>& worlds() noexcept { return worlds_; }
+  const std::vector<WorldRecord>& worlds() const noexcept { return worlds_; }
+  const std::vector<EngineRecord>& engines() const noexcept { return engines_; }
+  std::vector<EngineRecord>& engines() noexcept { return engines_; }
+  int alive_engines() const noexcept;
+  /// Ids of alive engines, "0-3,5" style, for error messages.
+  std::string describe_alive() const;
+
+ private:
+  std::vector<WorldRecord> worlds_;
+  std::vector<EngineRecord> engines_;
+  std::unordered_map<std::string, int> world_by_routing_;
+};
+
+}  // namespace crew::controller

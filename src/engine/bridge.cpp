@@ -1,0 +1,209 @@
+// The rank-0 bridge between the controller (ZeroMQ) and the ranks of a world (MPI).
+#include "engine/bridge.hpp"
+
+#include <poll.h>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/executor.hpp"
+#include "engine/mpi_frames.hpp"
+
+namespace crew::detail {
+
+struct Bridge::Pending {
+  mpi_frames::SendQueue sends;
+};
+
+namespace {
+constexpr auto backoff_min = std::chrono::microseconds(20);
+constexpr auto backoff_max = std::chrono::microseconds(1000);
+}  // namespace
+
+Bridge::Bridge(zmq::socket_t socket, std::string key, BridgeConfig config, Mailbox<LocalTask>& to_engine,
+               Mailbox<LocalReply>& from_engine)
+    : socket_(std::move(socket)),
+      signer_(key),
+      config_(config),
+      to_engine_(to_engine),
+      from_engine_(from_engine),
+      pending_(std::make_unique<Pending>()) {}
+
+Bridge::~Bridge() = default;
+
+void Bridge::run() {
+  using clock = std::chrono::steady_clock;
+  last_heard_ = clock::now();
+  next_heartbeat_ = last_heard_;
+  auto backoff = std::chrono::nanoseconds(backoff_min);
+  for (;;) {
+    bool worked = pump_controller();
+    worked |= pump_engine();
+    if (remote_expected_ > 0) worked |= pump_ranks();
+    pending_->sends.progress();
+
+    const auto now = clock::now();
+    if (now >= next_heartbeat_) {
+      send_heartbeat();
+      next_heartbeat_ = now + std::chrono::milliseconds(config_.heartbeat_ms);
+    }
+    if (!shutting_down_ && now - last_heard_ > std::chrono::milliseconds(config_.controller_timeout_ms))
+      begin_shutdown("the controller has been silent for " + std::to_string(config_.controller_timeout_ms) + " ms");
+
+    if (shutting_down_ && local_done_ && remote_expected_ == 0) {
+      pending_->sends.wait_all();
+      wire::Header bye;
+      bye.kind = wire::MsgKind::goodbye;
+      const auto m = wire::make_message(bye);
+      send_to_controller(m.header_bytes, m.payload);
+      spdlog::info("world {} stopped ({} tasks forwarded)", config_.world_id, counters_.tasks_forwarded.load());
+      return;
+    }
+
+    if (worked) {
+      backoff = backoff_min;
+      continue;
+    }
+    if (remote_expected_ > 0 || !pending_->sends.idle()) {
+      wait_for_events(backoff);
+      backoff = std::min<std::chrono::nanoseconds>(backoff * 2, backoff_max);
+    } else {
+      wait_for_events(std::max<std::chrono::nanoseconds>(next_heartbeat_ - clock::now(), std::chrono::nanoseconds(0)));
+    }
+  }
+}
+
+bool Bridge::pump_controller() {
+  bool worked = false;
+  // Bounded so that replies keep flowing while the controller sends a long burst.
+  for (int i = 0; i < 256; ++i) {
+    auto frames = wire::recv_frames(socket_);
+    if (!frames) break;
+    worked = true;
+    wire::Rejection why;
+    auto packet = wire::open(std::move(*frames), signer_, why);
+    if (!packet) {
+      ++counters_.dropped;
+      spdlog::warn("dropped a message from the controller: [crew.{}] {}", errc_name(why.code), why.detail);
+      continue;
+    }
+    last_heard_ = std::chrono::steady_clock::now();
+    on_controller_message(std::move(*packet));
+  }
+  return worked;
+}
+
+void Bridge::on_controller_message(wire::Packet&& p) {
+  switch (p.header.kind) {
+    case wire::MsgKind::task: dispatch_task(std::move(p)); break;
+    case wire::MsgKind::heartbeat: break;
+    case wire::MsgKind::shutdown_world: begin_shutdown("the controller asked"); break;
+    default:
+      ++counters_.dropped;
+      spdlog::warn("dropped an unexpected {} from the controller", wire::kind_name(p.header.kind));
+  }
+}
+
+void Bridge::dispatch_task(wire::Packet&& p) {
+  bool local = false;
+  for (std::size_t i = 0; i < p.header.targets.size(); ++i) {
+    const int engine = p.header.targets[i];
+    const int rank = engine - config_.first_engine_id;
+    if (rank < 0 || rank >= config_.world_size) {
+      spdlog::warn("task for engine {} is not for this world (engines {}-{})", engine, config_.first_engine_id,
+                   config_.first_engine_id + config_.world_size - 1);
+      continue;
+    }
+    if (shutting_down_) {
+      const auto reply = failure_reply(p.header, i < p.header.msg_ids.size() ? p.header.msg_ids[i] : "", engine,
+                                       {errc::aborted, "crew.remote.aborted",
+                                        "the world was shutting down when this task arrived", p.header.function});
+      send_to_controller(reply.header_bytes, reply.payload);
+      continue;
+    }
+    ++counters_.tasks_forwarded;
+    if (rank == 0) {
+      local = true;
+    } else {
+      pending_->sends.send(config_.control_comm, rank, p.header_bytes, p.payload);
+      ++remote_expected_;
+    }
+  }
+  if (local) to_engine_.push(LocalTask{std::move(p.header), std::move(p.payload)});
+}
+
+bool Bridge::pump_engine() {
+  std::deque<LocalReply> replies;
+  if (from_engine_.drain(replies) == 0) return false;
+  for (auto& r : replies) {
+    if (r.goodbye) {
+      local_done_ = true;
+      continue;
+    }
+    ++counters_.replies_forwarded;
+    send_to_controller(r.message.header_bytes, r.message.payload);
+  }
+  return true;
+}
+
+bool Bridge::pump_ranks() {
+  bool worked = false;
+  for (int i = 0; i < 256 && remote_expected_ > 0; ++i) {
+    auto m = mpi_frames::try_recv(config_.control_comm);
+    if (!m) break;
+    worked = true;
+    --remote_expected_;
+    wire::Header h;
+    try {
+      h = wire::decode_header(m->header.bytes());
+    } catch (const Error& e) {
+      ++counters_.dropped;
+      spdlog::error("rank {} sent a message that does not decode: {}", m->source, e.what());
+      continue;
+    }
+    if (h.kind == wire::MsgKind::goodbye) continue;
+    ++counters_.replies_forwarded;
+    send_to_controller(m->header, m->payload);
+  }
+  return worked;
+}
+
+void Bridge::begin_shutdown(const std::string& why) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  spdlog::info("world {} shutting down: {}", config_.world_id, why);
+  wire::Header stop;
+  stop.kind = wire::MsgKind::shutdown_world;
+  const auto m = wire::make_message(stop);
+  // Ranks see this after every task sent before it (MPI keeps order), so queued work finishes.
+  for (int rank = 1; rank < config_.world_size; ++rank) {
+    pending_->sends.send(config_.control_comm, rank, m.header_bytes, m.payload);
+    ++remote_expected_;
+  }
+  to_engine_.push(LocalTask{stop, {}});
+}
+
+void Bridge::send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload) {
+  const wire::Sent r = wire::send(socket_, {}, header_bytes, payload, signer_);
+  if (r != wire::Sent::ok) {
+    ++counters_.dropped;
+    spdlog::error("could not send to the controller (socket {})", r == wire::Sent::would_block ? "full" : "unroutable");
+  }
+}
+
+void Bridge::send_heartbeat() {
+  wire::Header hb;
+  hb.kind = wire::MsgKind::heartbeat;
+  const auto m = wire::make_message(hb);
+  send_to_controller(m.header_bytes, m.payload);
+}
+
+void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {
+  // ZMQ_FD is edge-triggered: only sleep if ZeroMQ has nothing queued right now.
+  if (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) return;
+  pollfd fds[2] = {{socket_.get(zmq::sockopt::fd), POLLIN, 0}, {from_engine_.fd(), POLLIN, 0}};
+  const timespec ts{static_cast<time_t>(timeout.count() / 1'000'000'000),
+                    static_cast<long>(timeout.count() % 1'000'000'000)};
+  ::ppoll(fds, 2, &ts, nullptr);
+}
+
+}  // namespace crew::detail

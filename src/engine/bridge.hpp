@@ -1,0 +1,91 @@
+#pragma once
+// The bridge: on rank 0 of a world, the one ZeroMQ connection to the controller.
+//
+// It runs on its own thread so it keeps forwarding while rank 0's engine runs a long task. Tasks
+// for rank 0 go to the engine thread through a Mailbox; tasks for other ranks go over MPI (crew's
+// own communicator); replies come back the same ways and go to the controller. While replies are
+// expected from other ranks it probes MPI with a backoff (tens of µs rising to 1 ms); otherwise
+// it sleeps in poll() until the controller or the engine thread has something.
+
+#include <mpi.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "protocol/header.hpp"
+#include "protocol/signer.hpp"
+#include "protocol/wire.hpp"
+#include "transport/mailbox.hpp"
+
+namespace crew::detail {
+
+/// Bridge -> rank 0's engine thread.
+struct LocalTask {
+  wire::Header header;  ///< a task, or shutdown_world
+  std::vector<Buffer> payload;
+};
+
+/// Rank 0's engine thread -> bridge.
+struct LocalReply {
+  wire::Outgoing message;
+  bool goodbye = false;  ///< the engine thread has stopped
+};
+
+struct BridgeConfig {
+  int world_id = -1;
+  int world_size = 1;
+  int first_engine_id = 0;
+  int heartbeat_ms = 1000;
+  int controller_timeout_ms = 10000;  ///< silence after which the world shuts itself down
+  MPI_Comm control_comm = MPI_COMM_NULL;
+};
+
+struct BridgeCounters {
+  std::atomic<std::uint64_t> tasks_forwarded{0};
+  std::atomic<std::uint64_t> replies_forwarded{0};
+  std::atomic<std::uint64_t> dropped{0};
+};
+
+class Bridge {
+ public:
+  Bridge(zmq::socket_t socket, std::string key, BridgeConfig config, Mailbox<LocalTask>& to_engine,
+         Mailbox<LocalReply>& from_engine);
+  ~Bridge();
+  Bridge(const Bridge&) = delete;
+  Bridge& operator=(const Bridge&) = delete;
+  /// The thread body: returns once the world has shut down and said goodbye.
+  void run();
+  const BridgeCounters& counters() const noexcept { return counters_; }
+
+ private:
+  bool pump_controller();
+  bool pump_engine();
+  bool pump_ranks();
+  void on_controller_message(wire::Packet&& p);
+  void dispatch_task(wire::Packet&& p);
+  void begin_shutdown(const std::string& why);
+  void send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload);
+  void send_heartbeat();
+  void wait_for_events(std::chrono::nanoseconds timeout);
+
+  zmq::socket_t socket_;
+  wire::Signer signer_;
+  BridgeConfig config_;
+  Mailbox<LocalTask>& to_engine_;
+  Mailbox<LocalReply>& from_engine_;
+  BridgeCounters counters_;
+
+  struct Pending;
+  std::unique_ptr<Pending> pending_;
+  std::uint64_t remote_expected_ = 0;  ///< replies and goodbyes still due from ranks != 0
+  bool shutting_down_ = false;
+  bool local_done_ = false;
+  std::chrono::steady_clock::time_point last_heard_;
+  std::chrono::steady_clock::time_point next_heartbeat_;
+};
+
+}  // namespace crew::detail

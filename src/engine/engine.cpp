@@ -1,0 +1,307 @@
+// crew::Engine: MPI setup, world registration, the engine loops on every rank.
+#include "crew/engine.hpp"
+
+#include <unistd.h>
+
+#include <boost/mpi/collectives.hpp>
+#include <boost/mpi/communicator.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "common/clock.hpp"
+#include "common/profile.hpp"
+#include "crew/version.hpp"
+#include "engine/bridge.hpp"
+#include "engine/builtins.hpp"
+#include "engine/executor.hpp"
+#include "engine/mpi_frames.hpp"
+#include "protocol/signer.hpp"
+#include "protocol/wire.hpp"
+
+namespace crew {
+namespace detail {
+
+namespace {
+
+constexpr auto rank_backoff_min = std::chrono::microseconds(20);
+constexpr auto rank_backoff_max = std::chrono::microseconds(1000);
+constexpr auto rank_spin = std::chrono::microseconds(50);
+
+/// What rank 0 learns from the controller, shared with every rank.
+struct Registration {
+  std::string error;  ///< "[crew...] ..." if registration failed
+  int world_id = -1;
+  int first_engine = -1;
+  int heartbeat_ms = 1000;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar & error & world_id & first_engine & heartbeat_ms;
+  }
+};
+
+std::string random_hex(std::size_t bytes) { return wire::new_key_hex().substr(0, bytes * 2); }
+
+}  // namespace
+
+class EngineImpl {
+ public:
+  EngineImpl(MPI_Comm comm, EngineOptions options) : options_(std::move(options)) {
+    int provided = 0;
+    MPI_Query_thread(&provided);
+    mpi_frames::check(MPI_Comm_dup(comm, &control_), "MPI_Comm_dup");
+    mpi_frames::check(MPI_Comm_dup(comm, &user_), "MPI_Comm_dup");
+    MPI_Comm_set_errhandler(control_, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(control_, &rank_);
+    MPI_Comm_size(control_, &size_);
+    boost::mpi::communicator bc(control_, boost::mpi::comm_attach);
+    if (rank_ == 0 && provided < MPI_THREAD_MULTIPLE) {
+      fail_everywhere(bc, format_error(errc::bad_option,
+                                       "crew::Engine needs MPI_THREAD_MULTIPLE (rank 0 runs the bridge beside the "
+                                       "engine); initialise MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...)"));
+    } else {
+      fail_everywhere(bc, "");
+    }
+    register_builtins();
+    load_plugins();
+    register_world(bc);
+  }
+
+  ~EngineImpl() {
+    if (user_ != MPI_COMM_NULL) MPI_Comm_free(&user_);
+    if (control_ != MPI_COMM_NULL) MPI_Comm_free(&control_);
+  }
+
+  void run() {
+    if (rank_ == 0) run_rank0();
+    else run_other_rank();
+  }
+
+  const EngineIdentity& identity() const { return executor_->identity(); }
+
+ private:
+  /// Broadcasts rank 0's verdict; every rank throws it if it is an error.
+  void fail_everywhere(boost::mpi::communicator& bc, std::string error) {
+    boost::mpi::broadcast(bc, error, 0);
+    if (!error.empty()) throw_formatted(error);
+  }
+
+  [[noreturn]] static void throw_formatted(const std::string& formatted) {
+    // "[crew.family.name] message" -> the right exception type and code
+    errc code = errc::internal;
+    std::string message = formatted;
+    if (formatted.rfind("[crew.", 0) == 0) {
+      const auto close = formatted.find("] ");
+      if (close != std::string::npos) {
+        code = errc_from_name(formatted.substr(6, close - 6));
+        message = formatted.substr(close + 2);
+      }
+    }
+    if (code == errc::no_profile || code == errc::controller_timeout) throw ConnectionError(code, message);
+    throw Error(code, message);
+  }
+
+  void load_plugins() {
+    std::string mine;
+    for (const auto& path : options_.plugins) {
+      try {
+        const auto added = load_plugin(path);
+        if (rank_ == 0) spdlog::info("loaded plugin {} ({} functions)", path, added.size());
+      } catch (const Error& e) {
+        mine = e.what();
+        break;
+      }
+    }
+    int ok = mine.empty() ? 1 : 0, all_ok = 1;
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, control_);
+    if (all_ok) return;
+    if (!mine.empty()) throw_formatted(mine);
+    throw Error(errc::plugin_failed, "a plugin failed to load on another rank of this world (see its message)");
+  }
+
+  void register_world(boost::mpi::communicator& bc) {
+    std::vector<std::string> hosts;
+    std::vector<std::int64_t> pids;
+    const std::string host = host_name();
+    boost::mpi::gather(bc, host, hosts, 0);
+    boost::mpi::gather(bc, static_cast<std::int64_t>(::getpid()), pids, 0);
+
+    Registration reg;
+    if (rank_ == 0) {
+      try {
+        reg = register_with_controller(hosts, pids);
+      } catch (const Error& e) {
+        reg.error = e.what();
+      }
+    }
+    boost::mpi::broadcast(bc, reg, 0);
+    if (!reg.error.empty()) throw_formatted(reg.error);
+    heartbeat_ms_ = reg.heartbeat_ms;
+    EngineIdentity id;
+    id.engine_id = reg.first_engine + rank_;
+    id.rank = rank_;
+    id.world_size = size_;
+    id.world_id = reg.world_id;
+    id.user_comm = user_;
+    id.host = host;
+    executor_ = std::make_unique<Executor>(std::move(id));
+    if (rank_ == 0)
+      spdlog::info("world {} registered: engines {}-{} ({} ranks)", reg.world_id, reg.first_engine,
+                   reg.first_engine + size_ - 1, size_);
+  }
+
+  Registration register_with_controller(const std::vector<std::string>& hosts, const std::vector<std::int64_t>& pids) {
+    const fs::path file = options_.engine_file.empty() ? profile_dir(options_.profile) / engine_file_name
+                                                       : options_.engine_file;
+    if (!fs::exists(file))
+      throw ConnectionError(errc::no_profile,
+                            "no connection file " + file.string() + ": no controller is running for this profile; "
+                            "start one with `crew cluster start` or `crew controller --profile " + options_.profile + "`");
+    const EngineFile ef = engine_file_from_json(read_json_file(file), file);
+    key_ = wire::key_from_hex(ef.key_hex);
+    wire::Signer signer(key_);
+
+    zmq_ = std::make_unique<zmq::context_t>(1);
+    socket_ = zmq::socket_t(*zmq_, zmq::socket_type::dealer);
+    socket_.set(zmq::sockopt::routing_id, "world-" + random_hex(8));
+    socket_.set(zmq::sockopt::sndhwm, 0);
+    socket_.set(zmq::sockopt::rcvhwm, 0);
+    socket_.set(zmq::sockopt::linger, 2000);
+    socket_.connect(ef.engine_url);
+
+    wire::Header h;
+    h.kind = wire::MsgKind::register_request;
+    Value::List host_list(hosts.begin(), hosts.end()), pid_list(pids.begin(), pids.end());
+    const Value body = Value::dict({{"size", size_},
+                                    {"hosts", Value(std::move(host_list))},
+                                    {"pids", Value(std::move(pid_list))},
+                                    {"crew_version", version_string}});
+    (void)wire::send(socket_, {}, wire::make_message(h, body), signer);
+
+    const Deadline deadline = deadline_after(options_.register_timeout);
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(time_left(deadline));
+      if (left.count() <= 0) break;
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, left);
+      while (auto frames = wire::recv_frames(socket_)) {
+        wire::Rejection why;
+        auto p = wire::open(std::move(*frames), signer, why);
+        if (!p) {
+          throw ConnectionError(errc::bad_signature,
+                                "the controller's reply failed its check (" + why.detail + "); " + file.string() +
+                                    " is probably stale: restart the engines with the current connection file");
+        }
+        if (p->header.kind != wire::MsgKind::register_reply) continue;
+        if (p->header.error.failed()) throw Error(p->header.error.code, p->header.error.message);
+        const Value reply = p->body();
+        Registration reg;
+        reg.world_id = static_cast<int>(reply["world"].as_int());
+        reg.first_engine = static_cast<int>(reply["first_engine"].as_int());
+        reg.heartbeat_ms = static_cast<int>(reply["heartbeat_ms"].as_int());
+        return reg;
+      }
+    }
+    throw ConnectionError(errc::controller_timeout,
+                          "no controller answered at " + ef.engine_url + " within " +
+                              std::to_string(options_.register_timeout.count() / 1000.0).substr(0, 4) + " s (from " +
+                              file.string() + "); is it running? check with `crew cluster status --profile " +
+                              options_.profile + "`");
+  }
+
+  void run_rank0() {
+    Mailbox<LocalTask> to_engine;
+    Mailbox<LocalReply> from_engine;
+    BridgeConfig cfg;
+    cfg.world_id = identity().world_id;
+    cfg.world_size = size_;
+    cfg.first_engine_id = identity().engine_id;
+    cfg.heartbeat_ms = heartbeat_ms_;
+    cfg.controller_timeout_ms = std::max(10 * heartbeat_ms_, 3000);
+    cfg.control_comm = control_;
+    std::exception_ptr bridge_error;
+    {
+    Bridge bridge(std::move(socket_), key_, cfg, to_engine, from_engine);
+    std::thread bridge_thread([&] {
+      try {
+        bridge.run();
+      } catch (...) {
+        bridge_error = std::current_exception();
+        wire::Header stop;
+        stop.kind = wire::MsgKind::shutdown_world;
+        to_engine.push(LocalTask{stop, {}});
+      }
+    });
+    for (;;) {
+      auto task = to_engine.pop_wait(std::chrono::hours(1));
+      if (!task) continue;
+      if (task->header.kind == wire::MsgKind::shutdown_world) {
+        from_engine.push(LocalReply{{}, true});
+        break;
+      }
+      from_engine.push(LocalReply{executor_->run(task->header, task->payload), false});
+    }
+    bridge_thread.join();
+    }  // the bridge closes its socket before the context ends
+    zmq_.reset();
+    if (bridge_error) std::rethrow_exception(bridge_error);
+  }
+
+  void run_other_rank() {
+    auto backoff = std::chrono::nanoseconds(rank_backoff_min);
+    auto idle_since = SteadyClock::now();
+    for (;;) {
+      auto m = mpi_frames::try_recv(control_, 0);
+      if (!m) {
+        // Idle ranks sleep rather than spin in MPI (a spinning rank costs the controller a
+        // third of its throughput on a small machine); they wake fast while work flows.
+        if (SteadyClock::now() - idle_since < rank_spin) continue;
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min<std::chrono::nanoseconds>(backoff * 2, rank_backoff_max);
+        continue;
+      }
+      const wire::Header h = wire::decode_header(m->header.bytes());
+      if (h.kind == wire::MsgKind::shutdown_world) {
+        wire::Header bye;
+        bye.kind = wire::MsgKind::goodbye;
+        const auto reply = wire::make_message(bye);
+        mpi_frames::send(control_, 0, reply.header_bytes, reply.payload);
+        return;
+      }
+      if (h.kind == wire::MsgKind::task) {
+        const auto reply = executor_->run(h, m->payload);
+        mpi_frames::send(control_, 0, reply.header_bytes, reply.payload);
+      }
+      backoff = rank_backoff_min;
+      idle_since = SteadyClock::now();
+    }
+  }
+
+  EngineOptions options_;
+  MPI_Comm control_ = MPI_COMM_NULL;
+  MPI_Comm user_ = MPI_COMM_NULL;
+  int rank_ = 0;
+  int size_ = 1;
+  int heartbeat_ms_ = 1000;
+  std::unique_ptr<Executor> executor_;
+  // rank 0 only
+  std::unique_ptr<zmq::context_t> zmq_;
+  zmq::socket_t socket_;
+  std::string key_;
+};
+
+}  // namespace detail
+
+Engine::Engine(MPI_Comm comm, EngineOptions options)
+    : impl_(std::make_unique<detail::EngineImpl>(comm, std::move(options))) {}
+Engine::~Engine() = default;
+void Engine::run() { impl_->run(); }
+int Engine::engine_id() const noexcept { return impl_->identity().engine_id; }
+int Engine::rank() const noexcept { return impl_->identity().rank; }
+int Engine::world_size() const noexcept { return impl_->identity().world_size; }
+int Engine::world_id() const noexcept { return impl_->identity().world_id; }
+
+}  // namespace crew

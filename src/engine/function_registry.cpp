@@ -1,0 +1,143 @@
+// The process-wide function registry and Namespace.
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "crew/context.hpp"
+#include "crew/engine.hpp"
+#include "crew/function.hpp"
+#include "engine/function_origin.hpp"
+
+namespace crew {
+namespace {
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, FunctionInfo, std::less<>> functions;
+};
+
+Registry& registry() {
+  static Registry r;  // constructed on first use: safe from static initialisers of plugins
+  return r;
+}
+
+thread_local std::string current_origin = "program";
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+namespace detail {
+
+OriginScope::OriginScope(std::string origin) : previous_(std::move(current_origin)) {
+  current_origin = std::move(origin);
+}
+OriginScope::~OriginScope() { current_origin = std::move(previous_); }
+
+void throw_bad_argument(std::size_t index, const std::string& signature, const Error& why) {
+  throw Error(errc::bad_arguments, "argument " + std::to_string(index + 1) + " of " + signature + ": " + why.message());
+}
+
+void throw_arity(const std::string& signature, std::size_t wanted, std::size_t got) {
+  throw Error(errc::bad_arguments, signature + " takes " + std::to_string(wanted) + " argument" +
+                                       (wanted == 1 ? "" : "s") + ", got " + std::to_string(got));
+}
+
+}  // namespace detail
+
+void register_invoker(std::string name, std::string signature, Invoker invoke) {
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  FunctionInfo info{name, std::move(signature), current_origin, std::move(invoke)};
+  r.functions.insert_or_assign(std::move(name), std::move(info));
+}
+
+const FunctionInfo* find_function(std::string_view name) {
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  auto it = r.functions.find(name);
+  return it == r.functions.end() ? nullptr : &it->second;
+}
+
+std::vector<const FunctionInfo*> list_functions() {
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::vector<const FunctionInfo*> out;
+  for (const auto& [name, info] : r.functions) out.push_back(&info);
+  return out;
+}
+
+std::vector<std::string> near_function_names(std::string_view name, std::size_t max) {
+  std::vector<std::pair<std::size_t, std::string>> scored;
+  for (const FunctionInfo* f : list_functions()) {
+    std::size_t d = edit_distance(name, f->name);
+    const bool related = f->name.find(name) != std::string::npos || name.find(f->name) != std::string_view::npos;
+    if (related) d = std::min<std::size_t>(d, 1);
+    if (d <= std::max<std::size_t>(2, name.size() / 3)) scored.emplace_back(d, f->name);
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < scored.size() && i < max; ++i) out.push_back(scored[i].second);
+  return out;
+}
+
+std::vector<std::string> load_plugin(const std::string& path) {
+  std::vector<std::string> added;
+  {
+    detail::OriginScope scope(path);
+    // RTLD_GLOBAL: a plugin's symbols may be used by plugins loaded after it.
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+    if (handle == nullptr) {
+      const char* why = ::dlerror();
+      throw Error(errc::plugin_failed, "cannot load plugin " + path + ": " + (why ? why : "unknown error") +
+                                           " (give an absolute path, or a path relative to the engine's directory)");
+    }
+  }
+  for (const FunctionInfo* f : list_functions())
+    if (f->origin == path) added.push_back(f->name);
+  return added;
+}
+
+// ------------------------------------------------------------------------------------- Namespace
+
+const Value& Namespace::get(std::string_view name) const {
+  auto it = values_.find(name);
+  if (it != values_.end()) return it->second;
+  std::string have;
+  for (const auto& [k, v] : values_) have += (have.empty() ? "" : ", ") + k;
+  throw Error(errc::unknown_name, "no variable '" + std::string(name) + "' in the engine's namespace" +
+                                      (have.empty() ? " (it is empty; push one first)" : " (it has: " + have + ")"));
+}
+
+Value* Namespace::find(std::string_view name) {
+  auto it = values_.find(name);
+  return it == values_.end() ? nullptr : &it->second;
+}
+
+bool Namespace::erase(std::string_view name) {
+  auto it = values_.find(name);
+  if (it == values_.end()) return false;
+  values_.erase(it);
+  return true;
+}
+
+std::vector<std::string> Namespace::names() const {
+  std::vector<std::string> out;
+  out.reserve(values_.size());
+  for (const auto& [k, v] : values_) out.push_back(k);
+  return out;
+}
+
+}  // namespace crew

@@ -1,0 +1,98 @@
+#pragma once
+// cereal archives for crew's wire format: Writer appends to a byte vector (no iostream), Reader
+// reads from a span and refuses any size prefix larger than the bytes left, so a hostile or
+// corrupt message can make decoding fail but never allocate without bound.
+
+#include <cstddef>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include <cereal/cereal.hpp>
+
+#include "crew/error.hpp"
+
+namespace crew::wire {
+
+class Writer : public cereal::OutputArchive<Writer, cereal::AllowEmptyClassElision> {
+ public:
+  explicit Writer(std::vector<std::byte>& out) : OutputArchive(this), out_(out) {}
+  void saveBinary(const void* data, std::size_t size) {
+    const auto* p = static_cast<const std::byte*>(data);
+    out_.insert(out_.end(), p, p + size);
+  }
+
+ private:
+  std::vector<std::byte>& out_;
+};
+
+class Reader : public cereal::InputArchive<Reader, cereal::AllowEmptyClassElision> {
+ public:
+  explicit Reader(std::span<const std::byte> in) : InputArchive(this), in_(in) {}
+  void loadBinary(void* data, std::size_t size) {
+    if (size > remaining())
+      throw ProtocolError(errc::malformed, "message ends early: wanted " + std::to_string(size) +
+                                               " more bytes, " + std::to_string(remaining()) + " left");
+    std::memcpy(data, in_.data() + pos_, size);
+    pos_ += size;
+  }
+  std::size_t remaining() const noexcept { return in_.size() - pos_; }
+  std::size_t position() const noexcept { return pos_; }
+  void skip(std::size_t size) {
+    if (size > remaining())
+      throw ProtocolError(errc::malformed, "message ends early: wanted " + std::to_string(size) +
+                                               " more bytes, " + std::to_string(remaining()) + " left");
+    pos_ += size;
+  }
+  /// Checks a size prefix: every element takes at least one byte.
+  void check_size(std::uint64_t n) const {
+    if (n > remaining())
+      throw ProtocolError(errc::malformed, "size prefix " + std::to_string(n) + " exceeds the " +
+                                               std::to_string(remaining()) + " bytes left");
+  }
+
+ private:
+  std::span<const std::byte> in_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace crew::wire
+
+namespace cereal {
+
+template <class T>
+inline std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(crew::wire::Writer& ar, const T& t) {
+  ar.saveBinary(std::addressof(t), sizeof(t));
+}
+template <class T>
+inline std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(crew::wire::Reader& ar, T& t) {
+  ar.loadBinary(std::addressof(t), sizeof(t));
+}
+template <class Archive, class T>
+inline CEREAL_ARCHIVE_RESTRICT(crew::wire::Reader, crew::wire::Writer)
+    CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, NameValuePair<T>& t) {
+  ar(t.value);
+}
+template <class T>
+inline void CEREAL_SAVE_FUNCTION_NAME(crew::wire::Writer& ar, const SizeTag<T>& t) {
+  ar(t.size);
+}
+template <class T>
+inline void CEREAL_LOAD_FUNCTION_NAME(crew::wire::Reader& ar, SizeTag<T>& t) {
+  ar(t.size);
+  ar.check_size(static_cast<std::uint64_t>(t.size));
+}
+template <class T>
+inline void CEREAL_SAVE_FUNCTION_NAME(crew::wire::Writer& ar, const BinaryData<T>& bd) {
+  ar.saveBinary(bd.data, static_cast<std::size_t>(bd.size));
+}
+template <class T>
+inline void CEREAL_LOAD_FUNCTION_NAME(crew::wire::Reader& ar, BinaryData<T>& bd) {
+  ar.loadBinary(bd.data, static_cast<std::size_t>(bd.size));
+}
+
+}  // namespace cereal
+
+CEREAL_REGISTER_ARCHIVE(crew::wire::Writer)
+CEREAL_REGISTER_ARCHIVE(crew::wire::Reader)
+CEREAL_SETUP_ARCHIVE_TRAITS(crew::wire::Reader, crew::wire::Writer)

@@ -1,0 +1,69 @@
+// Header serialization.
+#include "protocol/header.hpp"
+
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "protocol/archive.hpp"
+
+namespace crew::wire {
+
+std::string_view kind_name(MsgKind k) noexcept {
+  switch (k) {
+    case MsgKind::hello: return "hello";
+    case MsgKind::hello_reply: return "hello_reply";
+    case MsgKind::engines_request: return "engines_request";
+    case MsgKind::engines_reply: return "engines_reply";
+    case MsgKind::apply_request: return "apply_request";
+    case MsgKind::apply_reply: return "apply_reply";
+    case MsgKind::stats_request: return "stats_request";
+    case MsgKind::stats_reply: return "stats_reply";
+    case MsgKind::shutdown_request: return "shutdown_request";
+    case MsgKind::shutdown_reply: return "shutdown_reply";
+    case MsgKind::request_error: return "request_error";
+    case MsgKind::register_request: return "register_request";
+    case MsgKind::register_reply: return "register_reply";
+    case MsgKind::task: return "task";
+    case MsgKind::heartbeat: return "heartbeat";
+    case MsgKind::shutdown_world: return "shutdown_world";
+    case MsgKind::goodbye: return "goodbye";
+  }
+  return "invalid";
+}
+
+bool kind_valid(std::uint8_t raw) noexcept {
+  return (raw >= static_cast<std::uint8_t>(MsgKind::hello) &&
+          raw <= static_cast<std::uint8_t>(MsgKind::request_error)) ||
+         (raw >= static_cast<std::uint8_t>(MsgKind::register_request) &&
+          raw <= static_cast<std::uint8_t>(MsgKind::goodbye));
+}
+
+Buffer encode_header(const Header& h) {
+  std::vector<std::byte> out;
+  out.reserve(160 + h.function.size() + h.msg_ids.size() * 32 + h.out.size() + h.err.size());
+  {
+    Writer ar(out);
+    ar(h);
+  }
+  return Buffer::adopt(std::move(out));
+}
+
+Header decode_header(std::span<const std::byte> bytes) {
+  if (bytes.empty() || !kind_valid(static_cast<std::uint8_t>(bytes[0])))
+    throw ProtocolError(errc::malformed, "unknown message kind");
+  Header h;
+  try {
+    Reader ar(bytes);
+    ar(h);
+    if (ar.remaining() != 0)
+      throw ProtocolError(errc::malformed, std::to_string(ar.remaining()) + " stray bytes after the header");
+  } catch (const cereal::Exception& e) {
+    throw ProtocolError(errc::malformed, std::string("bad header: ") + e.what());
+  }
+  if (h.targets.size() != h.msg_ids.size() && !h.msg_ids.empty() && h.kind != MsgKind::apply_reply)
+    throw ProtocolError(errc::malformed, "header has " + std::to_string(h.targets.size()) + " targets but " +
+                                             std::to_string(h.msg_ids.size()) + " msg_ids");
+  return h;
+}
+
+}  // namespace crew::wire

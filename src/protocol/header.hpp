@@ -1,0 +1,81 @@
+#pragma once
+// The header of every crew message, and the kinds of message.
+//
+// A message is a header plus a body Value (with its out-of-band frames). Headers are serialized
+// with cereal (protocol/archive.hpp); request parameters that are not on the hot path travel in
+// the body as a dict, so adding one never changes the header layout.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crew/buffer.hpp"
+#include "crew/error.hpp"
+
+namespace crew::wire {
+
+/// Protocol identifier, the delimiter frame of every message; bump on incompatible changes.
+inline constexpr std::string_view protocol_id = "crew/1";
+
+enum class MsgKind : std::uint8_t {
+  // client <-> controller
+  hello = 1,          ///< client -> controller: first contact; reply hello_reply
+  hello_reply,        ///< body: {controller info}
+  engines_request,    ///< body: {wait_for: n, wait_ms: t}: reply when n engines are alive or t passes
+  engines_reply,      ///< body: [ {engine record}, ... ]
+  apply_request,      ///< targets + msg_ids + function; body: list of arguments
+  apply_reply,        ///< one per (task, engine): engine_id, status, times, out/err; body: result
+  stats_request,      ///< reply stats_reply, body: {counter: n}
+  stats_reply,
+  shutdown_request,   ///< body: {engines: bool}; the controller stops its worlds and exits
+  shutdown_reply,
+  request_error,      ///< a request the controller could not serve; error set
+  // bridge (rank 0 of a world) <-> controller
+  register_request = 32,  ///< body: {uuid, size, hosts, pids, version}
+  register_reply,         ///< body: {world, first_engine, heartbeat_ms}; or error set
+  task,                   ///< controller -> bridge: targets are engine ids within the world
+  heartbeat,              ///< bridge -> controller, and echoed back
+  shutdown_world,         ///< controller -> bridge (and bridge -> ranks over MPI)
+  goodbye,                ///< bridge -> controller (and ranks -> bridge) on the way out
+};
+
+std::string_view kind_name(MsgKind k) noexcept;
+bool kind_valid(std::uint8_t raw) noexcept;
+
+/// Why a task failed (code == errc::none when it did not).
+struct ErrorInfo {
+  errc code = errc::none;
+  std::string type;     ///< e.g. "std::runtime_error", or "crew.remote.unknown_function"
+  std::string message;
+  std::string context;  ///< function signature, engine, host ...
+  bool failed() const noexcept { return code != errc::none; }
+};
+
+struct Header {
+  MsgKind kind = MsgKind::hello;
+  std::uint64_t request_id = 0;       ///< pairs replies with requests (non-task requests)
+  std::vector<std::int32_t> targets;  ///< engine ids
+  std::vector<std::string> msg_ids;   ///< task ids, one per target (apply_request, task)
+  std::string function;               ///< apply: the function's name
+  std::int32_t engine_id = -1;        ///< apply_reply: which engine ran it
+  std::int64_t submitted_us = 0;      ///< client clock, µs since the epoch
+  std::int64_t started_us = 0;        ///< engine clock
+  std::int64_t completed_us = 0;      ///< engine clock
+  ErrorInfo error;
+  std::string out;  ///< captured stdout of the task
+  std::string err;  ///< captured stderr of the task
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(kind, request_id, targets, msg_ids, function, engine_id, submitted_us, started_us, completed_us,
+       error.code, error.type, error.message, error.context, out, err);
+  }
+};
+
+Buffer encode_header(const Header& h);
+/// Throws ProtocolError [crew.protocol.malformed].
+Header decode_header(std::span<const std::byte> bytes);
+
+}  // namespace crew::wire

@@ -1,0 +1,26 @@
+#pragma once
+// Wire encoding of crew::Value.
+//
+// A value becomes one "body" frame plus zero or more out-of-band frames: bytes and array buffers
+// of at least `out_of_band_threshold` bytes are never copied into the body; they travel as their
+// own frames (zero-copy through ZeroMQ) and come back as Buffers viewing the received frames.
+
+#include <span>
+#include <vector>
+
+#include "crew/value.hpp"
+
+namespace crew::wire {
+
+inline constexpr std::size_t out_of_band_threshold = 32 * 1024;
+inline constexpr int max_nesting = 200;
+
+/// Appends the body frame, then the out-of-band frames, to `frames`.
+void encode_value(const Value& v, std::vector<Buffer>& frames,
+                  std::size_t threshold = out_of_band_threshold);
+
+/// Decodes frames[0] (the body) with frames[1..] as its out-of-band buffers.
+/// Throws ProtocolError [crew.protocol.malformed] on anything that does not decode.
+Value decode_value(std::span<const Buffer> frames);
+
+}  // namespace crew::wire

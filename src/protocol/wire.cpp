@@ -1,0 +1,141 @@
+// crew messages on ZeroMQ sockets: framing, signing, zero-copy buffers.
+#include "protocol/wire.hpp"
+
+#include "protocol/value_codec.hpp"
+
+namespace crew::wire {
+namespace {
+
+bool is_delimiter(const zmq::message_t& frame) {
+  return frame.size() == protocol_id.size() &&
+         std::memcmp(frame.data(), protocol_id.data(), protocol_id.size()) == 0;
+}
+
+void free_shared_owner(void* /*data*/, void* hint) {
+  delete static_cast<std::shared_ptr<const void>*>(hint);
+}
+
+/// Sends all frames; ZeroMQ accepts the rest of a multipart message once it took the first frame.
+Sent send_all(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const void* signature,
+              const Buffer& header_bytes, std::span<const Buffer> payload) {
+  const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+  try {
+    for (std::size_t i = 0; i < routing.size(); ++i) {
+      zmq::message_t copy(routing[i].data(), routing[i].size());
+      if (!socket.send(copy, more) && i == 0) return Sent::would_block;
+    }
+    if (!socket.send(zmq::const_buffer(protocol_id.data(), protocol_id.size()), more) && routing.empty())
+      return Sent::would_block;
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EHOSTUNREACH) return Sent::unroutable;
+    throw;
+  }
+  socket.send(zmq::const_buffer(signature, Signer::signature_size), more);
+  socket.send(zmq::const_buffer(header_bytes.data(), header_bytes.size()),
+              payload.empty() ? zmq::send_flags::dontwait : more);
+  for (std::size_t i = 0; i < payload.size(); ++i) {
+    zmq::message_t frame = to_frame(payload[i]);
+    socket.send(frame, i + 1 < payload.size() ? more : zmq::send_flags::dontwait);
+  }
+  return Sent::ok;
+}
+
+}  // namespace
+
+Value Packet::body() const { return decode_value(payload); }
+
+Outgoing make_message(const Header& h, const Value& body) {
+  Outgoing m;
+  m.header_bytes = encode_header(h);
+  encode_value(body, m.payload);
+  return m;
+}
+
+std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket) {
+  std::vector<zmq::message_t> frames;
+  zmq::message_t first;
+  if (!socket.recv(first, zmq::recv_flags::dontwait)) return std::nullopt;
+  bool more = first.more();
+  frames.push_back(std::move(first));
+  while (more) {
+    zmq::message_t next;
+    (void)socket.recv(next);  // the rest of a multipart message is already here
+    more = next.more();
+    frames.push_back(std::move(next));
+  }
+  return frames;
+}
+
+std::optional<Packet> open(std::vector<zmq::message_t>&& frames, Signer& signer, Rejection& why) {
+  std::size_t delim = 0;
+  while (delim < frames.size() && !is_delimiter(frames[delim])) ++delim;
+  if (delim == frames.size()) {
+    why = {errc::malformed, "no \"crew/1\" delimiter frame in " + std::to_string(frames.size()) + " frames"};
+    return std::nullopt;
+  }
+  if (frames.size() < delim + 4) {
+    why = {errc::malformed, "only " + std::to_string(frames.size() - delim - 1) +
+                                " frames after the delimiter (signature, header, body needed)"};
+    return std::nullopt;
+  }
+  const zmq::message_t& sig = frames[delim + 1];
+  signer.begin();
+  for (std::size_t i = delim + 2; i < frames.size(); ++i)
+    signer.add({static_cast<const std::byte*>(frames[i].data()), frames[i].size()});
+  if (!signer.finish_and_check({static_cast<const std::byte*>(sig.data()), sig.size()})) {
+    why = {errc::bad_signature, "signature does not match the profile's key"};
+    return std::nullopt;
+  }
+  Packet p;
+  try {
+    p.header = decode_header({static_cast<const std::byte*>(frames[delim + 2].data()), frames[delim + 2].size()});
+  } catch (const ProtocolError& e) {
+    why = {errc::malformed, e.message()};
+    return std::nullopt;
+  }
+  p.routing.reserve(delim);
+  for (std::size_t i = 0; i < delim; ++i) p.routing.push_back(std::move(frames[i]));
+  p.signature = to_buffer(std::move(frames[delim + 1]));
+  p.header_bytes = to_buffer(std::move(frames[delim + 2]));
+  p.payload.reserve(frames.size() - delim - 3);
+  for (std::size_t i = delim + 3; i < frames.size(); ++i) p.payload.push_back(to_buffer(std::move(frames[i])));
+  return p;
+}
+
+Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& header_bytes,
+          std::span<const Buffer> payload, Signer& signer) {
+  signer.begin();
+  signer.add(header_bytes.bytes());
+  for (const auto& b : payload) signer.add(b.bytes());
+  const Signer::Signature sig = signer.finish();
+  return send_all(socket, routing, sig.data(), header_bytes, payload);
+}
+
+Buffer signature_of(const Buffer& header_bytes, std::span<const Buffer> payload, Signer& signer) {
+  signer.begin();
+  signer.add(header_bytes.bytes());
+  for (const auto& b : payload) signer.add(b.bytes());
+  const Signer::Signature sig = signer.finish();
+  return Buffer::copy(sig.data(), sig.size());
+}
+
+Sent forward(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& signature,
+             const Buffer& header_bytes, std::span<const Buffer> payload) {
+  if (signature.size() != Signer::signature_size) throw Error(errc::internal, "forwarding an unsigned message");
+  return send_all(socket, routing, signature.data(), header_bytes, payload);
+}
+
+Buffer to_buffer(zmq::message_t&& frame) {
+  auto owner = std::make_shared<zmq::message_t>(std::move(frame));
+  const void* data = owner->data();
+  const std::size_t size = owner->size();
+  return Buffer::view(std::move(owner), data, size);
+}
+
+zmq::message_t to_frame(const Buffer& buffer) {
+  if (buffer.size() < zero_copy_threshold || !buffer.owner()) return zmq::message_t(buffer.data(), buffer.size());
+  auto* hint = new std::shared_ptr<const void>(buffer.owner());
+  return zmq::message_t(const_cast<std::byte*>(buffer.data()), buffer.size(), &free_shared_owner, hint);
+}
+
+}  // namespace crew::wire

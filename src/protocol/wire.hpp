@@ -1,0 +1,77 @@
+#pragma once
+// crew messages on ZeroMQ sockets.
+//
+// Frames: [routing ids... (ROUTER side)] ["crew/1"] [HMAC-SHA256] [header] [body] [out-of-band...]
+// The signature covers header, body and every out-of-band frame. open() checks the delimiter,
+// the signature and the header, in that order, before anything else looks at a message.
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "crew/value.hpp"
+#include "protocol/header.hpp"
+#include "protocol/signer.hpp"
+
+namespace crew::wire {
+
+/// Buffers at least this large are handed to ZeroMQ without copying.
+inline constexpr std::size_t zero_copy_threshold = 16 * 1024;
+
+/// A received message whose signature checked out and whose header decoded.
+struct Packet {
+  std::vector<zmq::message_t> routing;  ///< the ROUTER envelope (empty on a DEALER)
+  Buffer signature;
+  Buffer header_bytes;
+  Header header;
+  std::vector<Buffer> payload;  ///< [0] the body, [1..] its out-of-band frames
+  /// Decodes the body value (throws ProtocolError if it does not decode).
+  Value body() const;
+};
+
+/// Why open() rejected a message.
+struct Rejection {
+  errc code = errc::none;  ///< bad_signature or malformed
+  std::string detail;
+};
+
+/// A header and body ready to send: encode once, send to many.
+struct Outgoing {
+  Buffer header_bytes;
+  std::vector<Buffer> payload;
+};
+Outgoing make_message(const Header& h, const Value& body = Value());
+
+/// Receives one whole multipart message if one is waiting (never blocks).
+std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket);
+
+/// Splits, verifies and decodes the header. nullopt (with `why` filled) if the message is rejected.
+std::optional<Packet> open(std::vector<zmq::message_t>&& frames, Signer& signer, Rejection& why);
+
+/// What became of a send. crew sockets have no high-water mark, so would_block means the
+/// socket is in trouble; unroutable means a ROUTER_MANDATORY socket has no such peer (gone).
+enum class Sent { ok, unroutable, would_block };
+
+/// Signs and sends a message (never blocks). Other socket errors throw zmq::error_t.
+Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& header_bytes,
+          std::span<const Buffer> payload, Signer& signer);
+inline Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Outgoing& m,
+                 Signer& signer) {
+  return send(socket, routing, m.header_bytes, m.payload, signer);
+}
+/// The signature of a header and payload (to keep beside a message that will be forwarded).
+Buffer signature_of(const Buffer& header_bytes, std::span<const Buffer> payload, Signer& signer);
+
+/// Sends a message that is already signed with this socket's key (no re-signing).
+Sent forward(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& signature,
+             const Buffer& header_bytes, std::span<const Buffer> payload);
+
+/// A received ZeroMQ frame as a Buffer, without copying.
+Buffer to_buffer(zmq::message_t&& frame);
+/// A Buffer as a ZeroMQ frame: small ones are copied, large ones shared (zero-copy).
+zmq::message_t to_frame(const Buffer& buffer);
+
+}  // namespace crew::wire

@@ -1,0 +1,88 @@
+#pragma once
+// Mailbox<T>: hands items from one thread to another.
+//
+// The consumer either blocks in pop_wait() or watches fd() (an eventfd) in its poll loop and then
+// drains everything at once. The eventfd is written only when the box goes from empty to
+// non-empty, so a busy producer pays one syscall per batch, not per item.
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+#include "crew/error.hpp"
+
+namespace crew {
+
+template <class T>
+class Mailbox {
+ public:
+  Mailbox() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd_ < 0) throw Error(errc::internal, "eventfd() failed");
+  }
+  ~Mailbox() { ::close(fd_); }
+  Mailbox(const Mailbox&) = delete;
+  Mailbox& operator=(const Mailbox&) = delete;
+
+  void push(T item) {
+    bool was_empty;
+    {
+      std::lock_guard lock(mutex_);
+      was_empty = items_.empty();
+      items_.push_back(std::move(item));
+    }
+    if (was_empty) {
+      cv_.notify_one();
+      const std::uint64_t one = 1;
+      (void)!::write(fd_, &one, sizeof one);
+    }
+  }
+
+  /// Moves every waiting item to `out` (appending); returns how many.
+  std::size_t drain(std::deque<T>& out) {
+    std::uint64_t count;
+    (void)!::read(fd_, &count, sizeof count);  // reset before taking: a later push re-arms it
+    std::lock_guard lock(mutex_);
+    const std::size_t n = items_.size();
+    if (out.empty()) {
+      out.swap(items_);
+    } else {
+      for (auto& item : items_) out.push_back(std::move(item));
+      items_.clear();
+    }
+    return n;
+  }
+
+  /// Blocks until an item arrives or `timeout` passes.
+  std::optional<T> pop_wait(std::chrono::nanoseconds timeout) {
+    std::unique_lock lock(mutex_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !items_.empty(); })) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    return item;
+  }
+
+  std::optional<T> try_pop() {
+    std::lock_guard lock(mutex_);
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    return item;
+  }
+
+  /// The eventfd that becomes readable when items are waiting.
+  int fd() const noexcept { return fd_; }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<T> items_;
+  int fd_;
+};
+
+}  // namespace crew
