@@ -50,6 +50,7 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
       session_(wire::new_key_hex().substr(0, 16)),
       ctx_(1),
       socket_(ctx_, zmq::socket_type::dealer) {
+  pending_.reserve(4096);
   const ControllerFile cf = read_controller_file(file_, profile_hint_);
   url_ = cf.client_url;
   key_ = wire::key_from_hex(cf.key_hex);

@@ -73,6 +73,8 @@ struct Controller::Impl {
   std::vector<std::pair<std::string, std::uint64_t>> stop_requesters;
   clock::time_point next_heartbeat_check{};
 
+  static constexpr std::size_t initial_task_capacity = 1 << 16;
+
   explicit Impl(ControllerConfig c)
       : cfg(std::move(c)),
         dir(profile_dir(cfg.profile)),
@@ -81,7 +83,9 @@ struct Controller::Impl {
         signer(key),
         ctx(block_signals_then_context()),
         clients(ctx, zmq::socket_type::router),
-        engines(ctx, zmq::socket_type::router) {}
+        engines(ctx, zmq::socket_type::router) {
+    tasks.reserve(initial_task_capacity);
+  }
 
   // Signals are blocked before ZeroMQ starts its threads, so only the signalfd sees them.
   static int block_signals_then_context() {
@@ -406,11 +410,15 @@ struct Controller::Impl {
       task.targets.push_back(id);
       task.msg_ids.push_back(msg_id);
     }
+    // All targets in one world (the common case): the bridge takes the client's signed request
+    // as it is. Otherwise each world gets a task header naming only its own engines.
+    const bool forward_as_is = per_world.size() == 1 && per_world.begin()->second.targets.size() == h.targets.size();
     for (auto& [world_id, task] : per_world) {
       WorldRecord* w = registry.world(world_id);
-      const Buffer header_bytes = wire::encode_header(task);
-      if (route(engines, w->routing_id, header_bytes, p.payload, nullptr) != wire::Sent::ok)
-        end_world(*w, EngineState::dead, "its bridge disconnected");
+      const wire::Sent sent = forward_as_is
+                                  ? route(engines, w->routing_id, p.header_bytes, p.payload, &p.signature)
+                                  : route(engines, w->routing_id, wire::encode_header(task), p.payload, nullptr);
+      if (sent != wire::Sent::ok) end_world(*w, EngineState::dead, "its bridge disconnected");
     }
   }
 

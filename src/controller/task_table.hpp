@@ -31,6 +31,7 @@ struct TaskCounts {
 
 class TaskTable {
  public:
+  void reserve(std::size_t n) { tasks_.reserve(n); }
   bool contains(const std::string& msg_id) const { return tasks_.find(msg_id) != tasks_.end(); }
   TaskRecord& add(const std::string& msg_id, TaskRecord record) {
     ++counts_.submitted;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/executor.hpp"
+#include "engine/idle_backoff.hpp"
 #include "engine/mpi_frames.hpp"
 
 namespace crew::detail {
@@ -14,11 +15,6 @@ struct Bridge::Pending {
   mpi_frames::SendQueue sends;
 };
 
-namespace {
-constexpr auto backoff_min = std::chrono::microseconds(20);
-constexpr auto backoff_max = std::chrono::microseconds(1000);
-}  // namespace
-
 Bridge::Bridge(zmq::socket_t socket, std::string key, BridgeConfig config, Mailbox<LocalTask>& to_engine,
                Mailbox<LocalReply>& from_engine)
     : socket_(std::move(socket)),
@@ -26,7 +22,11 @@ Bridge::Bridge(zmq::socket_t socket, std::string key, BridgeConfig config, Mailb
       config_(config),
       to_engine_(to_engine),
       from_engine_(from_engine),
-      pending_(std::make_unique<Pending>()) {}
+      pending_(std::make_unique<Pending>()),
+      expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0) {
+  config_.rings_rank.resize(static_cast<std::size_t>(config_.world_size), false);
+  if (config_.doorbell == nullptr) config_.rings_rank.assign(config_.rings_rank.size(), false);
+}
 
 Bridge::~Bridge() = default;
 
@@ -34,7 +34,7 @@ void Bridge::run() {
   using clock = std::chrono::steady_clock;
   last_heard_ = clock::now();
   next_heartbeat_ = last_heard_;
-  auto backoff = std::chrono::nanoseconds(backoff_min);
+  IdleBackoff::tighten_timer_slack();
   for (;;) {
     bool worked = pump_controller();
     worked |= pump_engine();
@@ -60,12 +60,15 @@ void Bridge::run() {
     }
 
     if (worked) {
-      backoff = backoff_min;
+      mpi_wait_.worked();
       continue;
     }
-    if (remote_expected_ > 0 || !pending_->sends.idle()) {
-      wait_for_events(backoff);
-      backoff = std::min<std::chrono::nanoseconds>(backoff * 2, backoff_max);
+    if (expected_unrung_ > 0 || !pending_->sends.idle()) {
+      wait_for_events(mpi_wait_.next());  // MPI must be polled
+    } else if (remote_expected_ > 0) {
+      // Only ranks with doorbells owe replies: short naps while work flows, then sleep until
+      // one rings (with a safety net).
+      wait_for_events(mpi_wait_.recent() ? mpi_wait_.next() : std::chrono::milliseconds(10));
     } else {
       wait_for_events(std::max<std::chrono::nanoseconds>(next_heartbeat_ - clock::now(), std::chrono::nanoseconds(0)));
     }
@@ -94,7 +97,10 @@ bool Bridge::pump_controller() {
 
 void Bridge::on_controller_message(wire::Packet&& p) {
   switch (p.header.kind) {
-    case wire::MsgKind::task: dispatch_task(std::move(p)); break;
+    case wire::MsgKind::task:
+    case wire::MsgKind::apply_request:  // forwarded unchanged when all its targets are ours
+      dispatch_task(std::move(p));
+      break;
     case wire::MsgKind::heartbeat: break;
     case wire::MsgKind::shutdown_world: begin_shutdown("the controller asked"); break;
     default:
@@ -124,8 +130,8 @@ void Bridge::dispatch_task(wire::Packet&& p) {
     if (rank == 0) {
       local = true;
     } else {
-      pending_->sends.send(config_.control_comm, rank, p.header_bytes, p.payload);
-      ++remote_expected_;
+      send_to_rank(rank, p.header_bytes, p.payload);
+      expect_from(rank);
     }
   }
   if (local) to_engine_.push(LocalTask{std::move(p.header), std::move(p.payload)});
@@ -145,13 +151,37 @@ bool Bridge::pump_engine() {
   return true;
 }
 
+void Bridge::send_to_rank(int rank, const Buffer& header_bytes, std::span<const Buffer> payload) {
+  pending_->sends.send(config_.control_comm, rank, header_bytes, payload);
+  pending_->sends.progress();  // Open MPI may hold an Isend until the sender makes progress
+  auto&& rings = config_.rings_rank[static_cast<std::size_t>(rank)];
+  if (rings && !config_.doorbell->ring(rank)) {
+    spdlog::info("rank {} has no doorbell on this host; polling it instead", rank);
+    rings = false;
+    expected_unrung_ += expected_by_rank_[static_cast<std::size_t>(rank)];
+  }
+}
+
+void Bridge::expect_from(int rank) {
+  ++remote_expected_;
+  ++expected_by_rank_[static_cast<std::size_t>(rank)];
+  if (!config_.rings_rank[static_cast<std::size_t>(rank)]) ++expected_unrung_;
+}
+
 bool Bridge::pump_ranks() {
   bool worked = false;
+  // A ring announces a reply that may take a moment to become visible to MPI: count it as work.
+  if (config_.doorbell && config_.doorbell->clear()) mpi_wait_.worked();
   for (int i = 0; i < 256 && remote_expected_ > 0; ++i) {
     auto m = mpi_frames::try_recv(config_.control_comm);
     if (!m) break;
     worked = true;
     --remote_expected_;
+    const auto source = static_cast<std::size_t>(m->source);
+    if (source < expected_by_rank_.size() && expected_by_rank_[source] > 0) {
+      --expected_by_rank_[source];
+      if (!config_.rings_rank[source]) --expected_unrung_;
+    }
     wire::Header h;
     try {
       h = wire::decode_header(m->header.bytes());
@@ -176,8 +206,8 @@ void Bridge::begin_shutdown(const std::string& why) {
   const auto m = wire::make_message(stop);
   // Ranks see this after every task sent before it (MPI keeps order), so queued work finishes.
   for (int rank = 1; rank < config_.world_size; ++rank) {
-    pending_->sends.send(config_.control_comm, rank, m.header_bytes, m.payload);
-    ++remote_expected_;
+    send_to_rank(rank, m.header_bytes, m.payload);
+    expect_from(rank);
   }
   to_engine_.push(LocalTask{stop, {}});
 }
@@ -200,10 +230,12 @@ void Bridge::send_heartbeat() {
 void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {
   // ZMQ_FD is edge-triggered: only sleep if ZeroMQ has nothing queued right now.
   if (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) return;
-  pollfd fds[2] = {{socket_.get(zmq::sockopt::fd), POLLIN, 0}, {from_engine_.fd(), POLLIN, 0}};
+  pollfd fds[3] = {{socket_.get(zmq::sockopt::fd), POLLIN, 0},
+                   {from_engine_.fd(), POLLIN, 0},
+                   {config_.doorbell ? config_.doorbell->fd() : -1, POLLIN, 0}};
   const timespec ts{static_cast<time_t>(timeout.count() / 1'000'000'000),
                     static_cast<long>(timeout.count() % 1'000'000'000)};
-  ::ppoll(fds, 2, &ts, nullptr);
+  ::ppoll(fds, 3, &ts, nullptr);
 }
 
 }  // namespace crew::detail

@@ -16,7 +16,9 @@
 #include "crew/version.hpp"
 #include "engine/bridge.hpp"
 #include "engine/builtins.hpp"
+#include "engine/doorbell.hpp"
 #include "engine/executor.hpp"
+#include "engine/idle_backoff.hpp"
 #include "engine/mpi_frames.hpp"
 #include "protocol/signer.hpp"
 #include "protocol/wire.hpp"
@@ -25,10 +27,6 @@ namespace crew {
 namespace detail {
 
 namespace {
-
-constexpr auto rank_backoff_min = std::chrono::microseconds(20);
-constexpr auto rank_backoff_max = std::chrono::microseconds(1000);
-constexpr auto rank_spin = std::chrono::microseconds(50);
 
 /// What rank 0 learns from the controller, shared with every rank.
 struct Registration {
@@ -67,6 +65,7 @@ class EngineImpl {
     }
     register_builtins();
     load_plugins();
+    setup_doorbell(bc);
     register_world(bc);
   }
 
@@ -104,6 +103,21 @@ class EngineImpl {
     throw Error(code, message);
   }
 
+  /// Every rank on rank 0's host gets a doorbell named after this world.
+  void setup_doorbell(boost::mpi::communicator& bc) {
+    std::string tag = rank_ == 0 ? random_hex(8) : std::string();
+    std::string root_host = host_name();
+    boost::mpi::broadcast(bc, tag, 0);
+    boost::mpi::broadcast(bc, root_host, 0);
+    world_tag_ = tag;
+    if (rank_ != 0 && root_host != host_name()) return;
+    try {
+      doorbell_ = std::make_unique<Doorbell>(tag, rank_);
+    } catch (const Error& e) {
+      spdlog::warn("no doorbell ({}); rank {} will poll for work", e.what(), rank_);
+    }
+  }
+
   void load_plugins() {
     std::string mine;
     for (const auto& path : options_.plugins) {
@@ -123,10 +137,10 @@ class EngineImpl {
   }
 
   void register_world(boost::mpi::communicator& bc) {
-    std::vector<std::string> hosts;
     std::vector<std::int64_t> pids;
     const std::string host = host_name();
-    boost::mpi::gather(bc, host, hosts, 0);
+    boost::mpi::gather(bc, host, hosts_, 0);
+    const auto& hosts = hosts_;
     boost::mpi::gather(bc, static_cast<std::int64_t>(::getpid()), pids, 0);
 
     Registration reg;
@@ -222,6 +236,9 @@ class EngineImpl {
     cfg.heartbeat_ms = heartbeat_ms_;
     cfg.controller_timeout_ms = std::max(10 * heartbeat_ms_, 3000);
     cfg.control_comm = control_;
+    cfg.doorbell = doorbell_.get();
+    cfg.rings_rank.resize(static_cast<std::size_t>(size_));
+    for (int r = 1; r < size_; ++r) cfg.rings_rank[static_cast<std::size_t>(r)] = hosts_[static_cast<std::size_t>(r)] == hosts_[0];
     std::exception_ptr bridge_error;
     {
     Bridge bridge(std::move(socket_), key_, cfg, to_engine, from_engine);
@@ -251,16 +268,17 @@ class EngineImpl {
   }
 
   void run_other_rank() {
-    auto backoff = std::chrono::nanoseconds(rank_backoff_min);
-    auto idle_since = SteadyClock::now();
+    IdleBackoff idle;
+    IdleBackoff::tighten_timer_slack();
     for (;;) {
       auto m = mpi_frames::try_recv(control_, 0);
       if (!m) {
-        // Idle ranks sleep rather than spin in MPI (a spinning rank costs the controller a
-        // third of its throughput on a small machine); they wake fast while work flows.
-        if (SteadyClock::now() - idle_since < rank_spin) continue;
-        std::this_thread::sleep_for(backoff);
-        backoff = std::min<std::chrono::nanoseconds>(backoff * 2, rank_backoff_max);
+        // Idle ranks block on their doorbell (rank 0 rings after each send), or, without one,
+        // nap between probes; they never spin in MPI.
+        const auto nap = idle.next();
+        if (nap.count() == 0) continue;
+        if (!doorbell_) std::this_thread::sleep_for(nap);
+        else if (doorbell_->wait(idle.recent() ? nap : std::chrono::milliseconds(100))) idle.worked();
         continue;
       }
       const wire::Header h = wire::decode_header(m->header.bytes());
@@ -269,14 +287,15 @@ class EngineImpl {
         bye.kind = wire::MsgKind::goodbye;
         const auto reply = wire::make_message(bye);
         mpi_frames::send(control_, 0, reply.header_bytes, reply.payload);
+        if (doorbell_) doorbell_->ring(0);
         return;
       }
-      if (h.kind == wire::MsgKind::task) {
+      if (h.kind == wire::MsgKind::task || h.kind == wire::MsgKind::apply_request) {
         const auto reply = executor_->run(h, m->payload);
         mpi_frames::send(control_, 0, reply.header_bytes, reply.payload);
+        if (doorbell_) doorbell_->ring(0);
       }
-      backoff = rank_backoff_min;
-      idle_since = SteadyClock::now();
+      idle.worked();
     }
   }
 
@@ -287,7 +306,10 @@ class EngineImpl {
   int size_ = 1;
   int heartbeat_ms_ = 1000;
   std::unique_ptr<Executor> executor_;
+  std::string world_tag_;
+  std::unique_ptr<Doorbell> doorbell_;
   // rank 0 only
+  std::vector<std::string> hosts_;
   std::unique_ptr<zmq::context_t> zmq_;
   zmq::socket_t socket_;
   std::string key_;

@@ -101,7 +101,12 @@ wire::Outgoing Executor::run(const wire::Header& task, std::span<const Buffer> p
   static const std::string no_id;
   const std::string& msg_id = reply.msg_ids.empty() ? no_id : reply.msg_ids.front();
 
-  std::ostringstream out, err;
+  std::ostringstream& out = out_;
+  std::ostringstream& err = err_;
+  out.str(std::string());
+  err.str(std::string());
+  out.clear();
+  err.clear();
   Value result;
   reply.started_us = now_us();
   try {
@@ -121,8 +126,8 @@ wire::Outgoing Executor::run(const wire::Header& task, std::span<const Buffer> p
     reply.error = {errc::exception, current_exception_type(), "a non-standard exception was thrown", task.function};
   }
   reply.completed_us = now_us();
-  reply.out = std::move(out).str();
-  reply.err = std::move(err).str();
+  reply.out = out.str();
+  reply.err = err.str();
   if (reply.error.failed()) result = Value();
   try {
     return wire::make_message(reply, result);

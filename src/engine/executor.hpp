@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <span>
+#include <sstream>
 #include <string>
 
 #include "crew/context.hpp"
@@ -36,6 +37,8 @@ class Executor {
  private:
   EngineIdentity id_;
   Namespace ns_;
+  std::ostringstream out_;  ///< reused for every task: a new stream per task costs more than the task
+  std::ostringstream err_;
 };
 
 /// A failed task's reply, for tasks that never reach an executor (e.g. lost with a dead world).
