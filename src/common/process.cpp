@@ -139,6 +139,23 @@ fs::path self_exe() {
   return ec ? fs::path() : p;
 }
 
+namespace {
+
+std::vector<std::string> merged_environment(const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    bool replaced = false;
+    for (const auto& [k, v] : extra)
+      if (entry.substr(0, entry.find('=')) == k) replaced = true;
+    if (!replaced) env.emplace_back(entry);
+  }
+  for (const auto& [k, v] : extra) env.push_back(k + "=" + v);
+  return env;
+}
+
+}  // namespace
+
 pid_t spawn(const SpawnOptions& options) {
   if (options.argv.empty()) throw LaunchError(errc::launcher_failed, "nothing to start (empty command)");
   const auto program = find_program(options.argv[0]);
@@ -149,15 +166,7 @@ pid_t spawn(const SpawnOptions& options) {
   std::vector<char*> argv;
   for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    bool replaced = false;
-    for (const auto& [k, v] : options.env)
-      if (entry.substr(0, entry.find('=')) == k) replaced = true;
-    if (!replaced) env_storage.emplace_back(entry);
-  }
-  for (const auto& [k, v] : options.env) env_storage.push_back(k + "=" + v);
+  std::vector<std::string> env_storage = merged_environment(options.env);
   std::vector<char*> envp;
   for (auto& e : env_storage) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -198,31 +207,56 @@ pid_t spawn(const SpawnOptions& options) {
   return pid;
 }
 
-CommandResult run_shell(const std::string& command, std::size_t max_output) {
+CommandResult run(const std::vector<std::string>& argv, const RunOptions& options) {
+  CommandResult result;
+  const auto program = argv.empty() ? std::nullopt : find_program(argv[0]);
+  if (!program) {
+    result.status = 127;
+    result.err = (argv.empty() ? std::string("empty command") : argv[0] + ": not found on PATH") + "\n";
+    return result;
+  }
   Pipe out, err;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out.fd[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
-  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_storage = merged_environment(options.env);
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, const_cast<char**>(argv), environ);
+  const std::string exe = program->string();
+  const int rc = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   out.close_write();
   err.close_write();
-  CommandResult result;
   if (rc != 0) {
     result.status = 127;
-    result.err = std::string("cannot start /bin/sh: ") + std::strerror(rc);
+    result.err = "cannot start " + exe + ": " + std::strerror(rc) + "\n";
     return result;
   }
+  const Deadline deadline = options.timeout ? deadline_after(*options.timeout) : Deadline::max();
   pollfd fds[2] = {{out.fd[0], POLLIN, 0}, {err.fd[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open_count = 2;
   char buf[65536];
+  bool killed = false;
   while (open_count > 0) {
-    if (::poll(fds, 2, -1) < 0) {
+    int wait_ms = -1;
+    if (options.timeout) {
+      wait_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(time_left(deadline)).count());
+      if (wait_ms <= 0) {
+        ::kill(pid, SIGKILL);
+        killed = true;
+        break;
+      }
+    }
+    const int r = ::poll(fds, 2, wait_ms);
+    if (r < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -230,7 +264,8 @@ CommandResult run_shell(const std::string& command, std::size_t max_output) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
       if (n > 0) {
-        const std::size_t room = max_output > sinks[i]->size() ? max_output - sinks[i]->size() : 0;
+        const std::size_t room =
+            options.max_output > sinks[i]->size() ? options.max_output - sinks[i]->size() : 0;
         sinks[i]->append(buf, std::min(room, static_cast<std::size_t>(n)));
         if (static_cast<std::size_t>(n) > room) result.truncated = true;
       } else if (n == 0 || (n < 0 && errno != EINTR)) {
@@ -243,7 +278,14 @@ CommandResult run_shell(const std::string& command, std::size_t max_output) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.status = decode_status(status, &result.signal);
+  if (killed) result.err += "\n[killed after the " + std::to_string(options.timeout->count()) + " ms timeout]\n";
   return result;
+}
+
+CommandResult run_shell(const std::string& command, std::size_t max_output) {
+  RunOptions options;
+  options.max_output = max_output;
+  return run({"/bin/sh", "-c", command}, options);
 }
 
 std::string tail_file(const fs::path& path, std::size_t lines) {

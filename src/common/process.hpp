@@ -57,8 +57,17 @@ struct CommandResult {
   bool truncated = false;
 };
 
-/// Runs `/bin/sh -c command` in `cwd` (posix_spawn: safe inside MPI processes), capturing stdout
-/// and stderr (each up to `max_output` bytes).
+struct RunOptions {
+  std::vector<std::pair<std::string, std::string>> env;  ///< added to (or replacing) the environment
+  std::optional<std::chrono::milliseconds> timeout;     ///< then SIGKILL; status 128 + 9
+  std::size_t max_output = 16u << 20;                   ///< per stream
+};
+
+/// Runs a program (found on PATH) and captures its stdout and stderr. Uses posix_spawn, so it is
+/// safe inside MPI processes.
+CommandResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
+
+/// Runs `/bin/sh -c command`, capturing stdout and stderr (each up to `max_output` bytes).
 CommandResult run_shell(const std::string& command, std::size_t max_output = 16u << 20);
 
 /// The last `lines` lines of a text file ("" if it cannot be read).
