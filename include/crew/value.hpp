@@ -30,8 +30,20 @@ std::size_t dtype_size(dtype t) noexcept;
 std::string_view dtype_name(dtype t) noexcept;  ///< numpy spelling: "float64", "int32", ...
 bool dtype_valid(std::uint8_t raw) noexcept;
 
+class Value;
+template <class T, class Enable>
+struct ValueTraits;
+
 namespace detail {
 template <class T> inline constexpr bool dependent_false = false;
+
+/// Types that reach Value through crew::ValueTraits (vectors, maps, tuples, user types ...):
+/// everything except those Value has its own constructor for.
+template <class T>
+concept traits_convertible =
+    !std::is_arithmetic_v<T> && !std::is_same_v<T, Value> && !std::is_same_v<T, std::string> &&
+    !std::is_same_v<T, std::string_view> && !std::is_same_v<T, std::nullptr_t> && !std::is_array_v<T> &&
+    !std::is_pointer_v<T> && requires(const T& x) { ValueTraits<T, void>::to(x); };
 }  // namespace detail
 
 template <class T>
@@ -131,6 +143,12 @@ class Value {
   Value(Dict d) : v_(std::move(d)) {}
   Value(Ref r) : v_(std::move(r)) {}
   Value(Object o) : v_(std::move(o)) {}
+  /// Any other type with a crew::ValueTraits conversion: std::vector<double>, std::map, ...
+  template <class T>
+    requires(detail::traits_convertible<T> && !std::is_same_v<T, Buffer> && !std::is_same_v<T, Array> &&
+             !std::is_same_v<T, Ref> && !std::is_same_v<T, Object> && !std::is_same_v<T, std::vector<Value>> &&
+             !std::is_same_v<T, std::map<std::string, Value, std::less<>>>)
+  Value(const T& x);
 
   /// Builds a List from values: Value::list({1, "two", 3.5}).
   static Value list(std::initializer_list<Value> items) { return Value(List(items)); }
@@ -210,3 +228,10 @@ template <class T>
 T crew::Value::get() const {
   return crew::from_value<T>(*this);
 }
+
+template <class T>
+  requires(crew::detail::traits_convertible<T> && !std::is_same_v<T, crew::Buffer> &&
+           !std::is_same_v<T, crew::Array> && !std::is_same_v<T, crew::Ref> && !std::is_same_v<T, crew::Object> &&
+           !std::is_same_v<T, std::vector<crew::Value>> &&
+           !std::is_same_v<T, std::map<std::string, crew::Value, std::less<>>>)
+crew::Value::Value(const T& x) : Value(crew::ValueTraits<T>::to(x)) {}

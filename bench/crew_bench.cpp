@@ -1,0 +1,363 @@
+// crew-bench: client-side workloads against an ALREADY RUNNING crew cluster, printed as JSON lines
+// in the anchors' format (/work/shared/bench/anchors/README.md), one line per measurement and rep:
+//
+//   {"system": "crew-0.1.0", "workload": "direct1_noop_throughput", "engines": 2, "value": 51234.5,
+//    "unit": "tasks/s", "rep": 0, "calls": 10000, "tasks": 10000, "seconds": 0.195,
+//    "oversubscribed": false, "loadavg1": 1.2}
+//
+// Workloads (--workloads, comma list; groups: throughput, latency, all):
+//   direct1_noop_throughput    rc[0].apply("echo") x K (K = --tasks, 10,000, no time cap), rc.wait(),
+//                              value = K / elapsed (tasks/s)
+//   directall_noop_throughput  rc.view().apply("echo") x K/N calls, each runs on all N engines,
+//                              value = calls x N / elapsed (engine-task executions per second)
+//   latency_direct1            20 warm-ups, then 1,000 sequential rc[0].apply("echo").get();
+//                              emits latency_direct1_median and latency_direct1_p99 (us)
+//   latency_direct_lastrank    the same on the last engine id (a rank != 0 of its world: the
+//                              request crosses the rank-0 bridge and MPI; crew-specific)
+//
+// The no-op is the engines' builtin `echo` called with no arguments: the request carries the
+// function name and an empty argument list; the reply is echo's result for no arguments (crew
+// returns an empty list for that; the value is checked on a sample and reported as echo_result).
+//
+// Usage: crew-bench --profile P [--engines N] [--reps R] [--first-rep r] [--workloads list]
+//                   [--tasks K] [--latency-calls C] [--warmups W] [--timeout S]
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crew/crew.hpp"
+#include "crew/json.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::ordered_json;
+
+struct Options {
+  std::string profile = "default";
+  int engines = 0;  // 0: as many as the controller reports alive
+  int reps = 3;
+  int first_rep = 0;
+  std::set<std::string> workloads;
+  int tasks = 10000;
+  int latency_calls = 1000;
+  int warmups = 20;
+  int throughput_warmup = 300;  // untimed tasks before the first throughput rep (the anchors' probe)
+  double timeout_s = 600;       // per wait; a hang shows up as an error line, not a stuck harness
+};
+
+const std::vector<std::string> kAll = {"direct1_noop_throughput", "directall_noop_throughput", "latency_direct1",
+                                       "latency_direct_lastrank"};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::cerr << "crew-bench: " << why << "\n"
+            << "usage: crew-bench --profile P [--engines N] [--reps R] [--first-rep r] [--workloads list]\n"
+            << "                  [--tasks K] [--latency-calls C] [--warmups W] [--timeout S]\n"
+            << "workloads: all, throughput, latency, or a comma list of:";
+  for (const auto& w : kAll) std::cerr << " " << w;
+  std::cerr << std::endl;
+  std::exit(2);
+}
+
+std::set<std::string> parse_workloads(const std::string& spec) {
+  std::set<std::string> out;
+  std::stringstream ss(spec);
+  std::string w;
+  while (std::getline(ss, w, ',')) {
+    if (w.empty()) continue;
+    if (w == "all") {
+      out.insert(kAll.begin(), kAll.end());
+    } else if (w == "throughput") {
+      out.insert({"direct1_noop_throughput", "directall_noop_throughput"});
+    } else if (w == "latency") {
+      out.insert({"latency_direct1", "latency_direct_lastrank"});
+    } else {
+      // accept the emitted names too (latency_direct1_median -> latency_direct1)
+      for (const char* suffix : {"_median", "_p99"}) {
+        const std::string s = suffix;
+        if (w.size() > s.size() && w.compare(w.size() - s.size(), s.size(), s) == 0 && w.rfind("latency_", 0) == 0)
+          w.resize(w.size() - s.size());
+      }
+      if (std::find(kAll.begin(), kAll.end(), w) == kAll.end()) usage("unknown workload '" + w + "'");
+      out.insert(w);
+    }
+  }
+  return out;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  std::string workloads = "all";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) usage(a + " needs a value");
+      return argv[++i];
+    };
+    auto next_int = [&](int min) {
+      const std::string v = next();
+      char* end = nullptr;
+      const long x = std::strtol(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end != '\0' || x < min) usage(a + " " + v + ": need an integer >= " + std::to_string(min));
+      return static_cast<int>(x);
+    };
+    if (a == "--profile") o.profile = next();
+    else if (a == "--engines" || a == "-n") o.engines = next_int(0);
+    else if (a == "--reps") o.reps = next_int(1);
+    else if (a == "--first-rep") o.first_rep = next_int(0);
+    else if (a == "--workloads") workloads = next();
+    else if (a == "--tasks") o.tasks = next_int(1);
+    else if (a == "--latency-calls") o.latency_calls = next_int(1);
+    else if (a == "--warmups") o.warmups = next_int(0);
+    else if (a == "--throughput-warmup") o.throughput_warmup = next_int(0);
+    else if (a == "--timeout") o.timeout_s = std::atof(next().c_str());
+    else if (a == "-h" || a == "--help") usage("help");
+    else usage("unknown option " + a);
+  }
+  if (!(o.timeout_s > 0)) usage("--timeout needs seconds > 0");
+  o.workloads = parse_workloads(workloads);
+  return o;
+}
+
+double round_to(double x, int digits) {
+  const double f = std::pow(10.0, digits);
+  return std::round(x * f) / f;
+}
+
+double loadavg1() {
+  double l[1] = {0};
+  return getloadavg(l, 1) == 1 ? round_to(l[0], 2) : -1;
+}
+
+long cores() {
+  const long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? n : 1;
+}
+
+// statistics.median
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  const std::size_t n = xs.size();
+  return n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2.0;
+}
+
+// The anchors' _percentile: linear interpolation between closest ranks.
+double percentile(std::vector<double> xs, double p) {
+  std::sort(xs.begin(), xs.end());
+  const double k = static_cast<double>(xs.size() - 1) * p / 100.0;
+  const std::size_t f = static_cast<std::size_t>(k);
+  const std::size_t c = std::min(f + 1, xs.size() - 1);
+  return xs[f] + (xs[c] - xs[f]) * (k - static_cast<double>(f));
+}
+
+class Emitter {
+ public:
+  Emitter(int engines) : engines_(engines), system_(std::string("crew-") + crew::version_string) {}
+
+  // value < 0 with an error: {"value": null, "error": ...}
+  void emit(const std::string& workload, const json& value, const std::string& unit, json extra) const {
+    json r;
+    r["system"] = system_;
+    r["workload"] = workload;
+    r["engines"] = engines_;
+    r["value"] = value.is_number_float() ? json(round_to(value.get<double>(), 3)) : value;
+    r["unit"] = unit;
+    for (auto& [k, v] : extra.items()) r[k] = v;
+    r["oversubscribed"] = engines_ > cores();
+    r["loadavg1"] = loadavg1();
+    std::cout << r.dump() << std::endl;
+  }
+
+ private:
+  int engines_;
+  std::string system_;
+};
+
+std::string short_what(const std::exception& e) {
+  std::string s = e.what();
+  if (s.size() > 300) s = s.substr(0, 300) + "...";
+  return s;
+}
+
+// An empty list or null: what `echo` with no arguments may answer.
+bool is_noop_result(const crew::Value& v) { return v.is_null() || (v.is_list() && v.size() == 0); }
+
+struct Bench {
+  const Options& opt;
+  crew::Client& rc;
+  const Emitter& out;
+  std::chrono::milliseconds timeout;
+
+  // K submissions of view.apply("echo"), then rc.wait(); returns elapsed seconds. Checks every
+  // result's status and a sample of the values (like the anchors: ~50 of them, with .get()).
+  double run_tasks(const crew::DirectView& view, int calls, json& extra) const {
+    std::vector<crew::AsyncResult> ars;
+    ars.reserve(static_cast<std::size_t>(calls));
+    const auto t0 = Clock::now();
+    for (int i = 0; i < calls; ++i) ars.push_back(view.apply("echo"));
+    const bool done = rc.wait(timeout);
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (!done) {
+      std::size_t ready = 0;
+      for (const auto& ar : ars) ready += ar.ready() ? 1 : 0;
+      throw std::runtime_error("rc.wait(" + std::to_string(opt.timeout_s) + " s) timed out: " +
+                               std::to_string(rc.outstanding()) + " results outstanding, " + std::to_string(ready) +
+                               " of " + std::to_string(calls) + " calls complete");
+    }
+    // rc.wait() == true promises that nothing is owed any more, so every AsyncResult should be
+    // ready now. Count the ones that are not (a client-side race), report them, then wait for them
+    // (outside the timed interval) so the checks below see every result.
+    std::size_t not_ready = 0, failed = 0;
+    for (const auto& ar : ars) not_ready += ar.ready() ? 0 : 1;
+    if (not_ready) {
+      std::cerr << "crew-bench: warning: rc.wait() returned true but " << not_ready << " of " << calls
+                << " AsyncResults were not ready yet" << std::endl;
+      extra["not_ready_after_rc_wait"] = not_ready;
+    }
+    for (const auto& ar : ars) {
+      if (!ar.wait(timeout)) throw std::runtime_error("a call never completed after rc.wait() returned true");
+      if (!ar.successful()) ++failed;
+    }
+    if (failed)
+      throw std::runtime_error(std::to_string(failed) + " of " + std::to_string(calls) +
+                               " calls failed (first error: " + first_error(ars) + ")");
+    const std::size_t step = std::max<std::size_t>(1, ars.size() / 50);
+    std::string sample;
+    for (std::size_t i = 0; i < ars.size(); i += step) {
+      const crew::Value v = ars[i].get(timeout);
+      const crew::Value one = view.targets().size() == 1 ? v : (v.is_list() && v.size() > 0 ? v[std::size_t{0}] : v);
+      if (view.targets().size() > 1 && !(v.is_list() && v.size() == view.targets().size()))
+        throw std::runtime_error("call " + std::to_string(i) + ": expected a list of " +
+                                 std::to_string(view.targets().size()) + " results, got " + crew::to_json(v).dump());
+      if (!is_noop_result(one))
+        throw std::runtime_error("call " + std::to_string(i) + ": echo() returned " + crew::to_json(v).dump());
+      sample = crew::to_json(one).dump();
+    }
+    extra["echo_result"] = sample;
+    return dt;
+  }
+
+  static std::string first_error(const std::vector<crew::AsyncResult>& ars) {
+    for (const auto& ar : ars) {
+      if (!ar.ready()) continue;
+      for (std::size_t i = 0; i < ar.size(); ++i)
+        if (auto e = ar.error(i)) return e->what();
+    }
+    return "none ready with an error";
+  }
+
+  void throughput(const std::string& name, const crew::DirectView& view, int per_call) const {
+    const int calls = std::max(1, opt.tasks / per_call);
+    if (opt.throughput_warmup > 0) {
+      json ignore;
+      try {
+        run_tasks(view, std::max(1, opt.throughput_warmup / per_call), ignore);
+      } catch (const std::exception& e) {
+        std::cerr << "crew-bench: " << name << " warm-up failed: " << e.what() << std::endl;
+      }
+    }
+    for (int r = 0; r < opt.reps; ++r) {
+      const int rep = opt.first_rep + r;
+      json extra{{"rep", rep}, {"calls", calls}, {"tasks", calls * per_call}};
+      try {
+        const double dt = run_tasks(view, calls, extra);
+        extra["seconds"] = round_to(dt, 6);
+        out.emit(name, static_cast<double>(calls) * per_call / dt, "tasks/s", extra);
+      } catch (const std::exception& e) {
+        std::cerr << "crew-bench: " << name << " rep " << rep << " failed: " << e.what() << std::endl;
+        extra["error"] = short_what(e);
+        out.emit(name, nullptr, "tasks/s", extra);
+      }
+    }
+  }
+
+  void latency(const std::string& name, const crew::DirectView& view, const json& about) const {
+    try {
+      for (int i = 0; i < opt.warmups; ++i) view.apply("echo").get(timeout);
+    } catch (const std::exception& e) {
+      std::cerr << "crew-bench: " << name << " warm-up failed: " << e.what() << std::endl;
+    }
+    std::vector<double> lat;
+    lat.reserve(static_cast<std::size_t>(opt.latency_calls));
+    for (int r = 0; r < opt.reps; ++r) {
+      const int rep = opt.first_rep + r;
+      json extra{{"rep", rep}, {"calls", opt.latency_calls}};
+      for (auto& [k, v] : about.items()) extra[k] = v;
+      lat.clear();
+      try {
+        const auto t_start = Clock::now();
+        for (int i = 0; i < opt.latency_calls; ++i) {
+          const auto t0 = Clock::now();
+          const crew::Value v = view.apply("echo").get(timeout);
+          lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+          if (i == 0 && !is_noop_result(v)) throw std::runtime_error("echo() returned " + crew::to_json(v).dump());
+        }
+        extra["seconds"] = round_to(std::chrono::duration<double>(Clock::now() - t_start).count(), 6);
+        out.emit(name + "_median", median(lat), "us", extra);
+        out.emit(name + "_p99", percentile(lat, 99), "us", extra);
+      } catch (const std::exception& e) {
+        std::cerr << "crew-bench: " << name << " rep " << rep << " failed after " << lat.size()
+                  << " calls: " << e.what() << std::endl;
+        extra["error"] = short_what(e);
+        extra["completed_calls"] = lat.size();
+        out.emit(name + "_median", nullptr, "us", extra);
+        out.emit(name + "_p99", nullptr, "us", extra);
+      }
+    }
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options opt = parse(argc, argv);
+  try {
+    crew::ClientOptions co;
+    co.timeout = std::chrono::milliseconds(static_cast<long>(std::min(opt.timeout_s, 60.0) * 1000));
+    crew::Client rc{opt.profile, co};
+    std::vector<int> ids = opt.engines > 0 ? rc.wait_for_engines(opt.engines, std::chrono::seconds(60)) : rc.ids();
+    if (ids.empty()) {
+      std::cerr << "crew-bench: no alive engines in profile '" << opt.profile << "'" << std::endl;
+      return 1;
+    }
+    const int n = static_cast<int>(ids.size());
+    if (opt.engines > 0 && n != opt.engines)
+      std::cerr << "crew-bench: warning: --engines " << opt.engines << " but the controller reports " << n
+                << " alive engines; reporting engines=" << opt.engines << " and using all " << n << std::endl;
+    const Emitter out(opt.engines > 0 ? opt.engines : n);
+    const Bench b{opt, rc, out, std::chrono::milliseconds(static_cast<long>(opt.timeout_s * 1000))};
+
+    // Which engine is "last", and where it lives.
+    const int last = ids.back();
+    json about_first{{"engine", ids.front()}}, about_last{{"engine", last}};
+    for (const auto& e : rc.engines()) {
+      if (e.id == ids.front()) about_first.update(json{{"rank", e.rank}, {"world", e.world}});
+      if (e.id == last) about_last.update(json{{"rank", e.rank}, {"world", e.world}, {"world_size", e.world_size}});
+    }
+    std::cerr << "crew-bench: profile '" << opt.profile << "', " << n << " engines, first " << about_first.dump()
+              << ", last " << about_last.dump() << std::endl;
+
+    // Order as in the anchors: throughput, then latency.
+    if (opt.workloads.count("direct1_noop_throughput")) b.throughput("direct1_noop_throughput", rc[ids.front()], 1);
+    if (opt.workloads.count("directall_noop_throughput")) b.throughput("directall_noop_throughput", rc.view(), n);
+    if (opt.workloads.count("latency_direct1")) b.latency("latency_direct1", rc[ids.front()], about_first);
+    if (opt.workloads.count("latency_direct_lastrank"))
+      b.latency("latency_direct_lastrank", rc[last], about_last);
+  } catch (const std::exception& e) {
+    std::cerr << "crew-bench: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs crew's build and run dependencies from Debian 12's packages. Idempotent and
+# non-interactive: does nothing (not even `apt-get update`) when everything is installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config          # toolchain
+  libopenmpi-dev openmpi-bin                            # MPI: engines are ranks
+  libboost-mpi-dev libboost-serialization-dev           # Boost.MPI (communicators, control)
+  libzmq3-dev cppzmq-dev                                # ZeroMQ: bridge <-> controller <-> clients
+  libcereal-dev                                         # message headers, user types
+  libssl-dev                                            # HMAC-SHA256 (libcrypto uses the CPU's SHA extensions)
+  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  doctest-dev                                           # tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo > /dev/null || { echo "setup-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "setup-deps: installing ${missing[*]}"
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
