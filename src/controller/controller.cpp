@@ -562,7 +562,7 @@ struct Controller::Impl {
         const errc code = state == EngineState::dead ? errc::engine_died : errc::aborted;
         fail_task(*t, msg_id, {},
                   {code, "crew." + std::string(errc_name(code)),
-                   "engine " + std::to_string(id) + " ended before answering: " + reason, {}});
+                   "its world ended before it answered (" + reason + ")", {}});
       }
       e->in_flight.clear();
     }

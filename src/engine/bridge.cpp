@@ -46,8 +46,10 @@ void Bridge::run() {
       send_heartbeat();
       next_heartbeat_ = now + std::chrono::milliseconds(config_.heartbeat_ms);
     }
-    if (!shutting_down_ && now - last_heard_ > std::chrono::milliseconds(config_.controller_timeout_ms))
+    if (!shutting_down_ && now - last_heard_ > std::chrono::milliseconds(config_.controller_timeout_ms)) {
+      socket_.set(zmq::sockopt::linger, 0);  // nobody will take our last messages
       begin_shutdown("the controller has been silent for " + std::to_string(config_.controller_timeout_ms) + " ms");
+    }
 
     if (shutting_down_ && local_done_ && remote_expected_ == 0) {
       pending_->sends.wait_all();

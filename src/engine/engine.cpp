@@ -281,7 +281,13 @@ class EngineImpl {
         else if (doorbell_->wait(idle.recent() ? nap : std::chrono::milliseconds(100))) idle.worked();
         continue;
       }
-      const wire::Header h = wire::decode_header(m->header.bytes());
+      wire::Header h;
+      try {
+        h = wire::decode_header(m->header.bytes());
+      } catch (const Error& e) {
+        spdlog::error("rank {} dropped a message from the bridge that does not decode: {}", rank_, e.what());
+        continue;
+      }
       if (h.kind == wire::MsgKind::shutdown_world) {
         wire::Header bye;
         bye.kind = wire::MsgKind::goodbye;

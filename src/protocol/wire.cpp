@@ -40,6 +40,13 @@ Sent send_all(zmq::socket_t& socket, std::span<const zmq::message_t> routing, co
   return Sent::ok;
 }
 
+Signer::Signature sign_frames(const Buffer& header_bytes, std::span<const Buffer> payload, Signer& signer) {
+  signer.begin();
+  signer.add(header_bytes.bytes());
+  for (const auto& b : payload) signer.add(b.bytes());
+  return signer.finish();
+}
+
 }  // namespace
 
 Value Packet::body() const { return decode_value(payload); }
@@ -104,18 +111,12 @@ std::optional<Packet> open(std::vector<zmq::message_t>&& frames, Signer& signer,
 
 Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& header_bytes,
           std::span<const Buffer> payload, Signer& signer) {
-  signer.begin();
-  signer.add(header_bytes.bytes());
-  for (const auto& b : payload) signer.add(b.bytes());
-  const Signer::Signature sig = signer.finish();
+  const Signer::Signature sig = sign_frames(header_bytes, payload, signer);
   return send_all(socket, routing, sig.data(), header_bytes, payload);
 }
 
 Buffer signature_of(const Buffer& header_bytes, std::span<const Buffer> payload, Signer& signer) {
-  signer.begin();
-  signer.add(header_bytes.bytes());
-  for (const auto& b : payload) signer.add(b.bytes());
-  const Signer::Signature sig = signer.finish();
+  const Signer::Signature sig = sign_frames(header_bytes, payload, signer);
   return Buffer::copy(sig.data(), sig.size());
 }
 
