@@ -164,9 +164,9 @@ double percentile(std::vector<double> xs, double p) {
 
 class Emitter {
  public:
-  Emitter(int engines) : engines_(engines), system_(std::string("crew-") + crew::version_string) {}
+  explicit Emitter(int engines) : engines_(engines), system_(std::string("crew-") + crew::version_string) {}
 
-  // value < 0 with an error: {"value": null, "error": ...}
+  // A failed measurement passes value = nullptr and an "error" in extra: {"value": null, "error": ...}
   void emit(const std::string& workload, const json& value, const std::string& unit, json extra) const {
     json r;
     r["system"] = system_;

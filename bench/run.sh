@@ -51,7 +51,8 @@ LOG="$OUT/run.log"
 : > "$RAW"
 : > "$LOG"
 
-say() { echo "[bench $(date +%H:%M:%S)] $*" | tee -a "$LOG" >&2; }
+exec 3>&2   # the terminal's stderr, also while a command's stderr goes to the log
+say() { echo "[bench $(date +%H:%M:%S)] $*" | tee -a "$LOG" >&3; }
 die() { say "ERROR: $*"; exit 1; }
 
 # ---- private cluster home; every cluster this script starts is stopped on any exit -----------
@@ -60,10 +61,23 @@ CREW_HOME="$(mktemp -d /tmp/crew-bench-home.XXXXXX)" || die "mktemp failed"
 IPYTHONDIR_PRIVATE=""
 STARTED=()          # profiles this script started (or tried to)
 CREW=""             # set after the build
+CHILD=""            # the command run_child is waiting for
+
+# run_child CMD...: runs CMD in the background and waits for it, so that INT/TERM reach the trap at
+# once (bash defers traps while a foreground command runs); the trap ends CHILD.
+run_child() {
+  "$@" &
+  CHILD=$!
+  wait "$CHILD"
+  local rc=$?
+  CHILD=""
+  return $rc
+}
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [ -n "$CHILD" ]; then kill -TERM "$CHILD" 2>/dev/null; wait "$CHILD" 2>/dev/null; CHILD=""; fi
   if [ -n "$CREW" ] && [ -x "$CREW" ]; then
     for p in "${STARTED[@]}"; do
       if "$CREW" cluster status --profile "$p" >/dev/null 2>&1; then
@@ -91,13 +105,14 @@ loadavg1() { cut -d' ' -f1 /proc/loadavg; }
 oversub() { [ "$1" -gt "$CORES" ] && echo true || echo false; }
 # json_num KEY FILE: the first numeric value of "KEY" in a one-line JSON file ("null" if none)
 json_num() { local v; v="$(grep -o "\"$1\":[-0-9.eE+]*" "$2" 2>/dev/null | head -1 | cut -d: -f2)"; echo "${v:-null}"; }
-# emit SYSTEM WORKLOAD N VALUE UNIT REP [EXTRA]: one line in the anchors' format; EXTRA is a JSON
-# fragment like '"error": "x", "k": 1' (VALUE may be null).
+# emit SYSTEM WORKLOAD N VALUE UNIT REP [EXTRA [OVERSUBSCRIBED]]: one line in the anchors' format;
+# EXTRA is a JSON fragment like '"error": "x", "k": 1' (VALUE may be null); OVERSUBSCRIBED defaults
+# to N > cores.
 emit() {
-  local extra="${7:-}"
+  local extra="${7:-}" over="${8:-$(oversub "$3")}"
   [ -n "$extra" ] && extra=", $extra"
   printf '{"system": "%s", "workload": "%s", "engines": %s, "value": %s, "unit": "%s", "rep": %s%s, "oversubscribed": %s, "loadavg1": %s}\n' \
-    "$1" "$2" "$3" "$4" "$5" "$6" "$extra" "$(oversub "$3")" "$(loadavg1)" | tee -a "$RAW"
+    "$1" "$2" "$3" "$4" "$5" "$6" "$extra" "$over" "$(loadavg1)" | tee -a "$RAW"
 }
 json_str() { printf '%s' "$1" | tr -d '\n\r' | sed 's/\\/\\\\/g; s/"/\\"/g' | cut -c1-300; }
 
@@ -149,7 +164,7 @@ fi
 bare_mpirun() {  # N REP
   local n=$1 rep=$2 t0 t1 rc
   t0=$(now)
-  timeout "$CMD_TIMEOUT" mpirun -n "$n" --oversubscribe "$MPI_HELLO" >>"$LOG" 2>&1
+  run_child timeout "$CMD_TIMEOUT" mpirun -n "$n" --oversubscribe "$MPI_HELLO" >>"$LOG" 2>&1
   rc=$?; t1=$(now)
   if [ $rc -eq 0 ]; then
     emit "$MPI_SYSTEM" startup_bare_mpirun "$n" "$(elapsed "$t0" "$t1")" s "$rep" '"command": "mpirun -n '"$n"' --oversubscribe mpi-hello"'
@@ -159,15 +174,17 @@ bare_mpirun() {  # N REP
 }
 
 zmq_limits() {  # N REP: direct (hops0) and one-proxy-hop (hops1) round trips, 8 B, window 1
-  local n=$1 rep=$2 hops line key val unit
+  local n=$1 rep=$2 hops tag key val unit rc tmp="$OUT/.zmq.txt"
   for hops in 0 1; do
-    while read -r line; do
-      set -- $line
-      [ "$1" = RESULT ] || continue
-      key=$2 val=$3 unit=$4
-      emit "$ZMQ_SYSTEM" "$key" "$n" "$val" "$unit" "$rep" "\"calls\": $LIMIT_RT_N, \"note\": \"machine limit, measured in the N=$n loop\""
-    done < <(timeout "$CMD_TIMEOUT" "$ZMQ_BENCH" rt tcp "$hops" 1 "$LIMIT_RT_N" 1 8 2>>"$LOG")
+    run_child timeout "$CMD_TIMEOUT" "$ZMQ_BENCH" rt tcp "$hops" 1 "$LIMIT_RT_N" 1 8 >"$tmp" 2>>"$LOG"
+    rc=$?
+    [ $rc -eq 0 ] || emit "$ZMQ_SYSTEM" "zmq_tcp_rt_hops${hops}_w1_win1_8B_lat_p50" "$n" null us "$rep" "\"error\": \"zmq_bench exited $rc\"" false
+    while read -r tag key val unit; do
+      [ "$tag" = RESULT ] || continue
+      emit "$ZMQ_SYSTEM" "$key" "$n" "$val" "$unit" "$rep" "\"calls\": $LIMIT_RT_N, \"note\": \"machine limit (2 or 3 processes, no engines), measured in the N=$n loop\"" false
+    done < "$tmp"
   done
+  rm -f "$tmp"
 }
 
 crew_rep() {  # N REP: start, workloads, stop
@@ -175,7 +192,7 @@ crew_rep() {  # N REP: start, workloads, stop
   STARTED+=("$p")
   say "crew N=$n rep=$rep: crew cluster start -n $n --profile $p"
   t0=$(now)
-  timeout "$CMD_TIMEOUT" "$CREW" cluster start -n "$n" --profile "$p" --json >"$out" 2>>"$LOG"
+  run_child timeout "$CMD_TIMEOUT" "$CREW" cluster start -n "$n" --profile "$p" --json >"$out" 2>>"$LOG"
   rc=$?; t1=$(now)
   if [ $rc -ne 0 ]; then
     emit "$CREW_SYSTEM" startup "$n" null s "$rep" "\"error\": \"crew cluster start exited $rc: $(json_str "$(tail -3 "$LOG")")\""
@@ -184,9 +201,11 @@ crew_rep() {  # N REP: start, workloads, stop
   emit "$CREW_SYSTEM" startup "$n" "$(elapsed "$t0" "$t1")" s "$rep" "\"crew_reported_s\": $(json_num seconds "$out"), \"command\": \"crew cluster start -n $n\""
 
   say "crew N=$n rep=$rep: crew-bench ($CREW_WORKLOADS)"
-  timeout "$BENCH_TIMEOUT" "$CREW_BENCH" --profile "$p" --engines "$n" --reps 1 --first-rep "$rep" \
-      --tasks "$TASKS" --latency-calls "$LATENCY_CALLS" --workloads "$CREW_WORKLOADS" 2>>"$LOG" | tee -a "$RAW"
-  rc=${PIPESTATUS[0]}
+  run_child timeout "$BENCH_TIMEOUT" "$CREW_BENCH" --profile "$p" --engines "$n" --reps 1 --first-rep "$rep" \
+      --tasks "$TASKS" --latency-calls "$LATENCY_CALLS" --workloads "$CREW_WORKLOADS" >"$OUT/.bench.jsonl" 2>>"$LOG"
+  rc=$?
+  tee -a "$RAW" < "$OUT/.bench.jsonl"
+  rm -f "$OUT/.bench.jsonl"
   if [ "$rc" -ne 0 ]; then
     say "crew-bench exited $rc (124 = timed out after $BENCH_TIMEOUT s); see $LOG"
     emit "$CREW_SYSTEM" crew_bench_failed "$n" null run "$rep" "\"error\": \"crew-bench exited $rc\""
@@ -194,7 +213,7 @@ crew_rep() {  # N REP: start, workloads, stop
 
   say "crew N=$n rep=$rep: crew cluster stop --profile $p"
   t0=$(now)
-  timeout "$CMD_TIMEOUT" "$CREW" cluster stop --profile "$p" --json >"$stopj" 2>>"$LOG"
+  run_child timeout "$CMD_TIMEOUT" "$CREW" cluster stop --profile "$p" --json >"$stopj" 2>>"$LOG"
   rc=$?; t1=$(now)
   if [ $rc -ne 0 ]; then
     emit "$CREW_SYSTEM" shutdown "$n" null s "$rep" "\"error\": \"crew cluster stop exited $rc\""
@@ -203,7 +222,10 @@ crew_rep() {  # N REP: start, workloads, stop
   # the command promises every process is gone when it returns: check the ones it names
   pids="$(grep -o '"stopped":\[[0-9,]*\]' "$stopj" | grep -o '[0-9][0-9]*')"
   alive=0
-  for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=$((alive + 1)); done
+  # (a zombie has exited: here PID 1 reaps orphans lazily, so count only live states)
+  for pid in $pids; do
+    [ -r "/proc/$pid/stat" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] && alive=$((alive + 1))
+  done
   local forced; forced="$(grep -o '"forced":[a-z]*' "$stopj" | cut -d: -f2)"
   emit "$CREW_SYSTEM" shutdown "$n" "$(elapsed "$t0" "$t1")" s "$rep" "\"crew_reported_s\": $(json_num seconds "$stopj"), \"processes\": $(echo $pids | wc -w), \"alive_after_stop\": $alive, \"forced\": ${forced:-null}"
   [ $alive -eq 0 ] || say "WARNING: $alive process(es) of '$p' still alive after 'crew cluster stop' returned"
@@ -221,13 +243,18 @@ done
 
 # ---- ipyparallel anchors ------------------------------------------------------------------------
 if [ "$SKIP_IPP" != 1 ]; then
-  if ! "$SYSPY" -c 'import ipyparallel, zmq, numpy' 2>/dev/null; then
+  # mpi4py is needed by the anchors' startup_ipcluster_mpi (engines as `mpiexec python3 -m
+  # ipyparallel.engine` ranks); without it that case waits 120 s for engines and fails.
+  IPP_PKGS="python3-ipyparallel python3-zmq python3-numpy python3-mpi4py"
+  if ! "$SYSPY" -c 'import ipyparallel, zmq, numpy, mpi4py' 2>/dev/null; then
     if [ "$INSTALL_IPP" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      say "installing Debian's python3-ipyparallel python3-zmq python3-numpy"
-      { DEBIAN_FRONTEND=noninteractive apt-get install -y python3-ipyparallel python3-zmq python3-numpy ||
-        { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-ipyparallel python3-zmq python3-numpy; }
+      say "installing Debian's $IPP_PKGS"
+      { DEBIAN_FRONTEND=noninteractive apt-get install -y $IPP_PKGS ||
+        { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $IPP_PKGS; }
       } >>"$LOG" 2>&1
     fi
+    "$SYSPY" -c 'import mpi4py' 2>/dev/null ||
+      say "WARNING: mpi4py is missing for $SYSPY: the anchors' startup_ipcluster_mpi will fail (after 120 s)"
   fi
   if "$SYSPY" -c 'import ipyparallel, zmq, numpy' 2>/dev/null; then
     IPYTHONDIR_PRIVATE="$(mktemp -d /tmp/crew-bench-ipython.XXXXXX)"
@@ -235,7 +262,7 @@ if [ "$SKIP_IPP" != 1 ]; then
     mkdir -p "$OUT/ipp"
     IPYTHONDIR="$IPYTHONDIR_PRIVATE" OUT="$OUT/ipp" ENGINES="$ENGINES" REPS="$IPP_REPS" BUDGET="$IPP_BUDGET" \
       WORKLOADS=startup,throughput,latency SKIP_MPI4PY=1 SKIP_IPP=0 \
-      timeout 3600 bash "$ANCHORS/run_all.sh" >"$OUT/ipp/run_all.out" 2>&1 ||
+      run_child timeout 3600 bash "$ANCHORS/run_all.sh" >"$OUT/ipp/run_all.out" 2>&1 ||
       say "the anchors' run_all.sh exited $?; see $OUT/ipp/"
     if [ -s "$OUT/ipp/raw.jsonl" ]; then
       grep '^{' "$OUT/ipp/raw.jsonl" >> "$RAW"

@@ -224,17 +224,16 @@ void ClientCore::on_result(wire::Packet&& p) {
     ++dropped_;
     return;
   }
+  const std::string& msg_id = p.header.msg_ids.front();
   Pending pending;
   {
     std::lock_guard lock(pending_mutex_);
-    auto it = pending_.find(p.header.msg_ids.front());
+    auto it = pending_.find(msg_id);
     if (it == pending_.end()) {
       ++dropped_;
       return;
     }
-    pending = std::move(it->second);
-    pending_.erase(it);
-    if (pending_.empty()) all_done_.notify_all();
+    pending = it->second;
   }
   const std::int64_t received = now_us();
   {
@@ -252,6 +251,10 @@ void ClientCore::on_result(wire::Packet&& p) {
     if (--pending.state->remaining == 0) pending.state->finished_at = SteadyClock::now();
   }
   pending.state->cv.notify_all();
+  // Only now is the result visible: wait_all() must not return before it is.
+  std::lock_guard lock(pending_mutex_);
+  pending_.erase(msg_id);
+  if (pending_.empty()) all_done_.notify_all();
 }
 
 }  // namespace crew::detail

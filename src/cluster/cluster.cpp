@@ -42,7 +42,8 @@ std::string indent(const std::string& text) {
 }
 
 std::string log_tail(const fs::path& log) {
-  const std::string tail = proc::tail_file(log, 15);
+  // Long enough for Open MPI's own explanations (its "not enough slots" text is 29 lines).
+  const std::string tail = proc::tail_file(log, 40);
   if (tail.empty()) return " (" + log.string() + " is empty)";
   return "; the last lines of " + log.string() + ":\n" + indent(tail);
 }

@@ -219,15 +219,33 @@ struct Controller::Impl {
                      errc_name(why.code), why.detail);
         continue;
       }
+      const std::string peer = routing_of(*packet);
+      const wire::Header request = packet->header;
       try {
         if (from_clients) on_client(std::move(*packet));
         else on_engine(std::move(*packet));
       } catch (const std::exception& e) {
-        // A handler never takes the controller down.
+        // A handler never takes the controller down; the sender hears why, rather than waiting.
         ++stats.handler_errors;
-        spdlog::error("error handling a message from {}: {}", from_clients ? "a client" : "an engine", e.what());
+        spdlog::error("error handling {} from {}: {}", wire::kind_name(request.kind),
+                      from_clients ? "a client" : "an engine", e.what());
+        answer_failure(socket, peer, request, e);
       }
     }
+  }
+
+  void answer_failure(zmq::socket_t& socket, const std::string& peer, const wire::Header& request,
+                      const std::exception& e) {
+    wire::Header h = reply_to(request, wire::MsgKind::request_error);
+    if (request.kind == wire::MsgKind::register_request) h.kind = wire::MsgKind::register_reply;
+    else if (request.kind == wire::MsgKind::apply_reply || request.kind == wire::MsgKind::heartbeat ||
+             request.kind == wire::MsgKind::goodbye || request.kind == wire::MsgKind::apply_request)
+      return;  // not requests: nobody waits for an answer (apply_request answers per task)
+    const auto* err = dynamic_cast<const Error*>(&e);
+    const errc code = err ? err->code() : errc::internal;
+    h.error = {code, "crew." + std::string(errc_name(code)), err ? err->message() : e.what(), {}};
+    const auto m = wire::make_message(h);
+    route(socket, peer, m.header_bytes, m.payload, nullptr);
   }
 
   void on_signal() {
@@ -379,6 +397,7 @@ struct Controller::Impl {
       return;
     }
     std::map<int, wire::Header> per_world;
+    std::vector<int> seen;
     for (std::size_t i = 0; i < h.targets.size(); ++i) {
       const int id = h.targets[i];
       const std::string& msg_id = h.msg_ids[i];
@@ -386,6 +405,11 @@ struct Controller::Impl {
         reject(client, h, msg_id, id, errc::bad_option, "msg_id " + msg_id + " was already used", false);
         continue;
       }
+      if (std::find(seen.begin(), seen.end(), id) != seen.end()) {
+        reject(client, h, msg_id, id, errc::bad_targets, "engine " + std::to_string(id) + " is named twice in one request");
+        continue;
+      }
+      seen.push_back(id);
       EngineRecord* e = registry.engine(id);
       if (e == nullptr) {
         reject(client, h, msg_id, id, errc::unknown_target,
@@ -422,20 +446,23 @@ struct Controller::Impl {
     }
   }
 
-  /// Answers a task that never reached an engine with an error (recorded unless it is a duplicate).
+  /// Answers a task that never reached an engine with an error. It is recorded (and counted),
+  /// unless its msg_id is already taken: then only the sender hears about it.
   void reject(const std::string& client, const wire::Header& request, const std::string& msg_id, int engine_id,
               errc code, const std::string& message, bool record = true) {
     TaskRecord t{client, engine_id, false, false, request.submitted_us, {}, {}, {}};
-    wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), message, request.function};
-    if (record) {
-      TaskRecord& stored = tasks.add(msg_id, std::move(t));
-      fail_task(stored, msg_id, request.function, error);
-    } else {
-      fail_task(t, msg_id, request.function, error);
+    const wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), message, request.function};
+    if (!record) {
+      store_failure(t, msg_id, request.function, error);
+      route(clients, client, t.header_bytes, t.payload, &t.signature);
+      return;
     }
+    fail_task(tasks.add(msg_id, std::move(t)), msg_id, request.function, error);
   }
 
-  void fail_task(TaskRecord& t, const std::string& msg_id, const std::string& function, const wire::ErrorInfo& error) {
+  /// Builds a failed task's reply into its record (signed, ready to resend).
+  void store_failure(TaskRecord& t, const std::string& msg_id, const std::string& function,
+                     const wire::ErrorInfo& error) {
     wire::Header h;
     h.kind = wire::MsgKind::apply_reply;
     h.msg_ids = {msg_id};
@@ -448,6 +475,10 @@ struct Controller::Impl {
     t.signature = wire::signature_of(m.header_bytes, m.payload, signer);
     t.header_bytes = std::move(m.header_bytes);
     t.payload = std::move(m.payload);
+  }
+
+  void fail_task(TaskRecord& t, const std::string& msg_id, const std::string& function, const wire::ErrorInfo& error) {
+    store_failure(t, msg_id, function, error);
     tasks.mark_done(t, true);
     route(clients, t.client, t.header_bytes, t.payload, &t.signature);
   }
@@ -468,7 +499,7 @@ struct Controller::Impl {
     }
     w->last_seen = clock::now();
     switch (p.header.kind) {
-      case wire::MsgKind::apply_reply: on_reply(p); break;
+      case wire::MsgKind::apply_reply: on_reply(*w, p); break;
       case wire::MsgKind::heartbeat: {
         wire::Header hb;
         hb.kind = wire::MsgKind::heartbeat;
@@ -515,22 +546,30 @@ struct Controller::Impl {
     answer_waiters(true);
   }
 
-  void on_reply(wire::Packet& p) {
+  void on_reply(const WorldRecord& w, wire::Packet& p) {
     if (p.header.msg_ids.size() != 1) throw ProtocolError(errc::malformed, "an apply_reply needs exactly one msg_id");
     const std::string& msg_id = p.header.msg_ids.front();
     TaskRecord* t = tasks.find(msg_id);
-    if (t == nullptr) {
+    // Only the world holding the task may answer it, for the engine it was sent to.
+    const bool ours = t != nullptr && t->engine_id == p.header.engine_id && t->engine_id >= w.first_engine &&
+                      t->engine_id < w.first_engine + w.size;
+    if (!ours) {
       ++stats.dropped_unexpected;
-      spdlog::warn("reply for unknown task {}", msg_id);
+      spdlog::warn("dropped a reply from world {} for {} task {}", w.id, t ? "another world's" : "unknown", msg_id);
       return;
     }
-    if (EngineRecord* e = registry.engine(t->engine_id)) {
-      auto& q = e->in_flight;
-      if (!q.empty() && q.front() == msg_id) q.pop_front();
-      else if (auto it = std::find(q.begin(), q.end(), msg_id); it != q.end()) q.erase(it);
-      ++e->completed;
+    EngineRecord* e = registry.engine(t->engine_id);
+    auto& q = e->in_flight;
+    auto it = !q.empty() && q.front() == msg_id ? q.begin() : std::find(q.begin(), q.end(), msg_id);
+    if (it == q.end()) {
+      // Answered already, or failed when its world was declared dead: keep the first answer.
+      ++stats.dropped_unexpected;
+      spdlog::warn("dropped a second reply for task {}", msg_id);
+      return;
     }
-    if (t->done) return;  // already failed (its world was declared dead): keep the first answer
+    q.erase(it);
+    ++e->completed;
+    if (t->done) return;
     t->signature = std::move(p.signature);
     t->header_bytes = std::move(p.header_bytes);
     t->payload = std::move(p.payload);

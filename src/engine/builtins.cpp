@@ -41,7 +41,9 @@ Value summary(Context& ctx) {
   });
 }
 
+/// No arguments: null; one: itself; several: the list of them.
 Value echo(Context&, const Value::List& args) {
+  if (args.empty()) return Value();
   if (args.size() == 1) return args.front();
   return Value(args);
 }

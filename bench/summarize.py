@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""Summarize bench/run.sh's raw.jsonl (anchors' JSON-lines format) into medians.md.
+
+  summarize.py OUT/raw.jsonl [--md OUT/medians.md] [--json OUT/medians.jsonl] [--env OUT/env.txt]
+
+medians.md holds:
+  1. Targets (DESIGN.md section 11 / the issue), per N, each PASS / FAIL:
+     - startup <= 1.2 x bare `mpirun -n N mpi-hello` (ratio of medians, same run)
+     - direct1 no-op throughput >= 50,000 tasks/s
+     - latency p50 <= 1.5 x zmq_tcp_rt_hops1_w1_win1_8B_lat_p50 (one-proxy-hop ZeroMQ round trip)
+  2. crew vs ipyparallel per workload and N: medians, and a ratio oriented so that > 1 means
+     crew is better (ipp/crew for times, crew/ipp for rates).
+  3. Every median (system, workload, N) with min..max and reps, like the anchors' summarize.py.
+Python 3 standard library only.
+"""
+import argparse
+import json
+import statistics
+from collections import OrderedDict
+
+ap = argparse.ArgumentParser()
+ap.add_argument("raw")
+ap.add_argument("--md")
+ap.add_argument("--json")
+ap.add_argument("--env", help="env.txt to quote at the top of medians.md")
+a = ap.parse_args()
+
+# ---------------------------------------------------------------------------------------------
+# read and group: (system, workload, engines, unit) -> values per rep
+
+groups = OrderedDict()
+loads = []
+for line in open(a.raw):
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if not all(k in r for k in ("system", "workload", "engines", "unit")):
+        continue
+    key = (r["system"], r["workload"], r["engines"], r["unit"])
+    g = groups.setdefault(key, {"vals": [], "by_rep": {}, "errors": [], "over": r.get("oversubscribed"),
+                                "extra": {}, "loads": []})
+    if r.get("value") is None:
+        g["errors"].append(str(r.get("error") or r.get("skipped") or "no value"))
+    else:
+        g["vals"].append(float(r["value"]))
+        if "rep" in r:
+            g["by_rep"][r["rep"]] = float(r["value"])
+    if r.get("loadavg1") is not None:
+        g["loads"].append(r["loadavg1"])
+        loads.append(r["loadavg1"])
+    for k in ("calls", "tasks", "items", "not_ready_after_rc_wait", "alive_after_stop"):
+        if k in r:
+            g["extra"][k] = g["extra"].get(k, 0) + r[k] if k in ("not_ready_after_rc_wait", "alive_after_stop") else r[k]
+
+
+def family(system):
+    if system.startswith("crew-"):
+        return "crew"
+    if system.startswith("ipyparallel-"):
+        return "ipp"
+    return system
+
+
+def find(fam, workload, n):
+    """The group of (family, workload, N), or None."""
+    for (system, wl, en, unit), g in groups.items():
+        if family(system) == fam and wl == workload and en == n:
+            return system, unit, g
+    return None
+
+
+def find_any(workload, n):
+    for (system, wl, en, unit), g in groups.items():
+        if wl == workload and en == n:
+            return system, unit, g
+    return None
+
+
+def med(g):
+    return statistics.median(g["vals"]) if g and g["vals"] else None
+
+
+def fmt(v):
+    if v is None:
+        return "n/a"
+    if abs(v) >= 1000:
+        return "{:,.0f}".format(v)
+    if abs(v) >= 100:
+        return "%.0f" % v
+    if abs(v) >= 1:
+        return "%.2f" % v
+    return "%.3f" % v
+
+
+def cell(found):
+    """'median (min..max, k reps)' for a found group."""
+    if not found:
+        return "-"
+    _, _, g = found
+    if not g["vals"]:
+        return "FAILED (%s)" % "; ".join(sorted(set(g["errors"])))[:60]
+    s = fmt(med(g))
+    if len(g["vals"]) > 1:
+        s += " (%s..%s, %d reps)" % (fmt(min(g["vals"])), fmt(max(g["vals"])), len(g["vals"]))
+    if g["errors"]:
+        s += " +%d failed" % len(g["errors"])
+    return s
+
+
+engines = sorted({k[2] for k in groups if isinstance(k[2], int)})
+md = []
+md.append("# crew benchmark medians")
+md.append("")
+md.append("Source: `%s`. Medians over reps; the machine is shared, so `loadavg1` (1-min load average "
+          "when each line was written) is shown: %s." % (
+              a.raw, ("min %.2f, median %.2f, max %.2f" % (min(loads), statistics.median(loads), max(loads)))
+              if loads else "n/a"))
+if a.env:
+    try:
+        md.append("")
+        md.append("```")
+        md.extend(l.rstrip("\n") for l in open(a.env))
+        md.append("```")
+    except OSError:
+        pass
+
+# ---------------------------------------------------------------------------------------------
+# 1. targets
+
+LIMIT_KEY = "zmq_tcp_rt_hops1_w1_win1_8B_lat_p50"
+rows_json = []
+md.append("")
+md.append("## Targets")
+md.append("")
+md.append("| N | target | crew (median) | baseline (median) | ratio | limit | result |")
+md.append("|---|---|---|---|---|---|---|")
+
+
+def verdict(ok):
+    return "n/a (missing data)" if ok is None else ("**PASS**" if ok else "**FAIL**")
+
+
+def over_note(*founds):
+    return " (oversubscribed)" if any(f and f[2]["over"] for f in founds) else ""
+
+
+for n in engines:
+    # startup vs bare mpirun
+    c = find("crew", "startup", n)
+    b = find_any("startup_bare_mpirun", n)
+    cm, bm = med(c[2]) if c else None, med(b[2]) if b else None
+    ratio = cm / bm if cm is not None and bm else None
+    paired = []
+    if c and b:
+        for rep, v in c[2]["by_rep"].items():
+            if rep in b[2]["by_rep"] and b[2]["by_rep"][rep] > 0:
+                paired.append(v / b[2]["by_rep"][rep])
+    ok = None if ratio is None else ratio <= 1.2
+    extra = "; per-rep ratios median %.2f" % statistics.median(paired) if len(paired) > 1 else ""
+    md.append("| %s | startup <= 1.2 x bare `mpirun -n %s mpi-hello`%s | %s s | %s s | %s x (crew/bare)%s | <= 1.2 x | %s |" % (
+        n, n, over_note(c, b), fmt(cm), fmt(bm), fmt(ratio), extra, verdict(ok)))
+    rows_json.append({"target": "startup_vs_bare_mpirun", "engines": n, "crew": cm, "baseline": bm,
+                      "ratio": ratio, "limit": 1.2, "pass": ok})
+
+    # direct1 throughput
+    t = find("crew", "direct1_noop_throughput", n)
+    tm = med(t[2]) if t else None
+    ok = None if tm is None else tm >= 50000
+    md.append("| %s | direct1 no-op throughput >= 50,000 tasks/s%s | %s tasks/s | - | - | >= 50,000 | %s |" % (
+        n, over_note(t), fmt(tm), verdict(ok)))
+    rows_json.append({"target": "direct1_noop_throughput", "engines": n, "crew": tm, "limit": 50000, "pass": ok})
+
+    # latency p50 vs one-proxy-hop ZeroMQ round trip (measured in the same loop)
+    z = find_any(LIMIT_KEY, n)
+    zm = med(z[2]) if z else None
+    for wl, label in (("latency_direct1_median", "latency p50 (engine 0)"),
+                      ("latency_direct_lastrank_median", "latency p50 (last engine, rank != 0; crew-specific)")):
+        l = find("crew", wl, n)
+        lm = med(l[2]) if l else None
+        if l is None and wl.endswith("lastrank_median"):
+            continue
+        ratio = lm / zm if lm is not None and zm else None
+        ok = None if ratio is None else ratio <= 1.5
+        md.append("| %s | %s <= 1.5 x `%s`%s | %s us | %s us | %s x (crew/zmq) | <= 1.5 x | %s |" % (
+            n, label, LIMIT_KEY, over_note(l), fmt(lm), fmt(zm), fmt(ratio), verdict(ok)))
+        rows_json.append({"target": wl + "_vs_zmq_hops1", "engines": n, "crew": lm, "baseline": zm,
+                          "ratio": ratio, "limit": 1.5, "pass": ok})
+
+# ---------------------------------------------------------------------------------------------
+# 2. crew vs ipyparallel
+
+# (crew workload, ipyparallel workload, "lower" or "higher" is better)
+PAIRS = [
+    ("startup", "startup_ipcluster", "lower"),
+    ("startup", "startup_ipcluster_mpi", "lower"),
+    ("shutdown", "shutdown_ipcluster", "lower"),
+    ("direct1_noop_throughput", "direct1_noop_throughput", "higher"),
+    ("directall_noop_throughput", "directall_noop_throughput", "higher"),
+    ("latency_direct1_median", "latency_direct1_median", "lower"),
+    ("latency_direct1_p99", "latency_direct1_p99", "lower"),
+    ("latency_direct_lastrank_median", "latency_direct1_median", "lower"),
+    ("latency_direct_lastrank_p99", "latency_direct1_p99", "lower"),
+]
+md.append("")
+md.append("## crew vs ipyparallel")
+md.append("")
+md.append("Ratio > 1 means crew is better: for times (s, us) it is ipp/crew (how many times faster crew is), "
+          "for rates (tasks/s) crew/ipp. The lastrank rows compare crew's last engine with ipyparallel's "
+          "engine 0 (ipyparallel has no ranks). Throughput: crew runs the full 10,000 tasks; ipyparallel "
+          "caps K by its time budget (see `calls`/`tasks` in raw.jsonl).")
+md.append("")
+md.append("| workload | N | unit | crew median | ipyparallel median | ratio (>1: crew better) | better | note |")
+md.append("|---|---|---|---|---|---|---|---|")
+for n in engines:
+    for cw, iw, better in PAIRS:
+        c = find("crew", cw, n)
+        i = find("ipp", iw, n)
+        if not c and not i:
+            continue
+        cm, im = med(c[2]) if c else None, med(i[2]) if i else None
+        if cm and im:
+            ratio = im / cm if better == "lower" else cm / im
+            how = "ipp/crew" if better == "lower" else "crew/ipp"
+            rs = "%s (%s)" % (fmt(ratio), how)
+            who = "crew" if ratio > 1 else ("ipyparallel" if ratio < 1 else "tie")
+        else:
+            ratio, rs, who = None, "n/a", "-"
+        unit = (c or i)[1]
+        name = cw if cw == iw else "%s vs ipp %s" % (cw, iw)
+        notes = []
+        if (c and c[2]["over"]) or (i and i[2]["over"]):
+            notes.append("oversubscribed")
+        if c and c[2]["extra"].get("not_ready_after_rc_wait"):
+            notes.append("%d results not ready when rc.wait() returned (sum over reps)" % c[2]["extra"]["not_ready_after_rc_wait"])
+        if c and c[2]["extra"].get("alive_after_stop"):
+            notes.append("%d processes alive after stop" % c[2]["extra"]["alive_after_stop"])
+        md.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (name, n, unit, cell(c), cell(i), rs, who,
+                                                                 ", ".join(notes)))
+        rows_json.append({"compare": name, "engines": n, "unit": unit, "crew": cm, "ipyparallel": im,
+                          "ratio_crew_better": ratio, "better": who})
+
+# ---------------------------------------------------------------------------------------------
+# 3. every median
+
+md.append("")
+md.append("## All medians")
+md.append("")
+md.append("| system | workload | N | median | unit | min..max | reps | size | note |")
+md.append("|---|---|---|---|---|---|---|---|---|")
+for (system, wl, n, unit), g in sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0])):
+    m = med(g)
+    size = ""
+    for k in ("tasks", "items", "calls"):
+        if k in g["extra"]:
+            size = "%s=%s" % (k, g["extra"][k])
+            break
+    note = "oversubscribed" if g["over"] else ""
+    if g["errors"]:
+        note += (" " if note else "") + ("%d failed: " % len(g["errors"])) + "; ".join(sorted(set(g["errors"])))[:100]
+    md.append("| %s | %s | %s | %s | %s | %s | %d | %s | %s |" % (
+        system, wl, n, fmt(m) if m is not None else "FAILED", unit,
+        "%s..%s" % (fmt(min(g["vals"])), fmt(max(g["vals"]))) if g["vals"] else "-",
+        len(g["vals"]), size, note))
+    rows_json.append({"system": system, "workload": wl, "engines": n, "value": m, "unit": unit, "stat": "median",
+                      "reps": len(g["vals"]), "min": min(g["vals"]) if g["vals"] else None,
+                      "max": max(g["vals"]) if g["vals"] else None, "oversubscribed": g["over"],
+                      "errors": g["errors"] or None})
+
+text = "\n".join(md) + "\n"
+if a.md:
+    with open(a.md, "w") as f:
+        f.write(text)
+else:
+    print(text, end="")
+if a.json:
+    with open(a.json, "w") as f:
+        for r in rows_json:
+            f.write(json.dumps(r) + "\n")

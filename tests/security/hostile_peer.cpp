@@ -1,0 +1,169 @@
+// Hostile peers for the security tests.
+#include "hostile_peer.hpp"
+
+#include <doctest/doctest.h>
+
+#include "common/process.hpp"
+#include "common/profile.hpp"
+#include "protocol/value_codec.hpp"
+
+namespace crew::testing::hostile {
+
+using namespace std::chrono_literals;
+
+Endpoints read_endpoints(const std::string& profile) {
+  const fs::path file = profile_dir(profile) / controller_file_name;
+  const ControllerFile cf = controller_file_from_json(read_json_file(file), file);
+  return {cf.client_url, cf.engine_url, wire::key_from_hex(cf.key_hex), static_cast<pid_t>(cf.pid)};
+}
+
+Counters Counters::of(const Value& s) {
+  Counters c;
+  c.bad_signature = s["dropped_bad_signature"].as_int();
+  c.malformed = s["dropped_malformed"].as_int();
+  c.unexpected = s["dropped_unexpected"].as_int();
+  c.handler_errors = s["handler_errors"].as_int();
+  c.submitted = s["tasks_submitted"].as_int();
+  c.completed = s["tasks_completed"].as_int();
+  c.failed = s["tasks_failed"].as_int();
+  c.engines_alive = s["engines_alive"].as_int();
+  c.worlds = s["worlds"].as_int();
+  return c;
+}
+
+void check_delta(const Counters& before, const Counters& after, const Delta& expected) {
+  CHECK_MESSAGE(after.bad_signature - before.bad_signature == expected.bad_signature, "dropped_bad_signature");
+  CHECK_MESSAGE(after.malformed - before.malformed == expected.malformed, "dropped_malformed");
+  CHECK_MESSAGE(after.unexpected - before.unexpected == expected.unexpected, "dropped_unexpected");
+  CHECK_MESSAGE(after.handler_errors - before.handler_errors == expected.handler_errors, "handler_errors");
+  CHECK_MESSAGE(after.submitted - before.submitted == expected.submitted, "tasks_submitted");
+}
+
+Env::Env()
+    : cluster(2, "sec", {"--heartbeat-ms", "200"}), rc(cluster.client()), endpoints(read_endpoints("sec")) {}
+
+Env& env() {
+  static Env e;
+  return e;
+}
+
+void check_still_served(const Env& e) {
+  CHECK(proc::alive(e.endpoints.controller_pid));
+  CHECK(e.rc.ids() == std::vector<int>{0, 1});
+  const Value r = e.rc.view().apply("echo", 42).get(10s);
+  CHECK(r == Value::list({42, 42}));
+}
+
+// ------------------------------------------------------------------------------------ RawPeer
+
+RawPeer::RawPeer(zmq::context_t& ctx, const std::string& url, std::string_view key, const std::string& routing_id)
+    : socket_(ctx, zmq::socket_type::dealer), signer_(key) {
+  socket_.set(zmq::sockopt::routing_id, routing_id);
+  socket_.set(zmq::sockopt::sndhwm, 0);
+  socket_.set(zmq::sockopt::rcvhwm, 0);
+  socket_.set(zmq::sockopt::linger, 2000);  // what a test sent is delivered even if the peer closes at once
+  socket_.connect(url);
+}
+
+void RawPeer::send_frames(const std::vector<std::string>& frames) {
+  for (std::size_t i = 0; i < frames.size(); ++i)
+    socket_.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+}
+
+void RawPeer::send_signed(const Buffer& header_bytes, const std::vector<Buffer>& payload) {
+  REQUIRE(wire::send(socket_, {}, header_bytes, payload, signer_) == wire::Sent::ok);
+}
+
+void RawPeer::send_signed(const wire::Header& h, const Value& body) {
+  const auto m = wire::make_message(h, body);
+  send_signed(m.header_bytes, m.payload);
+}
+
+void RawPeer::send_with_signature(const Buffer& signature, const Buffer& header_bytes,
+                                  const std::vector<Buffer>& payload) {
+  std::vector<std::string> frames{std::string(wire::protocol_id), std::string(signature.str()),
+                                  std::string(header_bytes.str())};
+  for (const auto& b : payload) frames.emplace_back(b.str());
+  send_frames(frames);
+}
+
+std::optional<wire::Packet> RawPeer::recv(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    while (auto frames = wire::recv_frames(socket_)) {
+      wire::Rejection why;
+      if (auto p = wire::open(std::move(*frames), signer_, why)) return p;
+      FAIL_CHECK("the controller sent a message that fails its own check: " << why.detail);
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, left);
+  }
+}
+
+Counters RawPeer::barrier(std::chrono::milliseconds timeout) {
+  wire::Header h;
+  h.kind = wire::MsgKind::stats_request;
+  h.request_id = ++next_request_;
+  send_signed(h);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto p = recv(std::max(left, 0ms));
+    REQUIRE_MESSAGE(p.has_value(), "no stats_reply within the timeout: the controller stopped answering");
+    if (p->header.kind == wire::MsgKind::stats_reply && p->header.request_id == h.request_id)
+      return Counters::of(p->body());
+    inbox.push_back(std::move(*p));
+  }
+}
+
+std::vector<wire::Packet> RawPeer::replies_for(const std::string& msg_id, std::size_t n,
+                                               std::chrono::milliseconds timeout) {
+  std::vector<wire::Packet> out;
+  auto matches = [&](const wire::Packet& p) {
+    return p.header.kind == wire::MsgKind::apply_reply && p.header.msg_ids.size() == 1 &&
+           p.header.msg_ids.front() == msg_id;
+  };
+  std::vector<wire::Packet> keep;
+  for (auto& p : inbox) {
+    if (out.size() < n && matches(p)) out.push_back(std::move(p));
+    else keep.push_back(std::move(p));
+  }
+  inbox.swap(keep);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out.size() < n) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    auto p = recv(left);
+    if (!p) break;
+    if (matches(*p)) out.push_back(std::move(*p));
+    else inbox.push_back(std::move(*p));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------ helpers
+
+wire::Header apply_header(std::vector<std::int32_t> targets, std::vector<std::string> msg_ids, std::string function) {
+  wire::Header h;
+  h.kind = wire::MsgKind::apply_request;
+  h.targets = std::move(targets);
+  h.msg_ids = std::move(msg_ids);
+  h.function = std::move(function);
+  return h;
+}
+
+std::string random_bytes(std::mt19937_64& rng, std::size_t n) {
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng() & 0xff);
+  return s;
+}
+
+Buffer body_frame(const Value& v) {
+  std::vector<Buffer> frames;
+  wire::encode_value(v, frames);
+  return frames.front();
+}
+
+}  // namespace crew::testing::hostile

@@ -1,0 +1,125 @@
+#pragma once
+// Hostile peers for the security tests (libzmq's test style): raw DEALER sockets that speak to a
+// real controller's client and engine endpoints with whatever frames a test wants, the
+// controller's counters as numbers, and the check that a good client is still served.
+//
+// Every peer knows the profile's real key, so a test can sign garbage "correctly" as easily as it
+// can sign a good message with the wrong key.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "crew/client.hpp"
+#include "protocol/wire.hpp"
+#include "test_support.hpp"
+
+namespace crew::testing::hostile {
+
+/// What controller.json tells a client: endpoints, the raw key and the controller's pid.
+struct Endpoints {
+  std::string client_url;
+  std::string engine_url;
+  std::string key;  ///< raw bytes, not hex
+  pid_t controller_pid = 0;
+};
+Endpoints read_endpoints(const std::string& profile);
+
+/// The controller's counters (stats_reply) as plain numbers.
+struct Counters {
+  std::int64_t bad_signature = 0;
+  std::int64_t malformed = 0;
+  std::int64_t unexpected = 0;
+  std::int64_t handler_errors = 0;
+  std::int64_t submitted = 0;
+  std::int64_t completed = 0;
+  std::int64_t failed = 0;
+  std::int64_t engines_alive = 0;
+  std::int64_t worlds = 0;
+  static Counters of(const Value& stats);
+};
+
+/// How much each counter is expected to move; checked exactly (every other counter must stay).
+struct Delta {
+  std::int64_t bad_signature = 0;
+  std::int64_t malformed = 0;
+  std::int64_t unexpected = 0;
+  std::int64_t handler_errors = 0;
+  std::int64_t submitted = 0;
+};
+void check_delta(const Counters& before, const Counters& after, const Delta& expected);
+
+/// One real cluster per test process: 2 engines (one MPI world), 200 ms heartbeats, a good client.
+struct Env {
+  Cluster cluster;
+  Client rc;
+  Endpoints endpoints;
+  zmq::context_t ctx{1};
+  Env();
+  Counters counters() const { return Counters::of(rc.controller_stats()); }
+  /// Polls the stats until `done(counters)` holds (or 10 s pass); returns the last counters.
+  template <class Pred>
+  Counters wait_counters(Pred done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
+    Counters last = counters();
+    (void)poll_for(
+        [&] {
+          last = counters();
+          return done(last);
+        },
+        timeout);
+    return last;
+  }
+};
+Env& env();
+
+/// The good client is served: the controller process lives, both engines are alive and
+/// `echo 42` comes back from each of them.
+void check_still_served(const Env& e);
+
+/// A raw DEALER connected to one controller endpoint.
+class RawPeer {
+ public:
+  RawPeer(zmq::context_t& ctx, const std::string& url, std::string_view key, const std::string& routing_id);
+  RawPeer(const RawPeer&) = delete;
+  RawPeer& operator=(const RawPeer&) = delete;
+
+  /// Sends these frames as one multipart message, as they are.
+  void send_frames(const std::vector<std::string>& frames);
+  /// Signs with the profile's key and sends (header bytes and payload frames as given).
+  void send_signed(const Buffer& header_bytes, const std::vector<Buffer>& payload);
+  void send_signed(const wire::Header& h, const Value& body = Value());
+  /// Sends with an explicit signature frame (a replay or a forgery).
+  void send_with_signature(const Buffer& signature, const Buffer& header_bytes, const std::vector<Buffer>& payload);
+
+  /// The next message that passes the signature check, if one comes within `timeout`.
+  std::optional<wire::Packet> recv(std::chrono::milliseconds timeout);
+  /// A stats_request, then every message up to its stats_reply goes to `inbox`. The controller
+  /// handles one peer's messages in order, so the reply counts everything this peer sent before.
+  Counters barrier(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  /// Apply replies in `inbox` (and arriving within `timeout`) until `n` have come for `msg_id`.
+  std::vector<wire::Packet> replies_for(const std::string& msg_id, std::size_t n, std::chrono::milliseconds timeout);
+
+  std::vector<wire::Packet> inbox;  ///< messages received while waiting for something else
+  wire::Signer& signer() { return signer_; }
+
+ private:
+  zmq::socket_t socket_;
+  wire::Signer signer_;
+  std::uint64_t next_request_ = 1'000'000;
+};
+
+/// An apply_request header.
+wire::Header apply_header(std::vector<std::int32_t> targets, std::vector<std::string> msg_ids,
+                          std::string function);
+/// `n` random bytes from `rng`.
+std::string random_bytes(std::mt19937_64& rng, std::size_t n);
+/// The body of a message as its bytes (the first payload frame).
+Buffer body_frame(const Value& v);
+
+}  // namespace crew::testing::hostile
