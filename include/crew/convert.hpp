@@ -36,7 +36,7 @@ std::string int_name(bool is_signed, std::size_t bytes);
 }  // namespace detail
 
 template <class T>
-Value to_value(const T& x);
+Value to_value(T&& x);
 template <class T>
 T from_value(const Value& v);
 template <class T>
@@ -50,9 +50,11 @@ std::string type_name() {
 
 namespace crew {
 
+/// Moves from rvalues where the conversion can adopt them (a moved std::vector<double> becomes an
+/// Array without a copy).
 template <class T>
-Value to_value(const T& x) {
-  return ValueTraits<std::remove_cvref_t<T>>::to(x);
+Value to_value(T&& x) {
+  return ValueTraits<std::remove_cvref_t<T>>::to(std::forward<T>(x));
 }
 template <class T>
 T from_value(const Value& v) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
 
 #include "crew/error.hpp"
 
@@ -45,15 +46,16 @@ std::optional<std::vector<int>> parse_targets(std::string_view spec) {
       const int hi = parse_id(spec, trim(item.substr(dash + 1)));
       if (hi < lo) bad(spec, "range " + std::string(item) + " runs backwards");
       if (hi - lo > 1'000'000) bad(spec, "range " + std::string(item) + " is too long");
-      for (int i = lo; i <= hi; ++i) ids.push_back(i);
+      for (long long i = lo; i <= hi; ++i) ids.push_back(static_cast<int>(i));
     } else {
       ids.push_back(parse_id(spec, item));
     }
     start = comma + 1;
   }
   std::vector<int> unique;
+  std::unordered_set<int> seen;
   for (int id : ids)
-    if (std::find(unique.begin(), unique.end(), id) == unique.end()) unique.push_back(id);
+    if (seen.insert(id).second) unique.push_back(id);
   return unique;
 }
 

@@ -30,6 +30,7 @@ class Reader : public cereal::InputArchive<Reader, cereal::AllowEmptyClassElisio
  public:
   explicit Reader(std::span<const std::byte> in) : InputArchive(this), in_(in) {}
   void loadBinary(void* data, std::size_t size) {
+    if (size == 0) return;  // an empty string or vector: no memcpy with a null pointer
     if (size > remaining())
       throw ProtocolError(errc::malformed, "message ends early: wanted " + std::to_string(size) +
                                                " more bytes, " + std::to_string(remaining()) + " left");

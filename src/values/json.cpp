@@ -17,7 +17,7 @@ nlohmann::json array_to_json(const Array& a, std::size_t dim, std::size_t& flat)
     } else {
       const bool floating = a.type() == dtype::float32 || a.type() == dtype::float64;
       if (floating) out.push_back(a.at_double(flat));
-      else if (a.type() == dtype::uint64) out.push_back(static_cast<std::uint64_t>(a.at_double(flat)));
+      else if (a.type() == dtype::uint64) out.push_back(a.view<std::uint64_t>()[flat]);
       else out.push_back(a.at_int(flat));
       ++flat;
     }
@@ -79,8 +79,11 @@ Value from_json(const nlohmann::json& j) {
         return Value(Ref(j["$ref"].get<std::string>()));
       if (j.size() == 1 && j.contains("$bytes") && j["$bytes"].is_string())
         return Value(base64_decode(j["$bytes"].get<std::string>()));
-      if (j.size() == 2 && j.contains("$object") && j.contains("$bytes"))
+      if (j.size() == 2 && j.contains("$object") && j.contains("$bytes")) {
+        if (!j["$object"].is_string() || !j["$bytes"].is_string())
+          throw InputError(errc::bad_json, "an {\"$object\": ..., \"$bytes\": ...} value needs a type name and base64 text");
         return Value(Object{j["$object"].get<std::string>(), base64_decode(j["$bytes"].get<std::string>())});
+      }
       Value::Dict out;
       for (const auto& [k, x] : j.items()) out.emplace(k, from_json(x));
       return Value(std::move(out));
@@ -98,7 +101,7 @@ Value parse_json(std::string_view text) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors, numbers out of range, ...
     std::string why = e.what();
     // nlohmann's text is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
     if (auto pos = why.find("] "); pos != std::string::npos) why = why.substr(pos + 2);
@@ -119,15 +122,19 @@ std::string base64_encode(const Buffer& bytes) {
 Buffer base64_decode(std::string_view text) {
   if (text.size() % 4 != 0)
     throw InputError(errc::bad_json, "base64 text must have a length divisible by 4, got " + std::to_string(text.size()));
+  // Padding: at most two '=', and only at the very end.
+  const std::size_t first_pad = text.find('=');
+  const std::size_t padding = first_pad == std::string_view::npos ? 0 : text.size() - first_pad;
+  if (padding > 2 || (padding > 0 && text.find_first_not_of('=', first_pad) != std::string_view::npos))
+    throw InputError(errc::bad_json, "invalid base64 padding: at most two '=' and only at the end");
+  if (text.empty()) return Buffer();
   std::vector<std::byte> out(3 * text.size() / 4);
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(text.data()),
                                 static_cast<int>(text.size()));
   if (n < 0) throw InputError(errc::bad_json, "invalid base64 text");
-  std::size_t size = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock keeps the padding bytes; drop one per '='.
-  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --size;
-  out.resize(size);
+  // EVP_DecodeBlock counts the padding as bytes; drop one per '='.
+  out.resize(static_cast<std::size_t>(n) - padding);
   return Buffer::adopt(std::move(out));
 }
 

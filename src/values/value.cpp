@@ -88,7 +88,11 @@ T load(const std::byte* p) {
 
 Array::Array(dtype type, std::vector<std::uint64_t> shape, Buffer data)
     : type_(type), shape_(std::move(shape)), data_(std::move(data)) {
-  const std::size_t want = element_count(shape_) * dtype_size(type_);
+  const std::size_t count = element_count(shape_);
+  if (count > SIZE_MAX / dtype_size(type_))
+    throw InputError(errc::value_type, "array shape " + shape_text(shape_) + " of " + std::string(dtype_name(type_)) +
+                                           " needs more bytes than memory can address");
+  const std::size_t want = count * dtype_size(type_);
   if (want != data_.size())
     throw InputError(errc::value_type, "array of " + std::string(dtype_name(type_)) + " with shape " +
                                            shape_text(shape_) + " needs " + std::to_string(want) +
