@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/output.hpp"
+#include "common/clock.hpp"
 #include "cli/verbs.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/local_launcher.hpp"
@@ -14,12 +15,6 @@
 namespace crew::cli {
 namespace {
 
-std::string fixed(double x, int digits = 2) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
-  return buf;
-}
-
 std::string profile_flag(const Common& c) { return c.profile == "default" ? "" : " --profile " + c.profile; }
 
 cluster::Reporter reporter(const Common& c) {
@@ -29,7 +24,7 @@ cluster::Reporter reporter(const Common& c) {
   r.progress = [tty, c](int registered, int wanted, double seconds) {
     if (c.json) return;
     std::cerr << (tty ? "\r" : "") << "crew: " << registered << "/" << wanted << " engines registered ("
-              << fixed(seconds, 1) << " s)" << (tty && registered < wanted ? "" : "\n") << std::flush;
+              << seconds_text(seconds) << ")" << (tty && registered < wanted ? "" : "\n") << std::flush;
   };
   return r;
 }
@@ -64,7 +59,7 @@ int cluster_start(const Common& c, const StartArgs& a) {
                      .dump()
               << std::endl;
   } else {
-    std::cout << "cluster '" << c.profile << "' started in " << fixed(r.seconds) << " s: " << r.engines.size()
+    std::cout << "cluster '" << c.profile << "' started in " << seconds_text(r.seconds, 2) << ": " << r.engines.size()
               << " engine" << (r.engines.size() == 1 ? "" : "s") << " (mpirun pid " << r.state.worlds.front().pid
               << "), controller pid " << r.state.controller_pid << " at " << r.client_url << std::endl
               << "  stop it with: crew cluster stop" << profile_flag(c) << std::endl;
@@ -79,7 +74,7 @@ int cluster_stop(const Common& c, double grace_s) {
                      .dump()
               << std::endl;
   } else {
-    std::cout << "cluster '" << c.profile << "' stopped in " << fixed(r.seconds) << " s: " << r.stopped.size()
+    std::cout << "cluster '" << c.profile << "' stopped in " << seconds_text(r.seconds, 2) << ": " << r.stopped.size()
               << " process" << (r.stopped.size() == 1 ? "" : "es") << " ended" << (r.forced ? " (some by signal)" : "")
               << ", none left" << std::endl;
   }

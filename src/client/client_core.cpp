@@ -11,12 +11,6 @@
 namespace crew::detail {
 namespace {
 
-std::string seconds(std::chrono::milliseconds ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ms.count()) / 1000.0);
-  return buf;
-}
-
 ControllerFile read_controller_file(const std::filesystem::path& file, const std::string& profile_hint) {
   const std::string start_hint = profile_hint.empty()
                                      ? "start a cluster with `crew cluster start -n 4`"
@@ -66,7 +60,7 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
     outbox_.push(Outbound{{}, {}, true});
     io_.join();
     throw ConnectionError(errc::controller_timeout,
-                          "no controller answered at " + url_ + " within " + seconds(timeout_) + " (from " +
+                          "no controller answered at " + url_ + " within " + seconds_text(timeout_) + " (from " +
                               file_.string() + "); is it running? check with `crew cluster status" +
                               (profile_hint_.empty() ? std::string() : " --profile " + profile_hint_) + "`");
   }
@@ -157,7 +151,7 @@ wire::Packet ClientCore::request(wire::MsgKind kind, const Value& body, std::chr
 
 void ClientCore::throw_timeout(std::string_view what, std::chrono::milliseconds timeout) const {
   throw TimeoutError("the controller at " + url_ + " did not answer " + std::string(what) + " within " +
-                     seconds(timeout) + "; is it overloaded or gone? check `crew cluster status`");
+                     seconds_text(timeout) + "; is it overloaded or gone? check `crew cluster status`");
 }
 
 std::size_t ClientCore::outstanding() const {

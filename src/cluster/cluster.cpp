@@ -225,7 +225,7 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
     if (SteadyClock::now() >= deadline)
       throw LaunchError(errc::engines_not_registered,
                         std::to_string(alive) + " of " + std::to_string(launch.engines) + " engines registered within " +
-                            std::to_string(o.timeout.count() / 1000) + " s" + log_tail(world.log));
+                            seconds_text(o.timeout) + "; wait longer with --wait, or see why" + log_tail(world.log));
   }
   for (const auto& e : engines) state.worlds.front().engine_pids.push_back(static_cast<pid_t>(e.pid));
   write_state(dir, state);
@@ -270,8 +270,7 @@ StopResult stop(const std::string& profile, std::chrono::milliseconds grace, con
       leaders.push_back(state->controller_pid);
       for (const auto& w : state->worlds) leaders.push_back(w.pid);
     }
-    reporter.notice("some processes did not stop within " + std::to_string(grace.count() / 1000.0).substr(0, 4) +
-                    " s; sending SIGTERM, then SIGKILL");
+    reporter.notice("some processes did not stop within " + seconds_text(grace) + "; sending SIGTERM, then SIGKILL");
     if (!terminate(leaders, pids, 3s)) {
       std::string left;
       for (pid_t p : pids)

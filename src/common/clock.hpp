@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <string>
 
 namespace crew {
 
@@ -26,6 +28,17 @@ inline std::chrono::nanoseconds time_left(Deadline d) {
   const auto left = d - SteadyClock::now();
   return left.count() > 0 ? std::chrono::duration_cast<std::chrono::nanoseconds>(left)
                           : std::chrono::nanoseconds(0);
+}
+
+/// "1.5 s": durations in messages.
+inline std::string seconds_text(double seconds, int digits = 1) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f s", digits, seconds);
+  return buf;
+}
+template <class Rep, class Period>
+std::string seconds_text(std::chrono::duration<Rep, Period> d, int digits = 1) {
+  return seconds_text(std::chrono::duration<double>(d).count(), digits);
 }
 
 }  // namespace crew

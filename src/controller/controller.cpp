@@ -38,8 +38,6 @@ std::string printable(const std::string& id) {
   return out;
 }
 
-std::string seconds_text(double s) { return fmt::format("{:.1f} s", s); }
-
 }  // namespace
 
 struct Controller::Impl {

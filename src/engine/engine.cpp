@@ -221,7 +221,7 @@ class EngineImpl {
     }
     throw ConnectionError(errc::controller_timeout,
                           "no controller answered at " + ef.engine_url + " within " +
-                              std::to_string(options_.register_timeout.count() / 1000.0).substr(0, 4) + " s (from " +
+                              seconds_text(options_.register_timeout) + " (from " +
                               file.string() + "); is it running? check with `crew cluster status --profile " +
                               options_.profile + "`");
   }
