@@ -110,21 +110,34 @@ Options parse(int argc, char** argv) {
       const std::string v = next();
       char* end = nullptr;
       const long x = std::strtol(v.c_str(), &end, 10);
-      if (end == v.c_str() || *end != '\0' || x < min) usage(a + " " + v + ": need an integer >= " + std::to_string(min));
+      if (end == v.c_str() || *end != '\0' || x < min)
+        usage(a + " " + v + ": need an integer >= " + std::to_string(min));
       return static_cast<int>(x);
     };
-    if (a == "--profile") o.profile = next();
-    else if (a == "--engines" || a == "-n") o.engines = next_int(0);
-    else if (a == "--reps") o.reps = next_int(1);
-    else if (a == "--first-rep") o.first_rep = next_int(0);
-    else if (a == "--workloads") workloads = next();
-    else if (a == "--tasks") o.tasks = next_int(1);
-    else if (a == "--latency-calls") o.latency_calls = next_int(1);
-    else if (a == "--warmups") o.warmups = next_int(0);
-    else if (a == "--throughput-warmup") o.throughput_warmup = next_int(0);
-    else if (a == "--timeout") o.timeout_s = std::atof(next().c_str());
-    else if (a == "-h" || a == "--help") usage("help");
-    else usage("unknown option " + a);
+    if (a == "--profile")
+      o.profile = next();
+    else if (a == "--engines" || a == "-n")
+      o.engines = next_int(0);
+    else if (a == "--reps")
+      o.reps = next_int(1);
+    else if (a == "--first-rep")
+      o.first_rep = next_int(0);
+    else if (a == "--workloads")
+      workloads = next();
+    else if (a == "--tasks")
+      o.tasks = next_int(1);
+    else if (a == "--latency-calls")
+      o.latency_calls = next_int(1);
+    else if (a == "--warmups")
+      o.warmups = next_int(0);
+    else if (a == "--throughput-warmup")
+      o.throughput_warmup = next_int(0);
+    else if (a == "--timeout")
+      o.timeout_s = std::atof(next().c_str());
+    else if (a == "-h" || a == "--help")
+      usage("help");
+    else
+      usage("unknown option " + a);
   }
   if (!(o.timeout_s > 0)) usage("--timeout needs seconds > 0");
   o.workloads = parse_workloads(workloads);
@@ -163,7 +176,7 @@ double percentile(std::vector<double> xs, double p) {
 }
 
 class Emitter {
- public:
+public:
   explicit Emitter(int engines) : engines_(engines), system_(std::string("crew-") + crew::version_string) {}
 
   // A failed measurement passes value = nullptr and an "error" in extra: {"value": null, "error": ...}
@@ -180,7 +193,7 @@ class Emitter {
     std::cout << r.dump() << std::endl;
   }
 
- private:
+private:
   int engines_;
   std::string system_;
 };
@@ -212,9 +225,9 @@ struct Bench {
     if (!done) {
       std::size_t ready = 0;
       for (const auto& ar : ars) ready += ar.ready() ? 1 : 0;
-      throw std::runtime_error("rc.wait(" + std::to_string(opt.timeout_s) + " s) timed out: " +
-                               std::to_string(rc.outstanding()) + " results outstanding, " + std::to_string(ready) +
-                               " of " + std::to_string(calls) + " calls complete");
+      throw std::runtime_error("rc.wait(" + std::to_string(opt.timeout_s) +
+                               " s) timed out: " + std::to_string(rc.outstanding()) + " results outstanding, " +
+                               std::to_string(ready) + " of " + std::to_string(calls) + " calls complete");
     }
     // rc.wait() == true promises that nothing is owed any more, so every AsyncResult should be
     // ready now. Count the ones that are not (a client-side race), report them, then wait for them
@@ -353,8 +366,7 @@ int main(int argc, char** argv) {
     if (opt.workloads.count("direct1_noop_throughput")) b.throughput("direct1_noop_throughput", rc[ids.front()], 1);
     if (opt.workloads.count("directall_noop_throughput")) b.throughput("directall_noop_throughput", rc.view(), n);
     if (opt.workloads.count("latency_direct1")) b.latency("latency_direct1", rc[ids.front()], about_first);
-    if (opt.workloads.count("latency_direct_lastrank"))
-      b.latency("latency_direct_lastrank", rc[last], about_last);
+    if (opt.workloads.count("latency_direct_lastrank")) b.latency("latency_direct_lastrank", rc[last], about_last);
   } catch (const std::exception& e) {
     std::cerr << "crew-bench: " << e.what() << std::endl;
     return 1;

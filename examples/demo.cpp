@@ -13,8 +13,9 @@
 
 int main(int argc, char** argv) try {
   const std::string profile = argc > 1 ? argv[1] : "default";
-  const std::string plugin = argc > 2 ? argv[2]
-      : (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "libcrew_demo_functions.so").string();
+  const std::string plugin =
+      argc > 2 ? argv[2]
+               : (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "libcrew_demo_functions.so").string();
 
   crew::Client rc(profile);
   const std::vector<int> ids = rc.ids();
@@ -29,7 +30,8 @@ int main(int argc, char** argv) try {
 
   const double one = rc[0].apply("mul", 5, 6).get_as<double>();
   const auto every = all.apply("mul", 5, 6).get_as<std::vector<double>>();
-  std::cout << "mul(5, 6) on engine 0: " << one << "; on all " << every.size() << " engines: " << all.apply("mul", 5, 6).get().repr() << '\n';
+  std::cout << "mul(5, 6) on engine 0: " << one << "; on all " << every.size()
+            << " engines: " << all.apply("mul", 5, 6).get().repr() << '\n';
 
   // One call on every engine; inside it, the engines of the world reduce over MPI.
   const double pi = all.apply("estimate_pi", 200000).get()[0].as_double();

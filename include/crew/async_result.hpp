@@ -31,17 +31,17 @@ struct ResultMetadata {
   std::string msg_id;
   int engine_id = -1;
   std::string function;
-  std::string status = "pending";  ///< "pending", "ok" or "error"
+  std::string status = "pending";                   ///< "pending", "ok" or "error"
   std::chrono::system_clock::time_point submitted;  ///< client clock
   std::chrono::system_clock::time_point started;    ///< engine clock
   std::chrono::system_clock::time_point completed;  ///< engine clock
   std::chrono::system_clock::time_point received;   ///< client clock
-  std::string stdout_text;  ///< what the task wrote to std::cout / ctx.out()
-  std::string stderr_text;  ///< what the task wrote to std::cerr / ctx.err()
+  std::string stdout_text;                          ///< what the task wrote to std::cout / ctx.out()
+  std::string stderr_text;                          ///< what the task wrote to std::cerr / ctx.err()
 };
 
 class AsyncResult {
- public:
+public:
   AsyncResult() = default;
   explicit AsyncResult(std::shared_ptr<detail::ResultState> state) : state_(std::move(state)) {}
 
@@ -79,7 +79,7 @@ class AsyncResult {
   Value value(std::size_t i) const;
   ResultMetadata metadata(std::size_t i = 0) const;
 
- private:
+private:
   void check_valid() const;
   std::shared_ptr<detail::ResultState> state_;
 };

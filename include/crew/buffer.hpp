@@ -17,12 +17,12 @@
 namespace crew {
 
 class Buffer {
- public:
+public:
   Buffer() noexcept = default;
 
   /// Takes ownership of a vector of trivially copyable elements, without copying them.
   template <class T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   static Buffer adopt(std::vector<T>&& values) {
     auto owner = std::make_shared<std::vector<T>>(std::move(values));
     const auto* data = reinterpret_cast<const std::byte*>(owner->data());
@@ -43,9 +43,7 @@ class Buffer {
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
-  std::string_view str() const noexcept {
-    return {reinterpret_cast<const char*>(data_), size_};
-  }
+  std::string_view str() const noexcept { return {reinterpret_cast<const char*>(data_), size_}; }
   /// What keeps the bytes alive; share it to hand the memory on without copying.
   const std::shared_ptr<const void>& owner() const noexcept { return owner_; }
 
@@ -56,7 +54,7 @@ class Buffer {
     return a.size_ == b.size_ && (a.size_ == 0 || std::memcmp(a.data_, b.data_, a.size_) == 0);
   }
 
- private:
+private:
   Buffer(std::shared_ptr<const void> owner, const std::byte* data, std::size_t size) noexcept
       : owner_(std::move(owner)), data_(data), size_(size) {}
 

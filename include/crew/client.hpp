@@ -39,7 +39,7 @@ struct ClientOptions {
 };
 
 class Client {
- public:
+public:
   /// A profile name ($CREW_HOME/profile_<name>/controller.json) or a path to a controller.json.
   /// Throws ConnectionError naming the profile and file if there is no controller, or if it does
   /// not answer within the timeout.
@@ -74,7 +74,7 @@ class Client {
 
   const std::filesystem::path& connection_file() const;
 
- private:
+private:
   std::shared_ptr<detail::ClientCore> core_;
 };
 

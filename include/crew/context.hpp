@@ -25,7 +25,7 @@ class Executor;
 
 /// An engine's variables: what push() sets, pull() reads and crew::Ref names.
 class Namespace {
- public:
+public:
   bool contains(std::string_view name) const { return values_.find(name) != values_.end(); }
   /// Throws Error [crew.remote.unknown_name] listing the names it has.
   const Value& get(std::string_view name) const;
@@ -36,12 +36,12 @@ class Namespace {
   std::vector<std::string> names() const;
   std::size_t size() const noexcept { return values_.size(); }
 
- private:
+private:
   std::map<std::string, Value, std::less<>> values_;
 };
 
 class Context {
- public:
+public:
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
@@ -60,7 +60,7 @@ class Context {
   const std::string& msg_id() const noexcept { return *msg_id_; }
   const std::string& host() const noexcept { return *host_; }
 
- private:
+private:
   friend class detail::Executor;
   Context(int engine_id, int rank, int world_size, int world_id, MPI_Comm comm, Namespace& ns, std::ostream& out,
           std::ostream& err, const std::string& msg_id, const std::string& host)

@@ -139,15 +139,15 @@ struct ValueTraits<std::nullptr_t> {
   static std::string name() { return "null"; }
 };
 
-#define CREW_DETAIL_SIMPLE_TRAITS(Type, is_fn, as_fn, label)          \
-  template <>                                                          \
-  struct ValueTraits<Type> {                                           \
-    static Value to(const Type& x) { return Value(x); }                \
-    static Type from(const Value& v) {                                 \
-      if (!v.is_fn()) detail::throw_conversion(v, name());             \
-      return v.as_fn();                                                \
-    }                                                                  \
-    static std::string name() { return label; }                       \
+#define CREW_DETAIL_SIMPLE_TRAITS(Type, is_fn, as_fn, label)                                                           \
+  template <>                                                                                                          \
+  struct ValueTraits<Type> {                                                                                           \
+    static Value to(const Type& x) { return Value(x); }                                                                \
+    static Type from(const Value& v) {                                                                                 \
+      if (!v.is_fn()) detail::throw_conversion(v, name());                                                             \
+      return v.as_fn();                                                                                                \
+    }                                                                                                                  \
+    static std::string name() { return label; }                                                                        \
   };
 CREW_DETAIL_SIMPLE_TRAITS(Buffer, is_bytes, as_bytes, "bytes")
 CREW_DETAIL_SIMPLE_TRAITS(Array, is_array, as_array, "array")
@@ -171,9 +171,8 @@ struct ValueTraits<std::vector<T>> {
       return Value(std::move(out));
     }
   }
-  static Value to(std::vector<T>&& xs)
-    requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>)
-  {
+  static Value to(std::vector<T>&& xs) requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool> &&
+                                                !std::is_same_v<T, char>) {
     return Value(Array::from(std::move(xs)));
   }
   static std::vector<T> from(const Value& v) {
@@ -187,8 +186,10 @@ struct ValueTraits<std::vector<T>> {
         }
         out.reserve(a.size());
         for (std::size_t i = 0; i < a.size(); ++i) {
-          if constexpr (std::is_floating_point_v<T>) out.push_back(static_cast<T>(a.at_double(i)));
-          else out.push_back(from_value<T>(Value(a.at_int(i))));
+          if constexpr (std::is_floating_point_v<T>)
+            out.push_back(static_cast<T>(a.at_double(i)));
+          else
+            out.push_back(from_value<T>(Value(a.at_int(i))));
         }
         return out;
       }
@@ -203,9 +204,7 @@ struct ValueTraits<std::vector<T>> {
 
 template <class T, std::size_t N>
 struct ValueTraits<std::array<T, N>> {
-  static Value to(const std::array<T, N>& xs) {
-    return to_value(std::vector<T>(xs.begin(), xs.end()));
-  }
+  static Value to(const std::array<T, N>& xs) { return to_value(std::vector<T>(xs.begin(), xs.end())); }
   static std::array<T, N> from(const Value& v) {
     auto xs = from_value<std::vector<T>>(v);
     if (xs.size() != N) detail::throw_size_mismatch(xs.size(), N, name());
@@ -236,8 +235,7 @@ struct StringMapTraits {
 }  // namespace detail
 
 template <class T, class C, class A>
-struct ValueTraits<std::map<std::string, T, C, A>>
-    : detail::StringMapTraits<std::map<std::string, T, C, A>> {};
+struct ValueTraits<std::map<std::string, T, C, A>> : detail::StringMapTraits<std::map<std::string, T, C, A>> {};
 template <class T, class H, class E, class A>
 struct ValueTraits<std::unordered_map<std::string, T, H, E, A>>
     : detail::StringMapTraits<std::unordered_map<std::string, T, H, E, A>> {};
@@ -270,7 +268,7 @@ struct ValueTraits<std::tuple<Ts...>> {
     return s + ">";
   }
 
- private:
+private:
   template <std::size_t... I>
   static std::tuple<Ts...> unpack(const Value::List& l, std::index_sequence<I...>) {
     return std::tuple<Ts...>{from_value<Ts>(l[I])...};

@@ -22,9 +22,9 @@
 namespace crew {
 
 struct EngineOptions {
-  std::string profile = "default";          ///< finds $CREW_HOME/profile_<profile>/engine.json
-  std::filesystem::path engine_file;        ///< or this connection file
-  std::vector<std::string> plugins;         ///< shared libraries to load on every rank at start
+  std::string profile = "default";                    ///< finds $CREW_HOME/profile_<profile>/engine.json
+  std::filesystem::path engine_file;                  ///< or this connection file
+  std::vector<std::string> plugins;                   ///< shared libraries to load on every rank at start
   std::chrono::milliseconds register_timeout{30000};  ///< how long rank 0 waits for the controller
 };
 
@@ -33,7 +33,7 @@ class EngineImpl;
 }
 
 class Engine {
- public:
+public:
   /// Collective over `comm`: every rank constructs it. Loads plugins, then rank 0 registers the
   /// world with the controller. Throws on every rank if that fails (the message says why).
   Engine(MPI_Comm comm, EngineOptions options);
@@ -49,7 +49,7 @@ class Engine {
   int world_size() const noexcept;
   int world_id() const noexcept;
 
- private:
+private:
   std::unique_ptr<detail::EngineImpl> impl_;
 };
 

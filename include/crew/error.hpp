@@ -63,50 +63,50 @@ std::string format_error(errc code, std::string_view message);
 
 /// Root of all crew exceptions.
 class Error : public std::runtime_error {
- public:
+public:
   Error(errc code, std::string message);
   errc code() const noexcept { return code_; }
   /// The message without the "[crew.x.y] " prefix.
   const std::string& message() const noexcept { return message_; }
 
- private:
+private:
   errc code_;
   std::string message_;
 };
 
 /// The controller cannot be reached, or the profile has none.
 class ConnectionError : public Error {
- public:
+public:
   using Error::Error;
 };
 
 /// A wait ran past its deadline.
 class TimeoutError : public Error {
- public:
+public:
   explicit TimeoutError(std::string message) : Error(errc::wait_timeout, std::move(message)) {}
 };
 
 /// Bad input from the caller: unparsable JSON, bad targets, a Value of the wrong type.
 class InputError : public Error {
- public:
+public:
   using Error::Error;
 };
 
 /// A message on the wire that was rejected.
 class ProtocolError : public Error {
- public:
+public:
   using Error::Error;
 };
 
 /// Starting or stopping a cluster failed.
 class LaunchError : public Error {
- public:
+public:
   using Error::Error;
 };
 
 /// An error raised on an engine while running a task.
 class RemoteError : public Error {
- public:
+public:
   RemoteError(errc code, int engine_id, std::string type, std::string message, std::string context = {});
   int engine_id() const noexcept { return engine_id_; }
   /// The remote error's type, e.g. "std::runtime_error" or "crew.remote.unknown_function".
@@ -116,11 +116,11 @@ class RemoteError : public Error {
   /// Extra context from the engine (function signature, host, ...), possibly empty.
   const std::string& context() const noexcept { return context_; }
 
- protected:
-  RemoteError(errc code, std::string full_message, int engine_id, std::string type,
-              std::string message, std::string context);
+protected:
+  RemoteError(errc code, std::string full_message, int engine_id, std::string type, std::string message,
+              std::string context);
 
- private:
+private:
   int engine_id_;
   std::string type_;
   std::string remote_message_;
@@ -129,19 +129,19 @@ class RemoteError : public Error {
 
 /// The engine running a task died (its MPI world ended) before the task completed.
 class EngineError : public RemoteError {
- public:
+public:
   using RemoteError::RemoteError;
 };
 
 /// Errors from several engines at once; what() lists the first few.
 class CompositeError : public RemoteError {
- public:
+public:
   explicit CompositeError(std::vector<RemoteError> errors);
   const std::vector<RemoteError>& errors() const noexcept { return errors_; }
   /// Throws the first error as its own type.
   [[noreturn]] void raise_first() const;
 
- private:
+private:
   std::vector<RemoteError> errors_;
 };
 

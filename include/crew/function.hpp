@@ -77,8 +77,10 @@ inline constexpr bool is_context_v = std::is_same_v<std::remove_cvref_t<T>, Cont
 
 template <class T>
 std::string result_name() {
-  if constexpr (std::is_void_v<T>) return "void";
-  else return type_name<std::remove_cvref_t<T>>();
+  if constexpr (std::is_void_v<T>)
+    return "void";
+  else
+    return type_name<std::remove_cvref_t<T>>();
 }
 
 template <class A>
@@ -94,7 +96,7 @@ std::decay_t<A> convert_argument(const Value::List& args, std::size_t i, const s
 
 template <bool WithContext, class F, class R, class... A>
 class TypedInvoker {
- public:
+public:
   TypedInvoker(F f, std::string signature) : f_(std::move(f)), signature_(std::move(signature)) {}
 
   Value operator()(Context& ctx, const Value::List& args) const {
@@ -102,14 +104,16 @@ class TypedInvoker {
     return call(ctx, args, std::index_sequence_for<A...>{});
   }
 
- private:
+private:
   template <std::size_t... I>
   Value call(Context& ctx, const Value::List& args, std::index_sequence<I...>) const {
     // Braced initialisation converts left to right, so the first bad argument is the one reported.
     std::tuple<std::decay_t<A>...> values{convert_argument<A>(args, I, signature_)...};
     auto invoke = [&](auto&&... xs) -> decltype(auto) {
-      if constexpr (WithContext) return f_(ctx, std::move(xs)...);
-      else return f_(std::move(xs)...);
+      if constexpr (WithContext)
+        return f_(ctx, std::move(xs)...);
+      else
+        return f_(std::move(xs)...);
     };
     if constexpr (std::is_void_v<R>) {
       std::apply(invoke, std::move(values));
@@ -155,7 +159,7 @@ template <class F>
 void register_function(std::string name, F f) {
   using Traits = detail::CallableTraits<std::decay_t<F>>;
   detail::register_typed<std::decay_t<F>, typename Traits::result>(std::move(name), std::move(f),
-                                                                    typename Traits::args{});
+                                                                   typename Traits::args{});
 }
 
 namespace detail {
@@ -174,9 +178,8 @@ struct Registrar {
 /// Registers `fn` under its own name when the program or plugin loads.
 #define CREW_FUNCTION(fn) CREW_FUNCTION_AS(#fn, fn)
 /// Registers `fn` under `name` when the program or plugin loads.
-#define CREW_FUNCTION_AS(name, fn)                                                              \
-  namespace {                                                                                   \
-  [[maybe_unused]] const ::crew::detail::Registrar CREW_DETAIL_CAT(crew_registrar_, __COUNTER__){ \
-      name, fn};                                                                                \
-  }                                                                                             \
+#define CREW_FUNCTION_AS(name, fn)                                                                                     \
+  namespace {                                                                                                          \
+  [[maybe_unused]] const ::crew::detail::Registrar CREW_DETAIL_CAT(crew_registrar_, __COUNTER__){name, fn};            \
+  }                                                                                                                    \
   static_assert(true, "")

@@ -23,7 +23,16 @@ namespace crew {
 
 /// Element type of an Array.
 enum class dtype : std::uint8_t {
-  int8 = 1, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64,
+  int8 = 1,
+  int16,
+  int32,
+  int64,
+  uint8,
+  uint16,
+  uint32,
+  uint64,
+  float32,
+  float64,
 };
 
 std::size_t dtype_size(dtype t) noexcept;
@@ -35,36 +44,49 @@ template <class T, class Enable>
 struct ValueTraits;
 
 namespace detail {
-template <class T> inline constexpr bool dependent_false = false;
+template <class T>
+inline constexpr bool dependent_false = false;
 
 /// Types that reach Value through crew::ValueTraits (vectors, maps, tuples, user types ...):
 /// everything except those Value has its own constructor for.
 template <class T>
-concept traits_convertible =
-    !std::is_arithmetic_v<T> && !std::is_same_v<T, Value> && !std::is_same_v<T, std::string> &&
-    !std::is_same_v<T, std::string_view> && !std::is_same_v<T, std::nullptr_t> && !std::is_array_v<T> &&
-    !std::is_pointer_v<T> && requires(const T& x) { ValueTraits<T, void>::to(x); };
+concept traits_convertible = !std::is_arithmetic_v<T> && !std::is_same_v<T, Value> && !std::is_same_v<T, std::string> &&
+                             !std::is_same_v<T, std::string_view> && !std::is_same_v<T, std::nullptr_t> &&
+                             !std::is_array_v<T> && !std::is_pointer_v<T> && requires(const T& x) {
+  ValueTraits<T, void>::to(x);
+};
 }  // namespace detail
 
 template <class T>
 constexpr dtype dtype_of() {
   using U = std::remove_cv_t<T>;
-  if constexpr (std::is_same_v<U, std::int8_t>) return dtype::int8;
-  else if constexpr (std::is_same_v<U, std::int16_t>) return dtype::int16;
-  else if constexpr (std::is_same_v<U, std::int32_t>) return dtype::int32;
-  else if constexpr (std::is_same_v<U, std::int64_t> || std::is_same_v<U, long long>) return dtype::int64;
-  else if constexpr (std::is_same_v<U, std::uint8_t>) return dtype::uint8;
-  else if constexpr (std::is_same_v<U, std::uint16_t>) return dtype::uint16;
-  else if constexpr (std::is_same_v<U, std::uint32_t>) return dtype::uint32;
-  else if constexpr (std::is_same_v<U, std::uint64_t> || std::is_same_v<U, unsigned long long>) return dtype::uint64;
-  else if constexpr (std::is_same_v<U, float>) return dtype::float32;
-  else if constexpr (std::is_same_v<U, double>) return dtype::float64;
-  else static_assert(detail::dependent_false<T>, "no crew::dtype for this element type");
+  if constexpr (std::is_same_v<U, std::int8_t>)
+    return dtype::int8;
+  else if constexpr (std::is_same_v<U, std::int16_t>)
+    return dtype::int16;
+  else if constexpr (std::is_same_v<U, std::int32_t>)
+    return dtype::int32;
+  else if constexpr (std::is_same_v<U, std::int64_t> || std::is_same_v<U, long long>)
+    return dtype::int64;
+  else if constexpr (std::is_same_v<U, std::uint8_t>)
+    return dtype::uint8;
+  else if constexpr (std::is_same_v<U, std::uint16_t>)
+    return dtype::uint16;
+  else if constexpr (std::is_same_v<U, std::uint32_t>)
+    return dtype::uint32;
+  else if constexpr (std::is_same_v<U, std::uint64_t> || std::is_same_v<U, unsigned long long>)
+    return dtype::uint64;
+  else if constexpr (std::is_same_v<U, float>)
+    return dtype::float32;
+  else if constexpr (std::is_same_v<U, double>)
+    return dtype::float64;
+  else
+    static_assert(detail::dependent_false<T>, "no crew::dtype for this element type");
 }
 
 /// An n-dimensional array: element type, shape, and a contiguous row-major buffer.
 class Array {
- public:
+public:
   Array() = default;
   /// Throws InputError if the buffer size does not match dtype and shape.
   Array(dtype type, std::vector<std::uint64_t> shape, Buffer data);
@@ -97,7 +119,7 @@ class Array {
     return a.type_ == b.type_ && a.shape_ == b.shape_ && a.data_ == b.data_;
   }
 
- private:
+private:
   void check_view(dtype wanted) const;
   dtype type_ = dtype::float64;
   std::vector<std::uint64_t> shape_{0};
@@ -120,7 +142,7 @@ struct Object {
 };
 
 class Value {
- public:
+public:
   using List = std::vector<Value>;
   using Dict = std::map<std::string, Value, std::less<>>;
 
@@ -130,8 +152,8 @@ class Value {
   Value(std::nullptr_t) noexcept {}
   Value(bool b) : v_(b) {}
   template <class T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>)
-  Value(T i) : v_(checked_int(i)) {}
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>) Value(T i)
+      : v_(checked_int(i)) {}
   Value(double d) : v_(d) {}
   Value(float f) : v_(static_cast<double>(f)) {}
   Value(std::string s) : v_(std::move(s)) {}
@@ -145,17 +167,14 @@ class Value {
   Value(Object o) : v_(std::move(o)) {}
   /// Any other type with a crew::ValueTraits conversion: std::vector<double>, std::map, ...
   template <class T>
-    requires(detail::traits_convertible<T> && !std::is_same_v<T, Buffer> && !std::is_same_v<T, Array> &&
-             !std::is_same_v<T, Ref> && !std::is_same_v<T, Object> && !std::is_same_v<T, std::vector<Value>> &&
-             !std::is_same_v<T, std::map<std::string, Value, std::less<>>>)
-  Value(const T& x);
+  requires(detail::traits_convertible<T> && !std::is_same_v<T, Buffer> && !std::is_same_v<T, Array> &&
+           !std::is_same_v<T, Ref> && !std::is_same_v<T, Object> && !std::is_same_v<T, std::vector<Value>> &&
+           !std::is_same_v<T, std::map<std::string, Value, std::less<>>>) Value(const T& x);
 
   /// Builds a List from values: Value::list({1, "two", 3.5}).
   static Value list(std::initializer_list<Value> items) { return Value(List(items)); }
   /// Builds a Dict: Value::dict({{"a", 1}, {"b", "x"}}).
-  static Value dict(std::initializer_list<std::pair<const std::string, Value>> items) {
-    return Value(Dict(items));
-  }
+  static Value dict(std::initializer_list<std::pair<const std::string, Value>> items) { return Value(Dict(items)); }
 
   kind type() const noexcept { return static_cast<kind>(v_.index()); }
   std::string_view type_name() const noexcept;  ///< "null", "bool", "int", "double", ...
@@ -195,14 +214,15 @@ class Value {
   std::size_t size() const noexcept;
 
   /// Conversion to an ordinary C++ type (see crew/convert.hpp).
-  template <class T> T get() const;
+  template <class T>
+  T get() const;
 
   /// Compact JSON-like text for messages and logs (arrays and bytes summarized).
   std::string repr(std::size_t max_chars = 200) const;
 
   friend bool operator==(const Value& a, const Value& b) noexcept { return a.v_ == b.v_; }
 
- private:
+private:
   template <class T>
   static std::int64_t checked_int(T i) {
     if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
@@ -213,9 +233,7 @@ class Value {
   [[noreturn]] static void throw_int_range(unsigned long long v);
   [[noreturn]] void throw_type(std::string_view wanted) const;
 
-  std::variant<std::monostate, bool, std::int64_t, double, std::string, Buffer, Array, List, Dict,
-               Ref, Object>
-      v_;
+  std::variant<std::monostate, bool, std::int64_t, double, std::string, Buffer, Array, List, Dict, Ref, Object> v_;
 };
 
 std::string_view kind_name(Value::kind k) noexcept;
@@ -230,8 +248,8 @@ T crew::Value::get() const {
 }
 
 template <class T>
-  requires(crew::detail::traits_convertible<T> && !std::is_same_v<T, crew::Buffer> &&
-           !std::is_same_v<T, crew::Array> && !std::is_same_v<T, crew::Ref> && !std::is_same_v<T, crew::Object> &&
-           !std::is_same_v<T, std::vector<crew::Value>> &&
-           !std::is_same_v<T, std::map<std::string, crew::Value, std::less<>>>)
-crew::Value::Value(const T& x) : Value(crew::ValueTraits<T>::to(x)) {}
+requires(crew::detail::traits_convertible<T> && !std::is_same_v<T, crew::Buffer> && !std::is_same_v<T, crew::Array> &&
+         !std::is_same_v<T, crew::Ref> && !std::is_same_v<T, crew::Object> &&
+         !std::is_same_v<T, std::vector<crew::Value>> &&
+         !std::is_same_v<T, std::map<std::string, crew::Value, std::less<>>>) crew::Value::Value(const T& x)
+    : Value(crew::ValueTraits<T>::to(x)) {}

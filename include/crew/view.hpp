@@ -17,7 +17,7 @@ class ClientCore;
 }
 
 class DirectView {
- public:
+public:
   const std::vector<int>& targets() const noexcept { return targets_; }
 
   /// Calls a registered function by name on every target: view.apply("mul", 5, 6).
@@ -41,7 +41,7 @@ class DirectView {
   /// Empties every target's namespace.
   AsyncResult clear() const;
 
- private:
+private:
   friend class Client;
   DirectView(std::shared_ptr<detail::ClientCore> core, std::vector<int> targets, bool single)
       : core_(std::move(core)), targets_(std::move(targets)), single_(single) {}

@@ -69,14 +69,16 @@ int run(int argc, char** argv) {
   pull_cmd->add_option("names", names, "variable names")->required();
   pull_cmd->callback([&] { action = [&] { return pull(common, names); }; });
 
-  auto* shutdown_cmd = app.add_subcommand("shutdown", "stop the engines and the controller (prefer `crew cluster stop`)");
+  auto* shutdown_cmd =
+      app.add_subcommand("shutdown", "stop the engines and the controller (prefer `crew cluster stop`)");
   add_common(shutdown_cmd, common, false);
   shutdown_cmd->callback([&] { action = [&] { return shutdown(common); }; });
 
   auto* cluster_cmd = app.add_subcommand("cluster", "start, stop and inspect clusters");
   cluster_cmd->require_subcommand(1);
   StartArgs start;
-  auto* start_cmd = cluster_cmd->add_subcommand("start", "start a controller and an MPI world of engines; returns when all registered");
+  auto* start_cmd = cluster_cmd->add_subcommand(
+      "start", "start a controller and an MPI world of engines; returns when all registered");
   add_common(start_cmd, common, false);
   start_cmd->add_option("-n,--engines", start.engines, "number of engines (MPI ranks); default: one per core");
   start_cmd->add_option("--launcher", start.launcher, "how to start engines: local (mpirun on this host)")
@@ -95,7 +97,8 @@ int run(int argc, char** argv) {
   start_cmd->callback([&] { action = [&] { return cluster_start(common, start); }; });
 
   double grace = 10;
-  auto* stop_cmd = cluster_cmd->add_subcommand("stop", "stop everything `cluster start` started, and confirm it is gone");
+  auto* stop_cmd =
+      cluster_cmd->add_subcommand("stop", "stop everything `cluster start` started, and confirm it is gone");
   add_common(stop_cmd, common, false);
   stop_cmd->add_option("--grace", grace, "seconds to wait for a clean exit before signalling")
       ->capture_default_str()
@@ -111,7 +114,8 @@ int run(int argc, char** argv) {
   list_cmd->callback([&] { action = [&] { return cluster_list(common); }; });
 
   ControllerArgs ctl;
-  auto* ctl_cmd = app.add_subcommand("controller", "run a controller in the foreground (`cluster start` does this for you)");
+  auto* ctl_cmd =
+      app.add_subcommand("controller", "run a controller in the foreground (`cluster start` does this for you)");
   add_common(ctl_cmd, common, false);
   ctl_cmd->add_option("--ip", ctl.ip, "address to bind (0.0.0.0 for all)")->capture_default_str();
   ctl_cmd->add_option("--port", ctl.client_port, "client port (0: a free one)")->capture_default_str();

@@ -4,10 +4,10 @@
 #include <iostream>
 
 #include "cli/output.hpp"
-#include "common/clock.hpp"
 #include "cli/verbs.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/local_launcher.hpp"
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "controller/controller.hpp"
 #include "crew/json.hpp"
@@ -70,7 +70,10 @@ int cluster_start(const Common& c, const StartArgs& a) {
 int cluster_stop(const Common& c, double grace_s) {
   const auto r = cluster::stop(c.profile, std::chrono::milliseconds(static_cast<long>(grace_s * 1000)), reporter(c));
   if (c.json) {
-    std::cout << nlohmann::json{{"profile", c.profile}, {"stopped", r.stopped}, {"forced", r.forced}, {"seconds", r.seconds}}
+    std::cout << nlohmann::json{{"profile", c.profile},
+                                {"stopped", r.stopped},
+                                {"forced", r.forced},
+                                {"seconds", r.seconds}}
                      .dump()
               << std::endl;
   } else {
@@ -125,12 +128,13 @@ int cluster_status(const Common& c) {
   std::cout << "engines:    " << engine_summary(s) << std::endl;
   if (s.state)
     for (std::size_t w = 0; w < s.state->worlds.size(); ++w)
-      std::cout << "world " << w << ":    " << s.state->worlds[w].launcher << " launcher, " << s.state->worlds[w].engines
-                << " ranks, pid " << s.state->worlds[w].pid << ", log " << s.state->worlds[w].log.string() << std::endl;
+      std::cout << "world " << w << ":    " << s.state->worlds[w].launcher << " launcher, "
+                << s.state->worlds[w].engines << " ranks, pid " << s.state->worlds[w].pid << ", log "
+                << s.state->worlds[w].log.string() << std::endl;
   if (s.stats.is_dict())
     std::cout << "tasks:      " << s.stats["tasks_submitted"].as_int() << " submitted, "
-              << s.stats["tasks_completed"].as_int() << " completed, " << s.stats["tasks_failed"].as_int()
-              << " failed" << std::endl;
+              << s.stats["tasks_completed"].as_int() << " completed, " << s.stats["tasks_failed"].as_int() << " failed"
+              << std::endl;
   return exit_ok;
 }
 
@@ -148,8 +152,7 @@ int cluster_list(const Common& c) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : all)
-    rows.push_back({s.profile, s.running ? "running" : "stopped",
-                    s.running ? engine_summary(s) : "-",
+    rows.push_back({s.profile, s.running ? "running" : "stopped", s.running ? engine_summary(s) : "-",
                     s.controller && s.running ? s.controller->client_url : "-"});
   print_table(std::cout, {"PROFILE", "STATE", "ENGINES", "CONTROLLER"}, rows);
   return exit_ok;

@@ -27,7 +27,9 @@ void print_table(std::ostream& out, const std::vector<std::string>& header,
   for (const auto& row : rows) line(row);
 }
 
-std::string value_text(const Value& v) { return to_json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string value_text(const Value& v) {
+  return to_json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 int report(const std::exception& e) {
   std::cerr << e.what() << std::endl;

@@ -38,7 +38,8 @@ Value parse_argument(const std::string& text, const std::string& what) {
 }
 
 nlohmann::json error_json(const RemoteError& e) {
-  return {{"$error", {{"code", std::string(errc_name(e.code()))}, {"type", e.type()}, {"message", e.remote_message()}}}};
+  return {
+      {"$error", {{"code", std::string(errc_name(e.code()))}, {"type", e.type()}, {"message", e.remote_message()}}}};
 }
 
 Value same(const Value& v) { return v; }
@@ -90,8 +91,15 @@ int engines(const Common& c) {
   if (c.json) {
     auto out = nlohmann::json::array();
     for (const auto& e : list)
-      out.push_back({{"id", e.id}, {"host", e.host}, {"pid", e.pid}, {"rank", e.rank}, {"world", e.world},
-                     {"world_size", e.world_size}, {"state", e.state}, {"tasks", e.tasks}, {"completed", e.completed}});
+      out.push_back({{"id", e.id},
+                     {"host", e.host},
+                     {"pid", e.pid},
+                     {"rank", e.rank},
+                     {"world", e.world},
+                     {"world_size", e.world_size},
+                     {"state", e.state},
+                     {"tasks", e.tasks},
+                     {"completed", e.completed}});
     std::cout << out.dump() << std::endl;
     return exit_ok;
   }
@@ -110,7 +118,8 @@ int engines(const Common& c) {
 int call(const Common& c, const std::string& function, const std::vector<std::string>& json_args) {
   Value::List args;
   for (std::size_t i = 0; i < json_args.size(); ++i)
-    args.push_back(parse_argument(json_args[i], "argument " + std::to_string(i + 1) + " of `crew call " + function + "`"));
+    args.push_back(
+        parse_argument(json_args[i], "argument " + std::to_string(i + 1) + " of `crew call " + function + "`"));
   const Client rc = connect(c);
   return print_results(c, target_view(rc, c.targets).apply_list(function, std::move(args)),
                        [](int id, const Value& v) { std::cout << "[" << id << "] " << value_text(v) << std::endl; });
@@ -176,15 +185,20 @@ int pull(const Common& c, const std::vector<std::string>& names) {
   return print_results(
       c, ar,
       [&](int id, const Value& v) {
-        for (const auto& [k, x] : v.as_dict()) std::cout << "[" << id << "] " << k << " = " << value_text(x) << std::endl;
+        for (const auto& [k, x] : v.as_dict())
+          std::cout << "[" << id << "] " << k << " = " << value_text(x) << std::endl;
       },
-      [&](const Value& v) { return names.size() == 1 ? Value(Value::Dict{{names.front(), v}}) : v; });
+      [&](const Value& v) {
+        return names.size() == 1 ? Value(Value::Dict{{names.front(), v}}) : v;
+      });
 }
 
 int shutdown(const Common& c) {
   connect(c).shutdown();
-  if (c.json) std::cout << nlohmann::json{{"shutdown", true}}.dump() << std::endl;
-  else std::cout << "controller and engines of profile '" << c.profile << "' shut down" << std::endl;
+  if (c.json)
+    std::cout << nlohmann::json{{"shutdown", true}}.dump() << std::endl;
+  else
+    std::cout << "controller and engines of profile '" << c.profile << "' shut down" << std::endl;
   return exit_ok;
 }
 

@@ -90,8 +90,8 @@ Value AsyncResult::get(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(state_->mutex);
   if (!wait_ready(*state_, lock, timeout)) {
     const std::size_t n = state_->slots.size();
-    throw TimeoutError(std::to_string(n - state_->remaining) + " of " + std::to_string(n) +
-                       " results arrived within " + std::to_string(timeout.count()) +
+    throw TimeoutError(std::to_string(n - state_->remaining) + " of " + std::to_string(n) + " results arrived within " +
+                       std::to_string(timeout.count()) +
                        " ms; wait longer with get(timeout) or check the engines with `crew engines`");
   }
   std::vector<RemoteError> errors;

@@ -79,9 +79,9 @@ DirectView Client::operator[](int id) const { return DirectView(core_, {id}, tru
 
 DirectView Client::operator[](std::vector<int> ids) const {
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] < 0)
-      throw InputError(errc::bad_targets, "engine id " + std::to_string(ids[i]) + " is negative");
-    if (std::find(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(i), ids[i]) != ids.begin() + static_cast<std::ptrdiff_t>(i))
+    if (ids[i] < 0) throw InputError(errc::bad_targets, "engine id " + std::to_string(ids[i]) + " is negative");
+    if (std::find(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(i), ids[i]) !=
+        ids.begin() + static_cast<std::ptrdiff_t>(i))
       throw InputError(errc::bad_targets, "engine " + std::to_string(ids[i]) + " appears twice in the view's targets");
   }
   return DirectView(core_, std::move(ids), false);

@@ -28,9 +28,9 @@ ControllerFile read_controller_file(const std::filesystem::path& file, const std
     throw ConnectionError(errc::no_profile, e.message());
   }
   if (cf.pid > 0 && cf.host == host_name() && !proc::alive(static_cast<pid_t>(cf.pid)))
-    throw ConnectionError(errc::controller_gone,
-                          file.string() + " names controller pid " + std::to_string(cf.pid) +
-                              ", which is not running (it did not shut down cleanly); " + start_hint);
+    throw ConnectionError(errc::controller_gone, file.string() + " names controller pid " + std::to_string(cf.pid) +
+                                                     ", which is not running (it did not shut down cleanly); " +
+                                                     start_hint);
   return cf;
 }
 
@@ -38,12 +38,8 @@ ControllerFile read_controller_file(const std::filesystem::path& file, const std
 
 ClientCore::ClientCore(std::filesystem::path controller_file, std::string profile_hint,
                        std::chrono::milliseconds timeout)
-    : file_(std::move(controller_file)),
-      profile_hint_(std::move(profile_hint)),
-      timeout_(timeout),
-      session_(wire::new_key_hex().substr(0, 16)),
-      ctx_(1),
-      socket_(ctx_, zmq::socket_type::dealer) {
+    : file_(std::move(controller_file)), profile_hint_(std::move(profile_hint)), timeout_(timeout),
+      session_(wire::new_key_hex().substr(0, 16)), ctx_(1), socket_(ctx_, zmq::socket_type::dealer) {
   pending_.reserve(4096);
   const ControllerFile cf = read_controller_file(file_, profile_hint_);
   url_ = cf.client_url;
@@ -81,7 +77,8 @@ ClientCore::~ClientCore() {
       ResultSlot& slot = p.state->slots[p.slot];
       if (slot.done) continue;
       slot.done = true;
-      slot.error = {errc::client_closed, "crew.connection.client_closed", "the client was closed before the answer came", {}};
+      slot.error = {
+          errc::client_closed, "crew.connection.client_closed", "the client was closed before the answer came", {}};
       slot.meta.status = "error";
       if (--p.state->remaining == 0) p.state->finished_at = SteadyClock::now();
     }
@@ -144,8 +141,8 @@ wire::Packet ClientCore::request(wire::MsgKind kind, const Value& body, std::chr
   }
   wire::Packet p = reply.get();
   if (p.header.kind == wire::MsgKind::request_error)
-    throw Error(p.header.error.code, "the controller refused " + std::string(wire::kind_name(kind)) + ": " +
-                                         p.header.error.message);
+    throw Error(p.header.error.code,
+                "the controller refused " + std::string(wire::kind_name(kind)) + ": " + p.header.error.message);
   return p;
 }
 

@@ -16,8 +16,8 @@
 
 #include <zmq.hpp>
 
-#include "crew/async_result.hpp"
 #include "common/clock.hpp"
+#include "crew/async_result.hpp"
 #include "protocol/header.hpp"
 #include "protocol/wire.hpp"
 #include "transport/mailbox.hpp"
@@ -45,7 +45,7 @@ struct ResultState {
 };
 
 class ClientCore {
- public:
+public:
   ClientCore(std::filesystem::path controller_file, std::string profile_hint, std::chrono::milliseconds timeout);
   ~ClientCore();
 
@@ -61,7 +61,7 @@ class ClientCore {
   std::chrono::milliseconds timeout() const noexcept { return timeout_; }
   const std::filesystem::path& controller_file() const noexcept { return file_; }
 
- private:
+private:
   struct Pending {
     std::shared_ptr<ResultState> state;
     std::size_t slot;

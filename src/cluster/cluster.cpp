@@ -87,7 +87,7 @@ void remove_connection_files(const fs::path& dir) {
 
 /// Everything `start` launched, stopped again unless committed.
 class StartGuard {
- public:
+public:
   explicit StartGuard(fs::path dir) : dir_(std::move(dir)) {}
   ~StartGuard() {
     if (committed_) return;
@@ -98,7 +98,7 @@ class StartGuard {
   void add(pid_t leader) { leaders_.push_back(leader); }
   void commit() { committed_ = true; }
 
- private:
+private:
   fs::path dir_;
   std::vector<pid_t> leaders_;
   bool committed_ = false;
@@ -108,8 +108,16 @@ pid_t start_controller(const StartOptions& o, const fs::path& log, StartGuard& g
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) throw LaunchError(errc::controller_failed, "pipe2 failed");
   proc::SpawnOptions spawn;
-  spawn.argv = {proc::self_exe().string(), "controller", "--profile", o.profile, "--ready-fd", std::to_string(ready[1]),
-                "--heartbeat-ms", std::to_string(o.heartbeat_ms), "--ip", o.ip};
+  spawn.argv = {proc::self_exe().string(),
+                "controller",
+                "--profile",
+                o.profile,
+                "--ready-fd",
+                std::to_string(ready[1]),
+                "--heartbeat-ms",
+                std::to_string(o.heartbeat_ms),
+                "--ip",
+                o.ip};
   spawn.log = log;
   spawn.pass_fd = ready[1];
   pid_t pid = 0;
@@ -131,8 +139,8 @@ pid_t start_controller(const StartOptions& o, const fs::path& log, StartGuard& g
   if (n <= 0 || std::string(buf).rfind("ready", 0) != 0) {
     (void)proc::wait_gone(pid, deadline_after(1s));
     throw LaunchError(errc::controller_failed,
-                      std::string("the controller ") + (r == 0 ? "did not get ready within 15 s" : "exited while starting") +
-                          log_tail(log));
+                      std::string("the controller ") +
+                          (r == 0 ? "did not get ready within 15 s" : "exited while starting") + log_tail(log));
   }
   return pid;
 }
@@ -142,7 +150,8 @@ pid_t start_controller(const StartOptions& o, const fs::path& log, StartGuard& g
 StartResult start(const StartOptions& o, const Reporter& reporter) {
   const auto t0 = SteadyClock::now();
   if (o.launcher != "local")
-    throw LaunchError(errc::launcher_not_found, "launcher '" + o.launcher + "' is not available yet; use --launcher local");
+    throw LaunchError(errc::launcher_not_found,
+                      "launcher '" + o.launcher + "' is not available yet; use --launcher local");
   if (o.engines < 0)
     throw InputError(errc::bad_option, "-n " + std::to_string(o.engines) + ": give the number of engines, at least 1");
   const fs::path dir = profile_dir(o.profile);
@@ -154,7 +163,8 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
   if (controller_alive(cf) || (previous && proc::alive(previous->controller_pid)))
     throw LaunchError(errc::already_running,
                       "profile '" + o.profile + "' already has a running cluster (controller pid " +
-                          std::to_string(cf ? cf->pid : previous->controller_pid) + "); stop it with `crew cluster stop" +
+                          std::to_string(cf ? cf->pid : previous->controller_pid) +
+                          "); stop it with `crew cluster stop" +
                           (o.profile == "default" ? "" : " --profile " + o.profile) + "` or use another --profile");
   if (previous) {
     reporter.notice("cleaning up a cluster that did not stop cleanly");
@@ -203,17 +213,19 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
   int registered = -1;
   for (;;) {
     if (auto status = proc::reap_if_exited(world.pid)) {
-      throw LaunchError(errc::launcher_failed, "mpirun exited with status " + std::to_string(*status) +
-                                                   " before the engines registered (command: " +
-                                                   [&] {
-                                                     std::string c;
-                                                     for (const auto& a : world.command) c += (c.empty() ? "" : " ") + a;
-                                                     return c;
-                                                   }() +
-                                                   ")" + log_tail(world.log));
+      throw LaunchError(
+          errc::launcher_failed, "mpirun exited with status " + std::to_string(*status) +
+                                     " before the engines registered (command: " +
+                                     [&] {
+                                       std::string c;
+                                       for (const auto& a : world.command) c += (c.empty() ? "" : " ") + a;
+                                       return c;
+                                     }() +
+                                     ")" + log_tail(world.log));
     }
     if (!proc::alive(state.controller_pid))
-      throw LaunchError(errc::controller_failed, "the controller exited while engines registered" + log_tail(state.controller_log));
+      throw LaunchError(errc::controller_failed,
+                        "the controller exited while engines registered" + log_tail(state.controller_log));
     engines = client.engines(launch.engines, 250ms);
     int alive = 0;
     for (const auto& e : engines) alive += e.state == "alive" ? 1 : 0;
@@ -223,9 +235,10 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
     }
     if (alive >= launch.engines) break;
     if (SteadyClock::now() >= deadline)
-      throw LaunchError(errc::engines_not_registered,
-                        std::to_string(alive) + " of " + std::to_string(launch.engines) + " engines registered within " +
-                            seconds_text(o.timeout) + "; wait longer with --wait, or see why" + log_tail(world.log));
+      throw LaunchError(errc::engines_not_registered, std::to_string(alive) + " of " + std::to_string(launch.engines) +
+                                                          " engines registered within " + seconds_text(o.timeout) +
+                                                          "; wait longer with --wait, or see why" +
+                                                          log_tail(world.log));
   }
   for (const auto& e : engines) state.worlds.front().engine_pids.push_back(static_cast<pid_t>(e.pid));
   write_state(dir, state);
@@ -245,8 +258,8 @@ StopResult stop(const std::string& profile, std::chrono::milliseconds grace, con
   const auto state = read_state(dir);
   const auto cf = read_controller(dir);
   if (!state && !controller_alive(cf))
-    throw LaunchError(errc::not_running, "no cluster is running for profile '" + profile + "' (nothing to stop in " +
-                                             dir.string() + ")");
+    throw LaunchError(errc::not_running,
+                      "no cluster is running for profile '" + profile + "' (nothing to stop in " + dir.string() + ")");
   std::vector<pid_t> pids = state ? state->all_pids() : std::vector<pid_t>{};
   if (cf && cf->pid > 0 && std::find(pids.begin(), pids.end(), cf->pid) == pids.end())
     pids.push_back(static_cast<pid_t>(cf->pid));
@@ -256,7 +269,8 @@ StopResult stop(const std::string& profile, std::chrono::milliseconds grace, con
       Client client(profile, ClientOptions{std::chrono::milliseconds(3000)});
       client.shutdown();
     } catch (const Error& e) {
-      reporter.notice(std::string("the controller did not answer (") + e.what() + "); stopping its processes with signals");
+      reporter.notice(std::string("the controller did not answer (") + e.what() +
+                      "); stopping its processes with signals");
     }
   }
   StopResult result;
@@ -293,7 +307,8 @@ Status status(const std::string& profile, std::chrono::milliseconds timeout) {
   s.controller = read_controller(s.dir);
   s.running = controller_alive(s.controller);
   if (!s.running) {
-    if (s.state) s.problem = "cluster.json is left from a cluster that did not stop cleanly; `crew cluster stop` cleans up";
+    if (s.state)
+      s.problem = "cluster.json is left from a cluster that did not stop cleanly; `crew cluster stop` cleans up";
     return s;
   }
   try {

@@ -22,7 +22,7 @@ struct WorldState {
 
 struct ClusterState {
   std::string profile;
-  std::string started;  ///< ISO 8601
+  std::string started;       ///< ISO 8601
   pid_t controller_pid = 0;  ///< leader of its own session
   std::filesystem::path controller_log;
   std::vector<WorldState> worlds;

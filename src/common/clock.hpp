@@ -12,8 +12,7 @@ using SteadyClock = std::chrono::steady_clock;
 using Deadline = SteadyClock::time_point;
 
 inline std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -26,8 +25,7 @@ inline Deadline deadline_after(std::chrono::nanoseconds d) { return SteadyClock:
 /// Time left until `d`, never negative.
 inline std::chrono::nanoseconds time_left(Deadline d) {
   const auto left = d - SteadyClock::now();
-  return left.count() > 0 ? std::chrono::duration_cast<std::chrono::nanoseconds>(left)
-                          : std::chrono::nanoseconds(0);
+  return left.count() > 0 ? std::chrono::duration_cast<std::chrono::nanoseconds>(left) : std::chrono::nanoseconds(0);
 }
 
 /// "1.5 s": durations in messages.

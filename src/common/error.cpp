@@ -81,21 +81,16 @@ std::string format_error(errc code, std::string_view message) {
 Error::Error(errc code, std::string message)
     : std::runtime_error(format_error(code, message)), code_(code), message_(std::move(message)) {}
 
-RemoteError::RemoteError(errc code, int engine_id, std::string type, std::string message,
-                         std::string context)
+RemoteError::RemoteError(errc code, int engine_id, std::string type, std::string message, std::string context)
     : RemoteError(code,
                   "engine " + std::to_string(engine_id) + ": " +
-                      (type.empty() || type.rfind("crew.", 0) == 0 ? std::string() : type + ": ") +
-                      message,
+                      (type.empty() || type.rfind("crew.", 0) == 0 ? std::string() : type + ": ") + message,
                   engine_id, type, message, std::move(context)) {}  // copies: `message` is read above
 
-RemoteError::RemoteError(errc code, std::string full_message, int engine_id, std::string type,
-                         std::string message, std::string context)
-    : Error(code, std::move(full_message)),
-      engine_id_(engine_id),
-      type_(std::move(type)),
-      remote_message_(std::move(message)),
-      context_(std::move(context)) {}
+RemoteError::RemoteError(errc code, std::string full_message, int engine_id, std::string type, std::string message,
+                         std::string context)
+    : Error(code, std::move(full_message)), engine_id_(engine_id), type_(std::move(type)),
+      remote_message_(std::move(message)), context_(std::move(context)) {}
 
 CompositeError::CompositeError(std::vector<RemoteError> errors)
     : RemoteError(errors.empty() ? errc::internal : errors.front().code(), composite_message(errors),
@@ -109,8 +104,7 @@ void CompositeError::raise_first() const {
   if (errors_.empty()) throw Error(errc::internal, "empty CompositeError");
   const RemoteError& first = errors_.front();
   if (first.code() == errc::engine_died)
-    throw EngineError(first.code(), first.engine_id(), first.type(), first.remote_message(),
-                      first.context());
+    throw EngineError(first.code(), first.engine_id(), first.type(), first.remote_message(), first.context());
   throw first;
 }
 

@@ -49,9 +49,18 @@ struct Pipe {
     if (::pipe2(fd, O_CLOEXEC) != 0) throw Error(errc::internal, std::string("pipe2: ") + std::strerror(errno));
   }
   ~Pipe() { close_both(); }
-  void close_read() { if (fd[0] >= 0) ::close(fd[0]); fd[0] = -1; }
-  void close_write() { if (fd[1] >= 0) ::close(fd[1]); fd[1] = -1; }
-  void close_both() { close_read(); close_write(); }
+  void close_read() {
+    if (fd[0] >= 0) ::close(fd[0]);
+    fd[0] = -1;
+  }
+  void close_write() {
+    if (fd[1] >= 0) ::close(fd[1]);
+    fd[1] = -1;
+  }
+  void close_both() {
+    close_read();
+    close_write();
+  }
 };
 
 }  // namespace
@@ -80,7 +89,10 @@ bool wait_gone(pid_t pid, Deadline deadline) {
   bool gone = false;
   for (;;) {
     (void)reap_if_exited(pid);  // our own children become zombies until reaped
-    if (!alive(pid)) { gone = true; break; }
+    if (!alive(pid)) {
+      gone = true;
+      break;
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(time_left(deadline)).count();
     if (left <= 0) break;
     pollfd p{fd, POLLIN, 0};
@@ -100,7 +112,8 @@ std::vector<pid_t> session_members(pid_t sid) {
     char* end = nullptr;
     const long pid = std::strtol(e->d_name, &end, 10);
     if (*end != '\0' || pid <= 0) continue;
-    if (::getsid(static_cast<pid_t>(pid)) == sid && alive(static_cast<pid_t>(pid))) out.push_back(static_cast<pid_t>(pid));
+    if (::getsid(static_cast<pid_t>(pid)) == sid && alive(static_cast<pid_t>(pid)))
+      out.push_back(static_cast<pid_t>(pid));
   }
   ::closedir(dir);
   return out;
@@ -179,10 +192,17 @@ pid_t spawn(const SpawnOptions& options) {
   if (pid == 0) {
     if (options.new_session) ::setsid();
     const int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) { ::dup2(devnull, 0); ::close(devnull); }
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      ::close(devnull);
+    }
     if (!log.empty()) {
       const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      if (out >= 0) { ::dup2(out, 1); ::dup2(out, 2); ::close(out); }
+      if (out >= 0) {
+        ::dup2(out, 1);
+        ::dup2(out, 2);
+        ::close(out);
+      }
     }
     // Keep 0-2, the status pipe and pass_fd; close everything else.
     for (int fd = 3; fd < 1024; ++fd)
@@ -264,8 +284,7 @@ CommandResult run(const std::vector<std::string>& argv, const RunOptions& option
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
       if (n > 0) {
-        const std::size_t room =
-            options.max_output > sinks[i]->size() ? options.max_output - sinks[i]->size() : 0;
+        const std::size_t room = options.max_output > sinks[i]->size() ? options.max_output - sinks[i]->size() : 0;
         sinks[i]->append(buf, std::min(room, static_cast<std::size_t>(n)));
         if (static_cast<std::size_t>(n) > room) result.truncated = true;
       } else if (n == 0 || (n < 0 && errno != EINTR)) {

@@ -38,11 +38,11 @@ std::optional<fs::path> find_program(std::string_view program);
 fs::path self_exe();
 
 struct SpawnOptions {
-  std::vector<std::string> argv;                            ///< argv[0] is resolved on PATH
-  fs::path log;                                             ///< stdout+stderr appended here (none: inherit)
-  bool new_session = true;                                  ///< setsid(): detached, its own session
-  int pass_fd = -1;                                         ///< a descriptor the child keeps open
-  std::vector<std::pair<std::string, std::string>> env;     ///< added to (or replacing) the environment
+  std::vector<std::string> argv;                         ///< argv[0] is resolved on PATH
+  fs::path log;                                          ///< stdout+stderr appended here (none: inherit)
+  bool new_session = true;                               ///< setsid(): detached, its own session
+  int pass_fd = -1;                                      ///< a descriptor the child keeps open
+  std::vector<std::pair<std::string, std::string>> env;  ///< added to (or replacing) the environment
 };
 
 /// Starts a program. Throws LaunchError [crew.launch.not_found] if argv[0] is not found or cannot
@@ -52,15 +52,15 @@ pid_t spawn(const SpawnOptions& options);
 struct CommandResult {
   std::string out;
   std::string err;
-  int status = 0;      ///< exit code, or 128 + signal number
-  int signal = 0;      ///< the signal that ended it, 0 if it exited
+  int status = 0;  ///< exit code, or 128 + signal number
+  int signal = 0;  ///< the signal that ended it, 0 if it exited
   bool truncated = false;
 };
 
 struct RunOptions {
   std::vector<std::pair<std::string, std::string>> env;  ///< added to (or replacing) the environment
-  std::optional<std::chrono::milliseconds> timeout;     ///< then SIGKILL; status 128 + 9
-  std::size_t max_output = 16u << 20;                   ///< per stream
+  std::optional<std::chrono::milliseconds> timeout;      ///< then SIGKILL; status 128 + 9
+  std::size_t max_output = 16u << 20;                    ///< per stream
 };
 
 /// Runs a program (found on PATH) and captures its stdout and stderr. Uses posix_spawn, so it is

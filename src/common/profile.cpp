@@ -31,8 +31,8 @@ void check_profile_name(std::string_view name) {
                   name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
                       std::string_view::npos;
   if (!ok)
-    throw InputError(errc::bad_profile, "'" + std::string(name) +
-                                            "' is not a profile name: use letters, digits, '_', '-' and '.'");
+    throw InputError(errc::bad_profile,
+                     "'" + std::string(name) + "' is not a profile name: use letters, digits, '_', '-' and '.'");
 }
 
 fs::path profile_dir(std::string_view name) {
@@ -48,9 +48,9 @@ void ensure_profile_dir(const fs::path& dir) {
 }
 
 nlohmann::json to_json(const ControllerFile& f) {
-  return {{"profile", f.profile}, {"client_url", f.client_url}, {"engine_url", f.engine_url},
-          {"key", f.key_hex},     {"signature_scheme", "hmac-sha256"},
-          {"host", f.host},       {"pid", f.pid}, {"crew_version", f.version}};
+  return {{"profile", f.profile}, {"client_url", f.client_url},        {"engine_url", f.engine_url},
+          {"key", f.key_hex},     {"signature_scheme", "hmac-sha256"}, {"host", f.host},
+          {"pid", f.pid},         {"crew_version", f.version}};
 }
 
 nlohmann::json to_json(const EngineFile& f) {
@@ -65,7 +65,8 @@ namespace {
 template <class T>
 T field(const nlohmann::json& j, const char* name, const fs::path& where) {
   if (!j.contains(name))
-    throw InputError(errc::bad_profile, where.string() + " has no \"" + name + "\"; recreate it by restarting the controller");
+    throw InputError(errc::bad_profile,
+                     where.string() + " has no \"" + name + "\"; recreate it by restarting the controller");
   try {
     return j.at(name).get<T>();
   } catch (const nlohmann::json::exception&) {
@@ -114,7 +115,8 @@ void write_private_json(const fs::path& path, const nlohmann::json& j) {
   ::fchmod(fd, 0600);
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0)
-    throw InputError(errc::bad_profile, "cannot rename " + tmp.string() + " to " + path.string() + ": " + std::strerror(errno));
+    throw InputError(errc::bad_profile,
+                     "cannot rename " + tmp.string() + " to " + path.string() + ": " + std::strerror(errno));
 }
 
 nlohmann::json read_json_file(const fs::path& path) {

@@ -32,8 +32,10 @@ std::string routing_of(const wire::Packet& p) {
 std::string printable(const std::string& id) {
   std::string out;
   for (unsigned char c : id) {
-    if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
-    else out += fmt::format("\\x{:02x}", c);
+    if (c >= 0x20 && c < 0x7f)
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\x{:02x}", c);
   }
   return out;
 }
@@ -74,14 +76,9 @@ struct Controller::Impl {
   static constexpr std::size_t initial_task_capacity = 1 << 16;
 
   explicit Impl(ControllerConfig c)
-      : cfg(std::move(c)),
-        dir(profile_dir(cfg.profile)),
-        key_hex(wire::new_key_hex()),
-        key(wire::key_from_hex(key_hex)),
-        signer(key),
-        ctx(block_signals_then_context()),
-        clients(ctx, zmq::socket_type::router),
-        engines(ctx, zmq::socket_type::router) {
+      : cfg(std::move(c)), dir(profile_dir(cfg.profile)), key_hex(wire::new_key_hex()),
+        key(wire::key_from_hex(key_hex)), signer(key), ctx(block_signals_then_context()),
+        clients(ctx, zmq::socket_type::router), engines(ctx, zmq::socket_type::router) {
     tasks.reserve(initial_task_capacity);
   }
 
@@ -104,10 +101,10 @@ struct Controller::Impl {
     try {
       const ControllerFile cf = controller_file_from_json(read_json_file(file), file);
       if (cf.pid > 0 && cf.pid != ::getpid() && proc::alive(static_cast<pid_t>(cf.pid)) && cf.host == host_name())
-        throw LaunchError(errc::already_running,
-                          "profile '" + cfg.profile + "' already has a controller (pid " + std::to_string(cf.pid) +
-                              ", " + cf.client_url + "); stop it with `crew cluster stop --profile " + cfg.profile +
-                              "` or use another --profile");
+        throw LaunchError(errc::already_running, "profile '" + cfg.profile + "' already has a controller (pid " +
+                                                     std::to_string(cf.pid) + ", " + cf.client_url +
+                                                     "); stop it with `crew cluster stop --profile " + cfg.profile +
+                                                     "` or use another --profile");
     } catch (const InputError&) {
       // an unreadable file from a crashed controller: overwrite it
     }
@@ -174,8 +171,8 @@ struct Controller::Impl {
     }
     if (signal_fd >= 0) ::close(signal_fd);
     spdlog::info("controller stopped: {} tasks submitted, {} completed, {} failed; dropped {} mis-signed, {} malformed",
-                 tasks.counts().submitted, tasks.counts().completed, tasks.counts().failed,
-                 stats.dropped_bad_signature, stats.dropped_malformed);
+                 tasks.counts().submitted, tasks.counts().completed, tasks.counts().failed, stats.dropped_bad_signature,
+                 stats.dropped_malformed);
   }
 
   // ----------------------------------------------------------------------------------- the loop
@@ -220,8 +217,10 @@ struct Controller::Impl {
       const std::string peer = routing_of(*packet);
       const wire::Header request = packet->header;
       try {
-        if (from_clients) on_client(std::move(*packet));
-        else on_engine(std::move(*packet));
+        if (from_clients)
+          on_client(std::move(*packet));
+        else
+          on_engine(std::move(*packet));
       } catch (const std::exception& e) {
         // A handler never takes the controller down; the sender hears why, rather than waiting.
         ++stats.handler_errors;
@@ -235,7 +234,8 @@ struct Controller::Impl {
   void answer_failure(zmq::socket_t& socket, const std::string& peer, const wire::Header& request,
                       const std::exception& e) {
     wire::Header h = reply_to(request, wire::MsgKind::request_error);
-    if (request.kind == wire::MsgKind::register_request) h.kind = wire::MsgKind::register_reply;
+    if (request.kind == wire::MsgKind::register_request)
+      h.kind = wire::MsgKind::register_reply;
     else if (request.kind == wire::MsgKind::apply_reply || request.kind == wire::MsgKind::heartbeat ||
              request.kind == wire::MsgKind::goodbye || request.kind == wire::MsgKind::apply_request)
       return;  // not requests: nobody waits for an answer (apply_request answers per task)
@@ -300,29 +300,31 @@ struct Controller::Impl {
   void on_client(wire::Packet&& p) {
     const std::string client = routing_of(p);
     switch (p.header.kind) {
-      case wire::MsgKind::hello:
-        send_to_client(client, reply_to(p.header, wire::MsgKind::hello_reply),
-                       Value::dict({{"crew_version", version_string},
-                                    {"profile", cfg.profile},
-                                    {"pid", static_cast<std::int64_t>(::getpid())},
-                                    {"engines", registry.alive_engines()}}));
-        break;
-      case wire::MsgKind::engines_request: on_engines_request(client, p); break;
-      case wire::MsgKind::apply_request: dispatch(client, p); break;
-      case wire::MsgKind::stats_request:
-        send_to_client(client, reply_to(p.header, wire::MsgKind::stats_reply), stats_value());
-        break;
-      case wire::MsgKind::shutdown_request:
-        stop_requesters.emplace_back(client, p.header.request_id);
-        begin_stop();
-        break;
-      default: {
-        ++stats.dropped_unexpected;
-        auto h = reply_to(p.header, wire::MsgKind::request_error);
-        h.error = {errc::unexpected, "crew.protocol.unexpected",
-                   "the controller does not take " + std::string(wire::kind_name(p.header.kind)) + " from clients", {}};
-        send_to_client(client, h);
-      }
+    case wire::MsgKind::hello:
+      send_to_client(client, reply_to(p.header, wire::MsgKind::hello_reply),
+                     Value::dict({{"crew_version", version_string},
+                                  {"profile", cfg.profile},
+                                  {"pid", static_cast<std::int64_t>(::getpid())},
+                                  {"engines", registry.alive_engines()}}));
+      break;
+    case wire::MsgKind::engines_request: on_engines_request(client, p); break;
+    case wire::MsgKind::apply_request: dispatch(client, p); break;
+    case wire::MsgKind::stats_request:
+      send_to_client(client, reply_to(p.header, wire::MsgKind::stats_reply), stats_value());
+      break;
+    case wire::MsgKind::shutdown_request:
+      stop_requesters.emplace_back(client, p.header.request_id);
+      begin_stop();
+      break;
+    default: {
+      ++stats.dropped_unexpected;
+      auto h = reply_to(p.header, wire::MsgKind::request_error);
+      h.error = {errc::unexpected,
+                 "crew.protocol.unexpected",
+                 "the controller does not take " + std::string(wire::kind_name(p.header.kind)) + " from clients",
+                 {}};
+      send_to_client(client, h);
+    }
     }
   }
 
@@ -363,8 +365,10 @@ struct Controller::Impl {
     const int alive = registry.alive_engines();
     std::vector<Waiter> keep;
     for (auto& w : waiters) {
-      if (alive >= w.wait_for || now >= w.deadline) send_engines(w.client, w.request_id);
-      else keep.push_back(std::move(w));
+      if (alive >= w.wait_for || now >= w.deadline)
+        send_engines(w.client, w.request_id);
+      else
+        keep.push_back(std::move(w));
     }
     waiters.swap(keep);
   }
@@ -404,7 +408,8 @@ struct Controller::Impl {
         continue;
       }
       if (std::find(seen.begin(), seen.end(), id) != seen.end()) {
-        reject(client, h, msg_id, id, errc::bad_targets, "engine " + std::to_string(id) + " is named twice in one request");
+        reject(client, h, msg_id, id, errc::bad_targets,
+               "engine " + std::to_string(id) + " is named twice in one request");
         continue;
       }
       seen.push_back(id);
@@ -497,21 +502,21 @@ struct Controller::Impl {
     }
     w->last_seen = clock::now();
     switch (p.header.kind) {
-      case wire::MsgKind::apply_reply: on_reply(*w, p); break;
-      case wire::MsgKind::heartbeat: {
-        wire::Header hb;
-        hb.kind = wire::MsgKind::heartbeat;
-        const auto m = wire::make_message(hb);
-        route(engines, rid, m.header_bytes, m.payload, nullptr);
-        break;
-      }
-      case wire::MsgKind::goodbye:
-        spdlog::info("world {} said goodbye", w->id);
-        end_world(*w, EngineState::stopped, "its world shut down");
-        break;
-      default:
-        ++stats.dropped_unexpected;
-        spdlog::warn("dropped an unexpected {} from world {}", wire::kind_name(p.header.kind), w->id);
+    case wire::MsgKind::apply_reply: on_reply(*w, p); break;
+    case wire::MsgKind::heartbeat: {
+      wire::Header hb;
+      hb.kind = wire::MsgKind::heartbeat;
+      const auto m = wire::make_message(hb);
+      route(engines, rid, m.header_bytes, m.payload, nullptr);
+      break;
+    }
+    case wire::MsgKind::goodbye:
+      spdlog::info("world {} said goodbye", w->id);
+      end_world(*w, EngineState::stopped, "its world shut down");
+      break;
+    default:
+      ++stats.dropped_unexpected;
+      spdlog::warn("dropped an unexpected {} from world {}", wire::kind_name(p.header.kind), w->id);
     }
   }
 
@@ -537,9 +542,8 @@ struct Controller::Impl {
                    w->size == 1 ? "" : "s", w->first_engine, w->first_engine + w->size - 1, hosts.front(),
                    pids.empty() ? 0 : pids.front());
     }
-    const auto m = wire::make_message(reply, Value::dict({{"world", w->id},
-                                                          {"first_engine", w->first_engine},
-                                                          {"heartbeat_ms", cfg.heartbeat_ms}}));
+    const auto m = wire::make_message(
+        reply, Value::dict({{"world", w->id}, {"first_engine", w->first_engine}, {"heartbeat_ms", cfg.heartbeat_ms}}));
     route(engines, rid, m.header_bytes, m.payload, nullptr);
     answer_waiters(true);
   }
@@ -580,7 +584,8 @@ struct Controller::Impl {
     for (auto& w : registry.worlds()) {
       if (w.state != EngineState::alive || now - w.last_seen <= limit) continue;
       const double silent = std::chrono::duration<double>(now - w.last_seen).count();
-      end_world(w, EngineState::dead, "no heartbeat from world " + std::to_string(w.id) + " for " + seconds_text(silent));
+      end_world(w, EngineState::dead,
+                "no heartbeat from world " + std::to_string(w.id) + " for " + seconds_text(silent));
     }
   }
 
@@ -597,9 +602,9 @@ struct Controller::Impl {
         TaskRecord* t = tasks.find(msg_id);
         if (t == nullptr || t->done) continue;
         const errc code = state == EngineState::dead ? errc::engine_died : errc::aborted;
-        fail_task(*t, msg_id, {},
-                  {code, "crew." + std::string(errc_name(code)),
-                   "its world ended before it answered (" + reason + ")", {}});
+        fail_task(
+            *t, msg_id, {},
+            {code, "crew." + std::string(errc_name(code)), "its world ended before it answered (" + reason + ")", {}});
       }
       e->in_flight.clear();
     }
@@ -617,8 +622,10 @@ struct Controller::Impl {
     int n = 0;
     for (auto& w : registry.worlds()) {
       if (w.state != EngineState::alive) continue;
-      if (route(engines, w.routing_id, m.header_bytes, m.payload, nullptr) == wire::Sent::ok) ++n;
-      else end_world(w, EngineState::dead, "its bridge disconnected");
+      if (route(engines, w.routing_id, m.header_bytes, m.payload, nullptr) == wire::Sent::ok)
+        ++n;
+      else
+        end_world(w, EngineState::dead, "its bridge disconnected");
     }
     spdlog::info("stopping: asked {} world{} to shut down", n, n == 1 ? "" : "s");
   }

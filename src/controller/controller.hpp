@@ -31,7 +31,7 @@ struct ControllerStats {
 };
 
 class Controller {
- public:
+public:
   explicit Controller(ControllerConfig config);
   ~Controller();
   Controller(const Controller&) = delete;
@@ -41,7 +41,7 @@ class Controller {
   /// SIGINT or SIGTERM). Removes its connection files on the way out.
   void run();
 
- private:
+private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -7,9 +7,9 @@ namespace crew::controller {
 
 std::string_view state_name(EngineState s) noexcept {
   switch (s) {
-    case EngineState::alive: return "alive";
-    case EngineState::dead: return "dead";
-    case EngineState::stopped: return "stopped";
+  case EngineState::alive: return "alive";
+  case EngineState::dead: return "dead";
+  case EngineState::stopped: return "stopped";
   }
   return "?";
 }
@@ -46,8 +46,7 @@ WorldRecord* Registry::world(int id) {
 }
 
 EngineRecord* Registry::engine(int id) {
-  return id >= 0 && static_cast<std::size_t>(id) < engines_.size() ? &engines_[static_cast<std::size_t>(id)]
-                                                                    : nullptr;
+  return id >= 0 && static_cast<std::size_t>(id) < engines_.size() ? &engines_[static_cast<std::size_t>(id)] : nullptr;
 }
 
 int Registry::alive_engines() const noexcept {

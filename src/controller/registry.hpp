@@ -37,7 +37,7 @@ struct WorldRecord {
 };
 
 class Registry {
- public:
+public:
   WorldRecord& add_world(std::string routing_id, const std::vector<std::string>& hosts,
                          const std::vector<std::int64_t>& pids);
   WorldRecord* world_by_routing(const std::string& routing_id);
@@ -51,7 +51,7 @@ class Registry {
   /// Ids of alive engines, "0-3,5" style, for error messages.
   std::string describe_alive() const;
 
- private:
+private:
   std::vector<WorldRecord> worlds_;
   std::vector<EngineRecord> engines_;
   std::unordered_map<std::string, int> world_by_routing_;

@@ -30,7 +30,7 @@ struct TaskCounts {
 };
 
 class TaskTable {
- public:
+public:
   void reserve(std::size_t n) { tasks_.reserve(n); }
   bool contains(const std::string& msg_id) const { return tasks_.find(msg_id) != tasks_.end(); }
   TaskRecord& add(const std::string& msg_id, TaskRecord record) {
@@ -49,7 +49,7 @@ class TaskTable {
   std::size_t size() const noexcept { return tasks_.size(); }
   const TaskCounts& counts() const noexcept { return counts_; }
 
- private:
+private:
   std::unordered_map<std::string, TaskRecord> tasks_;
   TaskCounts counts_;
 };

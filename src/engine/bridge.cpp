@@ -17,13 +17,8 @@ struct Bridge::Pending {
 
 Bridge::Bridge(zmq::socket_t socket, std::string key, BridgeConfig config, Mailbox<LocalTask>& to_engine,
                Mailbox<LocalReply>& from_engine)
-    : socket_(std::move(socket)),
-      signer_(key),
-      config_(config),
-      to_engine_(to_engine),
-      from_engine_(from_engine),
-      pending_(std::make_unique<Pending>()),
-      expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0) {
+    : socket_(std::move(socket)), signer_(key), config_(config), to_engine_(to_engine), from_engine_(from_engine),
+      pending_(std::make_unique<Pending>()), expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0) {
   config_.rings_rank.resize(static_cast<std::size_t>(config_.world_size), false);
   if (config_.doorbell == nullptr) config_.rings_rank.assign(config_.rings_rank.size(), false);
 }
@@ -99,15 +94,15 @@ bool Bridge::pump_controller() {
 
 void Bridge::on_controller_message(wire::Packet&& p) {
   switch (p.header.kind) {
-    case wire::MsgKind::task:
-    case wire::MsgKind::apply_request:  // forwarded unchanged when all its targets are ours
-      dispatch_task(std::move(p));
-      break;
-    case wire::MsgKind::heartbeat: break;
-    case wire::MsgKind::shutdown_world: begin_shutdown("the controller asked"); break;
-    default:
-      ++counters_.dropped;
-      spdlog::warn("dropped an unexpected {} from the controller", wire::kind_name(p.header.kind));
+  case wire::MsgKind::task:
+  case wire::MsgKind::apply_request:  // forwarded unchanged when all its targets are ours
+    dispatch_task(std::move(p));
+    break;
+  case wire::MsgKind::heartbeat: break;
+  case wire::MsgKind::shutdown_world: begin_shutdown("the controller asked"); break;
+  default:
+    ++counters_.dropped;
+    spdlog::warn("dropped an unexpected {} from the controller", wire::kind_name(p.header.kind));
   }
 }
 

@@ -16,10 +16,10 @@
 
 #include <zmq.hpp>
 
-#include "protocol/header.hpp"
-#include "protocol/signer.hpp"
 #include "engine/doorbell.hpp"
 #include "engine/idle_backoff.hpp"
+#include "protocol/header.hpp"
+#include "protocol/signer.hpp"
 #include "protocol/wire.hpp"
 #include "transport/mailbox.hpp"
 
@@ -44,8 +44,8 @@ struct BridgeConfig {
   int heartbeat_ms = 1000;
   int controller_timeout_ms = 10000;  ///< silence after which the world shuts itself down
   MPI_Comm control_comm = MPI_COMM_NULL;
-  Doorbell* doorbell = nullptr;   ///< rank 0's doorbell (null: none on this system)
-  std::vector<bool> rings_rank;   ///< ranks on this host, which have doorbells
+  Doorbell* doorbell = nullptr;  ///< rank 0's doorbell (null: none on this system)
+  std::vector<bool> rings_rank;  ///< ranks on this host, which have doorbells
 };
 
 struct BridgeCounters {
@@ -55,7 +55,7 @@ struct BridgeCounters {
 };
 
 class Bridge {
- public:
+public:
   Bridge(zmq::socket_t socket, std::string key, BridgeConfig config, Mailbox<LocalTask>& to_engine,
          Mailbox<LocalReply>& from_engine);
   ~Bridge();
@@ -65,7 +65,7 @@ class Bridge {
   void run();
   const BridgeCounters& counters() const noexcept { return counters_; }
 
- private:
+private:
   bool pump_controller();
   bool pump_engine();
   bool pump_ranks();
@@ -88,7 +88,7 @@ class Bridge {
   void expect_from(int rank);
   void send_to_rank(int rank, const Buffer& header_bytes, std::span<const Buffer> payload);
 
-  IdleBackoff mpi_wait_;  ///< paces MPI probes while replies are due from other ranks
+  IdleBackoff mpi_wait_;               ///< paces MPI probes while replies are due from other ranks
   std::uint64_t remote_expected_ = 0;  ///< replies and goodbyes still due from ranks != 0
   std::uint64_t expected_unrung_ = 0;  ///< ... of them from ranks without a doorbell (polled)
   std::vector<std::uint64_t> expected_by_rank_;

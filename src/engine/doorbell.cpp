@@ -53,7 +53,8 @@ bool Doorbell::ring(int rank) {
 
 bool Doorbell::wait(std::chrono::nanoseconds timeout) {
   pollfd p{fd_, POLLIN, 0};
-  const timespec ts{static_cast<time_t>(timeout.count() / 1'000'000'000), static_cast<long>(timeout.count() % 1'000'000'000)};
+  const timespec ts{static_cast<time_t>(timeout.count() / 1'000'000'000),
+                    static_cast<long>(timeout.count() % 1'000'000'000)};
   const bool rung = ::ppoll(&p, 1, &ts, nullptr) > 0;
   if (rung) clear();
   return rung;

@@ -13,7 +13,7 @@
 namespace crew::detail {
 
 class Doorbell {
- public:
+public:
   /// Binds this process's doorbell for `rank` of the world tagged `world_tag`.
   Doorbell(std::string world_tag, int rank);
   ~Doorbell();
@@ -28,7 +28,7 @@ class Doorbell {
   bool clear();
   int fd() const noexcept { return fd_; }
 
- private:
+private:
   std::string tag_;
   int fd_ = -1;
 };

@@ -37,7 +37,7 @@ struct Registration {
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & error & world_id & first_engine & heartbeat_ms;
+    ar& error& world_id& first_engine& heartbeat_ms;
   }
 };
 
@@ -46,7 +46,7 @@ std::string random_hex(std::size_t bytes) { return wire::new_key_hex().substr(0,
 }  // namespace
 
 class EngineImpl {
- public:
+public:
   EngineImpl(MPI_Comm comm, EngineOptions options) : options_(std::move(options)) {
     int provided = 0;
     MPI_Query_thread(&provided);
@@ -75,13 +75,15 @@ class EngineImpl {
   }
 
   void run() {
-    if (rank_ == 0) run_rank0();
-    else run_other_rank();
+    if (rank_ == 0)
+      run_rank0();
+    else
+      run_other_rank();
   }
 
   const EngineIdentity& identity() const { return executor_->identity(); }
 
- private:
+private:
   /// Broadcasts rank 0's verdict; every rank throws it if it is an error.
   void fail_everywhere(boost::mpi::communicator& bc, std::string error) {
     boost::mpi::broadcast(bc, error, 0);
@@ -168,12 +170,13 @@ class EngineImpl {
   }
 
   Registration register_with_controller(const std::vector<std::string>& hosts, const std::vector<std::int64_t>& pids) {
-    const fs::path file = options_.engine_file.empty() ? profile_dir(options_.profile) / engine_file_name
-                                                       : options_.engine_file;
+    const fs::path file =
+        options_.engine_file.empty() ? profile_dir(options_.profile) / engine_file_name : options_.engine_file;
     if (!fs::exists(file))
-      throw ConnectionError(errc::no_profile,
-                            "no connection file " + file.string() + ": no controller is running for this profile; "
-                            "start one with `crew cluster start` or `crew controller --profile " + options_.profile + "`");
+      throw ConnectionError(errc::no_profile, "no connection file " + file.string() +
+                                                  ": no controller is running for this profile; "
+                                                  "start one with `crew cluster start` or `crew controller --profile " +
+                                                  options_.profile + "`");
     const EngineFile ef = engine_file_from_json(read_json_file(file), file);
     key_ = wire::key_from_hex(ef.key_hex);
     wire::Signer signer(key_);
@@ -221,9 +224,8 @@ class EngineImpl {
     }
     throw ConnectionError(errc::controller_timeout,
                           "no controller answered at " + ef.engine_url + " within " +
-                              seconds_text(options_.register_timeout) + " (from " +
-                              file.string() + "); is it running? check with `crew cluster status --profile " +
-                              options_.profile + "`");
+                              seconds_text(options_.register_timeout) + " (from " + file.string() +
+                              "); is it running? check with `crew cluster status --profile " + options_.profile + "`");
   }
 
   void run_rank0() {
@@ -238,30 +240,31 @@ class EngineImpl {
     cfg.control_comm = control_;
     cfg.doorbell = doorbell_.get();
     cfg.rings_rank.resize(static_cast<std::size_t>(size_));
-    for (int r = 1; r < size_; ++r) cfg.rings_rank[static_cast<std::size_t>(r)] = hosts_[static_cast<std::size_t>(r)] == hosts_[0];
+    for (int r = 1; r < size_; ++r)
+      cfg.rings_rank[static_cast<std::size_t>(r)] = hosts_[static_cast<std::size_t>(r)] == hosts_[0];
     std::exception_ptr bridge_error;
     {
-    Bridge bridge(std::move(socket_), key_, cfg, to_engine, from_engine);
-    std::thread bridge_thread([&] {
-      try {
-        bridge.run();
-      } catch (...) {
-        bridge_error = std::current_exception();
-        wire::Header stop;
-        stop.kind = wire::MsgKind::shutdown_world;
-        to_engine.push(LocalTask{stop, {}});
+      Bridge bridge(std::move(socket_), key_, cfg, to_engine, from_engine);
+      std::thread bridge_thread([&] {
+        try {
+          bridge.run();
+        } catch (...) {
+          bridge_error = std::current_exception();
+          wire::Header stop;
+          stop.kind = wire::MsgKind::shutdown_world;
+          to_engine.push(LocalTask{stop, {}});
+        }
+      });
+      for (;;) {
+        auto task = to_engine.pop_wait(std::chrono::hours(1));
+        if (!task) continue;
+        if (task->header.kind == wire::MsgKind::shutdown_world) {
+          from_engine.push(LocalReply{{}, true});
+          break;
+        }
+        from_engine.push(LocalReply{executor_->run(task->header, task->payload), false});
       }
-    });
-    for (;;) {
-      auto task = to_engine.pop_wait(std::chrono::hours(1));
-      if (!task) continue;
-      if (task->header.kind == wire::MsgKind::shutdown_world) {
-        from_engine.push(LocalReply{{}, true});
-        break;
-      }
-      from_engine.push(LocalReply{executor_->run(task->header, task->payload), false});
-    }
-    bridge_thread.join();
+      bridge_thread.join();
     }  // the bridge closes its socket before the context ends
     zmq_.reset();
     if (bridge_error) std::rethrow_exception(bridge_error);
@@ -277,8 +280,10 @@ class EngineImpl {
         // nap between probes; they never spin in MPI.
         const auto nap = idle.next();
         if (nap.count() == 0) continue;
-        if (!doorbell_) std::this_thread::sleep_for(nap);
-        else if (doorbell_->wait(idle.recent() ? nap : std::chrono::milliseconds(100))) idle.worked();
+        if (!doorbell_)
+          std::this_thread::sleep_for(nap);
+        else if (doorbell_->wait(idle.recent() ? nap : std::chrono::milliseconds(100)))
+          idle.worked();
         continue;
       }
       wire::Header h;

@@ -29,19 +29,19 @@ std::string current_exception_type() {
 /// Replaces Refs (at any depth) with the namespace's values.
 Value resolve_refs(const Value& v, const Namespace& ns) {
   switch (v.type()) {
-    case Value::kind::ref: return ns.get(v.as_ref().name);
-    case Value::kind::list: {
-      Value::List out;
-      out.reserve(v.as_list().size());
-      for (const auto& x : v.as_list()) out.push_back(resolve_refs(x, ns));
-      return Value(std::move(out));
-    }
-    case Value::kind::dict: {
-      Value::Dict out;
-      for (const auto& [k, x] : v.as_dict()) out.emplace(k, resolve_refs(x, ns));
-      return Value(std::move(out));
-    }
-    default: return v;
+  case Value::kind::ref: return ns.get(v.as_ref().name);
+  case Value::kind::list: {
+    Value::List out;
+    out.reserve(v.as_list().size());
+    for (const auto& x : v.as_list()) out.push_back(resolve_refs(x, ns));
+    return Value(std::move(out));
+  }
+  case Value::kind::dict: {
+    Value::Dict out;
+    for (const auto& [k, x] : v.as_dict()) out.emplace(k, resolve_refs(x, ns));
+    return Value(std::move(out));
+  }
+  default: return v;
   }
 }
 
@@ -58,7 +58,7 @@ bool has_refs(const Value& v) {
 
 /// Routes std::cout / std::cerr into the task's streams while it runs.
 class StreamCapture {
- public:
+public:
   StreamCapture(std::ostream& out, std::ostream& err)
       : old_out_(std::cout.rdbuf(out.rdbuf())), old_err_(std::cerr.rdbuf(err.rdbuf())) {}
   ~StreamCapture() {
@@ -70,7 +70,7 @@ class StreamCapture {
   StreamCapture(const StreamCapture&) = delete;
   StreamCapture& operator=(const StreamCapture&) = delete;
 
- private:
+private:
   std::streambuf* old_out_;
   std::streambuf* old_err_;
 };

@@ -25,7 +25,7 @@ struct EngineIdentity {
 };
 
 class Executor {
- public:
+public:
   explicit Executor(EngineIdentity identity) : id_(std::move(identity)) {}
 
   /// The reply (apply_reply) for the part of `task` addressed to this engine.
@@ -34,7 +34,7 @@ class Executor {
   const EngineIdentity& identity() const noexcept { return id_; }
   Namespace& ns() noexcept { return ns_; }
 
- private:
+private:
   EngineIdentity id_;
   Namespace ns_;
   std::ostringstream out_;  ///< reused for every task: a new stream per task costs more than the task

@@ -7,13 +7,13 @@ namespace crew::detail {
 
 /// While alive, functions registered on this thread record `origin`.
 class OriginScope {
- public:
+public:
   explicit OriginScope(std::string origin);
   ~OriginScope();
   OriginScope(const OriginScope&) = delete;
   OriginScope& operator=(const OriginScope&) = delete;
 
- private:
+private:
   std::string previous_;
 };
 

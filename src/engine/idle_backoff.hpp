@@ -18,7 +18,7 @@
 namespace crew::detail {
 
 class IdleBackoff {
- public:
+public:
   using clock = std::chrono::steady_clock;
   static constexpr auto spin = std::chrono::microseconds(20);
   static constexpr auto first_nap = std::chrono::microseconds(5);
@@ -52,7 +52,7 @@ class IdleBackoff {
     if (nap.count() > 0) std::this_thread::sleep_for(nap);
   }
 
- private:
+private:
   clock::time_point last_work_ = clock::now();
   std::chrono::nanoseconds nap_ = first_nap;
 };

@@ -44,9 +44,7 @@ Buffer make_envelope(const Buffer& header, std::span<const Buffer> payload) {
   return Buffer::adopt(std::move(out));
 }
 
-[[noreturn]] void malformed(const std::string& why) {
-  throw Error(errc::malformed, "bad MPI envelope: " + why);
-}
+[[noreturn]] void malformed(const std::string& why) { throw Error(errc::malformed, "bad MPI envelope: " + why); }
 
 }  // namespace
 

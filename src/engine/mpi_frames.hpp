@@ -35,14 +35,14 @@ void send(MPI_Comm comm, int dest, const Buffer& header, std::span<const Buffer>
 
 /// Non-blocking sends; the buffers stay alive until MPI is done with them.
 class SendQueue {
- public:
+public:
   void send(MPI_Comm comm, int dest, const Buffer& header, std::span<const Buffer> payload);
   /// Releases the buffers of completed sends.
   void progress();
   bool idle() const noexcept { return requests_.empty(); }
   void wait_all();
 
- private:
+private:
   void post(MPI_Comm comm, int dest, int tag, const Buffer& buffer);
   std::vector<MPI_Request> requests_;
   std::vector<Buffer> keep_;  ///< parallel to requests_

@@ -15,25 +15,25 @@
 namespace crew::wire {
 
 class Writer : public cereal::OutputArchive<Writer, cereal::AllowEmptyClassElision> {
- public:
+public:
   explicit Writer(std::vector<std::byte>& out) : OutputArchive(this), out_(out) {}
   void saveBinary(const void* data, std::size_t size) {
     const auto* p = static_cast<const std::byte*>(data);
     out_.insert(out_.end(), p, p + size);
   }
 
- private:
+private:
   std::vector<std::byte>& out_;
 };
 
 class Reader : public cereal::InputArchive<Reader, cereal::AllowEmptyClassElision> {
- public:
+public:
   explicit Reader(std::span<const std::byte> in) : InputArchive(this), in_(in) {}
   void loadBinary(void* data, std::size_t size) {
     if (size == 0) return;  // an empty string or vector: no memcpy with a null pointer
     if (size > remaining())
-      throw ProtocolError(errc::malformed, "message ends early: wanted " + std::to_string(size) +
-                                               " more bytes, " + std::to_string(remaining()) + " left");
+      throw ProtocolError(errc::malformed, "message ends early: wanted " + std::to_string(size) + " more bytes, " +
+                                               std::to_string(remaining()) + " left");
     std::memcpy(data, in_.data() + pos_, size);
     pos_ += size;
   }
@@ -41,8 +41,8 @@ class Reader : public cereal::InputArchive<Reader, cereal::AllowEmptyClassElisio
   std::size_t position() const noexcept { return pos_; }
   void skip(std::size_t size) {
     if (size > remaining())
-      throw ProtocolError(errc::malformed, "message ends early: wanted " + std::to_string(size) +
-                                               " more bytes, " + std::to_string(remaining()) + " left");
+      throw ProtocolError(errc::malformed, "message ends early: wanted " + std::to_string(size) + " more bytes, " +
+                                               std::to_string(remaining()) + " left");
     pos_ += size;
   }
   /// Checks a size prefix: every element takes at least one byte.
@@ -52,7 +52,7 @@ class Reader : public cereal::InputArchive<Reader, cereal::AllowEmptyClassElisio
                                                std::to_string(remaining()) + " bytes left");
   }
 
- private:
+private:
   std::span<const std::byte> in_;
   std::size_t pos_ = 0;
 };

@@ -10,23 +10,23 @@ namespace crew::wire {
 
 std::string_view kind_name(MsgKind k) noexcept {
   switch (k) {
-    case MsgKind::hello: return "hello";
-    case MsgKind::hello_reply: return "hello_reply";
-    case MsgKind::engines_request: return "engines_request";
-    case MsgKind::engines_reply: return "engines_reply";
-    case MsgKind::apply_request: return "apply_request";
-    case MsgKind::apply_reply: return "apply_reply";
-    case MsgKind::stats_request: return "stats_request";
-    case MsgKind::stats_reply: return "stats_reply";
-    case MsgKind::shutdown_request: return "shutdown_request";
-    case MsgKind::shutdown_reply: return "shutdown_reply";
-    case MsgKind::request_error: return "request_error";
-    case MsgKind::register_request: return "register_request";
-    case MsgKind::register_reply: return "register_reply";
-    case MsgKind::task: return "task";
-    case MsgKind::heartbeat: return "heartbeat";
-    case MsgKind::shutdown_world: return "shutdown_world";
-    case MsgKind::goodbye: return "goodbye";
+  case MsgKind::hello: return "hello";
+  case MsgKind::hello_reply: return "hello_reply";
+  case MsgKind::engines_request: return "engines_request";
+  case MsgKind::engines_reply: return "engines_reply";
+  case MsgKind::apply_request: return "apply_request";
+  case MsgKind::apply_reply: return "apply_reply";
+  case MsgKind::stats_request: return "stats_request";
+  case MsgKind::stats_reply: return "stats_reply";
+  case MsgKind::shutdown_request: return "shutdown_request";
+  case MsgKind::shutdown_reply: return "shutdown_reply";
+  case MsgKind::request_error: return "request_error";
+  case MsgKind::register_request: return "register_request";
+  case MsgKind::register_reply: return "register_reply";
+  case MsgKind::task: return "task";
+  case MsgKind::heartbeat: return "heartbeat";
+  case MsgKind::shutdown_world: return "shutdown_world";
+  case MsgKind::goodbye: return "goodbye";
   }
   return "invalid";
 }

@@ -21,17 +21,17 @@ inline constexpr std::string_view protocol_id = "crew/1";
 
 enum class MsgKind : std::uint8_t {
   // client <-> controller
-  hello = 1,          ///< client -> controller: first contact; reply hello_reply
-  hello_reply,        ///< body: {controller info}
-  engines_request,    ///< body: {wait_for: n, wait_ms: t}: reply when n engines are alive or t passes
-  engines_reply,      ///< body: [ {engine record}, ... ]
-  apply_request,      ///< targets + msg_ids + function; body: list of arguments
-  apply_reply,        ///< one per (task, engine): engine_id, status, times, out/err; body: result
-  stats_request,      ///< reply stats_reply, body: {counter: n}
+  hello = 1,        ///< client -> controller: first contact; reply hello_reply
+  hello_reply,      ///< body: {controller info}
+  engines_request,  ///< body: {wait_for: n, wait_ms: t}: reply when n engines are alive or t passes
+  engines_reply,    ///< body: [ {engine record}, ... ]
+  apply_request,    ///< targets + msg_ids + function; body: list of arguments
+  apply_reply,      ///< one per (task, engine): engine_id, status, times, out/err; body: result
+  stats_request,    ///< reply stats_reply, body: {counter: n}
   stats_reply,
-  shutdown_request,   ///< body: {engines: bool}; the controller stops its worlds and exits
+  shutdown_request,  ///< body: {engines: bool}; the controller stops its worlds and exits
   shutdown_reply,
-  request_error,      ///< a request the controller could not serve; error set
+  request_error,  ///< a request the controller could not serve; error set
   // bridge (rank 0 of a world) <-> controller
   register_request = 32,  ///< body: {uuid, size, hosts, pids, version}
   register_reply,         ///< body: {world, first_engine, heartbeat_ms}; or error set
@@ -47,7 +47,7 @@ bool kind_valid(std::uint8_t raw) noexcept;
 /// Why a task failed (code == errc::none when it did not).
 struct ErrorInfo {
   errc code = errc::none;
-  std::string type;     ///< e.g. "std::runtime_error", or "crew.remote.unknown_function"
+  std::string type;  ///< e.g. "std::runtime_error", or "crew.remote.unknown_function"
   std::string message;
   std::string context;  ///< function signature, engine, host ...
   bool failed() const noexcept { return code != errc::none; }
@@ -69,8 +69,8 @@ struct Header {
 
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(kind, request_id, targets, msg_ids, function, engine_id, submitted_us, started_us, completed_us,
-       error.code, error.type, error.message, error.context, out, err);
+    ar(kind, request_id, targets, msg_ids, function, engine_id, submitted_us, started_us, completed_us, error.code,
+       error.type, error.message, error.context, out, err);
   }
 };
 

@@ -97,8 +97,7 @@ std::string key_from_hex(std::string_view hex) {
   };
   if (hex.size() % 2 != 0) throw InputError(errc::bad_profile, "the key in the connection file has odd length");
   std::string raw;
-  for (std::size_t i = 0; i < hex.size(); i += 2)
-    raw += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
+  for (std::size_t i = 0; i < hex.size(); i += 2) raw += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
   return raw;
 }
 

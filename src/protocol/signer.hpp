@@ -16,7 +16,7 @@
 namespace crew::wire {
 
 class Signer {
- public:
+public:
   static constexpr std::size_t signature_size = 32;
   using Signature = std::array<std::byte, signature_size>;
 
@@ -33,7 +33,7 @@ class Signer {
   /// Constant-time comparison of the finished signature with `given`.
   bool finish_and_check(std::span<const std::byte> given);
 
- private:
+private:
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -10,57 +10,82 @@ namespace crew::wire {
 namespace {
 
 enum class Tag : std::uint8_t {
-  null = 0, false_, true_, integer, real, string, bytes_inline, bytes_frame, array_inline, array_frame,
-  list, dict, ref, object_inline, object_frame,
+  null = 0,
+  false_,
+  true_,
+  integer,
+  real,
+  string,
+  bytes_inline,
+  bytes_frame,
+  array_inline,
+  array_frame,
+  list,
+  dict,
+  ref,
+  object_inline,
+  object_frame,
 };
 
 class Encoder {
- public:
+public:
   Encoder(std::vector<std::byte>& body, std::vector<Buffer>& frames, std::size_t threshold)
       : ar_(body), frames_(frames), threshold_(threshold) {}
 
   void put(const Value& v) {
     switch (v.type()) {
-      case Value::kind::null: tag(Tag::null); break;
-      case Value::kind::boolean: tag(v.as_bool() ? Tag::true_ : Tag::false_); break;
-      case Value::kind::integer: tag(Tag::integer); ar_(v.as_int()); break;
-      case Value::kind::real: tag(Tag::real); ar_(v.as_double()); break;
-      case Value::kind::string: tag(Tag::string); ar_(v.as_string()); break;
-      case Value::kind::bytes: put_buffer(Tag::bytes_inline, Tag::bytes_frame, v.as_bytes()); break;
-      case Value::kind::array: {
-        const Array& a = v.as_array();
-        const bool inline_data = a.data().size() < threshold_;
-        tag(inline_data ? Tag::array_inline : Tag::array_frame);
-        ar_(static_cast<std::uint8_t>(a.type()), a.shape());
-        put_buffer_body(inline_data, a.data());
-        break;
+    case Value::kind::null: tag(Tag::null); break;
+    case Value::kind::boolean: tag(v.as_bool() ? Tag::true_ : Tag::false_); break;
+    case Value::kind::integer:
+      tag(Tag::integer);
+      ar_(v.as_int());
+      break;
+    case Value::kind::real:
+      tag(Tag::real);
+      ar_(v.as_double());
+      break;
+    case Value::kind::string:
+      tag(Tag::string);
+      ar_(v.as_string());
+      break;
+    case Value::kind::bytes: put_buffer(Tag::bytes_inline, Tag::bytes_frame, v.as_bytes()); break;
+    case Value::kind::array: {
+      const Array& a = v.as_array();
+      const bool inline_data = a.data().size() < threshold_;
+      tag(inline_data ? Tag::array_inline : Tag::array_frame);
+      ar_(static_cast<std::uint8_t>(a.type()), a.shape());
+      put_buffer_body(inline_data, a.data());
+      break;
+    }
+    case Value::kind::list:
+      tag(Tag::list);
+      ar_(cereal::make_size_tag(static_cast<cereal::size_type>(v.as_list().size())));
+      for (const auto& x : v.as_list()) put(x);
+      break;
+    case Value::kind::dict:
+      tag(Tag::dict);
+      ar_(cereal::make_size_tag(static_cast<cereal::size_type>(v.as_dict().size())));
+      for (const auto& [k, x] : v.as_dict()) {
+        ar_(k);
+        put(x);
       }
-      case Value::kind::list:
-        tag(Tag::list);
-        ar_(cereal::make_size_tag(static_cast<cereal::size_type>(v.as_list().size())));
-        for (const auto& x : v.as_list()) put(x);
-        break;
-      case Value::kind::dict:
-        tag(Tag::dict);
-        ar_(cereal::make_size_tag(static_cast<cereal::size_type>(v.as_dict().size())));
-        for (const auto& [k, x] : v.as_dict()) {
-          ar_(k);
-          put(x);
-        }
-        break;
-      case Value::kind::ref: tag(Tag::ref); ar_(v.as_ref().name); break;
-      case Value::kind::object: {
-        const Object& o = v.as_object();
-        const bool inline_data = o.data.size() < threshold_;
-        tag(inline_data ? Tag::object_inline : Tag::object_frame);
-        ar_(o.type);
-        put_buffer_body(inline_data, o.data);
-        break;
-      }
+      break;
+    case Value::kind::ref:
+      tag(Tag::ref);
+      ar_(v.as_ref().name);
+      break;
+    case Value::kind::object: {
+      const Object& o = v.as_object();
+      const bool inline_data = o.data.size() < threshold_;
+      tag(inline_data ? Tag::object_inline : Tag::object_frame);
+      ar_(o.type);
+      put_buffer_body(inline_data, o.data);
+      break;
+    }
     }
   }
 
- private:
+private:
   void tag(Tag t) { ar_(static_cast<std::uint8_t>(t)); }
   void put_buffer(Tag inline_tag, Tag frame_tag, const Buffer& b) {
     const bool inline_data = b.size() < threshold_;
@@ -83,7 +108,7 @@ class Encoder {
 };
 
 class Decoder {
- public:
+public:
   Decoder(std::span<const Buffer> frames)
       : frames_(frames), ar_(frames.empty() ? std::span<const std::byte>() : frames[0].bytes()) {}
 
@@ -92,54 +117,70 @@ class Decoder {
     std::uint8_t raw = 0;
     ar_(raw);
     switch (static_cast<Tag>(raw)) {
-      case Tag::null: return Value();
-      case Tag::false_: return Value(false);
-      case Tag::true_: return Value(true);
-      case Tag::integer: { std::int64_t i = 0; ar_(i); return Value(i); }
-      case Tag::real: { double d = 0; ar_(d); return Value(d); }
-      case Tag::string: { std::string s; ar_(s); return Value(std::move(s)); }
-      case Tag::bytes_inline: return Value(inline_buffer());
-      case Tag::bytes_frame: return Value(frame_buffer());
-      case Tag::array_inline:
-      case Tag::array_frame: {
-        std::uint8_t type = 0;
-        std::vector<std::uint64_t> shape;
-        ar_(type, shape);
-        if (!dtype_valid(type)) malformed("unknown array dtype " + std::to_string(type));
-        Buffer data = static_cast<Tag>(raw) == Tag::array_inline ? inline_buffer() : frame_buffer();
-        try {
-          return Value(Array(static_cast<dtype>(type), std::move(shape), std::move(data)));
-        } catch (const InputError& e) {
-          malformed(e.message());
-        }
+    case Tag::null: return Value();
+    case Tag::false_: return Value(false);
+    case Tag::true_: return Value(true);
+    case Tag::integer: {
+      std::int64_t i = 0;
+      ar_(i);
+      return Value(i);
+    }
+    case Tag::real: {
+      double d = 0;
+      ar_(d);
+      return Value(d);
+    }
+    case Tag::string: {
+      std::string s;
+      ar_(s);
+      return Value(std::move(s));
+    }
+    case Tag::bytes_inline: return Value(inline_buffer());
+    case Tag::bytes_frame: return Value(frame_buffer());
+    case Tag::array_inline:
+    case Tag::array_frame: {
+      std::uint8_t type = 0;
+      std::vector<std::uint64_t> shape;
+      ar_(type, shape);
+      if (!dtype_valid(type)) malformed("unknown array dtype " + std::to_string(type));
+      Buffer data = static_cast<Tag>(raw) == Tag::array_inline ? inline_buffer() : frame_buffer();
+      try {
+        return Value(Array(static_cast<dtype>(type), std::move(shape), std::move(data)));
+      } catch (const InputError& e) {
+        malformed(e.message());
       }
-      case Tag::list: {
-        cereal::size_type n = 0;
-        ar_(cereal::make_size_tag(n));
-        Value::List out;
-        out.reserve(static_cast<std::size_t>(n));
-        for (cereal::size_type i = 0; i < n; ++i) out.push_back(get(depth + 1));
-        return Value(std::move(out));
+    }
+    case Tag::list: {
+      cereal::size_type n = 0;
+      ar_(cereal::make_size_tag(n));
+      Value::List out;
+      out.reserve(static_cast<std::size_t>(n));
+      for (cereal::size_type i = 0; i < n; ++i) out.push_back(get(depth + 1));
+      return Value(std::move(out));
+    }
+    case Tag::dict: {
+      cereal::size_type n = 0;
+      ar_(cereal::make_size_tag(n));
+      Value::Dict out;
+      for (cereal::size_type i = 0; i < n; ++i) {
+        std::string key;
+        ar_(key);
+        out.insert_or_assign(std::move(key), get(depth + 1));
       }
-      case Tag::dict: {
-        cereal::size_type n = 0;
-        ar_(cereal::make_size_tag(n));
-        Value::Dict out;
-        for (cereal::size_type i = 0; i < n; ++i) {
-          std::string key;
-          ar_(key);
-          out.insert_or_assign(std::move(key), get(depth + 1));
-        }
-        return Value(std::move(out));
-      }
-      case Tag::ref: { std::string name; ar_(name); return Value(Ref(std::move(name))); }
-      case Tag::object_inline:
-      case Tag::object_frame: {
-        Object o;
-        ar_(o.type);
-        o.data = static_cast<Tag>(raw) == Tag::object_inline ? inline_buffer() : frame_buffer();
-        return Value(std::move(o));
-      }
+      return Value(std::move(out));
+    }
+    case Tag::ref: {
+      std::string name;
+      ar_(name);
+      return Value(Ref(std::move(name)));
+    }
+    case Tag::object_inline:
+    case Tag::object_frame: {
+      Object o;
+      ar_(o.type);
+      o.data = static_cast<Tag>(raw) == Tag::object_inline ? inline_buffer() : frame_buffer();
+      return Value(std::move(o));
+    }
     }
     malformed("unknown value tag " + std::to_string(raw));
   }
@@ -148,7 +189,7 @@ class Decoder {
     if (ar_.remaining() != 0) malformed(std::to_string(ar_.remaining()) + " stray bytes after the value");
   }
 
- private:
+private:
   [[noreturn]] static void malformed(const std::string& why) {
     throw ProtocolError(errc::malformed, "bad value encoding: " + why);
   }
@@ -163,8 +204,8 @@ class Decoder {
     std::uint32_t index = 0;
     ar_(index);
     if (index == 0 || index >= frames_.size())
-      malformed("frame index " + std::to_string(index) + " but the message has " +
-                std::to_string(frames_.size()) + " frames");
+      malformed("frame index " + std::to_string(index) + " but the message has " + std::to_string(frames_.size()) +
+                " frames");
     return frames_[index];
   }
   std::span<const Buffer> frames_;

@@ -16,8 +16,7 @@ inline constexpr std::size_t out_of_band_threshold = 32 * 1024;
 inline constexpr int max_nesting = 200;
 
 /// Appends the body frame, then the out-of-band frames, to `frames`.
-void encode_value(const Value& v, std::vector<Buffer>& frames,
-                  std::size_t threshold = out_of_band_threshold);
+void encode_value(const Value& v, std::vector<Buffer>& frames, std::size_t threshold = out_of_band_threshold);
 
 /// Decodes frames[0] (the body) with frames[1..] as its out-of-band buffers.
 /// Throws ProtocolError [crew.protocol.malformed] on anything that does not decode.

@@ -7,13 +7,10 @@ namespace crew::wire {
 namespace {
 
 bool is_delimiter(const zmq::message_t& frame) {
-  return frame.size() == protocol_id.size() &&
-         std::memcmp(frame.data(), protocol_id.data(), protocol_id.size()) == 0;
+  return frame.size() == protocol_id.size() && std::memcmp(frame.data(), protocol_id.data(), protocol_id.size()) == 0;
 }
 
-void free_shared_owner(void* /*data*/, void* hint) {
-  delete static_cast<std::shared_ptr<const void>*>(hint);
-}
+void free_shared_owner(void* /*data*/, void* hint) { delete static_cast<std::shared_ptr<const void>*>(hint); }
 
 /// Sends all frames; ZeroMQ accepts the rest of a multipart message once it took the first frame.
 Sent send_all(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const void* signature,

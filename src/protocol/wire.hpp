@@ -58,8 +58,7 @@ enum class Sent { ok, unroutable, would_block };
 /// Signs and sends a message (never blocks). Other socket errors throw zmq::error_t.
 Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& header_bytes,
           std::span<const Buffer> payload, Signer& signer);
-inline Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Outgoing& m,
-                 Signer& signer) {
+inline Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Outgoing& m, Signer& signer) {
   return send(socket, routing, m.header_bytes, m.payload, signer);
 }
 /// The signature of a header and payload (to keep beside a message that will be forwarded).

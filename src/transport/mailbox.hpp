@@ -21,7 +21,7 @@ namespace crew {
 
 template <class T>
 class Mailbox {
- public:
+public:
   Mailbox() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (fd_ < 0) throw Error(errc::internal, "eventfd() failed");
   }
@@ -78,7 +78,7 @@ class Mailbox {
   /// The eventfd that becomes readable when items are waiting.
   int fd() const noexcept { return fd_; }
 
- private:
+private:
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<T> items_;

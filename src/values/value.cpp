@@ -20,9 +20,8 @@ Buffer Buffer::copy(const void* data, std::size_t size) {
 
 Buffer Buffer::slice(std::size_t offset, std::size_t length) const {
   if (offset > size_ || length > size_ - offset)
-    throw InputError(errc::bad_option, "buffer slice [" + std::to_string(offset) + ", +" +
-                                           std::to_string(length) + ") is outside a buffer of " +
-                                           std::to_string(size_) + " bytes");
+    throw InputError(errc::bad_option, "buffer slice [" + std::to_string(offset) + ", +" + std::to_string(length) +
+                                           ") is outside a buffer of " + std::to_string(size_) + " bytes");
   return Buffer(owner_, data_ + offset, length);
 }
 
@@ -30,26 +29,32 @@ Buffer Buffer::slice(std::size_t offset, std::size_t length) const {
 
 std::size_t dtype_size(dtype t) noexcept {
   switch (t) {
-    case dtype::int8: case dtype::uint8: return 1;
-    case dtype::int16: case dtype::uint16: return 2;
-    case dtype::int32: case dtype::uint32: case dtype::float32: return 4;
-    case dtype::int64: case dtype::uint64: case dtype::float64: return 8;
+  case dtype::int8:
+  case dtype::uint8: return 1;
+  case dtype::int16:
+  case dtype::uint16: return 2;
+  case dtype::int32:
+  case dtype::uint32:
+  case dtype::float32: return 4;
+  case dtype::int64:
+  case dtype::uint64:
+  case dtype::float64: return 8;
   }
   return 0;
 }
 
 std::string_view dtype_name(dtype t) noexcept {
   switch (t) {
-    case dtype::int8: return "int8";
-    case dtype::int16: return "int16";
-    case dtype::int32: return "int32";
-    case dtype::int64: return "int64";
-    case dtype::uint8: return "uint8";
-    case dtype::uint16: return "uint16";
-    case dtype::uint32: return "uint32";
-    case dtype::uint64: return "uint64";
-    case dtype::float32: return "float32";
-    case dtype::float64: return "float64";
+  case dtype::int8: return "int8";
+  case dtype::int16: return "int16";
+  case dtype::int32: return "int32";
+  case dtype::int64: return "int64";
+  case dtype::uint8: return "uint8";
+  case dtype::uint16: return "uint16";
+  case dtype::uint32: return "uint32";
+  case dtype::uint64: return "uint64";
+  case dtype::float32: return "float32";
+  case dtype::float64: return "float64";
   }
   return "invalid";
 }
@@ -107,23 +112,23 @@ std::size_t Array::size() const noexcept {
 
 void Array::check_view(dtype wanted) const {
   if (wanted != type_)
-    throw InputError(errc::value_type, "array holds " + std::string(dtype_name(type_)) +
-                                           ", not " + std::string(dtype_name(wanted)));
+    throw InputError(errc::value_type,
+                     "array holds " + std::string(dtype_name(type_)) + ", not " + std::string(dtype_name(wanted)));
 }
 
 double Array::at_double(std::size_t i) const {
   const std::byte* p = data_.data() + i * dtype_size(type_);
   switch (type_) {
-    case dtype::int8: return load<std::int8_t>(p);
-    case dtype::int16: return load<std::int16_t>(p);
-    case dtype::int32: return load<std::int32_t>(p);
-    case dtype::int64: return static_cast<double>(load<std::int64_t>(p));
-    case dtype::uint8: return load<std::uint8_t>(p);
-    case dtype::uint16: return load<std::uint16_t>(p);
-    case dtype::uint32: return load<std::uint32_t>(p);
-    case dtype::uint64: return static_cast<double>(load<std::uint64_t>(p));
-    case dtype::float32: return load<float>(p);
-    case dtype::float64: return load<double>(p);
+  case dtype::int8: return load<std::int8_t>(p);
+  case dtype::int16: return load<std::int16_t>(p);
+  case dtype::int32: return load<std::int32_t>(p);
+  case dtype::int64: return static_cast<double>(load<std::int64_t>(p));
+  case dtype::uint8: return load<std::uint8_t>(p);
+  case dtype::uint16: return load<std::uint16_t>(p);
+  case dtype::uint32: return load<std::uint32_t>(p);
+  case dtype::uint64: return static_cast<double>(load<std::uint64_t>(p));
+  case dtype::float32: return load<float>(p);
+  case dtype::float64: return load<double>(p);
   }
   return 0;
 }
@@ -131,40 +136,41 @@ double Array::at_double(std::size_t i) const {
 std::int64_t Array::at_int(std::size_t i) const {
   const std::byte* p = data_.data() + i * dtype_size(type_);
   switch (type_) {
-    case dtype::int8: return load<std::int8_t>(p);
-    case dtype::int16: return load<std::int16_t>(p);
-    case dtype::int32: return load<std::int32_t>(p);
-    case dtype::int64: return load<std::int64_t>(p);
-    case dtype::uint8: return load<std::uint8_t>(p);
-    case dtype::uint16: return load<std::uint16_t>(p);
-    case dtype::uint32: return load<std::uint32_t>(p);
-    case dtype::uint64: {
-      auto u = load<std::uint64_t>(p);
-      if (u > static_cast<std::uint64_t>(INT64_MAX))
-        throw InputError(errc::value_type, "uint64 element " + std::to_string(u) + " does not fit int64");
-      return static_cast<std::int64_t>(u);
-    }
-    case dtype::float32: case dtype::float64: break;
+  case dtype::int8: return load<std::int8_t>(p);
+  case dtype::int16: return load<std::int16_t>(p);
+  case dtype::int32: return load<std::int32_t>(p);
+  case dtype::int64: return load<std::int64_t>(p);
+  case dtype::uint8: return load<std::uint8_t>(p);
+  case dtype::uint16: return load<std::uint16_t>(p);
+  case dtype::uint32: return load<std::uint32_t>(p);
+  case dtype::uint64: {
+    auto u = load<std::uint64_t>(p);
+    if (u > static_cast<std::uint64_t>(INT64_MAX))
+      throw InputError(errc::value_type, "uint64 element " + std::to_string(u) + " does not fit int64");
+    return static_cast<std::int64_t>(u);
   }
-  throw InputError(errc::value_type, "array holds " + std::string(dtype_name(type_)) +
-                                         ", which does not convert to integers");
+  case dtype::float32:
+  case dtype::float64: break;
+  }
+  throw InputError(errc::value_type,
+                   "array holds " + std::string(dtype_name(type_)) + ", which does not convert to integers");
 }
 
 // ----------------------------------------------------------------------------------------- Value
 
 std::string_view kind_name(Value::kind k) noexcept {
   switch (k) {
-    case Value::kind::null: return "null";
-    case Value::kind::boolean: return "bool";
-    case Value::kind::integer: return "int";
-    case Value::kind::real: return "double";
-    case Value::kind::string: return "string";
-    case Value::kind::bytes: return "bytes";
-    case Value::kind::array: return "array";
-    case Value::kind::list: return "list";
-    case Value::kind::dict: return "dict";
-    case Value::kind::ref: return "ref";
-    case Value::kind::object: return "object";
+  case Value::kind::null: return "null";
+  case Value::kind::boolean: return "bool";
+  case Value::kind::integer: return "int";
+  case Value::kind::real: return "double";
+  case Value::kind::string: return "string";
+  case Value::kind::bytes: return "bytes";
+  case Value::kind::array: return "array";
+  case Value::kind::list: return "list";
+  case Value::kind::dict: return "dict";
+  case Value::kind::ref: return "ref";
+  case Value::kind::object: return "object";
   }
   return "invalid";
 }
@@ -233,8 +239,8 @@ const Object& Value::as_object() const {
 const Value& Value::operator[](std::size_t index) const {
   const auto& l = as_list();
   if (index >= l.size())
-    throw InputError(errc::value_type, "index " + std::to_string(index) + " is out of range for a list of " +
-                                           std::to_string(l.size()));
+    throw InputError(errc::value_type,
+                     "index " + std::to_string(index) + " is out of range for a list of " + std::to_string(l.size()));
   return l[index];
 }
 
@@ -262,26 +268,32 @@ void quote(std::string& out, std::string_view s) {
   out += '"';
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\t': out += "\\t"; break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      } else {
+        out += c;
+      }
     }
   }
   out += '"';
 }
 
 void append_double(std::string& out, double d) {
-  if (std::isnan(d)) { out += "NaN"; return; }
-  if (std::isinf(d)) { out += d > 0 ? "Infinity" : "-Infinity"; return; }
+  if (std::isnan(d)) {
+    out += "NaN";
+    return;
+  }
+  if (std::isinf(d)) {
+    out += d > 0 ? "Infinity" : "-Infinity";
+    return;
+  }
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
   std::string_view text(buf, static_cast<std::size_t>(end - buf));
@@ -292,47 +304,47 @@ void append_double(std::string& out, double d) {
 void append_repr(std::string& out, const Value& v, std::size_t limit) {
   if (out.size() > limit) return;
   switch (v.type()) {
-    case Value::kind::null: out += "null"; break;
-    case Value::kind::boolean: out += v.as_bool() ? "true" : "false"; break;
-    case Value::kind::integer: out += std::to_string(v.as_int()); break;
-    case Value::kind::real: append_double(out, v.as_double()); break;
-    case Value::kind::string: quote(out, v.as_string()); break;
-    case Value::kind::bytes: out += "<bytes " + std::to_string(v.as_bytes().size()) + ">"; break;
-    case Value::kind::array: {
-      const auto& a = v.as_array();
-      out += "<array " + std::string(dtype_name(a.type())) + " " + shape_text(a.shape()) + ">";
-      break;
+  case Value::kind::null: out += "null"; break;
+  case Value::kind::boolean: out += v.as_bool() ? "true" : "false"; break;
+  case Value::kind::integer: out += std::to_string(v.as_int()); break;
+  case Value::kind::real: append_double(out, v.as_double()); break;
+  case Value::kind::string: quote(out, v.as_string()); break;
+  case Value::kind::bytes: out += "<bytes " + std::to_string(v.as_bytes().size()) + ">"; break;
+  case Value::kind::array: {
+    const auto& a = v.as_array();
+    out += "<array " + std::string(dtype_name(a.type())) + " " + shape_text(a.shape()) + ">";
+    break;
+  }
+  case Value::kind::list: {
+    out += '[';
+    bool first = true;
+    for (const auto& x : v.as_list()) {
+      if (!first) out += ", ";
+      first = false;
+      append_repr(out, x, limit);
+      if (out.size() > limit) return;
     }
-    case Value::kind::list: {
-      out += '[';
-      bool first = true;
-      for (const auto& x : v.as_list()) {
-        if (!first) out += ", ";
-        first = false;
-        append_repr(out, x, limit);
-        if (out.size() > limit) return;
-      }
-      out += ']';
-      break;
+    out += ']';
+    break;
+  }
+  case Value::kind::dict: {
+    out += '{';
+    bool first = true;
+    for (const auto& [k, x] : v.as_dict()) {
+      if (!first) out += ", ";
+      first = false;
+      quote(out, k);
+      out += ": ";
+      append_repr(out, x, limit);
+      if (out.size() > limit) return;
     }
-    case Value::kind::dict: {
-      out += '{';
-      bool first = true;
-      for (const auto& [k, x] : v.as_dict()) {
-        if (!first) out += ", ";
-        first = false;
-        quote(out, k);
-        out += ": ";
-        append_repr(out, x, limit);
-        if (out.size() > limit) return;
-      }
-      out += '}';
-      break;
-    }
-    case Value::kind::ref: out += "Ref(" + v.as_ref().name + ")"; break;
-    case Value::kind::object:
-      out += "<" + v.as_object().type + ", " + std::to_string(v.as_object().data.size()) + " bytes>";
-      break;
+    out += '}';
+    break;
+  }
+  case Value::kind::ref: out += "Ref(" + v.as_ref().name + ")"; break;
+  case Value::kind::object:
+    out += "<" + v.as_object().type + ", " + std::to_string(v.as_object().data.size()) + " bytes>";
+    break;
   }
 }
 
@@ -353,8 +365,7 @@ std::string Value::repr(std::size_t max_chars) const {
 namespace detail {
 
 void throw_conversion(const Value& v, const std::string& wanted) {
-  throw InputError(errc::value_type, "expected " + wanted + ", got " + std::string(v.type_name()) + " " +
-                                         v.repr(60));
+  throw InputError(errc::value_type, "expected " + wanted + ", got " + std::string(v.type_name()) + " " + v.repr(60));
 }
 
 void throw_int_out_of_range(std::int64_t v, const std::string& wanted) {
@@ -362,8 +373,8 @@ void throw_int_out_of_range(std::int64_t v, const std::string& wanted) {
 }
 
 void throw_size_mismatch(std::size_t got, std::size_t wanted, const std::string& type) {
-  throw InputError(errc::value_type, type + " needs " + std::to_string(wanted) + " elements, got " +
-                                         std::to_string(got));
+  throw InputError(errc::value_type,
+                   type + " needs " + std::to_string(wanted) + " elements, got " + std::to_string(got));
 }
 
 std::string int_name(bool is_signed, std::size_t bytes) {

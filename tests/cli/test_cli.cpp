@@ -53,9 +53,9 @@ Run crew_run(const std::vector<std::string>& args, std::vector<std::pair<std::st
   return run;
 }
 
-#define SHOW(run)                                                                                                \
-  INFO("crew exited " << (run).r.status << " after " << (run).seconds << " s\n--- stdout\n" << (run).r.out \
-                      << "--- stderr\n"                                                                        \
+#define SHOW(run)                                                                                                      \
+  INFO("crew exited " << (run).r.status << " after " << (run).seconds << " s\n--- stdout\n"                            \
+                      << (run).r.out << "--- stderr\n"                                                                 \
                       << (run).r.err)
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
@@ -145,11 +145,11 @@ const std::string plugin = (test_bin_dir() / "system" / "libcrew_test_plugin.so"
 
 /// The cluster of the cli.cluster suite, started and (at the end) stopped through the CLI itself.
 class CliCluster {
- public:
+public:
   static constexpr const char* profile = "clu";
   CliCluster() {
-    const Run start = crew_run({"cluster", "start", "-n", "2", "--profile", profile, "--heartbeat-ms", "200",
-                                "--plugin", plugin});
+    const Run start =
+        crew_run({"cluster", "start", "-n", "2", "--profile", profile, "--heartbeat-ms", "200", "--plugin", plugin});
     if (start.r.status != 0) throw std::runtime_error("crew cluster start failed:\n" + start.r.err);
   }
   ~CliCluster() {
@@ -181,397 +181,415 @@ std::int64_t tasks_submitted() { return cluster().client().controller_stats()["t
 // ============================================================================================
 TEST_SUITE("cli.input") {
 
-TEST_CASE("--version prints the version") {
-  const Run r = crew_run({"--version"});
-  SHOW(r);
-  CHECK(r.r.status == exit_ok);
-  CHECK(r.r.out == std::string("crew ") + version_string + "\n");
-}
-
-TEST_CASE("--help works for every verb") {
-  const std::vector<std::vector<std::string>> verbs{
-      {},          {"ids"},  {"engines"}, {"call"},  {"exec"},  {"push"},    {"pull"},      {"shutdown"},
-      {"cluster"}, {"cluster", "start"},  {"cluster", "stop"},  {"cluster", "status"},  {"cluster", "list"},
-      {"controller"}};
-  for (auto args : verbs) {
-    const std::string usage = "Usage: crew" + [&] {
-      std::string words;
-      for (const auto& a : args) words += " " + a;
-      return words;
-    }();
-    args.push_back("--help");
-    const Run r = crew_run(args);
+  TEST_CASE("--version prints the version") {
+    const Run r = crew_run({"--version"});
     SHOW(r);
-    CAPTURE(usage);
     CHECK(r.r.status == exit_ok);
-    CHECK(contains(r.r.out, usage));
-    CHECK(r.r.err.empty());
+    CHECK(r.r.out == std::string("crew ") + version_string + "\n");
   }
-  const Run top = crew_run({"--help"});
-  for (const char* verb : {"ids", "engines", "call", "exec", "push", "pull", "shutdown", "cluster", "controller"})
-    CHECK_MESSAGE(contains(top.r.out, std::string("\n  ") + verb), verb);
-}
 
-TEST_CASE("a missing or unknown verb, a missing argument or a bad option value is a usage error") {
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {}, {"frobnicate"}, {"call"}, {"exec"}, {"ids", "--timeout", "0"}, {"cluster"}, {"ids", "--bogus"}}) {
-    const Run r = crew_run(args);
-    SHOW(r);
-    CHECK(r.r.status == exit_usage);
-    CHECK_FALSE(r.r.err.empty());
+  TEST_CASE("--help works for every verb") {
+    const std::vector<std::vector<std::string>> verbs{{},
+                                                      {"ids"},
+                                                      {"engines"},
+                                                      {"call"},
+                                                      {"exec"},
+                                                      {"push"},
+                                                      {"pull"},
+                                                      {"shutdown"},
+                                                      {"cluster"},
+                                                      {"cluster", "start"},
+                                                      {"cluster", "stop"},
+                                                      {"cluster", "status"},
+                                                      {"cluster", "list"},
+                                                      {"controller"}};
+    for (auto args : verbs) {
+      const std::string usage = "Usage: crew" + [&] {
+        std::string words;
+        for (const auto& a : args) words += " " + a;
+        return words;
+      }();
+      args.push_back("--help");
+      const Run r = crew_run(args);
+      SHOW(r);
+      CAPTURE(usage);
+      CHECK(r.r.status == exit_ok);
+      CHECK(contains(r.r.out, usage));
+      CHECK(r.r.err.empty());
+    }
+    const Run top = crew_run({"--help"});
+    for (const char* verb : {"ids", "engines", "call", "exec", "push", "pull", "shutdown", "cluster", "controller"})
+      CHECK_MESSAGE(contains(top.r.out, std::string("\n  ") + verb), verb);
   }
-}
 
-TEST_CASE("a profile name that is not a name is bad input") {
-  // (The verbs also take a path to a controller.json as --profile, so names with '/' are paths
-  // there; the cluster verbs take names only.)
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"ids", "--profile", "two words"}, {"cluster", "status", "--profile", "../elsewhere"},
-           {"cluster", "start", "-n", "1", "--profile", "a/b"}, {"cluster", "stop", "--profile", ".."}}) {
-    const Run r = crew_run(args);
-    SHOW(r);
-    CHECK(r.r.status == exit_usage);
-    CHECK(starts_with(r.r.err, "[crew.input.bad_profile]"));
+  TEST_CASE("a missing or unknown verb, a missing argument or a bad option value is a usage error") {
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {}, {"frobnicate"}, {"call"}, {"exec"}, {"ids", "--timeout", "0"}, {"cluster"}, {"ids", "--bogus"}}) {
+      const Run r = crew_run(args);
+      SHOW(r);
+      CHECK(r.r.status == exit_usage);
+      CHECK_FALSE(r.r.err.empty());
+    }
   }
-}
 
-TEST_CASE("without a controller, every verb fails fast with no_profile and the profile's path") {
-  const std::string file = (crew_home() / "profile_nothere" / "controller.json").string();
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"ids"}, {"engines"}, {"call", "echo", "1"}, {"exec", "true"}, {"push", "a=1"}, {"pull", "a"}, {"shutdown"}}) {
-    args.insert(args.end(), {"--profile", "nothere", "--timeout", "10"});
-    const Run r = crew_run(args);
-    SHOW(r);
-    CHECK(r.r.status == exit_failure);
-    CHECK(starts_with(r.r.err, "[crew.connection.no_profile]"));
-    CHECK(contains(r.r.err, file));
-    CHECK(r.seconds < 3.0);  // well under its 10 s timeout: nothing to wait for
+  TEST_CASE("a profile name that is not a name is bad input") {
+    // (The verbs also take a path to a controller.json as --profile, so names with '/' are paths
+    // there; the cluster verbs take names only.)
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{{"ids", "--profile", "two words"},
+                                               {"cluster", "status", "--profile", "../elsewhere"},
+                                               {"cluster", "start", "-n", "1", "--profile", "a/b"},
+                                               {"cluster", "stop", "--profile", ".."}}) {
+      const Run r = crew_run(args);
+      SHOW(r);
+      CHECK(r.r.status == exit_usage);
+      CHECK(starts_with(r.r.err, "[crew.input.bad_profile]"));
+    }
   }
-}
 
-TEST_CASE("a controller.json left by a dead controller is reported as controller_gone") {
-  const pid_t gone = dead_pid();
-  const fs::path file = write_controller_file("stale", gone, "tcp://127.0.0.1:" + std::to_string(free_port()));
-  const Run r = crew_run({"ids", "--profile", "stale", "--timeout", "10"});
-  SHOW(r);
-  CHECK(r.r.status == exit_failure);
-  CHECK(starts_with(r.r.err, "[crew.connection.controller_gone]"));
-  CHECK(contains(r.r.err, file.string()));
-  CHECK(contains(r.r.err, std::to_string(gone)));
-  CHECK(r.seconds < 3.0);
-  const Run status = crew_run({"cluster", "status", "--profile", "stale"});
-  SHOW(status);
-  CHECK(status.r.status == exit_not_running);
-}
-
-TEST_CASE("a controller that does not answer is a timeout within --timeout") {
-  const std::string url = "tcp://127.0.0.1:" + std::to_string(free_port());
-  write_controller_file("deaf", ::getpid(), url);  // a live pid: the file looks current
-  const Run r = crew_run({"ids", "--profile", "deaf", "--timeout", "1"});
-  SHOW(r);
-  CHECK(r.r.status == exit_failure);
-  CHECK(starts_with(r.r.err, "[crew.connection.timeout]"));
-  CHECK(contains(r.r.err, url));
-  CHECK(r.seconds >= 1.0);
-  CHECK(r.seconds < 4.0);
-  fs::remove(profile_dir("deaf") / controller_file_name);
-}
-
-TEST_CASE("cluster status of a profile that is not running exits 3, and --json says so") {
-  const Run r = crew_run({"cluster", "status", "--profile", "idle"});
-  SHOW(r);
-  CHECK(r.r.status == exit_not_running);
-  CHECK(contains(r.r.out, "not running"));
-  const Run j = crew_run({"cluster", "status", "--profile", "idle", "--json"});
-  SHOW(j);
-  CHECK(j.r.status == exit_not_running);
-  const json status = parse(j.r.out);
-  CHECK(status["profile"] == "idle");
-  CHECK(status["running"] == false);
-}
-
-TEST_CASE("cluster stop when nothing runs exits 1 with not_running") {
-  const Run r = crew_run({"cluster", "stop", "--profile", "idle"});
-  SHOW(r);
-  CHECK(r.r.status == exit_failure);
-  CHECK(starts_with(r.r.err, "[crew.launch.not_running]"));
-}
-
-TEST_CASE("cluster start with no engines is bad input, and starts nothing") {
-  for (const char* n : {"0", "-3"}) {
-    const Run r = crew_run({"cluster", "start", "-n", n, "--profile", "zero"});
-    SHOW(r);
-    CHECK(r.r.status == exit_usage);
-    CHECK(starts_with(error_of(r.r.err), "[crew.input.bad_option]"));
-    check_nothing_running("zero");
+  TEST_CASE("without a controller, every verb fails fast with no_profile and the profile's path") {
+    const std::string file = (crew_home() / "profile_nothere" / "controller.json").string();
+    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{{"ids"},
+                                                                               {"engines"},
+                                                                               {"call", "echo", "1"},
+                                                                               {"exec", "true"},
+                                                                               {"push", "a=1"},
+                                                                               {"pull", "a"},
+                                                                               {"shutdown"}}) {
+      args.insert(args.end(), {"--profile", "nothere", "--timeout", "10"});
+      const Run r = crew_run(args);
+      SHOW(r);
+      CHECK(r.r.status == exit_failure);
+      CHECK(starts_with(r.r.err, "[crew.connection.no_profile]"));
+      CHECK(contains(r.r.err, file));
+      CHECK(r.seconds < 3.0);  // well under its 10 s timeout: nothing to wait for
+    }
   }
-}
 
-TEST_CASE("cluster start without mpirun on PATH fails with not_found, and leaves nothing running") {
-  const fs::path bin = crew_home() / "bin-without-mpirun";
-  fs::create_directories(bin);
-  const fs::path empty = crew_home() / "empty-bin";
-  fs::create_directories(empty);
-  fs::create_symlink(bin / "no-such-program", bin / "mpirun");  // a dangling mpirun
-  for (const fs::path& path : {bin, empty}) {
-    CAPTURE(path);
-    const Run r = crew_run({"cluster", "start", "-n", "2", "--profile", "nompi"}, {{"PATH", path.string()}});
+  TEST_CASE("a controller.json left by a dead controller is reported as controller_gone") {
+    const pid_t gone = dead_pid();
+    const fs::path file = write_controller_file("stale", gone, "tcp://127.0.0.1:" + std::to_string(free_port()));
+    const Run r = crew_run({"ids", "--profile", "stale", "--timeout", "10"});
     SHOW(r);
     CHECK(r.r.status == exit_failure);
-    CHECK(starts_with(error_of(r.r.err), "[crew.launch.not_found]"));
-    CHECK(contains(r.r.err, "mpirun"));
-    check_nothing_running("nompi");
+    CHECK(starts_with(r.r.err, "[crew.connection.controller_gone]"));
+    CHECK(contains(r.r.err, file.string()));
+    CHECK(contains(r.r.err, std::to_string(gone)));
+    CHECK(r.seconds < 3.0);
+    const Run status = crew_run({"cluster", "status", "--profile", "stale"});
+    SHOW(status);
+    CHECK(status.r.status == exit_not_running);
   }
-}
+
+  TEST_CASE("a controller that does not answer is a timeout within --timeout") {
+    const std::string url = "tcp://127.0.0.1:" + std::to_string(free_port());
+    write_controller_file("deaf", ::getpid(), url);  // a live pid: the file looks current
+    const Run r = crew_run({"ids", "--profile", "deaf", "--timeout", "1"});
+    SHOW(r);
+    CHECK(r.r.status == exit_failure);
+    CHECK(starts_with(r.r.err, "[crew.connection.timeout]"));
+    CHECK(contains(r.r.err, url));
+    CHECK(r.seconds >= 1.0);
+    CHECK(r.seconds < 4.0);
+    fs::remove(profile_dir("deaf") / controller_file_name);
+  }
+
+  TEST_CASE("cluster status of a profile that is not running exits 3, and --json says so") {
+    const Run r = crew_run({"cluster", "status", "--profile", "idle"});
+    SHOW(r);
+    CHECK(r.r.status == exit_not_running);
+    CHECK(contains(r.r.out, "not running"));
+    const Run j = crew_run({"cluster", "status", "--profile", "idle", "--json"});
+    SHOW(j);
+    CHECK(j.r.status == exit_not_running);
+    const json status = parse(j.r.out);
+    CHECK(status["profile"] == "idle");
+    CHECK(status["running"] == false);
+  }
+
+  TEST_CASE("cluster stop when nothing runs exits 1 with not_running") {
+    const Run r = crew_run({"cluster", "stop", "--profile", "idle"});
+    SHOW(r);
+    CHECK(r.r.status == exit_failure);
+    CHECK(starts_with(r.r.err, "[crew.launch.not_running]"));
+  }
+
+  TEST_CASE("cluster start with no engines is bad input, and starts nothing") {
+    for (const char* n : {"0", "-3"}) {
+      const Run r = crew_run({"cluster", "start", "-n", n, "--profile", "zero"});
+      SHOW(r);
+      CHECK(r.r.status == exit_usage);
+      CHECK(starts_with(error_of(r.r.err), "[crew.input.bad_option]"));
+      check_nothing_running("zero");
+    }
+  }
+
+  TEST_CASE("cluster start without mpirun on PATH fails with not_found, and leaves nothing running") {
+    const fs::path bin = crew_home() / "bin-without-mpirun";
+    fs::create_directories(bin);
+    const fs::path empty = crew_home() / "empty-bin";
+    fs::create_directories(empty);
+    fs::create_symlink(bin / "no-such-program", bin / "mpirun");  // a dangling mpirun
+    for (const fs::path& path : {bin, empty}) {
+      CAPTURE(path);
+      const Run r = crew_run({"cluster", "start", "-n", "2", "--profile", "nompi"}, {{"PATH", path.string()}});
+      SHOW(r);
+      CHECK(r.r.status == exit_failure);
+      CHECK(starts_with(error_of(r.r.err), "[crew.launch.not_found]"));
+      CHECK(contains(r.r.err, "mpirun"));
+      check_nothing_running("nompi");
+    }
+  }
 
 }  // TEST_SUITE cli.input
 
 // ============================================================================================
 TEST_SUITE("cli.cluster") {
 
-TEST_CASE("ids and engines list the engines; --json gives a list") {
-  const Run ids = on_cluster({"ids"});
-  SHOW(ids);
-  CHECK(ids.r.status == exit_ok);
-  CHECK(ids.r.out == "0 1\n");
-  const Run ids_json = on_cluster({"ids", "--json"});
-  CHECK(parse(ids_json.r.out) == json::array({0, 1}));
+  TEST_CASE("ids and engines list the engines; --json gives a list") {
+    const Run ids = on_cluster({"ids"});
+    SHOW(ids);
+    CHECK(ids.r.status == exit_ok);
+    CHECK(ids.r.out == "0 1\n");
+    const Run ids_json = on_cluster({"ids", "--json"});
+    CHECK(parse(ids_json.r.out) == json::array({0, 1}));
 
-  const Run table = on_cluster({"engines"});
-  SHOW(table);
-  CHECK(table.r.status == exit_ok);
-  CHECK(starts_with(table.r.out, "ID"));
-  const Run engines_json = on_cluster({"engines", "--json"});
-  SHOW(engines_json);
-  const json engines = parse(engines_json.r.out);
-  REQUIRE(engines.is_array());
-  REQUIRE(engines.size() == 2);
-  for (int id : {0, 1}) {
-    const json& e = engines[static_cast<std::size_t>(id)];
-    CHECK(e["id"] == id);
-    CHECK(e["rank"] == id);
-    CHECK(e["world"] == 0);
-    CHECK(e["world_size"] == 2);
-    CHECK(e["state"] == "alive");
-    CHECK(e["pid"].get<std::int64_t>() > 0);
-    CHECK(e["host"].is_string());
+    const Run table = on_cluster({"engines"});
+    SHOW(table);
+    CHECK(table.r.status == exit_ok);
+    CHECK(starts_with(table.r.out, "ID"));
+    const Run engines_json = on_cluster({"engines", "--json"});
+    SHOW(engines_json);
+    const json engines = parse(engines_json.r.out);
+    REQUIRE(engines.is_array());
+    REQUIRE(engines.size() == 2);
+    for (int id : {0, 1}) {
+      const json& e = engines[static_cast<std::size_t>(id)];
+      CHECK(e["id"] == id);
+      CHECK(e["rank"] == id);
+      CHECK(e["world"] == 0);
+      CHECK(e["world_size"] == 2);
+      CHECK(e["state"] == "alive");
+      CHECK(e["pid"].get<std::int64_t>() > 0);
+      CHECK(e["host"].is_string());
+    }
   }
-}
 
-TEST_CASE("call prints each engine's result; --json is an object keyed by engine id") {
-  const Run r = on_cluster({"call", "echo", R"({"a": [1, 2]})"});
-  SHOW(r);
-  CHECK(r.r.status == exit_ok);
-  CHECK(r.r.out == "[0] {\"a\":[1,2]}\n[1] {\"a\":[1,2]}\n");
-  const Run j = on_cluster({"call", "echo", R"({"a": [1, 2]})", "--json"});
-  SHOW(j);
-  CHECK(j.r.status == exit_ok);
-  CHECK(parse(j.r.out) == json::parse(R"({"0": {"a": [1, 2]}, "1": {"a": [1, 2]}})"));
-}
+  TEST_CASE("call prints each engine's result; --json is an object keyed by engine id") {
+    const Run r = on_cluster({"call", "echo", R"({"a": [1, 2]})"});
+    SHOW(r);
+    CHECK(r.r.status == exit_ok);
+    CHECK(r.r.out == "[0] {\"a\":[1,2]}\n[1] {\"a\":[1,2]}\n");
+    const Run j = on_cluster({"call", "echo", R"({"a": [1, 2]})", "--json"});
+    SHOW(j);
+    CHECK(j.r.status == exit_ok);
+    CHECK(parse(j.r.out) == json::parse(R"({"0": {"a": [1, 2]}, "1": {"a": [1, 2]}})"));
+  }
 
-TEST_CASE("an unknown function exits 1 with unknown_function, naming near matches") {
-  const Run r = on_cluster({"call", "nosuchfn", "--targets", "0"});
-  SHOW(r);
-  CHECK(r.r.status == exit_failure);
-  CHECK(starts_with(r.r.err, "[crew.remote.unknown_function]"));
-  CHECK(contains(r.r.err, "nosuchfn"));
-  const Run near = on_cluster({"call", "echoo", "1"});
-  SHOW(near);
-  CHECK(near.r.status == exit_failure);
-  CHECK(every_line_starts_with(near.r.err, "[crew.remote.unknown_function]"));
-  CHECK(contains(near.r.err, "did you mean echo"));
-  const Run j = on_cluster({"call", "echoo", "--targets", "0", "--json"});
-  SHOW(j);
-  CHECK(j.r.status == exit_failure);
-  const json out = parse(j.r.out);
-  REQUIRE(out.contains("0"));
-  const json& err = out["0"]["$error"];
-  CHECK(err["code"] == "remote.unknown_function");
-  CHECK(err["type"].is_string());
-  CHECK(contains(err["message"].get<std::string>(), "did you mean echo"));
-}
+  TEST_CASE("an unknown function exits 1 with unknown_function, naming near matches") {
+    const Run r = on_cluster({"call", "nosuchfn", "--targets", "0"});
+    SHOW(r);
+    CHECK(r.r.status == exit_failure);
+    CHECK(starts_with(r.r.err, "[crew.remote.unknown_function]"));
+    CHECK(contains(r.r.err, "nosuchfn"));
+    const Run near = on_cluster({"call", "echoo", "1"});
+    SHOW(near);
+    CHECK(near.r.status == exit_failure);
+    CHECK(every_line_starts_with(near.r.err, "[crew.remote.unknown_function]"));
+    CHECK(contains(near.r.err, "did you mean echo"));
+    const Run j = on_cluster({"call", "echoo", "--targets", "0", "--json"});
+    SHOW(j);
+    CHECK(j.r.status == exit_failure);
+    const json out = parse(j.r.out);
+    REQUIRE(out.contains("0"));
+    const json& err = out["0"]["$error"];
+    CHECK(err["code"] == "remote.unknown_function");
+    CHECK(err["type"].is_string());
+    CHECK(contains(err["message"].get<std::string>(), "did you mean echo"));
+  }
 
-TEST_CASE("a wrong argument count or type exits 1 with bad_arguments naming the argument") {
-  const Run count = on_cluster({"call", "sleep", "1", "2"});
-  SHOW(count);
-  CHECK(count.r.status == exit_failure);
-  CHECK(every_line_starts_with(count.r.err, "[crew.remote.bad_arguments]"));
-  CHECK(contains(count.r.err, "sleep(double) -> void takes 1 argument, got 2"));
-  const Run type = on_cluster({"call", "sleep", R"("x")"});
-  SHOW(type);
-  CHECK(type.r.status == exit_failure);
-  CHECK(every_line_starts_with(type.r.err, "[crew.remote.bad_arguments]"));
-  CHECK(contains(type.r.err, "argument 1 of sleep(double) -> void: expected double, got string \"x\""));
-}
+  TEST_CASE("a wrong argument count or type exits 1 with bad_arguments naming the argument") {
+    const Run count = on_cluster({"call", "sleep", "1", "2"});
+    SHOW(count);
+    CHECK(count.r.status == exit_failure);
+    CHECK(every_line_starts_with(count.r.err, "[crew.remote.bad_arguments]"));
+    CHECK(contains(count.r.err, "sleep(double) -> void takes 1 argument, got 2"));
+    const Run type = on_cluster({"call", "sleep", R"("x")"});
+    SHOW(type);
+    CHECK(type.r.status == exit_failure);
+    CHECK(every_line_starts_with(type.r.err, "[crew.remote.bad_arguments]"));
+    CHECK(contains(type.r.err, "argument 1 of sleep(double) -> void: expected double, got string \"x\""));
+  }
 
-TEST_CASE("malformed JSON exits 2 with bad_json, suggests quotes, and submits nothing") {
-  const auto before = tasks_submitted();
-  const Run r = on_cluster({"call", "echo", "hello"});
-  SHOW(r);
-  CHECK(r.r.status == exit_usage);
-  CHECK(starts_with(r.r.err, "[crew.input.bad_json]"));
-  CHECK(contains(r.r.err, R"('"hello"')"));
-  const Run push = on_cluster({"push", "a=[1,2"});
-  SHOW(push);
-  CHECK(push.r.status == exit_usage);
-  CHECK(starts_with(push.r.err, "[crew.input.bad_json]"));
-  CHECK(tasks_submitted() == before);
-}
-
-TEST_CASE("bad --targets syntax exits 2 with bad_targets and submits nothing") {
-  const auto before = tasks_submitted();
-  for (const char* spec : {"x", "0-", "3-1", "0,,1", "1.5"}) {
-    const Run r = on_cluster({"call", "echo", "1", "--targets", spec});
+  TEST_CASE("malformed JSON exits 2 with bad_json, suggests quotes, and submits nothing") {
+    const auto before = tasks_submitted();
+    const Run r = on_cluster({"call", "echo", "hello"});
     SHOW(r);
     CHECK(r.r.status == exit_usage);
-    CHECK(starts_with(r.r.err, "[crew.input.bad_targets]"));
+    CHECK(starts_with(r.r.err, "[crew.input.bad_json]"));
+    CHECK(contains(r.r.err, R"('"hello"')"));
+    const Run push = on_cluster({"push", "a=[1,2"});
+    SHOW(push);
+    CHECK(push.r.status == exit_usage);
+    CHECK(starts_with(push.r.err, "[crew.input.bad_json]"));
+    CHECK(tasks_submitted() == before);
   }
-  CHECK(tasks_submitted() == before);
-}
 
-TEST_CASE("a target that does not exist exits 2 with unknown_target naming the engines there are") {
-  const Run r = on_cluster({"call", "echo", "1", "--targets", "7"});
-  SHOW(r);
-  CHECK(r.r.status == exit_usage);
-  CHECK(starts_with(r.r.err, "[crew.input.unknown_target]"));
-  CHECK(contains(r.r.err, "engines 0-1"));
-  const Run mixed = on_cluster({"call", "echo", "1", "--targets", "0,7"});
-  SHOW(mixed);
-  CHECK(mixed.r.status == exit_usage);
-  CHECK(mixed.r.out == "[0] 1\n");  // the engine that exists still ran it
-}
+  TEST_CASE("bad --targets syntax exits 2 with bad_targets and submits nothing") {
+    const auto before = tasks_submitted();
+    for (const char* spec : {"x", "0-", "3-1", "0,,1", "1.5"}) {
+      const Run r = on_cluster({"call", "echo", "1", "--targets", spec});
+      SHOW(r);
+      CHECK(r.r.status == exit_usage);
+      CHECK(starts_with(r.r.err, "[crew.input.bad_targets]"));
+    }
+    CHECK(tasks_submitted() == before);
+  }
 
-TEST_CASE("push without '=' exits 2 and submits nothing") {
-  const auto before = tasks_submitted();
-  for (const char* bad : {"abc", "=5"}) {
-    const Run r = on_cluster({"push", bad});
+  TEST_CASE("a target that does not exist exits 2 with unknown_target naming the engines there are") {
+    const Run r = on_cluster({"call", "echo", "1", "--targets", "7"});
     SHOW(r);
     CHECK(r.r.status == exit_usage);
-    CHECK(starts_with(r.r.err, "[crew.input.bad_option]"));
+    CHECK(starts_with(r.r.err, "[crew.input.unknown_target]"));
+    CHECK(contains(r.r.err, "engines 0-1"));
+    const Run mixed = on_cluster({"call", "echo", "1", "--targets", "0,7"});
+    SHOW(mixed);
+    CHECK(mixed.r.status == exit_usage);
+    CHECK(mixed.r.out == "[0] 1\n");  // the engine that exists still ran it
   }
-  CHECK(tasks_submitted() == before);
-}
 
-TEST_CASE("push then pull round-trips values; --json gives the documented shapes") {
-  const Run push = on_cluster({"push", "a=5", R"(b="text")"});
-  SHOW(push);
-  CHECK(push.r.status == exit_ok);
-  CHECK(push.r.out == "pushed a, b to engines 0-1\n");
-  const Run push_json = on_cluster({"push", "c=[1,2]", "--json", "--targets", "1"});
-  SHOW(push_json);
-  CHECK(parse(push_json.r.out) == json::parse(R"({"pushed": ["c"], "engines": [1]})"));
+  TEST_CASE("push without '=' exits 2 and submits nothing") {
+    const auto before = tasks_submitted();
+    for (const char* bad : {"abc", "=5"}) {
+      const Run r = on_cluster({"push", bad});
+      SHOW(r);
+      CHECK(r.r.status == exit_usage);
+      CHECK(starts_with(r.r.err, "[crew.input.bad_option]"));
+    }
+    CHECK(tasks_submitted() == before);
+  }
 
-  const Run one = on_cluster({"pull", "a", "--json"});
-  SHOW(one);
-  CHECK(one.r.status == exit_ok);
-  CHECK(parse(one.r.out) == json::parse(R"({"0": {"a": 5}, "1": {"a": 5}})"));
-  const Run two = on_cluster({"pull", "a", "b", "--json", "--targets", "0"});
-  SHOW(two);
-  CHECK(parse(two.r.out) == json::parse(R"({"0": {"a": 5, "b": "text"}})"));
-  const Run text = on_cluster({"pull", "c", "--targets", "1"});
-  CHECK(text.r.out == "[1] c = [1,2]\n");
+  TEST_CASE("push then pull round-trips values; --json gives the documented shapes") {
+    const Run push = on_cluster({"push", "a=5", R"(b="text")"});
+    SHOW(push);
+    CHECK(push.r.status == exit_ok);
+    CHECK(push.r.out == "pushed a, b to engines 0-1\n");
+    const Run push_json = on_cluster({"push", "c=[1,2]", "--json", "--targets", "1"});
+    SHOW(push_json);
+    CHECK(parse(push_json.r.out) == json::parse(R"({"pushed": ["c"], "engines": [1]})"));
 
-  const Run missing = on_cluster({"pull", "nope", "--json", "--targets", "0"});
-  SHOW(missing);
-  CHECK(missing.r.status == exit_failure);
-  CHECK(parse(missing.r.out)["0"]["$error"]["code"] == "remote.unknown_name");
-  CHECK(starts_with(missing.r.err, "[crew.remote.unknown_name]"));
-}
+    const Run one = on_cluster({"pull", "a", "--json"});
+    SHOW(one);
+    CHECK(one.r.status == exit_ok);
+    CHECK(parse(one.r.out) == json::parse(R"({"0": {"a": 5}, "1": {"a": 5}})"));
+    const Run two = on_cluster({"pull", "a", "b", "--json", "--targets", "0"});
+    SHOW(two);
+    CHECK(parse(two.r.out) == json::parse(R"({"0": {"a": 5, "b": "text"}})"));
+    const Run text = on_cluster({"pull", "c", "--targets", "1"});
+    CHECK(text.r.out == "[1] c = [1,2]\n");
 
-TEST_CASE("exec prints each engine's exit status, and exits 1 if a command failed") {
-  const Run failed = on_cluster({"exec", "exit 3", "--targets", "0"});
-  SHOW(failed);
-  CHECK(failed.r.status == exit_failure);
-  CHECK(contains(failed.r.out, "[0] exit 3"));
-  const Run ok = on_cluster({"exec", "echo hi", "--json"});
-  SHOW(ok);
-  CHECK(ok.r.status == exit_ok);
-  CHECK(parse(ok.r.out) == json::parse(R"({"0": {"stdout": "hi\n", "stderr": "", "status": 0},
+    const Run missing = on_cluster({"pull", "nope", "--json", "--targets", "0"});
+    SHOW(missing);
+    CHECK(missing.r.status == exit_failure);
+    CHECK(parse(missing.r.out)["0"]["$error"]["code"] == "remote.unknown_name");
+    CHECK(starts_with(missing.r.err, "[crew.remote.unknown_name]"));
+  }
+
+  TEST_CASE("exec prints each engine's exit status, and exits 1 if a command failed") {
+    const Run failed = on_cluster({"exec", "exit 3", "--targets", "0"});
+    SHOW(failed);
+    CHECK(failed.r.status == exit_failure);
+    CHECK(contains(failed.r.out, "[0] exit 3"));
+    const Run ok = on_cluster({"exec", "echo hi", "--json"});
+    SHOW(ok);
+    CHECK(ok.r.status == exit_ok);
+    CHECK(parse(ok.r.out) == json::parse(R"({"0": {"stdout": "hi\n", "stderr": "", "status": 0},
                                            "1": {"stdout": "hi\n", "stderr": "", "status": 0}})"));
-}
-
-TEST_CASE("a function that throws fails the call, and the engine keeps serving") {
-  const Run thrown = on_cluster({"call", "fail", R"("boom")", "--targets", "0"});
-  SHOW(thrown);
-  CHECK(thrown.r.status == exit_failure);
-  CHECK(starts_with(thrown.r.err, "[crew.remote.exception] engine 0: std::runtime_error: boom"));
-  const Run refused = on_cluster({"call", "sleep", "-1", "--targets", "0"});
-  SHOW(refused);
-  CHECK(refused.r.status == exit_failure);
-  CHECK(starts_with(refused.r.err, "[crew.remote.bad_arguments]"));
-  const Run after = on_cluster({"call", "echo", "1", "--targets", "0"});
-  SHOW(after);
-  CHECK(after.r.status == exit_ok);
-  CHECK(after.r.out == "[0] 1\n");
-}
-
-TEST_CASE("cluster status exits 0 while running; --json reports the controller and the engines") {
-  const Run r = on_cluster({"cluster", "status"});
-  SHOW(r);
-  CHECK(r.r.status == exit_ok);
-  CHECK(contains(r.r.out, "engines:    2 alive"));
-  const Run j = on_cluster({"cluster", "status", "--json"});
-  SHOW(j);
-  CHECK(j.r.status == exit_ok);
-  const json s = parse(j.r.out);
-  CHECK(s["running"] == true);
-  CHECK(s["engines"].size() == 2);
-  CHECK(s["controller"]["pid"].get<std::int64_t>() > 0);
-  const Run list = crew_run({"cluster", "list", "--json"});
-  SHOW(list);
-  CHECK(list.r.status == exit_ok);
-  const json all = parse(list.r.out);
-  REQUIRE(all.is_array());
-  CHECK(std::any_of(all.begin(), all.end(), [](const json& p) { return p["profile"] == "clu" && p["running"] == true; }));
-}
-
-TEST_CASE("a second cluster start on a running profile exits 1 with already_running and changes nothing") {
-  const auto state_before = json::parse(std::ifstream(profile_dir(CliCluster::profile) / "cluster.json"));
-  const Run r = on_cluster({"cluster", "start", "-n", "2"});
-  SHOW(r);
-  CHECK(r.r.status == exit_failure);
-  CHECK(starts_with(error_of(r.r.err), "[crew.launch.already_running]"));
-  CHECK(json::parse(std::ifstream(profile_dir(CliCluster::profile) / "cluster.json")) == state_before);
-  CHECK(on_cluster({"ids"}).r.out == "0 1\n");
-}
-
-TEST_CASE("cluster stop ends every process recorded in cluster.json") {
-  const json state = json::parse(std::ifstream(profile_dir(CliCluster::profile) / "cluster.json"));
-  std::set<pid_t> pids{state["controller_pid"].get<pid_t>()};
-  for (const auto& w : state["worlds"]) {
-    pids.insert(w["pid"].get<pid_t>());
-    for (const auto& p : w["engine_pids"]) pids.insert(p.get<pid_t>());
   }
-  CHECK(pids.size() == 4);  // controller, mpirun, two engines
-  for (pid_t p : pids) CHECK(proc::alive(p));
 
-  const Run stop = on_cluster({"cluster", "stop"});
-  SHOW(stop);
-  CHECK(stop.r.status == exit_ok);
-  CHECK(contains(stop.r.out, "none left"));
-  for (pid_t p : pids) CHECK_MESSAGE(!proc::alive(p), "pid " << p << " survived cluster stop");
-  check_nothing_running(CliCluster::profile);
-  const Run again = on_cluster({"cluster", "stop"});
-  SHOW(again);
-  CHECK(again.r.status == exit_failure);
-  CHECK(starts_with(again.r.err, "[crew.launch.not_running]"));
-}
+  TEST_CASE("a function that throws fails the call, and the engine keeps serving") {
+    const Run thrown = on_cluster({"call", "fail", R"("boom")", "--targets", "0"});
+    SHOW(thrown);
+    CHECK(thrown.r.status == exit_failure);
+    CHECK(starts_with(thrown.r.err, "[crew.remote.exception] engine 0: std::runtime_error: boom"));
+    const Run refused = on_cluster({"call", "sleep", "-1", "--targets", "0"});
+    SHOW(refused);
+    CHECK(refused.r.status == exit_failure);
+    CHECK(starts_with(refused.r.err, "[crew.remote.bad_arguments]"));
+    const Run after = on_cluster({"call", "echo", "1", "--targets", "0"});
+    SHOW(after);
+    CHECK(after.r.status == exit_ok);
+    CHECK(after.r.out == "[0] 1\n");
+  }
+
+  TEST_CASE("cluster status exits 0 while running; --json reports the controller and the engines") {
+    const Run r = on_cluster({"cluster", "status"});
+    SHOW(r);
+    CHECK(r.r.status == exit_ok);
+    CHECK(contains(r.r.out, "engines:    2 alive"));
+    const Run j = on_cluster({"cluster", "status", "--json"});
+    SHOW(j);
+    CHECK(j.r.status == exit_ok);
+    const json s = parse(j.r.out);
+    CHECK(s["running"] == true);
+    CHECK(s["engines"].size() == 2);
+    CHECK(s["controller"]["pid"].get<std::int64_t>() > 0);
+    const Run list = crew_run({"cluster", "list", "--json"});
+    SHOW(list);
+    CHECK(list.r.status == exit_ok);
+    const json all = parse(list.r.out);
+    REQUIRE(all.is_array());
+    CHECK(std::any_of(all.begin(), all.end(),
+                      [](const json& p) { return p["profile"] == "clu" && p["running"] == true; }));
+  }
+
+  TEST_CASE("a second cluster start on a running profile exits 1 with already_running and changes nothing") {
+    const auto state_before = json::parse(std::ifstream(profile_dir(CliCluster::profile) / "cluster.json"));
+    const Run r = on_cluster({"cluster", "start", "-n", "2"});
+    SHOW(r);
+    CHECK(r.r.status == exit_failure);
+    CHECK(starts_with(error_of(r.r.err), "[crew.launch.already_running]"));
+    CHECK(json::parse(std::ifstream(profile_dir(CliCluster::profile) / "cluster.json")) == state_before);
+    CHECK(on_cluster({"ids"}).r.out == "0 1\n");
+  }
+
+  TEST_CASE("cluster stop ends every process recorded in cluster.json") {
+    const json state = json::parse(std::ifstream(profile_dir(CliCluster::profile) / "cluster.json"));
+    std::set<pid_t> pids{state["controller_pid"].get<pid_t>()};
+    for (const auto& w : state["worlds"]) {
+      pids.insert(w["pid"].get<pid_t>());
+      for (const auto& p : w["engine_pids"]) pids.insert(p.get<pid_t>());
+    }
+    CHECK(pids.size() == 4);  // controller, mpirun, two engines
+    for (pid_t p : pids) CHECK(proc::alive(p));
+
+    const Run stop = on_cluster({"cluster", "stop"});
+    SHOW(stop);
+    CHECK(stop.r.status == exit_ok);
+    CHECK(contains(stop.r.out, "none left"));
+    for (pid_t p : pids) CHECK_MESSAGE(!proc::alive(p), "pid " << p << " survived cluster stop");
+    check_nothing_running(CliCluster::profile);
+    const Run again = on_cluster({"cluster", "stop"});
+    SHOW(again);
+    CHECK(again.r.status == exit_failure);
+    CHECK(starts_with(again.r.err, "[crew.launch.not_running]"));
+  }
 
 }  // TEST_SUITE cli.cluster
 
 // ============================================================================================
 TEST_SUITE("cli.launch_failure") {
 
-TEST_CASE("more engines than cores with --no-oversubscribe fails in mpirun's own words, leaving nothing running") {
-  const int cores = crew::cluster::usable_cores();
-  const Run r = crew_run({"cluster", "start", "-n", std::to_string(cores + 1), "--no-oversubscribe", "--profile",
-                          "tight", "--wait", "30"});
-  SHOW(r);
-  CHECK(r.r.status == exit_failure);
-  CHECK(starts_with(error_of(r.r.err), "[crew.launch.failed]"));
-  CHECK(contains(lower(r.r.err), "not enough slots"));
-  CHECK(r.seconds < 30.0);  // mpirun's refusal is noticed, not waited out
-  check_nothing_running("tight");
-}
+  TEST_CASE("more engines than cores with --no-oversubscribe fails in mpirun's own words, leaving nothing running") {
+    const int cores = crew::cluster::usable_cores();
+    const Run r = crew_run({"cluster", "start", "-n", std::to_string(cores + 1), "--no-oversubscribe", "--profile",
+                            "tight", "--wait", "30"});
+    SHOW(r);
+    CHECK(r.r.status == exit_failure);
+    CHECK(starts_with(error_of(r.r.err), "[crew.launch.failed]"));
+    CHECK(contains(lower(r.r.err), "not enough slots"));
+    CHECK(r.seconds < 30.0);  // mpirun's refusal is noticed, not waited out
+    check_nothing_running("tight");
+  }
 
 }  // TEST_SUITE cli.launch_failure

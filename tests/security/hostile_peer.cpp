@@ -39,8 +39,7 @@ void check_delta(const Counters& before, const Counters& after, const Delta& exp
   CHECK_MESSAGE(after.submitted - before.submitted == expected.submitted, "tasks_submitted");
 }
 
-Env::Env()
-    : cluster(2, "sec", {"--heartbeat-ms", "200"}), rc(cluster.client()), endpoints(read_endpoints("sec")) {}
+Env::Env() : cluster(2, "sec", {"--heartbeat-ms", "200"}), rc(cluster.client()), endpoints(read_endpoints("sec")) {}
 
 Env& env() {
   static Env e;
@@ -95,7 +94,8 @@ std::optional<wire::Packet> RawPeer::recv(std::chrono::milliseconds timeout) {
       if (auto p = wire::open(std::move(*frames), signer_, why)) return p;
       FAIL_CHECK("the controller sent a message that fails its own check: " << why.detail);
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&item, 1, left);
@@ -109,7 +109,8 @@ Counters RawPeer::barrier(std::chrono::milliseconds timeout) {
   send_signed(h);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     auto p = recv(std::max(left, 0ms));
     REQUIRE_MESSAGE(p.has_value(), "no stats_reply within the timeout: the controller stopped answering");
     if (p->header.kind == wire::MsgKind::stats_reply && p->header.request_id == h.request_id)
@@ -127,18 +128,23 @@ std::vector<wire::Packet> RawPeer::replies_for(const std::string& msg_id, std::s
   };
   std::vector<wire::Packet> keep;
   for (auto& p : inbox) {
-    if (out.size() < n && matches(p)) out.push_back(std::move(p));
-    else keep.push_back(std::move(p));
+    if (out.size() < n && matches(p))
+      out.push_back(std::move(p));
+    else
+      keep.push_back(std::move(p));
   }
   inbox.swap(keep);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (out.size() < n) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     auto p = recv(left);
     if (!p) break;
-    if (matches(*p)) out.push_back(std::move(*p));
-    else inbox.push_back(std::move(*p));
+    if (matches(*p))
+      out.push_back(std::move(*p));
+    else
+      inbox.push_back(std::move(*p));
   }
   return out;
 }

@@ -84,7 +84,7 @@ void check_still_served(const Env& e);
 
 /// A raw DEALER connected to one controller endpoint.
 class RawPeer {
- public:
+public:
   RawPeer(zmq::context_t& ctx, const std::string& url, std::string_view key, const std::string& routing_id);
   RawPeer(const RawPeer&) = delete;
   RawPeer& operator=(const RawPeer&) = delete;
@@ -108,15 +108,14 @@ class RawPeer {
   std::vector<wire::Packet> inbox;  ///< messages received while waiting for something else
   wire::Signer& signer() { return signer_; }
 
- private:
+private:
   zmq::socket_t socket_;
   wire::Signer signer_;
   std::uint64_t next_request_ = 1'000'000;
 };
 
 /// An apply_request header.
-wire::Header apply_header(std::vector<std::int32_t> targets, std::vector<std::string> msg_ids,
-                          std::string function);
+wire::Header apply_header(std::vector<std::int32_t> targets, std::vector<std::string> msg_ids, std::string function);
 /// `n` random bytes from `rng`.
 std::string random_bytes(std::mt19937_64& rng, std::size_t n);
 /// The body of a message as its bytes (the first payload frame).

@@ -57,321 +57,323 @@ void write_raw_tcp(int port, const std::string& bytes) {
 
 TEST_SUITE("security.client_socket") {
 
-TEST_CASE("a single garbage frame is dropped as malformed and gets no answer") {
-  CLIENT_PEER(peer, "garbage-frame");
-  const Counters before = env().counters();
-  peer.send_frames({"garbage"});
-  peer.send_frames({""});
-  const Counters after = peer.barrier();
-  check_delta(before, after, {.malformed = 2});
-  CHECK(peer.inbox.empty());
-  check_still_served(env());
-}
-
-TEST_CASE("seeded random multipart messages are all dropped and counted") {
-  CLIENT_PEER(peer, "random-multipart");
-  std::mt19937_64 rng(20261123);
-  constexpr int n = 500;
-  std::int64_t malformed = 0, mis_signed = 0;
-  const Counters before = env().counters();
-  for (int i = 0; i < n; ++i) {
-    std::vector<std::string> frames(1 + rng() % 8);
-    for (auto& f : frames) f = random_bytes(rng, rng() % 200);
-    if (rng() % 3 == 0) frames[rng() % frames.size()] = delimiter;  // a third look like crew at first
-    ++(predicts_malformed(frames) ? malformed : mis_signed);
-    peer.send_frames(frames);
+  TEST_CASE("a single garbage frame is dropped as malformed and gets no answer") {
+    CLIENT_PEER(peer, "garbage-frame");
+    const Counters before = env().counters();
+    peer.send_frames({"garbage"});
+    peer.send_frames({""});
+    const Counters after = peer.barrier();
+    check_delta(before, after, {.malformed = 2});
+    CHECK(peer.inbox.empty());
+    check_still_served(env());
   }
-  REQUIRE(malformed > 0);
-  REQUIRE(mis_signed > 0);
-  const Counters after = peer.barrier();
-  check_delta(before, after, {.bad_signature = mis_signed, .malformed = malformed});
-  CHECK(peer.inbox.empty());
-  check_still_served(env());
-}
 
-TEST_CASE("the delimiter without a signature, or with a wrong protocol id, is dropped") {
-  CLIENT_PEER(peer, "no-signature");
-  wire::Header hello;
-  hello.kind = wire::MsgKind::hello;
-  const auto m = wire::make_message(hello);
-  const Counters before = env().counters();
-  peer.send_frames({delimiter});                                                     // nothing after it
-  peer.send_frames({delimiter, bytes_of(m.header_bytes), bytes_of(m.payload[0])});  // header, body, no signature
-  peer.send_frames({"crew/2", std::string(32, 'x'), bytes_of(m.header_bytes), bytes_of(m.payload[0])});
-  peer.send_frames({delimiter, "", bytes_of(m.header_bytes), bytes_of(m.payload[0])});  // empty signature
-  const Counters after = peer.barrier();
-  check_delta(before, after, {.bad_signature = 1, .malformed = 3});
-  CHECK(peer.inbox.empty());
-  check_still_served(env());
-}
-
-TEST_CASE("messages signed with another key, or with a signature moved onto other bytes, are mis-signed") {
-  CLIENT_PEER(peer, "wrong-key");
-  wire::Signer wrong(wire::key_from_hex(wire::new_key_hex()));
-  wire::Header hello;
-  hello.kind = wire::MsgKind::hello;
-  hello.request_id = 7;
-  wire::Header stats;
-  stats.kind = wire::MsgKind::stats_request;
-  stats.request_id = 8;
-  const auto mh = wire::make_message(hello);
-  const auto ms = wire::make_message(stats);
-  const Buffer good_sig = wire::signature_of(mh.header_bytes, mh.payload, peer.signer());
-
-  const Counters before = env().counters();
-  peer.send_with_signature(wire::signature_of(mh.header_bytes, mh.payload, wrong), mh.header_bytes, mh.payload);
-  peer.send_with_signature(wire::signature_of(ms.header_bytes, ms.payload, wrong), ms.header_bytes, ms.payload);
-  // hello's genuine signature on the stats request
-  peer.send_with_signature(good_sig, ms.header_bytes, ms.payload);
-  // the same bytes, split differently between header and body
-  std::string header = bytes_of(mh.header_bytes), body = bytes_of(mh.payload[0]);
-  body.insert(body.begin(), header.back());
-  header.pop_back();
-  peer.send_frames({delimiter, bytes_of(good_sig), header, body});
-  const Counters after = peer.barrier();
-  check_delta(before, after, {.bad_signature = 4});
-  CHECK(peer.inbox.empty());  // no hello_reply, no stats_reply for the forgeries
-  check_still_served(env());
-}
-
-TEST_CASE("a validly signed garbage header is dropped as malformed") {
-  CLIENT_PEER(peer, "garbage-header");
-  std::mt19937_64 rng(42);
-  const Buffer body = body_frame(Value());
-  const Buffer genuine = wire::encode_header(apply_header({0}, {"garbage-header-1"}, "echo"));
-  const std::string g = bytes_of(genuine);
-  std::string huge_prefix(1, static_cast<char>(wire::MsgKind::apply_request));
-  huge_prefix += std::string(8, '\0');  // request_id
-  const std::uint64_t claimed = 1ull << 40;  // targets: a trillion of them
-  huge_prefix += std::string(reinterpret_cast<const char*>(&claimed), sizeof claimed);
-
-  const std::vector<std::string> headers{
-      "",                                                                            // empty
-      std::string(1, '\xff') + random_bytes(rng, 40),                                // unknown kind
-      std::string(1, '\0') + random_bytes(rng, 40),                                  // kind 0
-      std::string(1, static_cast<char>(wire::MsgKind::apply_request)) + random_bytes(rng, 40),
-      g.substr(0, g.size() - 3),                                                     // truncated
-      g + "x",                                                                       // a stray byte
-      huge_prefix,                                                                   // size prefix past the end
-  };
-  const Counters before = env().counters();
-  for (const auto& h : headers) peer.send_signed(Buffer::copy(h), {body});
-  const Counters after = peer.barrier();
-  check_delta(before, after, {.malformed = static_cast<std::int64_t>(headers.size())});
-  CHECK(peer.inbox.empty());
-  check_still_served(env());
-}
-
-TEST_CASE("seeded mutations of a signed hello header are answered or dropped, never anything else") {
-  CLIENT_PEER(peer, "mutated-hello");
-  std::mt19937_64 rng(7);
-  wire::Header hello;
-  hello.kind = wire::MsgKind::hello;
-  const Buffer body = body_frame(Value());
-  constexpr int n = 300;
-  const Counters before = env().counters();
-  for (int i = 0; i < n; ++i) {
-    hello.request_id = static_cast<std::uint64_t>(i + 1);
-    std::string h = bytes_of(wire::encode_header(hello));
-    for (int k = 0, flips = 1 + static_cast<int>(rng() % 3); k < flips; ++k)
-      h[1 + rng() % (h.size() - 1)] = static_cast<char>(rng() & 0xff);  // never the kind byte
-    peer.send_signed(Buffer::copy(h), {body});
-  }
-  const Counters after = peer.barrier();
-  const auto answered = std::count_if(peer.inbox.begin(), peer.inbox.end(), [](const wire::Packet& p) {
-    return p.header.kind == wire::MsgKind::hello_reply;
-  });
-  CHECK(static_cast<std::size_t>(answered) == peer.inbox.size());
-  CHECK(answered + (after.malformed - before.malformed) == n);
-  check_delta(before, after, {.malformed = n - answered});
-  check_still_served(env());
-}
-
-TEST_CASE("an apply_request with a garbage body fails on the engines, which keep serving") {
-  CLIENT_PEER(peer, "garbage-body");
-  std::mt19937_64 rng(99);
-  // A bytes value big enough to travel out of band, sent without its out-of-band frame.
-  std::vector<Buffer> with_oob;
-  wire::encode_value(Value::list({Value(Buffer::copy(std::string(64 * 1024, 'b')))}), with_oob);
-  REQUIRE(with_oob.size() == 2);
-  const std::vector<Buffer> bodies{Buffer::copy(random_bytes(rng, 64)), Buffer::copy(""), body_frame(Value(5)),
-                                   with_oob.front()};
-  const Counters before = env().counters();
-  std::vector<std::pair<std::string, int>> sent;
-  for (std::size_t b = 0; b < bodies.size(); ++b) {
-    std::vector<std::string> ids;
-    for (int t : {0, 1}) {
-      ids.push_back("garbage-body-" + std::to_string(b) + "-" + std::to_string(t));
-      sent.emplace_back(ids.back(), t);
+  TEST_CASE("seeded random multipart messages are all dropped and counted") {
+    CLIENT_PEER(peer, "random-multipart");
+    std::mt19937_64 rng(20261123);
+    constexpr int n = 500;
+    std::int64_t malformed = 0, mis_signed = 0;
+    const Counters before = env().counters();
+    for (int i = 0; i < n; ++i) {
+      std::vector<std::string> frames(1 + rng() % 8);
+      for (auto& f : frames) f = random_bytes(rng, rng() % 200);
+      if (rng() % 3 == 0) frames[rng() % frames.size()] = delimiter;  // a third look like crew at first
+      ++(predicts_malformed(frames) ? malformed : mis_signed);
+      peer.send_frames(frames);
     }
-    peer.send_signed(wire::encode_header(apply_header({0, 1}, ids, "echo")), {bodies[b]});
+    REQUIRE(malformed > 0);
+    REQUIRE(mis_signed > 0);
+    const Counters after = peer.barrier();
+    check_delta(before, after, {.bad_signature = mis_signed, .malformed = malformed});
+    CHECK(peer.inbox.empty());
+    check_still_served(env());
   }
-  for (const auto& [msg_id, engine] : sent) {
-    CAPTURE(msg_id);
-    const auto replies = peer.replies_for(msg_id, 1, 10s);
-    REQUIRE(replies.size() == 1);
-    CHECK(replies[0].header.engine_id == engine);
-    CHECK(replies[0].header.error.code == errc::malformed);
-  }
-  const Counters after = peer.barrier();
-  check_delta(before, after, {.submitted = static_cast<std::int64_t>(sent.size())});
-  CHECK(after.failed - before.failed == static_cast<std::int64_t>(sent.size()));
-  check_still_served(env());
-}
 
-TEST_CASE("an apply_request whose targets and msg_ids counts differ is refused") {
-  CLIENT_PEER(peer, "count-mismatch");
-  const Value args = Value::list({1});
-  const Counters before = env().counters();
-  peer.send_signed(apply_header({0, 1}, {"mismatch-1"}, "echo"), args);  // the header check refuses it
-  peer.send_signed(apply_header({0}, {}, "echo"), args);                 // no msg_ids at all
-  peer.send_signed(apply_header({}, {}, "echo"), args);                  // no targets at all
-  const Counters after = peer.barrier();
-  check_delta(before, after, {.malformed = 3});
-  REQUIRE(peer.inbox.size() == 2);
-  for (const auto& p : peer.inbox) {
-    CHECK(p.header.kind == wire::MsgKind::request_error);
-    CHECK(p.header.error.code == errc::malformed);
+  TEST_CASE("the delimiter without a signature, or with a wrong protocol id, is dropped") {
+    CLIENT_PEER(peer, "no-signature");
+    wire::Header hello;
+    hello.kind = wire::MsgKind::hello;
+    const auto m = wire::make_message(hello);
+    const Counters before = env().counters();
+    peer.send_frames({delimiter});                                                    // nothing after it
+    peer.send_frames({delimiter, bytes_of(m.header_bytes), bytes_of(m.payload[0])});  // header, body, no signature
+    peer.send_frames({"crew/2", std::string(32, 'x'), bytes_of(m.header_bytes), bytes_of(m.payload[0])});
+    peer.send_frames({delimiter, "", bytes_of(m.header_bytes), bytes_of(m.payload[0])});  // empty signature
+    const Counters after = peer.barrier();
+    check_delta(before, after, {.bad_signature = 1, .malformed = 3});
+    CHECK(peer.inbox.empty());
+    check_still_served(env());
   }
-  check_still_served(env());
-}
 
-TEST_CASE("kinds that only engines or the controller send are refused on the client socket") {
-  CLIENT_PEER(peer, "wrong-kinds");
-  const Value registration = Value::dict(
-      {{"size", 1}, {"hosts", Value::list({"nowhere"})}, {"pids", Value::list({1})}, {"crew_version", "0"}});
-  std::vector<std::pair<wire::Header, Value>> messages;
-  auto add = [&](wire::MsgKind kind, Value body = Value()) {
+  TEST_CASE("messages signed with another key, or with a signature moved onto other bytes, are mis-signed") {
+    CLIENT_PEER(peer, "wrong-key");
+    wire::Signer wrong(wire::key_from_hex(wire::new_key_hex()));
+    wire::Header hello;
+    hello.kind = wire::MsgKind::hello;
+    hello.request_id = 7;
+    wire::Header stats;
+    stats.kind = wire::MsgKind::stats_request;
+    stats.request_id = 8;
+    const auto mh = wire::make_message(hello);
+    const auto ms = wire::make_message(stats);
+    const Buffer good_sig = wire::signature_of(mh.header_bytes, mh.payload, peer.signer());
+
+    const Counters before = env().counters();
+    peer.send_with_signature(wire::signature_of(mh.header_bytes, mh.payload, wrong), mh.header_bytes, mh.payload);
+    peer.send_with_signature(wire::signature_of(ms.header_bytes, ms.payload, wrong), ms.header_bytes, ms.payload);
+    // hello's genuine signature on the stats request
+    peer.send_with_signature(good_sig, ms.header_bytes, ms.payload);
+    // the same bytes, split differently between header and body
+    std::string header = bytes_of(mh.header_bytes), body = bytes_of(mh.payload[0]);
+    body.insert(body.begin(), header.back());
+    header.pop_back();
+    peer.send_frames({delimiter, bytes_of(good_sig), header, body});
+    const Counters after = peer.barrier();
+    check_delta(before, after, {.bad_signature = 4});
+    CHECK(peer.inbox.empty());  // no hello_reply, no stats_reply for the forgeries
+    check_still_served(env());
+  }
+
+  TEST_CASE("a validly signed garbage header is dropped as malformed") {
+    CLIENT_PEER(peer, "garbage-header");
+    std::mt19937_64 rng(42);
+    const Buffer body = body_frame(Value());
+    const Buffer genuine = wire::encode_header(apply_header({0}, {"garbage-header-1"}, "echo"));
+    const std::string g = bytes_of(genuine);
+    std::string huge_prefix(1, static_cast<char>(wire::MsgKind::apply_request));
+    huge_prefix += std::string(8, '\0');       // request_id
+    const std::uint64_t claimed = 1ull << 40;  // targets: a trillion of them
+    huge_prefix += std::string(reinterpret_cast<const char*>(&claimed), sizeof claimed);
+
+    const std::vector<std::string> headers{
+        "",                                              // empty
+        std::string(1, '\xff') + random_bytes(rng, 40),  // unknown kind
+        std::string(1, '\0') + random_bytes(rng, 40),    // kind 0
+        std::string(1, static_cast<char>(wire::MsgKind::apply_request)) + random_bytes(rng, 40),
+        g.substr(0, g.size() - 3),  // truncated
+        g + "x",                    // a stray byte
+        huge_prefix,                // size prefix past the end
+    };
+    const Counters before = env().counters();
+    for (const auto& h : headers) peer.send_signed(Buffer::copy(h), {body});
+    const Counters after = peer.barrier();
+    check_delta(before, after, {.malformed = static_cast<std::int64_t>(headers.size())});
+    CHECK(peer.inbox.empty());
+    check_still_served(env());
+  }
+
+  TEST_CASE("seeded mutations of a signed hello header are answered or dropped, never anything else") {
+    CLIENT_PEER(peer, "mutated-hello");
+    std::mt19937_64 rng(7);
+    wire::Header hello;
+    hello.kind = wire::MsgKind::hello;
+    const Buffer body = body_frame(Value());
+    constexpr int n = 300;
+    const Counters before = env().counters();
+    for (int i = 0; i < n; ++i) {
+      hello.request_id = static_cast<std::uint64_t>(i + 1);
+      std::string h = bytes_of(wire::encode_header(hello));
+      for (int k = 0, flips = 1 + static_cast<int>(rng() % 3); k < flips; ++k)
+        h[1 + rng() % (h.size() - 1)] = static_cast<char>(rng() & 0xff);  // never the kind byte
+      peer.send_signed(Buffer::copy(h), {body});
+    }
+    const Counters after = peer.barrier();
+    const auto answered = std::count_if(peer.inbox.begin(), peer.inbox.end(), [](const wire::Packet& p) {
+      return p.header.kind == wire::MsgKind::hello_reply;
+    });
+    CHECK(static_cast<std::size_t>(answered) == peer.inbox.size());
+    CHECK(answered + (after.malformed - before.malformed) == n);
+    check_delta(before, after, {.malformed = n - answered});
+    check_still_served(env());
+  }
+
+  TEST_CASE("an apply_request with a garbage body fails on the engines, which keep serving") {
+    CLIENT_PEER(peer, "garbage-body");
+    std::mt19937_64 rng(99);
+    // A bytes value big enough to travel out of band, sent without its out-of-band frame.
+    std::vector<Buffer> with_oob;
+    wire::encode_value(Value::list({Value(Buffer::copy(std::string(64 * 1024, 'b')))}), with_oob);
+    REQUIRE(with_oob.size() == 2);
+    const std::vector<Buffer> bodies{Buffer::copy(random_bytes(rng, 64)), Buffer::copy(""), body_frame(Value(5)),
+                                     with_oob.front()};
+    const Counters before = env().counters();
+    std::vector<std::pair<std::string, int>> sent;
+    for (std::size_t b = 0; b < bodies.size(); ++b) {
+      std::vector<std::string> ids;
+      for (int t : {0, 1}) {
+        ids.push_back("garbage-body-" + std::to_string(b) + "-" + std::to_string(t));
+        sent.emplace_back(ids.back(), t);
+      }
+      peer.send_signed(wire::encode_header(apply_header({0, 1}, ids, "echo")), {bodies[b]});
+    }
+    for (const auto& [msg_id, engine] : sent) {
+      CAPTURE(msg_id);
+      const auto replies = peer.replies_for(msg_id, 1, 10s);
+      REQUIRE(replies.size() == 1);
+      CHECK(replies[0].header.engine_id == engine);
+      CHECK(replies[0].header.error.code == errc::malformed);
+    }
+    const Counters after = peer.barrier();
+    check_delta(before, after, {.submitted = static_cast<std::int64_t>(sent.size())});
+    CHECK(after.failed - before.failed == static_cast<std::int64_t>(sent.size()));
+    check_still_served(env());
+  }
+
+  TEST_CASE("an apply_request whose targets and msg_ids counts differ is refused") {
+    CLIENT_PEER(peer, "count-mismatch");
+    const Value args = Value::list({1});
+    const Counters before = env().counters();
+    peer.send_signed(apply_header({0, 1}, {"mismatch-1"}, "echo"), args);  // the header check refuses it
+    peer.send_signed(apply_header({0}, {}, "echo"), args);                 // no msg_ids at all
+    peer.send_signed(apply_header({}, {}, "echo"), args);                  // no targets at all
+    const Counters after = peer.barrier();
+    check_delta(before, after, {.malformed = 3});
+    REQUIRE(peer.inbox.size() == 2);
+    for (const auto& p : peer.inbox) {
+      CHECK(p.header.kind == wire::MsgKind::request_error);
+      CHECK(p.header.error.code == errc::malformed);
+    }
+    check_still_served(env());
+  }
+
+  TEST_CASE("kinds that only engines or the controller send are refused on the client socket") {
+    CLIENT_PEER(peer, "wrong-kinds");
+    const Value registration = Value::dict(
+        {{"size", 1}, {"hosts", Value::list({"nowhere"})}, {"pids", Value::list({1})}, {"crew_version", "0"}});
+    std::vector<std::pair<wire::Header, Value>> messages;
+    auto add = [&](wire::MsgKind kind, Value body = Value()) {
+      wire::Header h;
+      h.kind = kind;
+      h.request_id = messages.size() + 1;
+      messages.emplace_back(h, std::move(body));
+    };
+    add(wire::MsgKind::register_request, registration);
+    add(wire::MsgKind::heartbeat);
+    add(wire::MsgKind::goodbye);
+    add(wire::MsgKind::shutdown_world);  // must not stop anything
+    {
+      wire::Header task = apply_header({0}, {"never-run-1"}, "echo");
+      task.kind = wire::MsgKind::task;
+      messages.emplace_back(task, Value::list({1}));
+      wire::Header reply;
+      reply.kind = wire::MsgKind::apply_reply;
+      reply.msg_ids = {"never-run-2"};
+      messages.emplace_back(reply, Value(666));
+    }
+    const Counters before = env().counters();
+    for (const auto& [h, body] : messages) peer.send_signed(h, body);
+    const Counters after = peer.barrier();
+    check_delta(before, after, {.unexpected = static_cast<std::int64_t>(messages.size())});
+    CHECK(after.worlds == before.worlds);
+    REQUIRE(peer.inbox.size() == messages.size());
+    for (const auto& p : peer.inbox) {
+      CHECK(p.header.kind == wire::MsgKind::request_error);
+      CHECK(p.header.error.code == errc::unexpected);
+    }
+    check_still_served(env());
+  }
+
+  TEST_CASE("an engines_request with a body that does not decode or has the wrong types is a handler error") {
+    CLIENT_PEER(peer, "bad-engines-request");
+    std::mt19937_64 rng(5);
     wire::Header h;
-    h.kind = kind;
-    h.request_id = messages.size() + 1;
-    messages.emplace_back(h, std::move(body));
-  };
-  add(wire::MsgKind::register_request, registration);
-  add(wire::MsgKind::heartbeat);
-  add(wire::MsgKind::goodbye);
-  add(wire::MsgKind::shutdown_world);  // must not stop anything
-  {
-    wire::Header task = apply_header({0}, {"never-run-1"}, "echo");
-    task.kind = wire::MsgKind::task;
-    messages.emplace_back(task, Value::list({1}));
-    wire::Header reply;
-    reply.kind = wire::MsgKind::apply_reply;
-    reply.msg_ids = {"never-run-2"};
-    messages.emplace_back(reply, Value(666));
+    h.kind = wire::MsgKind::engines_request;
+    h.request_id = 1;
+    const Counters before = env().counters();
+    peer.send_signed(wire::encode_header(h), {Buffer::copy(random_bytes(rng, 32))});
+    h.request_id = 2;
+    peer.send_signed(h, Value::dict({{"wait_for", "two"}, {"wait_ms", 10}}));
+    const Counters after = peer.barrier();
+    check_delta(before, after, {.handler_errors = 2});
+    check_still_served(env());
   }
-  const Counters before = env().counters();
-  for (const auto& [h, body] : messages) peer.send_signed(h, body);
-  const Counters after = peer.barrier();
-  check_delta(before, after, {.unexpected = static_cast<std::int64_t>(messages.size())});
-  CHECK(after.worlds == before.worlds);
-  REQUIRE(peer.inbox.size() == messages.size());
-  for (const auto& p : peer.inbox) {
-    CHECK(p.header.kind == wire::MsgKind::request_error);
-    CHECK(p.header.error.code == errc::unexpected);
+
+  TEST_CASE("a replayed apply_request does not overwrite the first result") {
+    CLIENT_PEER(owner, "replay-owner");
+    CLIENT_PEER(thief, "replay-thief");
+    const auto m = wire::make_message(apply_header({0}, {"replay-1"}, "echo"), Value::list({42}));
+    const Buffer signature = wire::signature_of(m.header_bytes, m.payload, owner.signer());
+    const Counters before = env().counters();
+    owner.send_with_signature(signature, m.header_bytes, m.payload);
+    (void)owner.barrier();                                            // the original is dispatched
+    thief.send_with_signature(signature, m.header_bytes, m.payload);  // replayed by another peer
+    owner.send_with_signature(signature, m.header_bytes, m.payload);  // and by the owner itself
+
+    const auto mine = owner.replies_for("replay-1", 2, 10s);
+    REQUIRE(mine.size() == 2);
+    const auto ok =
+        std::count_if(mine.begin(), mine.end(), [](const wire::Packet& p) { return !p.header.error.failed(); });
+    CHECK(ok == 1);
+    for (const auto& p : mine) {
+      if (p.header.error.failed()) continue;
+      CHECK(p.header.engine_id == 0);
+      CHECK(p.body() == Value(42));
+    }
+    const auto theirs = thief.replies_for("replay-1", 1, 10s);
+    REQUIRE(theirs.size() == 1);
+    CHECK(theirs[0].header.error.failed());
+
+    // After the result is in, a replay is refused again and the owner hears nothing more.
+    thief.send_with_signature(signature, m.header_bytes, m.payload);
+    const auto late = thief.replies_for("replay-1", 1, 10s);
+    REQUIRE(late.size() == 1);
+    CHECK(late[0].header.error.failed());
+    const Counters after = owner.barrier();
+    CHECK(owner.replies_for("replay-1", 1, 0ms).empty());
+    // One task ran; the refused copies are not tasks, so they are neither submitted nor failed.
+    check_delta(before, after, {.submitted = 1});
+    CHECK(after.completed - before.completed == 1);
+    CHECK(after.failed - before.failed == 0);
+    check_still_served(env());
   }
-  check_still_served(env());
-}
 
-TEST_CASE("an engines_request with a body that does not decode or has the wrong types is a handler error") {
-  CLIENT_PEER(peer, "bad-engines-request");
-  std::mt19937_64 rng(5);
-  wire::Header h;
-  h.kind = wire::MsgKind::engines_request;
-  h.request_id = 1;
-  const Counters before = env().counters();
-  peer.send_signed(wire::encode_header(h), {Buffer::copy(random_bytes(rng, 32))});
-  h.request_id = 2;
-  peer.send_signed(h, Value::dict({{"wait_for", "two"}, {"wait_ms", 10}}));
-  const Counters after = peer.barrier();
-  check_delta(before, after, {.handler_errors = 2});
-  check_still_served(env());
-}
-
-TEST_CASE("a replayed apply_request does not overwrite the first result") {
-  CLIENT_PEER(owner, "replay-owner");
-  CLIENT_PEER(thief, "replay-thief");
-  const auto m = wire::make_message(apply_header({0}, {"replay-1"}, "echo"), Value::list({42}));
-  const Buffer signature = wire::signature_of(m.header_bytes, m.payload, owner.signer());
-  const Counters before = env().counters();
-  owner.send_with_signature(signature, m.header_bytes, m.payload);
-  (void)owner.barrier();                                          // the original is dispatched
-  thief.send_with_signature(signature, m.header_bytes, m.payload);  // replayed by another peer
-  owner.send_with_signature(signature, m.header_bytes, m.payload);  // and by the owner itself
-
-  const auto mine = owner.replies_for("replay-1", 2, 10s);
-  REQUIRE(mine.size() == 2);
-  const auto ok = std::count_if(mine.begin(), mine.end(), [](const wire::Packet& p) { return !p.header.error.failed(); });
-  CHECK(ok == 1);
-  for (const auto& p : mine) {
-    if (p.header.error.failed()) continue;
-    CHECK(p.header.engine_id == 0);
-    CHECK(p.body() == Value(42));
+  TEST_CASE("an apply_request that names one engine twice answers each msg_id, and a view cannot") {
+    CLIENT_PEER(peer, "twice");
+    peer.send_signed(apply_header({0, 0}, {"twice-1", "twice-2"}, "echo"), Value::list({7}));
+    peer.send_signed(apply_header({1, 1}, {"twice-3", "twice-4"}, "echo"), Value::list({7}));
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (const std::string id : {"twice-1", "twice-2", "twice-3", "twice-4"}) {
+      CAPTURE(id);
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto replies = peer.replies_for(id, 1, std::max(left, 0ms));
+      CHECK(replies.size() == 1);  // an answer (a result, or a refusal of the repeated target)
+      for (const auto& p : replies)
+        if (!p.header.error.failed()) CHECK(p.body() == Value(7));
+    }
+    // Through the public API such a view is refused when it is made, before anything is sent.
+    const Client rc = env().cluster.client();
+    try {
+      (void)rc[{0, 0}];
+      FAIL("a view naming engine 0 twice was accepted");
+    } catch (const InputError& e) {
+      CHECK(e.code() == errc::bad_targets);
+    }
+    check_still_served(env());
   }
-  const auto theirs = thief.replies_for("replay-1", 1, 10s);
-  REQUIRE(theirs.size() == 1);
-  CHECK(theirs[0].header.error.failed());
 
-  // After the result is in, a replay is refused again and the owner hears nothing more.
-  thief.send_with_signature(signature, m.header_bytes, m.payload);
-  const auto late = thief.replies_for("replay-1", 1, 10s);
-  REQUIRE(late.size() == 1);
-  CHECK(late[0].header.error.failed());
-  const Counters after = owner.barrier();
-  CHECK(owner.replies_for("replay-1", 1, 0ms).empty());
-  // One task ran; the refused copies are not tasks, so they are neither submitted nor failed.
-  check_delta(before, after, {.submitted = 1});
-  CHECK(after.completed - before.completed == 1);
-  CHECK(after.failed - before.failed == 0);
-  check_still_served(env());
-}
-
-TEST_CASE("an apply_request that names one engine twice answers each msg_id, and a view cannot") {
-  CLIENT_PEER(peer, "twice");
-  peer.send_signed(apply_header({0, 0}, {"twice-1", "twice-2"}, "echo"), Value::list({7}));
-  peer.send_signed(apply_header({1, 1}, {"twice-3", "twice-4"}, "echo"), Value::list({7}));
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  for (const std::string id : {"twice-1", "twice-2", "twice-3", "twice-4"}) {
-    CAPTURE(id);
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    const auto replies = peer.replies_for(id, 1, std::max(left, 0ms));
-    CHECK(replies.size() == 1);  // an answer (a result, or a refusal of the repeated target)
-    for (const auto& p : replies)
-      if (!p.header.error.failed()) CHECK(p.body() == Value(7));
+  TEST_CASE("bytes that are not ZMTP are refused by the transport or dropped, and nothing else moves") {
+    // libzmq still speaks ZMTP 1.0 to a peer whose first byte is not 0xff, so some of these bytes
+    // reach the controller as (garbage) messages: those must be dropped and counted, nothing more.
+    std::mt19937_64 rng(11);
+    // A ZMTP 3.0 greeting that asks for CURVE from a NULL-security server, then junk.
+    std::string greeting("\xff\0\0\0\0\0\0\0\x01\x7f\x03\x00", 12);
+    std::string mechanism("CURVE");
+    mechanism.resize(20, '\0');
+    greeting += mechanism + std::string(1, '\0') + std::string(31, '\0');
+    const Counters before = env().counters();
+    for (const auto& url : {env().endpoints.client_url, env().endpoints.engine_url}) {
+      write_raw_tcp(port_of(url), random_bytes(rng, 4096));
+      write_raw_tcp(port_of(url), greeting + random_bytes(rng, 1024));
+      write_raw_tcp(port_of(url), "GET / HTTP/1.1\r\nHost: crew\r\n\r\n");
+    }
+    CLIENT_PEER(peer, "after-tcp-junk");
+    const Counters after = peer.barrier();
+    CHECK(after.unexpected == before.unexpected);
+    CHECK(after.handler_errors == before.handler_errors);
+    CHECK(after.submitted == before.submitted);
+    CHECK(after.worlds == before.worlds);
+    check_still_served(env());
   }
-  // Through the public API such a view is refused when it is made, before anything is sent.
-  const Client rc = env().cluster.client();
-  try {
-    (void)rc[{0, 0}];
-    FAIL("a view naming engine 0 twice was accepted");
-  } catch (const InputError& e) {
-    CHECK(e.code() == errc::bad_targets);
-  }
-  check_still_served(env());
-}
-
-TEST_CASE("bytes that are not ZMTP are refused by the transport or dropped, and nothing else moves") {
-  // libzmq still speaks ZMTP 1.0 to a peer whose first byte is not 0xff, so some of these bytes
-  // reach the controller as (garbage) messages: those must be dropped and counted, nothing more.
-  std::mt19937_64 rng(11);
-  // A ZMTP 3.0 greeting that asks for CURVE from a NULL-security server, then junk.
-  std::string greeting("\xff\0\0\0\0\0\0\0\x01\x7f\x03\x00", 12);
-  std::string mechanism("CURVE");
-  mechanism.resize(20, '\0');
-  greeting += mechanism + std::string(1, '\0') + std::string(31, '\0');
-  const Counters before = env().counters();
-  for (const auto& url : {env().endpoints.client_url, env().endpoints.engine_url}) {
-    write_raw_tcp(port_of(url), random_bytes(rng, 4096));
-    write_raw_tcp(port_of(url), greeting + random_bytes(rng, 1024));
-    write_raw_tcp(port_of(url), "GET / HTTP/1.1\r\nHost: crew\r\n\r\n");
-  }
-  CLIENT_PEER(peer, "after-tcp-junk");
-  const Counters after = peer.barrier();
-  CHECK(after.unexpected == before.unexpected);
-  CHECK(after.handler_errors == before.handler_errors);
-  CHECK(after.submitted == before.submitted);
-  CHECK(after.worlds == before.worlds);
-  check_still_served(env());
-}
 
 }  // TEST_SUITE

@@ -51,145 +51,145 @@ const EngineInfo* find_engine(const std::vector<EngineInfo>& engines, int id) {
 
 TEST_SUITE("security.engine_socket") {
 
-TEST_CASE("garbage and mis-signed messages at the engine socket are dropped and counted") {
-  ENGINE_PEER(peer, "engine-garbage");
-  std::mt19937_64 rng(1234);
-  wire::Signer wrong(wire::key_from_hex(wire::new_key_hex()));
-  const auto hb = wire::make_message(of_kind(wire::MsgKind::heartbeat));
-  std::int64_t malformed = 0, mis_signed = 0;
-  const Counters before = env().counters();
+  TEST_CASE("garbage and mis-signed messages at the engine socket are dropped and counted") {
+    ENGINE_PEER(peer, "engine-garbage");
+    std::mt19937_64 rng(1234);
+    wire::Signer wrong(wire::key_from_hex(wire::new_key_hex()));
+    const auto hb = wire::make_message(of_kind(wire::MsgKind::heartbeat));
+    std::int64_t malformed = 0, mis_signed = 0;
+    const Counters before = env().counters();
 
-  peer.send_frames({"garbage"});
-  peer.send_frames({delimiter});
-  peer.send_signed(Buffer::copy(std::string(1, '\xff') + random_bytes(rng, 30)), {body_frame(Value())});
-  malformed += 3;
-  peer.send_with_signature(wire::signature_of(hb.header_bytes, hb.payload, wrong), hb.header_bytes, hb.payload);
-  ++mis_signed;
-  for (int i = 0; i < 200; ++i) {
-    std::vector<std::string> frames(1 + rng() % 8);
-    for (auto& f : frames) f = random_bytes(rng, rng() % 200);
-    if (rng() % 3 == 0) frames[rng() % frames.size()] = delimiter;
-    ++(predicts_malformed(frames) ? malformed : mis_signed);
-    peer.send_frames(frames);
+    peer.send_frames({"garbage"});
+    peer.send_frames({delimiter});
+    peer.send_signed(Buffer::copy(std::string(1, '\xff') + random_bytes(rng, 30)), {body_frame(Value())});
+    malformed += 3;
+    peer.send_with_signature(wire::signature_of(hb.header_bytes, hb.payload, wrong), hb.header_bytes, hb.payload);
+    ++mis_signed;
+    for (int i = 0; i < 200; ++i) {
+      std::vector<std::string> frames(1 + rng() % 8);
+      for (auto& f : frames) f = random_bytes(rng, rng() % 200);
+      if (rng() % 3 == 0) frames[rng() % frames.size()] = delimiter;
+      ++(predicts_malformed(frames) ? malformed : mis_signed);
+      peer.send_frames(frames);
+    }
+    const Counters after = env().wait_counters([&](const Counters& c) {
+      return c.malformed - before.malformed >= malformed && c.bad_signature - before.bad_signature >= mis_signed;
+    });
+    check_delta(before, after, {.bad_signature = mis_signed, .malformed = malformed});
+    CHECK(after.worlds == before.worlds);
+    check_still_served(env());
   }
-  const Counters after = env().wait_counters([&](const Counters& c) {
-    return c.malformed - before.malformed >= malformed && c.bad_signature - before.bad_signature >= mis_signed;
-  });
-  check_delta(before, after, {.bad_signature = mis_signed, .malformed = malformed});
-  CHECK(after.worlds == before.worlds);
-  check_still_served(env());
-}
 
-TEST_CASE("messages from a bridge that never registered are dropped as unexpected and answered by nothing") {
-  ENGINE_PEER(peer, "never-registered");
-  const Counters before = env().counters();
-  peer.send_signed(of_kind(wire::MsgKind::heartbeat));
-  peer.send_signed(reply_header({"nobody-1"}), Value(666));  // a reply for an unknown msg_id
-  peer.send_signed(of_kind(wire::MsgKind::goodbye));         // must not end any world
-  peer.send_signed(apply_header({0}, {"never-run-3"}, "echo"), Value::list({1}));
-  const Counters after =
-      env().wait_counters([&](const Counters& c) { return c.unexpected - before.unexpected >= 4; });
-  check_delta(before, after, {.unexpected = 4});
-  CHECK(after.engines_alive == 2);
-  CHECK(after.worlds == before.worlds);
-  CHECK_FALSE(peer.recv(200ms).has_value());  // no heartbeat echo, no reply of any kind
-  check_still_served(env());
-}
+  TEST_CASE("messages from a bridge that never registered are dropped as unexpected and answered by nothing") {
+    ENGINE_PEER(peer, "never-registered");
+    const Counters before = env().counters();
+    peer.send_signed(of_kind(wire::MsgKind::heartbeat));
+    peer.send_signed(reply_header({"nobody-1"}), Value(666));  // a reply for an unknown msg_id
+    peer.send_signed(of_kind(wire::MsgKind::goodbye));         // must not end any world
+    peer.send_signed(apply_header({0}, {"never-run-3"}, "echo"), Value::list({1}));
+    const Counters after =
+        env().wait_counters([&](const Counters& c) { return c.unexpected - before.unexpected >= 4; });
+    check_delta(before, after, {.unexpected = 4});
+    CHECK(after.engines_alive == 2);
+    CHECK(after.worlds == before.worlds);
+    CHECK_FALSE(peer.recv(200ms).has_value());  // no heartbeat echo, no reply of any kind
+    check_still_served(env());
+  }
 
-TEST_CASE("a register_request with a malformed body is a handler error and registers nothing") {
-  ENGINE_PEER(peer, "bad-registration");
-  std::mt19937_64 rng(77);
-  const wire::Header reg = of_kind(wire::MsgKind::register_request);
-  const std::vector<Value> bodies{
-      Value::dict({{"size", 0}, {"hosts", Value::list({})}, {"pids", Value::list({})}}),        // size 0
-      Value::dict({{"size", 1}, {"pids", Value::list({1})}}),                                   // hosts missing
-      Value::dict({{"size", 1}, {"hosts", Value::list({"h"})}}),                                // pids missing
-      Value::dict({{"size", 3}, {"hosts", Value::list({"h"})}, {"pids", Value::list({1})}}),    // size != hosts
-      Value::dict({{"size", -5}, {"hosts", Value::list({})}, {"pids", Value::list({})}}),       // negative size
-      Value::dict({{"size", "one"}, {"hosts", Value::list({"h"})}, {"pids", Value::list({1})}}),  // size not a number
-      Value::dict({{"size", 1}, {"hosts", Value::list({7})}, {"pids", Value::list({1})}}),      // host not a string
-      Value(5),                                                                                  // not a dict
-  };
-  const Counters before = env().counters();
-  for (const auto& b : bodies) peer.send_signed(reg, b);
-  peer.send_signed(wire::encode_header(reg), {Buffer::copy(random_bytes(rng, 40))});  // does not decode
-  const auto errors = static_cast<std::int64_t>(bodies.size() + 1);
-  // Still unregistered afterwards: its heartbeat is unexpected.
-  peer.send_signed(of_kind(wire::MsgKind::heartbeat));
-  const Counters after = env().wait_counters([&](const Counters& c) {
-    return c.handler_errors - before.handler_errors >= errors && c.unexpected - before.unexpected >= 1;
-  });
-  check_delta(before, after, {.unexpected = 1, .handler_errors = errors});
-  CHECK(after.worlds == before.worlds);
-  CHECK(after.engines_alive == 2);
-  check_still_served(env());
-}
+  TEST_CASE("a register_request with a malformed body is a handler error and registers nothing") {
+    ENGINE_PEER(peer, "bad-registration");
+    std::mt19937_64 rng(77);
+    const wire::Header reg = of_kind(wire::MsgKind::register_request);
+    const std::vector<Value> bodies{
+        Value::dict({{"size", 0}, {"hosts", Value::list({})}, {"pids", Value::list({})}}),          // size 0
+        Value::dict({{"size", 1}, {"pids", Value::list({1})}}),                                     // hosts missing
+        Value::dict({{"size", 1}, {"hosts", Value::list({"h"})}}),                                  // pids missing
+        Value::dict({{"size", 3}, {"hosts", Value::list({"h"})}, {"pids", Value::list({1})}}),      // size != hosts
+        Value::dict({{"size", -5}, {"hosts", Value::list({})}, {"pids", Value::list({})}}),         // negative size
+        Value::dict({{"size", "one"}, {"hosts", Value::list({"h"})}, {"pids", Value::list({1})}}),  // size not a number
+        Value::dict({{"size", 1}, {"hosts", Value::list({7})}, {"pids", Value::list({1})}}),        // host not a string
+        Value(5),                                                                                   // not a dict
+    };
+    const Counters before = env().counters();
+    for (const auto& b : bodies) peer.send_signed(reg, b);
+    peer.send_signed(wire::encode_header(reg), {Buffer::copy(random_bytes(rng, 40))});  // does not decode
+    const auto errors = static_cast<std::int64_t>(bodies.size() + 1);
+    // Still unregistered afterwards: its heartbeat is unexpected.
+    peer.send_signed(of_kind(wire::MsgKind::heartbeat));
+    const Counters after = env().wait_counters([&](const Counters& c) {
+      return c.handler_errors - before.handler_errors >= errors && c.unexpected - before.unexpected >= 1;
+    });
+    check_delta(before, after, {.unexpected = 1, .handler_errors = errors});
+    CHECK(after.worlds == before.worlds);
+    CHECK(after.engines_alive == 2);
+    check_still_served(env());
+  }
 
-TEST_CASE("a registered bridge's bogus replies are counted, and its replays and forgeries change nothing") {
-  ENGINE_PEER(fake, "fake-world");
-  CLIENT_PEER(client, "fake-world-victim");
-  // A world of one engine that the test speaks for.
-  fake.send_signed(of_kind(wire::MsgKind::register_request),
-                   Value::dict({{"size", 1}, {"hosts", Value::list({"fakehost"})}, {"pids", Value::list({0})},
-                                {"crew_version", "hostile"}}));
-  const auto registered = fake.recv(10s);
-  REQUIRE(registered.has_value());
-  REQUIRE(registered->header.kind == wire::MsgKind::register_reply);
-  REQUIRE_FALSE(registered->header.error.failed());
-  const int fake_engine = static_cast<int>(registered->body()["first_engine"].as_int());
-  CHECK(fake_engine == 2);
+  TEST_CASE("a registered bridge's bogus replies are counted, and its replays and forgeries change nothing") {
+    ENGINE_PEER(fake, "fake-world");
+    CLIENT_PEER(client, "fake-world-victim");
+    // A world of one engine that the test speaks for.
+    fake.send_signed(of_kind(wire::MsgKind::register_request), Value::dict({{"size", 1},
+                                                                            {"hosts", Value::list({"fakehost"})},
+                                                                            {"pids", Value::list({0})},
+                                                                            {"crew_version", "hostile"}}));
+    const auto registered = fake.recv(10s);
+    REQUIRE(registered.has_value());
+    REQUIRE(registered->header.kind == wire::MsgKind::register_reply);
+    REQUIRE_FALSE(registered->header.error.failed());
+    const int fake_engine = static_cast<int>(registered->body()["first_engine"].as_int());
+    CHECK(fake_engine == 2);
 
-  // A genuine reply from world 0, captured by the client that asked for it.
-  client.send_signed(apply_header({0}, {"genuine-1"}, "echo"), Value::list({42}));
-  auto genuine = client.replies_for("genuine-1", 1, 10s);
-  REQUIRE(genuine.size() == 1);
-  REQUIRE(genuine[0].body() == Value(42));
-  const std::int64_t completed_by_0 = find_engine(env().rc.engines(), 0)->completed;
+    // A genuine reply from world 0, captured by the client that asked for it.
+    client.send_signed(apply_header({0}, {"genuine-1"}, "echo"), Value::list({42}));
+    auto genuine = client.replies_for("genuine-1", 1, 10s);
+    REQUIRE(genuine.size() == 1);
+    REQUIRE(genuine[0].body() == Value(42));
+    const std::int64_t completed_by_0 = find_engine(env().rc.engines(), 0)->completed;
 
-  const Counters before = env().counters();
-  fake.send_signed(of_kind(wire::MsgKind::heartbeat));
-  // Replayed by the wrong world after it was answered: dropped (as unexpected, or silently as a
-  // duplicate), never delivered or counted again.
-  fake.send_with_signature(genuine[0].signature, genuine[0].header_bytes, genuine[0].payload);
-  fake.send_signed(reply_header({"nobody-2"}, fake_engine), Value(1));              // unknown msg_id
-  fake.send_signed(of_kind(wire::MsgKind::hello));                                  // a client's kind
-  fake.send_signed(reply_header({}, fake_engine), Value(1));                        // no msg_id
-  fake.send_signed(reply_header({"nobody-3", "nobody-4"}, fake_engine), Value(1));  // two msg_ids
-  Counters after = env().wait_counters(
-      [&](const Counters& c) { return c.handler_errors - before.handler_errors >= 2; });  // the last two
-  CHECK(after.handler_errors - before.handler_errors == 2);
-  CHECK(after.unexpected - before.unexpected >= 2);
-  CHECK(after.unexpected - before.unexpected <= 3);
-  CHECK(after.bad_signature == before.bad_signature);
-  CHECK(after.malformed == before.malformed);
-  CHECK(after.submitted == before.submitted);
-  CHECK(find_engine(env().rc.engines(), 0)->completed == completed_by_0);  // the replay counts for nothing
-  (void)client.barrier();
-  CHECK(client.replies_for("genuine-1", 1, 0ms).empty());  // and reaches nobody
+    const Counters before = env().counters();
+    fake.send_signed(of_kind(wire::MsgKind::heartbeat));
+    // Replayed by the wrong world after it was answered: dropped (as unexpected, or silently as a
+    // duplicate), never delivered or counted again.
+    fake.send_with_signature(genuine[0].signature, genuine[0].header_bytes, genuine[0].payload);
+    fake.send_signed(reply_header({"nobody-2"}, fake_engine), Value(1));              // unknown msg_id
+    fake.send_signed(of_kind(wire::MsgKind::hello));                                  // a client's kind
+    fake.send_signed(reply_header({}, fake_engine), Value(1));                        // no msg_id
+    fake.send_signed(reply_header({"nobody-3", "nobody-4"}, fake_engine), Value(1));  // two msg_ids
+    Counters after = env().wait_counters(
+        [&](const Counters& c) { return c.handler_errors - before.handler_errors >= 2; });  // the last two
+    CHECK(after.handler_errors - before.handler_errors == 2);
+    CHECK(after.unexpected - before.unexpected >= 2);
+    CHECK(after.unexpected - before.unexpected <= 3);
+    CHECK(after.bad_signature == before.bad_signature);
+    CHECK(after.malformed == before.malformed);
+    CHECK(after.submitted == before.submitted);
+    CHECK(find_engine(env().rc.engines(), 0)->completed == completed_by_0);  // the replay counts for nothing
+    (void)client.barrier();
+    CHECK(client.replies_for("genuine-1", 1, 0ms).empty());  // and reaches nobody
 
-  // A forged reply for a task that world 0 holds is not the task's result.
-  client.send_signed(apply_header({0}, {"slow-1"}, "sleep"), Value::list({0.5}));
-  (void)client.barrier();  // dispatched to engine 0
-  const Counters before_forgery = env().counters();
-  fake.send_signed(reply_header({"slow-1"}, 0), Value(666));
-  const auto slow = client.replies_for("slow-1", 1, 10s);
-  REQUIRE(slow.size() == 1);
-  CHECK(slow[0].body().is_null());  // sleep's own result, not the forgery's 666
-  after = env().wait_counters(
-      [&](const Counters& c) { return c.unexpected - before_forgery.unexpected >= 1; }, 3s);
-  CHECK_MESSAGE(after.unexpected - before_forgery.unexpected == 1,
-                "a reply from a world for a task it does not hold is dropped as unexpected");
+    // A forged reply for a task that world 0 holds is not the task's result.
+    client.send_signed(apply_header({0}, {"slow-1"}, "sleep"), Value::list({0.5}));
+    (void)client.barrier();  // dispatched to engine 0
+    const Counters before_forgery = env().counters();
+    fake.send_signed(reply_header({"slow-1"}, 0), Value(666));
+    const auto slow = client.replies_for("slow-1", 1, 10s);
+    REQUIRE(slow.size() == 1);
+    CHECK(slow[0].body().is_null());  // sleep's own result, not the forgery's 666
+    after = env().wait_counters([&](const Counters& c) { return c.unexpected - before_forgery.unexpected >= 1; }, 3s);
+    CHECK_MESSAGE(after.unexpected - before_forgery.unexpected == 1,
+                  "a reply from a world for a task it does not hold is dropped as unexpected");
 
-  // The fake world leaves; the cluster is what it was.
-  fake.send_signed(of_kind(wire::MsgKind::goodbye));
-  CHECK(poll_for(
-      [&] {
-        const auto engines = env().rc.engines();
-        const EngineInfo* e = find_engine(engines, fake_engine);
-        return e != nullptr && e->state != "alive";
-      },
-      10s));
-  check_still_served(env());
-}
+    // The fake world leaves; the cluster is what it was.
+    fake.send_signed(of_kind(wire::MsgKind::goodbye));
+    CHECK(poll_for(
+        [&] {
+          const auto engines = env().rc.engines();
+          const EngineInfo* e = find_engine(engines, fake_engine);
+          return e != nullptr && e->state != "alive";
+        },
+        10s));
+    check_still_served(env());
+  }
 
 }  // TEST_SUITE

@@ -8,10 +8,10 @@
 // processes behind fails, even if its assertions passed: cleaning up is part of the contract.
 
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -74,9 +74,13 @@ int main(int argc, char** argv) {
   int first = 1;
   for (; first < argc; ++first) {
     const std::string a = argv[first];
-    if (a == "--timeout" && first + 1 < argc) timeout_s = std::atoi(argv[++first]);
-    else if (a == "--") { ++first; break; }
-    else break;
+    if (a == "--timeout" && first + 1 < argc)
+      timeout_s = std::atoi(argv[++first]);
+    else if (a == "--") {
+      ++first;
+      break;
+    } else
+      break;
   }
   if (first >= argc) {
     std::cerr << "usage: crew-test-guard [--timeout S] -- command args..." << std::endl;
@@ -105,7 +109,8 @@ int main(int argc, char** argv) {
   bool timed_out = false;
   for (;;) {
     if (::waitpid(child, &status, WNOHANG) == child) break;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       std::cerr << "crew-test-guard: the test ran past " << timeout_s << " s; killing it" << std::endl;
@@ -138,8 +143,10 @@ int main(int argc, char** argv) {
     }
   }
   std::error_code ec;
-  if (std::getenv("CREW_TEST_KEEP_HOME") == nullptr) fs::remove_all(home, ec);
-  else std::cerr << "crew-test-guard: kept " << home << std::endl;
+  if (std::getenv("CREW_TEST_KEEP_HOME") == nullptr)
+    fs::remove_all(home, ec);
+  else
+    std::cerr << "crew-test-guard: kept " << home << std::endl;
 
   if (timed_out) return 124;
   if (!left.empty()) {

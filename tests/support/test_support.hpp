@@ -43,7 +43,7 @@ bool poll_for(Pred done, std::chrono::milliseconds timeout, std::chrono::millise
 /// A cluster started with `crew cluster start -n <engines> --profile <profile>`; the destructor
 /// stops it with `crew cluster stop` and checks that every process it started is gone.
 class Cluster {
- public:
+public:
   explicit Cluster(int engines, std::string profile = "test", std::vector<std::string> extra_args = {});
   ~Cluster();
   Cluster(const Cluster&) = delete;
@@ -57,7 +57,7 @@ class Cluster {
   /// Stops it now; throws if `crew cluster stop` fails or a process survives.
   void stop();
 
- private:
+private:
   std::string profile_;
   int engines_;
   bool running_ = false;

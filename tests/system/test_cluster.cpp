@@ -44,212 +44,213 @@ std::vector<int> all_ids() {
 
 TEST_SUITE("system.cluster") {
 
-TEST_CASE("every rank registers as an engine with a dense id") {
-  const auto& rc = client();
-  CHECK(rc.ids() == all_ids());
-  const auto engines = rc.engines();
-  REQUIRE(engines.size() == static_cast<std::size_t>(world_size()));
-  std::set<std::int64_t> pids;
-  for (const auto& e : engines) {
-    CHECK(e.state == "alive");
-    CHECK(e.rank == e.id);  // one world: engine id = rank
-    CHECK(e.world == 0);
-    CHECK(e.world_size == world_size());
-    pids.insert(e.pid);
+  TEST_CASE("every rank registers as an engine with a dense id") {
+    const auto& rc = client();
+    CHECK(rc.ids() == all_ids());
+    const auto engines = rc.engines();
+    REQUIRE(engines.size() == static_cast<std::size_t>(world_size()));
+    std::set<std::int64_t> pids;
+    for (const auto& e : engines) {
+      CHECK(e.state == "alive");
+      CHECK(e.rank == e.id);  // one world: engine id = rank
+      CHECK(e.world == 0);
+      CHECK(e.world_size == world_size());
+      pids.insert(e.pid);
+    }
+    CHECK(pids.size() == engines.size());
   }
-  CHECK(pids.size() == engines.size());
-}
 
-TEST_CASE("summary reports each engine's rank, world size and id") {
-  const auto results = client().view().apply("summary").get_dict(30s);
-  REQUIRE(results.size() == static_cast<std::size_t>(world_size()));
-  for (const auto& [id, s] : results) {
-    CHECK(s["engine_id"].as_int() == id);
-    CHECK(s["rank"].as_int() == id);
-    CHECK(s["world_size"].as_int() == world_size());
-    CHECK(s["pid"].as_int() > 0);
-    CHECK(s["crew_version"].as_string() == version_string);
+  TEST_CASE("summary reports each engine's rank, world size and id") {
+    const auto results = client().view().apply("summary").get_dict(30s);
+    REQUIRE(results.size() == static_cast<std::size_t>(world_size()));
+    for (const auto& [id, s] : results) {
+      CHECK(s["engine_id"].as_int() == id);
+      CHECK(s["rank"].as_int() == id);
+      CHECK(s["world_size"].as_int() == world_size());
+      CHECK(s["pid"].as_int() > 0);
+      CHECK(s["crew_version"].as_string() == version_string);
+    }
   }
-}
 
-TEST_CASE("values round-trip through every engine, large buffers included") {
-  std::vector<double> big(100000);
-  std::iota(big.begin(), big.end(), 0.5);
-  const Value v = Value::dict({{"list", Value::list({1, "two", 3.5, nullptr, true})},
-                               {"array", Array::from(big)},
-                               {"bytes", Buffer::copy(std::string(70000, 'x'))},
-                               {"small", Array::from(std::vector<std::int32_t>{1, 2, 3}, {1, 3})}});
-  const auto back = client().view().apply("echo", v).get_dict(30s);
-  for (const auto& [id, x] : back) CHECK(x == v);
-}
-
-TEST_CASE("a registered typed function computes on every engine") {
-  const Value r = client().view().apply("mul", 5, 6).get(30s);
-  REQUIRE(r.size() == static_cast<std::size_t>(world_size()));
-  for (const auto& x : r.as_list()) CHECK(x.as_double() == 30.0);
-  CHECK(client()[0].apply("scale", std::vector<double>{1, 2, 3}, 2.0).get_as<std::vector<double>>(30s) ==
-        std::vector<double>{2, 4, 6});
-}
-
-TEST_CASE("functions can run their own collectives on the world's communicator") {
-  const long n = world_size();
-  const auto sums = client().view().apply("world_sum").get_dict(30s);
-  for (const auto& [id, s] : sums) CHECK(s.as_int() == n * (n - 1) / 2);
-}
-
-TEST_CASE("push then pull returns the values, per engine and as a dict") {
-  const auto& rc = client();
-  rc.view().push({{"a", Value::list({1, 2, 3})}, {"b", "text"}}).get(30s);
-  for (int id : all_ids()) {
-    CHECK(rc[id].pull("a").get(30s) == Value::list({1, 2, 3}));
-    const Value both = rc[id].pull(std::vector<std::string>{"a", "b"}).get(30s);
-    CHECK(both["b"].as_string() == "text");
+  TEST_CASE("values round-trip through every engine, large buffers included") {
+    std::vector<double> big(100000);
+    std::iota(big.begin(), big.end(), 0.5);
+    const Value v = Value::dict({{"list", Value::list({1, "two", 3.5, nullptr, true})},
+                                 {"array", Array::from(big)},
+                                 {"bytes", Buffer::copy(std::string(70000, 'x'))},
+                                 {"small", Array::from(std::vector<std::int32_t>{1, 2, 3}, {1, 3})}});
+    const auto back = client().view().apply("echo", v).get_dict(30s);
+    for (const auto& [id, x] : back) CHECK(x == v);
   }
-  const auto keys = rc[0].apply("keys").get_as<std::vector<std::string>>(30s);
-  CHECK(std::find(keys.begin(), keys.end(), "a") != keys.end());
-}
 
-TEST_CASE("a Ref argument is resolved from the engine's namespace") {
-  const auto& rc = client();
-  const int last = world_size() - 1;
-  rc[last].push({{"x", 21}}).get(30s);
-  CHECK(rc[last].apply("mul", Ref("x"), 2).get(30s).as_double() == 42.0);
-  CHECK_THROWS_AS(rc[last].apply("mul", Ref("nope"), 2).get(30s), RemoteError);
-}
-
-TEST_CASE("work to one engine runs in submission order") {
-  const auto& rc = client();
-  const int id = world_size() - 1;
-  rc[id].apply("del", "seen").wait(30s);  // may fail if absent: that is fine
-  std::vector<AsyncResult> rs;
-  for (long i = 0; i < 300; ++i) rs.push_back(rc[id].apply("record", i));
-  CHECK(rc.wait(60s));
-  const auto seen = rc[id].pull("seen").get_as<std::vector<long>>(30s);
-  std::vector<long> expected(300);
-  std::iota(expected.begin(), expected.end(), 0);
-  CHECK(seen == expected);
-}
-
-TEST_CASE("a function that throws reports its type and message, and the engine keeps serving") {
-  const auto& rc = client();
-  const int id = world_size() - 1;
-  try {
-    rc[id].apply("fail", "boom").get(30s);
-    FAIL("no exception");
-  } catch (const RemoteError& e) {
-    CHECK(e.code() == errc::exception);
-    CHECK(e.engine_id() == id);
-    CHECK(e.type() == "std::runtime_error");
-    CHECK(e.remote_message() == "boom");
+  TEST_CASE("a registered typed function computes on every engine") {
+    const Value r = client().view().apply("mul", 5, 6).get(30s);
+    REQUIRE(r.size() == static_cast<std::size_t>(world_size()));
+    for (const auto& x : r.as_list()) CHECK(x.as_double() == 30.0);
+    CHECK(client()[0].apply("scale", std::vector<double>{1, 2, 3}, 2.0).get_as<std::vector<double>>(30s) ==
+          std::vector<double>{2, 4, 6});
   }
-  CHECK(rc[id].apply("mul", 2, 3).get(30s).as_double() == 6.0);
-}
 
-TEST_CASE("errors from several engines arrive together as a CompositeError") {
-  try {
-    client().view().apply("fail", "all").get(30s);
-    FAIL("no exception");
-  } catch (const CompositeError& e) {
-    CHECK(e.errors().size() == static_cast<std::size_t>(world_size()));
-    for (const auto& err : e.errors()) CHECK(err.remote_message() == "all");
+  TEST_CASE("functions can run their own collectives on the world's communicator") {
+    const long n = world_size();
+    const auto sums = client().view().apply("world_sum").get_dict(30s);
+    for (const auto& [id, s] : sums) CHECK(s.as_int() == n * (n - 1) / 2);
   }
-}
 
-TEST_CASE("an unknown function names near matches") {
-  try {
-    client()[0].apply("mull", 1, 2).get(30s);
-    FAIL("no exception");
-  } catch (const RemoteError& e) {
-    CHECK(e.code() == errc::unknown_function);
-    CHECK(std::string(e.what()).find("did you mean mul") != std::string::npos);
+  TEST_CASE("push then pull returns the values, per engine and as a dict") {
+    const auto& rc = client();
+    rc.view().push({{"a", Value::list({1, 2, 3})}, {"b", "text"}}).get(30s);
+    for (int id : all_ids()) {
+      CHECK(rc[id].pull("a").get(30s) == Value::list({1, 2, 3}));
+      const Value both = rc[id].pull(std::vector<std::string>{"a", "b"}).get(30s);
+      CHECK(both["b"].as_string() == "text");
+    }
+    const auto keys = rc[0].apply("keys").get_as<std::vector<std::string>>(30s);
+    CHECK(std::find(keys.begin(), keys.end(), "a") != keys.end());
   }
-}
 
-TEST_CASE("wrong argument count and type say which argument and what was expected") {
-  try {
-    client()[0].apply("mul", 1).get(30s);
-    FAIL("no exception");
-  } catch (const RemoteError& e) {
-    CHECK(e.code() == errc::bad_arguments);
-    CHECK(e.remote_message() == "mul(double, double) -> double takes 2 arguments, got 1");
+  TEST_CASE("a Ref argument is resolved from the engine's namespace") {
+    const auto& rc = client();
+    const int last = world_size() - 1;
+    rc[last].push({{"x", 21}}).get(30s);
+    CHECK(rc[last].apply("mul", Ref("x"), 2).get(30s).as_double() == 42.0);
+    CHECK_THROWS_AS(rc[last].apply("mul", Ref("nope"), 2).get(30s), RemoteError);
   }
-  try {
-    client()[0].apply("mul", 1, "x").get(30s);
-    FAIL("no exception");
-  } catch (const RemoteError& e) {
-    CHECK(e.code() == errc::bad_arguments);
-    CHECK(e.remote_message() == "argument 2 of mul(double, double) -> double: expected double, got string \"x\"");
+
+  TEST_CASE("work to one engine runs in submission order") {
+    const auto& rc = client();
+    const int id = world_size() - 1;
+    rc[id].apply("del", "seen").wait(30s);  // may fail if absent: that is fine
+    std::vector<AsyncResult> rs;
+    for (long i = 0; i < 300; ++i) rs.push_back(rc[id].apply("record", i));
+    CHECK(rc.wait(60s));
+    const auto seen = rc[id].pull("seen").get_as<std::vector<long>>(30s);
+    std::vector<long> expected(300);
+    std::iota(expected.begin(), expected.end(), 0);
+    CHECK(seen == expected);
   }
-}
 
-TEST_CASE("a target that does not exist is an error, and other targets still run") {
-  const auto& rc = client();
-  const AsyncResult ar = rc[{0, 99}].apply("mul", 1, 1);
-  CHECK(ar.wait(30s));
-  CHECK_FALSE(ar.error(0));
-  REQUIRE(ar.error(1));
-  CHECK(ar.error(1)->code() == errc::unknown_target);
-  CHECK(ar.value(0).as_double() == 1.0);
-}
-
-TEST_CASE("metadata carries timestamps in order and the captured output") {
-  const AsyncResult ar = client()[0].apply("shout", "hello");
-  CHECK(ar.get(30s).as_string() == "hello");
-  const auto m = ar.metadata(0);
-  CHECK(m.status == "ok");
-  CHECK(m.engine_id == 0);
-  CHECK(m.msg_id == ar.msg_ids().front());
-  CHECK(m.submitted <= m.started);
-  CHECK(m.started <= m.completed);
-  CHECK(m.completed <= m.received);
-  CHECK(m.stdout_text == "engine 0 says hello\n");
-  CHECK(m.stderr_text == "to stderr\n");
-}
-
-TEST_CASE("exec runs a shell command and returns its output and status") {
-  const auto out = client().view().exec("echo out; echo err >&2; exit 3").get_dict(30s);
-  for (const auto& [id, r] : out) {
-    CHECK(r["stdout"].as_string() == "out\n");
-    CHECK(r["stderr"].as_string() == "err\n");
-    CHECK(r["status"].as_int() == 3);
+  TEST_CASE("a function that throws reports its type and message, and the engine keeps serving") {
+    const auto& rc = client();
+    const int id = world_size() - 1;
+    try {
+      rc[id].apply("fail", "boom").get(30s);
+      FAIL("no exception");
+    } catch (const RemoteError& e) {
+      CHECK(e.code() == errc::exception);
+      CHECK(e.engine_id() == id);
+      CHECK(e.type() == "std::runtime_error");
+      CHECK(e.remote_message() == "boom");
+    }
+    CHECK(rc[id].apply("mul", 2, 3).get(30s).as_double() == 6.0);
   }
-}
 
-TEST_CASE("get with a timeout throws TimeoutError, and the result still arrives") {
-  const AsyncResult ar = client()[0].apply("sleep", 0.5);
-  CHECK_THROWS_AS(ar.get(20ms), TimeoutError);
-  CHECK_FALSE(ar.ready());
-  CHECK(ar.wait(30s));
-  CHECK(ar.successful());
-  CHECK(ar.elapsed() >= 0.5s);
-}
-
-TEST_CASE("a plugin loaded at run time adds functions on every engine") {
-  const auto& rc = client();
-  const auto added = rc.view().load_plugin(late_plugin).get_dict(30s);
-  for (const auto& [id, names] : added) CHECK(names == Value::list({"triple"}));
-  CHECK(rc.view().apply("triple", 14).get(30s) == Value(Value::List(static_cast<std::size_t>(world_size()), Value(42))));
-  try {
-    rc[0].load_plugin("/nonexistent/libnothing.so").get(30s);
-    FAIL("no exception");
-  } catch (const RemoteError& e) {
-    CHECK(e.code() == errc::plugin_failed);
+  TEST_CASE("errors from several engines arrive together as a CompositeError") {
+    try {
+      client().view().apply("fail", "all").get(30s);
+      FAIL("no exception");
+    } catch (const CompositeError& e) {
+      CHECK(e.errors().size() == static_cast<std::size_t>(world_size()));
+      for (const auto& err : e.errors()) CHECK(err.remote_message() == "all");
+    }
   }
-}
 
-TEST_CASE("the controller's counters add up after the work above") {
-  const Value stats = client().controller_stats();
-  CHECK(stats["engines_alive"].as_int() == world_size());
-  CHECK(stats["tasks_submitted"].as_int() == stats["tasks_completed"].as_int() + stats["tasks_failed"].as_int());
-  CHECK(stats["dropped_bad_signature"].as_int() == 0);
-  CHECK(client().outstanding() == 0);
-}
+  TEST_CASE("an unknown function names near matches") {
+    try {
+      client()[0].apply("mull", 1, 2).get(30s);
+      FAIL("no exception");
+    } catch (const RemoteError& e) {
+      CHECK(e.code() == errc::unknown_function);
+      CHECK(std::string(e.what()).find("did you mean mul") != std::string::npos);
+    }
+  }
 
-TEST_CASE("stopping the cluster ends every process it started") {
-  const auto pids = cluster().pids();
-  CHECK(pids.size() == static_cast<std::size_t>(2 + world_size()));
-  cluster().stop();
-  for (pid_t p : pids) CHECK_FALSE(proc::alive(p));
-}
+  TEST_CASE("wrong argument count and type say which argument and what was expected") {
+    try {
+      client()[0].apply("mul", 1).get(30s);
+      FAIL("no exception");
+    } catch (const RemoteError& e) {
+      CHECK(e.code() == errc::bad_arguments);
+      CHECK(e.remote_message() == "mul(double, double) -> double takes 2 arguments, got 1");
+    }
+    try {
+      client()[0].apply("mul", 1, "x").get(30s);
+      FAIL("no exception");
+    } catch (const RemoteError& e) {
+      CHECK(e.code() == errc::bad_arguments);
+      CHECK(e.remote_message() == "argument 2 of mul(double, double) -> double: expected double, got string \"x\"");
+    }
+  }
+
+  TEST_CASE("a target that does not exist is an error, and other targets still run") {
+    const auto& rc = client();
+    const AsyncResult ar = rc[{0, 99}].apply("mul", 1, 1);
+    CHECK(ar.wait(30s));
+    CHECK_FALSE(ar.error(0));
+    REQUIRE(ar.error(1));
+    CHECK(ar.error(1)->code() == errc::unknown_target);
+    CHECK(ar.value(0).as_double() == 1.0);
+  }
+
+  TEST_CASE("metadata carries timestamps in order and the captured output") {
+    const AsyncResult ar = client()[0].apply("shout", "hello");
+    CHECK(ar.get(30s).as_string() == "hello");
+    const auto m = ar.metadata(0);
+    CHECK(m.status == "ok");
+    CHECK(m.engine_id == 0);
+    CHECK(m.msg_id == ar.msg_ids().front());
+    CHECK(m.submitted <= m.started);
+    CHECK(m.started <= m.completed);
+    CHECK(m.completed <= m.received);
+    CHECK(m.stdout_text == "engine 0 says hello\n");
+    CHECK(m.stderr_text == "to stderr\n");
+  }
+
+  TEST_CASE("exec runs a shell command and returns its output and status") {
+    const auto out = client().view().exec("echo out; echo err >&2; exit 3").get_dict(30s);
+    for (const auto& [id, r] : out) {
+      CHECK(r["stdout"].as_string() == "out\n");
+      CHECK(r["stderr"].as_string() == "err\n");
+      CHECK(r["status"].as_int() == 3);
+    }
+  }
+
+  TEST_CASE("get with a timeout throws TimeoutError, and the result still arrives") {
+    const AsyncResult ar = client()[0].apply("sleep", 0.5);
+    CHECK_THROWS_AS(ar.get(20ms), TimeoutError);
+    CHECK_FALSE(ar.ready());
+    CHECK(ar.wait(30s));
+    CHECK(ar.successful());
+    CHECK(ar.elapsed() >= 0.5s);
+  }
+
+  TEST_CASE("a plugin loaded at run time adds functions on every engine") {
+    const auto& rc = client();
+    const auto added = rc.view().load_plugin(late_plugin).get_dict(30s);
+    for (const auto& [id, names] : added) CHECK(names == Value::list({"triple"}));
+    CHECK(rc.view().apply("triple", 14).get(30s) ==
+          Value(Value::List(static_cast<std::size_t>(world_size()), Value(42))));
+    try {
+      rc[0].load_plugin("/nonexistent/libnothing.so").get(30s);
+      FAIL("no exception");
+    } catch (const RemoteError& e) {
+      CHECK(e.code() == errc::plugin_failed);
+    }
+  }
+
+  TEST_CASE("the controller's counters add up after the work above") {
+    const Value stats = client().controller_stats();
+    CHECK(stats["engines_alive"].as_int() == world_size());
+    CHECK(stats["tasks_submitted"].as_int() == stats["tasks_completed"].as_int() + stats["tasks_failed"].as_int());
+    CHECK(stats["dropped_bad_signature"].as_int() == 0);
+    CHECK(client().outstanding() == 0);
+  }
+
+  TEST_CASE("stopping the cluster ends every process it started") {
+    const auto pids = cluster().pids();
+    CHECK(pids.size() == static_cast<std::size_t>(2 + world_size()));
+    cluster().stop();
+    for (pid_t p : pids) CHECK_FALSE(proc::alive(p));
+  }
 
 }  // TEST_SUITE

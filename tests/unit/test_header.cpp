@@ -54,145 +54,146 @@ std::string malformed_message(F&& f) {
 }
 
 const std::vector<MsgKind> all_kinds{
-    MsgKind::hello,          MsgKind::hello_reply,      MsgKind::engines_request, MsgKind::engines_reply,
-    MsgKind::apply_request,  MsgKind::apply_reply,      MsgKind::stats_request,   MsgKind::stats_reply,
-    MsgKind::shutdown_request, MsgKind::shutdown_reply, MsgKind::request_error,   MsgKind::register_request,
-    MsgKind::register_reply, MsgKind::task,             MsgKind::heartbeat,       MsgKind::shutdown_world,
-    MsgKind::goodbye,
+    MsgKind::hello,          MsgKind::hello_reply,   MsgKind::engines_request,
+    MsgKind::engines_reply,  MsgKind::apply_request, MsgKind::apply_reply,
+    MsgKind::stats_request,  MsgKind::stats_reply,   MsgKind::shutdown_request,
+    MsgKind::shutdown_reply, MsgKind::request_error, MsgKind::register_request,
+    MsgKind::register_reply, MsgKind::task,          MsgKind::heartbeat,
+    MsgKind::shutdown_world, MsgKind::goodbye,
 };
 
 }  // namespace
 
 TEST_SUITE("unit.header" * doctest::timeout(30)) {
 
-TEST_CASE("every field survives a round trip") {
-  const Header h = full_header();
-  const Buffer bytes = wire::encode_header(h);
-  const Header back = wire::decode_header(bytes.bytes());
-  CHECK(back.kind == h.kind);
-  CHECK(back.request_id == h.request_id);
-  CHECK(back.targets == h.targets);
-  CHECK(back.msg_ids == h.msg_ids);
-  CHECK(back.function == h.function);
-  CHECK(back.engine_id == h.engine_id);
-  CHECK(back.submitted_us == h.submitted_us);
-  CHECK(back.started_us == h.started_us);
-  CHECK(back.completed_us == h.completed_us);
-  CHECK(back.error.code == h.error.code);
-  CHECK(back.error.type == h.error.type);
-  CHECK(back.error.message == h.error.message);
-  CHECK(back.error.context == h.error.context);
-  CHECK(back.error.failed());
-  CHECK(back.out == h.out);
-  CHECK(back.err == h.err);
-}
-
-TEST_CASE("a default header round trips and has no error") {
-  const Header back = wire::decode_header(wire::encode_header(Header{}).bytes());
-  CHECK(back.kind == MsgKind::hello);
-  CHECK(back.engine_id == -1);
-  CHECK(back.targets.empty());
-  CHECK_FALSE(back.error.failed());
-}
-
-TEST_CASE("every message kind round trips and has a name") {
-  for (MsgKind k : all_kinds) {
-    CAPTURE(static_cast<int>(k));
-    Header h;
-    h.kind = k;
-    CHECK(wire::decode_header(wire::encode_header(h).bytes()).kind == k);
-    CHECK(wire::kind_valid(static_cast<std::uint8_t>(k)));
-    CHECK(wire::kind_name(k) != "invalid");
+  TEST_CASE("every field survives a round trip") {
+    const Header h = full_header();
+    const Buffer bytes = wire::encode_header(h);
+    const Header back = wire::decode_header(bytes.bytes());
+    CHECK(back.kind == h.kind);
+    CHECK(back.request_id == h.request_id);
+    CHECK(back.targets == h.targets);
+    CHECK(back.msg_ids == h.msg_ids);
+    CHECK(back.function == h.function);
+    CHECK(back.engine_id == h.engine_id);
+    CHECK(back.submitted_us == h.submitted_us);
+    CHECK(back.started_us == h.started_us);
+    CHECK(back.completed_us == h.completed_us);
+    CHECK(back.error.code == h.error.code);
+    CHECK(back.error.type == h.error.type);
+    CHECK(back.error.message == h.error.message);
+    CHECK(back.error.context == h.error.context);
+    CHECK(back.error.failed());
+    CHECK(back.out == h.out);
+    CHECK(back.err == h.err);
   }
-  CHECK(wire::kind_name(MsgKind::apply_reply) == "apply_reply");
-  CHECK(wire::kind_name(static_cast<MsgKind>(0)) == "invalid");
-}
 
-TEST_CASE("an unknown kind byte is rejected") {
-  std::vector<std::byte> bytes = bytes_of(Header{});
-  for (int raw : {0, 12, 31, 39, 100, 255}) {
-    CAPTURE(raw);
-    CHECK_FALSE(wire::kind_valid(static_cast<std::uint8_t>(raw)));
-    bytes[0] = static_cast<std::byte>(raw);
-    const std::string why = malformed_message([&] { (void)wire::decode_header(bytes); });
-    CHECK(why.find("kind") != std::string::npos);
+  TEST_CASE("a default header round trips and has no error") {
+    const Header back = wire::decode_header(wire::encode_header(Header{}).bytes());
+    CHECK(back.kind == MsgKind::hello);
+    CHECK(back.engine_id == -1);
+    CHECK(back.targets.empty());
+    CHECK_FALSE(back.error.failed());
   }
-}
 
-TEST_CASE("a truncated header is rejected at every length") {
-  const std::vector<std::byte> bytes = bytes_of(full_header());
-  for (std::size_t len = 0; len < bytes.size(); ++len) {
-    CAPTURE(len);
-    malformed_message([&] { (void)wire::decode_header(std::span(bytes).first(len)); });
+  TEST_CASE("every message kind round trips and has a name") {
+    for (MsgKind k : all_kinds) {
+      CAPTURE(static_cast<int>(k));
+      Header h;
+      h.kind = k;
+      CHECK(wire::decode_header(wire::encode_header(h).bytes()).kind == k);
+      CHECK(wire::kind_valid(static_cast<std::uint8_t>(k)));
+      CHECK(wire::kind_name(k) != "invalid");
+    }
+    CHECK(wire::kind_name(MsgKind::apply_reply) == "apply_reply");
+    CHECK(wire::kind_name(static_cast<MsgKind>(0)) == "invalid");
   }
-}
 
-TEST_CASE("stray bytes after the header are rejected") {
-  std::vector<std::byte> bytes = bytes_of(full_header());
-  bytes.push_back(std::byte{0});
-  const std::string why = malformed_message([&] { (void)wire::decode_header(bytes); });
-  CHECK(why.find("stray") != std::string::npos);
-}
-
-TEST_CASE("a targets and msg_ids count mismatch is rejected") {
-  Header h;
-  h.kind = MsgKind::task;
-  h.targets = {1, 2};
-  h.msg_ids = {"only-one"};
-  const std::string why = malformed_message([&] { (void)wire::decode_header(bytes_of(h)); });
-  CHECK(why.find("2 targets") != std::string::npos);
-  CHECK(why.find("1 msg_ids") != std::string::npos);
-
-  h.kind = MsgKind::apply_request;
-  h.targets = {};
-  h.msg_ids = {"a", "b"};
-  malformed_message([&] { (void)wire::decode_header(bytes_of(h)); });
-}
-
-TEST_CASE("an apply_reply may carry msg_ids without targets") {
-  Header h;
-  h.kind = MsgKind::apply_reply;
-  h.msg_ids = {"m1"};
-  h.engine_id = 3;
-  const Header back = wire::decode_header(bytes_of(h));
-  CHECK(back.msg_ids == std::vector<std::string>{"m1"});
-  CHECK(back.engine_id == 3);
-}
-
-TEST_CASE("targets without msg_ids are allowed") {
-  Header h;
-  h.kind = MsgKind::shutdown_world;
-  h.targets = {0, 1, 2};
-  CHECK(wire::decode_header(bytes_of(h)).targets == std::vector<std::int32_t>{0, 1, 2});
-}
-
-TEST_CASE("a huge string length in a header is rejected without allocating") {
-  Header h;
-  h.function = "abc";
-  std::vector<std::byte> bytes = bytes_of(h);
-  // kind (1) + request_id (8) + targets size (8) + msg_ids size (8), then the function's size.
-  const std::size_t at = 1 + 8 + 8 + 8;
-  REQUIRE(static_cast<int>(bytes[at]) == 3);
-  bytes[at + 7] = std::byte{0x10};  // 2^60 + 3
-  malformed_message([&] { (void)wire::decode_header(bytes); });
-}
-
-TEST_CASE("random bytes after a valid kind either decode or are malformed") {
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int> byte(0, 255), length(1, 120);
-  for (int round = 0; round < 3000; ++round) {
-    std::vector<std::byte> bytes(static_cast<std::size_t>(length(rng)));
-    for (auto& b : bytes) b = static_cast<std::byte>(byte(rng) < 200 ? 0 : byte(rng));
-    bytes[0] = static_cast<std::byte>(all_kinds[static_cast<std::size_t>(round) % all_kinds.size()]);
-    CAPTURE(round);
-    try {
-      (void)wire::decode_header(bytes);
-    } catch (const ProtocolError& e) {
-      CHECK(e.code() == errc::malformed);
-    } catch (const std::exception& e) {
-      FAIL_CHECK("expected ProtocolError, got: " << std::string(e.what()));
+  TEST_CASE("an unknown kind byte is rejected") {
+    std::vector<std::byte> bytes = bytes_of(Header{});
+    for (int raw : {0, 12, 31, 39, 100, 255}) {
+      CAPTURE(raw);
+      CHECK_FALSE(wire::kind_valid(static_cast<std::uint8_t>(raw)));
+      bytes[0] = static_cast<std::byte>(raw);
+      const std::string why = malformed_message([&] { (void)wire::decode_header(bytes); });
+      CHECK(why.find("kind") != std::string::npos);
     }
   }
-}
+
+  TEST_CASE("a truncated header is rejected at every length") {
+    const std::vector<std::byte> bytes = bytes_of(full_header());
+    for (std::size_t len = 0; len < bytes.size(); ++len) {
+      CAPTURE(len);
+      malformed_message([&] { (void)wire::decode_header(std::span(bytes).first(len)); });
+    }
+  }
+
+  TEST_CASE("stray bytes after the header are rejected") {
+    std::vector<std::byte> bytes = bytes_of(full_header());
+    bytes.push_back(std::byte{0});
+    const std::string why = malformed_message([&] { (void)wire::decode_header(bytes); });
+    CHECK(why.find("stray") != std::string::npos);
+  }
+
+  TEST_CASE("a targets and msg_ids count mismatch is rejected") {
+    Header h;
+    h.kind = MsgKind::task;
+    h.targets = {1, 2};
+    h.msg_ids = {"only-one"};
+    const std::string why = malformed_message([&] { (void)wire::decode_header(bytes_of(h)); });
+    CHECK(why.find("2 targets") != std::string::npos);
+    CHECK(why.find("1 msg_ids") != std::string::npos);
+
+    h.kind = MsgKind::apply_request;
+    h.targets = {};
+    h.msg_ids = {"a", "b"};
+    malformed_message([&] { (void)wire::decode_header(bytes_of(h)); });
+  }
+
+  TEST_CASE("an apply_reply may carry msg_ids without targets") {
+    Header h;
+    h.kind = MsgKind::apply_reply;
+    h.msg_ids = {"m1"};
+    h.engine_id = 3;
+    const Header back = wire::decode_header(bytes_of(h));
+    CHECK(back.msg_ids == std::vector<std::string>{"m1"});
+    CHECK(back.engine_id == 3);
+  }
+
+  TEST_CASE("targets without msg_ids are allowed") {
+    Header h;
+    h.kind = MsgKind::shutdown_world;
+    h.targets = {0, 1, 2};
+    CHECK(wire::decode_header(bytes_of(h)).targets == std::vector<std::int32_t>{0, 1, 2});
+  }
+
+  TEST_CASE("a huge string length in a header is rejected without allocating") {
+    Header h;
+    h.function = "abc";
+    std::vector<std::byte> bytes = bytes_of(h);
+    // kind (1) + request_id (8) + targets size (8) + msg_ids size (8), then the function's size.
+    const std::size_t at = 1 + 8 + 8 + 8;
+    REQUIRE(static_cast<int>(bytes[at]) == 3);
+    bytes[at + 7] = std::byte{0x10};  // 2^60 + 3
+    malformed_message([&] { (void)wire::decode_header(bytes); });
+  }
+
+  TEST_CASE("random bytes after a valid kind either decode or are malformed") {
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> byte(0, 255), length(1, 120);
+    for (int round = 0; round < 3000; ++round) {
+      std::vector<std::byte> bytes(static_cast<std::size_t>(length(rng)));
+      for (auto& b : bytes) b = static_cast<std::byte>(byte(rng) < 200 ? 0 : byte(rng));
+      bytes[0] = static_cast<std::byte>(all_kinds[static_cast<std::size_t>(round) % all_kinds.size()]);
+      CAPTURE(round);
+      try {
+        (void)wire::decode_header(bytes);
+      } catch (const ProtocolError& e) {
+        CHECK(e.code() == errc::malformed);
+      } catch (const std::exception& e) {
+        FAIL_CHECK("expected ProtocolError, got: " << std::string(e.what()));
+      }
+    }
+  }
 
 }  // TEST_SUITE

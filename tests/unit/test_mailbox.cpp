@@ -29,105 +29,105 @@ constexpr int item_count = 100'000;
 
 TEST_SUITE("unit.mailbox" * doctest::timeout(30)) {
 
-TEST_CASE("items pushed from another thread are drained in order, none lost") {
-  Mailbox<int> box;
-  std::thread producer([&] {
-    for (int i = 0; i < item_count; ++i) box.push(i);
-  });
-  std::deque<int> got;
-  int expected = 0;
-  bool in_order = true;
-  while (expected < item_count) {
-    if (!readable(box.fd(), 5000ms)) break;  // a lost wakeup would stop here
-    std::deque<int> batch;
-    box.drain(batch);
-    for (int x : batch) {
-      if (x != expected) in_order = false;
+  TEST_CASE("items pushed from another thread are drained in order, none lost") {
+    Mailbox<int> box;
+    std::thread producer([&] {
+      for (int i = 0; i < item_count; ++i) box.push(i);
+    });
+    std::deque<int> got;
+    int expected = 0;
+    bool in_order = true;
+    while (expected < item_count) {
+      if (!readable(box.fd(), 5000ms)) break;  // a lost wakeup would stop here
+      std::deque<int> batch;
+      box.drain(batch);
+      for (int x : batch) {
+        if (x != expected) in_order = false;
+        ++expected;
+      }
+    }
+    producer.join();
+    CHECK(in_order);
+    CHECK(expected == item_count);
+    std::deque<int> rest;
+    CHECK(box.drain(rest) == 0);
+  }
+
+  TEST_CASE("items pushed from another thread arrive in order through pop_wait") {
+    Mailbox<std::int64_t> box;
+    std::thread producer([&] {
+      for (std::int64_t i = 0; i < item_count; ++i) box.push(i);
+    });
+    std::int64_t expected = 0;
+    bool in_order = true;
+    while (expected < item_count) {
+      auto x = box.pop_wait(5s);
+      if (!x) break;
+      if (*x != expected) in_order = false;
       ++expected;
     }
+    producer.join();
+    CHECK(in_order);
+    CHECK(expected == item_count);
+    CHECK_FALSE(box.try_pop().has_value());
   }
-  producer.join();
-  CHECK(in_order);
-  CHECK(expected == item_count);
-  std::deque<int> rest;
-  CHECK(box.drain(rest) == 0);
-}
 
-TEST_CASE("items pushed from another thread arrive in order through pop_wait") {
-  Mailbox<std::int64_t> box;
-  std::thread producer([&] {
-    for (std::int64_t i = 0; i < item_count; ++i) box.push(i);
-  });
-  std::int64_t expected = 0;
-  bool in_order = true;
-  while (expected < item_count) {
-    auto x = box.pop_wait(5s);
-    if (!x) break;
-    if (*x != expected) in_order = false;
-    ++expected;
+  TEST_CASE("the fd becomes readable after a push and not after a drain") {
+    Mailbox<int> box;
+    CHECK_FALSE(readable(box.fd()));
+    box.push(1);
+    CHECK(readable(box.fd()));
+    box.push(2);  // already non-empty: still readable, one drain takes both
+    CHECK(readable(box.fd()));
+    std::deque<int> out;
+    CHECK(box.drain(out) == 2);
+    CHECK(out == std::deque<int>{1, 2});
+    CHECK_FALSE(readable(box.fd()));
+    box.push(3);  // re-armed after a drain
+    CHECK(readable(box.fd()));
+    CHECK(box.drain(out) == 1);
+    CHECK(out == std::deque<int>{1, 2, 3});  // drain appends
+    CHECK_FALSE(readable(box.fd()));
   }
-  producer.join();
-  CHECK(in_order);
-  CHECK(expected == item_count);
-  CHECK_FALSE(box.try_pop().has_value());
-}
 
-TEST_CASE("the fd becomes readable after a push and not after a drain") {
-  Mailbox<int> box;
-  CHECK_FALSE(readable(box.fd()));
-  box.push(1);
-  CHECK(readable(box.fd()));
-  box.push(2);  // already non-empty: still readable, one drain takes both
-  CHECK(readable(box.fd()));
-  std::deque<int> out;
-  CHECK(box.drain(out) == 2);
-  CHECK(out == std::deque<int>{1, 2});
-  CHECK_FALSE(readable(box.fd()));
-  box.push(3);  // re-armed after a drain
-  CHECK(readable(box.fd()));
-  CHECK(box.drain(out) == 1);
-  CHECK(out == std::deque<int>{1, 2, 3});  // drain appends
-  CHECK_FALSE(readable(box.fd()));
-}
+  TEST_CASE("drain of an empty box returns zero and leaves the output alone") {
+    Mailbox<int> box;
+    std::deque<int> out{7};
+    CHECK(box.drain(out) == 0);
+    CHECK(out == std::deque<int>{7});
+  }
 
-TEST_CASE("drain of an empty box returns zero and leaves the output alone") {
-  Mailbox<int> box;
-  std::deque<int> out{7};
-  CHECK(box.drain(out) == 0);
-  CHECK(out == std::deque<int>{7});
-}
+  TEST_CASE("pop_wait times out with nothing") {
+    Mailbox<int> box;
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_FALSE(box.pop_wait(20ms).has_value());
+    CHECK(std::chrono::steady_clock::now() - start >= 20ms);
+    CHECK_FALSE(box.pop_wait(0ms).has_value());
+  }
 
-TEST_CASE("pop_wait times out with nothing") {
-  Mailbox<int> box;
-  const auto start = std::chrono::steady_clock::now();
-  CHECK_FALSE(box.pop_wait(20ms).has_value());
-  CHECK(std::chrono::steady_clock::now() - start >= 20ms);
-  CHECK_FALSE(box.pop_wait(0ms).has_value());
-}
+  TEST_CASE("pop_wait and try_pop take the oldest item first") {
+    Mailbox<int> box;
+    box.push(1);
+    box.push(2);
+    CHECK(box.pop_wait(1s) == 1);
+    CHECK(box.try_pop() == 2);
+    CHECK_FALSE(box.try_pop().has_value());
+  }
 
-TEST_CASE("pop_wait and try_pop take the oldest item first") {
-  Mailbox<int> box;
-  box.push(1);
-  box.push(2);
-  CHECK(box.pop_wait(1s) == 1);
-  CHECK(box.try_pop() == 2);
-  CHECK_FALSE(box.try_pop().has_value());
-}
+  TEST_CASE("pop_wait wakes for an item pushed by another thread") {
+    Mailbox<int> box;
+    std::thread producer([&] { box.push(42); });
+    CHECK(box.pop_wait(5s) == 42);
+    producer.join();
+  }
 
-TEST_CASE("pop_wait wakes for an item pushed by another thread") {
-  Mailbox<int> box;
-  std::thread producer([&] { box.push(42); });
-  CHECK(box.pop_wait(5s) == 42);
-  producer.join();
-}
-
-TEST_CASE("move-only items pass through") {
-  Mailbox<std::unique_ptr<int>> box;
-  box.push(std::make_unique<int>(5));
-  auto p = box.try_pop();
-  REQUIRE(p.has_value());
-  REQUIRE(*p != nullptr);
-  CHECK(**p == 5);
-}
+  TEST_CASE("move-only items pass through") {
+    Mailbox<std::unique_ptr<int>> box;
+    box.push(std::make_unique<int>(5));
+    auto p = box.try_pop();
+    REQUIRE(p.has_value());
+    REQUIRE(*p != nullptr);
+    CHECK(**p == 5);
+  }
 
 }  // TEST_SUITE

@@ -65,115 +65,115 @@ const Frames frames{"header bytes", "body", std::string(5000, 'z'), ""};
 
 TEST_SUITE("unit.signer" * doctest::timeout(30)) {
 
-TEST_CASE("the same frames and key give the same signature") {
-  CHECK(sign(key, frames) == sign(key, frames));
-  Signer s(key);
-  const auto first = sign(s, frames);
-  CHECK(sign(s, frames) == first);  // a Signer is reusable after finish()
-  CHECK(check(s, frames, first));
-}
+  TEST_CASE("the same frames and key give the same signature") {
+    CHECK(sign(key, frames) == sign(key, frames));
+    Signer s(key);
+    const auto first = sign(s, frames);
+    CHECK(sign(s, frames) == first);  // a Signer is reusable after finish()
+    CHECK(check(s, frames, first));
+  }
 
-TEST_CASE("the signature matches an independent HMAC-SHA256 of the length-prefixed frames") {
-  CHECK(sign(key, frames) == reference_hmac(key, frames));
-  CHECK(sign(key, {}) == reference_hmac(key, {}));
-  CHECK(sign("k", {"a"}) == reference_hmac("k", {"a"}));
-  const std::string long_key(200, '\x7f');  // longer than SHA-256's block: hashed first
-  CHECK(sign(long_key, frames) == reference_hmac(long_key, frames));
-}
+  TEST_CASE("the signature matches an independent HMAC-SHA256 of the length-prefixed frames") {
+    CHECK(sign(key, frames) == reference_hmac(key, frames));
+    CHECK(sign(key, {}) == reference_hmac(key, {}));
+    CHECK(sign("k", {"a"}) == reference_hmac("k", {"a"}));
+    const std::string long_key(200, '\x7f');  // longer than SHA-256's block: hashed first
+    CHECK(sign(long_key, frames) == reference_hmac(long_key, frames));
+  }
 
-TEST_CASE("a different key gives a different signature that does not verify") {
-  const auto sig = sign(key, frames);
-  Signer other("another key");
-  CHECK(sign(other, frames) != sig);
-  CHECK_FALSE(check(other, frames, sig));
-}
+  TEST_CASE("a different key gives a different signature that does not verify") {
+    const auto sig = sign(key, frames);
+    Signer other("another key");
+    CHECK(sign(other, frames) != sig);
+    CHECK_FALSE(check(other, frames, sig));
+  }
 
-TEST_CASE("a flipped bit anywhere changes the signature") {
-  Signer s(key);
-  const auto sig = sign(s, frames);
-  for (std::size_t f = 0; f < frames.size(); ++f) {
-    if (frames[f].empty()) continue;
-    for (std::size_t at : {std::size_t{0}, frames[f].size() / 2, frames[f].size() - 1}) {
-      Frames changed = frames;
-      changed[f][at] = static_cast<char>(changed[f][at] ^ 0x01);
-      CAPTURE(f);
-      CAPTURE(at);
-      CHECK(sign(s, changed) != sig);
-      CHECK_FALSE(check(s, changed, sig));
+  TEST_CASE("a flipped bit anywhere changes the signature") {
+    Signer s(key);
+    const auto sig = sign(s, frames);
+    for (std::size_t f = 0; f < frames.size(); ++f) {
+      if (frames[f].empty()) continue;
+      for (std::size_t at : {std::size_t{0}, frames[f].size() / 2, frames[f].size() - 1}) {
+        Frames changed = frames;
+        changed[f][at] = static_cast<char>(changed[f][at] ^ 0x01);
+        CAPTURE(f);
+        CAPTURE(at);
+        CHECK(sign(s, changed) != sig);
+        CHECK_FALSE(check(s, changed, sig));
+      }
+    }
+    // A flipped bit in the signature itself fails too.
+    auto bad = sig;
+    bad[31] ^= std::byte{0x80};
+    CHECK_FALSE(check(s, frames, bad));
+  }
+
+  TEST_CASE("moving a byte across a frame boundary changes the signature") {
+    Signer s(key);
+    const Frames a{"abc", "def"};
+    const Frames b{"abcd", "ef"};
+    const Frames c{"abcdef"};
+    const Frames d{"abcdef", ""};
+    const auto sig = sign(s, a);
+    CHECK(sign(s, b) != sig);
+    CHECK(sign(s, c) != sig);
+    CHECK(sign(s, d) != sign(s, c));  // an extra empty frame counts
+    CHECK_FALSE(check(s, b, sig));
+    CHECK_FALSE(check(s, c, sig));
+  }
+
+  TEST_CASE("a signature of the wrong length never verifies") {
+    Signer s(key);
+    const auto sig = sign(s, frames);
+    s.begin();
+    for (const auto& f : frames) s.add(as_bytes(f));
+    CHECK_FALSE(s.finish_and_check(std::span(sig).first(31)));
+    s.begin();
+    CHECK_FALSE(s.finish_and_check({}));
+  }
+
+  TEST_CASE("an empty key disables signing: signatures are zero and everything verifies") {
+    Signer s("");
+    CHECK(sign(s, frames) == Signer::Signature{});
+    Signer::Signature garbage{};
+    garbage.fill(std::byte{0xab});
+    CHECK(check(s, frames, garbage));
+    s.begin();
+    CHECK(s.finish_and_check({}));
+  }
+
+  TEST_CASE("new keys are 64 hex characters and differ between calls") {
+    std::set<std::string> seen;
+    for (int i = 0; i < 8; ++i) {
+      const std::string k = wire::new_key_hex();
+      CHECK(k.size() == 64);
+      CHECK(k.find_first_not_of("0123456789abcdef") == std::string::npos);
+      CHECK(wire::key_from_hex(k).size() == 32);
+      seen.insert(k);
+    }
+    CHECK(seen.size() == 8);
+  }
+
+  TEST_CASE("key_from_hex decodes both cases and rejects non-hex or odd length") {
+    CHECK(wire::key_from_hex("") == "");
+    CHECK(wire::key_from_hex("00ff7F") == std::string("\x00\xff\x7f", 3));
+    CHECK(wire::key_from_hex("AbCd") == "\xab\xcd");
+    for (const std::string bad : {"abc", "0", "zz", "0g", "12 4", "0x12", "\xff\xff"}) {
+      CAPTURE(bad);
+      try {
+        (void)wire::key_from_hex(bad);
+        FAIL_CHECK("accepted");
+      } catch (const InputError& e) {
+        CHECK(e.code() == errc::bad_profile);
+      }
     }
   }
-  // A flipped bit in the signature itself fails too.
-  auto bad = sig;
-  bad[31] ^= std::byte{0x80};
-  CHECK_FALSE(check(s, frames, bad));
-}
 
-TEST_CASE("moving a byte across a frame boundary changes the signature") {
-  Signer s(key);
-  const Frames a{"abc", "def"};
-  const Frames b{"abcd", "ef"};
-  const Frames c{"abcdef"};
-  const Frames d{"abcdef", ""};
-  const auto sig = sign(s, a);
-  CHECK(sign(s, b) != sig);
-  CHECK(sign(s, c) != sig);
-  CHECK(sign(s, d) != sign(s, c));  // an extra empty frame counts
-  CHECK_FALSE(check(s, b, sig));
-  CHECK_FALSE(check(s, c, sig));
-}
-
-TEST_CASE("a signature of the wrong length never verifies") {
-  Signer s(key);
-  const auto sig = sign(s, frames);
-  s.begin();
-  for (const auto& f : frames) s.add(as_bytes(f));
-  CHECK_FALSE(s.finish_and_check(std::span(sig).first(31)));
-  s.begin();
-  CHECK_FALSE(s.finish_and_check({}));
-}
-
-TEST_CASE("an empty key disables signing: signatures are zero and everything verifies") {
-  Signer s("");
-  CHECK(sign(s, frames) == Signer::Signature{});
-  Signer::Signature garbage{};
-  garbage.fill(std::byte{0xab});
-  CHECK(check(s, frames, garbage));
-  s.begin();
-  CHECK(s.finish_and_check({}));
-}
-
-TEST_CASE("new keys are 64 hex characters and differ between calls") {
-  std::set<std::string> seen;
-  for (int i = 0; i < 8; ++i) {
-    const std::string k = wire::new_key_hex();
-    CHECK(k.size() == 64);
-    CHECK(k.find_first_not_of("0123456789abcdef") == std::string::npos);
-    CHECK(wire::key_from_hex(k).size() == 32);
-    seen.insert(k);
+  TEST_CASE("a hex key signs like its raw bytes") {
+    const std::string hex = wire::new_key_hex();
+    const std::string raw = wire::key_from_hex(hex);
+    CHECK(sign(raw, frames) == reference_hmac(raw, frames));
+    CHECK(sign(raw, frames) != sign(hex, frames));
   }
-  CHECK(seen.size() == 8);
-}
-
-TEST_CASE("key_from_hex decodes both cases and rejects non-hex or odd length") {
-  CHECK(wire::key_from_hex("") == "");
-  CHECK(wire::key_from_hex("00ff7F") == std::string("\x00\xff\x7f", 3));
-  CHECK(wire::key_from_hex("AbCd") == "\xab\xcd");
-  for (const std::string bad : {"abc", "0", "zz", "0g", "12 4", "0x12", "\xff\xff"}) {
-    CAPTURE(bad);
-    try {
-      (void)wire::key_from_hex(bad);
-      FAIL_CHECK("accepted");
-    } catch (const InputError& e) {
-      CHECK(e.code() == errc::bad_profile);
-    }
-  }
-}
-
-TEST_CASE("a hex key signs like its raw bytes") {
-  const std::string hex = wire::new_key_hex();
-  const std::string raw = wire::key_from_hex(hex);
-  CHECK(sign(raw, frames) == reference_hmac(raw, frames));
-  CHECK(sign(raw, frames) != sign(hex, frames));
-}
 
 }  // TEST_SUITE

@@ -18,8 +18,8 @@ using namespace crew;
 namespace {
 
 // Tag bytes of the encoding (protocol/value_codec.cpp); sizes are cereal's 64-bit size_type.
-constexpr std::uint8_t tag_null = 0, tag_string = 5, tag_bytes_inline = 6, tag_bytes_frame = 7,
-                       tag_array_inline = 8, tag_list = 10, tag_dict = 11;
+constexpr std::uint8_t tag_null = 0, tag_string = 5, tag_bytes_inline = 6, tag_bytes_frame = 7, tag_array_inline = 8,
+                       tag_list = 10, tag_dict = 11;
 
 /// Little-endian byte strings for hand-made encodings.
 struct Bytes {
@@ -66,9 +66,7 @@ bool decodes_or_is_malformed(const std::vector<Buffer>& frames) {
   return false;
 }
 
-bool inside(const Buffer& outer, const std::byte* p) {
-  return p >= outer.data() && p < outer.data() + outer.size();
-}
+bool inside(const Buffer& outer, const std::byte* p) { return p >= outer.data() && p < outer.data() + outer.size(); }
 
 Value sample() {
   return Value::dict({
@@ -100,194 +98,189 @@ void check_malformed(F&& f) {
 
 TEST_SUITE("unit.value_codec" * doctest::timeout(30)) {
 
-TEST_CASE("a nested value of every kind round trips") {
-  const Value v = sample();
-  const auto frames = encode(v);
-  CHECK(frames.size() == 1);  // nothing large: one body frame
-  CHECK(decode(frames) == v);
-}
-
-TEST_CASE("scalars of every kind round trip on their own") {
-  for (const Value& v : {Value(), Value(true), Value(false), Value(0), Value(INT64_MAX), Value(1e300),
-                         Value(""), Value(std::string(1000, 'z')), Value(Buffer()), Value(Ref("")),
-                         Value(Object{"", Buffer()}), Value(Array()), Value::list({}), Value::dict({})}) {
-    CAPTURE(v.repr());
-    CHECK(decode(encode(v)) == v);
+  TEST_CASE("a nested value of every kind round trips") {
+    const Value v = sample();
+    const auto frames = encode(v);
+    CHECK(frames.size() == 1);  // nothing large: one body frame
+    CHECK(decode(frames) == v);
   }
-}
 
-TEST_CASE("encode appends to frames already in the vector") {
-  std::vector<Buffer> frames{Buffer::copy("header")};
-  wire::encode_value(Value(Buffer(Buffer::adopt(std::vector<char>(wire::out_of_band_threshold)))), frames);
-  REQUIRE(frames.size() == 3);
-  CHECK(frames[0].str() == "header");
-  CHECK(frames[2].size() == wire::out_of_band_threshold);
-  // The body's frame indices are relative to the body.
-  CHECK(wire::decode_value(std::span<const Buffer>(frames).subspan(1)).as_bytes().size() ==
-        wire::out_of_band_threshold);
-}
-
-TEST_CASE("buffers at or above the threshold travel as their own frames, uncopied") {
-  std::vector<double> xs(wire::out_of_band_threshold / sizeof(double), 0.5);
-  const Buffer big_bytes = Buffer::adopt(std::vector<char>(wire::out_of_band_threshold + 1, 'b'));
-  const Value v = Value::list({Value(Array::from(std::move(xs))), Value(big_bytes),
-                               Value(Object{"T", Buffer::adopt(std::vector<char>(wire::out_of_band_threshold, 'o'))}),
-                               Value(Buffer::copy("small"))});
-  const auto frames = encode(v);
-  REQUIRE(frames.size() == 4);  // body + array + bytes + object
-  CHECK(frames[1].data() == v[0].as_array().data().data());
-  CHECK(frames[2].data() == big_bytes.data());
-  CHECK(frames[3].data() == v[2].as_object().data.data());
-  CHECK(frames[0].size() < 200);  // no bulk data in the body
-
-  const Value back = decode(frames);
-  CHECK(back == v);
-  // Decoded large buffers are views of the received frames.
-  CHECK(back[0].as_array().data().data() == frames[1].data());
-  CHECK(back[1].as_bytes().data() == frames[2].data());
-  CHECK(back[2].as_object().data.data() == frames[3].data());
-}
-
-TEST_CASE("buffers just below the threshold stay inline") {
-  const Value v(Buffer::adopt(std::vector<char>(wire::out_of_band_threshold - 1, 'x')));
-  CHECK(encode(v).size() == 1);
-  CHECK(encode(v, 16).size() == 2);  // the threshold is a parameter
-  CHECK(decode(encode(v, 16)) == v);
-}
-
-TEST_CASE("small inline bytes decode as a slice of the body frame") {
-  const Value v = Value::list({Value(Buffer::copy("inline bytes")),
-                               Value(Array::from(std::vector<std::int32_t>{1, 2, 3}))});
-  const auto frames = encode(v);
-  REQUIRE(frames.size() == 1);
-  const Value back = decode(frames);
-  CHECK(back == v);
-  CHECK(inside(frames[0], back[0].as_bytes().data()));
-  CHECK(inside(frames[0], back[1].as_array().data().data()));
-  CHECK(back[0].as_bytes().owner() == frames[0].owner());  // keeps the body alive
-}
-
-TEST_CASE("a truncated encoding fails at every length") {
-  const auto frames = encode(sample());
-  const Buffer& body = frames[0];
-  for (std::size_t len = 0; len < body.size(); ++len) {
-    CAPTURE(len);
-    CHECK_FALSE(decodes_or_is_malformed({body.slice(0, len)}));
-  }
-}
-
-TEST_CASE("stray bytes after the value are malformed") {
-  auto frames = encode(Value(5));
-  Bytes b;
-  for (auto x : frames[0].bytes()) b.b.push_back(x);
-  b.u8(0);
-  check_malformed([&] { (void)decode({b.buffer()}); });
-}
-
-TEST_CASE("flipped bytes either decode or throw malformed") {
-  std::vector<double> xs(wire::out_of_band_threshold / sizeof(double), 1.0);
-  const Value v = Value::list({sample(), Value(Array::from(std::move(xs)))});
-  const auto frames = encode(v);
-  REQUIRE(frames.size() == 2);
-  const auto body = frames[0].bytes();
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    for (std::uint8_t mask : {0x01, 0x80, 0xff}) {
-      std::vector<std::byte> bytes(body.begin(), body.end());
-      bytes[i] ^= static_cast<std::byte>(mask);
-      CAPTURE(i);
-      CAPTURE(int(mask));
-      decodes_or_is_malformed({Buffer::adopt(std::move(bytes)), frames[1]});
+  TEST_CASE("scalars of every kind round trip on their own") {
+    for (const Value& v : {Value(), Value(true), Value(false), Value(0), Value(INT64_MAX), Value(1e300), Value(""),
+                           Value(std::string(1000, 'z')), Value(Buffer()), Value(Ref("")), Value(Object{"", Buffer()}),
+                           Value(Array()), Value::list({}), Value::dict({})}) {
+      CAPTURE(v.repr());
+      CHECK(decode(encode(v)) == v);
     }
   }
-}
 
-TEST_CASE("random garbage either decodes or throws malformed") {
-  std::mt19937 rng(20240607);
-  std::uniform_int_distribution<int> byte(0, 255), small_tag(0, 15), length(0, 48), nframes(0, 3);
-  int decoded = 0;
-  for (int round = 0; round < 5000; ++round) {
-    std::vector<std::byte> body(static_cast<std::size_t>(length(rng)));
-    for (auto& b : body) b = static_cast<std::byte>(byte(rng));
-    // Mostly valid-looking first tags, and small numbers after them, so decoding gets deep.
-    if (!body.empty() && round % 2 == 0) body[0] = static_cast<std::byte>(small_tag(rng));
-    if (round % 3 == 0)
-      for (std::size_t i = 1; i < body.size(); ++i)
-        if (byte(rng) < 160) body[i] = static_cast<std::byte>(byte(rng) % 4);
-    std::vector<Buffer> frames{Buffer::adopt(std::move(body))};
-    for (int f = nframes(rng); f > 0; --f) frames.push_back(Buffer::copy("frame"));
-    CAPTURE(round);
-    if (decodes_or_is_malformed(frames)) ++decoded;
+  TEST_CASE("encode appends to frames already in the vector") {
+    std::vector<Buffer> frames{Buffer::copy("header")};
+    wire::encode_value(Value(Buffer(Buffer::adopt(std::vector<char>(wire::out_of_band_threshold)))), frames);
+    REQUIRE(frames.size() == 3);
+    CHECK(frames[0].str() == "header");
+    CHECK(frames[2].size() == wire::out_of_band_threshold);
+    // The body's frame indices are relative to the body.
+    CHECK(wire::decode_value(std::span<const Buffer>(frames).subspan(1)).as_bytes().size() ==
+          wire::out_of_band_threshold);
   }
-  CHECK(decoded > 0);  // the generator does reach valid encodings
-}
 
-TEST_CASE("no frames at all is malformed") {
-  check_malformed([] { (void)wire::decode_value(std::span<const Buffer>()); });
-  check_malformed([] { (void)decode({Buffer()}); });
-}
+  TEST_CASE("buffers at or above the threshold travel as their own frames, uncopied") {
+    std::vector<double> xs(wire::out_of_band_threshold / sizeof(double), 0.5);
+    const Buffer big_bytes = Buffer::adopt(std::vector<char>(wire::out_of_band_threshold + 1, 'b'));
+    const Value v = Value::list({Value(Array::from(std::move(xs))), Value(big_bytes),
+                                 Value(Object{"T", Buffer::adopt(std::vector<char>(wire::out_of_band_threshold, 'o'))}),
+                                 Value(Buffer::copy("small"))});
+    const auto frames = encode(v);
+    REQUIRE(frames.size() == 4);  // body + array + bytes + object
+    CHECK(frames[1].data() == v[0].as_array().data().data());
+    CHECK(frames[2].data() == big_bytes.data());
+    CHECK(frames[3].data() == v[2].as_object().data.data());
+    CHECK(frames[0].size() < 200);  // no bulk data in the body
 
-TEST_CASE("a size prefix of 2^60 throws without allocating") {
-  const std::uint64_t huge = std::uint64_t{1} << 60;
-  const auto start = std::chrono::steady_clock::now();
-  check_malformed([&] { (void)decode({Bytes().u8(tag_string).u64(huge).raw("abc").buffer()}); });
-  check_malformed([&] { (void)decode({Bytes().u8(tag_bytes_inline).u64(huge).raw("abc").buffer()}); });
-  check_malformed([&] { (void)decode({Bytes().u8(tag_list).u64(huge).u8(tag_null).buffer()}); });
-  check_malformed([&] { (void)decode({Bytes().u8(tag_dict).u64(huge).buffer()}); });
-  check_malformed([&] {
-    (void)decode({Bytes().u8(tag_array_inline).u8(10).u64(huge).u64(1).u64(8).raw("12345678").buffer()});
-  });
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
-}
+    const Value back = decode(frames);
+    CHECK(back == v);
+    // Decoded large buffers are views of the received frames.
+    CHECK(back[0].as_array().data().data() == frames[1].data());
+    CHECK(back[1].as_bytes().data() == frames[2].data());
+    CHECK(back[2].as_object().data.data() == frames[3].data());
+  }
 
-TEST_CASE("an array whose shape does not match its data is malformed") {
-  // float64, shape (2,), 8 bytes of data: needs 16.
-  check_malformed([] {
-    (void)decode({Bytes().u8(tag_array_inline).u8(10).u64(1).u64(2).u64(8).raw("12345678").buffer()});
-  });
-}
+  TEST_CASE("buffers just below the threshold stay inline") {
+    const Value v(Buffer::adopt(std::vector<char>(wire::out_of_band_threshold - 1, 'x')));
+    CHECK(encode(v).size() == 1);
+    CHECK(encode(v, 16).size() == 2);  // the threshold is a parameter
+    CHECK(decode(encode(v, 16)) == v);
+  }
 
-TEST_CASE("an array whose byte count overflows is malformed") {
-  // float64, shape (2^61,), no data: 2^61 * 8 wraps to 0 bytes in a size_t.
-  check_malformed([] {
-    (void)decode({Bytes().u8(tag_array_inline).u8(10).u64(1).u64(std::uint64_t{1} << 61).u64(0).buffer()});
-  });
-}
+  TEST_CASE("small inline bytes decode as a slice of the body frame") {
+    const Value v =
+        Value::list({Value(Buffer::copy("inline bytes")), Value(Array::from(std::vector<std::int32_t>{1, 2, 3}))});
+    const auto frames = encode(v);
+    REQUIRE(frames.size() == 1);
+    const Value back = decode(frames);
+    CHECK(back == v);
+    CHECK(inside(frames[0], back[0].as_bytes().data()));
+    CHECK(inside(frames[0], back[1].as_array().data().data()));
+    CHECK(back[0].as_bytes().owner() == frames[0].owner());  // keeps the body alive
+  }
 
-TEST_CASE("an unknown tag or dtype is malformed") {
-  check_malformed([] { (void)decode({Bytes().u8(15).buffer()}); });
-  check_malformed([] { (void)decode({Bytes().u8(255).buffer()}); });
-  check_malformed([] { (void)decode({Bytes().u8(tag_array_inline).u8(0).u64(1).u64(0).u64(0).buffer()}); });
-  check_malformed([] { (void)decode({Bytes().u8(tag_array_inline).u8(11).u64(1).u64(0).u64(0).buffer()}); });
-}
+  TEST_CASE("a truncated encoding fails at every length") {
+    const auto frames = encode(sample());
+    const Buffer& body = frames[0];
+    for (std::size_t len = 0; len < body.size(); ++len) {
+      CAPTURE(len);
+      CHECK_FALSE(decodes_or_is_malformed({body.slice(0, len)}));
+    }
+  }
 
-TEST_CASE("values nested exactly max_nesting deep decode, one deeper throws") {
-  auto nest = [](int depth) {
-    Value v;
-    for (int i = 0; i < depth; ++i) v = Value::list({std::move(v)});
-    return v;
-  };
-  CHECK(decode(encode(nest(wire::max_nesting))) == nest(wire::max_nesting));
-  check_malformed([&] { (void)decode(encode(nest(wire::max_nesting + 1))); });
-}
+  TEST_CASE("stray bytes after the value are malformed") {
+    auto frames = encode(Value(5));
+    Bytes b;
+    for (auto x : frames[0].bytes()) b.b.push_back(x);
+    b.u8(0);
+    check_malformed([&] { (void)decode({b.buffer()}); });
+  }
 
-TEST_CASE("a hostile body of 100000 nested lists throws instead of exhausting the stack") {
-  Bytes b;
-  for (int i = 0; i < 100000; ++i) b.u8(tag_list).u64(1);
-  b.u8(tag_null);
-  check_malformed([&] { (void)decode({b.buffer()}); });
-}
+  TEST_CASE("flipped bytes either decode or throw malformed") {
+    std::vector<double> xs(wire::out_of_band_threshold / sizeof(double), 1.0);
+    const Value v = Value::list({sample(), Value(Array::from(std::move(xs)))});
+    const auto frames = encode(v);
+    REQUIRE(frames.size() == 2);
+    const auto body = frames[0].bytes();
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      for (std::uint8_t mask : {0x01, 0x80, 0xff}) {
+        std::vector<std::byte> bytes(body.begin(), body.end());
+        bytes[i] ^= static_cast<std::byte>(mask);
+        CAPTURE(i);
+        CAPTURE(int(mask));
+        decodes_or_is_malformed({Buffer::adopt(std::move(bytes)), frames[1]});
+      }
+    }
+  }
 
-TEST_CASE("an out-of-band frame index out of range throws") {
-  const Value v(Buffer::adopt(std::vector<char>(wire::out_of_band_threshold, 'q')));
-  const auto frames = encode(v);
-  REQUIRE(frames.size() == 2);
-  check_malformed([&] { (void)decode({frames[0]}); });  // the frame did not arrive
-  check_malformed([] { (void)decode({Bytes().u8(tag_bytes_frame).u32(0).buffer()}); });  // the body itself
-  check_malformed([] { (void)decode({Bytes().u8(tag_bytes_frame).u32(2).buffer(), Buffer::copy("a")}); });
-  check_malformed([] {
-    (void)decode({Bytes().u8(tag_bytes_frame).u32(UINT32_MAX).buffer(), Buffer::copy("a")});
-  });
-  CHECK(decode({Bytes().u8(tag_bytes_frame).u32(1).buffer(), Buffer::copy("a")}).as_bytes().str() == "a");
-}
+  TEST_CASE("random garbage either decodes or throws malformed") {
+    std::mt19937 rng(20240607);
+    std::uniform_int_distribution<int> byte(0, 255), small_tag(0, 15), length(0, 48), nframes(0, 3);
+    int decoded = 0;
+    for (int round = 0; round < 5000; ++round) {
+      std::vector<std::byte> body(static_cast<std::size_t>(length(rng)));
+      for (auto& b : body) b = static_cast<std::byte>(byte(rng));
+      // Mostly valid-looking first tags, and small numbers after them, so decoding gets deep.
+      if (!body.empty() && round % 2 == 0) body[0] = static_cast<std::byte>(small_tag(rng));
+      if (round % 3 == 0)
+        for (std::size_t i = 1; i < body.size(); ++i)
+          if (byte(rng) < 160) body[i] = static_cast<std::byte>(byte(rng) % 4);
+      std::vector<Buffer> frames{Buffer::adopt(std::move(body))};
+      for (int f = nframes(rng); f > 0; --f) frames.push_back(Buffer::copy("frame"));
+      CAPTURE(round);
+      if (decodes_or_is_malformed(frames)) ++decoded;
+    }
+    CHECK(decoded > 0);  // the generator does reach valid encodings
+  }
+
+  TEST_CASE("no frames at all is malformed") {
+    check_malformed([] { (void)wire::decode_value(std::span<const Buffer>()); });
+    check_malformed([] { (void)decode({Buffer()}); });
+  }
+
+  TEST_CASE("a size prefix of 2^60 throws without allocating") {
+    const std::uint64_t huge = std::uint64_t{1} << 60;
+    const auto start = std::chrono::steady_clock::now();
+    check_malformed([&] { (void)decode({Bytes().u8(tag_string).u64(huge).raw("abc").buffer()}); });
+    check_malformed([&] { (void)decode({Bytes().u8(tag_bytes_inline).u64(huge).raw("abc").buffer()}); });
+    check_malformed([&] { (void)decode({Bytes().u8(tag_list).u64(huge).u8(tag_null).buffer()}); });
+    check_malformed([&] { (void)decode({Bytes().u8(tag_dict).u64(huge).buffer()}); });
+    check_malformed(
+        [&] { (void)decode({Bytes().u8(tag_array_inline).u8(10).u64(huge).u64(1).u64(8).raw("12345678").buffer()}); });
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  }
+
+  TEST_CASE("an array whose shape does not match its data is malformed") {
+    // float64, shape (2,), 8 bytes of data: needs 16.
+    check_malformed(
+        [] { (void)decode({Bytes().u8(tag_array_inline).u8(10).u64(1).u64(2).u64(8).raw("12345678").buffer()}); });
+  }
+
+  TEST_CASE("an array whose byte count overflows is malformed") {
+    // float64, shape (2^61,), no data: 2^61 * 8 wraps to 0 bytes in a size_t.
+    check_malformed(
+        [] { (void)decode({Bytes().u8(tag_array_inline).u8(10).u64(1).u64(std::uint64_t{1} << 61).u64(0).buffer()}); });
+  }
+
+  TEST_CASE("an unknown tag or dtype is malformed") {
+    check_malformed([] { (void)decode({Bytes().u8(15).buffer()}); });
+    check_malformed([] { (void)decode({Bytes().u8(255).buffer()}); });
+    check_malformed([] { (void)decode({Bytes().u8(tag_array_inline).u8(0).u64(1).u64(0).u64(0).buffer()}); });
+    check_malformed([] { (void)decode({Bytes().u8(tag_array_inline).u8(11).u64(1).u64(0).u64(0).buffer()}); });
+  }
+
+  TEST_CASE("values nested exactly max_nesting deep decode, one deeper throws") {
+    auto nest = [](int depth) {
+      Value v;
+      for (int i = 0; i < depth; ++i) v = Value::list({std::move(v)});
+      return v;
+    };
+    CHECK(decode(encode(nest(wire::max_nesting))) == nest(wire::max_nesting));
+    check_malformed([&] { (void)decode(encode(nest(wire::max_nesting + 1))); });
+  }
+
+  TEST_CASE("a hostile body of 100000 nested lists throws instead of exhausting the stack") {
+    Bytes b;
+    for (int i = 0; i < 100000; ++i) b.u8(tag_list).u64(1);
+    b.u8(tag_null);
+    check_malformed([&] { (void)decode({b.buffer()}); });
+  }
+
+  TEST_CASE("an out-of-band frame index out of range throws") {
+    const Value v(Buffer::adopt(std::vector<char>(wire::out_of_band_threshold, 'q')));
+    const auto frames = encode(v);
+    REQUIRE(frames.size() == 2);
+    check_malformed([&] { (void)decode({frames[0]}); });                                   // the frame did not arrive
+    check_malformed([] { (void)decode({Bytes().u8(tag_bytes_frame).u32(0).buffer()}); });  // the body itself
+    check_malformed([] { (void)decode({Bytes().u8(tag_bytes_frame).u32(2).buffer(), Buffer::copy("a")}); });
+    check_malformed([] { (void)decode({Bytes().u8(tag_bytes_frame).u32(UINT32_MAX).buffer(), Buffer::copy("a")}); });
+    CHECK(decode({Bytes().u8(tag_bytes_frame).u32(1).buffer(), Buffer::copy("a")}).as_bytes().str() == "a");
+  }
 
 }  // TEST_SUITE

@@ -70,237 +70,236 @@ wire::Header task_header() {
 
 TEST_SUITE("unit.wire" * doctest::timeout(30)) {
 
-TEST_CASE("a message sent from a DEALER opens on the ROUTER with its routing frame") {
-  Pair p;
-  wire::Signer signer(key);
-  const Value body = Value::list({5, 6.5, "x"});
-  const auto out = wire::make_message(task_header(), body);
-  CHECK(wire::send(p.dealer, {}, out, signer) == wire::Sent::ok);
+  TEST_CASE("a message sent from a DEALER opens on the ROUTER with its routing frame") {
+    Pair p;
+    wire::Signer signer(key);
+    const Value body = Value::list({5, 6.5, "x"});
+    const auto out = wire::make_message(task_header(), body);
+    CHECK(wire::send(p.dealer, {}, out, signer) == wire::Sent::ok);
 
-  auto frames = recv_within(p.router);
-  CHECK(frames.size() == 5);  // routing id, delimiter, signature, header, body
-  wire::Rejection why;
-  wire::Signer verifier(key);
-  auto packet = wire::open(std::move(frames), verifier, why);
-  REQUIRE(packet.has_value());
-  CHECK(why.code == errc::none);
-  REQUIRE(packet->routing.size() == 1);
-  CHECK(str(packet->routing[0]) == "dealer-1");
-  CHECK(packet->header.kind == wire::MsgKind::apply_request);
-  CHECK(packet->header.request_id == 77);
-  CHECK(packet->header.targets == std::vector<std::int32_t>{0, 1});
-  CHECK(packet->header.msg_ids == std::vector<std::string>{"a", "b"});
-  CHECK(packet->header.function == "mul");
-  CHECK(packet->body() == body);
-  CHECK(packet->signature.size() == wire::Signer::signature_size);
-  CHECK(packet->signature == wire::signature_of(out.header_bytes, out.payload, signer));
-  CHECK(packet->header_bytes == out.header_bytes);
-}
+    auto frames = recv_within(p.router);
+    CHECK(frames.size() == 5);  // routing id, delimiter, signature, header, body
+    wire::Rejection why;
+    wire::Signer verifier(key);
+    auto packet = wire::open(std::move(frames), verifier, why);
+    REQUIRE(packet.has_value());
+    CHECK(why.code == errc::none);
+    REQUIRE(packet->routing.size() == 1);
+    CHECK(str(packet->routing[0]) == "dealer-1");
+    CHECK(packet->header.kind == wire::MsgKind::apply_request);
+    CHECK(packet->header.request_id == 77);
+    CHECK(packet->header.targets == std::vector<std::int32_t>{0, 1});
+    CHECK(packet->header.msg_ids == std::vector<std::string>{"a", "b"});
+    CHECK(packet->header.function == "mul");
+    CHECK(packet->body() == body);
+    CHECK(packet->signature.size() == wire::Signer::signature_size);
+    CHECK(packet->signature == wire::signature_of(out.header_bytes, out.payload, signer));
+    CHECK(packet->header_bytes == out.header_bytes);
+  }
 
-TEST_CASE("a reply routed back from the ROUTER opens on the DEALER without routing frames") {
-  Pair p;
-  wire::Signer signer(key);
-  REQUIRE(wire::send(p.dealer, {}, wire::make_message(task_header()), signer) == wire::Sent::ok);
-  wire::Rejection why;
-  auto request = wire::open(recv_within(p.router), signer, why);
-  REQUIRE(request.has_value());
+  TEST_CASE("a reply routed back from the ROUTER opens on the DEALER without routing frames") {
+    Pair p;
+    wire::Signer signer(key);
+    REQUIRE(wire::send(p.dealer, {}, wire::make_message(task_header()), signer) == wire::Sent::ok);
+    wire::Rejection why;
+    auto request = wire::open(recv_within(p.router), signer, why);
+    REQUIRE(request.has_value());
 
-  wire::Header reply;
-  reply.kind = wire::MsgKind::apply_reply;
-  reply.engine_id = 1;
-  reply.msg_ids = {"b"};
-  CHECK(wire::send(p.router, request->routing, wire::make_message(reply, Value("done")), signer) ==
-        wire::Sent::ok);
-  auto got = wire::open(recv_within(p.dealer), signer, why);
-  REQUIRE(got.has_value());
-  CHECK(got->routing.empty());
-  CHECK(got->header.kind == wire::MsgKind::apply_reply);
-  CHECK(got->header.engine_id == 1);
-  CHECK(got->body().as_string() == "done");
-}
+    wire::Header reply;
+    reply.kind = wire::MsgKind::apply_reply;
+    reply.engine_id = 1;
+    reply.msg_ids = {"b"};
+    CHECK(wire::send(p.router, request->routing, wire::make_message(reply, Value("done")), signer) == wire::Sent::ok);
+    auto got = wire::open(recv_within(p.dealer), signer, why);
+    REQUIRE(got.has_value());
+    CHECK(got->routing.empty());
+    CHECK(got->header.kind == wire::MsgKind::apply_reply);
+    CHECK(got->header.engine_id == 1);
+    CHECK(got->body().as_string() == "done");
+  }
 
-TEST_CASE("a message signed with another key is rejected as bad_signature") {
-  Pair p;
-  wire::Signer sender("some other key");
-  REQUIRE(wire::send(p.dealer, {}, wire::make_message(task_header(), Value(1)), sender) == wire::Sent::ok);
-  wire::Signer receiver(key);
-  wire::Rejection why;
-  CHECK_FALSE(wire::open(recv_within(p.router), receiver, why).has_value());
-  CHECK(why.code == errc::bad_signature);
-  CHECK_FALSE(why.detail.empty());
-}
+  TEST_CASE("a message signed with another key is rejected as bad_signature") {
+    Pair p;
+    wire::Signer sender("some other key");
+    REQUIRE(wire::send(p.dealer, {}, wire::make_message(task_header(), Value(1)), sender) == wire::Sent::ok);
+    wire::Signer receiver(key);
+    wire::Rejection why;
+    CHECK_FALSE(wire::open(recv_within(p.router), receiver, why).has_value());
+    CHECK(why.code == errc::bad_signature);
+    CHECK_FALSE(why.detail.empty());
+  }
 
-TEST_CASE("a tampered body is rejected as bad_signature") {
-  Pair p;
-  wire::Signer signer(key);
-  const auto out = wire::make_message(task_header(), Value(12345));
-  REQUIRE(wire::send(p.dealer, {}, out, signer) == wire::Sent::ok);
-  auto frames = recv_within(p.router);
-  REQUIRE(frames.size() == 5);
-  frames[4] = zmq::message_t(frames[4].data(), frames[4].size());
-  static_cast<char*>(frames[4].data())[frames[4].size() - 1] ^= 1;
-  wire::Rejection why;
-  CHECK_FALSE(wire::open(std::move(frames), signer, why).has_value());
-  CHECK(why.code == errc::bad_signature);
-}
+  TEST_CASE("a tampered body is rejected as bad_signature") {
+    Pair p;
+    wire::Signer signer(key);
+    const auto out = wire::make_message(task_header(), Value(12345));
+    REQUIRE(wire::send(p.dealer, {}, out, signer) == wire::Sent::ok);
+    auto frames = recv_within(p.router);
+    REQUIRE(frames.size() == 5);
+    frames[4] = zmq::message_t(frames[4].data(), frames[4].size());
+    static_cast<char*>(frames[4].data())[frames[4].size() - 1] ^= 1;
+    wire::Rejection why;
+    CHECK_FALSE(wire::open(std::move(frames), signer, why).has_value());
+    CHECK(why.code == errc::bad_signature);
+  }
 
-TEST_CASE("a message without the crew/1 delimiter is malformed") {
-  Pair p;
-  send_raw(p.dealer, {"crew/2", "sig", "header", "body"});
-  wire::Signer signer(key);
-  wire::Rejection why;
-  CHECK_FALSE(wire::open(recv_within(p.router), signer, why).has_value());
-  CHECK(why.code == errc::malformed);
-  CHECK(why.detail.find("delimiter") != std::string::npos);
-}
-
-TEST_CASE("a message with too few frames after the delimiter is malformed") {
-  Pair p;
-  wire::Signer signer(key);
-  for (const auto& frames : std::vector<std::vector<std::string>>{
-           {"crew/1"}, {"crew/1", std::string(32, 's')}, {"crew/1", std::string(32, 's'), "header"}}) {
-    CAPTURE(frames.size());
-    send_raw(p.dealer, frames);
+  TEST_CASE("a message without the crew/1 delimiter is malformed") {
+    Pair p;
+    send_raw(p.dealer, {"crew/2", "sig", "header", "body"});
+    wire::Signer signer(key);
     wire::Rejection why;
     CHECK_FALSE(wire::open(recv_within(p.router), signer, why).has_value());
     CHECK(why.code == errc::malformed);
+    CHECK(why.detail.find("delimiter") != std::string::npos);
   }
-}
 
-TEST_CASE("garbage header bytes with a valid signature are malformed, not bad_signature") {
-  Pair p;
-  wire::Signer signer(key);
-  std::vector<Buffer> payload;
-  wire::encode_value(Value(1), payload);
-  for (const std::string& garbage : {std::string(), std::string("\x00garbage", 8), std::string("\x05\x01", 2)}) {
-    CAPTURE(garbage.size());
-    // Signed by hand: each frame after the signature, in order.
-    signer.begin();
-    signer.add({reinterpret_cast<const std::byte*>(garbage.data()), garbage.size()});
-    signer.add(payload[0].bytes());
-    const wire::Signer::Signature sig = signer.finish();
-    send_raw(p.dealer, {"crew/1", std::string(reinterpret_cast<const char*>(sig.data()), sig.size()), garbage,
-                        std::string(payload[0].str())});
+  TEST_CASE("a message with too few frames after the delimiter is malformed") {
+    Pair p;
+    wire::Signer signer(key);
+    for (const auto& frames : std::vector<std::vector<std::string>>{
+             {"crew/1"}, {"crew/1", std::string(32, 's')}, {"crew/1", std::string(32, 's'), "header"}}) {
+      CAPTURE(frames.size());
+      send_raw(p.dealer, frames);
+      wire::Rejection why;
+      CHECK_FALSE(wire::open(recv_within(p.router), signer, why).has_value());
+      CHECK(why.code == errc::malformed);
+    }
+  }
+
+  TEST_CASE("garbage header bytes with a valid signature are malformed, not bad_signature") {
+    Pair p;
+    wire::Signer signer(key);
+    std::vector<Buffer> payload;
+    wire::encode_value(Value(1), payload);
+    for (const std::string& garbage : {std::string(), std::string("\x00garbage", 8), std::string("\x05\x01", 2)}) {
+      CAPTURE(garbage.size());
+      // Signed by hand: each frame after the signature, in order.
+      signer.begin();
+      signer.add({reinterpret_cast<const std::byte*>(garbage.data()), garbage.size()});
+      signer.add(payload[0].bytes());
+      const wire::Signer::Signature sig = signer.finish();
+      send_raw(p.dealer, {"crew/1", std::string(reinterpret_cast<const char*>(sig.data()), sig.size()), garbage,
+                          std::string(payload[0].str())});
+      wire::Rejection why;
+      CHECK_FALSE(wire::open(recv_within(p.router), signer, why).has_value());
+      CHECK(why.code == errc::malformed);
+    }
+  }
+
+  TEST_CASE("a rejected message does not disturb the next good one") {
+    Pair p;
+    wire::Signer signer(key);
+    send_raw(p.dealer, {"junk"});
+    REQUIRE(wire::send(p.dealer, {}, wire::make_message(task_header(), Value("ok")), signer) == wire::Sent::ok);
     wire::Rejection why;
     CHECK_FALSE(wire::open(recv_within(p.router), signer, why).has_value());
-    CHECK(why.code == errc::malformed);
+    auto good = wire::open(recv_within(p.router), signer, why);
+    REQUIRE(good.has_value());
+    CHECK(good->body().as_string() == "ok");
   }
-}
 
-TEST_CASE("a rejected message does not disturb the next good one") {
-  Pair p;
-  wire::Signer signer(key);
-  send_raw(p.dealer, {"junk"});
-  REQUIRE(wire::send(p.dealer, {}, wire::make_message(task_header(), Value("ok")), signer) == wire::Sent::ok);
-  wire::Rejection why;
-  CHECK_FALSE(wire::open(recv_within(p.router), signer, why).has_value());
-  auto good = wire::open(recv_within(p.router), signer, why);
-  REQUIRE(good.has_value());
-  CHECK(good->body().as_string() == "ok");
-}
-
-TEST_CASE("recv_frames returns nothing when no message is waiting") {
-  Pair p;
-  CHECK_FALSE(wire::recv_frames(p.router).has_value());
-  CHECK_FALSE(wire::recv_frames(p.dealer).has_value());
-}
-
-TEST_CASE("a forwarded message keeps its stored signature and verifies") {
-  Pair p;
-  wire::Signer signer(key);
-  const auto out = wire::make_message(task_header(), Value::list({1, 2}));
-  const Buffer stored = wire::signature_of(out.header_bytes, out.payload, signer);
-  CHECK(stored.size() == wire::Signer::signature_size);
-  CHECK(wire::forward(p.dealer, {}, stored, out.header_bytes, out.payload) == wire::Sent::ok);
-  wire::Rejection why;
-  auto got = wire::open(recv_within(p.router), signer, why);
-  REQUIRE(got.has_value());
-  CHECK(got->signature == stored);
-  CHECK(got->body() == Value::list({1, 2}));
-
-  // Forward the received packet back, untouched, with its own signature.
-  CHECK(wire::forward(p.router, got->routing, got->signature, got->header_bytes, got->payload) == wire::Sent::ok);
-  auto back = wire::open(recv_within(p.dealer), signer, why);
-  REQUIRE(back.has_value());
-  CHECK(back->header.function == "mul");
-}
-
-TEST_CASE("forwarding without a signature is refused") {
-  Pair p;
-  const auto out = wire::make_message(task_header());
-  CHECK_THROWS_AS(wire::forward(p.dealer, {}, Buffer(), out.header_bytes, out.payload), Error);
-}
-
-TEST_CASE("sending to an unknown routing id on a mandatory ROUTER is unroutable") {
-  Pair p;
-  wire::Signer signer(key);
-  std::vector<zmq::message_t> routing;
-  routing.emplace_back(std::string_view("nobody"));
-  CHECK(wire::send(p.router, routing, wire::make_message(task_header()), signer) == wire::Sent::unroutable);
-}
-
-TEST_CASE("large out-of-band frames arrive intact with the message") {
-  Pair p;
-  wire::Signer signer(key);
-  std::vector<double> xs(200'000);
-  for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<double>(i) * 0.5;
-  const Value body = Value::dict({{"a", Value(Array::from(xs))}, {"n", 3}});
-  const auto out = wire::make_message(task_header(), body);
-  REQUIRE(out.payload.size() == 2);
-  REQUIRE(wire::send(p.dealer, {}, out, signer) == wire::Sent::ok);
-  wire::Rejection why;
-  auto got = wire::open(recv_within(p.router), signer, why);
-  REQUIRE(got.has_value());
-  REQUIRE(got->payload.size() == 2);
-  const Value back = got->body();
-  CHECK(back == body);
-  // The decoded array views the received frame.
-  CHECK(back["a"].as_array().data().data() == got->payload[1].data());
-}
-
-TEST_CASE("to_frame shares large buffers and keeps their owner alive") {
-  std::vector<char> bytes(wire::zero_copy_threshold, 'q');
-  bytes.back() = 'z';
-  const char* p = bytes.data();
-  zmq::message_t frame;
-  std::weak_ptr<const void> owner;
-  {
-    const Buffer b = Buffer::adopt(std::move(bytes));
-    owner = b.owner();
-    frame = wire::to_frame(b);
+  TEST_CASE("recv_frames returns nothing when no message is waiting") {
+    Pair p;
+    CHECK_FALSE(wire::recv_frames(p.router).has_value());
+    CHECK_FALSE(wire::recv_frames(p.dealer).has_value());
   }
-  CHECK(frame.data() == p);  // zero-copy
-  CHECK_FALSE(owner.expired());  // the frame holds the owner
-  CHECK(frame.size() == wire::zero_copy_threshold);
-  CHECK(static_cast<const char*>(frame.data())[wire::zero_copy_threshold - 1] == 'z');
-  frame = zmq::message_t();
-  CHECK(owner.expired());  // released with the frame
-}
 
-TEST_CASE("to_frame copies small buffers and buffers without an owner") {
-  const Buffer small = Buffer::adopt(std::vector<char>(wire::zero_copy_threshold - 1, 's'));
-  const zmq::message_t f = wire::to_frame(small);
-  CHECK(f.data() != static_cast<const void*>(small.data()));
-  CHECK(f.size() == small.size());
-  CHECK(std::memcmp(f.data(), small.data(), small.size()) == 0);
+  TEST_CASE("a forwarded message keeps its stored signature and verifies") {
+    Pair p;
+    wire::Signer signer(key);
+    const auto out = wire::make_message(task_header(), Value::list({1, 2}));
+    const Buffer stored = wire::signature_of(out.header_bytes, out.payload, signer);
+    CHECK(stored.size() == wire::Signer::signature_size);
+    CHECK(wire::forward(p.dealer, {}, stored, out.header_bytes, out.payload) == wire::Sent::ok);
+    wire::Rejection why;
+    auto got = wire::open(recv_within(p.router), signer, why);
+    REQUIRE(got.has_value());
+    CHECK(got->signature == stored);
+    CHECK(got->body() == Value::list({1, 2}));
 
-  static const std::vector<char> unowned(wire::zero_copy_threshold * 2, 'u');
-  const Buffer view = Buffer::view(nullptr, unowned.data(), unowned.size());
-  const zmq::message_t g = wire::to_frame(view);
-  CHECK(g.data() != static_cast<const void*>(unowned.data()));
-  CHECK(g.size() == unowned.size());
-}
+    // Forward the received packet back, untouched, with its own signature.
+    CHECK(wire::forward(p.router, got->routing, got->signature, got->header_bytes, got->payload) == wire::Sent::ok);
+    auto back = wire::open(recv_within(p.dealer), signer, why);
+    REQUIRE(back.has_value());
+    CHECK(back->header.function == "mul");
+  }
 
-TEST_CASE("to_buffer views a received frame without copying and outlives the message object") {
-  zmq::message_t m(std::string(wire::zero_copy_threshold * 2, 'm'));
-  const void* p = m.data();
-  Buffer b = wire::to_buffer(std::move(m));
-  CHECK(static_cast<const void*>(b.data()) == p);
-  CHECK(b.size() == wire::zero_copy_threshold * 2);
-  CHECK(b.str().back() == 'm');
-  // Round trip: a buffer from a frame goes back out as a frame without a copy.
-  const zmq::message_t again = wire::to_frame(b);
-  CHECK(again.data() == p);
-}
+  TEST_CASE("forwarding without a signature is refused") {
+    Pair p;
+    const auto out = wire::make_message(task_header());
+    CHECK_THROWS_AS(wire::forward(p.dealer, {}, Buffer(), out.header_bytes, out.payload), Error);
+  }
+
+  TEST_CASE("sending to an unknown routing id on a mandatory ROUTER is unroutable") {
+    Pair p;
+    wire::Signer signer(key);
+    std::vector<zmq::message_t> routing;
+    routing.emplace_back(std::string_view("nobody"));
+    CHECK(wire::send(p.router, routing, wire::make_message(task_header()), signer) == wire::Sent::unroutable);
+  }
+
+  TEST_CASE("large out-of-band frames arrive intact with the message") {
+    Pair p;
+    wire::Signer signer(key);
+    std::vector<double> xs(200'000);
+    for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<double>(i) * 0.5;
+    const Value body = Value::dict({{"a", Value(Array::from(xs))}, {"n", 3}});
+    const auto out = wire::make_message(task_header(), body);
+    REQUIRE(out.payload.size() == 2);
+    REQUIRE(wire::send(p.dealer, {}, out, signer) == wire::Sent::ok);
+    wire::Rejection why;
+    auto got = wire::open(recv_within(p.router), signer, why);
+    REQUIRE(got.has_value());
+    REQUIRE(got->payload.size() == 2);
+    const Value back = got->body();
+    CHECK(back == body);
+    // The decoded array views the received frame.
+    CHECK(back["a"].as_array().data().data() == got->payload[1].data());
+  }
+
+  TEST_CASE("to_frame shares large buffers and keeps their owner alive") {
+    std::vector<char> bytes(wire::zero_copy_threshold, 'q');
+    bytes.back() = 'z';
+    const char* p = bytes.data();
+    zmq::message_t frame;
+    std::weak_ptr<const void> owner;
+    {
+      const Buffer b = Buffer::adopt(std::move(bytes));
+      owner = b.owner();
+      frame = wire::to_frame(b);
+    }
+    CHECK(frame.data() == p);      // zero-copy
+    CHECK_FALSE(owner.expired());  // the frame holds the owner
+    CHECK(frame.size() == wire::zero_copy_threshold);
+    CHECK(static_cast<const char*>(frame.data())[wire::zero_copy_threshold - 1] == 'z');
+    frame = zmq::message_t();
+    CHECK(owner.expired());  // released with the frame
+  }
+
+  TEST_CASE("to_frame copies small buffers and buffers without an owner") {
+    const Buffer small = Buffer::adopt(std::vector<char>(wire::zero_copy_threshold - 1, 's'));
+    const zmq::message_t f = wire::to_frame(small);
+    CHECK(f.data() != static_cast<const void*>(small.data()));
+    CHECK(f.size() == small.size());
+    CHECK(std::memcmp(f.data(), small.data(), small.size()) == 0);
+
+    static const std::vector<char> unowned(wire::zero_copy_threshold * 2, 'u');
+    const Buffer view = Buffer::view(nullptr, unowned.data(), unowned.size());
+    const zmq::message_t g = wire::to_frame(view);
+    CHECK(g.data() != static_cast<const void*>(unowned.data()));
+    CHECK(g.size() == unowned.size());
+  }
+
+  TEST_CASE("to_buffer views a received frame without copying and outlives the message object") {
+    zmq::message_t m(std::string(wire::zero_copy_threshold * 2, 'm'));
+    const void* p = m.data();
+    Buffer b = wire::to_buffer(std::move(m));
+    CHECK(static_cast<const void*>(b.data()) == p);
+    CHECK(b.size() == wire::zero_copy_threshold * 2);
+    CHECK(b.str().back() == 'm');
+    // Round trip: a buffer from a frame goes back out as a frame without a copy.
+    const zmq::message_t again = wire::to_frame(b);
+    CHECK(again.data() == p);
+  }
 
 }  // TEST_SUITE
