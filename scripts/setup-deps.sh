@@ -11,7 +11,7 @@ packages=(
   libcereal-dev                                         # message headers, user types
   libssl-dev                                            # HMAC-SHA256 (libcrypto uses the CPU's SHA extensions)
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  doctest-dev                                           # tests
+  doctest-dev clang-format                              # tests, format check
 )
 
 missing=()

@@ -15,6 +15,10 @@ run_suite() {  # build-dir, extra cmake args...
   (cd "$dir" && ctest --output-on-failure --timeout 300 -j 2)
 }
 
+# Formatting first: it takes a second and says exactly where (.clang-format).
+(cd "$root" && find include src tests examples bench -name '*.cpp' -o -name '*.hpp' -o -name '*.c' |
+  xargs clang-format --style=file --dry-run --Werror) || { echo "test.sh: run clang-format -i on the files above" >&2; exit 1; }
+
 start=$(date +%s)
 run_suite "$root/build-test" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "test.sh: suite passed in $(( $(date +%s) - start )) s"
