@@ -12,7 +12,7 @@ namespace crew::detail {
 namespace {
 
 ControllerFile read_controller_file(const std::filesystem::path& file, const std::string& profile_hint) {
-  const std::string start_hint = profile_hint.empty()
+  const std::string start_hint = profile_hint.empty() || profile_hint == "default"
                                      ? "start a cluster with `crew cluster start -n 4`"
                                      : "start one with `crew cluster start -n 4 --profile " + profile_hint + "`";
   if (!std::filesystem::exists(file))
@@ -55,10 +55,12 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
   } catch (const TimeoutError&) {
     outbox_.push(Outbound{{}, {}, true});
     io_.join();
-    throw ConnectionError(errc::controller_timeout,
-                          "no controller answered at " + url_ + " within " + seconds_text(timeout_) + " (from " +
-                              file_.string() + "); is it running? check with `crew cluster status" +
-                              (profile_hint_.empty() ? std::string() : " --profile " + profile_hint_) + "`");
+    throw ConnectionError(
+        errc::controller_timeout,
+        "no controller answered at " + url_ + " within " + seconds_text(timeout_) + " (from " + file_.string() +
+            "); is it running? check with `crew cluster status" +
+            (profile_hint_.empty() || profile_hint_ == "default" ? std::string() : " --profile " + profile_hint_) +
+            "`");
   }
 }
 
