@@ -202,10 +202,11 @@ struct Controller::Impl {
     return std::max(left, std::chrono::milliseconds(0)) + std::chrono::milliseconds(1);
   }
 
-  void drain(zmq::socket_t& socket, bool from_clients) {
-    for (int i = 0; i < 1024; ++i) {
+  /// Handles up to `limit` waiting messages; false once the socket is empty.
+  bool drain(zmq::socket_t& socket, bool from_clients, int limit = 1024) {
+    for (int i = 0; i < limit; ++i) {
       auto frames = wire::recv_frames(socket);
-      if (!frames) return;
+      if (!frames) return false;
       wire::Rejection why;
       auto packet = wire::open(std::move(*frames), signer, why);
       if (!packet) {
@@ -229,6 +230,7 @@ struct Controller::Impl {
         answer_failure(socket, peer, request, e);
       }
     }
+    return true;
   }
 
   void answer_failure(zmq::socket_t& socket, const std::string& peer, const wire::Header& request,
@@ -255,11 +257,15 @@ struct Controller::Impl {
   }
 
   void on_timers() {
-    const auto now = clock::now();
-    if (now >= next_heartbeat_check) {
-      check_heartbeats(now);
-      next_heartbeat_check = now + std::chrono::milliseconds(cfg.heartbeat_ms);
+    if (clock::now() >= next_heartbeat_check) {
+      // A world is never judged silent while its heartbeat waits unread in our own queue (a
+      // flood of messages, or a controller that was starved of CPU): read everything first.
+      while (drain(engines, false)) {
+      }
+      check_heartbeats(clock::now());
+      next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
     }
+    const auto now = clock::now();
     answer_waiters(false);
     if (stopping) {
       bool any_alive = false;

@@ -41,7 +41,9 @@ void Bridge::run() {
       send_heartbeat();
       next_heartbeat_ = now + std::chrono::milliseconds(config_.heartbeat_ms);
     }
-    if (!shutting_down_ && now - last_heard_ > std::chrono::milliseconds(config_.controller_timeout_ms)) {
+    // Silent means nothing from the controller, not even waiting unread in our own queue.
+    if (!shutting_down_ && now - last_heard_ > std::chrono::milliseconds(config_.controller_timeout_ms) &&
+        !(socket_.get(zmq::sockopt::events) & ZMQ_POLLIN)) {
       socket_.set(zmq::sockopt::linger, 0);  // nobody will take our last messages
       begin_shutdown("the controller has been silent for " + std::to_string(config_.controller_timeout_ms) + " ms");
     }

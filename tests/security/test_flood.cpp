@@ -66,7 +66,7 @@ TEST_SUITE("security.flood") {
       try {
         right += results[static_cast<std::size_t>(i)].get(30s) == Value(i) ? 1 : 0;
       } catch (const std::exception& ex) {
-        FAIL_CHECK("task " << i << ": " << ex.what());
+        FAIL_CHECK("task " << i << ": " << std::string(ex.what()));
       }
       progress.fetch_add(1);
       progress.notify_one();
