@@ -35,9 +35,13 @@ struct Registration {
   int first_engine = -1;
   int heartbeat_ms = 1000;
 
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar& error& world_id& first_engine& heartbeat_ms;
+  void broadcast(boost::mpi::communicator& bc) {
+    boost::mpi::broadcast(bc, error, 0);
+    int numbers[3] = {world_id, first_engine, heartbeat_ms};
+    boost::mpi::broadcast(bc, numbers, 3, 0);
+    world_id = numbers[0];
+    first_engine = numbers[1];
+    heartbeat_ms = numbers[2];
   }
 };
 
@@ -111,7 +115,6 @@ private:
     std::string root_host = host_name();
     boost::mpi::broadcast(bc, tag, 0);
     boost::mpi::broadcast(bc, root_host, 0);
-    world_tag_ = tag;
     if (rank_ != 0 && root_host != host_name()) return;
     try {
       doorbell_ = std::make_unique<Doorbell>(tag, rank_);
@@ -153,7 +156,7 @@ private:
         reg.error = e.what();
       }
     }
-    boost::mpi::broadcast(bc, reg, 0);
+    reg.broadcast(bc);
     if (!reg.error.empty()) throw_formatted(reg.error);
     heartbeat_ms_ = reg.heartbeat_ms;
     EngineIdentity id;
@@ -317,7 +320,6 @@ private:
   int size_ = 1;
   int heartbeat_ms_ = 1000;
   std::unique_ptr<Executor> executor_;
-  std::string world_tag_;
   std::unique_ptr<Doorbell> doorbell_;
   // rank 0 only
   std::vector<std::string> hosts_;
