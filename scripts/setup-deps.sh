@@ -10,6 +10,7 @@ packages=(
   libzmq3-dev cppzmq-dev                                # ZeroMQ: bridge <-> controller <-> clients
   libcereal-dev                                         # message headers, user types
   libssl-dev                                            # HMAC-SHA256 (libcrypto uses the CPU's SHA extensions)
+  libhdf5-openmpi-dev hdf5-tools                        # parallel HDF5 (save_h5 / load_h5), h5dump
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   doctest-dev clang-format                              # tests, format check
 )

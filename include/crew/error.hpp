@@ -27,6 +27,7 @@ enum class errc : std::uint16_t {
   bad_option = 203,      ///< a command-line option or API argument out of range
   value_type = 204,      ///< a Value holds another type than the one asked for
   bad_profile = 205,     ///< a profile name or file that cannot be used
+  not_a_sequence = 206,  ///< scatter / gather of something that is not an array or a list
   // remote.*: reported by an engine
   unknown_function = 300,  ///< no function of that name on the engine
   bad_arguments = 301,     ///< wrong argument count or type for the function
@@ -36,6 +37,8 @@ enum class errc : std::uint16_t {
   unknown_name = 305,      ///< a name missing from the engine's namespace
   engine_dead = 306,       ///< the task targets an engine that is not alive
   aborted = 307,           ///< the task was dropped before it ran (shutdown, abort)
+  mismatch = 308,          ///< engines' values that cannot be combined (dtype, shape, kind)
+  io_failed = 309,         ///< a file operation on the engines failed (HDF5: missing file, dataset)
   // protocol.*: messages on the wire
   bad_signature = 400,  ///< missing or wrong HMAC signature
   malformed = 401,      ///< frames that do not decode

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "crew/async_result.hpp"
+#include "crew/reduce_op.hpp"
 #include "crew/value.hpp"
 
 namespace crew {
@@ -30,7 +31,8 @@ public:
 
   /// Runs a shell command on each engine's host: {"stdout", "stderr", "status"} per engine.
   AsyncResult exec(const std::string& command) const;
-  /// Sets variables in every target's namespace.
+  /// Sets variables in every target's namespace: one message per world, broadcast inside it
+  /// with MPI.
   AsyncResult push(Value::Dict values) const;
   /// One variable's value per engine.
   AsyncResult pull(const std::string& name) const;
@@ -41,8 +43,34 @@ public:
   /// Empties every target's namespace.
   AsyncResult clear() const;
 
+  // --- the hybrid data path: MPI collectives inside each world, split and joined per world ---
+
+  /// Splits `sequence` (an array along its first axis, or a list) into contiguous parts, one per
+  /// target in engine-id order, sizes differing by at most one, and sets `name` to its part on
+  /// each engine. Pass an rvalue to send a large std::vector without copying it.
+  template <class T>
+  AsyncResult scatter(const std::string& name, T&& sequence) const {
+    return scatter_value(name, to_value(std::forward<T>(sequence)));
+  }
+  AsyncResult scatter_value(const std::string& name, Value sequence) const;
+  /// The engines' `name` joined in engine-id order (the inverse of scatter): get() returns one
+  /// array or list.
+  AsyncResult gather(const std::string& name) const;
+  /// The engines' `name` combined element by element (numbers, or arrays of one dtype and
+  /// shape): MPI_Reduce in each world, the worlds' results combined at the controller.
+  AsyncResult reduce(const std::string& name, op o) const;
+  /// Writes the engines' arrays `name` as consecutive rows (engine-id order) of one dataset in
+  /// one HDF5 file, with parallel HDF5; `dataset` defaults to "/<name>". The path is on the
+  /// engines' file system. Replaces the file.
+  AsyncResult save_h5(const std::string& file, const std::string& name, const std::string& dataset = {}) const;
+  /// Reads `dataset` of an HDF5 file into `name`, split along its first axis as scatter would.
+  AsyncResult load_h5(const std::string& file, const std::string& dataset, const std::string& name) const;
+
 private:
   friend class Client;
+  /// A collective over the targets in engine-id order; `joined`: one result for all of them.
+  AsyncResult collective(std::string_view function, Value::List args, bool joined) const;
+
   DirectView(std::shared_ptr<detail::ClientCore> core, std::vector<int> targets, bool single)
       : core_(std::move(core)), targets_(std::move(targets)), single_(single) {}
 

@@ -69,6 +69,42 @@ int run(int argc, char** argv) {
   pull_cmd->add_option("names", names, "variable names")->required();
   pull_cmd->callback([&] { action = [&] { return pull(common, names); }; });
 
+  std::string name, data_json, npy, op_text = "sum", file, dataset;
+  auto* scatter_cmd = app.add_subcommand(
+      "scatter", "split a sequence over the engines (contiguous parts in engine order) and set NAME to each part");
+  add_common(scatter_cmd, common, true);
+  scatter_cmd->add_option("name", name, "variable to set on each engine")->required();
+  scatter_cmd->add_option("sequence", data_json, "the sequence as a JSON list, e.g. '[1,2,3,4]'");
+  scatter_cmd->add_option("--npy", npy, "read the sequence from a NumPy .npy file (split along the first axis)");
+  scatter_cmd->callback([&] { action = [&] { return scatter(common, name, data_json, npy); }; });
+
+  auto* gather_cmd = app.add_subcommand("gather", "join the engines' NAME in engine order (the inverse of scatter)");
+  add_common(gather_cmd, common, true);
+  gather_cmd->add_option("name", name, "variable to gather")->required();
+  gather_cmd->add_option("--npy", npy, "write the joined array to a NumPy .npy file");
+  gather_cmd->callback([&] { action = [&] { return gather(common, name, npy); }; });
+
+  auto* reduce_cmd = app.add_subcommand("reduce", "combine the engines' NAME element by element (MPI_Reduce)");
+  add_common(reduce_cmd, common, true);
+  reduce_cmd->add_option("name", name, "variable to reduce (a number or an array on every engine)")->required();
+  reduce_cmd->add_option("--op", op_text, "sum, prod, min or max")->capture_default_str();
+  reduce_cmd->callback([&] { action = [&] { return reduce(common, name, op_text); }; });
+
+  auto* save_cmd =
+      app.add_subcommand("save-h5", "write the engines' array NAME as one dataset of one HDF5 file (parallel HDF5)");
+  add_common(save_cmd, common, true);
+  save_cmd->add_option("file", file, "HDF5 file on the engines' file system (replaced)")->required();
+  save_cmd->add_option("name", name, "variable to write")->required();
+  save_cmd->add_option("--dataset", dataset, "dataset path in the file (default: /NAME)");
+  save_cmd->callback([&] { action = [&] { return save_h5(common, file, name, dataset); }; });
+
+  auto* load_cmd = app.add_subcommand("load-h5", "read an HDF5 dataset into NAME, split over the engines like scatter");
+  add_common(load_cmd, common, true);
+  load_cmd->add_option("file", file, "HDF5 file on the engines' file system")->required();
+  load_cmd->add_option("dataset", dataset, "dataset path in the file, e.g. /x")->required();
+  load_cmd->add_option("name", name, "variable to set on each engine")->required();
+  load_cmd->callback([&] { action = [&] { return load_h5(common, file, dataset, name); }; });
+
   auto* shutdown_cmd =
       app.add_subcommand("shutdown", "stop the engines and the controller (prefer `crew cluster stop`)");
   add_common(shutdown_cmd, common, false);

@@ -22,6 +22,13 @@ int push(const Common& c, const std::vector<std::string>& assignments);
 int pull(const Common& c, const std::vector<std::string>& names);
 int shutdown(const Common& c);
 
+// The data path (cli/data_verbs.cpp).
+int scatter(const Common& c, const std::string& name, const std::string& json, const std::string& npy);
+int gather(const Common& c, const std::string& name, const std::string& npy);
+int reduce(const Common& c, const std::string& name, const std::string& op);
+int save_h5(const Common& c, const std::string& file, const std::string& name, const std::string& dataset);
+int load_h5(const Common& c, const std::string& file, const std::string& dataset, const std::string& name);
+
 struct StartArgs {
   int engines = -1;  ///< -1: not given (one per core)
   std::string launcher = "local";

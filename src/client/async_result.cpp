@@ -94,6 +94,12 @@ Value AsyncResult::get(std::chrono::milliseconds timeout) const {
                        std::to_string(timeout.count()) +
                        " ms; wait longer with get(timeout) or check the engines with `crew engines`");
   }
+  if (state_->joined && !state_->slots.empty()) {
+    // One answer for all targets (gather, reduce).
+    auto& slot = state_->slots.front();
+    if (slot.error.failed()) throw_slot_error(slot);
+    return slot_value(slot);
+  }
   std::vector<RemoteError> errors;
   for (const auto& slot : state_->slots) {
     if (!slot.error.failed()) continue;
@@ -111,6 +117,10 @@ Value AsyncResult::get(std::chrono::milliseconds timeout) const {
 std::map<int, Value> AsyncResult::get_dict(std::chrono::milliseconds timeout) const {
   const Value all = get(timeout);
   std::map<int, Value> out;
+  if (state_->joined) {  // one answer for all: every engine maps to it (shared, not copied)
+    for (int t : state_->targets) out.insert_or_assign(t, all);
+    return out;
+  }
   std::lock_guard lock(state_->mutex);
   for (std::size_t i = 0; i < state_->slots.size(); ++i)
     out.insert_or_assign(state_->targets[i], slot_value(state_->slots[i]));

@@ -5,6 +5,7 @@
 
 #include "client/client_core.hpp"
 #include "common/profile.hpp"
+#include "values/sequence.hpp"
 
 namespace crew {
 namespace {
@@ -112,7 +113,35 @@ AsyncResult DirectView::apply_list(std::string_view function, Value::List args) 
 
 AsyncResult DirectView::exec(const std::string& command) const { return apply("exec", command); }
 
-AsyncResult DirectView::push(Value::Dict values) const { return apply_list("push", {Value(std::move(values))}); }
+AsyncResult DirectView::push(Value::Dict values) const {
+  if (targets_.size() == 1) return apply_list("push", {Value(std::move(values))});
+  return collective("crew.push", {Value(std::move(values))}, false);
+}
+
+AsyncResult DirectView::collective(std::string_view function, Value::List args, bool joined) const {
+  std::vector<int> sorted = targets_;
+  std::sort(sorted.begin(), sorted.end());
+  return AsyncResult(core_->submit(function, std::move(args), sorted, single_ && !joined, joined));
+}
+
+AsyncResult DirectView::scatter_value(const std::string& name, Value sequence) const {
+  (void)seq::length(sequence, "scatter");  // a clear error here, before anything is sent
+  return collective("crew.scatter", {Value(name), std::move(sequence)}, false);
+}
+
+AsyncResult DirectView::gather(const std::string& name) const { return collective("crew.gather", {Value(name)}, true); }
+
+AsyncResult DirectView::reduce(const std::string& name, op o) const {
+  return collective("crew.reduce", {Value(name), Value(op_name(o))}, true);
+}
+
+AsyncResult DirectView::save_h5(const std::string& file, const std::string& name, const std::string& dataset) const {
+  return collective("crew.save_h5", {Value(file), Value(name), Value(dataset.empty() ? "/" + name : dataset)}, false);
+}
+
+AsyncResult DirectView::load_h5(const std::string& file, const std::string& dataset, const std::string& name) const {
+  return collective("crew.load_h5", {Value(file), Value(dataset), Value(name)}, false);
+}
 
 AsyncResult DirectView::pull(const std::string& name) const { return apply("pull", name); }
 

@@ -89,10 +89,11 @@ ClientCore::~ClientCore() {
 }
 
 std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value::List args,
-                                                const std::vector<int>& targets, bool single) {
+                                                const std::vector<int>& targets, bool single, bool joined) {
   auto state = std::make_shared<ResultState>();
   state->targets = targets;
   state->single = single;
+  state->joined = joined;
   state->slots.resize(targets.size());
   state->remaining = targets.size();
   state->submitted_at = SteadyClock::now();
@@ -212,42 +213,40 @@ void ClientCore::on_packet(wire::Packet&& p) {
   promise.set_value(std::move(p));
 }
 
+// One reply answers one task, or (gather, reduce) every task of one call at once.
 void ClientCore::on_result(wire::Packet&& p) {
-  if (p.header.msg_ids.size() != 1) {
-    ++dropped_;
-    return;
-  }
-  const std::string& msg_id = p.header.msg_ids.front();
-  Pending pending;
-  {
-    std::lock_guard lock(pending_mutex_);
-    auto it = pending_.find(msg_id);
-    if (it == pending_.end()) {
-      ++dropped_;
-      return;
-    }
-    pending = it->second;
-  }
   const std::int64_t received = now_us();
-  {
-    std::lock_guard lock(pending.state->mutex);
-    ResultSlot& slot = pending.state->slots[pending.slot];
-    slot.done = true;
-    slot.error = std::move(p.header.error);
-    slot.payload = std::move(p.payload);
-    slot.meta.status = slot.error.failed() ? "error" : "ok";
-    slot.meta.started = from_us(p.header.started_us);
-    slot.meta.completed = from_us(p.header.completed_us);
-    slot.meta.received = from_us(received);
-    slot.meta.stdout_text = std::move(p.header.out);
-    slot.meta.stderr_text = std::move(p.header.err);
-    if (--pending.state->remaining == 0) pending.state->finished_at = SteadyClock::now();
+  for (const std::string& msg_id : p.header.msg_ids) {
+    Pending pending;
+    {
+      std::lock_guard lock(pending_mutex_);
+      auto it = pending_.find(msg_id);
+      if (it == pending_.end()) {
+        ++dropped_;
+        continue;
+      }
+      pending = it->second;
+    }
+    {
+      std::lock_guard lock(pending.state->mutex);
+      ResultSlot& slot = pending.state->slots[pending.slot];
+      slot.done = true;
+      slot.error = p.header.error;
+      slot.payload = p.payload;  // shared buffers, not copies
+      slot.meta.status = slot.error.failed() ? "error" : "ok";
+      slot.meta.started = from_us(p.header.started_us);
+      slot.meta.completed = from_us(p.header.completed_us);
+      slot.meta.received = from_us(received);
+      slot.meta.stdout_text = p.header.out;
+      slot.meta.stderr_text = p.header.err;
+      if (--pending.state->remaining == 0) pending.state->finished_at = SteadyClock::now();
+    }
+    pending.state->cv.notify_all();
+    // Only now is the result visible: wait_all() must not return before it is.
+    std::lock_guard lock(pending_mutex_);
+    pending_.erase(msg_id);
+    if (pending_.empty()) all_done_.notify_all();
   }
-  pending.state->cv.notify_all();
-  // Only now is the result visible: wait_all() must not return before it is.
-  std::lock_guard lock(pending_mutex_);
-  pending_.erase(msg_id);
-  if (pending_.empty()) all_done_.notify_all();
 }
 
 }  // namespace crew::detail

@@ -38,6 +38,7 @@ struct ResultState {
   std::vector<std::string> msg_ids;
   std::vector<int> targets;
   bool single = false;
+  bool joined = false;  ///< one result for all targets (gather, reduce): slots share it
   std::vector<ResultSlot> slots;
   std::size_t remaining = 0;
   SteadyClock::time_point submitted_at;
@@ -51,7 +52,7 @@ public:
 
   /// Sends an apply_request to `targets`; results arrive in the returned state.
   std::shared_ptr<ResultState> submit(std::string_view function, Value::List args, const std::vector<int>& targets,
-                                      bool single);
+                                      bool single, bool joined = false);
   /// A blocking request/reply with the controller. Throws TimeoutError / ConnectionError.
   wire::Packet request(wire::MsgKind kind, const Value& body, std::chrono::milliseconds timeout);
 

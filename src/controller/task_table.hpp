@@ -17,6 +17,7 @@ struct TaskRecord {
   bool done = false;
   bool failed = false;
   std::int64_t submitted_us = 0;
+  std::string collective;  ///< key of its CollectiveRecord (gather, reduce, save_h5), else empty
   // The reply as it goes on the wire.
   Buffer signature;
   Buffer header_bytes;

@@ -8,6 +8,7 @@
 #include "engine/executor.hpp"
 #include "engine/idle_backoff.hpp"
 #include "engine/mpi_frames.hpp"
+#include "protocol/value_codec.hpp"
 
 namespace crew::detail {
 
@@ -109,6 +110,11 @@ void Bridge::on_controller_message(wire::Packet&& p) {
 }
 
 void Bridge::dispatch_task(wire::Packet&& p) {
+  const wire::Collective op = wire::collective_of(p.header.function);
+  if (op != wire::Collective::none && !shutting_down_) {
+    dispatch_collective(op, std::move(p));
+    return;
+  }
   bool local = false;
   for (std::size_t i = 0; i < p.header.targets.size(); ++i) {
     const int engine = p.header.targets[i];
@@ -134,6 +140,33 @@ void Bridge::dispatch_task(wire::Packet&& p) {
     }
   }
   if (local) to_engine_.push(LocalTask{std::move(p.header), std::move(p.payload)});
+}
+
+// Every targeted rank takes part, and rank 0 always does: it is the root that holds the world's
+// data. Ranks other than 0 get the task without its bulk data.
+void Bridge::dispatch_collective(wire::Collective op, wire::Packet&& p) {
+  std::vector<Buffer> stripped;
+  if (wire::carries_data(op)) {
+    Value args;
+    try {
+      args = p.body();
+    } catch (const Error&) {
+      args = Value(Value::List{});  // the engines report the bad arguments
+    }
+    const std::size_t data_index = op == wire::Collective::push ? 0 : 1;
+    if (args.is_list() && args.size() > data_index) args.as_list()[data_index] = Value();
+    wire::encode_value(args, stripped);
+  }
+  const std::span<const Buffer> others = wire::carries_data(op) ? std::span<const Buffer>(stripped) : p.payload;
+  for (const int engine : p.header.targets) {
+    const int rank = engine - config_.first_engine_id;
+    if (rank <= 0 || rank >= config_.world_size) continue;
+    ++counters_.tasks_forwarded;
+    send_to_rank(rank, p.header_bytes, others);
+    if (!wire::answers_once_per_world(op)) expect_from(rank);
+  }
+  ++counters_.tasks_forwarded;
+  to_engine_.push(LocalTask{std::move(p.header), std::move(p.payload)});
 }
 
 bool Bridge::pump_engine() {

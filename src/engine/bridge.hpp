@@ -18,6 +18,7 @@
 
 #include "engine/doorbell.hpp"
 #include "engine/idle_backoff.hpp"
+#include "protocol/collective.hpp"
 #include "protocol/header.hpp"
 #include "protocol/signer.hpp"
 #include "protocol/wire.hpp"
@@ -71,6 +72,7 @@ private:
   bool pump_ranks();
   void on_controller_message(wire::Packet&& p);
   void dispatch_task(wire::Packet&& p);
+  void dispatch_collective(wire::Collective op, wire::Packet&& p);
   void begin_shutdown(const std::string& why);
   void send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload);
   void send_heartbeat();

@@ -56,6 +56,7 @@ public:
     MPI_Query_thread(&provided);
     mpi_frames::check(MPI_Comm_dup(comm, &control_), "MPI_Comm_dup");
     mpi_frames::check(MPI_Comm_dup(comm, &user_), "MPI_Comm_dup");
+    mpi_frames::check(MPI_Comm_dup(comm, &data_), "MPI_Comm_dup");
     MPI_Comm_set_errhandler(control_, MPI_ERRORS_RETURN);
     MPI_Comm_rank(control_, &rank_);
     MPI_Comm_size(control_, &size_);
@@ -74,6 +75,8 @@ public:
   }
 
   ~EngineImpl() {
+    executor_.reset();  // frees its sub-communicators first
+    if (data_ != MPI_COMM_NULL) MPI_Comm_free(&data_);
     if (user_ != MPI_COMM_NULL) MPI_Comm_free(&user_);
     if (control_ != MPI_COMM_NULL) MPI_Comm_free(&control_);
   }
@@ -165,6 +168,7 @@ private:
     id.world_size = size_;
     id.world_id = reg.world_id;
     id.user_comm = user_;
+    id.data_comm = data_;
     id.host = host;
     executor_ = std::make_unique<Executor>(std::move(id));
     if (rank_ == 0)
@@ -265,7 +269,8 @@ private:
           from_engine.push(LocalReply{{}, true});
           break;
         }
-        from_engine.push(LocalReply{executor_->run(task->header, task->payload), false});
+        if (auto reply = executor_->run(task->header, task->payload))
+          from_engine.push(LocalReply{std::move(*reply), false});
       }
       bridge_thread.join();
     }  // the bridge closes its socket before the context ends
@@ -305,9 +310,10 @@ private:
         return;
       }
       if (h.kind == wire::MsgKind::task || h.kind == wire::MsgKind::apply_request) {
-        const auto reply = executor_->run(h, m->payload);
-        mpi_frames::send(control_, 0, reply.header_bytes, reply.payload);
-        if (doorbell_) doorbell_->ring(0);
+        if (const auto reply = executor_->run(h, m->payload)) {
+          mpi_frames::send(control_, 0, reply->header_bytes, reply->payload);
+          if (doorbell_) doorbell_->ring(0);
+        }
       }
       idle.worked();
     }
@@ -316,6 +322,7 @@ private:
   EngineOptions options_;
   MPI_Comm control_ = MPI_COMM_NULL;
   MPI_Comm user_ = MPI_COMM_NULL;
+  MPI_Comm data_ = MPI_COMM_NULL;  ///< crew's collectives
   int rank_ = 0;
   int size_ = 1;
   int heartbeat_ms_ = 1000;

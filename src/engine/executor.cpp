@@ -10,6 +10,8 @@
 
 #include "common/clock.hpp"
 #include "crew/function.hpp"
+#include "engine/collectives.hpp"
+#include "protocol/collective.hpp"
 #include "protocol/value_codec.hpp"
 
 namespace crew::detail {
@@ -90,7 +92,30 @@ std::string unknown_function_message(const std::string& name) {
 
 }  // namespace
 
-wire::Outgoing Executor::run(const wire::Header& task, std::span<const Buffer> payload) {
+Executor::Executor(EngineIdentity identity) : id_(std::move(identity)) {
+  if (id_.data_comm != MPI_COMM_NULL) collectives_ = std::make_unique<Collectives>(id_.data_comm, id_, ns_);
+}
+
+Executor::~Executor() = default;
+
+std::optional<wire::Outgoing> Executor::run(const wire::Header& task, std::span<const Buffer> payload) {
+  const wire::Collective op = wire::collective_of(task.function);
+  if (op != wire::Collective::none && collectives_) {
+    try {
+      return collectives_->run(op, task, payload);
+    } catch (const std::exception& e) {
+      // An MPI failure inside a collective: the world is in trouble; say so for this engine.
+      std::string msg_id;
+      for (std::size_t i = 0; i < task.targets.size(); ++i)
+        if (task.targets[i] == id_.engine_id && i < task.msg_ids.size()) msg_id = task.msg_ids[i];
+      if (msg_id.empty()) return std::nullopt;
+      return failure_reply(task, msg_id, id_.engine_id, {errc::internal, "crew.internal.bug", e.what(), task.function});
+    }
+  }
+  return run_function(task, payload);
+}
+
+wire::Outgoing Executor::run_function(const wire::Header& task, std::span<const Buffer> payload) {
   wire::Header reply;
   reply.kind = wire::MsgKind::apply_reply;
   reply.engine_id = id_.engine_id;

@@ -5,6 +5,8 @@
 
 #include <mpi.h>
 
+#include <memory>
+#include <optional>
 #include <span>
 #include <sstream>
 #include <string>
@@ -21,22 +23,33 @@ struct EngineIdentity {
   int world_size = 1;
   int world_id = -1;
   MPI_Comm user_comm = MPI_COMM_NULL;
+  MPI_Comm data_comm = MPI_COMM_NULL;  ///< crew's collectives (engine/collectives.hpp)
   std::string host;
 };
 
+class Collectives;
+
 class Executor {
 public:
-  explicit Executor(EngineIdentity identity) : id_(std::move(identity)) {}
+  explicit Executor(EngineIdentity identity);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
 
-  /// The reply (apply_reply) for the part of `task` addressed to this engine.
-  wire::Outgoing run(const wire::Header& task, std::span<const Buffer> payload);
+  /// Runs this engine's part of `task`: the reply (apply_reply) to send, if this engine sends
+  /// one (in a collective, rank 0 may take part without being a target, and gather / reduce
+  /// answer once per world, from rank 0).
+  std::optional<wire::Outgoing> run(const wire::Header& task, std::span<const Buffer> payload);
 
   const EngineIdentity& identity() const noexcept { return id_; }
   Namespace& ns() noexcept { return ns_; }
 
 private:
+  wire::Outgoing run_function(const wire::Header& task, std::span<const Buffer> payload);
+
   EngineIdentity id_;
   Namespace ns_;
+  std::unique_ptr<Collectives> collectives_;
   std::ostringstream out_;  ///< reused for every task: a new stream per task costs more than the task
   std::ostringstream err_;
 };

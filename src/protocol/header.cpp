@@ -1,10 +1,11 @@
-// Header serialization.
+// Header serialization, and the names of collective operations.
 #include "protocol/header.hpp"
 
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
 #include "protocol/archive.hpp"
+#include "protocol/collective.hpp"
 
 namespace crew::wire {
 
@@ -64,6 +65,30 @@ Header decode_header(std::span<const std::byte> bytes) {
     throw ProtocolError(errc::malformed, "header has " + std::to_string(h.targets.size()) + " targets but " +
                                              std::to_string(h.msg_ids.size()) + " msg_ids");
   return h;
+}
+
+}  // namespace crew::wire
+
+namespace crew::wire {
+
+namespace {
+constexpr std::pair<Collective, std::string_view> collective_names[] = {
+    {Collective::scatter, "crew.scatter"}, {Collective::gather, "crew.gather"},   {Collective::push, "crew.push"},
+    {Collective::reduce, "crew.reduce"},   {Collective::save_h5, "crew.save_h5"}, {Collective::load_h5, "crew.load_h5"},
+};
+}  // namespace
+
+Collective collective_of(std::string_view function) noexcept {
+  if (function.size() < 6 || function.substr(0, 5) != "crew.") return Collective::none;
+  for (const auto& [c, name] : collective_names)
+    if (name == function) return c;
+  return Collective::none;
+}
+
+std::string_view collective_function(Collective c) noexcept {
+  for (const auto& [k, name] : collective_names)
+    if (k == c) return name;
+  return {};
 }
 
 }  // namespace crew::wire

@@ -4,6 +4,9 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include <algorithm>
+#include <cstring>
+
 #include "protocol/archive.hpp"
 
 namespace crew::wire {
@@ -25,6 +28,9 @@ enum class Tag : std::uint8_t {
   ref,
   object_inline,
   object_frame,
+  bytes_chunks,  ///< a buffer sent as several frames (first index, count, total size)
+  array_chunks,
+  object_chunks,
 };
 
 class Encoder {
@@ -48,13 +54,15 @@ public:
       tag(Tag::string);
       ar_(v.as_string());
       break;
-    case Value::kind::bytes: put_buffer(Tag::bytes_inline, Tag::bytes_frame, v.as_bytes()); break;
+    case Value::kind::bytes:
+      tag(pick(v.as_bytes(), Tag::bytes_inline, Tag::bytes_frame, Tag::bytes_chunks));
+      put_buffer_body(v.as_bytes());
+      break;
     case Value::kind::array: {
       const Array& a = v.as_array();
-      const bool inline_data = a.data().size() < threshold_;
-      tag(inline_data ? Tag::array_inline : Tag::array_frame);
+      tag(pick(a.data(), Tag::array_inline, Tag::array_frame, Tag::array_chunks));
       ar_(static_cast<std::uint8_t>(a.type()), a.shape());
-      put_buffer_body(inline_data, a.data());
+      put_buffer_body(a.data());
       break;
     }
     case Value::kind::list:
@@ -76,10 +84,9 @@ public:
       break;
     case Value::kind::object: {
       const Object& o = v.as_object();
-      const bool inline_data = o.data.size() < threshold_;
-      tag(inline_data ? Tag::object_inline : Tag::object_frame);
+      tag(pick(o.data, Tag::object_inline, Tag::object_frame, Tag::object_chunks));
       ar_(o.type);
-      put_buffer_body(inline_data, o.data);
+      put_buffer_body(o.data);
       break;
     }
     }
@@ -87,18 +94,37 @@ public:
 
 private:
   void tag(Tag t) { ar_(static_cast<std::uint8_t>(t)); }
-  void put_buffer(Tag inline_tag, Tag frame_tag, const Buffer& b) {
-    const bool inline_data = b.size() < threshold_;
-    tag(inline_data ? inline_tag : frame_tag);
-    put_buffer_body(inline_data, b);
+  enum class Layout { inline_data, frame, chunks };
+  Layout layout(const Buffer& b) const {
+    if (b.size() < threshold_) return Layout::inline_data;
+    return b.size() > frame_chunk_bytes ? Layout::chunks : Layout::frame;
   }
-  void put_buffer_body(bool inline_data, const Buffer& b) {
-    if (inline_data) {
+  Tag pick(const Buffer& b, Tag inline_tag, Tag frame_tag, Tag chunks_tag) const {
+    switch (layout(b)) {
+    case Layout::inline_data: return inline_tag;
+    case Layout::frame: return frame_tag;
+    default: return chunks_tag;
+    }
+  }
+  void put_buffer_body(const Buffer& b) {
+    switch (layout(b)) {
+    case Layout::inline_data:
       ar_(cereal::make_size_tag(static_cast<cereal::size_type>(b.size())));
       ar_.saveBinary(b.data(), b.size());
-    } else {
+      break;
+    case Layout::frame:
       frames_.push_back(b);
       ar_(static_cast<std::uint32_t>(frames_.size() - 1));  // index among all frames; body is 0
+      break;
+    case Layout::chunks: {
+      // Zero-copy slices of the buffer, one frame each.
+      const auto first = static_cast<std::uint32_t>(frames_.size());
+      std::uint32_t count = 0;
+      for (std::size_t at = 0; at < b.size(); at += frame_chunk_bytes, ++count)
+        frames_.push_back(b.slice(at, std::min(frame_chunk_bytes, b.size() - at)));
+      ar_(first, count, static_cast<std::uint64_t>(b.size()));
+      break;
+    }
     }
   }
 
@@ -137,13 +163,15 @@ public:
     }
     case Tag::bytes_inline: return Value(inline_buffer());
     case Tag::bytes_frame: return Value(frame_buffer());
+    case Tag::bytes_chunks: return Value(chunked_buffer());
     case Tag::array_inline:
-    case Tag::array_frame: {
+    case Tag::array_frame:
+    case Tag::array_chunks: {
       std::uint8_t type = 0;
       std::vector<std::uint64_t> shape;
       ar_(type, shape);
       if (!dtype_valid(type)) malformed("unknown array dtype " + std::to_string(type));
-      Buffer data = static_cast<Tag>(raw) == Tag::array_inline ? inline_buffer() : frame_buffer();
+      Buffer data = buffer_for(static_cast<Tag>(raw), Tag::array_inline, Tag::array_frame);
       try {
         return Value(Array(static_cast<dtype>(type), std::move(shape), std::move(data)));
       } catch (const InputError& e) {
@@ -175,10 +203,11 @@ public:
       return Value(Ref(std::move(name)));
     }
     case Tag::object_inline:
-    case Tag::object_frame: {
+    case Tag::object_frame:
+    case Tag::object_chunks: {
       Object o;
       ar_(o.type);
-      o.data = static_cast<Tag>(raw) == Tag::object_inline ? inline_buffer() : frame_buffer();
+      o.data = buffer_for(static_cast<Tag>(raw), Tag::object_inline, Tag::object_frame);
       return Value(std::move(o));
     }
     }
@@ -199,6 +228,32 @@ private:
     Buffer b = frames_[0].slice(ar_.position(), static_cast<std::size_t>(n));
     ar_.skip(static_cast<std::size_t>(n));
     return b;
+  }
+  Buffer buffer_for(Tag t, Tag inline_tag, Tag frame_tag) {
+    if (t == inline_tag) return inline_buffer();
+    if (t == frame_tag) return frame_buffer();
+    return chunked_buffer();
+  }
+  /// Joins the frames of a chunked buffer into one (the only copy the receiver makes).
+  Buffer chunked_buffer() {
+    std::uint32_t first = 0, count = 0;
+    std::uint64_t total = 0;
+    ar_(first, count, total);
+    if (first == 0 || count == 0 || std::uint64_t{first} + count > frames_.size())
+      malformed("chunk frames " + std::to_string(first) + "+" + std::to_string(count) + " but the message has " +
+                std::to_string(frames_.size()) + " frames");
+    std::uint64_t sum = 0;
+    for (std::uint32_t i = first; i < first + count; ++i) sum += frames_[i].size();
+    if (sum != total)
+      malformed("chunks hold " + std::to_string(sum) + " bytes, the value says " + std::to_string(total));
+    std::shared_ptr<std::byte[]> joined = std::make_shared_for_overwrite<std::byte[]>(static_cast<std::size_t>(total));
+    std::size_t at = 0;
+    for (std::uint32_t i = first; i < first + count; ++i) {
+      if (frames_[i].size() > 0) std::memcpy(joined.get() + at, frames_[i].data(), frames_[i].size());
+      at += frames_[i].size();
+    }
+    const std::byte* data = joined.get();
+    return Buffer::view(std::move(joined), data, static_cast<std::size_t>(total));
   }
   Buffer frame_buffer() {
     std::uint32_t index = 0;

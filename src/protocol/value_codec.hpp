@@ -13,12 +13,16 @@
 namespace crew::wire {
 
 inline constexpr std::size_t out_of_band_threshold = 32 * 1024;
+/// Out-of-band buffers larger than this travel as several frames of this size: ZeroMQ moves
+/// 1-4 MiB messages several times faster than one huge one, and no hop needs one huge allocation.
+inline constexpr std::size_t frame_chunk_bytes = 4 * 1024 * 1024;
 inline constexpr int max_nesting = 200;
 
 /// Appends the body frame, then the out-of-band frames, to `frames`.
 void encode_value(const Value& v, std::vector<Buffer>& frames, std::size_t threshold = out_of_band_threshold);
 
-/// Decodes frames[0] (the body) with frames[1..] as its out-of-band buffers.
+/// Decodes frames[0] (the body) with frames[1..] as its out-of-band buffers. A buffer that came
+/// as one frame is a zero-copy view of it; one that came in chunks is joined (one copy).
 /// Throws ProtocolError [crew.protocol.malformed] on anything that does not decode.
 Value decode_value(std::span<const Buffer> frames);
 

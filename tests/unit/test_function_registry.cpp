@@ -62,7 +62,7 @@ wire::Header task_header(const std::string& function) {
 Reply run_payload(detail::Executor& ex, const std::string& function, const Value& payload) {
   std::vector<Buffer> frames;
   wire::encode_value(payload, frames);
-  return decode_reply(ex.run(task_header(function), frames));
+  return decode_reply(*ex.run(task_header(function), frames));
 }
 
 Reply call(detail::Executor& ex, const std::string& function, Value::List args) {
@@ -295,7 +295,7 @@ TEST_SUITE("unit.function_registry" * doctest::timeout(30)) {
     h.msg_ids = {"m3", "m5", "m9"};
     std::vector<Buffer> frames;
     wire::encode_value(Value::list({1.0, 1.0}), frames);
-    CHECK(decode_reply(ex.run(h, frames)).header.msg_ids == std::vector<std::string>{"m5"});
+    CHECK(decode_reply(*ex.run(h, frames)).header.msg_ids == std::vector<std::string>{"m5"});
   }
 
   TEST_CASE("arguments that are not a list, or do not decode, fail the task, not the engine") {
@@ -303,9 +303,9 @@ TEST_SUITE("unit.function_registry" * doctest::timeout(30)) {
     const Reply not_list = run_payload(ex, "mul", Value(5));
     CHECK(not_list.header.error.code == errc::malformed);
     std::vector<Buffer> garbage{Buffer::copy("\xff\xff\xff")};
-    const Reply bad = decode_reply(ex.run(task_header("mul"), garbage));
+    const Reply bad = decode_reply(*ex.run(task_header("mul"), garbage));
     CHECK(bad.header.error.code == errc::malformed);
-    const Reply none = decode_reply(ex.run(task_header("mul"), {}));
+    const Reply none = decode_reply(*ex.run(task_header("mul"), {}));
     CHECK(none.header.error.code == errc::malformed);
   }
 

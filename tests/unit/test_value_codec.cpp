@@ -19,7 +19,7 @@ namespace {
 
 // Tag bytes of the encoding (protocol/value_codec.cpp); sizes are cereal's 64-bit size_type.
 constexpr std::uint8_t tag_null = 0, tag_string = 5, tag_bytes_inline = 6, tag_bytes_frame = 7, tag_array_inline = 8,
-                       tag_list = 10, tag_dict = 11;
+                       tag_list = 10, tag_dict = 11, tag_bytes_chunks = 15;
 
 /// Little-endian byte strings for hand-made encodings.
 struct Bytes {
@@ -144,6 +144,36 @@ TEST_SUITE("unit.value_codec" * doctest::timeout(30)) {
     CHECK(back[0].as_array().data().data() == frames[1].data());
     CHECK(back[1].as_bytes().data() == frames[2].data());
     CHECK(back[2].as_object().data.data() == frames[3].data());
+  }
+
+  TEST_CASE("buffers above frame_chunk_bytes travel as several zero-copy frames and join on decode") {
+    const std::size_t rows = (2 * wire::frame_chunk_bytes + 1000) / sizeof(std::int64_t) / 5, n = rows * 5;
+    std::vector<std::int64_t> xs(n);
+    for (std::size_t i = 0; i < n; ++i) xs[i] = static_cast<std::int64_t>(i * 7919);
+    const Value v = Value::list({Value(Array::from(std::move(xs), {rows, 5})), Value("tail")});
+    const auto frames = encode(v);
+    REQUIRE(frames.size() == 4);  // body + 3 chunks
+    const Buffer& data = v[0].as_array().data();
+    CHECK(frames[1].data() == data.data());
+    CHECK(frames[1].size() == wire::frame_chunk_bytes);
+    CHECK(frames[2].data() == data.data() + wire::frame_chunk_bytes);
+    CHECK(frames[3].size() == data.size() - 2 * wire::frame_chunk_bytes);
+    const Value back = decode(frames);
+    CHECK(back == v);
+    CHECK(back[0].as_array().shape() == std::vector<std::uint64_t>{rows, 5});
+  }
+
+  TEST_CASE("chunks that are missing, out of range or of the wrong total are malformed") {
+    const Buffer a = Buffer::copy("abc"), b = Buffer::copy("de");
+    auto body = [](std::uint32_t first, std::uint32_t count, std::uint64_t total) {
+      return Bytes().u8(tag_bytes_chunks).u32(first).u32(count).u64(total).buffer();
+    };
+    CHECK(decode({body(1, 2, 5), a, b}).as_bytes().str() == "abcde");
+    check_malformed([&] { (void)decode({body(1, 2, 6), a, b}); });  // total does not match
+    check_malformed([&] { (void)decode({body(1, 3, 5), a, b}); });  // a chunk did not arrive
+    check_malformed([&] { (void)decode({body(0, 2, 5), a, b}); });  // the body itself
+    check_malformed([&] { (void)decode({body(1, 0, 0), a, b}); });
+    check_malformed([&] { (void)decode({body(UINT32_MAX, 2, 5), a, b}); });
   }
 
   TEST_CASE("buffers just below the threshold stay inline") {

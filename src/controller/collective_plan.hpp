@@ -1,0 +1,30 @@
+#pragma once
+// How the controller splits a collective request (protocol/collective.hpp) over the worlds of
+// its targets: each world gets one message naming only its own engines; scatter's sequence is
+// cut into contiguous parts (the seeds' partition over all targets, in engine-id order), and
+// load_h5 / save_h5 learn where their world's rows sit in the whole.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crew/value.hpp"
+#include "protocol/collective.hpp"
+
+namespace crew::controller {
+
+struct WorldShare {
+  int world = -1;
+  std::vector<int> targets;  ///< engine ids, ascending
+  std::vector<std::string> msg_ids;
+  std::optional<Value> body;  ///< the world's arguments; nullopt: the request's own, unchanged
+};
+
+/// `targets` (ascending, all alive) with their msg_ids and worlds; `args` the decoded request
+/// arguments (needed for scatter, load_h5 and save_h5). Throws InputError for bad arguments
+/// (not a sequence, wrong argument count), naming what was expected.
+std::vector<WorldShare> split_by_world(wire::Collective op, const std::vector<int>& targets,
+                                       const std::vector<std::string>& msg_ids, const std::vector<int>& worlds,
+                                       const Value& args);
+
+}  // namespace crew::controller

@@ -1,0 +1,72 @@
+#pragma once
+// One collective operation in progress on one rank, and the helpers every op shares
+// (engine/collectives.cpp, engine/h5_collectives.cpp).
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crew/error.hpp"
+#include "crew/value.hpp"
+#include "engine/collectives.hpp"
+
+namespace crew::detail {
+
+struct Collectives::Call {
+  wire::Collective op = wire::Collective::none;
+  const wire::Header* task = nullptr;
+  Value args;                  ///< the task's arguments (bulk data only on the root)
+  std::vector<int> ranks;      ///< participants: world ranks, ascending, 0 (the root) first
+  std::vector<int> target_of;  ///< per participant: its index in task->targets, or -1
+  MPI_Comm comm = MPI_COMM_NULL;
+  int me = 0;            ///< my index among the participants
+  int first_engine = 0;  ///< engine id of world rank 0
+  std::int64_t started_us = 0;
+
+  bool root() const noexcept { return me == 0; }
+  int my_target() const noexcept { return target_of[static_cast<std::size_t>(me)]; }
+  bool is_target() const noexcept { return my_target() >= 0; }
+  int participants() const noexcept { return static_cast<int>(ranks.size()); }
+  int engine_of(int participant) const noexcept { return first_engine + ranks[static_cast<std::size_t>(participant)]; }
+  const std::string& function() const noexcept { return task->function; }
+};
+
+namespace collective {
+
+/// What the root decided, broadcast to every participant before bulk data moves.
+struct Verdict {
+  errc code = errc::none;
+  std::string message;
+  Value info;  ///< op-specific (counts, dtype, ...)
+  bool ok() const noexcept { return code == errc::none; }
+};
+
+/// Root: sends `v`; others: receive it. Same value everywhere afterwards.
+Verdict share_verdict(const Collectives::Call& call, Verdict v);
+/// Every participant's value, in participant order, at the root (empty elsewhere).
+std::vector<Value> gather_values(const Collectives::Call& call, const Value& mine);
+
+/// The reply for this rank's own target (nullopt if this rank is not a target).
+std::optional<wire::Outgoing> own_reply(const Collectives::Call& call, const Verdict& verdict,
+                                        const Value& result = Value());
+/// The root's one reply for all the world's targets (gather, reduce).
+wire::Outgoing world_reply(const Collectives::Call& call, const Verdict& verdict, const Value& result = Value());
+
+/// Flat bytes of a value (everything inline) and back.
+std::vector<std::byte> to_blob(const Value& v);
+Value from_blob(std::span<const std::byte> blob);
+
+/// "engines 2, 5" / "engine 3".
+std::string engines_text(const std::vector<int>& engines);
+
+/// A zero-initialised-free buffer of `n` bytes, as the Buffer that will own it.
+struct Allocation {
+  std::byte* data = nullptr;
+  Buffer buffer;
+};
+Allocation allocate(std::size_t n);
+
+}  // namespace collective
+}  // namespace crew::detail

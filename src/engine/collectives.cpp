@@ -1,0 +1,488 @@
+// scatter, gather, push and reduce inside a world, on raw MPI buffers.
+#include "engine/collectives.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <numeric>
+
+#include "common/clock.hpp"
+#include "engine/collective_call.hpp"
+#include "engine/executor.hpp"
+#include "engine/mpi_bulk.hpp"
+#include "engine/mpi_frames.hpp"
+#include "protocol/value_codec.hpp"
+#include "values/sequence.hpp"
+
+namespace crew::detail {
+
+// ------------------------------------------------------------------------------ shared helpers
+namespace collective {
+
+std::vector<std::byte> to_blob(const Value& v) {
+  std::vector<Buffer> frames;
+  wire::encode_value(v, frames, std::numeric_limits<std::size_t>::max());
+  const Buffer& body = frames.front();
+  return {body.data(), body.data() + body.size()};
+}
+
+Value from_blob(std::span<const std::byte> blob) {
+  const Buffer b = Buffer::copy(blob.data(), blob.size());
+  return wire::decode_value({&b, 1});
+}
+
+Verdict share_verdict(const Collectives::Call& call, Verdict v) {
+  std::vector<std::byte> blob;
+  if (call.root())
+    blob =
+        to_blob(Value::dict({{"code", static_cast<std::int64_t>(v.code)}, {"message", v.message}, {"info", v.info}}));
+  blob = mpi_bulk::bcast_blob(call.comm, 0, std::move(blob));
+  if (call.root()) return v;
+  const Value d = from_blob(blob);
+  return Verdict{static_cast<errc>(d["code"].as_int()), d["message"].as_string(), d["info"]};
+}
+
+std::vector<Value> gather_values(const Collectives::Call& call, const Value& mine) {
+  std::vector<Value> out;
+  for (const auto& blob : mpi_bulk::gather_blobs(call.comm, 0, to_blob(mine))) out.push_back(from_blob(blob));
+  return out;
+}
+
+namespace {
+wire::Header reply_header(const Collectives::Call& call, const Verdict& verdict) {
+  wire::Header h;
+  h.kind = wire::MsgKind::apply_reply;
+  h.function = call.function();
+  h.submitted_us = call.task->submitted_us;
+  h.started_us = call.started_us;
+  h.completed_us = now_us();
+  if (!verdict.ok())
+    h.error = {verdict.code, "crew." + std::string(errc_name(verdict.code)), verdict.message, call.function()};
+  return h;
+}
+}  // namespace
+
+std::optional<wire::Outgoing> own_reply(const Collectives::Call& call, const Verdict& verdict, const Value& result) {
+  if (!call.is_target()) return std::nullopt;
+  wire::Header h = reply_header(call, verdict);
+  h.engine_id = call.engine_of(call.me);
+  h.msg_ids = {call.task->msg_ids[static_cast<std::size_t>(call.my_target())]};
+  return wire::make_message(h, verdict.ok() ? result : Value());
+}
+
+wire::Outgoing world_reply(const Collectives::Call& call, const Verdict& verdict, const Value& result) {
+  wire::Header h = reply_header(call, verdict);
+  h.engine_id = -1;  // the world answers for all its targets
+  h.targets = call.task->targets;
+  h.msg_ids = call.task->msg_ids;
+  return wire::make_message(h, verdict.ok() ? result : Value());
+}
+
+std::string engines_text(const std::vector<int>& engines) {
+  std::string out = engines.size() == 1 ? "engine " : "engines ";
+  for (std::size_t i = 0; i < engines.size(); ++i) out += (i ? ", " : "") + std::to_string(engines[i]);
+  return out;
+}
+
+Allocation allocate(std::size_t n) {
+  auto owner = std::make_shared_for_overwrite<std::byte[]>(std::max<std::size_t>(n, 1));
+  std::byte* data = owner.get();
+  return {data, Buffer::view(std::move(owner), data, n)};
+}
+
+}  // namespace collective
+
+using collective::Verdict;
+
+namespace {
+
+/// What one engine holds, for gather and reduce: {status, kind, dtype, shape, bytes}.
+Value describe_holding(Namespace& ns, const std::string& name, bool want_sequence) {
+  const Value* v = ns.find(name);
+  if (v == nullptr) return Value::dict({{"status", "missing"}});
+  if (v->is_array()) {
+    const Array& a = v->as_array();
+    Value::List shape(a.shape().begin(), a.shape().end());
+    return Value::dict({{"status", want_sequence && a.ndim() == 0 ? "not_sequence" : "ok"},
+                        {"kind", "array"},
+                        {"dtype", static_cast<std::int64_t>(a.type())},
+                        {"shape", Value(std::move(shape))},
+                        {"bytes", static_cast<std::int64_t>(a.data().size())}});
+  }
+  if (want_sequence && v->is_list()) return Value::dict({{"status", "ok"}, {"kind", "list"}});
+  if (!want_sequence && v->is_number()) return Value::dict({{"status", "ok"}, {"kind", std::string(v->type_name())}});
+  return Value::dict({{"status", want_sequence ? "not_sequence" : "not_numeric"}, {"kind", seq::describe(*v)}});
+}
+
+/// Root: the engines whose holdings have `status`.
+std::vector<int> engines_with(const Collectives::Call& call, const std::vector<Value>& held, const char* status) {
+  std::vector<int> out;
+  for (int p = 0; p < call.participants(); ++p)
+    if (call.target_of[static_cast<std::size_t>(p)] >= 0 &&
+        held[static_cast<std::size_t>(p)]["status"].as_string() == status)
+      out.push_back(call.engine_of(p));
+  return out;
+}
+
+template <class F>
+decltype(auto) with_element_type(dtype t, F&& f) {
+  switch (t) {
+  case dtype::int8: return f(std::int8_t{});
+  case dtype::int16: return f(std::int16_t{});
+  case dtype::int32: return f(std::int32_t{});
+  case dtype::int64: return f(std::int64_t{});
+  case dtype::uint8: return f(std::uint8_t{});
+  case dtype::uint16: return f(std::uint16_t{});
+  case dtype::uint32: return f(std::uint32_t{});
+  case dtype::uint64: return f(std::uint64_t{});
+  case dtype::float32: return f(float{});
+  case dtype::float64: return f(double{});
+  }
+  return f(double{});
+}
+
+/// `n` copies of the identity element of `o` (what a root that holds nothing contributes).
+Buffer identity_elements(dtype t, op o, std::uint64_t n) {
+  return with_element_type(t, [&](auto tag) {
+    using T = decltype(tag);
+    T e{};
+    switch (o) {
+    case op::sum: e = T(0); break;
+    case op::prod: e = T(1); break;
+    case op::min:
+      e = std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
+      break;
+    case op::max:
+      e = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+      break;
+    }
+    return Buffer::adopt(std::vector<T>(static_cast<std::size_t>(n), e));
+  });
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------ the ops
+
+Collectives::Collectives(MPI_Comm data_comm, const EngineIdentity& identity, Namespace& ns)
+    : data_(data_comm), id_(identity), ns_(ns) {
+  MPI_Comm_size(data_, &world_size_);
+}
+
+Collectives::~Collectives() {
+  for (auto& [ranks, comm] : subcomms_)
+    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+}
+
+MPI_Comm Collectives::comm_for(const std::vector<int>& ranks) {
+  if (static_cast<int>(ranks.size()) == world_size_) return data_;
+  if (auto it = subcomms_.find(ranks); it != subcomms_.end()) return it->second;
+  MPI_Group world_group = MPI_GROUP_NULL, group = MPI_GROUP_NULL;
+  MPI_Comm_group(data_, &world_group);
+  MPI_Group_incl(world_group, static_cast<int>(ranks.size()), ranks.data(), &group);
+  MPI_Comm comm = MPI_COMM_NULL;
+  const int rc = MPI_Comm_create_group(data_, group, 0, &comm);
+  MPI_Group_free(&group);
+  MPI_Group_free(&world_group);
+  mpi_frames::check(rc, "MPI_Comm_create_group");
+  subcomms_.emplace(ranks, comm);
+  return comm;
+}
+
+std::optional<wire::Outgoing> Collectives::run(wire::Collective op, const wire::Header& task,
+                                               std::span<const Buffer> payload) {
+  Call call;
+  call.op = op;
+  call.task = &task;
+  call.started_us = now_us();
+  call.first_engine = id_.engine_id - id_.rank;
+  std::vector<std::pair<int, int>> parts{{0, -1}};  // (rank, target index)
+  for (std::size_t i = 0; i < task.targets.size(); ++i) {
+    const int rank = task.targets[i] - call.first_engine;
+    if (rank == 0)
+      parts.front().second = static_cast<int>(i);
+    else if (rank > 0 && rank < world_size_)
+      parts.emplace_back(rank, static_cast<int>(i));
+  }
+  std::sort(parts.begin() + 1, parts.end());
+  for (const auto& [rank, target] : parts) {
+    if (rank == id_.rank) call.me = static_cast<int>(call.ranks.size());
+    call.ranks.push_back(rank);
+    call.target_of.push_back(target);
+  }
+  call.comm = comm_for(call.ranks);
+  // Arguments decode the same on every rank (the bridge built them): a failure here is a bug
+  // that would leave the others waiting, so it is reported loudly but still joins the op.
+  try {
+    call.args = wire::decode_value(payload);
+  } catch (const Error&) {
+    call.args = Value(Value::List{});
+  }
+  switch (op) {
+  case wire::Collective::scatter: return scatter(call);
+  case wire::Collective::gather: return gather(call);
+  case wire::Collective::push: return push(call);
+  case wire::Collective::reduce: return reduce(call);
+  case wire::Collective::save_h5: return save_h5(call);
+  case wire::Collective::load_h5: return load_h5(call);
+  case wire::Collective::none: break;
+  }
+  return std::nullopt;
+}
+
+// scatter(name, data, counts): the root splits its world's part along the first axis.
+std::optional<wire::Outgoing> Collectives::scatter(Call& call) {
+  Verdict v;
+  std::vector<std::byte> list_blobs;  // root, lists: every participant's encoded sub-list
+  const Value& args = call.args;
+  if (call.root()) {
+    try {
+      if (!args.is_list() || args.size() != 3 || !args[0].is_string() || !args[2].is_list())
+        throw Error(errc::bad_arguments, "crew.scatter takes (name, sequence, counts)");
+      const Value& data = args[1];
+      const auto rows = args[2].get<std::vector<std::uint64_t>>();
+      const std::uint64_t length = seq::length(data, "scatter");
+      if (rows.size() != call.task->targets.size() ||
+          std::accumulate(rows.begin(), rows.end(), std::uint64_t{0}) != length)
+        throw Error(errc::bad_arguments, "crew.scatter: the counts do not add up to the sequence's length");
+      Value::List bytes, part_rows;
+      std::uint64_t at = 0;
+      for (int p = 0; p < call.participants(); ++p) {
+        const int t = call.target_of[static_cast<std::size_t>(p)];
+        const std::uint64_t n = t >= 0 ? rows[static_cast<std::size_t>(t)] : 0;
+        part_rows.push_back(static_cast<std::int64_t>(n));
+        if (data.is_array()) {
+          bytes.push_back(static_cast<std::int64_t>(n * (length ? data.as_array().data().size() / length : 0)));
+        } else {
+          const auto blob = collective::to_blob(seq::take(data, at, n));
+          list_blobs.insert(list_blobs.end(), blob.begin(), blob.end());
+          bytes.push_back(static_cast<std::int64_t>(blob.size()));
+        }
+        at += n;
+      }
+      Value::Dict info{{"bytes", Value(std::move(bytes))}, {"rows", Value(std::move(part_rows))}};
+      if (data.is_array()) {
+        const Array& a = data.as_array();
+        info.emplace("dtype", static_cast<std::int64_t>(a.type()));
+        info.emplace("tail", Value(Value::List(a.shape().begin() + 1, a.shape().end())));
+      }
+      v.info = Value(std::move(info));
+    } catch (const Error& e) {
+      v.code = e.code();
+      v.message = e.message();
+    }
+  }
+  v = collective::share_verdict(call, std::move(v));
+  if (!v.ok()) return collective::own_reply(call, v);
+
+  const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
+  const std::uint64_t mine = bytes[static_cast<std::size_t>(call.me)];
+  auto recv = collective::allocate(static_cast<std::size_t>(mine));
+  const std::byte* send = nullptr;
+  if (call.root()) send = v.info.contains("dtype") ? args[1].as_array().data().data() : list_blobs.data();
+  mpi_bulk::scatterv(call.comm, 0, send, bytes, recv.data);
+  if (!call.is_target()) return std::nullopt;
+
+  Value part;
+  if (v.info.contains("dtype")) {
+    std::vector<std::uint64_t> shape{
+        v.info["rows"].get<std::vector<std::uint64_t>>()[static_cast<std::size_t>(call.me)]};
+    for (auto d : v.info["tail"].get<std::vector<std::uint64_t>>()) shape.push_back(d);
+    part = Value(Array(static_cast<dtype>(v.info["dtype"].as_int()), std::move(shape), recv.buffer));
+  } else {
+    part = collective::from_blob(recv.buffer.bytes());
+  }
+  ns_.set(call.args[0].as_string(), std::move(part));
+  return collective::own_reply(call, v);
+}
+
+// gather(name): every target's sequence, joined in engine order at the root.
+std::optional<wire::Outgoing> Collectives::gather(Call& call) {
+  const std::string name = call.args.is_list() && call.args.size() == 1 && call.args[0].is_string()
+                               ? call.args[0].as_string()
+                               : std::string();
+  Value held = call.is_target() ? describe_holding(ns_, name, true) : Value::dict({{"status", "none"}});
+  std::vector<std::byte> my_blob;  // lists travel encoded
+  if (held["status"].as_string() == "ok" && held["kind"].as_string() == "list") {
+    my_blob = collective::to_blob(*ns_.find(name));
+    held.as_dict().insert_or_assign("bytes", static_cast<std::int64_t>(my_blob.size()));
+  }
+  const auto all = collective::gather_values(call, held);
+
+  Verdict v;
+  if (call.root()) {
+    std::string kind;
+    Value::List bytes;
+    std::vector<int> odd;  // engines whose kind differs from the first
+    for (int p = 0; p < call.participants(); ++p) {
+      const Value& h = all[static_cast<std::size_t>(p)];
+      const bool target = call.target_of[static_cast<std::size_t>(p)] >= 0;
+      bytes.push_back(target && h.contains("bytes") ? h["bytes"].as_int() : 0);
+      if (!target || h["status"].as_string() != "ok") continue;
+      std::string k = h["kind"].as_string();
+      if (k == "array") {
+        Value::List tail(h["shape"].as_list().begin() + 1, h["shape"].as_list().end());
+        k += ":" + std::to_string(h["dtype"].as_int()) + ":" + Value(std::move(tail)).repr();
+      }
+      if (kind.empty()) kind = k;
+      if (k != kind) odd.push_back(call.engine_of(p));
+    }
+    if (name.empty()) {
+      v = {errc::bad_arguments, "crew.gather takes (name)", {}};
+    } else if (auto missing = engines_with(call, all, "missing"); !missing.empty()) {
+      v = {errc::unknown_name,
+           "no '" + name + "' on " + collective::engines_text(missing) + " (push or scatter it first)",
+           {}};
+    } else if (auto bad = engines_with(call, all, "not_sequence"); !bad.empty()) {
+      v = {errc::not_a_sequence,
+           "'" + name + "' is not an array or a list on " + collective::engines_text(bad) +
+               "; gather joins sequences (pull fetches other values)",
+           {}};
+    } else if (!odd.empty()) {
+      v = {errc::mismatch,
+           "'" + name + "' has another dtype, trailing shape or kind on " + collective::engines_text(odd) +
+               " than on the first engine; gather needs them alike",
+           {}};
+    } else {
+      v.info = Value::dict({{"bytes", Value(std::move(bytes))}, {"list", kind == "list"}});
+    }
+  }
+  v = collective::share_verdict(call, std::move(v));
+  if (!v.ok()) return call.root() ? std::optional(collective::world_reply(call, v)) : std::nullopt;
+
+  const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
+  const std::uint64_t total = std::accumulate(bytes.begin(), bytes.end(), std::uint64_t{0});
+  const std::byte* send = nullptr;
+  if (call.is_target()) send = v.info["list"].as_bool() ? my_blob.data() : ns_.find(name)->as_array().data().data();
+  auto recv = collective::allocate(call.root() ? static_cast<std::size_t>(total) : 0);
+  mpi_bulk::gatherv(call.comm, 0, send, bytes, recv.data);
+  if (!call.root()) return std::nullopt;
+
+  Value joined;
+  if (v.info["list"].as_bool()) {
+    std::vector<Value> parts;
+    std::uint64_t at = 0;
+    for (auto n : bytes) {
+      if (n) parts.push_back(collective::from_blob(recv.buffer.bytes().subspan(at, n)));
+      at += n;
+    }
+    joined = seq::concat(parts);
+  } else {
+    // The parts arrived in engine order, already one contiguous array.
+    const Value* first = nullptr;
+    std::uint64_t rows = 0;
+    for (int p = 0; p < call.participants(); ++p) {
+      if (call.target_of[static_cast<std::size_t>(p)] < 0) continue;
+      const Value& shape = all[static_cast<std::size_t>(p)]["shape"];
+      if (!first) first = &all[static_cast<std::size_t>(p)];
+      rows += static_cast<std::uint64_t>(shape[0].as_int());
+    }
+    auto shape = (*first)["shape"].get<std::vector<std::uint64_t>>();
+    shape.front() = rows;
+    joined = Value(Array(static_cast<dtype>((*first)["dtype"].as_int()), std::move(shape), recv.buffer));
+  }
+  return collective::world_reply(call, v, joined);
+}
+
+// push({name: value, ...}): one broadcast inside the world.
+std::optional<wire::Outgoing> Collectives::push(Call& call) {
+  Verdict v;
+  std::vector<std::byte> blob;
+  if (call.root()) {
+    if (!call.args.is_list() || call.args.size() != 1 || !call.args[0].is_dict())
+      v = {errc::bad_arguments, "crew.push takes ({name: value, ...})", {}};
+    else
+      blob = collective::to_blob(call.args[0]);
+  }
+  v = collective::share_verdict(call, std::move(v));
+  if (!v.ok()) return collective::own_reply(call, v);
+  blob = mpi_bulk::bcast_blob(call.comm, 0, std::move(blob));
+  if (!call.is_target()) return std::nullopt;
+  const Value values = call.root() ? call.args[0] : collective::from_blob(blob);
+  for (const auto& [k, x] : values.as_dict()) ns_.set(k, x);
+  return collective::own_reply(call, v);
+}
+
+// reduce(name, op): element by element across the targets, at the root.
+std::optional<wire::Outgoing> Collectives::reduce(Call& call) {
+  const Value& args = call.args;
+  const bool args_ok = args.is_list() && args.size() == 2 && args[0].is_string() && args[1].is_string() &&
+                       op_from_name(args[1].as_string());
+  const std::string name = args_ok ? args[0].as_string() : std::string();
+  const Value held = call.is_target() ? describe_holding(ns_, name, false) : Value::dict({{"status", "none"}});
+  const auto all = collective::gather_values(call, held);
+
+  Verdict v;
+  if (call.root()) {
+    if (!args_ok) {
+      v = {errc::bad_arguments, "crew.reduce takes (name, op) with op one of sum, prod, min, max", {}};
+    } else if (auto missing = engines_with(call, all, "missing"); !missing.empty()) {
+      v = {errc::unknown_name,
+           "no '" + name + "' on " + collective::engines_text(missing) + " (push or scatter it first)",
+           {}};
+    } else if (auto bad = engines_with(call, all, "not_numeric"); !bad.empty()) {
+      v = {errc::mismatch, "'" + name + "' is not a number or an array on " + collective::engines_text(bad), {}};
+    } else {
+      // All numbers (int64, or float64 if any is a double), or arrays of one dtype and shape.
+      std::string kind;
+      Value shape = Value(Value::List{});
+      std::int64_t type = -1;
+      std::vector<int> odd;
+      for (int p = 0; p < call.participants(); ++p) {
+        if (call.target_of[static_cast<std::size_t>(p)] < 0) continue;
+        const Value& h = all[static_cast<std::size_t>(p)];
+        const std::string k = h["kind"].as_string() == "array" ? "array" : "number";
+        if (kind.empty()) {
+          kind = k;
+          if (k == "array") shape = h["shape"], type = h["dtype"].as_int();
+        }
+        if (k != kind || (k == "array" && (h["dtype"].as_int() != type || !(h["shape"] == shape))))
+          odd.push_back(call.engine_of(p));
+        if (k == "number" && h["kind"].as_string() == "double") type = static_cast<std::int64_t>(dtype::float64);
+      }
+      if (kind == "number" && type < 0) type = static_cast<std::int64_t>(dtype::int64);
+      if (!odd.empty())
+        v = {errc::mismatch,
+             "'" + name + "' has another dtype or shape on " + collective::engines_text(odd) +
+                 " than on the first engine; reduce combines values element by element",
+             {}};
+      else
+        v.info = Value::dict({{"dtype", type}, {"shape", shape}, {"scalar", kind == "number"}, {"op", args[1]}});
+    }
+  }
+  v = collective::share_verdict(call, std::move(v));
+  if (!v.ok()) return call.root() ? std::optional(collective::world_reply(call, v)) : std::nullopt;
+
+  const auto type = static_cast<dtype>(v.info["dtype"].as_int());
+  const op o = *op_from_name(v.info["op"].as_string());
+  const bool scalar = v.info["scalar"].as_bool();
+  const auto shape = v.info["shape"].get<std::vector<std::uint64_t>>();
+  std::uint64_t n = 1;
+  if (!scalar)
+    for (auto d : shape) n *= d;
+  Buffer mine;
+  if (!call.is_target()) {
+    mine = identity_elements(type, o, n);
+  } else {
+    const Value& x = *ns_.find(name);
+    if (!scalar)
+      mine = x.as_array().data();
+    else if (type == dtype::int64)
+      mine = Buffer::adopt(std::vector<std::int64_t>{x.as_int()});
+    else
+      mine = Buffer::adopt(std::vector<double>{x.as_double()});
+  }
+  auto out = collective::allocate(call.root() ? static_cast<std::size_t>(n * dtype_size(type)) : 0);
+  mpi_bulk::reduce(call.comm, 0, mine.data(), out.data, n, type, o);
+  if (!call.root()) return std::nullopt;
+  Value result;
+  if (!scalar)
+    result = Value(Array(type, shape, out.buffer));
+  else if (type == dtype::int64)
+    result = Value(Array(type, {1}, out.buffer).at_int(0));
+  else
+    result = Value(Array(type, {1}, out.buffer).at_double(0));
+  return collective::world_reply(call, v, result);
+}
+
+}  // namespace crew::detail

@@ -1,0 +1,58 @@
+#pragma once
+// This rank's part in a collective operation (protocol/collective.hpp): scatter, gather, push
+// (broadcast), reduce, save_h5 and load_h5, on raw MPI buffers among the participants of one
+// world: the targeted ranks plus rank 0, the root, which holds the world's data.
+//
+// Every decision that could differ between ranks (bad arguments, a missing name, mismatched
+// shapes) is made by the root and broadcast before any bulk data moves, so all participants
+// always take the same path: an error never leaves a rank waiting in a collective.
+
+#include <mpi.h>
+
+#include <map>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "crew/context.hpp"
+#include "protocol/collective.hpp"
+#include "protocol/header.hpp"
+#include "protocol/wire.hpp"
+
+namespace crew::detail {
+
+struct EngineIdentity;
+
+class Collectives {
+public:
+  /// `data_comm`: the world's communicator reserved for collectives (crew's own duplicate).
+  Collectives(MPI_Comm data_comm, const EngineIdentity& identity, Namespace& ns);
+  ~Collectives();
+  Collectives(const Collectives&) = delete;
+  Collectives& operator=(const Collectives&) = delete;
+
+  /// Runs this rank's part of `task`; the reply this rank sends, if it sends one.
+  std::optional<wire::Outgoing> run(wire::Collective op, const wire::Header& task, std::span<const Buffer> payload);
+
+  /// One op in progress on this rank (engine/collective_call.hpp).
+  struct Call;
+
+private:
+  std::optional<wire::Outgoing> scatter(Call& call);
+  std::optional<wire::Outgoing> gather(Call& call);
+  std::optional<wire::Outgoing> push(Call& call);
+  std::optional<wire::Outgoing> reduce(Call& call);
+  std::optional<wire::Outgoing> save_h5(Call& call);
+  std::optional<wire::Outgoing> load_h5(Call& call);
+
+  /// The communicator of exactly these world ranks (cached; the world's own for all of them).
+  MPI_Comm comm_for(const std::vector<int>& ranks);
+
+  MPI_Comm data_;
+  const EngineIdentity& id_;
+  Namespace& ns_;
+  int world_size_ = 1;
+  std::map<std::vector<int>, MPI_Comm> subcomms_;
+};
+
+}  // namespace crew::detail

@@ -1,0 +1,31 @@
+#pragma once
+// Collective operations: work that all the targeted engines of a world do together, with MPI
+// collectives inside the world (DESIGN §5). They travel as ordinary task messages whose function
+// is one of the reserved names below; the controller splits and joins them per world, the bridge
+// hands them to every participant (the targeted ranks, plus rank 0, which holds the world's data
+// and is the root of every collective).
+//
+// Replies: scatter, push, save_h5 and load_h5 answer per targeted engine, like any task; gather
+// and reduce answer once per world, from rank 0, one reply naming all the world's msg_ids.
+
+#include <string_view>
+
+namespace crew::wire {
+
+enum class Collective : unsigned char { none, scatter, gather, push, reduce, save_h5, load_h5 };
+
+/// The op named by a task's function ("crew.scatter" -> scatter), or none.
+Collective collective_of(std::string_view function) noexcept;
+/// The reserved function name of an op.
+std::string_view collective_function(Collective c) noexcept;
+
+/// gather and reduce: rank 0 answers once for the whole world.
+constexpr bool answers_once_per_world(Collective c) noexcept {
+  return c == Collective::gather || c == Collective::reduce;
+}
+/// Ops whose second argument is bulk data that only rank 0 needs (the bridge strips it for others).
+constexpr bool carries_data(Collective c) noexcept { return c == Collective::scatter || c == Collective::push; }
+/// save_h5: worlds take turns (one file, written by one MPI job at a time).
+constexpr bool worlds_take_turns(Collective c) noexcept { return c == Collective::save_h5; }
+
+}  // namespace crew::wire

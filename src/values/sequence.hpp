@@ -1,0 +1,39 @@
+#pragma once
+// Sequences as scatter, gather and reduce see them: arrays (split along the first axis) and lists.
+//
+// The partition is the seeds': contiguous parts in order, sizes differing by at most one (the
+// first `length % n` parts get the extra element), so gather(scatter(x)) == x.
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "crew/reduce_op.hpp"
+#include "crew/value.hpp"
+
+namespace crew::seq {
+
+/// Sizes of `n` contiguous parts of `length` elements.
+std::vector<std::uint64_t> partition(std::uint64_t length, std::size_t n);
+
+/// True for the values scatter can split: arrays with at least one dimension, and lists.
+bool is_sequence(const Value& v) noexcept;
+/// Elements along the first axis (arrays) or items (lists). Throws InputError
+/// [crew.input.not_a_sequence] naming `what` and the value's type.
+std::uint64_t length(const Value& v, std::string_view what);
+
+/// Elements [begin, begin + count): a zero-copy slice of an array, a copy of a list's items.
+Value take(const Value& v, std::uint64_t begin, std::uint64_t count);
+
+/// Joins parts in order: arrays of one dtype and trailing shape into one array (one copy), lists
+/// into one list. Throws Error [crew.remote.mismatch] naming the first part that does not fit.
+Value concat(const std::vector<Value>& parts);
+
+/// `a op b` element by element: numbers, or arrays of one dtype and shape. Throws Error
+/// [crew.remote.mismatch] naming both sides' types and shapes.
+Value combine(const Value& a, const Value& b, op o);
+
+/// "float64[1000,3]", "list[12]", "int": what a value is, for error messages.
+std::string describe(const Value& v);
+
+}  // namespace crew::seq
