@@ -107,7 +107,8 @@ public:
   using Error::Error;
 };
 
-/// An error raised on an engine while running a task.
+/// An error raised on an engine while running a task. engine_id() is -1 for an error that
+/// concerns several engines at once (a gather or reduce whose parts do not fit).
 class RemoteError : public Error {
 public:
   RemoteError(errc code, int engine_id, std::string type, std::string message, std::string context = {});

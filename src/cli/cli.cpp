@@ -130,7 +130,24 @@ int run(int argc, char** argv) {
   start_cmd->add_option("--heartbeat-ms", start.heartbeat_ms, "engine heartbeat period")
       ->capture_default_str()
       ->check(CLI::Range(10, 600000));
+  start_cmd->add_option("--worlds", start.worlds, "split the engines over this many MPI jobs (worlds)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   start_cmd->callback([&] { action = [&] { return cluster_start(common, start); }; });
+
+  auto* add_cmd = cluster_cmd->add_subcommand("add", "attach more engines (new MPI worlds) to a running cluster");
+  add_common(add_cmd, common, false);
+  add_cmd->add_option("-n,--engines", start.engines, "number of engines to add")->required();
+  add_cmd->add_option("--worlds", start.worlds, "split them over this many MPI jobs")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  add_cmd->add_option("--mpirun-args", start.mpirun_args, "extra mpirun arguments");
+  add_cmd->add_option("--plugin", start.plugins, "plugin library for the new engines (repeatable)");
+  add_cmd->add_flag("--no-oversubscribe", start.no_oversubscribe, "refuse more engines than cores");
+  add_cmd->add_option("--wait", start.wait_s, "seconds to wait for them to register")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  add_cmd->callback([&] { action = [&] { return cluster_add(common, start); }; });
 
   double grace = 10;
   auto* stop_cmd =

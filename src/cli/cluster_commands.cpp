@@ -1,10 +1,12 @@
 // `crew cluster start / stop / status / list` and `crew controller`.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/output.hpp"
 #include "cli/verbs.hpp"
+#include "common/targets.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/local_launcher.hpp"
 #include "common/clock.hpp"
@@ -31,7 +33,9 @@ cluster::Reporter reporter(const Common& c) {
 
 }  // namespace
 
-int cluster_start(const Common& c, const StartArgs& a) {
+namespace {
+
+cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   cluster::StartOptions o;
   o.profile = c.profile;
   o.engines = a.engines < 0 ? cluster::usable_cores() : a.engines;
@@ -42,11 +46,49 @@ int cluster_start(const Common& c, const StartArgs& a) {
   o.timeout = std::chrono::milliseconds(static_cast<long>(a.wait_s * 1000));
   o.ip = a.ip;
   o.heartbeat_ms = a.heartbeat_ms;
+  o.worlds = a.worlds;
   if (a.engines == 0 || a.engines < -1)
     throw InputError(errc::bad_option, "-n " + std::to_string(a.engines) +
                                            ": a cluster needs at least 1 engine (mpirun itself would read -n 0 as "
                                            "'one per core')");
-  const auto r = cluster::start(o, reporter(c));
+  return o;
+}
+
+std::string world_pids(const cluster::ClusterState& state, std::size_t from = 0) {
+  std::string out;
+  for (std::size_t i = from; i < state.worlds.size(); ++i) out += (out.empty() ? "" : ", ") + std::to_string(state.worlds[i].pid);
+  return out;
+}
+
+}  // namespace
+
+int cluster_add(const Common& c, const StartArgs& a) {
+  if (a.engines < 1) throw InputError(errc::bad_option, "cluster add needs -n K (K >= 1): how many engines to add");
+  const auto before = cluster::status(c.profile, std::chrono::milliseconds(5000)).state;
+  const auto r = cluster::add(start_options(c, a), reporter(c));
+  const std::size_t first_new = before ? before->worlds.size() : 0;
+  std::vector<int> added;
+  for (const auto& e : r.engines)
+    for (std::size_t i = first_new; i < r.state.worlds.size(); ++i)
+      for (pid_t p : r.state.worlds[i].engine_pids)
+        if (p == e.pid) added.push_back(e.id);
+  std::sort(added.begin(), added.end());
+  if (c.json) {
+    std::cout << nlohmann::json{{"profile", c.profile}, {"added", added}, {"engines", r.engines.size()},
+                                {"seconds", r.seconds}}
+                     .dump()
+              << std::endl;
+  } else {
+    std::cout << "added " << added.size() << " engine" << (added.size() == 1 ? "" : "s") << " ("
+              << format_id_ranges(added) << ", mpirun pid " << world_pids(r.state, first_new) << ") to cluster '"
+              << c.profile << "' in " << seconds_text(r.seconds, 2) << ": " << r.engines.size() << " engines in "
+              << r.state.worlds.size() << " worlds" << std::endl;
+  }
+  return exit_ok;
+}
+
+int cluster_start(const Common& c, const StartArgs& a) {
+  const auto r = cluster::start(start_options(c, a), reporter(c));
   if (c.json) {
     auto engines = nlohmann::json::array();
     for (const auto& e : r.engines) engines.push_back(e.id);
@@ -55,13 +97,15 @@ int cluster_start(const Common& c, const StartArgs& a) {
                                 {"client_url", r.client_url},
                                 {"engines", engines},
                                 {"launcher_pid", r.state.worlds.front().pid},
+                                {"worlds", r.state.worlds.size()},
                                 {"seconds", r.seconds}}
                      .dump()
               << std::endl;
   } else {
     std::cout << "cluster '" << c.profile << "' started in " << seconds_text(r.seconds, 2) << ": " << r.engines.size()
-              << " engine" << (r.engines.size() == 1 ? "" : "s") << " (mpirun pid " << r.state.worlds.front().pid
-              << "), controller pid " << r.state.controller_pid << " at " << r.client_url << std::endl
+              << " engine" << (r.engines.size() == 1 ? "" : "s")
+              << (r.state.worlds.size() > 1 ? " in " + std::to_string(r.state.worlds.size()) + " worlds" : "")
+              << " (mpirun pid " << world_pids(r.state) << "), controller pid " << r.state.controller_pid << " at " << r.client_url << std::endl
               << "  stop it with: crew cluster stop" << profile_flag(c) << std::endl;
   }
   return exit_ok;

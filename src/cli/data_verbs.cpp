@@ -1,4 +1,5 @@
 // The data verbs: scatter, gather, reduce, save-h5, load-h5 (the hybrid data path, DESIGN §5).
+#include <algorithm>
 #include <iostream>
 
 #include "cli/npy.hpp"
@@ -26,19 +27,29 @@ DirectView target_view(const Client& rc, const std::string& spec) {
   return rc[*ids];
 }
 
-/// Waits; prints every engine's error; returns the engines that succeeded and the exit status.
+/// Waits; prints each distinct error once with the engines that reported it; returns the engines
+/// that succeeded and the exit status.
 std::pair<std::vector<int>, int> per_engine_outcome(const AsyncResult& ar) {
   ar.wait();
   std::vector<int> done;
+  std::vector<std::pair<std::string, std::vector<int>>> errors;  // [crew.x.y] message -> engines
   int status = exit_ok;
   for (std::size_t i = 0; i < ar.size(); ++i) {
     if (auto err = ar.error(i)) {
-      std::cerr << err->what() << std::endl;
+      const std::string text = format_error(err->code(), err->remote_message());
+      auto it = std::find_if(errors.begin(), errors.end(), [&](const auto& e) { return e.first == text; });
+      if (it == errors.end()) it = errors.insert(errors.end(), {text, {}});
+      it->second.push_back(ar.targets()[i]);
       const auto family = errc_name(err->code());
       status = std::max(status, family.rfind("input.", 0) == 0 ? exit_usage : exit_failure);
     } else {
       done.push_back(ar.targets()[i]);
     }
+  }
+  for (auto& [text, engines] : errors) {
+    std::sort(engines.begin(), engines.end());
+    std::cerr << text << " (engine" << (engines.size() == 1 ? " " : "s ") << format_id_ranges(engines) << ")"
+              << std::endl;
   }
   return {done, status};
 }

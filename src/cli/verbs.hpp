@@ -31,6 +31,7 @@ int load_h5(const Common& c, const std::string& file, const std::string& dataset
 
 struct StartArgs {
   int engines = -1;  ///< -1: not given (one per core)
+  int worlds = 1;
   std::string launcher = "local";
   std::string mpirun_args;
   std::vector<std::string> plugins;
@@ -41,6 +42,7 @@ struct StartArgs {
 };
 
 int cluster_start(const Common& c, const StartArgs& a);
+int cluster_add(const Common& c, const StartArgs& a);
 int cluster_stop(const Common& c, double grace_s);
 int cluster_status(const Common& c);
 int cluster_list(const Common& c);

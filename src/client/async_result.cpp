@@ -97,7 +97,11 @@ Value AsyncResult::get(std::chrono::milliseconds timeout) const {
   if (state_->joined && !state_->slots.empty()) {
     // One answer for all targets (gather, reduce).
     auto& slot = state_->slots.front();
-    if (slot.error.failed()) throw_slot_error(slot);
+    if (slot.error.failed()) {
+      const auto& e = slot.error;
+      if (e.code == errc::engine_died) throw EngineError(e.code, -1, e.type, e.message, e.context);
+      throw RemoteError(e.code, -1, e.type, e.message, e.context);
+    }
     return slot_value(slot);
   }
   std::vector<RemoteError> errors;

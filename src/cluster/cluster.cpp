@@ -92,16 +92,20 @@ public:
   ~StartGuard() {
     if (committed_) return;
     terminate(leaders_, {}, 3s);
+    if (keep_files_) return;
     remove_state(dir_);
     remove_connection_files(dir_);
   }
   void add(pid_t leader) { leaders_.push_back(leader); }
   void commit() { committed_ = true; }
+  /// For `add`: on failure, stop only what was added; the running cluster keeps its files.
+  void keep_connection_files() { keep_files_ = true; }
 
 private:
   fs::path dir_;
   std::vector<pid_t> leaders_;
   bool committed_ = false;
+  bool keep_files_ = false;
 };
 
 pid_t start_controller(const StartOptions& o, const fs::path& log, StartGuard& guard) {
@@ -147,13 +151,110 @@ pid_t start_controller(const StartOptions& o, const fs::path& log, StartGuard& g
 
 }  // namespace
 
+namespace {
+
+std::string command_text(const std::vector<std::string>& command) {
+  std::string c;
+  for (const auto& a : command) c += (c.empty() ? "" : " ") + a;
+  return c;
+}
+
+/// Starts one `mpirun` world in the background; its notices go to `notices` (said once each).
+WorldState launch_world(const StartOptions& o, int engines, int index, const fs::path& dir, StartGuard& guard,
+                        std::vector<std::string>& notices) {
+  LocalLaunch launch;
+  launch.engines = engines;
+  launch.profile = o.profile;
+  launch.mpirun_args = o.mpirun_args;
+  launch.plugins = o.plugins;
+  launch.oversubscribe_allowed = o.oversubscribe_allowed;
+  WorldState world;
+  world.launcher = "local";
+  world.engines = engines;
+  world.log = dir / "log" / ("world-" + std::to_string(index) + ".log");
+  world.command = mpirun_command(launch, engine_program(), [&](const std::string& notice) {
+    if (std::find(notices.begin(), notices.end(), notice) == notices.end()) notices.push_back(notice);
+  });
+  std::error_code ec;
+  fs::remove(world.log, ec);
+  proc::SpawnOptions spawn;
+  spawn.argv = world.command;
+  spawn.log = world.log;
+  world.pid = proc::spawn(spawn);
+  guard.add(world.pid);
+  return world;
+}
+
+/// Waits until `wanted` engines are alive, watching the new worlds' mpirun and the controller.
+std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterState& state, std::size_t first_new_world,
+                                        int wanted, SteadyClock::time_point t0, const Reporter& reporter) {
+  Client client(o.profile, ClientOptions{std::chrono::milliseconds(10000)});
+  const Deadline deadline = deadline_after(o.timeout);
+  int registered = -1;
+  for (;;) {
+    for (std::size_t i = first_new_world; i < state.worlds.size(); ++i) {
+      const WorldState& world = state.worlds[i];
+      if (auto status = proc::reap_if_exited(world.pid))
+        throw LaunchError(errc::launcher_failed, "mpirun exited with status " + std::to_string(*status) +
+                                                     " before the engines registered (command: " +
+                                                     command_text(world.command) + ")" + log_tail(world.log));
+    }
+    if (!proc::alive(state.controller_pid))
+      throw LaunchError(errc::controller_failed,
+                        "the controller exited while engines registered" + log_tail(state.controller_log));
+    auto engines = client.engines(wanted, 250ms);
+    int alive = 0;
+    for (const auto& e : engines) alive += e.state == "alive" ? 1 : 0;
+    if (alive != registered) {
+      registered = alive;
+      reporter.progress(alive, wanted, seconds_since(t0));
+    }
+    if (alive >= wanted) return engines;
+    if (SteadyClock::now() >= deadline)
+      throw LaunchError(errc::engines_not_registered,
+                        std::to_string(alive) + " of " + std::to_string(wanted) + " engines registered within " +
+                            seconds_text(o.timeout) + "; wait longer with --wait, or see why" +
+                            log_tail(state.worlds.back().log));
+  }
+}
+
+/// Engine pids by the world (mpirun session) they run in, for stop's bookkeeping.
+void record_engine_pids(ClusterState& state, const std::vector<EngineInfo>& engines) {
+  for (auto& w : state.worlds) w.engine_pids.clear();
+  for (const auto& e : engines) {
+    if (e.state != "alive") continue;
+    WorldState* home = &state.worlds.back();
+    for (auto& w : state.worlds) {
+      const auto members = proc::session_members(w.pid);
+      if (std::find(members.begin(), members.end(), static_cast<pid_t>(e.pid)) != members.end()) home = &w;
+    }
+    home->engine_pids.push_back(static_cast<pid_t>(e.pid));
+  }
+}
+
+void check_counts(int engines, int worlds) {
+  if (engines < 1)
+    throw InputError(errc::bad_option, "-n " + std::to_string(engines) + ": give the number of engines, at least 1");
+  if (worlds < 1 || worlds > engines)
+    throw InputError(errc::bad_option, "--worlds " + std::to_string(worlds) + " with -n " + std::to_string(engines) +
+                                           ": every world needs at least one engine (1 <= worlds <= engines)");
+}
+
+void require_mpirun() {
+  if (!proc::find_program("mpirun"))
+    throw LaunchError(errc::launcher_not_found,
+                      "mpirun was not found on PATH; install Open MPI (apt-get install openmpi-bin) or add it to PATH");
+}
+
+}  // namespace
+
 StartResult start(const StartOptions& o, const Reporter& reporter) {
   const auto t0 = SteadyClock::now();
   if (o.launcher != "local")
     throw LaunchError(errc::launcher_not_found,
                       "launcher '" + o.launcher + "' is not available yet; use --launcher local");
-  if (o.engines < 0)
-    throw InputError(errc::bad_option, "-n " + std::to_string(o.engines) + ": give the number of engines, at least 1");
+  const int total = o.engines > 0 ? o.engines : usable_cores();
+  check_counts(total, o.worlds);
   const fs::path dir = profile_dir(o.profile);
   ensure_profile_dir(dir);
 
@@ -165,24 +266,16 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
                       "profile '" + o.profile + "' already has a running cluster (controller pid " +
                           std::to_string(cf ? cf->pid : previous->controller_pid) +
                           "); stop it with `crew cluster stop" +
-                          (o.profile == "default" ? "" : " --profile " + o.profile) + "` or use another --profile");
+                          (o.profile == "default" ? "" : " --profile " + o.profile) +
+                          "`, add engines with `crew cluster add`, or use another --profile");
   if (previous) {
     reporter.notice("cleaning up a cluster that did not stop cleanly");
     terminate({}, previous->all_pids(), 2s);
   }
   remove_state(dir);
   remove_connection_files(dir);
-
-  LocalLaunch launch;
-  launch.engines = o.engines > 0 ? o.engines : usable_cores();
-  launch.profile = o.profile;
-  launch.mpirun_args = o.mpirun_args;
-  launch.plugins = o.plugins;
-  launch.oversubscribe_allowed = o.oversubscribe_allowed;
-  const auto engine = engine_program();
-  if (!proc::find_program("mpirun"))
-    throw LaunchError(errc::launcher_not_found,
-                      "mpirun was not found on PATH; install Open MPI (apt-get install openmpi-bin) or add it to PATH");
+  (void)engine_program();
+  require_mpirun();
 
   StartGuard guard(dir);
   ClusterState state;
@@ -192,61 +285,64 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
   state.controller_pid = start_controller(o, state.controller_log, guard);
   write_state(dir, state);
 
-  WorldState world;
-  world.launcher = "local";
-  world.engines = launch.engines;
-  world.log = dir / "log" / "world-0.log";
-  world.command = mpirun_command(launch, engine, reporter.notice);
-  std::error_code ec;
-  fs::remove(world.log, ec);
-  proc::SpawnOptions spawn;
-  spawn.argv = world.command;
-  spawn.log = world.log;
-  world.pid = proc::spawn(spawn);
-  guard.add(world.pid);
-  state.worlds.push_back(world);
-  write_state(dir, state);
-
-  Client client(o.profile, ClientOptions{std::chrono::milliseconds(10000)});
-  const Deadline deadline = deadline_after(o.timeout);
-  std::vector<EngineInfo> engines;
-  int registered = -1;
-  for (;;) {
-    if (auto status = proc::reap_if_exited(world.pid)) {
-      throw LaunchError(
-          errc::launcher_failed, "mpirun exited with status " + std::to_string(*status) +
-                                     " before the engines registered (command: " +
-                                     [&] {
-                                       std::string c;
-                                       for (const auto& a : world.command) c += (c.empty() ? "" : " ") + a;
-                                       return c;
-                                     }() +
-                                     ")" + log_tail(world.log));
-    }
-    if (!proc::alive(state.controller_pid))
-      throw LaunchError(errc::controller_failed,
-                        "the controller exited while engines registered" + log_tail(state.controller_log));
-    engines = client.engines(launch.engines, 250ms);
-    int alive = 0;
-    for (const auto& e : engines) alive += e.state == "alive" ? 1 : 0;
-    if (alive != registered) {
-      registered = alive;
-      reporter.progress(alive, launch.engines, seconds_since(t0));
-    }
-    if (alive >= launch.engines) break;
-    if (SteadyClock::now() >= deadline)
-      throw LaunchError(errc::engines_not_registered, std::to_string(alive) + " of " + std::to_string(launch.engines) +
-                                                          " engines registered within " + seconds_text(o.timeout) +
-                                                          "; wait longer with --wait, or see why" +
-                                                          log_tail(world.log));
+  // N engines in W worlds: sizes differing by at most one, the first worlds larger.
+  std::vector<std::string> notices;
+  for (int i = 0; i < o.worlds; ++i) {
+    const int n = total / o.worlds + (i < total % o.worlds ? 1 : 0);
+    state.worlds.push_back(launch_world(o, n, i, dir, guard, notices));
+    write_state(dir, state);
   }
-  for (const auto& e : engines) state.worlds.front().engine_pids.push_back(static_cast<pid_t>(e.pid));
+  for (const auto& n : notices) reporter.notice(n);
+
+  auto engines = wait_registered(o, state, 0, total, t0, reporter);
+  record_engine_pids(state, engines);
   write_state(dir, state);
   guard.commit();
 
   StartResult result;
   result.state = state;
   result.engines = std::move(engines);
+  result.client_url = read_controller(dir).value_or(ControllerFile{}).client_url;
+  result.seconds = seconds_since(t0);
+  return result;
+}
+
+StartResult add(const StartOptions& o, const Reporter& reporter) {
+  const auto t0 = SteadyClock::now();
+  check_counts(o.engines, o.worlds);
+  const fs::path dir = profile_dir(o.profile);
+  auto state = read_state(dir);
+  if (!state || !controller_alive(read_controller(dir)))
+    throw LaunchError(errc::not_running, "no cluster is running for profile '" + o.profile +
+                                             "'; start one with `crew cluster start" +
+                                             (o.profile == "default" ? "" : " --profile " + o.profile) + "`");
+  require_mpirun();
+  const int before = static_cast<int>(Client(o.profile, ClientOptions{5000ms}).ids().size());
+
+  StartGuard guard(dir);
+  guard.keep_connection_files();
+  const std::size_t first_new = state->worlds.size();
+  std::vector<std::string> notices;
+  for (int i = 0; i < o.worlds; ++i) {
+    const int n = o.engines / o.worlds + (i < o.engines % o.worlds ? 1 : 0);
+    state->worlds.push_back(launch_world(o, n, static_cast<int>(first_new) + i, dir, guard, notices));
+  }
+  write_state(dir, *state);
+  for (const auto& n : notices) reporter.notice(n);
+  try {
+    auto engines = wait_registered(o, *state, first_new, before + o.engines, t0, reporter);
+    record_engine_pids(*state, engines);
+  } catch (...) {
+    state->worlds.resize(first_new);  // the guard stops the new worlds; the cluster stays as it was
+    write_state(dir, *state);
+    throw;
+  }
+  write_state(dir, *state);
+  guard.commit();
+
+  StartResult result;
+  result.state = *state;
+  result.engines = Client(o.profile, ClientOptions{5000ms}).engines();
   result.client_url = read_controller(dir).value_or(ControllerFile{}).client_url;
   result.seconds = seconds_since(t0);
   return result;

@@ -18,6 +18,7 @@ namespace crew::cluster {
 struct StartOptions {
   std::string profile = "default";
   int engines = 0;  ///< 0: one per usable core
+  int worlds = 1;   ///< separate mpirun jobs the engines are split over
   std::string launcher = "local";
   std::vector<std::string> mpirun_args;
   std::vector<std::string> plugins;
@@ -48,6 +49,11 @@ struct StopResult {
   bool forced = false;  ///< some processes needed signals
   double seconds = 0;
 };
+
+/// Attaches `engines` more engines, in `worlds` new mpirun jobs, to the running cluster of
+/// `profile` (LaunchError [crew.launch.not_running] if there is none). A failure stops only the
+/// new worlds.
+StartResult add(const StartOptions& options, const Reporter& reporter);
 
 /// Asks the controller to stop its worlds, waits for every process the cluster started, and
 /// signals the ones that do not go. Throws LaunchError [crew.launch.not_running] if there is none.

@@ -86,7 +86,7 @@ Error::Error(errc code, std::string message)
 
 RemoteError::RemoteError(errc code, int engine_id, std::string type, std::string message, std::string context)
     : RemoteError(code,
-                  "engine " + std::to_string(engine_id) + ": " +
+                  (engine_id >= 0 ? "engine " + std::to_string(engine_id) + ": " : std::string()) +
                       (type.empty() || type.rfind("crew.", 0) == 0 ? std::string() : type + ": ") + message,
                   engine_id, type, message, std::move(context)) {}  // copies: `message` is read above
 
