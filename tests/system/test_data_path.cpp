@@ -1,0 +1,218 @@
+// The hybrid data path against real clusters: scatter, gather, push, reduce, save_h5 / load_h5
+// inside MPI worlds, split and joined across several worlds. Runs at world sizes 1-4 and with two
+// worlds (CREW_TEST_ENGINES, CREW_TEST_WORLDS); one configuration makes every MPI transfer take the
+// chunked path (CREW_MPI_CHUNK_BYTES, inherited by the engines).
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <numeric>
+
+#include "crew/crew.hpp"
+#include "test_support.hpp"
+#include "values/sequence.hpp"
+
+using namespace crew;
+using namespace crew::testing;
+
+namespace {
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : fallback;
+}
+int engine_count() { return env_int("CREW_TEST_ENGINES", 2); }
+int world_count() { return env_int("CREW_TEST_WORLDS", 1); }
+
+Cluster& cluster() {
+  static Cluster c(engine_count(), "data",
+                   {"--worlds", std::to_string(world_count()), "--heartbeat-ms", "200"});
+  return c;
+}
+
+Client& client() {
+  static Client rc = cluster().client(30s);
+  return rc;
+}
+
+Value iota(std::uint64_t rows, std::uint64_t cols = 0) {
+  const std::uint64_t n = rows * std::max<std::uint64_t>(cols, 1);
+  std::vector<double> xs(n);
+  std::iota(xs.begin(), xs.end(), 0.25);
+  return cols ? Value(Array::from(std::move(xs), {rows, cols})) : Value(Array::from(std::move(xs)));
+}
+
+template <class F>
+errc remote_code(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return errc::none;
+}
+
+std::string message_of(const AsyncResult& ar) {
+  try {
+    (void)ar.get(60s);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_SUITE("system.data") {
+
+  TEST_CASE("scatter splits arrays in engine order, sizes differing by at most one; gather inverts it") {
+    const auto& rc = client();
+    const auto view = rc.view();
+    const auto n = static_cast<std::uint64_t>(engine_count());
+    for (std::uint64_t rows : {std::uint64_t{1}, n - 1, n, n + 1, 3 * n + 2, std::uint64_t{1001}}) {
+      CAPTURE(rows);
+      const Value whole = iota(rows, 3);
+      view.scatter("x", whole).get(60s);
+      const auto parts = view.pull("x").get_dict(60s);
+      const auto sizes = seq::partition(rows, n);
+      std::uint64_t at = 0;
+      for (const auto& [id, part] : parts) {
+        REQUIRE(part.is_array());
+        CHECK(part.as_array().shape() == std::vector<std::uint64_t>{sizes[static_cast<std::size_t>(id)], 3});
+        CHECK(part == seq::take(whole, at, sizes[static_cast<std::size_t>(id)]));
+        at += sizes[static_cast<std::size_t>(id)];
+      }
+      CHECK(view.gather("x").get(60s) == whole);
+    }
+  }
+
+  TEST_CASE("lists scatter and gather like arrays") {
+    const auto view = client().view();
+    Value::List items;
+    for (int i = 0; i < 2 * engine_count() + 1; ++i) items.push_back(Value::list({i, "item " + std::to_string(i)}));
+    view.scatter("l", Value(items)).get(60s);
+    CHECK(view.gather("l").get(60s) == Value(items));
+    CHECK(view.pull("l").get_dict(60s).at(0).size() == 3);  // the first parts take the extra item
+  }
+
+  TEST_CASE("a view of some engines scatters over exactly those, rank 0 of a world included or not") {
+    const auto& rc = client();
+    if (engine_count() < 2) return;
+    std::vector<int> some;
+    for (int id = 1; id < engine_count(); ++id) some.push_back(id);  // leaves out world 0's rank 0
+    const auto view = rc[some];
+    const Value whole = iota(10);
+    view.scatter("s", whole).get(60s);
+    CHECK(view.gather("s").get(60s) == whole);
+    CHECK(remote_code([&] { (void)rc[0].pull("s").get(60s); }) == errc::unknown_name);
+    const Value mine = iota(4);
+    rc[{0, engine_count() - 1}].scatter("s2", mine).get(60s);
+    CHECK(rc[{0, engine_count() - 1}].gather("s2").get(60s) == mine);
+  }
+
+  TEST_CASE("push broadcasts one message per world; every target gets every value") {
+    const auto view = client().view();
+    view.push({{"p", iota(50000)}, {"k", 7}}).get(60s);
+    for (const auto& [id, v] : view.pull(std::vector<std::string>{"p", "k"}).get_dict(60s)) {
+      CHECK(v["p"] == iota(50000));
+      CHECK(v["k"] == Value(7));
+    }
+  }
+
+  TEST_CASE("reduce combines numbers and arrays element by element with every op") {
+    const auto& rc = client();
+    const auto view = rc.view();
+    for (int id : rc.ids()) rc[id].push({{"r", id + 1}, {"a", Array::from(std::vector<double>{1.0 * id, -1.0 * id})}}).get(60s);
+    const std::int64_t n = engine_count();
+    CHECK(view.reduce("r", op::sum).get(60s) == Value(n * (n + 1) / 2));
+    CHECK(view.reduce("r", op::max).get(60s) == Value(n));
+    CHECK(view.reduce("r", op::min).get(60s) == Value(1));
+    std::int64_t fact = 1;
+    for (std::int64_t i = 1; i <= n; ++i) fact *= i;
+    CHECK(view.reduce("r", op::prod).get(60s) == Value(fact));
+    const auto sum = view.reduce("a", op::sum).get(60s).get<std::vector<double>>();
+    CHECK(sum == std::vector<double>{n * (n - 1) / 2.0, -n * (n - 1) / 2.0});
+    if (n >= 2) {  // a view without world 0's rank 0: its root contributes the identity
+      std::vector<int> some;
+      for (int id = 1; id < n; ++id) some.push_back(id);
+      CHECK(rc[some].reduce("r", op::min).get(60s) == Value(2));
+      CHECK(rc[some].reduce("r", op::prod).get(60s) == Value(fact));
+    }
+  }
+
+  TEST_CASE("reduce of mismatched dtypes or shapes fails, naming the odd engines") {
+    const auto& rc = client();
+    if (engine_count() < 2) return;
+    rc.view().push({{"m", Array::from(std::vector<double>{1, 2})}}).get(60s);
+    rc[engine_count() - 1].push({{"m", Array::from(std::vector<double>{1, 2, 3})}}).get(60s);
+    const auto ar = rc.view().reduce("m", op::sum);
+    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::mismatch);
+    CHECK(message_of(ar).find(std::to_string(engine_count() - 1)) != std::string::npos);
+    rc[engine_count() - 1].push({{"m", Array::from(std::vector<float>{1, 2})}}).get(60s);
+    CHECK(remote_code([&] { (void)rc.view().reduce("m", op::sum).get(60s); }) == errc::mismatch);
+  }
+
+  TEST_CASE("gather of a name missing on some engines names those engines") {
+    const auto& rc = client();
+    rc.view().push({{"g", Value::list({1})}}).get(60s);
+    rc[engine_count() - 1].apply("del", "g").get(60s);
+    const auto ar = rc.view().gather("g");
+    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::unknown_name);
+    CHECK(message_of(ar).find("no 'g' on engine " + std::to_string(engine_count() - 1)) != std::string::npos);
+    // The engines are fine afterwards.
+    CHECK(rc.view().apply("echo", 1).get(60s).size() == static_cast<std::size_t>(engine_count()));
+  }
+
+  TEST_CASE("scatter of something that is not a sequence fails before anything is sent") {
+    const auto& rc = client();
+    CHECK(remote_code([&] { (void)rc.view().scatter("x", 5); }) == errc::not_a_sequence);
+    CHECK(remote_code([&] { (void)rc.view().scatter("x", std::string("text")); }) == errc::not_a_sequence);
+    // ... and a hand-made request that slips past the client is refused by the controller.
+    CHECK(remote_code([&] { (void)rc.view().apply("crew.scatter", "x", 5).get(60s); }) == errc::not_a_sequence);
+  }
+
+  TEST_CASE("save_h5 writes one dataset that h5dump reads; load_h5 splits it like scatter") {
+    const auto& rc = client();
+    const auto view = rc.view();
+    const fs::path file = fs::temp_directory_path() / ("crew-test-" + std::to_string(::getpid()) + ".h5");
+    const Value whole = iota(2 * engine_count() + 1, 2);
+    view.scatter("h", whole).get(60s);
+    view.save_h5(file.string(), "h").get(120s);
+    const auto dump = proc::run_shell("h5dump -H -d /h " + file.string());
+    CHECK(dump.status == 0);
+    CHECK(dump.out.find("( " + std::to_string(2 * engine_count() + 1) + ", 2 )") != std::string::npos);
+    CHECK(dump.out.find("H5T_IEEE_F64LE") != std::string::npos);
+    view.load_h5(file.string(), "/h", "back").get(120s);
+    CHECK(view.gather("back").get(60s) == whole);
+    CHECK(view.pull("back").get_dict(60s) == view.pull("h").get_dict(60s));
+    // Bad input: each a clear error, nothing lost.
+    CHECK(remote_code([&] { (void)view.load_h5(file.string(), "/nope", "z").get(60s); }) == errc::io_failed);
+    CHECK(remote_code([&] { (void)view.load_h5(file.string() + ".missing", "/h", "z").get(60s); }) ==
+          errc::io_failed);
+    CHECK(remote_code([&] { (void)view.save_h5("/nonexistent-dir/x.h5", "h").get(60s); }) != errc::none);
+    CHECK(remote_code([&] { (void)view.save_h5(file.string(), "no_such_name").get(60s); }) == errc::unknown_name);
+    fs::remove(file);
+  }
+
+  TEST_CASE("a world that dies during a collective fails it with an error naming the world; others go on") {
+    const auto& rc = client();
+    if (world_count() < 2) return;
+    const auto engines = rc.engines();
+    const auto victim = std::find_if(engines.begin(), engines.end(), [](const EngineInfo& e) { return e.world == 1; });
+    REQUIRE(victim != engines.end());
+    rc.view().push({{"d", Value::list({1, 2})}}).get(60s);
+    const auto busy = rc[victim->id].apply("sleep", 30.0);  // the gather waits behind it in world 1
+    const auto ar = rc.view().gather("d");
+    ::kill(static_cast<pid_t>(victim->pid), SIGKILL);
+    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::engine_died);
+    CHECK(message_of(ar).find("world 1") != std::string::npos);
+    CHECK(remote_code([&] { (void)busy.get(60s); }) == errc::engine_died);
+    // World 0 keeps working.
+    std::vector<int> world0;
+    for (const auto& e : rc.engines())
+      if (e.world == 0) world0.push_back(e.id);
+    CHECK(rc[world0].gather("d").get(60s).size() == 2 * world0.size());
+  }
+}
