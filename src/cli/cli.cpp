@@ -130,6 +130,10 @@ int run(int argc, char** argv) {
   start_cmd->add_option("--heartbeat-ms", start.heartbeat_ms, "engine heartbeat period")
       ->capture_default_str()
       ->check(CLI::Range(10, 600000));
+  start_cmd
+      ->add_option("--max-message-size", start.max_message_bytes,
+                   "largest request the controller takes, e.g. 64G (default 16G)")
+      ->transform(CLI::AsSizeValue(false));
   start_cmd->add_option("--worlds", start.worlds, "split the engines over this many MPI jobs (worlds)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -177,6 +181,8 @@ int run(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(10, 600000));
   ctl_cmd->add_option("--ready-fd", ctl.ready_fd, "write 'ready' to this descriptor once serving")->group("");
+  ctl_cmd->add_option("--max-message-size", ctl.max_message_bytes, "largest request to take, e.g. 64G (default 16G)")
+      ->transform(CLI::AsSizeValue(false));
   ctl_cmd->add_option("--log-level", ctl.log_level, "trace, debug, info, warn, error");
   ctl_cmd->callback([&] { action = [&] { return controller(common, ctl); }; });
 

@@ -6,11 +6,11 @@
 
 #include "cli/output.hpp"
 #include "cli/verbs.hpp"
-#include "common/targets.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/local_launcher.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/targets.hpp"
 #include "controller/controller.hpp"
 #include "crew/json.hpp"
 
@@ -47,6 +47,7 @@ cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   o.ip = a.ip;
   o.heartbeat_ms = a.heartbeat_ms;
   o.worlds = a.worlds;
+  o.max_message_bytes = a.max_message_bytes;
   if (a.engines == 0 || a.engines < -1)
     throw InputError(errc::bad_option, "-n " + std::to_string(a.engines) +
                                            ": a cluster needs at least 1 engine (mpirun itself would read -n 0 as "
@@ -56,7 +57,8 @@ cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
 
 std::string world_pids(const cluster::ClusterState& state, std::size_t from = 0) {
   std::string out;
-  for (std::size_t i = from; i < state.worlds.size(); ++i) out += (out.empty() ? "" : ", ") + std::to_string(state.worlds[i].pid);
+  for (std::size_t i = from; i < state.worlds.size(); ++i)
+    out += (out.empty() ? "" : ", ") + std::to_string(state.worlds[i].pid);
   return out;
 }
 
@@ -74,7 +76,9 @@ int cluster_add(const Common& c, const StartArgs& a) {
         if (p == e.pid) added.push_back(e.id);
   std::sort(added.begin(), added.end());
   if (c.json) {
-    std::cout << nlohmann::json{{"profile", c.profile}, {"added", added}, {"engines", r.engines.size()},
+    std::cout << nlohmann::json{{"profile", c.profile},
+                                {"added", added},
+                                {"engines", r.engines.size()},
                                 {"seconds", r.seconds}}
                      .dump()
               << std::endl;
@@ -105,7 +109,8 @@ int cluster_start(const Common& c, const StartArgs& a) {
     std::cout << "cluster '" << c.profile << "' started in " << seconds_text(r.seconds, 2) << ": " << r.engines.size()
               << " engine" << (r.engines.size() == 1 ? "" : "s")
               << (r.state.worlds.size() > 1 ? " in " + std::to_string(r.state.worlds.size()) + " worlds" : "")
-              << " (mpirun pid " << world_pids(r.state) << "), controller pid " << r.state.controller_pid << " at " << r.client_url << std::endl
+              << " (mpirun pid " << world_pids(r.state) << "), controller pid " << r.state.controller_pid << " at "
+              << r.client_url << std::endl
               << "  stop it with: crew cluster stop" << profile_flag(c) << std::endl;
   }
   return exit_ok;
@@ -211,6 +216,7 @@ int controller(const Common& c, const ControllerArgs& a) {
   cfg.engine_port = a.engine_port;
   cfg.heartbeat_ms = a.heartbeat_ms;
   cfg.ready_fd = a.ready_fd;
+  if (a.max_message_bytes > 0) cfg.max_message_bytes = a.max_message_bytes;
   controller::Controller(cfg).run();
   return exit_ok;
 }

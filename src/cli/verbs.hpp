@@ -39,6 +39,7 @@ struct StartArgs {
   double wait_s = 60;
   std::string ip = "127.0.0.1";
   int heartbeat_ms = 1000;
+  std::uint64_t max_message_bytes = 0;
 };
 
 int cluster_start(const Common& c, const StartArgs& a);
@@ -53,6 +54,7 @@ struct ControllerArgs {
   int engine_port = 0;
   int heartbeat_ms = 1000;
   int ready_fd = -1;
+  std::uint64_t max_message_bytes = 0;
   std::string log_level;
 };
 

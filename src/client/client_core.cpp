@@ -1,5 +1,6 @@
 // The client's I/O thread and bookkeeping.
 #include "client/client_core.hpp"
+#include "common/units.hpp"
 
 #include <unistd.h>
 
@@ -51,7 +52,10 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
   socket_.connect(url_);
   io_ = std::thread([this] { io_loop(); });
   try {
-    (void)request(wire::MsgKind::hello, Value(), timeout_);
+    const wire::Packet hello = request(wire::MsgKind::hello, Value(), timeout_);
+    const Value info = hello.body();
+    if (info.is_dict() && info.contains("max_message_bytes"))
+      max_message_bytes_ = static_cast<std::uint64_t>(info["max_message_bytes"].as_int());
   } catch (const TimeoutError&) {
     outbox_.push(Outbound{{}, {}, true});
     io_.join();
@@ -118,6 +122,13 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
   if (targets.empty()) return state;
 
   wire::Outgoing m = wire::make_message(h, Value(std::move(args)));
+  std::uint64_t bytes = m.header_bytes.size();
+  for (const auto& f : m.payload) bytes += f.size();
+  if (max_message_bytes_ && bytes > max_message_bytes_)
+    throw InputError(errc::oversized, "the call to " + h.function + " is " + bytes_text(bytes) +
+                                          ", above the controller's limit of " + bytes_text(max_message_bytes_) +
+                                          "; send less at once, or start the cluster with a larger "
+                                          "--max-message-size");
   {
     std::lock_guard lock(pending_mutex_);
     for (std::size_t i = 0; i < targets.size(); ++i) pending_.emplace(state->msg_ids[i], Pending{state, i});

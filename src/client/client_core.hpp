@@ -82,6 +82,7 @@ private:
   std::string profile_hint_;
   std::string url_;
   std::chrono::milliseconds timeout_;
+  std::uint64_t max_message_bytes_ = 0;  ///< the controller's limit (0: unknown)
   std::string session_;
   std::string key_;
 

@@ -122,6 +122,10 @@ pid_t start_controller(const StartOptions& o, const fs::path& log, StartGuard& g
                 std::to_string(o.heartbeat_ms),
                 "--ip",
                 o.ip};
+  if (o.max_message_bytes > 0) {
+    spawn.argv.push_back("--max-message-size");
+    spawn.argv.push_back(std::to_string(o.max_message_bytes));
+  }
   spawn.log = log;
   spawn.pass_fd = ready[1];
   pid_t pid = 0;
@@ -211,10 +215,10 @@ std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterStat
     }
     if (alive >= wanted) return engines;
     if (SteadyClock::now() >= deadline)
-      throw LaunchError(errc::engines_not_registered,
-                        std::to_string(alive) + " of " + std::to_string(wanted) + " engines registered within " +
-                            seconds_text(o.timeout) + "; wait longer with --wait, or see why" +
-                            log_tail(state.worlds.back().log));
+      throw LaunchError(errc::engines_not_registered, std::to_string(alive) + " of " + std::to_string(wanted) +
+                                                          " engines registered within " + seconds_text(o.timeout) +
+                                                          "; wait longer with --wait, or see why" +
+                                                          log_tail(state.worlds.back().log));
   }
 }
 
@@ -262,12 +266,12 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
   const auto previous = read_state(dir);
   const auto cf = read_controller(dir);
   if (controller_alive(cf) || (previous && proc::alive(previous->controller_pid)))
-    throw LaunchError(errc::already_running,
-                      "profile '" + o.profile + "' already has a running cluster (controller pid " +
-                          std::to_string(cf ? cf->pid : previous->controller_pid) +
-                          "); stop it with `crew cluster stop" +
-                          (o.profile == "default" ? "" : " --profile " + o.profile) +
-                          "`, add engines with `crew cluster add`, or use another --profile");
+    throw LaunchError(errc::already_running, "profile '" + o.profile +
+                                                 "' already has a running cluster (controller pid " +
+                                                 std::to_string(cf ? cf->pid : previous->controller_pid) +
+                                                 "); stop it with `crew cluster stop" +
+                                                 (o.profile == "default" ? "" : " --profile " + o.profile) +
+                                                 "`, add engines with `crew cluster add`, or use another --profile");
   if (previous) {
     reporter.notice("cleaning up a cluster that did not stop cleanly");
     terminate({}, previous->all_pids(), 2s);

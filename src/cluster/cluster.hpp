@@ -26,6 +26,7 @@ struct StartOptions {
   std::chrono::milliseconds timeout{60000};  ///< for all engines to register
   std::string ip = "127.0.0.1";
   int heartbeat_ms = 1000;
+  std::uint64_t max_message_bytes = 0;  ///< 0: the controller's default
 };
 
 struct Reporter {

@@ -17,6 +17,7 @@
 #include "common/clock.hpp"
 #include "common/process.hpp"
 #include "common/profile.hpp"
+#include "common/units.hpp"
 #include "controller/collective_plan.hpp"
 #include "controller/registry.hpp"
 #include "controller/task_table.hpp"
@@ -245,6 +246,7 @@ struct Controller::Impl {
       }
       const std::string peer = routing_of(*packet);
       const wire::Header request = packet->header;
+      if (from_clients && refuse_oversized(peer, *packet)) continue;
       try {
         if (from_clients)
           on_client(std::move(*packet));
@@ -257,6 +259,30 @@ struct Controller::Impl {
                       from_clients ? "a client" : "an engine", e.what());
         answer_failure(socket, peer, request, e);
       }
+    }
+    return true;
+  }
+
+  /// A request above --max-message-size: every task in it fails with a clear error; the rest of
+  /// the traffic is unharmed.
+  bool refuse_oversized(const std::string& client, const wire::Packet& p) {
+    std::uint64_t bytes = p.header_bytes.size();
+    for (const auto& f : p.payload) bytes += f.size();
+    if (bytes <= cfg.max_message_bytes) return false;
+    ++stats.dropped_oversized;
+    const std::string why = "the request is " + bytes_text(bytes) + ", above the controller's limit of " +
+                            bytes_text(cfg.max_message_bytes) +
+                            "; send less at once, or raise the limit with `crew cluster start --max-message-size` "
+                            "(`crew controller --max-message-size`)";
+    spdlog::warn("refused a {} from a client: {}", wire::kind_name(p.header.kind), why);
+    if (p.header.kind == wire::MsgKind::apply_request) {
+      for (std::size_t i = 0; i < p.header.msg_ids.size(); ++i)
+        reject(client, p.header, p.header.msg_ids[i], i < p.header.targets.size() ? p.header.targets[i] : -1,
+               errc::oversized, why, !tasks.contains(p.header.msg_ids[i]));
+    } else {
+      auto h = reply_to(p.header, wire::MsgKind::request_error);
+      h.error = {errc::oversized, "crew.protocol.oversized", why, {}};
+      send_to_client(client, h);
     }
     return true;
   }
@@ -339,7 +365,8 @@ struct Controller::Impl {
                      Value::dict({{"crew_version", version_string},
                                   {"profile", cfg.profile},
                                   {"pid", static_cast<std::int64_t>(::getpid())},
-                                  {"engines", registry.alive_engines()}}));
+                                  {"engines", registry.alive_engines()},
+                                  {"max_message_bytes", static_cast<std::int64_t>(cfg.max_message_bytes)}}));
       break;
     case wire::MsgKind::engines_request: on_engines_request(client, p); break;
     case wire::MsgKind::apply_request: dispatch(client, p); break;
@@ -409,6 +436,7 @@ struct Controller::Impl {
 
   Value stats_value() const {
     return Value::dict({{"dropped_bad_signature", static_cast<std::int64_t>(stats.dropped_bad_signature)},
+                        {"dropped_oversized", static_cast<std::int64_t>(stats.dropped_oversized)},
                         {"dropped_malformed", static_cast<std::int64_t>(stats.dropped_malformed)},
                         {"dropped_unexpected", static_cast<std::int64_t>(stats.dropped_unexpected)},
                         {"unroutable", static_cast<std::int64_t>(stats.unroutable)},

@@ -12,6 +12,9 @@
 
 namespace crew::controller {
 
+/// 16 GiB: an 8 GB scatter fits; a runaway request does not take the controller's memory.
+inline constexpr std::uint64_t default_max_message_bytes = std::uint64_t{16} << 30;
+
 struct ControllerConfig {
   std::string profile = "default";
   std::string ip = "127.0.0.1";
@@ -20,11 +23,14 @@ struct ControllerConfig {
   int heartbeat_ms = 1000;
   int heartbeat_misses = 5;  ///< a world silent this many periods is dead
   int ready_fd = -1;         ///< written "ready\n" once the connection files exist
+  /// Requests above this many bytes (all frames) are refused with [crew.protocol.oversized].
+  std::uint64_t max_message_bytes = default_max_message_bytes;
 };
 
 struct ControllerStats {
   std::uint64_t dropped_bad_signature = 0;
   std::uint64_t dropped_malformed = 0;
+  std::uint64_t dropped_oversized = 0;
   std::uint64_t dropped_unexpected = 0;
   std::uint64_t unroutable = 0;
   std::uint64_t handler_errors = 0;

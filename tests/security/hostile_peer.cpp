@@ -39,7 +39,9 @@ void check_delta(const Counters& before, const Counters& after, const Delta& exp
   CHECK_MESSAGE(after.submitted - before.submitted == expected.submitted, "tasks_submitted");
 }
 
-Env::Env() : cluster(2, "sec", {"--heartbeat-ms", "200"}), rc(cluster.client()), endpoints(read_endpoints("sec")) {}
+Env::Env()
+    : cluster(2, "sec", {"--heartbeat-ms", "200", "--max-message-size", "8M"}), rc(cluster.client()),
+      endpoints(read_endpoints("sec")) {}
 
 Env& env() {
   static Env e;

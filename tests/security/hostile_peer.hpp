@@ -55,7 +55,8 @@ struct Delta {
 };
 void check_delta(const Counters& before, const Counters& after, const Delta& expected);
 
-/// One real cluster per test process: 2 engines (one MPI world), 200 ms heartbeats, a good client.
+/// One real cluster per test process: 2 engines (one MPI world), 200 ms heartbeats, requests up to
+/// 8 MiB, a good client.
 struct Env {
   Cluster cluster;
   Client rc;

@@ -219,6 +219,34 @@ TEST_SUITE("security.client_socket") {
     check_still_served(env());
   }
 
+  TEST_CASE("a request above --max-message-size fails every task in it with a clear error, and only those") {
+    CLIENT_PEER(peer, "oversized");
+    std::vector<Buffer> frames;
+    wire::encode_value(Value::list({Value(Buffer::adopt(std::vector<char>(9 << 20, 'o')))}), frames);
+    const Counters before = env().counters();
+    peer.send_signed(wire::encode_header(apply_header({0, 1}, {"big-0", "big-1"}, "echo")), frames);
+    for (const char* id : {"big-0", "big-1"}) {
+      const auto replies = peer.replies_for(id, 1, 10s);
+      REQUIRE(replies.size() == 1);
+      CHECK(replies[0].header.error.code == errc::oversized);
+      CHECK(replies[0].header.error.message.find("limit of 8 MiB") != std::string::npos);
+      CHECK(replies[0].header.error.message.find("--max-message-size") != std::string::npos);
+    }
+    const Counters after = peer.barrier();
+    check_delta(before, after, {.submitted = 2});
+    CHECK(after.failed - before.failed == 2);
+    CHECK(env().rc.controller_stats()["dropped_oversized"].as_int() >= 1);
+    // The client library refuses it before sending, with the same advice.
+    try {
+      (void)env().rc.view().apply("echo", Buffer::adopt(std::vector<char>(9 << 20, 'o')));
+      FAIL("no error");
+    } catch (const Error& e) {
+      CHECK(e.code() == errc::oversized);
+      CHECK(std::string(e.what()).find("--max-message-size") != std::string::npos);
+    }
+    check_still_served(env());
+  }
+
   TEST_CASE("an apply_request whose targets and msg_ids counts differ is refused") {
     CLIENT_PEER(peer, "count-mismatch");
     const Value args = Value::list({1});
