@@ -61,6 +61,10 @@ public:
   DirectView operator[](std::vector<int> ids) const;
   /// All engines alive now.
   DirectView view() const;
+  /// The alive engines of one MPI world (one mpirun job): the view for code that runs its own
+  /// collectives on Context::comm(). Throws InputError [crew.input.unknown_target] if the world
+  /// has no alive engines.
+  DirectView view(int world) const;
 
   /// Waits for every result this client is still owed; true if none is left.
   bool wait(std::chrono::milliseconds timeout = forever) const;

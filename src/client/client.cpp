@@ -90,6 +90,23 @@ DirectView Client::operator[](std::vector<int> ids) const {
 
 DirectView Client::view() const { return DirectView(core_, ids(), false); }
 
+DirectView Client::view(int world) const {
+  std::vector<int> ids;
+  std::vector<int> worlds;
+  for (const auto& e : engines()) {
+    if (e.state != "alive") continue;
+    if (e.world == world) ids.push_back(e.id);
+    if (std::find(worlds.begin(), worlds.end(), e.world) == worlds.end()) worlds.push_back(e.world);
+  }
+  if (ids.empty()) {
+    std::string known;
+    for (int w : worlds) known += (known.empty() ? "" : ", ") + std::to_string(w);
+    throw InputError(errc::unknown_target, "world " + std::to_string(world) + " has no alive engines (worlds alive: " +
+                                               (known.empty() ? "none" : known) + "; see `crew engines`)");
+  }
+  return DirectView(core_, std::move(ids), false);
+}
+
 bool Client::wait(std::chrono::milliseconds timeout) const { return core_->wait_all(timeout); }
 
 std::size_t Client::outstanding() const { return core_->outstanding(); }
