@@ -446,6 +446,7 @@ struct Controller::Impl {
                         {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},
                         {"tasks_stored", static_cast<std::int64_t>(tasks.size())},
                         {"engines_alive", registry.alive_engines()},
+                        {"pid", static_cast<std::int64_t>(::getpid())},
                         {"worlds", static_cast<std::int64_t>(registry.worlds().size())}});
   }
 

@@ -34,6 +34,10 @@ void Bridge::run() {
   for (;;) {
     bool worked = pump_controller();
     worked |= pump_engine();
+    // Always answer the doorbell: a ring can land after the reply it announced was read (MPI
+    // delivered it first), and an unanswered ring would keep poll() from ever sleeping.
+    // A ring announces a reply that may take a moment to become visible to MPI: count it as work.
+    if (config_.doorbell && config_.doorbell->clear() && remote_expected_ > 0) mpi_wait_.worked();
     if (remote_expected_ > 0) worked |= pump_ranks();
     pending_->sends.progress();
 
@@ -202,8 +206,6 @@ void Bridge::expect_from(int rank) {
 
 bool Bridge::pump_ranks() {
   bool worked = false;
-  // A ring announces a reply that may take a moment to become visible to MPI: count it as work.
-  if (config_.doorbell && config_.doorbell->clear()) mpi_wait_.worked();
   for (int i = 0; i < 256 && remote_expected_ > 0; ++i) {
     auto m = mpi_frames::try_recv(config_.control_comm);
     if (!m) break;

@@ -6,9 +6,13 @@
 
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <numeric>
+#include <sstream>
 
 #include "crew/crew.hpp"
 #include "test_support.hpp"
@@ -27,8 +31,7 @@ int engine_count() { return env_int("CREW_TEST_ENGINES", 2); }
 int world_count() { return env_int("CREW_TEST_WORLDS", 1); }
 
 Cluster& cluster() {
-  static Cluster c(engine_count(), "data",
-                   {"--worlds", std::to_string(world_count()), "--heartbeat-ms", "200"});
+  static Cluster c(engine_count(), "data", {"--worlds", std::to_string(world_count()), "--heartbeat-ms", "200"});
   return c;
 }
 
@@ -124,7 +127,8 @@ TEST_SUITE("system.data") {
   TEST_CASE("reduce combines numbers and arrays element by element with every op") {
     const auto& rc = client();
     const auto view = rc.view();
-    for (int id : rc.ids()) rc[id].push({{"r", id + 1}, {"a", Array::from(std::vector<double>{1.0 * id, -1.0 * id})}}).get(60s);
+    for (int id : rc.ids())
+      rc[id].push({{"r", id + 1}, {"a", Array::from(std::vector<double>{1.0 * id, -1.0 * id})}}).get(60s);
     const std::int64_t n = engine_count();
     CHECK(view.reduce("r", op::sum).get(60s) == Value(n * (n + 1) / 2));
     CHECK(view.reduce("r", op::max).get(60s) == Value(n));
@@ -189,11 +193,40 @@ TEST_SUITE("system.data") {
     CHECK(view.pull("back").get_dict(60s) == view.pull("h").get_dict(60s));
     // Bad input: each a clear error, nothing lost.
     CHECK(remote_code([&] { (void)view.load_h5(file.string(), "/nope", "z").get(60s); }) == errc::io_failed);
-    CHECK(remote_code([&] { (void)view.load_h5(file.string() + ".missing", "/h", "z").get(60s); }) ==
-          errc::io_failed);
+    CHECK(remote_code([&] { (void)view.load_h5(file.string() + ".missing", "/h", "z").get(60s); }) == errc::io_failed);
     CHECK(remote_code([&] { (void)view.save_h5("/nonexistent-dir/x.h5", "h").get(60s); }) != errc::none);
     CHECK(remote_code([&] { (void)view.save_h5(file.string(), "no_such_name").get(60s); }) == errc::unknown_name);
     fs::remove(file);
+  }
+
+  TEST_CASE("after all this traffic, idle engines go back to sleep (no spinning bridge or rank)") {
+    const auto& rc = client();
+    rc.view().gather("x").wait(60s);
+    std::vector<pid_t> pids;
+    for (const auto& e : rc.engines()) pids.push_back(static_cast<pid_t>(e.pid));
+    // CPU seconds (user + system) of a process, from /proc/<pid>/stat.
+    auto cpu_seconds = [](pid_t pid) {
+      std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+      std::string f;
+      double ticks = 0;
+      for (int i = 3; i <= 15 && fields >> f; ++i)
+        if (i == 14 || i == 15) ticks += std::stod(f);
+      return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    };
+    // Idle: over half a second, each engine uses under 5% of a core (a spinning one uses 50-100%).
+    const bool idle = poll_for(
+        [&] {
+          std::vector<double> before;
+          for (pid_t p : pids) before.push_back(cpu_seconds(p));
+          std::this_thread::sleep_for(500ms);  // the measuring window, not a synchronisation
+          for (std::size_t i = 0; i < pids.size(); ++i)
+            if (cpu_seconds(pids[i]) - before[i] > 0.025) return false;
+          return true;
+        },
+        15s);
+    CHECK(idle);
   }
 
   TEST_CASE("a world that dies during a collective fails it with an error naming the world; others go on") {
