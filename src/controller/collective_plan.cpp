@@ -1,6 +1,9 @@
 // Splitting collective requests per world.
 #include "controller/collective_plan.hpp"
 
+#include <algorithm>
+#include <functional>
+
 #include "crew/error.hpp"
 #include "values/sequence.hpp"
 
@@ -28,6 +31,8 @@ std::vector<WorldShare> split_by_world(wire::Collective op, const std::vector<in
   }
   switch (op) {
   case wire::Collective::scatter: {
+    // One world: it gets the request as it came (no bulk decoding here); its root splits it.
+    if (shares.size() == 1) break;
     expect_args(args, 2, "scatter(name, sequence)");
     const Value& data = args[1];
     const auto sizes = seq::partition(seq::length(data, "scatter"), targets.size());
@@ -66,6 +71,17 @@ std::vector<WorldShare> split_by_world(wire::Collective op, const std::vector<in
   default: break;
   }
   return shares;
+}
+
+bool needs_args(wire::Collective op, const std::vector<int>& worlds) {
+  switch (op) {
+  case wire::Collective::scatter:
+    return std::adjacent_find(worlds.begin(), worlds.end(), std::not_equal_to<>()) != worlds.end();
+  case wire::Collective::load_h5:
+  case wire::Collective::save_h5:
+  case wire::Collective::reduce: return true;
+  default: return false;
+  }
 }
 
 }  // namespace crew::controller

@@ -21,10 +21,15 @@ struct WorldShare {
 };
 
 /// `targets` (ascending, all alive) with their msg_ids and worlds; `args` the decoded request
-/// arguments (needed for scatter, load_h5 and save_h5). Throws InputError for bad arguments
-/// (not a sequence, wrong argument count), naming what was expected.
+/// arguments (needed for scatter over several worlds, load_h5 and save_h5; `decode_args` says
+/// whether they are). Throws InputError for bad arguments (not a sequence, wrong argument
+/// count), naming what was expected.
 std::vector<WorldShare> split_by_world(wire::Collective op, const std::vector<int>& targets,
                                        const std::vector<std::string>& msg_ids, const std::vector<int>& worlds,
                                        const Value& args);
+
+/// Whether split_by_world needs the request's arguments decoded (a single world's scatter does
+/// not: its bulk data passes through untouched).
+bool needs_args(wire::Collective op, const std::vector<int>& worlds);
 
 }  // namespace crew::controller

@@ -15,6 +15,7 @@
 #include <zmq.hpp>
 
 #include "common/clock.hpp"
+#include "common/memory.hpp"
 #include "common/process.hpp"
 #include "common/profile.hpp"
 #include "common/units.hpp"
@@ -98,6 +99,8 @@ struct Controller::Impl {
 
   bool stopping = false;
   bool done = false;
+  bool trim_pending = false;
+  bool saw_bulk_this_period = false;
   Deadline stop_deadline{};
   std::vector<std::pair<std::string, std::uint64_t>> stop_requesters;
   clock::time_point next_heartbeat_check{};
@@ -246,6 +249,7 @@ struct Controller::Impl {
       }
       const std::string peer = routing_of(*packet);
       const wire::Header request = packet->header;
+      if (packet->payload.size() > 1) trim_pending = saw_bulk_this_period = true;  // give memory back when idle
       if (from_clients && refuse_oversized(peer, *packet)) continue;
       try {
         if (from_clients)
@@ -318,6 +322,12 @@ struct Controller::Impl {
       }
       check_heartbeats(clock::now());
       next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
+      // Memory kept for bulk messages goes back to the system once a period passed without any.
+      if (trim_pending && !saw_bulk_this_period) {
+        release_unused_memory();
+        trim_pending = false;
+      }
+      saw_bulk_this_period = false;
     }
     const auto now = clock::now();
     answer_waiters(false);
@@ -553,7 +563,7 @@ struct Controller::Impl {
     std::vector<WorldShare> shares;
     if (code == errc::none) {
       try {
-        if (op != wire::Collective::push && op != wire::Collective::gather) args = p.body();
+        if (needs_args(op, worlds)) args = p.body();
         shares = split_by_world(op, targets, msg_ids, worlds, args);
       } catch (const Error& e) {
         code = e.code(), problem = e.message();
@@ -804,6 +814,10 @@ struct Controller::Impl {
       on_register(rid, p);
       return;
     }
+    if (rid.ends_with(wire::heartbeat_suffix)) {
+      on_heartbeat_connection(rid, p);
+      return;
+    }
     WorldRecord* w = registry.world_by_routing(rid);
     if (w == nullptr) {
       ++stats.dropped_unexpected;
@@ -828,6 +842,21 @@ struct Controller::Impl {
       ++stats.dropped_unexpected;
       spdlog::warn("dropped an unexpected {} from world {}", wire::kind_name(p.header.kind), w->id);
     }
+  }
+
+  /// A bridge's heartbeat connection: heartbeats only, echoed on the same connection.
+  void on_heartbeat_connection(const std::string& rid, const wire::Packet& p) {
+    WorldRecord* w = registry.world_by_routing(rid.substr(0, rid.size() - wire::heartbeat_suffix.size()));
+    if (w == nullptr || p.header.kind != wire::MsgKind::heartbeat) {
+      ++stats.dropped_unexpected;
+      spdlog::warn("dropped {} on heartbeat connection {}", wire::kind_name(p.header.kind), printable(rid));
+      return;
+    }
+    w->last_seen = clock::now();
+    wire::Header hb;
+    hb.kind = wire::MsgKind::heartbeat;
+    const auto m = wire::make_message(hb);
+    route(engines, rid, m.header_bytes, m.payload, nullptr);
   }
 
   void on_register(const std::string& rid, const wire::Packet& p) {

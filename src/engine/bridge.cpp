@@ -3,6 +3,9 @@
 
 #include <poll.h>
 
+#include <algorithm>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include "engine/executor.hpp"
@@ -16,21 +19,61 @@ struct Bridge::Pending {
   mpi_frames::SendQueue sends;
 };
 
-Bridge::Bridge(zmq::socket_t socket, std::string key, BridgeConfig config, Mailbox<LocalTask>& to_engine,
-               Mailbox<LocalReply>& from_engine)
-    : socket_(std::move(socket)), signer_(key), config_(config), to_engine_(to_engine), from_engine_(from_engine),
-      pending_(std::make_unique<Pending>()), expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0) {
+Bridge::Bridge(zmq::socket_t socket, zmq::socket_t heartbeats, std::string key, BridgeConfig config,
+               Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine)
+    : socket_(std::move(socket)), heartbeats_(std::move(heartbeats)), key_(key), signer_(key), config_(config),
+      to_engine_(to_engine), from_engine_(from_engine), pending_(std::make_unique<Pending>()),
+      expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0) {
   config_.rings_rank.resize(static_cast<std::size_t>(config_.world_size), false);
   if (config_.doorbell == nullptr) config_.rings_rank.assign(config_.rings_rank.size(), false);
 }
 
 Bridge::~Bridge() = default;
 
+void Bridge::heard_controller() noexcept {
+  last_heard_ticks_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+// Beats every heartbeat period and reads the controller's echoes, on its own socket.
+void Bridge::heartbeat_loop() {
+  wire::Signer signer(key_);
+  wire::Header hb;
+  hb.kind = wire::MsgKind::heartbeat;
+  const auto beat = wire::make_message(hb);
+  const auto period = std::chrono::milliseconds(config_.heartbeat_ms);
+  auto next = std::chrono::steady_clock::now();
+  while (!heartbeat_stop_.load()) {
+    if (std::chrono::steady_clock::now() >= next) {
+      if (wire::send(heartbeats_, {}, beat, signer) != wire::Sent::ok) ++counters_.dropped;
+      next += period;
+    }
+    zmq::pollitem_t item{heartbeats_.handle(), 0, ZMQ_POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
+    zmq::poll(&item, 1, std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(100)));
+    while (auto frames = wire::recv_frames(heartbeats_)) {
+      wire::Rejection why;
+      auto packet = wire::open(std::move(*frames), signer, why);
+      if (packet && packet->header.kind == wire::MsgKind::heartbeat)
+        heard_controller();
+      else
+        ++counters_.dropped;
+    }
+  }
+}
+
 void Bridge::run() {
   using clock = std::chrono::steady_clock;
-  last_heard_ = clock::now();
-  next_heartbeat_ = last_heard_;
+  heard_controller();
   IdleBackoff::tighten_timer_slack();
+  std::thread heartbeat([this] { heartbeat_loop(); });
+  struct StopHeartbeat {
+    Bridge& b;
+    std::thread& t;
+    ~StopHeartbeat() {
+      b.heartbeat_stop_.store(true);
+      t.join();
+    }
+  } stop_heartbeat{*this, heartbeat};
   for (;;) {
     bool worked = pump_controller();
     worked |= pump_engine();
@@ -42,12 +85,9 @@ void Bridge::run() {
     pending_->sends.progress();
 
     const auto now = clock::now();
-    if (now >= next_heartbeat_) {
-      send_heartbeat();
-      next_heartbeat_ = now + std::chrono::milliseconds(config_.heartbeat_ms);
-    }
+    const auto last_heard = clock::time_point(clock::duration(last_heard_ticks_.load(std::memory_order_relaxed)));
     // Silent means nothing from the controller, not even waiting unread in our own queue.
-    if (!shutting_down_ && now - last_heard_ > std::chrono::milliseconds(config_.controller_timeout_ms) &&
+    if (!shutting_down_ && now - last_heard > std::chrono::milliseconds(config_.controller_timeout_ms) &&
         !(socket_.get(zmq::sockopt::events) & ZMQ_POLLIN)) {
       socket_.set(zmq::sockopt::linger, 0);  // nobody will take our last messages
       begin_shutdown("the controller has been silent for " + std::to_string(config_.controller_timeout_ms) + " ms");
@@ -74,7 +114,7 @@ void Bridge::run() {
       // one rings (with a safety net).
       wait_for_events(mpi_wait_.recent() ? mpi_wait_.next() : std::chrono::milliseconds(10));
     } else {
-      wait_for_events(std::max<std::chrono::nanoseconds>(next_heartbeat_ - clock::now(), std::chrono::nanoseconds(0)));
+      wait_for_events(std::chrono::milliseconds(config_.heartbeat_ms));
     }
   }
 }
@@ -93,7 +133,7 @@ bool Bridge::pump_controller() {
       spdlog::warn("dropped a message from the controller: [crew.{}] {}", errc_name(why.code), why.detail);
       continue;
     }
-    last_heard_ = std::chrono::steady_clock::now();
+    heard_controller();
     on_controller_message(std::move(*packet));
   }
   return worked;
@@ -153,7 +193,7 @@ void Bridge::dispatch_collective(wire::Collective op, wire::Packet&& p) {
   if (wire::carries_data(op)) {
     Value args;
     try {
-      args = p.body();
+      args = p.payload.empty() ? Value() : wire::decode_value_skeleton(p.payload.front());  // not the bulk data
     } catch (const Error&) {
       args = Value(Value::List{});  // the engines report the bad arguments
     }
@@ -252,13 +292,6 @@ void Bridge::send_to_controller(const Buffer& header_bytes, std::span<const Buff
     ++counters_.dropped;
     spdlog::error("could not send to the controller (socket {})", r == wire::Sent::would_block ? "full" : "unroutable");
   }
-}
-
-void Bridge::send_heartbeat() {
-  wire::Header hb;
-  hb.kind = wire::MsgKind::heartbeat;
-  const auto m = wire::make_message(hb);
-  send_to_controller(m.header_bytes, m.payload);
 }
 
 void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {

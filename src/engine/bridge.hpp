@@ -1,7 +1,9 @@
 #pragma once
 // The bridge: on rank 0 of a world, the one ZeroMQ connection to the controller.
 //
-// It runs on its own thread so it keeps forwarding while rank 0's engine runs a long task. Tasks
+// It runs on its own thread so it keeps forwarding while rank 0's engine runs a long task, and
+// heartbeats go from a thread of their own on a connection of their own, so that neither a long
+// message on the work connection nor a long signature check here looks like a dead world. Tasks
 // for rank 0 go to the engine thread through a Mailbox; tasks for other ranks go over MPI (crew's
 // own communicator); replies come back the same ways and go to the controller. While replies are
 // expected from other ranks it probes MPI with a backoff (tens of µs rising to 1 ms); otherwise
@@ -57,8 +59,10 @@ struct BridgeCounters {
 
 class Bridge {
 public:
-  Bridge(zmq::socket_t socket, std::string key, BridgeConfig config, Mailbox<LocalTask>& to_engine,
-         Mailbox<LocalReply>& from_engine);
+  /// `socket` carries the world's work; `heartbeats` (connected to the same endpoint, routing id
+  /// + wire::heartbeat_suffix) only heartbeats, so that a long transfer never looks like silence.
+  Bridge(zmq::socket_t socket, zmq::socket_t heartbeats, std::string key, BridgeConfig config,
+         Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine);
   ~Bridge();
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;
@@ -68,6 +72,7 @@ public:
 
 private:
   bool pump_controller();
+  void heartbeat_loop();
   bool pump_engine();
   bool pump_ranks();
   void on_controller_message(wire::Packet&& p);
@@ -75,10 +80,11 @@ private:
   void dispatch_collective(wire::Collective op, wire::Packet&& p);
   void begin_shutdown(const std::string& why);
   void send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload);
-  void send_heartbeat();
   void wait_for_events(std::chrono::nanoseconds timeout);
 
   zmq::socket_t socket_;
+  zmq::socket_t heartbeats_;  ///< used only by the heartbeat thread
+  std::string key_;
   wire::Signer signer_;
   BridgeConfig config_;
   Mailbox<LocalTask>& to_engine_;
@@ -94,10 +100,12 @@ private:
   std::uint64_t remote_expected_ = 0;  ///< replies and goodbyes still due from ranks != 0
   std::uint64_t expected_unrung_ = 0;  ///< ... of them from ranks without a doorbell (polled)
   std::vector<std::uint64_t> expected_by_rank_;
+  std::atomic<bool> heartbeat_stop_{false};
+  /// When the controller was last heard (either connection), as steady-clock ticks.
+  std::atomic<std::chrono::steady_clock::rep> last_heard_ticks_{0};
   bool shutting_down_ = false;
   bool local_done_ = false;
-  std::chrono::steady_clock::time_point last_heard_;
-  std::chrono::steady_clock::time_point next_heartbeat_;
+  void heard_controller() noexcept;
 };
 
 }  // namespace crew::detail

@@ -237,11 +237,15 @@ std::optional<wire::Outgoing> Collectives::scatter(Call& call) {
   const Value& args = call.args;
   if (call.root()) {
     try {
-      if (!args.is_list() || args.size() != 3 || !args[0].is_string() || !args[2].is_list())
-        throw Error(errc::bad_arguments, "crew.scatter takes (name, sequence, counts)");
+      if (!args.is_list() || args.size() < 2 || args.size() > 3 || !args[0].is_string() ||
+          (args.size() == 3 && !args[2].is_list()))
+        throw Error(errc::bad_arguments, "crew.scatter takes (name, sequence[, counts])");
       const Value& data = args[1];
-      const auto rows = args[2].get<std::vector<std::uint64_t>>();
       const std::uint64_t length = seq::length(data, "scatter");
+      // Without counts (one world: the controller passed the request through), the world's
+      // targets are all the targets: the seeds' partition over them.
+      const auto rows = args.size() == 3 ? args[2].get<std::vector<std::uint64_t>>()
+                                         : seq::partition(length, call.task->targets.size());
       if (rows.size() != call.task->targets.size() ||
           std::accumulate(rows.begin(), rows.end(), std::uint64_t{0}) != length)
         throw Error(errc::bad_arguments, "crew.scatter: the counts do not add up to the sequence's length");

@@ -190,7 +190,13 @@ private:
 
     zmq_ = std::make_unique<zmq::context_t>(1);
     socket_ = zmq::socket_t(*zmq_, zmq::socket_type::dealer);
-    socket_.set(zmq::sockopt::routing_id, "world-" + random_hex(8));
+    const std::string routing_id = "world-" + random_hex(8);
+    socket_.set(zmq::sockopt::routing_id, routing_id);
+    // Heartbeats travel on their own connection: never queued behind a bulk message.
+    heartbeat_socket_ = zmq::socket_t(*zmq_, zmq::socket_type::dealer);
+    heartbeat_socket_.set(zmq::sockopt::routing_id, routing_id + std::string(wire::heartbeat_suffix));
+    heartbeat_socket_.set(zmq::sockopt::linger, 0);
+    heartbeat_socket_.connect(ef.engine_url);
     socket_.set(zmq::sockopt::sndhwm, 0);
     socket_.set(zmq::sockopt::rcvhwm, 0);
     socket_.set(zmq::sockopt::linger, 2000);
@@ -251,7 +257,7 @@ private:
       cfg.rings_rank[static_cast<std::size_t>(r)] = hosts_[static_cast<std::size_t>(r)] == hosts_[0];
     std::exception_ptr bridge_error;
     {
-      Bridge bridge(std::move(socket_), key_, cfg, to_engine, from_engine);
+      Bridge bridge(std::move(socket_), std::move(heartbeat_socket_), key_, cfg, to_engine, from_engine);
       std::thread bridge_thread([&] {
         try {
           bridge.run();
@@ -332,6 +338,7 @@ private:
   std::vector<std::string> hosts_;
   std::unique_ptr<zmq::context_t> zmq_;
   zmq::socket_t socket_;
+  zmq::socket_t heartbeat_socket_;
   std::string key_;
 };
 

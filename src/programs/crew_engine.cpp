@@ -1,5 +1,6 @@
 // crew-engine: the MPI program. `mpirun -n N crew-engine [--profile P | --file engine.json] [--plugin lib.so]...`
 // Every rank is an engine; rank 0 also bridges the world to the controller.
+#include "common/memory.hpp"
 #include <mpi.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 #include "crew/version.hpp"
 
 int main(int argc, char** argv) {
+  crew::keep_freed_memory_for_reuse();  // bulk messages reuse warm memory (common/memory.hpp)
   crew::EngineOptions options;
   double timeout_s = 30;
   std::string log_level;

@@ -135,8 +135,9 @@ private:
 
 class Decoder {
 public:
-  Decoder(std::span<const Buffer> frames)
-      : frames_(frames), ar_(frames.empty() ? std::span<const std::byte>() : frames[0].bytes()) {}
+  /// `skeleton`: out-of-band buffers are not looked up; the values holding them decode as null.
+  Decoder(std::span<const Buffer> frames, bool skeleton = false)
+      : frames_(frames), ar_(frames.empty() ? std::span<const std::byte>() : frames[0].bytes()), skeleton_(skeleton) {}
 
   Value get(int depth = 0) {
     if (depth > max_nesting) malformed("values nested more than " + std::to_string(max_nesting) + " deep");
@@ -162,8 +163,12 @@ public:
       return Value(std::move(s));
     }
     case Tag::bytes_inline: return Value(inline_buffer());
-    case Tag::bytes_frame: return Value(frame_buffer());
-    case Tag::bytes_chunks: return Value(chunked_buffer());
+    case Tag::bytes_frame:
+      if (skeleton_) return skip_frame();
+      return Value(frame_buffer());
+    case Tag::bytes_chunks:
+      if (skeleton_) return skip_chunks();
+      return Value(chunked_buffer());
     case Tag::array_inline:
     case Tag::array_frame:
     case Tag::array_chunks: {
@@ -171,6 +176,8 @@ public:
       std::vector<std::uint64_t> shape;
       ar_(type, shape);
       if (!dtype_valid(type)) malformed("unknown array dtype " + std::to_string(type));
+      if (skeleton_ && static_cast<Tag>(raw) == Tag::array_frame) return skip_frame();
+      if (skeleton_ && static_cast<Tag>(raw) == Tag::array_chunks) return skip_chunks();
       Buffer data = buffer_for(static_cast<Tag>(raw), Tag::array_inline, Tag::array_frame);
       try {
         return Value(Array(static_cast<dtype>(type), std::move(shape), std::move(data)));
@@ -207,6 +214,8 @@ public:
     case Tag::object_chunks: {
       Object o;
       ar_(o.type);
+      if (skeleton_ && static_cast<Tag>(raw) == Tag::object_frame) return skip_frame();
+      if (skeleton_ && static_cast<Tag>(raw) == Tag::object_chunks) return skip_chunks();
       o.data = buffer_for(static_cast<Tag>(raw), Tag::object_inline, Tag::object_frame);
       return Value(std::move(o));
     }
@@ -228,6 +237,17 @@ private:
     Buffer b = frames_[0].slice(ar_.position(), static_cast<std::size_t>(n));
     ar_.skip(static_cast<std::size_t>(n));
     return b;
+  }
+  Value skip_frame() {
+    std::uint32_t index = 0;
+    ar_(index);
+    return Value();
+  }
+  Value skip_chunks() {
+    std::uint32_t first = 0, count = 0;
+    std::uint64_t total = 0;
+    ar_(first, count, total);
+    return Value();
   }
   Buffer buffer_for(Tag t, Tag inline_tag, Tag frame_tag) {
     if (t == inline_tag) return inline_buffer();
@@ -265,6 +285,7 @@ private:
   }
   std::span<const Buffer> frames_;
   Reader ar_;
+  bool skeleton_ = false;
 };
 
 }  // namespace
@@ -281,6 +302,13 @@ void encode_value(const Value& v, std::vector<Buffer>& frames, std::size_t thres
   enc.put(v);
   frames[body_index] = Buffer::adopt(std::move(body));
   for (std::size_t i = 1; i < oob.size(); ++i) frames.push_back(std::move(oob[i]));
+}
+
+Value decode_value_skeleton(const Buffer& body) {
+  Decoder dec({&body, 1}, true);
+  Value v = dec.get();
+  dec.finish();
+  return v;
 }
 
 Value decode_value(std::span<const Buffer> frames) {

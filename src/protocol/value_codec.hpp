@@ -26,4 +26,9 @@ void encode_value(const Value& v, std::vector<Buffer>& frames, std::size_t thres
 /// Throws ProtocolError [crew.protocol.malformed] on anything that does not decode.
 Value decode_value(std::span<const Buffer> frames);
 
+/// Decodes only the body frame: every buffer that travels out of band (large arrays, bytes,
+/// objects) becomes null. For a hop that needs the small arguments around bulk data (the
+/// bridge stripping a scatter's data for ranks that do not need it) without touching the data.
+Value decode_value_skeleton(const Buffer& body);
+
 }  // namespace crew::wire

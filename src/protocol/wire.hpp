@@ -18,6 +18,10 @@
 
 namespace crew::wire {
 
+/// A bridge's heartbeat connection has its main routing id plus this suffix: heartbeats never
+/// wait behind a bulk message on the same TCP stream.
+inline constexpr std::string_view heartbeat_suffix = "/hb";
+
 /// Buffers at least this large are handed to ZeroMQ without copying.
 inline constexpr std::size_t zero_copy_threshold = 16 * 1024;
 

@@ -163,6 +163,16 @@ TEST_SUITE("unit.value_codec" * doctest::timeout(30)) {
     CHECK(back[0].as_array().shape() == std::vector<std::uint64_t>{rows, 5});
   }
 
+  TEST_CASE("a skeleton decode keeps the small values and turns out-of-band buffers into null") {
+    const Value v = Value::list({Value("name"), Value(Array::from(std::vector<double>(wire::frame_chunk_bytes, 1.0))),
+                                 Value(Buffer::adopt(std::vector<char>(wire::out_of_band_threshold, 'b'))),
+                                 Value(Array::from(std::vector<double>{1, 2}))});
+    const auto frames = encode(v);
+    REQUIRE(frames.size() > 3);
+    const Value skeleton = wire::decode_value_skeleton(frames[0]);
+    CHECK(skeleton == Value::list({Value("name"), Value(), Value(), Value(Array::from(std::vector<double>{1, 2}))}));
+  }
+
   TEST_CASE("chunks that are missing, out of range or of the wrong total are malformed") {
     const Buffer a = Buffer::copy("abc"), b = Buffer::copy("de");
     auto body = [](std::uint32_t first, std::uint32_t count, std::uint64_t total) {
