@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "client/client_core.hpp"
+#include "common/memory.hpp"
 #include "common/profile.hpp"
 #include "values/sequence.hpp"
 
@@ -45,6 +46,7 @@ std::vector<int> alive_ids(const std::vector<EngineInfo>& engines) {
 }  // namespace
 
 Client::Client(const std::string& profile_or_file, ClientOptions options) {
+  if (options.keep_freed_memory) keep_freed_memory_for_reuse();
   if (looks_like_path(profile_or_file)) {
     core_ = std::make_shared<detail::ClientCore>(profile_or_file, std::string(), options.timeout);
   } else {

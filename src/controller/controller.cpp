@@ -112,6 +112,7 @@ struct Controller::Impl {
         key(wire::key_from_hex(key_hex)), signer(key), ctx(block_signals_then_context()),
         clients(ctx, zmq::socket_type::router), engines(ctx, zmq::socket_type::router) {
     tasks.reserve(initial_task_capacity);
+    tasks.set_budget(cfg.result_store_bytes);
   }
 
   // Signals are blocked before ZeroMQ starts its threads, so only the signalfd sees them.
@@ -324,6 +325,7 @@ struct Controller::Impl {
       next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
       // Memory kept for bulk messages goes back to the system once a period passed without any.
       if (trim_pending && !saw_bulk_this_period) {
+        tasks.evict();  // now also the newest, long delivered
         release_unused_memory();
         trim_pending = false;
       }
@@ -455,6 +457,7 @@ struct Controller::Impl {
                         {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
                         {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},
                         {"tasks_stored", static_cast<std::int64_t>(tasks.size())},
+                        {"result_bytes_kept", static_cast<std::int64_t>(tasks.kept_bytes())},
                         {"engines_alive", registry.alive_engines()},
                         {"pid", static_cast<std::int64_t>(::getpid())},
                         {"worlds", static_cast<std::int64_t>(registry.worlds().size())}});

@@ -25,6 +25,8 @@ struct ControllerConfig {
   int ready_fd = -1;         ///< written "ready\n" once the connection files exist
   /// Requests above this many bytes (all frames) are refused with [crew.protocol.oversized].
   std::uint64_t max_message_bytes = default_max_message_bytes;
+  /// Replies' data kept for later queries, in all; beyond it the oldest delivered ones go.
+  std::uint64_t result_store_bytes = std::uint64_t{64} << 20;
 };
 
 struct ControllerStats {

@@ -1,8 +1,11 @@
 #pragma once
 // The hub's task records: who asked, which engine has it, and the reply once it came (kept,
-// signed and ready to resend, until purged).
+// signed and ready to resend, until purged). Replies' bytes are kept up to a budget: beyond it
+// the oldest delivered replies give their data back (their records stay), so a stream of large
+// results does not pile up in the controller.
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -17,7 +20,9 @@ struct TaskRecord {
   bool done = false;
   bool failed = false;
   std::int64_t submitted_us = 0;
-  std::string collective;  ///< key of its CollectiveRecord (gather, reduce, save_h5), else empty
+  std::string collective;        ///< key of its CollectiveRecord (gather, reduce, save_h5), else empty
+  std::uint64_t kept_bytes = 0;  ///< bytes of the reply held here (0 once evicted)
+  bool evicted = false;          ///< the reply was delivered and its data dropped to stay in budget
   // The reply as it goes on the wire.
   Buffer signature;
   Buffer header_bytes;
@@ -46,13 +51,35 @@ public:
     t.done = true;
     t.failed = failed;
     ++(failed ? counts_.failed : counts_.completed);
+    t.kept_bytes = t.header_bytes.size() + t.signature.size();
+    for (const auto& b : t.payload) t.kept_bytes += b.size();
+    kept_bytes_ += t.kept_bytes;
+    kept_.push_back(&t);
+    evict(&t);  // never the reply just stored: it has yet to be sent
   }
+  /// Drops the data of the oldest kept replies until the total is within budget (sparing one).
+  void evict(const TaskRecord* spare = nullptr) {
+    while (kept_bytes_ > budget_ && !kept_.empty() && kept_.front() != spare) {
+      TaskRecord* t = kept_.front();
+      kept_.pop_front();
+      kept_bytes_ -= t->kept_bytes;
+      t->kept_bytes = 0;
+      t->evicted = true;
+      t->payload.clear();
+      t->payload.shrink_to_fit();
+    }
+  }
+  void set_budget(std::uint64_t bytes) noexcept { budget_ = bytes; }
+  std::uint64_t kept_bytes() const noexcept { return kept_bytes_; }
   std::size_t size() const noexcept { return tasks_.size(); }
   const TaskCounts& counts() const noexcept { return counts_; }
 
 private:
-  std::unordered_map<std::string, TaskRecord> tasks_;
+  std::unordered_map<std::string, TaskRecord> tasks_;  // node-based: records never move
   TaskCounts counts_;
+  std::deque<TaskRecord*> kept_;  ///< records holding reply data, oldest first
+  std::uint64_t kept_bytes_ = 0;
+  std::uint64_t budget_ = std::uint64_t{64} << 20;
 };
 
 }  // namespace crew::controller
