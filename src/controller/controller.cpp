@@ -37,6 +37,15 @@ std::string routing_of(const wire::Packet& p) {
   return std::string(static_cast<const char*>(p.routing.front().data()), p.routing.front().size());
 }
 
+TaskRecord new_task(const std::string& client, int engine_id, std::int64_t submitted_us, std::string collective = {}) {
+  TaskRecord t;
+  t.client = client;
+  t.engine_id = engine_id;
+  t.submitted_us = submitted_us;
+  t.collective = std::move(collective);
+  return t;
+}
+
 std::string printable(const std::string& id) {
   std::string out;
   for (unsigned char c : id) {
@@ -506,7 +515,7 @@ struct Controller::Impl {
                    (w ? w->end_reason : "") + "); this cluster has " + registry.describe_alive());
         continue;
       }
-      tasks.add(msg_id, TaskRecord{client, id, false, false, h.submitted_us, {}, {}, {}, {}});
+      tasks.add(msg_id, new_task(client, id, h.submitted_us));
       e->in_flight.push_back(msg_id);
       wire::Header& task = per_world[e->world];
       if (task.targets.empty()) {
@@ -595,7 +604,7 @@ struct Controller::Impl {
       collectives.insert_or_assign(record, std::move(rec));
     }
     for (std::size_t i = 0; i < targets.size(); ++i) {
-      tasks.add(msg_ids[i], TaskRecord{client, targets[i], false, false, h.submitted_us, record, {}, {}, {}});
+      tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, record));
       registry.engine(targets[i])->in_flight.push_back(msg_ids[i]);
     }
     std::vector<std::pair<int, wire::Outgoing>> messages;
@@ -775,7 +784,7 @@ struct Controller::Impl {
   /// unless its msg_id is already taken: then only the sender hears about it.
   void reject(const std::string& client, const wire::Header& request, const std::string& msg_id, int engine_id,
               errc code, const std::string& message, bool record = true) {
-    TaskRecord t{client, engine_id, false, false, request.submitted_us, {}, {}, {}, {}};
+    TaskRecord t = new_task(client, engine_id, request.submitted_us);
     const wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), message, request.function};
     if (!record) {
       store_failure(t, msg_id, request.function, error);
