@@ -9,7 +9,7 @@
 //   save_h5 / load_h5               the scattered 512 MiB array to one HDF5 file and back, GB/s
 //   controller_rss_after            the controller's resident memory after the run (MiB)
 //
-// Usage: crew-data-bench --profile P [--reps R] [--sizes 8,128,512] [--h5-dir DIR]
+// Usage: crew-data-bench --profile P [--reps R] [--first-rep r] [--sizes 8,128,512] [--h5-dir DIR]
 #include <unistd.h>
 
 #include <chrono>
@@ -69,7 +69,7 @@ double rss_mib(long pid) {
 
 int main(int argc, char** argv) try {
   std::string profile = "default", h5_dir = "/tmp";
-  int reps = 3;
+  int reps = 3, first_rep = 0;
   std::vector<int> sizes{8, 128, 512};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
@@ -93,7 +93,7 @@ int main(int argc, char** argv) try {
   const int n = static_cast<int>(view.targets().size());
   const auto timeout = std::chrono::milliseconds(600000);
 
-  for (int rep = 0; rep < reps; ++rep) {
+  for (int rep = first_rep; rep < first_rep + reps; ++rep) {
     for (int mib : sizes) {
       const std::size_t count = (std::size_t(mib) << 20) / sizeof(double);
       std::vector<double> a(count);
@@ -138,7 +138,7 @@ int main(int argc, char** argv) try {
     }
   }
   const long pid = rc.controller_stats().contains("pid") ? rc.controller_stats()["pid"].as_int() : 0;
-  if (pid > 0) emit("controller_rss_after", n, rss_mib(pid), "MiB", 0);
+  if (pid > 0) emit("controller_rss_after", n, rss_mib(pid), "MiB", first_rep);
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "crew-data-bench: " << e.what() << '\n';

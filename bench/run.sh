@@ -12,7 +12,7 @@
 #
 # Knobs (environment): ENGINES ("2 4"), REPS (3), OUT (/tmp/crew-bench/<stamp>), BUILD_DIR
 # (<repo>/build-bench), SKIP_BUILD (0), TASKS (10000), LATENCY_CALLS (1000), CREW_WORKLOADS (all),
-# SKIP_LIMITS (0), LIMIT_RT_N (10000 round trips per zmq_bench run), SKIP_IPP (0), IPP_REPS ($REPS),
+# SKIP_DATA (0: run crew-data-bench), DATA_SIZES (8,128,512 MiB), IPP_WORKLOADS, SKIP_LIMITS (0), LIMIT_RT_N (10000 round trips per zmq_bench run), SKIP_IPP (0), IPP_REPS ($REPS),
 # IPP_BUDGET (5 s per ipyparallel throughput rep), INSTALL_IPP (1: apt-get the Debian packages if
 # missing), ANCHORS, LIMITS (the shared benchmark directories), CMD_TIMEOUT (180 s per command),
 # BENCH_TIMEOUT (900 s per crew-bench run), JOBS (2).
@@ -29,6 +29,9 @@ JOBS="${JOBS:-2}"
 TASKS="${TASKS:-10000}"
 LATENCY_CALLS="${LATENCY_CALLS:-1000}"
 CREW_WORKLOADS="${CREW_WORKLOADS:-all}"
+SKIP_DATA="${SKIP_DATA:-0}"
+DATA_SIZES="${DATA_SIZES:-8,128,512}"
+IPP_WORKLOADS="${IPP_WORKLOADS:-startup,throughput,latency,scatter,pushpull}"
 SKIP_LIMITS="${SKIP_LIMITS:-0}"
 LIMIT_RT_N="${LIMIT_RT_N:-10000}"
 SKIP_IPP="${SKIP_IPP:-0}"
@@ -135,13 +138,14 @@ if [ "$SKIP_BUILD" != 1 ]; then
   GEN=(); command -v ninja >/dev/null && [ ! -f "$BUILD_DIR/CMakeCache.txt" ] && GEN=(-G Ninja)
   cmake -S "$ROOT" -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DCREW_BUILD_BENCH=ON \
       -DCREW_BUILD_TESTS=OFF -DCREW_BUILD_EXAMPLES=OFF >>"$LOG" 2>&1 || die "cmake configure failed; see $LOG"
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target crew crew-engine crew-bench mpi-hello >>"$LOG" 2>&1 ||
+  cmake --build "$BUILD_DIR" -j"$JOBS" --target crew crew-engine crew-bench crew-data-bench mpi-hello >>"$LOG" 2>&1 ||
     die "build failed; see $LOG"
 fi
 CREW="$BUILD_DIR/src/crew"
 CREW_BENCH="$BUILD_DIR/bench/crew-bench"
+CREW_DATA_BENCH="$BUILD_DIR/bench/crew-data-bench"
 MPI_HELLO="$BUILD_DIR/bench/mpi-hello"
-for f in "$CREW" "$BUILD_DIR/src/crew-engine" "$CREW_BENCH" "$MPI_HELLO"; do
+for f in "$CREW" "$BUILD_DIR/src/crew-engine" "$CREW_BENCH" "$CREW_DATA_BENCH" "$MPI_HELLO"; do
   [ -x "$f" ] || die "$f is missing (build with SKIP_BUILD=0)"
 done
 CREW_SYSTEM="crew-$("$CREW" --version | awk '{print $2}')"
@@ -211,6 +215,16 @@ crew_rep() {  # N REP: start, workloads, stop
     emit "$CREW_SYSTEM" crew_bench_failed "$n" null run "$rep" "\"error\": \"crew-bench exited $rc\""
   fi
 
+  if [ "$SKIP_DATA" != 1 ]; then
+    say "crew N=$n rep=$rep: crew-data-bench (sizes $DATA_SIZES MiB)"
+    run_child timeout "$BENCH_TIMEOUT" "$CREW_DATA_BENCH" --profile "$p" --reps 1 --first-rep "$rep" \
+        --sizes "$DATA_SIZES" >"$OUT/.data.jsonl" 2>>"$LOG"
+    rc=$?
+    tee -a "$RAW" < "$OUT/.data.jsonl"
+    rm -f "$OUT/.data.jsonl"
+    [ "$rc" -eq 0 ] || emit "$CREW_SYSTEM" crew_data_bench_failed "$n" null run "$rep" "\"error\": \"crew-data-bench exited $rc\""
+  fi
+
   say "crew N=$n rep=$rep: crew cluster stop --profile $p"
   t0=$(now)
   run_child timeout "$CMD_TIMEOUT" "$CREW" cluster stop --profile "$p" --json >"$stopj" 2>>"$LOG"
@@ -258,10 +272,10 @@ if [ "$SKIP_IPP" != 1 ]; then
   fi
   if "$SYSPY" -c 'import ipyparallel, zmq, numpy' 2>/dev/null; then
     IPYTHONDIR_PRIVATE="$(mktemp -d /tmp/crew-bench-ipython.XXXXXX)"
-    say "ipyparallel anchors: ENGINES='$ENGINES' REPS=$IPP_REPS BUDGET=$IPP_BUDGET WORKLOADS=startup,throughput,latency"
+    say "ipyparallel anchors: ENGINES='$ENGINES' REPS=$IPP_REPS BUDGET=$IPP_BUDGET WORKLOADS=$IPP_WORKLOADS"
     mkdir -p "$OUT/ipp"
     IPYTHONDIR="$IPYTHONDIR_PRIVATE" OUT="$OUT/ipp" ENGINES="$ENGINES" REPS="$IPP_REPS" BUDGET="$IPP_BUDGET" \
-      WORKLOADS=startup,throughput,latency SKIP_MPI4PY=1 SKIP_IPP=0 \
+      WORKLOADS="$IPP_WORKLOADS" SKIP_MPI4PY=1 SKIP_IPP=0 \
       run_child timeout 3600 bash "$ANCHORS/run_all.sh" >"$OUT/ipp/run_all.out" 2>&1 ||
       say "the anchors' run_all.sh exited $?; see $OUT/ipp/"
     if [ -s "$OUT/ipp/raw.jsonl" ]; then
