@@ -77,6 +77,8 @@ int main(int argc, char** argv) try {
       profile = v;
     else if (k == "--reps")
       reps = std::stoi(v);
+    else if (k == "--first-rep")
+      first_rep = std::stoi(v);
     else if (k == "--h5-dir")
       h5_dir = v;
     else if (k == "--sizes") {
