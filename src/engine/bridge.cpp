@@ -47,9 +47,10 @@ void Bridge::heartbeat_loop() {
       if (wire::send(heartbeats_, {}, beat, signer) != wire::Sent::ok) ++counters_.dropped;
       next += period;
     }
-    zmq::pollitem_t item{heartbeats_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::pollitem_t items[] = {{heartbeats_.handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, heartbeat_wake_.fd(), ZMQ_POLLIN, 0}};
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
-    zmq::poll(&item, 1, std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(100)));
+    zmq::poll(items, 2, std::max(left, std::chrono::milliseconds(1)));
     while (auto frames = wire::recv_frames(heartbeats_)) {
       wire::Rejection why;
       auto packet = wire::open(std::move(*frames), signer, why);
@@ -71,6 +72,7 @@ void Bridge::run() {
     std::thread& t;
     ~StopHeartbeat() {
       b.heartbeat_stop_.store(true);
+      b.heartbeat_wake_.push(true);  // out of its poll at once
       t.join();
     }
   } stop_heartbeat{*this, heartbeat};

@@ -101,6 +101,7 @@ private:
   std::uint64_t expected_unrung_ = 0;  ///< ... of them from ranks without a doorbell (polled)
   std::vector<std::uint64_t> expected_by_rank_;
   std::atomic<bool> heartbeat_stop_{false};
+  Mailbox<bool> heartbeat_wake_;  ///< its eventfd wakes the heartbeat thread to stop
   /// When the controller was last heard (either connection), as steady-clock ticks.
   std::atomic<std::chrono::steady_clock::rep> last_heard_ticks_{0};
   bool shutting_down_ = false;
