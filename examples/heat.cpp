@@ -37,7 +37,7 @@ int main(int argc, char** argv) try {
   const std::size_t n = 100'003;  // not a multiple of the engine count: uneven slices
   std::vector<double> grid(n, 0.0);
   for (std::size_t i = n / 2 - 500; i < n / 2 + 500; ++i) grid[i] = 100.0;  // a hot band
-  grid.front() = 20.0;                                                       // held at 20 and 0
+  grid.front() = 20.0;                                                      // held at 20 and 0
   const double alpha = 0.4;
   const int rounds = 5, steps = 200;
 
