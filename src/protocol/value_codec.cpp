@@ -5,6 +5,7 @@
 #include <cereal/types/vector.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "protocol/archive.hpp"
@@ -179,6 +180,9 @@ public:
       if (skeleton_ && static_cast<Tag>(raw) == Tag::array_frame) return skip_frame();
       if (skeleton_ && static_cast<Tag>(raw) == Tag::array_chunks) return skip_chunks();
       Buffer data = buffer_for(static_cast<Tag>(raw), Tag::array_inline, Tag::array_frame);
+      // Inline data sits anywhere in the body frame: give typed views an aligned copy (small).
+      if (reinterpret_cast<std::uintptr_t>(data.data()) % dtype_size(static_cast<dtype>(type)) != 0)
+        data = Buffer::copy(data.data(), data.size());
       try {
         return Value(Array(static_cast<dtype>(type), std::move(shape), std::move(data)));
       } catch (const InputError& e) {

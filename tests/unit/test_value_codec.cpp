@@ -173,6 +173,17 @@ TEST_SUITE("unit.value_codec" * doctest::timeout(30)) {
     CHECK(skeleton == Value::list({Value("name"), Value(), Value(), Value(Array::from(std::vector<double>{1, 2}))}));
   }
 
+  TEST_CASE("small arrays inline in the body decode aligned for their element type") {
+    for (int pad = 0; pad < 8; ++pad) {  // strings of every length put the array at every offset
+      const Value v = Value::list({Value(std::string(static_cast<std::size_t>(pad), 's')),
+                                   Value(Array::from(std::vector<double>{1.5, -2.5, 4.0}))});
+      const Value back = decode(encode(v));
+      const Array& a = back[1].as_array();
+      CHECK(reinterpret_cast<std::uintptr_t>(a.data().data()) % alignof(double) == 0);
+      CHECK(a.view<double>()[1] == -2.5);
+    }
+  }
+
   TEST_CASE("chunks that are missing, out of range or of the wrong total are malformed") {
     const Buffer a = Buffer::copy("abc"), b = Buffer::copy("de");
     auto body = [](std::uint32_t first, std::uint32_t count, std::uint64_t total) {
