@@ -47,8 +47,9 @@ public:
 
   /// One msg id per target engine, in target order.
   const std::vector<std::string>& msg_ids() const;
-  const std::vector<int>& targets() const;
-  std::size_t size() const { return targets().size(); }
+  /// The engine of each task, in order: a load-balanced task's is -1 until an engine has run it.
+  std::vector<int> targets() const;
+  std::size_t size() const { return msg_ids().size(); }
 
   /// True once every engine has answered.
   bool ready() const;

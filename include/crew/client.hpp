@@ -16,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "crew/async_map.hpp"
 #include "crew/async_result.hpp"
+#include "crew/load_balanced_view.hpp"
 #include "crew/view.hpp"
 
 namespace crew {
@@ -31,6 +33,33 @@ struct EngineInfo {
   std::string state;   ///< "alive", "dead" or "stopped"
   int tasks = 0;       ///< tasks in flight
   std::int64_t completed = 0;
+  Value::Dict properties;  ///< what load-balanced tasks' `require` matches
+};
+
+/// The controller's queues (Client::queue_status).
+struct QueueStatus {
+  struct Engine {
+    int id = -1;
+    int world = -1;
+    std::string state;
+    int queue = 0;  ///< tasks in flight on it (direct and balanced)
+    std::int64_t completed = 0;
+    int depth = 0;  ///< balanced tasks it may hold now (its high-water mark)
+  };
+  std::vector<Engine> engines;
+  std::int64_t unassigned = 0;  ///< balanced tasks ready to run, waiting for an engine with room
+  std::int64_t waiting = 0;     ///< balanced tasks waiting for their dependencies
+  std::string scheme;
+  int hwm = 0;  ///< 0: automatic
+  std::int64_t submitted = 0, completed = 0, failed = 0, retried = 0;
+};
+
+/// Where tasks stand (Client::result_status).
+struct ResultStatus {
+  std::vector<std::string> pending;    ///< queued or running
+  std::vector<std::string> completed;  ///< finished ok
+  std::vector<std::string> failed;
+  std::vector<std::string> unknown;  ///< the controller has no record of them
 };
 
 struct ClientOptions {
@@ -70,6 +99,20 @@ public:
   /// collectives on Context::comm(). Throws InputError [crew.input.unknown_target] if the world
   /// has no alive engines.
   DirectView view(int world) const;
+
+  /// Work that runs on whichever engine is free: any engine (also those that register later), or
+  /// one of `targets`. Throws InputError [crew.input.unknown_target] for an id that does not exist.
+  LoadBalancedView load_balanced_view(std::vector<int> targets = {}) const;
+
+  /// The controller's queues: tasks in flight per engine, balanced tasks waiting.
+  QueueStatus queue_status() const;
+  /// Where these tasks stand (any client's tasks).
+  ResultStatus result_status(const std::vector<std::string>& msg_ids) const;
+  /// A task's result by msg id, also one another client submitted: ready now if it finished,
+  /// else when it does. Throws InputError [crew.input.unknown_task] for an unknown id.
+  AsyncResult get_result(const std::string& msg_id) const;
+  /// Aborts tasks that have not reached an engine (see LoadBalancedView::abort).
+  AbortReport abort(const std::vector<std::string>& msg_ids) const;
 
   /// Waits for every result this client is still owed; true if none is left.
   bool wait(std::chrono::milliseconds timeout = forever) const;

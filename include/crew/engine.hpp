@@ -26,6 +26,9 @@ struct EngineOptions {
   std::filesystem::path engine_file;                  ///< or this connection file
   std::vector<std::string> plugins;                   ///< shared libraries to load on every rank at start
   std::chrono::milliseconds register_timeout{30000};  ///< how long rank 0 waits for the controller
+  /// What this rank offers to load-balanced tasks' `require` (e.g. {"gpu": true}); every
+  /// engine also has "host".
+  Value::Dict properties;
 };
 
 namespace detail {

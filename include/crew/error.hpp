@@ -28,6 +28,8 @@ enum class errc : std::uint16_t {
   value_type = 204,      ///< a Value holds another type than the one asked for
   bad_profile = 205,     ///< a profile name or file that cannot be used
   not_a_sequence = 206,  ///< scatter / gather of something that is not an array or a list
+  already_done = 207,    ///< abort of tasks that had all finished already
+  unknown_task = 208,    ///< a msg_id the controller has no record of
   // remote.*: reported by an engine
   unknown_function = 300,  ///< no function of that name on the engine
   bad_arguments = 301,     ///< wrong argument count or type for the function
@@ -39,6 +41,11 @@ enum class errc : std::uint16_t {
   aborted = 307,           ///< the task was dropped before it ran (shutdown, abort)
   mismatch = 308,          ///< engines' values that cannot be combined (dtype, shape, kind)
   io_failed = 309,         ///< a file operation on the engines failed (HDF5: missing file, dataset)
+  // remote.*: from the load balancer, for tasks that never reached an engine
+  impossible_dependency = 310,  ///< a dependency that can never be met (unknown id, follow on two engines)
+  dependency_failed = 311,      ///< a prerequisite failed and the dependency did not allow failure
+  task_timeout = 312,           ///< the task was not handed to an engine within its timeout
+  no_matching_engine = 313,     ///< no alive engine of the view meets the task's `requires`
   // protocol.*: messages on the wire
   bad_signature = 400,  ///< missing or wrong HMAC signature
   malformed = 401,      ///< frames that do not decode

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crew/async_map.hpp"
 #include "crew/async_result.hpp"
 #include "crew/reduce_op.hpp"
 #include "crew/value.hpp"
@@ -28,6 +29,14 @@ public:
     return apply_list(function, Value::List{to_value(args)...});
   }
   AsyncResult apply_list(std::string_view function, Value::List args) const;
+
+  /// `function` on every item of `sequence`, split into one contiguous part per target (as
+  /// scatter splits): one task per engine; results joined in item order.
+  template <class T>
+  AsyncMap map(std::string_view function, T&& sequence) const {
+    return map_value(function, to_value(std::forward<T>(sequence)));
+  }
+  AsyncMap map_value(std::string_view function, Value sequence) const;
 
   /// Runs a shell command on each engine's host: {"stdout", "stderr", "status"} per engine.
   AsyncResult exec(const std::string& command) const;

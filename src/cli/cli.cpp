@@ -137,6 +137,15 @@ int run(int argc, char** argv) {
   start_cmd->add_option("--worlds", start.worlds, "split the engines over this many MPI jobs (worlds)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  start_cmd->add_option("--property", start.properties,
+                        "KEY=VALUE every engine offers to load-balanced tasks' `require` (repeatable)");
+  start_cmd->add_option("--scheme", start.scheme,
+                        "load-balancing scheme: leastload (default), lru, weighted, random, twobin");
+  start_cmd
+      ->add_option("--hwm", start.hwm,
+                   "balanced tasks in flight per engine at most (default 0: automatic, deep for short tasks, "
+                   "one at a time for long ones)")
+      ->check(CLI::NonNegativeNumber);
   start_cmd->callback([&] { action = [&] { return cluster_start(common, start); }; });
 
   auto* add_cmd = cluster_cmd->add_subcommand("add", "attach more engines (new MPI worlds) to a running cluster");
@@ -147,6 +156,7 @@ int run(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   add_cmd->add_option("--mpirun-args", start.mpirun_args, "extra mpirun arguments");
   add_cmd->add_option("--plugin", start.plugins, "plugin library for the new engines (repeatable)");
+  add_cmd->add_option("--property", start.properties, "KEY=VALUE the new engines offer to `require` (repeatable)");
   add_cmd->add_flag("--no-oversubscribe", start.no_oversubscribe, "refuse more engines than cores");
   add_cmd->add_option("--wait", start.wait_s, "seconds to wait for them to register")
       ->capture_default_str()
@@ -184,6 +194,11 @@ int run(int argc, char** argv) {
   ctl_cmd->add_option("--max-message-size", ctl.max_message_bytes, "largest request to take, e.g. 64G (default 16G)")
       ->transform(CLI::AsSizeValue(false));
   ctl_cmd->add_option("--log-level", ctl.log_level, "trace, debug, info, warn, error");
+  ctl_cmd->add_option("--scheme", ctl.scheme, "load-balancing scheme: leastload, lru, weighted, random, twobin")
+      ->capture_default_str();
+  ctl_cmd->add_option("--hwm", ctl.hwm, "balanced tasks in flight per engine at most (0: automatic)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   ctl_cmd->callback([&] { action = [&] { return controller(common, ctl); }; });
 
   try {

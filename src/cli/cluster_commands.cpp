@@ -10,6 +10,7 @@
 #include "cluster/local_launcher.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/properties.hpp"
 #include "common/targets.hpp"
 #include "controller/controller.hpp"
 #include "crew/json.hpp"
@@ -35,6 +36,12 @@ cluster::Reporter reporter(const Common& c) {
 
 namespace {
 
+controller::Scheme scheme_or_throw(const std::string& name) {
+  if (auto s = controller::scheme_from_name(name)) return *s;
+  throw InputError(errc::bad_option,
+                   "--scheme " + name + ": no such load-balancing scheme; choose one of " + controller::scheme_names());
+}
+
 cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   cluster::StartOptions o;
   o.profile = c.profile;
@@ -48,6 +55,11 @@ cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   o.heartbeat_ms = a.heartbeat_ms;
   o.worlds = a.worlds;
   o.max_message_bytes = a.max_message_bytes;
+  o.properties = a.properties;
+  (void)parse_properties(a.properties);  // a clear error before anything starts
+  o.scheme = a.scheme;
+  if (!a.scheme.empty()) (void)scheme_or_throw(a.scheme);
+  o.hwm = a.hwm;
   if (a.engines == 0 || a.engines < -1)
     throw InputError(errc::bad_option, "-n " + std::to_string(a.engines) +
                                            ": a cluster needs at least 1 engine (mpirun itself would read -n 0 as "
@@ -217,6 +229,8 @@ int controller(const Common& c, const ControllerArgs& a) {
   cfg.heartbeat_ms = a.heartbeat_ms;
   cfg.ready_fd = a.ready_fd;
   if (a.max_message_bytes > 0) cfg.max_message_bytes = a.max_message_bytes;
+  cfg.scheme = scheme_or_throw(a.scheme);
+  cfg.hwm = a.hwm;
   controller::Controller(cfg).run();
   return exit_ok;
 }

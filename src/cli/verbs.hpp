@@ -40,6 +40,9 @@ struct StartArgs {
   std::string ip = "127.0.0.1";
   int heartbeat_ms = 1000;
   std::uint64_t max_message_bytes = 0;
+  std::vector<std::string> properties;
+  std::string scheme;
+  int hwm = 0;
 };
 
 int cluster_start(const Common& c, const StartArgs& a);
@@ -56,6 +59,8 @@ struct ControllerArgs {
   int ready_fd = -1;
   std::uint64_t max_message_bytes = 0;
   std::string log_level;
+  std::string scheme = "leastload";
+  int hwm = 0;
 };
 
 int controller(const Common& c, const ControllerArgs& a);

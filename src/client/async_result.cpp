@@ -45,8 +45,9 @@ const std::vector<std::string>& AsyncResult::msg_ids() const {
   return state_->msg_ids;
 }
 
-const std::vector<int>& AsyncResult::targets() const {
+std::vector<int> AsyncResult::targets() const {
   check_valid();
+  std::lock_guard lock(state_->mutex);
   return state_->targets;
 }
 
@@ -121,11 +122,11 @@ Value AsyncResult::get(std::chrono::milliseconds timeout) const {
 std::map<int, Value> AsyncResult::get_dict(std::chrono::milliseconds timeout) const {
   const Value all = get(timeout);
   std::map<int, Value> out;
+  std::lock_guard lock(state_->mutex);
   if (state_->joined) {  // one answer for all: every engine maps to it (shared, not copied)
     for (int t : state_->targets) out.insert_or_assign(t, all);
     return out;
   }
-  std::lock_guard lock(state_->mutex);
   for (std::size_t i = 0; i < state_->slots.size(); ++i)
     out.insert_or_assign(state_->targets[i], slot_value(state_->slots[i]));
   return out;

@@ -26,6 +26,7 @@ EngineInfo engine_info(const Value& v) {
   e.state = v["state"].as_string();
   e.tasks = static_cast<int>(v["tasks"].as_int());
   e.completed = v["completed"].as_int();
+  if (v.contains("properties") && v["properties"].is_dict()) e.properties = v["properties"].as_dict();
   return e;
 }
 
@@ -109,6 +110,71 @@ DirectView Client::view(int world) const {
   return DirectView(core_, std::move(ids), false);
 }
 
+LoadBalancedView Client::load_balanced_view(std::vector<int> targets) const {
+  const auto all = engines();
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const int id = targets[i];
+    if (std::find(targets.begin(), targets.begin() + static_cast<std::ptrdiff_t>(i), id) !=
+        targets.begin() + static_cast<std::ptrdiff_t>(i))
+      throw InputError(errc::bad_targets, "engine " + std::to_string(id) + " appears twice in the view's targets");
+    if (std::none_of(all.begin(), all.end(), [&](const EngineInfo& e) { return e.id == id; }))
+      throw InputError(errc::unknown_target, "there is no engine " + std::to_string(id) + " (see `crew engines`)");
+  }
+  std::sort(targets.begin(), targets.end());
+  const std::size_t alive = static_cast<std::size_t>(
+      std::count_if(all.begin(), all.end(), [](const EngineInfo& e) { return e.state == "alive"; }));
+  return LoadBalancedView(core_, std::move(targets), std::max<std::size_t>(1, alive));
+}
+
+QueueStatus Client::queue_status() const {
+  const Value q = core_->request(wire::MsgKind::queue_request, Value(), core_->timeout()).body();
+  QueueStatus s;
+  for (const auto& e : q["engines"].as_list()) {
+    s.engines.push_back({static_cast<int>(e["id"].as_int()), static_cast<int>(e["world"].as_int()),
+                         e["state"].as_string(), static_cast<int>(e["queue"].as_int()), e["completed"].as_int(),
+                         static_cast<int>(e["depth"].as_int())});
+  }
+  s.unassigned = q["unassigned"].as_int();
+  s.waiting = q["waiting"].as_int();
+  s.scheme = q["scheme"].as_string();
+  s.hwm = static_cast<int>(q["hwm"].as_int());
+  s.submitted = q["submitted"].as_int();
+  s.completed = q["completed"].as_int();
+  s.failed = q["failed"].as_int();
+  s.retried = q["retried"].as_int();
+  return s;
+}
+
+ResultStatus Client::result_status(const std::vector<std::string>& msg_ids) const {
+  const Value body = Value::dict({{"msg_ids", Value(Value::List(msg_ids.begin(), msg_ids.end()))}, {"resend", false}});
+  const Value r = core_->request(wire::MsgKind::result_request, body, core_->timeout()).body();
+  ResultStatus s;
+  s.pending = r["pending"].get<std::vector<std::string>>();
+  s.completed = r["completed"].get<std::vector<std::string>>();
+  s.failed = r["failed"].get<std::vector<std::string>>();
+  s.unknown = r["unknown"].get<std::vector<std::string>>();
+  return s;
+}
+
+AsyncResult Client::get_result(const std::string& msg_id) const {
+  // Listen first: the stored reply follows the status at once.
+  auto state = core_->watch({msg_id});
+  try {
+    const Value body = Value::dict({{"msg_ids", Value::list({msg_id})}, {"resend", true}});
+    const Value r = core_->request(wire::MsgKind::result_request, body, core_->timeout()).body();
+    if (!r["unknown"].as_list().empty())
+      throw InputError(errc::unknown_task, "no task " + msg_id +
+                                               " is known to the controller (a mistyped id, or one from before it "
+                                               "restarted)");
+  } catch (...) {
+    core_->forget(state);
+    throw;
+  }
+  return AsyncResult(state);
+}
+
+AbortReport Client::abort(const std::vector<std::string>& msg_ids) const { return core_->abort(msg_ids); }
+
 bool Client::wait(std::chrono::milliseconds timeout) const { return core_->wait_all(timeout); }
 
 std::size_t Client::outstanding() const { return core_->outstanding(); }
@@ -131,6 +197,25 @@ AsyncResult DirectView::apply_list(std::string_view function, Value::List args) 
 }
 
 AsyncResult DirectView::exec(const std::string& command) const { return apply("exec", command); }
+
+AsyncMap DirectView::map_value(std::string_view function, Value sequence) const {
+  const std::uint64_t n = seq::length(sequence, "map");
+  std::vector<int> sorted = targets_;
+  std::sort(sorted.begin(), sorted.end());
+  const auto parts = seq::partition(n, sorted.size());
+  std::vector<Value::List> calls;
+  std::vector<int> used;
+  std::vector<std::size_t> sizes;
+  std::uint64_t at = 0;
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (parts[i] == 0) continue;  // fewer items than engines
+    calls.push_back({Value(std::string(function)), seq::take(sequence, at, parts[i])});
+    used.push_back(sorted[i]);
+    sizes.push_back(parts[i]);
+    at += parts[i];
+  }
+  return AsyncMap(core_->submit_each("crew.map", std::move(calls), used), std::move(sizes), true);
+}
 
 AsyncResult DirectView::push(Value::Dict values) const {
   if (targets_.size() == 1) return apply_list("push", {Value(std::move(values))});

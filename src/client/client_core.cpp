@@ -72,7 +72,7 @@ ClientCore::~ClientCore() {
   outbox_.push(Outbound{{}, {}, true});
   if (io_.joinable()) io_.join();
   // Whoever still waits learns that no answer will come.
-  std::unordered_map<std::string, Pending> left;
+  std::unordered_multimap<std::string, Pending> left;
   {
     std::lock_guard lock(pending_mutex_);
     left.swap(pending_);
@@ -92,49 +92,153 @@ ClientCore::~ClientCore() {
   }
 }
 
-std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value::List args,
-                                                const std::vector<int>& targets, bool single, bool joined) {
+std::shared_ptr<ResultState> ClientCore::new_state(std::size_t tasks, std::string_view function,
+                                                   std::int64_t submitted_us) {
   auto state = std::make_shared<ResultState>();
-  state->targets = targets;
-  state->single = single;
-  state->joined = joined;
-  state->slots.resize(targets.size());
-  state->remaining = targets.size();
+  state->slots.resize(tasks);
+  state->targets.assign(tasks, -1);
+  state->remaining = tasks;
   state->submitted_at = SteadyClock::now();
   state->finished_at = state->submitted_at;
+  state->msg_ids.reserve(tasks);
+  const std::uint64_t first = next_seq_.fetch_add(tasks);
+  for (std::size_t i = 0; i < tasks; ++i) {
+    std::string id = session_ + "-" + std::to_string(first + i);
+    ResultMetadata& meta = state->slots[i].meta;
+    meta.msg_id = id;
+    meta.function = std::string(function);
+    meta.submitted = from_us(submitted_us);
+    state->msg_ids.push_back(std::move(id));
+  }
+  return state;
+}
 
+void ClientCore::check_size(const wire::Outgoing& m, const std::string& function) const {
+  std::uint64_t bytes = m.header_bytes.size();
+  for (const auto& f : m.payload) bytes += f.size();
+  if (max_message_bytes_ && bytes > max_message_bytes_)
+    throw InputError(errc::oversized, "the call to " + function + " is " + bytes_text(bytes) +
+                                          ", above the controller's limit of " + bytes_text(max_message_bytes_) +
+                                          "; send less at once, or start the cluster with a larger "
+                                          "--max-message-size");
+}
+
+void ClientCore::send(wire::Outgoing&& m) {
+  outbox_.push(Outbound{std::move(m.header_bytes), std::move(m.payload), false});
+}
+
+std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value::List args,
+                                                const std::vector<int>& targets, bool single, bool joined) {
   wire::Header h;
   h.kind = wire::MsgKind::apply_request;
   h.targets.assign(targets.begin(), targets.end());
   h.function = std::string(function);
   h.submitted_us = now_us();
-  const std::uint64_t first = next_seq_.fetch_add(targets.size());
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    std::string id = session_ + "-" + std::to_string(first + i);
-    ResultMetadata& meta = state->slots[i].meta;
-    meta.msg_id = id;
-    meta.engine_id = targets[i];
-    meta.function = h.function;
-    meta.submitted = from_us(h.submitted_us);
-    state->msg_ids.push_back(id);
-    h.msg_ids.push_back(std::move(id));
-  }
+  auto state = new_state(targets.size(), function, h.submitted_us);
+  state->targets = targets;
+  state->single = single;
+  state->joined = joined;
+  for (std::size_t i = 0; i < targets.size(); ++i) state->slots[i].meta.engine_id = targets[i];
+  h.msg_ids = state->msg_ids;
   if (targets.empty()) return state;
 
   wire::Outgoing m = wire::make_message(h, Value(std::move(args)));
-  std::uint64_t bytes = m.header_bytes.size();
-  for (const auto& f : m.payload) bytes += f.size();
-  if (max_message_bytes_ && bytes > max_message_bytes_)
-    throw InputError(errc::oversized, "the call to " + h.function + " is " + bytes_text(bytes) +
-                                          ", above the controller's limit of " + bytes_text(max_message_bytes_) +
-                                          "; send less at once, or start the cluster with a larger "
-                                          "--max-message-size");
+  check_size(m, h.function);
   {
     std::lock_guard lock(pending_mutex_);
     for (std::size_t i = 0; i < targets.size(); ++i) pending_.emplace(state->msg_ids[i], Pending{state, i});
   }
-  outbox_.push(Outbound{std::move(m.header_bytes), std::move(m.payload), false});
+  send(std::move(m));
   return state;
+}
+
+std::shared_ptr<ResultState> ClientCore::submit_each(std::string_view function, std::vector<Value::List> calls,
+                                                     const std::vector<int>& targets) {
+  const std::int64_t submitted = now_us();
+  auto state = new_state(calls.size(), function, submitted);
+  state->targets = targets;
+  std::vector<wire::Outgoing> messages;
+  messages.reserve(calls.size());
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    state->slots[i].meta.engine_id = targets[i];
+    wire::Header h;
+    h.kind = wire::MsgKind::apply_request;
+    h.targets = {targets[i]};
+    h.msg_ids = {state->msg_ids[i]};
+    h.function = std::string(function);
+    h.submitted_us = submitted;
+    messages.push_back(wire::make_message(h, Value(std::move(calls[i]))));
+    check_size(messages.back(), h.function);
+  }
+  {
+    std::lock_guard lock(pending_mutex_);
+    for (std::size_t i = 0; i < calls.size(); ++i) pending_.emplace(state->msg_ids[i], Pending{state, i});
+  }
+  for (auto& m : messages) send(std::move(m));
+  return state;
+}
+
+std::shared_ptr<ResultState> ClientCore::submit_balanced(std::string_view function, std::vector<Value::List> calls,
+                                                         const std::vector<int>& targets, const wire::BalanceSpec& spec,
+                                                         bool single) {
+  const std::int64_t submitted = now_us();
+  auto state = new_state(calls.size(), function, submitted);
+  state->single = single;
+  std::vector<wire::Outgoing> messages;
+  messages.reserve(calls.size());
+  wire::Header h;
+  h.kind = wire::MsgKind::balanced_request;
+  h.targets.assign(targets.begin(), targets.end());
+  h.function = std::string(function);
+  h.submitted_us = submitted;
+  h.balance = spec;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    h.msg_ids = {state->msg_ids[i]};
+    messages.push_back(wire::make_message(h, Value(std::move(calls[i]))));
+    check_size(messages.back(), h.function);
+  }
+  {
+    std::lock_guard lock(pending_mutex_);
+    for (std::size_t i = 0; i < calls.size(); ++i) pending_.emplace(state->msg_ids[i], Pending{state, i});
+  }
+  for (auto& m : messages) send(std::move(m));
+  return state;
+}
+
+std::shared_ptr<ResultState> ClientCore::watch(const std::vector<std::string>& msg_ids) {
+  auto state = std::make_shared<ResultState>();
+  state->msg_ids = msg_ids;
+  state->slots.resize(msg_ids.size());
+  state->targets.assign(msg_ids.size(), -1);
+  state->remaining = msg_ids.size();
+  state->submitted_at = SteadyClock::now();
+  state->finished_at = state->submitted_at;
+  state->single = msg_ids.size() == 1;
+  for (std::size_t i = 0; i < msg_ids.size(); ++i) state->slots[i].meta.msg_id = msg_ids[i];
+  std::lock_guard lock(pending_mutex_);
+  for (std::size_t i = 0; i < msg_ids.size(); ++i) pending_.emplace(msg_ids[i], Pending{state, i});
+  return state;
+}
+
+void ClientCore::forget(const std::shared_ptr<ResultState>& state) {
+  std::lock_guard lock(pending_mutex_);
+  for (const auto& id : state->msg_ids) {
+    auto [first, last] = pending_.equal_range(id);
+    for (auto it = first; it != last;) it = it->second.state == state ? pending_.erase(it) : std::next(it);
+  }
+  if (pending_.empty()) all_done_.notify_all();
+}
+
+AbortReport ClientCore::abort(const std::vector<std::string>& msg_ids) {
+  const Value body = Value::dict({{"msg_ids", Value(Value::List(msg_ids.begin(), msg_ids.end()))}});
+  const wire::Packet p = request(wire::MsgKind::abort_request, body, timeout_);
+  if (p.header.error.failed()) throw InputError(p.header.error.code, p.header.error.message);
+  const Value r = p.body();
+  AbortReport report;
+  report.aborted = r["aborted"].get<std::vector<std::string>>();
+  report.done = r["done"].get<std::vector<std::string>>();
+  report.running = r["running"].get<std::vector<std::string>>();
+  return report;
 }
 
 wire::Packet ClientCore::request(wire::MsgKind kind, const Value& body, std::chrono::milliseconds timeout) {
@@ -183,27 +287,35 @@ bool ClientCore::wait_all(std::chrono::milliseconds timeout) {
 void ClientCore::io_loop() {
   wire::Signer signer(key_);
   std::deque<Outbound> batch;
+  wire::Batcher queue;
   for (;;) {
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, outbox_.fd(), ZMQ_POLLIN, 0}};
     zmq::poll(items, 2, std::chrono::milliseconds(-1));
     if (items[1].revents & ZMQ_POLLIN) {
+      // Everything the user threads queued since the last turn leaves together (batched).
       outbox_.drain(batch);
+      bool stop = false;
       for (auto& out : batch) {
-        if (out.stop) return;
-        if (wire::send(socket_, {}, out.header_bytes, out.payload, signer) != wire::Sent::ok) ++dropped_;
+        if (out.stop) {
+          stop = true;
+          break;
+        }
+        queue.add(std::move(out.header_bytes), std::move(out.payload));
       }
       batch.clear();
+      if (wire::send_queued(socket_, {}, queue, signer) != wire::Sent::ok) ++dropped_;
+      if (stop) return;
     }
     for (int i = 0; i < 4096; ++i) {
       auto frames = wire::recv_frames(socket_);
       if (!frames) break;
       wire::Rejection why;
-      auto packet = wire::open(std::move(*frames), signer, why);
-      if (!packet) {
+      auto received = wire::open(std::move(*frames), signer, why);
+      if (!received) {
         ++dropped_;
         continue;
       }
-      on_packet(std::move(*packet));
+      for (auto& packet : received->messages) on_packet(std::move(packet));
     }
   }
 }
@@ -224,35 +336,47 @@ void ClientCore::on_packet(wire::Packet&& p) {
   promise.set_value(std::move(p));
 }
 
-// One reply answers one task, or (gather, reduce) every task of one call at once.
+// One reply answers one task, or (gather, reduce) every task of one call at once; a task may be
+// awaited by two states (its own call, and a get_result), and both hear.
 void ClientCore::on_result(wire::Packet&& p) {
   const std::int64_t received = now_us();
+  std::vector<Pending> hearers;
   for (const std::string& msg_id : p.header.msg_ids) {
-    Pending pending;
+    hearers.clear();
     {
       std::lock_guard lock(pending_mutex_);
-      auto it = pending_.find(msg_id);
-      if (it == pending_.end()) {
-        ++dropped_;
-        continue;
+      auto [first, last] = pending_.equal_range(msg_id);
+      for (auto it = first; it != last; ++it) hearers.push_back(it->second);
+    }
+    if (hearers.empty()) {
+      ++dropped_;
+      continue;
+    }
+    for (const Pending& pending : hearers) {
+      {
+        std::lock_guard lock(pending.state->mutex);
+        ResultSlot& slot = pending.state->slots[pending.slot];
+        if (slot.done) continue;
+        slot.done = true;
+        slot.error = p.header.error;
+        slot.payload = p.payload;  // shared buffers, not copies
+        slot.meta.status = slot.error.failed() ? "error" : "ok";
+        slot.meta.started = from_us(p.header.started_us);
+        slot.meta.completed = from_us(p.header.completed_us);
+        slot.meta.received = from_us(received);
+        slot.meta.stdout_text = p.header.out;
+        slot.meta.stderr_text = p.header.err;
+        if (slot.meta.function.empty()) slot.meta.function = p.header.function;
+        if (slot.meta.submitted.time_since_epoch().count() == 0) slot.meta.submitted = from_us(p.header.submitted_us);
+        if (p.header.engine_id >= 0 && !pending.state->joined) {
+          slot.meta.engine_id = p.header.engine_id;  // a balanced task learns where it ran
+          pending.state->targets[pending.slot] = p.header.engine_id;
+        }
+        pending.state->arrivals.push_back(pending.slot);
+        if (--pending.state->remaining == 0) pending.state->finished_at = SteadyClock::now();
       }
-      pending = it->second;
+      pending.state->cv.notify_all();
     }
-    {
-      std::lock_guard lock(pending.state->mutex);
-      ResultSlot& slot = pending.state->slots[pending.slot];
-      slot.done = true;
-      slot.error = p.header.error;
-      slot.payload = p.payload;  // shared buffers, not copies
-      slot.meta.status = slot.error.failed() ? "error" : "ok";
-      slot.meta.started = from_us(p.header.started_us);
-      slot.meta.completed = from_us(p.header.completed_us);
-      slot.meta.received = from_us(received);
-      slot.meta.stdout_text = p.header.out;
-      slot.meta.stderr_text = p.header.err;
-      if (--pending.state->remaining == 0) pending.state->finished_at = SteadyClock::now();
-    }
-    pending.state->cv.notify_all();
     // Only now is the result visible: wait_all() must not return before it is.
     std::lock_guard lock(pending_mutex_);
     pending_.erase(msg_id);

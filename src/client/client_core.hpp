@@ -18,6 +18,7 @@
 
 #include "common/clock.hpp"
 #include "crew/async_result.hpp"
+#include "crew/load_balanced_view.hpp"
 #include "protocol/header.hpp"
 #include "protocol/wire.hpp"
 #include "transport/mailbox.hpp"
@@ -40,6 +41,7 @@ struct ResultState {
   bool single = false;
   bool joined = false;  ///< one result for all targets (gather, reduce): slots share it
   std::vector<ResultSlot> slots;
+  std::vector<std::size_t> arrivals;  ///< slots in the order their answers came
   std::size_t remaining = 0;
   SteadyClock::time_point submitted_at;
   SteadyClock::time_point finished_at;
@@ -53,6 +55,20 @@ public:
   /// Sends an apply_request to `targets`; results arrive in the returned state.
   std::shared_ptr<ResultState> submit(std::string_view function, Value::List args, const std::vector<int>& targets,
                                       bool single, bool joined = false);
+  /// One call per target, each with its own arguments (a direct map): one slot per call.
+  std::shared_ptr<ResultState> submit_each(std::string_view function, std::vector<Value::List> calls,
+                                           const std::vector<int>& targets);
+  /// Load-balanced tasks, one per call, each allowed on `targets` (empty: any engine). One slot
+  /// per call; `single` for one task whose get() is its value.
+  std::shared_ptr<ResultState> submit_balanced(std::string_view function, std::vector<Value::List> calls,
+                                               const std::vector<int>& targets, const wire::BalanceSpec& spec,
+                                               bool single);
+  /// A state waiting for the replies of tasks submitted elsewhere (get_result): the caller asks
+  /// the controller to send them. `forget` undoes it.
+  std::shared_ptr<ResultState> watch(const std::vector<std::string>& msg_ids);
+  void forget(const std::shared_ptr<ResultState>& state);
+  /// Asks the controller to abort these tasks (throws InputError as LoadBalancedView::abort says).
+  AbortReport abort(const std::vector<std::string>& msg_ids);
   /// A blocking request/reply with the controller. Throws TimeoutError / ConnectionError.
   wire::Packet request(wire::MsgKind kind, const Value& body, std::chrono::milliseconds timeout);
 
@@ -77,6 +93,10 @@ private:
   void on_packet(wire::Packet&& p);
   void on_result(wire::Packet&& p);
   [[noreturn]] void throw_timeout(std::string_view what, std::chrono::milliseconds timeout) const;
+  /// A state with one slot per task, their msg ids fresh from this session.
+  std::shared_ptr<ResultState> new_state(std::size_t tasks, std::string_view function, std::int64_t submitted_us);
+  void check_size(const wire::Outgoing& m, const std::string& function) const;
+  void send(wire::Outgoing&& m);
 
   std::filesystem::path file_;
   std::string profile_hint_;
@@ -93,7 +113,7 @@ private:
 
   mutable std::mutex pending_mutex_;
   std::condition_variable all_done_;
-  std::unordered_map<std::string, Pending> pending_;
+  std::unordered_multimap<std::string, Pending> pending_;  ///< a task may be awaited twice (get_result)
   std::unordered_map<std::uint64_t, std::promise<wire::Packet>> requests_;
   std::atomic<std::uint64_t> next_seq_{0};
   std::atomic<std::uint64_t> dropped_{0};

@@ -126,6 +126,14 @@ pid_t start_controller(const StartOptions& o, const fs::path& log, StartGuard& g
     spawn.argv.push_back("--max-message-size");
     spawn.argv.push_back(std::to_string(o.max_message_bytes));
   }
+  if (!o.scheme.empty()) {
+    spawn.argv.push_back("--scheme");
+    spawn.argv.push_back(o.scheme);
+  }
+  if (o.hwm > 0) {
+    spawn.argv.push_back("--hwm");
+    spawn.argv.push_back(std::to_string(o.hwm));
+  }
   spawn.log = log;
   spawn.pass_fd = ready[1];
   pid_t pid = 0;
@@ -171,6 +179,7 @@ WorldState launch_world(const StartOptions& o, int engines, int index, const fs:
   launch.profile = o.profile;
   launch.mpirun_args = o.mpirun_args;
   launch.plugins = o.plugins;
+  launch.properties = o.properties;
   launch.oversubscribe_allowed = o.oversubscribe_allowed;
   WorldState world;
   world.launcher = "local";

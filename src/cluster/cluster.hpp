@@ -27,6 +27,9 @@ struct StartOptions {
   std::string ip = "127.0.0.1";
   int heartbeat_ms = 1000;
   std::uint64_t max_message_bytes = 0;  ///< 0: the controller's default
+  std::vector<std::string> properties;  ///< "k=v" for every engine (what `require` matches)
+  std::string scheme;                   ///< the load balancer's scheme ("": the controller's default)
+  int hwm = 0;                          ///< balanced tasks in flight per engine (0: automatic)
 };
 
 struct Reporter {

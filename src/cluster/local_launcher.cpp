@@ -67,6 +67,10 @@ std::vector<std::string> mpirun_command(const LocalLaunch& launch, const std::fi
     argv.push_back("--plugin");
     argv.push_back(p);
   }
+  for (const auto& p : launch.properties) {
+    argv.push_back("--property");
+    argv.push_back(p);
+  }
   return argv;
 }
 

@@ -17,6 +17,7 @@ struct LocalLaunch {
   std::string profile = "default";
   std::vector<std::string> mpirun_args;  ///< extra arguments, before the program
   std::vector<std::string> plugins;
+  std::vector<std::string> properties;  ///< "k=v", passed as crew-engine --property
   bool oversubscribe_allowed = true;
 };
 

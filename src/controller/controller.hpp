@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "controller/scheme.hpp"
+
 namespace crew::controller {
 
 /// 16 GiB: an 8 GB scatter fits; a runaway request does not take the controller's memory.
@@ -27,6 +29,11 @@ struct ControllerConfig {
   std::uint64_t max_message_bytes = default_max_message_bytes;
   /// Replies' data kept for later queries, in all; beyond it the oldest delivered ones go.
   std::uint64_t result_store_bytes = std::uint64_t{64} << 20;
+  /// How the load balancer picks engines.
+  Scheme scheme = Scheme::leastload;
+  /// Balanced tasks in flight per engine at most; 0: automatic (deep enough to cover the round
+  /// trip to the engine for short tasks, one at a time for long ones).
+  int hwm = 0;
 };
 
 struct ControllerStats {

@@ -15,7 +15,7 @@ std::string_view state_name(EngineState s) noexcept {
 }
 
 WorldRecord& Registry::add_world(std::string routing_id, const std::vector<std::string>& hosts,
-                                 const std::vector<std::int64_t>& pids) {
+                                 const std::vector<std::int64_t>& pids, const std::vector<Value::Dict>& properties) {
   WorldRecord w;
   w.id = static_cast<int>(worlds_.size());
   w.routing_id = routing_id;
@@ -29,6 +29,8 @@ WorldRecord& Registry::add_world(std::string routing_id, const std::vector<std::
     e.rank = rank;
     e.host = hosts[static_cast<std::size_t>(rank)];
     e.pid = static_cast<std::size_t>(rank) < pids.size() ? pids[static_cast<std::size_t>(rank)] : 0;
+    if (static_cast<std::size_t>(rank) < properties.size()) e.properties = properties[static_cast<std::size_t>(rank)];
+    e.properties.try_emplace("host", e.host);
     engines_.push_back(std::move(e));
   }
   world_by_routing_[routing_id] = w.id;

@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "crew/value.hpp"
+
 namespace crew::controller {
 
 enum class EngineState : std::uint8_t { alive, dead, stopped };
@@ -24,6 +26,10 @@ struct EngineRecord {
   EngineState state = EngineState::alive;
   std::deque<std::string> in_flight;  ///< msg ids dispatched and not answered, oldest first
   std::uint64_t completed = 0;
+  Value::Dict properties;  ///< what `requires` matches: --property k=v, and "host"
+  // for the load balancer
+  std::uint64_t last_use = 0;  ///< when it last got a balanced task (a counter; 0: never)
+  double task_us = -1;         ///< how long its tasks take (moving average; -1: not measured yet)
 };
 
 struct WorldRecord {
@@ -34,15 +40,22 @@ struct WorldRecord {
   EngineState state = EngineState::alive;
   std::chrono::steady_clock::time_point last_seen;
   std::string end_reason;
+  // for the load balancer: the round trip to this world's engines, without the task itself
+  double round_trip_us = -1;  ///< the least in the last window (-1: not measured yet)
+  double window_min_us = -1;  ///< the least so far in the current window
+  int window_samples = 0;
 };
 
 class Registry {
 public:
+  /// `properties`: one dict per rank (missing ones are empty).
   WorldRecord& add_world(std::string routing_id, const std::vector<std::string>& hosts,
-                         const std::vector<std::int64_t>& pids);
+                         const std::vector<std::int64_t>& pids, const std::vector<Value::Dict>& properties = {});
   WorldRecord* world_by_routing(const std::string& routing_id);
   WorldRecord* world(int id);
   EngineRecord* engine(int id);
+  const WorldRecord* world(int id) const { return const_cast<Registry*>(this)->world(id); }
+  const EngineRecord* engine(int id) const { return const_cast<Registry*>(this)->engine(id); }
   std::vector<WorldRecord>& worlds() noexcept { return worlds_; }
   const std::vector<WorldRecord>& worlds() const noexcept { return worlds_; }
   const std::vector<EngineRecord>& engines() const noexcept { return engines_; }

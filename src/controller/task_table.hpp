@@ -20,10 +20,13 @@ struct TaskRecord {
   bool done = false;
   bool failed = false;
   std::int64_t submitted_us = 0;
-  std::string collective;        ///< key of its CollectiveRecord (gather, reduce, save_h5), else empty
-  std::uint64_t kept_bytes = 0;  ///< bytes of the reply held here (0 once evicted)
-  bool evicted = false;          ///< the reply was delivered and its data dropped to stay in budget
-  // The reply as it goes on the wire.
+  std::string collective;             ///< key of its CollectiveRecord (gather, reduce, save_h5), else empty
+  std::uint64_t kept_bytes = 0;       ///< bytes of the reply held here (0 once evicted)
+  bool evicted = false;               ///< the reply was delivered and its data dropped to stay in budget
+  bool balanced = false;              ///< load-balanced: the controller chose (chooses) its engine
+  std::int64_t dispatched_ns = 0;     ///< steady clock, when it went to its engine (0: not yet)
+  std::vector<std::string> watchers;  ///< other clients that asked for its reply (get_result)
+  // The reply as it goes on the wire (the signature only if it arrived alone, not in a batch).
   Buffer signature;
   Buffer header_bytes;
   std::vector<Buffer> payload;

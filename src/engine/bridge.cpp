@@ -17,6 +17,8 @@ namespace crew::detail {
 
 struct Bridge::Pending {
   mpi_frames::SendQueue sends;
+  std::vector<wire::Batcher> to_rank;  ///< queued this turn, per rank
+  std::vector<int> ranks_waiting;      ///< ranks with something queued
 };
 
 Bridge::Bridge(zmq::socket_t socket, zmq::socket_t heartbeats, std::string key, BridgeConfig config,
@@ -24,6 +26,7 @@ Bridge::Bridge(zmq::socket_t socket, zmq::socket_t heartbeats, std::string key, 
     : socket_(std::move(socket)), heartbeats_(std::move(heartbeats)), key_(key), signer_(key), config_(config),
       to_engine_(to_engine), from_engine_(from_engine), pending_(std::make_unique<Pending>()),
       expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0) {
+  pending_->to_rank.resize(static_cast<std::size_t>(config_.world_size));
   config_.rings_rank.resize(static_cast<std::size_t>(config_.world_size), false);
   if (config_.doorbell == nullptr) config_.rings_rank.assign(config_.rings_rank.size(), false);
 }
@@ -53,8 +56,8 @@ void Bridge::heartbeat_loop() {
     zmq::poll(items, 2, std::max(left, std::chrono::milliseconds(1)));
     while (auto frames = wire::recv_frames(heartbeats_)) {
       wire::Rejection why;
-      auto packet = wire::open(std::move(*frames), signer, why);
-      if (packet && packet->header.kind == wire::MsgKind::heartbeat)
+      auto received = wire::open(std::move(*frames), signer, why);
+      if (received && received->messages.front().header.kind == wire::MsgKind::heartbeat)
         heard_controller();
       else
         ++counters_.dropped;
@@ -84,6 +87,7 @@ void Bridge::run() {
     // A ring announces a reply that may take a moment to become visible to MPI: count it as work.
     if (config_.doorbell && config_.doorbell->clear() && remote_expected_ > 0) mpi_wait_.worked();
     if (remote_expected_ > 0) worked |= pump_ranks();
+    flush();
     pending_->sends.progress();
 
     const auto now = clock::now();
@@ -101,6 +105,7 @@ void Bridge::run() {
       bye.kind = wire::MsgKind::goodbye;
       const auto m = wire::make_message(bye);
       send_to_controller(m.header_bytes, m.payload);
+      flush();
       spdlog::info("world {} stopped ({} tasks forwarded)", config_.world_id, counters_.tasks_forwarded.load());
       return;
     }
@@ -129,14 +134,14 @@ bool Bridge::pump_controller() {
     if (!frames) break;
     worked = true;
     wire::Rejection why;
-    auto packet = wire::open(std::move(*frames), signer_, why);
-    if (!packet) {
+    auto received = wire::open(std::move(*frames), signer_, why);
+    if (!received) {
       ++counters_.dropped;
       spdlog::warn("dropped a message from the controller: [crew.{}] {}", errc_name(why.code), why.detail);
       continue;
     }
     heard_controller();
-    on_controller_message(std::move(*packet));
+    for (auto& packet : received->messages) on_controller_message(std::move(packet));
   }
   return worked;
 }
@@ -230,13 +235,30 @@ bool Bridge::pump_engine() {
 }
 
 void Bridge::send_to_rank(int rank, const Buffer& header_bytes, std::span<const Buffer> payload) {
-  pending_->sends.send(config_.control_comm, rank, header_bytes, payload);
-  pending_->sends.progress();  // Open MPI may hold an Isend until the sender makes progress
-  auto&& rings = config_.rings_rank[static_cast<std::size_t>(rank)];
-  if (rings && !config_.doorbell->ring(rank)) {
-    spdlog::info("rank {} has no doorbell on this host; polling it instead", rank);
-    rings = false;
-    expected_unrung_ += expected_by_rank_[static_cast<std::size_t>(rank)];
+  auto& q = pending_->to_rank[static_cast<std::size_t>(rank)];
+  if (q.empty()) pending_->ranks_waiting.push_back(rank);
+  q.add(header_bytes, payload);
+}
+
+// What this turn produced for each rank goes as few MPI messages (and doorbell rings) as the
+// batching rules allow; replies for the controller likewise leave as few ZeroMQ messages.
+void Bridge::flush() {
+  for (const int rank : pending_->ranks_waiting) {
+    for (const wire::Frames& m : pending_->to_rank[static_cast<std::size_t>(rank)].take())
+      pending_->sends.send(config_.control_comm, rank, m.header_bytes, m.payload);
+    pending_->sends.progress();  // Open MPI may hold an Isend until the sender makes progress
+    auto&& rings = config_.rings_rank[static_cast<std::size_t>(rank)];
+    if (rings && !config_.doorbell->ring(rank)) {
+      spdlog::info("rank {} has no doorbell on this host; polling it instead", rank);
+      rings = false;
+      expected_unrung_ += expected_by_rank_[static_cast<std::size_t>(rank)];
+    }
+  }
+  pending_->ranks_waiting.clear();
+  if (to_controller_.empty()) return;
+  if (wire::send_queued(socket_, {}, to_controller_, signer_) != wire::Sent::ok) {
+    ++counters_.dropped;
+    spdlog::error("could not send to the controller");
   }
 }
 
@@ -252,23 +274,25 @@ bool Bridge::pump_ranks() {
     auto m = mpi_frames::try_recv(config_.control_comm);
     if (!m) break;
     worked = true;
-    --remote_expected_;
-    const auto source = static_cast<std::size_t>(m->source);
-    if (source < expected_by_rank_.size() && expected_by_rank_[source] > 0) {
-      --expected_by_rank_[source];
-      if (!config_.rings_rank[source]) --expected_unrung_;
-    }
-    wire::Header h;
+    std::vector<wire::Packet> replies;
     try {
-      h = wire::decode_header(m->header.bytes());
+      replies = wire::unpack(std::move(m->header), std::move(m->payload));
     } catch (const Error& e) {
       ++counters_.dropped;
       spdlog::error("rank {} sent a message that does not decode: {}", m->source, e.what());
       continue;
     }
-    if (h.kind == wire::MsgKind::goodbye) continue;
-    ++counters_.replies_forwarded;
-    send_to_controller(m->header, m->payload);
+    const auto source = static_cast<std::size_t>(m->source);
+    for (const wire::Packet& reply : replies) {
+      if (remote_expected_ > 0) --remote_expected_;
+      if (source < expected_by_rank_.size() && expected_by_rank_[source] > 0) {
+        --expected_by_rank_[source];
+        if (!config_.rings_rank[source]) --expected_unrung_;
+      }
+      if (reply.header.kind == wire::MsgKind::goodbye) continue;
+      ++counters_.replies_forwarded;
+      send_to_controller(reply.header_bytes, reply.payload);
+    }
   }
   return worked;
 }
@@ -286,14 +310,11 @@ void Bridge::begin_shutdown(const std::string& why) {
     expect_from(rank);
   }
   to_engine_.push(LocalTask{stop, {}});
+  flush();
 }
 
 void Bridge::send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload) {
-  const wire::Sent r = wire::send(socket_, {}, header_bytes, payload, signer_);
-  if (r != wire::Sent::ok) {
-    ++counters_.dropped;
-    spdlog::error("could not send to the controller (socket {})", r == wire::Sent::would_block ? "full" : "unroutable");
-  }
+  to_controller_.add(header_bytes, payload);
 }
 
 void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {

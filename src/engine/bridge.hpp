@@ -80,6 +80,8 @@ private:
   void dispatch_collective(wire::Collective op, wire::Packet&& p);
   void begin_shutdown(const std::string& why);
   void send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload);
+  /// Sends what this turn queued for ranks and for the controller.
+  void flush();
   void wait_for_events(std::chrono::nanoseconds timeout);
 
   zmq::socket_t socket_;
@@ -90,6 +92,7 @@ private:
   Mailbox<LocalTask>& to_engine_;
   Mailbox<LocalReply>& from_engine_;
   BridgeCounters counters_;
+  wire::Batcher to_controller_;  ///< replies queued this turn
 
   struct Pending;
   std::unique_ptr<Pending> pending_;

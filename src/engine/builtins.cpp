@@ -12,7 +12,9 @@
 #include "crew/engine.hpp"
 #include "crew/function.hpp"
 #include "crew/version.hpp"
+#include "engine/forwarded_exception.hpp"
 #include "engine/function_origin.hpp"
+#include "values/sequence.hpp"
 
 namespace crew::detail {
 namespace {
@@ -93,6 +95,39 @@ Value exec(const std::string& command) {
   return Value(std::move(out));
 }
 
+/// crew.map(function, sequence, ...): the function on every item (zipped over several sequences),
+/// in order; the results packed (an array when they are numbers). A failing item fails the chunk
+/// with an error that says which item.
+Value map_items(Context& ctx, const Value::List& args) {
+  if (args.size() < 2 || !args[0].is_string())
+    throw Error(errc::bad_arguments, "crew.map(function, sequence, ...) needs a function name and a sequence");
+  const std::string& name = args[0].as_string();
+  const FunctionInfo* fn = find_function(name);
+  if (fn == nullptr)
+    throw Error(errc::unknown_function,
+                "map: no function '" + name + "' on this engine (`crew call functions` lists them)");
+  const std::uint64_t n = seq::length(args[1], "map");
+  for (std::size_t s = 2; s < args.size(); ++s)
+    if (seq::length(args[s], "map") != n)
+      throw Error(errc::bad_arguments, "map: sequence " + std::to_string(s) + " has " +
+                                           std::to_string(seq::length(args[s], "map")) + " items, the first " +
+                                           std::to_string(n));
+  Value::List results;
+  results.reserve(n);
+  Value::List call(args.size() - 1);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    for (std::size_t s = 1; s < args.size(); ++s) call[s - 1] = seq::item(args[s], i);
+    try {
+      results.push_back(fn->invoke(ctx, call));
+    } catch (const Error& e) {
+      throw Error(e.code(), "item " + std::to_string(i) + " of this chunk: " + e.message());
+    } catch (const std::exception& e) {
+      throw ForwardedException(current_exception_type(), "item " + std::to_string(i) + " of this chunk: " + e.what());
+    }
+  }
+  return seq::pack(std::move(results));
+}
+
 Value functions() {
   Value::List out;
   for (const FunctionInfo* f : list_functions())
@@ -119,6 +154,7 @@ void register_builtins() {
     register_function("exec", exec);
     register_function("functions", functions);
     register_function("load_plugin", [](const std::string& path) { return load_plugin(path); });
+    register_invoker("crew.map", "crew.map(function, sequences...) -> results", map_items);
   });
 }
 

@@ -9,10 +9,12 @@
 #include <boost/serialization/vector.hpp>
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <thread>
 
 #include "common/clock.hpp"
 #include "common/profile.hpp"
+#include "crew/json.hpp"
 #include "crew/version.hpp"
 #include "engine/bridge.hpp"
 #include "engine/builtins.hpp"
@@ -20,6 +22,7 @@
 #include "engine/executor.hpp"
 #include "engine/idle_backoff.hpp"
 #include "engine/mpi_frames.hpp"
+#include "protocol/collective.hpp"
 #include "protocol/signer.hpp"
 #include "protocol/wire.hpp"
 
@@ -150,11 +153,13 @@ private:
     boost::mpi::gather(bc, host, hosts_, 0);
     const auto& hosts = hosts_;
     boost::mpi::gather(bc, static_cast<std::int64_t>(::getpid()), pids, 0);
+    std::vector<std::string> properties;  // each rank's, as JSON
+    boost::mpi::gather(bc, to_json(Value(options_.properties)).dump(), properties, 0);
 
     Registration reg;
     if (rank_ == 0) {
       try {
-        reg = register_with_controller(hosts, pids);
+        reg = register_with_controller(hosts, pids, properties);
       } catch (const Error& e) {
         reg.error = e.what();
       }
@@ -176,7 +181,8 @@ private:
                    reg.first_engine + size_ - 1, size_);
   }
 
-  Registration register_with_controller(const std::vector<std::string>& hosts, const std::vector<std::int64_t>& pids) {
+  Registration register_with_controller(const std::vector<std::string>& hosts, const std::vector<std::int64_t>& pids,
+                                        const std::vector<std::string>& properties) {
     const fs::path file =
         options_.engine_file.empty() ? profile_dir(options_.profile) / engine_file_name : options_.engine_file;
     if (!fs::exists(file))
@@ -204,10 +210,12 @@ private:
 
     wire::Header h;
     h.kind = wire::MsgKind::register_request;
-    Value::List host_list(hosts.begin(), hosts.end()), pid_list(pids.begin(), pids.end());
+    Value::List host_list(hosts.begin(), hosts.end()), pid_list(pids.begin(), pids.end()), property_list;
+    for (const auto& p : properties) property_list.push_back(parse_json(p));
     const Value body = Value::dict({{"size", size_},
                                     {"hosts", Value(std::move(host_list))},
                                     {"pids", Value(std::move(pid_list))},
+                                    {"properties", Value(std::move(property_list))},
                                     {"crew_version", version_string}});
     (void)wire::send(socket_, {}, wire::make_message(h, body), signer);
 
@@ -219,12 +227,13 @@ private:
       zmq::poll(&item, 1, left);
       while (auto frames = wire::recv_frames(socket_)) {
         wire::Rejection why;
-        auto p = wire::open(std::move(*frames), signer, why);
-        if (!p) {
+        auto received = wire::open(std::move(*frames), signer, why);
+        if (!received) {
           throw ConnectionError(errc::bad_signature,
                                 "the controller's reply failed its check (" + why.detail + "); " + file.string() +
                                     " is probably stale: restart the engines with the current connection file");
         }
+        const wire::Packet* p = &received->messages.front();
         if (p->header.kind != wire::MsgKind::register_reply) continue;
         if (p->header.error.failed()) throw Error(p->header.error.code, p->header.error.message);
         const Value reply = p->body();
@@ -284,12 +293,34 @@ private:
     if (bridge_error) std::rethrow_exception(bridge_error);
   }
 
+  // Ranks other than 0: tasks arrive from the bridge over MPI, a batch at a time. Replies go back
+  // batched too, but are never held long: they leave once no more work is waiting here, once the
+  // oldest is `reply_hold` old, and before any task that may take long (the last one did, or a
+  // collective, which waits for other ranks).
   void run_other_rank() {
+    static constexpr auto reply_hold = std::chrono::microseconds(200);
+    static constexpr auto quick_task = std::chrono::microseconds(50);
+    SteadyClock::duration last_task{};
     IdleBackoff idle;
     IdleBackoff::tighten_timer_slack();
+    std::deque<wire::Packet> work;
+    wire::Batcher replies;
+    SteadyClock::time_point oldest_reply{};
+    auto send_replies = [&] {
+      for (const wire::Frames& m : replies.take()) mpi_frames::send(control_, 0, m.header_bytes, m.payload);
+      if (doorbell_) doorbell_->ring(0);
+    };
     for (;;) {
-      auto m = mpi_frames::try_recv(control_, 0);
-      if (!m) {
+      // Take everything that is already here, so that replies can wait for the rest.
+      while (auto m = mpi_frames::try_recv(control_, 0)) {
+        try {
+          for (auto& p : wire::unpack(std::move(m->header), std::move(m->payload))) work.push_back(std::move(p));
+        } catch (const Error& e) {
+          spdlog::error("rank {} dropped a message from the bridge that does not decode: {}", rank_, e.what());
+        }
+      }
+      if (work.empty()) {
+        if (!replies.empty()) send_replies();
         // Idle ranks block on their doorbell (rank 0 rings after each send), or, without one,
         // nap between probes; they never spin in MPI.
         const auto nap = idle.next();
@@ -300,28 +331,29 @@ private:
           idle.worked();
         continue;
       }
-      wire::Header h;
-      try {
-        h = wire::decode_header(m->header.bytes());
-      } catch (const Error& e) {
-        spdlog::error("rank {} dropped a message from the bridge that does not decode: {}", rank_, e.what());
-        continue;
-      }
-      if (h.kind == wire::MsgKind::shutdown_world) {
+      wire::Packet p = std::move(work.front());
+      work.pop_front();
+      idle.worked();
+      if (p.header.kind == wire::MsgKind::shutdown_world) {
         wire::Header bye;
         bye.kind = wire::MsgKind::goodbye;
         const auto reply = wire::make_message(bye);
-        mpi_frames::send(control_, 0, reply.header_bytes, reply.payload);
-        if (doorbell_) doorbell_->ring(0);
+        replies.add(reply.header_bytes, reply.payload);
+        send_replies();
         return;
       }
-      if (h.kind == wire::MsgKind::task || h.kind == wire::MsgKind::apply_request) {
-        if (const auto reply = executor_->run(h, m->payload)) {
-          mpi_frames::send(control_, 0, reply->header_bytes, reply->payload);
-          if (doorbell_) doorbell_->ring(0);
-        }
+      if (p.header.kind != wire::MsgKind::task && p.header.kind != wire::MsgKind::apply_request) continue;
+      const auto start = SteadyClock::now();
+      if (!replies.empty() && (last_task > quick_task || start - oldest_reply >= reply_hold ||
+                               wire::collective_of(p.header.function) != wire::Collective::none))
+        send_replies();
+      auto reply = executor_->run(p.header, p.payload);
+      last_task = SteadyClock::now() - start;
+      if (reply) {
+        if (replies.empty()) oldest_reply = SteadyClock::now();
+        replies.add(reply->header_bytes, reply->payload);
       }
-      idle.worked();
+      if (!replies.empty() && work.empty()) send_replies();
     }
   }
 

@@ -11,6 +11,7 @@
 #include "common/clock.hpp"
 #include "crew/function.hpp"
 #include "engine/collectives.hpp"
+#include "engine/forwarded_exception.hpp"
 #include "protocol/collective.hpp"
 #include "protocol/value_codec.hpp"
 
@@ -21,11 +22,6 @@ std::string demangle(const char* mangled) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
   return status == 0 && out ? std::string(out.get()) : std::string(mangled);
-}
-
-std::string current_exception_type() {
-  const std::type_info* t = abi::__cxa_current_exception_type();
-  return t ? demangle(t->name()) : "unknown";
 }
 
 /// Replaces Refs (at any depth) with the namespace's values.
@@ -92,6 +88,11 @@ std::string unknown_function_message(const std::string& name) {
 
 }  // namespace
 
+std::string current_exception_type() {
+  const std::type_info* t = abi::__cxa_current_exception_type();
+  return t ? demangle(t->name()) : "unknown";
+}
+
 Executor::Executor(EngineIdentity identity) : id_(std::move(identity)) {
   if (id_.data_comm != MPI_COMM_NULL) collectives_ = std::make_unique<Collectives>(id_.data_comm, id_, ns_);
 }
@@ -145,6 +146,8 @@ wire::Outgoing Executor::run_function(const wire::Header& task, std::span<const 
     result = fn->invoke(ctx, args.as_list());
   } catch (const Error& e) {
     reply.error = {e.code(), "crew." + std::string(errc_name(e.code())), e.message(), task.function};
+  } catch (const ForwardedException& e) {
+    reply.error = {errc::exception, e.type(), e.what(), task.function};
   } catch (const std::exception& e) {
     reply.error = {errc::exception, current_exception_type(), e.what(), task.function};
   } catch (...) {

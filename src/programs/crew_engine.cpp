@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "common/log.hpp"
+#include "common/properties.hpp"
 #include "crew/engine.hpp"
 #include "crew/version.hpp"
 
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   crew::EngineOptions options;
   double timeout_s = 30;
   std::string log_level;
+  std::vector<std::string> properties;
   CLI::App app{"crew-engine: an MPI program whose every rank is a crew engine.\n"
                "Run it under mpirun: mpirun -n 4 crew-engine --profile default",
                "crew-engine"};
@@ -28,6 +30,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default $CREW_LOG_LEVEL or info)");
+  app.add_option("--property", properties,
+                 "KEY=VALUE this engine offers to load-balanced tasks' `require` (repeatable; VALUE is JSON or text)");
   // Parse before MPI_Init so --help and --version work without an MPI launch.
   try {
     app.parse(argc, argv);
@@ -35,6 +39,12 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   options.register_timeout = std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
+  try {
+    options.properties = crew::parse_properties(properties);
+  } catch (const crew::Error& e) {
+    std::cerr << "crew-engine: " << e.what() << std::endl;
+    return 2;
+  }
 
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);

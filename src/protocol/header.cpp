@@ -22,19 +22,26 @@ std::string_view kind_name(MsgKind k) noexcept {
   case MsgKind::shutdown_request: return "shutdown_request";
   case MsgKind::shutdown_reply: return "shutdown_reply";
   case MsgKind::request_error: return "request_error";
+  case MsgKind::balanced_request: return "balanced_request";
+  case MsgKind::queue_request: return "queue_request";
+  case MsgKind::queue_reply: return "queue_reply";
+  case MsgKind::result_request: return "result_request";
+  case MsgKind::result_reply: return "result_reply";
+  case MsgKind::abort_request: return "abort_request";
+  case MsgKind::abort_reply: return "abort_reply";
   case MsgKind::register_request: return "register_request";
   case MsgKind::register_reply: return "register_reply";
   case MsgKind::task: return "task";
   case MsgKind::heartbeat: return "heartbeat";
   case MsgKind::shutdown_world: return "shutdown_world";
   case MsgKind::goodbye: return "goodbye";
+  case MsgKind::batch: return "batch";
   }
   return "invalid";
 }
 
 bool kind_valid(std::uint8_t raw) noexcept {
-  return (raw >= static_cast<std::uint8_t>(MsgKind::hello) &&
-          raw <= static_cast<std::uint8_t>(MsgKind::request_error)) ||
+  return (raw >= static_cast<std::uint8_t>(MsgKind::hello) && raw <= static_cast<std::uint8_t>(MsgKind::abort_reply)) ||
          (raw >= static_cast<std::uint8_t>(MsgKind::register_request) &&
           raw <= static_cast<std::uint8_t>(MsgKind::goodbye));
 }
@@ -61,7 +68,8 @@ Header decode_header(std::span<const std::byte> bytes) {
   } catch (const cereal::Exception& e) {
     throw ProtocolError(errc::malformed, std::string("bad header: ") + e.what());
   }
-  if (h.targets.size() != h.msg_ids.size() && !h.msg_ids.empty() && h.kind != MsgKind::apply_reply)
+  if (h.targets.size() != h.msg_ids.size() && !h.msg_ids.empty() && h.kind != MsgKind::apply_reply &&
+      h.kind != MsgKind::balanced_request)
     throw ProtocolError(errc::malformed, "header has " + std::to_string(h.targets.size()) + " targets but " +
                                              std::to_string(h.msg_ids.size()) + " msg_ids");
   return h;

@@ -31,7 +31,16 @@ enum class MsgKind : std::uint8_t {
   stats_reply,
   shutdown_request,  ///< body: {engines: bool}; the controller stops its worlds and exits
   shutdown_reply,
-  request_error,  ///< a request the controller could not serve; error set
+  request_error,     ///< a request the controller could not serve; error set
+  balanced_request,  ///< one load-balanced task: msg_ids {id}, targets the engines it may use
+                     ///< (empty: any), function; balance set; body: list of arguments
+  queue_request,     ///< reply queue_reply, body: {engines: [...], unassigned, waiting, ...}
+  queue_reply,
+  result_request,  ///< body: {msg_ids: [...], resend: bool}; reply result_reply {pending, ...};
+                   ///< with resend, the stored replies follow (and pending ones when they come)
+  result_reply,
+  abort_request,  ///< body: {msg_ids: [...]}; reply abort_reply {aborted, done, running, unknown}
+  abort_reply,
   // bridge (rank 0 of a world) <-> controller
   register_request = 32,  ///< body: {uuid, size, hosts, pids, version}
   register_reply,         ///< body: {world, first_engine, heartbeat_ms}; or error set
@@ -39,6 +48,8 @@ enum class MsgKind : std::uint8_t {
   heartbeat,              ///< bridge -> controller, and echoed back
   shutdown_world,         ///< controller -> bridge (and bridge -> ranks over MPI)
   goodbye,                ///< bridge -> controller (and ranks -> bridge) on the way out
+  // not a message: the first byte of a batch header (protocol/batch.hpp)
+  batch = 48,
 };
 
 std::string_view kind_name(MsgKind k) noexcept;
@@ -53,6 +64,32 @@ struct ErrorInfo {
   bool failed() const noexcept { return code != errc::none; }
 };
 
+/// A load-balanced task's dependency on other tasks (controller/dependency.hpp).
+struct DependencySpec {
+  std::vector<std::string> ids;
+  bool all = true;       ///< every prerequisite (false: any one)
+  bool success = true;   ///< a prerequisite that succeeded satisfies it
+  bool failure = false;  ///< a prerequisite that failed satisfies it
+  bool empty() const noexcept { return ids.empty(); }
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(ids, all, success, failure);
+  }
+};
+
+/// How the load balancer treats a task (balanced_request only).
+struct BalanceSpec {
+  DependencySpec after;         ///< run once these are done
+  DependencySpec follow;        ///< run where these ran
+  std::int64_t timeout_ms = 0;  ///< fail if not handed to an engine within this (0: no limit)
+  std::int32_t retries = 0;     ///< run again (elsewhere if possible) this many times after failures
+  std::string requires_json;    ///< engine properties the task needs, a JSON object ("" : none)
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(after, follow, timeout_ms, retries, requires_json);
+  }
+};
+
 struct Header {
   MsgKind kind = MsgKind::hello;
   std::uint64_t request_id = 0;       ///< pairs replies with requests (non-task requests)
@@ -64,13 +101,15 @@ struct Header {
   std::int64_t started_us = 0;        ///< engine clock
   std::int64_t completed_us = 0;      ///< engine clock
   ErrorInfo error;
-  std::string out;  ///< captured stdout of the task
-  std::string err;  ///< captured stderr of the task
+  std::string out;      ///< captured stdout of the task
+  std::string err;      ///< captured stderr of the task
+  BalanceSpec balance;  ///< balanced_request only (not on the wire for other kinds)
 
   template <class Archive>
   void serialize(Archive& ar) {
     ar(kind, request_id, targets, msg_ids, function, engine_id, submitted_us, started_us, completed_us, error.code,
        error.type, error.message, error.context, out, err);
+    if (kind == MsgKind::balanced_request) ar(balance);
   }
 };
 

@@ -70,7 +70,26 @@ std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket) {
   return frames;
 }
 
-std::optional<Packet> open(std::vector<zmq::message_t>&& frames, Signer& signer, Rejection& why) {
+std::string Received::peer() const {
+  if (routing.empty()) return {};
+  return std::string(static_cast<const char*>(routing.front().data()), routing.front().size());
+}
+
+std::vector<Packet> unpack(Buffer header_bytes, std::vector<Buffer> payload) {
+  std::vector<Frames> members = split_batch(std::move(header_bytes), std::move(payload));
+  std::vector<Packet> out;
+  out.reserve(members.size());
+  for (auto& m : members) {
+    Packet p;
+    p.header = decode_header(m.header_bytes.bytes());
+    p.header_bytes = std::move(m.header_bytes);
+    p.payload = std::move(m.payload);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signer, Rejection& why) {
   std::size_t delim = 0;
   while (delim < frames.size() && !is_delimiter(frames[delim])) ++delim;
   if (delim == frames.size()) {
@@ -90,20 +109,23 @@ std::optional<Packet> open(std::vector<zmq::message_t>&& frames, Signer& signer,
     why = {errc::bad_signature, "signature does not match the profile's key"};
     return std::nullopt;
   }
-  Packet p;
+  Received r;
+  r.routing.reserve(delim);
+  for (std::size_t i = 0; i < delim; ++i) r.routing.push_back(std::move(frames[i]));
+  Buffer signature = to_buffer(std::move(frames[delim + 1]));
+  Buffer header_bytes = to_buffer(std::move(frames[delim + 2]));
+  std::vector<Buffer> payload;
+  payload.reserve(frames.size() - delim - 3);
+  for (std::size_t i = delim + 3; i < frames.size(); ++i) payload.push_back(to_buffer(std::move(frames[i])));
+  const bool lone = !is_batch(header_bytes);
   try {
-    p.header = decode_header({static_cast<const std::byte*>(frames[delim + 2].data()), frames[delim + 2].size()});
+    r.messages = unpack(std::move(header_bytes), std::move(payload));
   } catch (const ProtocolError& e) {
     why = {errc::malformed, e.message()};
     return std::nullopt;
   }
-  p.routing.reserve(delim);
-  for (std::size_t i = 0; i < delim; ++i) p.routing.push_back(std::move(frames[i]));
-  p.signature = to_buffer(std::move(frames[delim + 1]));
-  p.header_bytes = to_buffer(std::move(frames[delim + 2]));
-  p.payload.reserve(frames.size() - delim - 3);
-  for (std::size_t i = delim + 3; i < frames.size(); ++i) p.payload.push_back(to_buffer(std::move(frames[i])));
-  return p;
+  if (lone) r.messages.front().signature = std::move(signature);
+  return r;
 }
 
 Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& header_bytes,
@@ -121,6 +143,20 @@ Sent forward(zmq::socket_t& socket, std::span<const zmq::message_t> routing, con
              const Buffer& header_bytes, std::span<const Buffer> payload) {
   if (signature.size() != Signer::signature_size) throw Error(errc::internal, "forwarding an unsigned message");
   return send_all(socket, routing, signature.data(), header_bytes, payload);
+}
+
+Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Frames& m, Signer& signer) {
+  if (m.signature.size() == Signer::signature_size)
+    return send_all(socket, routing, m.signature.data(), m.header_bytes, m.payload);
+  return send(socket, routing, m.header_bytes, m.payload, signer);
+}
+
+Sent send_queued(zmq::socket_t& socket, std::span<const zmq::message_t> routing, Batcher& queue, Signer& signer) {
+  for (const Frames& m : queue.take()) {
+    const Sent r = send(socket, routing, m, signer);
+    if (r != Sent::ok) return r;
+  }
+  return Sent::ok;
 }
 
 Buffer to_buffer(zmq::message_t&& frame) {

@@ -4,6 +4,8 @@
 // Frames: [routing ids... (ROUTER side)] ["crew/1"] [HMAC-SHA256] [header] [body] [out-of-band...]
 // The signature covers header, body and every out-of-band frame. open() checks the delimiter,
 // the signature and the header, in that order, before anything else looks at a message.
+// The header frame may instead be a batch header (protocol/batch.hpp): the message then carries
+// several crew messages, each [header] [body] [out-of-band...], under the one signature.
 
 #include <optional>
 #include <span>
@@ -13,6 +15,7 @@
 #include <zmq.hpp>
 
 #include "crew/value.hpp"
+#include "protocol/batch.hpp"
 #include "protocol/header.hpp"
 #include "protocol/signer.hpp"
 
@@ -25,10 +28,9 @@ inline constexpr std::string_view heartbeat_suffix = "/hb";
 /// Buffers at least this large are handed to ZeroMQ without copying.
 inline constexpr std::size_t zero_copy_threshold = 16 * 1024;
 
-/// A received message whose signature checked out and whose header decoded.
+/// A received crew message whose signature checked out and whose header decoded.
 struct Packet {
-  std::vector<zmq::message_t> routing;  ///< the ROUTER envelope (empty on a DEALER)
-  Buffer signature;
+  Buffer signature;  ///< set if it came alone (so it can be forwarded unchanged); empty in a batch
   Buffer header_bytes;
   Header header;
   std::vector<Buffer> payload;  ///< [0] the body, [1..] its out-of-band frames
@@ -52,8 +54,20 @@ Outgoing make_message(const Header& h, const Value& body = Value());
 /// Receives one whole multipart message if one is waiting (never blocks).
 std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket);
 
-/// Splits, verifies and decodes the header. nullopt (with `why` filled) if the message is rejected.
-std::optional<Packet> open(std::vector<zmq::message_t>&& frames, Signer& signer, Rejection& why);
+/// What one ZeroMQ message brought: one crew message, or the members of a batch, in order.
+struct Received {
+  std::vector<zmq::message_t> routing;  ///< the ROUTER envelope (empty on a DEALER)
+  std::vector<Packet> messages;
+  /// The sender's routing id (the first envelope frame), or "" on a DEALER.
+  std::string peer() const;
+};
+
+/// Splits, verifies and decodes the headers. nullopt (with `why` filled) if the message is
+/// rejected: a bad signature, or any frame or member header that does not decode.
+std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signer, Rejection& why);
+
+/// Decodes the headers of messages that arrived by other means (MPI); throws ProtocolError.
+std::vector<Packet> unpack(Buffer header_bytes, std::vector<Buffer> payload);
 
 /// What became of a send. crew sockets have no high-water mark, so would_block means the
 /// socket is in trouble; unroutable means a ROUTER_MANDATORY socket has no such peer (gone).
@@ -71,6 +85,12 @@ Buffer signature_of(const Buffer& header_bytes, std::span<const Buffer> payload,
 /// Sends a message that is already signed with this socket's key (no re-signing).
 Sent forward(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& signature,
              const Buffer& header_bytes, std::span<const Buffer> payload);
+
+/// Sends one unit from a Batcher: forwarded with its signature if it has one, else signed.
+Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Frames& m, Signer& signer);
+/// Sends everything queued in `queue` (emptying it); the first failure stops it (the rest is
+/// dropped: the peer is gone) and is returned.
+Sent send_queued(zmq::socket_t& socket, std::span<const zmq::message_t> routing, Batcher& queue, Signer& signer);
 
 /// A received ZeroMQ frame as a Buffer, without copying.
 Buffer to_buffer(zmq::message_t&& frame);

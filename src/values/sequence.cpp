@@ -112,6 +112,50 @@ Value take(const Value& v, std::uint64_t begin, std::uint64_t count) {
   return Value(Array(a.type(), std::move(shape), a.data().slice(begin * row_bytes, count * row_bytes)));
 }
 
+Value item(const Value& v, std::uint64_t i) {
+  if (v.is_list()) return v.as_list().at(i);
+  const Array& a = v.as_array();
+  if (i >= a.shape().front())
+    throw InputError(errc::not_a_sequence, "item " + std::to_string(i) + " of " + describe(v) + " is out of range");
+  if (a.ndim() == 1) {
+    switch (a.type()) {
+    case dtype::float32:
+    case dtype::float64: return Value(a.at_double(i));
+    case dtype::uint64: {
+      const auto x = a.view<std::uint64_t>()[i];
+      return x > static_cast<std::uint64_t>(INT64_MAX) ? Value(static_cast<double>(x))
+                                                       : Value(static_cast<std::int64_t>(x));
+    }
+    default: return Value(a.at_int(i));
+    }
+  }
+  const std::size_t row_bytes = row_elements(a) * dtype_size(a.type());
+  std::vector<std::uint64_t> shape(a.shape().begin() + 1, a.shape().end());
+  return Value(Array(a.type(), std::move(shape), a.data().slice(i * row_bytes, row_bytes)));
+}
+
+Value pack(Value::List items) {
+  bool ints = !items.empty(), numbers = !items.empty();
+  for (const auto& x : items) {
+    ints = ints && x.is_int();
+    numbers = numbers && x.is_number();
+    if (!numbers) break;
+  }
+  if (ints) {
+    std::vector<std::int64_t> out;
+    out.reserve(items.size());
+    for (const auto& x : items) out.push_back(x.as_int());
+    return Value(Array::from(std::move(out)));
+  }
+  if (numbers) {
+    std::vector<double> out;
+    out.reserve(items.size());
+    for (const auto& x : items) out.push_back(x.as_double());
+    return Value(Array::from(std::move(out)));
+  }
+  return Value(std::move(items));
+}
+
 Value concat(const std::vector<Value>& parts) {
   if (parts.empty()) return Value(Value::List{});
   if (parts.front().is_list()) {

@@ -25,6 +25,15 @@ std::uint64_t length(const Value& v, std::string_view what);
 /// Elements [begin, begin + count): a zero-copy slice of an array, a copy of a list's items.
 Value take(const Value& v, std::uint64_t begin, std::uint64_t count);
 
+/// Element `i` as a value of its own: a list's item; a 1-d array's element as a number (int64
+/// for integer dtypes, double for floating ones); a row of an n-d array as an array of one
+/// dimension less (a zero-copy view).
+Value item(const Value& v, std::uint64_t i);
+
+/// Results as one value: an int64 Array if all are ints, a float64 Array if all are numbers with
+/// at least one double, else a list. (How a map's results travel compactly.)
+Value pack(Value::List items);
+
 /// Joins parts in order: arrays of one dtype and trailing shape into one array (one copy), lists
 /// into one list. Throws Error [crew.remote.mismatch] naming the first part that does not fit.
 Value concat(const std::vector<Value>& parts);

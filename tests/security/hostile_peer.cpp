@@ -91,11 +91,20 @@ void RawPeer::send_with_signature(const Buffer& signature, const Buffer& header_
 std::optional<wire::Packet> RawPeer::recv(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
+    if (!unread_.empty()) {
+      wire::Packet p = std::move(unread_.front());
+      unread_.pop_front();
+      return p;
+    }
     while (auto frames = wire::recv_frames(socket_)) {
       wire::Rejection why;
-      if (auto p = wire::open(std::move(*frames), signer_, why)) return p;
+      if (auto r = wire::open(std::move(*frames), signer_, why)) {
+        for (auto& p : r->messages) unread_.push_back(std::move(p));  // a batch: one at a time
+        break;
+      }
       FAIL_CHECK("the controller sent a message that fails its own check: " << why.detail);
     }
+    if (!unread_.empty()) continue;
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <random>
 #include <string>
@@ -112,6 +113,7 @@ public:
 private:
   zmq::socket_t socket_;
   wire::Signer signer_;
+  std::deque<wire::Packet> unread_;  ///< the rest of a batch recv() took apart
   std::uint64_t next_request_ = 1'000'000;
 };
 

@@ -59,7 +59,9 @@ const std::vector<MsgKind> all_kinds{
     MsgKind::stats_request,  MsgKind::stats_reply,   MsgKind::shutdown_request,
     MsgKind::shutdown_reply, MsgKind::request_error, MsgKind::register_request,
     MsgKind::register_reply, MsgKind::task,          MsgKind::heartbeat,
-    MsgKind::shutdown_world, MsgKind::goodbye,
+    MsgKind::shutdown_world, MsgKind::goodbye,       MsgKind::balanced_request,
+    MsgKind::queue_request,  MsgKind::queue_reply,   MsgKind::result_request,
+    MsgKind::result_reply,   MsgKind::abort_request, MsgKind::abort_reply,
 };
 
 }  // namespace
@@ -88,6 +90,36 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
     CHECK(back.err == h.err);
   }
 
+  TEST_CASE("a balanced request carries its dependencies, timeout, retries and requirements") {
+    Header h;
+    h.kind = MsgKind::balanced_request;
+    h.msg_ids = {"t1"};
+    h.balance.after = {{"a", "b"}, false, true, true};
+    h.balance.follow = {{"c"}, true, false, true};
+    h.balance.timeout_ms = 2500;
+    h.balance.retries = 3;
+    h.balance.requires_json = R"({"gpu":true})";
+    const Header back = wire::decode_header(wire::encode_header(h).bytes());
+    CHECK(back.balance.after.ids == std::vector<std::string>{"a", "b"});
+    CHECK_FALSE(back.balance.after.all);
+    CHECK(back.balance.after.failure);
+    CHECK(back.balance.follow.ids == std::vector<std::string>{"c"});
+    CHECK_FALSE(back.balance.follow.success);
+    CHECK(back.balance.timeout_ms == 2500);
+    CHECK(back.balance.retries == 3);
+    CHECK(back.balance.requires_json == h.balance.requires_json);
+  }
+
+  TEST_CASE("other kinds do not carry the balance fields on the wire") {
+    Header h;
+    h.kind = MsgKind::apply_request;
+    h.balance.retries = 9;  // ignored: not a balanced request
+    const Buffer with = wire::encode_header(h);
+    h.balance = {};
+    CHECK(with == wire::encode_header(h));
+    CHECK(wire::decode_header(with.bytes()).balance.retries == 0);
+  }
+
   TEST_CASE("a default header round trips and has no error") {
     const Header back = wire::decode_header(wire::encode_header(Header{}).bytes());
     CHECK(back.kind == MsgKind::hello);
@@ -111,7 +143,7 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
 
   TEST_CASE("an unknown kind byte is rejected") {
     std::vector<std::byte> bytes = bytes_of(Header{});
-    for (int raw : {0, 12, 31, 39, 100, 255}) {
+    for (int raw : {0, 19, 31, 39, 48, 100, 255}) {
       CAPTURE(raw);
       CHECK_FALSE(wire::kind_valid(static_cast<std::uint8_t>(raw)));
       bytes[0] = static_cast<std::byte>(raw);

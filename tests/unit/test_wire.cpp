@@ -68,6 +68,12 @@ wire::Header task_header() {
 
 }  // namespace
 
+/// The one crew message a ZeroMQ message brought (not a batch).
+const wire::Packet& only(const wire::Received& r) {
+  REQUIRE(r.messages.size() == 1);
+  return r.messages.front();
+}
+
 TEST_SUITE("unit.wire" * doctest::timeout(30)) {
 
   TEST_CASE("a message sent from a DEALER opens on the ROUTER with its routing frame") {
@@ -86,15 +92,15 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     CHECK(why.code == errc::none);
     REQUIRE(packet->routing.size() == 1);
     CHECK(str(packet->routing[0]) == "dealer-1");
-    CHECK(packet->header.kind == wire::MsgKind::apply_request);
-    CHECK(packet->header.request_id == 77);
-    CHECK(packet->header.targets == std::vector<std::int32_t>{0, 1});
-    CHECK(packet->header.msg_ids == std::vector<std::string>{"a", "b"});
-    CHECK(packet->header.function == "mul");
-    CHECK(packet->body() == body);
-    CHECK(packet->signature.size() == wire::Signer::signature_size);
-    CHECK(packet->signature == wire::signature_of(out.header_bytes, out.payload, signer));
-    CHECK(packet->header_bytes == out.header_bytes);
+    CHECK(only(*packet).header.kind == wire::MsgKind::apply_request);
+    CHECK(only(*packet).header.request_id == 77);
+    CHECK(only(*packet).header.targets == std::vector<std::int32_t>{0, 1});
+    CHECK(only(*packet).header.msg_ids == std::vector<std::string>{"a", "b"});
+    CHECK(only(*packet).header.function == "mul");
+    CHECK(only(*packet).body() == body);
+    CHECK(only(*packet).signature.size() == wire::Signer::signature_size);
+    CHECK(only(*packet).signature == wire::signature_of(out.header_bytes, out.payload, signer));
+    CHECK(only(*packet).header_bytes == out.header_bytes);
   }
 
   TEST_CASE("a reply routed back from the ROUTER opens on the DEALER without routing frames") {
@@ -113,9 +119,9 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     auto got = wire::open(recv_within(p.dealer), signer, why);
     REQUIRE(got.has_value());
     CHECK(got->routing.empty());
-    CHECK(got->header.kind == wire::MsgKind::apply_reply);
-    CHECK(got->header.engine_id == 1);
-    CHECK(got->body().as_string() == "done");
+    CHECK(only(*got).header.kind == wire::MsgKind::apply_reply);
+    CHECK(only(*got).header.engine_id == 1);
+    CHECK(only(*got).body().as_string() == "done");
   }
 
   TEST_CASE("a message signed with another key is rejected as bad_signature") {
@@ -195,7 +201,7 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     CHECK_FALSE(wire::open(recv_within(p.router), signer, why).has_value());
     auto good = wire::open(recv_within(p.router), signer, why);
     REQUIRE(good.has_value());
-    CHECK(good->body().as_string() == "ok");
+    CHECK(only(*good).body().as_string() == "ok");
   }
 
   TEST_CASE("recv_frames returns nothing when no message is waiting") {
@@ -214,14 +220,15 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     wire::Rejection why;
     auto got = wire::open(recv_within(p.router), signer, why);
     REQUIRE(got.has_value());
-    CHECK(got->signature == stored);
-    CHECK(got->body() == Value::list({1, 2}));
+    CHECK(only(*got).signature == stored);
+    CHECK(only(*got).body() == Value::list({1, 2}));
 
     // Forward the received packet back, untouched, with its own signature.
-    CHECK(wire::forward(p.router, got->routing, got->signature, got->header_bytes, got->payload) == wire::Sent::ok);
+    CHECK(wire::forward(p.router, got->routing, only(*got).signature, only(*got).header_bytes, only(*got).payload) ==
+          wire::Sent::ok);
     auto back = wire::open(recv_within(p.dealer), signer, why);
     REQUIRE(back.has_value());
-    CHECK(back->header.function == "mul");
+    CHECK(only(*back).header.function == "mul");
   }
 
   TEST_CASE("forwarding without a signature is refused") {
@@ -250,11 +257,11 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     wire::Rejection why;
     auto got = wire::open(recv_within(p.router), signer, why);
     REQUIRE(got.has_value());
-    REQUIRE(got->payload.size() == 2);
-    const Value back = got->body();
+    REQUIRE(only(*got).payload.size() == 2);
+    const Value back = only(*got).body();
     CHECK(back == body);
     // The decoded array views the received frame.
-    CHECK(back["a"].as_array().data().data() == got->payload[1].data());
+    CHECK(back["a"].as_array().data().data() == only(*got).payload[1].data());
   }
 
   TEST_CASE("to_frame shares large buffers and keeps their owner alive") {

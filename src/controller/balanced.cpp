@@ -1,0 +1,345 @@
+// The load balancer. A balanced task waits here for its dependencies, then for an engine with
+// room (below its high-water mark, meeting the task's constraints); the scheme picks among those.
+// Failed tasks with retries left run again (elsewhere where possible); tasks that wait longer
+// than their timeout, that can never run, or that a client aborts fail here, never reaching an
+// engine.
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.hpp"
+#include "common/targets.hpp"
+#include "controller/controller_impl.hpp"
+#include "crew/json.hpp"
+
+namespace crew::controller {
+namespace {
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
+}
+
+bool has(const std::vector<int>& ids, int id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); }
+
+bool meets(const Value::Dict& require, const Value::Dict& properties) {
+  for (const auto& [k, v] : require) {
+    auto it = properties.find(k);
+    if (it == properties.end() || !(it->second == v)) return false;
+  }
+  return true;
+}
+
+std::string ids_text(std::vector<int> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return (ids.size() == 1 ? "engine " : "engines ") + format_id_ranges(ids);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------- submission
+
+void Controller::Impl::submit_balanced(const std::string& client, wire::Packet&& p) {
+  wire::Header& h = p.header;
+  if (h.msg_ids.size() != 1) {
+    ++stats.dropped_malformed;
+    auto reply = reply_to(h, wire::MsgKind::request_error);
+    reply.error = {errc::malformed, "crew.protocol.malformed", "a balanced_request carries exactly one msg_id", {}};
+    send_to_client(client, reply);
+    return;
+  }
+  const std::string msg_id = h.msg_ids.front();
+  if (tasks.contains(msg_id)) {
+    reject(client, h, msg_id, -1, errc::bad_option, "msg_id " + msg_id + " was already used", false);
+    return;
+  }
+  for (const int id : h.targets) {
+    if (registry.engine(id) == nullptr) {
+      reject(client, h, msg_id, -1, errc::unknown_target,
+             "the view names engine " + std::to_string(id) + ", which does not exist; this cluster has " +
+                 registry.describe_alive());
+      return;
+    }
+  }
+  Value::Dict require;
+  if (!h.balance.requires_json.empty()) {
+    try {
+      Value r = parse_json(h.balance.requires_json);
+      if (!r.is_dict()) throw InputError(errc::bad_option, "it is a " + std::string(r.type_name()));
+      require = std::move(r.as_dict());
+    } catch (const Error& e) {
+      reject(client, h, msg_id, -1, errc::bad_option,
+             "`require` must be a JSON object of engine properties, e.g. {\"gpu\": true}: " + e.message());
+      return;
+    }
+  }
+  TaskRecord record = new_task(client, -1, h.submitted_us);
+  record.balanced = true;
+  tasks.add(msg_id, std::move(record));
+
+  BalancedTask bt;
+  bt.function = h.function;
+  bt.submitted_us = h.submitted_us;
+  bt.payload = std::move(p.payload);
+  bt.allowed.assign(h.targets.begin(), h.targets.end());
+  bt.require = std::move(require);
+  bt.after = std::move(h.balance.after);
+  bt.follow = std::move(h.balance.follow);
+  bt.retries_left = std::max(0, h.balance.retries);
+  if (h.balance.timeout_ms > 0) {
+    bt.timeout_ms = h.balance.timeout_ms;
+    bt.deadline = deadline_after(std::chrono::milliseconds(h.balance.timeout_ms));
+    timeouts.emplace(*bt.deadline, msg_id);
+  }
+  balanced.emplace(msg_id, std::move(bt));
+  check_dependencies(msg_id);
+}
+
+Prerequisite Controller::Impl::prerequisite(const std::string& msg_id) {
+  const TaskRecord* t = tasks.find(msg_id);
+  if (t == nullptr) return {};
+  return {true, t->done, t->failed, t->engine_id};
+}
+
+void Controller::Impl::check_dependencies(const std::string& msg_id) {
+  auto it = balanced.find(msg_id);
+  if (it == balanced.end() || it->second.stage != BalancedTask::Stage::waiting) return;
+  BalancedTask& bt = it->second;
+  const PrerequisiteLookup lookup = [this](const std::string& id) { return prerequisite(id); };
+  const Verdict after = evaluate(bt.after, false, lookup);
+  const Verdict follow = evaluate(bt.follow, true, lookup);
+  for (const Verdict* v : {&after, &follow}) {
+    if (v->state == Verdict::State::unreachable) {
+      fail_balanced(msg_id, v->code, v->why);
+      return;
+    }
+  }
+  if (after.state == Verdict::State::waiting || follow.state == Verdict::State::waiting) {
+    if (!bt.watching) {
+      bt.watching = true;
+      for (const auto* dep : {&bt.after, &bt.follow})
+        for (const auto& id : dep->ids)
+          if (const TaskRecord* t = tasks.find(id); t != nullptr && !t->done) dependents[id].push_back(msg_id);
+    }
+    return;
+  }
+  bt.follow_engines = follow.engines;
+  make_ready(msg_id, bt);
+}
+
+void Controller::Impl::make_ready(const std::string& msg_id, BalancedTask& bt) {
+  if (auto [code, why] = never_runnable(bt); code != errc::none) {
+    fail_balanced(msg_id, code, why);
+    return;
+  }
+  bt.stage = BalancedTask::Stage::ready;
+  ready.push_back(msg_id);
+}
+
+void Controller::Impl::resolve_dependents() {
+  while (!finished_this_turn.empty()) {
+    std::vector<std::string> now;
+    now.swap(finished_this_turn);
+    for (const auto& id : now) {
+      auto node = dependents.extract(id);
+      if (node.empty()) continue;
+      for (const auto& waiting : node.mapped()) check_dependencies(waiting);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------- eligibility
+
+bool Controller::Impl::eligible(const BalancedTask& bt, const EngineRecord& e) const {
+  return e.state == EngineState::alive && (bt.allowed.empty() || has(bt.allowed, e.id)) &&
+         (bt.follow_engines.empty() || has(bt.follow_engines, e.id)) && meets(bt.require, e.properties);
+}
+
+std::pair<errc, std::string> Controller::Impl::never_runnable(const BalancedTask& bt) const {
+  std::vector<const EngineRecord*> in_view;
+  for (const auto& e : registry.engines()) {
+    if (e.state != EngineState::alive || (!bt.allowed.empty() && !has(bt.allowed, e.id))) continue;
+    if (eligible(bt, e)) return {errc::none, {}};
+    in_view.push_back(&e);
+  }
+  if (!bt.follow_engines.empty()) {
+    return {errc::impossible_dependency, "it must follow its prerequisites to " + ids_text(bt.follow_engines) +
+                                             ", and no such engine is alive" +
+                                             (bt.allowed.empty() ? std::string() : " in its view") +
+                                             (bt.require.empty() ? "" : " with the properties it requires")};
+  }
+  if (in_view.empty()) return {errc::none, {}};  // no engine alive yet: it waits for one
+  // Engines are alive, and none has the properties it requires: say what they do have.
+  std::map<std::string, std::vector<int>> offers;
+  for (const auto* e : in_view) offers[Value(e->properties).repr(120)].push_back(e->id);
+  std::string have;
+  for (const auto& [props, ids] : offers) {
+    if (!have.empty()) have += "; ";
+    have += ids_text(ids) + ": " + props;
+  }
+  return {errc::no_matching_engine, "no alive engine" + std::string(bt.allowed.empty() ? "" : " of its view") +
+                                        " has the properties it requires, " + Value(bt.require).repr(120) + " (" +
+                                        have +
+                                        "); start engines with them, e.g. `crew cluster add -n 2 --property "
+                                        "k=v`, or relax `require`"};
+}
+
+// --------------------------------------------------------------------------------- scheduling
+
+int Controller::Impl::depth(const EngineRecord& e) const {
+  if (cfg.hwm > 0) return cfg.hwm;
+  const WorldRecord* w = registry.world(e.world);
+  if (e.task_us < 0 || w == nullptr || w->round_trip_us < 0) return 2;
+  // Deep enough that the engine is never idle while its next task is on the way; one at a time
+  // when tasks are much longer than the trip (the best balance, at a cost below 5%).
+  const double ratio = w->round_trip_us / std::max(e.task_us, 1.0);
+  if (ratio < 0.05) return 1;
+  return static_cast<int>(std::min<double>(max_auto_depth, 1 + std::ceil(ratio)));
+}
+
+void Controller::Impl::schedule() {
+  if (ready.empty()) return;
+  std::vector<Candidate> room;  // alive engines below their mark
+  for (const auto& e : registry.engines()) {
+    if (e.state != EngineState::alive) continue;
+    const int load = static_cast<int>(e.in_flight.size());
+    if (load < depth(e)) room.push_back({e.id, load, e.last_use});
+  }
+  std::vector<Candidate> fit;
+  for (auto it = ready.begin(); it != ready.end() && !room.empty();) {
+    auto found = balanced.find(*it);
+    if (found == balanced.end() || found->second.stage != BalancedTask::Stage::ready) {
+      it = ready.erase(it);  // finished while it waited (aborted, timed out)
+      continue;
+    }
+    BalancedTask& bt = found->second;
+    std::span<const Candidate> choices = room;
+    if (!bt.unconstrained() || !bt.tried.empty()) {
+      fit.clear();
+      for (const auto& c : room)
+        if (eligible(bt, *registry.engine(c.engine))) fit.push_back(c);
+      if (!bt.tried.empty()) {
+        // A retry goes to an engine it has not failed on, if one is alive (waiting for room there).
+        std::vector<Candidate> fresh;
+        for (const auto& c : fit)
+          if (!has(bt.tried, c.engine)) fresh.push_back(c);
+        bool fresh_alive = !fresh.empty();
+        for (const auto& e : registry.engines()) fresh_alive = fresh_alive || (eligible(bt, e) && !has(bt.tried, e.id));
+        if (!fresh.empty())
+          fit.swap(fresh);
+        else if (fresh_alive)
+          fit.clear();
+      }
+      if (fit.empty()) {
+        ++it;
+        continue;
+      }
+      choices = fit;
+    }
+    const int engine_id = choices[pick(cfg.scheme, choices, rng)].engine;
+    EngineRecord& e = *registry.engine(engine_id);
+    dispatch_balanced(*it, bt, e);
+    it = ready.erase(it);
+    auto slot = std::find_if(room.begin(), room.end(), [&](const Candidate& c) { return c.engine == engine_id; });
+    slot->load = static_cast<int>(e.in_flight.size());
+    slot->last_use = e.last_use;
+    if (slot->load >= depth(e)) room.erase(slot);
+  }
+}
+
+void Controller::Impl::dispatch_balanced(const std::string& msg_id, BalancedTask& bt, EngineRecord& e) {
+  wire::Header task;
+  task.kind = wire::MsgKind::task;
+  task.targets = {e.id};
+  task.msg_ids = {msg_id};
+  task.function = bt.function;
+  task.submitted_us = bt.submitted_us;
+  TaskRecord* t = tasks.find(msg_id);
+  t->engine_id = e.id;
+  t->dispatched_ns = steady_ns();
+  e.in_flight.push_back(msg_id);
+  e.last_use = ++use_clock;
+  bt.stage = BalancedTask::Stage::running;
+  to_engines.add(registry.world(e.world)->routing_id, wire::encode_header(task), bt.payload);
+}
+
+void Controller::Impl::note_timing(const TaskRecord& t, const wire::Header& reply, EngineRecord& e) {
+  if (reply.started_us <= 0 || reply.completed_us < reply.started_us) return;
+  const double task_us = static_cast<double>(reply.completed_us - reply.started_us);
+  e.task_us = e.task_us < 0 ? task_us : 0.9 * e.task_us + 0.1 * task_us;
+  WorldRecord* w = registry.world(e.world);
+  if (t.dispatched_ns <= 0 || w == nullptr) return;
+  // The trip is what the task's round trip took beyond the task itself; the least of a window
+  // of samples leaves out time spent queued behind other tasks.
+  const double trip = std::max(0.0, static_cast<double>(steady_ns() - t.dispatched_ns) / 1000.0 - task_us);
+  w->window_min_us = w->window_min_us < 0 ? trip : std::min(w->window_min_us, trip);
+  if (w->round_trip_us < 0) w->round_trip_us = trip;
+  if (++w->window_samples >= 256) {
+    w->round_trip_us = w->window_min_us;
+    w->window_min_us = -1;
+    w->window_samples = 0;
+  }
+}
+
+// ------------------------------------------------------------------- retries, failures, timeouts
+
+bool Controller::Impl::retry(const std::string& msg_id, TaskRecord& t, int engine, const wire::ErrorInfo& error) {
+  auto it = balanced.find(msg_id);
+  if (it == balanced.end() || it->second.retries_left <= 0) return false;
+  BalancedTask& bt = it->second;
+  --bt.retries_left;
+  bt.tried.push_back(engine);
+  bt.last_error = error;
+  ++retried;
+  t.engine_id = -1;
+  t.dispatched_ns = 0;
+  bt.stage = BalancedTask::Stage::ready;
+  ready.push_front(msg_id);
+  spdlog::debug("task {} failed on engine {} ({}); retrying, {} retr{} left", msg_id, engine, error.message,
+                bt.retries_left, bt.retries_left == 1 ? "y" : "ies");
+  return true;
+}
+
+void Controller::Impl::fail_balanced(const std::string& msg_id, errc code, const std::string& message) {
+  TaskRecord* t = tasks.find(msg_id);
+  if (t == nullptr || t->done) return;
+  auto it = balanced.find(msg_id);
+  std::string function;
+  wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), message, {}};
+  if (it != balanced.end()) {
+    BalancedTask& bt = it->second;
+    function = bt.function;
+    if (bt.stage == BalancedTask::Stage::ready) {
+      if (auto r = std::find(ready.begin(), ready.end(), msg_id); r != ready.end()) ready.erase(r);
+    }
+    // After failed tries, the last engine's error is the one to report, with why it stopped.
+    if (bt.last_error && code != errc::aborted) {
+      error = *bt.last_error;
+      error.message += " (tried on " + ids_text(bt.tried) + "; then: " + message + ")";
+    }
+  }
+  error.context = function;
+  fail_task(*t, msg_id, function, error);
+}
+
+void Controller::Impl::check_timeouts(Deadline now) {
+  while (!timeouts.empty() && timeouts.top().first <= now) {
+    const std::string msg_id = timeouts.top().second;
+    timeouts.pop();
+    auto it = balanced.find(msg_id);
+    if (it == balanced.end() || it->second.stage == BalancedTask::Stage::running) continue;
+    const BalancedTask& bt = it->second;
+    const std::string waited_for =
+        bt.stage == BalancedTask::Stage::waiting
+            ? "its dependencies"
+            : (registry.alive_engines() == 0 ? "an engine to register" : "an engine with room that can run it");
+    fail_balanced(msg_id, errc::task_timeout,
+                  "not handed to an engine within its timeout of " +
+                      seconds_text(std::chrono::milliseconds(bt.timeout_ms), 3) + " (it waited for " + waited_for +
+                      "); give it a longer timeout, or more engines");
+  }
+}
+
+}  // namespace crew::controller

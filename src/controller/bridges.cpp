@@ -1,0 +1,135 @@
+// The worlds' bridges: registration, heartbeats, replies, and a world's end.
+#include "controller/controller_impl.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.hpp"
+
+namespace crew::controller {
+
+void Controller::Impl::on_engine(const std::string& rid, wire::Packet&& p) {
+  if (p.header.kind == wire::MsgKind::register_request) {
+    on_register(rid, p);
+    return;
+  }
+  if (rid.ends_with(wire::heartbeat_suffix)) {
+    on_heartbeat_connection(rid, p);
+    return;
+  }
+  WorldRecord* w = registry.world_by_routing(rid);
+  if (w == nullptr) {
+    ++stats.dropped_unexpected;
+    spdlog::warn("dropped {} from an unregistered bridge {}", wire::kind_name(p.header.kind), printable(rid));
+    return;
+  }
+  w->last_seen = clock::now();
+  switch (p.header.kind) {
+  case wire::MsgKind::apply_reply: on_reply(*w, p); break;
+  case wire::MsgKind::heartbeat: {
+    wire::Header hb;
+    hb.kind = wire::MsgKind::heartbeat;
+    to_bridge(rid, wire::make_message(hb));
+    break;
+  }
+  case wire::MsgKind::goodbye:
+    spdlog::info("world {} said goodbye", w->id);
+    end_world(*w, EngineState::stopped, "its world shut down");
+    break;
+  default:
+    ++stats.dropped_unexpected;
+    spdlog::warn("dropped an unexpected {} from world {}", wire::kind_name(p.header.kind), w->id);
+  }
+}
+
+/// A bridge's heartbeat connection: heartbeats only, echoed on the same connection.
+void Controller::Impl::on_heartbeat_connection(const std::string& rid, const wire::Packet& p) {
+  WorldRecord* w = registry.world_by_routing(rid.substr(0, rid.size() - wire::heartbeat_suffix.size()));
+  if (w == nullptr || p.header.kind != wire::MsgKind::heartbeat) {
+    ++stats.dropped_unexpected;
+    spdlog::warn("dropped {} on heartbeat connection {}", wire::kind_name(p.header.kind), printable(rid));
+    return;
+  }
+  w->last_seen = clock::now();
+  wire::Header hb;
+  hb.kind = wire::MsgKind::heartbeat;
+  to_bridge(rid, wire::make_message(hb));
+}
+
+void Controller::Impl::on_register(const std::string& rid, const wire::Packet& p) {
+  auto reply = reply_to(p.header, wire::MsgKind::register_reply);
+  if (stopping) {
+    reply.error = {errc::not_running, "crew.launch.not_running", "the controller is shutting down", {}};
+    to_bridge(rid, wire::make_message(reply));
+    return;
+  }
+  WorldRecord* w = registry.world_by_routing(rid);
+  if (w == nullptr) {
+    const Value body = p.body();
+    const auto hosts = body["hosts"].get<std::vector<std::string>>();
+    const auto pids = body["pids"].get<std::vector<std::int64_t>>();
+    const auto size = body["size"].as_int();
+    if (size < 1 || hosts.size() != static_cast<std::size_t>(size))
+      throw ProtocolError(errc::malformed, "register_request with size " + std::to_string(size) + " and " +
+                                               std::to_string(hosts.size()) + " hosts");
+    std::vector<Value::Dict> properties;
+    if (body.contains("properties") && body["properties"].is_list())
+      for (const auto& d : body["properties"].as_list())
+        properties.push_back(d.is_dict() ? d.as_dict() : Value::Dict{});
+    w = &registry.add_world(rid, hosts, pids, properties);
+    spdlog::info("world {} registered: {} engine{} ({}-{}) on {}, rank-0 pid {}", w->id, w->size,
+                 w->size == 1 ? "" : "s", w->first_engine, w->first_engine + w->size - 1, hosts.front(),
+                 pids.empty() ? 0 : pids.front());
+  }
+  to_bridge(rid, wire::make_message(reply, Value::dict({{"world", w->id},
+                                                        {"first_engine", w->first_engine},
+                                                        {"heartbeat_ms", cfg.heartbeat_ms}})));
+  answer_waiters();
+}
+
+void Controller::Impl::check_heartbeats(clock::time_point now) {
+  const auto limit = std::chrono::milliseconds(cfg.heartbeat_ms * cfg.heartbeat_misses);
+  for (auto& w : registry.worlds()) {
+    if (w.state != EngineState::alive || now - w.last_seen <= limit) continue;
+    const double silent = std::chrono::duration<double>(now - w.last_seen).count();
+    end_world(w, EngineState::dead, "no heartbeat from world " + std::to_string(w.id) + " for " + seconds_text(silent));
+  }
+}
+
+/// A world ends: its engines leave the registry's alive set and their unanswered tasks fail.
+void Controller::Impl::end_world(WorldRecord& w, EngineState state, const std::string& reason) {
+  if (w.state != EngineState::alive) return;
+  w.state = state;
+  w.end_reason = reason;
+  if (state == EngineState::dead) spdlog::warn("world {} is dead: {}", w.id, reason);
+  for (int id = w.first_engine; id < w.first_engine + w.size; ++id) {
+    EngineRecord* e = registry.engine(id);
+    e->state = state;
+    const std::deque<std::string> flight = std::move(e->in_flight);
+    e->in_flight.clear();
+    for (const auto& msg_id : flight) {
+      TaskRecord* t = tasks.find(msg_id);
+      if (t == nullptr || t->done) continue;
+      const std::string why = "its world ended before it answered (" + reason + ")";
+      if (auto rec = collectives.find(t->collective);
+          rec != collectives.end() && wire::answers_once_per_world(rec->second.op)) {
+        join_part(t->collective, w.id, nullptr, why);
+        continue;
+      }
+      const errc code = state == EngineState::dead ? errc::engine_died : errc::aborted;
+      const wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), why, {}};
+      if (t->balanced && retry(msg_id, *t, id, error)) continue;
+      fail_task(*t, msg_id, {}, error);
+    }
+  }
+  // Queued balanced tasks that only this world's engines could have run can never run now.
+  std::vector<std::pair<std::string, std::pair<errc, std::string>>> stranded;
+  for (const auto& msg_id : ready) {
+    auto it = balanced.find(msg_id);
+    if (it == balanced.end()) continue;
+    if (auto why = never_runnable(it->second); why.first != errc::none) stranded.emplace_back(msg_id, why);
+  }
+  for (const auto& [msg_id, why] : stranded)
+    fail_balanced(msg_id, why.first, why.second + " (world " + std::to_string(w.id) + " ended: " + reason + ")");
+}
+
+}  // namespace crew::controller

@@ -1,0 +1,242 @@
+// Collectives (scatter, gather, push, reduce, save_h5, load_h5): split per world, joined back.
+#include "controller/controller_impl.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.hpp"
+#include "controller/collective_plan.hpp"
+#include "values/sequence.hpp"
+
+namespace crew::controller {
+
+/// A collective runs on all its targets or on none: one bad target fails the whole request.
+void Controller::Impl::dispatch_collective(const std::string& client, const wire::Packet& p, wire::Collective op) {
+  const wire::Header& h = p.header;
+  std::vector<std::pair<int, std::string>> pairs;
+  for (std::size_t i = 0; i < h.targets.size(); ++i) pairs.emplace_back(h.targets[i], h.msg_ids[i]);
+  std::sort(pairs.begin(), pairs.end());
+  errc code = errc::none;
+  std::string problem;
+  for (std::size_t i = 0; i < pairs.size() && code == errc::none; ++i) {
+    const auto& [id, msg_id] = pairs[i];
+    const EngineRecord* e = registry.engine(id);
+    if (tasks.contains(msg_id))
+      code = errc::bad_option, problem = "msg_id " + msg_id + " was already used";
+    else if (i > 0 && pairs[i - 1].first == id)
+      code = errc::bad_targets, problem = "engine " + std::to_string(id) + " is named twice in one request";
+    else if (e == nullptr)
+      code = errc::unknown_target,
+      problem = "there is no engine " + std::to_string(id) + "; this cluster has " + registry.describe_alive();
+    else if (e->state != EngineState::alive)
+      code = errc::engine_dead, problem = "engine " + std::to_string(id) + " is " + std::string(state_name(e->state)) +
+                                          "; this cluster has " + registry.describe_alive();
+  }
+  std::vector<int> targets, worlds;
+  std::vector<std::string> msg_ids;
+  for (const auto& [id, msg_id] : pairs) {
+    targets.push_back(id);
+    msg_ids.push_back(msg_id);
+    const EngineRecord* e = registry.engine(id);
+    worlds.push_back(e ? e->world : -1);
+  }
+  Value args;
+  std::vector<WorldShare> shares;
+  if (code == errc::none) {
+    try {
+      if (needs_args(op, worlds)) args = p.body();
+      shares = split_by_world(op, targets, msg_ids, worlds, args);
+    } catch (const Error& e) {
+      code = e.code(), problem = e.message();
+    }
+  }
+  if (code != errc::none) {
+    for (const auto& [id, msg_id] : pairs)
+      reject(client, h, msg_id, id, code, problem + " (nothing was sent to any engine)", !tasks.contains(msg_id));
+    return;
+  }
+
+  const bool joins = wire::answers_once_per_world(op);
+  const bool turns = wire::worlds_take_turns(op);
+  const std::string record = (joins || turns) ? msg_ids.front() : std::string();
+  if (!record.empty()) {
+    CollectiveRecord rec;
+    rec.client = client;
+    rec.op = op;
+    rec.function = h.function;
+    rec.submitted_us = h.submitted_us;
+    rec.targets = targets;
+    rec.msg_ids = msg_ids;
+    rec.worlds = shares.size();
+    if (op == wire::Collective::reduce && args.is_list() && args.size() == 2 && args[1].is_string())
+      rec.reduce_op = args[1].as_string();
+    collectives.insert_or_assign(record, std::move(rec));
+  }
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, record));
+    registry.engine(targets[i])->in_flight.push_back(msg_ids[i]);
+  }
+  std::vector<std::pair<int, wire::Outgoing>> messages;
+  for (auto& share : shares) {
+    wire::Header task;
+    task.kind = wire::MsgKind::task;
+    task.function = h.function;
+    task.submitted_us = h.submitted_us;
+    task.targets = share.targets;
+    task.msg_ids = share.msg_ids;
+    wire::Outgoing m;
+    if (share.body) {
+      m = wire::make_message(task, *share.body);
+    } else {
+      m.header_bytes = wire::encode_header(task);
+      m.payload = p.payload;
+    }
+    messages.emplace_back(share.world, std::move(m));
+  }
+  if (turns) {
+    auto& rec = collectives.at(record);
+    rec.turn_open = shares.front().targets.size();
+    for (std::size_t i = 1; i < messages.size(); ++i) rec.turns.push_back(std::move(messages[i]));
+    messages.resize(1);
+  }
+  for (auto& [world_id, m] : messages) send_to_world(world_id, m);
+}
+
+void Controller::Impl::send_to_world(int world_id, const wire::Outgoing& m) {
+  const WorldRecord* w = registry.world(world_id);
+  if (w == nullptr || w->state != EngineState::alive) return;
+  to_bridge(w->routing_id, m);
+}
+
+/// A world's answer (or its end) for a gather / reduce.
+void Controller::Impl::join_part(const std::string& record, int world_id, const wire::Packet* reply,
+                                 const std::string& failure) {
+  auto it = collectives.find(record);
+  if (it == collectives.end()) return;
+  CollectiveRecord& rec = it->second;
+  const WorldRecord* w = registry.world(world_id);
+  for (std::size_t i = 0; i < rec.targets.size(); ++i)
+    if (w && rec.targets[i] >= w->first_engine && rec.targets[i] < w->first_engine + w->size)
+      (void)take_in_flight(rec.msg_ids[i], rec.targets[i]);
+  if (!rec.answered.insert(world_id).second) return;
+  const std::string where = rec.worlds > 1 ? "world " + std::to_string(world_id) + ": " : "";
+  if (reply == nullptr) {
+    rec.errors.push_back(where + failure);
+    if (rec.error_code == errc::none) rec.error_code = errc::engine_died;
+  } else if (reply->header.error.failed()) {
+    rec.errors.push_back(where + reply->header.error.message);
+    if (rec.error_code == errc::none) rec.error_code = reply->header.error.code;
+  } else if (rec.worlds == 1) {
+    finish_join(it, reply);  // one world: its answer is the answer, as it came
+    return;
+  } else {
+    try {
+      rec.parts.emplace(world_id, reply->body());
+    } catch (const Error& e) {
+      rec.errors.push_back(where + e.message());
+      if (rec.error_code == errc::none) rec.error_code = e.code();
+    }
+  }
+  if (rec.answered.size() == rec.worlds) finish_join(it, nullptr);
+}
+
+void Controller::Impl::finish_join(std::unordered_map<std::string, CollectiveRecord>::iterator it,
+                                   const wire::Packet* as_is) {
+  CollectiveRecord& rec = it->second;
+  Buffer signature, header_bytes;
+  std::vector<Buffer> payload;
+  bool failed = false;
+  if (as_is) {
+    signature = as_is->signature;
+    header_bytes = as_is->header_bytes;
+    payload = as_is->payload;
+    failed = as_is->header.error.failed();
+  } else {
+    wire::Header h;
+    h.kind = wire::MsgKind::apply_reply;
+    h.function = rec.function;
+    h.msg_ids = rec.msg_ids;
+    h.targets = rec.targets;
+    h.submitted_us = rec.submitted_us;
+    h.completed_us = now_us();
+    Value joined;
+    errc code = rec.error_code;
+    std::string message;
+    for (const auto& e : rec.errors) message += (message.empty() ? "" : "; ") + e;
+    if (rec.errors.empty()) {
+      try {
+        std::vector<Value> parts;
+        for (auto& [world_id, part] : rec.parts) parts.push_back(std::move(part));  // worlds in engine order
+        if (rec.op == wire::Collective::gather) {
+          joined = seq::concat(parts);
+        } else {
+          const op o = op_from_name(rec.reduce_op).value_or(op::sum);
+          joined = parts.front();
+          for (std::size_t i = 1; i < parts.size(); ++i) joined = seq::combine(joined, parts[i], o);
+        }
+      } catch (const Error& e) {
+        code = e.code(), message = "the worlds' parts do not combine: " + e.message();
+      }
+    }
+    if (code != errc::none) {
+      h.error = {code, "crew." + std::string(errc_name(code)), message, rec.function};
+      joined = Value();
+      failed = true;
+    }
+    wire::Outgoing m = wire::make_message(h, joined);
+    signature = wire::signature_of(m.header_bytes, m.payload, signer);
+    header_bytes = std::move(m.header_bytes);
+    payload = std::move(m.payload);
+  }
+  for (const auto& msg_id : rec.msg_ids) {
+    TaskRecord* t = tasks.find(msg_id);
+    if (t == nullptr || t->done) continue;
+    t->signature = signature;
+    t->header_bytes = header_bytes;
+    t->payload = payload;
+    tasks.mark_done(*t, failed);
+    if (dependents.count(msg_id) != 0) finished_this_turn.push_back(msg_id);
+  }
+  to_client(rec.client, header_bytes, payload, signature);
+  collectives.erase(it);
+}
+
+/// A save_h5 task finished: once the current world is done, the next one takes its turn.
+void Controller::Impl::turn_progress(const std::string& record, const TaskRecord& t) {
+  auto it = collectives.find(record);
+  if (it == collectives.end()) return;
+  CollectiveRecord& rec = it->second;
+  if (t.failed && rec.turn_failed.empty()) {
+    const EngineRecord* e = registry.engine(t.engine_id);
+    rec.turn_failed = "world " + std::to_string(e ? e->world : -1) + " failed first";
+  }
+  if (rec.turn_open > 0) --rec.turn_open;
+  while (rec.turn_open == 0) {
+    if (rec.turns.empty()) {
+      collectives.erase(it);
+      return;
+    }
+    auto [world_id, m] = std::move(rec.turns.front());
+    rec.turns.pop_front();
+    const wire::Header h = wire::decode_header(m.header_bytes.bytes());
+    const WorldRecord* w = registry.world(world_id);
+    if (rec.turn_failed.empty() && w && w->state == EngineState::alive) {
+      rec.turn_open = h.msg_ids.size();
+      send_to_world(world_id, m);
+      return;  // (send_to_world may have ended the world: its tasks then failed through fail_task)
+    }
+    const std::string why =
+        rec.turn_failed.empty() ? "world " + std::to_string(world_id) + " is not alive" : rec.turn_failed;
+    for (std::size_t i = 0; i < h.msg_ids.size(); ++i) {
+      TaskRecord* task = tasks.find(h.msg_ids[i]);
+      if (task == nullptr || task->done) continue;
+      (void)take_in_flight(h.msg_ids[i], h.targets[i]);
+      store_failure(*task, h.msg_ids[i], rec.function,
+                    {errc::aborted, "crew.remote.aborted", "not written: " + why, rec.function});
+      complete(*task, h.msg_ids[i], true);
+    }
+  }
+}
+
+}  // namespace crew::controller

@@ -1,0 +1,226 @@
+#pragma once
+// The controller's state and handlers. One event loop owns all of it (no locks); the handlers
+// are spread over files by what they serve:
+//   controller.cpp            the loop, sockets, sending, timers, stopping
+//   hub_requests.cpp          client queries: engines, stats, queue status, result status, abort
+//   direct.cpp                direct work: dispatch, replies, failures, delivery of results
+//   collective_dispatch.cpp   scatter / gather / push / reduce / HDF5 split and joined per world
+//   bridges.cpp               the worlds: registration, heartbeats, replies, a world's end
+//   balanced.cpp              the load balancer: queue, schemes, dependencies, retries, timeouts
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <queue>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/clock.hpp"
+#include "controller/controller.hpp"
+#include "controller/dependency.hpp"
+#include "controller/peer_outbox.hpp"
+#include "controller/registry.hpp"
+#include "controller/scheme.hpp"
+#include "controller/task_table.hpp"
+#include "protocol/collective.hpp"
+#include "protocol/wire.hpp"
+
+namespace crew::controller {
+
+namespace fs = std::filesystem;
+using clock = std::chrono::steady_clock;
+
+/// A load-balanced task from submission until it is done (its TaskRecord stays after that).
+struct BalancedTask {
+  enum class Stage : std::uint8_t { waiting, ready, running };
+  Stage stage = Stage::waiting;
+  std::string function;
+  std::int64_t submitted_us = 0;
+  std::vector<Buffer> payload;  ///< the arguments, kept for retries
+  std::vector<int> allowed;     ///< the view's engines (empty: any)
+  Value::Dict require;
+  wire::DependencySpec after;
+  wire::DependencySpec follow;
+  std::vector<int> follow_engines;  ///< once `follow` is met: where it may run
+  std::optional<Deadline> deadline;
+  std::int64_t timeout_ms = 0;
+  int retries_left = 0;
+  std::vector<int> tried;                     ///< engines it failed on (retries go elsewhere where possible)
+  std::optional<wire::ErrorInfo> last_error;  ///< its last failure, reported if it never succeeds
+  bool watching = false;                      ///< registered with its unfinished prerequisites
+  /// No constraint beyond the view: any engine with room will do.
+  bool unconstrained() const noexcept { return allowed.empty() && require.empty() && follow_engines.empty(); }
+};
+
+struct Controller::Impl {
+  struct Waiter {
+    std::string client;
+    std::uint64_t request_id;
+    int wait_for;
+    Deadline deadline;
+  };
+
+  /// A collective whose worlds must be joined (gather, reduce) or take turns (save_h5).
+  struct CollectiveRecord {
+    std::string client;
+    wire::Collective op = wire::Collective::none;
+    std::string function;
+    std::int64_t submitted_us = 0;
+    std::vector<int> targets;
+    std::vector<std::string> msg_ids;
+    std::string reduce_op;
+    // gather / reduce: one part per world
+    std::size_t worlds = 0;
+    std::set<int> answered;
+    std::map<int, Value> parts;
+    std::vector<std::string> errors;
+    errc error_code = errc::none;
+    // save_h5: one world after the other
+    std::deque<std::pair<int, wire::Outgoing>> turns;
+    std::size_t turn_open = 0;
+    std::string turn_failed;
+  };
+
+  static constexpr std::size_t initial_task_capacity = 1 << 16;
+  /// The most balanced tasks in flight on one engine when --hwm is automatic.
+  static constexpr int max_auto_depth = 256;
+
+  explicit Impl(ControllerConfig c);
+  static int block_signals_then_context();
+
+  // ---- controller.cpp: setup, the loop, sending, timers, stopping
+  void refuse_if_running();
+  std::string bind(zmq::socket_t& s, int port);
+  void setup();
+  void teardown();
+  void run();
+  std::chrono::milliseconds next_timeout() const;
+  bool drain(zmq::socket_t& socket, bool from_clients, int limit = 4096);
+  void flush();
+  bool refuse_oversized(const std::string& client, const wire::Packet& p, std::uint64_t bytes);
+  void answer_failure(bool to_client, const std::string& peer, const wire::Header& request, const std::exception& e);
+  void on_signal();
+  void on_timers();
+  void send_to_client(const std::string& client, const wire::Header& h, const Value& body = Value());
+  void to_client(const std::string& client, const Buffer& header_bytes, std::span<const Buffer> payload,
+                 const Buffer& signature = {});
+  void to_bridge(const std::string& routing_id, const wire::Outgoing& m);
+  static wire::Header reply_to(const wire::Header& request, wire::MsgKind kind);
+  void begin_stop();
+  void finish_stop(bool timed_out);
+
+  // ---- hub_requests.cpp
+  void on_client(const std::string& client, wire::Packet&& p);
+  void on_engines_request(const std::string& client, const wire::Packet& p);
+  void send_engines(const std::string& client, std::uint64_t request_id);
+  void answer_waiters();
+  Value stats_value() const;
+  Value queue_value();
+  void on_result_request(const std::string& client, const wire::Packet& p);
+  void on_abort_request(const std::string& client, const wire::Packet& p);
+
+  // ---- direct.cpp
+  void dispatch(const std::string& client, const wire::Packet& p);
+  void reject(const std::string& client, const wire::Header& request, const std::string& msg_id, int engine_id,
+              errc code, const std::string& message, bool record = true);
+  void store_failure(TaskRecord& t, const std::string& msg_id, const std::string& function,
+                     const wire::ErrorInfo& error);
+  void fail_task(TaskRecord& t, const std::string& msg_id, const std::string& function, const wire::ErrorInfo& error);
+  /// Records a task's reply as final and sends it to whoever waits for it.
+  void complete(TaskRecord& t, const std::string& msg_id, bool failed);
+  void deliver(const TaskRecord& t);
+  bool take_in_flight(const std::string& msg_id, int engine_id);
+  void on_reply(const WorldRecord& w, wire::Packet& p);
+
+  // ---- collective_dispatch.cpp
+  void dispatch_collective(const std::string& client, const wire::Packet& p, wire::Collective op);
+  void send_to_world(int world_id, const wire::Outgoing& m);
+  void join_part(const std::string& record, int world_id, const wire::Packet* reply, const std::string& failure);
+  void finish_join(std::unordered_map<std::string, CollectiveRecord>::iterator it, const wire::Packet* as_is);
+  void turn_progress(const std::string& record, const TaskRecord& t);
+
+  // ---- bridges.cpp
+  void on_engine(const std::string& rid, wire::Packet&& p);
+  void on_heartbeat_connection(const std::string& rid, const wire::Packet& p);
+  void on_register(const std::string& rid, const wire::Packet& p);
+  void check_heartbeats(clock::time_point now);
+  void end_world(WorldRecord& w, EngineState state, const std::string& reason);
+
+  // ---- balanced.cpp
+  void submit_balanced(const std::string& client, wire::Packet&& p);
+  /// Re-evaluates a waiting task's dependencies: ready, still waiting, or failed.
+  void check_dependencies(const std::string& msg_id);
+  /// A ready task either joins the queue or, if no alive engine could ever take it, fails.
+  void make_ready(const std::string& msg_id, BalancedTask& bt);
+  /// Hands queued tasks to engines with room, by the scheme.
+  void schedule();
+  int depth(const EngineRecord& e) const;
+  bool eligible(const BalancedTask& bt, const EngineRecord& e) const;
+  /// Why no alive engine can ever take `bt` (errc::none if one can, or if none is alive at all:
+  /// then it waits for engines to register).
+  std::pair<errc, std::string> never_runnable(const BalancedTask& bt) const;
+  void dispatch_balanced(const std::string& msg_id, BalancedTask& bt, EngineRecord& e);
+  void note_timing(const TaskRecord& t, const wire::Header& reply, EngineRecord& e);
+  /// A balanced task failed on engine `e`: runs it again if it has retries left (true).
+  bool retry(const std::string& msg_id, TaskRecord& t, int engine, const wire::ErrorInfo& error);
+  void fail_balanced(const std::string& msg_id, errc code, const std::string& message);
+  /// Tasks finished this turn: their dependents are re-evaluated.
+  void resolve_dependents();
+  void check_timeouts(Deadline now);
+  Prerequisite prerequisite(const std::string& msg_id);
+
+  // ---- state
+  ControllerConfig cfg;
+  fs::path dir;
+  std::string key_hex;
+  std::string key;
+  wire::Signer signer;
+  zmq::context_t ctx;
+  zmq::socket_t clients;
+  zmq::socket_t engines;
+  int signal_fd = -1;
+  std::string client_url;
+  std::string engine_url;
+
+  Registry registry;
+  TaskTable tasks;
+  ControllerStats stats;
+  std::vector<Waiter> waiters;
+  std::unordered_map<std::string, CollectiveRecord> collectives;
+  // What the handlers send waits here until the end of the loop's turn, then goes out per peer,
+  // small messages batched (protocol/batch.hpp).
+  PeerOutbox to_clients;
+  PeerOutbox to_engines;
+
+  // the load balancer
+  std::mt19937_64 rng{std::random_device{}()};
+  std::unordered_map<std::string, BalancedTask> balanced;                ///< not yet done
+  std::deque<std::string> ready;                                         ///< waiting for an engine, in order
+  std::unordered_map<std::string, std::vector<std::string>> dependents;  ///< prerequisite -> waiting tasks
+  std::vector<std::string> finished_this_turn;                           ///< prerequisites whose dependents need a look
+  std::priority_queue<std::pair<Deadline, std::string>, std::vector<std::pair<Deadline, std::string>>, std::greater<>>
+      timeouts;
+  std::uint64_t use_clock = 0;
+  std::uint64_t retried = 0;
+
+  bool stopping = false;
+  bool done = false;
+  bool trim_pending = false;
+  bool saw_bulk_this_period = false;
+  Deadline stop_deadline{};
+  std::vector<std::pair<std::string, std::uint64_t>> stop_requesters;
+  clock::time_point next_heartbeat_check{};
+};
+
+std::string printable(const std::string& id);
+TaskRecord new_task(const std::string& client, int engine_id, std::int64_t submitted_us, std::string collective = {});
+
+}  // namespace crew::controller

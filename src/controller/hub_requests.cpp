@@ -1,0 +1,244 @@
+// Client requests to the hub: engines, stats, and the client-facing switch.
+#include "controller/controller_impl.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "crew/version.hpp"
+
+#include <algorithm>
+#include <unistd.h>
+
+namespace crew::controller {
+
+void Controller::Impl::on_client(const std::string& client, wire::Packet&& p) {
+  switch (p.header.kind) {
+  case wire::MsgKind::hello:
+    send_to_client(client, reply_to(p.header, wire::MsgKind::hello_reply),
+                   Value::dict({{"crew_version", version_string},
+                                {"profile", cfg.profile},
+                                {"pid", static_cast<std::int64_t>(::getpid())},
+                                {"engines", registry.alive_engines()},
+                                {"max_message_bytes", static_cast<std::int64_t>(cfg.max_message_bytes)}}));
+    break;
+  case wire::MsgKind::engines_request: on_engines_request(client, p); break;
+  case wire::MsgKind::apply_request: dispatch(client, p); break;
+  case wire::MsgKind::balanced_request: submit_balanced(client, std::move(p)); break;
+  case wire::MsgKind::queue_request:
+    send_to_client(client, reply_to(p.header, wire::MsgKind::queue_reply), queue_value());
+    break;
+  case wire::MsgKind::result_request: on_result_request(client, p); break;
+  case wire::MsgKind::abort_request: on_abort_request(client, p); break;
+  case wire::MsgKind::stats_request:
+    send_to_client(client, reply_to(p.header, wire::MsgKind::stats_reply), stats_value());
+    break;
+  case wire::MsgKind::shutdown_request:
+    stop_requesters.emplace_back(client, p.header.request_id);
+    begin_stop();
+    break;
+  default: {
+    ++stats.dropped_unexpected;
+    auto h = reply_to(p.header, wire::MsgKind::request_error);
+    h.error = {errc::unexpected,
+               "crew.protocol.unexpected",
+               "the controller does not take " + std::string(wire::kind_name(p.header.kind)) + " from clients",
+               {}};
+    send_to_client(client, h);
+  }
+  }
+}
+
+void Controller::Impl::on_engines_request(const std::string& client, const wire::Packet& p) {
+  const Value body = p.body();
+  const int wait_for = body.contains("wait_for") ? static_cast<int>(body["wait_for"].as_int()) : 0;
+  const int wait_ms = body.contains("wait_ms") ? static_cast<int>(body["wait_ms"].as_int()) : 0;
+  if (registry.alive_engines() >= wait_for || wait_ms <= 0) {
+    send_engines(client, p.header.request_id);
+    return;
+  }
+  waiters.push_back({client, p.header.request_id, wait_for, deadline_after(std::chrono::milliseconds(wait_ms))});
+}
+
+void Controller::Impl::send_engines(const std::string& client, std::uint64_t request_id) {
+  Value::List list;
+  for (const auto& e : registry.engines()) {
+    const WorldRecord* w = registry.world(e.world);
+    list.push_back(Value::dict({{"id", e.id},
+                                {"host", e.host},
+                                {"pid", e.pid},
+                                {"rank", e.rank},
+                                {"world", e.world},
+                                {"world_size", w ? w->size : 0},
+                                {"state", state_name(e.state)},
+                                {"tasks", static_cast<std::int64_t>(e.in_flight.size())},
+                                {"completed", static_cast<std::int64_t>(e.completed)},
+                                {"properties", Value(e.properties)}}));
+  }
+  wire::Header h;
+  h.kind = wire::MsgKind::engines_reply;
+  h.request_id = request_id;
+  send_to_client(client, h, Value(std::move(list)));
+}
+
+void Controller::Impl::answer_waiters() {
+  if (waiters.empty()) return;
+  const auto now = clock::now();
+  const int alive = registry.alive_engines();
+  std::vector<Waiter> keep;
+  for (auto& w : waiters) {
+    if (alive >= w.wait_for || now >= w.deadline)
+      send_engines(w.client, w.request_id);
+    else
+      keep.push_back(std::move(w));
+  }
+  waiters.swap(keep);
+}
+
+Value Controller::Impl::stats_value() const {
+  return Value::dict({{"dropped_bad_signature", static_cast<std::int64_t>(stats.dropped_bad_signature)},
+                      {"dropped_oversized", static_cast<std::int64_t>(stats.dropped_oversized)},
+                      {"dropped_malformed", static_cast<std::int64_t>(stats.dropped_malformed)},
+                      {"dropped_unexpected", static_cast<std::int64_t>(stats.dropped_unexpected)},
+                      {"unroutable", static_cast<std::int64_t>(stats.unroutable)},
+                      {"handler_errors", static_cast<std::int64_t>(stats.handler_errors)},
+                      {"tasks_submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
+                      {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
+                      {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},
+                      {"tasks_stored", static_cast<std::int64_t>(tasks.size())},
+                      {"result_bytes_kept", static_cast<std::int64_t>(tasks.kept_bytes())},
+                      {"engines_alive", registry.alive_engines()},
+                      {"pid", static_cast<std::int64_t>(::getpid())},
+                      {"worlds", static_cast<std::int64_t>(registry.worlds().size())},
+                      {"tasks_retried", static_cast<std::int64_t>(retried)},
+                      {"balanced_pending", static_cast<std::int64_t>(balanced.size())}});
+}
+
+Value Controller::Impl::queue_value() {
+  Value::List engines_list;
+  for (const auto& e : registry.engines()) {
+    engines_list.push_back(Value::dict({{"id", e.id},
+                                        {"world", e.world},
+                                        {"state", state_name(e.state)},
+                                        {"queue", static_cast<std::int64_t>(e.in_flight.size())},
+                                        {"completed", static_cast<std::int64_t>(e.completed)},
+                                        {"depth", e.state == EngineState::alive ? depth(e) : 0}}));
+  }
+  std::int64_t waiting = 0;
+  for (const auto& [id, bt] : balanced) waiting += bt.stage == BalancedTask::Stage::waiting ? 1 : 0;
+  return Value::dict({{"engines", Value(std::move(engines_list))},
+                      {"unassigned", static_cast<std::int64_t>(ready.size())},
+                      {"waiting", waiting},
+                      {"scheme", std::string(scheme_name(cfg.scheme))},
+                      {"hwm", cfg.hwm},
+                      {"submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
+                      {"completed", static_cast<std::int64_t>(tasks.counts().completed)},
+                      {"failed", static_cast<std::int64_t>(tasks.counts().failed)},
+                      {"retried", static_cast<std::int64_t>(retried)}});
+}
+
+namespace {
+
+std::vector<std::string> msg_ids_of(const Value& body) {
+  if (!body.is_dict() || !body.contains("msg_ids") || !body["msg_ids"].is_list())
+    throw ProtocolError(errc::malformed, "the request needs a list of msg_ids");
+  std::vector<std::string> ids;
+  for (const auto& v : body["msg_ids"].as_list()) ids.push_back(v.as_string());
+  return ids;
+}
+
+Value list_of(const std::vector<std::string>& ids) { return Value(Value::List(ids.begin(), ids.end())); }
+
+}  // namespace
+
+// result_status / get_result: where each task stands; with `resend`, finished replies are sent
+// again to this client, and pending ones will be when they come.
+void Controller::Impl::on_result_request(const std::string& client, const wire::Packet& p) {
+  const Value body = p.body();
+  const auto ids = msg_ids_of(body);
+  const bool resend = body.contains("resend") && body["resend"].as_bool();
+  std::vector<std::string> pending, completed, failed, unknown;
+  std::vector<TaskRecord*> to_resend;
+  for (const auto& id : ids) {
+    TaskRecord* t = tasks.find(id);
+    if (t == nullptr) {
+      unknown.push_back(id);
+      continue;
+    }
+    if (!t->done) {
+      pending.push_back(id);
+      if (resend && t->client != client &&
+          std::find(t->watchers.begin(), t->watchers.end(), client) == t->watchers.end())
+        t->watchers.push_back(client);
+      continue;
+    }
+    (t->failed ? failed : completed).push_back(id);
+    if (resend) to_resend.push_back(t);
+  }
+  send_to_client(client, reply_to(p.header, wire::MsgKind::result_reply),
+                 Value::dict({{"pending", list_of(pending)},
+                              {"completed", list_of(completed)},
+                              {"failed", list_of(failed)},
+                              {"unknown", list_of(unknown)}}));
+  for (std::size_t i = 0; i < to_resend.size(); ++i) {
+    TaskRecord& t = *to_resend[i];
+    if (t.evicted) {
+      // Its record stays, its data went to keep the store within budget: say so, as its reply.
+      TaskRecord gone = t;
+      const wire::Header h = wire::decode_header(t.header_bytes.bytes());
+      store_failure(gone, h.msg_ids.empty() ? std::string() : h.msg_ids.front(), h.function,
+                    {errc::unknown_task, "crew.input.unknown_task",
+                     std::string(t.failed ? "it failed" : "it succeeded") +
+                         ", but its result data was dropped to keep the controller's result store within its budget "
+                         "(fetch large results sooner, or purge old ones)",
+                     h.function});
+      to_client(client, gone.header_bytes, gone.payload, gone.signature);
+      continue;
+    }
+    to_client(client, t.header_bytes, t.payload, t.signature);
+  }
+}
+
+// Aborts tasks that have not reached an engine. Nothing is aborted if any id is unknown; if every
+// task had finished, the answer is an error (there was nothing to abort).
+void Controller::Impl::on_abort_request(const std::string& client, const wire::Packet& p) {
+  const auto ids = msg_ids_of(p.body());
+  std::vector<std::string> unknown, finished, running, abortable;
+  for (const auto& id : ids) {
+    const TaskRecord* t = tasks.find(id);
+    if (t == nullptr)
+      unknown.push_back(id);
+    else if (t->done)
+      finished.push_back(id);
+    else if (auto it = balanced.find(id); it != balanced.end() && it->second.stage != BalancedTask::Stage::running)
+      abortable.push_back(id);
+    else
+      running.push_back(id);
+  }
+  auto reply = reply_to(p.header, wire::MsgKind::abort_reply);
+  if (!unknown.empty()) {
+    reply.error = {errc::unknown_task,
+                   "crew.input.unknown_task",
+                   "no task " + unknown.front() +
+                       (unknown.size() > 1 ? " (and " + std::to_string(unknown.size() - 1) + " more)" : "") +
+                       " is known to the controller; nothing was aborted (check the ids with `crew results`)",
+                   {}};
+    send_to_client(client, reply);
+    return;
+  }
+  if (abortable.empty() && running.empty()) {
+    reply.error = {errc::already_done,
+                   "crew.input.already_done",
+                   (finished.size() == 1 ? "task " + finished.front() + " has"
+                                         : "all " + std::to_string(finished.size()) + " tasks have") +
+                       " already finished; nothing to abort (the results stay available: `crew results`)",
+                   {}};
+    send_to_client(client, reply);
+    return;
+  }
+  for (const auto& id : abortable)
+    fail_balanced(id, errc::aborted, "aborted by a client before it was handed to an engine");
+  send_to_client(
+      client, reply,
+      Value::dict({{"aborted", list_of(abortable)}, {"done", list_of(finished)}, {"running", list_of(running)}}));
+}
+
+}  // namespace crew::controller
