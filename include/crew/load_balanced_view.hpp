@@ -64,8 +64,8 @@ struct Dependency {
 
 /// How the load balancer treats a task (LoadBalancedView::with).
 struct TaskOptions {
-  Dependency after;   ///< run only once these have finished (time dependency)
-  Dependency follow;  ///< run only on an engine where these ran (location dependency)
+  Dependency after{};   ///< run only once these have finished (time dependency)
+  Dependency follow{};  ///< run only on an engine where these ran (location dependency)
   /// Fail with [crew.remote.task_timeout] if it has not been handed to an engine by then (0: no
   /// limit). A task that reached its engine runs to completion.
   std::chrono::milliseconds timeout{0};
@@ -74,7 +74,7 @@ struct TaskOptions {
   int retries = 0;
   /// Engine properties the task needs (`crew cluster start --property gpu=true`), matched by
   /// equality; every engine also has "host". (`require`: C++20 reserves `requires`.)
-  Value::Dict require;
+  Value::Dict require{};
 };
 
 /// Load-balanced map: how the sequence is cut and how results come back.

@@ -170,7 +170,11 @@ std::pair<errc, std::string> Controller::Impl::never_runnable(const BalancedTask
                                              (bt.allowed.empty() ? std::string() : " in its view") +
                                              (bt.require.empty() ? "" : " with the properties it requires")};
   }
-  if (in_view.empty()) return {errc::none, {}};  // no engine alive yet: it waits for one
+  if (in_view.empty()) {
+    if (bt.allowed.empty()) return {errc::none, {}};  // no engine alive yet: it waits for one to register
+    return {errc::engine_dead, "none of its view's " + ids_text(bt.allowed) +
+                                   " is alive (see `crew engines`); make a view of alive engines"};
+  }
   // Engines are alive, and none has the properties it requires: say what they do have.
   std::map<std::string, std::vector<int>> offers;
   for (const auto* e : in_view) offers[Value(e->properties).repr(120)].push_back(e->id);

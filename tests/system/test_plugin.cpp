@@ -43,8 +43,22 @@ void record(crew::Context& ctx, long value) {
   seen->as_list().push_back(value);
 }
 
+/// Where a task ran (load-balanced tests).
+int whoami(crew::Context& ctx) { return ctx.engine_id(); }
+
+/// Fails everywhere but on engine `id`: a task that succeeds only where it is retried to.
+int fail_unless(crew::Context& ctx, int id) {
+  if (ctx.engine_id() != id) throw std::runtime_error("not engine " + std::to_string(id));
+  return id;
+}
+
+long square(long x) { return x * x; }
+
 }  // namespace
 
+CREW_FUNCTION(whoami);
+CREW_FUNCTION(fail_unless);
+CREW_FUNCTION(square);
 CREW_FUNCTION(mul);
 CREW_FUNCTION(fail);
 CREW_FUNCTION(shout);

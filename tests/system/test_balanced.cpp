@@ -1,0 +1,419 @@
+// Load-balanced execution against a real cluster: two MPI worlds of two engines plus a third world
+// of one engine with the property gpu=true (5 engines). Dependencies, timeouts, retries, require,
+// abort, map, hub queries, 100,000 tasks, and a world dying with balanced tasks in flight.
+//
+// With CREW_TEST_SCHEME set, only the scheme case runs, on a cluster whose controller uses that
+// scheme.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include "crew/crew.hpp"
+#include "test_support.hpp"
+
+using namespace crew;
+using namespace crew::testing;
+
+namespace {
+
+const std::string plugin = (test_bin_dir() / "system" / "libcrew_test_plugin.so").string();
+
+std::string scheme() {
+  const char* s = std::getenv("CREW_TEST_SCHEME");
+  return s ? s : "";
+}
+
+/// 2 worlds of 2 engines (ids 0-3), then one more engine with gpu=true (id 4).
+Cluster& cluster() {
+  static Cluster c = [] {
+    std::vector<std::string> args{"--worlds", "2", "--plugin", plugin, "--heartbeat-ms", "200"};
+    if (!scheme().empty()) args.insert(args.end(), {"--scheme", scheme()});
+    return Cluster(4, scheme().empty() ? "lb" : "lb-" + scheme(), args);
+  }();
+  return c;
+}
+
+Client& client() {
+  static Client rc = [] {
+    Client c = cluster().client(30s);
+    if (scheme().empty()) {
+      const auto r = crew_cli({"cluster", "add", "-n", "1", "--property", "gpu=true", "--plugin", plugin, "--profile",
+                               cluster().profile()});
+      if (r.status != 0) throw Error(errc::launcher_failed, "cluster add failed: " + r.err);
+    }
+    return c;
+  }();
+  return rc;
+}
+
+template <class F>
+errc code_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return errc::none;
+}
+
+template <class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+std::int64_t stat(const Client& rc, const char* name) { return rc.controller_stats()[name].as_int(); }
+
+}  // namespace
+
+TEST_SUITE("system.balanced") {
+
+  TEST_CASE("each scheme spreads tasks over every engine of both worlds" * doctest::skip(scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    std::map<int, int> per_engine;
+    const int sequential = 40;
+    for (int i = 0; i < sequential; ++i) ++per_engine[lb.apply("whoami").get_as<int>(30s)];
+    CHECK(per_engine.size() == 4);  // random, twobin, weighted: P(an engine left out) < 4 * 0.75^40 = 4e-5
+    if (scheme() == "leastload" || scheme() == "lru") {
+      for (const auto& [engine, n] : per_engine) CHECK(n == sequential / 4);  // one at a time: round robin
+    }
+    // Many at once: every engine takes part, and results all come back.
+    std::vector<AsyncResult> many;
+    for (int i = 0; i < 400; ++i) many.push_back(lb.apply("sleep", 0.002));
+    std::set<int> used;
+    for (auto& r : many) {
+      r.get(60s);
+      used.insert(r.metadata().engine_id);
+    }
+    CHECK(used.size() == 4);
+    CHECK(client().queue_status().scheme == scheme());
+  }
+
+  TEST_CASE("a balanced task runs on one engine and says which" * doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    const auto r = lb.apply("whoami");
+    const int engine = r.get_as<int>(30s);
+    CHECK(r.metadata().engine_id == engine);
+    CHECK(r.targets() == std::vector<int>{engine});
+    CHECK(r.metadata().status == "ok");
+    CHECK(r.metadata().completed >= r.metadata().started);
+    CHECK(r.get_dict(30s).begin()->first == engine);
+  }
+
+  TEST_CASE("a view's targets bound where its tasks run" * doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view({1, 3});
+    std::vector<AsyncResult> rs;
+    for (int i = 0; i < 40; ++i) rs.push_back(lb.apply("whoami"));
+    std::set<int> used;
+    for (auto& r : rs) used.insert(r.get_as<int>(30s));
+    CHECK(used == std::set<int>{1, 3});
+    CHECK(code_of([] { (void)client().load_balanced_view({0, 99}); }) == errc::unknown_target);
+  }
+
+  TEST_CASE("map returns every result in item order, chunked automatically" * doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    const auto m = lb.map("square", range(1000));
+    CHECK(m.size() == 1000);
+    CHECK(m.chunks() > 1);
+    const auto squares = m.get_as<std::vector<std::int64_t>>(60s);
+    REQUIRE(squares.size() == 1000);
+    for (std::int64_t i = 0; i < 1000; ++i) CHECK(squares[static_cast<std::size_t>(i)] == i * i);
+    // The iterator gives the same, one at a time.
+    std::int64_t i = 0;
+    for (const Value& v : m) {
+      CHECK(v.as_int() == i * i);
+      ++i;
+    }
+    CHECK(i == 1000);
+    std::set<int> engines;
+    for (std::size_t k = 0; k < m.chunks(); ++k) engines.insert(m.result().metadata(k).engine_id);
+    CHECK(engines.size() > 1);
+  }
+
+  TEST_CASE("an unordered map gives every result once, chunk by chunk as they finish" *
+            doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    std::vector<double> xs(300);
+    std::iota(xs.begin(), xs.end(), 0.0);
+    const auto m = lb.map("echo", xs, {.chunksize = 7, .ordered = false});
+    CHECK(m.chunks() == 43);
+    std::vector<double> got;
+    for (const Value& v : m) got.push_back(v.as_double());
+    std::sort(got.begin(), got.end());
+    CHECK(got == xs);
+    CHECK(m.progress() == 300);
+  }
+
+  TEST_CASE("map over an empty sequence is an empty result at once" * doctest::skip(!scheme().empty())) {
+    const auto m = client().load_balanced_view().map("square", std::vector<long>{});
+    CHECK(m.ready());
+    CHECK(m.chunks() == 0);
+    CHECK(m.get(1s).size() == 0);
+    CHECK(m.begin() == m.end());
+  }
+
+  TEST_CASE("map over a list keeps values of any kind; a failing item names itself" *
+            doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    const Value items = Value::list({1, "two", Value::list({3}), nullptr});
+    CHECK(lb.map_value("echo", items, {.chunksize = 2}).get(30s) == items);
+    const auto bad = lb.map("square", Value::list({1, 2, "three", 4}), {.chunksize = 4});
+    const std::string why = message_of([&] { (void)bad.get(30s); });
+    CHECK(why.find("item 2") != std::string::npos);
+    CHECK(why.find("bad_arguments") != std::string::npos);
+  }
+
+  TEST_CASE("a direct map splits the items over the view's engines, one part each" * doctest::skip(!scheme().empty())) {
+    const auto m = client()[{0, 2, 3}].map("square", std::vector<long>{1, 2, 3, 4, 5, 6, 7});
+    CHECK(m.chunks() == 3);
+    CHECK(m.get_as<std::vector<long>>(30s) == std::vector<long>{1, 4, 9, 16, 25, 36, 49});
+    CHECK(m.result().metadata(0).engine_id == 0);
+    CHECK(m.result().metadata(2).engine_id == 3);
+  }
+
+  TEST_CASE("after waits until its prerequisites are done" * doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    const auto slow = lb.apply("sleep", 0.4);
+    const auto next = lb.with({.after = {slow}}).apply("whoami");
+    next.get(30s);
+    CHECK(slow.ready());
+    CHECK(next.metadata().started >= slow.metadata().completed);
+    // Direct tasks can be prerequisites too.
+    const auto direct = client()[2].apply("sleep", 0.2);
+    const auto after_direct = lb.with({.after = {direct}}).apply("whoami");
+    after_direct.get(30s);
+    CHECK(after_direct.metadata().started >= direct.metadata().completed);
+  }
+
+  TEST_CASE("follow runs where its prerequisites ran" * doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    for (int i = 0; i < 6; ++i) {
+      const auto first = lb.apply("whoami");
+      const auto second = lb.with({.follow = {first}}).apply("whoami");
+      CHECK(second.get_as<int>(30s) == first.get_as<int>(30s));
+    }
+    // any: one of the engines that ran a prerequisite.
+    const auto a = client()[1].apply("whoami"), b = client()[3].apply("whoami");
+    a.get(30s), b.get(30s);
+    for (int i = 0; i < 6; ++i) {
+      const int e = lb.with({.follow = Dependency{a, b}.any()}).apply("whoami").get_as<int>(30s);
+      CHECK((e == 1 || e == 3));
+    }
+  }
+
+  TEST_CASE("follow over prerequisites on two engines is impossible, at once" * doctest::skip(!scheme().empty())) {
+    const auto a = client()[0].apply("whoami"), b = client()[2].apply("whoami");
+    a.get(30s), b.get(30s);
+    const auto r = client().load_balanced_view().with({.follow = {a, b}}).apply("whoami");
+    CHECK(code_of([&] { (void)r.get(30s); }) == errc::impossible_dependency);
+    CHECK(message_of([&] { (void)r.get(30s); }).find("different engines") != std::string::npos);
+    CHECK(r.metadata().engine_id == -1);  // it never reached an engine
+  }
+
+  TEST_CASE("a failed prerequisite fails its dependents, unless failure was allowed" *
+            doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    const auto bad = lb.apply("fail", std::string("on purpose"));
+    const auto strict = lb.with({.after = {bad}}).apply("whoami");
+    const auto lenient = lb.with({.after = Dependency{bad}.allow_failure()}).apply("whoami");
+    const auto only_on_failure = lb.with({.after = Dependency{bad}.only_failure()}).apply("whoami");
+    CHECK(code_of([&] { (void)strict.get(30s); }) == errc::dependency_failed);
+    CHECK(code_of([&] { (void)lenient.get(30s); }) == errc::none);
+    CHECK(code_of([&] { (void)only_on_failure.get(30s); }) == errc::none);
+    // A chain fails all along.
+    const auto second = lb.with({.after = {strict}}).apply("whoami");
+    CHECK(code_of([&] { (void)second.get(30s); }) == errc::dependency_failed);
+  }
+
+  TEST_CASE("a dependency on an unknown message id fails at once" * doctest::skip(!scheme().empty())) {
+    const auto r = client()
+                       .load_balanced_view()
+                       .with({.after = Dependency(std::vector<std::string>{"no-such-task"})})
+                       .apply("whoami");
+    CHECK(code_of([&] { (void)r.get(30s); }) == errc::impossible_dependency);
+    CHECK(message_of([&] { (void)r.get(30s); }).find("no-such-task") != std::string::npos);
+  }
+
+  TEST_CASE("a task not handed to an engine within its timeout fails with task_timeout" *
+            doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    // Waiting for a dependency.
+    const auto slow = lb.apply("sleep", 2.0);
+    const auto waits = lb.with({.after = {slow}, .timeout = 300ms}).apply("whoami");
+    CHECK(code_of([&] { (void)waits.get(30s); }) == errc::task_timeout);
+    CHECK(message_of([&] { (void)waits.get(30s); }).find("dependencies") != std::string::npos);
+    // Waiting for an engine with room: fill engine 4 to its high-water mark with direct work.
+    int depth = 0;
+    for (const auto& e : client().queue_status().engines)
+      if (e.id == 4) depth = e.depth;
+    REQUIRE(depth >= 1);
+    std::vector<AsyncResult> busy;
+    for (int i = 0; i < depth; ++i) busy.push_back(client()[4].apply("sleep", 1.0));
+    const auto starved = client().load_balanced_view({4}).with({.timeout = 300ms}).apply("whoami");
+    CHECK(code_of([&] { (void)starved.get(30s); }) == errc::task_timeout);
+    CHECK(message_of([&] { (void)starved.get(30s); }).find("an engine with room") != std::string::npos);
+    for (auto& b : busy) b.get(30s);
+    slow.get(30s);
+    // With room, the same task runs.
+    CHECK(client().load_balanced_view({4}).with({.timeout = 5s}).apply("whoami").get_as<int>(30s) == 4);
+  }
+
+  TEST_CASE("retries run a failing task again on other engines, and report the last error once" *
+            doctest::skip(!scheme().empty())) {
+    const auto& rc = client();
+    auto lb = rc.load_balanced_view({0, 1, 2, 3});
+    const auto retried_before = stat(rc, "tasks_retried");
+    // Fails everywhere: 1 try + 2 retries, each on an engine not tried before.
+    const auto r = lb.with({.retries = 2}).apply("fail", std::string("always"));
+    CHECK(code_of([&] { (void)r.get(30s); }) == errc::exception);
+    const std::string why = message_of([&] { (void)r.get(30s); });
+    CHECK(why.find("always") != std::string::npos);
+    CHECK(why.find("tried on engines") == std::string::npos);  // exhausted retries: the plain last error
+    CHECK(stat(rc, "tasks_retried") - retried_before == 2);
+    // Succeeds only on engine 3: with 3 retries over 4 engines it must get there.
+    const auto lucky = lb.with({.retries = 3}).apply("fail_unless", 3);
+    CHECK(lucky.get_as<int>(30s) == 3);
+    CHECK(lucky.metadata().engine_id == 3);
+    // Without retries a failure is final.
+    CHECK(code_of([&] { (void)lb.apply("fail_unless", 99).get(30s); }) == errc::exception);
+  }
+
+  TEST_CASE("require sends tasks only to engines with those properties" * doctest::skip(!scheme().empty())) {
+    auto gpu = client().load_balanced_view().with({.require = {{"gpu", true}}});
+    for (int i = 0; i < 10; ++i) CHECK(gpu.apply("whoami").get_as<int>(30s) == 4);
+    const auto engines = client().engines();
+    const auto four = std::find_if(engines.begin(), engines.end(), [](const EngineInfo& e) { return e.id == 4; });
+    REQUIRE(four != engines.end());
+    CHECK(four->properties.at("gpu").as_bool());
+    CHECK(four->properties.at("host").as_string() == four->host);
+    // "host" is a property every engine has.
+    auto here = client().load_balanced_view().with({.require = {{"host", four->host}}});
+    CHECK(here.apply("whoami").get_as<int>(30s) >= 0);
+  }
+
+  TEST_CASE("a require no engine meets fails at once, saying what engines have" * doctest::skip(!scheme().empty())) {
+    const auto r = client().load_balanced_view().with({.require = {{"gpu", false}}}).apply("whoami");
+    CHECK(code_of([&] { (void)r.get(30s); }) == errc::no_matching_engine);
+    const std::string why = message_of([&] { (void)r.get(30s); });
+    CHECK(why.find("engine 4: {\"gpu\": true") != std::string::npos);  // what engines offer
+    // Within a view without engine 4, gpu=true cannot be met either.
+    const auto r2 = client().load_balanced_view({0, 1}).with({.require = {{"gpu", true}}}).apply("whoami");
+    CHECK(code_of([&] { (void)r2.get(30s); }) == errc::no_matching_engine);
+  }
+
+  TEST_CASE("abort fails queued tasks with aborted; finished and unknown ones are clear errors" *
+            doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    const auto slow = lb.apply("sleep", 1.0);
+    std::vector<AsyncResult> queued;
+    for (int i = 0; i < 5; ++i) queued.push_back(lb.with({.after = {slow}}).apply("whoami"));
+    std::vector<std::string> ids;
+    for (const auto& q : queued) ids.push_back(q.msg_ids().front());
+    const AbortReport report = lb.abort(ids);
+    CHECK(report.aborted.size() == 5);
+    for (auto& q : queued) CHECK(code_of([&] { (void)q.get(30s); }) == errc::aborted);
+    slow.get(30s);
+    CHECK(code_of([&] { (void)lb.abort(slow); }) == errc::already_done);
+    CHECK(message_of([&] { (void)lb.abort(slow); }).find("already finished") != std::string::npos);
+    CHECK(slow.successful());  // the finished task keeps its result
+    CHECK(code_of([&] { (void)lb.abort(std::vector<std::string>{"nope"}); }) == errc::unknown_task);
+    // A running task cannot be stopped: it is reported as running and finishes.
+    const auto running = lb.apply("sleep", 0.5);
+    (void)poll_for([&] { return client().result_status(running.msg_ids()).pending.size() == 1; }, 5s);
+    (void)poll_for(
+        [&] {
+          for (const auto& e : client().queue_status().engines)
+            if (e.queue > 0) return true;
+          return false;
+        },
+        5s);
+    const AbortReport r2 = lb.abort(running);
+    CHECK(r2.running.size() == 1);
+    CHECK(running.get(30s).is_null());
+  }
+
+  TEST_CASE("queue and result status, and results fetched by another client" * doctest::skip(!scheme().empty())) {
+    const auto& rc = client();
+    auto lb = rc.load_balanced_view();
+    const auto done = lb.apply("whoami");
+    done.get(30s);
+    const auto slow = lb.apply("sleep", 0.5);
+    const auto failed = lb.apply("fail", std::string("x"));
+    (void)failed.wait(30s);
+    const ResultStatus s = rc.result_status({done.msg_ids()[0], slow.msg_ids()[0], failed.msg_ids()[0], "zzz"});
+    CHECK(s.completed == std::vector<std::string>{done.msg_ids()[0]});
+    CHECK(s.pending == std::vector<std::string>{slow.msg_ids()[0]});
+    CHECK(s.failed == std::vector<std::string>{failed.msg_ids()[0]});
+    CHECK(s.unknown == std::vector<std::string>{"zzz"});
+    const QueueStatus q = rc.queue_status();
+    CHECK(q.engines.size() == 5);
+    CHECK(q.scheme == "leastload");
+    CHECK(q.completed >= 1);
+
+    Client other = cluster().client(30s);
+    CHECK(other.get_result(done.msg_ids()[0]).get_as<int>(30s) == done.get_as<int>(30s));
+    const auto later = other.get_result(slow.msg_ids()[0]);  // still running: comes when done
+    CHECK(later.get(30s).is_null());
+    CHECK(code_of([&] { (void)other.get_result(failed.msg_ids()[0]).get(30s); }) == errc::exception);
+    CHECK(code_of([&] { (void)other.get_result("no-such-id"); }) == errc::unknown_task);
+  }
+
+  TEST_CASE("100,000 balanced tasks: every result comes back once, to its task" * doctest::skip(!scheme().empty())) {
+    const auto& rc = client();
+    auto lb = rc.load_balanced_view();
+    const auto completed_before = stat(rc, "tasks_completed");
+    const int n = 100'000;
+    std::vector<AsyncResult> rs;
+    rs.reserve(n);
+    for (int i = 0; i < n; ++i) rs.push_back(lb.apply("echo", i));
+    REQUIRE(rc.wait(300s));
+    std::map<int, int> per_engine;
+    for (int i = 0; i < n; ++i) {
+      REQUIRE(rs[static_cast<std::size_t>(i)].value(0).as_int() == i);
+      ++per_engine[rs[static_cast<std::size_t>(i)].metadata().engine_id];
+    }
+    CHECK(stat(rc, "tasks_completed") - completed_before == n);
+    CHECK(per_engine.size() == 5);
+    CHECK(rc.outstanding() == 0);
+  }
+
+  TEST_CASE("balanced tasks on a world that dies run again elsewhere, or fail with engine_died" *
+            doctest::skip(!scheme().empty())) {
+    const auto& rc = client();
+    const auto engines = rc.engines();
+    const auto victim = std::find_if(engines.begin(), engines.end(), [](const EngineInfo& e) { return e.world == 1; });
+    REQUIRE(victim != engines.end());
+    const auto retried_before = stat(rc, "tasks_retried");
+    const auto lost = rc.load_balanced_view({2, 3}).apply("sleep", 30.0);  // world 1, no retries
+    // Spread over both worlds (leastload puts some on world 1), each allowed one retry.
+    auto both = rc.load_balanced_view({0, 1, 2, 3}).with({.retries = 1});
+    std::vector<AsyncResult> saved;
+    for (int i = 0; i < 8; ++i) saved.push_back(both.apply("sleep", 1.0));
+    REQUIRE(poll_for(
+        [&] {
+          int on_world1 = 0;
+          for (const auto& e : rc.queue_status().engines) on_world1 += e.world == 1 ? e.queue : 0;
+          return on_world1 >= 2;  // `lost` and at least one of `saved`
+        },
+        10s));
+    ::kill(static_cast<pid_t>(victim->pid), SIGKILL);
+    CHECK(code_of([&] { (void)lost.get(60s); }) == errc::engine_died);
+    for (auto& r : saved) {
+      CHECK(code_of([&] { (void)r.get(60s); }) == errc::none);
+      CHECK(r.metadata().engine_id <= 1);  // finished on world 0, also those that started on world 1
+    }
+    CHECK(stat(rc, "tasks_retried") - retried_before >= 1);
+    // A task only world 1 could run now fails at once.
+    CHECK(code_of([&] { (void)rc.load_balanced_view({2, 3}).apply("whoami").get(30s); }) == errc::engine_dead);
+  }
+}
