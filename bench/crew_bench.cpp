@@ -5,22 +5,33 @@
 //    "unit": "tasks/s", "rep": 0, "calls": 10000, "tasks": 10000, "seconds": 0.195,
 //    "oversubscribed": false, "loadavg1": 1.2}
 //
-// Workloads (--workloads, comma list; groups: throughput, latency, all):
-//   direct1_noop_throughput    rc[0].apply("echo") x K (K = --tasks, 10,000, no time cap), rc.wait(),
-//                              value = K / elapsed (tasks/s)
+// Workloads (--workloads, comma list; groups: throughput, latency, map, all), in this order:
+//   memory                     hub_rss_idle first, hub_rss_after100k last (MiB): the controller's
+//                              VmRSS; before it, balanced no-ops top the controller up to 100,000 tasks
+//   lb_noop_throughput         rc.load_balanced_view().apply("echo") x K (K = --tasks, 10,000), rc.wait()
+//   lb_noop_throughput_100k    the same with K = 100,000
+//   direct1_noop_throughput    rc[0].apply("echo") x K, rc.wait(), value = K / elapsed (tasks/s)
 //   directall_noop_throughput  rc.view().apply("echo") x K/N calls, each runs on all N engines,
 //                              value = calls x N / elapsed (engine-task executions per second)
 //   latency_direct1            20 warm-ups, then 1,000 sequential rc[0].apply("echo").get();
 //                              emits latency_direct1_median and latency_direct1_p99 (us)
 //   latency_direct_lastrank    the same on the last engine id (a rank != 0 of its world: the
 //                              request crosses the rank-0 bridge and MPI; crew-specific)
+//   latency_lb                 the same on the load-balanced view
+//   broadcast_apply_sync       300 sequential rc.broadcast_view().apply("echo").get() on all N engines
+//   directall_apply_sync       the same on rc.view()
+//   map_lb_chunk_default       lb.map("echo", crew::range(M)) with the automatic chunk size
+//                              (M = --map-items, 100,000), value = M / elapsed (items/s)
+//   map_lb_chunk1000           the same with chunksize 1000
+//   map_direct                 rc.view().map("echo", crew::range(M)): one part per engine
 //
 // The no-op is the engines' builtin `echo` called with no arguments: the request carries the
-// function name and an empty argument list; the reply is echo's result for no arguments (crew
-// returns an empty list for that; the value is checked on a sample and reported as echo_result).
+// function name and an empty argument list; the reply is echo's result for no arguments (null;
+// the value is checked on a sample and reported as echo_result). Map's identity is `echo` on one
+// item.
 //
 // Usage: crew-bench --profile P [--engines N] [--reps R] [--first-rep r] [--workloads list]
-//                   [--tasks K] [--latency-calls C] [--warmups W] [--timeout S]
+//                   [--tasks K] [--latency-calls C] [--map-items M] [--warmups W] [--timeout S]
 
 #include <unistd.h>
 
@@ -29,6 +40,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -53,13 +66,25 @@ struct Options {
   std::set<std::string> workloads;
   int tasks = 10000;
   int latency_calls = 1000;
+  int map_items = 100000;
   int warmups = 20;
   int throughput_warmup = 300;  // untimed tasks before the first throughput rep (the anchors' probe)
   double timeout_s = 600;       // per wait; a hang shows up as an error line, not a stuck harness
 };
 
-const std::vector<std::string> kAll = {"direct1_noop_throughput", "directall_noop_throughput", "latency_direct1",
-                                       "latency_direct_lastrank"};
+const std::vector<std::string> kAll = {"memory",
+                                       "lb_noop_throughput",
+                                       "lb_noop_throughput_100k",
+                                       "direct1_noop_throughput",
+                                       "directall_noop_throughput",
+                                       "latency_direct1",
+                                       "latency_direct_lastrank",
+                                       "latency_lb",
+                                       "broadcast_apply_sync",
+                                       "directall_apply_sync",
+                                       "map_lb_chunk_default",
+                                       "map_lb_chunk1000",
+                                       "map_direct"};
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "crew-bench: " << why << "\n"
@@ -80,10 +105,15 @@ std::set<std::string> parse_workloads(const std::string& spec) {
     if (w == "all") {
       out.insert(kAll.begin(), kAll.end());
     } else if (w == "throughput") {
-      out.insert({"direct1_noop_throughput", "directall_noop_throughput"});
+      out.insert(
+          {"lb_noop_throughput", "lb_noop_throughput_100k", "direct1_noop_throughput", "directall_noop_throughput"});
     } else if (w == "latency") {
-      out.insert({"latency_direct1", "latency_direct_lastrank"});
+      out.insert(
+          {"latency_direct1", "latency_direct_lastrank", "latency_lb", "broadcast_apply_sync", "directall_apply_sync"});
+    } else if (w == "map") {
+      out.insert({"map_lb_chunk_default", "map_lb_chunk1000", "map_direct"});
     } else {
+      if (w.rfind("hub_rss", 0) == 0) w = "memory";
       // accept the emitted names too (latency_direct1_median -> latency_direct1)
       for (const char* suffix : {"_median", "_p99"}) {
         const std::string s = suffix;
@@ -128,6 +158,8 @@ Options parse(int argc, char** argv) {
       o.tasks = next_int(1);
     else if (a == "--latency-calls")
       o.latency_calls = next_int(1);
+    else if (a == "--map-items")
+      o.map_items = next_int(1);
     else if (a == "--warmups")
       o.warmups = next_int(0);
     else if (a == "--throughput-warmup")
@@ -213,13 +245,15 @@ struct Bench {
   const Emitter& out;
   std::chrono::milliseconds timeout;
 
-  // K submissions of view.apply("echo"), then rc.wait(); returns elapsed seconds. Checks every
-  // result's status and a sample of the values (like the anchors: ~50 of them, with .get()).
-  double run_tasks(const crew::DirectView& view, int calls, json& extra) const {
+  // K submissions (`submit` makes one call; each call has `per_call` results), then rc.wait();
+  // returns elapsed seconds. Checks every result's status and a sample of the values (like the
+  // anchors: ~50 of them, with .get()).
+  double run_tasks(const std::function<crew::AsyncResult()>& submit, std::size_t per_call, int calls,
+                   json& extra) const {
     std::vector<crew::AsyncResult> ars;
     ars.reserve(static_cast<std::size_t>(calls));
     const auto t0 = Clock::now();
-    for (int i = 0; i < calls; ++i) ars.push_back(view.apply("echo"));
+    for (int i = 0; i < calls; ++i) ars.push_back(submit());
     const bool done = rc.wait(timeout);
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
     if (!done) {
@@ -250,10 +284,10 @@ struct Bench {
     std::string sample;
     for (std::size_t i = 0; i < ars.size(); i += step) {
       const crew::Value v = ars[i].get(timeout);
-      const crew::Value one = view.targets().size() == 1 ? v : (v.is_list() && v.size() > 0 ? v[std::size_t{0}] : v);
-      if (view.targets().size() > 1 && !(v.is_list() && v.size() == view.targets().size()))
-        throw std::runtime_error("call " + std::to_string(i) + ": expected a list of " +
-                                 std::to_string(view.targets().size()) + " results, got " + crew::to_json(v).dump());
+      const crew::Value one = per_call == 1 ? v : (v.is_list() && v.size() > 0 ? v[std::size_t{0}] : v);
+      if (per_call > 1 && !(v.is_list() && v.size() == per_call))
+        throw std::runtime_error("call " + std::to_string(i) + ": expected a list of " + std::to_string(per_call) +
+                                 " results, got " + crew::to_json(v).dump());
       if (!is_noop_result(one))
         throw std::runtime_error("call " + std::to_string(i) + ": echo() returned " + crew::to_json(v).dump());
       sample = crew::to_json(one).dump();
@@ -271,12 +305,13 @@ struct Bench {
     return "none ready with an error";
   }
 
-  void throughput(const std::string& name, const crew::DirectView& view, int per_call) const {
-    const int calls = std::max(1, opt.tasks / per_call);
+  void throughput(const std::string& name, const std::function<crew::AsyncResult()>& submit, int per_call,
+                  int tasks) const {
+    const int calls = std::max(1, tasks / per_call);
     if (opt.throughput_warmup > 0) {
       json ignore;
       try {
-        run_tasks(view, std::max(1, opt.throughput_warmup / per_call), ignore);
+        run_tasks(submit, static_cast<std::size_t>(per_call), std::max(1, opt.throughput_warmup / per_call), ignore);
       } catch (const std::exception& e) {
         std::cerr << "crew-bench: " << name << " warm-up failed: " << e.what() << std::endl;
       }
@@ -285,7 +320,7 @@ struct Bench {
       const int rep = opt.first_rep + r;
       json extra{{"rep", rep}, {"calls", calls}, {"tasks", calls * per_call}};
       try {
-        const double dt = run_tasks(view, calls, extra);
+        const double dt = run_tasks(submit, static_cast<std::size_t>(per_call), calls, extra);
         extra["seconds"] = round_to(dt, 6);
         out.emit(name, static_cast<double>(calls) * per_call / dt, "tasks/s", extra);
       } catch (const std::exception& e) {
@@ -296,26 +331,62 @@ struct Bench {
     }
   }
 
-  void latency(const std::string& name, const crew::DirectView& view, const json& about) const {
+  // M items through `map` (a function of the range), value = items / elapsed; checks the length
+  // and the last element.
+  void map_rate(const std::string& name, const std::function<crew::AsyncMap(const crew::Range&)>& map,
+                int items) const {
     try {
-      for (int i = 0; i < opt.warmups; ++i) view.apply("echo").get(timeout);
+      (void)map(crew::range(std::min(items, 3000))).get(timeout);  // warm-up
+    } catch (const std::exception& e) {
+      std::cerr << "crew-bench: " << name << " warm-up failed: " << e.what() << std::endl;
+    }
+    for (int r = 0; r < opt.reps; ++r) {
+      const int rep = opt.first_rep + r;
+      json extra{{"rep", rep}, {"items", items}};
+      try {
+        const auto t0 = Clock::now();
+        const crew::AsyncMap m = map(crew::range(items));
+        const crew::Value v = m.get(timeout);
+        const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+        if (v.size() != static_cast<std::size_t>(items) &&
+            !(v.is_array() && v.as_array().size() == static_cast<std::size_t>(items)))
+          throw std::runtime_error("map returned " + std::to_string(v.is_array() ? v.as_array().size() : v.size()) +
+                                   " items, not " + std::to_string(items));
+        const auto xs = crew::from_value<std::vector<std::int64_t>>(v);
+        if (xs.back() != items - 1) throw std::runtime_error("the last item came back as " + std::to_string(xs.back()));
+        extra["seconds"] = round_to(dt, 6);
+        extra["tasks"] = m.chunks();
+        out.emit(name, items / dt, "items/s", extra);
+      } catch (const std::exception& e) {
+        std::cerr << "crew-bench: " << name << " rep " << rep << " failed: " << e.what() << std::endl;
+        extra["error"] = short_what(e);
+        out.emit(name, nullptr, "items/s", extra);
+      }
+    }
+  }
+
+  void latency(const std::string& name, const std::function<crew::AsyncResult()>& submit, const json& about,
+               int calls) const {
+    try {
+      for (int i = 0; i < opt.warmups; ++i) submit().get(timeout);
     } catch (const std::exception& e) {
       std::cerr << "crew-bench: " << name << " warm-up failed: " << e.what() << std::endl;
     }
     std::vector<double> lat;
-    lat.reserve(static_cast<std::size_t>(opt.latency_calls));
+    lat.reserve(static_cast<std::size_t>(calls));
     for (int r = 0; r < opt.reps; ++r) {
       const int rep = opt.first_rep + r;
-      json extra{{"rep", rep}, {"calls", opt.latency_calls}};
+      json extra{{"rep", rep}, {"calls", calls}};
       for (auto& [k, v] : about.items()) extra[k] = v;
       lat.clear();
       try {
         const auto t_start = Clock::now();
-        for (int i = 0; i < opt.latency_calls; ++i) {
+        for (int i = 0; i < calls; ++i) {
           const auto t0 = Clock::now();
-          const crew::Value v = view.apply("echo").get(timeout);
+          const crew::Value v = submit().get(timeout);
           lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-          if (i == 0 && !is_noop_result(v)) throw std::runtime_error("echo() returned " + crew::to_json(v).dump());
+          if (i == 0 && !is_noop_result(v) && !(v.is_list() && v.size() > 0 && is_noop_result(v[std::size_t{0}])))
+            throw std::runtime_error("echo() returned " + crew::to_json(v).dump());
         }
         extra["seconds"] = round_to(std::chrono::duration<double>(Clock::now() - t_start).count(), 6);
         out.emit(name + "_median", median(lat), "us", extra);
@@ -331,6 +402,39 @@ struct Bench {
     }
   }
 };
+
+/// The controller's resident memory (MiB), as the anchors' hub_rss_*: `phase` idle (before any
+/// task) or after100k (after the other workloads, topped up with balanced no-ops until the
+/// controller has had 100,000 tasks; nothing purged).
+void memory(const Bench& b, const std::string& phase) {
+  json extra{{"rep", b.opt.first_rep}};
+  try {
+    crew::Value stats = b.rc.controller_stats();
+    if (phase == "after100k") {
+      const auto lb = b.rc.load_balanced_view();
+      while (stats["tasks_submitted"].as_int() < 100'000) {
+        const int more = static_cast<int>(std::min<std::int64_t>(10'000, 100'000 - stats["tasks_submitted"].as_int()));
+        for (int i = 0; i < more; ++i) (void)lb.apply("echo");
+        if (!b.rc.wait(b.timeout)) throw std::runtime_error("top-up tasks did not complete");
+        stats = b.rc.controller_stats();
+      }
+    }
+    const auto pid = stats["pid"].as_int();
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    double rss_mib = -1;
+    while (std::getline(status, line))
+      if (line.rfind("VmRSS:", 0) == 0) rss_mib = std::stod(line.substr(6)) / 1024.0;
+    if (rss_mib < 0)
+      throw std::runtime_error("no VmRSS for controller pid " + std::to_string(pid) + " (another host?)");
+    extra["tasks_submitted"] = stats["tasks_submitted"].as_int();
+    extra["tasks_stored"] = stats["tasks_stored"].as_int();
+    b.out.emit("hub_rss_" + phase, rss_mib, "MiB", extra);
+  } catch (const std::exception& e) {
+    extra["error"] = short_what(e);
+    b.out.emit("hub_rss_" + phase, nullptr, "MiB", extra);
+  }
+}
 
 }  // namespace
 
@@ -362,11 +466,50 @@ int main(int argc, char** argv) {
     std::cerr << "crew-bench: profile '" << opt.profile << "', " << n << " engines, first " << about_first.dump()
               << ", last " << about_last.dump() << std::endl;
 
-    // Order as in the anchors: throughput, then latency.
-    if (opt.workloads.count("direct1_noop_throughput")) b.throughput("direct1_noop_throughput", rc[ids.front()], 1);
-    if (opt.workloads.count("directall_noop_throughput")) b.throughput("directall_noop_throughput", rc.view(), n);
-    if (opt.workloads.count("latency_direct1")) b.latency("latency_direct1", rc[ids.front()], about_first);
-    if (opt.workloads.count("latency_direct_lastrank")) b.latency("latency_direct_lastrank", rc[last], about_last);
+    const auto one = rc[ids.front()], all = rc.view(), last_one = rc[last];
+    const auto bcast = rc.broadcast_view();
+    const auto lb = rc.load_balanced_view();
+    auto want = [&](const char* w) { return opt.workloads.count(w) != 0; };
+    if (want("memory")) memory(b, "idle");
+    // Order as in the anchors: throughput, latency, broadcast, map.
+    if (want("lb_noop_throughput"))
+      b.throughput(
+          "lb_noop_throughput", [&] { return lb.apply("echo"); }, 1, opt.tasks);
+    if (want("lb_noop_throughput_100k"))
+      b.throughput(
+          "lb_noop_throughput_100k", [&] { return lb.apply("echo"); }, 1, 100'000);
+    if (want("direct1_noop_throughput"))
+      b.throughput(
+          "direct1_noop_throughput", [&] { return one.apply("echo"); }, 1, opt.tasks);
+    if (want("directall_noop_throughput"))
+      b.throughput(
+          "directall_noop_throughput", [&] { return all.apply("echo"); }, n, opt.tasks);
+    if (want("latency_direct1"))
+      b.latency(
+          "latency_direct1", [&] { return one.apply("echo"); }, about_first, opt.latency_calls);
+    if (want("latency_direct_lastrank"))
+      b.latency(
+          "latency_direct_lastrank", [&] { return last_one.apply("echo"); }, about_last, opt.latency_calls);
+    if (want("latency_lb"))
+      b.latency(
+          "latency_lb", [&] { return lb.apply("echo"); }, json::object(), opt.latency_calls);
+    if (want("broadcast_apply_sync"))
+      b.latency(
+          "broadcast_apply_sync", [&] { return bcast.apply("echo"); }, json::object(), 300);
+    if (want("directall_apply_sync"))
+      b.latency(
+          "directall_apply_sync", [&] { return all.apply("echo"); }, json::object(), 300);
+    if (want("map_lb_chunk_default"))
+      b.map_rate(
+          "map_lb_chunk_default", [&](const crew::Range& r) { return lb.map("echo", r); }, opt.map_items);
+    if (want("map_lb_chunk1000"))
+      b.map_rate(
+          "map_lb_chunk1000", [&](const crew::Range& r) { return lb.map("echo", r, {.chunksize = 1000}); },
+          opt.map_items);
+    if (want("map_direct"))
+      b.map_rate(
+          "map_direct", [&](const crew::Range& r) { return all.map("echo", r); }, opt.map_items);
+    if (want("memory")) memory(b, "after100k");
   } catch (const std::exception& e) {
     std::cerr << "crew-bench: " << e.what() << std::endl;
     return 1;

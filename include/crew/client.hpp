@@ -99,6 +99,10 @@ public:
   /// collectives on Context::comm(). Throws InputError [crew.input.unknown_target] if the world
   /// has no alive engines.
   DirectView view(int world) const;
+  /// All engines alive now, for calls that go to every one of them: one message per MPI world,
+  /// fanned out by the world's bridge (crew's direct views to many engines work this way too;
+  /// the name is the seeds').
+  DirectView broadcast_view() const { return view(); }
 
   /// Work that runs on whichever engine is free: any engine (also those that register later), or
   /// one of `targets`. Throws InputError [crew.input.unknown_target] for an id that does not exist.

@@ -8,6 +8,7 @@
 
 #include "cli/output.hpp"
 #include "cli/verbs.hpp"
+#include "crew/error.hpp"
 #include "crew/version.hpp"
 
 namespace crew::cli {
@@ -45,11 +46,70 @@ int run(int argc, char** argv) {
 
   std::string function;
   std::vector<std::string> values;
+  BalanceArgs balance;
+  bool lb = false;
+  auto add_balance = [&](CLI::App* cmd) {
+    cmd->add_option("--after", balance.after, "run once these tasks (msg ids) have succeeded (repeatable)");
+    cmd->add_option("--follow", balance.follow, "run where these tasks (msg ids) ran (repeatable)");
+    cmd->add_flag("--any", balance.any, "--after/--follow: met by any one of them, not all");
+    cmd->add_flag("--allow-failure", balance.allow_failure, "--after/--follow: failed prerequisites count too");
+    cmd->add_option("--task-timeout", balance.task_timeout_s,
+                    "fail a task not handed to an engine within this many seconds")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--retries", balance.retries, "run a failed task again, on another engine where possible")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--require,--requires", balance.require,
+                    "KEY=VALUE engine property a task needs (repeatable), e.g. gpu=true");
+    cmd->add_flag("--no-wait", balance.no_wait, "submit, print the task ids and return (see `crew results`)");
+  };
   auto* call_cmd = app.add_subcommand("call", "call a registered function on engines; arguments are JSON literals");
   add_common(call_cmd, common, true);
   call_cmd->add_option("function", function, "function name (`crew call functions` lists them)")->required();
   call_cmd->add_option("args", values, "arguments as JSON: 5 '\"text\"' '[1,2]' '{\"$ref\": \"a\"}'");
-  call_cmd->callback([&] { action = [&] { return call(common, function, values); }; });
+  call_cmd->add_flag("--lb", lb, "load-balanced: one task, on whichever engine of --targets is free");
+  add_balance(call_cmd);
+  call_cmd->callback([&] {
+    action = [&] {
+      if (!lb && balance.given())
+        throw InputError(errc::bad_option,
+                         "--after, --follow, --task-timeout, --retries, --require and --no-wait are for load-balanced "
+                         "calls: add --lb");
+      return lb ? call_balanced(common, function, values, balance) : call(common, function, values);
+    };
+  });
+
+  MapArgs map_args;
+  auto* map_cmd = app.add_subcommand(
+      "map", "FN on every item of a sequence (JSON or --npy): one part per engine, or load-balanced chunks (--lb)");
+  add_common(map_cmd, common, true);
+  map_cmd->add_option("function", function, "function of one item")->required();
+  map_cmd->add_option("sequence", map_args.json, "the items as a JSON list, e.g. '[1,2,3]'");
+  map_cmd->add_option("--npy", map_args.npy, "read the items from a NumPy .npy file (along its first axis)");
+  map_cmd->add_option("--out", map_args.out, "write the results to a NumPy .npy file (numbers only)");
+  map_cmd->add_flag("--lb", map_args.balanced, "load-balanced: chunks go to whichever engines are free");
+  map_cmd->add_option("--chunksize", map_args.chunksize, "items per task (default: from the length and the engines)")
+      ->check(CLI::PositiveNumber);
+  map_cmd->add_flag("--unordered", map_args.unordered, "results as chunks finish, not in item order");
+  add_balance(map_cmd);
+  map_cmd->callback([&] { action = [&] { return map(common, function, map_args, balance); }; });
+
+  auto* queue_cmd = app.add_subcommand("queue", "tasks in flight per engine, and balanced tasks waiting");
+  add_common(queue_cmd, common, false);
+  queue_cmd->callback([&] { action = [&] { return queue(common); }; });
+
+  std::vector<std::string> msg_ids;
+  auto* abort_cmd =
+      app.add_subcommand("abort", "abort tasks that have not reached an engine yet (they fail as aborted)");
+  add_common(abort_cmd, common, false);
+  abort_cmd->add_option("msg_ids", msg_ids, "task ids (as `crew call --lb` prints them)")->required();
+  abort_cmd->callback([&] { action = [&] { return abort(common, msg_ids); }; });
+
+  bool wait_results = false;
+  auto* results_cmd = app.add_subcommand("results", "status and result of tasks by msg id (any client's)");
+  add_common(results_cmd, common, false);
+  results_cmd->add_option("msg_ids", msg_ids, "task ids")->required();
+  results_cmd->add_flag("--wait", wait_results, "wait for pending ones");
+  results_cmd->callback([&] { action = [&] { return results(common, msg_ids, wait_results); }; });
 
   std::string command;
   auto* exec_cmd = app.add_subcommand("exec", "run a shell command on each engine's host (exit 1 if any fails)");

@@ -4,6 +4,7 @@
 
 #include "cli/npy.hpp"
 #include "cli/output.hpp"
+#include "cli/session.hpp"
 #include "cli/verbs.hpp"
 #include "common/targets.hpp"
 #include "crew/client.hpp"
@@ -12,20 +13,6 @@
 
 namespace crew::cli {
 namespace {
-
-Client connect(const Common& c) {
-  return Client(c.profile, ClientOptions{std::chrono::milliseconds(static_cast<long>(c.timeout_s * 1000))});
-}
-
-DirectView target_view(const Client& rc, const std::string& spec) {
-  auto ids = parse_targets(spec);
-  if (!ids) {
-    auto all = rc.ids();
-    if (all.empty()) throw InputError(errc::unknown_target, "the cluster has no engines alive; see `crew engines`");
-    return rc[all];
-  }
-  return rc[*ids];
-}
 
 /// Waits; prints each distinct error once with the engines that reported it; returns the engines
 /// that succeeded and the exit status.

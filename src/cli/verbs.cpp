@@ -5,42 +5,13 @@
 #include <iostream>
 
 #include "cli/output.hpp"
+#include "cli/session.hpp"
 #include "common/targets.hpp"
 #include "crew/client.hpp"
 #include "crew/json.hpp"
 
 namespace crew::cli {
 namespace {
-
-Client connect(const Common& c) {
-  return Client(c.profile, ClientOptions{std::chrono::milliseconds(static_cast<long>(c.timeout_s * 1000))});
-}
-
-DirectView target_view(const Client& rc, const std::string& spec) {
-  auto ids = parse_targets(spec);
-  if (!ids) {
-    auto all = rc.ids();
-    if (all.empty()) throw InputError(errc::unknown_target, "the cluster has no engines alive; see `crew engines`");
-    return rc[all];
-  }
-  return rc[*ids];
-}
-
-Value parse_argument(const std::string& text, const std::string& what) {
-  try {
-    return parse_json(text);
-  } catch (const InputError& e) {
-    std::string hint;
-    if (!text.empty() && text.front() != '"' && text.front() != '[' && text.front() != '{')
-      hint = "; strings need JSON quotes, e.g. '\"" + text + "\"'";
-    throw InputError(errc::bad_json, what + ": " + e.message() + hint);
-  }
-}
-
-nlohmann::json error_json(const RemoteError& e) {
-  return {
-      {"$error", {{"code", std::string(errc_name(e.code()))}, {"type", e.type()}, {"message", e.remote_message()}}}};
-}
 
 Value same(const Value& v) { return v; }
 
@@ -99,7 +70,8 @@ int engines(const Common& c) {
                      {"world_size", e.world_size},
                      {"state", e.state},
                      {"tasks", e.tasks},
-                     {"completed", e.completed}});
+                     {"completed", e.completed},
+                     {"properties", to_json(Value(e.properties))}});
     std::cout << out.dump() << std::endl;
     return exit_ok;
   }
@@ -107,11 +79,24 @@ int engines(const Common& c) {
     std::cout << "no engines registered (profile '" << c.profile << "')" << std::endl;
     return exit_ok;
   }
+  // Properties beyond "host" (which has its own column), as k=v.
+  auto properties = [](const EngineInfo& e) {
+    std::string s;
+    for (const auto& [k, v] : e.properties)
+      if (k != "host") s += (s.empty() ? "" : " ") + k + "=" + (v.is_string() ? v.as_string() : value_text(v));
+    return s;
+  };
+  bool any_properties = false;
+  for (const auto& e : list) any_properties = any_properties || !properties(e).empty();
   std::vector<std::vector<std::string>> rows;
-  for (const auto& e : list)
+  for (const auto& e : list) {
     rows.push_back({std::to_string(e.id), e.host, std::to_string(e.pid), std::to_string(e.rank),
                     std::to_string(e.world), e.state, std::to_string(e.tasks), std::to_string(e.completed)});
-  print_table(std::cout, {"ID", "HOST", "PID", "RANK", "WORLD", "STATE", "TASKS", "DONE"}, rows);
+    if (any_properties) rows.back().push_back(properties(e));
+  }
+  std::vector<std::string> header{"ID", "HOST", "PID", "RANK", "WORLD", "STATE", "TASKS", "DONE"};
+  if (any_properties) header.push_back("PROPERTIES");
+  print_table(std::cout, header, rows);
   return exit_ok;
 }
 

@@ -22,6 +22,36 @@ int push(const Common& c, const std::vector<std::string>& assignments);
 int pull(const Common& c, const std::vector<std::string>& names);
 int shutdown(const Common& c);
 
+// The load balancer (cli/balanced_verbs.cpp).
+struct BalanceArgs {
+  std::vector<std::string> after;   ///< msg ids
+  std::vector<std::string> follow;  ///< msg ids
+  bool any = false;                 ///< after/follow: met by any one
+  bool allow_failure = false;       ///< after/follow: failed prerequisites count too
+  double task_timeout_s = 0;
+  int retries = 0;
+  std::vector<std::string> require;  ///< KEY=VALUE engine properties
+  bool no_wait = false;              ///< submit, print the msg id, return (`crew results` later)
+  bool given() const noexcept {
+    return !after.empty() || !follow.empty() || any || allow_failure || task_timeout_s > 0 || retries > 0 ||
+           !require.empty() || no_wait;
+  }
+};
+struct MapArgs {
+  std::string json;
+  std::string npy;
+  std::string out;
+  bool balanced = false;
+  std::size_t chunksize = 0;
+  bool unordered = false;
+};
+int call_balanced(const Common& c, const std::string& function, const std::vector<std::string>& json_args,
+                  const BalanceArgs& b);
+int map(const Common& c, const std::string& function, const MapArgs& m, const BalanceArgs& b);
+int queue(const Common& c);
+int abort(const Common& c, const std::vector<std::string>& msg_ids);
+int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait);
+
 // The data path (cli/data_verbs.cpp).
 int scatter(const Common& c, const std::string& name, const std::string& json, const std::string& npy);
 int gather(const Common& c, const std::string& name, const std::string& npy);

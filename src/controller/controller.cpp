@@ -184,6 +184,8 @@ bool Controller::Impl::drain(zmq::socket_t& socket, bool from_clients, int limit
       continue;
     }
     const std::string peer = received->peer();
+    ++stats.messages_in;
+    stats.members_in += received->messages.size();
     for (auto& packet : received->messages) {
       ++handled;
       const wire::Header request = packet.header;

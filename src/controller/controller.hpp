@@ -43,6 +43,11 @@ struct ControllerStats {
   std::uint64_t dropped_unexpected = 0;
   std::uint64_t unroutable = 0;
   std::uint64_t handler_errors = 0;
+  // traffic: ZeroMQ messages, and the crew messages in them (batches carry many)
+  std::uint64_t messages_in = 0;
+  std::uint64_t members_in = 0;
+  std::uint64_t messages_out = 0;
+  std::uint64_t members_out = 0;
 };
 
 class Controller {

@@ -94,22 +94,27 @@ void Controller::Impl::answer_waiters() {
 }
 
 Value Controller::Impl::stats_value() const {
-  return Value::dict({{"dropped_bad_signature", static_cast<std::int64_t>(stats.dropped_bad_signature)},
-                      {"dropped_oversized", static_cast<std::int64_t>(stats.dropped_oversized)},
-                      {"dropped_malformed", static_cast<std::int64_t>(stats.dropped_malformed)},
-                      {"dropped_unexpected", static_cast<std::int64_t>(stats.dropped_unexpected)},
-                      {"unroutable", static_cast<std::int64_t>(stats.unroutable)},
-                      {"handler_errors", static_cast<std::int64_t>(stats.handler_errors)},
-                      {"tasks_submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
-                      {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
-                      {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},
-                      {"tasks_stored", static_cast<std::int64_t>(tasks.size())},
-                      {"result_bytes_kept", static_cast<std::int64_t>(tasks.kept_bytes())},
-                      {"engines_alive", registry.alive_engines()},
-                      {"pid", static_cast<std::int64_t>(::getpid())},
-                      {"worlds", static_cast<std::int64_t>(registry.worlds().size())},
-                      {"tasks_retried", static_cast<std::int64_t>(retried)},
-                      {"balanced_pending", static_cast<std::int64_t>(balanced.size())}});
+  return Value::dict(
+      {{"dropped_bad_signature", static_cast<std::int64_t>(stats.dropped_bad_signature)},
+       {"dropped_oversized", static_cast<std::int64_t>(stats.dropped_oversized)},
+       {"dropped_malformed", static_cast<std::int64_t>(stats.dropped_malformed)},
+       {"dropped_unexpected", static_cast<std::int64_t>(stats.dropped_unexpected)},
+       {"unroutable", static_cast<std::int64_t>(stats.unroutable)},
+       {"handler_errors", static_cast<std::int64_t>(stats.handler_errors)},
+       {"tasks_submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
+       {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
+       {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},
+       {"tasks_stored", static_cast<std::int64_t>(tasks.size())},
+       {"result_bytes_kept", static_cast<std::int64_t>(tasks.kept_bytes())},
+       {"engines_alive", registry.alive_engines()},
+       {"pid", static_cast<std::int64_t>(::getpid())},
+       {"worlds", static_cast<std::int64_t>(registry.worlds().size())},
+       {"tasks_retried", static_cast<std::int64_t>(retried)},
+       {"messages_in", static_cast<std::int64_t>(stats.messages_in)},
+       {"members_in", static_cast<std::int64_t>(stats.members_in)},
+       {"messages_out", static_cast<std::int64_t>(to_clients.messages_sent() + to_engines.messages_sent())},
+       {"members_out", static_cast<std::int64_t>(to_clients.members_sent() + to_engines.members_sent())},
+       {"balanced_pending", static_cast<std::int64_t>(balanced.size())}});
 }
 
 Value Controller::Impl::queue_value() {

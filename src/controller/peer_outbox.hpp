@@ -26,6 +26,8 @@ public:
   }
 
   bool empty() const noexcept { return waiting_.empty(); }
+  std::uint64_t messages_sent() const noexcept { return messages_; }
+  std::uint64_t members_sent() const noexcept { return members_; }
 
   /// Sends every queue on `socket` (a ROUTER); `gone(peer)` hears of a peer that cannot be reached
   /// (what was queued for it is dropped). May be called again by `gone` handlers that queue more.
@@ -37,8 +39,16 @@ public:
       if (it == queues_.end() || it->second.empty()) continue;
       wire::Batcher queue = std::move(it->second);
       it->second.clear();
+      members_ += queue.size();
       zmq::message_t id(peer.data(), peer.size());
-      if (wire::send_queued(socket, {&id, 1}, queue, signer) != wire::Sent::ok) gone(peer);
+      const auto units = queue.take();
+      messages_ += units.size();
+      for (const auto& m : units) {
+        if (wire::send(socket, {&id, 1}, m, signer) != wire::Sent::ok) {
+          gone(peer);
+          break;
+        }
+      }
     }
     if (queues_.size() > 4096) {  // forget peers that come and go (CLI clients)
       for (auto it = queues_.begin(); it != queues_.end();) it = it->second.empty() ? queues_.erase(it) : ++it;
@@ -48,6 +58,7 @@ public:
 private:
   std::unordered_map<std::string, wire::Batcher> queues_;
   std::vector<std::string> waiting_;  ///< peers with something queued, in the order they got it
+  std::uint64_t messages_ = 0, members_ = 0;
 };
 
 }  // namespace crew::controller

@@ -224,12 +224,12 @@ bool Bridge::pump_engine() {
   std::deque<LocalReply> replies;
   if (from_engine_.drain(replies) == 0) return false;
   for (auto& r : replies) {
-    if (r.goodbye) {
-      local_done_ = true;
-      continue;
+    if (r.goodbye) local_done_ = true;
+    engine_backlog_ = r.backlog;
+    for (auto& m : r.messages) {
+      ++counters_.replies_forwarded;
+      send_to_controller(m.header_bytes, m.payload);
     }
-    ++counters_.replies_forwarded;
-    send_to_controller(r.message.header_bytes, r.message.payload);
   }
   return true;
 }
@@ -255,7 +255,7 @@ void Bridge::flush() {
     }
   }
   pending_->ranks_waiting.clear();
-  if (to_controller_.empty()) return;
+  if (to_controller_.empty() || hold_replies()) return;
   if (wire::send_queued(socket_, {}, to_controller_, signer_) != wire::Sent::ok) {
     ++counters_.dropped;
     spdlog::error("could not send to the controller");
@@ -314,12 +314,27 @@ void Bridge::begin_shutdown(const std::string& why) {
 }
 
 void Bridge::send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload) {
+  if (to_controller_.empty()) oldest_reply_ = std::chrono::steady_clock::now();
   to_controller_.add(header_bytes, payload);
+}
+
+// While the world is busy (replies still due from its ranks, or rank 0's engine has more queued),
+// replies for the controller wait a little for company: one message for many. Never for long,
+// and never when nothing else is coming.
+bool Bridge::hold_replies() const {
+  constexpr auto hold = std::chrono::microseconds(200);
+  constexpr std::size_t enough = 512;
+  return !shutting_down_ && (remote_expected_ > 0 || engine_backlog_ > 0) && to_controller_.size() < enough &&
+         std::chrono::steady_clock::now() - oldest_reply_ < hold;
 }
 
 void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {
   // ZMQ_FD is edge-triggered: only sleep if ZeroMQ has nothing queued right now.
   if (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) return;
+  if (!to_controller_.empty()) {  // held replies leave on time
+    const auto left = oldest_reply_ + std::chrono::microseconds(200) - std::chrono::steady_clock::now();
+    timeout = std::min(timeout, std::max<std::chrono::nanoseconds>(left, std::chrono::nanoseconds(0)));
+  }
   pollfd fds[3] = {{socket_.get(zmq::sockopt::fd), POLLIN, 0},
                    {from_engine_.fd(), POLLIN, 0},
                    {config_.doorbell ? config_.doorbell->fd() : -1, POLLIN, 0}};

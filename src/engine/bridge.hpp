@@ -34,10 +34,11 @@ struct LocalTask {
   std::vector<Buffer> payload;
 };
 
-/// Rank 0's engine thread -> bridge.
+/// Rank 0's engine thread -> bridge: replies, a batch at a time.
 struct LocalReply {
-  wire::Outgoing message;
-  bool goodbye = false;  ///< the engine thread has stopped
+  std::vector<wire::Outgoing> messages;
+  bool goodbye = false;     ///< the engine thread has stopped
+  std::size_t backlog = 0;  ///< tasks it still had queued when it sent these
 };
 
 struct BridgeConfig {
@@ -82,6 +83,7 @@ private:
   void send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload);
   /// Sends what this turn queued for ranks and for the controller.
   void flush();
+  bool hold_replies() const;
   void wait_for_events(std::chrono::nanoseconds timeout);
 
   zmq::socket_t socket_;
@@ -107,6 +109,8 @@ private:
   Mailbox<bool> heartbeat_wake_;  ///< its eventfd wakes the heartbeat thread to stop
   /// When the controller was last heard (either connection), as steady-clock ticks.
   std::atomic<std::chrono::steady_clock::rep> last_heard_ticks_{0};
+  std::size_t engine_backlog_ = 0;  ///< rank 0's engine had this many tasks queued at its last replies
+  std::chrono::steady_clock::time_point oldest_reply_{};  ///< of those queued for the controller
   bool shutting_down_ = false;
   bool local_done_ = false;
   void heard_controller() noexcept;

@@ -22,6 +22,7 @@
 #include "engine/executor.hpp"
 #include "engine/idle_backoff.hpp"
 #include "engine/mpi_frames.hpp"
+#include "engine/reply_hold.hpp"
 #include "protocol/collective.hpp"
 #include "protocol/signer.hpp"
 #include "protocol/wire.hpp"
@@ -277,16 +278,7 @@ private:
           to_engine.push(LocalTask{stop, {}});
         }
       });
-      for (;;) {
-        auto task = to_engine.pop_wait(std::chrono::hours(1));
-        if (!task) continue;
-        if (task->header.kind == wire::MsgKind::shutdown_world) {
-          from_engine.push(LocalReply{{}, true});
-          break;
-        }
-        if (auto reply = executor_->run(task->header, task->payload))
-          from_engine.push(LocalReply{std::move(*reply), false});
-      }
+      serve_local(to_engine, from_engine);
       bridge_thread.join();
     }  // the bridge closes its socket before the context ends
     zmq_.reset();
@@ -297,18 +289,53 @@ private:
   // batched too, but are never held long: they leave once no more work is waiting here, once the
   // oldest is `reply_hold` old, and before any task that may take long (the last one did, or a
   // collective, which waits for other ranks).
+  // Rank 0's engine thread: tasks from the bridge's mailbox, replies back in batches.
+  void serve_local(Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine) {
+    std::deque<LocalTask> work;
+    LocalReply replies;
+    ReplyHold hold;
+    auto send_replies = [&] {
+      replies.backlog = work.size();
+      from_engine.push(std::move(replies));
+      replies = LocalReply{};
+      hold.sent();
+    };
+    for (;;) {
+      if (work.empty()) {
+        if (!replies.messages.empty()) send_replies();
+        auto task = to_engine.pop_wait(std::chrono::hours(1));
+        if (!task) continue;
+        work.push_back(std::move(*task));
+      }
+      to_engine.drain(work);  // everything that is already here
+      LocalTask task = std::move(work.front());
+      work.pop_front();
+      if (task.header.kind == wire::MsgKind::shutdown_world) {
+        replies.goodbye = true;
+        send_replies();
+        return;
+      }
+      const auto start = SteadyClock::now();
+      if (hold.send_first(wire::collective_of(task.header.function) != wire::Collective::none, start)) send_replies();
+      auto reply = executor_->run(task.header, task.payload);
+      const auto end = SteadyClock::now();
+      if (reply) replies.messages.push_back(std::move(*reply));
+      hold.ran(end - start, reply.has_value(), end);
+    }
+  }
+
+  // Ranks other than 0: tasks arrive from the bridge over MPI, a batch at a time; replies go
+  // back batched too (engine/reply_hold.hpp).
   void run_other_rank() {
-    static constexpr auto reply_hold = std::chrono::microseconds(200);
-    static constexpr auto quick_task = std::chrono::microseconds(50);
-    SteadyClock::duration last_task{};
     IdleBackoff idle;
     IdleBackoff::tighten_timer_slack();
     std::deque<wire::Packet> work;
     wire::Batcher replies;
-    SteadyClock::time_point oldest_reply{};
+    ReplyHold hold;
     auto send_replies = [&] {
       for (const wire::Frames& m : replies.take()) mpi_frames::send(control_, 0, m.header_bytes, m.payload);
       if (doorbell_) doorbell_->ring(0);
+      hold.sent();
     };
     for (;;) {
       // Take everything that is already here, so that replies can wait for the rest.
@@ -344,16 +371,11 @@ private:
       }
       if (p.header.kind != wire::MsgKind::task && p.header.kind != wire::MsgKind::apply_request) continue;
       const auto start = SteadyClock::now();
-      if (!replies.empty() && (last_task > quick_task || start - oldest_reply >= reply_hold ||
-                               wire::collective_of(p.header.function) != wire::Collective::none))
-        send_replies();
+      if (hold.send_first(wire::collective_of(p.header.function) != wire::Collective::none, start)) send_replies();
       auto reply = executor_->run(p.header, p.payload);
-      last_task = SteadyClock::now() - start;
-      if (reply) {
-        if (replies.empty()) oldest_reply = SteadyClock::now();
-        replies.add(reply->header_bytes, reply->payload);
-      }
-      if (!replies.empty() && work.empty()) send_replies();
+      const auto end = SteadyClock::now();
+      if (reply) replies.add(reply->header_bytes, reply->payload);
+      hold.ran(end - start, reply.has_value(), end);
     }
   }
 

@@ -10,14 +10,17 @@
 namespace crew::wire {
 namespace {
 
-constexpr std::uint8_t batch_version = 1;
+constexpr std::uint8_t batch_version = 2;
 constexpr std::size_t fixed_bytes = 6;  // kind, version, u32 count
+constexpr std::size_t alignment = 8;
 
 std::size_t frames_bytes(const Frames& m) {
   std::size_t n = m.header_bytes.size();
   for (const auto& b : m.payload) n += b.size();
   return n;
 }
+
+std::size_t aligned(std::size_t n) { return (n + alignment - 1) / alignment * alignment; }
 
 void put_u32(std::byte* p, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
@@ -31,23 +34,37 @@ std::uint32_t get_u32(const std::byte* p) {
 
 [[noreturn]] void malformed(const std::string& why) { throw ProtocolError(errc::malformed, "bad batch: " + why); }
 
-/// One batch of queued[begin, end): the batch header and every member's frames in a row.
-Frames make_batch(std::vector<Frames>& queued, std::size_t begin, std::size_t end) {
-  const std::size_t count = end - begin;
-  std::vector<std::byte> head(fixed_bytes + 4 * count);
+/// One batch of queued[begin, end): the batch header, and every member's frames copied into one
+/// data frame.
+Frames make_batch(const std::vector<Frames>& queued, std::size_t begin, std::size_t end) {
+  std::size_t head_bytes = fixed_bytes, data_bytes = 0;
+  for (std::size_t i = begin; i < end; ++i) {
+    head_bytes += 4 + 4 * (1 + queued[i].payload.size());
+    data_bytes += aligned(queued[i].header_bytes.size());
+    for (const auto& f : queued[i].payload) data_bytes += aligned(f.size());
+  }
+  std::vector<std::byte> head(head_bytes);
+  std::vector<std::byte> data(data_bytes);
   head[0] = static_cast<std::byte>(MsgKind::batch);
   head[1] = static_cast<std::byte>(batch_version);
-  put_u32(head.data() + 2, static_cast<std::uint32_t>(count));
-  Frames batch;
-  std::size_t frames = 0;
-  for (std::size_t i = begin; i < end; ++i) frames += 1 + queued[i].payload.size();
-  batch.payload.reserve(frames);
+  put_u32(head.data() + 2, static_cast<std::uint32_t>(end - begin));
+  std::byte* h = head.data() + fixed_bytes;
+  std::byte* d = data.data();
+  auto put_frame = [&](const Buffer& f) {
+    put_u32(h, static_cast<std::uint32_t>(f.size()));
+    h += 4;
+    if (!f.empty()) std::memcpy(d, f.data(), f.size());
+    d += aligned(f.size());
+  };
   for (std::size_t i = begin; i < end; ++i) {
-    put_u32(head.data() + fixed_bytes + 4 * (i - begin), static_cast<std::uint32_t>(queued[i].payload.size()));
-    batch.payload.push_back(std::move(queued[i].header_bytes));
-    for (auto& b : queued[i].payload) batch.payload.push_back(std::move(b));
+    put_u32(h, static_cast<std::uint32_t>(1 + queued[i].payload.size()));
+    h += 4;
+    put_frame(queued[i].header_bytes);
+    for (const auto& f : queued[i].payload) put_frame(f);
   }
+  Frames batch;
   batch.header_bytes = Buffer::adopt(std::move(head));
+  batch.payload.push_back(Buffer::adopt(std::move(data)));
   return batch;
 }
 
@@ -64,29 +81,44 @@ std::vector<Frames> split_batch(Buffer header_bytes, std::vector<Buffer> payload
     return out;
   }
   const std::byte* p = header_bytes.data();
-  if (header_bytes.size() < fixed_bytes) malformed("header shorter than its member count");
+  const std::size_t size = header_bytes.size();
+  if (size < fixed_bytes) malformed("header shorter than its member count");
   if (std::to_integer<std::uint8_t>(p[1]) != batch_version)
-    malformed("version " + std::to_string(std::to_integer<int>(p[1])));
+    malformed("version " + std::to_string(std::to_integer<int>(p[1])) + " (this is crew's version " +
+              std::to_string(batch_version) + ")");
+  if (payload.size() != 1) malformed(std::to_string(payload.size()) + " frames after its header, not 1");
+  const Buffer& data = payload.front();
   const std::uint32_t count = get_u32(p + 2);
   if (count == 0 || count > batch_max_members * 16) malformed(std::to_string(count) + " members");
-  if (header_bytes.size() != fixed_bytes + 4 * std::size_t{count})
-    malformed("header of " + std::to_string(header_bytes.size()) + " bytes for " + std::to_string(count) + " members");
   out.reserve(count);
-  std::size_t next = 0;
+  std::size_t at = fixed_bytes, offset = 0;
+  auto next_u32 = [&](const char* what) {
+    if (at + 4 > size) malformed(std::string("header ends inside a ") + what);
+    const std::uint32_t v = get_u32(p + at);
+    at += 4;
+    return v;
+  };
   for (std::uint32_t i = 0; i < count; ++i) {
-    const std::size_t n = get_u32(p + fixed_bytes + 4 * std::size_t{i});
-    if (next >= payload.size() || n > payload.size() - next - 1)
-      malformed("member " + std::to_string(i) + " runs past the last of " + std::to_string(payload.size()) + " frames");
+    const std::uint32_t frames = next_u32("frame count");
+    if (frames == 0) malformed("member " + std::to_string(i) + " has no header frame");
     Frames m;
-    m.header_bytes = std::move(payload[next]);
+    m.payload.reserve(frames - 1);
+    for (std::uint32_t k = 0; k < frames; ++k) {
+      const std::size_t length = next_u32("frame length");
+      if (length > data.size() - std::min(offset, data.size()))
+        malformed("member " + std::to_string(i) + " runs past the end of the data");
+      Buffer frame = data.slice(offset, length);
+      offset = std::min(data.size(), offset + aligned(length));
+      if (k == 0)
+        m.header_bytes = std::move(frame);
+      else
+        m.payload.push_back(std::move(frame));
+    }
     if (is_batch(m.header_bytes)) malformed("a batch inside a batch");
-    m.payload.assign(std::make_move_iterator(payload.begin() + static_cast<std::ptrdiff_t>(next + 1)),
-                     std::make_move_iterator(payload.begin() + static_cast<std::ptrdiff_t>(next + 1 + n)));
-    next += 1 + n;
     out.push_back(std::move(m));
   }
-  if (next != payload.size())
-    malformed(std::to_string(payload.size() - next) + " frames left over after " + std::to_string(count) + " members");
+  if (at != size) malformed(std::to_string(size - at) + " stray bytes after " + std::to_string(count) + " members");
+  if (offset != data.size()) malformed(std::to_string(data.size() - offset) + " bytes of data left over");
   return out;
 }
 

@@ -6,9 +6,11 @@
 // small messages as one batch, large ones on their own (with their original signature when they
 // have one, so bulk data is never signed twice).
 //
-// A batch's frames: [batch header] then, for each member, [header] [payload frames...].
-// The batch header: u8 MsgKind::batch, u8 version, u32 member count, then one u32 per member:
-// how many payload frames follow its header (little-endian).
+// A batch is two frames: [batch header] [data]. The data frame holds every member's frames
+// (its header, body and out-of-band frames) one after the other, each at an 8-byte aligned
+// offset; the receiver takes them as views of that one frame, so a batch of a thousand tasks
+// costs one allocation, not thousands. The batch header (little-endian): u8 MsgKind::batch,
+// u8 version, u32 member count, then per member a u32 frame count and a u32 length per frame.
 
 #include <cstdint>
 #include <span>
@@ -35,9 +37,9 @@ struct Frames {
 /// True if `header_bytes` is a batch header rather than a message header.
 bool is_batch(const Buffer& header_bytes) noexcept;
 
-/// The members of a batch (`header_bytes` its batch header, `payload` the frames after it), or
-/// the message itself if it is not a batch. Throws ProtocolError [crew.protocol.malformed] if the
-/// frame counts do not add up. Members are views of the received frames (no copies).
+/// The members of a batch (`header_bytes` its batch header, `payload` its data frame), or the
+/// message itself if it is not a batch. Throws ProtocolError [crew.protocol.malformed] if the
+/// lengths do not add up. Members are views of the data frame (no copies).
 std::vector<Frames> split_batch(Buffer header_bytes, std::vector<Buffer> payload);
 
 /// Messages queued for one peer, in order.

@@ -193,6 +193,10 @@ TEST_SUITE("cli.input") {
                                                       {"ids"},
                                                       {"engines"},
                                                       {"call"},
+                                                      {"map"},
+                                                      {"queue"},
+                                                      {"abort"},
+                                                      {"results"},
                                                       {"exec"},
                                                       {"push"},
                                                       {"pull"},
@@ -218,7 +222,8 @@ TEST_SUITE("cli.input") {
       CHECK(r.r.err.empty());
     }
     const Run top = crew_run({"--help"});
-    for (const char* verb : {"ids", "engines", "call", "exec", "push", "pull", "shutdown", "cluster", "controller"})
+    for (const char* verb : {"ids", "engines", "call", "map", "queue", "abort", "results", "exec", "push", "pull",
+                             "shutdown", "cluster", "controller"})
       CHECK_MESSAGE(contains(top.r.out, std::string("\n  ") + verb), verb);
   }
 
@@ -324,6 +329,44 @@ TEST_SUITE("cli.input") {
     }
   }
 
+  TEST_CASE("an unknown scheme, a bad --property or a negative --hwm is bad input, and starts nothing") {
+    const Run scheme = crew_run({"cluster", "start", "-n", "1", "--scheme", "fastest", "--profile", "sch"});
+    SHOW(scheme);
+    CHECK(scheme.r.status == exit_usage);
+    CHECK(starts_with(error_of(scheme.r.err), "[crew.input.bad_option]"));
+    CHECK(contains(scheme.r.err, "leastload, lru, weighted, random, twobin"));
+    check_nothing_running("sch");
+    const Run property = crew_run({"cluster", "start", "-n", "1", "--property", "gpu", "--profile", "sch"});
+    SHOW(property);
+    CHECK(property.r.status == exit_usage);
+    CHECK(contains(property.r.err, "KEY=VALUE"));
+    check_nothing_running("sch");
+    const Run hwm = crew_run({"cluster", "start", "-n", "1", "--hwm", "-1", "--profile", "sch"});
+    CHECK(hwm.r.status == exit_usage);
+    check_nothing_running("sch");
+    const Run controller = crew_run({"controller", "--scheme", "nope", "--profile", "sch"});
+    SHOW(controller);
+    CHECK(controller.r.status == exit_usage);
+    CHECK(contains(controller.r.err, "no such load-balancing scheme"));
+  }
+
+  TEST_CASE("load-balancer options without --lb are bad input") {
+    const Run r = crew_run({"call", "echo", "1", "--retries", "2", "--profile", "nothing-here"});
+    SHOW(r);
+    CHECK(r.r.status == exit_usage);
+    CHECK(contains(r.r.err, "add --lb"));
+    const Run m = crew_run({"map", "echo", "[1,2]", "--chunksize", "1", "--profile", "nothing-here"});
+    CHECK(m.r.status == exit_usage);
+    CHECK(contains(m.r.err, "add --lb"));
+    const Run none = crew_run({"map", "echo", "--profile", "nothing-here"});
+    CHECK(none.r.status == exit_usage);
+    CHECK(contains(none.r.err, "a JSON list"));
+    const Run scalar = crew_run({"map", "echo", "5", "--lb", "--profile", "nothing-here"});
+    SHOW(scalar);
+    CHECK(scalar.r.status == exit_usage);
+    CHECK(starts_with(error_of(scalar.r.err), "[crew.input.not_a_sequence]"));
+  }
+
   TEST_CASE("cluster start without mpirun on PATH fails with not_found, and leaves nothing running") {
     const fs::path bin = crew_home() / "bin-without-mpirun";
     fs::create_directories(bin);
@@ -373,6 +416,74 @@ TEST_SUITE("cli.cluster") {
       CHECK(e["pid"].get<std::int64_t>() > 0);
       CHECK(e["host"].is_string());
     }
+  }
+
+  TEST_CASE("call --lb runs on one engine and says which; --no-wait prints the id for `crew results`") {
+    const Run r = on_cluster({"call", "echo", "7", "--lb"});
+    SHOW(r);
+    CHECK(r.r.status == exit_ok);
+    CHECK((r.r.out == "[0] 7\n" || r.r.out == "[1] 7\n"));
+    const Run j = on_cluster({"call", "echo", "7", "--lb", "--json"});
+    SHOW(j);
+    const json out = parse(j.r.out);
+    CHECK(out["value"] == 7);
+    CHECK(out["engine"].get<int>() >= 0);
+    CHECK(out["msg_id"].is_string());
+
+    const Run submitted = on_cluster({"call", "sleep", "0.3", "--lb", "--no-wait"});
+    SHOW(submitted);
+    CHECK(submitted.r.status == exit_ok);
+    const std::string id = submitted.r.out.substr(0, submitted.r.out.find('\n'));
+    const Run waited = on_cluster({"results", id, "--wait", "--json"});
+    SHOW(waited);
+    CHECK(waited.r.status == exit_ok);
+    CHECK(parse(waited.r.out)[id]["status"] == "ok");
+    const Run again = on_cluster({"results", id});
+    CHECK(contains(again.r.out, id + ": ok on engine"));
+
+    const Run aborted_done = on_cluster({"abort", id});
+    SHOW(aborted_done);
+    CHECK(aborted_done.r.status == exit_usage);
+    CHECK(starts_with(error_of(aborted_done.r.err), "[crew.input.already_done]"));
+    const Run unknown = on_cluster({"abort", "no-such-task"});
+    CHECK(unknown.r.status == exit_usage);
+    CHECK(starts_with(error_of(unknown.r.err), "[crew.input.unknown_task]"));
+    const Run unknown_result = on_cluster({"results", "no-such-task"});
+    CHECK(unknown_result.r.status == exit_usage);
+    CHECK(starts_with(error_of(unknown_result.r.err), "[crew.input.unknown_task]"));
+  }
+
+  TEST_CASE("map gives the results in order, direct or balanced; an empty sequence is an empty result") {
+    const Run direct = on_cluster({"map", "echo", "[1,2,3,4,5]"});
+    SHOW(direct);
+    CHECK(direct.r.status == exit_ok);
+    CHECK(parse(direct.r.out) == json::array({1, 2, 3, 4, 5}));
+    const Run lb = on_cluster({"map", "echo", "[1,\"two\",3,4,5]", "--lb", "--chunksize", "2"});
+    SHOW(lb);
+    CHECK(parse(lb.r.out) == json::parse(R"([1,"two",3,4,5])"));
+    const Run empty = on_cluster({"map", "echo", "[]", "--lb"});
+    SHOW(empty);
+    CHECK(empty.r.status == exit_ok);
+    CHECK(parse(empty.r.out) == json::array());
+    const Run bad_item = on_cluster({"map", "mul", "[1,2]", "--lb"});
+    SHOW(bad_item);
+    CHECK(bad_item.r.status == exit_failure);
+    CHECK(contains(bad_item.r.err, "bad_arguments"));
+  }
+
+  TEST_CASE("queue shows every engine and the balancer's state; require that nothing meets fails") {
+    const Run q = on_cluster({"queue"});
+    SHOW(q);
+    CHECK(q.r.status == exit_ok);
+    CHECK(starts_with(q.r.out, "ID"));
+    CHECK(contains(q.r.out, "scheme leastload"));
+    const json j = parse(on_cluster({"queue", "--json"}).r.out);
+    CHECK(j["engines"].size() == 2);
+    CHECK(j["scheme"] == "leastload");
+    const Run none = on_cluster({"call", "echo", "--lb", "--require", "gpu=true"});
+    SHOW(none);
+    CHECK(none.r.status == exit_failure);
+    CHECK(starts_with(error_of(none.r.err), "[crew.remote.no_matching_engine]"));
   }
 
   TEST_CASE("call prints each engine's result; --json is an object keyed by engine id") {

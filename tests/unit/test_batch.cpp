@@ -55,6 +55,19 @@ TEST_SUITE("unit.batch") {
     }
   }
 
+  TEST_CASE("members are aligned views of the one data frame") {
+    wire::Batcher b;
+    for (int i = 0; i < 4; ++i) b.add(task(i, 3 + static_cast<std::size_t>(i)).header_bytes, task(i, 3).payload);
+    auto units = b.take();
+    REQUIRE(units.size() == 1);
+    const Buffer data = units.front().payload.front();
+    for (const auto& m : wire::split_batch(units.front().header_bytes, units.front().payload)) {
+      CHECK(m.header_bytes.owner() == data.owner());
+      CHECK(reinterpret_cast<std::uintptr_t>(m.header_bytes.data()) % 8 == 0);
+      for (const auto& f : m.payload) CHECK(reinterpret_cast<std::uintptr_t>(f.data()) % 8 == 0);
+    }
+  }
+
   TEST_CASE("a lone message is sent as itself, keeping its signature") {
     wire::Batcher b;
     const auto m = task(3);
@@ -107,13 +120,23 @@ TEST_SUITE("unit.batch") {
     auto units = b.take();
     REQUIRE(units.size() == 1);
     auto frames = units.front().payload;
-    SUBCASE("a frame missing") {
+    REQUIRE(frames.size() == 1);  // the members' frames travel in one data frame
+    SUBCASE("no data frame") {
       frames.pop_back();
       CHECK_THROWS_AS(wire::split_batch(units.front().header_bytes, frames), ProtocolError);
     }
     SUBCASE("a frame too many") {
       frames.push_back(Buffer::copy("stray"));
       CHECK_THROWS_AS(wire::split_batch(units.front().header_bytes, frames), ProtocolError);
+    }
+    SUBCASE("data cut short") {
+      const Buffer cut = frames.front().slice(0, frames.front().size() - 8);
+      CHECK_THROWS_AS(wire::split_batch(units.front().header_bytes, {cut}), ProtocolError);
+    }
+    SUBCASE("data left over") {
+      std::string more(frames.front().str());
+      more += std::string(16, 'x');
+      CHECK_THROWS_AS(wire::split_batch(units.front().header_bytes, {Buffer::copy(more)}), ProtocolError);
     }
     SUBCASE("a truncated batch header") {
       const Buffer head = units.front().header_bytes.slice(0, units.front().header_bytes.size() - 1);

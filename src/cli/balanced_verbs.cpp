@@ -1,0 +1,221 @@
+// The load balancer's verbs: `call --lb`, `map`, `queue`, `abort`, `results`.
+#include <algorithm>
+#include <iostream>
+
+#include "cli/npy.hpp"
+#include "cli/output.hpp"
+#include "cli/session.hpp"
+#include "cli/verbs.hpp"
+#include "common/properties.hpp"
+#include "common/targets.hpp"
+#include "crew/json.hpp"
+#include "values/sequence.hpp"
+
+namespace crew::cli {
+namespace {
+
+LoadBalancedView balanced_view(const Client& rc, const Common& c) {
+  const auto ids = parse_targets(c.targets);
+  return rc.load_balanced_view(ids ? *ids : std::vector<int>{});
+}
+
+TaskOptions task_options(const BalanceArgs& b) {
+  TaskOptions o;
+  o.after = Dependency(b.after);
+  o.follow = Dependency(b.follow);
+  if (b.any) {
+    o.after.any();
+    o.follow.any();
+  }
+  if (b.allow_failure) {
+    o.after.allow_failure();
+    o.follow.allow_failure();
+  }
+  o.timeout = std::chrono::milliseconds(static_cast<long>(b.task_timeout_s * 1000));
+  o.retries = b.retries;
+  o.require = parse_properties(b.require, "--require");
+  return o;
+}
+
+/// One task's outcome: `[engine N] value` (or the error), and the msg id on stderr for later
+/// `crew results`; --json: {"msg_id", "engine", "value" | "$error"}.
+int print_task(const Common& c, const AsyncResult& ar, std::size_t i = 0) {
+  ar.wait();
+  const auto meta = ar.metadata(i);
+  nlohmann::json out{{"msg_id", meta.msg_id}, {"engine", meta.engine_id}};
+  int status = exit_ok;
+  if (auto err = ar.error(i)) {
+    std::cerr << err->what() << std::endl;
+    status = errc_name(err->code()).rfind("input.", 0) == 0 ? exit_usage : exit_failure;
+    out.update(error_json(*err));
+  } else if (c.json) {
+    out["value"] = to_json(ar.value(i));
+  } else {
+    std::cout << "[" << meta.engine_id << "] " << value_text(ar.value(i)) << std::endl;
+    if (!meta.stdout_text.empty()) std::cout << "[stdout:" << meta.engine_id << "] " << meta.stdout_text << std::flush;
+    if (!meta.stderr_text.empty()) std::cerr << "[stderr:" << meta.engine_id << "] " << meta.stderr_text << std::flush;
+  }
+  if (c.json) std::cout << out.dump() << std::endl;
+  return status;
+}
+
+std::string ids_line(const std::vector<std::string>& ids) {
+  std::string s;
+  for (const auto& id : ids) s += (s.empty() ? "" : " ") + id;
+  return s.empty() ? "-" : s;
+}
+
+}  // namespace
+
+int call_balanced(const Common& c, const std::string& function, const std::vector<std::string>& json_args,
+                  const BalanceArgs& b) {
+  Value::List args;
+  for (std::size_t i = 0; i < json_args.size(); ++i)
+    args.push_back(
+        parse_argument(json_args[i], "argument " + std::to_string(i + 1) + " of `crew call " + function + "`"));
+  const Client rc = connect(c);
+  const AsyncResult ar = balanced_view(rc, c).with(task_options(b)).apply_list(function, std::move(args));
+  if (b.no_wait) {
+    // The controller keeps the result for `crew results`, also once this client is gone.
+    if (c.json)
+      std::cout << nlohmann::json{{"msg_id", ar.msg_ids().front()}}.dump() << std::endl;
+    else
+      std::cout << ar.msg_ids().front() << std::endl;
+    return exit_ok;
+  }
+  return print_task(c, ar);
+}
+
+int map(const Common& c, const std::string& function, const MapArgs& m, const BalanceArgs& b) {
+  if (m.json.empty() == m.npy.empty())
+    throw InputError(errc::bad_option, "map needs the sequence: a JSON list ('[1,2,3]') or --npy FILE, one of them");
+  Value sequence =
+      m.npy.empty() ? parse_argument(m.json, "the sequence of `crew map " + function + "`") : Value(read_npy(m.npy));
+  (void)seq::length(sequence, "map");  // a clear error before connecting
+  if (!m.balanced && (m.chunksize > 0 || m.unordered || b.given()))
+    throw InputError(errc::bad_option,
+                     "--chunksize, --unordered and the task options are for load-balanced maps: add --lb");
+  if (b.no_wait) throw InputError(errc::bad_option, "map waits for its results; --no-wait is for `crew call --lb`");
+  const Client rc = connect(c);
+  const AsyncMap result =
+      m.balanced ? balanced_view(rc, c)
+                       .with(task_options(b))
+                       .map_value(function, std::move(sequence), {.chunksize = m.chunksize, .ordered = !m.unordered})
+                 : target_view(rc, c.targets).map_value(function, std::move(sequence));
+  Value all;
+  try {
+    all = result.get();
+  } catch (const CompositeError& e) {
+    std::cerr << e.what() << std::endl;
+    return exit_failure;
+  } catch (const RemoteError& e) {
+    std::cerr << e.what() << std::endl;
+    return exit_failure;
+  }
+  if (!m.out.empty()) {
+    if (!all.is_array())
+      throw InputError(errc::bad_option, "--out writes .npy files, and the results are not all numbers (" +
+                                             seq::describe(all) + "); leave out --out to print them as JSON");
+    write_npy(m.out, all.as_array());
+    if (c.json)
+      std::cout << nlohmann::json{{"items", result.size()}, {"chunks", result.chunks()}, {"file", m.out}}.dump()
+                << std::endl;
+    else
+      std::cout << "wrote " << seq::describe(all) << " to " << m.out << " (" << result.chunks() << " tasks)"
+                << std::endl;
+    return exit_ok;
+  }
+  std::cout << to_json(all).dump() << std::endl;
+  return exit_ok;
+}
+
+int queue(const Common& c) {
+  const QueueStatus q = connect(c).queue_status();
+  if (c.json) {
+    auto engines = nlohmann::json::array();
+    for (const auto& e : q.engines)
+      engines.push_back({{"id", e.id},
+                         {"world", e.world},
+                         {"state", e.state},
+                         {"queue", e.queue},
+                         {"depth", e.depth},
+                         {"completed", e.completed}});
+    std::cout << nlohmann::json{{"engines", engines},
+                                {"unassigned", q.unassigned},
+                                {"waiting", q.waiting},
+                                {"scheme", q.scheme},
+                                {"hwm", q.hwm},
+                                {"submitted", q.submitted},
+                                {"completed", q.completed},
+                                {"failed", q.failed},
+                                {"retried", q.retried}}
+                     .dump()
+              << std::endl;
+    return exit_ok;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : q.engines)
+    rows.push_back({std::to_string(e.id), std::to_string(e.world), e.state, std::to_string(e.queue),
+                    e.state == "alive" ? std::to_string(e.depth) : "-", std::to_string(e.completed)});
+  print_table(std::cout, {"ID", "WORLD", "STATE", "QUEUE", "HWM", "DONE"}, rows);
+  std::cout << "balanced tasks: " << q.unassigned << " waiting for an engine, " << q.waiting
+            << " waiting for dependencies; scheme " << q.scheme << ", hwm "
+            << (q.hwm > 0 ? std::to_string(q.hwm) : "auto") << "; tasks " << q.submitted << " submitted, "
+            << q.completed << " done, " << q.failed << " failed, " << q.retried << " retried" << std::endl;
+  return exit_ok;
+}
+
+int abort(const Common& c, const std::vector<std::string>& msg_ids) {
+  const AbortReport r = connect(c).abort(msg_ids);
+  if (c.json) {
+    std::cout << nlohmann::json{{"aborted", r.aborted}, {"done", r.done}, {"running", r.running}}.dump() << std::endl;
+  } else {
+    std::cout << "aborted: " << ids_line(r.aborted) << std::endl;
+    if (!r.done.empty()) std::cout << "already finished: " << ids_line(r.done) << std::endl;
+    if (!r.running.empty())
+      std::cout << "already on an engine (they run to completion): " << ids_line(r.running) << std::endl;
+  }
+  return exit_ok;
+}
+
+int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait) {
+  const Client rc = connect(c);
+  const ResultStatus s = rc.result_status(msg_ids);
+  if (!s.unknown.empty())
+    throw InputError(errc::unknown_task, "no task " + ids_line(s.unknown) +
+                                             " is known to the controller (mistyped, or from before it restarted)");
+  int status = exit_ok;
+  auto out = nlohmann::json::object();
+  for (const auto& id : msg_ids) {
+    const bool pending = std::find(s.pending.begin(), s.pending.end(), id) != s.pending.end();
+    if (pending && !wait) {
+      if (c.json)
+        out[id] = {{"status", "pending"}};
+      else
+        std::cout << id << ": pending (queued or running; --wait to wait for it)" << std::endl;
+      continue;
+    }
+    const AsyncResult ar = rc.get_result(id);
+    ar.wait();
+    const auto meta = ar.metadata();
+    if (auto err = ar.error(0)) {
+      status = exit_failure;
+      if (c.json) {
+        out[id] = error_json(*err);
+        out[id]["engine"] = meta.engine_id;
+      } else {
+        std::cout << id << ": failed on engine " << meta.engine_id << ": " << err->what() << std::endl;
+      }
+      continue;
+    }
+    const Value v = ar.value(0);
+    if (c.json)
+      out[id] = {{"status", "ok"}, {"engine", meta.engine_id}, {"value", to_json(v)}};
+    else
+      std::cout << id << ": ok on engine " << meta.engine_id << ": " << value_text(v) << std::endl;
+  }
+  if (c.json) std::cout << out.dump() << std::endl;
+  return status;
+}
+
+}  // namespace crew::cli
