@@ -11,7 +11,8 @@ build="$root/build-release"
 
 bash "$root/scripts/setup-deps.sh"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCREW_BUILD_TESTS=OFF \
-  -DCREW_BUILD_EXAMPLES=ON -DCMAKE_INSTALL_PREFIX="$prefix" > /dev/null
+  -DCREW_BUILD_EXAMPLES=ON -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8 \
+  -DCMAKE_INSTALL_PREFIX="$prefix" > /dev/null
 cmake --build "$build" -j "$(nproc)"
 cmake --install "$build" > /dev/null
 export PATH="$prefix/bin:$PATH"

@@ -10,7 +10,10 @@ bash "$root/scripts/setup-deps.sh"
 
 run_suite() {  # build-dir, extra cmake args...
   local dir=$1; shift
-  cmake -S "$root" -B "$dir" -G Ninja -DCREW_BUILD_TESTS=ON -DCREW_BUILD_EXAMPLES=ON -DCREW_WERROR=ON "$@" > /dev/null
+  # Unity builds: every source parses the same heavy headers; batches of 8 parse them once (a
+  # third less build time here, and a check that no two files define the same internal name).
+  cmake -S "$root" -B "$dir" -G Ninja -DCREW_BUILD_TESTS=ON -DCREW_BUILD_EXAMPLES=ON -DCREW_WERROR=ON \
+    -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8 "$@" > /dev/null
   cmake --build "$dir" -j "$jobs"
   # `large` (more than 2 GiB through every hop, ~3 min here) runs on demand: ctest -L large
   (cd "$dir" && ctest --output-on-failure --timeout 300 -j 2 -LE large)

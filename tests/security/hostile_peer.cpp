@@ -1,6 +1,7 @@
 // Hostile peers for the security tests.
 #include "hostile_peer.hpp"
 
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include "common/process.hpp"
@@ -86,6 +87,11 @@ void RawPeer::send_with_signature(const Buffer& signature, const Buffer& header_
                                   std::string(header_bytes.str())};
   for (const auto& b : payload) frames.emplace_back(b.str());
   send_frames(frames);
+}
+
+bool predicts_malformed(const std::vector<std::string>& frames) {
+  const auto d = std::find(frames.begin(), frames.end(), delimiter);
+  return d == frames.end() || frames.end() - d < 4;
 }
 
 std::optional<wire::Packet> RawPeer::recv(std::chrono::milliseconds timeout) {

@@ -117,6 +117,13 @@ private:
   std::uint64_t next_request_ = 1'000'000;
 };
 
+/// The delimiter frame of every crew message.
+inline const std::string delimiter(wire::protocol_id);
+
+/// Where open() will put a random multipart message: no delimiter, or fewer than three frames
+/// after it, is malformed; anything else fails the signature.
+bool predicts_malformed(const std::vector<std::string>& frames);
+
 /// An apply_request header.
 wire::Header apply_header(std::vector<std::int32_t> targets, std::vector<std::string> msg_ids, std::string function);
 /// `n` random bytes from `rng`.

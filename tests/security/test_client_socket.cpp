@@ -24,15 +24,6 @@ using namespace crew::testing::hostile;
 
 namespace {
 
-const std::string delimiter(wire::protocol_id);
-
-/// Where open() will put a random multipart message: no delimiter, or fewer than three frames
-/// after it, is malformed; anything else fails the signature.
-bool predicts_malformed(const std::vector<std::string>& frames) {
-  const auto d = std::find(frames.begin(), frames.end(), delimiter);
-  return d == frames.end() || frames.end() - d < 4;
-}
-
 std::string bytes_of(const Buffer& b) { return std::string(b.str()); }
 
 int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }

@@ -18,13 +18,6 @@ using namespace crew::testing::hostile;
 
 namespace {
 
-const std::string delimiter(wire::protocol_id);
-
-bool predicts_malformed(const std::vector<std::string>& frames) {
-  const auto d = std::find(frames.begin(), frames.end(), delimiter);
-  return d == frames.end() || frames.end() - d < 4;
-}
-
 wire::Header of_kind(wire::MsgKind kind) {
   wire::Header h;
   h.kind = kind;
