@@ -41,7 +41,7 @@ std::string ids_text(std::vector<int> ids) {
 
 // ---------------------------------------------------------------------------------- submission
 
-void Controller::Impl::submit_balanced(const std::string& client, wire::Packet&& p) {
+void Controller::Impl::submit_balanced(PeerId client, wire::Packet&& p) {
   wire::Header& h = p.header;
   if (h.msg_ids.size() != 1) {
     ++stats.dropped_malformed;
@@ -50,16 +50,13 @@ void Controller::Impl::submit_balanced(const std::string& client, wire::Packet&&
     send_to_client(client, reply);
     return;
   }
-  const std::string msg_id = h.msg_ids.front();
-  if (tasks.contains(msg_id)) {
-    reject(client, h, msg_id, -1, errc::bad_option, "msg_id " + msg_id + " was already used", false);
-    return;
-  }
+  const std::string& msg_id = h.msg_ids.front();
   for (const int id : h.targets) {
     if (registry.engine(id) == nullptr) {
       reject(client, h, msg_id, -1, errc::unknown_target,
              "the view names engine " + std::to_string(id) + ", which does not exist; this cluster has " +
-                 registry.describe_alive());
+                 registry.describe_alive(),
+             !tasks.contains(msg_id));
       return;
     }
   }
@@ -71,17 +68,21 @@ void Controller::Impl::submit_balanced(const std::string& client, wire::Packet&&
       require = std::move(r.as_dict());
     } catch (const Error& e) {
       reject(client, h, msg_id, -1, errc::bad_option,
-             "`require` must be a JSON object of engine properties, e.g. {\"gpu\": true}: " + e.message());
+             "`require` must be a JSON object of engine properties, e.g. {\"gpu\": true}: " + e.message(),
+             !tasks.contains(msg_id));
       return;
     }
   }
-  TaskRecord record = new_task(client, -1, h.submitted_us);
-  record.balanced = true;
-  tasks.add(msg_id, std::move(record));
-
-  BalancedTask bt;
-  bt.function = h.function;
-  bt.submitted_us = h.submitted_us;
+  TaskRecord* t = tasks.add(msg_id, new_task(client, -1, h.submitted_us));
+  if (t == nullptr) {
+    reject(client, h, msg_id, -1, errc::bad_option, "msg_id " + msg_id + " was already used", false);
+    return;
+  }
+  t->balanced = true;
+  t->lb = std::make_unique<BalancedTask>();
+  ++balanced_pending;
+  BalancedTask& bt = *t->lb;
+  bt.function = std::move(h.function);
   bt.payload = std::move(p.payload);
   bt.allowed.assign(h.targets.begin(), h.targets.end());
   bt.require = std::move(require);
@@ -91,10 +92,12 @@ void Controller::Impl::submit_balanced(const std::string& client, wire::Packet&&
   if (h.balance.timeout_ms > 0) {
     bt.timeout_ms = h.balance.timeout_ms;
     bt.deadline = deadline_after(std::chrono::milliseconds(h.balance.timeout_ms));
-    timeouts.emplace(*bt.deadline, msg_id);
+    timeouts.emplace(*bt.deadline, t);
   }
-  balanced.emplace(msg_id, std::move(bt));
-  check_dependencies(msg_id);
+  if (bt.after.empty() && bt.follow.empty())
+    make_ready(*t);  // the common case: nothing to wait for
+  else
+    check_dependencies(*t);
 }
 
 Prerequisite Controller::Impl::prerequisite(const std::string& msg_id) {
@@ -103,16 +106,15 @@ Prerequisite Controller::Impl::prerequisite(const std::string& msg_id) {
   return {true, t->done, t->failed, t->engine_id};
 }
 
-void Controller::Impl::check_dependencies(const std::string& msg_id) {
-  auto it = balanced.find(msg_id);
-  if (it == balanced.end() || it->second.stage != BalancedTask::Stage::waiting) return;
-  BalancedTask& bt = it->second;
+void Controller::Impl::check_dependencies(TaskRecord& t) {
+  if (!t.lb || t.lb->stage != BalancedTask::Stage::waiting) return;
+  BalancedTask& bt = *t.lb;
   const PrerequisiteLookup lookup = [this](const std::string& id) { return prerequisite(id); };
   const Verdict after = evaluate(bt.after, false, lookup);
   const Verdict follow = evaluate(bt.follow, true, lookup);
   for (const Verdict* v : {&after, &follow}) {
     if (v->state == Verdict::State::unreachable) {
-      fail_balanced(msg_id, v->code, v->why);
+      fail_balanced(t, v->code, v->why);
       return;
     }
   }
@@ -121,31 +123,31 @@ void Controller::Impl::check_dependencies(const std::string& msg_id) {
       bt.watching = true;
       for (const auto* dep : {&bt.after, &bt.follow})
         for (const auto& id : dep->ids)
-          if (const TaskRecord* t = tasks.find(id); t != nullptr && !t->done) dependents[id].push_back(msg_id);
+          if (const TaskRecord* p = tasks.find(id); p != nullptr && !p->done) dependents[p].push_back(&t);
     }
     return;
   }
   bt.follow_engines = follow.engines;
-  make_ready(msg_id, bt);
+  make_ready(t);
 }
 
-void Controller::Impl::make_ready(const std::string& msg_id, BalancedTask& bt) {
-  if (auto [code, why] = never_runnable(bt); code != errc::none) {
-    fail_balanced(msg_id, code, why);
+void Controller::Impl::make_ready(TaskRecord& t) {
+  if (auto [code, why] = never_runnable(*t.lb); code != errc::none) {
+    fail_balanced(t, code, why);
     return;
   }
-  bt.stage = BalancedTask::Stage::ready;
-  ready.push_back(msg_id);
+  t.lb->stage = BalancedTask::Stage::ready;
+  ready.push_back(&t);
 }
 
 void Controller::Impl::resolve_dependents() {
   while (!finished_this_turn.empty()) {
-    std::vector<std::string> now;
+    std::vector<const TaskRecord*> now;
     now.swap(finished_this_turn);
-    for (const auto& id : now) {
-      auto node = dependents.extract(id);
+    for (const TaskRecord* finished : now) {
+      auto node = dependents.extract(finished);
       if (node.empty()) continue;
-      for (const auto& waiting : node.mapped()) check_dependencies(waiting);
+      for (TaskRecord* waiting : node.mapped()) check_dependencies(*waiting);
     }
   }
 }
@@ -158,6 +160,9 @@ bool Controller::Impl::eligible(const BalancedTask& bt, const EngineRecord& e) c
 }
 
 std::pair<errc, std::string> Controller::Impl::never_runnable(const BalancedTask& bt) const {
+  if (bt.unconstrained()) {  // any alive engine will do, and with none alive it waits for one
+    return {errc::none, {}};
+  }
   std::vector<const EngineRecord*> in_view;
   for (const auto& e : registry.engines()) {
     if (e.state != EngineState::alive || (!bt.allowed.empty() && !has(bt.allowed, e.id))) continue;
@@ -213,12 +218,12 @@ void Controller::Impl::schedule() {
   }
   std::vector<Candidate> fit;
   for (auto it = ready.begin(); it != ready.end() && !room.empty();) {
-    auto found = balanced.find(*it);
-    if (found == balanced.end() || found->second.stage != BalancedTask::Stage::ready) {
+    TaskRecord& t = **it;
+    if (!t.lb || t.lb->stage != BalancedTask::Stage::ready) {
       it = ready.erase(it);  // finished while it waited (aborted, timed out)
       continue;
     }
-    BalancedTask& bt = found->second;
+    BalancedTask& bt = *t.lb;
     std::span<const Candidate> choices = room;
     if (!bt.unconstrained() || !bt.tried.empty()) {
       fit.clear();
@@ -244,7 +249,7 @@ void Controller::Impl::schedule() {
     }
     const int engine_id = choices[pick(cfg.scheme, choices, rng)].engine;
     EngineRecord& e = *registry.engine(engine_id);
-    dispatch_balanced(*it, bt, e);
+    dispatch_balanced(t, e);
     it = ready.erase(it);
     auto slot = std::find_if(room.begin(), room.end(), [&](const Candidate& c) { return c.engine == engine_id; });
     slot->load = static_cast<int>(e.in_flight.size());
@@ -253,20 +258,21 @@ void Controller::Impl::schedule() {
   }
 }
 
-void Controller::Impl::dispatch_balanced(const std::string& msg_id, BalancedTask& bt, EngineRecord& e) {
-  wire::Header task;
+void Controller::Impl::dispatch_balanced(TaskRecord& t, EngineRecord& e) {
+  BalancedTask& bt = *t.lb;
+  wire::Header& task = task_header;  // reused: its vectors keep their capacity
   task.kind = wire::MsgKind::task;
-  task.targets = {e.id};
-  task.msg_ids = {msg_id};
+  task.targets.assign(1, e.id);
+  task.msg_ids.resize(1);
+  task.msg_ids.front() = *t.msg_id;
   task.function = bt.function;
-  task.submitted_us = bt.submitted_us;
-  TaskRecord* t = tasks.find(msg_id);
-  t->engine_id = e.id;
-  t->dispatched_ns = steady_ns();
-  e.in_flight.push_back(msg_id);
+  task.submitted_us = t.submitted_us;
+  t.engine_id = e.id;
+  t.dispatched_ns = steady_ns();
+  e.in_flight.push_back(&t);
   e.last_use = ++use_clock;
   bt.stage = BalancedTask::Stage::running;
-  to_engines.add(registry.world(e.world)->routing_id, wire::encode_header(task), bt.payload);
+  to_engines.add(registry.world(e.world)->peer, wire::encode_header(task), bt.payload);
 }
 
 void Controller::Impl::note_timing(const TaskRecord& t, const wire::Header& reply, EngineRecord& e) {
@@ -289,10 +295,9 @@ void Controller::Impl::note_timing(const TaskRecord& t, const wire::Header& repl
 
 // ------------------------------------------------------------------- retries, failures, timeouts
 
-bool Controller::Impl::retry(const std::string& msg_id, TaskRecord& t, int engine, const wire::ErrorInfo& error) {
-  auto it = balanced.find(msg_id);
-  if (it == balanced.end() || it->second.retries_left <= 0) return false;
-  BalancedTask& bt = it->second;
+bool Controller::Impl::retry(TaskRecord& t, int engine, const wire::ErrorInfo& error) {
+  if (!t.lb || t.lb->retries_left <= 0) return false;
+  BalancedTask& bt = *t.lb;
   --bt.retries_left;
   bt.tried.push_back(engine);
   bt.last_error = error;
@@ -300,23 +305,21 @@ bool Controller::Impl::retry(const std::string& msg_id, TaskRecord& t, int engin
   t.engine_id = -1;
   t.dispatched_ns = 0;
   bt.stage = BalancedTask::Stage::ready;
-  ready.push_front(msg_id);
-  spdlog::debug("task {} failed on engine {} ({}); retrying, {} retr{} left", msg_id, engine, error.message,
+  ready.push_front(&t);
+  spdlog::debug("task {} failed on engine {} ({}); retrying, {} retr{} left", *t.msg_id, engine, error.message,
                 bt.retries_left, bt.retries_left == 1 ? "y" : "ies");
   return true;
 }
 
-void Controller::Impl::fail_balanced(const std::string& msg_id, errc code, const std::string& message) {
-  TaskRecord* t = tasks.find(msg_id);
-  if (t == nullptr || t->done) return;
-  auto it = balanced.find(msg_id);
+void Controller::Impl::fail_balanced(TaskRecord& t, errc code, const std::string& message) {
+  if (t.done) return;
   std::string function;
   wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), message, {}};
-  if (it != balanced.end()) {
-    BalancedTask& bt = it->second;
+  if (t.lb) {
+    BalancedTask& bt = *t.lb;
     function = bt.function;
     if (bt.stage == BalancedTask::Stage::ready) {
-      if (auto r = std::find(ready.begin(), ready.end(), msg_id); r != ready.end()) ready.erase(r);
+      if (auto r = std::find(ready.begin(), ready.end(), &t); r != ready.end()) ready.erase(r);
     }
     // After failed tries, the last engine's error is the one to report, with why it stopped.
     if (bt.last_error && code != errc::aborted) {
@@ -325,21 +328,20 @@ void Controller::Impl::fail_balanced(const std::string& msg_id, errc code, const
     }
   }
   error.context = function;
-  fail_task(*t, msg_id, function, error);
+  fail_task(t, function, error);
 }
 
 void Controller::Impl::check_timeouts(Deadline now) {
   while (!timeouts.empty() && timeouts.top().first <= now) {
-    const std::string msg_id = timeouts.top().second;
+    TaskRecord& t = *timeouts.top().second;
     timeouts.pop();
-    auto it = balanced.find(msg_id);
-    if (it == balanced.end() || it->second.stage == BalancedTask::Stage::running) continue;
-    const BalancedTask& bt = it->second;
+    if (!t.lb || t.lb->stage == BalancedTask::Stage::running) continue;
+    const BalancedTask& bt = *t.lb;
     const std::string waited_for =
         bt.stage == BalancedTask::Stage::waiting
             ? "its dependencies"
             : (registry.alive_engines() == 0 ? "an engine to register" : "an engine with room that can run it");
-    fail_balanced(msg_id, errc::task_timeout,
+    fail_balanced(t, errc::task_timeout,
                   "not handed to an engine within its timeout of " +
                       seconds_text(std::chrono::milliseconds(bt.timeout_ms), 3) + " (it waited for " + waited_for +
                       "); give it a longer timeout, or more engines");

@@ -7,13 +7,14 @@
 
 namespace crew::controller {
 
-void Controller::Impl::on_engine(const std::string& rid, wire::Packet&& p) {
+void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
   if (p.header.kind == wire::MsgKind::register_request) {
-    on_register(rid, p);
+    on_register(bridge, p);
     return;
   }
+  const std::string& rid = bridge_peers.name(bridge);
   if (rid.ends_with(wire::heartbeat_suffix)) {
-    on_heartbeat_connection(rid, p);
+    on_heartbeat_connection(bridge, p);
     return;
   }
   WorldRecord* w = registry.world_by_routing(rid);
@@ -28,7 +29,7 @@ void Controller::Impl::on_engine(const std::string& rid, wire::Packet&& p) {
   case wire::MsgKind::heartbeat: {
     wire::Header hb;
     hb.kind = wire::MsgKind::heartbeat;
-    to_bridge(rid, wire::make_message(hb));
+    to_bridge(bridge, wire::make_message(hb));
     break;
   }
   case wire::MsgKind::goodbye:
@@ -42,7 +43,8 @@ void Controller::Impl::on_engine(const std::string& rid, wire::Packet&& p) {
 }
 
 /// A bridge's heartbeat connection: heartbeats only, echoed on the same connection.
-void Controller::Impl::on_heartbeat_connection(const std::string& rid, const wire::Packet& p) {
+void Controller::Impl::on_heartbeat_connection(PeerId bridge, const wire::Packet& p) {
+  const std::string& rid = bridge_peers.name(bridge);
   WorldRecord* w = registry.world_by_routing(rid.substr(0, rid.size() - wire::heartbeat_suffix.size()));
   if (w == nullptr || p.header.kind != wire::MsgKind::heartbeat) {
     ++stats.dropped_unexpected;
@@ -52,14 +54,15 @@ void Controller::Impl::on_heartbeat_connection(const std::string& rid, const wir
   w->last_seen = clock::now();
   wire::Header hb;
   hb.kind = wire::MsgKind::heartbeat;
-  to_bridge(rid, wire::make_message(hb));
+  to_bridge(bridge, wire::make_message(hb));
 }
 
-void Controller::Impl::on_register(const std::string& rid, const wire::Packet& p) {
+void Controller::Impl::on_register(PeerId bridge, const wire::Packet& p) {
+  const std::string& rid = bridge_peers.name(bridge);
   auto reply = reply_to(p.header, wire::MsgKind::register_reply);
   if (stopping) {
     reply.error = {errc::not_running, "crew.launch.not_running", "the controller is shutting down", {}};
-    to_bridge(rid, wire::make_message(reply));
+    to_bridge(bridge, wire::make_message(reply));
     return;
   }
   WorldRecord* w = registry.world_by_routing(rid);
@@ -76,13 +79,14 @@ void Controller::Impl::on_register(const std::string& rid, const wire::Packet& p
       for (const auto& d : body["properties"].as_list())
         properties.push_back(d.is_dict() ? d.as_dict() : Value::Dict{});
     w = &registry.add_world(rid, hosts, pids, properties);
+    w->peer = bridge;
     spdlog::info("world {} registered: {} engine{} ({}-{}) on {}, rank-0 pid {}", w->id, w->size,
                  w->size == 1 ? "" : "s", w->first_engine, w->first_engine + w->size - 1, hosts.front(),
                  pids.empty() ? 0 : pids.front());
   }
-  to_bridge(rid, wire::make_message(reply, Value::dict({{"world", w->id},
-                                                        {"first_engine", w->first_engine},
-                                                        {"heartbeat_ms", cfg.heartbeat_ms}})));
+  to_bridge(bridge, wire::make_message(reply, Value::dict({{"world", w->id},
+                                                           {"first_engine", w->first_engine},
+                                                           {"heartbeat_ms", cfg.heartbeat_ms}})));
   answer_waiters();
 }
 
@@ -104,11 +108,10 @@ void Controller::Impl::end_world(WorldRecord& w, EngineState state, const std::s
   for (int id = w.first_engine; id < w.first_engine + w.size; ++id) {
     EngineRecord* e = registry.engine(id);
     e->state = state;
-    const std::deque<std::string> flight = std::move(e->in_flight);
+    const std::deque<TaskRecord*> flight = std::move(e->in_flight);
     e->in_flight.clear();
-    for (const auto& msg_id : flight) {
-      TaskRecord* t = tasks.find(msg_id);
-      if (t == nullptr || t->done) continue;
+    for (TaskRecord* t : flight) {
+      if (t->done) continue;
       const std::string why = "its world ended before it answered (" + reason + ")";
       if (auto rec = collectives.find(t->collective);
           rec != collectives.end() && wire::answers_once_per_world(rec->second.op)) {
@@ -117,19 +120,18 @@ void Controller::Impl::end_world(WorldRecord& w, EngineState state, const std::s
       }
       const errc code = state == EngineState::dead ? errc::engine_died : errc::aborted;
       const wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), why, {}};
-      if (t->balanced && retry(msg_id, *t, id, error)) continue;
-      fail_task(*t, msg_id, {}, error);
+      if (t->lb && retry(*t, id, error)) continue;
+      fail_task(*t, {}, error);
     }
   }
   // Queued balanced tasks that only this world's engines could have run can never run now.
-  std::vector<std::pair<std::string, std::pair<errc, std::string>>> stranded;
-  for (const auto& msg_id : ready) {
-    auto it = balanced.find(msg_id);
-    if (it == balanced.end()) continue;
-    if (auto why = never_runnable(it->second); why.first != errc::none) stranded.emplace_back(msg_id, why);
+  std::vector<std::pair<TaskRecord*, std::pair<errc, std::string>>> stranded;
+  for (TaskRecord* t : ready) {
+    if (!t->lb || t->lb->stage != BalancedTask::Stage::ready) continue;
+    if (auto why = never_runnable(*t->lb); why.first != errc::none) stranded.emplace_back(t, why);
   }
-  for (const auto& [msg_id, why] : stranded)
-    fail_balanced(msg_id, why.first, why.second + " (world " + std::to_string(w.id) + " ended: " + reason + ")");
+  for (const auto& [t, why] : stranded)
+    fail_balanced(*t, why.first, why.second + " (world " + std::to_string(w.id) + " ended: " + reason + ")");
 }
 
 }  // namespace crew::controller

@@ -12,7 +12,7 @@
 namespace crew::controller {
 
 /// A collective runs on all its targets or on none: one bad target fails the whole request.
-void Controller::Impl::dispatch_collective(const std::string& client, const wire::Packet& p, wire::Collective op) {
+void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p, wire::Collective op) {
   const wire::Header& h = p.header;
   std::vector<std::pair<int, std::string>> pairs;
   for (std::size_t i = 0; i < h.targets.size(); ++i) pairs.emplace_back(h.targets[i], h.msg_ids[i]);
@@ -73,10 +73,9 @@ void Controller::Impl::dispatch_collective(const std::string& client, const wire
       rec.reduce_op = args[1].as_string();
     collectives.insert_or_assign(record, std::move(rec));
   }
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, record));
-    registry.engine(targets[i])->in_flight.push_back(msg_ids[i]);
-  }
+  for (std::size_t i = 0; i < targets.size(); ++i)
+    registry.engine(targets[i])
+        ->in_flight.push_back(tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, record)));
   std::vector<std::pair<int, wire::Outgoing>> messages;
   for (auto& share : shares) {
     wire::Header task;
@@ -106,7 +105,7 @@ void Controller::Impl::dispatch_collective(const std::string& client, const wire
 void Controller::Impl::send_to_world(int world_id, const wire::Outgoing& m) {
   const WorldRecord* w = registry.world(world_id);
   if (w == nullptr || w->state != EngineState::alive) return;
-  to_bridge(w->routing_id, m);
+  to_bridge(w->peer, m);
 }
 
 /// A world's answer (or its end) for a gather / reduce.
@@ -118,7 +117,7 @@ void Controller::Impl::join_part(const std::string& record, int world_id, const 
   const WorldRecord* w = registry.world(world_id);
   for (std::size_t i = 0; i < rec.targets.size(); ++i)
     if (w && rec.targets[i] >= w->first_engine && rec.targets[i] < w->first_engine + w->size)
-      (void)take_in_flight(rec.msg_ids[i], rec.targets[i]);
+      (void)take_in_flight(tasks.find(rec.msg_ids[i]), rec.targets[i]);
   if (!rec.answered.insert(world_id).second) return;
   const std::string where = rec.worlds > 1 ? "world " + std::to_string(world_id) + ": " : "";
   if (reply == nullptr) {
@@ -196,7 +195,7 @@ void Controller::Impl::finish_join(std::unordered_map<std::string, CollectiveRec
     t->header_bytes = header_bytes;
     t->payload = payload;
     tasks.mark_done(*t, failed);
-    if (dependents.count(msg_id) != 0) finished_this_turn.push_back(msg_id);
+    if (!dependents.empty() && dependents.count(t) != 0) finished_this_turn.push_back(t);
   }
   to_client(rec.client, header_bytes, payload, signature);
   collectives.erase(it);
@@ -231,10 +230,10 @@ void Controller::Impl::turn_progress(const std::string& record, const TaskRecord
     for (std::size_t i = 0; i < h.msg_ids.size(); ++i) {
       TaskRecord* task = tasks.find(h.msg_ids[i]);
       if (task == nullptr || task->done) continue;
-      (void)take_in_flight(h.msg_ids[i], h.targets[i]);
+      (void)take_in_flight(task, h.targets[i]);
       store_failure(*task, h.msg_ids[i], rec.function,
                     {errc::aborted, "crew.remote.aborted", "not written: " + why, rec.function});
-      complete(*task, h.msg_ids[i], true);
+      complete(*task, true);
     }
   }
 }

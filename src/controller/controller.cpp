@@ -17,7 +17,7 @@
 
 namespace crew::controller {
 
-TaskRecord new_task(const std::string& client, int engine_id, std::int64_t submitted_us, std::string collective) {
+TaskRecord new_task(PeerId client, int engine_id, std::int64_t submitted_us, std::string collective) {
   TaskRecord t;
   t.client = client;
   t.engine_id = engine_id;
@@ -183,12 +183,13 @@ bool Controller::Impl::drain(zmq::socket_t& socket, bool from_clients, int limit
                    errc_name(why.code), why.detail);
       continue;
     }
-    const std::string peer = received->peer();
+    const PeerId peer = (from_clients ? client_peers : bridge_peers).id_of(received->peer());
     ++stats.messages_in;
     stats.members_in += received->messages.size();
     for (auto& packet : received->messages) {
       ++handled;
-      const wire::Header request = packet.header;
+      const wire::MsgKind kind = packet.header.kind;
+      const std::uint64_t request_id = packet.header.request_id;
       if (packet.payload.size() > 1) trim_pending = saw_bulk_this_period = true;  // give memory back when idle
       if (from_clients && refuse_oversized(peer, packet, bytes)) continue;
       try {
@@ -199,9 +200,9 @@ bool Controller::Impl::drain(zmq::socket_t& socket, bool from_clients, int limit
       } catch (const std::exception& e) {
         // A handler never takes the controller down; the sender hears why, rather than waiting.
         ++stats.handler_errors;
-        spdlog::error("error handling {} from {}: {}", wire::kind_name(request.kind),
-                      from_clients ? "a client" : "an engine", e.what());
-        answer_failure(from_clients, peer, request, e);
+        spdlog::error("error handling {} from {}: {}", wire::kind_name(kind), from_clients ? "a client" : "an engine",
+                      e.what());
+        answer_failure(from_clients, peer, kind, request_id, e);
       }
     }
   }
@@ -212,20 +213,21 @@ bool Controller::Impl::drain(zmq::socket_t& socket, bool from_clients, int limit
 /// queues failures for clients (and may queue work for other worlds).
 void Controller::Impl::flush() {
   while (!to_engines.empty() || !to_clients.empty()) {
-    to_engines.flush(engines, signer, [&](const std::string& peer) {
+    to_engines.flush(engines, signer, [&](PeerId peer) {
       ++stats.unroutable;
-      if (WorldRecord* w = registry.world_by_routing(peer)) end_world(*w, EngineState::dead, "its bridge disconnected");
+      if (WorldRecord* w = registry.world_by_routing(bridge_peers.name(peer)))
+        end_world(*w, EngineState::dead, "its bridge disconnected");
     });
-    to_clients.flush(clients, signer, [&](const std::string& peer) {
+    to_clients.flush(clients, signer, [&](PeerId peer) {
       ++stats.unroutable;
-      spdlog::debug("client {} is gone; its results stay stored", printable(peer));
+      spdlog::debug("client {} is gone; its results stay stored", printable(client_peers.name(peer)));
     });
   }
 }
 
 /// A request above --max-message-size: every task in it fails with a clear error; the rest of
 /// the traffic is unharmed.
-bool Controller::Impl::refuse_oversized(const std::string& client, const wire::Packet& p, std::uint64_t bytes) {
+bool Controller::Impl::refuse_oversized(PeerId client, const wire::Packet& p, std::uint64_t bytes) {
   if (bytes <= cfg.max_message_bytes) return false;
   ++stats.dropped_oversized;
   const std::string why = "the request is " + bytes_text(bytes) + ", above the controller's limit of " +
@@ -245,13 +247,15 @@ bool Controller::Impl::refuse_oversized(const std::string& client, const wire::P
   return true;
 }
 
-void Controller::Impl::answer_failure(bool to_client, const std::string& peer, const wire::Header& request,
+void Controller::Impl::answer_failure(bool to_client, PeerId peer, wire::MsgKind kind, std::uint64_t request_id,
                                       const std::exception& e) {
-  wire::Header h = reply_to(request, wire::MsgKind::request_error);
-  if (request.kind == wire::MsgKind::register_request)
+  wire::Header h;
+  h.kind = wire::MsgKind::request_error;
+  h.request_id = request_id;
+  if (kind == wire::MsgKind::register_request)
     h.kind = wire::MsgKind::register_reply;
-  else if (request.kind == wire::MsgKind::apply_reply || request.kind == wire::MsgKind::heartbeat ||
-           request.kind == wire::MsgKind::goodbye || request.kind == wire::MsgKind::apply_request)
+  else if (kind == wire::MsgKind::apply_reply || kind == wire::MsgKind::heartbeat || kind == wire::MsgKind::goodbye ||
+           kind == wire::MsgKind::apply_request || kind == wire::MsgKind::balanced_request)
     return;  // not requests: nobody waits for an answer (apply_request answers per task)
   const auto* err = dynamic_cast<const Error*>(&e);
   const errc code = err ? err->code() : errc::internal;
@@ -294,19 +298,19 @@ void Controller::Impl::on_timers() {
   }
 }
 
-void Controller::Impl::send_to_client(const std::string& client, const wire::Header& h, const Value& body) {
+void Controller::Impl::send_to_client(PeerId client, const wire::Header& h, const Value& body) {
   const auto m = wire::make_message(h, body);
   to_clients.add(client, m.header_bytes, m.payload);
 }
 
 /// Queues a message for a client (a stored reply: with its signature if it has one).
-void Controller::Impl::to_client(const std::string& client, const Buffer& header_bytes, std::span<const Buffer> payload,
+void Controller::Impl::to_client(PeerId client, const Buffer& header_bytes, std::span<const Buffer> payload,
                                  const Buffer& signature) {
   to_clients.add(client, header_bytes, payload, signature);
 }
 
-void Controller::Impl::to_bridge(const std::string& routing_id, const wire::Outgoing& m) {
-  to_engines.add(routing_id, m.header_bytes, m.payload);
+void Controller::Impl::to_bridge(PeerId bridge, const wire::Outgoing& m) {
+  to_engines.add(bridge, m.header_bytes, m.payload);
 }
 
 wire::Header Controller::Impl::reply_to(const wire::Header& request, wire::MsgKind kind) {
@@ -326,7 +330,7 @@ void Controller::Impl::begin_stop() {
   int n = 0;
   for (auto& w : registry.worlds()) {
     if (w.state != EngineState::alive) continue;
-    to_bridge(w.routing_id, m);
+    to_bridge(w.peer, m);
     ++n;
   }
   spdlog::info("stopping: asked {} world{} to shut down", n, n == 1 ? "" : "s");

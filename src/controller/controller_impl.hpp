@@ -24,9 +24,11 @@
 #include <zmq.hpp>
 
 #include "common/clock.hpp"
+#include "controller/balanced_task.hpp"
 #include "controller/controller.hpp"
 #include "controller/dependency.hpp"
 #include "controller/peer_outbox.hpp"
+#include "controller/peer_table.hpp"
 #include "controller/registry.hpp"
 #include "controller/scheme.hpp"
 #include "controller/task_table.hpp"
@@ -38,31 +40,9 @@ namespace crew::controller {
 namespace fs = std::filesystem;
 using clock = std::chrono::steady_clock;
 
-/// A load-balanced task from submission until it is done (its TaskRecord stays after that).
-struct BalancedTask {
-  enum class Stage : std::uint8_t { waiting, ready, running };
-  Stage stage = Stage::waiting;
-  std::string function;
-  std::int64_t submitted_us = 0;
-  std::vector<Buffer> payload;  ///< the arguments, kept for retries
-  std::vector<int> allowed;     ///< the view's engines (empty: any)
-  Value::Dict require;
-  wire::DependencySpec after;
-  wire::DependencySpec follow;
-  std::vector<int> follow_engines;  ///< once `follow` is met: where it may run
-  std::optional<Deadline> deadline;
-  std::int64_t timeout_ms = 0;
-  int retries_left = 0;
-  std::vector<int> tried;                     ///< engines it failed on (retries go elsewhere where possible)
-  std::optional<wire::ErrorInfo> last_error;  ///< its last failure, reported if it never succeeds
-  bool watching = false;                      ///< registered with its unfinished prerequisites
-  /// No constraint beyond the view: any engine with room will do.
-  bool unconstrained() const noexcept { return allowed.empty() && require.empty() && follow_engines.empty(); }
-};
-
 struct Controller::Impl {
   struct Waiter {
-    std::string client;
+    PeerId client;
     std::uint64_t request_id;
     int wait_for;
     Deadline deadline;
@@ -70,7 +50,7 @@ struct Controller::Impl {
 
   /// A collective whose worlds must be joined (gather, reduce) or take turns (save_h5).
   struct CollectiveRecord {
-    std::string client;
+    PeerId client = 0;
     wire::Collective op = wire::Collective::none;
     std::string function;
     std::int64_t submitted_us = 0;
@@ -105,61 +85,63 @@ struct Controller::Impl {
   std::chrono::milliseconds next_timeout() const;
   bool drain(zmq::socket_t& socket, bool from_clients, int limit = 4096);
   void flush();
-  bool refuse_oversized(const std::string& client, const wire::Packet& p, std::uint64_t bytes);
-  void answer_failure(bool to_client, const std::string& peer, const wire::Header& request, const std::exception& e);
+  bool refuse_oversized(PeerId client, const wire::Packet& p, std::uint64_t bytes);
+  void answer_failure(bool to_client, PeerId peer, wire::MsgKind kind, std::uint64_t request_id,
+                      const std::exception& e);
   void on_signal();
   void on_timers();
-  void send_to_client(const std::string& client, const wire::Header& h, const Value& body = Value());
-  void to_client(const std::string& client, const Buffer& header_bytes, std::span<const Buffer> payload,
+  void send_to_client(PeerId client, const wire::Header& h, const Value& body = Value());
+  void to_client(PeerId client, const Buffer& header_bytes, std::span<const Buffer> payload,
                  const Buffer& signature = {});
-  void to_bridge(const std::string& routing_id, const wire::Outgoing& m);
+  void to_bridge(PeerId bridge, const wire::Outgoing& m);
   static wire::Header reply_to(const wire::Header& request, wire::MsgKind kind);
   void begin_stop();
   void finish_stop(bool timed_out);
 
   // ---- hub_requests.cpp
-  void on_client(const std::string& client, wire::Packet&& p);
-  void on_engines_request(const std::string& client, const wire::Packet& p);
-  void send_engines(const std::string& client, std::uint64_t request_id);
+  void on_client(PeerId client, wire::Packet&& p);
+  void on_engines_request(PeerId client, const wire::Packet& p);
+  void send_engines(PeerId client, std::uint64_t request_id);
   void answer_waiters();
   Value stats_value() const;
   Value queue_value();
-  void on_result_request(const std::string& client, const wire::Packet& p);
-  void on_abort_request(const std::string& client, const wire::Packet& p);
+  void on_result_request(PeerId client, const wire::Packet& p);
+  void on_abort_request(PeerId client, const wire::Packet& p);
 
   // ---- direct.cpp
-  void dispatch(const std::string& client, const wire::Packet& p);
-  void reject(const std::string& client, const wire::Header& request, const std::string& msg_id, int engine_id,
-              errc code, const std::string& message, bool record = true);
+  void dispatch(PeerId client, const wire::Packet& p);
+  void reject(PeerId client, const wire::Header& request, const std::string& msg_id, int engine_id, errc code,
+              const std::string& message, bool record = true);
   void store_failure(TaskRecord& t, const std::string& msg_id, const std::string& function,
                      const wire::ErrorInfo& error);
-  void fail_task(TaskRecord& t, const std::string& msg_id, const std::string& function, const wire::ErrorInfo& error);
+  void fail_task(TaskRecord& t, const std::string& function, const wire::ErrorInfo& error);
   /// Records a task's reply as final and sends it to whoever waits for it.
-  void complete(TaskRecord& t, const std::string& msg_id, bool failed);
+  void complete(TaskRecord& t, bool failed);
   void deliver(const TaskRecord& t);
-  bool take_in_flight(const std::string& msg_id, int engine_id);
+  /// Takes `t` off its engine's queue; false if it was not there (answered already).
+  bool take_in_flight(TaskRecord* t, int engine_id);
   void on_reply(const WorldRecord& w, wire::Packet& p);
 
   // ---- collective_dispatch.cpp
-  void dispatch_collective(const std::string& client, const wire::Packet& p, wire::Collective op);
+  void dispatch_collective(PeerId client, const wire::Packet& p, wire::Collective op);
   void send_to_world(int world_id, const wire::Outgoing& m);
   void join_part(const std::string& record, int world_id, const wire::Packet* reply, const std::string& failure);
   void finish_join(std::unordered_map<std::string, CollectiveRecord>::iterator it, const wire::Packet* as_is);
   void turn_progress(const std::string& record, const TaskRecord& t);
 
   // ---- bridges.cpp
-  void on_engine(const std::string& rid, wire::Packet&& p);
-  void on_heartbeat_connection(const std::string& rid, const wire::Packet& p);
-  void on_register(const std::string& rid, const wire::Packet& p);
+  void on_engine(PeerId bridge, wire::Packet&& p);
+  void on_heartbeat_connection(PeerId bridge, const wire::Packet& p);
+  void on_register(PeerId bridge, const wire::Packet& p);
   void check_heartbeats(clock::time_point now);
   void end_world(WorldRecord& w, EngineState state, const std::string& reason);
 
   // ---- balanced.cpp
-  void submit_balanced(const std::string& client, wire::Packet&& p);
+  void submit_balanced(PeerId client, wire::Packet&& p);
   /// Re-evaluates a waiting task's dependencies: ready, still waiting, or failed.
-  void check_dependencies(const std::string& msg_id);
+  void check_dependencies(TaskRecord& t);
   /// A ready task either joins the queue or, if no alive engine could ever take it, fails.
-  void make_ready(const std::string& msg_id, BalancedTask& bt);
+  void make_ready(TaskRecord& t);
   /// Hands queued tasks to engines with room, by the scheme.
   void schedule();
   int depth(const EngineRecord& e) const;
@@ -167,11 +149,11 @@ struct Controller::Impl {
   /// Why no alive engine can ever take `bt` (errc::none if one can, or if none is alive at all:
   /// then it waits for engines to register).
   std::pair<errc, std::string> never_runnable(const BalancedTask& bt) const;
-  void dispatch_balanced(const std::string& msg_id, BalancedTask& bt, EngineRecord& e);
+  void dispatch_balanced(TaskRecord& t, EngineRecord& e);
   void note_timing(const TaskRecord& t, const wire::Header& reply, EngineRecord& e);
   /// A balanced task failed on engine `e`: runs it again if it has retries left (true).
-  bool retry(const std::string& msg_id, TaskRecord& t, int engine, const wire::ErrorInfo& error);
-  void fail_balanced(const std::string& msg_id, errc code, const std::string& message);
+  bool retry(TaskRecord& t, int engine, const wire::ErrorInfo& error);
+  void fail_balanced(TaskRecord& t, errc code, const std::string& message);
   /// Tasks finished this turn: their dependents are re-evaluated.
   void resolve_dependents();
   void check_timeouts(Deadline now);
@@ -197,17 +179,20 @@ struct Controller::Impl {
   std::unordered_map<std::string, CollectiveRecord> collectives;
   // What the handlers send waits here until the end of the loop's turn, then goes out per peer,
   // small messages batched (protocol/batch.hpp).
-  PeerOutbox to_clients;
-  PeerOutbox to_engines;
+  PeerTable client_peers;
+  PeerTable bridge_peers;
+  PeerOutbox to_clients{client_peers};
+  PeerOutbox to_engines{bridge_peers};
 
   // the load balancer
   std::mt19937_64 rng{std::random_device{}()};
-  std::unordered_map<std::string, BalancedTask> balanced;                ///< not yet done
-  std::deque<std::string> ready;                                         ///< waiting for an engine, in order
-  std::unordered_map<std::string, std::vector<std::string>> dependents;  ///< prerequisite -> waiting tasks
-  std::vector<std::string> finished_this_turn;                           ///< prerequisites whose dependents need a look
-  std::priority_queue<std::pair<Deadline, std::string>, std::vector<std::pair<Deadline, std::string>>, std::greater<>>
+  std::size_t balanced_pending = 0;                                            ///< balanced tasks not yet done
+  std::deque<TaskRecord*> ready;                                               ///< waiting for an engine, in order
+  std::unordered_map<const TaskRecord*, std::vector<TaskRecord*>> dependents;  ///< prerequisite -> waiting tasks
+  std::vector<const TaskRecord*> finished_this_turn;  ///< prerequisites whose dependents need a look
+  std::priority_queue<std::pair<Deadline, TaskRecord*>, std::vector<std::pair<Deadline, TaskRecord*>>, std::greater<>>
       timeouts;
+  wire::Header task_header;  ///< reused for every balanced dispatch
   std::uint64_t use_clock = 0;
   std::uint64_t retried = 0;
 
@@ -216,11 +201,11 @@ struct Controller::Impl {
   bool trim_pending = false;
   bool saw_bulk_this_period = false;
   Deadline stop_deadline{};
-  std::vector<std::pair<std::string, std::uint64_t>> stop_requesters;
+  std::vector<std::pair<PeerId, std::uint64_t>> stop_requesters;
   clock::time_point next_heartbeat_check{};
 };
 
 std::string printable(const std::string& id);
-TaskRecord new_task(const std::string& client, int engine_id, std::int64_t submitted_us, std::string collective = {});
+TaskRecord new_task(PeerId client, int engine_id, std::int64_t submitted_us, std::string collective = {});
 
 }  // namespace crew::controller

@@ -9,7 +9,7 @@
 
 namespace crew::controller {
 
-void Controller::Impl::dispatch(const std::string& client, const wire::Packet& p) {
+void Controller::Impl::dispatch(PeerId client, const wire::Packet& p) {
   const wire::Header& h = p.header;
   if (h.targets.empty() || h.targets.size() != h.msg_ids.size()) {
     ++stats.dropped_malformed;
@@ -50,8 +50,7 @@ void Controller::Impl::dispatch(const std::string& client, const wire::Packet& p
                  (w ? w->end_reason : "") + "); this cluster has " + registry.describe_alive());
       continue;
     }
-    tasks.add(msg_id, new_task(client, id, h.submitted_us));
-    e->in_flight.push_back(msg_id);
+    e->in_flight.push_back(tasks.add(msg_id, new_task(client, id, h.submitted_us)));
     wire::Header& task = per_world[e->world];
     if (task.targets.empty()) {
       task.kind = wire::MsgKind::task;
@@ -67,24 +66,25 @@ void Controller::Impl::dispatch(const std::string& client, const wire::Packet& p
   for (auto& [world_id, task] : per_world) {
     const WorldRecord* w = registry.world(world_id);
     if (forward_as_is)
-      to_engines.add(w->routing_id, p.header_bytes, p.payload, p.signature);
+      to_engines.add(w->peer, p.header_bytes, p.payload, p.signature);
     else
-      to_engines.add(w->routing_id, wire::encode_header(task), p.payload);
+      to_engines.add(w->peer, wire::encode_header(task), p.payload);
   }
 }
 
 /// Answers a task that never reached an engine with an error. It is recorded (and counted),
 /// unless its msg_id is already taken: then only the sender hears about it.
-void Controller::Impl::reject(const std::string& client, const wire::Header& request, const std::string& msg_id,
-                              int engine_id, errc code, const std::string& message, bool record) {
-  TaskRecord t = new_task(client, engine_id, request.submitted_us);
+void Controller::Impl::reject(PeerId client, const wire::Header& request, const std::string& msg_id, int engine_id,
+                              errc code, const std::string& message, bool record) {
   const wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), message, request.function};
-  if (!record) {
+  TaskRecord* recorded = record ? tasks.add(msg_id, new_task(client, engine_id, request.submitted_us)) : nullptr;
+  if (recorded == nullptr) {
+    TaskRecord t = new_task(client, engine_id, request.submitted_us);
     store_failure(t, msg_id, request.function, error);
     to_client(client, t.header_bytes, t.payload, t.signature);
     return;
   }
-  fail_task(tasks.add(msg_id, std::move(t)), msg_id, request.function, error);
+  fail_task(*recorded, request.function, error);
 }
 
 /// Builds a failed task's reply into its record (signed, ready to resend).
@@ -104,18 +104,20 @@ void Controller::Impl::store_failure(TaskRecord& t, const std::string& msg_id, c
   t.payload = std::move(m.payload);
 }
 
-void Controller::Impl::fail_task(TaskRecord& t, const std::string& msg_id, const std::string& function,
-                                 const wire::ErrorInfo& error) {
-  store_failure(t, msg_id, function, error);
-  complete(t, msg_id, true);
+void Controller::Impl::fail_task(TaskRecord& t, const std::string& function, const wire::ErrorInfo& error) {
+  store_failure(t, *t.msg_id, function, error);
+  complete(t, true);
   if (!t.collective.empty()) turn_progress(t.collective, t);
 }
 
-void Controller::Impl::complete(TaskRecord& t, const std::string& msg_id, bool failed) {
+void Controller::Impl::complete(TaskRecord& t, bool failed) {
   tasks.mark_done(t, failed);
   deliver(t);
-  if (t.balanced) balanced.erase(msg_id);
-  if (dependents.count(msg_id) != 0) finished_this_turn.push_back(msg_id);
+  if (t.lb) {
+    t.lb.reset();
+    --balanced_pending;
+  }
+  if (!dependents.empty() && dependents.count(&t) != 0) finished_this_turn.push_back(&t);
 }
 
 void Controller::Impl::deliver(const TaskRecord& t) {
@@ -123,12 +125,11 @@ void Controller::Impl::deliver(const TaskRecord& t) {
   for (const auto& other : t.watchers) to_client(other, t.header_bytes, t.payload, t.signature);
 }
 
-/// Takes `msg_id` off its engine's queue; false if it was not there (answered already).
-bool Controller::Impl::take_in_flight(const std::string& msg_id, int engine_id) {
+bool Controller::Impl::take_in_flight(TaskRecord* t, int engine_id) {
   EngineRecord* e = registry.engine(engine_id);
   if (e == nullptr) return false;
   auto& q = e->in_flight;
-  auto it = !q.empty() && q.front() == msg_id ? q.begin() : std::find(q.begin(), q.end(), msg_id);
+  auto it = !q.empty() && q.front() == t ? q.begin() : std::find(q.begin(), q.end(), t);
   if (it == q.end()) return false;
   q.erase(it);
   ++e->completed;
@@ -158,7 +159,7 @@ void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
   }
   EngineRecord* e = registry.engine(t->engine_id);
   auto& q = e->in_flight;
-  auto it = !q.empty() && q.front() == msg_id ? q.begin() : std::find(q.begin(), q.end(), msg_id);
+  auto it = !q.empty() && q.front() == t ? q.begin() : std::find(q.begin(), q.end(), t);
   if (it == q.end()) {
     // Answered already, or failed when its world was declared dead: keep the first answer.
     ++stats.dropped_unexpected;
@@ -171,12 +172,12 @@ void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
   const bool failed = p.header.error.failed();
   if (t->balanced) {
     note_timing(*t, p.header, *e);
-    if (failed && retry(msg_id, *t, e->id, p.header.error)) return;
+    if (failed && retry(*t, e->id, p.header.error)) return;
   }
   t->signature = std::move(p.signature);
   t->header_bytes = std::move(p.header_bytes);
   t->payload = std::move(p.payload);
-  complete(*t, msg_id, failed);
+  complete(*t, failed);
   if (!t->collective.empty()) turn_progress(t->collective, *t);
 }
 

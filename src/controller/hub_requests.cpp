@@ -6,11 +6,13 @@
 #include "crew/version.hpp"
 
 #include <algorithm>
+#include <set>
+
 #include <unistd.h>
 
 namespace crew::controller {
 
-void Controller::Impl::on_client(const std::string& client, wire::Packet&& p) {
+void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
   switch (p.header.kind) {
   case wire::MsgKind::hello:
     send_to_client(client, reply_to(p.header, wire::MsgKind::hello_reply),
@@ -47,7 +49,7 @@ void Controller::Impl::on_client(const std::string& client, wire::Packet&& p) {
   }
 }
 
-void Controller::Impl::on_engines_request(const std::string& client, const wire::Packet& p) {
+void Controller::Impl::on_engines_request(PeerId client, const wire::Packet& p) {
   const Value body = p.body();
   const int wait_for = body.contains("wait_for") ? static_cast<int>(body["wait_for"].as_int()) : 0;
   const int wait_ms = body.contains("wait_ms") ? static_cast<int>(body["wait_ms"].as_int()) : 0;
@@ -58,7 +60,7 @@ void Controller::Impl::on_engines_request(const std::string& client, const wire:
   waiters.push_back({client, p.header.request_id, wait_for, deadline_after(std::chrono::milliseconds(wait_ms))});
 }
 
-void Controller::Impl::send_engines(const std::string& client, std::uint64_t request_id) {
+void Controller::Impl::send_engines(PeerId client, std::uint64_t request_id) {
   Value::List list;
   for (const auto& e : registry.engines()) {
     const WorldRecord* w = registry.world(e.world);
@@ -114,7 +116,7 @@ Value Controller::Impl::stats_value() const {
        {"members_in", static_cast<std::int64_t>(stats.members_in)},
        {"messages_out", static_cast<std::int64_t>(to_clients.messages_sent() + to_engines.messages_sent())},
        {"members_out", static_cast<std::int64_t>(to_clients.members_sent() + to_engines.members_sent())},
-       {"balanced_pending", static_cast<std::int64_t>(balanced.size())}});
+       {"balanced_pending", static_cast<std::int64_t>(balanced_pending)}});
 }
 
 Value Controller::Impl::queue_value() {
@@ -127,11 +129,13 @@ Value Controller::Impl::queue_value() {
                                         {"completed", static_cast<std::int64_t>(e.completed)},
                                         {"depth", e.state == EngineState::alive ? depth(e) : 0}}));
   }
-  std::int64_t waiting = 0;
-  for (const auto& [id, bt] : balanced) waiting += bt.stage == BalancedTask::Stage::waiting ? 1 : 0;
+  std::set<const TaskRecord*> waiting;  // each task waits in the list of every unfinished prerequisite
+  for (const auto& [prerequisite, list] : dependents)
+    for (const TaskRecord* t : list)
+      if (t->lb && t->lb->stage == BalancedTask::Stage::waiting) waiting.insert(t);
   return Value::dict({{"engines", Value(std::move(engines_list))},
                       {"unassigned", static_cast<std::int64_t>(ready.size())},
-                      {"waiting", waiting},
+                      {"waiting", static_cast<std::int64_t>(waiting.size())},
                       {"scheme", std::string(scheme_name(cfg.scheme))},
                       {"hwm", cfg.hwm},
                       {"submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
@@ -156,7 +160,7 @@ Value list_of(const std::vector<std::string>& ids) { return Value(Value::List(id
 
 // result_status / get_result: where each task stands; with `resend`, finished replies are sent
 // again to this client, and pending ones will be when they come.
-void Controller::Impl::on_result_request(const std::string& client, const wire::Packet& p) {
+void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
   const Value body = p.body();
   const auto ids = msg_ids_of(body);
   const bool resend = body.contains("resend") && body["resend"].as_bool();
@@ -187,7 +191,7 @@ void Controller::Impl::on_result_request(const std::string& client, const wire::
     TaskRecord& t = *to_resend[i];
     if (t.evicted) {
       // Its record stays, its data went to keep the store within budget: say so, as its reply.
-      TaskRecord gone = t;
+      TaskRecord gone = new_task(t.client, t.engine_id, t.submitted_us);
       const wire::Header h = wire::decode_header(t.header_bytes.bytes());
       store_failure(gone, h.msg_ids.empty() ? std::string() : h.msg_ids.front(), h.function,
                     {errc::unknown_task, "crew.input.unknown_task",
@@ -204,7 +208,7 @@ void Controller::Impl::on_result_request(const std::string& client, const wire::
 
 // Aborts tasks that have not reached an engine. Nothing is aborted if any id is unknown; if every
 // task had finished, the answer is an error (there was nothing to abort).
-void Controller::Impl::on_abort_request(const std::string& client, const wire::Packet& p) {
+void Controller::Impl::on_abort_request(PeerId client, const wire::Packet& p) {
   const auto ids = msg_ids_of(p.body());
   std::vector<std::string> unknown, finished, running, abortable;
   for (const auto& id : ids) {
@@ -213,7 +217,7 @@ void Controller::Impl::on_abort_request(const std::string& client, const wire::P
       unknown.push_back(id);
     else if (t->done)
       finished.push_back(id);
-    else if (auto it = balanced.find(id); it != balanced.end() && it->second.stage != BalancedTask::Stage::running)
+    else if (t->lb && t->lb->stage != BalancedTask::Stage::running)
       abortable.push_back(id);
     else
       running.push_back(id);
@@ -240,7 +244,7 @@ void Controller::Impl::on_abort_request(const std::string& client, const wire::P
     return;
   }
   for (const auto& id : abortable)
-    fail_balanced(id, errc::aborted, "aborted by a client before it was handed to an engine");
+    fail_balanced(*tasks.find(id), errc::aborted, "aborted by a client before it was handed to an engine");
   send_to_client(
       client, reply,
       Value::dict({{"aborted", list_of(abortable)}, {"done", list_of(finished)}, {"running", list_of(running)}}));

@@ -6,11 +6,11 @@
 #include <functional>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <zmq.hpp>
 
+#include "controller/peer_table.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/wire.hpp"
 
@@ -18,8 +18,10 @@ namespace crew::controller {
 
 class PeerOutbox {
 public:
-  void add(const std::string& peer, const Buffer& header_bytes, std::span<const Buffer> payload,
-           const Buffer& signature = {}) {
+  explicit PeerOutbox(const PeerTable& peers) : peers_(peers) {}
+
+  void add(PeerId peer, const Buffer& header_bytes, std::span<const Buffer> payload, const Buffer& signature = {}) {
+    if (peer >= queues_.size()) queues_.resize(peer + 1);
     wire::Batcher& q = queues_[peer];
     if (q.empty()) waiting_.push_back(peer);
     q.add(header_bytes, payload, signature);
@@ -30,19 +32,17 @@ public:
   std::uint64_t members_sent() const noexcept { return members_; }
 
   /// Sends every queue on `socket` (a ROUTER); `gone(peer)` hears of a peer that cannot be reached
-  /// (what was queued for it is dropped). May be called again by `gone` handlers that queue more.
-  void flush(zmq::socket_t& socket, wire::Signer& signer, const std::function<void(const std::string&)>& gone) {
-    std::vector<std::string> peers;
+  /// (what was queued for it is dropped). `gone` may queue more: call flush again until empty.
+  void flush(zmq::socket_t& socket, wire::Signer& signer, const std::function<void(PeerId)>& gone) {
+    std::vector<PeerId> peers;
     peers.swap(waiting_);
-    for (const std::string& peer : peers) {
-      auto it = queues_.find(peer);
-      if (it == queues_.end() || it->second.empty()) continue;
-      wire::Batcher queue = std::move(it->second);
-      it->second.clear();
-      members_ += queue.size();
-      zmq::message_t id(peer.data(), peer.size());
-      const auto units = queue.take();
+    for (const PeerId peer : peers) {
+      if (queues_[peer].empty()) continue;
+      members_ += queues_[peer].size();
+      const auto units = queues_[peer].take();
       messages_ += units.size();
+      const std::string& name = peers_.name(peer);
+      zmq::message_t id(name.data(), name.size());
       for (const auto& m : units) {
         if (wire::send(socket, {&id, 1}, m, signer) != wire::Sent::ok) {
           gone(peer);
@@ -50,14 +50,12 @@ public:
         }
       }
     }
-    if (queues_.size() > 4096) {  // forget peers that come and go (CLI clients)
-      for (auto it = queues_.begin(); it != queues_.end();) it = it->second.empty() ? queues_.erase(it) : ++it;
-    }
   }
 
 private:
-  std::unordered_map<std::string, wire::Batcher> queues_;
-  std::vector<std::string> waiting_;  ///< peers with something queued, in the order they got it
+  const PeerTable& peers_;
+  std::vector<wire::Batcher> queues_;  ///< by peer
+  std::vector<PeerId> waiting_;        ///< peers with something queued, in the order they got it
   std::uint64_t messages_ = 0, members_ = 0;
 };
 

@@ -10,12 +10,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include "controller/peer_table.hpp"
 #include "crew/value.hpp"
 
 namespace crew::controller {
 
 enum class EngineState : std::uint8_t { alive, dead, stopped };
 std::string_view state_name(EngineState s) noexcept;
+
+struct TaskRecord;
 
 struct EngineRecord {
   int id = -1;
@@ -24,7 +27,7 @@ struct EngineRecord {
   std::string host;
   std::int64_t pid = 0;
   EngineState state = EngineState::alive;
-  std::deque<std::string> in_flight;  ///< msg ids dispatched and not answered, oldest first
+  std::deque<TaskRecord*> in_flight;  ///< tasks dispatched and not answered, oldest first
   std::uint64_t completed = 0;
   Value::Dict properties;  ///< what `requires` matches: --property k=v, and "host"
   // for the load balancer
@@ -35,6 +38,7 @@ struct EngineRecord {
 struct WorldRecord {
   int id = -1;
   std::string routing_id;  ///< the bridge's ZeroMQ identity
+  PeerId peer = 0;         ///< the same, as the controller's number for it
   int first_engine = 0;
   int size = 0;
   EngineState state = EngineState::alive;

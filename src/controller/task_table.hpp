@@ -1,31 +1,39 @@
 #pragma once
 // The hub's task records: who asked, which engine has it, and the reply once it came (kept,
-// signed and ready to resend, until purged). Replies' bytes are kept up to a budget: beyond it
-// the oldest delivered replies give their data back (their records stay), so a stream of large
-// results does not pile up in the controller.
+// ready to resend, until purged). Replies' bytes are kept up to a budget: beyond it the oldest
+// delivered replies give their data back (their records stay), so a stream of large results does
+// not pile up in the controller.
+//
+// Records never move once added (a node-based map), so the rest of the controller refers to them
+// by pointer: engines' in-flight queues, the balancer's queue, dependency lists.
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "controller/balanced_task.hpp"
+#include "controller/peer_table.hpp"
 #include "crew/buffer.hpp"
 
 namespace crew::controller {
 
 struct TaskRecord {
-  std::string client;  ///< the submitting client's ZeroMQ identity
+  const std::string* msg_id = nullptr;  ///< its key in the table
+  PeerId client = 0;                    ///< the submitting client
   int engine_id = -1;
   bool done = false;
   bool failed = false;
+  bool evicted = false;   ///< the reply was delivered and its data dropped to stay in budget
+  bool balanced = false;  ///< load-balanced: the controller chose (chooses) its engine
   std::int64_t submitted_us = 0;
-  std::string collective;             ///< key of its CollectiveRecord (gather, reduce, save_h5), else empty
-  std::uint64_t kept_bytes = 0;       ///< bytes of the reply held here (0 once evicted)
-  bool evicted = false;               ///< the reply was delivered and its data dropped to stay in budget
-  bool balanced = false;              ///< load-balanced: the controller chose (chooses) its engine
-  std::int64_t dispatched_ns = 0;     ///< steady clock, when it went to its engine (0: not yet)
-  std::vector<std::string> watchers;  ///< other clients that asked for its reply (get_result)
+  std::int64_t dispatched_ns = 0;    ///< steady clock, when it went to its engine (0: not yet)
+  std::string collective;            ///< key of its CollectiveRecord (gather, reduce, save_h5), else empty
+  std::uint64_t kept_bytes = 0;      ///< bytes of the reply held here (0 once evicted)
+  std::unique_ptr<BalancedTask> lb;  ///< a balanced task's state, until it is done
+  std::vector<PeerId> watchers;      ///< other clients that asked for its reply (get_result)
   // The reply as it goes on the wire (the signature only if it arrived alone, not in a batch).
   Buffer signature;
   Buffer header_bytes;
@@ -42,9 +50,13 @@ class TaskTable {
 public:
   void reserve(std::size_t n) { tasks_.reserve(n); }
   bool contains(const std::string& msg_id) const { return tasks_.find(msg_id) != tasks_.end(); }
-  TaskRecord& add(const std::string& msg_id, TaskRecord record) {
+  /// A new record for `msg_id`; nullptr (and nothing added) if the id is taken.
+  TaskRecord* add(const std::string& msg_id, TaskRecord record) {
+    auto [it, fresh] = tasks_.try_emplace(msg_id, std::move(record));
+    if (!fresh) return nullptr;
     ++counts_.submitted;
-    return tasks_.insert_or_assign(msg_id, std::move(record)).first->second;
+    it->second.msg_id = &it->first;
+    return &it->second;
   }
   TaskRecord* find(const std::string& msg_id) {
     auto it = tasks_.find(msg_id);

@@ -27,6 +27,7 @@ Bridge::Bridge(zmq::socket_t socket, zmq::socket_t heartbeats, std::string key, 
       to_engine_(to_engine), from_engine_(from_engine), pending_(std::make_unique<Pending>()),
       expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0) {
   pending_->to_rank.resize(static_cast<std::size_t>(config_.world_size));
+  announced_.resize(static_cast<std::size_t>(config_.world_size), 0);
   config_.rings_rank.resize(static_cast<std::size_t>(config_.world_size), false);
   if (config_.doorbell == nullptr) config_.rings_rank.assign(config_.rings_rank.size(), false);
 }
@@ -82,10 +83,12 @@ void Bridge::run() {
   for (;;) {
     bool worked = pump_controller();
     worked |= pump_engine();
-    // Always answer the doorbell: a ring can land after the reply it announced was read (MPI
-    // delivered it first), and an unanswered ring would keep poll() from ever sleeping.
-    // A ring announces a reply that may take a moment to become visible to MPI: count it as work.
-    if (config_.doorbell && config_.doorbell->clear() && remote_expected_ > 0) mpi_wait_.worked();
+    // Always answer the doorbell (an unanswered one would keep poll() from ever sleeping): its
+    // rings say how many messages each rank has sent us.
+    if (config_.doorbell) {
+      config_.doorbell->collect(announced_);
+      (void)config_.doorbell->retry();
+    }
     if (remote_expected_ > 0) worked |= pump_ranks();
     flush();
     pending_->sends.progress();
@@ -115,11 +118,9 @@ void Bridge::run() {
       continue;
     }
     if (expected_unrung_ > 0 || !pending_->sends.idle()) {
-      wait_for_events(mpi_wait_.next());  // MPI must be polled
+      wait_for_events(mpi_wait_.next());  // MPI must be polled, or progressed
     } else if (remote_expected_ > 0) {
-      // Only ranks with doorbells owe replies: short naps while work flows, then sleep until
-      // one rings (with a safety net).
-      wait_for_events(mpi_wait_.recent() ? mpi_wait_.next() : std::chrono::milliseconds(10));
+      wait_for_events(std::chrono::milliseconds(10));  // only ranks with doorbells owe: they will ring
     } else {
       wait_for_events(std::chrono::milliseconds(config_.heartbeat_ms));
     }
@@ -244,11 +245,14 @@ void Bridge::send_to_rank(int rank, const Buffer& header_bytes, std::span<const 
 // batching rules allow; replies for the controller likewise leave as few ZeroMQ messages.
 void Bridge::flush() {
   for (const int rank : pending_->ranks_waiting) {
-    for (const wire::Frames& m : pending_->to_rank[static_cast<std::size_t>(rank)].take())
+    std::uint32_t messages = 0;
+    for (const wire::Frames& m : pending_->to_rank[static_cast<std::size_t>(rank)].take()) {
       pending_->sends.send(config_.control_comm, rank, m.header_bytes, m.payload);
+      ++messages;
+    }
     pending_->sends.progress();  // Open MPI may hold an Isend until the sender makes progress
     auto&& rings = config_.rings_rank[static_cast<std::size_t>(rank)];
-    if (rings && !config_.doorbell->ring(rank)) {
+    if (rings && !config_.doorbell->ring(rank, messages)) {
       spdlog::info("rank {} has no doorbell on this host; polling it instead", rank);
       rings = false;
       expected_unrung_ += expected_by_rank_[static_cast<std::size_t>(rank)];
@@ -268,33 +272,47 @@ void Bridge::expect_from(int rank) {
   if (!config_.rings_rank[static_cast<std::size_t>(rank)]) ++expected_unrung_;
 }
 
+// Replies from ranks: exactly the messages their doorbells announced (waiting for each, as it is
+// on its way), and whatever polling finds from ranks without a doorbell.
 bool Bridge::pump_ranks() {
   bool worked = false;
-  for (int i = 0; i < 256 && remote_expected_ > 0; ++i) {
+  for (std::size_t rank = 1; rank < announced_.size(); ++rank) {
+    for (; announced_[rank] > 0; --announced_[rank]) {
+      take_from_rank(mpi_frames::recv(config_.control_comm, static_cast<int>(rank)));
+      worked = true;
+    }
+  }
+  for (int i = 0; i < 256 && expected_unrung_ > 0; ++i) {
     auto m = mpi_frames::try_recv(config_.control_comm);
     if (!m) break;
     worked = true;
-    std::vector<wire::Packet> replies;
-    try {
-      replies = wire::unpack(std::move(m->header), std::move(m->payload));
-    } catch (const Error& e) {
-      ++counters_.dropped;
-      spdlog::error("rank {} sent a message that does not decode: {}", m->source, e.what());
-      continue;
-    }
     const auto source = static_cast<std::size_t>(m->source);
-    for (const wire::Packet& reply : replies) {
-      if (remote_expected_ > 0) --remote_expected_;
-      if (source < expected_by_rank_.size() && expected_by_rank_[source] > 0) {
-        --expected_by_rank_[source];
-        if (!config_.rings_rank[source]) --expected_unrung_;
-      }
-      if (reply.header.kind == wire::MsgKind::goodbye) continue;
-      ++counters_.replies_forwarded;
-      send_to_controller(reply.header_bytes, reply.payload);
-    }
+    if (source < announced_.size() && config_.rings_rank[source]) --announced_[source];  // it will ring for this one
+    take_from_rank(std::move(*m));
   }
   return worked;
+}
+
+void Bridge::take_from_rank(mpi_frames::Message&& m) {
+  const auto source = static_cast<std::size_t>(m.source);
+  std::vector<wire::Packet> replies;
+  try {
+    replies = wire::unpack(std::move(m.header), std::move(m.payload));
+  } catch (const Error& e) {
+    ++counters_.dropped;
+    spdlog::error("rank {} sent a message that does not decode: {}", m.source, e.what());
+    return;
+  }
+  for (const wire::Packet& reply : replies) {
+    if (remote_expected_ > 0) --remote_expected_;
+    if (source < expected_by_rank_.size() && expected_by_rank_[source] > 0) {
+      --expected_by_rank_[source];
+      if (!config_.rings_rank[source]) --expected_unrung_;
+    }
+    if (reply.header.kind == wire::MsgKind::goodbye) continue;
+    ++counters_.replies_forwarded;
+    send_to_controller(reply.header_bytes, reply.payload);
+  }
 }
 
 void Bridge::begin_shutdown(const std::string& why) {

@@ -20,6 +20,7 @@
 
 #include "engine/doorbell.hpp"
 #include "engine/idle_backoff.hpp"
+#include "engine/mpi_frames.hpp"
 #include "protocol/collective.hpp"
 #include "protocol/header.hpp"
 #include "protocol/signer.hpp"
@@ -99,6 +100,8 @@ private:
   struct Pending;
   std::unique_ptr<Pending> pending_;
   void expect_from(int rank);
+  void take_from_rank(mpi_frames::Message&& m);
+  std::vector<std::int64_t> announced_;  ///< by rank: messages its doorbell announced, not yet received
   void send_to_rank(int rank, const Buffer& header_bytes, std::span<const Buffer> payload);
 
   IdleBackoff mpi_wait_;               ///< paces MPI probes while replies are due from other ranks

@@ -1,4 +1,4 @@
-// Doorbells: abstract UNIX datagram sockets.
+// Doorbells: abstract UNIX datagram sockets carrying {sender rank, message count}.
 #include "engine/doorbell.hpp"
 
 #include <poll.h>
@@ -24,9 +24,14 @@ socklen_t address_of(const std::string& tag, int rank, sockaddr_un& addr) {
   return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
 }
 
+struct Announcement {
+  std::uint32_t from;
+  std::uint32_t messages;
+};
+
 }  // namespace
 
-Doorbell::Doorbell(std::string world_tag, int rank) : tag_(std::move(world_tag)) {
+Doorbell::Doorbell(std::string world_tag, int rank) : tag_(std::move(world_tag)), rank_(rank) {
   fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw Error(errc::internal, std::string("doorbell socket: ") + std::strerror(errno));
   sockaddr_un addr;
@@ -42,29 +47,64 @@ Doorbell::~Doorbell() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool Doorbell::ring(int rank) {
+bool Doorbell::send(int rank, std::uint32_t messages) {
   sockaddr_un addr;
   const socklen_t len = address_of(tag_, rank, addr);
-  const char byte = 1;
-  if (::sendto(fd_, &byte, 1, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&addr), len) == 1) return true;
-  // A full queue still wakes the peer; anything else means no such doorbell on this host.
-  return errno == EAGAIN || errno == EWOULDBLOCK;
+  const Announcement a{static_cast<std::uint32_t>(rank_), messages};
+  return ::sendto(fd_, &a, sizeof a, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&addr), len) == sizeof a;
 }
 
-bool Doorbell::wait(std::chrono::nanoseconds timeout) {
+bool Doorbell::ring(int rank, std::uint32_t messages) {
+  const auto r = static_cast<std::size_t>(rank);
+  if (r >= unsent_.size()) unsent_.resize(r + 1, 0);
+  const std::uint32_t total = unsent_[r] + messages;
+  if (send(rank, total)) {
+    unsent_[r] = 0;
+    return true;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    unsent_[r] = total;  // its queue is full (so it is being woken anyway): say it later
+    return true;
+  }
+  unsent_[r] = 0;
+  return false;  // no such doorbell on this host
+}
+
+bool Doorbell::retry() {
+  bool all_sent = true;
+  for (std::size_t r = 0; r < unsent_.size(); ++r) {
+    if (unsent_[r] == 0) continue;
+    if (send(static_cast<int>(r), unsent_[r]))
+      unsent_[r] = 0;
+    else
+      all_sent = false;
+  }
+  return all_sent;
+}
+
+bool Doorbell::collect(std::vector<std::int64_t>& announced) {
+  Announcement batch[64];
+  bool rung = false;
+  for (;;) {
+    // One datagram per call; several at once with recvmmsg would save little at these rates.
+    const ssize_t n = ::recv(fd_, batch, sizeof batch[0], MSG_DONTWAIT);
+    if (n <= 0) break;
+    rung = true;
+    if (n != sizeof(Announcement)) continue;  // not one of ours
+    const auto from = static_cast<std::size_t>(batch[0].from);
+    if (from > (1u << 24)) continue;
+    if (from >= announced.size()) announced.resize(from + 1, 0);
+    announced[from] += batch[0].messages;
+  }
+  return rung;
+}
+
+bool Doorbell::wait(std::chrono::nanoseconds timeout, std::vector<std::int64_t>& announced) {
   pollfd p{fd_, POLLIN, 0};
   const timespec ts{static_cast<time_t>(timeout.count() / 1'000'000'000),
                     static_cast<long>(timeout.count() % 1'000'000'000)};
-  const bool rung = ::ppoll(&p, 1, &ts, nullptr) > 0;
-  if (rung) clear();
-  return rung;
-}
-
-bool Doorbell::clear() {
-  char buf[256];
-  bool rung = false;
-  while (::recv(fd_, buf, sizeof buf, MSG_DONTWAIT) > 0) rung = true;
-  return rung;
+  if (::ppoll(&p, 1, &ts, nullptr) <= 0) return false;
+  return collect(announced);
 }
 
 }  // namespace crew::detail

@@ -1,14 +1,22 @@
 #pragma once
-// Doorbell: a wake-up call between the processes of one world on one host.
+// Doorbell: a wake-up call between the processes of one world on one host, that also says how
+// many MPI messages it announces.
 //
-// MPI gives a waiting rank nothing to block on (Open MPI's blocking receive spins a core), so
-// after every MPI send to a rank on its own host, crew also "rings" that rank: one byte on an
-// abstract-namespace UNIX datagram socket named after the world and rank. A waiting rank blocks
-// in poll() on its doorbell and wakes at once. Ranks on other hosts have no doorbell and fall
-// back to polling with a backoff (IdleBackoff).
+// MPI gives a waiting rank nothing to block on (Open MPI's blocking receive spins a core, and a
+// probe that finds nothing yields the CPU with a system call when the node is oversubscribed),
+// so after every MPI send to a rank on its own host, crew also "rings" that rank: a datagram on
+// an abstract-namespace UNIX socket named after the world and rank, carrying the sender's rank
+// and the number of messages it just sent. A waiting rank blocks in poll() on its doorbell; once
+// rung it receives exactly the messages announced, and never probes MPI for nothing. Ranks on
+// other hosts have no doorbell and fall back to polling with a backoff (IdleBackoff).
+//
+// An announcement is never lost: if the receiver's queue is full, the count waits here and goes
+// with the next ring (or retry()).
 
 #include <chrono>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace crew::detail {
 
@@ -20,17 +28,24 @@ public:
   Doorbell(const Doorbell&) = delete;
   Doorbell& operator=(const Doorbell&) = delete;
 
-  /// Wakes `rank` if it listens on this host; false if it has no doorbell here.
-  bool ring(int rank);
-  /// Blocks until rung or `timeout` passes (true if rung); clears the bell.
-  bool wait(std::chrono::nanoseconds timeout);
-  /// Clears pending rings without waiting; true if there were any.
-  bool clear();
+  /// Tells `rank` that `messages` more MPI messages from this rank are on their way; false if it
+  /// has no doorbell on this host (then nothing is kept for it).
+  bool ring(int rank, std::uint32_t messages);
+  /// Sends announcements that found the receiver's queue full; true if none is left waiting.
+  bool retry();
+  /// Blocks until rung or `timeout` passes; adds what was announced to `announced` (by sender
+  /// rank, grown as needed). True if rung.
+  bool wait(std::chrono::nanoseconds timeout, std::vector<std::int64_t>& announced);
+  /// The same without waiting.
+  bool collect(std::vector<std::int64_t>& announced);
   int fd() const noexcept { return fd_; }
 
 private:
+  bool send(int rank, std::uint32_t messages);
   std::string tag_;
+  int rank_;
   int fd_ = -1;
+  std::vector<std::uint32_t> unsent_;  ///< by receiver rank: counts its full queue refused
 };
 
 }  // namespace crew::detail

@@ -325,37 +325,52 @@ private:
   }
 
   // Ranks other than 0: tasks arrive from the bridge over MPI, a batch at a time; replies go
-  // back batched too (engine/reply_hold.hpp).
+  // back batched too (engine/reply_hold.hpp). With a doorbell, a rank receives exactly the
+  // messages the bridge announced and sleeps in poll() otherwise; without one (another host than
+  // rank 0) it probes MPI with a backoff.
   void run_other_rank() {
     IdleBackoff idle;
     IdleBackoff::tighten_timer_slack();
     std::deque<wire::Packet> work;
     wire::Batcher replies;
     ReplyHold hold;
+    mpi_frames::SendQueue sends;
+    std::vector<std::int64_t> announced;  // by sender rank: messages announced, not yet received
+    auto take = [&](mpi_frames::Message&& m) {
+      try {
+        for (auto& p : wire::unpack(std::move(m.header), std::move(m.payload))) work.push_back(std::move(p));
+      } catch (const Error& e) {
+        spdlog::error("rank {} dropped a message from the bridge that does not decode: {}", rank_, e.what());
+      }
+    };
     auto send_replies = [&] {
-      for (const wire::Frames& m : replies.take()) mpi_frames::send(control_, 0, m.header_bytes, m.payload);
-      if (doorbell_) doorbell_->ring(0);
+      std::uint32_t messages = 0;
+      for (const wire::Frames& m : replies.take()) {
+        sends.send(control_, 0, m.header_bytes, m.payload);
+        ++messages;
+      }
+      sends.progress();
+      if (doorbell_ && messages > 0) doorbell_->ring(0, messages);
       hold.sent();
     };
     for (;;) {
-      // Take everything that is already here, so that replies can wait for the rest.
-      while (auto m = mpi_frames::try_recv(control_, 0)) {
-        try {
-          for (auto& p : wire::unpack(std::move(m->header), std::move(m->payload))) work.push_back(std::move(p));
-        } catch (const Error& e) {
-          spdlog::error("rank {} dropped a message from the bridge that does not decode: {}", rank_, e.what());
-        }
+      if (doorbell_) {
+        if (work.empty()) doorbell_->collect(announced);
+        for (; !announced.empty() && announced[0] > 0; --announced[0]) take(mpi_frames::recv(control_, 0));
+      } else {
+        while (auto m = mpi_frames::try_recv(control_, 0)) take(std::move(*m));
       }
       if (work.empty()) {
         if (!replies.empty()) send_replies();
-        // Idle ranks block on their doorbell (rank 0 rings after each send), or, without one,
-        // nap between probes; they never spin in MPI.
+        sends.progress();
+        if (doorbell_) {
+          // Asleep until rung; briefly while sends or announcements are still going out.
+          const bool busy = !sends.idle() || !doorbell_->retry();
+          doorbell_->wait(busy ? std::chrono::milliseconds(1) : std::chrono::milliseconds(100), announced);
+          continue;
+        }
         const auto nap = idle.next();
-        if (nap.count() == 0) continue;
-        if (!doorbell_)
-          std::this_thread::sleep_for(nap);
-        else if (doorbell_->wait(idle.recent() ? nap : std::chrono::milliseconds(100)))
-          idle.worked();
+        if (nap.count() > 0) std::this_thread::sleep_for(nap);
         continue;
       }
       wire::Packet p = std::move(work.front());
@@ -367,6 +382,8 @@ private:
         const auto reply = wire::make_message(bye);
         replies.add(reply.header_bytes, reply.payload);
         send_replies();
+        sends.wait_all();
+        while (doorbell_ && !doorbell_->retry()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         return;
       }
       if (p.header.kind != wire::MsgKind::task && p.header.kind != wire::MsgKind::apply_request) continue;

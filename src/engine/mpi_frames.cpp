@@ -109,12 +109,29 @@ void SendQueue::wait_all() {
   keep_.clear();
 }
 
+namespace {
+Message receive_matched(MPI_Comm comm, MPI_Message handle, const MPI_Status& status);
+}
+
 std::optional<Message> try_recv(MPI_Comm comm, int source) {
   int flag = 0;
   MPI_Message handle = MPI_MESSAGE_NULL;
   MPI_Status status;
   check(MPI_Improbe(source, tag_envelope, comm, &flag, &handle, &status), "MPI_Improbe");
   if (!flag) return std::nullopt;
+  return receive_matched(comm, handle, status);
+}
+
+Message recv(MPI_Comm comm, int source) {
+  MPI_Message handle = MPI_MESSAGE_NULL;
+  MPI_Status status;
+  check(MPI_Mprobe(source, tag_envelope, comm, &handle, &status), "MPI_Mprobe");
+  return receive_matched(comm, handle, status);
+}
+
+namespace {
+
+Message receive_matched(MPI_Comm comm, MPI_Message handle, const MPI_Status& status) {
   int bytes = 0;
   MPI_Get_count(&status, MPI_BYTE, &bytes);
   std::vector<std::byte> raw(static_cast<std::size_t>(bytes));
@@ -156,5 +173,7 @@ std::optional<Message> try_recv(MPI_Comm comm, int source) {
   m.payload.assign(std::make_move_iterator(all.begin() + 1), std::make_move_iterator(all.end()));
   return m;
 }
+
+}  // namespace
 
 }  // namespace crew::detail::mpi_frames

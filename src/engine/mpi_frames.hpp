@@ -50,5 +50,8 @@ private:
 
 /// Receives one message from `source` (or MPI_ANY_SOURCE) if one is waiting.
 std::optional<Message> try_recv(MPI_Comm comm, int source = MPI_ANY_SOURCE);
+/// Receives one message from `source`, waiting for it: for a message known to be on its way
+/// (a doorbell announced it), so the wait is short.
+Message recv(MPI_Comm comm, int source);
 
 }  // namespace crew::detail::mpi_frames

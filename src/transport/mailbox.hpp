@@ -2,8 +2,9 @@
 // Mailbox<T>: hands items from one thread to another.
 //
 // The consumer either blocks in pop_wait() or watches fd() (an eventfd) in its poll loop and then
-// drains everything at once. The eventfd is written only when the box goes from empty to
-// non-empty, so a busy producer pays one syscall per batch, not per item.
+// drains everything at once (one consumer uses one of the two ways). The eventfd is written only
+// when the box goes from empty to non-empty, so a busy producer pays one syscall per batch, not
+// per item, and drain() on an empty box pays none.
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -35,19 +36,22 @@ public:
       std::lock_guard lock(mutex_);
       was_empty = items_.empty();
       items_.push_back(std::move(item));
+      if (was_empty) {
+        // Under the lock: whoever sees this item sees the eventfd armed (drain relies on it).
+        const std::uint64_t one = 1;
+        (void)!::write(fd_, &one, sizeof one);
+      }
     }
-    if (was_empty) {
-      cv_.notify_one();
-      const std::uint64_t one = 1;
-      (void)!::write(fd_, &one, sizeof one);
-    }
+    if (was_empty) cv_.notify_one();
   }
 
-  /// Moves every waiting item to `out` (appending); returns how many.
+  /// Moves every waiting item to `out` (appending); returns how many. An empty box costs no
+  /// system call: the eventfd is armed exactly while items wait (for drain's consumer).
   std::size_t drain(std::deque<T>& out) {
-    std::uint64_t count;
-    (void)!::read(fd_, &count, sizeof count);  // reset before taking: a later push re-arms it
     std::lock_guard lock(mutex_);
+    if (items_.empty()) return 0;
+    std::uint64_t count;
+    (void)!::read(fd_, &count, sizeof count);
     const std::size_t n = items_.size();
     if (out.empty()) {
       out.swap(items_);
