@@ -42,6 +42,7 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
     : file_(std::move(controller_file)), profile_hint_(std::move(profile_hint)), timeout_(timeout),
       session_(wire::new_key_hex().substr(0, 16)), ctx_(1), socket_(ctx_, zmq::socket_type::dealer) {
   pending_.reserve(4096);
+  msg_session_ = session_;
   const ControllerFile cf = read_controller_file(file_, profile_hint_);
   url_ = cf.client_url;
   key_ = wire::key_from_hex(cf.key_hex);
@@ -56,6 +57,10 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
     const Value info = hello.body();
     if (info.is_dict() && info.contains("max_message_bytes"))
       max_message_bytes_ = static_cast<std::uint64_t>(info["max_message_bytes"].as_int());
+    // Short msg ids, unique for the controller's life: "<its number for this client>-<seq>".
+    if (info.is_dict() && info.contains("session") && info["session"].is_string())
+      msg_session_ = info["session"].as_string();
+    pending_.set_prefix(msg_session_ + "-");
   } catch (const TimeoutError&) {
     outbox_.push(Outbound{{}, {}, true});
     io_.join();
@@ -72,12 +77,12 @@ ClientCore::~ClientCore() {
   outbox_.push(Outbound{{}, {}, true});
   if (io_.joinable()) io_.join();
   // Whoever still waits learns that no answer will come.
-  std::unordered_multimap<std::string, Pending> left;
+  std::vector<Pending> left;
   {
     std::lock_guard lock(pending_mutex_);
-    left.swap(pending_);
+    left = pending_.take_all();
   }
-  for (auto& [msg_id, p] : left) {
+  for (auto& p : left) {
     {
       std::lock_guard lock(p.state->mutex);
       ResultSlot& slot = p.state->slots[p.slot];
@@ -102,8 +107,9 @@ std::shared_ptr<ResultState> ClientCore::new_state(std::size_t tasks, std::strin
   state->finished_at = state->submitted_at;
   state->msg_ids.reserve(tasks);
   const std::uint64_t first = next_seq_.fetch_add(tasks);
+  state->first_seq = first;
   for (std::size_t i = 0; i < tasks; ++i) {
-    std::string id = session_ + "-" + std::to_string(first + i);
+    std::string id = msg_session_ + "-" + std::to_string(first + i);
     ResultMetadata& meta = state->slots[i].meta;
     meta.msg_id = id;
     meta.function = std::string(function);
@@ -146,7 +152,7 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
   check_size(m, h.function);
   {
     std::lock_guard lock(pending_mutex_);
-    for (std::size_t i = 0; i < targets.size(); ++i) pending_.emplace(state->msg_ids[i], Pending{state, i});
+    for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
   }
   send(std::move(m));
   return state;
@@ -172,7 +178,7 @@ std::shared_ptr<ResultState> ClientCore::submit_each(std::string_view function, 
   }
   {
     std::lock_guard lock(pending_mutex_);
-    for (std::size_t i = 0; i < calls.size(); ++i) pending_.emplace(state->msg_ids[i], Pending{state, i});
+    for (std::size_t i = 0; i < calls.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
   }
   for (auto& m : messages) send(std::move(m));
   return state;
@@ -199,7 +205,7 @@ std::shared_ptr<ResultState> ClientCore::submit_balanced(std::string_view functi
   }
   {
     std::lock_guard lock(pending_mutex_);
-    for (std::size_t i = 0; i < calls.size(); ++i) pending_.emplace(state->msg_ids[i], Pending{state, i});
+    for (std::size_t i = 0; i < calls.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
   }
   for (auto& m : messages) send(std::move(m));
   return state;
@@ -216,17 +222,14 @@ std::shared_ptr<ResultState> ClientCore::watch(const std::vector<std::string>& m
   state->single = msg_ids.size() == 1;
   for (std::size_t i = 0; i < msg_ids.size(); ++i) state->slots[i].meta.msg_id = msg_ids[i];
   std::lock_guard lock(pending_mutex_);
-  for (std::size_t i = 0; i < msg_ids.size(); ++i) pending_.emplace(msg_ids[i], Pending{state, i});
+  for (std::size_t i = 0; i < msg_ids.size(); ++i) pending_.watch(msg_ids[i], Pending{state, i});
   return state;
 }
 
 void ClientCore::forget(const std::shared_ptr<ResultState>& state) {
   std::lock_guard lock(pending_mutex_);
-  for (const auto& id : state->msg_ids) {
-    auto [first, last] = pending_.equal_range(id);
-    for (auto it = first; it != last;) it = it->second.state == state ? pending_.erase(it) : std::next(it);
-  }
-  if (pending_.empty()) all_done_.notify_all();
+  pending_.forget(state);
+  if (pending_.empty() && delivering_ == 0) all_done_.notify_all();
 }
 
 AbortReport ClientCore::abort(const std::vector<std::string>& msg_ids) {
@@ -271,12 +274,12 @@ void ClientCore::throw_timeout(std::string_view what, std::chrono::milliseconds 
 
 std::size_t ClientCore::outstanding() const {
   std::lock_guard lock(pending_mutex_);
-  return pending_.size();
+  return pending_.size() + delivering_;
 }
 
 bool ClientCore::wait_all(std::chrono::milliseconds timeout) {
   std::unique_lock lock(pending_mutex_);
-  auto done = [&] { return pending_.empty(); };
+  auto done = [&] { return pending_.empty() && delivering_ == 0; };
   if (timeout < std::chrono::milliseconds::zero()) {
     all_done_.wait(lock, done);
     return true;
@@ -345,8 +348,8 @@ void ClientCore::on_result(wire::Packet&& p) {
     hearers.clear();
     {
       std::lock_guard lock(pending_mutex_);
-      auto [first, last] = pending_.equal_range(msg_id);
-      for (auto it = first; it != last; ++it) hearers.push_back(it->second);
+      pending_.take(msg_id, hearers);
+      if (!hearers.empty()) ++delivering_;
     }
     if (hearers.empty()) {
       ++dropped_;
@@ -379,8 +382,7 @@ void ClientCore::on_result(wire::Packet&& p) {
     }
     // Only now is the result visible: wait_all() must not return before it is.
     std::lock_guard lock(pending_mutex_);
-    pending_.erase(msg_id);
-    if (pending_.empty()) all_done_.notify_all();
+    if (--delivering_ == 0 && pending_.empty()) all_done_.notify_all();
   }
 }
 

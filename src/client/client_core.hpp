@@ -16,6 +16,7 @@
 
 #include <zmq.hpp>
 
+#include "client/pending_table.hpp"
 #include "common/clock.hpp"
 #include "crew/async_result.hpp"
 #include "crew/load_balanced_view.hpp"
@@ -42,6 +43,7 @@ struct ResultState {
   bool joined = false;  ///< one result for all targets (gather, reduce): slots share it
   std::vector<ResultSlot> slots;
   std::vector<std::size_t> arrivals;  ///< slots in the order their answers came
+  std::uint64_t first_seq = 0;        ///< the sequence number in slot 0's msg id (slot i: + i)
   std::size_t remaining = 0;
   SteadyClock::time_point submitted_at;
   SteadyClock::time_point finished_at;
@@ -79,10 +81,6 @@ public:
   const std::filesystem::path& controller_file() const noexcept { return file_; }
 
 private:
-  struct Pending {
-    std::shared_ptr<ResultState> state;
-    std::size_t slot;
-  };
   struct Outbound {
     Buffer header_bytes;
     std::vector<Buffer> payload;
@@ -103,7 +101,8 @@ private:
   std::string url_;
   std::chrono::milliseconds timeout_;
   std::uint64_t max_message_bytes_ = 0;  ///< the controller's limit (0: unknown)
-  std::string session_;
+  std::string session_;                  ///< routing id suffix (random)
+  std::string msg_session_;              ///< what msg ids start with: the controller's number for this client
   std::string key_;
 
   zmq::context_t ctx_;
@@ -113,7 +112,8 @@ private:
 
   mutable std::mutex pending_mutex_;
   std::condition_variable all_done_;
-  std::unordered_multimap<std::string, Pending> pending_;  ///< a task may be awaited twice (get_result)
+  PendingTable pending_;
+  std::size_t delivering_ = 0;  ///< answers taken from pending_ and not yet visible in their states
   std::unordered_map<std::uint64_t, std::promise<wire::Packet>> requests_;
   std::atomic<std::uint64_t> next_seq_{0};
   std::atomic<std::uint64_t> dropped_{0};

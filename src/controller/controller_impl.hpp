@@ -71,7 +71,7 @@ struct Controller::Impl {
 
   static constexpr std::size_t initial_task_capacity = 1 << 16;
   /// The most balanced tasks in flight on one engine when --hwm is automatic.
-  static constexpr int max_auto_depth = 256;
+  static constexpr int max_auto_depth = 1024;
 
   explicit Impl(ControllerConfig c);
   static int block_signals_then_context();
@@ -194,6 +194,7 @@ struct Controller::Impl {
       timeouts;
   wire::Header task_header;  ///< reused for every balanced dispatch
   std::uint64_t use_clock = 0;
+  std::uint64_t next_session = 1;  ///< each client's hello gets the next: its msg ids' prefix
   std::uint64_t retried = 0;
 
   bool stopping = false;

@@ -11,6 +11,20 @@
 #include <unistd.h>
 
 namespace crew::controller {
+namespace {
+
+/// A client's number as the start of its msg ids: base 36, short ("1", "a", "2s").
+std::string session_name(std::uint64_t n) {
+  static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string s;
+  do {
+    s.insert(s.begin(), digits[n % 36]);
+    n /= 36;
+  } while (n > 0);
+  return s;
+}
+
+}  // namespace
 
 void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
   switch (p.header.kind) {
@@ -20,6 +34,7 @@ void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
                                 {"profile", cfg.profile},
                                 {"pid", static_cast<std::int64_t>(::getpid())},
                                 {"engines", registry.alive_engines()},
+                                {"session", session_name(next_session++)},
                                 {"max_message_bytes", static_cast<std::int64_t>(cfg.max_message_bytes)}}));
     break;
   case wire::MsgKind::engines_request: on_engines_request(client, p); break;

@@ -364,8 +364,10 @@ private:
         if (!replies.empty()) send_replies();
         sends.progress();
         if (doorbell_) {
-          // Asleep until rung; briefly while sends or announcements are still going out.
-          const bool busy = !sends.idle() || !doorbell_->retry();
+          // Asleep until rung; briefly while sends or announcements are still going out (both:
+          // a large reply cannot finish before the bridge hears of it and receives it).
+          const bool all_announced = doorbell_->retry();
+          const bool busy = !sends.idle() || !all_announced;
           doorbell_->wait(busy ? std::chrono::milliseconds(1) : std::chrono::milliseconds(100), announced);
           continue;
         }
