@@ -1,4 +1,5 @@
-// HMAC-SHA256 with OpenSSL's EVP_MAC (the key schedule is computed once per Signer).
+// HMAC-SHA256, with Poly1305 for bulk frames, with OpenSSL's EVP_MAC (the HMAC key schedule is
+// computed once per Signer).
 #include "protocol/signer.hpp"
 
 #include <openssl/core_names.h>
@@ -6,79 +7,200 @@
 #include <openssl/evp.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cstdint>
-#include <stdexcept>
+#include <cstring>
 
 #include "crew/error.hpp"
 
 namespace crew::wire {
+namespace {
+
+constexpr std::string_view bulk_label = "crew-bulk-v1";
+constexpr std::size_t tag_size = 16;
+
+void random_bytes(unsigned char* out, std::size_t n) {
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = getrandom(out + got, n - got, 0);
+    if (r < 0) throw Error(errc::internal, "getrandom() failed");
+    got += static_cast<std::size_t>(r);
+  }
+}
+
+void length_prefix(std::uint64_t n, unsigned char out[8]) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<unsigned char>(n >> (8 * i));
+}
+
+}  // namespace
 
 struct Signer::State {
-  EVP_MAC* mac = nullptr;
-  EVP_MAC_CTX* ctx = nullptr;
+  EVP_MAC* hmac = nullptr;
+  EVP_MAC* poly = nullptr;
+  EVP_MAC_CTX* ctx = nullptr;     ///< this message's HMAC (keyed once, re-initialised per message)
+  EVP_MAC_CTX* derive = nullptr;  ///< HMAC for one-time keys (keyed once)
+  EVP_MAC_CTX* bulk = nullptr;    ///< this message's Poly1305
   bool enabled = false;
-  bool keyed = false;
+  // this message
+  bool checking = false;
+  bool has_bulk = false;
+  bool form_ok = true;  ///< checking: the signature that came has the form the frames need
+  bool have_nonce = false;
+  unsigned char nonce[nonce_size] = {};
+  unsigned char given_mac[signature_size] = {};
+  // nonces for signing: a random prefix of this Signer, then a counter
+  unsigned char prefix[8] = {};
+  std::uint64_t counter = 0;
+
   ~State() {
+    EVP_MAC_CTX_free(bulk);
+    EVP_MAC_CTX_free(derive);
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
+    EVP_MAC_free(poly);
+    EVP_MAC_free(hmac);
+  }
+
+  void restart_hmac() {
+    // A null key re-uses the key schedule computed in the constructor.
+    if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1) throw Error(errc::internal, "HMAC reset failed");
+  }
+
+  /// The first bulk frame: Poly1305 keyed for this message from the nonce.
+  void start_bulk() {
+    unsigned char one_time_key[32];
+    std::size_t written = 0;
+    const bool ok =
+        EVP_MAC_init(derive, nullptr, 0, nullptr) == 1 &&
+        EVP_MAC_update(derive, reinterpret_cast<const unsigned char*>(bulk_label.data()), bulk_label.size()) == 1 &&
+        EVP_MAC_update(derive, nonce, nonce_size) == 1 &&
+        EVP_MAC_final(derive, one_time_key, &written, sizeof one_time_key) == 1 && written == 32;
+    if (!ok) throw Error(errc::internal, "deriving the bulk key failed");
+    if (bulk == nullptr) bulk = EVP_MAC_CTX_new(poly);
+    if (bulk == nullptr || EVP_MAC_init(bulk, one_time_key, sizeof one_time_key, nullptr) != 1)
+      throw Error(errc::internal, "Poly1305 initialisation failed");
+    OPENSSL_cleanse(one_time_key, sizeof one_time_key);
+  }
+
+  /// The end of the HMAC input: with bulk frames, the nonce and the Poly1305 tag.
+  void close_bulk() {
+    if (!has_bulk) return;
+    unsigned char tag[tag_size];
+    std::size_t written = 0;
+    if (EVP_MAC_final(bulk, tag, &written, sizeof tag) != 1 || written != tag_size)
+      throw Error(errc::internal, "Poly1305 finalisation failed");
+    EVP_MAC_update(ctx, nonce, nonce_size);
+    EVP_MAC_update(ctx, tag, tag_size);
   }
 };
 
 Signer::Signer(std::string_view key) : state_(std::make_unique<State>()) {
   state_->enabled = !key.empty();
   if (!state_->enabled) return;
-  state_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (state_->mac == nullptr) throw Error(errc::internal, "OpenSSL has no HMAC implementation");
-  state_->ctx = EVP_MAC_CTX_new(state_->mac);
+  state_->hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  state_->poly = EVP_MAC_fetch(nullptr, "POLY1305", nullptr);
+  if (state_->hmac == nullptr || state_->poly == nullptr)
+    throw Error(errc::internal, "OpenSSL has no HMAC or Poly1305 implementation");
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                          OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(state_->ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1)
-    throw Error(errc::internal, "OpenSSL HMAC-SHA256 initialisation failed");
-  state_->keyed = true;
+  for (EVP_MAC_CTX** c : {&state_->ctx, &state_->derive}) {
+    *c = EVP_MAC_CTX_new(state_->hmac);
+    if (*c == nullptr || EVP_MAC_init(*c, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1)
+      throw Error(errc::internal, "OpenSSL HMAC-SHA256 initialisation failed");
+  }
+  random_bytes(state_->prefix, sizeof state_->prefix);
 }
 
 Signer::~Signer() = default;
 
 void Signer::begin() {
-  if (!state_->enabled) return;
-  // A null key re-uses the key schedule computed in the constructor.
-  if (EVP_MAC_init(state_->ctx, nullptr, 0, nullptr) != 1) throw Error(errc::internal, "HMAC reset failed");
+  State& s = *state_;
+  if (!s.enabled) return;
+  s.restart_hmac();
+  s.checking = false;
+  s.has_bulk = false;
+  s.form_ok = true;
+  std::memcpy(s.nonce, s.prefix, sizeof s.prefix);
+  length_prefix(++s.counter, s.nonce + sizeof s.prefix);
+  s.have_nonce = true;
+}
+
+void Signer::begin_check(std::span<const std::byte> given) {
+  State& s = *state_;
+  if (!s.enabled) return;
+  s.restart_hmac();
+  s.checking = true;
+  s.has_bulk = false;
+  s.form_ok = given.size() == signature_size || given.size() == bulk_signature_size;
+  s.have_nonce = given.size() == bulk_signature_size;
+  std::memset(s.given_mac, 0, sizeof s.given_mac);
+  if (s.have_nonce) {
+    std::memcpy(s.nonce, given.data(), nonce_size);
+    std::memcpy(s.given_mac, given.data() + nonce_size, signature_size);
+  } else if (given.size() == signature_size) {
+    std::memcpy(s.given_mac, given.data(), signature_size);
+  }
 }
 
 void Signer::add(std::span<const std::byte> frame) {
-  if (!state_->enabled) return;
-  std::uint64_t n = frame.size();
+  State& s = *state_;
+  if (!s.enabled) return;
   unsigned char len[8];
-  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
-  EVP_MAC_update(state_->ctx, len, sizeof len);
-  if (!frame.empty()) EVP_MAC_update(state_->ctx, reinterpret_cast<const unsigned char*>(frame.data()), frame.size());
+  length_prefix(frame.size(), len);
+  EVP_MAC_update(s.ctx, len, sizeof len);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(frame.data());
+  if (frame.size() < bulk_frame) {
+    if (!frame.empty()) EVP_MAC_update(s.ctx, bytes, frame.size());
+    return;
+  }
+  if (!s.has_bulk) {
+    s.has_bulk = true;
+    if (!s.have_nonce) {  // a bulk frame, and the signature that came has no nonce
+      s.form_ok = false;
+      std::memset(s.nonce, 0, sizeof s.nonce);
+    }
+    s.start_bulk();
+  }
+  EVP_MAC_update(s.bulk, len, sizeof len);
+  EVP_MAC_update(s.bulk, bytes, frame.size());
 }
 
 Signer::Signature Signer::finish() {
-  Signature sig{};
-  if (!state_->enabled) return sig;
+  Signature sig;
+  State& s = *state_;
+  if (!s.enabled) {
+    sig.size_ = signature_size;
+    return sig;
+  }
+  s.close_bulk();
+  std::byte* out = sig.bytes_.data();
+  if (s.has_bulk) {
+    std::memcpy(out, s.nonce, nonce_size);
+    out += nonce_size;
+  }
   std::size_t written = 0;
-  if (EVP_MAC_final(state_->ctx, reinterpret_cast<unsigned char*>(sig.data()), &written, sig.size()) != 1 ||
-      written != sig.size())
+  if (EVP_MAC_final(s.ctx, reinterpret_cast<unsigned char*>(out), &written, signature_size) != 1 ||
+      written != signature_size)
     throw Error(errc::internal, "HMAC finalisation failed");
+  sig.size_ = s.has_bulk ? bulk_signature_size : signature_size;
   return sig;
 }
 
-bool Signer::finish_and_check(std::span<const std::byte> given) {
-  if (!state_->enabled) return true;
-  const Signature sig = finish();
-  return given.size() == sig.size() && CRYPTO_memcmp(sig.data(), given.data(), sig.size()) == 0;
+bool Signer::finish_check() {
+  State& s = *state_;
+  if (!s.enabled) return true;
+  if (s.have_nonce && !s.has_bulk) s.form_ok = false;  // a nonce, and no bulk frame
+  s.close_bulk();
+  unsigned char mac[signature_size];
+  std::size_t written = 0;
+  if (EVP_MAC_final(s.ctx, mac, &written, sizeof mac) != 1 || written != sizeof mac)
+    throw Error(errc::internal, "HMAC finalisation failed");
+  return CRYPTO_memcmp(mac, s.given_mac, sizeof mac) == 0 && s.form_ok;
 }
 
 std::string new_key_hex() {
   unsigned char raw[32];
-  std::size_t got = 0;
-  while (got < sizeof raw) {
-    const ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-    if (n < 0) throw Error(errc::internal, "getrandom() failed while creating a key");
-    got += static_cast<std::size_t>(n);
-  }
+  random_bytes(raw, sizeof raw);
   static constexpr char digits[] = "0123456789abcdef";
   std::string hex;
   for (unsigned char c : raw) {

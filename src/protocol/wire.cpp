@@ -13,7 +13,7 @@ bool is_delimiter(const zmq::message_t& frame) {
 void free_shared_owner(void* /*data*/, void* hint) { delete static_cast<std::shared_ptr<const void>*>(hint); }
 
 /// Sends all frames; ZeroMQ accepts the rest of a multipart message once it took the first frame.
-Sent send_all(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const void* signature,
+Sent send_all(zmq::socket_t& socket, std::span<const zmq::message_t> routing, std::span<const std::byte> signature,
               const Buffer& header_bytes, std::span<const Buffer> payload) {
   const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
   try {
@@ -27,7 +27,7 @@ Sent send_all(zmq::socket_t& socket, std::span<const zmq::message_t> routing, co
     if (e.num() == EHOSTUNREACH) return Sent::unroutable;
     throw;
   }
-  socket.send(zmq::const_buffer(signature, Signer::signature_size), more);
+  socket.send(zmq::const_buffer(signature.data(), signature.size()), more);
   socket.send(zmq::const_buffer(header_bytes.data(), header_bytes.size()),
               payload.empty() ? zmq::send_flags::dontwait : more);
   for (std::size_t i = 0; i < payload.size(); ++i) {
@@ -102,10 +102,10 @@ std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signe
     return std::nullopt;
   }
   const zmq::message_t& sig = frames[delim + 1];
-  signer.begin();
+  signer.begin_check({static_cast<const std::byte*>(sig.data()), sig.size()});
   for (std::size_t i = delim + 2; i < frames.size(); ++i)
     signer.add({static_cast<const std::byte*>(frames[i].data()), frames[i].size()});
-  if (!signer.finish_and_check({static_cast<const std::byte*>(sig.data()), sig.size()})) {
+  if (!signer.finish_check()) {
     why = {errc::bad_signature, "signature does not match the profile's key"};
     return std::nullopt;
   }
@@ -131,7 +131,7 @@ std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signe
 Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& header_bytes,
           std::span<const Buffer> payload, Signer& signer) {
   const Signer::Signature sig = sign_frames(header_bytes, payload, signer);
-  return send_all(socket, routing, sig.data(), header_bytes, payload);
+  return send_all(socket, routing, sig.bytes(), header_bytes, payload);
 }
 
 Buffer signature_of(const Buffer& header_bytes, std::span<const Buffer> payload, Signer& signer) {
@@ -141,13 +141,14 @@ Buffer signature_of(const Buffer& header_bytes, std::span<const Buffer> payload,
 
 Sent forward(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& signature,
              const Buffer& header_bytes, std::span<const Buffer> payload) {
-  if (signature.size() != Signer::signature_size) throw Error(errc::internal, "forwarding an unsigned message");
-  return send_all(socket, routing, signature.data(), header_bytes, payload);
+  if (signature.size() != Signer::signature_size && signature.size() != Signer::bulk_signature_size)
+    throw Error(errc::internal, "forwarding an unsigned message");
+  return send_all(socket, routing, signature.bytes(), header_bytes, payload);
 }
 
 Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Frames& m, Signer& signer) {
-  if (m.signature.size() == Signer::signature_size)
-    return send_all(socket, routing, m.signature.data(), m.header_bytes, m.payload);
+  if (m.signature.size() == Signer::signature_size || m.signature.size() == Signer::bulk_signature_size)
+    return send_all(socket, routing, m.signature.bytes(), m.header_bytes, m.payload);
   return send(socket, routing, m.header_bytes, m.payload, signer);
 }
 

@@ -1,5 +1,6 @@
-// HMAC-SHA256 over a message's frames (protocol/signer.hpp), checked against OpenSSL's one-shot
-// HMAC() over the same length-prefixed byte stream; keys and their hex form.
+// Signatures over a message's frames (protocol/signer.hpp): HMAC-SHA256, checked against
+// OpenSSL's one-shot HMAC() over the same length-prefixed byte stream; bulk frames through a
+// per-message Poly1305 key; keys and their hex form.
 #include <doctest/doctest.h>
 
 #include <openssl/evp.h>
@@ -19,37 +20,39 @@ using wire::Signer;
 namespace {
 
 using Frames = std::vector<std::string>;
+using Bytes = std::vector<std::byte>;
 
 std::span<const std::byte> as_bytes(const std::string& s) {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
 
-Signer::Signature sign(Signer& s, const Frames& frames) {
+Bytes sign(Signer& s, const Frames& frames) {
   s.begin();
   for (const auto& f : frames) s.add(as_bytes(f));
-  return s.finish();
+  const auto sig = s.finish();
+  return Bytes(sig.data(), sig.data() + sig.size());
 }
 
-Signer::Signature sign(std::string_view key, const Frames& frames) {
+Bytes sign(std::string_view key, const Frames& frames) {
   Signer s(key);
   return sign(s, frames);
 }
 
-bool check(Signer& s, const Frames& frames, const Signer::Signature& sig) {
-  s.begin();
+bool check(Signer& s, const Frames& frames, const Bytes& sig) {
+  s.begin_check(sig);
   for (const auto& f : frames) s.add(as_bytes(f));
-  return s.finish_and_check(sig);
+  return s.finish_check();
 }
 
 /// HMAC-SHA256 computed independently: each frame as an 8-byte little-endian length, then its bytes.
-Signer::Signature reference_hmac(const std::string& key, const Frames& frames) {
+Bytes reference_hmac(const std::string& key, const Frames& frames) {
   std::string stream;
   for (const auto& f : frames) {
     const std::uint64_t n = f.size();
     for (int i = 0; i < 8; ++i) stream += static_cast<char>((n >> (8 * i)) & 0xff);
     stream += f;
   }
-  Signer::Signature out{};
+  Bytes out(32);
   unsigned int len = 0;
   REQUIRE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
                reinterpret_cast<const unsigned char*>(stream.data()), stream.size(),
@@ -60,6 +63,9 @@ Signer::Signature reference_hmac(const std::string& key, const Frames& frames) {
 
 const std::string key = "0123456789abcdef0123456789abcdef";
 const Frames frames{"header bytes", "body", std::string(5000, 'z'), ""};
+/// With a frame at the bulk size: Poly1305 joins in.
+const Frames bulky{"header bytes", "body", std::string(Signer::bulk_frame, 'b'), "tail",
+                   std::string(Signer::bulk_frame + 3, 'c')};
 
 }  // namespace
 
@@ -106,6 +112,7 @@ TEST_SUITE("unit.signer" * doctest::timeout(30)) {
     auto bad = sig;
     bad[31] ^= std::byte{0x80};
     CHECK_FALSE(check(s, frames, bad));
+    CHECK(sig.size() == Signer::signature_size);
   }
 
   TEST_CASE("moving a byte across a frame boundary changes the signature") {
@@ -125,21 +132,71 @@ TEST_SUITE("unit.signer" * doctest::timeout(30)) {
   TEST_CASE("a signature of the wrong length never verifies") {
     Signer s(key);
     const auto sig = sign(s, frames);
-    s.begin();
-    for (const auto& f : frames) s.add(as_bytes(f));
-    CHECK_FALSE(s.finish_and_check(std::span(sig).first(31)));
-    s.begin();
-    CHECK_FALSE(s.finish_and_check({}));
+    CHECK_FALSE(check(s, frames, Bytes(sig.begin(), sig.begin() + 31)));
+    CHECK_FALSE(check(s, frames, {}));
+    Bytes longer = sig;
+    longer.push_back(std::byte{0});
+    CHECK_FALSE(check(s, frames, longer));
   }
 
   TEST_CASE("an empty key disables signing: signatures are zero and everything verifies") {
     Signer s("");
-    CHECK(sign(s, frames) == Signer::Signature{});
-    Signer::Signature garbage{};
-    garbage.fill(std::byte{0xab});
-    CHECK(check(s, frames, garbage));
-    s.begin();
-    CHECK(s.finish_and_check({}));
+    CHECK(sign(s, frames) == Bytes(32));
+    CHECK(check(s, frames, Bytes(32, std::byte{0xab})));
+    CHECK(check(s, bulky, {}));
+  }
+
+  TEST_CASE("bulk frames: a nonce and the HMAC, verifying, different for each message") {
+    Signer s(key);
+    const auto a = sign(s, bulky), b = sign(s, bulky);
+    CHECK(a.size() == Signer::bulk_signature_size);
+    CHECK(a != b);  // a fresh nonce per message
+    CHECK(check(s, bulky, a));
+    CHECK(check(s, bulky, b));
+    Signer other_process(key);  // another Signer with the same key verifies it
+    CHECK(check(other_process, bulky, a));
+    CHECK(sign(other_process, bulky) != a);
+  }
+
+  TEST_CASE("bulk frames: any change of bytes, lengths, nonce or tag fails") {
+    Signer s(key);
+    const auto sig = sign(s, bulky);
+    for (std::size_t f : {std::size_t{2}, std::size_t{4}}) {
+      for (std::size_t at : {std::size_t{0}, bulky[f].size() / 2, bulky[f].size() - 1}) {
+        Frames changed = bulky;
+        changed[f][at] = static_cast<char>(changed[f][at] ^ 0x40);
+        CAPTURE(f);
+        CAPTURE(at);
+        CHECK_FALSE(check(s, changed, sig));
+      }
+    }
+    Frames shorter = bulky;
+    shorter[4].pop_back();
+    CHECK_FALSE(check(s, shorter, sig));
+    Frames swapped = bulky;
+    std::swap(swapped[2], swapped[4]);
+    CHECK_FALSE(check(s, swapped, sig));
+    Frames small_changed = bulky;
+    small_changed[3] = "tall";
+    CHECK_FALSE(check(s, small_changed, sig));
+    for (std::size_t at : {std::size_t{0}, Signer::nonce_size - 1, Signer::nonce_size, sig.size() - 1}) {
+      auto bad = sig;
+      bad[at] ^= std::byte{0x01};
+      CAPTURE(at);
+      CHECK_FALSE(check(s, bulky, bad));
+    }
+    Signer other("another key");
+    CHECK_FALSE(check(other, bulky, sig));
+  }
+
+  TEST_CASE("a signature of the wrong form never verifies") {
+    Signer s(key);
+    // An HMAC-only signature where bulk frames came, and a bulk signature without them.
+    CHECK_FALSE(check(s, bulky, reference_hmac(key, bulky)));
+    auto bulk_sig = sign(s, bulky);
+    CHECK_FALSE(check(s, frames, bulk_sig));
+    Bytes nonce_only(bulk_sig.begin(), bulk_sig.begin() + Signer::nonce_size);
+    CHECK_FALSE(check(s, bulky, nonce_only));
   }
 
   TEST_CASE("new keys are 64 hex characters and differ between calls") {
