@@ -7,7 +7,8 @@
 //   pull_one                        rc[0].pull("b") of 128 MiB, GB/s
 //   reduce                          view.reduce("b", sum) of 128 MiB per engine, size x N / time
 //   save_h5 / load_h5               the scattered 512 MiB array to one HDF5 file and back, GB/s
-//   controller_rss_after            the controller's resident memory after the run (MiB)
+//   controller_rss_after            the controller's resident memory right after the run (MiB)
+//   controller_rss_idle_after       ... once it has been idle long enough to give bulk memory back
 //
 // Usage: crew-data-bench --profile P [--reps R] [--first-rep r] [--sizes 8,128,512] [--h5-dir DIR]
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <numeric>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -140,7 +142,24 @@ int main(int argc, char** argv) try {
     }
   }
   const long pid = rc.controller_stats().contains("pid") ? rc.controller_stats()["pid"].as_int() : 0;
-  if (pid > 0) emit("controller_rss_after", n, rss_mib(pid), "MiB", first_rep);
+  if (pid > 0) {
+    emit("controller_rss_after", n, rss_mib(pid), "MiB", first_rep);
+    // Once idle for a heartbeat period, the controller gives the bulk memory it kept back to the
+    // kernel: its resident memory then, watched for up to 10 s.
+    const auto t0 = Clock::now();
+    double rss = rss_mib(pid), low = rss;
+    while (Clock::now() - t0 < std::chrono::seconds(10)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));  // sampling, not synchronisation
+      rss = rss_mib(pid);
+      if (rss < low * 0.98) {
+        low = rss;
+      } else if (Clock::now() - t0 > std::chrono::seconds(3)) {
+        break;  // it stopped shrinking
+      }
+    }
+    emit("controller_rss_idle_after", n, low, "MiB", first_rep,
+         {{"watched_s", std::chrono::duration<double>(Clock::now() - t0).count()}});
+  }
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "crew-data-bench: " << e.what() << '\n';

@@ -13,6 +13,7 @@
 # Knobs (environment): ENGINES ("2 4"), REPS (3), OUT (/tmp/crew-bench/<stamp>), BUILD_DIR
 # (<repo>/build-bench), SKIP_BUILD (0), TASKS (10000), LATENCY_CALLS (1000), CREW_WORKLOADS (all),
 # SKIP_DATA (0: run crew-data-bench), DATA_SIZES (8,128,512 MiB), IPP_WORKLOADS, SKIP_LIMITS (0), LIMIT_RT_N (10000 round trips per zmq_bench run), SKIP_IPP (0), IPP_REPS ($REPS),
+# SKIP_MPI4PY (0: the mpi4py.futures anchor too), MPI4PY_TASKS (10000), MPI4PY_ITEMS (100000),
 # IPP_BUDGET (5 s per ipyparallel throughput rep), INSTALL_IPP (1: apt-get the Debian packages if
 # missing), ANCHORS, LIMITS (the shared benchmark directories), CMD_TIMEOUT (180 s per command),
 # BENCH_TIMEOUT (900 s per crew-bench run), JOBS (2).
@@ -31,7 +32,10 @@ LATENCY_CALLS="${LATENCY_CALLS:-1000}"
 CREW_WORKLOADS="${CREW_WORKLOADS:-all}"
 SKIP_DATA="${SKIP_DATA:-0}"
 DATA_SIZES="${DATA_SIZES:-8,128,512}"
-IPP_WORKLOADS="${IPP_WORKLOADS:-startup,throughput,latency,scatter,pushpull}"
+IPP_WORKLOADS="${IPP_WORKLOADS:-startup,throughput,latency,broadcast,map,scatter,pushpull}"
+SKIP_MPI4PY="${SKIP_MPI4PY:-0}"
+MPI4PY_TASKS="${MPI4PY_TASKS:-10000}"
+MPI4PY_ITEMS="${MPI4PY_ITEMS:-100000}"
 SKIP_LIMITS="${SKIP_LIMITS:-0}"
 LIMIT_RT_N="${LIMIT_RT_N:-10000}"
 SKIP_IPP="${SKIP_IPP:-0}"
@@ -177,10 +181,13 @@ bare_mpirun() {  # N REP
   fi
 }
 
-zmq_limits() {  # N REP: direct (hops0) and one-proxy-hop (hops1) round trips, 8 B, window 1
-  local n=$1 rep=$2 hops tag key val unit rc tmp="$OUT/.zmq.txt"
-  for hops in 0 1; do
-    run_child timeout "$CMD_TIMEOUT" "$ZMQ_BENCH" rt tcp "$hops" 1 "$LIMIT_RT_N" 1 8 >"$tmp" 2>>"$LOG"
+zmq_limits() {  # N REP: direct (hops0) and one-proxy-hop (hops1) round trips, 8 B, window 1;
+                #        and through one proxy with 256 in flight, 100 B (the pipelined rate limit)
+  local n=$1 rep=$2 hops tag key val unit rc tmp="$OUT/.zmq.txt" args
+  for args in "0 1 $LIMIT_RT_N 1 8" "1 1 $LIMIT_RT_N 1 8" "1 1 $((LIMIT_RT_N * 10)) 256 100"; do
+    hops=${args%% *}
+    # shellcheck disable=SC2086
+    run_child timeout "$CMD_TIMEOUT" "$ZMQ_BENCH" rt tcp $args >"$tmp" 2>>"$LOG"
     rc=$?
     [ $rc -eq 0 ] || emit "$ZMQ_SYSTEM" "zmq_tcp_rt_hops${hops}_w1_win1_8B_lat_p50" "$n" null us "$rep" "\"error\": \"zmq_bench exited $rc\"" false
     while read -r tag key val unit; do
@@ -275,7 +282,8 @@ if [ "$SKIP_IPP" != 1 ]; then
     say "ipyparallel anchors: ENGINES='$ENGINES' REPS=$IPP_REPS BUDGET=$IPP_BUDGET WORKLOADS=$IPP_WORKLOADS"
     mkdir -p "$OUT/ipp"
     IPYTHONDIR="$IPYTHONDIR_PRIVATE" OUT="$OUT/ipp" ENGINES="$ENGINES" REPS="$IPP_REPS" BUDGET="$IPP_BUDGET" \
-      WORKLOADS="$IPP_WORKLOADS" SKIP_MPI4PY=1 SKIP_IPP=0 \
+      WORKLOADS="$IPP_WORKLOADS" SKIP_MPI4PY="$SKIP_MPI4PY" SKIP_IPP=0 MPI4PY_TASKS="$MPI4PY_TASKS" \
+      MPI4PY_ITEMS="$MPI4PY_ITEMS" \
       run_child timeout 3600 bash "$ANCHORS/run_all.sh" >"$OUT/ipp/run_all.out" 2>&1 ||
       say "the anchors' run_all.sh exited $?; see $OUT/ipp/"
     if [ -s "$OUT/ipp/raw.jsonl" ]; then

@@ -4,12 +4,16 @@
   summarize.py OUT/raw.jsonl [--md OUT/medians.md] [--json OUT/medians.jsonl] [--env OUT/env.txt]
 
 medians.md holds:
-  1. Targets (DESIGN.md section 11 / the issue), per N, each PASS / FAIL:
+  1. Targets (DESIGN.md section 11 / the issues), per N, each PASS / FAIL:
      - startup <= 1.2 x bare `mpirun -n N mpi-hello` (ratio of medians, same run)
      - direct1 no-op throughput >= 50,000 tasks/s
-     - latency p50 <= 1.5 x zmq_tcp_rt_hops1_w1_win1_8B_lat_p50 (one-proxy-hop ZeroMQ round trip)
-  2. crew vs ipyparallel per workload and N: medians, and a ratio oriented so that > 1 means
-     crew is better (ipp/crew for times, crew/ipp for rates).
+     - latency p50 (direct and load-balanced) <= 1.5 x zmq_tcp_rt_hops1_w1_win1_8B_lat_p50
+     - load-balanced no-op >= 200,000 tasks/s at N = 4; map with automatic chunks >= 1M items/s;
+       controller RSS after 10^5 tasks <= 80 MiB
+     - data path at 512 MiB: scatter and gather >= 2.5 GB/s, push_all >= 4 GB/s (N = 4), pull_one
+       >= 2.5 GB/s, controller RSS after the data run <= 150 MiB
+  2. crew vs ipyparallel and mpi4py.futures per workload and N: medians, and a ratio oriented so
+     that > 1 means crew is better (other/crew for times, crew/other for rates).
   3. Every median (system, workload, N) with min..max and reps, like the anchors' summarize.py.
 Python 3 standard library only.
 """
@@ -62,6 +66,8 @@ def family(system):
         return "crew"
     if system.startswith("ipyparallel-"):
         return "ipp"
+    if system.startswith("mpi4py"):
+        return "mpi4py"
     return system
 
 
@@ -190,8 +196,41 @@ for n in engines:
         rows_json.append({"target": wl + "_vs_zmq_hops1", "engines": n, "crew": lm, "baseline": zm,
                           "ratio": ratio, "limit": 1.5, "pass": ok})
 
+    # load balancer, map, memory; the data path: (workload, label, at least / at most, bound, N or None)
+    for wl, label, kind, bound, only_n in (
+            ("lb_noop_throughput", "load-balanced no-op >= 200,000 tasks/s (10^4 tasks)", "min", 200000, 4),
+            ("lb_noop_throughput_100k", "load-balanced no-op >= 200,000 tasks/s (10^5 tasks)", "min", 200000, 4),
+            ("map_lb_chunk_default", "map, automatic chunks >= 1M items/s", "min", 1e6, None),
+            ("hub_rss_after100k", "controller RSS after >= 10^5 tasks <= 80 MiB", "max", 80, None),
+            ("scatter@512MB", "scatter 512 MiB >= 2.5 GB/s", "min", 2.5, None),
+            ("gather@512MB", "gather 512 MiB >= 2.5 GB/s", "min", 2.5, None),
+            ("push_all", "push_all 128 MiB >= 4 GB/s aggregate", "min", 4, 4),
+            ("pull_one", "pull_one 128 MiB >= 2.5 GB/s", "min", 2.5, None),
+            ("controller_rss_idle_after", "controller RSS after the data run <= 150 MiB", "max", 150, None)):
+        if only_n is not None and n != only_n:
+            continue
+        t = find("crew", wl, n)
+        if t is None:
+            continue
+        tm = med(t[2])
+        ok = None if tm is None else (tm >= bound if kind == "min" else tm <= bound)
+        md.append("| %s | %s%s | %s %s | - | - | %s %s | %s |" % (
+            n, label, over_note(t), fmt(tm), t[1], ">=" if kind == "min" else "<=", fmt(bound), verdict(ok)))
+        rows_json.append({"target": wl, "engines": n, "crew": tm, "limit": bound, "pass": ok})
+
+    # load-balanced latency vs the same limit
+    l = find("crew", "latency_lb_median", n)
+    if l is not None:
+        lm = med(l[2])
+        ratio = lm / zm if lm is not None and zm else None
+        ok = None if ratio is None else ratio <= 1.5
+        md.append("| %s | load-balanced latency p50 <= 1.5 x `%s`%s | %s us | %s us | %s x (crew/zmq) | <= 1.5 x | %s |" % (
+            n, LIMIT_KEY, over_note(l), fmt(lm), fmt(zm), fmt(ratio), verdict(ok)))
+        rows_json.append({"target": "latency_lb_median_vs_zmq_hops1", "engines": n, "crew": lm, "baseline": zm,
+                          "ratio": ratio, "limit": 1.5, "pass": ok})
+
 # ---------------------------------------------------------------------------------------------
-# 2. crew vs ipyparallel
+# 2. crew vs ipyparallel and mpi4py.futures
 
 # (crew workload, ipyparallel workload, "lower" or "higher" is better)
 PAIRS = [
@@ -204,6 +243,34 @@ PAIRS = [
     ("latency_direct1_p99", "latency_direct1_p99", "lower"),
     ("latency_direct_lastrank_median", "latency_direct1_median", "lower"),
     ("latency_direct_lastrank_p99", "latency_direct1_p99", "lower"),
+    ("lb_noop_throughput", "lb_noop_throughput", "higher"),
+    ("lb_noop_throughput_100k", "lb_noop_throughput", "higher"),
+    ("latency_lb_median", "latency_lb_median", "lower"),
+    ("latency_lb_p99", "latency_lb_p99", "lower"),
+    ("broadcast_apply_sync_median", "broadcast_apply_sync_median", "lower"),
+    ("directall_apply_sync_median", "directall_apply_sync_median", "lower"),
+    ("map_lb_chunk_default", "map_lb_chunk_default", "higher"),
+    ("map_lb_chunk1000", "map_lb_chunk1000", "higher"),
+    ("map_direct", "map_direct", "higher"),
+    ("hub_rss_after100k", "hub_rss_after100k", "lower"),
+    ("scatter@8MB", "scatter@8MB", "higher"),
+    ("gather@8MB", "gather@8MB", "higher"),
+    ("scatter@128MB", "scatter@128MB", "higher"),
+    ("gather@128MB", "gather@128MB", "higher"),
+    ("scatter@512MB", "scatter@512MB", "higher"),
+    ("gather@512MB", "gather@512MB", "higher"),
+    ("push_all", "push_all", "higher"),
+    ("pull_one", "pull_one", "higher"),
+]
+# (crew workload, mpi4py.futures workload, better): the executor anchor of the load balancer
+MPI4PY_PAIRS = [
+    ("lb_noop_throughput", "submit_noop_throughput", "higher"),
+    ("lb_noop_throughput_100k", "submit_noop_throughput", "higher"),
+    ("latency_lb_median", "latency_submit_median", "lower"),
+    ("latency_lb_p99", "latency_submit_p99", "lower"),
+    ("map_lb_chunk_default", "map_chunk_default", "higher"),
+    ("map_lb_chunk1000", "map_chunk1000", "higher"),
+    ("startup", "startup_mpirun", "lower"),
 ]
 md.append("")
 md.append("## crew vs ipyparallel")
@@ -241,6 +308,31 @@ for n in engines:
         md.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (name, n, unit, cell(c), cell(i), rs, who,
                                                                  ", ".join(notes)))
         rows_json.append({"compare": name, "engines": n, "unit": unit, "crew": cm, "ipyparallel": im,
+                          "ratio_crew_better": ratio, "better": who})
+
+md.append("")
+md.append("## crew vs mpi4py.futures")
+md.append("")
+md.append("mpi4py.futures runs N worker ranks plus a master rank (always oversubscribed here). Ratio > 1 "
+          "means crew is better.")
+md.append("")
+md.append("| workload | N | unit | crew median | mpi4py.futures median | ratio (>1: crew better) | better |")
+md.append("|---|---|---|---|---|---|---|")
+for n in engines:
+    for cw, mw, better in MPI4PY_PAIRS:
+        c = find("crew", cw, n)
+        m = find("mpi4py", mw, n)
+        if not c or not m:
+            continue
+        cm, mm = med(c[2]), med(m[2])
+        if cm and mm:
+            ratio = mm / cm if better == "lower" else cm / mm
+            rs = "%s (%s)" % (fmt(ratio), "mpi4py/crew" if better == "lower" else "crew/mpi4py")
+            who = "crew" if ratio > 1 else ("mpi4py.futures" if ratio < 1 else "tie")
+        else:
+            ratio, rs, who = None, "n/a", "-"
+        md.append("| %s vs %s | %s | %s | %s | %s | %s | %s |" % (cw, mw, n, c[1], cell(c), cell(m), rs, who))
+        rows_json.append({"compare": cw + " vs mpi4py " + mw, "engines": n, "crew": cm, "mpi4py": mm,
                           "ratio_crew_better": ratio, "better": who})
 
 # ---------------------------------------------------------------------------------------------
