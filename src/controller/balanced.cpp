@@ -138,6 +138,7 @@ void Controller::Impl::make_ready(TaskRecord& t) {
   }
   t.lb->stage = BalancedTask::Stage::ready;
   ready.push_back(&t);
+  ++unassigned;
 }
 
 void Controller::Impl::resolve_dependents() {
@@ -250,6 +251,7 @@ void Controller::Impl::schedule() {
     const int engine_id = choices[pick(cfg.scheme, choices, rng)].engine;
     EngineRecord& e = *registry.engine(engine_id);
     dispatch_balanced(t, e);
+    --unassigned;
     it = ready.erase(it);
     auto slot = std::find_if(room.begin(), room.end(), [&](const Candidate& c) { return c.engine == engine_id; });
     slot->load = static_cast<int>(e.in_flight.size());
@@ -306,6 +308,7 @@ bool Controller::Impl::retry(TaskRecord& t, int engine, const wire::ErrorInfo& e
   t.dispatched_ns = 0;
   bt.stage = BalancedTask::Stage::ready;
   ready.push_front(&t);
+  ++unassigned;
   spdlog::debug("task {} failed on engine {} ({}); retrying, {} retr{} left", *t.msg_id, engine, error.message,
                 bt.retries_left, bt.retries_left == 1 ? "y" : "ies");
   return true;
@@ -318,9 +321,9 @@ void Controller::Impl::fail_balanced(TaskRecord& t, errc code, const std::string
   if (t.lb) {
     BalancedTask& bt = *t.lb;
     function = bt.function;
-    if (bt.stage == BalancedTask::Stage::ready) {
-      if (auto r = std::find(ready.begin(), ready.end(), &t); r != ready.end()) ready.erase(r);
-    }
+    // Its entry in `ready` stays, to be dropped when schedule() reaches it: erasing it here
+    // would make aborting a long queue quadratic.
+    if (bt.stage == BalancedTask::Stage::ready) --unassigned;
     // After failed tries, the last engine's error is the one to report, with why it stopped.
     if (bt.last_error && code != errc::aborted) {
       error = *bt.last_error;

@@ -186,8 +186,9 @@ struct Controller::Impl {
 
   // the load balancer
   std::mt19937_64 rng{std::random_device{}()};
-  std::size_t balanced_pending = 0;                                            ///< balanced tasks not yet done
-  std::deque<TaskRecord*> ready;                                               ///< waiting for an engine, in order
+  std::size_t balanced_pending = 0;  ///< balanced tasks not yet done
+  std::deque<TaskRecord*> ready;     ///< waiting for an engine, in order (with finished ones not yet dropped)
+  std::size_t unassigned = 0;        ///< the tasks in `ready` still waiting
   std::unordered_map<const TaskRecord*, std::vector<TaskRecord*>> dependents;  ///< prerequisite -> waiting tasks
   std::vector<const TaskRecord*> finished_this_turn;  ///< prerequisites whose dependents need a look
   std::priority_queue<std::pair<Deadline, TaskRecord*>, std::vector<std::pair<Deadline, TaskRecord*>>, std::greater<>>

@@ -149,7 +149,7 @@ Value Controller::Impl::queue_value() {
     for (const TaskRecord* t : list)
       if (t->lb && t->lb->stage == BalancedTask::Stage::waiting) waiting.insert(t);
   return Value::dict({{"engines", Value(std::move(engines_list))},
-                      {"unassigned", static_cast<std::int64_t>(ready.size())},
+                      {"unassigned", static_cast<std::int64_t>(unassigned)},
                       {"waiting", static_cast<std::int64_t>(waiting.size())},
                       {"scheme", std::string(scheme_name(cfg.scheme))},
                       {"hwm", cfg.hwm},

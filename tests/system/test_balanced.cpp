@@ -344,6 +344,40 @@ TEST_SUITE("system.balanced") {
     CHECK(running.get(30s).is_null());
   }
 
+  TEST_CASE("abort of tasks queued for a busy engine: counted off the queue, the engine moves on" *
+            doctest::skip(!scheme().empty())) {
+    const auto& rc = client();
+    auto lb = rc.load_balanced_view({0});  // one engine: the tasks behind its sleep wait for it
+    // A long task first, so that engine 0 takes one task at a time (its depth follows task lengths).
+    CHECK(lb.apply("sleep", 0.3).get(30s).is_null());
+    auto engine0 = [&](const QueueStatus& q) { return q.engines.at(0); };
+    const std::int64_t completed_before = engine0(rc.queue_status()).completed;
+    const auto busy = lb.apply("sleep", 1.0);
+    std::vector<AsyncResult> queued;
+    for (int i = 0; i < 200; ++i) queued.push_back(lb.apply("whoami"));
+    const QueueStatus before = rc.queue_status();
+    CHECK(before.unassigned >= 200 - engine0(before).depth);
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < queued.size(); i += 2) ids.push_back(queued[i].msg_ids().front());
+    const AbortReport report = lb.abort(ids);
+    CHECK(report.aborted.size() + report.running.size() == ids.size());
+    CHECK(report.aborted.size() >= 90);
+    // Every task is counted once: unassigned, on the engine, aborted, or done.
+    const QueueStatus after = rc.queue_status();
+    CHECK(after.unassigned + engine0(after).queue + static_cast<std::int64_t>(report.aborted.size()) +
+              (engine0(after).completed - completed_before) ==
+          201);
+    for (const auto& q : queued) {
+      const auto& id = q.msg_ids().front();
+      if (std::find(report.aborted.begin(), report.aborted.end(), id) != report.aborted.end())
+        CHECK(code_of([&] { (void)q.get(30s); }) == errc::aborted);
+      else
+        CHECK(q.get_as<int>(30s) == 0);  // the others still run, on engine 0
+    }
+    CHECK(busy.get(30s).is_null());
+    CHECK(rc.queue_status().unassigned == 0);
+  }
+
   TEST_CASE("queue and result status, and results fetched by another client" * doctest::skip(!scheme().empty())) {
     const auto& rc = client();
     auto lb = rc.load_balanced_view();
