@@ -8,20 +8,20 @@ namespace crew {
 namespace {
 
 RemoteError to_remote_error(const detail::ResultSlot& slot) {
-  const auto& e = slot.error;
-  if (e.code == errc::engine_died) return EngineError(e.code, slot.meta.engine_id, e.type, e.message, e.context);
-  return RemoteError(e.code, slot.meta.engine_id, e.type, e.message, e.context);
+  const auto& e = slot.error();
+  if (e.code == errc::engine_died) return EngineError(e.code, slot.engine_id, e.type, e.message, e.context);
+  return RemoteError(e.code, slot.engine_id, e.type, e.message, e.context);
 }
 
 [[noreturn]] void throw_slot_error(const detail::ResultSlot& slot) {
-  const auto& e = slot.error;
-  if (e.code == errc::engine_died) throw EngineError(e.code, slot.meta.engine_id, e.type, e.message, e.context);
-  throw RemoteError(e.code, slot.meta.engine_id, e.type, e.message, e.context);
+  const auto& e = slot.error();
+  if (e.code == errc::engine_died) throw EngineError(e.code, slot.engine_id, e.type, e.message, e.context);
+  throw RemoteError(e.code, slot.engine_id, e.type, e.message, e.context);
 }
 
 /// Decodes a slot's value once (caller holds the state's mutex).
 const Value& slot_value(detail::ResultSlot& slot) {
-  if (!slot.value) slot.value = wire::decode_value(slot.payload);
+  if (!slot.value) slot.value = std::make_unique<Value>(wire::decode_value(slot.payload));
   return *slot.value;
 }
 
@@ -69,7 +69,7 @@ bool AsyncResult::successful() const {
   if (state_->remaining != 0)
     throw Error(errc::bad_option, "successful() needs a finished result; call wait() or get() first");
   for (const auto& slot : state_->slots)
-    if (slot.error.failed()) return false;
+    if (slot.failed()) return false;
   return true;
 }
 
@@ -98,8 +98,8 @@ Value AsyncResult::get(std::chrono::milliseconds timeout) const {
   if (state_->joined && !state_->slots.empty()) {
     // One answer for all targets (gather, reduce).
     auto& slot = state_->slots.front();
-    if (slot.error.failed()) {
-      const auto& e = slot.error;
+    if (slot.failed()) {
+      const auto& e = slot.error();
       if (e.code == errc::engine_died) throw EngineError(e.code, -1, e.type, e.message, e.context);
       throw RemoteError(e.code, -1, e.type, e.message, e.context);
     }
@@ -107,7 +107,7 @@ Value AsyncResult::get(std::chrono::milliseconds timeout) const {
   }
   std::vector<RemoteError> errors;
   for (const auto& slot : state_->slots) {
-    if (!slot.error.failed()) continue;
+    if (!slot.failed()) continue;
     if (state_->single) throw_slot_error(slot);
     errors.push_back(to_remote_error(slot));
   }
@@ -137,7 +137,7 @@ std::optional<RemoteError> AsyncResult::error(std::size_t i) const {
   std::lock_guard lock(state_->mutex);
   const auto& slot = state_->slots.at(i);
   if (!slot.done) throw Error(errc::bad_option, "result " + std::to_string(i) + " has not arrived; wait() first");
-  if (!slot.error.failed()) return std::nullopt;
+  if (!slot.failed()) return std::nullopt;
   return to_remote_error(slot);
 }
 
@@ -146,14 +146,14 @@ Value AsyncResult::value(std::size_t i) const {
   std::lock_guard lock(state_->mutex);
   auto& slot = state_->slots.at(i);
   if (!slot.done) throw Error(errc::bad_option, "result " + std::to_string(i) + " has not arrived; wait() first");
-  if (slot.error.failed()) throw_slot_error(slot);
+  if (slot.failed()) throw_slot_error(slot);
   return slot_value(slot);
 }
 
 ResultMetadata AsyncResult::metadata(std::size_t i) const {
   check_valid();
   std::lock_guard lock(state_->mutex);
-  return state_->slots.at(i).meta;
+  return state_->metadata(i);
 }
 
 }  // namespace crew

@@ -88,9 +88,8 @@ ClientCore::~ClientCore() {
       ResultSlot& slot = p.state->slots[p.slot];
       if (slot.done) continue;
       slot.done = true;
-      slot.error = {
-          errc::client_closed, "crew.connection.client_closed", "the client was closed before the answer came", {}};
-      slot.meta.status = "error";
+      slot.set_error(
+          {errc::client_closed, "crew.connection.client_closed", "the client was closed before the answer came", {}});
       if (--p.state->remaining == 0) p.state->finished_at = SteadyClock::now();
     }
     p.state->cv.notify_all();
@@ -101,6 +100,7 @@ std::shared_ptr<ResultState> ClientCore::new_state(std::size_t tasks, std::strin
                                                    std::int64_t submitted_us) {
   auto state = std::make_shared<ResultState>();
   state->slots.resize(tasks);
+  state->function = std::string(function);
   state->targets.assign(tasks, -1);
   state->remaining = tasks;
   state->submitted_at = SteadyClock::now();
@@ -109,12 +109,8 @@ std::shared_ptr<ResultState> ClientCore::new_state(std::size_t tasks, std::strin
   const std::uint64_t first = next_seq_.fetch_add(tasks);
   state->first_seq = first;
   for (std::size_t i = 0; i < tasks; ++i) {
-    std::string id = msg_session_ + "-" + std::to_string(first + i);
-    ResultMetadata& meta = state->slots[i].meta;
-    meta.msg_id = id;
-    meta.function = std::string(function);
-    meta.submitted = from_us(submitted_us);
-    state->msg_ids.push_back(std::move(id));
+    state->slots[i].submitted_us = submitted_us;
+    state->msg_ids.push_back(msg_session_ + "-" + std::to_string(first + i));
   }
   return state;
 }
@@ -144,7 +140,7 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
   state->targets = targets;
   state->single = single;
   state->joined = joined;
-  for (std::size_t i = 0; i < targets.size(); ++i) state->slots[i].meta.engine_id = targets[i];
+  for (std::size_t i = 0; i < targets.size(); ++i) state->slots[i].engine_id = targets[i];
   h.msg_ids = state->msg_ids;
   if (targets.empty()) return state;
 
@@ -166,7 +162,7 @@ std::shared_ptr<ResultState> ClientCore::submit_each(std::string_view function, 
   std::vector<wire::Outgoing> messages;
   messages.reserve(calls.size());
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    state->slots[i].meta.engine_id = targets[i];
+    state->slots[i].engine_id = targets[i];
     wire::Header h;
     h.kind = wire::MsgKind::apply_request;
     h.targets = {targets[i]};
@@ -220,7 +216,6 @@ std::shared_ptr<ResultState> ClientCore::watch(const std::vector<std::string>& m
   state->submitted_at = SteadyClock::now();
   state->finished_at = state->submitted_at;
   state->single = msg_ids.size() == 1;
-  for (std::size_t i = 0; i < msg_ids.size(); ++i) state->slots[i].meta.msg_id = msg_ids[i];
   std::lock_guard lock(pending_mutex_);
   for (std::size_t i = 0; i < msg_ids.size(); ++i) pending_.watch(msg_ids[i], Pending{state, i});
   return state;
@@ -361,18 +356,16 @@ void ClientCore::on_result(wire::Packet&& p) {
         ResultSlot& slot = pending.state->slots[pending.slot];
         if (slot.done) continue;
         slot.done = true;
-        slot.error = p.header.error;
         slot.payload = p.payload;  // shared buffers, not copies
-        slot.meta.status = slot.error.failed() ? "error" : "ok";
-        slot.meta.started = from_us(p.header.started_us);
-        slot.meta.completed = from_us(p.header.completed_us);
-        slot.meta.received = from_us(received);
-        slot.meta.stdout_text = p.header.out;
-        slot.meta.stderr_text = p.header.err;
-        if (slot.meta.function.empty()) slot.meta.function = p.header.function;
-        if (slot.meta.submitted.time_since_epoch().count() == 0) slot.meta.submitted = from_us(p.header.submitted_us);
+        if (p.header.error.failed() || !p.header.out.empty() || !p.header.err.empty())
+          slot.extras = std::make_unique<SlotExtras>(SlotExtras{p.header.error, p.header.out, p.header.err});
+        slot.started_us = p.header.started_us;
+        slot.completed_us = p.header.completed_us;
+        slot.received_us = received;
+        if (pending.state->function.empty()) pending.state->function = p.header.function;
+        if (slot.submitted_us == 0) slot.submitted_us = p.header.submitted_us;
         if (p.header.engine_id >= 0 && !pending.state->joined) {
-          slot.meta.engine_id = p.header.engine_id;  // a balanced task learns where it ran
+          slot.engine_id = p.header.engine_id;  // a balanced task learns where it ran
           pending.state->targets[pending.slot] = p.header.engine_id;
         }
         pending.state->arrivals.push_back(pending.slot);
@@ -384,6 +377,36 @@ void ClientCore::on_result(wire::Packet&& p) {
     std::lock_guard lock(pending_mutex_);
     if (--delivering_ == 0 && pending_.empty()) all_done_.notify_all();
   }
+}
+
+const wire::ErrorInfo& ResultSlot::error() const noexcept {
+  static const wire::ErrorInfo none;
+  return extras ? extras->error : none;
+}
+
+void ResultSlot::set_error(wire::ErrorInfo e) {
+  if (!extras) extras = std::make_unique<SlotExtras>();
+  extras->error = std::move(e);
+}
+
+ResultMetadata ResultState::metadata(std::size_t i) const {
+  const ResultSlot& slot = slots.at(i);
+  ResultMetadata m;
+  m.msg_id = msg_ids.at(i);
+  m.engine_id = slot.engine_id;
+  m.function = function;
+  m.status = !slot.done ? "pending" : slot.failed() ? "error" : "ok";
+  if (slot.submitted_us != 0) m.submitted = from_us(slot.submitted_us);
+  if (slot.done) {
+    m.started = from_us(slot.started_us);
+    m.completed = from_us(slot.completed_us);
+    m.received = from_us(slot.received_us);
+  }
+  if (slot.extras) {
+    m.stdout_text = slot.extras->stdout_text;
+    m.stderr_text = slot.extras->stderr_text;
+  }
+  return m;
 }
 
 }  // namespace crew::detail

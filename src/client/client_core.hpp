@@ -26,18 +26,32 @@
 
 namespace crew::detail {
 
+/// What few answers carry: an error, or output. Kept apart so a plain answer stays small (a
+/// client may hold 10^5 of them, and on some machines each new page costs more than its use).
+struct SlotExtras {
+  wire::ErrorInfo error;
+  std::string stdout_text, stderr_text;
+};
+
+/// One task's answer. Its msg id and function are the state's (ResultState::msg_ids, ::function).
 struct ResultSlot {
   bool done = false;
-  wire::ErrorInfo error;
-  std::vector<Buffer> payload;  ///< the reply body, decoded on first use
-  std::optional<Value> value;
-  ResultMetadata meta;
+  int engine_id = -1;
+  std::int64_t submitted_us = 0, started_us = 0, completed_us = 0, received_us = 0;
+  std::vector<Buffer> payload;         ///< the reply body, decoded on first use
+  std::unique_ptr<Value> value;        ///< decoded body
+  std::unique_ptr<SlotExtras> extras;  ///< set when the answer has an error or output
+
+  bool failed() const noexcept { return extras && extras->error.failed(); }
+  const wire::ErrorInfo& error() const noexcept;  ///< an empty ErrorInfo when it did not fail
+  void set_error(wire::ErrorInfo error);
 };
 
 struct ResultState {
   mutable std::mutex mutex;
   std::condition_variable cv;
   std::vector<std::string> msg_ids;
+  std::string function;  ///< empty until known (a result fetched by id learns it from its answer)
   std::vector<int> targets;
   bool single = false;
   bool joined = false;  ///< one result for all targets (gather, reduce): slots share it
@@ -47,6 +61,8 @@ struct ResultState {
   std::size_t remaining = 0;
   SteadyClock::time_point submitted_at;
   SteadyClock::time_point finished_at;
+
+  ResultMetadata metadata(std::size_t i) const;  ///< caller holds the mutex
 };
 
 class ClientCore {
