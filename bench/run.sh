@@ -168,6 +168,8 @@ if [ "$SKIP_LIMITS" != 1 ]; then
   fi
 fi
 
+MEMORY_LIMITS="$BUILD_DIR/bench/memory-limits"
+
 # ---- measurements -------------------------------------------------------------------------------
 bare_mpirun() {  # N REP
   local n=$1 rep=$2 t0 t1 rc
@@ -253,12 +255,25 @@ crew_rep() {  # N REP: start, workloads, stop
   rm -f "$out" "$stopj"
 }
 
+memory_limits() {  # N REP: first-touch and warm copy rates at 512 MiB (bench/memory_limits.cpp)
+  local n=$1 rep=$2 tag key val unit rc tmp="$OUT/.mem.txt"
+  run_child timeout "$CMD_TIMEOUT" "$MEMORY_LIMITS" --mib 512 --reps 1 >"$tmp" 2>>"$LOG"
+  rc=$?
+  [ $rc -eq 0 ] || emit "memory-limit" first_touch_copy_512MB "$n" null GB/s "$rep" "\"error\": \"memory-limits exited $rc\"" false
+  while read -r tag key val unit; do
+    [ "$tag" = RESULT ] || continue
+    emit "memory-limit" "$key" "$n" "$val" "$unit" "$rep" "\"note\": \"machine limit (one process), measured in the N=$n loop\"" false
+  done < "$tmp"
+  rm -f "$tmp"
+}
+
 for N in $ENGINES; do
   for ((rep = 0; rep < REPS; rep++)); do
     say "== N=$N rep=$rep/$REPS (loadavg $(loadavg1))"
     bare_mpirun "$N" "$rep"
     crew_rep "$N" "$rep" || say "crew N=$N rep=$rep failed; see $LOG"
     [ "$SKIP_LIMITS" = 1 ] || zmq_limits "$N" "$rep"
+    [ "$SKIP_LIMITS" = 1 ] || [ "$SKIP_DATA" = 1 ] || memory_limits "$N" "$rep"
   done
 done
 

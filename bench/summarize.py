@@ -11,7 +11,8 @@ medians.md holds:
      - load-balanced no-op >= 200,000 tasks/s at N = 4; map with automatic chunks >= 1M items/s;
        controller RSS after 10^5 tasks <= 80 MiB
      - data path at 512 MiB: scatter and gather >= 2.5 GB/s, push_all >= 4 GB/s (N = 4), pull_one
-       >= 2.5 GB/s, controller RSS after the data run <= 150 MiB
+       >= 2.5 GB/s, controller RSS after the data run <= 150 MiB; bulk rates beside the machine's
+       first-touch copy rate (bench/memory_limits.cpp)
   2. crew vs ipyparallel and mpi4py.futures per workload and N: medians, and a ratio oriented so
      that > 1 means crew is better (other/crew for times, crew/other for rates).
   3. Every median (system, workload, N) with min..max and reps, like the anchors' summarize.py.
@@ -214,8 +215,17 @@ for n in engines:
             continue
         tm = med(t[2])
         ok = None if tm is None else (tm >= bound if kind == "min" else tm <= bound)
-        md.append("| %s | %s%s | %s %s | - | - | %s %s | %s |" % (
-            n, label, over_note(t), fmt(tm), t[1], ">=" if kind == "min" else "<=", fmt(bound), verdict(ok)))
+        # Bulk rates beside the machine's: a copy into fresh memory (4 KiB pages, and huge pages),
+        # the floor under any transfer into a process that has not held that much before.
+        base, ratio = "-", "-"
+        if t[1] == "GB/s":
+            cold, thp = find_any("first_touch_copy_512MB", n), find_any("first_touch_copy_512MB_thp", n)
+            if cold and thp and med(cold[2]) and med(thp[2]):
+                base = "first touch %s / %s GB/s (4K / THP)" % (fmt(med(cold[2])), fmt(med(thp[2])))
+                ratio = "%s x THP first touch" % fmt(tm / med(thp[2])) if tm is not None else "-"
+        md.append("| %s | %s%s | %s %s | %s | %s | %s %s | %s |" % (
+            n, label, over_note(t), fmt(tm), t[1], base, ratio, ">=" if kind == "min" else "<=", fmt(bound),
+            verdict(ok)))
         rows_json.append({"target": wl, "engines": n, "crew": tm, "limit": bound, "pass": ok})
 
     # load-balanced latency vs the same limit

@@ -5,14 +5,24 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 
 namespace crew {
 namespace {
 
-constexpr std::size_t heap_reserve = std::size_t{512} << 20;
+/// How much of the heap to mark for huge pages up front: an eighth of the machine's memory,
+/// between 512 MiB and 1.5 GiB. The processes crew starts have every later growth marked too
+/// (glibc.malloc.hugetlb=1); a client program started otherwise has only this.
+std::size_t heap_reserve() noexcept {
+  constexpr std::size_t mib = std::size_t{1} << 20;
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  const std::size_t eighth = pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * page / 8 : 0;
+  return std::clamp(eighth, 512 * mib, 1536 * mib);
+}
 
 /// Grows the heap by `bytes` at once (address space only: nothing is touched) and marks that
 /// stretch for huge pages. The block is freed right away and the trim threshold keeps it in the
@@ -37,19 +47,20 @@ void advise_heap_hugepages(std::size_t bytes) noexcept {
 void keep_freed_memory_for_reuse() noexcept {
   static std::once_flag once;
   std::call_once(once, [] {
-    constexpr int one_gib = 1 << 30;
-    mallopt(M_MMAP_THRESHOLD, one_gib);
-    mallopt(M_TRIM_THRESHOLD, one_gib);
+    // Blocks below 2 GiB come from the heap (and go back to it), not from mappings of their own.
+    constexpr int two_gib = std::numeric_limits<int>::max();
+    mallopt(M_MMAP_THRESHOLD, two_gib);
+    mallopt(M_TRIM_THRESHOLD, two_gib);
     // One arena: ZeroMQ's I/O thread allocates received messages, the main thread frees them;
     // per-thread arenas give their freed heaps back to the kernel regardless of the threshold.
     mallopt(M_ARENA_MAX, 1);
-    advise_heap_hugepages(heap_reserve);
+    advise_heap_hugepages(heap_reserve());
   });
 }
 
 void release_unused_memory() noexcept {
   malloc_trim(0);
-  advise_heap_hugepages(heap_reserve);  // trimming gave the marked stretch back; mark anew
+  advise_heap_hugepages(heap_reserve());  // trimming gave the marked stretch back; mark anew
 }
 
 }  // namespace crew

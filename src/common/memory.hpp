@@ -1,8 +1,8 @@
 #pragma once
 // Memory for bulk data and for many small records. On many machines (virtual ones above all)
-// touching fresh pages costs far more than copying: this project's CI VM fills fresh memory at
-// 0.2-0.5 GB/s (a page fault per 4 KiB page) but copies into memory it touched before at
-// 12 GB/s, and faults on 2 MiB pages at 0.5-1.4 GB/s.
+// touching fresh pages costs far more than copying: this project's CI VM copies into fresh
+// memory at 0.26 GB/s (a page fault per 4 KiB page), into fresh memory advised for huge pages at
+// 4.5 GB/s, and into memory it touched before at 14 GB/s (bench/memory_limits.cpp).
 //
 // So crew's processes (1) keep freed blocks for reuse: glibc hands large blocks back to the
 // kernel on free() (mmap above 128 KiB-32 MiB, heap trimming above 128 KiB), so every large
@@ -13,7 +13,7 @@
 
 namespace crew {
 
-/// Keeps freed blocks of up to 1 GiB in the heap for reuse and asks for huge pages for the heap
+/// Keeps freed blocks of up to 2 GiB in the heap for reuse and asks for huge pages for the heap
 /// (mallopt, madvise; on systems where transparent huge pages are "madvise" or "always").
 /// Call once, early.
 void keep_freed_memory_for_reuse() noexcept;
