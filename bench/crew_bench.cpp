@@ -46,6 +46,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -403,6 +404,15 @@ struct Bench {
   }
 };
 
+/// VmRSS of process `pid`, in MiB.
+double rss_of(std::int64_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  throw std::runtime_error("no VmRSS for controller pid " + std::to_string(pid) + " (another host?)");
+}
+
 /// The controller's resident memory (MiB), as the anchors' hub_rss_*: `phase` idle (before any
 /// task) or after100k (after the other workloads, topped up with balanced no-ops until the
 /// controller has had 100,000 tasks; nothing purged).
@@ -420,16 +430,21 @@ void memory(const Bench& b, const std::string& phase) {
       }
     }
     const auto pid = stats["pid"].as_int();
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    double rss_mib = -1;
-    while (std::getline(status, line))
-      if (line.rfind("VmRSS:", 0) == 0) rss_mib = std::stod(line.substr(6)) / 1024.0;
-    if (rss_mib < 0)
-      throw std::runtime_error("no VmRSS for controller pid " + std::to_string(pid) + " (another host?)");
+    const double rss_mib = rss_of(pid);
     extra["tasks_submitted"] = stats["tasks_submitted"].as_int();
     extra["tasks_stored"] = stats["tasks_stored"].as_int();
     b.out.emit("hub_rss_" + phase, rss_mib, "MiB", extra);
+    if (phase == "after100k") {
+      // What it holds (every record and reply, nothing purged) once a quiet heartbeat period let
+      // it give back what the bursts left free: the least RSS seen within 5 periods.
+      const auto period = std::chrono::milliseconds(stats["heartbeat_ms"].as_int());
+      double least = rss_mib;
+      for (auto end = std::chrono::steady_clock::now() + 5 * period; std::chrono::steady_clock::now() < end;) {
+        std::this_thread::sleep_for(period / 10);
+        least = std::min(least, rss_of(pid));
+      }
+      b.out.emit("hub_rss_after100k_quiet", least, "MiB", extra);
+    }
   } catch (const std::exception& e) {
     extra["error"] = short_what(e);
     b.out.emit("hub_rss_" + phase, nullptr, "MiB", extra);

@@ -45,6 +45,8 @@ for line in open(a.raw):
         continue
     if not all(k in r for k in ("system", "workload", "engines", "unit")):
         continue
+    if r["workload"] in ("scatter", "gather") and "size_mb" in r:  # the anchors' naming: one workload, sizes
+        r["workload"] = "%s@%sMB" % (r["workload"], r["size_mb"])
     key = (r["system"], r["workload"], r["engines"], r["unit"])
     g = groups.setdefault(key, {"vals": [], "by_rep": {}, "errors": [], "over": r.get("oversubscribed"),
                                 "extra": {}, "loads": []})
@@ -203,6 +205,7 @@ for n in engines:
             ("lb_noop_throughput_100k", "load-balanced no-op >= 200,000 tasks/s (10^5 tasks)", "min", 200000, 4),
             ("map_lb_chunk_default", "map, automatic chunks >= 1M items/s", "min", 1e6, None),
             ("hub_rss_after100k", "controller RSS after >= 10^5 tasks <= 80 MiB", "max", 80, None),
+            ("hub_rss_after100k_quiet", "the same, after a quiet heartbeat period <= 80 MiB", "max", 80, None),
             ("scatter@512MB", "scatter 512 MiB >= 2.5 GB/s", "min", 2.5, None),
             ("gather@512MB", "gather 512 MiB >= 2.5 GB/s", "min", 2.5, None),
             ("push_all", "push_all 128 MiB >= 4 GB/s aggregate", "min", 4, 4),

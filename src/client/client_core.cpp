@@ -154,6 +154,14 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
   return state;
 }
 
+void ClientCore::post(const std::shared_ptr<ResultState>& state, std::vector<wire::Outgoing> messages) {
+  {
+    std::lock_guard lock(pending_mutex_);
+    for (std::size_t i = 0; i < state->slots.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
+  }
+  for (auto& m : messages) send(std::move(m));
+}
+
 std::shared_ptr<ResultState> ClientCore::submit_each(std::string_view function, std::vector<Value::List> calls,
                                                      const std::vector<int>& targets) {
   const std::int64_t submitted = now_us();
@@ -172,11 +180,7 @@ std::shared_ptr<ResultState> ClientCore::submit_each(std::string_view function, 
     messages.push_back(wire::make_message(h, Value(std::move(calls[i]))));
     check_size(messages.back(), h.function);
   }
-  {
-    std::lock_guard lock(pending_mutex_);
-    for (std::size_t i = 0; i < calls.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
-  }
-  for (auto& m : messages) send(std::move(m));
+  post(state, std::move(messages));
   return state;
 }
 
@@ -199,11 +203,7 @@ std::shared_ptr<ResultState> ClientCore::submit_balanced(std::string_view functi
     messages.push_back(wire::make_message(h, Value(std::move(calls[i]))));
     check_size(messages.back(), h.function);
   }
-  {
-    std::lock_guard lock(pending_mutex_);
-    for (std::size_t i = 0; i < calls.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
-  }
-  for (auto& m : messages) send(std::move(m));
+  post(state, std::move(messages));
   return state;
 }
 

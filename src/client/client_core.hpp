@@ -110,6 +110,8 @@ private:
   /// A state with one slot per task, their msg ids fresh from this session.
   std::shared_ptr<ResultState> new_state(std::size_t tasks, std::string_view function, std::int64_t submitted_us);
   void check_size(const wire::Outgoing& m, const std::string& function) const;
+  /// Registers every task of `state` as awaiting its answer, then sends `messages`.
+  void post(const std::shared_ptr<ResultState>& state, std::vector<wire::Outgoing> messages);
   void send(wire::Outgoing&& m);
 
   std::filesystem::path file_;

@@ -191,6 +191,7 @@ bool Controller::Impl::drain(zmq::socket_t& socket, bool from_clients, int limit
       const wire::MsgKind kind = packet.header.kind;
       const std::uint64_t request_id = packet.header.request_id;
       if (packet.payload.size() > 1) trim_pending = saw_bulk_this_period = true;  // give memory back when idle
+      if (kind != wire::MsgKind::heartbeat) saw_traffic_this_period = traffic_since_trim = true;
       if (from_clients && refuse_oversized(peer, packet, bytes)) continue;
       try {
         if (from_clients)
@@ -280,13 +281,14 @@ void Controller::Impl::on_timers() {
     }
     check_heartbeats(clock::now());
     next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
-    // Memory kept for bulk messages goes back to the system once a period passed without any.
-    if (trim_pending && !saw_bulk_this_period) {
+    // Memory kept for bulk messages goes back to the system once a period passed without any;
+    // what a burst of small messages left free, once a period passed without any message.
+    if ((trim_pending && !saw_bulk_this_period) || (traffic_since_trim && !saw_traffic_this_period)) {
       tasks.evict();  // now also the newest, long delivered
       release_unused_memory();
-      trim_pending = false;
+      trim_pending = traffic_since_trim = false;
     }
-    saw_bulk_this_period = false;
+    saw_bulk_this_period = saw_traffic_this_period = false;
   }
   const auto now = clock::now();
   answer_waiters();

@@ -200,8 +200,10 @@ struct Controller::Impl {
 
   bool stopping = false;
   bool done = false;
-  bool trim_pending = false;
+  bool trim_pending = false;  ///< bulk messages came: give their memory back once they stop
   bool saw_bulk_this_period = false;
+  bool traffic_since_trim = false;  ///< messages came since memory was last given back
+  bool saw_traffic_this_period = false;
   Deadline stop_deadline{};
   std::vector<std::pair<PeerId, std::uint64_t>> stop_requesters;
   clock::time_point next_heartbeat_check{};

@@ -125,6 +125,7 @@ Value Controller::Impl::stats_value() const {
        {"result_bytes_kept", static_cast<std::int64_t>(tasks.kept_bytes())},
        {"engines_alive", registry.alive_engines()},
        {"pid", static_cast<std::int64_t>(::getpid())},
+       {"heartbeat_ms", cfg.heartbeat_ms},
        {"worlds", static_cast<std::int64_t>(registry.worlds().size())},
        {"tasks_retried", static_cast<std::int64_t>(retried)},
        {"messages_in", static_cast<std::int64_t>(stats.messages_in)},

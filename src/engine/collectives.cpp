@@ -12,6 +12,7 @@
 #include "engine/mpi_bulk.hpp"
 #include "engine/mpi_frames.hpp"
 #include "protocol/value_codec.hpp"
+#include "values/element_type.hpp"
 #include "values/sequence.hpp"
 
 namespace crew::detail {
@@ -122,23 +123,6 @@ std::vector<int> engines_with(const Collectives::Call& call, const std::vector<V
         held[static_cast<std::size_t>(p)]["status"].as_string() == status)
       out.push_back(call.engine_of(p));
   return out;
-}
-
-template <class F>
-decltype(auto) with_element_type(dtype t, F&& f) {
-  switch (t) {
-  case dtype::int8: return f(std::int8_t{});
-  case dtype::int16: return f(std::int16_t{});
-  case dtype::int32: return f(std::int32_t{});
-  case dtype::int64: return f(std::int64_t{});
-  case dtype::uint8: return f(std::uint8_t{});
-  case dtype::uint16: return f(std::uint16_t{});
-  case dtype::uint32: return f(std::uint32_t{});
-  case dtype::uint64: return f(std::uint64_t{});
-  case dtype::float32: return f(float{});
-  case dtype::float64: return f(double{});
-  }
-  return f(double{});
 }
 
 /// `n` copies of the identity element of `o` (what a root that holds nothing contributes).

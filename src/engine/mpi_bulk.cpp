@@ -7,6 +7,8 @@
 #include <cstring>
 #include <numeric>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/mpi_frames.hpp"
 
@@ -47,6 +49,18 @@ void recv_chunked(MPI_Comm comm, int source, std::byte* data, std::uint64_t n, s
 void wait_all(std::vector<MPI_Request>& reqs) {
   if (!reqs.empty())
     mpi_frames::check(MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+}
+
+/// The int counts and displacements of a *v collective that fits one call.
+std::pair<std::vector<int>, std::vector<int>> counts_and_displacements(const std::vector<std::uint64_t>& counts) {
+  std::vector<int> c(counts.size()), d(counts.size());
+  std::uint64_t at = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    c[i] = as_int(counts[i]);
+    d[i] = as_int(at);
+    at += counts[i];
+  }
+  return {std::move(c), std::move(d)};
 }
 
 }  // namespace
@@ -94,13 +108,7 @@ void scatterv(MPI_Comm comm, int root, const std::byte* send, const std::vector<
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   if (fits_one_call(counts)) {
-    std::vector<int> c(counts.size()), d(counts.size());
-    std::uint64_t at = 0;
-    for (std::size_t i = 0; i < counts.size(); ++i) {
-      c[i] = as_int(counts[i]);
-      d[i] = as_int(at);
-      at += counts[i];
-    }
+    const auto [c, d] = counts_and_displacements(counts);
     mpi_frames::check(
         MPI_Scatterv(send, c.data(), d.data(), MPI_BYTE, recv, c[static_cast<std::size_t>(rank)], MPI_BYTE, root, comm),
         "MPI_Scatterv");
@@ -130,13 +138,7 @@ void gatherv(MPI_Comm comm, int root, const std::byte* send, const std::vector<s
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   if (fits_one_call(counts)) {
-    std::vector<int> c(counts.size()), d(counts.size());
-    std::uint64_t at = 0;
-    for (std::size_t i = 0; i < counts.size(); ++i) {
-      c[i] = as_int(counts[i]);
-      d[i] = as_int(at);
-      at += counts[i];
-    }
+    const auto [c, d] = counts_and_displacements(counts);
     mpi_frames::check(
         MPI_Gatherv(send, c[static_cast<std::size_t>(rank)], MPI_BYTE, recv, c.data(), d.data(), MPI_BYTE, root, comm),
         "MPI_Gatherv");

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "crew/error.hpp"
+#include "values/element_type.hpp"
 
 namespace crew {
 
@@ -36,24 +37,6 @@ std::uint64_t row_elements(const Array& a) {
 }
 
 std::vector<std::uint64_t> trailing_shape(const Array& a) { return {a.shape().begin() + 1, a.shape().end()}; }
-
-/// Calls f(T{}) with the C++ element type of `t`.
-template <class F>
-decltype(auto) with_element_type(dtype t, F&& f) {
-  switch (t) {
-  case dtype::int8: return f(std::int8_t{});
-  case dtype::int16: return f(std::int16_t{});
-  case dtype::int32: return f(std::int32_t{});
-  case dtype::int64: return f(std::int64_t{});
-  case dtype::uint8: return f(std::uint8_t{});
-  case dtype::uint16: return f(std::uint16_t{});
-  case dtype::uint32: return f(std::uint32_t{});
-  case dtype::uint64: return f(std::uint64_t{});
-  case dtype::float32: return f(float{});
-  case dtype::float64: return f(double{});
-  }
-  return f(double{});
-}
 
 template <class T>
 T apply_op(T a, T b, op o) {
