@@ -113,9 +113,9 @@ void Controller::Impl::end_world(WorldRecord& w, EngineState state, const std::s
     for (TaskRecord* t : flight) {
       if (t->done) continue;
       const std::string why = "its world ended before it answered (" + reason + ")";
-      if (auto rec = collectives.find(t->collective);
+      if (auto rec = collectives.find(t->collective());
           rec != collectives.end() && wire::answers_once_per_world(rec->second.op)) {
-        join_part(t->collective, w.id, nullptr, why);
+        join_part(t->collective(), w.id, nullptr, why);
         continue;
       }
       const errc code = state == EngineState::dead ? errc::engine_died : errc::aborted;

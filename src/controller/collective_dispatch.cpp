@@ -191,9 +191,7 @@ void Controller::Impl::finish_join(std::unordered_map<std::string, CollectiveRec
   for (const auto& msg_id : rec.msg_ids) {
     TaskRecord* t = tasks.find(msg_id);
     if (t == nullptr || t->done) continue;
-    t->signature = signature;
-    t->header_bytes = header_bytes;
-    t->payload = payload;
+    t->set_reply(signature, header_bytes, payload);
     tasks.mark_done(*t, failed);
     if (!dependents.empty() && dependents.count(t) != 0) finished_this_turn.push_back(t);
   }

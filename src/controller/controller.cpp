@@ -22,7 +22,7 @@ TaskRecord new_task(PeerId client, int engine_id, std::int64_t submitted_us, std
   t.client = client;
   t.engine_id = engine_id;
   t.submitted_us = submitted_us;
-  t.collective = std::move(collective);
+  if (!collective.empty()) t.extra().collective = std::move(collective);
   return t;
 }
 

@@ -81,7 +81,7 @@ void Controller::Impl::reject(PeerId client, const wire::Header& request, const 
   if (recorded == nullptr) {
     TaskRecord t = new_task(client, engine_id, request.submitted_us);
     store_failure(t, msg_id, request.function, error);
-    to_client(client, t.header_bytes, t.payload, t.signature);
+    to_client(client, t.header_bytes, t.body(), t.signature());
     return;
   }
   fail_task(*recorded, request.function, error);
@@ -99,15 +99,14 @@ void Controller::Impl::store_failure(TaskRecord& t, const std::string& msg_id, c
   h.completed_us = now_us();
   h.error = error;
   wire::Outgoing m = wire::make_message(h);
-  t.signature = wire::signature_of(m.header_bytes, m.payload, signer);
-  t.header_bytes = std::move(m.header_bytes);
-  t.payload = std::move(m.payload);
+  Buffer signature = wire::signature_of(m.header_bytes, m.payload, signer);
+  t.set_reply(std::move(signature), std::move(m.header_bytes), m.payload);
 }
 
 void Controller::Impl::fail_task(TaskRecord& t, const std::string& function, const wire::ErrorInfo& error) {
   store_failure(t, *t.msg_id, function, error);
   complete(t, true);
-  if (!t.collective.empty()) turn_progress(t.collective, t);
+  if (!t.collective().empty()) turn_progress(t.collective(), t);
 }
 
 void Controller::Impl::complete(TaskRecord& t, bool failed) {
@@ -121,8 +120,8 @@ void Controller::Impl::complete(TaskRecord& t, bool failed) {
 }
 
 void Controller::Impl::deliver(const TaskRecord& t) {
-  to_client(t.client, t.header_bytes, t.payload, t.signature);
-  for (const auto& other : t.watchers) to_client(other, t.header_bytes, t.payload, t.signature);
+  to_client(t.client, t.header_bytes, t.body(), t.signature());
+  for (const auto& other : t.watchers()) to_client(other, t.header_bytes, t.body(), t.signature());
 }
 
 bool Controller::Impl::take_in_flight(TaskRecord* t, int engine_id) {
@@ -140,11 +139,11 @@ void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
   if (p.header.msg_ids.empty()) throw ProtocolError(errc::malformed, "an apply_reply without a msg_id");
   const std::string& msg_id = p.header.msg_ids.front();
   TaskRecord* t = tasks.find(msg_id);
-  if (t != nullptr && !t->collective.empty()) {
-    auto rec = collectives.find(t->collective);
+  if (t != nullptr && !t->collective().empty()) {
+    auto rec = collectives.find(t->collective());
     if (rec != collectives.end() && wire::answers_once_per_world(rec->second.op)) {
       const bool ours = t->engine_id >= w.first_engine && t->engine_id < w.first_engine + w.size;
-      if (ours && !t->done) join_part(t->collective, w.id, &p, {});
+      if (ours && !t->done) join_part(t->collective(), w.id, &p, {});
       return;
     }
   }
@@ -174,11 +173,9 @@ void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
     note_timing(*t, p.header, *e);
     if (failed && retry(*t, e->id, p.header.error)) return;
   }
-  t->signature = std::move(p.signature);
-  t->header_bytes = std::move(p.header_bytes);
-  t->payload = std::move(p.payload);
+  t->set_reply(std::move(p.signature), std::move(p.header_bytes), p.payload);
   complete(*t, failed);
-  if (!t->collective.empty()) turn_progress(t->collective, *t);
+  if (!t->collective().empty()) turn_progress(t->collective(), *t);
 }
 
 }  // namespace crew::controller

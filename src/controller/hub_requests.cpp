@@ -190,9 +190,8 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
     }
     if (!t->done) {
       pending.push_back(id);
-      if (resend && t->client != client &&
-          std::find(t->watchers.begin(), t->watchers.end(), client) == t->watchers.end())
-        t->watchers.push_back(client);
+      if (resend && t->client != client && std::ranges::find(t->watchers(), client) == t->watchers().end())
+        t->extra().watchers.push_back(client);
       continue;
     }
     (t->failed ? failed : completed).push_back(id);
@@ -215,10 +214,10 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
                          ", but its result data was dropped to keep the controller's result store within its budget "
                          "(fetch large results sooner, or purge old ones)",
                      h.function});
-      to_client(client, gone.header_bytes, gone.payload, gone.signature);
+      to_client(client, gone.header_bytes, gone.body(), gone.signature());
       continue;
     }
-    to_client(client, t.header_bytes, t.payload, t.signature);
+    to_client(client, t.header_bytes, t.body(), t.signature());
   }
 }
 

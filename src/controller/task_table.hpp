@@ -10,15 +10,27 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <boost/container/small_vector.hpp>
 
 #include "controller/balanced_task.hpp"
 #include "controller/peer_table.hpp"
 #include "crew/buffer.hpp"
 
 namespace crew::controller {
+
+/// What few records need (collectives, fetches by other clients, replies that came alone): kept
+/// apart so that the common record stays small. Every record stays in memory, and on many
+/// machines each new page costs more than the work of a task.
+struct TaskExtras {
+  std::string collective;        ///< key of its CollectiveRecord (gather, reduce, save_h5)
+  std::vector<PeerId> watchers;  ///< other clients that asked for its reply (get_result)
+  Buffer signature;              ///< the reply's, if it arrived alone (not in a batch)
+};
 
 struct TaskRecord {
   const std::string* msg_id = nullptr;  ///< its key in the table
@@ -29,15 +41,40 @@ struct TaskRecord {
   bool evicted = false;   ///< the reply was delivered and its data dropped to stay in budget
   bool balanced = false;  ///< load-balanced: the controller chose (chooses) its engine
   std::int64_t submitted_us = 0;
-  std::int64_t dispatched_ns = 0;    ///< steady clock, when it went to its engine (0: not yet)
-  std::string collective;            ///< key of its CollectiveRecord (gather, reduce, save_h5), else empty
-  std::uint64_t kept_bytes = 0;      ///< bytes of the reply held here (0 once evicted)
-  std::unique_ptr<BalancedTask> lb;  ///< a balanced task's state, until it is done
-  std::vector<PeerId> watchers;      ///< other clients that asked for its reply (get_result)
-  // The reply as it goes on the wire (the signature only if it arrived alone, not in a batch).
-  Buffer signature;
-  Buffer header_bytes;
-  std::vector<Buffer> payload;
+  std::int64_t dispatched_ns = 0;                     ///< steady clock, when it went to its engine (0: not yet)
+  std::uint64_t kept_bytes = 0;                       ///< bytes of the reply held here (0 once evicted)
+  std::unique_ptr<BalancedTask> lb;                   ///< a balanced task's state, until it is done
+  std::unique_ptr<TaskExtras> extras;                 ///< see TaskExtras; null for most records
+  Buffer header_bytes;                                ///< the reply as it goes on the wire: header,
+  boost::container::small_vector<Buffer, 1> payload;  ///< and body frames (most have one)
+
+  const std::string& collective() const noexcept { return extras ? extras->collective : no_text(); }
+  std::span<const PeerId> watchers() const noexcept {
+    return extras ? std::span<const PeerId>(extras->watchers) : std::span<const PeerId>();
+  }
+  const Buffer& signature() const noexcept { return extras ? extras->signature : no_buffer(); }
+  std::span<const Buffer> body() const noexcept { return {payload.data(), payload.size()}; }
+  /// The extras, made on first use.
+  TaskExtras& extra() {
+    if (!extras) extras = std::make_unique<TaskExtras>();
+    return *extras;
+  }
+  /// Keeps a reply: its signature (empty for a batch member), header and body frames.
+  void set_reply(Buffer signature, Buffer header, std::span<const Buffer> body) {
+    if (!signature.empty() || extras) extra().signature = std::move(signature);
+    header_bytes = std::move(header);
+    payload.assign(body.begin(), body.end());
+  }
+
+private:
+  static const std::string& no_text() noexcept {
+    static const std::string none;
+    return none;
+  }
+  static const Buffer& no_buffer() noexcept {
+    static const Buffer none;
+    return none;
+  }
 };
 
 struct TaskCounts {
@@ -66,7 +103,7 @@ public:
     t.done = true;
     t.failed = failed;
     ++(failed ? counts_.failed : counts_.completed);
-    t.kept_bytes = t.header_bytes.size() + t.signature.size();
+    t.kept_bytes = t.header_bytes.size() + t.signature().size();
     for (const auto& b : t.payload) t.kept_bytes += b.size();
     kept_bytes_ += t.kept_bytes;
     kept_.push_back(&t);
