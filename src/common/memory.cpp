@@ -45,6 +45,11 @@ void advise_heap_hugepages(std::size_t bytes) noexcept {
 }  // namespace
 
 void keep_freed_memory_for_reuse() noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer's allocator is not glibc's: the settings mean nothing to it, and the reserve
+  // would cost a poisoned shadow of 1.5 GiB in every process.
+  return;
+#endif
   static std::once_flag once;
   std::call_once(once, [] {
     // Blocks below 2 GiB come from the heap (and go back to it), not from mappings of their own.
@@ -59,6 +64,9 @@ void keep_freed_memory_for_reuse() noexcept {
 }
 
 void release_unused_memory() noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+  return;
+#endif
   malloc_trim(0);
   advise_heap_hugepages(heap_reserve());  // trimming gave the marked stretch back; mark anew
 }
