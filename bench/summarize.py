@@ -285,6 +285,15 @@ MPI4PY_PAIRS = [
     ("map_lb_chunk1000", "map_chunk1000", "higher"),
     ("startup", "startup_mpirun", "lower"),
 ]
+def compare(cm, om, better, short, name):
+    """(ratio oriented so that > 1 means crew is better, its text, who is better) of two medians."""
+    if not cm or not om:
+        return None, "n/a", "-"
+    ratio = om / cm if better == "lower" else cm / om
+    how = "%s/crew" % short if better == "lower" else "crew/%s" % short
+    return ratio, "%s (%s)" % (fmt(ratio), how), "crew" if ratio > 1 else (name if ratio < 1 else "tie")
+
+
 md.append("")
 md.append("## crew vs ipyparallel")
 md.append("")
@@ -302,13 +311,7 @@ for n in engines:
         if not c and not i:
             continue
         cm, im = med(c[2]) if c else None, med(i[2]) if i else None
-        if cm and im:
-            ratio = im / cm if better == "lower" else cm / im
-            how = "ipp/crew" if better == "lower" else "crew/ipp"
-            rs = "%s (%s)" % (fmt(ratio), how)
-            who = "crew" if ratio > 1 else ("ipyparallel" if ratio < 1 else "tie")
-        else:
-            ratio, rs, who = None, "n/a", "-"
+        ratio, rs, who = compare(cm, im, better, "ipp", "ipyparallel")
         unit = (c or i)[1]
         name = cw if cw == iw else "%s vs ipp %s" % (cw, iw)
         notes = []
@@ -338,12 +341,7 @@ for n in engines:
         if not c or not m:
             continue
         cm, mm = med(c[2]), med(m[2])
-        if cm and mm:
-            ratio = mm / cm if better == "lower" else cm / mm
-            rs = "%s (%s)" % (fmt(ratio), "mpi4py/crew" if better == "lower" else "crew/mpi4py")
-            who = "crew" if ratio > 1 else ("mpi4py.futures" if ratio < 1 else "tie")
-        else:
-            ratio, rs, who = None, "n/a", "-"
+        ratio, rs, who = compare(cm, mm, better, "mpi4py", "mpi4py.futures")
         md.append("| %s vs %s | %s | %s | %s | %s | %s | %s |" % (cw, mw, n, c[1], cell(c), cell(m), rs, who))
         rows_json.append({"compare": cw + " vs mpi4py " + mw, "engines": n, "crew": cm, "mpi4py": mm,
                           "ratio_crew_better": ratio, "better": who})

@@ -7,16 +7,18 @@
 namespace crew {
 namespace {
 
-RemoteError to_remote_error(const detail::ResultSlot& slot) {
-  const auto& e = slot.error();
-  if (e.code == errc::engine_died) return EngineError(e.code, slot.engine_id, e.type, e.message, e.context);
-  return RemoteError(e.code, slot.engine_id, e.type, e.message, e.context);
+/// Slot i's error as get() reports it, for `engine` (-1: one answer for all engines). The
+/// thrower keeps the exception's own type (an EngineError is not sliced to a RemoteError).
+RemoteError to_remote_error(const detail::ResultState& s, std::size_t i, int engine) {
+  const auto& e = s.slots[i].error();
+  if (e.code == errc::engine_died) return EngineError(e.code, engine, e.type, e.message, e.context);
+  return RemoteError(e.code, engine, e.type, e.message, e.context);
 }
 
-[[noreturn]] void throw_slot_error(const detail::ResultSlot& slot) {
-  const auto& e = slot.error();
-  if (e.code == errc::engine_died) throw EngineError(e.code, slot.engine_id, e.type, e.message, e.context);
-  throw RemoteError(e.code, slot.engine_id, e.type, e.message, e.context);
+[[noreturn]] void throw_slot_error(const detail::ResultState& s, std::size_t i, int engine) {
+  const auto& e = s.slots[i].error();
+  if (e.code == errc::engine_died) throw EngineError(e.code, engine, e.type, e.message, e.context);
+  throw RemoteError(e.code, engine, e.type, e.message, e.context);
 }
 
 /// Decodes a slot's value once (caller holds the state's mutex).
@@ -98,18 +100,14 @@ Value AsyncResult::get(std::chrono::milliseconds timeout) const {
   if (state_->joined && !state_->slots.empty()) {
     // One answer for all targets (gather, reduce).
     auto& slot = state_->slots.front();
-    if (slot.failed()) {
-      const auto& e = slot.error();
-      if (e.code == errc::engine_died) throw EngineError(e.code, -1, e.type, e.message, e.context);
-      throw RemoteError(e.code, -1, e.type, e.message, e.context);
-    }
+    if (slot.failed()) throw_slot_error(*state_, 0, -1);
     return slot_value(slot);
   }
   std::vector<RemoteError> errors;
-  for (const auto& slot : state_->slots) {
-    if (!slot.failed()) continue;
-    if (state_->single) throw_slot_error(slot);
-    errors.push_back(to_remote_error(slot));
+  for (std::size_t i = 0; i < state_->slots.size(); ++i) {
+    if (!state_->slots[i].failed()) continue;
+    if (state_->single) throw_slot_error(*state_, i, state_->targets[i]);
+    errors.push_back(to_remote_error(*state_, i, state_->targets[i]));
   }
   if (!errors.empty()) throw CompositeError(std::move(errors));
   if (state_->single && state_->slots.size() == 1) return slot_value(state_->slots.front());
@@ -138,7 +136,7 @@ std::optional<RemoteError> AsyncResult::error(std::size_t i) const {
   const auto& slot = state_->slots.at(i);
   if (!slot.done) throw Error(errc::bad_option, "result " + std::to_string(i) + " has not arrived; wait() first");
   if (!slot.failed()) return std::nullopt;
-  return to_remote_error(slot);
+  return to_remote_error(*state_, i, state_->targets[i]);
 }
 
 Value AsyncResult::value(std::size_t i) const {
@@ -146,7 +144,7 @@ Value AsyncResult::value(std::size_t i) const {
   std::lock_guard lock(state_->mutex);
   auto& slot = state_->slots.at(i);
   if (!slot.done) throw Error(errc::bad_option, "result " + std::to_string(i) + " has not arrived; wait() first");
-  if (slot.failed()) throw_slot_error(slot);
+  if (slot.failed()) throw_slot_error(*state_, i, state_->targets[i]);
   return slot_value(slot);
 }
 

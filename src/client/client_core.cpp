@@ -140,7 +140,6 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
   state->targets = targets;
   state->single = single;
   state->joined = joined;
-  for (std::size_t i = 0; i < targets.size(); ++i) state->slots[i].engine_id = targets[i];
   h.msg_ids = state->msg_ids;
   if (targets.empty()) return state;
 
@@ -170,7 +169,6 @@ std::shared_ptr<ResultState> ClientCore::submit_each(std::string_view function, 
   std::vector<wire::Outgoing> messages;
   messages.reserve(calls.size());
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    state->slots[i].engine_id = targets[i];
     wire::Header h;
     h.kind = wire::MsgKind::apply_request;
     h.targets = {targets[i]};
@@ -365,8 +363,7 @@ void ClientCore::on_result(wire::Packet&& p) {
         if (pending.state->function.empty()) pending.state->function = p.header.function;
         if (slot.submitted_us == 0) slot.submitted_us = p.header.submitted_us;
         if (p.header.engine_id >= 0 && !pending.state->joined) {
-          slot.engine_id = p.header.engine_id;  // a balanced task learns where it ran
-          pending.state->targets[pending.slot] = p.header.engine_id;
+          pending.state->targets[pending.slot] = p.header.engine_id;  // a balanced task learns where it ran
         }
         pending.state->arrivals.push_back(pending.slot);
         if (--pending.state->remaining == 0) pending.state->finished_at = SteadyClock::now();
@@ -393,7 +390,7 @@ ResultMetadata ResultState::metadata(std::size_t i) const {
   const ResultSlot& slot = slots.at(i);
   ResultMetadata m;
   m.msg_id = msg_ids.at(i);
-  m.engine_id = slot.engine_id;
+  m.engine_id = targets.at(i);
   m.function = function;
   m.status = !slot.done ? "pending" : slot.failed() ? "error" : "ok";
   if (slot.submitted_us != 0) m.submitted = from_us(slot.submitted_us);

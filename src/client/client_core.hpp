@@ -33,10 +33,10 @@ struct SlotExtras {
   std::string stdout_text, stderr_text;
 };
 
-/// One task's answer. Its msg id and function are the state's (ResultState::msg_ids, ::function).
+/// One task's answer. Its msg id, engine and function are the state's (ResultState::msg_ids,
+/// ::targets, ::function).
 struct ResultSlot {
   bool done = false;
-  int engine_id = -1;
   std::int64_t submitted_us = 0, started_us = 0, completed_us = 0, received_us = 0;
   std::vector<Buffer> payload;         ///< the reply body, decoded on first use
   std::unique_ptr<Value> value;        ///< decoded body

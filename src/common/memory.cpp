@@ -14,6 +14,14 @@
 namespace crew {
 namespace {
 
+// Under AddressSanitizer malloc is the sanitizer's, not glibc's: the settings mean nothing to it,
+// and the reserve would cost a poisoned shadow of 1.5 GiB in every process.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool glibc_allocator = false;
+#else
+constexpr bool glibc_allocator = true;
+#endif
+
 /// How much of the heap to mark for huge pages up front: an eighth of the machine's memory,
 /// between 512 MiB and 1.5 GiB. The processes crew starts have every later growth marked too
 /// (glibc.malloc.hugetlb=1); a client program started otherwise has only this.
@@ -45,11 +53,7 @@ void advise_heap_hugepages(std::size_t bytes) noexcept {
 }  // namespace
 
 void keep_freed_memory_for_reuse() noexcept {
-#if defined(__SANITIZE_ADDRESS__)
-  // The sanitizer's allocator is not glibc's: the settings mean nothing to it, and the reserve
-  // would cost a poisoned shadow of 1.5 GiB in every process.
-  return;
-#endif
+  if (!glibc_allocator) return;
   static std::once_flag once;
   std::call_once(once, [] {
     // Blocks below 2 GiB come from the heap (and go back to it), not from mappings of their own.
@@ -64,9 +68,7 @@ void keep_freed_memory_for_reuse() noexcept {
 }
 
 void release_unused_memory() noexcept {
-#if defined(__SANITIZE_ADDRESS__)
-  return;
-#endif
+  if (!glibc_allocator) return;
   malloc_trim(0);
   advise_heap_hugepages(heap_reserve());  // trimming gave the marked stretch back; mark anew
 }
