@@ -41,7 +41,6 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
                        std::chrono::milliseconds timeout)
     : file_(std::move(controller_file)), profile_hint_(std::move(profile_hint)), timeout_(timeout),
       session_(wire::new_key_hex().substr(0, 16)), ctx_(1), socket_(ctx_, zmq::socket_type::dealer) {
-  pending_.reserve(4096);
   msg_session_ = session_;
   const ControllerFile cf = read_controller_file(file_, profile_hint_);
   url_ = cf.client_url;
@@ -354,7 +353,10 @@ void ClientCore::on_result(wire::Packet&& p) {
         ResultSlot& slot = pending.state->slots[pending.slot];
         if (slot.done) continue;
         slot.done = true;
-        slot.payload = p.payload;  // shared buffers, not copies
+        if (p.header.msg_ids.size() == 1 && hearers.size() == 1)
+          slot.payload = std::move(p.payload);  // its only hearer
+        else
+          slot.payload = p.payload;  // shared buffers, not copies
         if (p.header.error.failed() || !p.header.out.empty() || !p.header.err.empty())
           slot.extras = std::make_unique<SlotExtras>(SlotExtras{p.header.error, p.header.out, p.header.err});
         slot.started_us = p.header.started_us;

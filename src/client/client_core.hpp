@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
 #include <zmq.hpp>
 
 #include "client/pending_table.hpp"
@@ -54,10 +55,10 @@ struct ResultState {
   std::string function;  ///< empty until known (a result fetched by id learns it from its answer)
   std::vector<int> targets;
   bool single = false;
-  bool joined = false;  ///< one result for all targets (gather, reduce): slots share it
-  std::vector<ResultSlot> slots;
-  std::vector<std::size_t> arrivals;  ///< slots in the order their answers came
-  std::uint64_t first_seq = 0;        ///< the sequence number in slot 0's msg id (slot i: + i)
+  bool joined = false;                                  ///< one result for all targets (gather, reduce): slots share it
+  boost::container::small_vector<ResultSlot, 1> slots;  ///< most calls are one task
+  std::vector<std::size_t> arrivals;                    ///< slots in the order their answers came
+  std::uint64_t first_seq = 0;                          ///< the sequence number in slot 0's msg id (slot i: + i)
   std::size_t remaining = 0;
   SteadyClock::time_point submitted_at;
   SteadyClock::time_point finished_at;

@@ -74,14 +74,34 @@ inline CEREAL_ARCHIVE_RESTRICT(crew::wire::Reader, crew::wire::Writer)
     CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, NameValuePair<T>& t) {
   ar(t.value);
 }
+// Sizes (of strings, vectors, lists) go as LEB128 varints: one byte below 128, where a fixed
+// u64 took eight. Most headers are mostly size prefixes, and a controller keeps every reply.
 template <class T>
 inline void CEREAL_SAVE_FUNCTION_NAME(crew::wire::Writer& ar, const SizeTag<T>& t) {
-  ar(t.size);
+  std::uint8_t bytes[10];
+  std::size_t n = 0;
+  for (auto v = static_cast<std::uint64_t>(t.size);; v >>= 7) {
+    const auto low = static_cast<std::uint8_t>(v & 0x7f);
+    if (v < 0x80) {
+      bytes[n++] = low;
+      break;
+    }
+    bytes[n++] = low | 0x80;
+  }
+  ar.saveBinary(bytes, n);
 }
 template <class T>
 inline void CEREAL_LOAD_FUNCTION_NAME(crew::wire::Reader& ar, SizeTag<T>& t) {
-  ar(t.size);
-  ar.check_size(static_cast<std::uint64_t>(t.size));
+  std::uint64_t v = 0;
+  for (int shift = 0;; shift += 7) {
+    std::uint8_t b = 0;
+    ar.loadBinary(&b, 1);
+    if (shift == 63 && b > 1) throw crew::ProtocolError(crew::errc::malformed, "a size prefix longer than 64 bits");
+    v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) break;
+  }
+  ar.check_size(v);
+  t.size = static_cast<std::remove_reference_t<T>>(v);
 }
 template <class T>
 inline void CEREAL_SAVE_FUNCTION_NAME(crew::wire::Writer& ar, const BinaryData<T>& bd) {

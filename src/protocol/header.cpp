@@ -6,6 +6,7 @@
 
 #include "protocol/archive.hpp"
 #include "protocol/collective.hpp"
+#include "protocol/scratch.hpp"
 
 namespace crew::wire {
 
@@ -46,14 +47,15 @@ bool kind_valid(std::uint8_t raw) noexcept {
           raw <= static_cast<std::uint8_t>(MsgKind::goodbye));
 }
 
+void encode_header_into(const Header& h, std::vector<std::byte>& out) {
+  Writer ar(out);
+  ar(h);
+}
+
 Buffer encode_header(const Header& h) {
-  std::vector<std::byte> out;
-  out.reserve(160 + h.function.size() + h.msg_ids.size() * 32 + h.out.size() + h.err.size());
-  {
-    Writer ar(out);
-    ar(h);
-  }
-  return Buffer::adopt(std::move(out));
+  ScratchBytes out;
+  encode_header_into(h, *out);
+  return Buffer::copy(out->data(), out->size());
 }
 
 Header decode_header(std::span<const std::byte> bytes) {

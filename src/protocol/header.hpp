@@ -114,6 +114,8 @@ struct Header {
 };
 
 Buffer encode_header(const Header& h);
+/// The header's bytes appended to `out`.
+void encode_header_into(const Header& h, std::vector<std::byte>& out);
 /// Throws ProtocolError [crew.protocol.malformed].
 Header decode_header(std::span<const std::byte> bytes);
 

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "protocol/archive.hpp"
+#include "protocol/scratch.hpp"
 
 namespace crew::wire {
 namespace {
@@ -36,8 +37,10 @@ enum class Tag : std::uint8_t {
 
 class Encoder {
 public:
-  Encoder(std::vector<std::byte>& body, std::vector<Buffer>& frames, std::size_t threshold)
-      : ar_(body), frames_(frames), threshold_(threshold) {}
+  /// Out-of-band frames are appended to `frames`, numbered from `body_index` (the body's own
+  /// place, 0) on.
+  Encoder(std::vector<std::byte>& body, std::vector<Buffer>& frames, std::size_t body_index, std::size_t threshold)
+      : ar_(body), frames_(frames), base_(body_index), threshold_(threshold) {}
 
   void put(const Value& v) {
     switch (v.type()) {
@@ -115,11 +118,11 @@ private:
       break;
     case Layout::frame:
       frames_.push_back(b);
-      ar_(static_cast<std::uint32_t>(frames_.size() - 1));  // index among all frames; body is 0
+      ar_(static_cast<std::uint32_t>(frames_.size() - 1 - base_));  // index among the value's frames; body is 0
       break;
     case Layout::chunks: {
       // Zero-copy slices of the buffer, one frame each.
-      const auto first = static_cast<std::uint32_t>(frames_.size());
+      const auto first = static_cast<std::uint32_t>(frames_.size() - base_);
       std::uint32_t count = 0;
       for (std::size_t at = 0; at < b.size(); at += frame_chunk_bytes, ++count)
         frames_.push_back(b.slice(at, std::min(frame_chunk_bytes, b.size() - at)));
@@ -131,6 +134,7 @@ private:
 
   Writer ar_;
   std::vector<Buffer>& frames_;
+  std::size_t base_;
   std::size_t threshold_;
 };
 
@@ -294,18 +298,18 @@ private:
 
 }  // namespace
 
-void encode_value(const Value& v, std::vector<Buffer>& frames, std::size_t threshold) {
-  std::vector<std::byte> body;
-  body.reserve(64);
-  const std::size_t body_index = frames.size();
-  frames.emplace_back();  // placeholder: out-of-band frames follow the body
-  // Out-of-band indices are relative to the body frame.
-  std::vector<Buffer> oob;
-  oob.emplace_back();
-  Encoder enc(body, oob, threshold);
+void encode_value_into(const Value& v, std::vector<std::byte>& body, std::vector<Buffer>& frames,
+                       std::size_t body_index, std::size_t threshold) {
+  Encoder enc(body, frames, body_index, threshold);
   enc.put(v);
-  frames[body_index] = Buffer::adopt(std::move(body));
-  for (std::size_t i = 1; i < oob.size(); ++i) frames.push_back(std::move(oob[i]));
+}
+
+void encode_value(const Value& v, std::vector<Buffer>& frames, std::size_t threshold) {
+  ScratchBytes body;
+  const std::size_t body_index = frames.size();
+  frames.emplace_back();  // the body's place: out-of-band frames follow it
+  encode_value_into(v, *body, frames, body_index, threshold);
+  frames[body_index] = Buffer::copy(body->data(), body->size());
 }
 
 Value decode_value_skeleton(const Buffer& body) {

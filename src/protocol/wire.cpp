@@ -1,6 +1,10 @@
 // crew messages on ZeroMQ sockets: framing, signing, zero-copy buffers.
 #include "protocol/wire.hpp"
 
+#include <cstring>
+#include <memory>
+
+#include "protocol/scratch.hpp"
 #include "protocol/value_codec.hpp"
 
 namespace crew::wire {
@@ -48,10 +52,21 @@ Signer::Signature sign_frames(const Buffer& header_bytes, std::span<const Buffer
 
 Value Packet::body() const { return decode_value(payload); }
 
+// Header and body share one heap block (the body 8-byte aligned after the header): a message
+// costs two allocations, that block and the frame list.
 Outgoing make_message(const Header& h, const Value& body) {
   Outgoing m;
-  m.header_bytes = encode_header(h);
-  encode_value(body, m.payload);
+  ScratchBytes head, bytes;
+  encode_header_into(h, *head);
+  m.payload.emplace_back();
+  encode_value_into(body, *bytes, m.payload, 0);
+  const std::size_t at = (head->size() + 7) & ~std::size_t{7};
+  auto block = std::make_shared_for_overwrite<std::byte[]>(at + bytes->size());
+  std::memcpy(block.get(), head->data(), head->size());
+  if (!bytes->empty()) std::memcpy(block.get() + at, bytes->data(), bytes->size());
+  std::byte* base = block.get();
+  m.header_bytes = Buffer::view(block, base, head->size());
+  m.payload.front() = Buffer::view(std::move(block), base + at, bytes->size());
   return m;
 }
 

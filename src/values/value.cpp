@@ -13,9 +13,11 @@ namespace crew {
 // ---------------------------------------------------------------------------------------- Buffer
 
 Buffer Buffer::copy(const void* data, std::size_t size) {
-  std::vector<std::byte> bytes(size);
-  if (size != 0) std::memcpy(bytes.data(), data, size);
-  return adopt(std::move(bytes));
+  if (size == 0) return Buffer();
+  auto owner = std::make_shared_for_overwrite<std::byte[]>(size);  // one heap block: owner and bytes
+  std::memcpy(owner.get(), data, size);
+  const std::byte* bytes = owner.get();
+  return Buffer(std::move(owner), bytes, size);
 }
 
 Buffer Buffer::slice(std::size_t offset, std::size_t length) const {

@@ -132,9 +132,9 @@ TEST_SUITE("security.client_socket") {
     const Buffer genuine = wire::encode_header(apply_header({0}, {"garbage-header-1"}, "echo"));
     const std::string g = bytes_of(genuine);
     std::string huge_prefix(1, static_cast<char>(wire::MsgKind::apply_request));
-    huge_prefix += std::string(8, '\0');       // request_id
-    const std::uint64_t claimed = 1ull << 40;  // targets: a trillion of them
-    huge_prefix += std::string(reinterpret_cast<const char*>(&claimed), sizeof claimed);
+    huge_prefix += std::string(8, '\0');                              // request_id
+    for (std::uint64_t claimed = 1ull << 40; claimed; claimed >>= 7)  // targets: a trillion of them (a varint)
+      huge_prefix += static_cast<char>((claimed & 0x7f) | (claimed >= 0x80 ? 0x80 : 0));
 
     const std::vector<std::string> headers{
         "",                                              // empty

@@ -203,10 +203,16 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
     Header h;
     h.function = "abc";
     std::vector<std::byte> bytes = bytes_of(h);
-    // kind (1) + request_id (8) + targets size (8) + msg_ids size (8), then the function's size.
-    const std::size_t at = 1 + 8 + 8 + 8;
+    // kind (1) + request_id (8) + targets size (1) + msg_ids size (1), then the function's size
+    // (a varint: one byte for 3).
+    const std::size_t at = 1 + 8 + 1 + 1;
     REQUIRE(static_cast<int>(bytes[at]) == 3);
-    bytes[at + 7] = std::byte{0x10};  // 2^60 + 3
+    // 3 + 2^60: nine varint bytes in place of the one.
+    std::vector<std::byte> huge{std::byte{0x83}};
+    for (int i = 0; i < 7; ++i) huge.push_back(std::byte{0x80});
+    huge.push_back(std::byte{0x10});
+    bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(at));
+    bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(at), huge.begin(), huge.end());
     malformed_message([&] { (void)wire::decode_header(bytes); });
   }
 

@@ -36,6 +36,11 @@ struct Bytes {
     for (int i = 0; i < 8; ++i) u8(static_cast<std::uint8_t>(x >> (8 * i)));
     return *this;
   }
+  /// A size prefix (of a string, list, dict, shape or inline data): a LEB128 varint.
+  Bytes& size(std::uint64_t x) {
+    for (; x >= 0x80; x >>= 7) u8(static_cast<std::uint8_t>((x & 0x7f) | 0x80));
+    return u8(static_cast<std::uint8_t>(x));
+  }
   Bytes& raw(std::string_view s) {
     for (char c : s) u8(static_cast<std::uint8_t>(c));
     return *this;
@@ -278,32 +283,50 @@ TEST_SUITE("unit.value_codec" * doctest::timeout(30)) {
   TEST_CASE("a size prefix of 2^60 throws without allocating") {
     const std::uint64_t huge = std::uint64_t{1} << 60;
     const auto start = std::chrono::steady_clock::now();
-    check_malformed([&] { (void)decode({Bytes().u8(tag_string).u64(huge).raw("abc").buffer()}); });
-    check_malformed([&] { (void)decode({Bytes().u8(tag_bytes_inline).u64(huge).raw("abc").buffer()}); });
-    check_malformed([&] { (void)decode({Bytes().u8(tag_list).u64(huge).u8(tag_null).buffer()}); });
-    check_malformed([&] { (void)decode({Bytes().u8(tag_dict).u64(huge).buffer()}); });
-    check_malformed(
-        [&] { (void)decode({Bytes().u8(tag_array_inline).u8(10).u64(huge).u64(1).u64(8).raw("12345678").buffer()}); });
+    check_malformed([&] { (void)decode({Bytes().u8(tag_string).size(huge).raw("abc").buffer()}); });
+    check_malformed([&] { (void)decode({Bytes().u8(tag_bytes_inline).size(huge).raw("abc").buffer()}); });
+    check_malformed([&] { (void)decode({Bytes().u8(tag_list).size(huge).u8(tag_null).buffer()}); });
+    check_malformed([&] { (void)decode({Bytes().u8(tag_dict).size(huge).buffer()}); });
+    check_malformed([&] {
+      (void)decode({Bytes().u8(tag_array_inline).u8(10).size(huge).u64(1).size(8).raw("12345678").buffer()});
+    });
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  }
+
+  TEST_CASE("sizes are varints: one byte below 128, and any length round-trips") {
+    for (std::size_t n : {0, 1, 127, 128, 300, 16383, 16384, 100000}) {
+      const Value v(std::string(n, 'x'));
+      std::vector<Buffer> frames;
+      wire::encode_value(v, frames);
+      CHECK(frames.front().size() == 1 + (n < 128 ? 1 : n < 16384 ? 2 : 3) + n);  // tag, size, bytes
+      CHECK(wire::decode_value(frames) == v);
+    }
+    // Eleven continuation bytes: longer than any 64-bit size.
+    Bytes long_size;
+    long_size.u8(tag_string);
+    for (int i = 0; i < 10; ++i) long_size.u8(0x80);
+    check_malformed([&] { (void)decode({long_size.u8(0x01).raw("x").buffer()}); });
+    check_malformed([&] { (void)decode({Bytes().u8(tag_string).u8(0x85).buffer()}); });  // ends inside the size
   }
 
   TEST_CASE("an array whose shape does not match its data is malformed") {
     // float64, shape (2,), 8 bytes of data: needs 16.
     check_malformed(
-        [] { (void)decode({Bytes().u8(tag_array_inline).u8(10).u64(1).u64(2).u64(8).raw("12345678").buffer()}); });
+        [] { (void)decode({Bytes().u8(tag_array_inline).u8(10).size(1).u64(2).size(8).raw("12345678").buffer()}); });
   }
 
   TEST_CASE("an array whose byte count overflows is malformed") {
     // float64, shape (2^61,), no data: 2^61 * 8 wraps to 0 bytes in a size_t.
-    check_malformed(
-        [] { (void)decode({Bytes().u8(tag_array_inline).u8(10).u64(1).u64(std::uint64_t{1} << 61).u64(0).buffer()}); });
+    check_malformed([] {
+      (void)decode({Bytes().u8(tag_array_inline).u8(10).size(1).u64(std::uint64_t{1} << 61).size(0).buffer()});
+    });
   }
 
   TEST_CASE("an unknown tag or dtype is malformed") {
     check_malformed([] { (void)decode({Bytes().u8(15).buffer()}); });
     check_malformed([] { (void)decode({Bytes().u8(255).buffer()}); });
-    check_malformed([] { (void)decode({Bytes().u8(tag_array_inline).u8(0).u64(1).u64(0).u64(0).buffer()}); });
-    check_malformed([] { (void)decode({Bytes().u8(tag_array_inline).u8(11).u64(1).u64(0).u64(0).buffer()}); });
+    check_malformed([] { (void)decode({Bytes().u8(tag_array_inline).u8(0).size(1).u64(0).size(0).buffer()}); });
+    check_malformed([] { (void)decode({Bytes().u8(tag_array_inline).u8(11).size(1).u64(0).size(0).buffer()}); });
   }
 
   TEST_CASE("values nested exactly max_nesting deep decode, one deeper throws") {
@@ -318,7 +341,7 @@ TEST_SUITE("unit.value_codec" * doctest::timeout(30)) {
 
   TEST_CASE("a hostile body of 100000 nested lists throws instead of exhausting the stack") {
     Bytes b;
-    for (int i = 0; i < 100000; ++i) b.u8(tag_list).u64(1);
+    for (int i = 0; i < 100000; ++i) b.u8(tag_list).size(1);
     b.u8(tag_null);
     check_malformed([&] { (void)decode({b.buffer()}); });
   }
