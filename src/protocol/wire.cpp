@@ -175,7 +175,11 @@ Sent send_queued(zmq::socket_t& socket, std::span<const zmq::message_t> routing,
   return Sent::ok;
 }
 
+// A small frame is copied out: ZeroMQ decodes small messages as views of its shared receive
+// buffer (8 KiB and up), and a 60-byte reply kept as a view would keep that whole buffer alive.
+// The copy costs what the view's owner would (one allocation) and holds only its own bytes.
 Buffer to_buffer(zmq::message_t&& frame) {
+  if (frame.size() < zero_copy_threshold) return Buffer::copy(frame.data(), frame.size());
   auto owner = std::make_shared<zmq::message_t>(std::move(frame));
   const void* data = owner->data();
   const std::size_t size = owner->size();

@@ -92,7 +92,8 @@ Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const 
 /// dropped: the peer is gone) and is returned.
 Sent send_queued(zmq::socket_t& socket, std::span<const zmq::message_t> routing, Batcher& queue, Signer& signer);
 
-/// A received ZeroMQ frame as a Buffer, without copying.
+/// A received ZeroMQ frame as a Buffer: large frames without copying, small ones (below
+/// zero_copy_threshold) copied out, so that keeping one does not keep ZeroMQ's receive buffer.
 Buffer to_buffer(zmq::message_t&& frame);
 /// A Buffer as a ZeroMQ frame: small ones are copied, large ones shared (zero-copy).
 zmq::message_t to_frame(const Buffer& buffer);

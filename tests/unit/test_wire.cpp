@@ -309,4 +309,21 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     CHECK(again.data() == p);
   }
 
+  TEST_CASE("to_buffer copies a small frame out, so keeping it keeps no receive buffer") {
+    // Received small messages are views of ZeroMQ's shared receive buffer (8 KiB and up); a kept
+    // reply must hold only its own bytes.
+    zmq::context_t ctx;
+    zmq::socket_t a(ctx, zmq::socket_type::pair), b(ctx, zmq::socket_type::pair);
+    a.bind("inproc://to-buffer-small");
+    b.connect("inproc://to-buffer-small");
+    a.send(zmq::buffer(std::string(60, 's')));
+    zmq::message_t m;
+    REQUIRE(b.recv(m));
+    const void* p = m.data();
+    Buffer kept = wire::to_buffer(std::move(m));
+    CHECK(static_cast<const void*>(kept.data()) != p);
+    CHECK(kept.size() == 60);
+    CHECK(kept.str() == std::string(60, 's'));
+  }
+
 }  // TEST_SUITE
