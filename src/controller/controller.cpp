@@ -41,7 +41,6 @@ Controller::Impl::Impl(ControllerConfig c)
     : cfg(std::move(c)), dir(profile_dir(cfg.profile)), key_hex(wire::new_key_hex()), key(wire::key_from_hex(key_hex)),
       signer(key), ctx(block_signals_then_context()), clients(ctx, zmq::socket_type::router),
       engines(ctx, zmq::socket_type::router) {
-  tasks.reserve(initial_task_capacity);
   tasks.set_budget(cfg.result_store_bytes);
 }
 

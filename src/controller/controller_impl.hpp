@@ -69,7 +69,6 @@ struct Controller::Impl {
     std::string turn_failed;
   };
 
-  static constexpr std::size_t initial_task_capacity = 1 << 16;
   /// The most balanced tasks in flight on one engine when --hwm is automatic.
   static constexpr int max_auto_depth = 1024;
 

@@ -4,14 +4,14 @@
 // delivered replies give their data back (their records stay), so a stream of large results does
 // not pile up in the controller.
 //
-// Records never move once added (a node-based map), so the rest of the controller refers to them
-// by pointer: engines' in-flight queues, the balancer's queue, dependency lists.
 
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -83,21 +83,41 @@ struct TaskCounts {
   std::uint64_t failed = 0;
 };
 
+/// The records by msg id. Records never move once added: they live in fixed chunks, and the rest
+/// of the controller refers to them by pointer (engines' in-flight queues, the balancer's queue,
+/// dependency lists). The ids crew clients make, "<session>-<n>" (the controller's base-36
+/// number for the client, then the client's counter), are found by number, without hashing a
+/// string: one vector of records per session, indexed by n. Any other id (or one far ahead of
+/// its session's numbers) goes to a hash map.
 class TaskTable {
 public:
-  void reserve(std::size_t n) { tasks_.reserve(n); }
-  bool contains(const std::string& msg_id) const { return tasks_.find(msg_id) != tasks_.end(); }
+  bool contains(const std::string& msg_id) const { return find(msg_id) != nullptr; }
   /// A new record for `msg_id`; nullptr (and nothing added) if the id is taken.
   TaskRecord* add(const std::string& msg_id, TaskRecord record) {
-    auto [it, fresh] = tasks_.try_emplace(msg_id, std::move(record));
-    if (!fresh) return nullptr;
+    const auto key = numbered(msg_id);
+    if (key ? find_numbered(*key) != nullptr || (!by_name_.empty() && by_name_.contains(msg_id))
+            : by_name_.contains(msg_id))
+      return nullptr;
+    Entry& e = next_entry();
+    e.id = msg_id;
+    e.record = std::move(record);
+    e.record.msg_id = &e.id;
+    if (key && dense(*key)) {
+      auto& numbers = by_session_[key->session];
+      if (numbers.size() <= key->n) numbers.resize(key->n + 1, nullptr);
+      numbers[key->n] = &e.record;
+    } else {
+      by_name_.emplace(msg_id, &e.record);
+    }
     ++counts_.submitted;
-    it->second.msg_id = &it->first;
-    return &it->second;
+    return &e.record;
   }
-  TaskRecord* find(const std::string& msg_id) {
-    auto it = tasks_.find(msg_id);
-    return it == tasks_.end() ? nullptr : &it->second;
+  TaskRecord* find(const std::string& msg_id) const {
+    if (const auto key = numbered(msg_id))
+      if (TaskRecord* t = find_numbered(*key)) return t;
+    if (by_name_.empty()) return nullptr;
+    auto it = by_name_.find(msg_id);
+    return it == by_name_.end() ? nullptr : it->second;
   }
   void mark_done(TaskRecord& t, bool failed) {
     t.done = true;
@@ -123,11 +143,65 @@ public:
   }
   void set_budget(std::uint64_t bytes) noexcept { budget_ = bytes; }
   std::uint64_t kept_bytes() const noexcept { return kept_bytes_; }
-  std::size_t size() const noexcept { return tasks_.size(); }
+  std::size_t size() const noexcept { return counts_.submitted; }
   const TaskCounts& counts() const noexcept { return counts_; }
 
 private:
-  std::unordered_map<std::string, TaskRecord> tasks_;  // node-based: records never move
+  struct Entry {
+    std::string id;
+    TaskRecord record;
+  };
+  struct Number {
+    std::size_t session = 0;
+    std::size_t n = 0;
+  };
+  static constexpr std::size_t chunk_entries = 1024;
+  /// How far past a session's highest number (or past the sessions seen) an id may be and still
+  /// be indexed by number: beyond, a stray id would make the vectors huge.
+  static constexpr std::size_t max_gap = std::size_t{1} << 20;
+
+  /// "<base-36 session>-<decimal n>" in canonical form (no leading zeros), else nullopt.
+  static std::optional<Number> numbered(std::string_view id) {
+    const auto dash = id.find('-');
+    if (dash == 0 || dash == std::string_view::npos || dash + 1 >= id.size() || dash > 8 || id.size() - dash > 16)
+      return std::nullopt;
+    Number k;
+    const std::string_view session = id.substr(0, dash), n = id.substr(dash + 1);
+    if ((session.size() > 1 && session[0] == '0') || (n.size() > 1 && n[0] == '0')) return std::nullopt;
+    for (const char c : session) {
+      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : -1;
+      if (d < 0) return std::nullopt;
+      k.session = k.session * 36 + static_cast<std::size_t>(d);
+    }
+    for (const char c : n) {
+      if (c < '0' || c > '9') return std::nullopt;
+      k.n = k.n * 10 + static_cast<std::size_t>(c - '0');
+    }
+    return k;
+  }
+  TaskRecord* find_numbered(const Number& k) const {
+    if (k.session >= by_session_.size()) return nullptr;
+    const auto& numbers = by_session_[k.session];
+    return k.n < numbers.size() ? numbers[k.n] : nullptr;
+  }
+  /// May `k` be indexed by number? (Grows the session list if so.)
+  bool dense(const Number& k) {
+    if (k.session >= by_session_.size() + max_gap) return false;
+    if (k.session >= by_session_.size()) by_session_.resize(k.session + 1);
+    return k.n < by_session_[k.session].size() + max_gap;
+  }
+  Entry& next_entry() {
+    if (used_in_last_ == chunk_entries || chunks_.empty()) {
+      chunks_.push_back(std::make_unique<Entry[]>(chunk_entries));
+      used_in_last_ = 0;
+    }
+    return chunks_.back()[used_in_last_++];
+  }
+
+  std::vector<std::unique_ptr<Entry[]>> chunks_;  ///< every record, in the order added
+  std::size_t used_in_last_ = 0;
+  std::vector<std::vector<TaskRecord*>> by_session_;
+  std::unordered_map<std::string, TaskRecord*> by_name_;
   TaskCounts counts_;
   std::deque<TaskRecord*> kept_;  ///< records holding reply data, oldest first
   std::uint64_t kept_bytes_ = 0;

@@ -1,0 +1,58 @@
+// The controller's task records (controller/task_table.hpp): found by number for the ids crew
+// clients make, by name for any other; never two records for one id; records never move.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "controller/task_table.hpp"
+
+using crew::controller::TaskRecord;
+using crew::controller::TaskTable;
+
+namespace {
+TaskRecord record(int engine) {
+  TaskRecord r;
+  r.engine_id = engine;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("numbered and other ids are found, each under its own id, and records do not move") {
+  TaskTable t;
+  std::vector<TaskRecord*> added;
+  for (int i = 0; i < 5000; ++i) added.push_back(t.add("a-" + std::to_string(i), record(i)));
+  for (const char* id : {"garbage-header-1", "1-007", "01-7", "1-", "-1", "A-1", "x", "1-2-3"})
+    REQUIRE(t.add(id, record(-7)) != nullptr);
+  CHECK(t.size() == 5008);
+  for (int i = 0; i < 5000; ++i) {
+    TaskRecord* r = t.find("a-" + std::to_string(i));
+    REQUIRE(r == added[static_cast<std::size_t>(i)]);  // the same record, where it was
+    CHECK(r->engine_id == i);
+    CHECK(*r->msg_id == "a-" + std::to_string(i));
+  }
+  CHECK(t.find("1-007") != nullptr);
+  CHECK(t.find("1-7") == nullptr);  // not the same id as 1-007
+  CHECK(t.find("a-5000") == nullptr);
+  CHECK(t.find("b-1") == nullptr);
+  CHECK(t.contains("garbage-header-1"));
+  CHECK(*t.find("1-2-3")->msg_id == "1-2-3");
+}
+
+TEST_CASE("an id that is taken is refused, whichever index holds it") {
+  TaskTable t;
+  REQUIRE(t.add("3-10", record(1)) != nullptr);
+  CHECK(t.add("3-10", record(2)) == nullptr);
+  CHECK(t.find("3-10")->engine_id == 1);
+  // Far ahead of its session's numbers: kept by name, and still found and refused by number.
+  const std::string far = "3-" + std::to_string(std::size_t{1} << 40);
+  REQUIRE(t.add(far, record(3)) != nullptr);
+  CHECK(t.add(far, record(4)) == nullptr);
+  CHECK(t.find(far)->engine_id == 3);
+  // A session number no client could have (far past those seen): by name too.
+  REQUIRE(t.add("zzzzzz-1", record(5)) != nullptr);
+  CHECK(t.add("zzzzzz-1", record(6)) == nullptr);
+  CHECK(t.find("zzzzzz-1")->engine_id == 5);
+  CHECK(t.size() == 3);
+  CHECK(t.counts().submitted == 3);
+}
