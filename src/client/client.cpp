@@ -6,6 +6,7 @@
 #include "client/client_core.hpp"
 #include "common/memory.hpp"
 #include "common/profile.hpp"
+#include "protocol/stream.hpp"
 #include "values/sequence.hpp"
 
 namespace crew {
@@ -230,6 +231,11 @@ AsyncResult DirectView::collective(std::string_view function, Value::List args, 
 
 AsyncResult DirectView::scatter_value(const std::string& name, Value sequence) const {
   (void)seq::length(sequence, "scatter");  // a clear error here, before anything is sent
+  if (sequence.is_array() && sequence.as_array().data().size() > wire::stream_chunk_bytes() && !targets_.empty()) {
+    std::vector<int> sorted = targets_;
+    std::sort(sorted.begin(), sorted.end());
+    return AsyncResult(core_->submit_streamed("crew.scatter", {Value(name), Value()}, sorted, sequence.as_array()));
+  }
   return collective("crew.scatter", {Value(name), std::move(sequence)}, false);
 }
 

@@ -8,6 +8,7 @@
 #include "common/process.hpp"
 #include "common/profile.hpp"
 #include "protocol/signer.hpp"
+#include "protocol/stream.hpp"
 
 namespace crew::detail {
 namespace {
@@ -114,8 +115,8 @@ std::shared_ptr<ResultState> ClientCore::new_state(std::size_t tasks, std::strin
   return state;
 }
 
-void ClientCore::check_size(const wire::Outgoing& m, const std::string& function) const {
-  std::uint64_t bytes = m.header_bytes.size();
+void ClientCore::check_size(const wire::Outgoing& m, const std::string& function, std::uint64_t streamed) const {
+  std::uint64_t bytes = m.header_bytes.size() + streamed;
   for (const auto& f : m.payload) bytes += f.size();
   if (max_message_bytes_ && bytes > max_message_bytes_)
     throw InputError(errc::oversized, "the call to " + function + " is " + bytes_text(bytes) +
@@ -149,6 +150,33 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
     for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
   }
   send(std::move(m));
+  return state;
+}
+
+std::shared_ptr<ResultState> ClientCore::submit_streamed(std::string_view function, Value::List args,
+                                                         const std::vector<int>& targets, const Array& data) {
+  wire::Header h;
+  h.kind = wire::MsgKind::apply_request;
+  h.targets.assign(targets.begin(), targets.end());
+  h.function = std::string(function);
+  h.submitted_us = now_us();
+  h.stream.bytes = data.data().size();
+  h.stream.dtype = static_cast<std::uint8_t>(data.type());
+  h.stream.shape = data.shape();
+  auto state = new_state(targets.size(), function, h.submitted_us);
+  state->targets = targets;
+  h.msg_ids = state->msg_ids;
+  wire::Outgoing head = wire::make_message(h, Value(std::move(args)));
+  check_size(head, h.function, h.stream.bytes);
+  std::vector<wire::Outgoing> messages;
+  messages.push_back(std::move(head));
+  // The chunks are views of the caller's array: nothing is copied until ZeroMQ sends them.
+  const Buffer& bytes = data.data();
+  const std::size_t chunk = wire::stream_chunk_bytes();
+  for (std::uint64_t at = 0; at < bytes.size(); at += chunk)
+    messages.push_back(wire::make_chunk(state->msg_ids.front(), bytes.size(), at,
+                                        bytes.slice(at, std::min<std::uint64_t>(chunk, bytes.size() - at))));
+  post(state, std::move(messages));
   return state;
 }
 

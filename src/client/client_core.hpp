@@ -74,6 +74,10 @@ public:
   /// Sends an apply_request to `targets`; results arrive in the returned state.
   std::shared_ptr<ResultState> submit(std::string_view function, Value::List args, const std::vector<int>& targets,
                                       bool single, bool joined = false);
+  /// Like submit, with `data` sent after the request in chunks (protocol/stream.hpp) rather than
+  /// inside it; `args` hold null where the array goes.
+  std::shared_ptr<ResultState> submit_streamed(std::string_view function, Value::List args,
+                                               const std::vector<int>& targets, const Array& data);
   /// One call per target, each with its own arguments (a direct map): one slot per call.
   std::shared_ptr<ResultState> submit_each(std::string_view function, std::vector<Value::List> calls,
                                            const std::vector<int>& targets);
@@ -110,7 +114,9 @@ private:
   [[noreturn]] void throw_timeout(std::string_view what, std::chrono::milliseconds timeout) const;
   /// A state with one slot per task, their msg ids fresh from this session.
   std::shared_ptr<ResultState> new_state(std::size_t tasks, std::string_view function, std::int64_t submitted_us);
-  void check_size(const wire::Outgoing& m, const std::string& function) const;
+  /// Throws InputError [crew.input.oversized] if `m` (plus `streamed` bytes sent after it) is
+  /// above the controller's limit.
+  void check_size(const wire::Outgoing& m, const std::string& function, std::uint64_t streamed = 0) const;
   /// Registers every task of `state` as awaiting its answer, then sends `messages`.
   void post(const std::shared_ptr<ResultState>& state, std::vector<wire::Outgoing> messages);
   void send(wire::Outgoing&& m);

@@ -7,6 +7,7 @@
 
 #include "common/clock.hpp"
 #include "controller/collective_plan.hpp"
+#include "protocol/stream.hpp"
 #include "values/sequence.hpp"
 
 namespace crew::controller {
@@ -43,10 +44,13 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
   }
   Value args;
   std::vector<WorldShare> shares;
+  const bool streamed = h.stream.active();
+  if (code == errc::none && streamed && op != wire::Collective::scatter)
+    code = errc::bad_option, problem = "only scatter streams its data after the request, not " + h.function;
   if (code == errc::none) {
     try {
-      if (needs_args(op, worlds)) args = p.body();
-      shares = split_by_world(op, targets, msg_ids, worlds, args);
+      if (needs_args(op, worlds) || streamed) args = p.body();
+      shares = split_by_world(op, targets, msg_ids, worlds, args, h.stream);
     } catch (const Error& e) {
       code = e.code(), problem = e.message();
     }
@@ -84,6 +88,7 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
     task.submitted_us = h.submitted_us;
     task.targets = share.targets;
     task.msg_ids = share.msg_ids;
+    task.stream = share.stream;
     wire::Outgoing m;
     if (share.body) {
       m = wire::make_message(task, *share.body);
@@ -93,6 +98,16 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
     }
     messages.emplace_back(share.world, std::move(m));
   }
+  if (streamed) {
+    StreamRoute route;
+    route.client = client;
+    route.total = h.stream.bytes;
+    for (const auto& share : shares)
+      if (share.stream.active())
+        route.parts.push_back(
+            {share.world, share.msg_ids.front(), share.stream_begin, share.stream_begin + share.stream.bytes});
+    streams.insert_or_assign(h.msg_ids.front(), std::move(route));
+  }
   if (turns) {
     auto& rec = collectives.at(record);
     rec.turn_open = shares.front().targets.size();
@@ -100,6 +115,34 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
     messages.resize(1);
   }
   for (auto& [world_id, m] : messages) send_to_world(world_id, m);
+}
+
+// Chunks come in order, each on to the worlds whose rows it holds (cut where one world's rows
+// end), as views of the received frame: the controller holds a chunk only until ZeroMQ sent it.
+void Controller::Impl::route_chunk(PeerId client, const wire::Packet& p) {
+  const wire::Header& h = p.header;
+  auto it = h.msg_ids.size() == 1 ? streams.find(h.msg_ids.front()) : streams.end();
+  if (it == streams.end() || it->second.client != client || p.payload.size() != 1) {
+    ++stats.dropped_unexpected;  // e.g. the rest of a stream whose request was refused
+    return;
+  }
+  StreamRoute& route = it->second;
+  const Buffer& data = p.payload.front();
+  const std::uint64_t begin = h.stream.offset, end = begin + data.size();
+  if (begin != route.forwarded || end > route.total) {
+    ++stats.dropped_malformed;
+    spdlog::warn("a chunk of stream {} at byte {} (+{}) does not follow byte {} of {}", printable(it->first), begin,
+                 data.size(), route.forwarded, route.total);
+    return;
+  }
+  for (const auto& part : route.parts) {
+    const std::uint64_t from = std::max(begin, part.begin), to = std::min(end, part.end);
+    if (from < to)
+      send_to_world(part.world, wire::make_chunk(part.key, part.end - part.begin, from - part.begin,
+                                                 data.slice(from - begin, to - from)));
+  }
+  route.forwarded = end;
+  if (route.forwarded == route.total) streams.erase(it);
 }
 
 void Controller::Impl::send_to_world(int world_id, const wire::Outgoing& m) {

@@ -18,19 +18,58 @@ void expect_args(const Value& args, std::size_t n, const char* signature) {
                                              " is " + std::string(args[i].type_name()));
 }
 
+/// A streamed scatter: each world's rows, as bytes of the whole array and as a stream of its own.
+void split_stream(std::vector<WorldShare>& shares, std::size_t targets, const Value& args,
+                  const wire::StreamSpec& stream) {
+  if (!args.is_list() || args.size() != 2 || !args[0].is_string() || !args[1].is_null())
+    throw InputError(errc::bad_option, "expected scatter(name, null) before a streamed array");
+  if (stream.shape.empty() || stream.shape[0] == 0 || stream.bytes % stream.shape[0] != 0)
+    throw InputError(errc::bad_option, "a streamed array needs rows: shape " + std::to_string(stream.shape.size()) +
+                                           "-d, " + std::to_string(stream.bytes) + " bytes");
+  const std::uint64_t row_bytes = stream.bytes / stream.shape[0];
+  const auto sizes = seq::partition(stream.shape[0], targets);
+  std::uint64_t row = 0;
+  std::size_t t = 0;
+  for (auto& s : shares) {
+    Value::List counts;
+    std::uint64_t rows = 0;
+    for (std::size_t k = 0; k < s.targets.size(); ++k, ++t) {
+      counts.push_back(static_cast<std::int64_t>(sizes[t]));
+      rows += sizes[t];
+    }
+    s.stream_begin = row * row_bytes;
+    if (rows == 0) {  // fewer rows than targets: this world's engines get empty arrays, sent inline
+      std::vector<std::uint64_t> shape = stream.shape;
+      shape[0] = 0;
+      s.body = Value::list({args[0], Value(Array(static_cast<dtype>(stream.dtype), std::move(shape), Buffer())),
+                            Value(std::move(counts))});
+      continue;
+    }
+    s.stream = stream;
+    s.stream.shape[0] = rows;
+    s.stream.bytes = rows * row_bytes;
+    if (shares.size() > 1) s.body = Value::list({args[0], Value(), Value(std::move(counts))});
+    row += rows;
+  }
+}
+
 }  // namespace
 
 std::vector<WorldShare> split_by_world(wire::Collective op, const std::vector<int>& targets,
                                        const std::vector<std::string>& msg_ids, const std::vector<int>& worlds,
-                                       const Value& args) {
+                                       const Value& args, const wire::StreamSpec& stream) {
   std::vector<WorldShare> shares;
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    if (shares.empty() || shares.back().world != worlds[i]) shares.push_back(WorldShare{worlds[i], {}, {}, {}});
+    if (shares.empty() || shares.back().world != worlds[i]) shares.push_back(WorldShare{worlds[i], {}, {}, {}, {}, 0});
     shares.back().targets.push_back(targets[i]);
     shares.back().msg_ids.push_back(msg_ids[i]);
   }
   switch (op) {
   case wire::Collective::scatter: {
+    if (stream.active()) {
+      split_stream(shares, targets.size(), args, stream);
+      break;
+    }
     // One world: it gets the request as it came (no bulk decoding here); its root splits it.
     if (shares.size() == 1) break;
     expect_args(args, 2, "scatter(name, sequence)");

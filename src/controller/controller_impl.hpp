@@ -69,6 +69,19 @@ struct Controller::Impl {
     std::string turn_failed;
   };
 
+  /// A scatter whose array streams after it (protocol/stream.hpp): where each chunk goes.
+  struct StreamRoute {
+    PeerId client = 0;
+    std::uint64_t total = 0;
+    std::uint64_t forwarded = 0;  ///< bytes passed on so far (chunks come in order)
+    struct Part {
+      int world = -1;
+      std::string key;  ///< the world's task (its first msg id): what its chunks name
+      std::uint64_t begin = 0, end = 0;
+    };
+    std::vector<Part> parts;
+  };
+
   /// The most balanced tasks in flight on one engine when --hwm is automatic.
   static constexpr int max_auto_depth = 1024;
 
@@ -124,6 +137,8 @@ struct Controller::Impl {
   // ---- collective_dispatch.cpp
   void dispatch_collective(PeerId client, const wire::Packet& p, wire::Collective op);
   void send_to_world(int world_id, const wire::Outgoing& m);
+  /// A chunk of a streamed scatter: on to the worlds its bytes belong to, as it came.
+  void route_chunk(PeerId client, const wire::Packet& p);
   void join_part(const std::string& record, int world_id, const wire::Packet* reply, const std::string& failure);
   void finish_join(std::unordered_map<std::string, CollectiveRecord>::iterator it, const wire::Packet* as_is);
   void turn_progress(const std::string& record, const TaskRecord& t);
@@ -176,6 +191,7 @@ struct Controller::Impl {
   ControllerStats stats;
   std::vector<Waiter> waiters;
   std::unordered_map<std::string, CollectiveRecord> collectives;
+  std::unordered_map<std::string, StreamRoute> streams;  ///< by the request's first msg id
   // What the handlers send waits here until the end of the loop's turn, then goes out per peer,
   // small messages batched (protocol/batch.hpp).
   PeerTable client_peers;

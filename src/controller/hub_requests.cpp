@@ -40,6 +40,7 @@ void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
   case wire::MsgKind::engines_request: on_engines_request(client, p); break;
   case wire::MsgKind::apply_request: dispatch(client, p); break;
   case wire::MsgKind::balanced_request: submit_balanced(client, std::move(p)); break;
+  case wire::MsgKind::stream_chunk: route_chunk(client, p); break;
   case wire::MsgKind::queue_request:
     send_to_client(client, reply_to(p.header, wire::MsgKind::queue_reply), queue_value());
     break;

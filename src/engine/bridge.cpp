@@ -22,9 +22,9 @@ struct Bridge::Pending {
 };
 
 Bridge::Bridge(zmq::socket_t socket, zmq::socket_t heartbeats, std::string key, BridgeConfig config,
-               Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine)
+               Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine, Mailbox<LocalTask>& streams)
     : socket_(std::move(socket)), heartbeats_(std::move(heartbeats)), key_(key), signer_(key), config_(config),
-      to_engine_(to_engine), from_engine_(from_engine), pending_(std::make_unique<Pending>()),
+      to_engine_(to_engine), from_engine_(from_engine), streams_(streams), pending_(std::make_unique<Pending>()),
       expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0) {
   pending_->to_rank.resize(static_cast<std::size_t>(config_.world_size));
   announced_.resize(static_cast<std::size_t>(config_.world_size), 0);
@@ -154,6 +154,9 @@ void Bridge::on_controller_message(wire::Packet&& p) {
     dispatch_task(std::move(p));
     break;
   case wire::MsgKind::heartbeat: break;
+  case wire::MsgKind::stream_chunk:
+    if (!shutting_down_) streams_.push(LocalTask{std::move(p.header), std::move(p.payload)});
+    break;
   case wire::MsgKind::shutdown_world: begin_shutdown("the controller asked"); break;
   default:
     ++counters_.dropped;
@@ -328,6 +331,7 @@ void Bridge::begin_shutdown(const std::string& why) {
     expect_from(rank);
   }
   to_engine_.push(LocalTask{stop, {}});
+  streams_.push(LocalTask{stop, {}});  // a collective waiting for chunks stops waiting
   flush();
 }
 

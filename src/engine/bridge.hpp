@@ -63,8 +63,10 @@ class Bridge {
 public:
   /// `socket` carries the world's work; `heartbeats` (connected to the same endpoint, routing id
   /// + wire::heartbeat_suffix) only heartbeats, so that a long transfer never looks like silence.
+  /// `streams`: the chunks of streamed arrays (protocol/stream.hpp), for rank 0's engine thread
+  /// while it runs the collective they belong to (and a shutdown_world when the world stops).
   Bridge(zmq::socket_t socket, zmq::socket_t heartbeats, std::string key, BridgeConfig config,
-         Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine);
+         Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine, Mailbox<LocalTask>& streams);
   ~Bridge();
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;
@@ -94,6 +96,7 @@ private:
   BridgeConfig config_;
   Mailbox<LocalTask>& to_engine_;
   Mailbox<LocalReply>& from_engine_;
+  Mailbox<LocalTask>& streams_;
   BridgeCounters counters_;
   wire::Batcher to_controller_;  ///< replies queued this turn
 

@@ -216,6 +216,7 @@ std::optional<wire::Outgoing> Collectives::run(wire::Collective op, const wire::
 
 // scatter(name, data, counts): the root splits its world's part along the first axis.
 std::optional<wire::Outgoing> Collectives::scatter(Call& call) {
+  if (call.task->stream.active()) return scatter_streamed(call);
   Verdict v;
   std::vector<std::byte> list_blobs;  // root, lists: every participant's encoded sub-list
   const Value& args = call.args;

@@ -9,9 +9,13 @@
 
 #include <mpi.h>
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "crew/context.hpp"
@@ -22,6 +26,16 @@
 namespace crew::detail {
 
 struct EngineIdentity;
+
+/// A chunk of a streamed array (protocol/stream.hpp), as rank 0's engine thread receives it.
+struct StreamChunk {
+  std::string stream;  ///< the world's task it belongs to (its first msg id)
+  std::uint64_t offset = 0;
+  Buffer data;
+  bool stop = false;  ///< not a chunk: the world is shutting down
+};
+/// Rank 0: the next chunk, waiting up to the given time (nullopt: none came).
+using ChunkSource = std::function<std::optional<StreamChunk>(std::chrono::milliseconds)>;
 
 class Collectives {
 public:
@@ -34,11 +48,18 @@ public:
   /// Runs this rank's part of `task`; the reply this rank sends, if it sends one.
   std::optional<wire::Outgoing> run(wire::Collective op, const wire::Header& task, std::span<const Buffer> payload);
 
+  /// Rank 0: where the chunks of streamed arrays come from (the bridge).
+  void set_chunk_source(ChunkSource source) { chunks_ = std::move(source); }
+
   /// One op in progress on this rank (engine/collective_call.hpp).
   struct Call;
 
 private:
   std::optional<wire::Outgoing> scatter(Call& call);
+  // engine/stream_scatter.cpp: a scatter whose array follows in chunks
+  std::optional<wire::Outgoing> scatter_streamed(Call& call);
+  std::string feed_stream(const Call& call, const std::vector<std::uint64_t>& bytes, std::byte* own);
+  void discard_stream(const std::string& stream, std::uint64_t total);
   std::optional<wire::Outgoing> gather(Call& call);
   std::optional<wire::Outgoing> push(Call& call);
   std::optional<wire::Outgoing> reduce(Call& call);
@@ -53,6 +74,7 @@ private:
   Namespace& ns_;
   int world_size_ = 1;
   std::map<std::vector<int>, MPI_Comm> subcomms_;
+  ChunkSource chunks_;
 };
 
 }  // namespace crew::detail

@@ -254,6 +254,7 @@ private:
   void run_rank0() {
     Mailbox<LocalTask> to_engine;
     Mailbox<LocalReply> from_engine;
+    Mailbox<LocalTask> streams;
     BridgeConfig cfg;
     cfg.world_id = identity().world_id;
     cfg.world_size = size_;
@@ -267,7 +268,17 @@ private:
       cfg.rings_rank[static_cast<std::size_t>(r)] = hosts_[static_cast<std::size_t>(r)] == hosts_[0];
     std::exception_ptr bridge_error;
     {
-      Bridge bridge(std::move(socket_), std::move(heartbeat_socket_), key_, cfg, to_engine, from_engine);
+      Bridge bridge(std::move(socket_), std::move(heartbeat_socket_), key_, cfg, to_engine, from_engine, streams);
+      executor_->set_chunk_source([&streams](std::chrono::milliseconds wait) -> std::optional<StreamChunk> {
+        auto item = streams.pop_wait(wait);
+        if (!item) return std::nullopt;
+        StreamChunk c;
+        c.stop = item->header.kind != wire::MsgKind::stream_chunk;
+        c.stream = item->header.msg_ids.empty() ? std::string() : item->header.msg_ids.front();
+        c.offset = item->header.stream.offset;
+        if (!item->payload.empty()) c.data = std::move(item->payload.front());
+        return c;
+      });
       std::thread bridge_thread([&] {
         try {
           bridge.run();
@@ -280,6 +291,7 @@ private:
       });
       serve_local(to_engine, from_engine);
       bridge_thread.join();
+      executor_->set_chunk_source({});
     }  // the bridge closes its socket before the context ends
     zmq_.reset();
     if (bridge_error) std::rethrow_exception(bridge_error);

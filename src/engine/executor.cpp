@@ -99,6 +99,10 @@ Executor::Executor(EngineIdentity identity) : id_(std::move(identity)) {
 
 Executor::~Executor() = default;
 
+void Executor::set_chunk_source(ChunkSource source) {
+  if (collectives_) collectives_->set_chunk_source(std::move(source));
+}
+
 std::optional<wire::Outgoing> Executor::run(const wire::Header& task, std::span<const Buffer> payload) {
   const wire::Collective op = wire::collective_of(task.function);
   if (op != wire::Collective::none && collectives_) {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "crew/context.hpp"
+#include "engine/collectives.hpp"
 #include "protocol/header.hpp"
 #include "protocol/wire.hpp"
 
@@ -40,6 +41,9 @@ public:
   /// one (in a collective, rank 0 may take part without being a target, and gather / reduce
   /// answer once per world, from rank 0).
   std::optional<wire::Outgoing> run(const wire::Header& task, std::span<const Buffer> payload);
+
+  /// Rank 0: where streamed arrays' chunks come from (engine/collectives.hpp).
+  void set_chunk_source(ChunkSource source);
 
   const EngineIdentity& identity() const noexcept { return id_; }
   Namespace& ns() noexcept { return ns_; }

@@ -30,6 +30,7 @@ std::string_view kind_name(MsgKind k) noexcept {
   case MsgKind::result_reply: return "result_reply";
   case MsgKind::abort_request: return "abort_request";
   case MsgKind::abort_reply: return "abort_reply";
+  case MsgKind::stream_chunk: return "stream_chunk";
   case MsgKind::register_request: return "register_request";
   case MsgKind::register_reply: return "register_reply";
   case MsgKind::task: return "task";
@@ -42,7 +43,8 @@ std::string_view kind_name(MsgKind k) noexcept {
 }
 
 bool kind_valid(std::uint8_t raw) noexcept {
-  return (raw >= static_cast<std::uint8_t>(MsgKind::hello) && raw <= static_cast<std::uint8_t>(MsgKind::abort_reply)) ||
+  return (raw >= static_cast<std::uint8_t>(MsgKind::hello) &&
+          raw <= static_cast<std::uint8_t>(MsgKind::stream_chunk)) ||
          (raw >= static_cast<std::uint8_t>(MsgKind::register_request) &&
           raw <= static_cast<std::uint8_t>(MsgKind::goodbye));
 }
@@ -71,7 +73,7 @@ Header decode_header(std::span<const std::byte> bytes) {
     throw ProtocolError(errc::malformed, std::string("bad header: ") + e.what());
   }
   if (h.targets.size() != h.msg_ids.size() && !h.msg_ids.empty() && h.kind != MsgKind::apply_reply &&
-      h.kind != MsgKind::balanced_request)
+      h.kind != MsgKind::balanced_request && h.kind != MsgKind::stream_chunk)
     throw ProtocolError(errc::malformed, "header has " + std::to_string(h.targets.size()) + " targets but " +
                                              std::to_string(h.msg_ids.size()) + " msg_ids");
   return h;

@@ -41,6 +41,8 @@ enum class MsgKind : std::uint8_t {
   result_reply,
   abort_request,  ///< body: {msg_ids: [...]}; reply abort_reply {aborted, done, running, unknown}
   abort_reply,
+  stream_chunk,  ///< client -> controller -> bridge: stream set (offset), msg_ids {the stream's task};
+                 ///< one frame of the array's bytes, no body (protocol/stream.hpp)
   // bridge (rank 0 of a world) <-> controller
   register_request = 32,  ///< body: {uuid, size, hosts, pids, version}
   register_reply,         ///< body: {world, first_engine, heartbeat_ms}; or error set
@@ -54,6 +56,17 @@ enum class MsgKind : std::uint8_t {
 
 std::string_view kind_name(MsgKind k) noexcept;
 bool kind_valid(std::uint8_t raw) noexcept;
+
+/// A large array that travels after its request, in stream_chunk messages, rather than inside it
+/// (a scatter's data; protocol/stream.hpp). On the request: what the array is. On a chunk: where
+/// its bytes go.
+struct StreamSpec {
+  std::uint64_t bytes = 0;   ///< the array's size in bytes (0: nothing streams)
+  std::uint64_t offset = 0;  ///< stream_chunk: the chunk's first byte within the array
+  std::uint8_t dtype = 0;    ///< the request: the array's element type (crew::dtype)
+  std::vector<std::uint64_t> shape;
+  bool active() const noexcept { return bytes != 0; }
+};
 
 /// Why a task failed (code == errc::none when it did not).
 struct ErrorInfo {
@@ -104,12 +117,16 @@ struct Header {
   std::string out;      ///< captured stdout of the task
   std::string err;      ///< captured stderr of the task
   BalanceSpec balance;  ///< balanced_request only (not on the wire for other kinds)
+  StreamSpec stream;    ///< one byte on the wire when nothing streams
 
   template <class Archive>
   void serialize(Archive& ar) {
     ar(kind, request_id, targets, msg_ids, function, engine_id, submitted_us, started_us, completed_us, error.code,
        error.type, error.message, error.context, out, err);
     if (kind == MsgKind::balanced_request) ar(balance);
+    std::uint8_t streams = stream.active() ? 1 : 0;
+    ar(streams);
+    if (streams) ar(stream.bytes, stream.offset, stream.dtype, stream.shape);
   }
 };
 

@@ -62,6 +62,7 @@ const std::vector<MsgKind> all_kinds{
     MsgKind::shutdown_world, MsgKind::goodbye,       MsgKind::balanced_request,
     MsgKind::queue_request,  MsgKind::queue_reply,   MsgKind::result_request,
     MsgKind::result_reply,   MsgKind::abort_request, MsgKind::abort_reply,
+    MsgKind::stream_chunk,
 };
 
 }  // namespace
@@ -141,9 +142,29 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
     CHECK(wire::kind_name(static_cast<MsgKind>(0)) == "invalid");
   }
 
+  TEST_CASE("a stream spec round trips, and costs one byte when nothing streams") {
+    Header h;
+    h.kind = MsgKind::stream_chunk;
+    h.msg_ids = {"4-17"};
+    const std::size_t plain = wire::encode_header(h).size();
+    h.stream.bytes = std::uint64_t{3} << 32;
+    h.stream.offset = 123456789;
+    h.stream.dtype = 10;
+    h.stream.shape = {std::uint64_t{3} << 29, 1};
+    const Header back = wire::decode_header(wire::encode_header(h).bytes());
+    CHECK(back.stream.active());
+    CHECK(back.stream.bytes == h.stream.bytes);
+    CHECK(back.stream.offset == h.stream.offset);
+    CHECK(back.stream.dtype == 10);
+    CHECK(back.stream.shape == h.stream.shape);
+    h.stream = {};
+    CHECK(wire::encode_header(h).size() == plain);
+    CHECK_FALSE(wire::decode_header(wire::encode_header(h).bytes()).stream.active());
+  }
+
   TEST_CASE("an unknown kind byte is rejected") {
     std::vector<std::byte> bytes = bytes_of(Header{});
-    for (int raw : {0, 19, 31, 39, 48, 100, 255}) {
+    for (int raw : {0, 20, 31, 39, 48, 100, 255}) {
       CAPTURE(raw);
       CHECK_FALSE(wire::kind_valid(static_cast<std::uint8_t>(raw)));
       bytes[0] = static_cast<std::byte>(raw);

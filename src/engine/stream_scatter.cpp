@@ -1,0 +1,184 @@
+// A scatter whose array follows its request in chunks (protocol/stream.hpp): the root hands
+// each chunk's pieces to the ranks they belong to as the chunk comes, so that no rank holds
+// more than its own part, and the memory a chunk passes through is used again for the next.
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <thread>
+#include <vector>
+
+#include "engine/collective_call.hpp"
+#include "engine/idle_backoff.hpp"
+#include "engine/mpi_frames.hpp"
+#include "values/sequence.hpp"
+
+namespace crew::detail {
+namespace {
+
+using collective::Verdict;
+
+constexpr int tag_stream = 7301;
+/// How long the root waits for the next chunk before it gives the scatter up.
+constexpr auto stall_limit = std::chrono::seconds(60);
+
+/// A rank other than the root: its part, piece after piece, in order (an empty piece: the data
+/// stopped coming). Waits with naps, not spinning: a world may have more ranks than cores.
+bool take_pieces(MPI_Comm comm, std::byte* out, std::uint64_t n) {
+  IdleBackoff idle;
+  for (std::uint64_t got = 0; got < n;) {
+    int flag = 0;
+    MPI_Status status;
+    mpi_frames::check(MPI_Iprobe(0, tag_stream, comm, &flag, &status), "MPI_Iprobe");
+    if (!flag) {
+      if (const auto nap = idle.next(); nap.count() > 0) std::this_thread::sleep_for(nap);
+      continue;
+    }
+    idle.worked();
+    int count = 0;
+    MPI_Get_count(&status, MPI_BYTE, &count);
+    if (count <= 0 || static_cast<std::uint64_t>(count) > n - got) {  // the end (or a bug): take it, stop
+      std::vector<std::byte> ignored(static_cast<std::size_t>(std::max(count, 1)));
+      mpi_frames::check(MPI_Recv(ignored.data(), std::max(count, 0), MPI_BYTE, 0, tag_stream, comm, MPI_STATUS_IGNORE),
+                        "MPI_Recv");
+      return false;
+    }
+    mpi_frames::check(MPI_Recv(out + got, count, MPI_BYTE, 0, tag_stream, comm, MPI_STATUS_IGNORE), "MPI_Recv");
+    got += static_cast<std::uint64_t>(count);
+  }
+  return true;
+}
+
+std::string seconds_of(std::chrono::seconds s) { return std::to_string(s.count()) + " s"; }
+
+}  // namespace
+
+// Root: the chunks, in order; each piece to its rank (its own into `own`). "" when all came,
+// else why not. Ranks still owed pieces then get an empty one, so that none waits forever.
+std::string Collectives::feed_stream(const Call& call, const std::vector<std::uint64_t>& bytes, std::byte* own) {
+  const std::string& stream = call.task->msg_ids.front();
+  const std::uint64_t total = call.task->stream.bytes;
+  const auto participants = static_cast<std::size_t>(call.participants());
+  std::vector<std::uint64_t> begin(participants), end(participants), sent(participants, 0);
+  for (std::size_t p = 0, at = 0; p < participants; at += bytes[p], ++p) begin[p] = at, end[p] = at + bytes[p];
+  std::string failure;
+  std::vector<MPI_Request> requests;
+  for (std::uint64_t got = 0; got < total && failure.empty();) {
+    std::optional<StreamChunk> c = chunks_ ? chunks_(stall_limit) : std::nullopt;
+    if (!c) {
+      failure = "no more of it came for " + seconds_of(stall_limit) + " after byte " + std::to_string(got) + " of " +
+                std::to_string(total);
+    } else if (c->stop) {
+      failure = "the world was shut down after byte " + std::to_string(got) + " of " + std::to_string(total);
+    } else if (c->stream != stream) {
+      continue;  // left over from a stream that failed earlier
+    } else if (c->offset != got || c->data.empty() || c->data.size() > total - got) {
+      failure = "a chunk at byte " + std::to_string(c->offset) + " (+" + std::to_string(c->data.size()) +
+                ") came where byte " + std::to_string(got) + " of " + std::to_string(total) + " was due";
+    } else {
+      const std::uint64_t from_chunk = got, to_chunk = got + c->data.size();
+      requests.clear();
+      for (std::size_t p = 0; p < participants; ++p) {
+        const std::uint64_t from = std::max(from_chunk, begin[p]), to = std::min(to_chunk, end[p]);
+        if (from >= to) continue;
+        const std::byte* piece = c->data.data() + (from - from_chunk);
+        if (p == 0) {
+          std::memcpy(own + (from - begin[p]), piece, to - from);
+        } else {
+          requests.emplace_back();
+          mpi_frames::check(MPI_Isend(piece, static_cast<int>(to - from), MPI_BYTE, static_cast<int>(p), tag_stream,
+                                      call.comm, &requests.back()),
+                            "MPI_Isend");
+        }
+        sent[p] = to - begin[p];
+      }
+      if (!requests.empty())
+        mpi_frames::check(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE),
+                          "MPI_Waitall");
+      got = to_chunk;
+    }
+  }
+  if (!failure.empty())
+    for (std::size_t p = 1; p < participants; ++p)
+      if (sent[p] < end[p] - begin[p])
+        mpi_frames::check(MPI_Send(nullptr, 0, MPI_BYTE, static_cast<int>(p), tag_stream, call.comm), "MPI_Send");
+  return failure;
+}
+
+// Root, when the scatter failed before its data moved: the chunks still come; let them go by.
+void Collectives::discard_stream(const std::string& stream, std::uint64_t total) {
+  for (std::uint64_t got = 0; got < total && chunks_;) {
+    auto c = chunks_(stall_limit);
+    if (!c || c->stop) return;
+    if (c->stream == stream) got = c->offset + c->data.size();
+  }
+}
+
+// scatter(name, null[, counts]) with the array described in the task's stream spec.
+std::optional<wire::Outgoing> Collectives::scatter_streamed(Call& call) {
+  const wire::StreamSpec& spec = call.task->stream;
+  const Value& args = call.args;
+  Verdict v;
+  if (call.root()) {
+    try {
+      if (!args.is_list() || args.size() < 2 || args.size() > 3 || !args[0].is_string() || !args[1].is_null() ||
+          (args.size() == 3 && !args[2].is_list()))
+        throw Error(errc::bad_arguments, "crew.scatter takes (name, null[, counts]) before a streamed array");
+      if (!dtype_valid(spec.dtype) || spec.shape.empty() || spec.shape[0] == 0)
+        throw Error(errc::bad_arguments, "crew.scatter: the streamed array has no rows or no element type");
+      std::uint64_t elements = 1;
+      for (auto d : spec.shape) elements *= d;
+      const auto type = static_cast<dtype>(spec.dtype);
+      if (elements * dtype_size(type) != spec.bytes)
+        throw Error(errc::bad_arguments, "crew.scatter: the streamed array's shape does not match its " +
+                                             std::to_string(spec.bytes) + " bytes");
+      const std::uint64_t length = spec.shape[0], row_bytes = spec.bytes / length;
+      const auto rows = args.size() == 3 ? args[2].get<std::vector<std::uint64_t>>()
+                                         : seq::partition(length, call.task->targets.size());
+      if (rows.size() != call.task->targets.size() ||
+          std::accumulate(rows.begin(), rows.end(), std::uint64_t{0}) != length)
+        throw Error(errc::bad_arguments, "crew.scatter: the counts do not add up to the array's length");
+      Value::List bytes, part_rows;
+      for (int p = 0; p < call.participants(); ++p) {
+        const int t = call.target_of[static_cast<std::size_t>(p)];
+        const std::uint64_t n = t >= 0 ? rows[static_cast<std::size_t>(t)] : 0;
+        part_rows.push_back(static_cast<std::int64_t>(n));
+        bytes.push_back(static_cast<std::int64_t>(n * row_bytes));
+      }
+      v.info = Value::dict({{"bytes", Value(std::move(bytes))},
+                            {"rows", Value(std::move(part_rows))},
+                            {"dtype", static_cast<std::int64_t>(spec.dtype)},
+                            {"tail", Value(Value::List(spec.shape.begin() + 1, spec.shape.end()))}});
+    } catch (const Error& e) {
+      v.code = e.code();
+      v.message = e.message();
+    }
+  }
+  v = collective::share_verdict(call, std::move(v));
+  if (!v.ok()) {
+    if (call.root()) discard_stream(call.task->msg_ids.front(), spec.bytes);
+    return collective::own_reply(call, v);
+  }
+
+  const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
+  const std::uint64_t mine = bytes[static_cast<std::size_t>(call.me)];
+  auto recv = collective::allocate(static_cast<std::size_t>(mine));
+  Verdict arrived;
+  if (call.root()) {
+    if (std::string failure = feed_stream(call, bytes, recv.data); !failure.empty())
+      arrived = {errc::aborted, "the scatter's data stopped coming: " + failure, {}};
+  } else {
+    (void)take_pieces(call.comm, recv.data, mine);  // the root says below whether all came
+  }
+  // All or nothing: no engine keeps its part unless every part arrived.
+  arrived = collective::share_verdict(call, std::move(arrived));
+  if (!arrived.ok()) return collective::own_reply(call, arrived);
+  if (!call.is_target()) return std::nullopt;
+
+  std::vector<std::uint64_t> shape{v.info["rows"].get<std::vector<std::uint64_t>>()[static_cast<std::size_t>(call.me)]};
+  for (auto d : v.info["tail"].get<std::vector<std::uint64_t>>()) shape.push_back(d);
+  ns_.set(args.is_list() && !args.as_list().empty() && args[0].is_string() ? args[0].as_string() : std::string(),
+          Value(Array(static_cast<dtype>(v.info["dtype"].as_int()), std::move(shape), recv.buffer)));
+  return collective::own_reply(call, v);
+}
+
+}  // namespace crew::detail
