@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <cstring>
+
 #include "common/clock.hpp"
 #include "common/process.hpp"
 #include "common/profile.hpp"
@@ -345,7 +347,17 @@ void ClientCore::io_loop() {
 
 void ClientCore::on_packet(wire::Packet&& p) {
   if (p.header.kind == wire::MsgKind::apply_reply) {
+    if (p.header.stream.active()) {
+      on_stream_head(std::move(p));
+      return;
+    }
+    // An answer that replaces a stream (its world ended midway): the partial array goes.
+    if (!incoming_.empty() && !p.header.msg_ids.empty()) incoming_.erase(p.header.msg_ids.front());
     on_result(std::move(p));
+    return;
+  }
+  if (p.header.kind == wire::MsgKind::stream_chunk) {
+    on_stream_chunk(p);
     return;
   }
   std::promise<wire::Packet> promise;
@@ -359,9 +371,55 @@ void ClientCore::on_packet(wire::Packet&& p) {
   promise.set_value(std::move(p));
 }
 
+void ClientCore::on_stream_head(wire::Packet&& p) {
+  const wire::StreamSpec& s = p.header.stream;
+  if (p.header.msg_ids.empty() || !dtype_valid(s.dtype) || s.shape.empty()) {
+    ++dropped_;
+    return;
+  }
+  Incoming in;
+  auto owner = std::make_shared_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.bytes));
+  in.data = owner.get();
+  in.array = Buffer::view(std::move(owner), in.data, static_cast<std::size_t>(s.bytes));
+  const std::string key = p.header.msg_ids.front();
+  in.head = std::move(p);
+  incoming_.insert_or_assign(key, std::move(in));
+}
+
+void ClientCore::on_stream_chunk(const wire::Packet& p) {
+  auto it = p.header.msg_ids.size() == 1 ? incoming_.find(p.header.msg_ids.front()) : incoming_.end();
+  if (it == incoming_.end() || p.payload.size() != 1) {
+    ++dropped_;
+    return;
+  }
+  Incoming& in = it->second;
+  const Buffer& data = p.payload.front();
+  if (p.header.stream.offset != in.received || data.size() > in.array.size() - in.received) {
+    ++dropped_;
+    return;
+  }
+  std::memcpy(in.data + in.received, data.data(), data.size());
+  in.received += data.size();
+  if (in.received < in.array.size()) return;
+  const wire::StreamSpec& s = in.head.header.stream;
+  Value result;
+  try {
+    result = Value(Array(static_cast<dtype>(s.dtype), s.shape, in.array));
+  } catch (const Error& e) {
+    in.head.header.error = {errc::malformed,
+                            "crew.protocol.malformed",
+                            std::string("the streamed array does not fit its shape: ") + e.what(),
+                            {}};
+  }
+  wire::Packet head = std::move(in.head);
+  incoming_.erase(it);
+  head.header.stream = {};
+  on_result(std::move(head), head.header.error.failed() ? nullptr : &result);
+}
+
 // One reply answers one task, or (gather, reduce) every task of one call at once; a task may be
 // awaited by two states (its own call, and a get_result), and both hear.
-void ClientCore::on_result(wire::Packet&& p) {
+void ClientCore::on_result(wire::Packet&& p, const Value* value) {
   const std::int64_t received = now_us();
   std::vector<Pending> hearers;
   for (const std::string& msg_id : p.header.msg_ids) {
@@ -381,7 +439,9 @@ void ClientCore::on_result(wire::Packet&& p) {
         ResultSlot& slot = pending.state->slots[pending.slot];
         if (slot.done) continue;
         slot.done = true;
-        if (p.header.msg_ids.size() == 1 && hearers.size() == 1)
+        if (value)
+          slot.value = std::make_unique<Value>(*value);  // shares the array, no copy
+        else if (p.header.msg_ids.size() == 1 && hearers.size() == 1)
           slot.payload = std::move(p.payload);  // its only hearer
         else
           slot.payload = p.payload;  // shared buffers, not copies

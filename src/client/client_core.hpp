@@ -110,7 +110,11 @@ private:
 
   void io_loop();
   void on_packet(wire::Packet&& p);
-  void on_result(wire::Packet&& p);
+  /// A reply; `value`, when given, is its result already decoded (a streamed array).
+  void on_result(wire::Packet&& p, const Value* value = nullptr);
+  /// A streamed answer (protocol/stream.hpp): its head, then its chunks, joined into one array.
+  void on_stream_head(wire::Packet&& p);
+  void on_stream_chunk(const wire::Packet& p);
   [[noreturn]] void throw_timeout(std::string_view what, std::chrono::milliseconds timeout) const;
   /// A state with one slot per task, their msg ids fresh from this session.
   std::shared_ptr<ResultState> new_state(std::size_t tasks, std::string_view function, std::int64_t submitted_us);
@@ -140,6 +144,14 @@ private:
   PendingTable pending_;
   std::size_t delivering_ = 0;  ///< answers taken from pending_ and not yet visible in their states
   std::unordered_map<std::uint64_t, std::promise<wire::Packet>> requests_;
+  /// Streamed answers being joined, by their first msg id (the I/O thread's own).
+  struct Incoming {
+    wire::Packet head;
+    Buffer array;
+    std::byte* data = nullptr;
+    std::uint64_t received = 0;
+  };
+  std::unordered_map<std::string, Incoming> incoming_;
   std::atomic<std::uint64_t> next_seq_{0};
   std::atomic<std::uint64_t> dropped_{0};
 };

@@ -26,6 +26,7 @@ void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
   w->last_seen = clock::now();
   switch (p.header.kind) {
   case wire::MsgKind::apply_reply: on_reply(*w, p); break;
+  case wire::MsgKind::stream_chunk: relay_chunk(*w, p); break;
   case wire::MsgKind::heartbeat: {
     wire::Header hb;
     hb.kind = wire::MsgKind::heartbeat;
@@ -105,6 +106,7 @@ void Controller::Impl::end_world(WorldRecord& w, EngineState state, const std::s
   w.state = state;
   w.end_reason = reason;
   if (state == EngineState::dead) spdlog::warn("world {} is dead: {}", w.id, reason);
+  if (!relays.empty()) fail_relays(w.id, reason);
   for (int id = w.first_engine; id < w.first_engine + w.size; ++id) {
     EngineRecord* e = registry.engine(id);
     e->state = state;

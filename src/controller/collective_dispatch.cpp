@@ -89,6 +89,8 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
     task.targets = share.targets;
     task.msg_ids = share.msg_ids;
     task.stream = share.stream;
+    // One world's gather streams its array back; several worlds' parts are joined here.
+    task.stream.reply_may_stream = op == wire::Collective::gather && shares.size() == 1;
     wire::Outgoing m;
     if (share.body) {
       m = wire::make_message(task, *share.body);
@@ -145,6 +147,49 @@ void Controller::Impl::route_chunk(PeerId client, const wire::Packet& p) {
   if (route.forwarded == route.total) streams.erase(it);
 }
 
+// In order, unchanged (with the signature they came with, when they came alone).
+void Controller::Impl::relay_chunk(const WorldRecord& w, const wire::Packet& p) {
+  auto it = p.header.msg_ids.size() == 1 ? relays.find(p.header.msg_ids.front()) : relays.end();
+  if (it == relays.end() || it->second.world != w.id || p.payload.size() != 1) {
+    ++stats.dropped_unexpected;
+    return;
+  }
+  StreamRelay& r = it->second;
+  const std::uint64_t size = p.payload.front().size();
+  if (p.header.stream.offset != r.forwarded || size > r.total - r.forwarded) {
+    ++stats.dropped_malformed;
+    spdlog::warn("world {} sent a chunk of {} at byte {} (+{}) where byte {} of {} was due", w.id, printable(it->first),
+                 p.header.stream.offset, size, r.forwarded, r.total);
+    return;
+  }
+  to_client(r.client, p.header_bytes, p.payload, p.signature);
+  r.forwarded += size;
+  if (r.forwarded == r.total) relays.erase(it);
+}
+
+void Controller::Impl::fail_relays(int world_id, const std::string& reason) {
+  for (auto it = relays.begin(); it != relays.end();) {
+    if (it->second.world != world_id) {
+      ++it;
+      continue;
+    }
+    const StreamRelay& r = it->second;
+    wire::Header h;
+    h.kind = wire::MsgKind::apply_reply;
+    h.function = r.function;
+    h.msg_ids = r.msg_ids;
+    h.targets = r.targets;
+    h.completed_us = now_us();
+    h.error = {errc::engine_died, "crew." + std::string(errc_name(errc::engine_died)),
+               "world " + std::to_string(world_id) + " ended after sending " + std::to_string(r.forwarded) + " of " +
+                   std::to_string(r.total) + " bytes of the gathered array (" + reason + ")",
+               r.function};
+    const wire::Outgoing m = wire::make_message(h);
+    to_client(r.client, m.header_bytes, m.payload);
+    it = relays.erase(it);
+  }
+}
+
 void Controller::Impl::send_to_world(int world_id, const wire::Outgoing& m) {
   const WorldRecord* w = registry.world(world_id);
   if (w == nullptr || w->state != EngineState::alive) return;
@@ -170,6 +215,9 @@ void Controller::Impl::join_part(const std::string& record, int world_id, const 
     rec.errors.push_back(where + reply->header.error.message);
     if (rec.error_code == errc::none) rec.error_code = reply->header.error.code;
   } else if (rec.worlds == 1) {
+    if (reply->header.stream.active())  // its array follows: the chunks go on to the client
+      relays.insert_or_assign(reply->header.msg_ids.front(), StreamRelay{rec.client, world_id, rec.msg_ids, rec.targets,
+                                                                         rec.function, reply->header.stream.bytes, 0});
     finish_join(it, reply);  // one world: its answer is the answer, as it came
     return;
   } else {
@@ -231,11 +279,13 @@ void Controller::Impl::finish_join(std::unordered_map<std::string, CollectiveRec
     header_bytes = std::move(m.header_bytes);
     payload = std::move(m.payload);
   }
+  const bool streamed = as_is && as_is->header.stream.active();
   for (const auto& msg_id : rec.msg_ids) {
     TaskRecord* t = tasks.find(msg_id);
     if (t == nullptr || t->done) continue;
     t->set_reply(signature, header_bytes, payload);
     tasks.mark_done(*t, failed);
+    if (streamed) t->evicted = t->streamed = true;  // the array passes through; none is kept here
     if (!dependents.empty() && dependents.count(t) != 0) finished_this_turn.push_back(t);
   }
   to_client(rec.client, header_bytes, payload, signature);

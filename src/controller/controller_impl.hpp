@@ -82,6 +82,17 @@ struct Controller::Impl {
     std::vector<Part> parts;
   };
 
+  /// One world's gather whose array streams back: its chunks go on to the client.
+  struct StreamRelay {
+    PeerId client = 0;
+    int world = -1;
+    std::vector<std::string> msg_ids;
+    std::vector<int> targets;
+    std::string function;
+    std::uint64_t total = 0;
+    std::uint64_t forwarded = 0;
+  };
+
   /// The most balanced tasks in flight on one engine when --hwm is automatic.
   static constexpr int max_auto_depth = 1024;
 
@@ -139,6 +150,10 @@ struct Controller::Impl {
   void send_to_world(int world_id, const wire::Outgoing& m);
   /// A chunk of a streamed scatter: on to the worlds its bytes belong to, as it came.
   void route_chunk(PeerId client, const wire::Packet& p);
+  /// A chunk of a gather's streamed answer: on to the client.
+  void relay_chunk(const WorldRecord& w, const wire::Packet& p);
+  /// A world ended while its answer streamed: the client hears that the rest will not come.
+  void fail_relays(int world_id, const std::string& reason);
   void join_part(const std::string& record, int world_id, const wire::Packet* reply, const std::string& failure);
   void finish_join(std::unordered_map<std::string, CollectiveRecord>::iterator it, const wire::Packet* as_is);
   void turn_progress(const std::string& record, const TaskRecord& t);
@@ -192,6 +207,7 @@ struct Controller::Impl {
   std::vector<Waiter> waiters;
   std::unordered_map<std::string, CollectiveRecord> collectives;
   std::unordered_map<std::string, StreamRoute> streams;  ///< by the request's first msg id
+  std::unordered_map<std::string, StreamRelay> relays;   ///< by the world's task (its first msg id)
   // What the handlers send waits here until the end of the loop's turn, then goes out per peer,
   // small messages batched (protocol/batch.hpp).
   PeerTable client_peers;

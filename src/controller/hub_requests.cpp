@@ -211,9 +211,11 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
       const wire::Header h = wire::decode_header(t.header_bytes.bytes());
       store_failure(gone, h.msg_ids.empty() ? std::string() : h.msg_ids.front(), h.function,
                     {errc::unknown_task, "crew.input.unknown_task",
-                     std::string(t.failed ? "it failed" : "it succeeded") +
-                         ", but its result data was dropped to keep the controller's result store within its budget "
-                         "(fetch large results sooner, or purge old ones)",
+                     t.streamed ? std::string("it succeeded, but its array streamed through the controller to the "
+                                              "client that asked for it and was not kept (gather it again)")
+                                : std::string(t.failed ? "it failed" : "it succeeded") +
+                                      ", but its result data was dropped to keep the controller's result store within "
+                                      "its budget (fetch large results sooner, or purge old ones)",
                      h.function});
       to_client(client, gone.header_bytes, gone.body(), gone.signature());
       continue;

@@ -39,6 +39,7 @@ struct TaskRecord {
   bool done = false;
   bool failed = false;
   bool evicted = false;   ///< the reply was delivered and its data dropped to stay in budget
+  bool streamed = false;  ///< (evicted) its result streamed through to the client, never kept
   bool balanced = false;  ///< load-balanced: the controller chose (chooses) its engine
   std::int64_t submitted_us = 0;
   std::int64_t dispatched_ns = 0;                     ///< steady clock, when it went to its engine (0: not yet)

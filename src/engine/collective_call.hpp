@@ -51,8 +51,10 @@ std::vector<Value> gather_values(const Collectives::Call& call, const Value& min
 /// The reply for this rank's own target (nullopt if this rank is not a target).
 std::optional<wire::Outgoing> own_reply(const Collectives::Call& call, const Verdict& verdict,
                                         const Value& result = Value());
-/// The root's one reply for all the world's targets (gather, reduce).
-wire::Outgoing world_reply(const Collectives::Call& call, const Verdict& verdict, const Value& result = Value());
+/// The root's one reply for all the world's targets (gather, reduce); `streamed`: the result
+/// follows in chunks (protocol/stream.hpp).
+wire::Outgoing world_reply(const Collectives::Call& call, const Verdict& verdict, const Value& result = Value(),
+                           const wire::StreamSpec& streamed = {});
 
 /// Flat bytes of a value (everything inline) and back.
 std::vector<std::byte> to_blob(const Value& v);

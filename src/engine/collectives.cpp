@@ -11,6 +11,7 @@
 #include "engine/executor.hpp"
 #include "engine/mpi_bulk.hpp"
 #include "engine/mpi_frames.hpp"
+#include "protocol/stream.hpp"
 #include "protocol/value_codec.hpp"
 #include "values/element_type.hpp"
 #include "values/sequence.hpp"
@@ -71,11 +72,13 @@ std::optional<wire::Outgoing> own_reply(const Collectives::Call& call, const Ver
   return wire::make_message(h, verdict.ok() ? result : Value());
 }
 
-wire::Outgoing world_reply(const Collectives::Call& call, const Verdict& verdict, const Value& result) {
+wire::Outgoing world_reply(const Collectives::Call& call, const Verdict& verdict, const Value& result,
+                           const wire::StreamSpec& streamed) {
   wire::Header h = reply_header(call, verdict);
   h.engine_id = -1;  // the world answers for all its targets
   h.targets = call.task->targets;
   h.msg_ids = call.task->msg_ids;
+  h.stream = streamed;
   return wire::make_message(h, verdict.ok() ? result : Value());
 }
 
@@ -333,12 +336,18 @@ std::optional<wire::Outgoing> Collectives::gather(Call& call) {
                " than on the first engine; gather needs them alike",
            {}};
     } else {
-      v.info = Value::dict({{"bytes", Value(std::move(bytes))}, {"list", kind == "list"}});
+      std::uint64_t total = 0;
+      for (const auto& b : bytes) total += static_cast<std::uint64_t>(b.as_int());
+      // One world's array of more than a chunk goes back as a stream (engine/stream_gather.cpp).
+      const bool streams =
+          kind != "list" && call.task->stream.reply_may_stream && sink_ && total > wire::stream_chunk_bytes();
+      v.info = Value::dict({{"bytes", Value(std::move(bytes))}, {"list", kind == "list"}, {"stream", streams}});
     }
   }
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) return call.root() ? std::optional(collective::world_reply(call, v)) : std::nullopt;
 
+  if (v.info["stream"].as_bool()) return gather_streamed(call, v, all, name);
   const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
   const std::uint64_t total = std::accumulate(bytes.begin(), bytes.end(), std::uint64_t{0});
   const std::byte* send = nullptr;

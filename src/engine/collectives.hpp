@@ -26,6 +26,9 @@
 namespace crew::detail {
 
 struct EngineIdentity;
+namespace collective {
+struct Verdict;
+}
 
 /// A chunk of a streamed array (protocol/stream.hpp), as rank 0's engine thread receives it.
 struct StreamChunk {
@@ -36,6 +39,8 @@ struct StreamChunk {
 };
 /// Rank 0: the next chunk, waiting up to the given time (nullopt: none came).
 using ChunkSource = std::function<std::optional<StreamChunk>(std::chrono::milliseconds)>;
+/// Rank 0: sends a message to the controller now, ahead of the collective's end (a stream).
+using MessageSink = std::function<void(wire::Outgoing)>;
 
 class Collectives {
 public:
@@ -50,6 +55,8 @@ public:
 
   /// Rank 0: where the chunks of streamed arrays come from (the bridge).
   void set_chunk_source(ChunkSource source) { chunks_ = std::move(source); }
+  /// Rank 0: how a streamed answer leaves (the bridge).
+  void set_message_sink(MessageSink sink) { sink_ = std::move(sink); }
 
   /// One op in progress on this rank (engine/collective_call.hpp).
   struct Call;
@@ -60,6 +67,9 @@ private:
   std::optional<wire::Outgoing> scatter_streamed(Call& call);
   std::string feed_stream(const Call& call, const std::vector<std::uint64_t>& bytes, std::byte* own);
   void discard_stream(const std::string& stream, std::uint64_t total);
+  // engine/stream_gather.cpp: one world's gather, its array streamed back
+  std::optional<wire::Outgoing> gather_streamed(Call& call, const collective::Verdict& v,
+                                                const std::vector<Value>& held, const std::string& name);
   std::optional<wire::Outgoing> gather(Call& call);
   std::optional<wire::Outgoing> push(Call& call);
   std::optional<wire::Outgoing> reduce(Call& call);
@@ -75,6 +85,7 @@ private:
   int world_size_ = 1;
   std::map<std::vector<int>, MPI_Comm> subcomms_;
   ChunkSource chunks_;
+  MessageSink sink_;
 };
 
 }  // namespace crew::detail

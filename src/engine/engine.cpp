@@ -279,6 +279,11 @@ private:
         if (!item->payload.empty()) c.data = std::move(item->payload.front());
         return c;
       });
+      executor_->set_message_sink([&from_engine](wire::Outgoing m) {
+        LocalReply r;
+        r.messages.push_back(std::move(m));
+        from_engine.push(std::move(r));
+      });
       std::thread bridge_thread([&] {
         try {
           bridge.run();
@@ -292,6 +297,7 @@ private:
       serve_local(to_engine, from_engine);
       bridge_thread.join();
       executor_->set_chunk_source({});
+      executor_->set_message_sink({});
     }  // the bridge closes its socket before the context ends
     zmq_.reset();
     if (bridge_error) std::rethrow_exception(bridge_error);

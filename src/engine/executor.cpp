@@ -103,6 +103,10 @@ void Executor::set_chunk_source(ChunkSource source) {
   if (collectives_) collectives_->set_chunk_source(std::move(source));
 }
 
+void Executor::set_message_sink(MessageSink sink) {
+  if (collectives_) collectives_->set_message_sink(std::move(sink));
+}
+
 std::optional<wire::Outgoing> Executor::run(const wire::Header& task, std::span<const Buffer> payload) {
   const wire::Collective op = wire::collective_of(task.function);
   if (op != wire::Collective::none && collectives_) {

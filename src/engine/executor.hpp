@@ -44,6 +44,8 @@ public:
 
   /// Rank 0: where streamed arrays' chunks come from (engine/collectives.hpp).
   void set_chunk_source(ChunkSource source);
+  /// Rank 0: how streamed answers leave (engine/collectives.hpp).
+  void set_message_sink(MessageSink sink);
 
   const EngineIdentity& identity() const noexcept { return id_; }
   Namespace& ns() noexcept { return ns_; }

@@ -2,6 +2,7 @@
 // each chunk's pieces to the ranks they belong to as the chunk comes, so that no rank holds
 // more than its own part, and the memory a chunk passes through is used again for the next.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <thread>
@@ -18,8 +19,18 @@ namespace {
 using collective::Verdict;
 
 constexpr int tag_stream = 7301;
-/// How long the root waits for the next chunk before it gives the scatter up.
-constexpr auto stall_limit = std::chrono::seconds(60);
+/// How long the root waits for the next chunk before it gives the scatter up: 60 s
+/// (CREW_STREAM_STALL_MS overrides it, for tests).
+std::chrono::milliseconds stall_limit() {
+  static const std::chrono::milliseconds limit = [] {
+    if (const char* env = std::getenv("CREW_STREAM_STALL_MS")) {
+      const long long v = std::atoll(env);
+      if (v >= 10 && v <= 3'600'000) return std::chrono::milliseconds(v);
+    }
+    return std::chrono::milliseconds(60'000);
+  }();
+  return limit;
+}
 
 /// A rank other than the root: its part, piece after piece, in order (an empty piece: the data
 /// stopped coming). Waits with naps, not spinning: a world may have more ranks than cores.
@@ -48,7 +59,7 @@ bool take_pieces(MPI_Comm comm, std::byte* out, std::uint64_t n) {
   return true;
 }
 
-std::string seconds_of(std::chrono::seconds s) { return std::to_string(s.count()) + " s"; }
+std::string seconds_of(std::chrono::milliseconds t) { return std::to_string(t.count() / 1000.0).substr(0, 5) + " s"; }
 
 }  // namespace
 
@@ -63,9 +74,9 @@ std::string Collectives::feed_stream(const Call& call, const std::vector<std::ui
   std::string failure;
   std::vector<MPI_Request> requests;
   for (std::uint64_t got = 0; got < total && failure.empty();) {
-    std::optional<StreamChunk> c = chunks_ ? chunks_(stall_limit) : std::nullopt;
+    std::optional<StreamChunk> c = chunks_ ? chunks_(stall_limit()) : std::nullopt;
     if (!c) {
-      failure = "no more of it came for " + seconds_of(stall_limit) + " after byte " + std::to_string(got) + " of " +
+      failure = "no more of it came for " + seconds_of(stall_limit()) + " after byte " + std::to_string(got) + " of " +
                 std::to_string(total);
     } else if (c->stop) {
       failure = "the world was shut down after byte " + std::to_string(got) + " of " + std::to_string(total);
@@ -107,7 +118,7 @@ std::string Collectives::feed_stream(const Call& call, const std::vector<std::ui
 // Root, when the scatter failed before its data moved: the chunks still come; let them go by.
 void Collectives::discard_stream(const std::string& stream, std::uint64_t total) {
   for (std::uint64_t got = 0; got < total && chunks_;) {
-    auto c = chunks_(stall_limit);
+    auto c = chunks_(stall_limit());
     if (!c || c->stop) return;
     if (c->stream == stream) got = c->offset + c->data.size();
   }

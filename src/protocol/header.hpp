@@ -65,6 +65,7 @@ struct StreamSpec {
   std::uint64_t offset = 0;  ///< stream_chunk: the chunk's first byte within the array
   std::uint8_t dtype = 0;    ///< the request: the array's element type (crew::dtype)
   std::vector<std::uint64_t> shape;
+  bool reply_may_stream = false;  ///< a gather task: its world may stream the joined array back
   bool active() const noexcept { return bytes != 0; }
 };
 
@@ -124,9 +125,10 @@ struct Header {
     ar(kind, request_id, targets, msg_ids, function, engine_id, submitted_us, started_us, completed_us, error.code,
        error.type, error.message, error.context, out, err);
     if (kind == MsgKind::balanced_request) ar(balance);
-    std::uint8_t streams = stream.active() ? 1 : 0;
+    std::uint8_t streams = (stream.active() ? 1 : 0) | (stream.reply_may_stream ? 2 : 0);
     ar(streams);
-    if (streams) ar(stream.bytes, stream.offset, stream.dtype, stream.shape);
+    if (streams & 1) ar(stream.bytes, stream.offset, stream.dtype, stream.shape);
+    stream.reply_may_stream = (streams & 2) != 0;
   }
 };
 

@@ -5,7 +5,12 @@
 // controller forwards each chunk as it comes (cut at world boundaries); rank 0 of each world
 // hands each chunk on to the ranks it belongs to. A hop touches a few chunks' worth of memory,
 // reused chunk after chunk, where it used to take in the whole array: on machines where new
-// memory is slow to fault in, that is most of a transfer's time. (Used by scatter.)
+// memory is slow to fault in, that is most of a transfer's time.
+//
+// scatter streams from the client to the engines. gather of one world streams back: rank 0 sends
+// the answer with the joined array described (stream set, no data), then the chunks, received
+// from the ranks into buffers used again chunk after chunk; the controller passes them to the
+// client, which joins them into the array it returns.
 //
 // A chunk: header {kind stream_chunk, msg_ids {the stream's task msg id}, stream.bytes (the
 // array's total for this hop), stream.offset}, and one frame of bytes (no body).

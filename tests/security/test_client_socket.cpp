@@ -16,6 +16,7 @@
 #include <random>
 
 #include "hostile_peer.hpp"
+#include "protocol/stream.hpp"
 #include "protocol/value_codec.hpp"
 
 using namespace crew;
@@ -122,6 +123,49 @@ TEST_SUITE("security.client_socket") {
     const Counters after = peer.barrier();
     check_delta(before, after, {.bad_signature = 4});
     CHECK(peer.inbox.empty());  // no hello_reply, no stats_reply for the forgeries
+    check_still_served(env());
+  }
+
+  TEST_CASE("a streamed scatter whose chunks stop coming fails on every target; the world serves on") {
+    // 64 float64 rows over engines 0 and 1: engine 0's 256 bytes come, engine 1's never do. The
+    // root gives up after CREW_STREAM_STALL_MS (1.5 s here) and releases the rank waiting for
+    // its part, so nothing is left hanging in the world.
+    CLIENT_PEER(peer, "stalled-stream");
+    wire::Header h = apply_header({0, 1}, {"stalled-1", "stalled-2"}, "crew.scatter");
+    h.stream.bytes = 512;
+    h.stream.dtype = static_cast<std::uint8_t>(dtype::float64);
+    h.stream.shape = {64};
+    peer.send_signed(h, Value::list({"stalled", Value()}));
+    const wire::Outgoing first = wire::make_chunk("stalled-1", 512, 0, Buffer::copy(std::string(256, 'x')));
+    peer.send_signed(first.header_bytes, first.payload);
+    for (const char* id : {"stalled-1", "stalled-2"}) {
+      CAPTURE(id);
+      const auto replies = peer.replies_for(id, 1, std::chrono::seconds(30));
+      REQUIRE(replies.size() == 1);
+      CHECK(replies[0].header.error.code == errc::aborted);
+      CHECK(replies[0].header.error.message.find("stopped coming") != std::string::npos);
+    }
+    // All or nothing: neither engine kept a part.
+    for (int engine : {0, 1}) {
+      CAPTURE(engine);
+      errc code = errc::none;
+      try {
+        (void)env().rc[engine].pull("stalled").get(std::chrono::seconds(30));
+      } catch (const Error& e) {
+        code = e.code();
+      }
+      CHECK(code == errc::unknown_name);
+    }
+    check_still_served(env());
+  }
+
+  TEST_CASE("chunks of a stream nobody started, or out of order, are dropped and counted") {
+    CLIENT_PEER(peer, "stray-chunks");
+    const Counters before = env().counters();
+    const wire::Outgoing stray = wire::make_chunk("no-such-stream", 64, 0, Buffer::copy(std::string(64, 'y')));
+    peer.send_signed(stray.header_bytes, stray.payload);
+    const Counters after = peer.barrier();
+    check_delta(before, after, {.unexpected = 1});
     check_still_served(env());
   }
 
