@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -67,6 +68,11 @@ private:
   std::optional<wire::Outgoing> scatter_streamed(Call& call);
   std::string feed_stream(const Call& call, const std::vector<std::uint64_t>& bytes, std::byte* own);
   void discard_stream(const std::string& stream, std::uint64_t total);
+  /// The next chunk of `stream`: kept from before, or from the source (chunks of other streams
+  /// that come meanwhile are kept for their turn; those of streams that ended are dropped).
+  std::optional<StreamChunk> next_chunk_of(const std::string& stream);
+  /// `stream` is over: what is kept of it goes, and what still comes of it will be dropped.
+  void end_stream(const std::string& stream);
   // engine/stream_gather.cpp: one world's gather, its array streamed back
   std::optional<wire::Outgoing> gather_streamed(Call& call, const collective::Verdict& v,
                                                 const std::vector<Value>& held, const std::string& name);
@@ -85,6 +91,8 @@ private:
   int world_size_ = 1;
   std::map<std::vector<int>, MPI_Comm> subcomms_;
   ChunkSource chunks_;
+  std::map<std::string, std::deque<StreamChunk>> kept_chunks_;  ///< other streams' chunks, for their turn
+  std::deque<std::string> ended_streams_;                       ///< the last few that ended
   MessageSink sink_;
 };
 

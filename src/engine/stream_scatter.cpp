@@ -74,14 +74,12 @@ std::string Collectives::feed_stream(const Call& call, const std::vector<std::ui
   std::string failure;
   std::vector<MPI_Request> requests;
   for (std::uint64_t got = 0; got < total && failure.empty();) {
-    std::optional<StreamChunk> c = chunks_ ? chunks_(stall_limit()) : std::nullopt;
+    std::optional<StreamChunk> c = next_chunk_of(stream);
     if (!c) {
       failure = "no more of it came for " + seconds_of(stall_limit()) + " after byte " + std::to_string(got) + " of " +
                 std::to_string(total);
     } else if (c->stop) {
       failure = "the world was shut down after byte " + std::to_string(got) + " of " + std::to_string(total);
-    } else if (c->stream != stream) {
-      continue;  // left over from a stream that failed earlier
     } else if (c->offset != got || c->data.empty() || c->data.size() > total - got) {
       failure = "a chunk at byte " + std::to_string(c->offset) + " (+" + std::to_string(c->data.size()) +
                 ") came where byte " + std::to_string(got) + " of " + std::to_string(total) + " was due";
@@ -108,6 +106,7 @@ std::string Collectives::feed_stream(const Call& call, const std::vector<std::ui
       got = to_chunk;
     }
   }
+  end_stream(stream);
   if (!failure.empty())
     for (std::size_t p = 1; p < participants; ++p)
       if (sent[p] < end[p] - begin[p])
@@ -117,11 +116,34 @@ std::string Collectives::feed_stream(const Call& call, const std::vector<std::ui
 
 // Root, when the scatter failed before its data moved: the chunks still come; let them go by.
 void Collectives::discard_stream(const std::string& stream, std::uint64_t total) {
-  for (std::uint64_t got = 0; got < total && chunks_;) {
-    auto c = chunks_(stall_limit());
-    if (!c || c->stop) return;
-    if (c->stream == stream) got = c->offset + c->data.size();
+  for (std::uint64_t got = 0; got < total;) {
+    auto c = next_chunk_of(stream);
+    if (!c || c->stop) break;
+    got = c->offset + c->data.size();
   }
+  end_stream(stream);
+}
+
+std::optional<StreamChunk> Collectives::next_chunk_of(const std::string& stream) {
+  if (auto it = kept_chunks_.find(stream); it != kept_chunks_.end()) {
+    StreamChunk c = std::move(it->second.front());
+    it->second.pop_front();
+    if (it->second.empty()) kept_chunks_.erase(it);
+    return c;
+  }
+  for (;;) {
+    std::optional<StreamChunk> c = chunks_ ? chunks_(stall_limit()) : std::nullopt;
+    if (!c || c->stop || c->stream == stream) return c;
+    // Another client's stream, sent meanwhile: its scatter runs next, after this one.
+    if (std::find(ended_streams_.begin(), ended_streams_.end(), c->stream) == ended_streams_.end())
+      kept_chunks_[c->stream].push_back(std::move(*c));
+  }
+}
+
+void Collectives::end_stream(const std::string& stream) {
+  kept_chunks_.erase(stream);
+  ended_streams_.push_back(stream);
+  if (ended_streams_.size() > 64) ended_streams_.pop_front();
 }
 
 // scatter(name, null[, counts]) with the array described in the task's stream spec.

@@ -159,6 +159,43 @@ TEST_SUITE("security.client_socket") {
     check_still_served(env());
   }
 
+  TEST_CASE("two streamed scatters whose chunks interleave both land whole") {
+    // Both requests first, then their chunks taking turns: rank 0 of the world runs the first
+    // scatter while the second's chunks come, and must keep those for the second's turn.
+    CLIENT_PEER(peer, "interleaved-streams");
+    const std::vector<std::string> names{"inter_a", "inter_b"};
+    std::vector<std::vector<double>> data(2);
+    for (std::size_t k = 0; k < 2; ++k) {
+      data[k].resize(64);
+      for (std::size_t i = 0; i < 64; ++i) data[k][i] = static_cast<double>(100 * k + i);
+      wire::Header h = apply_header({0, 1}, {names[k] + "-0", names[k] + "-1"}, "crew.scatter");
+      h.stream.bytes = 64 * sizeof(double);
+      h.stream.dtype = static_cast<std::uint8_t>(dtype::float64);
+      h.stream.shape = {64};
+      peer.send_signed(h, Value::list({names[k], Value()}));
+    }
+    constexpr std::size_t chunk = 128;  // 4 chunks each
+    for (std::size_t at = 0; at < 64 * sizeof(double); at += chunk)
+      for (std::size_t k = 0; k < 2; ++k) {
+        const auto* bytes = reinterpret_cast<const std::byte*>(data[k].data()) + at;
+        const wire::Outgoing c = wire::make_chunk(names[k] + "-0", 64 * sizeof(double), at, Buffer::copy(bytes, chunk));
+        peer.send_signed(c.header_bytes, c.payload);
+      }
+    for (std::size_t k = 0; k < 2; ++k)
+      for (const char* target : {"-0", "-1"}) {
+        const std::string id = names[k] + target;
+        CAPTURE(id);
+        const auto replies = peer.replies_for(id, 1, std::chrono::seconds(30));
+        REQUIRE(replies.size() == 1);
+        CHECK_FALSE(replies[0].header.error.failed());
+      }
+    for (std::size_t k = 0; k < 2; ++k) {
+      const Value back = env().rc.view().gather(names[k]).get(std::chrono::seconds(30));
+      CHECK(back == Value(Array::from(std::vector<double>(data[k]))));
+    }
+    check_still_served(env());
+  }
+
   TEST_CASE("chunks of a stream nobody started, or out of order, are dropped and counted") {
     CLIENT_PEER(peer, "stray-chunks");
     const Counters before = env().counters();

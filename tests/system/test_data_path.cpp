@@ -91,6 +91,20 @@ TEST_SUITE("system.data") {
     }
   }
 
+  TEST_CASE("two clients scattering at once both get their arrays where they belong") {
+    // Several MiB each: streamed (in hundreds of chunks with CREW_STREAM_CHUNK_BYTES=4096) from
+    // two connections at once. (security.client_socket interleaves two streams' chunks exactly.)
+    const auto& rc = client();
+    Client other = cluster().client(30s);
+    const Value a = iota(250'000, 2), b = iota(200'000, 3);
+    auto ra = rc.view().scatter("from_a", a);
+    auto rb = other.view().scatter("from_b", b);
+    ra.get(60s);
+    rb.get(60s);
+    CHECK(rc.view().gather("from_a").get(60s) == a);
+    CHECK(other.view().gather("from_b").get(60s) == b);
+  }
+
   TEST_CASE("lists scatter and gather like arrays") {
     const auto view = client().view();
     Value::List items;
