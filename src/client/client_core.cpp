@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <new>
 
 #include "common/clock.hpp"
 #include "common/process.hpp"
@@ -378,9 +379,19 @@ void ClientCore::on_stream_head(wire::Packet&& p) {
     return;
   }
   Incoming in;
-  auto owner = std::make_shared_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.bytes));
-  in.data = owner.get();
-  in.array = Buffer::view(std::move(owner), in.data, static_cast<std::size_t>(s.bytes));
+  try {
+    auto owner = std::make_shared_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.bytes));
+    in.data = owner.get();
+    in.array = Buffer::view(std::move(owner), in.data, static_cast<std::size_t>(s.bytes));
+  } catch (const std::bad_alloc&) {
+    const std::uint64_t bytes = s.bytes;
+    p.header.stream = {};
+    p.header.error = {errc::oversized, "crew.protocol.oversized",
+                      "the result is a " + std::to_string(bytes) + "-byte array, more than this client could allocate",
+                      p.header.function};
+    on_result(std::move(p));
+    return;
+  }
   const std::string key = p.header.msg_ids.front();
   in.head = std::move(p);
   incoming_.insert_or_assign(key, std::move(in));

@@ -18,6 +18,25 @@ void expect_args(const Value& args, std::size_t n, const char* signature) {
                                              " is " + std::string(args[i].type_name()));
 }
 
+/// Each world's share of a partition over all the targets: its targets' row counts, and their sum.
+struct WorldRows {
+  Value::List counts;
+  std::uint64_t rows = 0;
+};
+std::vector<WorldRows> rows_by_world(const std::vector<WorldShare>& shares, const std::vector<std::uint64_t>& sizes) {
+  std::vector<WorldRows> out;
+  std::size_t t = 0;
+  for (const auto& s : shares) {
+    WorldRows w;
+    for (std::size_t k = 0; k < s.targets.size(); ++k, ++t) {
+      w.counts.push_back(static_cast<std::int64_t>(sizes[t]));
+      w.rows += sizes[t];
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
 /// A streamed scatter: each world's rows, as bytes of the whole array and as a stream of its own.
 void split_stream(std::vector<WorldShare>& shares, std::size_t targets, const Value& args,
                   const wire::StreamSpec& stream) {
@@ -27,16 +46,12 @@ void split_stream(std::vector<WorldShare>& shares, std::size_t targets, const Va
     throw InputError(errc::bad_option, "a streamed array needs rows: shape " + std::to_string(stream.shape.size()) +
                                            "-d, " + std::to_string(stream.bytes) + " bytes");
   const std::uint64_t row_bytes = stream.bytes / stream.shape[0];
-  const auto sizes = seq::partition(stream.shape[0], targets);
+  auto parts = rows_by_world(shares, seq::partition(stream.shape[0], targets));
   std::uint64_t row = 0;
-  std::size_t t = 0;
-  for (auto& s : shares) {
-    Value::List counts;
-    std::uint64_t rows = 0;
-    for (std::size_t k = 0; k < s.targets.size(); ++k, ++t) {
-      counts.push_back(static_cast<std::int64_t>(sizes[t]));
-      rows += sizes[t];
-    }
+  for (std::size_t w = 0; w < shares.size(); ++w) {
+    WorldShare& s = shares[w];
+    Value::List& counts = parts[w].counts;
+    const std::uint64_t rows = parts[w].rows;
     s.stream_begin = row * row_bytes;
     if (rows == 0) {  // fewer rows than targets: this world's engines get empty arrays, sent inline
       std::vector<std::uint64_t> shape = stream.shape;
@@ -74,18 +89,12 @@ std::vector<WorldShare> split_by_world(wire::Collective op, const std::vector<in
     if (shares.size() == 1) break;
     expect_args(args, 2, "scatter(name, sequence)");
     const Value& data = args[1];
-    const auto sizes = seq::partition(seq::length(data, "scatter"), targets.size());
+    auto parts = rows_by_world(shares, seq::partition(seq::length(data, "scatter"), targets.size()));
     std::uint64_t offset = 0;
-    std::size_t t = 0;
-    for (auto& s : shares) {
-      Value::List counts;
-      std::uint64_t rows = 0;
-      for (std::size_t k = 0; k < s.targets.size(); ++k, ++t) {
-        counts.push_back(static_cast<std::int64_t>(sizes[t]));
-        rows += sizes[t];
-      }
-      s.body = Value::list({args[0], seq::take(data, offset, rows), Value(std::move(counts))});
-      offset += rows;
+    for (std::size_t w = 0; w < shares.size(); ++w) {
+      shares[w].body =
+          Value::list({args[0], seq::take(data, offset, parts[w].rows), Value(std::move(parts[w].counts))});
+      offset += parts[w].rows;
     }
     break;
   }
