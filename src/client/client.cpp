@@ -223,19 +223,17 @@ AsyncResult DirectView::push(Value::Dict values) const {
   return collective("crew.push", {Value(std::move(values))}, false);
 }
 
-AsyncResult DirectView::collective(std::string_view function, Value::List args, bool joined) const {
+AsyncResult DirectView::collective(std::string_view function, Value::List args, bool joined,
+                                   const Array* streamed) const {
   std::vector<int> sorted = targets_;
   std::sort(sorted.begin(), sorted.end());
-  return AsyncResult(core_->submit(function, std::move(args), sorted, single_ && !joined, joined));
+  return AsyncResult(core_->submit(function, std::move(args), sorted, single_ && !joined, joined, streamed));
 }
 
 AsyncResult DirectView::scatter_value(const std::string& name, Value sequence) const {
   (void)seq::length(sequence, "scatter");  // a clear error here, before anything is sent
-  if (sequence.is_array() && sequence.as_array().data().size() > wire::stream_chunk_bytes() && !targets_.empty()) {
-    std::vector<int> sorted = targets_;
-    std::sort(sorted.begin(), sorted.end());
-    return AsyncResult(core_->submit_streamed("crew.scatter", {Value(name), Value()}, sorted, sequence.as_array()));
-  }
+  if (sequence.is_array() && sequence.as_array().data().size() > wire::stream_chunk_bytes())
+    return collective("crew.scatter", {Value(name), Value()}, false, &sequence.as_array());
   return collective("crew.scatter", {Value(name), std::move(sequence)}, false);
 }
 

@@ -133,12 +133,18 @@ void ClientCore::send(wire::Outgoing&& m) {
 }
 
 std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value::List args,
-                                                const std::vector<int>& targets, bool single, bool joined) {
+                                                const std::vector<int>& targets, bool single, bool joined,
+                                                const Array* streamed) {
   wire::Header h;
   h.kind = wire::MsgKind::apply_request;
   h.targets.assign(targets.begin(), targets.end());
   h.function = std::string(function);
   h.submitted_us = now_us();
+  if (streamed) {
+    h.stream.bytes = streamed->data().size();
+    h.stream.dtype = static_cast<std::uint8_t>(streamed->type());
+    h.stream.shape = streamed->shape();
+  }
   auto state = new_state(targets.size(), function, h.submitted_us);
   state->targets = targets;
   state->single = single;
@@ -147,39 +153,20 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
   if (targets.empty()) return state;
 
   wire::Outgoing m = wire::make_message(h, Value(std::move(args)));
-  check_size(m, h.function);
+  check_size(m, h.function, h.stream.bytes);
   {
     std::lock_guard lock(pending_mutex_);
     for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
   }
   send(std::move(m));
-  return state;
-}
-
-std::shared_ptr<ResultState> ClientCore::submit_streamed(std::string_view function, Value::List args,
-                                                         const std::vector<int>& targets, const Array& data) {
-  wire::Header h;
-  h.kind = wire::MsgKind::apply_request;
-  h.targets.assign(targets.begin(), targets.end());
-  h.function = std::string(function);
-  h.submitted_us = now_us();
-  h.stream.bytes = data.data().size();
-  h.stream.dtype = static_cast<std::uint8_t>(data.type());
-  h.stream.shape = data.shape();
-  auto state = new_state(targets.size(), function, h.submitted_us);
-  state->targets = targets;
-  h.msg_ids = state->msg_ids;
-  wire::Outgoing head = wire::make_message(h, Value(std::move(args)));
-  check_size(head, h.function, h.stream.bytes);
-  std::vector<wire::Outgoing> messages;
-  messages.push_back(std::move(head));
-  // The chunks are views of the caller's array: nothing is copied until ZeroMQ sends them.
-  const Buffer& bytes = data.data();
-  const std::size_t chunk = wire::stream_chunk_bytes();
-  for (std::uint64_t at = 0; at < bytes.size(); at += chunk)
-    messages.push_back(wire::make_chunk(state->msg_ids.front(), bytes.size(), at,
-                                        bytes.slice(at, std::min<std::uint64_t>(chunk, bytes.size() - at))));
-  post(state, std::move(messages));
+  if (streamed) {
+    // The chunks are views of the caller's array: nothing is copied until ZeroMQ sends them.
+    const Buffer& bytes = streamed->data();
+    const std::size_t chunk = wire::stream_chunk_bytes();
+    for (std::uint64_t at = 0; at < bytes.size(); at += chunk)
+      send(wire::make_chunk(state->msg_ids.front(), bytes.size(), at,
+                            bytes.slice(at, std::min<std::uint64_t>(chunk, bytes.size() - at))));
+  }
   return state;
 }
 

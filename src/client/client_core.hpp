@@ -71,13 +71,11 @@ public:
   ClientCore(std::filesystem::path controller_file, std::string profile_hint, std::chrono::milliseconds timeout);
   ~ClientCore();
 
-  /// Sends an apply_request to `targets`; results arrive in the returned state.
+  /// Sends an apply_request to `targets`; results arrive in the returned state. `streamed`: an
+  /// array sent after the request in chunks (protocol/stream.hpp) rather than inside it; `args`
+  /// hold null where it goes.
   std::shared_ptr<ResultState> submit(std::string_view function, Value::List args, const std::vector<int>& targets,
-                                      bool single, bool joined = false);
-  /// Like submit, with `data` sent after the request in chunks (protocol/stream.hpp) rather than
-  /// inside it; `args` hold null where the array goes.
-  std::shared_ptr<ResultState> submit_streamed(std::string_view function, Value::List args,
-                                               const std::vector<int>& targets, const Array& data);
+                                      bool single, bool joined = false, const Array* streamed = nullptr);
   /// One call per target, each with its own arguments (a direct map): one slot per call.
   std::shared_ptr<ResultState> submit_each(std::string_view function, std::vector<Value::List> calls,
                                            const std::vector<int>& targets);

@@ -60,6 +60,16 @@ wire::Outgoing world_reply(const Collectives::Call& call, const Verdict& verdict
 std::vector<std::byte> to_blob(const Value& v);
 Value from_blob(std::span<const std::byte> blob);
 
+/// scatter: each target's rows of a `length`-row sequence, in target order: the counts the
+/// controller gave (args[2]) or else the seeds' partition over the task's targets. Throws
+/// Error [bad_arguments] if the counts do not add up.
+std::vector<std::uint64_t> target_rows(const Collectives::Call& call, const Value& args, std::uint64_t length);
+
+/// gather: the joined array's dtype and shape (the first target's, with every target's rows),
+/// from the participants' holdings.
+std::pair<dtype, std::vector<std::uint64_t>> joined_shape(const Collectives::Call& call,
+                                                          const std::vector<Value>& held);
+
 /// "engines 2, 5" / "engine 3".
 std::string engines_text(const std::vector<int>& engines);
 

@@ -82,6 +82,31 @@ wire::Outgoing world_reply(const Collectives::Call& call, const Verdict& verdict
   return wire::make_message(h, verdict.ok() ? result : Value());
 }
 
+std::vector<std::uint64_t> target_rows(const Collectives::Call& call, const Value& args, std::uint64_t length) {
+  // Without counts (one world: the controller passed the request through), the world's targets
+  // are all the targets: the seeds' partition over them.
+  auto rows =
+      args.size() == 3 ? args[2].get<std::vector<std::uint64_t>>() : seq::partition(length, call.task->targets.size());
+  if (rows.size() != call.task->targets.size() || std::accumulate(rows.begin(), rows.end(), std::uint64_t{0}) != length)
+    throw Error(errc::bad_arguments, "crew.scatter: the counts do not add up to the sequence's length");
+  return rows;
+}
+
+std::pair<dtype, std::vector<std::uint64_t>> joined_shape(const Collectives::Call& call,
+                                                          const std::vector<Value>& held) {
+  const Value* first = nullptr;
+  std::uint64_t rows = 0;
+  for (int p = 0; p < call.participants(); ++p) {
+    if (call.target_of[static_cast<std::size_t>(p)] < 0) continue;
+    const Value& h = held[static_cast<std::size_t>(p)];
+    if (!first) first = &h;
+    rows += static_cast<std::uint64_t>(h["shape"][0].as_int());
+  }
+  auto shape = (*first)["shape"].get<std::vector<std::uint64_t>>();
+  shape.front() = rows;
+  return {static_cast<dtype>((*first)["dtype"].as_int()), std::move(shape)};
+}
+
 std::string engines_text(const std::vector<int>& engines) {
   std::string out = engines.size() == 1 ? "engine " : "engines ";
   for (std::size_t i = 0; i < engines.size(); ++i) out += (i ? ", " : "") + std::to_string(engines[i]);
@@ -230,13 +255,7 @@ std::optional<wire::Outgoing> Collectives::scatter(Call& call) {
         throw Error(errc::bad_arguments, "crew.scatter takes (name, sequence[, counts])");
       const Value& data = args[1];
       const std::uint64_t length = seq::length(data, "scatter");
-      // Without counts (one world: the controller passed the request through), the world's
-      // targets are all the targets: the seeds' partition over them.
-      const auto rows = args.size() == 3 ? args[2].get<std::vector<std::uint64_t>>()
-                                         : seq::partition(length, call.task->targets.size());
-      if (rows.size() != call.task->targets.size() ||
-          std::accumulate(rows.begin(), rows.end(), std::uint64_t{0}) != length)
-        throw Error(errc::bad_arguments, "crew.scatter: the counts do not add up to the sequence's length");
+      const auto rows = collective::target_rows(call, args, length);
       Value::List bytes, part_rows;
       std::uint64_t at = 0;
       for (int p = 0; p < call.participants(); ++p) {
@@ -367,17 +386,8 @@ std::optional<wire::Outgoing> Collectives::gather(Call& call) {
     joined = seq::concat(parts);
   } else {
     // The parts arrived in engine order, already one contiguous array.
-    const Value* first = nullptr;
-    std::uint64_t rows = 0;
-    for (int p = 0; p < call.participants(); ++p) {
-      if (call.target_of[static_cast<std::size_t>(p)] < 0) continue;
-      const Value& shape = all[static_cast<std::size_t>(p)]["shape"];
-      if (!first) first = &all[static_cast<std::size_t>(p)];
-      rows += static_cast<std::uint64_t>(shape[0].as_int());
-    }
-    auto shape = (*first)["shape"].get<std::vector<std::uint64_t>>();
-    shape.front() = rows;
-    joined = Value(Array(static_cast<dtype>((*first)["dtype"].as_int()), std::move(shape), recv.buffer));
+    auto [type, shape] = collective::joined_shape(call, all);
+    joined = Value(Array(type, std::move(shape), recv.buffer));
   }
   return collective::world_reply(call, v, joined);
 }

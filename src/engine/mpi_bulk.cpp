@@ -3,13 +3,13 @@
 
 #include <algorithm>
 #include <climits>
-#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/env.hpp"
 #include "engine/mpi_frames.hpp"
 
 namespace crew::detail::mpi_bulk {
@@ -66,13 +66,7 @@ std::pair<std::vector<int>, std::vector<int>> counts_and_displacements(const std
 }  // namespace
 
 std::size_t chunk_bytes() {
-  static const std::size_t bytes = [] {
-    if (const char* env = std::getenv("CREW_MPI_CHUNK_BYTES")) {
-      const long long v = std::atoll(env);
-      if (v >= 1 && v <= (1LL << 30)) return static_cast<std::size_t>(v);
-    }
-    return std::size_t{1} << 30;
-  }();
+  static const auto bytes = static_cast<std::size_t>(env_integer("CREW_MPI_CHUNK_BYTES", 1, 1LL << 30, 1LL << 30));
   return bytes;
 }
 

@@ -50,20 +50,11 @@ std::optional<wire::Outgoing> Collectives::gather_streamed(Call& call, const col
     return std::nullopt;
   }
 
-  // The joined array: the first target's dtype and trailing shape, all the targets' rows.
   wire::StreamSpec spec;
-  std::uint64_t rows = 0;
-  const Value* first = nullptr;
-  for (int p = 0; p < call.participants(); ++p) {
-    if (call.target_of[static_cast<std::size_t>(p)] < 0) continue;
-    const Value& h = held[static_cast<std::size_t>(p)];
-    if (!first) first = &h;
-    rows += static_cast<std::uint64_t>(h["shape"][0].as_int());
-    spec.bytes += bytes[static_cast<std::size_t>(p)];
-  }
-  spec.dtype = static_cast<std::uint8_t>((*first)["dtype"].as_int());
-  spec.shape = (*first)["shape"].get<std::vector<std::uint64_t>>();
-  spec.shape.front() = rows;
+  for (const auto n : bytes) spec.bytes += n;
+  auto [type, shape] = collective::joined_shape(call, held);
+  spec.dtype = static_cast<std::uint8_t>(type);
+  spec.shape = std::move(shape);
   sink_(collective::world_reply(call, v, Value(), spec));
 
   const std::string& stream = call.task->msg_ids.front();

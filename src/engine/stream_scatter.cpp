@@ -2,16 +2,14 @@
 // each chunk's pieces to the ranks they belong to as the chunk comes, so that no rank holds
 // more than its own part, and the memory a chunk passes through is used again for the next.
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <numeric>
 #include <thread>
 #include <vector>
 
+#include "common/env.hpp"
 #include "engine/collective_call.hpp"
 #include "engine/idle_backoff.hpp"
 #include "engine/mpi_frames.hpp"
-#include "values/sequence.hpp"
 
 namespace crew::detail {
 namespace {
@@ -22,13 +20,7 @@ constexpr int tag_stream = 7301;
 /// How long the root waits for the next chunk before it gives the scatter up: 60 s
 /// (CREW_STREAM_STALL_MS overrides it, for tests).
 std::chrono::milliseconds stall_limit() {
-  static const std::chrono::milliseconds limit = [] {
-    if (const char* env = std::getenv("CREW_STREAM_STALL_MS")) {
-      const long long v = std::atoll(env);
-      if (v >= 10 && v <= 3'600'000) return std::chrono::milliseconds(v);
-    }
-    return std::chrono::milliseconds(60'000);
-  }();
+  static const std::chrono::milliseconds limit(env_integer("CREW_STREAM_STALL_MS", 10, 3'600'000, 60'000));
   return limit;
 }
 
@@ -165,11 +157,7 @@ std::optional<wire::Outgoing> Collectives::scatter_streamed(Call& call) {
         throw Error(errc::bad_arguments, "crew.scatter: the streamed array's shape does not match its " +
                                              std::to_string(spec.bytes) + " bytes");
       const std::uint64_t length = spec.shape[0], row_bytes = spec.bytes / length;
-      const auto rows = args.size() == 3 ? args[2].get<std::vector<std::uint64_t>>()
-                                         : seq::partition(length, call.task->targets.size());
-      if (rows.size() != call.task->targets.size() ||
-          std::accumulate(rows.begin(), rows.end(), std::uint64_t{0}) != length)
-        throw Error(errc::bad_arguments, "crew.scatter: the counts do not add up to the array's length");
+      const auto rows = collective::target_rows(call, args, length);
       Value::List bytes, part_rows;
       for (int p = 0; p < call.participants(); ++p) {
         const int t = call.target_of[static_cast<std::size_t>(p)];

@@ -16,9 +16,9 @@
 // array's total for this hop), stream.offset}, and one frame of bytes (no body).
 
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 
+#include "common/env.hpp"
 #include "crew/buffer.hpp"
 #include "protocol/header.hpp"
 #include "protocol/wire.hpp"
@@ -28,13 +28,7 @@ namespace crew::wire {
 /// How large a chunk is (4 MiB; CREW_STREAM_CHUNK_BYTES overrides it, from 1 KiB, for tests).
 /// Arrays of more than one chunk stream.
 inline std::size_t stream_chunk_bytes() {
-  static const std::size_t bytes = [] {
-    if (const char* env = std::getenv("CREW_STREAM_CHUNK_BYTES")) {
-      const long long v = std::atoll(env);
-      if (v >= 1024 && v <= (1LL << 30)) return static_cast<std::size_t>(v);
-    }
-    return std::size_t{4} << 20;
-  }();
+  static const auto bytes = static_cast<std::size_t>(env_integer("CREW_STREAM_CHUNK_BYTES", 1024, 1LL << 30, 4 << 20));
   return bytes;
 }
 
