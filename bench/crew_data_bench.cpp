@@ -3,6 +3,7 @@
 //
 //   scatter@8MB / @128MB / @512MB   view.scatter("a", float64 array of that many MiB), GB/s (1e9 B)
 //   gather@...                      view.gather("a") back into the client, GB/s
+//   scatter@512MB_again, gather@... the same once more: into memory the processes now hold
 //   push_all                        view.push({"b": 128 MiB}), size x N / time (aggregate GB/s)
 //   pull_one                        rc[0].pull("b") of 128 MiB, GB/s
 //   reduce                          view.reduce("b", sum) of 128 MiB per engine, size x N / time
@@ -11,6 +12,7 @@
 //   controller_rss_idle_after       ... once it has been idle long enough to give bulk memory back
 //
 // Usage: crew-data-bench --profile P [--reps R] [--first-rep r] [--sizes 8,128,512] [--h5-dir DIR]
+//                        [--only scatter,h5,push] (scatter also gathers; push also pulls and reduces)
 #include <unistd.h>
 
 #include <chrono>
@@ -73,6 +75,7 @@ int main(int argc, char** argv) try {
   std::string profile = "default", h5_dir = "/tmp";
   int reps = 3, first_rep = 0;
   std::vector<int> sizes{8, 128, 512};
+  std::string only = "scatter,h5,push";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--profile")
@@ -83,6 +86,8 @@ int main(int argc, char** argv) try {
       first_rep = std::stoi(v);
     else if (k == "--h5-dir")
       h5_dir = v;
+    else if (k == "--only")
+      only = v;
     else if (k == "--sizes") {
       sizes.clear();
       std::stringstream ss(v);
@@ -97,8 +102,12 @@ int main(int argc, char** argv) try {
   const int n = static_cast<int>(view.targets().size());
   const auto timeout = std::chrono::milliseconds(600000);
 
+  const auto wanted = [&](const std::string& part) {
+    return ("," + only + ",").find("," + part + ",") != std::string::npos;
+  };
   for (int rep = first_rep; rep < first_rep + reps; ++rep) {
     for (int mib : sizes) {
+      if (!wanted("scatter")) break;
       const std::size_t count = (std::size_t(mib) << 20) / sizeof(double);
       std::vector<double> a(count);
       std::iota(a.begin(), a.end(), 0.0);
@@ -112,7 +121,16 @@ int main(int argc, char** argv) try {
       if (back.as_array().size() != count || back.as_array().at_double(count - 1) != double(count - 1))
         throw std::runtime_error("gather returned a wrong array");
       emit("gather" + tag, n, bytes / tg / 1e9, "GB/s", rep, {{"bytes", bytes}, {"seconds", tg}});
-      if (mib == sizes.back()) {
+      if (mib == sizes.back()) {  // the same again, into memory the processes now hold (warm)
+        const double ts2 = seconds([&] { view.scatter("a", whole).get(timeout); });
+        emit("scatter" + tag + "_again", n, bytes / ts2 / 1e9, "GB/s", rep, {{"bytes", bytes}, {"seconds", ts2}});
+        back = crew::Value();
+        const double tg2 = seconds([&] { back = view.gather("a").get(timeout); });
+        if (back.as_array().size() != count || back.as_array().at_double(count - 1) != double(count - 1))
+          throw std::runtime_error("gather returned a wrong array");
+        emit("gather" + tag + "_again", n, bytes / tg2 / 1e9, "GB/s", rep, {{"bytes", bytes}, {"seconds", tg2}});
+      }
+      if (mib == sizes.back() && wanted("h5")) {
         const std::string file = h5_dir + "/crew-data-bench-" + std::to_string(::getpid()) + ".h5";
         const double tw = seconds([&] { view.save_h5(file, "a").get(timeout); });
         emit("save_h5" + tag, n, bytes / tw / 1e9, "GB/s", rep, {{"bytes", bytes}, {"seconds", tw}});
@@ -123,7 +141,7 @@ int main(int argc, char** argv) try {
       }
       view.apply("del", "a").get(timeout);
     }
-    {
+    if (wanted("push")) {
       const std::size_t count = (std::size_t{128} << 20) / sizeof(double);
       std::vector<double> b(count, 1.5);
       const double bytes = static_cast<double>(count * sizeof(double));

@@ -16,7 +16,8 @@ namespace crew {
 
 namespace detail {
 class ClientCore;
-}
+struct Bulk;
+}  // namespace detail
 
 class DirectView {
 public:
@@ -78,9 +79,9 @@ public:
 private:
   friend class Client;
   /// A collective over the targets in engine-id order; `joined`: one result for all of them.
-  /// `streamed`: an array that follows the request in chunks (null where it goes in `args`).
+  /// `bulk`: an array that goes outside the request (null where it goes in `args`).
   AsyncResult collective(std::string_view function, Value::List args, bool joined,
-                         const Array* streamed = nullptr) const;
+                         const detail::Bulk* bulk = nullptr) const;
 
   DirectView(std::shared_ptr<detail::ClientCore> core, std::vector<int> targets, bool single)
       : core_(std::move(core)), targets_(std::move(targets)), single_(single) {}

@@ -9,6 +9,8 @@
 #include "protocol/stream.hpp"
 #include "values/sequence.hpp"
 
+#include <memory>
+
 namespace crew {
 namespace {
 
@@ -218,26 +220,46 @@ AsyncMap DirectView::map_value(std::string_view function, Value sequence) const 
   return AsyncMap(core_->submit_each("crew.map", std::move(calls), used), std::move(sizes), true);
 }
 
+namespace {
+/// Arrays above one chunk go outside the request: streamed, or copied by the engines themselves.
+bool large(const Value& v) { return v.is_array() && v.as_array().data().size() > wire::stream_chunk_bytes(); }
+}  // namespace
+
 AsyncResult DirectView::push(Value::Dict values) const {
+  // One large array, engines on this host: each engine copies it from here (engine/single_copy.cpp).
+  if (values.size() == 1 && large(values.begin()->second) && core_->engines_can_copy(targets_)) {
+    const detail::Bulk bulk{&values.begin()->second.as_array(), nullptr, true};
+    return collective("crew.push", {Value(Value::Dict{{values.begin()->first, Value()}})}, false, &bulk);
+  }
   if (targets_.size() == 1) return apply_list("push", {Value(std::move(values))});
   return collective("crew.push", {Value(std::move(values))}, false);
 }
 
 AsyncResult DirectView::collective(std::string_view function, Value::List args, bool joined,
-                                   const Array* streamed) const {
+                                   const detail::Bulk* bulk) const {
   std::vector<int> sorted = targets_;
   std::sort(sorted.begin(), sorted.end());
-  return AsyncResult(core_->submit(function, std::move(args), sorted, single_ && !joined, joined, streamed));
+  return AsyncResult(core_->submit(function, std::move(args), sorted, single_ && !joined, joined, bulk));
 }
 
 AsyncResult DirectView::scatter_value(const std::string& name, Value sequence) const {
   (void)seq::length(sequence, "scatter");  // a clear error here, before anything is sent
-  if (sequence.is_array() && sequence.as_array().data().size() > wire::stream_chunk_bytes())
-    return collective("crew.scatter", {Value(name), Value()}, false, &sequence.as_array());
+  if (large(sequence)) {
+    const detail::Bulk bulk{&sequence.as_array(), nullptr, core_->engines_can_copy(targets_)};
+    return collective("crew.scatter", {Value(name), Value()}, false, &bulk);
+  }
   return collective("crew.scatter", {Value(name), std::move(sequence)}, false);
 }
 
-AsyncResult DirectView::gather(const std::string& name) const { return collective("crew.gather", {Value(name)}, true); }
+AsyncResult DirectView::gather(const std::string& name) const {
+  // Engines on this host write their parts straight into an array made here (client/single_copy.cpp).
+  if (core_->engines_can_copy(targets_, false)) {
+    std::vector<int> sorted = targets_;
+    std::sort(sorted.begin(), sorted.end());
+    return AsyncResult(core_->gather_by_copy(name, sorted));
+  }
+  return collective("crew.gather", {Value(name)}, true);
+}
 
 AsyncResult DirectView::reduce(const std::string& name, op o) const {
   return collective("crew.reduce", {Value(name), Value(op_name(o))}, true);
@@ -251,7 +273,11 @@ AsyncResult DirectView::load_h5(const std::string& file, const std::string& data
   return collective("crew.load_h5", {Value(file), Value(dataset), Value(name)}, false);
 }
 
-AsyncResult DirectView::pull(const std::string& name) const { return apply("pull", name); }
+AsyncResult DirectView::pull(const std::string& name) const {
+  // Engines on this host write a large array straight into this process (client/single_copy.cpp).
+  if (core_->engines_can_copy(targets_, false)) return AsyncResult(core_->pull_by_copy(name, targets_, single_));
+  return apply("pull", name);
+}
 
 AsyncResult DirectView::pull(const std::vector<std::string>& names) const {
   Value::List args(names.begin(), names.end());

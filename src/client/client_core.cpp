@@ -132,36 +132,47 @@ void ClientCore::send(wire::Outgoing&& m) {
   outbox_.push(Outbound{std::move(m.header_bytes), std::move(m.payload), false});
 }
 
-std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value::List args,
-                                                const std::vector<int>& targets, bool single, bool joined,
-                                                const Array* streamed) {
+wire::Outgoing ClientCore::request_for(ResultState& state, std::string_view function, Value::List args,
+                                       const Bulk* bulk) {
   wire::Header h;
   h.kind = wire::MsgKind::apply_request;
-  h.targets.assign(targets.begin(), targets.end());
+  h.targets.assign(state.targets.begin(), state.targets.end());
   h.function = std::string(function);
-  h.submitted_us = now_us();
-  if (streamed) {
-    h.stream.bytes = streamed->data().size();
-    h.stream.dtype = static_cast<std::uint8_t>(streamed->type());
-    h.stream.shape = streamed->shape();
+  h.submitted_us = state.slots.empty() ? now_us() : state.slots.front().submitted_us;
+  h.msg_ids = state.msg_ids;
+  const Array* described = bulk ? (bulk->send ? bulk->send : bulk->receive) : nullptr;
+  if (described) {
+    h.stream.bytes = described->data().size();
+    h.stream.dtype = static_cast<std::uint8_t>(described->type());
+    h.stream.shape = described->shape();
+    if (bulk->single_copy)
+      h.stream.peer = {static_cast<std::uint64_t>(::getpid()),
+                       reinterpret_cast<std::uintptr_t>(described->data().data())};
   }
-  auto state = new_state(targets.size(), function, h.submitted_us);
+  wire::Outgoing m = wire::make_message(h, Value(std::move(args)));
+  check_size(m, h.function, bulk && bulk->send ? h.stream.bytes : 0);
+  if (bulk && bulk->single_copy && bulk->send) state.lent = bulk->send->data();
+  if (bulk && bulk->receive) state.landed = std::make_unique<Value>(*bulk->receive);
+  return m;
+}
+
+std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value::List args,
+                                                const std::vector<int>& targets, bool single, bool joined,
+                                                const Bulk* bulk) {
+  auto state = new_state(targets.size(), function, now_us());
   state->targets = targets;
   state->single = single;
   state->joined = joined;
-  h.msg_ids = state->msg_ids;
   if (targets.empty()) return state;
-
-  wire::Outgoing m = wire::make_message(h, Value(std::move(args)));
-  check_size(m, h.function, h.stream.bytes);
+  wire::Outgoing m = request_for(*state, function, std::move(args), bulk);
   {
     std::lock_guard lock(pending_mutex_);
     for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
   }
   send(std::move(m));
-  if (streamed) {
+  if (bulk && bulk->send && !bulk->single_copy) {
     // The chunks are views of the caller's array: nothing is copied until ZeroMQ sends them.
-    const Buffer& bytes = streamed->data();
+    const Buffer& bytes = bulk->send->data();
     const std::size_t chunk = wire::stream_chunk_bytes();
     for (std::uint64_t at = 0; at < bytes.size(); at += chunk)
       send(wire::make_chunk(state->msg_ids.front(), bytes.size(), at,
@@ -420,6 +431,7 @@ void ClientCore::on_stream_chunk(const wire::Packet& p) {
 void ClientCore::on_result(wire::Packet&& p, const Value* value) {
   const std::int64_t received = now_us();
   std::vector<Pending> hearers;
+  std::function<void(const std::shared_ptr<ResultState>&)> then;
   for (const std::string& msg_id : p.header.msg_ids) {
     hearers.clear();
     {
@@ -432,6 +444,7 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
       continue;
     }
     for (const Pending& pending : hearers) {
+      if (pending.state->intercept && pending.state->intercept(pending.state, pending.slot, p)) continue;
       {
         std::lock_guard lock(pending.state->mutex);
         ResultSlot& slot = pending.state->slots[pending.slot];
@@ -439,6 +452,8 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
         slot.done = true;
         if (value)
           slot.value = std::make_unique<Value>(*value);  // shares the array, no copy
+        else if (pending.state->landed && !p.header.error.failed())
+          slot.value = std::make_unique<Value>(*pending.state->landed);  // the engines wrote it here
         else if (p.header.msg_ids.size() == 1 && hearers.size() == 1)
           slot.payload = std::move(p.payload);  // its only hearer
         else
@@ -454,9 +469,13 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
           pending.state->targets[pending.slot] = p.header.engine_id;  // a balanced task learns where it ran
         }
         pending.state->arrivals.push_back(pending.slot);
-        if (--pending.state->remaining == 0) pending.state->finished_at = SteadyClock::now();
+        if (--pending.state->remaining == 0) {
+          pending.state->finished_at = SteadyClock::now();
+          then = std::move(pending.state->then);
+        }
       }
       pending.state->cv.notify_all();
+      if (then) std::exchange(then, {})(pending.state);
     }
     // Only now is the result visible: wait_all() must not return before it is.
     std::lock_guard lock(pending_mutex_);

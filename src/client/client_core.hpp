@@ -6,9 +6,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -48,6 +50,13 @@ struct ResultSlot {
   void set_error(wire::ErrorInfo error);
 };
 
+/// A request's array that goes outside its body (protocol/stream.hpp).
+struct Bulk {
+  const Array* send = nullptr;     ///< scatter, push: the array the engines get
+  const Array* receive = nullptr;  ///< gather: room for the joined array, which the engines write
+  bool single_copy = false;        ///< the engines copy from / into this process (else: chunks)
+};
+
 struct ResultState {
   mutable std::mutex mutex;
   std::condition_variable cv;
@@ -62,6 +71,13 @@ struct ResultState {
   std::size_t remaining = 0;
   SteadyClock::time_point submitted_at;
   SteadyClock::time_point finished_at;
+  Buffer lent;                    ///< single copy: the array the engines read, kept until they answer
+  std::unique_ptr<Value> landed;  ///< single copy: the array the engines write, the answer's value
+  /// Run by the I/O thread once every answer came (a request that needs another after it).
+  std::function<void(const std::shared_ptr<ResultState>&)> then;
+  /// Run by the I/O thread on each answer before it counts; true: it does not count yet (the
+  /// hook arranged for the slot to be answered otherwise).
+  std::function<bool(const std::shared_ptr<ResultState>&, std::size_t slot, const wire::Packet&)> intercept;
 
   ResultMetadata metadata(std::size_t i) const;  ///< caller holds the mutex
 };
@@ -71,11 +87,24 @@ public:
   ClientCore(std::filesystem::path controller_file, std::string profile_hint, std::chrono::milliseconds timeout);
   ~ClientCore();
 
-  /// Sends an apply_request to `targets`; results arrive in the returned state. `streamed`: an
-  /// array sent after the request in chunks (protocol/stream.hpp) rather than inside it; `args`
+  /// Sends an apply_request to `targets`; results arrive in the returned state. `bulk`: an
+  /// array that goes outside the request (in chunks after it, or copied by the engines); `args`
   /// hold null where it goes.
   std::shared_ptr<ResultState> submit(std::string_view function, Value::List args, const std::vector<int>& targets,
-                                      bool single, bool joined = false, const Array* streamed = nullptr);
+                                      bool single, bool joined = false, const Bulk* bulk = nullptr);
+  /// Whether every one of `targets` can copy from and into this process's memory itself (same
+  /// host, allowed to: engine/peer_memory.hpp). Asked of each engine once (client/single_copy.cpp);
+  /// CREW_SINGLE_COPY=0 says no without asking.
+  /// `wait`: for an answer not known yet, up to a second (else: no, this time; the answer is
+  /// asked for and kept for later calls).
+  bool engines_can_copy(const std::vector<int>& targets, bool wait = true);
+  /// gather(name) over `targets` (ascending), the engines writing the joined array into this
+  /// process: first each engine's shape, then the gather into room made for it (or, for anything
+  /// else than alike arrays, the usual gather). The returned state is the gather's.
+  std::shared_ptr<ResultState> gather_by_copy(const std::string& name, const std::vector<int>& targets);
+  /// pull(name) from `targets`, which can copy (engines_can_copy): values come inline as usual,
+  /// except arrays above a chunk, which each engine then writes into this process (gather_by_copy).
+  std::shared_ptr<ResultState> pull_by_copy(const std::string& name, const std::vector<int>& targets, bool single);
   /// One call per target, each with its own arguments (a direct map): one slot per call.
   std::shared_ptr<ResultState> submit_each(std::string_view function, std::vector<Value::List> calls,
                                            const std::vector<int>& targets);
@@ -119,6 +148,12 @@ private:
   /// Throws InputError [crew.input.oversized] if `m` (plus `streamed` bytes sent after it) is
   /// above the controller's limit.
   void check_size(const wire::Outgoing& m, const std::string& function, std::uint64_t streamed = 0) const;
+  /// The apply_request of `state`'s tasks (its targets, msg ids), with `bulk` described; sets
+  /// what the state keeps for it. Throws InputError [crew.input.oversized].
+  wire::Outgoing request_for(ResultState& state, std::string_view function, Value::List args, const Bulk* bulk);
+  /// The second step of gather_by_copy, once `shapes` came (the I/O thread).
+  void gather_into_room(const std::shared_ptr<ResultState>& shapes, const std::shared_ptr<ResultState>& gather,
+                        const std::string& name);
   /// Registers every task of `state` as awaiting its answer, then sends `messages`.
   void post(const std::shared_ptr<ResultState>& state, std::vector<wire::Outgoing> messages);
   void send(wire::Outgoing&& m);
@@ -150,6 +185,13 @@ private:
     std::uint64_t received = 0;
   };
   std::unordered_map<std::string, Incoming> incoming_;
+  /// Keeps the answers of a crew.can_copy question that came (copy_mutex_ held).
+  void take_copy_answers();
+  std::mutex copy_mutex_;
+  std::unordered_map<int, bool> can_copy_;  ///< by engine id: the answer to crew.can_copy
+  std::string copy_token_;                  ///< what the engines read to show they can
+  std::optional<AsyncResult> copy_probe_;   ///< the question in flight, for these engines:
+  std::vector<int> copy_probe_targets_;
   std::atomic<std::uint64_t> next_seq_{0};
   std::atomic<std::uint64_t> dropped_{0};
 };

@@ -42,6 +42,7 @@ constexpr std::array kCodeNames{
     CodeName{errc::dependency_failed, "remote.dependency_failed"},
     CodeName{errc::task_timeout, "remote.task_timeout"},
     CodeName{errc::no_matching_engine, "remote.no_matching_engine"},
+    CodeName{errc::copy_instead, "remote.copy_instead"},
     CodeName{errc::bad_signature, "protocol.bad_signature"},
     CodeName{errc::malformed, "protocol.malformed"},
     CodeName{errc::oversized, "protocol.oversized"},

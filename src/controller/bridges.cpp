@@ -121,7 +121,10 @@ void Controller::Impl::end_world(WorldRecord& w, EngineState state, const std::s
         continue;
       }
       const errc code = state == EngineState::dead ? errc::engine_died : errc::aborted;
-      const wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), why, {}};
+      const wire::ErrorInfo error{code,
+                                  "crew." + std::string(errc_name(code)),
+                                  "world " + std::to_string(w.id) + " ended before it answered (" + reason + ")",
+                                  {}};
       if (t->lb && retry(*t, id, error)) continue;
       fail_task(*t, {}, error);
     }

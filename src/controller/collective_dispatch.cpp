@@ -44,9 +44,15 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
   }
   Value args;
   std::vector<WorldShare> shares;
-  const bool streamed = h.stream.active();
-  if (code == errc::none && streamed && op != wire::Collective::scatter)
-    code = errc::bad_option, problem = "only scatter streams its data after the request, not " + h.function;
+  // Bulk data outside the request: scatter's in chunks after it, or (same host) scatter's, push's
+  // and gather's copied by the engines straight from or into the client's memory.
+  const bool streamed = h.stream.active() || h.stream.peer.active();
+  const bool copied = h.stream.peer.active();
+  if (code == errc::none && streamed && op != wire::Collective::scatter &&
+      !(copied && (op == wire::Collective::push || op == wire::Collective::gather)))
+    code = errc::bad_option,
+    problem = copied ? "only scatter, push and gather copy their data with the client, not " + h.function
+                     : "only scatter streams its data after the request, not " + h.function;
   if (code == errc::none) {
     try {
       if (needs_args(op, worlds) || streamed) args = p.body();
@@ -75,6 +81,7 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
     rec.worlds = shares.size();
     if (op == wire::Collective::reduce && args.is_list() && args.size() == 2 && args[1].is_string())
       rec.reduce_op = args[1].as_string();
+    rec.copied_to_client = copied && op == wire::Collective::gather;
     collectives.insert_or_assign(record, std::move(rec));
   }
   for (std::size_t i = 0; i < targets.size(); ++i)
@@ -100,7 +107,7 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
     }
     messages.emplace_back(share.world, std::move(m));
   }
-  if (streamed) {
+  if (h.stream.chunked()) {
     StreamRoute route;
     route.client = client;
     route.total = h.stream.bytes;
@@ -144,6 +151,7 @@ void Controller::Impl::route_chunk(PeerId client, const wire::Packet& p) {
                                                  data.slice(from - begin, to - from)));
   }
   route.forwarded = end;
+  stats.stream_bytes += data.size();
   if (route.forwarded == route.total) streams.erase(it);
 }
 
@@ -164,6 +172,7 @@ void Controller::Impl::relay_chunk(const WorldRecord& w, const wire::Packet& p) 
   }
   to_client(r.client, p.header_bytes, p.payload, p.signature);
   r.forwarded += size;
+  stats.stream_bytes += size;
   if (r.forwarded == r.total) relays.erase(it);
 }
 
@@ -258,7 +267,9 @@ void Controller::Impl::finish_join(std::unordered_map<std::string, CollectiveRec
       try {
         std::vector<Value> parts;
         for (auto& [world_id, part] : rec.parts) parts.push_back(std::move(part));  // worlds in engine order
-        if (rec.op == wire::Collective::gather) {
+        if (rec.copied_to_client) {
+          joined = Value();  // the array is in the client's memory already
+        } else if (rec.op == wire::Collective::gather) {
           joined = seq::concat(parts);
         } else {
           const op o = op_from_name(rec.reduce_op).value_or(op::sum);
@@ -279,7 +290,7 @@ void Controller::Impl::finish_join(std::unordered_map<std::string, CollectiveRec
     header_bytes = std::move(m.header_bytes);
     payload = std::move(m.payload);
   }
-  const bool streamed = as_is && as_is->header.stream.active();
+  const bool streamed = (as_is && as_is->header.stream.active()) || rec.copied_to_client;
   for (const auto& msg_id : rec.msg_ids) {
     TaskRecord* t = tasks.find(msg_id);
     if (t == nullptr || t->done) continue;

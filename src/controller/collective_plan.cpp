@@ -63,8 +63,34 @@ void split_stream(std::vector<WorldShare>& shares, std::size_t targets, const Va
     s.stream = stream;
     s.stream.shape[0] = rows;
     s.stream.bytes = rows * row_bytes;
+    if (s.stream.peer.active()) s.stream.peer.address += s.stream_begin;  // the engines copy from there
     if (shares.size() > 1) s.body = Value::list({args[0], Value(), Value(std::move(counts))});
     row += rows;
+  }
+}
+
+/// A gather into the client's memory (gather(name, rows), `stream` the joined array, its place
+/// in the client): each world's targets write their rows at the world's place in it.
+void split_landing(std::vector<WorldShare>& shares, std::size_t targets, const Value& args,
+                   const wire::StreamSpec& stream) {
+  if (!args.is_list() || args.size() != 2 || !args[0].is_string() || !args[1].is_list() || args[1].size() != targets)
+    throw InputError(errc::bad_option, "expected gather(name, rows per target) to copy into the client");
+  const auto sizes = args[1].get<std::vector<std::uint64_t>>();
+  std::uint64_t length = 0;
+  for (auto n : sizes) length += n;
+  if (stream.shape.empty() || stream.shape[0] != length || (length != 0 && stream.bytes % length != 0))
+    throw InputError(errc::bad_option, "the gather's rows per target do not add up to the rows it made room for");
+  const std::uint64_t row_bytes = length ? stream.bytes / length : 0;
+  auto parts = rows_by_world(shares, sizes);
+  std::uint64_t row = 0;
+  for (std::size_t w = 0; w < shares.size(); ++w) {
+    WorldShare& s = shares[w];
+    s.stream = stream;
+    s.stream.shape[0] = parts[w].rows;
+    s.stream.bytes = parts[w].rows * row_bytes;
+    s.stream.peer.address += row * row_bytes;
+    s.body = Value::list({args[0]});
+    row += parts[w].rows;
   }
 }
 
@@ -98,6 +124,13 @@ std::vector<WorldShare> split_by_world(wire::Collective op, const std::vector<in
     }
     break;
   }
+  case wire::Collective::gather:
+    if (stream.peer.active()) split_landing(shares, targets.size(), args, stream);
+    break;
+  case wire::Collective::push:  // copied from the client: every world's targets copy all of it
+    if (stream.peer.active())
+      for (auto& s : shares) s.stream = stream;
+    break;
   case wire::Collective::load_h5: {
     expect_args(args, 3, "load_h5(file, dataset, name)");
     std::int64_t first = 0;

@@ -48,6 +48,7 @@ struct ControllerStats {
   std::uint64_t members_in = 0;
   std::uint64_t messages_out = 0;
   std::uint64_t members_out = 0;
+  std::uint64_t stream_bytes = 0;  ///< array bytes streamed through (scatter's chunks, gather's)
 };
 
 class Controller {

@@ -57,6 +57,7 @@ struct Controller::Impl {
     std::vector<int> targets;
     std::vector<std::string> msg_ids;
     std::string reduce_op;
+    bool copied_to_client = false;  ///< gather: the worlds wrote the array into the client's memory
     // gather / reduce: one part per world
     std::size_t worlds = 0;
     std::set<int> answered;

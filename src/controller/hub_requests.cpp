@@ -131,6 +131,7 @@ Value Controller::Impl::stats_value() const {
        {"tasks_retried", static_cast<std::int64_t>(retried)},
        {"messages_in", static_cast<std::int64_t>(stats.messages_in)},
        {"members_in", static_cast<std::int64_t>(stats.members_in)},
+       {"stream_bytes", static_cast<std::int64_t>(stats.stream_bytes)},
        {"messages_out", static_cast<std::int64_t>(to_clients.messages_sent() + to_engines.messages_sent())},
        {"members_out", static_cast<std::int64_t>(to_clients.members_sent() + to_engines.members_sent())},
        {"balanced_pending", static_cast<std::int64_t>(balanced_pending)}});
@@ -211,8 +212,9 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
       const wire::Header h = wire::decode_header(t.header_bytes.bytes());
       store_failure(gone, h.msg_ids.empty() ? std::string() : h.msg_ids.front(), h.function,
                     {errc::unknown_task, "crew.input.unknown_task",
-                     t.streamed ? std::string("it succeeded, but its array streamed through the controller to the "
-                                              "client that asked for it and was not kept (gather it again)")
+                     t.streamed ? std::string("it succeeded, but its array went to the client that asked for it "
+                                              "(streamed through the controller, or copied straight into "
+                                              "the client) and was not kept (gather it again)")
                                 : std::string(t.failed ? "it failed" : "it succeeded") +
                                       ", but its result data was dropped to keep the controller's result store within "
                                       "its budget (fetch large results sooner, or purge old ones)",

@@ -14,6 +14,7 @@
 #include "crew/version.hpp"
 #include "engine/forwarded_exception.hpp"
 #include "engine/function_origin.hpp"
+#include "engine/peer_memory.hpp"
 #include "values/sequence.hpp"
 
 namespace crew::detail {
@@ -128,6 +129,39 @@ Value map_items(Context& ctx, const Value::List& args) {
   return seq::pack(std::move(results));
 }
 
+/// crew.can_copy(pid, address, token): whether this engine can copy from that process's memory
+/// (engine/peer_memory.hpp): it reads the token's length there and compares. The client asks
+/// before it offers single-copy transfers; a process elsewhere, or one it may not read, says no.
+bool can_copy(std::int64_t pid, std::int64_t address, const std::string& token) {
+  if (pid <= 0 || token.empty()) return false;
+  std::string seen(token.size(), '\0');
+  return peer_memory::read(static_cast<std::uint64_t>(pid), static_cast<std::uint64_t>(address),
+                           reinterpret_cast<std::byte*>(seen.data()), seen.size())
+             .empty() &&
+         seen == token;
+}
+
+/// crew.shape_of(name): {dtype, shape} of the array held under `name`, or null (missing, or no
+/// array). gather asks it first when it may copy into the client's memory.
+Value shape_of(Context& ctx, const std::string& name) {
+  const Value* v = ctx.ns().find(name);
+  if (v == nullptr || !v->is_array()) return Value();
+  const Array& a = v->as_array();
+  return Value::dict({{"dtype", static_cast<std::int64_t>(a.type())},
+                      {"shape", Value(Value::List(a.shape().begin(), a.shape().end()))}});
+}
+
+/// crew.pull_inline(name, limit): pull(name), except that an array above `limit` bytes is not
+/// sent: the answer says so ([crew.remote.copy_instead]), and the client, on this host, gathers
+/// it by copy (client/single_copy.cpp), so that it never passes the controller whole.
+Value pull_inline(Context& ctx, const std::string& name, std::int64_t limit) {
+  const Value& v = ctx.ns().get(name);
+  if (v.is_array() && v.as_array().ndim() >= 1 && static_cast<std::int64_t>(v.as_array().data().size()) > limit)
+    throw Error(errc::copy_instead, "'" + name + "' is an array of " + std::to_string(v.as_array().data().size()) +
+                                        " bytes, above the " + std::to_string(limit) + " this call answers inline");
+  return v;
+}
+
 Value functions() {
   Value::List out;
   for (const FunctionInfo* f : list_functions())
@@ -155,6 +189,9 @@ void register_builtins() {
     register_function("functions", functions);
     register_function("load_plugin", [](const std::string& path) { return load_plugin(path); });
     register_invoker("crew.map", "crew.map(function, sequences...) -> results", map_items);
+    register_function("crew.can_copy", can_copy);
+    register_function("crew.shape_of", shape_of);
+    register_function("crew.pull_inline", pull_inline);
   });
 }
 

@@ -70,6 +70,14 @@ std::vector<std::uint64_t> target_rows(const Collectives::Call& call, const Valu
 std::pair<dtype, std::vector<std::uint64_t>> joined_shape(const Collectives::Call& call,
                                                           const std::vector<Value>& held);
 
+/// Single copy with the client (engine/single_copy.cpp): every participant's failure ("" for
+/// none) gathered at the root, as one verdict for all.
+Verdict all_copied(const Collectives::Call& call, const std::string& mine, const char* what);
+/// This participant's part (`bytes`, in participant order, are all the parts: each starts after
+/// the ones before it) copied from / to the client's memory the task names; then all_copied.
+Verdict copy_from_peer(const Collectives::Call& call, const std::vector<std::uint64_t>& bytes, std::byte* out);
+Verdict copy_to_peer(const Collectives::Call& call, const std::vector<std::uint64_t>& bytes, const std::byte* in);
+
 /// "engines 2, 5" / "engine 3".
 std::string engines_text(const std::vector<int>& engines);
 

@@ -309,9 +309,11 @@ std::optional<wire::Outgoing> Collectives::scatter(Call& call) {
 
 // gather(name): every target's sequence, joined in engine order at the root.
 std::optional<wire::Outgoing> Collectives::gather(Call& call) {
-  const std::string name = call.args.is_list() && call.args.size() == 1 && call.args[0].is_string()
-                               ? call.args[0].as_string()
-                               : std::string();
+  // (name), or (name, rows) where the client made room for the joined array (single copy)
+  const std::string name =
+      call.args.is_list() && (call.args.size() == 1 || call.args.size() == 2) && call.args[0].is_string()
+          ? call.args[0].as_string()
+          : std::string();
   Value held = call.is_target() ? describe_holding(ns_, name, true) : Value::dict({{"status", "none"}});
   std::vector<std::byte> my_blob;  // lists travel encoded
   if (held["status"].as_string() == "ok" && held["kind"].as_string() == "list") {
@@ -360,12 +362,20 @@ std::optional<wire::Outgoing> Collectives::gather(Call& call) {
       // One world's array of more than a chunk goes back as a stream (engine/stream_gather.cpp).
       const bool streams =
           kind != "list" && call.task->stream.reply_may_stream && sink_ && total > wire::stream_chunk_bytes();
-      v.info = Value::dict({{"bytes", Value(std::move(bytes))}, {"list", kind == "list"}, {"stream", streams}});
+      const bool single_copy = call.task->stream.peer.active();
+      if (single_copy && kind == "list")
+        v = {errc::mismatch, "'" + name + "' is a list, not an array, and cannot be copied into the client's", {}};
+      else
+        v.info = Value::dict({{"bytes", Value(std::move(bytes))},
+                              {"list", kind == "list"},
+                              {"stream", streams && !single_copy},
+                              {"single_copy", single_copy}});
     }
   }
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) return call.root() ? std::optional(collective::world_reply(call, v)) : std::nullopt;
 
+  if (v.info["single_copy"].as_bool()) return gather_single_copy(call, v, all, name);
   if (v.info["stream"].as_bool()) return gather_streamed(call, v, all, name);
   const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
   const std::uint64_t total = std::accumulate(bytes.begin(), bytes.end(), std::uint64_t{0});
@@ -394,6 +404,7 @@ std::optional<wire::Outgoing> Collectives::gather(Call& call) {
 
 // push({name: value, ...}): one broadcast inside the world.
 std::optional<wire::Outgoing> Collectives::push(Call& call) {
+  if (call.task->stream.peer.active()) return push_single_copy(call);
   Verdict v;
   std::vector<std::byte> blob;
   if (call.root()) {

@@ -176,7 +176,7 @@ std::optional<wire::Outgoing> Collectives::scatter_streamed(Call& call) {
   }
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) {
-    if (call.root()) discard_stream(call.task->msg_ids.front(), spec.bytes);
+    if (call.root() && spec.chunked()) discard_stream(call.task->msg_ids.front(), spec.bytes);
     return collective::own_reply(call, v);
   }
 
@@ -184,14 +184,18 @@ std::optional<wire::Outgoing> Collectives::scatter_streamed(Call& call) {
   const std::uint64_t mine = bytes[static_cast<std::size_t>(call.me)];
   auto recv = collective::allocate(static_cast<std::size_t>(mine));
   Verdict arrived;
-  if (call.root()) {
-    if (std::string failure = feed_stream(call, bytes, recv.data); !failure.empty())
-      arrived = {errc::aborted, "the scatter's data stopped coming: " + failure, {}};
+  if (spec.peer.active()) {  // each rank copies its own part from the client (engine/single_copy.cpp)
+    arrived = collective::copy_from_peer(call, bytes, recv.data);
   } else {
-    (void)take_pieces(call.comm, recv.data, mine);  // the root says below whether all came
+    if (call.root()) {
+      if (std::string failure = feed_stream(call, bytes, recv.data); !failure.empty())
+        arrived = {errc::aborted, "the scatter's data stopped coming: " + failure, {}};
+    } else {
+      (void)take_pieces(call.comm, recv.data, mine);  // the root says below whether all came
+    }
+    arrived = collective::share_verdict(call, std::move(arrived));
   }
   // All or nothing: no engine keeps its part unless every part arrived.
-  arrived = collective::share_verdict(call, std::move(arrived));
   if (!arrived.ok()) return collective::own_reply(call, arrived);
   if (!call.is_target()) return std::nullopt;
 

@@ -60,13 +60,23 @@ bool kind_valid(std::uint8_t raw) noexcept;
 /// A large array that travels after its request, in stream_chunk messages, rather than inside it
 /// (a scatter's data; protocol/stream.hpp). On the request: what the array is. On a chunk: where
 /// its bytes go.
+/// Memory in a client process on the engines' host, which the engines copy to or from themselves
+/// (engine/peer_memory.hpp): scatter's and push's source, gather's landing place.
+struct PeerMemory {
+  std::uint64_t pid = 0;      ///< 0: none
+  std::uint64_t address = 0;  ///< of this hop's first byte
+  bool active() const noexcept { return pid != 0; }
+};
+
 struct StreamSpec {
   std::uint64_t bytes = 0;   ///< the array's size in bytes (0: nothing streams)
   std::uint64_t offset = 0;  ///< stream_chunk: the chunk's first byte within the array
   std::uint8_t dtype = 0;    ///< the request: the array's element type (crew::dtype)
   std::vector<std::uint64_t> shape;
   bool reply_may_stream = false;  ///< a gather task: its world may stream the joined array back
+  PeerMemory peer;                ///< set: no chunks; the engines copy the array from / to there
   bool active() const noexcept { return bytes != 0; }
+  bool chunked() const noexcept { return bytes != 0 && !peer.active(); }  ///< stream_chunk messages carry it
 };
 
 /// Why a task failed (code == errc::none when it did not).
@@ -125,10 +135,12 @@ struct Header {
     ar(kind, request_id, targets, msg_ids, function, engine_id, submitted_us, started_us, completed_us, error.code,
        error.type, error.message, error.context, out, err);
     if (kind == MsgKind::balanced_request) ar(balance);
-    std::uint8_t streams = (stream.active() ? 1 : 0) | (stream.reply_may_stream ? 2 : 0);
+    std::uint8_t streams = (stream.active() || stream.peer.active() ? 1 : 0) | (stream.reply_may_stream ? 2 : 0) |
+                           (stream.peer.active() ? 4 : 0);
     ar(streams);
     if (streams & 1) ar(stream.bytes, stream.offset, stream.dtype, stream.shape);
     stream.reply_may_stream = (streams & 2) != 0;
+    if (streams & 4) ar(stream.peer.pid, stream.peer.address);
   }
 };
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <numeric>
 #include <random>
 
 #include "hostile_peer.hpp"
@@ -156,6 +157,58 @@ TEST_SUITE("security.client_socket") {
       }
       CHECK(code == errc::unknown_name);
     }
+    check_still_served(env());
+  }
+
+  TEST_CASE("a scatter, push or gather whose client memory cannot be reached fails on every target") {
+    // Engines copy from and into the memory a request names (engine/peer_memory.hpp). An address
+    // not mapped in that process fails the copy on both engines: the operation fails on every
+    // target, saying so, and no engine keeps a part; the world serves on.
+    CLIENT_PEER(peer, "bad-peer-memory");
+    wire::StreamSpec nowhere;
+    nowhere.bytes = 64 * sizeof(double);
+    nowhere.dtype = static_cast<std::uint8_t>(dtype::float64);
+    nowhere.shape = {64};
+    nowhere.peer = {static_cast<std::uint64_t>(::getpid()), 4096};
+    wire::Header scatter = apply_header({0, 1}, {"badcopy-s0", "badcopy-s1"}, "crew.scatter");
+    scatter.stream = nowhere;
+    peer.send_signed(scatter, Value::list({"badcopy", Value()}));
+    wire::Header push = apply_header({0, 1}, {"badcopy-p0", "badcopy-p1"}, "crew.push");
+    push.stream = nowhere;
+    peer.send_signed(push, Value::list({Value::dict({{"badcopy", Value()}})}));
+    for (const char* id : {"badcopy-s0", "badcopy-s1", "badcopy-p0", "badcopy-p1"}) {
+      CAPTURE(id);
+      const auto replies = peer.replies_for(id, 1, std::chrono::seconds(30));
+      REQUIRE(replies.size() == 1);
+      CHECK(replies[0].header.error.code == errc::aborted);
+      CHECK(replies[0].header.error.message.find("copying the array from the client failed on engines 0, 1") !=
+            std::string::npos);
+    }
+    for (int engine : {0, 1}) {
+      CAPTURE(engine);
+      errc code = errc::none;
+      try {
+        (void)env().rc[engine].pull("badcopy").get(std::chrono::seconds(30));
+      } catch (const Error& e) {
+        code = e.code();
+      }
+      CHECK(code == errc::unknown_name);
+    }
+
+    std::vector<double> rows(64);
+    std::iota(rows.begin(), rows.end(), 0.0);
+    env().rc.view().scatter("badcopy_g", Value(Array::from(std::move(rows)))).get(std::chrono::seconds(30));
+    // Engine 1's half (one target: its answer names one msg id), written nowhere.
+    wire::Header gather = apply_header({1}, {"badcopy-g1"}, "crew.gather");
+    gather.stream = nowhere;
+    gather.stream.bytes = 32 * sizeof(double);
+    gather.stream.shape = {32};
+    peer.send_signed(gather, Value::list({"badcopy_g", Value::list({32})}));
+    const auto replies = peer.replies_for("badcopy-g1", 1, std::chrono::seconds(30));
+    REQUIRE(replies.size() == 1);
+    CHECK(replies[0].header.error.code == errc::aborted);
+    CHECK(replies[0].header.error.message.find("copying the array into the client failed on engine 1") !=
+          std::string::npos);
     check_still_served(env());
   }
 

@@ -91,6 +91,55 @@ TEST_SUITE("system.data") {
     }
   }
 
+  TEST_CASE("arrays above a chunk are copied by the engines on the client's host, else streamed") {
+    // Engines on this host copy scatter's, push's and gather's arrays straight from and into the
+    // client's memory: no byte of them streams through the controller. CREW_SINGLE_COPY=0 turns
+    // that off, and scatter's (and one world's gather's) then stream.
+    const auto& rc = client();
+    const auto view = rc.view();
+    const char* off = std::getenv("CREW_SINGLE_COPY");
+    const bool copies = !(off && std::string(off) == "0");
+    const Value whole = iota(300'000, 2);  // 4.8 MB: above the default 4 MiB chunk too
+    const auto bytes = static_cast<std::int64_t>(whole.as_array().data().size());
+    const std::int64_t before = rc.controller_stats()["stream_bytes"].as_int();
+    view.scatter("big", whole).get(60s);
+    CHECK(view.gather("big").get(60s) == whole);
+    view.push({{"big_all", whole}}).get(60s);
+    const std::int64_t streamed = rc.controller_stats()["stream_bytes"].as_int() - before;
+    if (copies)
+      CHECK(streamed == 0);
+    else
+      CHECK(streamed >= bytes);
+    // A pulled array too: copied, the controller never holds it (it keeps what passes through).
+    const std::int64_t kept = rc.controller_stats()["result_bytes_kept"].as_int();
+    for (int e = 0; e < engine_count(); ++e) {
+      CAPTURE(e);
+      CHECK(rc[e].pull("big_all").get(60s) == whole);
+    }
+    CHECK(view.pull("big_all").get_dict(60s).at(0) == whole);
+    const std::int64_t kept_more = rc.controller_stats()["result_bytes_kept"].as_int() - kept;
+    if (copies)
+      CHECK(kept_more < bytes);
+    else
+      CHECK(kept_more >= bytes);
+    view.apply("del", "big", "big_all").get(60s);
+  }
+
+  TEST_CASE("an engine says it can copy from the client only when it read the client's token there") {
+    // crew.can_copy is the question the client asks before it offers copies (client/single_copy.cpp).
+    const auto& rc = client();
+    const std::string token = "crew-test-token-0123456789abcdef";
+    const auto pid = static_cast<std::int64_t>(::getpid());
+    const auto at = static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(token.data()));
+    for (int e = 0; e < engine_count(); ++e) {
+      CAPTURE(e);
+      CHECK(rc[e].apply("crew.can_copy", pid, at, token).get(60s) == Value(true));
+      CHECK(rc[e].apply("crew.can_copy", pid, at, token + "?").get(60s) == Value(false));  // other bytes there
+      CHECK(rc[e].apply("crew.can_copy", pid, std::int64_t{4096}, token).get(60s) == Value(false));  // unmapped
+      CHECK(rc[e].apply("crew.can_copy", std::int64_t{0}, at, token).get(60s) == Value(false));
+    }
+  }
+
   TEST_CASE("two clients scattering at once both get their arrays where they belong") {
     // Several MiB each: streamed (in hundreds of chunks with CREW_STREAM_CHUNK_BYTES=4096) from
     // two connections at once. (security.client_socket interleaves two streams' chunks exactly.)

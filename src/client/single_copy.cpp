@@ -1,0 +1,214 @@
+// Whether this client's engines can copy straight from and into its memory (engine/peer_memory.hpp):
+// asked of each engine once, by letting it read a random token here (crew.can_copy). Engines on
+// another host, or not allowed to read this process (another user, ptrace limits, a seccomp
+// filter), say no, and large arrays then stream through the controller instead.
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+
+#include "client/client_core.hpp"
+#include "common/clock.hpp"
+#include "common/env.hpp"
+#include "protocol/stream.hpp"
+
+namespace crew::detail {
+
+void ClientCore::take_copy_answers() {
+  if (!copy_probe_ || !copy_probe_->ready()) return;
+  for (std::size_t i = 0; i < copy_probe_targets_.size(); ++i) {
+    bool yes = false;
+    if (!copy_probe_->error(i)) {
+      const Value v = copy_probe_->value(i);
+      yes = v.is_bool() && v.as_bool();
+    }
+    can_copy_[copy_probe_targets_[i]] = yes;
+  }
+  copy_probe_.reset();
+  copy_probe_targets_.clear();
+}
+
+bool ClientCore::engines_can_copy(const std::vector<int>& targets, bool wait) {
+  static const bool enabled = env_integer("CREW_SINGLE_COPY", 0, 1, 1) != 0;
+  if (!enabled || targets.empty()) return false;
+  std::lock_guard lock(copy_mutex_);
+  const auto unknown = [&] {
+    take_copy_answers();
+    std::vector<int> out;
+    for (int t : targets)
+      if (!can_copy_.contains(t)) out.push_back(t);
+    return out;
+  };
+  if (const auto ask = unknown(); !ask.empty() && !copy_probe_) {
+    if (copy_token_.empty()) {
+      std::random_device rd;
+      std::uniform_int_distribution<int> hex(0, 15);
+      for (int i = 0; i < 32; ++i) copy_token_ += "0123456789abcdef"[hex(rd)];
+    }
+    copy_probe_ = AsyncResult(
+        submit("crew.can_copy",
+               {static_cast<std::int64_t>(::getpid()),
+                static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(copy_token_.data())), copy_token_},
+               ask, false));
+    copy_probe_targets_ = ask;
+  }
+  // A busy engine answers late: this transfer then streams, and a later one uses the answer.
+  if (copy_probe_ && wait) (void)copy_probe_->wait(std::min(timeout_, std::chrono::milliseconds(1000)));
+  if (!unknown().empty()) return false;
+  for (int t : targets)
+    if (!can_copy_.at(t)) return false;
+  return true;
+}
+
+}  // namespace crew::detail
+
+namespace crew::detail {
+namespace {
+
+/// Room for the joined array of alike arrays (their dtype and trailing shape), and each target's
+/// rows; nullopt for anything else (the usual gather then says what is wrong), or a small array.
+std::optional<Array> room_for(const std::shared_ptr<ResultState>& shapes, Value::List& rows) {
+  const AsyncResult answers(shapes);
+  std::vector<std::uint64_t> shape;
+  std::int64_t type = -1;
+  for (std::size_t i = 0; i < shapes->slots.size(); ++i) {
+    if (answers.error(i)) return std::nullopt;
+    const Value s = answers.value(i);
+    if (!s.is_dict()) return std::nullopt;
+    auto dims = s["shape"].get<std::vector<std::uint64_t>>();
+    if (dims.empty()) return std::nullopt;
+    if (i == 0) {
+      type = s["dtype"].as_int();
+      shape = dims;
+      shape[0] = 0;
+    } else if (s["dtype"].as_int() != type ||
+               !std::equal(dims.begin() + 1, dims.end(), shape.begin() + 1, shape.end())) {
+      return std::nullopt;
+    }
+    shape[0] += dims[0];
+    rows.emplace_back(static_cast<std::int64_t>(dims[0]));
+  }
+  if (type < 0 || !dtype_valid(static_cast<std::uint8_t>(type))) return std::nullopt;
+  std::uint64_t bytes = dtype_size(static_cast<dtype>(type));
+  for (auto d : shape) bytes *= d;
+  if (bytes <= wire::stream_chunk_bytes()) return std::nullopt;
+  std::shared_ptr<std::byte[]> owner;
+  try {
+    owner = std::make_shared_for_overwrite<std::byte[]>(static_cast<std::size_t>(bytes));
+  } catch (const std::bad_alloc&) {
+    return std::nullopt;  // the usual gather says so, as a failed result
+  }
+  std::byte* data = owner.get();
+  return Array(static_cast<dtype>(type), std::move(shape), Buffer::view(std::move(owner), data, bytes));
+}
+
+}  // namespace
+
+std::shared_ptr<ResultState> ClientCore::gather_by_copy(const std::string& name, const std::vector<int>& targets) {
+  auto gather = new_state(targets.size(), "crew.gather", now_us());
+  gather->targets = targets;
+  gather->joined = true;
+  auto shapes = new_state(targets.size(), "crew.shape_of", now_us());
+  shapes->targets = targets;
+  wire::Outgoing ask = request_for(*shapes, "crew.shape_of", {Value(name)}, nullptr);
+  shapes->then = [this, gather, name](const std::shared_ptr<ResultState>& s) { gather_into_room(s, gather, name); };
+  {
+    std::lock_guard lock(pending_mutex_);  // the gather is awaited from now on (wait_all counts it)
+    for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(gather->first_seq + i, Pending{gather, i});
+    for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(shapes->first_seq + i, Pending{shapes, i});
+  }
+  send(std::move(ask));
+  return gather;
+}
+
+void ClientCore::gather_into_room(const std::shared_ptr<ResultState>& shapes,
+                                  const std::shared_ptr<ResultState>& gather, const std::string& name) {
+  // An engine that died or went away meanwhile fails the gather as it would have failed it.
+  const AsyncResult answers(shapes);
+  for (std::size_t i = 0; i < shapes->slots.size(); ++i) {
+    const auto e = answers.error(i);
+    if (!e || (e->code() != errc::engine_died && e->code() != errc::engine_dead && e->code() != errc::aborted))
+      continue;
+    wire::Packet failed;
+    failed.header.kind = wire::MsgKind::apply_reply;
+    failed.header.function = "crew.gather";
+    failed.header.msg_ids = gather->msg_ids;
+    failed.header.error = {e->code(), "crew." + std::string(errc_name(e->code())),
+                           "engine " + std::to_string(shapes->targets[i]) + ": " + e->remote_message(), "crew.gather"};
+    on_result(std::move(failed));
+    return;
+  }
+  Value::List rows;
+  const std::optional<Array> room = room_for(shapes, rows);
+  try {
+    if (room) {
+      const Bulk bulk{nullptr, &*room, true};
+      send(request_for(*gather, "crew.gather", {Value(name), Value(std::move(rows))}, &bulk));
+    } else {
+      send(request_for(*gather, "crew.gather", {Value(name)}, nullptr));
+    }
+  } catch (const Error& e) {  // cannot be sent: the gather fails with why
+    wire::Packet failed;
+    failed.header.kind = wire::MsgKind::apply_reply;
+    failed.header.function = "crew.gather";
+    failed.header.msg_ids = gather->msg_ids;
+    failed.header.error = {e.code(), "crew." + std::string(errc_name(e.code())), e.message(), "crew.gather"};
+    on_result(std::move(failed));
+  }
+}
+
+namespace {
+
+/// `from`'s one answer as answer `i` of `to` (a pull whose array was gathered by copy).
+void hand_over(const ResultState& from, ResultState& to, std::size_t i) {
+  ResultSlot got;
+  {
+    std::lock_guard lock(from.mutex);
+    const ResultSlot& f = from.slots.front();
+    got.payload = f.payload;
+    if (f.value) got.value = std::make_unique<Value>(*f.value);
+    if (f.extras) got.extras = std::make_unique<SlotExtras>(*f.extras);
+    got.started_us = f.started_us;
+    got.completed_us = f.completed_us;
+    got.received_us = f.received_us;
+  }
+  {
+    std::lock_guard lock(to.mutex);
+    ResultSlot& slot = to.slots[i];
+    if (slot.done) return;
+    got.submitted_us = slot.submitted_us;
+    got.done = true;
+    slot = std::move(got);
+    to.arrivals.push_back(i);
+    if (--to.remaining == 0) to.finished_at = SteadyClock::now();
+  }
+  to.cv.notify_all();
+}
+
+}  // namespace
+
+std::shared_ptr<ResultState> ClientCore::pull_by_copy(const std::string& name, const std::vector<int>& targets,
+                                                      bool single) {
+  auto state = new_state(targets.size(), "pull", now_us());
+  state->targets = targets;
+  state->single = single;
+  // An engine whose array is too large to answer inline says so; it then writes the array here.
+  state->intercept = [this, name](const std::shared_ptr<ResultState>& s, std::size_t slot, const wire::Packet& p) {
+    if (p.header.error.code != errc::copy_instead) return false;
+    auto copied = gather_by_copy(name, {s->targets[slot]});
+    // (set before its answer can come: that needs this thread, the I/O thread, to go on)
+    copied->then = [s, slot](const std::shared_ptr<ResultState>& done) { hand_over(*done, *s, slot); };
+    return true;
+  };
+  wire::Outgoing m = request_for(*state, "crew.pull_inline",
+                                 {Value(name), static_cast<std::int64_t>(wire::stream_chunk_bytes())}, nullptr);
+  {
+    std::lock_guard lock(pending_mutex_);
+    for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
+  }
+  send(std::move(m));
+  return state;
+}
+
+}  // namespace crew::detail
