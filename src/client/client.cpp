@@ -256,12 +256,18 @@ AsyncResult DirectView::gather(const std::string& name) const {
   if (core_->engines_can_copy(targets_, false)) {
     std::vector<int> sorted = targets_;
     std::sort(sorted.begin(), sorted.end());
-    return AsyncResult(core_->gather_by_copy(name, sorted));
+    return AsyncResult(core_->collect_by_copy("crew.gather", name, sorted));
   }
   return collective("crew.gather", {Value(name)}, true);
 }
 
 AsyncResult DirectView::reduce(const std::string& name, op o) const {
+  // One world's result, written by its root straight into this process (client/single_copy.cpp).
+  if (core_->engines_can_copy(targets_, false)) {
+    std::vector<int> sorted = targets_;
+    std::sort(sorted.begin(), sorted.end());
+    return AsyncResult(core_->collect_by_copy("crew.reduce", name, sorted, std::string(op_name(o))));
+  }
   return collective("crew.reduce", {Value(name), Value(op_name(o))}, true);
 }
 

@@ -12,6 +12,7 @@
 #include "common/profile.hpp"
 #include "protocol/signer.hpp"
 #include "protocol/stream.hpp"
+#include "protocol/value_codec.hpp"
 
 namespace crew::detail {
 namespace {
@@ -76,6 +77,28 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
   }
 }
 
+namespace {
+/// An answer whose body is null: one whose result the engines wrote into this process. (Several
+/// worlds' reduce answers here inline: their results meet in the controller.)
+bool carries_nothing(const std::vector<Buffer>& payload) {
+  if (payload.empty()) return true;
+  if (payload.size() != 1 || payload.front().size() > 16) return false;
+  try {
+    return wire::decode_value(payload).is_null();
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+/// States whose memory engines may still copy from or into (a client closed meanwhile).
+void keep_until_exit(std::shared_ptr<ResultState> state) {
+  static std::mutex mutex;
+  static auto* kept = new std::vector<std::shared_ptr<ResultState>>();  // never freed, on purpose
+  std::lock_guard lock(mutex);
+  kept->push_back(std::move(state));
+}
+}  // namespace
+
 ClientCore::~ClientCore() {
   outbox_.push(Outbound{{}, {}, true});
   if (io_.joinable()) io_.join();
@@ -86,6 +109,9 @@ ClientCore::~ClientCore() {
     left = pending_.take_all();
   }
   for (auto& p : left) {
+    // Engines may still be copying from or into memory of this process for it: that memory
+    // must stay as it is, whatever the process does next, so it stays until the process ends.
+    if (!p.state->lent.empty() || p.state->landed) keep_until_exit(p.state);
     {
       std::lock_guard lock(p.state->mutex);
       ResultSlot& slot = p.state->slots[p.slot];
@@ -452,7 +478,7 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
         slot.done = true;
         if (value)
           slot.value = std::make_unique<Value>(*value);  // shares the array, no copy
-        else if (pending.state->landed && !p.header.error.failed())
+        else if (pending.state->landed && !p.header.error.failed() && carries_nothing(p.payload))
           slot.value = std::make_unique<Value>(*pending.state->landed);  // the engines wrote it here
         else if (p.header.msg_ids.size() == 1 && hearers.size() == 1)
           slot.payload = std::move(p.payload);  // its only hearer

@@ -98,12 +98,13 @@ public:
   /// `wait`: for an answer not known yet, up to a second (else: no, this time; the answer is
   /// asked for and kept for later calls).
   bool engines_can_copy(const std::vector<int>& targets, bool wait = true);
-  /// gather(name) over `targets` (ascending), the engines writing the joined array into this
-  /// process: first each engine's shape, then the gather into room made for it (or, for anything
-  /// else than alike arrays, the usual gather). The returned state is the gather's.
-  std::shared_ptr<ResultState> gather_by_copy(const std::string& name, const std::vector<int>& targets);
+  /// crew.gather(name) or crew.reduce(name, op) over `targets` (ascending), the engines writing
+  /// the result into this process: first each engine's shape, then the call with room made for
+  /// its result (or, for anything but alike arrays, the usual call). The state is the call's.
+  std::shared_ptr<ResultState> collect_by_copy(const std::string& function, const std::string& name,
+                                               const std::vector<int>& targets, const std::string& op = {});
   /// pull(name) from `targets`, which can copy (engines_can_copy): values come inline as usual,
-  /// except arrays above a chunk, which each engine then writes into this process (gather_by_copy).
+  /// except arrays above a chunk, which each engine then writes into this process (collect_by_copy).
   std::shared_ptr<ResultState> pull_by_copy(const std::string& name, const std::vector<int>& targets, bool single);
   /// One call per target, each with its own arguments (a direct map): one slot per call.
   std::shared_ptr<ResultState> submit_each(std::string_view function, std::vector<Value::List> calls,
@@ -151,9 +152,9 @@ private:
   /// The apply_request of `state`'s tasks (its targets, msg ids), with `bulk` described; sets
   /// what the state keeps for it. Throws InputError [crew.input.oversized].
   wire::Outgoing request_for(ResultState& state, std::string_view function, Value::List args, const Bulk* bulk);
-  /// The second step of gather_by_copy, once `shapes` came (the I/O thread).
-  void gather_into_room(const std::shared_ptr<ResultState>& shapes, const std::shared_ptr<ResultState>& gather,
-                        const std::string& name);
+  /// The second step of collect_by_copy, once `shapes` came (the I/O thread).
+  void collect_into_room(const std::shared_ptr<ResultState>& shapes, const std::shared_ptr<ResultState>& call,
+                         const std::string& function, const std::string& name, const std::string& op);
   /// Registers every task of `state` as awaiting its answer, then sends `messages`.
   void post(const std::shared_ptr<ResultState>& state, std::vector<wire::Outgoing> messages);
   void send(wire::Outgoing&& m);

@@ -66,9 +66,10 @@ bool ClientCore::engines_can_copy(const std::vector<int>& targets, bool wait) {
 namespace crew::detail {
 namespace {
 
-/// Room for the joined array of alike arrays (their dtype and trailing shape), and each target's
-/// rows; nullopt for anything else (the usual gather then says what is wrong), or a small array.
-std::optional<Array> room_for(const std::shared_ptr<ResultState>& shapes, Value::List& rows) {
+/// Room for what a gather (`joined`: alike arrays, their rows joined) or a reduce (arrays of one
+/// dtype and shape) of the arrays `shapes` describe makes, and each target's rows; nullopt for
+/// anything else (the usual call then says what is wrong), or for a small array.
+std::optional<Array> room_for(const std::shared_ptr<ResultState>& shapes, bool joined, Value::List& rows) {
   const AsyncResult answers(shapes);
   std::vector<std::uint64_t> shape;
   std::int64_t type = -1;
@@ -81,12 +82,12 @@ std::optional<Array> room_for(const std::shared_ptr<ResultState>& shapes, Value:
     if (i == 0) {
       type = s["dtype"].as_int();
       shape = dims;
-      shape[0] = 0;
-    } else if (s["dtype"].as_int() != type ||
-               !std::equal(dims.begin() + 1, dims.end(), shape.begin() + 1, shape.end())) {
+      if (joined) shape[0] = 0;
+    } else if (s["dtype"].as_int() != type || !std::equal(dims.begin() + (joined ? 1 : 0), dims.end(),
+                                                          shape.begin() + (joined ? 1 : 0), shape.end())) {
       return std::nullopt;
     }
-    shape[0] += dims[0];
+    if (joined) shape[0] += dims[0];
     rows.emplace_back(static_cast<std::int64_t>(dims[0]));
   }
   if (type < 0 || !dtype_valid(static_cast<std::uint8_t>(type))) return std::nullopt;
@@ -97,64 +98,69 @@ std::optional<Array> room_for(const std::shared_ptr<ResultState>& shapes, Value:
   try {
     owner = std::make_shared_for_overwrite<std::byte[]>(static_cast<std::size_t>(bytes));
   } catch (const std::bad_alloc&) {
-    return std::nullopt;  // the usual gather says so, as a failed result
+    return std::nullopt;  // the usual call says so, as a failed result
   }
   std::byte* data = owner.get();
   return Array(static_cast<dtype>(type), std::move(shape), Buffer::view(std::move(owner), data, bytes));
 }
 
+/// The answer `state` gets when its request cannot go: why.
+wire::Packet failure_for(const ResultState& state, const std::string& function, errc code, std::string message) {
+  wire::Packet failed;
+  failed.header.kind = wire::MsgKind::apply_reply;
+  failed.header.function = function;
+  failed.header.msg_ids = state.msg_ids;
+  failed.header.error = {code, "crew." + std::string(errc_name(code)), std::move(message), function};
+  return failed;
+}
+
 }  // namespace
 
-std::shared_ptr<ResultState> ClientCore::gather_by_copy(const std::string& name, const std::vector<int>& targets) {
-  auto gather = new_state(targets.size(), "crew.gather", now_us());
-  gather->targets = targets;
-  gather->joined = true;
+std::shared_ptr<ResultState> ClientCore::collect_by_copy(const std::string& function, const std::string& name,
+                                                         const std::vector<int>& targets, const std::string& op) {
+  auto call = new_state(targets.size(), function, now_us());
+  call->targets = targets;
+  call->joined = true;
   auto shapes = new_state(targets.size(), "crew.shape_of", now_us());
   shapes->targets = targets;
   wire::Outgoing ask = request_for(*shapes, "crew.shape_of", {Value(name)}, nullptr);
-  shapes->then = [this, gather, name](const std::shared_ptr<ResultState>& s) { gather_into_room(s, gather, name); };
+  shapes->then = [this, call, function, name, op](const std::shared_ptr<ResultState>& s) {
+    collect_into_room(s, call, function, name, op);
+  };
   {
-    std::lock_guard lock(pending_mutex_);  // the gather is awaited from now on (wait_all counts it)
-    for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(gather->first_seq + i, Pending{gather, i});
+    std::lock_guard lock(pending_mutex_);  // the call is awaited from now on (wait_all counts it)
+    for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(call->first_seq + i, Pending{call, i});
     for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(shapes->first_seq + i, Pending{shapes, i});
   }
   send(std::move(ask));
-  return gather;
+  return call;
 }
 
-void ClientCore::gather_into_room(const std::shared_ptr<ResultState>& shapes,
-                                  const std::shared_ptr<ResultState>& gather, const std::string& name) {
-  // An engine that died or went away meanwhile fails the gather as it would have failed it.
+void ClientCore::collect_into_room(const std::shared_ptr<ResultState>& shapes, const std::shared_ptr<ResultState>& call,
+                                   const std::string& function, const std::string& name, const std::string& op) {
+  // An engine that died or went away meanwhile fails the call as it would have failed it.
   const AsyncResult answers(shapes);
   for (std::size_t i = 0; i < shapes->slots.size(); ++i) {
     const auto e = answers.error(i);
     if (!e || (e->code() != errc::engine_died && e->code() != errc::engine_dead && e->code() != errc::aborted))
       continue;
-    wire::Packet failed;
-    failed.header.kind = wire::MsgKind::apply_reply;
-    failed.header.function = "crew.gather";
-    failed.header.msg_ids = gather->msg_ids;
-    failed.header.error = {e->code(), "crew." + std::string(errc_name(e->code())),
-                           "engine " + std::to_string(shapes->targets[i]) + ": " + e->remote_message(), "crew.gather"};
-    on_result(std::move(failed));
+    on_result(failure_for(*call, function, e->code(),
+                          "engine " + std::to_string(shapes->targets[i]) + ": " + e->remote_message()));
     return;
   }
+  const bool gather = function == "crew.gather";
   Value::List rows;
-  const std::optional<Array> room = room_for(shapes, rows);
+  const std::optional<Array> room = room_for(shapes, gather, rows);
+  Value::List args;
+  args.reserve(2);
+  args.emplace_back(name);
+  if (gather && room) args.emplace_back(std::move(rows));
+  if (!gather) args.emplace_back(op);
   try {
-    if (room) {
-      const Bulk bulk{nullptr, &*room, true};
-      send(request_for(*gather, "crew.gather", {Value(name), Value(std::move(rows))}, &bulk));
-    } else {
-      send(request_for(*gather, "crew.gather", {Value(name)}, nullptr));
-    }
-  } catch (const Error& e) {  // cannot be sent: the gather fails with why
-    wire::Packet failed;
-    failed.header.kind = wire::MsgKind::apply_reply;
-    failed.header.function = "crew.gather";
-    failed.header.msg_ids = gather->msg_ids;
-    failed.header.error = {e.code(), "crew." + std::string(errc_name(e.code())), e.message(), "crew.gather"};
-    on_result(std::move(failed));
+    const Bulk bulk{nullptr, room ? &*room : nullptr, true};
+    send(request_for(*call, function, std::move(args), room ? &bulk : nullptr));
+  } catch (const Error& e) {  // cannot be sent: the call fails with why
+    on_result(failure_for(*call, function, e.code(), e.message()));
   }
 }
 
@@ -196,7 +202,7 @@ std::shared_ptr<ResultState> ClientCore::pull_by_copy(const std::string& name, c
   // An engine whose array is too large to answer inline says so; it then writes the array here.
   state->intercept = [this, name](const std::shared_ptr<ResultState>& s, std::size_t slot, const wire::Packet& p) {
     if (p.header.error.code != errc::copy_instead) return false;
-    auto copied = gather_by_copy(name, {s->targets[slot]});
+    auto copied = collect_by_copy("crew.gather", name, {s->targets[slot]});
     // (set before its answer can come: that needs this thread, the I/O thread, to go on)
     copied->then = [s, slot](const std::shared_ptr<ResultState>& done) { hand_over(*done, *s, slot); };
     return true;

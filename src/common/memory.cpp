@@ -56,10 +56,12 @@ void keep_freed_memory_for_reuse() noexcept {
   if (!glibc_allocator) return;
   static std::once_flag once;
   std::call_once(once, [] {
-    // Blocks below 2 GiB come from the heap (and go back to it), not from mappings of their own.
+    // Blocks below 2 GiB come from the heap (and go back to it), not from mappings of their own;
+    // the heap is never trimmed on its own (-1: the reserve below plus one large freed array
+    // would pass any finite threshold), only by release_unused_memory.
     constexpr int two_gib = std::numeric_limits<int>::max();
     mallopt(M_MMAP_THRESHOLD, two_gib);
-    mallopt(M_TRIM_THRESHOLD, two_gib);
+    mallopt(M_TRIM_THRESHOLD, -1);
     // One arena: ZeroMQ's I/O thread allocates received messages, the main thread frees them;
     // per-thread arenas give their freed heaps back to the kernel regardless of the threshold.
     mallopt(M_ARENA_MAX, 1);

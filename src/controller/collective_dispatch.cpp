@@ -49,9 +49,9 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
   const bool streamed = h.stream.active() || h.stream.peer.active();
   const bool copied = h.stream.peer.active();
   if (code == errc::none && streamed && op != wire::Collective::scatter &&
-      !(copied && (op == wire::Collective::push || op == wire::Collective::gather)))
+      !(copied && (op == wire::Collective::push || op == wire::Collective::gather || op == wire::Collective::reduce)))
     code = errc::bad_option,
-    problem = copied ? "only scatter, push and gather copy their data with the client, not " + h.function
+    problem = copied ? "only scatter, push, gather and reduce copy their data with the client, not " + h.function
                      : "only scatter streams its data after the request, not " + h.function;
   if (code == errc::none) {
     try {
@@ -81,7 +81,8 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
     rec.worlds = shares.size();
     if (op == wire::Collective::reduce && args.is_list() && args.size() == 2 && args[1].is_string())
       rec.reduce_op = args[1].as_string();
-    rec.copied_to_client = copied && op == wire::Collective::gather;
+    // (a reduce over several worlds answers inline: the worlds' results meet here)
+    rec.copied_to_client = copied && (op == wire::Collective::gather || shares.size() == 1);
     collectives.insert_or_assign(record, std::move(rec));
   }
   for (std::size_t i = 0; i < targets.size(); ++i)

@@ -131,6 +131,9 @@ std::vector<WorldShare> split_by_world(wire::Collective op, const std::vector<in
     if (stream.peer.active())
       for (auto& s : shares) s.stream = stream;
     break;
+  case wire::Collective::reduce:  // one world writes its result into the client; several answer here
+    if (stream.peer.active() && shares.size() == 1) shares.front().stream = stream;
+    break;
   case wire::Collective::load_h5: {
     expect_args(args, 3, "load_h5(file, dataset, name)");
     std::int64_t first = 0;

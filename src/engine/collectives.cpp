@@ -11,6 +11,7 @@
 #include "engine/executor.hpp"
 #include "engine/mpi_bulk.hpp"
 #include "engine/mpi_frames.hpp"
+#include "engine/peer_memory.hpp"
 #include "protocol/stream.hpp"
 #include "protocol/value_codec.hpp"
 #include "values/element_type.hpp"
@@ -494,6 +495,23 @@ std::optional<wire::Outgoing> Collectives::reduce(Call& call) {
   auto out = collective::allocate(call.root() ? static_cast<std::size_t>(n * dtype_size(type)) : 0);
   mpi_bulk::reduce(call.comm, 0, mine.data(), out.data, n, type, o);
   if (!call.root()) return std::nullopt;
+  if (call.task->stream.peer.active()) {  // into the client's memory (engine/single_copy.cpp)
+    const wire::StreamSpec& room = call.task->stream;
+    if (scalar || room.dtype != static_cast<std::uint8_t>(type) || room.shape != shape)
+      return collective::world_reply(
+          call, {errc::mismatch,
+                 "'" + name +
+                     "' changed while the reduce ran (its dtype or shape is not the one the client made "
+                     "room for); reduce again",
+                 {}});
+    if (std::string failure = peer_memory::write(room.peer.pid, room.peer.address, out.data, room.bytes);
+        !failure.empty())
+      return collective::world_reply(call, {errc::aborted,
+                                            "copying the result into the client failed: " + failure +
+                                                " (CREW_SINGLE_COPY=0 in the client turns same-host copies off)",
+                                            {}});
+    return collective::world_reply(call, v);  // the result is in the client already
+  }
   Value result;
   if (!scalar)
     result = Value(Array(type, shape, out.buffer));
