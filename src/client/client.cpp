@@ -253,7 +253,7 @@ AsyncResult DirectView::scatter_value(const std::string& name, Value sequence) c
 
 AsyncResult DirectView::gather(const std::string& name) const {
   // Engines on this host write their parts straight into an array made here (client/single_copy.cpp).
-  if (core_->engines_can_copy(targets_, false)) {
+  if (core_->engines_may_copy(targets_)) {
     std::vector<int> sorted = targets_;
     std::sort(sorted.begin(), sorted.end());
     return AsyncResult(core_->collect_by_copy("crew.gather", name, sorted));
@@ -263,7 +263,7 @@ AsyncResult DirectView::gather(const std::string& name) const {
 
 AsyncResult DirectView::reduce(const std::string& name, op o) const {
   // One world's result, written by its root straight into this process (client/single_copy.cpp).
-  if (core_->engines_can_copy(targets_, false)) {
+  if (core_->engines_may_copy(targets_)) {
     std::vector<int> sorted = targets_;
     std::sort(sorted.begin(), sorted.end());
     return AsyncResult(core_->collect_by_copy("crew.reduce", name, sorted, std::string(op_name(o))));
@@ -281,7 +281,7 @@ AsyncResult DirectView::load_h5(const std::string& file, const std::string& data
 
 AsyncResult DirectView::pull(const std::string& name) const {
   // Engines on this host write a large array straight into this process (client/single_copy.cpp).
-  if (core_->engines_can_copy(targets_, false)) return AsyncResult(core_->pull_by_copy(name, targets_, single_));
+  if (core_->engines_may_copy(targets_)) return AsyncResult(core_->pull_by_copy(name, targets_, single_));
   return apply("pull", name);
 }
 

@@ -94,10 +94,12 @@ public:
                                       bool single, bool joined = false, const Bulk* bulk = nullptr);
   /// Whether every one of `targets` can copy from and into this process's memory itself (same
   /// host, allowed to: engine/peer_memory.hpp). Asked of each engine once (client/single_copy.cpp);
-  /// CREW_SINGLE_COPY=0 says no without asking.
-  /// `wait`: for an answer not known yet, up to a second (else: no, this time; the answer is
-  /// asked for and kept for later calls).
-  bool engines_can_copy(const std::vector<int>& targets, bool wait = true);
+  /// CREW_SINGLE_COPY=0 says no without asking. An answer not known yet is waited for up to a
+  /// second (a busy engine: no, this time; its answer is kept for later calls).
+  bool engines_can_copy(const std::vector<int>& targets);
+  /// Whether none of `targets` is known not to copy: gather, pull and reduce then try, asking
+  /// along with their first step (crew.shape_of carries the same question).
+  bool engines_may_copy(const std::vector<int>& targets);
   /// crew.gather(name) or crew.reduce(name, op) over `targets` (ascending), the engines writing
   /// the result into this process: first each engine's shape, then the call with room made for
   /// its result (or, for anything but alike arrays, the usual call). The state is the call's.
@@ -188,6 +190,9 @@ private:
   std::unordered_map<std::string, Incoming> incoming_;
   /// Keeps the answers of a crew.can_copy question that came (copy_mutex_ held).
   void take_copy_answers();
+  /// (pid, address, token): what crew.can_copy reads (copy_mutex_ held), and `args` with it.
+  Value::List copy_token_args();
+  Value::List with_copy_token(Value::List args);
   std::mutex copy_mutex_;
   std::unordered_map<int, bool> can_copy_;  ///< by engine id: the answer to crew.can_copy
   std::string copy_token_;                  ///< what the engines read to show they can

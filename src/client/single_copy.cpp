@@ -15,6 +15,13 @@
 
 namespace crew::detail {
 
+namespace {
+bool single_copies_enabled() {
+  static const bool enabled = env_integer("CREW_SINGLE_COPY", 0, 1, 1) != 0;
+  return enabled;
+}
+}  // namespace
+
 void ClientCore::take_copy_answers() {
   if (!copy_probe_ || !copy_probe_->ready()) return;
   for (std::size_t i = 0; i < copy_probe_targets_.size(); ++i) {
@@ -29,9 +36,33 @@ void ClientCore::take_copy_answers() {
   copy_probe_targets_.clear();
 }
 
-bool ClientCore::engines_can_copy(const std::vector<int>& targets, bool wait) {
-  static const bool enabled = env_integer("CREW_SINGLE_COPY", 0, 1, 1) != 0;
-  if (!enabled || targets.empty()) return false;
+Value::List ClientCore::copy_token_args() {
+  if (copy_token_.empty()) {
+    std::random_device rd;
+    std::uniform_int_distribution<int> hex(0, 15);
+    for (int i = 0; i < 32; ++i) copy_token_ += "0123456789abcdef"[hex(rd)];
+  }
+  return {static_cast<std::int64_t>(::getpid()),
+          static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(copy_token_.data())), copy_token_};
+}
+
+Value::List ClientCore::with_copy_token(Value::List args) {
+  std::lock_guard lock(copy_mutex_);
+  for (auto& a : copy_token_args()) args.push_back(std::move(a));
+  return args;
+}
+
+bool ClientCore::engines_may_copy(const std::vector<int>& targets) {
+  if (!single_copies_enabled() || targets.empty()) return false;
+  std::lock_guard lock(copy_mutex_);
+  take_copy_answers();
+  for (int t : targets)
+    if (auto it = can_copy_.find(t); it != can_copy_.end() && !it->second) return false;
+  return true;
+}
+
+bool ClientCore::engines_can_copy(const std::vector<int>& targets) {
+  if (!single_copies_enabled() || targets.empty()) return false;
   std::lock_guard lock(copy_mutex_);
   const auto unknown = [&] {
     take_copy_answers();
@@ -41,20 +72,11 @@ bool ClientCore::engines_can_copy(const std::vector<int>& targets, bool wait) {
     return out;
   };
   if (const auto ask = unknown(); !ask.empty() && !copy_probe_) {
-    if (copy_token_.empty()) {
-      std::random_device rd;
-      std::uniform_int_distribution<int> hex(0, 15);
-      for (int i = 0; i < 32; ++i) copy_token_ += "0123456789abcdef"[hex(rd)];
-    }
-    copy_probe_ = AsyncResult(
-        submit("crew.can_copy",
-               {static_cast<std::int64_t>(::getpid()),
-                static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(copy_token_.data())), copy_token_},
-               ask, false));
+    copy_probe_ = AsyncResult(submit("crew.can_copy", copy_token_args(), ask, false));
     copy_probe_targets_ = ask;
   }
   // A busy engine answers late: this transfer then streams, and a later one uses the answer.
-  if (copy_probe_ && wait) (void)copy_probe_->wait(std::min(timeout_, std::chrono::milliseconds(1000)));
+  if (copy_probe_) (void)copy_probe_->wait(std::min(timeout_, std::chrono::milliseconds(1000)));
   if (!unknown().empty()) return false;
   for (int t : targets)
     if (!can_copy_.at(t)) return false;
@@ -76,7 +98,7 @@ std::optional<Array> room_for(const std::shared_ptr<ResultState>& shapes, bool j
   for (std::size_t i = 0; i < shapes->slots.size(); ++i) {
     if (answers.error(i)) return std::nullopt;
     const Value s = answers.value(i);
-    if (!s.is_dict()) return std::nullopt;
+    if (!s.is_dict() || !s.contains("shape") || !s["can_copy"].as_bool()) return std::nullopt;
     auto dims = s["shape"].get<std::vector<std::uint64_t>>();
     if (dims.empty()) return std::nullopt;
     if (i == 0) {
@@ -123,7 +145,7 @@ std::shared_ptr<ResultState> ClientCore::collect_by_copy(const std::string& func
   call->joined = true;
   auto shapes = new_state(targets.size(), "crew.shape_of", now_us());
   shapes->targets = targets;
-  wire::Outgoing ask = request_for(*shapes, "crew.shape_of", {Value(name)}, nullptr);
+  wire::Outgoing ask = request_for(*shapes, "crew.shape_of", with_copy_token({Value(name)}), nullptr);
   shapes->then = [this, call, function, name, op](const std::shared_ptr<ResultState>& s) {
     collect_into_room(s, call, function, name, op);
   };
@@ -147,6 +169,14 @@ void ClientCore::collect_into_room(const std::shared_ptr<ResultState>& shapes, c
     on_result(failure_for(*call, function, e->code(),
                           "engine " + std::to_string(shapes->targets[i]) + ": " + e->remote_message()));
     return;
+  }
+  // Whether each engine can copy came with its shape: kept for the calls after this one.
+  {
+    std::lock_guard lock(copy_mutex_);
+    for (std::size_t i = 0; i < shapes->slots.size(); ++i)
+      if (!answers.error(i))
+        if (const Value s = answers.value(i); s.is_dict() && s.contains("can_copy"))
+          can_copy_[shapes->targets[i]] = s["can_copy"].as_bool();
   }
   const bool gather = function == "crew.gather";
   Value::List rows;

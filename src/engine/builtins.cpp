@@ -141,14 +141,18 @@ bool can_copy(std::int64_t pid, std::int64_t address, const std::string& token) 
          seen == token;
 }
 
-/// crew.shape_of(name): {dtype, shape} of the array held under `name`, or null (missing, or no
-/// array). gather asks it first when it may copy into the client's memory.
-Value shape_of(Context& ctx, const std::string& name) {
-  const Value* v = ctx.ns().find(name);
-  if (v == nullptr || !v->is_array()) return Value();
-  const Array& a = v->as_array();
-  return Value::dict({{"dtype", static_cast<std::int64_t>(a.type())},
-                      {"shape", Value(Value::List(a.shape().begin(), a.shape().end()))}});
+/// crew.shape_of(name, pid, address, token): {dtype, shape} of the array held under `name` (none
+/// for a missing name or another value), and {can_copy} as crew.can_copy answers it. gather and
+/// reduce ask it first when they may copy into the client's memory.
+Value shape_of(Context& ctx, const std::string& name, std::int64_t pid, std::int64_t address,
+               const std::string& token) {
+  Value::Dict out{{"can_copy", can_copy(pid, address, token)}};
+  if (const Value* v = ctx.ns().find(name); v != nullptr && v->is_array()) {
+    const Array& a = v->as_array();
+    out.emplace("dtype", static_cast<std::int64_t>(a.type()));
+    out.emplace("shape", Value(Value::List(a.shape().begin(), a.shape().end())));
+  }
+  return Value(std::move(out));
 }
 
 /// crew.pull_inline(name, limit): pull(name), except that an array above `limit` bytes is not

@@ -162,6 +162,19 @@ TEST_SUITE("system.data") {
     CHECK(view.reduce("big_all", op::sum).get(60s) == sum);
     const std::int64_t kept_reduced = rc.controller_stats()["result_bytes_kept"].as_int() - kept_pulled;
     if (copies && world_count() == 1) CHECK(kept_reduced < bytes);
+    // A client whose first call is a gather or a pull asks whether its engines can copy along
+    // with that call's first step, and copies too (as the crew command line does, every time).
+    {
+      Client fresh = cluster().client(30s);
+      const auto stats = [&] { return fresh.controller_stats(); };
+      const std::int64_t streamed0 = stats()["stream_bytes"].as_int(), kept0 = stats()["result_bytes_kept"].as_int();
+      CHECK(fresh.view().gather("big").get(60s) == whole);
+      CHECK(fresh[0].pull("big_all").get(60s) == whole);
+      if (copies) {
+        CHECK(stats()["stream_bytes"].as_int() == streamed0);
+        CHECK(stats()["result_bytes_kept"].as_int() - kept0 < bytes);
+      }
+    }
     view.apply("del", "big", "big_all").get(60s);
   }
 
