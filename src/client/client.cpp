@@ -223,6 +223,11 @@ AsyncMap DirectView::map_value(std::string_view function, Value sequence) const 
 namespace {
 /// Arrays above one chunk go outside the request: streamed, or copied by the engines themselves.
 bool large(const Value& v) { return v.is_array() && v.as_array().data().size() > wire::stream_chunk_bytes(); }
+/// Collectives address their targets in engine-id order.
+std::vector<int> ascending(std::vector<int> targets) {
+  std::sort(targets.begin(), targets.end());
+  return targets;
+}
 }  // namespace
 
 AsyncResult DirectView::push(Value::Dict values) const {
@@ -237,9 +242,7 @@ AsyncResult DirectView::push(Value::Dict values) const {
 
 AsyncResult DirectView::collective(std::string_view function, Value::List args, bool joined,
                                    const detail::Bulk* bulk) const {
-  std::vector<int> sorted = targets_;
-  std::sort(sorted.begin(), sorted.end());
-  return AsyncResult(core_->submit(function, std::move(args), sorted, single_ && !joined, joined, bulk));
+  return AsyncResult(core_->submit(function, std::move(args), ascending(targets_), single_ && !joined, joined, bulk));
 }
 
 AsyncResult DirectView::scatter_value(const std::string& name, Value sequence) const {
@@ -253,21 +256,15 @@ AsyncResult DirectView::scatter_value(const std::string& name, Value sequence) c
 
 AsyncResult DirectView::gather(const std::string& name) const {
   // Engines on this host write their parts straight into an array made here (client/single_copy.cpp).
-  if (core_->engines_may_copy(targets_)) {
-    std::vector<int> sorted = targets_;
-    std::sort(sorted.begin(), sorted.end());
-    return AsyncResult(core_->collect_by_copy("crew.gather", name, sorted));
-  }
+  if (core_->engines_may_copy(targets_))
+    return AsyncResult(core_->collect_by_copy("crew.gather", name, ascending(targets_)));
   return collective("crew.gather", {Value(name)}, true);
 }
 
 AsyncResult DirectView::reduce(const std::string& name, op o) const {
   // One world's result, written by its root straight into this process (client/single_copy.cpp).
-  if (core_->engines_may_copy(targets_)) {
-    std::vector<int> sorted = targets_;
-    std::sort(sorted.begin(), sorted.end());
-    return AsyncResult(core_->collect_by_copy("crew.reduce", name, sorted, std::string(op_name(o))));
-  }
+  if (core_->engines_may_copy(targets_))
+    return AsyncResult(core_->collect_by_copy("crew.reduce", name, ascending(targets_), std::string(op_name(o))));
   return collective("crew.reduce", {Value(name), Value(op_name(o))}, true);
 }
 

@@ -43,6 +43,20 @@ void write_raw_tcp(int port, const std::string& bytes) {
   ::close(fd);
 }
 
+/// All or nothing: neither engine kept a part of `name`.
+void check_nobody_holds(const std::string& name) {
+  for (int engine : {0, 1}) {
+    CAPTURE(engine);
+    errc code = errc::none;
+    try {
+      (void)env().rc[engine].pull(name).get(std::chrono::seconds(30));
+    } catch (const Error& e) {
+      code = e.code();
+    }
+    CHECK(code == errc::unknown_name);
+  }
+}
+
 }  // namespace
 
 // RawPeer is not movable (it owns a Signer), so tests construct peers in place.
@@ -146,17 +160,7 @@ TEST_SUITE("security.client_socket") {
       CHECK(replies[0].header.error.code == errc::aborted);
       CHECK(replies[0].header.error.message.find("stopped coming") != std::string::npos);
     }
-    // All or nothing: neither engine kept a part.
-    for (int engine : {0, 1}) {
-      CAPTURE(engine);
-      errc code = errc::none;
-      try {
-        (void)env().rc[engine].pull("stalled").get(std::chrono::seconds(30));
-      } catch (const Error& e) {
-        code = e.code();
-      }
-      CHECK(code == errc::unknown_name);
-    }
+    check_nobody_holds("stalled");
     check_still_served(env());
   }
 
@@ -184,16 +188,7 @@ TEST_SUITE("security.client_socket") {
       CHECK(replies[0].header.error.message.find("copying the array from the client failed on engines 0, 1") !=
             std::string::npos);
     }
-    for (int engine : {0, 1}) {
-      CAPTURE(engine);
-      errc code = errc::none;
-      try {
-        (void)env().rc[engine].pull("badcopy").get(std::chrono::seconds(30));
-      } catch (const Error& e) {
-        code = e.code();
-      }
-      CHECK(code == errc::unknown_name);
-    }
+    check_nobody_holds("badcopy");
 
     std::vector<double> rows(64);
     std::iota(rows.begin(), rows.end(), 0.0);
