@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <limits>
 #include <mutex>
+#include <string>
 
 namespace crew {
 namespace {
@@ -69,8 +71,20 @@ void keep_freed_memory_for_reuse() noexcept {
   });
 }
 
-void release_unused_memory() noexcept {
+std::size_t free_resident_heap() noexcept {
+  if (!glibc_allocator) return 0;
+  std::size_t anon = 0;
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("RssAnon:", 0) == 0) anon = std::strtoull(line.c_str() + 8, nullptr, 10) * 1024;
+  const struct mallinfo2 m = mallinfo2();
+  const std::size_t used = m.uordblks + m.hblkhd;
+  return anon > used ? anon - used : 0;
+}
+
+void release_unused_memory(std::size_t keep_warm) noexcept {
   if (!glibc_allocator) return;
+  if (keep_warm > 0 && free_resident_heap() <= keep_warm) return;
   malloc_trim(0);
   advise_heap_hugepages(heap_reserve());  // trimming gave the marked stretch back; mark anew
 }

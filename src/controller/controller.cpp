@@ -281,10 +281,12 @@ void Controller::Impl::on_timers() {
     check_heartbeats(clock::now());
     next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
     // Memory kept for bulk messages goes back to the system once a period passed without any;
-    // what a burst of small messages left free, once a period passed without any message.
-    if ((trim_pending && !saw_bulk_this_period) || (traffic_since_trim && !saw_traffic_this_period)) {
+    // what a burst of small messages left free, once a period passed without any message, but
+    // only beyond what the next burst would fault in again (warm_for_bursts).
+    const bool bulk_done = trim_pending && !saw_bulk_this_period;
+    if (bulk_done || (traffic_since_trim && !saw_traffic_this_period)) {
       tasks.evict();  // now also the newest, long delivered
-      release_unused_memory();
+      release_unused_memory(bulk_done ? 0 : warm_for_bursts);
       trim_pending = traffic_since_trim = false;
     }
     saw_bulk_this_period = saw_traffic_this_period = false;
