@@ -21,7 +21,7 @@ namespace crew {
 void keep_freed_memory_for_reuse() noexcept;
 /// Returns unused heap memory to the kernel (malloc_trim); for idle moments. Keeps it all while
 /// at most `keep_warm` bytes of it are resident: a trim costs the next burst a page fault for
-/// every page it touches again (the controller's CPU per task almost doubled here).
+/// every page it touches again (1.5x the controller's CPU per task, here).
 void release_unused_memory(std::size_t keep_warm = 0) noexcept;
 /// Heap memory that is resident but free (resident anonymous memory less what malloc hands out),
 /// in bytes; an estimate, for the decision above.

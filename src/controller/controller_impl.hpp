@@ -235,11 +235,11 @@ struct Controller::Impl {
   bool trim_pending = false;  ///< bulk messages came: give their memory back once they stop
   bool saw_bulk_this_period = false;
   bool traffic_since_trim = false;  ///< messages came since memory was last given back
+  bool saw_traffic_this_period = false;
   /// Freed memory kept resident after a burst of small messages: about what a burst of 100,000
   /// tasks leaves free. Giving it back cost the next burst after a pause 3,000-6,500 page faults
   /// and 1.5x the controller's CPU per task, here.
   static constexpr std::size_t warm_for_bursts = std::size_t{64} << 20;
-  bool saw_traffic_this_period = false;
   Deadline stop_deadline{};
   std::vector<std::pair<PeerId, std::uint64_t>> stop_requesters;
   clock::time_point next_heartbeat_check{};
