@@ -49,7 +49,7 @@ public:
   const std::vector<std::string>& msg_ids() const;
   /// The engine of each task, in order: a load-balanced task's is -1 until an engine has run it.
   std::vector<int> targets() const;
-  std::size_t size() const { return msg_ids().size(); }
+  std::size_t size() const;
 
   /// True once every engine has answered.
   bool ready() const;

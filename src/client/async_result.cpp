@@ -29,11 +29,22 @@ const Value& slot_value(detail::ResultSlot& slot) {
 
 bool wait_ready(detail::ResultState& s, std::unique_lock<std::mutex>& lock, std::chrono::milliseconds timeout) {
   auto ready = [&] { return s.remaining == 0; };
-  if (timeout < std::chrono::milliseconds::zero()) {
+  if (ready()) return true;
+  const Deadline deadline = timeout < std::chrono::milliseconds::zero() ? Deadline::max() : deadline_after(timeout);
+  if (auto core = s.core.lock()) {
+    // The client is open: its socket may be watched by this thread itself (client_io.cpp).
+    lock.unlock();
+    const bool done = core->await(s, deadline);
+    core.reset();  // the last owner closes the client here, which takes this state's lock
+    lock.lock();
+    return done || ready();
+  }
+  // The client is closed: every answer that will ever come has come.
+  if (deadline == Deadline::max()) {
     s.cv.wait(lock, ready);
     return true;
   }
-  return s.cv.wait_for(lock, timeout, ready);
+  return s.cv.wait_until(lock, deadline, ready);
 }
 
 }  // namespace
@@ -44,13 +55,21 @@ void AsyncResult::check_valid() const {
 
 const std::vector<std::string>& AsyncResult::msg_ids() const {
   check_valid();
-  return state_->msg_ids;
+  std::lock_guard lock(state_->mutex);
+  if (state_->msg_id_list.size() != state_->msg_ids.size())
+    state_->msg_id_list.assign(state_->msg_ids.begin(), state_->msg_ids.end());
+  return state_->msg_id_list;
 }
 
 std::vector<int> AsyncResult::targets() const {
   check_valid();
   std::lock_guard lock(state_->mutex);
-  return state_->targets;
+  return {state_->targets.begin(), state_->targets.end()};
+}
+
+std::size_t AsyncResult::size() const {
+  check_valid();
+  return state_->slots.size();
 }
 
 bool AsyncResult::ready() const {

@@ -1,4 +1,4 @@
-// The client's I/O thread and bookkeeping.
+// The client's bookkeeping: requests out, answers into their states (the socket: client_io.cpp).
 #include "client/client_core.hpp"
 #include "common/units.hpp"
 
@@ -55,6 +55,8 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
   socket_.set(zmq::sockopt::rcvhwm, 0);
   socket_.set(zmq::sockopt::linger, 0);
   socket_.connect(url_);
+  socket_fd_ = socket_.get(zmq::sockopt::fd);
+  signer_ = std::make_unique<wire::Signer>(key_);
   io_ = std::thread([this] { io_loop(); });
   try {
     const wire::Packet hello = request(wire::MsgKind::hello, Value(), timeout_);
@@ -66,8 +68,7 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
       msg_session_ = info["session"].as_string();
     pending_.set_prefix(msg_session_ + "-");
   } catch (const TimeoutError&) {
-    outbox_.push(Outbound{{}, {}, true});
-    io_.join();
+    stop_io();
     throw ConnectionError(
         errc::controller_timeout,
         "no controller answered at " + url_ + " within " + seconds_text(timeout_) + " (from " + file_.string() +
@@ -80,7 +81,7 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
 namespace {
 /// An answer whose body is null: one whose result the engines wrote into this process. (Several
 /// worlds' reduce answers here inline: their results meet in the controller.)
-bool carries_nothing(const std::vector<Buffer>& payload) {
+bool carries_nothing(const wire::Payload& payload) {
   if (payload.empty()) return true;
   if (payload.size() != 1 || payload.front().size() > 16) return false;
   try {
@@ -100,8 +101,7 @@ void keep_until_exit(std::shared_ptr<ResultState> state) {
 }  // namespace
 
 ClientCore::~ClientCore() {
-  outbox_.push(Outbound{{}, {}, true});
-  if (io_.joinable()) io_.join();
+  stop_io();
   // Whoever still waits learns that no answer will come.
   std::vector<Pending> left;
   {
@@ -128,6 +128,7 @@ ClientCore::~ClientCore() {
 std::shared_ptr<ResultState> ClientCore::new_state(std::size_t tasks, std::string_view function,
                                                    std::int64_t submitted_us) {
   auto state = std::make_shared<ResultState>();
+  state->core = weak_from_this();
   state->slots.resize(tasks);
   state->function = std::string(function);
   state->targets.assign(tasks, -1);
@@ -154,10 +155,6 @@ void ClientCore::check_size(const wire::Outgoing& m, const std::string& function
                                           "--max-message-size");
 }
 
-void ClientCore::send(wire::Outgoing&& m) {
-  outbox_.push(Outbound{std::move(m.header_bytes), std::move(m.payload), false});
-}
-
 wire::Outgoing ClientCore::request_for(ResultState& state, std::string_view function, Value::List args,
                                        const Bulk* bulk) {
   wire::Header h;
@@ -165,7 +162,7 @@ wire::Outgoing ClientCore::request_for(ResultState& state, std::string_view func
   h.targets.assign(state.targets.begin(), state.targets.end());
   h.function = std::string(function);
   h.submitted_us = state.slots.empty() ? now_us() : state.slots.front().submitted_us;
-  h.msg_ids = state.msg_ids;
+  h.msg_ids.assign(state.msg_ids.begin(), state.msg_ids.end());
   const Array* described = bulk ? (bulk->send ? bulk->send : bulk->receive) : nullptr;
   if (described) {
     h.stream.bytes = described->data().size();
@@ -186,7 +183,7 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
                                                 const std::vector<int>& targets, bool single, bool joined,
                                                 const Bulk* bulk) {
   auto state = new_state(targets.size(), function, now_us());
-  state->targets = targets;
+  state->targets.assign(targets.begin(), targets.end());
   state->single = single;
   state->joined = joined;
   if (targets.empty()) return state;
@@ -207,7 +204,7 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
   return state;
 }
 
-void ClientCore::post(const std::shared_ptr<ResultState>& state, std::vector<wire::Outgoing> messages) {
+void ClientCore::post(const std::shared_ptr<ResultState>& state, std::span<wire::Outgoing> messages) {
   {
     std::lock_guard lock(pending_mutex_);
     for (std::size_t i = 0; i < state->slots.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
@@ -219,7 +216,7 @@ std::shared_ptr<ResultState> ClientCore::submit_each(std::string_view function, 
                                                      const std::vector<int>& targets) {
   const std::int64_t submitted = now_us();
   auto state = new_state(calls.size(), function, submitted);
-  state->targets = targets;
+  state->targets.assign(targets.begin(), targets.end());
   std::vector<wire::Outgoing> messages;
   messages.reserve(calls.size());
   for (std::size_t i = 0; i < calls.size(); ++i) {
@@ -232,17 +229,17 @@ std::shared_ptr<ResultState> ClientCore::submit_each(std::string_view function, 
     messages.push_back(wire::make_message(h, Value(std::move(calls[i]))));
     check_size(messages.back(), h.function);
   }
-  post(state, std::move(messages));
+  post(state, messages);
   return state;
 }
 
-std::shared_ptr<ResultState> ClientCore::submit_balanced(std::string_view function, std::vector<Value::List> calls,
+std::shared_ptr<ResultState> ClientCore::submit_balanced(std::string_view function, std::span<Value::List> calls,
                                                          const std::vector<int>& targets, const wire::BalanceSpec& spec,
                                                          bool single) {
   const std::int64_t submitted = now_us();
   auto state = new_state(calls.size(), function, submitted);
   state->single = single;
-  std::vector<wire::Outgoing> messages;
+  boost::container::small_vector<wire::Outgoing, 1> messages;  // most are one task
   messages.reserve(calls.size());
   wire::Header h;
   h.kind = wire::MsgKind::balanced_request;
@@ -251,17 +248,18 @@ std::shared_ptr<ResultState> ClientCore::submit_balanced(std::string_view functi
   h.submitted_us = submitted;
   h.balance = spec;
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    h.msg_ids = {state->msg_ids[i]};
+    h.msg_ids.assign(1, state->msg_ids[i]);
     messages.push_back(wire::make_message(h, Value(std::move(calls[i]))));
     check_size(messages.back(), h.function);
   }
-  post(state, std::move(messages));
+  post(state, {messages.data(), messages.size()});
   return state;
 }
 
 std::shared_ptr<ResultState> ClientCore::watch(const std::vector<std::string>& msg_ids) {
   auto state = std::make_shared<ResultState>();
-  state->msg_ids = msg_ids;
+  state->core = weak_from_this();
+  state->msg_ids.assign(msg_ids.begin(), msg_ids.end());
   state->slots.resize(msg_ids.size());
   state->targets.assign(msg_ids.size(), -1);
   state->remaining = msg_ids.size();
@@ -300,8 +298,7 @@ wire::Packet ClientCore::request(wire::MsgKind kind, const Value& body, std::chr
     std::lock_guard lock(pending_mutex_);
     reply = requests_[h.request_id].get_future();
   }
-  wire::Outgoing m = wire::make_message(h, body);
-  outbox_.push(Outbound{std::move(m.header_bytes), std::move(m.payload), false});
+  send(wire::make_message(h, body));
   if (reply.wait_for(timeout) != std::future_status::ready) {
     std::lock_guard lock(pending_mutex_);
     requests_.erase(h.request_id);
@@ -312,6 +309,12 @@ wire::Packet ClientCore::request(wire::MsgKind kind, const Value& body, std::chr
     throw Error(p.header.error.code,
                 "the controller refused " + std::string(wire::kind_name(kind)) + ": " + p.header.error.message);
   return p;
+}
+
+void ClientCore::stop_io() {
+  stopping_ = true;
+  outbox_.push(Outbound{{}, {}, true});  // wakes the I/O thread, which sends what is queued and ends
+  if (io_.joinable()) io_.join();
 }
 
 void ClientCore::throw_timeout(std::string_view what, std::chrono::milliseconds timeout) const {
@@ -332,42 +335,6 @@ bool ClientCore::wait_all(std::chrono::milliseconds timeout) {
     return true;
   }
   return all_done_.wait_for(lock, timeout, done);
-}
-
-void ClientCore::io_loop() {
-  wire::Signer signer(key_);
-  std::deque<Outbound> batch;
-  wire::Batcher queue;
-  for (;;) {
-    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, outbox_.fd(), ZMQ_POLLIN, 0}};
-    zmq::poll(items, 2, std::chrono::milliseconds(-1));
-    if (items[1].revents & ZMQ_POLLIN) {
-      // Everything the user threads queued since the last turn leaves together (batched).
-      outbox_.drain(batch);
-      bool stop = false;
-      for (auto& out : batch) {
-        if (out.stop) {
-          stop = true;
-          break;
-        }
-        queue.add(std::move(out.header_bytes), std::move(out.payload));
-      }
-      batch.clear();
-      if (wire::send_queued(socket_, {}, queue, signer) != wire::Sent::ok) ++dropped_;
-      if (stop) return;
-    }
-    for (int i = 0; i < 4096; ++i) {
-      auto frames = wire::recv_frames(socket_);
-      if (!frames) break;
-      wire::Rejection why;
-      auto received = wire::open(std::move(*frames), signer, why);
-      if (!received) {
-        ++dropped_;
-        continue;
-      }
-      for (auto& packet : received->messages) on_packet(std::move(packet));
-    }
-  }
 }
 
 void ClientCore::on_packet(wire::Packet&& p) {
@@ -456,7 +423,7 @@ void ClientCore::on_stream_chunk(const wire::Packet& p) {
 // awaited by two states (its own call, and a get_result), and both hear.
 void ClientCore::on_result(wire::Packet&& p, const Value* value) {
   const std::int64_t received = now_us();
-  std::vector<Pending> hearers;
+  Hearers hearers;
   std::function<void(const std::shared_ptr<ResultState>&)> then;
   for (const std::string& msg_id : p.header.msg_ids) {
     hearers.clear();

@@ -1,6 +1,7 @@
 #pragma once
-// The client's engine room: one I/O thread owns the DEALER socket to the controller; user threads
-// hand it encoded messages through a Mailbox and wait on per-call ResultStates.
+// The client's engine room: the DEALER socket to the controller, moved by an I/O thread (or by a
+// user thread that sends after a quiet spell or waits for its result: client_io.cpp); user
+// threads hand it encoded messages through a Mailbox and wait on per-call ResultStates.
 
 #include <atomic>
 #include <chrono>
@@ -41,7 +42,7 @@ struct SlotExtras {
 struct ResultSlot {
   bool done = false;
   std::int64_t submitted_us = 0, started_us = 0, completed_us = 0, received_us = 0;
-  std::vector<Buffer> payload;         ///< the reply body, decoded on first use
+  wire::Payload payload;               ///< the reply body, decoded on first use
   std::unique_ptr<Value> value;        ///< decoded body
   std::unique_ptr<SlotExtras> extras;  ///< set when the answer has an error or output
 
@@ -57,17 +58,22 @@ struct Bulk {
   bool single_copy = false;        ///< the engines copy from / into this process (else: chunks)
 };
 
+class ClientCore;
+
 struct ResultState {
+  std::weak_ptr<ClientCore> core;  ///< whose socket a waiting thread may watch itself (client_io.cpp)
   mutable std::mutex mutex;
   std::condition_variable cv;
-  std::vector<std::string> msg_ids;
+  wire::MsgIds msg_ids;  ///< one per slot (most states are one task: no allocation)
+  /// msg_ids as AsyncResult::msg_ids() returns them, made on its first call (few ask).
+  std::vector<std::string> msg_id_list;
   std::string function;  ///< empty until known (a result fetched by id learns it from its answer)
-  std::vector<int> targets;
+  wire::EngineIds targets;
   bool single = false;
   bool joined = false;                                  ///< one result for all targets (gather, reduce): slots share it
   boost::container::small_vector<ResultSlot, 1> slots;  ///< most calls are one task
-  std::vector<std::size_t> arrivals;                    ///< slots in the order their answers came
-  std::uint64_t first_seq = 0;                          ///< the sequence number in slot 0's msg id (slot i: + i)
+  boost::container::small_vector<std::size_t, 1> arrivals;  ///< slots in the order their answers came
+  std::uint64_t first_seq = 0;                              ///< the sequence number in slot 0's msg id (slot i: + i)
   std::size_t remaining = 0;
   SteadyClock::time_point submitted_at;
   SteadyClock::time_point finished_at;
@@ -82,7 +88,7 @@ struct ResultState {
   ResultMetadata metadata(std::size_t i) const;  ///< caller holds the mutex
 };
 
-class ClientCore {
+class ClientCore : public std::enable_shared_from_this<ClientCore> {
 public:
   ClientCore(std::filesystem::path controller_file, std::string profile_hint, std::chrono::milliseconds timeout);
   ~ClientCore();
@@ -113,7 +119,7 @@ public:
                                            const std::vector<int>& targets);
   /// Load-balanced tasks, one per call, each allowed on `targets` (empty: any engine). One slot
   /// per call; `single` for one task whose get() is its value.
-  std::shared_ptr<ResultState> submit_balanced(std::string_view function, std::vector<Value::List> calls,
+  std::shared_ptr<ResultState> submit_balanced(std::string_view function, std::span<Value::List> calls,
                                                const std::vector<int>& targets, const wire::BalanceSpec& spec,
                                                bool single);
   /// A state waiting for the replies of tasks submitted elsewhere (get_result): the caller asks
@@ -125,6 +131,10 @@ public:
   /// A blocking request/reply with the controller. Throws TimeoutError / ConnectionError.
   wire::Packet request(wire::MsgKind kind, const Value& body, std::chrono::milliseconds timeout);
 
+  /// Waits until `state` has every answer or `deadline` passes; true if it has. The waiting
+  /// thread watches the socket itself when it can (client_io.cpp).
+  bool await(ResultState& state, Deadline deadline);
+
   std::size_t outstanding() const;
   bool wait_all(std::chrono::milliseconds timeout);
 
@@ -134,11 +144,18 @@ public:
 private:
   struct Outbound {
     Buffer header_bytes;
-    std::vector<Buffer> payload;
+    wire::Payload payload;
     bool stop = false;
   };
 
+  // The socket (client_io.cpp): whoever holds io_mutex_ moves messages.
   void io_loop();
+  /// Sends what is queued and receives every answer waiting (io_mutex_ held).
+  void move_io();
+  void take_outbox();  ///< the outbox's messages into queue_ (io_mutex_ held)
+  /// Waits up to `timeout` (-1: no limit) for the socket or the outbox to have something.
+  void poll_io(std::chrono::milliseconds timeout);
+  void stop_io();  ///< the I/O thread sends what is queued and ends
   void on_packet(wire::Packet&& p);
   /// A reply; `value`, when given, is its result already decoded (a streamed array).
   void on_result(wire::Packet&& p, const Value* value = nullptr);
@@ -158,7 +175,7 @@ private:
   void collect_into_room(const std::shared_ptr<ResultState>& shapes, const std::shared_ptr<ResultState>& call,
                          const std::string& function, const std::string& name, const std::string& op);
   /// Registers every task of `state` as awaiting its answer, then sends `messages`.
-  void post(const std::shared_ptr<ResultState>& state, std::vector<wire::Outgoing> messages);
+  void post(const std::shared_ptr<ResultState>& state, std::span<wire::Outgoing> messages);
   void send(wire::Outgoing&& m);
 
   std::filesystem::path file_;
@@ -171,8 +188,15 @@ private:
   std::string key_;
 
   zmq::context_t ctx_;
-  zmq::socket_t socket_;  ///< used only by the I/O thread after construction
-  Mailbox<Outbound> outbox_;
+  std::mutex io_mutex_;                   ///< held by whoever moves messages (client_io.cpp)
+  zmq::socket_t socket_;                  ///< io_mutex_ after construction
+  std::unique_ptr<wire::Signer> signer_;  ///< io_mutex_
+  wire::Batcher queue_;                   ///< io_mutex_: messages about to go out
+  Fifo<Outbound> batch_;                  ///< io_mutex_: the outbox, drained
+  int socket_fd_ = -1;                    ///< ZMQ_FD: readable when the socket may have news
+  Mailbox<Outbound> outbox_;              ///< messages from threads that did not take the socket
+  std::atomic<std::int64_t> last_send_ns_{0};
+  std::atomic<bool> stopping_{false};
   std::thread io_;
 
   mutable std::mutex pending_mutex_;

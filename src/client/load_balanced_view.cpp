@@ -81,9 +81,7 @@ LoadBalancedView LoadBalancedView::with(TaskOptions options) const {
 }
 
 AsyncResult LoadBalancedView::apply_list(std::string_view function, Value::List args) const {
-  std::vector<Value::List> calls;
-  calls.push_back(std::move(args));
-  return AsyncResult(core_->submit_balanced(function, std::move(calls), targets_, spec_of(options_), true));
+  return AsyncResult(core_->submit_balanced(function, {&args, 1}, targets_, spec_of(options_), true));
 }
 
 std::size_t LoadBalancedView::default_chunksize(std::size_t items) const {
@@ -105,8 +103,7 @@ AsyncMap LoadBalancedView::map_value(std::string_view function, Value sequence, 
     calls.push_back({Value(std::string(function)), seq::take(sequence, at, k)});
     at += k;
   }
-  return AsyncMap(core_->submit_balanced("crew.map", std::move(calls), targets_, spec_of(options_), false), sizes,
-                  o.ordered);
+  return AsyncMap(core_->submit_balanced("crew.map", calls, targets_, spec_of(options_), false), sizes, o.ordered);
 }
 
 AsyncMap LoadBalancedView::map(std::string_view function, const Range& r, MapOptions o) const {
@@ -122,8 +119,7 @@ AsyncMap LoadBalancedView::map(std::string_view function, const Range& r, MapOpt
     calls.push_back({Value(std::string(function)), Value(Array::from(std::move(xs)))});
     at += k;
   }
-  return AsyncMap(core_->submit_balanced("crew.map", std::move(calls), targets_, spec_of(options_), false), sizes,
-                  o.ordered);
+  return AsyncMap(core_->submit_balanced("crew.map", calls, targets_, spec_of(options_), false), sizes, o.ordered);
 }
 
 AbortReport LoadBalancedView::abort(const AsyncResult& r) const { return abort(r.msg_ids()); }

@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 namespace crew::detail {
 
 struct ResultState;
@@ -25,6 +27,8 @@ struct Pending {
   std::shared_ptr<ResultState> state;
   std::size_t slot = 0;
 };
+/// Who waits for one answer: its call, and a get_result now and then.
+using Hearers = boost::container::small_vector<Pending, 2>;
 
 class PendingTable {
 public:
@@ -54,7 +58,7 @@ public:
   void watch(const std::string& msg_id, Pending p) { watched_.emplace(msg_id, std::move(p)); }
 
   /// Moves every Pending waiting for `msg_id` to `out` (appending) and forgets them.
-  void take(std::string_view msg_id, std::vector<Pending>& out) {
+  void take(std::string_view msg_id, Hearers& out) {
     if (msg_id.size() > prefix_.size() && msg_id.compare(0, prefix_.size(), prefix_) == 0) {
       std::uint64_t seq = 0;
       const char* first = msg_id.data() + prefix_.size();
@@ -93,7 +97,7 @@ public:
 private:
   static constexpr std::size_t window_limit = std::size_t{1} << 18;  // 6 MiB of Pending at most
 
-  void take_own(std::uint64_t seq, std::vector<Pending>& out) {
+  void take_own(std::uint64_t seq, Hearers& out) {
     if (seq >= base_ && seq - base_ < window_.size()) {
       Pending& p = window_[static_cast<std::size_t>(seq - base_)];
       if (!p.state) return;

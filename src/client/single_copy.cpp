@@ -131,7 +131,7 @@ wire::Packet failure_for(const ResultState& state, const std::string& function, 
   wire::Packet failed;
   failed.header.kind = wire::MsgKind::apply_reply;
   failed.header.function = function;
-  failed.header.msg_ids = state.msg_ids;
+  failed.header.msg_ids.assign(state.msg_ids.begin(), state.msg_ids.end());
   failed.header.error = {code, "crew." + std::string(errc_name(code)), std::move(message), function};
   return failed;
 }
@@ -141,10 +141,10 @@ wire::Packet failure_for(const ResultState& state, const std::string& function, 
 std::shared_ptr<ResultState> ClientCore::collect_by_copy(const std::string& function, const std::string& name,
                                                          const std::vector<int>& targets, const std::string& op) {
   auto call = new_state(targets.size(), function, now_us());
-  call->targets = targets;
+  call->targets.assign(targets.begin(), targets.end());
   call->joined = true;
   auto shapes = new_state(targets.size(), "crew.shape_of", now_us());
-  shapes->targets = targets;
+  shapes->targets.assign(targets.begin(), targets.end());
   wire::Outgoing ask = request_for(*shapes, "crew.shape_of", with_copy_token({Value(name)}), nullptr);
   shapes->then = [this, call, function, name, op](const std::shared_ptr<ResultState>& s) {
     collect_into_room(s, call, function, name, op);
@@ -227,7 +227,7 @@ void hand_over(const ResultState& from, ResultState& to, std::size_t i) {
 std::shared_ptr<ResultState> ClientCore::pull_by_copy(const std::string& name, const std::vector<int>& targets,
                                                       bool single) {
   auto state = new_state(targets.size(), "pull", now_us());
-  state->targets = targets;
+  state->targets.assign(targets.begin(), targets.end());
   state->single = single;
   // An engine whose array is too large to answer inline says so; it then writes the array here.
   state->intercept = [this, name](const std::shared_ptr<ResultState>& s, std::size_t slot, const wire::Packet& p) {

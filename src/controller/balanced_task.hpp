@@ -10,6 +10,7 @@
 #include "crew/buffer.hpp"
 #include "crew/value.hpp"
 #include "protocol/header.hpp"
+#include "protocol/payload.hpp"
 
 namespace crew::controller {
 
@@ -17,8 +18,8 @@ struct BalancedTask {
   enum class Stage : std::uint8_t { waiting, ready, running };
   Stage stage = Stage::waiting;
   std::string function;
-  std::vector<Buffer> payload;  ///< the arguments, kept for retries
-  std::vector<int> allowed;     ///< the view's engines (empty: any)
+  wire::Payload payload;     ///< the arguments, kept for retries
+  std::vector<int> allowed;  ///< the view's engines (empty: any)
   Value::Dict require;
   wire::DependencySpec after;
   wire::DependencySpec follow;

@@ -94,8 +94,8 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
     task.kind = wire::MsgKind::task;
     task.function = h.function;
     task.submitted_us = h.submitted_us;
-    task.targets = share.targets;
-    task.msg_ids = share.msg_ids;
+    task.targets.assign(share.targets.begin(), share.targets.end());
+    task.msg_ids.assign(share.msg_ids.begin(), share.msg_ids.end());
     task.stream = share.stream;
     // One world's gather streams its array back; several worlds' parts are joined here.
     task.stream.reply_may_stream = op == wire::Collective::gather && shares.size() == 1;
@@ -187,8 +187,8 @@ void Controller::Impl::fail_relays(int world_id, const std::string& reason) {
     wire::Header h;
     h.kind = wire::MsgKind::apply_reply;
     h.function = r.function;
-    h.msg_ids = r.msg_ids;
-    h.targets = r.targets;
+    h.msg_ids.assign(r.msg_ids.begin(), r.msg_ids.end());
+    h.targets.assign(r.targets.begin(), r.targets.end());
     h.completed_us = now_us();
     h.error = {errc::engine_died, "crew." + std::string(errc_name(errc::engine_died)),
                "world " + std::to_string(world_id) + " ended after sending " + std::to_string(r.forwarded) + " of " +
@@ -245,7 +245,7 @@ void Controller::Impl::finish_join(std::unordered_map<std::string, CollectiveRec
                                    const wire::Packet* as_is) {
   CollectiveRecord& rec = it->second;
   Buffer signature, header_bytes;
-  std::vector<Buffer> payload;
+  wire::Payload payload;
   bool failed = false;
   if (as_is) {
     signature = as_is->signature;
@@ -256,8 +256,8 @@ void Controller::Impl::finish_join(std::unordered_map<std::string, CollectiveRec
     wire::Header h;
     h.kind = wire::MsgKind::apply_reply;
     h.function = rec.function;
-    h.msg_ids = rec.msg_ids;
-    h.targets = rec.targets;
+    h.msg_ids.assign(rec.msg_ids.begin(), rec.msg_ids.end());
+    h.targets.assign(rec.targets.begin(), rec.targets.end());
     h.submitted_us = rec.submitted_us;
     h.completed_us = now_us();
     Value joined;

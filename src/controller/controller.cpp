@@ -1,6 +1,8 @@
 // The controller's event loop: sockets, sending, timers, stopping.
 #include "controller/controller_impl.hpp"
 
+#include <poll.h>
+
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -138,20 +140,38 @@ void Controller::Impl::teardown() {
 void Controller::Impl::run() {
   setup();
   next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
+  // The sockets are watched by their ZMQ_FD, which only says "look again" (zmq_poll asked each
+  // socket twice per wake-up, two system calls each). So a socket is read until it has nothing
+  // or the turn's share is done, and one that was sent on is asked once more before sleeping: a
+  // send can take in the signal of a message that came meanwhile.
+  const int clients_fd = clients.get(zmq::sockopt::fd), engines_fd = engines.get(zmq::sockopt::fd);
+  auto has_input = [](zmq::socket_t& s) { return (s.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0; };
+  bool look_clients = true, look_engines = true;
   while (!done) {
-    zmq::pollitem_t items[] = {{clients.handle(), 0, ZMQ_POLLIN, 0},
-                               {engines.handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, signal_fd, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 3, next_timeout());
-    if (items[2].revents & ZMQ_POLLIN) on_signal();
     // Engines first: replies free capacity; then a bounded batch from each side.
-    if (items[1].revents & ZMQ_POLLIN) drain(engines, false);
-    if (items[0].revents & ZMQ_POLLIN) drain(clients, true);
+    bool more = false;
+    if (look_engines) more |= drain(engines, false);
+    if (look_clients) more |= drain(clients, true);
     on_timers();
     // What this turn finished may free dependents and engines: hand out work, then send.
     resolve_dependents();
     schedule();
+    const std::uint64_t engines_before = to_engines.messages_sent(), clients_before = to_clients.messages_sent();
     flush();
+    const bool sent_engines = to_engines.messages_sent() != engines_before;
+    const bool sent_clients = to_clients.messages_sent() != clients_before;
+    if (more) {
+      look_clients = look_engines = true;
+      continue;
+    }
+    look_engines = sent_engines && has_input(engines);
+    look_clients = sent_clients && has_input(clients);
+    if (look_engines || look_clients) continue;
+    pollfd fds[] = {{clients_fd, POLLIN, 0}, {engines_fd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
+    (void)::poll(fds, 3, static_cast<int>(next_timeout().count()));
+    if (fds[2].revents & POLLIN) on_signal();
+    look_clients = fds[0].revents != 0;
+    look_engines = fds[1].revents != 0;
   }
   flush();
   teardown();

@@ -132,7 +132,10 @@ bool Bridge::pump_controller() {
   // Bounded so that replies keep flowing while the controller sends a long burst.
   for (int i = 0; i < 256; ++i) {
     auto frames = wire::recv_frames(socket_);
-    if (!frames) break;
+    if (!frames) {
+      socket_looked_ = true;
+      break;
+    }
     worked = true;
     wire::Rejection why;
     auto received = wire::open(std::move(*frames), signer_, why);
@@ -200,7 +203,7 @@ void Bridge::dispatch_task(wire::Packet&& p) {
 // Every targeted rank takes part, and rank 0 always does: it is the root that holds the world's
 // data. Ranks other than 0 get the task without its bulk data.
 void Bridge::dispatch_collective(wire::Collective op, wire::Packet&& p) {
-  std::vector<Buffer> stripped;
+  wire::Payload stripped;
   if (wire::carries_data(op)) {
     Value args;
     try {
@@ -225,9 +228,8 @@ void Bridge::dispatch_collective(wire::Collective op, wire::Packet&& p) {
 }
 
 bool Bridge::pump_engine() {
-  std::deque<LocalReply> replies;
-  if (from_engine_.drain(replies) == 0) return false;
-  for (auto& r : replies) {
+  if (from_engine_.drain(replies_in_) == 0) return false;
+  for (auto& r : replies_in_) {
     if (r.goodbye) local_done_ = true;
     engine_backlog_ = r.backlog;
     for (auto& m : r.messages) {
@@ -235,6 +237,7 @@ bool Bridge::pump_engine() {
       send_to_controller(m.header_bytes, m.payload);
     }
   }
+  replies_in_.clear();
   return true;
 }
 
@@ -263,6 +266,7 @@ void Bridge::flush() {
   }
   pending_->ranks_waiting.clear();
   if (to_controller_.empty() || hold_replies()) return;
+  socket_looked_ = false;
   if (wire::send_queued(socket_, {}, to_controller_, signer_) != wire::Sent::ok) {
     ++counters_.dropped;
     spdlog::error("could not send to the controller");
@@ -352,7 +356,8 @@ bool Bridge::hold_replies() const {
 
 void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {
   // ZMQ_FD is edge-triggered: only sleep if ZeroMQ has nothing queued right now.
-  if (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) return;
+  if (!socket_looked_ && (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN)) return;
+  socket_looked_ = true;
   if (!to_controller_.empty()) {  // held replies leave on time
     const auto left = oldest_reply_ + std::chrono::microseconds(200) - std::chrono::steady_clock::now();
     timeout = std::min(timeout, std::max<std::chrono::nanoseconds>(left, std::chrono::nanoseconds(0)));

@@ -32,7 +32,7 @@ namespace crew::detail {
 /// Bridge -> rank 0's engine thread.
 struct LocalTask {
   wire::Header header;  ///< a task, or shutdown_world
-  std::vector<Buffer> payload;
+  wire::Payload payload;
 };
 
 /// Rank 0's engine thread -> bridge: replies, a batch at a time.
@@ -96,9 +96,13 @@ private:
   BridgeConfig config_;
   Mailbox<LocalTask>& to_engine_;
   Mailbox<LocalReply>& from_engine_;
+  Fifo<LocalReply> replies_in_;  ///< pump_engine's, kept: a drain then allocates nothing
   Mailbox<LocalTask>& streams_;
   BridgeCounters counters_;
   wire::Batcher to_controller_;  ///< replies queued this turn
+  /// The socket's last use was a look (a receive that found nothing): its ZMQ_FD then signals
+  /// anything that comes. A send may take in a signal, so after one the socket is asked again.
+  bool socket_looked_ = false;
 
   struct Pending;
   std::unique_ptr<Pending> pending_;

@@ -23,7 +23,7 @@ namespace crew::detail {
 namespace collective {
 
 std::vector<std::byte> to_blob(const Value& v) {
-  std::vector<Buffer> frames;
+  wire::Payload frames;
   wire::encode_value(v, frames, std::numeric_limits<std::size_t>::max());
   const Buffer& body = frames.front();
   return {body.data(), body.data() + body.size()};

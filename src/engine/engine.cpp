@@ -309,7 +309,7 @@ private:
   // collective, which waits for other ranks).
   // Rank 0's engine thread: tasks from the bridge's mailbox, replies back in batches.
   void serve_local(Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine) {
-    std::deque<LocalTask> work;
+    Fifo<LocalTask> work;
     LocalReply replies;
     ReplyHold hold;
     auto send_replies = [&] {
@@ -326,8 +326,7 @@ private:
         work.push_back(std::move(*task));
       }
       to_engine.drain(work);  // everything that is already here
-      LocalTask task = std::move(work.front());
-      work.pop_front();
+      LocalTask task = work.pop_front();
       if (task.header.kind == wire::MsgKind::shutdown_world) {
         replies.goodbye = true;
         send_replies();
@@ -349,7 +348,7 @@ private:
   void run_other_rank() {
     IdleBackoff idle;
     IdleBackoff::tighten_timer_slack();
-    std::deque<wire::Packet> work;
+    Fifo<wire::Packet> work;
     wire::Batcher replies;
     ReplyHold hold;
     mpi_frames::SendQueue sends;
@@ -393,8 +392,7 @@ private:
         if (nap.count() > 0) std::this_thread::sleep_for(nap);
         continue;
       }
-      wire::Packet p = std::move(work.front());
-      work.pop_front();
+      wire::Packet p = work.pop_front();
       idle.worked();
       if (p.header.kind == wire::MsgKind::shutdown_world) {
         wire::Header bye;

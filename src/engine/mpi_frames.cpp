@@ -152,7 +152,7 @@ Message receive_matched(MPI_Comm comm, MPI_Message handle, const MPI_Status& sta
     std::memcpy(&frames[i].inline_data, p + 4 + i * 9 + 8, 1);
   }
   std::size_t offset = 4 + std::size_t{count} * 9;
-  std::vector<Buffer> all;
+  wire::Payload all;
   all.reserve(count);
   for (const FrameInfo& f : frames) {
     if (f.inline_data) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "crew/buffer.hpp"
+#include "protocol/payload.hpp"
 
 namespace crew::detail::mpi_frames {
 
@@ -24,7 +25,7 @@ inline constexpr std::size_t inline_limit = 64 * 1024;
 struct Message {
   int source = -1;
   Buffer header;
-  std::vector<Buffer> payload;
+  wire::Payload payload;
 };
 
 /// Throws crew::Error [crew.internal.bug] naming the MPI routine and its error string.

@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
 #include <cereal/cereal.hpp>
 
 #include "crew/error.hpp"
@@ -110,6 +111,20 @@ inline void CEREAL_SAVE_FUNCTION_NAME(crew::wire::Writer& ar, const BinaryData<T
 template <class T>
 inline void CEREAL_LOAD_FUNCTION_NAME(crew::wire::Reader& ar, BinaryData<T>& bd) {
   ar.loadBinary(bd.data, static_cast<std::size_t>(bd.size));
+}
+
+// boost's small_vector as cereal writes a std::vector: its size, then its elements.
+template <class T, std::size_t N>
+inline void CEREAL_SAVE_FUNCTION_NAME(crew::wire::Writer& ar, const boost::container::small_vector<T, N>& v) {
+  ar(make_size_tag(static_cast<size_type>(v.size())));
+  for (const T& x : v) ar(x);
+}
+template <class T, std::size_t N>
+inline void CEREAL_LOAD_FUNCTION_NAME(crew::wire::Reader& ar, boost::container::small_vector<T, N>& v) {
+  size_type n = 0;
+  ar(make_size_tag(n));
+  v.resize(static_cast<std::size_t>(n));
+  for (T& x : v) ar(x);
 }
 
 }  // namespace cereal

@@ -74,7 +74,7 @@ bool is_batch(const Buffer& header_bytes) noexcept {
   return !header_bytes.empty() && header_bytes.data()[0] == static_cast<std::byte>(MsgKind::batch);
 }
 
-std::vector<Frames> split_batch(Buffer header_bytes, std::vector<Buffer> payload) {
+std::vector<Frames> split_batch(Buffer header_bytes, Payload payload) {
   std::vector<Frames> out;
   if (!is_batch(header_bytes)) {
     out.push_back({std::move(header_bytes), std::move(payload), {}});
@@ -122,12 +122,12 @@ std::vector<Frames> split_batch(Buffer header_bytes, std::vector<Buffer> payload
   return out;
 }
 
-void Batcher::add(Buffer header_bytes, std::vector<Buffer> payload, Buffer signature) {
+void Batcher::add(Buffer header_bytes, Payload payload, Buffer signature) {
   queued_.push_back({std::move(header_bytes), std::move(payload), std::move(signature)});
 }
 
 void Batcher::add(const Buffer& header_bytes, std::span<const Buffer> payload, const Buffer& signature) {
-  queued_.push_back({header_bytes, std::vector<Buffer>(payload.begin(), payload.end()), signature});
+  queued_.push_back({header_bytes, Payload(payload.begin(), payload.end()), signature});
 }
 
 std::vector<Frames> Batcher::take() {

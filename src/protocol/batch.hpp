@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "crew/buffer.hpp"
+#include "protocol/payload.hpp"
 
 namespace crew::wire {
 
@@ -30,7 +31,7 @@ inline constexpr std::size_t batch_max_bytes = 1024 * 1024;
 /// unchanged, its signature (empty: sign when sending).
 struct Frames {
   Buffer header_bytes;
-  std::vector<Buffer> payload;
+  Payload payload;
   Buffer signature;
 };
 
@@ -40,12 +41,12 @@ bool is_batch(const Buffer& header_bytes) noexcept;
 /// The members of a batch (`header_bytes` its batch header, `payload` its data frame), or the
 /// message itself if it is not a batch. Throws ProtocolError [crew.protocol.malformed] if the
 /// lengths do not add up. Members are views of the data frame (no copies).
-std::vector<Frames> split_batch(Buffer header_bytes, std::vector<Buffer> payload);
+std::vector<Frames> split_batch(Buffer header_bytes, Payload payload);
 
 /// Messages queued for one peer, in order.
 class Batcher {
 public:
-  void add(Buffer header_bytes, std::vector<Buffer> payload, Buffer signature = {});
+  void add(Buffer header_bytes, Payload payload, Buffer signature = {});
   void add(const Buffer& header_bytes, std::span<const Buffer> payload, const Buffer& signature = {});
   bool empty() const noexcept { return queued_.empty(); }
   std::size_t size() const noexcept { return queued_.size(); }

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "crew/buffer.hpp"
 #include "crew/error.hpp"
 
@@ -114,16 +116,21 @@ struct BalanceSpec {
   }
 };
 
+/// A header's engine ids and task ids: most messages are about one task (or none), so one of
+/// each lives inside the header and decoding a task's header allocates nothing for them.
+using EngineIds = boost::container::small_vector<std::int32_t, 1>;
+using MsgIds = boost::container::small_vector<std::string, 1>;
+
 struct Header {
   MsgKind kind = MsgKind::hello;
-  std::uint64_t request_id = 0;       ///< pairs replies with requests (non-task requests)
-  std::vector<std::int32_t> targets;  ///< engine ids
-  std::vector<std::string> msg_ids;   ///< task ids, one per target (apply_request, task)
-  std::string function;               ///< apply: the function's name
-  std::int32_t engine_id = -1;        ///< apply_reply: which engine ran it
-  std::int64_t submitted_us = 0;      ///< client clock, µs since the epoch
-  std::int64_t started_us = 0;        ///< engine clock
-  std::int64_t completed_us = 0;      ///< engine clock
+  std::uint64_t request_id = 0;   ///< pairs replies with requests (non-task requests)
+  EngineIds targets;              ///< engine ids
+  MsgIds msg_ids;                 ///< task ids, one per target (apply_request, task)
+  std::string function;           ///< apply: the function's name
+  std::int32_t engine_id = -1;    ///< apply_reply: which engine ran it
+  std::int64_t submitted_us = 0;  ///< client clock, µs since the epoch
+  std::int64_t started_us = 0;    ///< engine clock
+  std::int64_t completed_us = 0;  ///< engine clock
   ErrorInfo error;
   std::string out;      ///< captured stdout of the task
   std::string err;      ///< captured stderr of the task

@@ -39,7 +39,7 @@ class Encoder {
 public:
   /// Out-of-band frames are appended to `frames`, numbered from `body_index` (the body's own
   /// place, 0) on.
-  Encoder(std::vector<std::byte>& body, std::vector<Buffer>& frames, std::size_t body_index, std::size_t threshold)
+  Encoder(std::vector<std::byte>& body, Payload& frames, std::size_t body_index, std::size_t threshold)
       : ar_(body), frames_(frames), base_(body_index), threshold_(threshold) {}
 
   void put(const Value& v) {
@@ -133,7 +133,7 @@ private:
   }
 
   Writer ar_;
-  std::vector<Buffer>& frames_;
+  Payload& frames_;
   std::size_t base_;
   std::size_t threshold_;
 };
@@ -298,13 +298,13 @@ private:
 
 }  // namespace
 
-void encode_value_into(const Value& v, std::vector<std::byte>& body, std::vector<Buffer>& frames,
-                       std::size_t body_index, std::size_t threshold) {
+void encode_value_into(const Value& v, std::vector<std::byte>& body, Payload& frames, std::size_t body_index,
+                       std::size_t threshold) {
   Encoder enc(body, frames, body_index, threshold);
   enc.put(v);
 }
 
-void encode_value(const Value& v, std::vector<Buffer>& frames, std::size_t threshold) {
+void encode_value(const Value& v, Payload& frames, std::size_t threshold) {
   ScratchBytes body;
   const std::size_t body_index = frames.size();
   frames.emplace_back();  // the body's place: out-of-band frames follow it

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "crew/value.hpp"
+#include "protocol/payload.hpp"
 
 namespace crew::wire {
 
@@ -19,13 +20,13 @@ inline constexpr std::size_t frame_chunk_bytes = 4 * 1024 * 1024;
 inline constexpr int max_nesting = 200;
 
 /// Appends the body frame, then the out-of-band frames, to `frames`.
-void encode_value(const Value& v, std::vector<Buffer>& frames, std::size_t threshold = out_of_band_threshold);
+void encode_value(const Value& v, Payload& frames, std::size_t threshold = out_of_band_threshold);
 
 /// The body's bytes appended to `body`, its out-of-band frames to `frames` (numbered from
 /// `body_index`, the place the caller keeps for the body frame). For callers that pack the body
 /// with other bytes into one buffer.
-void encode_value_into(const Value& v, std::vector<std::byte>& body, std::vector<Buffer>& frames,
-                       std::size_t body_index, std::size_t threshold = out_of_band_threshold);
+void encode_value_into(const Value& v, std::vector<std::byte>& body, Payload& frames, std::size_t body_index,
+                       std::size_t threshold = out_of_band_threshold);
 
 /// Decodes frames[0] (the body) with frames[1..] as its out-of-band buffers. A buffer that came
 /// as one frame is a zero-copy view of it; one that came in chunks is joined (one copy).

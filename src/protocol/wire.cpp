@@ -90,7 +90,7 @@ std::string Received::peer() const {
   return std::string(static_cast<const char*>(routing.front().data()), routing.front().size());
 }
 
-std::vector<Packet> unpack(Buffer header_bytes, std::vector<Buffer> payload) {
+std::vector<Packet> unpack(Buffer header_bytes, Payload payload) {
   std::vector<Frames> members = split_batch(std::move(header_bytes), std::move(payload));
   std::vector<Packet> out;
   out.reserve(members.size());
@@ -129,7 +129,7 @@ std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signe
   for (std::size_t i = 0; i < delim; ++i) r.routing.push_back(std::move(frames[i]));
   Buffer signature = to_buffer(std::move(frames[delim + 1]));
   Buffer header_bytes = to_buffer(std::move(frames[delim + 2]));
-  std::vector<Buffer> payload;
+  Payload payload;
   payload.reserve(frames.size() - delim - 3);
   for (std::size_t i = delim + 3; i < frames.size(); ++i) payload.push_back(to_buffer(std::move(frames[i])));
   const bool lone = !is_batch(header_bytes);

@@ -33,7 +33,7 @@ struct Packet {
   Buffer signature;  ///< set if it came alone (so it can be forwarded unchanged); empty in a batch
   Buffer header_bytes;
   Header header;
-  std::vector<Buffer> payload;  ///< [0] the body, [1..] its out-of-band frames
+  Payload payload;  ///< [0] the body, [1..] its out-of-band frames
   /// Decodes the body value (throws ProtocolError if it does not decode).
   Value body() const;
 };
@@ -47,7 +47,7 @@ struct Rejection {
 /// A header and body ready to send: encode once, send to many.
 struct Outgoing {
   Buffer header_bytes;
-  std::vector<Buffer> payload;
+  Payload payload;
 };
 Outgoing make_message(const Header& h, const Value& body = Value());
 
@@ -67,7 +67,7 @@ struct Received {
 std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signer, Rejection& why);
 
 /// Decodes the headers of messages that arrived by other means (MPI); throws ProtocolError.
-std::vector<Packet> unpack(Buffer header_bytes, std::vector<Buffer> payload);
+std::vector<Packet> unpack(Buffer header_bytes, Payload payload);
 
 /// What became of a send. crew sockets have no high-water mark, so would_block means the
 /// socket is in trouble; unroutable means a ROUTER_MANDATORY socket has no such peer (gone).

@@ -5,6 +5,9 @@
 // drains everything at once (one consumer uses one of the two ways). The eventfd is written only
 // when the box goes from empty to non-empty, so a busy producer pays one syscall per batch, not
 // per item, and drain() on an empty box pays none.
+//
+// Items wait in a Fifo (common/fifo.hpp), which a drain swaps with the consumer's emptied one: a
+// steady stream of items allocates nothing.
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -12,10 +15,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <optional>
 
+#include "common/fifo.hpp"
 #include "crew/error.hpp"
 
 namespace crew {
@@ -47,18 +50,13 @@ public:
 
   /// Moves every waiting item to `out` (appending); returns how many. An empty box costs no
   /// system call: the eventfd is armed exactly while items wait (for drain's consumer).
-  std::size_t drain(std::deque<T>& out) {
+  std::size_t drain(Fifo<T>& out) {
     std::lock_guard lock(mutex_);
     if (items_.empty()) return 0;
     std::uint64_t count;
     (void)!::read(fd_, &count, sizeof count);
     const std::size_t n = items_.size();
-    if (out.empty()) {
-      out.swap(items_);
-    } else {
-      for (auto& item : items_) out.push_back(std::move(item));
-      items_.clear();
-    }
+    out.take_all(items_);
     return n;
   }
 
@@ -66,26 +64,27 @@ public:
   std::optional<T> pop_wait(std::chrono::nanoseconds timeout) {
     std::unique_lock lock(mutex_);
     if (!cv_.wait_for(lock, timeout, [&] { return !items_.empty(); })) return std::nullopt;
-    T item = std::move(items_.front());
-    items_.pop_front();
-    return item;
+    return items_.pop_front();
   }
 
   std::optional<T> try_pop() {
     std::lock_guard lock(mutex_);
     if (items_.empty()) return std::nullopt;
-    T item = std::move(items_.front());
-    items_.pop_front();
-    return item;
+    return items_.pop_front();
+  }
+
+  bool empty() const {
+    std::lock_guard lock(mutex_);
+    return items_.empty();
   }
 
   /// The eventfd that becomes readable when items are waiting.
   int fd() const noexcept { return fd_; }
 
 private:
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<T> items_;
+  Fifo<T> items_;
   int fd_;
 };
 

@@ -72,7 +72,7 @@ void RawPeer::send_frames(const std::vector<std::string>& frames) {
     socket_.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
 }
 
-void RawPeer::send_signed(const Buffer& header_bytes, const std::vector<Buffer>& payload) {
+void RawPeer::send_signed(const Buffer& header_bytes, const wire::Payload& payload) {
   REQUIRE(wire::send(socket_, {}, header_bytes, payload, signer_) == wire::Sent::ok);
 }
 
@@ -81,8 +81,7 @@ void RawPeer::send_signed(const wire::Header& h, const Value& body) {
   send_signed(m.header_bytes, m.payload);
 }
 
-void RawPeer::send_with_signature(const Buffer& signature, const Buffer& header_bytes,
-                                  const std::vector<Buffer>& payload) {
+void RawPeer::send_with_signature(const Buffer& signature, const Buffer& header_bytes, const wire::Payload& payload) {
   std::vector<std::string> frames{std::string(wire::protocol_id), std::string(signature.str()),
                                   std::string(header_bytes.str())};
   for (const auto& b : payload) frames.emplace_back(b.str());
@@ -171,8 +170,8 @@ std::vector<wire::Packet> RawPeer::replies_for(const std::string& msg_id, std::s
 wire::Header apply_header(std::vector<std::int32_t> targets, std::vector<std::string> msg_ids, std::string function) {
   wire::Header h;
   h.kind = wire::MsgKind::apply_request;
-  h.targets = std::move(targets);
-  h.msg_ids = std::move(msg_ids);
+  h.targets.assign(targets.begin(), targets.end());
+  h.msg_ids.assign(msg_ids.begin(), msg_ids.end());
   h.function = std::move(function);
   return h;
 }
@@ -184,7 +183,7 @@ std::string random_bytes(std::mt19937_64& rng, std::size_t n) {
 }
 
 Buffer body_frame(const Value& v) {
-  std::vector<Buffer> frames;
+  wire::Payload frames;
   wire::encode_value(v, frames);
   return frames.front();
 }

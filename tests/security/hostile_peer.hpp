@@ -94,10 +94,10 @@ public:
   /// Sends these frames as one multipart message, as they are.
   void send_frames(const std::vector<std::string>& frames);
   /// Signs with the profile's key and sends (header bytes and payload frames as given).
-  void send_signed(const Buffer& header_bytes, const std::vector<Buffer>& payload);
+  void send_signed(const Buffer& header_bytes, const wire::Payload& payload);
   void send_signed(const wire::Header& h, const Value& body = Value());
   /// Sends with an explicit signature frame (a replay or a forgery).
-  void send_with_signature(const Buffer& signature, const Buffer& header_bytes, const std::vector<Buffer>& payload);
+  void send_with_signature(const Buffer& signature, const Buffer& header_bytes, const wire::Payload& payload);
 
   /// The next message that passes the signature check, if one comes within `timeout`.
   std::optional<wire::Packet> recv(std::chrono::milliseconds timeout);

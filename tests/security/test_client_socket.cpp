@@ -311,7 +311,7 @@ TEST_SUITE("security.client_socket") {
     CLIENT_PEER(peer, "garbage-body");
     std::mt19937_64 rng(99);
     // A bytes value big enough to travel out of band, sent without its out-of-band frame.
-    std::vector<Buffer> with_oob;
+    wire::Payload with_oob;
     wire::encode_value(Value::list({Value(Buffer::copy(std::string(64 * 1024, 'b')))}), with_oob);
     REQUIRE(with_oob.size() == 2);
     const std::vector<Buffer> bodies{Buffer::copy(random_bytes(rng, 64)), Buffer::copy(""), body_frame(Value(5)),
@@ -341,7 +341,7 @@ TEST_SUITE("security.client_socket") {
 
   TEST_CASE("a request above --max-message-size fails every task in it with a clear error, and only those") {
     CLIENT_PEER(peer, "oversized");
-    std::vector<Buffer> frames;
+    wire::Payload frames;
     wire::encode_value(Value::list({Value(Buffer::adopt(std::vector<char>(9 << 20, 'o')))}), frames);
     const Counters before = env().counters();
     peer.send_signed(wire::encode_header(apply_header({0, 1}, {"big-0", "big-1"}, "echo")), frames);

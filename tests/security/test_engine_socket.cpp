@@ -26,7 +26,7 @@ wire::Header of_kind(wire::MsgKind kind) {
 
 wire::Header reply_header(std::vector<std::string> msg_ids, int engine_id = 0) {
   wire::Header h = of_kind(wire::MsgKind::apply_reply);
-  h.msg_ids = std::move(msg_ids);
+  h.msg_ids.assign(msg_ids.begin(), msg_ids.end());
   h.engine_id = engine_id;
   return h;
 }

@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <numeric>
 #include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "crew/crew.hpp"
 #include "test_support.hpp"
@@ -222,6 +225,47 @@ TEST_SUITE("system.cluster") {
     CHECK(ar.wait(30s));
     CHECK(ar.successful());
     CHECK(ar.elapsed() >= 0.5s);
+  }
+
+  TEST_CASE("threads that submit and wait at the same time each get their own answers") {
+    // A waiting thread may watch the client's socket itself, and a thread that sends after a
+    // quiet spell sends itself (client_io.cpp): answers must still reach every thread, one
+    // each, and a thread that waits long (the sleep) must not hold up the others'.
+    const auto& rc = client();
+    constexpr int threads = 4;
+    constexpr long calls = 150;
+    std::vector<std::vector<long>> got(threads);
+    std::vector<std::string> errors(threads);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t)
+      workers.emplace_back([&, t] {
+        try {
+          const auto lb = rc.load_balanced_view();
+          if (t == 0) (void)rc[0].apply("sleep", 0.3).get(30s);
+          for (long i = 0; i < calls; ++i) {
+            const long x = t * 1000 + i;
+            if (i % 3 != 2) {  // one at a time: this thread waits on the socket
+              got[t].push_back(lb.apply("echo", x).get_as<long>(30s));
+            } else {  // two at once, awaited in the other order
+              const AsyncResult a = lb.apply("echo", x);
+              const AsyncResult b = rc[static_cast<int>(i % world_size())].apply("echo", -x);
+              if (b.get_as<long>(30s) != -x) errors[t] = "call " + std::to_string(i) + " to one engine: a wrong answer";
+              got[t].push_back(a.get_as<long>(30s));
+            }
+          }
+        } catch (const std::exception& e) {
+          errors[t] = e.what();
+        }
+      });
+    for (auto& w : workers) w.join();
+    for (int t = 0; t < threads; ++t) {
+      CAPTURE(t);
+      CHECK(errors[t].empty());
+      std::vector<long> expected(calls);
+      std::iota(expected.begin(), expected.end(), t * 1000L);
+      CHECK(got[t] == expected);
+    }
+    CHECK(rc.outstanding() == 0);
   }
 
   TEST_CASE("a plugin loaded at run time adds functions on every engine") {

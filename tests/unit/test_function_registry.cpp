@@ -60,7 +60,7 @@ wire::Header task_header(const std::string& function) {
 }
 
 Reply run_payload(detail::Executor& ex, const std::string& function, const Value& payload) {
-  std::vector<Buffer> frames;
+  wire::Payload frames;
   wire::encode_value(payload, frames);
   return decode_reply(*ex.run(task_header(function), frames));
 }
@@ -82,7 +82,7 @@ TEST_SUITE("unit.function_registry" * doctest::timeout(30)) {
     CHECK(r.result == Value(42.0));
     CHECK(r.header.kind == wire::MsgKind::apply_reply);
     CHECK(r.header.engine_id == engine_id);
-    CHECK(r.header.msg_ids == std::vector<std::string>{"m1"});
+    CHECK(r.header.msg_ids == wire::MsgIds{"m1"});
     CHECK(r.header.function == "mul");
     CHECK(r.header.submitted_us == 123);
     CHECK(r.header.started_us > 0);
@@ -293,16 +293,16 @@ TEST_SUITE("unit.function_registry" * doctest::timeout(30)) {
     wire::Header h = task_header("mul");
     h.targets = {3, engine_id, 9};
     h.msg_ids = {"m3", "m5", "m9"};
-    std::vector<Buffer> frames;
+    wire::Payload frames;
     wire::encode_value(Value::list({1.0, 1.0}), frames);
-    CHECK(decode_reply(*ex.run(h, frames)).header.msg_ids == std::vector<std::string>{"m5"});
+    CHECK(decode_reply(*ex.run(h, frames)).header.msg_ids == wire::MsgIds{"m5"});
   }
 
   TEST_CASE("arguments that are not a list, or do not decode, fail the task, not the engine") {
     auto ex = make_executor();
     const Reply not_list = run_payload(ex, "mul", Value(5));
     CHECK(not_list.header.error.code == errc::malformed);
-    std::vector<Buffer> garbage{Buffer::copy("\xff\xff\xff")};
+    wire::Payload garbage{Buffer::copy("\xff\xff\xff")};
     const Reply bad = decode_reply(*ex.run(task_header("mul"), garbage));
     CHECK(bad.header.error.code == errc::malformed);
     const Reply none = decode_reply(*ex.run(task_header("mul"), {}));
@@ -328,7 +328,7 @@ TEST_SUITE("unit.function_registry" * doctest::timeout(30)) {
     const Reply r = decode_reply(
         detail::failure_reply(task, "m1", engine_id, {errc::engine_died, "crew.remote.engine_died", "world died", ""}));
     CHECK(r.header.kind == wire::MsgKind::apply_reply);
-    CHECK(r.header.msg_ids == std::vector<std::string>{"m1"});
+    CHECK(r.header.msg_ids == wire::MsgIds{"m1"});
     CHECK(r.header.engine_id == engine_id);
     CHECK(r.header.error.code == errc::engine_died);
     CHECK(r.header.function == "mul");

@@ -209,7 +209,7 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
     h.msg_ids = {"m1"};
     h.engine_id = 3;
     const Header back = wire::decode_header(bytes_of(h));
-    CHECK(back.msg_ids == std::vector<std::string>{"m1"});
+    CHECK(back.msg_ids == wire::MsgIds{"m1"});
     CHECK(back.engine_id == 3);
   }
 
@@ -217,7 +217,7 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
     Header h;
     h.kind = MsgKind::shutdown_world;
     h.targets = {0, 1, 2};
-    CHECK(wire::decode_header(bytes_of(h)).targets == std::vector<std::int32_t>{0, 1, 2});
+    CHECK(wire::decode_header(bytes_of(h)).targets == wire::EngineIds{0, 1, 2});
   }
 
   TEST_CASE("a huge string length in a header is rejected without allocating") {

@@ -6,9 +6,9 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "transport/mailbox.hpp"
 
@@ -25,7 +25,42 @@ bool readable(int fd, std::chrono::milliseconds timeout = 0ms) {
 
 constexpr int item_count = 100'000;
 
+std::vector<int> contents(Fifo<int>& f) { return {f.begin(), f.end()}; }
+
 }  // namespace
+
+TEST_SUITE("unit.fifo") {
+
+  TEST_CASE("items leave in the order they came, also when pushes and pops interleave") {
+    Fifo<int> f;
+    std::vector<int> out;
+    int next = 0;
+    for (int round = 0; round < 50; ++round) {
+      for (int i = 0; i < round % 7 + 1; ++i) f.push_back(next++);
+      for (int i = 0; i < round % 5 && !f.empty(); ++i) out.push_back(f.pop_front());
+    }
+    while (!f.empty()) out.push_back(f.pop_front());
+    REQUIRE(out.size() == static_cast<std::size_t>(next));
+    for (int i = 0; i < next; ++i) CHECK(out[static_cast<std::size_t>(i)] == i);
+  }
+
+  TEST_CASE("take_all appends the other queue's waiting items and empties it") {
+    Fifo<int> a, b;
+    a.push_back(1);
+    a.push_back(2);
+    CHECK(a.pop_front() == 1);
+    b.push_back(3);
+    b.push_back(4);
+    a.take_all(b);
+    CHECK(contents(a) == std::vector<int>{2, 3, 4});
+    CHECK(b.empty());
+    Fifo<int> c;
+    c.take_all(a);  // into an empty queue: the same, by a swap
+    CHECK(contents(c) == std::vector<int>{2, 3, 4});
+    CHECK(a.empty());
+    CHECK(a.size() == 0);
+  }
+}
 
 TEST_SUITE("unit.mailbox" * doctest::timeout(30)) {
 
@@ -34,12 +69,12 @@ TEST_SUITE("unit.mailbox" * doctest::timeout(30)) {
     std::thread producer([&] {
       for (int i = 0; i < item_count; ++i) box.push(i);
     });
-    std::deque<int> got;
+    Fifo<int> got;
     int expected = 0;
     bool in_order = true;
     while (expected < item_count) {
       if (!readable(box.fd(), 5000ms)) break;  // a lost wakeup would stop here
-      std::deque<int> batch;
+      Fifo<int> batch;
       box.drain(batch);
       for (int x : batch) {
         if (x != expected) in_order = false;
@@ -49,7 +84,7 @@ TEST_SUITE("unit.mailbox" * doctest::timeout(30)) {
     producer.join();
     CHECK(in_order);
     CHECK(expected == item_count);
-    std::deque<int> rest;
+    Fifo<int> rest;
     CHECK(box.drain(rest) == 0);
   }
 
@@ -79,22 +114,23 @@ TEST_SUITE("unit.mailbox" * doctest::timeout(30)) {
     CHECK(readable(box.fd()));
     box.push(2);  // already non-empty: still readable, one drain takes both
     CHECK(readable(box.fd()));
-    std::deque<int> out;
+    Fifo<int> out;
     CHECK(box.drain(out) == 2);
-    CHECK(out == std::deque<int>{1, 2});
+    CHECK(contents(out) == std::vector<int>{1, 2});
     CHECK_FALSE(readable(box.fd()));
     box.push(3);  // re-armed after a drain
     CHECK(readable(box.fd()));
     CHECK(box.drain(out) == 1);
-    CHECK(out == std::deque<int>{1, 2, 3});  // drain appends
+    CHECK(contents(out) == std::vector<int>{1, 2, 3});  // drain appends
     CHECK_FALSE(readable(box.fd()));
   }
 
   TEST_CASE("drain of an empty box returns zero and leaves the output alone") {
     Mailbox<int> box;
-    std::deque<int> out{7};
+    Fifo<int> out;
+    out.push_back(7);
     CHECK(box.drain(out) == 0);
-    CHECK(out == std::deque<int>{7});
+    CHECK(contents(out) == std::vector<int>{7});
   }
 
   TEST_CASE("pop_wait times out with nothing") {

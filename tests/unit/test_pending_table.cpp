@@ -17,7 +17,7 @@ std::string id(std::uint64_t seq) { return "7-" + std::to_string(seq); }
 
 /// Takes the answer to `seq`; returns the slot numbers of those who hear it.
 std::vector<std::size_t> take(PendingTable& t, const std::string& msg_id) {
-  std::vector<Pending> out;
+  Hearers out;
   t.take(msg_id, out);
   std::vector<std::size_t> slots;
   for (const auto& p : out) slots.push_back(p.slot);

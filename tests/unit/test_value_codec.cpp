@@ -48,17 +48,17 @@ struct Bytes {
   Buffer buffer() const { return Buffer::copy(b.data(), b.size()); }
 };
 
-std::vector<Buffer> encode(const Value& v, std::size_t threshold = wire::out_of_band_threshold) {
-  std::vector<Buffer> frames;
+wire::Payload encode(const Value& v, std::size_t threshold = wire::out_of_band_threshold) {
+  wire::Payload frames;
   wire::encode_value(v, frames, threshold);
   return frames;
 }
 
-Value decode(const std::vector<Buffer>& frames) { return wire::decode_value(frames); }
+Value decode(const wire::Payload& frames) { return wire::decode_value(frames); }
 
 /// Decodes `frames`; anything but success or ProtocolError{malformed} fails the test.
 /// Returns true if it decoded.
-bool decodes_or_is_malformed(const std::vector<Buffer>& frames) {
+bool decodes_or_is_malformed(const wire::Payload& frames) {
   try {
     (void)wire::decode_value(frames);
     return true;
@@ -120,7 +120,7 @@ TEST_SUITE("unit.value_codec" * doctest::timeout(30)) {
   }
 
   TEST_CASE("encode appends to frames already in the vector") {
-    std::vector<Buffer> frames{Buffer::copy("header")};
+    wire::Payload frames{Buffer::copy("header")};
     wire::encode_value(Value(Buffer(Buffer::adopt(std::vector<char>(wire::out_of_band_threshold)))), frames);
     REQUIRE(frames.size() == 3);
     CHECK(frames[0].str() == "header");
@@ -267,7 +267,7 @@ TEST_SUITE("unit.value_codec" * doctest::timeout(30)) {
       if (round % 3 == 0)
         for (std::size_t i = 1; i < body.size(); ++i)
           if (byte(rng) < 160) body[i] = static_cast<std::byte>(byte(rng) % 4);
-      std::vector<Buffer> frames{Buffer::adopt(std::move(body))};
+      wire::Payload frames{Buffer::adopt(std::move(body))};
       for (int f = nframes(rng); f > 0; --f) frames.push_back(Buffer::copy("frame"));
       CAPTURE(round);
       if (decodes_or_is_malformed(frames)) ++decoded;
@@ -296,7 +296,7 @@ TEST_SUITE("unit.value_codec" * doctest::timeout(30)) {
   TEST_CASE("sizes are varints: one byte below 128, and any length round-trips") {
     for (std::size_t n : {0, 1, 127, 128, 300, 16383, 16384, 100000}) {
       const Value v(std::string(n, 'x'));
-      std::vector<Buffer> frames;
+      wire::Payload frames;
       wire::encode_value(v, frames);
       CHECK(frames.front().size() == 1 + (n < 128 ? 1 : n < 16384 ? 2 : 3) + n);  // tag, size, bytes
       CHECK(wire::decode_value(frames) == v);

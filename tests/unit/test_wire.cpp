@@ -94,8 +94,8 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     CHECK(str(packet->routing[0]) == "dealer-1");
     CHECK(only(*packet).header.kind == wire::MsgKind::apply_request);
     CHECK(only(*packet).header.request_id == 77);
-    CHECK(only(*packet).header.targets == std::vector<std::int32_t>{0, 1});
-    CHECK(only(*packet).header.msg_ids == std::vector<std::string>{"a", "b"});
+    CHECK(only(*packet).header.targets == wire::EngineIds{0, 1});
+    CHECK(only(*packet).header.msg_ids == wire::MsgIds{"a", "b"});
     CHECK(only(*packet).header.function == "mul");
     CHECK(only(*packet).body() == body);
     CHECK(only(*packet).signature.size() == wire::Signer::signature_size);
@@ -175,7 +175,7 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
   TEST_CASE("garbage header bytes with a valid signature are malformed, not bad_signature") {
     Pair p;
     wire::Signer signer(key);
-    std::vector<Buffer> payload;
+    wire::Payload payload;
     wire::encode_value(Value(1), payload);
     for (const std::string& garbage : {std::string(), std::string("\x00garbage", 8), std::string("\x05\x01", 2)}) {
       CAPTURE(garbage.size());

@@ -1,0 +1,129 @@
+// The client's socket: who sends and receives, and when.
+//
+// Whoever holds io_mutex_ moves messages, and nobody else touches the socket. Mostly that is the
+// I/O thread. Two kinds of user thread take it over, each sparing a thread hand-over (a wake-up,
+// tens of microseconds on a virtual machine) on the path of one round trip:
+// - a thread that sends after a quiet spell (no send for `quiet_gap`) sends itself, straight out;
+//   busy threads leave their messages to the I/O thread, which sends each burst as one batch;
+// - a thread that waits for a result polls the socket itself while it waits, so the answer wakes
+//   it, not the I/O thread that would then wake it.
+//
+// Waiting goes through the socket's ZMQ_FD, which any thread may poll without holding the
+// socket. It only says "look again": whoever holds the socket therefore receives until nothing is
+// left before letting go (move_io), so no answer is ever left behind without a signal to come.
+#include "client/client_core.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+
+namespace crew::detail {
+namespace {
+
+/// Set while this thread holds io_mutex_: what it runs then (a state's hook that sends) queues,
+/// and must not take the socket again.
+thread_local bool moving_io = false;
+
+struct MovingIo {
+  MovingIo() { moving_io = true; }
+  ~MovingIo() { moving_io = false; }
+  MovingIo(const MovingIo&) = delete;
+  MovingIo& operator=(const MovingIo&) = delete;
+};
+
+/// No send for this long: the next one goes straight out (one request at a time, awaited).
+constexpr std::chrono::microseconds quiet_gap{50};
+
+}  // namespace
+
+void ClientCore::send(wire::Outgoing&& m) {
+  const std::int64_t now = SteadyClock::now().time_since_epoch().count();
+  const std::int64_t last = last_send_ns_.exchange(now, std::memory_order_relaxed);
+  const bool quiet = now - last > std::chrono::nanoseconds(quiet_gap).count();
+  if (quiet && !moving_io) {
+    std::unique_lock io(io_mutex_, std::try_to_lock);
+    if (io.owns_lock()) {
+      MovingIo mark;
+      take_outbox();  // what other threads queued goes first, in order
+      queue_.add(std::move(m.header_bytes), std::move(m.payload));
+      move_io();
+      return;
+    }
+  }
+  outbox_.push(Outbound{std::move(m.header_bytes), std::move(m.payload), false});
+}
+
+void ClientCore::take_outbox() {
+  outbox_.drain(batch_);
+  for (auto& out : batch_)
+    if (!out.stop) queue_.add(std::move(out.header_bytes), std::move(out.payload));
+  batch_.clear();
+}
+
+void ClientCore::move_io() {
+  // One pass: what a burst queues meanwhile waits for the next (the outbox's eventfd stays
+  // armed), and leaves as one batch then, not message by message.
+  take_outbox();
+  if (!queue_.empty() && wire::send_queued(socket_, {}, queue_, *signer_) != wire::Sent::ok) ++dropped_;
+  // Until the socket says "nothing": that last look takes in whatever signal the send above
+  // consumed, so every answer that comes later signals anew.
+  while (auto frames = wire::recv_frames(socket_)) {
+    wire::Rejection why;
+    auto received = wire::open(std::move(*frames), *signer_, why);
+    if (!received) {
+      ++dropped_;
+      continue;
+    }
+    for (auto& packet : received->messages) on_packet(std::move(packet));
+  }
+}
+
+void ClientCore::poll_io(std::chrono::milliseconds timeout) {
+  pollfd fds[] = {{socket_fd_, POLLIN, 0}, {outbox_.fd(), POLLIN, 0}};
+  (void)::poll(fds, 2, static_cast<int>(timeout.count()));
+}
+
+void ClientCore::io_loop() {
+  for (;;) {
+    {
+      std::lock_guard io(io_mutex_);
+      MovingIo mark;
+      move_io();
+      if (stopping_.load()) return;  // everything queued before the stop went out just now
+    }
+    poll_io(std::chrono::milliseconds(-1));
+  }
+}
+
+bool ClientCore::await(ResultState& state, Deadline deadline) {
+  auto ready = [&] {
+    std::lock_guard lock(state.mutex);
+    return state.remaining == 0;
+  };
+  // Waits in slices: a thread that cannot take the socket now (another holds it) tries again.
+  constexpr auto slice = std::chrono::milliseconds(1);
+  for (;;) {
+    if (ready()) return true;
+    if (SteadyClock::now() >= deadline) return false;
+    // (A hook run while this thread moves messages waits without the socket: it holds it.)
+    std::unique_lock io(io_mutex_, std::defer_lock);
+    if (!moving_io && io.try_lock()) {
+      MovingIo mark;
+      for (;;) {
+        move_io();
+        if (ready()) return true;
+        const auto left = time_left(deadline);
+        if (left.count() == 0) return false;
+        // Rounded up: a poll of 0 ms would spin until the last millisecond.
+        poll_io(std::clamp(std::chrono::ceil<std::chrono::milliseconds>(left), std::chrono::milliseconds(1),
+                           std::chrono::milliseconds(100)));
+      }
+    }
+    if (io.owns_lock()) io.unlock();
+    std::unique_lock lock(state.mutex);
+    const Deadline until = time_left(deadline) > slice ? SteadyClock::now() + slice : deadline;
+    state.cv.wait_until(lock, until, [&] { return state.remaining == 0; });
+  }
+}
+
+}  // namespace crew::detail
