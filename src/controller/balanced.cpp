@@ -85,16 +85,15 @@ void Controller::Impl::submit_balanced(PeerId client, wire::Packet&& p) {
   bt.function = std::move(h.function);
   bt.payload = std::move(p.payload);
   bt.allowed.assign(h.targets.begin(), h.targets.end());
-  bt.require = std::move(require);
-  bt.after = std::move(h.balance.after);
-  bt.follow = std::move(h.balance.follow);
+  bt.set_require(std::move(require));
+  bt.set_dependencies(std::move(h.balance.after), std::move(h.balance.follow));
   bt.retries_left = std::max(0, h.balance.retries);
   if (h.balance.timeout_ms > 0) {
     bt.timeout_ms = h.balance.timeout_ms;
     bt.deadline = deadline_after(std::chrono::milliseconds(h.balance.timeout_ms));
     timeouts.emplace(*bt.deadline, t);
   }
-  if (bt.after.empty() && bt.follow.empty())
+  if (bt.after().empty() && bt.follow().empty())
     make_ready(*t);  // the common case: nothing to wait for
   else
     check_dependencies(*t);
@@ -110,8 +109,8 @@ void Controller::Impl::check_dependencies(TaskRecord& t) {
   if (!t.lb || t.lb->stage != BalancedTask::Stage::waiting) return;
   BalancedTask& bt = *t.lb;
   const PrerequisiteLookup lookup = [this](const std::string& id) { return prerequisite(id); };
-  const Verdict after = evaluate(bt.after, false, lookup);
-  const Verdict follow = evaluate(bt.follow, true, lookup);
+  const Verdict after = evaluate(bt.after(), false, lookup);
+  const Verdict follow = evaluate(bt.follow(), true, lookup);
   for (const Verdict* v : {&after, &follow}) {
     if (v->state == Verdict::State::unreachable) {
       fail_balanced(t, v->code, v->why);
@@ -121,13 +120,13 @@ void Controller::Impl::check_dependencies(TaskRecord& t) {
   if (after.state == Verdict::State::waiting || follow.state == Verdict::State::waiting) {
     if (!bt.watching) {
       bt.watching = true;
-      for (const auto* dep : {&bt.after, &bt.follow})
+      for (const auto* dep : {&bt.after(), &bt.follow()})
         for (const auto& id : dep->ids)
           if (const TaskRecord* p = tasks.find(id); p != nullptr && !p->done) dependents[p].push_back(&t);
     }
     return;
   }
-  bt.follow_engines = follow.engines;
+  bt.set_follow_engines(follow.engines);
   make_ready(t);
 }
 
@@ -157,7 +156,7 @@ void Controller::Impl::resolve_dependents() {
 
 bool Controller::Impl::eligible(const BalancedTask& bt, const EngineRecord& e) const {
   return e.state == EngineState::alive && (bt.allowed.empty() || has(bt.allowed, e.id)) &&
-         (bt.follow_engines.empty() || has(bt.follow_engines, e.id)) && meets(bt.require, e.properties);
+         (bt.follow_engines().empty() || has(bt.follow_engines(), e.id)) && meets(bt.require(), e.properties);
 }
 
 std::pair<errc, std::string> Controller::Impl::never_runnable(const BalancedTask& bt) const {
@@ -170,11 +169,11 @@ std::pair<errc, std::string> Controller::Impl::never_runnable(const BalancedTask
     if (eligible(bt, e)) return {errc::none, {}};
     in_view.push_back(&e);
   }
-  if (!bt.follow_engines.empty()) {
-    return {errc::impossible_dependency, "it must follow its prerequisites to " + ids_text(bt.follow_engines) +
+  if (!bt.follow_engines().empty()) {
+    return {errc::impossible_dependency, "it must follow its prerequisites to " + ids_text(bt.follow_engines()) +
                                              ", and no such engine is alive" +
                                              (bt.allowed.empty() ? std::string() : " in its view") +
-                                             (bt.require.empty() ? "" : " with the properties it requires")};
+                                             (bt.require().empty() ? "" : " with the properties it requires")};
   }
   if (in_view.empty()) {
     if (bt.allowed.empty()) return {errc::none, {}};  // no engine alive yet: it waits for one to register
@@ -190,7 +189,7 @@ std::pair<errc, std::string> Controller::Impl::never_runnable(const BalancedTask
     have += ids_text(ids) + ": " + props;
   }
   return {errc::no_matching_engine, "no alive engine" + std::string(bt.allowed.empty() ? "" : " of its view") +
-                                        " has the properties it requires, " + Value(bt.require).repr(120) + " (" +
+                                        " has the properties it requires, " + Value(bt.require()).repr(120) + " (" +
                                         have +
                                         "); start engines with them, e.g. `crew cluster add -n 2 --property "
                                         "k=v`, or relax `require`"};
@@ -226,17 +225,18 @@ void Controller::Impl::schedule() {
     }
     BalancedTask& bt = *t.lb;
     std::span<const Candidate> choices = room;
-    if (!bt.unconstrained() || !bt.tried.empty()) {
+    if (!bt.unconstrained() || !bt.tried().empty()) {
       fit.clear();
       for (const auto& c : room)
         if (eligible(bt, *registry.engine(c.engine))) fit.push_back(c);
-      if (!bt.tried.empty()) {
+      if (!bt.tried().empty()) {
         // A retry goes to an engine it has not failed on, if one is alive (waiting for room there).
         std::vector<Candidate> fresh;
         for (const auto& c : fit)
-          if (!has(bt.tried, c.engine)) fresh.push_back(c);
+          if (!has(bt.tried(), c.engine)) fresh.push_back(c);
         bool fresh_alive = !fresh.empty();
-        for (const auto& e : registry.engines()) fresh_alive = fresh_alive || (eligible(bt, e) && !has(bt.tried, e.id));
+        for (const auto& e : registry.engines())
+          fresh_alive = fresh_alive || (eligible(bt, e) && !has(bt.tried(), e.id));
         if (!fresh.empty())
           fit.swap(fresh);
         else if (fresh_alive)
@@ -301,8 +301,7 @@ bool Controller::Impl::retry(TaskRecord& t, int engine, const wire::ErrorInfo& e
   if (!t.lb || t.lb->retries_left <= 0) return false;
   BalancedTask& bt = *t.lb;
   --bt.retries_left;
-  bt.tried.push_back(engine);
-  bt.last_error = error;
+  bt.failed_on(engine, error);
   ++retried;
   t.engine_id = -1;
   t.dispatched_ns = 0;
@@ -325,9 +324,9 @@ void Controller::Impl::fail_balanced(TaskRecord& t, errc code, const std::string
     // would make aborting a long queue quadratic.
     if (bt.stage == BalancedTask::Stage::ready) --unassigned;
     // After failed tries, the last engine's error is the one to report, with why it stopped.
-    if (bt.last_error && code != errc::aborted) {
-      error = *bt.last_error;
-      error.message += " (tried on " + ids_text(bt.tried) + "; then: " + message + ")";
+    if (bt.last_error() && code != errc::aborted) {
+      error = *bt.last_error();
+      error.message += " (tried on " + ids_text(bt.tried()) + "; then: " + message + ")";
     }
   }
   error.context = function;
