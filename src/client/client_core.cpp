@@ -17,6 +17,9 @@
 namespace crew::detail {
 namespace {
 
+/// How long closing a client may wait for what it sent to leave (a controller that is gone).
+constexpr std::chrono::milliseconds close_linger{2000};
+
 ControllerFile read_controller_file(const std::filesystem::path& file, const std::string& profile_hint) {
   const std::string start_hint = profile_hint.empty() || profile_hint == "default"
                                      ? "start a cluster with `crew cluster start -n 4`"
@@ -102,6 +105,9 @@ void keep_until_exit(std::shared_ptr<ResultState> state) {
 
 ClientCore::~ClientCore() {
   stop_io();
+  // What was sent must reach the controller even if the process ends right after (a call
+  // submitted without waiting): closing waits up to this long for ZeroMQ to hand it over.
+  socket_.set(zmq::sockopt::linger, static_cast<int>(close_linger.count()));
   // Whoever still waits learns that no answer will come.
   std::vector<Pending> left;
   {
