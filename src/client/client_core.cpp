@@ -319,7 +319,7 @@ wire::Packet ClientCore::request(wire::MsgKind kind, const Value& body, std::chr
 
 void ClientCore::stop_io() {
   stopping_ = true;
-  outbox_.push(Outbound{{}, {}, true});  // wakes the I/O thread, which sends what is queued and ends
+  outbox_.push(wire::Outgoing{});  // wakes the I/O thread, which sends what is queued and ends
   if (io_.joinable()) io_.join();
 }
 

@@ -142,17 +142,10 @@ public:
   const std::filesystem::path& controller_file() const noexcept { return file_; }
 
 private:
-  struct Outbound {
-    Buffer header_bytes;
-    wire::Payload payload;
-    bool stop = false;
-  };
-
   // The socket (client_io.cpp): whoever holds io_mutex_ moves messages.
   void io_loop();
-  /// Sends what is queued and receives every answer waiting (io_mutex_ held).
-  void move_io();
-  void take_outbox();  ///< the outbox's messages into queue_ (io_mutex_ held)
+  /// Sends what is queued (then `last`, if given) and receives every answer waiting (io_mutex_ held).
+  void move_io(wire::Outgoing* last = nullptr);
   /// Waits up to `timeout` (-1: no limit) for the socket or the outbox to have something.
   void poll_io(std::chrono::milliseconds timeout);
   void stop_io();  ///< the I/O thread sends what is queued and ends
@@ -192,9 +185,11 @@ private:
   zmq::socket_t socket_;                  ///< io_mutex_ after construction
   std::unique_ptr<wire::Signer> signer_;  ///< io_mutex_
   wire::Batcher queue_;                   ///< io_mutex_: messages about to go out
-  Fifo<Outbound> batch_;                  ///< io_mutex_: the outbox, drained
+  Fifo<wire::Outgoing> batch_;            ///< io_mutex_: the outbox, drained
   int socket_fd_ = -1;                    ///< ZMQ_FD: readable when the socket may have news
-  Mailbox<Outbound> outbox_;              ///< messages from threads that did not take the socket
+  /// Messages from threads that did not take the socket (one without a header only wakes the
+  /// I/O thread).
+  Mailbox<wire::Outgoing> outbox_;
   std::atomic<std::int64_t> last_send_ns_{0};
   std::atomic<bool> stopping_{false};
   std::thread io_;

@@ -44,26 +44,21 @@ void ClientCore::send(wire::Outgoing&& m) {
     std::unique_lock io(io_mutex_, std::try_to_lock);
     if (io.owns_lock()) {
       MovingIo mark;
-      take_outbox();  // what other threads queued goes first, in order
-      queue_.add(std::move(m.header_bytes), std::move(m.payload));
-      move_io();
+      move_io(&m);  // after what is queued already: in order
       return;
     }
   }
-  outbox_.push(Outbound{std::move(m.header_bytes), std::move(m.payload), false});
+  outbox_.push(std::move(m));
 }
 
-void ClientCore::take_outbox() {
-  outbox_.drain(batch_);
-  for (auto& out : batch_)
-    if (!out.stop) queue_.add(std::move(out.header_bytes), std::move(out.payload));
-  batch_.clear();
-}
-
-void ClientCore::move_io() {
+void ClientCore::move_io(wire::Outgoing* last) {
   // One pass: what a burst queues meanwhile waits for the next (the outbox's eventfd stays
   // armed), and leaves as one batch then, not message by message.
-  take_outbox();
+  outbox_.drain(batch_);
+  for (auto& out : batch_)
+    if (!out.header_bytes.empty()) queue_.add(std::move(out.header_bytes), std::move(out.payload));
+  batch_.clear();
+  if (last) queue_.add(std::move(last->header_bytes), std::move(last->payload));
   if (!queue_.empty() && wire::send_queued(socket_, {}, queue_, *signer_) != wire::Sent::ok) ++dropped_;
   // Until the socket says "nothing": that last look takes in whatever signal the send above
   // consumed, so every answer that comes later signals anew.

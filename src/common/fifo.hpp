@@ -19,7 +19,6 @@ public:
   std::size_t size() const noexcept { return items_.size() - head_; }
 
   void push_back(T item) { items_.push_back(std::move(item)); }
-  T& front() { return items_[head_]; }
   /// The oldest item, taken out. The queue must not be empty.
   T pop_front() {
     T item = std::move(items_[head_++]);

@@ -140,12 +140,10 @@ void Controller::Impl::teardown() {
 void Controller::Impl::run() {
   setup();
   next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
-  // The sockets are watched by their ZMQ_FD, which only says "look again" (zmq_poll asked each
-  // socket twice per wake-up, two system calls each). So a socket is read until it has nothing
-  // or the turn's share is done, and one that was sent on is asked once more before sleeping: a
-  // send can take in the signal of a message that came meanwhile.
+  // The sockets are watched by their ZMQ_FD (wire::has_input says how): zmq_poll asked each
+  // socket twice per wake-up, two system calls each. A socket is read until it has nothing or the
+  // turn's share is done, and one that was sent on is asked once more before sleeping.
   const int clients_fd = clients.get(zmq::sockopt::fd), engines_fd = engines.get(zmq::sockopt::fd);
-  auto has_input = [](zmq::socket_t& s) { return (s.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0; };
   bool look_clients = true, look_engines = true;
   while (!done) {
     // Engines first: replies free capacity; then a bounded batch from each side.
@@ -164,8 +162,8 @@ void Controller::Impl::run() {
       look_clients = look_engines = true;
       continue;
     }
-    look_engines = sent_engines && has_input(engines);
-    look_clients = sent_clients && has_input(clients);
+    look_engines = sent_engines && wire::has_input(engines);
+    look_clients = sent_clients && wire::has_input(clients);
     if (look_engines || look_clients) continue;
     pollfd fds[] = {{clients_fd, POLLIN, 0}, {engines_fd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
     (void)::poll(fds, 3, static_cast<int>(next_timeout().count()));

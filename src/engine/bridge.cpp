@@ -97,7 +97,7 @@ void Bridge::run() {
     const auto last_heard = clock::time_point(clock::duration(last_heard_ticks_.load(std::memory_order_relaxed)));
     // Silent means nothing from the controller, not even waiting unread in our own queue.
     if (!shutting_down_ && now - last_heard > std::chrono::milliseconds(config_.controller_timeout_ms) &&
-        !(socket_.get(zmq::sockopt::events) & ZMQ_POLLIN)) {
+        !wire::has_input(socket_)) {
       socket_.set(zmq::sockopt::linger, 0);  // nobody will take our last messages
       begin_shutdown("the controller has been silent for " + std::to_string(config_.controller_timeout_ms) + " ms");
     }
@@ -356,7 +356,7 @@ bool Bridge::hold_replies() const {
 
 void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {
   // ZMQ_FD is edge-triggered: only sleep if ZeroMQ has nothing queued right now.
-  if (!socket_looked_ && (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN)) return;
+  if (!socket_looked_ && wire::has_input(socket_)) return;
   socket_looked_ = true;
   if (!to_controller_.empty()) {  // held replies leave on time
     const auto left = oldest_reply_ + std::chrono::microseconds(200) - std::chrono::steady_clock::now();

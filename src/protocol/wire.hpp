@@ -54,6 +54,11 @@ Outgoing make_message(const Header& h, const Value& body = Value());
 /// Receives one whole multipart message if one is waiting (never blocks).
 std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket);
 
+/// Whether a message is waiting (ZMQ_EVENTS). Processes waiting on a socket's ZMQ_FD use it: that
+/// fd only says "look again", and a send can take in the signal of a message that came meanwhile,
+/// so a socket that was sent on since it was last read to the end is asked before sleeping.
+inline bool has_input(zmq::socket_t& socket) { return (socket.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0; }
+
 /// What one ZeroMQ message brought: one crew message, or the members of a batch, in order.
 struct Received {
   std::vector<zmq::message_t> routing;  ///< the ROUTER envelope (empty on a DEALER)

@@ -73,16 +73,11 @@ public:
     return items_.pop_front();
   }
 
-  bool empty() const {
-    std::lock_guard lock(mutex_);
-    return items_.empty();
-  }
-
   /// The eventfd that becomes readable when items are waiting.
   int fd() const noexcept { return fd_; }
 
 private:
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::condition_variable cv_;
   Fifo<T> items_;
   int fd_;
