@@ -305,6 +305,7 @@ wire::Packet ClientCore::request(wire::MsgKind kind, const Value& body, std::chr
     reply = requests_[h.request_id].get_future();
   }
   send(wire::make_message(h, body));
+  need_io();  // the reply comes to whoever reads the socket
   if (reply.wait_for(timeout) != std::future_status::ready) {
     std::lock_guard lock(pending_mutex_);
     requests_.erase(h.request_id);
@@ -333,7 +334,13 @@ std::size_t ClientCore::outstanding() const {
   return pending_.size() + delivering_;
 }
 
+bool ClientCore::answers_due() const {
+  std::lock_guard lock(pending_mutex_);
+  return !pending_.empty() || delivering_ > 0 || !requests_.empty();
+}
+
 bool ClientCore::wait_all(std::chrono::milliseconds timeout) {
+  need_io();
   std::unique_lock lock(pending_mutex_);
   auto done = [&] { return pending_.empty() && delivering_ == 0; };
   if (timeout < std::chrono::milliseconds::zero()) {

@@ -134,8 +134,16 @@ public:
   /// Waits until `state` has every answer or `deadline` passes; true if it has. The waiting
   /// thread watches the socket itself when it can (client_io.cpp).
   bool await(ResultState& state, Deadline deadline);
+  /// The same for any condition on `state` (`done`, asked under state.mutex): AsyncMap's
+  /// iteration waits for one chunk at a time this way.
+  bool await_until(ResultState& state, Deadline deadline, const std::function<bool()>& done);
+  /// Before waiting on something only a thread reading the socket can fulfil (a request's
+  /// reply, wait_all): calls the I/O thread back if it has left the socket to a waiting thread.
+  void need_io();
 
   std::size_t outstanding() const;
+  /// Whether any answer is still due: a task's, or a request's.
+  bool answers_due() const;
   bool wait_all(std::chrono::milliseconds timeout);
 
   std::chrono::milliseconds timeout() const noexcept { return timeout_; }
@@ -186,11 +194,15 @@ private:
   std::unique_ptr<wire::Signer> signer_;  ///< io_mutex_
   wire::Batcher queue_;                   ///< io_mutex_: messages about to go out
   Fifo<wire::Outgoing> batch_;            ///< io_mutex_: the outbox, drained
+  bool socket_looked_ = false;            ///< io_mutex_: move_io ran (it ends on a receive that found nothing)
   int socket_fd_ = -1;                    ///< ZMQ_FD: readable when the socket may have news
   /// Messages from threads that did not take the socket (one without a header only wakes the
   /// I/O thread).
   Mailbox<wire::Outgoing> outbox_;
   std::atomic<std::int64_t> last_send_ns_{0};
+  /// Threads that hold the socket in await: the I/O thread then leaves it to them (parked).
+  std::atomic<int> awaiting_{0};
+  std::atomic<bool> io_parked_{false};  ///< the I/O thread is not watching the socket now
   std::atomic<bool> stopping_{false};
   std::thread io_;
 

@@ -34,6 +34,9 @@ struct MovingIo {
 /// No send for this long: the next one goes straight out (one request at a time, awaited).
 constexpr std::chrono::microseconds quiet_gap{50};
 
+/// The longest the I/O thread leaves the socket to a waiting thread before it looks itself.
+constexpr std::chrono::milliseconds park_period{2};
+
 }  // namespace
 
 void ClientCore::send(wire::Outgoing&& m) {
@@ -71,6 +74,7 @@ void ClientCore::move_io(wire::Outgoing* last) {
     }
     for (auto& packet : received->messages) on_packet(std::move(packet));
   }
+  socket_looked_ = true;
 }
 
 void ClientCore::poll_io(std::chrono::milliseconds timeout) {
@@ -78,22 +82,57 @@ void ClientCore::poll_io(std::chrono::milliseconds timeout) {
   (void)::poll(fds, 2, static_cast<int>(timeout.count()));
 }
 
+// While a waiting thread holds the socket, it reads whatever comes, for every state: the I/O
+// thread then parks (watches only the outbox) instead of queueing for the socket, so answers wake
+// one thread, not two. It is called back (need_io) by whoever waits on it, by a waiting thread that
+// leaves answers still due, and by anything put in the outbox; and it looks again after
+// `park_period` in any case, so a park never strands an answer for longer than that.
 void ClientCore::io_loop() {
+  bool outbox_rang = false;
   for (;;) {
+    bool park = false;
     {
-      std::lock_guard io(io_mutex_);
-      MovingIo mark;
-      move_io();
-      if (stopping_.load()) return;  // everything queued before the stop went out just now
+      std::unique_lock io(io_mutex_, std::try_to_lock);
+      if (!io.owns_lock()) {
+        // Parked is announced before awaiting_ is read; a waiting thread leaves in the opposite
+        // order (await_until), so one of the two always sees the other.
+        io_parked_.store(true);
+        park = !outbox_rang && awaiting_.load() > 0;
+        if (!park) {
+          io_parked_.store(false);
+          io.lock();  // a sender: it lets go in a moment
+        }
+      }
+      if (io.owns_lock()) {
+        MovingIo mark;
+        move_io();
+        if (stopping_.load()) return;  // everything queued before the stop went out just now
+      }
     }
-    poll_io(std::chrono::milliseconds(-1));
+    if (park) {
+      pollfd outbox{outbox_.fd(), POLLIN, 0};
+      (void)::poll(&outbox, 1, static_cast<int>(park_period.count()));
+      outbox_rang = outbox.revents != 0;
+      io_parked_.store(false);
+    } else {
+      outbox_rang = false;
+      poll_io(std::chrono::milliseconds(-1));
+    }
   }
 }
 
+void ClientCore::need_io() {
+  if (io_parked_.exchange(false)) outbox_.push(wire::Outgoing{});  // no header: only a wake-up
+}
+
 bool ClientCore::await(ResultState& state, Deadline deadline) {
+  return await_until(state, deadline, [&] { return state.remaining == 0; });
+}
+
+bool ClientCore::await_until(ResultState& state, Deadline deadline, const std::function<bool()>& done) {
   auto ready = [&] {
     std::lock_guard lock(state.mutex);
-    return state.remaining == 0;
+    return done();
   };
   // Waits in slices: a thread that cannot take the socket now (another holds it) tries again.
   constexpr auto slice = std::chrono::milliseconds(1);
@@ -104,20 +143,33 @@ bool ClientCore::await(ResultState& state, Deadline deadline) {
     std::unique_lock io(io_mutex_, std::defer_lock);
     if (!moving_io && io.try_lock()) {
       MovingIo mark;
+      struct Awaiting {
+        ClientCore& c;
+        explicit Awaiting(ClientCore& core) : c(core) { c.awaiting_.fetch_add(1); }
+        ~Awaiting() {
+          // Answers still due for others (or this one, on a timeout): the I/O thread takes over.
+          if (c.awaiting_.fetch_sub(1) == 1 && c.io_parked_.load() && c.answers_due()) c.need_io();
+        }
+        Awaiting(const Awaiting&) = delete;
+        Awaiting& operator=(const Awaiting&) = delete;
+      } awaiting(*this);
+      // The socket was last left with nothing to read, so its ZMQ_FD signals whatever comes
+      // next: poll first, and read once it says so.
+      if (!socket_looked_) move_io();
       for (;;) {
-        move_io();
         if (ready()) return true;
         const auto left = time_left(deadline);
         if (left.count() == 0) return false;
         // Rounded up: a poll of 0 ms would spin until the last millisecond.
         poll_io(std::clamp(std::chrono::ceil<std::chrono::milliseconds>(left), std::chrono::milliseconds(1),
                            std::chrono::milliseconds(100)));
+        move_io();
       }
     }
     if (io.owns_lock()) io.unlock();
     std::unique_lock lock(state.mutex);
     const Deadline until = time_left(deadline) > slice ? SteadyClock::now() + slice : deadline;
-    state.cv.wait_until(lock, until, [&] { return state.remaining == 0; });
+    state.cv.wait_until(lock, until, done);
   }
 }
 

@@ -81,14 +81,18 @@ void Bridge::run() {
     }
   } stop_heartbeat{*this, heartbeat};
   for (;;) {
-    bool worked = pump_controller();
-    worked |= pump_engine();
-    // Always answer the doorbell (an unanswered one would keep poll() from ever sleeping): its
-    // rings say how many messages each rank has sent us.
+    // Each source is asked only when the last poll saw it ready, or (the socket) when ZeroMQ's
+    // rule says it must be: every question is a system call, and they cost on a virtual machine.
+    bool worked = false;
+    if (!socket_looked_ || ready_.socket) worked |= pump_controller();
+    worked |= pump_engine();  // an empty mailbox costs no system call
+    bool all_announced = true;
     if (config_.doorbell) {
-      config_.doorbell->collect(announced_);
-      (void)config_.doorbell->retry();
+      // Its rings say how many messages each rank has sent us.
+      if (ready_.doorbell) config_.doorbell->collect(announced_);
+      all_announced = config_.doorbell->retry();
     }
+    ready_ = Ready{false, false};
     if (remote_expected_ > 0) worked |= pump_ranks();
     flush();
     pending_->sends.progress();
@@ -113,12 +117,10 @@ void Bridge::run() {
       return;
     }
 
-    if (worked) {
-      mpi_wait_.worked();
-      continue;
-    }
-    if (expected_unrung_ > 0 || !pending_->sends.idle()) {
-      wait_for_events(mpi_wait_.next());  // MPI must be polled, or progressed
+    // Every turn ends in one poll: it returns at once if anything is ready already.
+    if (worked) mpi_wait_.worked();
+    if (expected_unrung_ > 0 || !pending_->sends.idle() || !all_announced) {
+      wait_for_events(mpi_wait_.next());  // MPI must be polled, or progressed, or a ring retried
     } else if (remote_expected_ > 0) {
       wait_for_events(std::chrono::milliseconds(10));  // only ranks with doorbells owe: they will ring
     } else {
@@ -354,10 +356,11 @@ bool Bridge::hold_replies() const {
          std::chrono::steady_clock::now() - oldest_reply_ < hold;
 }
 
+// One ppoll() of the socket, the engine thread's mailbox and the doorbell; what it finds ready is
+// asked next turn. The socket's ZMQ_FD is edge-triggered: it only signals what arrives after a
+// receive found nothing, so the loop receives (socket_looked_) before it sleeps at all.
 void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {
-  // ZMQ_FD is edge-triggered: only sleep if ZeroMQ has nothing queued right now.
-  if (!socket_looked_ && wire::has_input(socket_)) return;
-  socket_looked_ = true;
+  if (!socket_looked_) timeout = std::chrono::nanoseconds(0);
   if (!to_controller_.empty()) {  // held replies leave on time
     const auto left = oldest_reply_ + std::chrono::microseconds(200) - std::chrono::steady_clock::now();
     timeout = std::min(timeout, std::max<std::chrono::nanoseconds>(left, std::chrono::nanoseconds(0)));
@@ -367,7 +370,9 @@ void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {
                    {config_.doorbell ? config_.doorbell->fd() : -1, POLLIN, 0}};
   const timespec ts{static_cast<time_t>(timeout.count() / 1'000'000'000),
                     static_cast<long>(timeout.count() % 1'000'000'000)};
-  ::ppoll(fds, 3, &ts, nullptr);
+  if (::ppoll(fds, 3, &ts, nullptr) <= 0) return;
+  ready_.socket = fds[0].revents != 0;
+  ready_.doorbell = fds[2].revents != 0;
 }
 
 }  // namespace crew::detail

@@ -103,6 +103,11 @@ private:
   /// The socket's last use was a look (a receive that found nothing): its ZMQ_FD then signals
   /// anything that comes. A send may take in a signal, so after one the socket is asked again.
   bool socket_looked_ = false;
+  /// What the last poll found ready (at first: look at everything).
+  struct Ready {
+    bool socket = true;
+    bool doorbell = true;
+  } ready_;
 
   struct Pending;
   std::unique_ptr<Pending> pending_;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <numeric>
 #include <set>
@@ -265,6 +266,61 @@ TEST_SUITE("system.cluster") {
       std::iota(expected.begin(), expected.end(), t * 1000L);
       CHECK(got[t] == expected);
     }
+    CHECK(rc.outstanding() == 0);
+  }
+
+  TEST_CASE("while one thread waits on the socket, the other kinds of wait still get their answers") {
+    // A thread that waits for its result reads the socket for everyone, and the I/O thread then
+    // parks (client_io.cpp). An unordered map's iteration, controller requests and Client::wait
+    // must still be answered: by a thread that holds the socket, or by the I/O thread, called
+    // back by whoever waits on it.
+    const auto& rc = client();
+    constexpr long sequential = 200;
+    std::atomic<bool> stop_requests{false};
+    std::string sequential_error, request_error;
+    long sequential_done = 0;
+    int requests = 0;
+    std::thread one_at_a_time([&] {
+      try {
+        const auto lb = rc.load_balanced_view();
+        for (long i = 0; i < sequential; ++i, ++sequential_done)
+          if (lb.apply("echo", i).get_as<long>(30s) != i) sequential_error = "a wrong answer at " + std::to_string(i);
+      } catch (const std::exception& e) {
+        sequential_error = e.what();
+      }
+    });
+    std::thread asking([&] {
+      try {
+        while (!stop_requests.load()) {
+          const QueueStatus q = rc.queue_status();
+          if (q.engines.size() != static_cast<std::size_t>(world_size())) request_error = "engines missing";
+          ++requests;
+        }
+      } catch (const std::exception& e) {
+        request_error = e.what();
+      }
+    });
+    std::vector<double> xs(120);
+    std::iota(xs.begin(), xs.end(), 0.0);
+    const auto m = rc.load_balanced_view().map("echo", xs, {.chunksize = 3, .ordered = false});
+    std::vector<double> got;
+    for (const Value& v : m) got.push_back(v.as_double());
+    one_at_a_time.join();
+    stop_requests = true;
+    asking.join();
+    // Alone now: a few calls awaited one at a time (the I/O thread parks), then tasks that only
+    // Client::wait waits for, which the I/O thread must come back to read.
+    for (int i = 0; i < 20; ++i) CHECK(rc[0].apply("echo", i).get_as<int>(30s) == i);
+    const AsyncResult last = rc[0].apply("sleep", 0.05);  // sent by this thread: nothing wakes the I/O thread
+    const bool all_done = rc.wait(30s);
+    std::sort(got.begin(), got.end());
+    CHECK(got == xs);
+    CHECK(all_done);
+    CHECK(last.ready());
+    CHECK(sequential_error.empty());
+    CHECK(sequential_done == sequential);
+    CHECK(request_error.empty());
+    CHECK(requests > 0);
     CHECK(rc.outstanding() == 0);
   }
 
