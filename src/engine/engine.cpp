@@ -372,7 +372,7 @@ private:
     };
     for (;;) {
       if (doorbell_) {
-        if (work.empty()) doorbell_->collect(announced);
+        // What the doorbell announced (Doorbell::wait below collects the rings).
         for (; !announced.empty() && announced[0] > 0; --announced[0]) take(mpi_frames::recv(control_, 0));
       } else {
         while (auto m = mpi_frames::try_recv(control_, 0)) take(std::move(*m));
