@@ -353,6 +353,7 @@ private:
     ReplyHold hold;
     mpi_frames::SendQueue sends;
     std::vector<std::int64_t> announced;  // by sender rank: messages announced, not yet received
+    bool just_rung = false;               // the last wait collected rings
     auto take = [&](mpi_frames::Message&& m) {
       try {
         for (auto& p : wire::unpack(std::move(m.header), std::move(m.payload))) work.push_back(std::move(p));
@@ -372,7 +373,10 @@ private:
     };
     for (;;) {
       if (doorbell_) {
-        // What the doorbell announced (Doorbell::wait below collects the rings).
+        // Rings that came while this rank worked, so that replies wait for the work they announce
+        // (not right after a wait, which collected them itself).
+        if (work.empty() && !just_rung) doorbell_->collect(announced);
+        just_rung = false;
         for (; !announced.empty() && announced[0] > 0; --announced[0]) take(mpi_frames::recv(control_, 0));
       } else {
         while (auto m = mpi_frames::try_recv(control_, 0)) take(std::move(*m));
@@ -385,7 +389,7 @@ private:
           // a large reply cannot finish before the bridge hears of it and receives it).
           const bool all_announced = doorbell_->retry();
           const bool busy = !sends.idle() || !all_announced;
-          doorbell_->wait(busy ? std::chrono::milliseconds(1) : std::chrono::milliseconds(100), announced);
+          just_rung = doorbell_->wait(busy ? std::chrono::milliseconds(1) : std::chrono::milliseconds(100), announced);
           continue;
         }
         const auto nap = idle.next();
