@@ -100,8 +100,9 @@ void Bridge::run() {
     const auto now = clock::now();
     const auto last_heard = clock::time_point(clock::duration(last_heard_ticks_.load(std::memory_order_relaxed)));
     // Silent means nothing from the controller, not even waiting unread in our own queue.
-    if (!shutting_down_ && now - last_heard > std::chrono::milliseconds(config_.controller_timeout_ms) &&
-        !wire::has_input(socket_)) {
+    const bool silent = !shutting_down_ && now - last_heard > std::chrono::milliseconds(config_.controller_timeout_ms);
+    if (silent) socket_looked_ = false;  // asking ZMQ_EVENTS may take in a signal: look again
+    if (silent && !wire::has_input(socket_)) {
       socket_.set(zmq::sockopt::linger, 0);  // nobody will take our last messages
       begin_shutdown("the controller has been silent for " + std::to_string(config_.controller_timeout_ms) + " ms");
     }
