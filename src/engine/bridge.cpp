@@ -92,7 +92,6 @@ void Bridge::run() {
       if (ready_.doorbell) config_.doorbell->collect(announced_);
       all_announced = config_.doorbell->retry();
     }
-    ready_ = Ready{false, false};
     if (remote_expected_ > 0) worked |= pump_ranks();
     flush();
     pending_->sends.progress();
@@ -371,9 +370,8 @@ void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {
                    {config_.doorbell ? config_.doorbell->fd() : -1, POLLIN, 0}};
   const timespec ts{static_cast<time_t>(timeout.count() / 1'000'000'000),
                     static_cast<long>(timeout.count() % 1'000'000'000)};
-  if (::ppoll(fds, 3, &ts, nullptr) <= 0) return;
-  ready_.socket = fds[0].revents != 0;
-  ready_.doorbell = fds[2].revents != 0;
+  (void)::ppoll(fds, 3, &ts, nullptr);  // a timeout (or a signal) leaves every revents 0
+  ready_ = Ready{fds[0].revents != 0, fds[2].revents != 0};
 }
 
 }  // namespace crew::detail

@@ -103,7 +103,7 @@ private:
   /// The socket's last use was a look (a receive that found nothing): its ZMQ_FD then signals
   /// anything that comes. A send may take in a signal, so after one the socket is asked again.
   bool socket_looked_ = false;
-  /// What the last poll found ready (at first: look at everything).
+  /// What the poll that ended the last turn found ready (at first: look at everything).
   struct Ready {
     bool socket = true;
     bool doorbell = true;

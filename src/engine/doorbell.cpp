@@ -24,14 +24,30 @@ socklen_t address_of(const std::string& tag, int rank, sockaddr_un& addr) {
   return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
 }
 
-struct Announcement {
+}  // namespace
+
+/// One ring: who rang, and how many MPI messages it announces.
+struct Doorbell::Announcement {
   std::uint32_t from;
   std::uint32_t messages;
 };
 
-}  // namespace
+struct Doorbell::Inbox {
+  static constexpr unsigned size = 64;
+  Announcement rings[size];
+  iovec io[size];
+  mmsghdr msgs[size] = {};
+  Inbox() {
+    for (unsigned i = 0; i < size; ++i) {
+      io[i] = {&rings[i], sizeof rings[i]};
+      msgs[i].msg_hdr.msg_iov = &io[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
+};
 
-Doorbell::Doorbell(std::string world_tag, int rank) : tag_(std::move(world_tag)), rank_(rank) {
+Doorbell::Doorbell(std::string world_tag, int rank)
+    : tag_(std::move(world_tag)), rank_(rank), inbox_(std::make_unique<Inbox>()) {
   fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw Error(errc::internal, std::string("doorbell socket: ") + std::strerror(errno));
   sockaddr_un addr;
@@ -83,31 +99,22 @@ bool Doorbell::retry() {
 }
 
 bool Doorbell::collect(std::vector<std::int64_t>& announced) {
-  // Up to a batch of datagrams per system call; a short batch means the queue is empty (one that
+  // Up to a batch of rings per system call; a short batch means the queue is empty (a ring that
   // comes later makes the socket readable again, for the caller's next poll).
-  constexpr unsigned batch_size = 64;
-  Announcement batch[batch_size];
-  iovec io[batch_size];
-  mmsghdr msgs[batch_size];
-  std::memset(msgs, 0, sizeof msgs);
-  for (unsigned i = 0; i < batch_size; ++i) {
-    io[i] = {&batch[i], sizeof batch[i]};
-    msgs[i].msg_hdr.msg_iov = &io[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-  }
+  Inbox& in = *inbox_;
   bool rung = false;
   for (;;) {
-    const int n = ::recvmmsg(fd_, msgs, batch_size, MSG_DONTWAIT, nullptr);
+    const int n = ::recvmmsg(fd_, in.msgs, Inbox::size, MSG_DONTWAIT, nullptr);
     if (n <= 0) break;
     rung = true;
     for (int i = 0; i < n; ++i) {
-      if (msgs[i].msg_len != sizeof(Announcement)) continue;  // not one of ours
-      const auto from = static_cast<std::size_t>(batch[i].from);
+      if (in.msgs[i].msg_len != sizeof(Announcement)) continue;  // not one of ours
+      const auto from = static_cast<std::size_t>(in.rings[i].from);
       if (from > (1u << 24)) continue;
       if (from >= announced.size()) announced.resize(from + 1, 0);
-      announced[from] += batch[i].messages;
+      announced[from] += in.rings[i].messages;
     }
-    if (static_cast<unsigned>(n) < batch_size) break;
+    if (static_cast<unsigned>(n) < Inbox::size) break;
   }
   return rung;
 }

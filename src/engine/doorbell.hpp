@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,9 @@ private:
   int rank_;
   int fd_ = -1;
   std::vector<std::uint32_t> unsent_;  ///< by receiver rank: counts its full queue refused
+  struct Announcement;
+  struct Inbox;  ///< collect's receive buffers, set up once
+  std::unique_ptr<Inbox> inbox_;
 };
 
 }  // namespace crew::detail
