@@ -24,18 +24,6 @@ Value join_chunks(const std::vector<Value>& parts) {
   }
 }
 
-// Waits for `done` (asked under the state's lock): through the client's socket, read by this
-// thread itself where it can (ClientCore::await_until), or, once the client is closed, for what
-// has come.
-void wait_on(detail::ResultState& state, const std::function<bool()>& done) {
-  if (auto core = state.core.lock()) {
-    (void)core->await_until(state, Deadline::max(), done);
-    return;
-  }
-  std::unique_lock lock(state.mutex);
-  state.cv.wait(lock, done);
-}
-
 }  // namespace
 
 AsyncMap::AsyncMap(std::shared_ptr<detail::ResultState> state, std::vector<std::size_t> chunk_sizes, bool ordered)
@@ -54,13 +42,14 @@ std::size_t AsyncMap::progress() const {
 
 std::size_t AsyncMap::chunk_at(std::size_t position) const {
   if (ordered_) return position;
-  wait_on(*state_, [&] { return state_->arrivals.size() > position; });
-  std::lock_guard lock(state_->mutex);
+  std::unique_lock lock(state_->mutex);
+  detail::wait_on(*state_, lock, Deadline::max(), [&] { return state_->arrivals.size() > position; });
   return state_->arrivals[position];
 }
 
 void AsyncMap::wait_chunk(std::size_t k) const {
-  wait_on(*state_, [&] { return state_->slots[k].done; });
+  std::unique_lock lock(state_->mutex);
+  detail::wait_on(*state_, lock, Deadline::max(), [&] { return state_->slots[k].done; });
 }
 
 Value AsyncMap::get(std::chrono::milliseconds timeout) const {

@@ -28,23 +28,8 @@ const Value& slot_value(detail::ResultSlot& slot) {
 }
 
 bool wait_ready(detail::ResultState& s, std::unique_lock<std::mutex>& lock, std::chrono::milliseconds timeout) {
-  auto ready = [&] { return s.remaining == 0; };
-  if (ready()) return true;
   const Deadline deadline = timeout < std::chrono::milliseconds::zero() ? Deadline::max() : deadline_after(timeout);
-  if (auto core = s.core.lock()) {
-    // The client is open: its socket may be watched by this thread itself (client_io.cpp).
-    lock.unlock();
-    const bool done = core->await(s, deadline);
-    core.reset();  // the last owner closes the client here, which takes this state's lock
-    lock.lock();
-    return done || ready();
-  }
-  // The client is closed: every answer that will ever come has come.
-  if (deadline == Deadline::max()) {
-    s.cv.wait(lock, ready);
-    return true;
-  }
-  return s.cv.wait_until(lock, deadline, ready);
+  return detail::wait_on(s, lock, deadline, [&] { return s.remaining == 0; });
 }
 
 }  // namespace

@@ -233,4 +233,10 @@ private:
   std::atomic<std::uint64_t> dropped_{0};
 };
 
+/// Waits, holding `lock` (on state.mutex) except while it waits, until `done` (asked under the
+/// lock) or `deadline`: through the client's socket while the client is open
+/// (ClientCore::await_until), else on the state's condition variable. True if done.
+bool wait_on(ResultState& state, std::unique_lock<std::mutex>& lock, Deadline deadline,
+             const std::function<bool()>& done);
+
 }  // namespace crew::detail

@@ -173,4 +173,23 @@ bool ClientCore::await_until(ResultState& state, Deadline deadline, const std::f
   }
 }
 
+bool wait_on(ResultState& state, std::unique_lock<std::mutex>& lock, Deadline deadline,
+             const std::function<bool()>& done) {
+  if (done()) return true;
+  if (auto core = state.core.lock()) {
+    // The client is open: its socket may be watched by this thread itself.
+    lock.unlock();
+    const bool ok = core->await_until(state, deadline, done);
+    core.reset();  // the last owner closes the client here, which takes this state's lock
+    lock.lock();
+    return ok || done();
+  }
+  // The client is closed: every answer that will ever come has come.
+  if (deadline == Deadline::max()) {
+    state.cv.wait(lock, done);
+    return true;
+  }
+  return state.cv.wait_until(lock, deadline, done);
+}
+
 }  // namespace crew::detail
