@@ -131,11 +131,9 @@ public:
   /// A blocking request/reply with the controller. Throws TimeoutError / ConnectionError.
   wire::Packet request(wire::MsgKind kind, const Value& body, std::chrono::milliseconds timeout);
 
-  /// Waits until `state` has every answer or `deadline` passes; true if it has. The waiting
-  /// thread watches the socket itself when it can (client_io.cpp).
-  bool await(ResultState& state, Deadline deadline);
-  /// The same for any condition on `state` (`done`, asked under state.mutex): AsyncMap's
-  /// iteration waits for one chunk at a time this way.
+  /// Waits until `done` (asked under state.mutex) holds or `deadline` passes; true if it holds.
+  /// The waiting thread watches the socket itself when it can (client_io.cpp). Callers go
+  /// through detail::wait_on, which also covers a closed client.
   bool await_until(ResultState& state, Deadline deadline, const std::function<bool()>& done);
   /// Before waiting on something only a thread reading the socket can fulfil (a request's
   /// reply, wait_all): calls the I/O thread back if it has left the socket to a waiting thread.
@@ -200,7 +198,7 @@ private:
   /// I/O thread).
   Mailbox<wire::Outgoing> outbox_;
   std::atomic<std::int64_t> last_send_ns_{0};
-  /// Threads that hold the socket in await: the I/O thread then leaves it to them (parked).
+  /// Threads that hold the socket in await_until: the I/O thread then leaves it to them (parked).
   std::atomic<int> awaiting_{0};
   std::atomic<bool> io_parked_{false};  ///< the I/O thread is not watching the socket now
   std::atomic<bool> stopping_{false};

@@ -125,10 +125,6 @@ void ClientCore::need_io() {
   if (io_parked_.exchange(false)) outbox_.push(wire::Outgoing{});  // no header: only a wake-up
 }
 
-bool ClientCore::await(ResultState& state, Deadline deadline) {
-  return await_until(state, deadline, [&] { return state.remaining == 0; });
-}
-
 bool ClientCore::await_until(ResultState& state, Deadline deadline, const std::function<bool()>& done) {
   auto ready = [&] {
     std::lock_guard lock(state.mutex);
