@@ -104,9 +104,12 @@ void ClientCore::io_loop() {
         }
       }
       if (io.owns_lock()) {
+        // Read before the drain: what was queued before the stop goes out in this pass. (Read
+        // after it, a message queued between the drain and the stop would be left behind.)
+        const bool last_pass = stopping_.load();
         MovingIo mark;
         move_io();
-        if (stopping_.load()) return;  // everything queued before the stop went out just now
+        if (last_pass) return;
       }
     }
     if (park) {
