@@ -449,6 +449,7 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
       ++dropped_;
       continue;
     }
+    bool delivered = false;  // outstanding() and wait_all() have been told
     for (const Pending& pending : hearers) {
       if (pending.state->intercept && pending.state->intercept(pending.state, pending.slot, p)) continue;
       {
@@ -479,14 +480,22 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
           pending.state->finished_at = SteadyClock::now();
           then = std::move(pending.state->then);
         }
+        // The last hearer, with nothing to run after: the task stops being outstanding while
+        // its result becomes visible, so whoever sees the result also sees outstanding() without it.
+        if (!then && &pending == &hearers.back()) delivered = delivered_one();
       }
       pending.state->cv.notify_all();
       if (then) std::exchange(then, {})(pending.state);
     }
-    // Only now is the result visible: wait_all() must not return before it is.
-    std::lock_guard lock(pending_mutex_);
-    if (--delivering_ == 0 && pending_.empty()) all_done_.notify_all();
+    // Otherwise only now (after what `then` sent is awaited): wait_all() must not return before.
+    if (!delivered) delivered_one();
   }
+}
+
+bool ClientCore::delivered_one() {
+  std::lock_guard lock(pending_mutex_);  // (taken inside a state's mutex: never the other way round)
+  if (--delivering_ == 0 && pending_.empty()) all_done_.notify_all();
+  return true;
 }
 
 const wire::ErrorInfo& ResultSlot::error() const noexcept {
