@@ -23,6 +23,7 @@ void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
     spdlog::warn("dropped {} from an unregistered bridge {}", wire::kind_name(p.header.kind), printable(rid));
     return;
   }
+  if (w->state == EngineState::dead) revive_world(*w);
   w->last_seen = clock::now();
   switch (p.header.kind) {
   case wire::MsgKind::apply_reply: on_reply(*w, p); break;
@@ -52,6 +53,7 @@ void Controller::Impl::on_heartbeat_connection(PeerId bridge, const wire::Packet
     spdlog::warn("dropped {} on heartbeat connection {}", wire::kind_name(p.header.kind), printable(rid));
     return;
   }
+  if (w->state == EngineState::dead) revive_world(*w);
   w->last_seen = clock::now();
   wire::Header hb;
   hb.kind = wire::MsgKind::heartbeat;
@@ -100,11 +102,27 @@ void Controller::Impl::check_heartbeats(clock::time_point now) {
   }
 }
 
+/// A world declared dead that is heard from again comes back, with the same engine ids: it was
+/// stopped (a job suspended, a debugger), starved or cut off for longer than the heartbeat allows,
+/// and is running still. What failed when it was declared dead stays failed (or was retried), and
+/// its late answers to that work are dropped: the first answer stands.
+void Controller::Impl::revive_world(WorldRecord& w) {
+  const double dead_for = std::chrono::duration<double>(clock::now() - w.ended_at).count();
+  spdlog::warn("world {} is back after {} declared dead ({}): engines {}-{} are alive again", w.id,
+               seconds_text(dead_for), w.end_reason, w.first_engine, w.first_engine + w.size - 1);
+  w.state = EngineState::alive;
+  w.end_reason.clear();
+  ++stats.worlds_revived;
+  for (int id = w.first_engine; id < w.first_engine + w.size; ++id) registry.engine(id)->state = EngineState::alive;
+  answer_waiters();
+}
+
 /// A world ends: its engines leave the registry's alive set and their unanswered tasks fail.
 void Controller::Impl::end_world(WorldRecord& w, EngineState state, const std::string& reason) {
   if (w.state != EngineState::alive) return;
   w.state = state;
   w.end_reason = reason;
+  w.ended_at = clock::now();
   if (state == EngineState::dead) spdlog::warn("world {} is dead: {}", w.id, reason);
   if (!relays.empty()) fail_relays(w.id, reason);
   for (int id = w.first_engine; id < w.first_engine + w.size; ++id) {

@@ -43,6 +43,7 @@ struct ControllerStats {
   std::uint64_t dropped_unexpected = 0;
   std::uint64_t unroutable = 0;
   std::uint64_t handler_errors = 0;
+  std::uint64_t worlds_revived = 0;  ///< worlds heard from again after they were declared dead
   // traffic: ZeroMQ messages, and the crew messages in them (batches carry many)
   std::uint64_t messages_in = 0;
   std::uint64_t members_in = 0;

@@ -119,6 +119,7 @@ Value Controller::Impl::stats_value() const {
        {"dropped_unexpected", static_cast<std::int64_t>(stats.dropped_unexpected)},
        {"unroutable", static_cast<std::int64_t>(stats.unroutable)},
        {"handler_errors", static_cast<std::int64_t>(stats.handler_errors)},
+       {"worlds_revived", static_cast<std::int64_t>(stats.worlds_revived)},
        {"tasks_submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
        {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
        {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},

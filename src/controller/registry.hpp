@@ -44,6 +44,7 @@ struct WorldRecord {
   EngineState state = EngineState::alive;
   std::chrono::steady_clock::time_point last_seen;
   std::string end_reason;
+  std::chrono::steady_clock::time_point ended_at;  ///< when it was declared dead or stopped
   // for the load balancer: the round trip to this world's engines, without the task itself
   double round_trip_us = -1;  ///< the least in the last window (-1: not measured yet)
   double window_min_us = -1;  ///< the least so far in the current window

@@ -122,8 +122,10 @@ private:
   std::vector<std::uint64_t> expected_by_rank_;
   std::atomic<bool> heartbeat_stop_{false};
   Mailbox<bool> heartbeat_wake_;  ///< its eventfd wakes the heartbeat thread to stop
-  /// When the controller was last heard (either connection), as steady-clock ticks.
-  std::atomic<std::chrono::steady_clock::rep> last_heard_ticks_{0};
+  /// Beats sent since the controller was last heard from. Silence is counted in beats, not in
+  /// time: a world that was itself stopped (a suspended job) sent none meanwhile, and on waking
+  /// must not take its own sleep for the controller's silence.
+  std::atomic<int> unanswered_beats_{0};
   std::size_t engine_backlog_ = 0;  ///< rank 0's engine had this many tasks queued at its last replies
   std::chrono::steady_clock::time_point oldest_reply_{};  ///< of those queued for the controller
   bool shutting_down_ = false;

@@ -27,9 +27,10 @@ int world_size() {
 const std::string plugin = (test_bin_dir() / "system" / "libcrew_test_plugin.so").string();
 const std::string late_plugin = (test_bin_dir() / "system" / "libcrew_test_plugin_late.so").string();
 
-/// One cluster for every case of this binary.
+/// One cluster for every case of this binary. Nothing here waits for a death, so the default
+/// heartbeat: a loaded machine that stalls for a second must not have its world declared dead.
 Cluster& cluster() {
-  static Cluster c(world_size(), "sys", {"--plugin", plugin, "--heartbeat-ms", "200"});
+  static Cluster c(world_size(), "sys", {"--plugin", plugin, "--heartbeat-ms", "1000"});
   return c;
 }
 
