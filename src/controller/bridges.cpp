@@ -108,7 +108,7 @@ void Controller::Impl::check_heartbeats(clock::time_point now) {
 /// its late answers to that work are dropped: the first answer stands.
 void Controller::Impl::revive_world(WorldRecord& w) {
   const double dead_for = std::chrono::duration<double>(clock::now() - w.ended_at).count();
-  spdlog::warn("world {} is back after {} declared dead ({}): engines {}-{} are alive again", w.id,
+  spdlog::warn("world {} is back, {} after it was declared dead ({}): engines {}-{} are alive again", w.id,
                seconds_text(dead_for), w.end_reason, w.first_engine, w.first_engine + w.size - 1);
   w.state = EngineState::alive;
   w.end_reason.clear();

@@ -12,19 +12,19 @@
 
 namespace {
 
-pid_t kernel_pid() { return static_cast<pid_t>(::syscall(SYS_getpid)); }
+pid_t pid_from_kernel() { return static_cast<pid_t>(::syscall(SYS_getpid)); }
 
 /// In a forked child: 0 if getpid() is right there (and in a grandchild when `depth` > 1).
 int child_checks(pid_t parent, int depth) {
   const pid_t mine = getpid();
-  if (mine != kernel_pid() || mine == parent || getpid() != mine) return 1;
+  if (mine != pid_from_kernel() || mine == parent || getpid() != mine) return 1;
   if (depth <= 1) return 0;
   const pid_t grandchild = ::fork();
   if (grandchild < 0) return 2;
   if (grandchild == 0) ::_exit(child_checks(mine, depth - 1));
   int status = 0;
   if (::waitpid(grandchild, &status, 0) != grandchild || !WIFEXITED(status)) return 3;
-  return WEXITSTATUS(status) == 0 && getpid() == kernel_pid() ? 0 : 4;
+  return WEXITSTATUS(status) == 0 && getpid() == pid_from_kernel() ? 0 : 4;
 }
 
 /// Forks and runs child_checks in the child; its exit status.
@@ -42,15 +42,15 @@ int fork_and_check(int depth) {
 }  // namespace
 
 TEST_CASE("getpid() is the kernel's pid, before and after it is cached") {
-  CHECK(getpid() == kernel_pid());
-  CHECK(getpid() == kernel_pid());
+  CHECK(getpid() == pid_from_kernel());
+  CHECK(getpid() == pid_from_kernel());
 }
 
 TEST_CASE("a forked child and grandchild get their own pid, not the parent's cached one") {
   (void)getpid();  // the parent's pid is cached before it forks
   CHECK(fork_and_check(1) == 0);
   CHECK(fork_and_check(3) == 0);
-  CHECK(getpid() == kernel_pid());
+  CHECK(getpid() == pid_from_kernel());
 }
 
 TEST_CASE("a child forked from another thread gets its own pid") {
