@@ -482,7 +482,10 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
         }
         // The last hearer, with nothing to run after: the task stops being outstanding while
         // its result becomes visible, so whoever sees the result also sees outstanding() without it.
-        if (!then && &pending == &hearers.back()) delivered = delivered_one();
+        if (!then && &pending == &hearers.back()) {
+          delivered_one();
+          delivered = true;
+        }
       }
       pending.state->cv.notify_all();
       if (then) std::exchange(then, {})(pending.state);
@@ -492,10 +495,9 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
   }
 }
 
-bool ClientCore::delivered_one() {
+void ClientCore::delivered_one() {
   std::lock_guard lock(pending_mutex_);  // (taken inside a state's mutex: never the other way round)
   if (--delivering_ == 0 && pending_.empty()) all_done_.notify_all();
-  return true;
 }
 
 const wire::ErrorInfo& ResultSlot::error() const noexcept {

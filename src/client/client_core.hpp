@@ -158,8 +158,8 @@ private:
   void on_packet(wire::Packet&& p);
   /// A reply; `value`, when given, is its result already decoded (a streamed array).
   void on_result(wire::Packet&& p, const Value* value = nullptr);
-  /// One answer taken from pending_ is visible now (outstanding() drops it); always true.
-  bool delivered_one();
+  /// One answer taken from pending_ is visible now: outstanding() drops it.
+  void delivered_one();
   /// A streamed answer (protocol/stream.hpp): its head, then its chunks, joined into one array.
   void on_stream_head(wire::Packet&& p);
   void on_stream_chunk(const wire::Packet& p);

@@ -23,8 +23,7 @@ void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
     spdlog::warn("dropped {} from an unregistered bridge {}", wire::kind_name(p.header.kind), printable(rid));
     return;
   }
-  if (w->state == EngineState::dead) revive_world(*w);
-  w->last_seen = clock::now();
+  if (p.header.kind != wire::MsgKind::goodbye) heard_from(*w);  // (a goodbye is its last word)
   switch (p.header.kind) {
   case wire::MsgKind::apply_reply: on_reply(*w, p); break;
   case wire::MsgKind::stream_chunk: relay_chunk(*w, p); break;
@@ -53,8 +52,7 @@ void Controller::Impl::on_heartbeat_connection(PeerId bridge, const wire::Packet
     spdlog::warn("dropped {} on heartbeat connection {}", wire::kind_name(p.header.kind), printable(rid));
     return;
   }
-  if (w->state == EngineState::dead) revive_world(*w);
-  w->last_seen = clock::now();
+  heard_from(*w);
   wire::Header hb;
   hb.kind = wire::MsgKind::heartbeat;
   to_bridge(bridge, wire::make_message(hb));
@@ -102,10 +100,16 @@ void Controller::Impl::check_heartbeats(clock::time_point now) {
   }
 }
 
-/// A world declared dead that is heard from again comes back, with the same engine ids: it was
-/// stopped (a job suspended, a debugger), starved or cut off for longer than the heartbeat allows,
-/// and is running still. What failed when it was declared dead stays failed (or was retried), and
-/// its late answers to that work are dropped: the first answer stands.
+/// A world is alive while it is heard from, on either connection. One declared dead that is heard
+/// from again comes back, with the same engine ids: it was stopped (a job suspended, a debugger),
+/// starved or cut off for longer than the heartbeat allows, and is running still. What failed when
+/// it was declared dead stays failed (or was retried), and its late answers to that work are
+/// dropped: the first answer stands.
+void Controller::Impl::heard_from(WorldRecord& w) {
+  w.last_seen = clock::now();
+  if (w.state == EngineState::dead) revive_world(w);
+}
+
 void Controller::Impl::revive_world(WorldRecord& w) {
   const double dead_for = std::chrono::duration<double>(clock::now() - w.ended_at).count();
   spdlog::warn("world {} is back, {} after it was declared dead ({}): engines {}-{} are alive again", w.id,

@@ -165,6 +165,7 @@ struct Controller::Impl {
   void on_register(PeerId bridge, const wire::Packet& p);
   void check_heartbeats(clock::time_point now);
   void end_world(WorldRecord& w, EngineState state, const std::string& reason);
+  void heard_from(WorldRecord& w);
   void revive_world(WorldRecord& w);
 
   // ---- balanced.cpp

@@ -69,6 +69,7 @@ void Bridge::heartbeat_loop() {
 
 void Bridge::run() {
   heard_controller();
+  const int beats_allowed = std::max(1, config_.controller_timeout_ms / std::max(1, config_.heartbeat_ms));
   IdleBackoff::tighten_timer_slack();
   std::thread heartbeat([this] { heartbeat_loop(); });
   struct StopHeartbeat {
@@ -97,7 +98,6 @@ void Bridge::run() {
     pending_->sends.progress();
 
     // Silent means nothing from the controller, not even waiting unread in our own queue.
-    const int beats_allowed = std::max(1, config_.controller_timeout_ms / std::max(1, config_.heartbeat_ms));
     const bool silent = !shutting_down_ && unanswered_beats_.load(std::memory_order_relaxed) > beats_allowed;
     if (silent) socket_looked_ = false;  // asking ZMQ_EVENTS may take in a signal: look again
     if (silent && !wire::has_input(socket_)) {
