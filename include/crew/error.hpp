@@ -59,6 +59,11 @@ enum class errc : std::uint16_t {
   already_running = 503,         ///< the profile already has a running cluster
   not_running = 504,             ///< there is no cluster to stop / inspect
   controller_failed = 505,       ///< the controller process failed to start
+  unknown_launcher = 506,        ///< no launcher of that name (built in, site or user)
+  bad_launcher = 507,            ///< a launcher file that does not parse or lacks a key
+  bad_template = 508,            ///< a job-script template that cannot be rendered (unknown or unset variable)
+  job_rejected = 509,            ///< the batch scheduler refused the submission
+  job_ended = 510,               ///< the batch job ended before its engines registered
   // timeout.*
   wait_timeout = 600,  ///< a result did not arrive within the caller's timeout
   // internal.*

@@ -53,6 +53,11 @@ constexpr std::array kCodeNames{
     CodeName{errc::already_running, "launch.already_running"},
     CodeName{errc::not_running, "launch.not_running"},
     CodeName{errc::controller_failed, "launch.controller_failed"},
+    CodeName{errc::unknown_launcher, "launch.unknown_launcher"},
+    CodeName{errc::bad_launcher, "launch.bad_launcher"},
+    CodeName{errc::bad_template, "launch.bad_template"},
+    CodeName{errc::job_rejected, "launch.job_rejected"},
+    CodeName{errc::job_ended, "launch.job_ended"},
     CodeName{errc::wait_timeout, "timeout.wait"},
     CodeName{errc::internal, "internal.bug"},
 };

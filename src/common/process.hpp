@@ -61,6 +61,7 @@ struct RunOptions {
   std::vector<std::pair<std::string, std::string>> env;  ///< added to (or replacing) the environment
   std::optional<std::chrono::milliseconds> timeout;      ///< then SIGKILL; status 128 + 9
   std::size_t max_output = 16u << 20;                    ///< per stream
+  fs::path stdin_file;                                   ///< the program's standard input (none: /dev/null)
 };
 
 /// Runs a program (found on PATH) and captures its stdout and stderr. Uses posix_spawn, so it is

@@ -81,9 +81,16 @@ void Controller::Impl::on_register(PeerId bridge, const wire::Packet& p) {
         properties.push_back(d.is_dict() ? d.as_dict() : Value::Dict{});
     w = &registry.add_world(rid, hosts, pids, properties);
     w->peer = bridge;
-    spdlog::info("world {} registered: {} engine{} ({}-{}) on {}, rank-0 pid {}", w->id, w->size,
+    if (body.contains("job") && body["job"].is_dict()) {
+      const Value& job = body["job"];
+      if (job.contains("launcher") && job["launcher"].is_string()) w->launcher = job["launcher"].as_string();
+      if (job.contains("id") && job["id"].is_string()) w->job_id = job["id"].as_string();
+      if (job.contains("end_time") && job["end_time"].is_int()) w->job_end = job["end_time"].as_int();
+    }
+    spdlog::info("world {} registered: {} engine{} ({}-{}) on {}, rank-0 pid {}{}", w->id, w->size,
                  w->size == 1 ? "" : "s", w->first_engine, w->first_engine + w->size - 1, hosts.front(),
-                 pids.empty() ? 0 : pids.front());
+                 pids.empty() ? 0 : pids.front(),
+                 w->job_id.empty() ? std::string() : ", " + w->launcher + " job " + w->job_id);
   }
   to_bridge(bridge, wire::make_message(reply, Value::dict({{"world", w->id},
                                                            {"first_engine", w->first_engine},

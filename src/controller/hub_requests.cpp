@@ -89,7 +89,10 @@ void Controller::Impl::send_engines(PeerId client, std::uint64_t request_id) {
                                 {"state", state_name(e.state)},
                                 {"tasks", static_cast<std::int64_t>(e.in_flight.size())},
                                 {"completed", static_cast<std::int64_t>(e.completed)},
-                                {"properties", Value(e.properties)}}));
+                                {"properties", Value(e.properties)},
+                                {"launcher", w ? w->launcher : std::string()},
+                                {"job_id", w ? w->job_id : std::string()},
+                                {"job_end", w ? w->job_end : std::int64_t{0}}}));
   }
   wire::Header h;
   h.kind = wire::MsgKind::engines_reply;

@@ -45,6 +45,10 @@ struct WorldRecord {
   std::chrono::steady_clock::time_point last_seen;
   std::string end_reason;
   std::chrono::steady_clock::time_point ended_at;  ///< when it was declared dead or stopped
+  // the job it runs in, as rank 0 reported it at registration
+  std::string launcher;      ///< e.g. "slurm" ("" if not said)
+  std::string job_id;        ///< the scheduler's job id, or the launching process's pid
+  std::int64_t job_end = 0;  ///< when its walltime runs out, Unix seconds (0: unknown)
   // for the load balancer: the round trip to this world's engines, without the task itself
   double round_trip_us = -1;  ///< the least in the last window (-1: not measured yet)
   double window_min_us = -1;  ///< the least so far in the current window

@@ -9,7 +9,11 @@
 #include <boost/serialization/vector.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <deque>
+#include <iostream>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "common/clock.hpp"
@@ -50,6 +54,44 @@ struct Registration {
 };
 
 std::string random_hex(std::size_t bytes) { return wire::new_key_hex().substr(0, bytes * 2); }
+
+/// The batch job (or launching process) this world runs in, as its job script exported it:
+/// CREW_LAUNCHER, CREW_JOB_ID and CREW_JOB_END_TIME (Unix seconds).
+std::optional<Value> job_from_environment() {
+  const char* id = std::getenv("CREW_JOB_ID");
+  if (id == nullptr || *id == '\0') return std::nullopt;
+  Value::Dict job{{"id", Value(std::string(id))}};
+  if (const char* l = std::getenv("CREW_LAUNCHER"); l != nullptr) job.emplace("launcher", Value(std::string(l)));
+  if (const char* end = std::getenv("CREW_JOB_END_TIME"); end != nullptr && *end != '\0') {
+    char* stop = nullptr;
+    const long long t = std::strtoll(end, &stop, 10);
+    if (stop != end && *stop == '\0' && t > 0) job.emplace("end_time", Value(static_cast<std::int64_t>(t)));
+  }
+  return Value(std::move(job));
+}
+
+/// The connection file: a path, or "-" for rank 0's standard input (a job script that carries it).
+EngineFile read_engine_file(const fs::path& file, const std::string& profile) {
+  if (file == "-") {
+    std::stringstream text;
+    text << std::cin.rdbuf();
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text.str());
+    } catch (const nlohmann::json::parse_error& e) {
+      throw ConnectionError(errc::no_profile, std::string("--file -: standard input holds no connection file (") +
+                                                  e.what() +
+                                                  "); feed it the controller's engine.json, as crew's job scripts do");
+    }
+    return engine_file_from_json(j, "standard input");
+  }
+  if (!fs::exists(file))
+    throw ConnectionError(errc::no_profile, "no connection file " + file.string() +
+                                                ": no controller is running for this profile; "
+                                                "start one with `crew cluster start` or `crew controller --profile " +
+                                                profile + "`");
+  return engine_file_from_json(read_json_file(file), file);
+}
 
 }  // namespace
 
@@ -186,12 +228,7 @@ private:
                                         const std::vector<std::string>& properties) {
     const fs::path file =
         options_.engine_file.empty() ? profile_dir(options_.profile) / engine_file_name : options_.engine_file;
-    if (!fs::exists(file))
-      throw ConnectionError(errc::no_profile, "no connection file " + file.string() +
-                                                  ": no controller is running for this profile; "
-                                                  "start one with `crew cluster start` or `crew controller --profile " +
-                                                  options_.profile + "`");
-    const EngineFile ef = engine_file_from_json(read_json_file(file), file);
+    const EngineFile ef = read_engine_file(file, options_.profile);
     key_ = wire::key_from_hex(ef.key_hex);
     wire::Signer signer(key_);
 
@@ -213,11 +250,12 @@ private:
     h.kind = wire::MsgKind::register_request;
     Value::List host_list(hosts.begin(), hosts.end()), pid_list(pids.begin(), pids.end()), property_list;
     for (const auto& p : properties) property_list.push_back(parse_json(p));
-    const Value body = Value::dict({{"size", size_},
-                                    {"hosts", Value(std::move(host_list))},
-                                    {"pids", Value(std::move(pid_list))},
-                                    {"properties", Value(std::move(property_list))},
-                                    {"crew_version", version_string}});
+    Value body = Value::dict({{"size", size_},
+                              {"hosts", Value(std::move(host_list))},
+                              {"pids", Value(std::move(pid_list))},
+                              {"properties", Value(std::move(property_list))},
+                              {"crew_version", version_string}});
+    if (auto job = job_from_environment()) body.as_dict()["job"] = std::move(*job);
     (void)wire::send(socket_, {}, wire::make_message(h, body), signer);
 
     const Deadline deadline = deadline_after(options_.register_timeout);
