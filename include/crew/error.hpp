@@ -64,6 +64,7 @@ enum class errc : std::uint16_t {
   bad_template = 508,            ///< a job-script template that cannot be rendered (unknown or unset variable)
   job_rejected = 509,            ///< the batch scheduler refused the submission
   job_ended = 510,               ///< the batch job ended before its engines registered
+  interrupted = 511,             ///< a signal (Ctrl-C) ended the wait; what was started is stopped
   // timeout.*
   wait_timeout = 600,  ///< a result did not arrive within the caller's timeout
   // internal.*

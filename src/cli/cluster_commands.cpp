@@ -307,6 +307,7 @@ int jobscript(const Common& c, const StartArgs& a, const std::string& out_file, 
   }
   if (a.engines < 1) throw InputError(errc::bad_option, "jobscript needs -n N (N >= 1): the engines of the world");
   const auto d = cluster::find_launcher(a.launcher);
+  cluster::require_reachable_controller(c.profile, d, !a.hosts.empty());
   cluster::LaunchSettings settings = launch_settings(c, a);
   // By hand, the job's output goes where its scheduler puts it unless --job-output says.
   cluster::WorldPlan plan;

@@ -38,6 +38,9 @@ int report(const std::exception& e) {
   if (const auto* err = dynamic_cast<const Error*>(&e)) {
     const auto family = errc_name(err->code());
     if (family.rfind("input.", 0) == 0) return exit_usage;
+    // A launcher name, launcher file or template that is wrong is the user's input too.
+    if (err->code() == errc::unknown_launcher || err->code() == errc::bad_launcher || err->code() == errc::bad_template)
+      return exit_usage;
   }
   return exit_failure;
 }

@@ -95,6 +95,8 @@ std::vector<JobStatus> parse_status(const LauncherDefinition& d, const StatusCom
       }
     }
     if (auto it = g.find("time_left"); it != g.end()) s.seconds_left = parse_clock_duration(trimmed(it->second));
+    // A job that ran to its end with a non-zero exit code failed, whatever the scheduler calls it.
+    if (s.state == JobState::done && s.exit_code && *s.exit_code != 0) s.state = JobState::failed;
     // A job listed twice (array tasks, steps) keeps its first line.
     if (std::none_of(out.begin(), out.end(), [&](const JobStatus& o) { return o.id == s.id; }))
       out.push_back(std::move(s));

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cluster/batch_jobs.hpp"
+#include "cluster/interruption.hpp"
 #include "cluster/launcher_catalog.hpp"
 #include "cluster/local_launcher.hpp"
 #include "cluster/world_jobs.hpp"
@@ -232,13 +233,14 @@ std::string job_ended_message(const WorldState& w, const JobStatus& s) {
 std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterState& state, std::size_t first_new_world,
                                         int wanted, SteadyClock::time_point t0, const Reporter& reporter,
                                         WorldJobs& jobs) {
-  Client client(o.profile, ClientOptions{std::chrono::milliseconds(10000)});
+  Client client(o.profile, ClientOptions{std::chrono::milliseconds(3000)});
   Deadline deadline = deadline_after(o.timeout);
   int registered = -1;
   PollPace pace;
   std::map<std::string, std::string> said;  // job label -> the state last reported
   bool any_waiting_in_queue = false;
   for (;;) {
+    throw_if_interrupted();
     std::vector<const WorldState*> batch;
     for (std::size_t i = first_new_world; i < state.worlds.size(); ++i) {
       const WorldState& world = state.worlds[i];
@@ -254,8 +256,14 @@ std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterStat
     }
     if (!proc::alive(state.controller_pid))
       throw LaunchError(errc::controller_failed,
-                        "the controller exited while engines registered" + log_tail(state.controller_log));
-    auto engines = client.engines(wanted, 250ms);
+                        "the controller exited while engines registered (was the cluster stopped?)" +
+                            log_tail(state.controller_log));
+    std::vector<EngineInfo> engines;
+    try {
+      engines = client.engines(wanted, 250ms);
+    } catch (const TimeoutError&) {
+      continue;  // a controller that stopped answering: the check above says if it is gone
+    }
     int alive = 0;
     std::set<std::string> registered_jobs;
     for (const auto& e : engines) {
@@ -380,6 +388,19 @@ int planned_engines(const std::vector<WorldPlan>& plans) {
 
 }  // namespace
 
+void require_reachable_controller(const std::string& profile, const LauncherDefinition& launcher, bool remote_hosts) {
+  if (launcher.kind != LauncherKind::batch && !remote_hosts) return;
+  const auto cf = read_controller(profile_dir(profile));
+  if (!cf) return;  // no controller: the caller says so
+  const std::string url = cf->engine_url;
+  const std::string host = url.substr(url.find("://") + 3);
+  if (is_loopback(host.substr(0, host.rfind(':'))))
+    throw InputError(errc::bad_option, "the cluster's controller listens on " + url + " only, which the " +
+                                           launcher.name +
+                                           " launcher's engines on other hosts cannot reach; restart the cluster "
+                                           "with --ip auto (or --ip ADDRESS, --interface NAME)");
+}
+
 std::vector<WorldPlan> plan_worlds(const StartOptions& o, int first_index) {
   std::vector<WorldPlan> plans;
   if (!o.hosts.empty()) {
@@ -415,6 +436,7 @@ std::vector<WorldPlan> plan_worlds(const StartOptions& o, int first_index) {
 
 StartResult start(const StartOptions& o, const Reporter& reporter) {
   const auto t0 = SteadyClock::now();
+  const InterruptionScope interruptible;
   const auto plans = plan_worlds(o, 0);
   const fs::path dir = profile_dir(o.profile);
   ensure_profile_dir(dir);
@@ -453,6 +475,7 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
   write_state(dir, state);
 
   launch_worlds(o, launcher, plans, state, guard, reporter);
+  throw_if_interrupted();
   auto engines = wait_registered(o, state, 0, planned_engines(plans), t0, reporter, jobs);
   record_engine_pids(state, engines);
   write_state(dir, state);
@@ -468,6 +491,7 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
 
 StartResult add(const StartOptions& o, const Reporter& reporter) {
   const auto t0 = SteadyClock::now();
+  const InterruptionScope interruptible;
   const fs::path dir = profile_dir(o.profile);
   auto state = read_state(dir);
   const auto cf = read_controller(dir);
@@ -476,15 +500,7 @@ StartResult add(const StartOptions& o, const Reporter& reporter) {
                                              "'; start one with `crew cluster start" +
                                              (o.profile == "default" ? "" : " --profile " + o.profile) + "`");
   const LauncherDefinition launcher = checked_launcher(o);
-  if (launcher.kind == LauncherKind::batch || !o.hosts.empty()) {
-    // The controller is already bound: it must be reachable from where the new engines run.
-    const std::string host = cf->engine_url.substr(cf->engine_url.find("://") + 3);
-    if (is_loopback(host.substr(0, host.rfind(':'))))
-      throw InputError(errc::bad_option, "the cluster's controller listens on " + cf->engine_url + " only, which the " +
-                                             launcher.name +
-                                             " launcher's engines on other hosts cannot reach; "
-                                             "restart the cluster with --ip auto (or --ip ADDRESS)");
-  }
+  require_reachable_controller(o.profile, launcher, !o.hosts.empty());
   const auto plans = plan_worlds(o, static_cast<int>(state->worlds.size()));
   const int before = static_cast<int>(Client(o.profile, ClientOptions{5000ms}).ids().size());
 
@@ -497,8 +513,9 @@ StartResult add(const StartOptions& o, const Reporter& reporter) {
     auto engines = wait_registered(o, *state, first_new, before + planned_engines(plans), t0, reporter, jobs);
     record_engine_pids(*state, engines);
   } catch (...) {
-    state->worlds.resize(first_new);  // the guard stops the new worlds; the cluster stays as it was
-    write_state(dir, *state);
+    // The guard stops the new worlds; the cluster stays as it was (unless it was stopped meanwhile).
+    state->worlds.resize(first_new);
+    if (read_state(dir)) write_state(dir, *state);
     throw;
   }
   write_state(dir, *state);
@@ -544,13 +561,26 @@ void end_batch_jobs(const ClusterState& state, const std::map<std::string, JobSt
     result.jobs.push_back(job_end_line(*w, before.at(job_label(*w)), "had already ended"));
     return true;
   });
+  std::set<const WorldState*> cancelled;
+  // Jobs that never started have no engines to leave: cancel them now.
+  std::vector<const WorldState*> waiting;
+  for (const WorldState* w : live) {
+    const auto it = before.find(job_label(*w));
+    if (it == before.end() || it->second.state == JobState::pending || it->second.state == JobState::held)
+      waiting.push_back(w);
+  }
+  if (!waiting.empty()) {
+    if (const std::string complaint = jobs.cancel(waiting); !complaint.empty())
+      reporter.notice("the scheduler answered: " + complaint);
+    cancelled.insert(waiting.begin(), waiting.end());
+  }
   // Running jobs whose engines were asked to leave end by themselves within a moment.
   const Deadline natural = deadline_after(asked_to_stop ? std::min<std::chrono::milliseconds>(grace, 3s) : 0s);
   std::map<std::string, JobStatus> now = before;
-  const auto take_ended = [&](const std::string& how) {
+  const auto take_ended = [&] {
     std::erase_if(live, [&](const WorldState* w) {
       if (!ended(now, w)) return false;
-      result.jobs.push_back(job_end_line(*w, now[job_label(*w)], how));
+      result.jobs.push_back(job_end_line(*w, now[job_label(*w)], cancelled.count(w) ? "cancelled" : "ended"));
       return true;
     });
   };
@@ -559,18 +589,19 @@ void end_batch_jobs(const ClusterState& state, const std::map<std::string, JobSt
     for (const WorldState* w : live) any_running |= now[job_label(*w)].state == JobState::running;
     if (!any_running) break;
     now = jobs.states(live);
-    take_ended("ended");
+    take_ended();
     if (!live.empty()) std::this_thread::sleep_for(200ms);
   }
   if (live.empty()) return;
   if (const std::string complaint = jobs.cancel(live); !complaint.empty())
     reporter.notice("the scheduler answered: " + complaint);
+  cancelled.insert(live.begin(), live.end());
   // Confirm: every cancelled job leaves the queue.
   const auto patience = std::max<std::chrono::milliseconds>(grace, 10s);
   const Deadline deadline = deadline_after(patience);
   for (;;) {
     now = jobs.states(live);
-    take_ended("cancelled");
+    take_ended();
     if (live.empty()) return;
     if (SteadyClock::now() >= deadline) break;
     std::this_thread::sleep_for(250ms);

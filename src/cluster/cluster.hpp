@@ -44,6 +44,10 @@ struct Reporter {
 /// one (the first worlds larger); for ssh, --hosts decides. Throws InputError on bad counts.
 std::vector<WorldPlan> plan_worlds(const StartOptions& options, int first_index);
 
+/// Refuses (InputError [crew.input.bad_option], naming --ip) a batch or remote launcher for a
+/// cluster whose controller listens on loopback only.
+void require_reachable_controller(const std::string& profile, const LauncherDefinition& launcher, bool remote_hosts);
+
 struct StartResult {
   ClusterState state;
   std::vector<EngineInfo> engines;

@@ -158,7 +158,13 @@ TemplateValues world_values(const LauncherDefinition& d, const LaunchSettings& s
   // Only where mpirun places ranks on this host by itself may it need --oversubscribe; a
   // scheduler or --hosts gives it its slots.
   launch.oversubscribe_allowed = s.oversubscribe_allowed && d.kind == LauncherKind::process && w.hosts.empty();
-  v.set("mpirun", words(mpirun_prefix(launch, notice)));
+  std::vector<std::string> mpirun = mpirun_prefix(launch, notice);
+  // Ranks on other hosts get only the variables mpirun is told to pass on (Open MPI's -x).
+  for (const auto& assignment : env) {
+    mpirun.insert(mpirun.begin() + 1, assignment.substr(0, assignment.find('=')));
+    mpirun.insert(mpirun.begin() + 1, "-x");
+  }
+  v.set("mpirun", words(mpirun));
   v.set("engine_command", engine_command(d, s));
 
   for (const auto& a : s.assignments) {

@@ -58,6 +58,7 @@ constexpr std::array kCodeNames{
     CodeName{errc::bad_template, "launch.bad_template"},
     CodeName{errc::job_rejected, "launch.job_rejected"},
     CodeName{errc::job_ended, "launch.job_ended"},
+    CodeName{errc::interrupted, "launch.interrupted"},
     CodeName{errc::wait_timeout, "timeout.wait"},
     CodeName{errc::internal, "internal.bug"},
 };
