@@ -38,6 +38,8 @@ struct EngineInfo {
   std::string launcher;
   std::string job_id;
   std::int64_t job_end = 0;  ///< when the job's walltime runs out, Unix seconds (0: unknown)
+  /// Alive, but so near its job's end that it takes no new load-balanced tasks.
+  bool draining = false;
 };
 
 /// The controller's queues (Client::queue_status).

@@ -47,6 +47,7 @@ enum class errc : std::uint16_t {
   task_timeout = 312,           ///< the task was not handed to an engine within its timeout
   no_matching_engine = 313,     ///< no alive engine of the view meets the task's `requires`
   copy_instead = 314,           ///< crew.pull_inline: an array too large to answer inline (the client copies it)
+  withdrawn = 315,              ///< a balanced task a draining world gave back unstarted (the controller requeues it)
   // protocol.*: messages on the wire
   bad_signature = 400,  ///< missing or wrong HMAC signature
   malformed = 401,      ///< frames that do not decode

@@ -242,6 +242,11 @@ int run(int argc, char** argv) {
                    "balanced tasks in flight per engine at most (default 0: automatic, deep for short tasks, "
                    "one at a time for long ones)")
       ->check(CLI::NonNegativeNumber);
+  start_cmd
+      ->add_option("--drain-margin", start.drain_margin_s,
+                   "seconds before a world's job ends from which it gets no new load-balanced tasks")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   start_cmd->callback([&] { action = [&] { return cluster_start(common, start); }; });
 
   auto* add_cmd = cluster_cmd->add_subcommand("add", "attach more engines (new MPI worlds) to a running cluster");
@@ -313,6 +318,9 @@ int run(int argc, char** argv) {
   ctl_cmd->add_option("--scheme", ctl.scheme, "load-balancing scheme: leastload, lru, weighted, random, twobin")
       ->capture_default_str();
   ctl_cmd->add_option("--hwm", ctl.hwm, "balanced tasks in flight per engine at most (0: automatic)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  ctl_cmd->add_option("--drain-margin", ctl.drain_margin_s, "seconds before a world's job ends: no new balanced tasks")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   ctl_cmd->callback([&] { action = [&] { return controller(common, ctl); }; });

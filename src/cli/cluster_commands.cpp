@@ -92,6 +92,7 @@ cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   o.scheme = a.scheme;
   if (!a.scheme.empty()) (void)scheme_or_throw(a.scheme);
   o.hwm = a.hwm;
+  o.drain_margin_s = a.drain_margin_s;
   if (!a.walltime.empty()) (void)cluster::parse_walltime(a.walltime);
   return o;
 }
@@ -417,6 +418,7 @@ int controller(const Common& c, const ControllerArgs& a) {
   if (a.max_message_bytes > 0) cfg.max_message_bytes = a.max_message_bytes;
   cfg.scheme = scheme_or_throw(a.scheme);
   cfg.hwm = a.hwm;
+  cfg.drain_margin_s = a.drain_margin_s;
   controller::Controller(cfg).run();
   return exit_ok;
 }

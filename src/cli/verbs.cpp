@@ -74,7 +74,8 @@ int engines(const Common& c) {
                      {"properties", to_json(Value(e.properties))},
                      {"launcher", e.launcher},
                      {"job_id", e.job_id},
-                     {"job_end", e.job_end}});
+                     {"job_end", e.job_end},
+                     {"draining", e.draining}});
     std::cout << out.dump() << std::endl;
     return exit_ok;
   }
@@ -98,7 +99,8 @@ int engines(const Common& c) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& e : list) {
     rows.push_back({std::to_string(e.id), e.host, std::to_string(e.pid), std::to_string(e.rank),
-                    std::to_string(e.world), e.state, std::to_string(e.tasks), std::to_string(e.completed)});
+                    std::to_string(e.world), e.draining && e.state == "alive" ? "draining" : e.state,
+                    std::to_string(e.tasks), std::to_string(e.completed)});
     if (any_job) rows.back().push_back(e.job_id.empty() ? "-" : e.launcher + " " + e.job_id);
     if (any_end) rows.back().push_back(e.job_end > 0 ? time_left_text(e.job_end) : "-");
     if (any_properties) rows.back().push_back(properties(e));

@@ -74,6 +74,7 @@ struct StartArgs {
   std::vector<std::string> properties;
   std::string scheme;
   int hwm = 0;
+  int drain_margin_s = 60;
   // what job scripts are rendered with
   std::string queue;
   std::string account;
@@ -111,6 +112,7 @@ struct ControllerArgs {
   std::string log_level;
   std::string scheme = "leastload";
   int hwm = 0;
+  int drain_margin_s = 60;
 };
 
 int controller(const Common& c, const ControllerArgs& a);

@@ -33,6 +33,7 @@ EngineInfo engine_info(const Value& v) {
   if (v.contains("launcher")) e.launcher = v["launcher"].as_string();
   if (v.contains("job_id")) e.job_id = v["job_id"].as_string();
   if (v.contains("job_end")) e.job_end = v["job_end"].as_int();
+  if (v.contains("draining")) e.draining = v["draining"].as_bool();
   return e;
 }
 

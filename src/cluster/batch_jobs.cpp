@@ -39,12 +39,6 @@ std::string trimmed(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-std::string command_text(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
-  return out;
-}
-
 /// The scheduler's words on a failure: stderr, else stdout.
 std::string complaint(const proc::CommandResult& r) {
   std::string text = trimmed(r.err);
@@ -112,37 +106,43 @@ std::string submit_job(const LauncherDefinition& d, const std::filesystem::path&
   if (d.script_on_stdin) options.stdin_file = script;
   const auto r = proc::run(argv, options);
   if (r.status != 0)
-    throw LaunchError(errc::job_rejected, d.name + " refused the job (`" + command_text(argv) + "` exited " +
+    throw LaunchError(errc::job_rejected, d.name + " refused the job (`" + proc::command_text(argv) + "` exited " +
                                               std::to_string(r.status) + "):\n" + complaint(r));
   if (auto id = parse_job_id(d, r.out)) return *id;
-  throw LaunchError(errc::launcher_failed, "`" + command_text(argv) + "` printed no job id that " + d.file.string() +
-                                               "'s submit.job_id ('" + d.job_id.source() + "') matches:\n" +
-                                               complaint(r));
+  throw LaunchError(errc::launcher_failed, "`" + proc::command_text(argv) + "` printed no job id that " +
+                                               d.file.string() + "'s submit.job_id ('" + d.job_id.source() +
+                                               "') matches:\n" + complaint(r));
 }
 
 std::map<std::string, JobStatus> query_jobs(const LauncherDefinition& d, const std::vector<std::string>& ids) {
   std::map<std::string, JobStatus> found;
   std::vector<std::string> left = ids;
+  bool answered = false;  // some status command ran (a job it does not list is then really missing)
+  proc::RunOptions options;
+  options.timeout = kCommandTimeout;
+  const auto ask = [&](const StatusCommand& command, const std::vector<std::string>& some) {
+    const auto r = proc::run(expand(command.command, d, {}, some), options);
+    // 127: the program is not there, 128+: killed (our timeout): no answer. Any other status
+    // answers: a failing command (accounting disabled, an id it no longer knows) may still
+    // list the others, and whatever it printed counts.
+    if (r.status == 127 || r.status >= 128) return;
+    answered = true;
+    for (auto& s : parse_status(d, command, r.out, left)) found.emplace(s.id, std::move(s));
+  };
   for (const auto& command : d.status) {
     if (left.empty()) break;
-    std::vector<std::string> outputs;
-    proc::RunOptions options;
-    options.timeout = kCommandTimeout;
     if (per_job(command.command)) {
-      for (const auto& id : left) outputs.push_back(proc::run(expand(command.command, d, {}, {id}), options).out);
+      for (const auto& id : left) ask(command, {id});
     } else {
-      // A failing command (accounting disabled, an id it no longer knows) may still list the
-      // others: whatever it printed counts, the rest goes to the next command.
-      outputs.push_back(proc::run(expand(command.command, d, {}, left), options).out);
+      ask(command, left);
     }
-    for (const auto& out : outputs)
-      for (auto& s : parse_status(d, command, out, left)) found.emplace(s.id, std::move(s));
     std::erase_if(left, [&](const std::string& id) { return found.count(id) != 0; });
   }
   for (const auto& id : left) {
     JobStatus s;
     s.id = id;
-    s.state = d.missing;
+    s.state = answered ? d.missing : JobState::unknown;
+    if (!answered) s.scheduler_state = "unknown: " + d.name + "'s status commands did not run";
     found.emplace(id, std::move(s));
   }
   return found;
@@ -156,7 +156,8 @@ std::string cancel_jobs(const LauncherDefinition& d, const std::vector<std::stri
   const auto one = [&](const std::vector<std::string>& some) {
     const auto argv = expand(d.cancel, d, {}, some);
     const auto r = proc::run(argv, options);
-    if (r.status != 0) problems += (problems.empty() ? "" : "\n") + ("`" + command_text(argv) + "`: " + complaint(r));
+    if (r.status != 0)
+      problems += (problems.empty() ? "" : "\n") + ("`" + proc::command_text(argv) + "`: " + complaint(r));
   };
   if (per_job(d.cancel))
     for (const auto& id : ids) one({id});

@@ -166,6 +166,8 @@ pid_t start_controller(const StartOptions& o, const std::string& ip, const fs::p
     spawn.argv.push_back("--hwm");
     spawn.argv.push_back(std::to_string(o.hwm));
   }
+  spawn.argv.push_back("--drain-margin");
+  spawn.argv.push_back(std::to_string(o.drain_margin_s));
   spawn.log = log;
   spawn.env = process_environment();
   spawn.pass_fd = ready[1];
@@ -192,12 +194,6 @@ pid_t start_controller(const StartOptions& o, const std::string& ip, const fs::p
                           (r == 0 ? "did not get ready within 15 s" : "exited while starting") + log_tail(log));
   }
   return pid;
-}
-
-std::string command_text(const std::vector<std::string>& command) {
-  std::string c;
-  for (const auto& a : command) c += (c.empty() ? "" : " ") + a;
-  return c;
 }
 
 /// How often a batch scheduler is asked about jobs that have not registered: soon after the
@@ -251,7 +247,7 @@ std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterStat
       if (auto status = proc::reap_if_exited(world.pid))
         throw LaunchError(errc::launcher_failed,
                           "the " + world.launcher + " world's job exited with status " + std::to_string(*status) +
-                              " before its engines registered (command: " + command_text(world.command) + ")" +
+                              " before its engines registered (command: " + proc::command_text(world.command) + ")" +
                               log_tail(world.log));
     }
     if (!proc::alive(state.controller_pid))

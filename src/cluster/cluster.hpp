@@ -33,6 +33,7 @@ struct StartOptions {
   std::uint64_t max_message_bytes = 0;  ///< 0: the controller's default
   std::string scheme;                   ///< the load balancer's scheme ("": the controller's default)
   int hwm = 0;                          ///< balanced tasks in flight per engine (0: automatic)
+  int drain_margin_s = 60;              ///< no new balanced tasks for a world this near its job's end
 };
 
 struct Reporter {

@@ -43,6 +43,7 @@ constexpr std::array kCodeNames{
     CodeName{errc::task_timeout, "remote.task_timeout"},
     CodeName{errc::no_matching_engine, "remote.no_matching_engine"},
     CodeName{errc::copy_instead, "remote.copy_instead"},
+    CodeName{errc::withdrawn, "remote.withdrawn"},
     CodeName{errc::bad_signature, "protocol.bad_signature"},
     CodeName{errc::malformed, "protocol.malformed"},
     CodeName{errc::oversized, "protocol.oversized"},

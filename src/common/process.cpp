@@ -308,6 +308,12 @@ CommandResult run_shell(const std::string& command, std::size_t max_output) {
   return run({"/bin/sh", "-c", command}, options);
 }
 
+std::string command_text(const std::vector<std::string>& argv) {
+  std::string text;
+  for (const auto& a : argv) text += (text.empty() ? "" : " ") + a;
+  return text;
+}
+
 std::string tail_file(const fs::path& path, std::size_t lines) {
   std::ifstream in(path);
   if (!in) return "";

@@ -94,8 +94,26 @@ void Controller::Impl::on_register(PeerId bridge, const wire::Packet& p) {
   }
   to_bridge(bridge, wire::make_message(reply, Value::dict({{"world", w->id},
                                                            {"first_engine", w->first_engine},
-                                                           {"heartbeat_ms", cfg.heartbeat_ms}})));
+                                                           {"heartbeat_ms", cfg.heartbeat_ms},
+                                                           {"drain_margin_s", cfg.drain_margin_s}})));
   answer_waiters();
+}
+
+/// Worlds whose batch job ends within the drain margin take no new balanced tasks: a task begun
+/// there would be killed with the job. (Their engines give back the tasks queued and not
+/// started; direct work still goes to them.)
+void Controller::Impl::check_drains() {
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (auto& w : registry.worlds()) {
+    if (w.draining || w.state != EngineState::alive || w.job_end <= 0 || now_s < w.job_end - cfg.drain_margin_s)
+      continue;
+    w.draining = true;
+    ++stats.worlds_drained;
+    for (int id = w.first_engine; id < w.first_engine + w.size; ++id) registry.engine(id)->draining = true;
+    spdlog::info("world {} ({} job {}) ends in {} s: no new load-balanced tasks go to it (--drain-margin {} s)", w.id,
+                 w.launcher, w.job_id, std::max<long>(0, w.job_end - now_s), cfg.drain_margin_s);
+  }
 }
 
 void Controller::Impl::check_heartbeats(clock::time_point now) {

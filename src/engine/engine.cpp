@@ -42,14 +42,16 @@ struct Registration {
   int world_id = -1;
   int first_engine = -1;
   int heartbeat_ms = 1000;
+  std::int64_t drain_at = 0;  ///< Unix seconds from which balanced tasks are given back unstarted (0: never)
 
   void broadcast(boost::mpi::communicator& bc) {
     boost::mpi::broadcast(bc, error, 0);
-    int numbers[3] = {world_id, first_engine, heartbeat_ms};
-    boost::mpi::broadcast(bc, numbers, 3, 0);
-    world_id = numbers[0];
-    first_engine = numbers[1];
-    heartbeat_ms = numbers[2];
+    std::int64_t numbers[4] = {world_id, first_engine, heartbeat_ms, drain_at};
+    boost::mpi::broadcast(bc, numbers, 4, 0);
+    world_id = static_cast<int>(numbers[0]);
+    first_engine = static_cast<int>(numbers[1]);
+    heartbeat_ms = static_cast<int>(numbers[2]);
+    drain_at = numbers[3];
   }
 };
 
@@ -210,6 +212,7 @@ private:
     reg.broadcast(bc);
     if (!reg.error.empty()) throw_formatted(reg.error);
     heartbeat_ms_ = reg.heartbeat_ms;
+    drain_at_ = reg.drain_at;
     EngineIdentity id;
     id.engine_id = reg.first_engine + rank_;
     id.rank = rank_;
@@ -255,7 +258,8 @@ private:
                               {"pids", Value(std::move(pid_list))},
                               {"properties", Value(std::move(property_list))},
                               {"crew_version", version_string}});
-    if (auto job = job_from_environment()) body.as_dict()["job"] = std::move(*job);
+    const auto job = job_from_environment();
+    if (job) body.as_dict()["job"] = *job;
     (void)wire::send(socket_, {}, wire::make_message(h, body), signer);
 
     const Deadline deadline = deadline_after(options_.register_timeout);
@@ -280,6 +284,8 @@ private:
         reg.world_id = static_cast<int>(reply["world"].as_int());
         reg.first_engine = static_cast<int>(reply["first_engine"].as_int());
         reg.heartbeat_ms = static_cast<int>(reply["heartbeat_ms"].as_int());
+        if (job && job->contains("end_time") && reply.contains("drain_margin_s"))
+          reg.drain_at = (*job)["end_time"].as_int() - reply["drain_margin_s"].as_int();
         return reg;
       }
     }
@@ -370,6 +376,10 @@ private:
         send_replies();
         return;
       }
+      if (draining(task.header)) {
+        replies.messages.push_back(withdrawn_reply(task.header));
+        continue;
+      }
       const auto start = SteadyClock::now();
       if (hold.send_first(wire::collective_of(task.header.function) != wire::Collective::none, start)) send_replies();
       auto reply = executor_->run(task.header, task.payload);
@@ -447,6 +457,11 @@ private:
         return;
       }
       if (p.header.kind != wire::MsgKind::task && p.header.kind != wire::MsgKind::apply_request) continue;
+      if (draining(p.header)) {
+        const auto reply = withdrawn_reply(p.header);
+        replies.add(reply.header_bytes, reply.payload);
+        continue;
+      }
       const auto start = SteadyClock::now();
       if (hold.send_first(wire::collective_of(p.header.function) != wire::Collective::none, start)) send_replies();
       auto reply = executor_->run(p.header, p.payload);
@@ -456,7 +471,21 @@ private:
     }
   }
 
+  /// A balanced task that would start within the drain margin of the job's end: it goes back to
+  /// the controller unstarted, to run on a world with time left, instead of being killed here.
+  bool draining(const wire::Header& task) const {
+    if (drain_at_ <= 0 || task.kind != wire::MsgKind::task) return false;
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+               .count() >= drain_at_;
+  }
+
+  wire::Outgoing withdrawn_reply(const wire::Header& task) const {
+    return failure_reply(task, task.msg_ids.empty() ? std::string() : task.msg_ids.front(), identity().engine_id,
+                         {errc::withdrawn, "crew.remote.withdrawn", "the world's job ends soon: not started", {}});
+  }
+
   EngineOptions options_;
+  std::int64_t drain_at_ = 0;
   MPI_Comm control_ = MPI_COMM_NULL;
   MPI_Comm user_ = MPI_COMM_NULL;
   MPI_Comm data_ = MPI_COMM_NULL;  ///< crew's collectives

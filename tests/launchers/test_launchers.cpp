@@ -451,3 +451,52 @@ TEST_SUITE("launchers.span") {
     stop_and_check({});
   }
 }
+
+TEST_SUITE("launchers.drain") {
+  TEST_CASE("a world near its job's end gets no new balanced tasks, and its queued ones move to another world") {
+    // World 0 drains 10 s after its job starts (60 s of walltime, a 50 s margin); --hwm 8 lets
+    // tasks queue on its engine.
+    auto r = run_crew({"cluster", "start", "-n", "1", "--launcher", launcher(), "--walltime", "0:01:00",
+                       "--drain-margin", "50", "--hwm", "8", "--json"});
+    SHOW(r);
+    REQUIRE(r.status == 0);
+    auto jobs = jobs_of(json::parse(r.out));
+    Client rc("default");
+    const auto first = rc.engines().at(0);
+    REQUIRE(first.job_end > 0);
+    const auto drain_at = std::chrono::system_clock::time_point(std::chrono::seconds(first.job_end - 50));
+    // Five 4-second tasks while world 0 is the only one: all are sent to its engine.
+    auto lb = rc.load_balanced_view();
+    std::vector<AsyncResult> tasks;
+    for (int i = 0; i < 5; ++i) tasks.push_back(lb.apply("sleep", 4.0));
+    // A second world with time to spare.
+    r = run_crew({"cluster", "add", "-n", "1", "--launcher", launcher(), "--walltime", "0:10:00"});
+    SHOW(r);
+    REQUIRE(r.status == 0);
+    int on_first = 0, on_second = 0;
+    for (auto& t : tasks) {
+      t.get(120s);  // every task succeeds: none is lost or failed by the drain
+      const auto m = t.metadata();
+      if (m.engine_id == first.id) {
+        ++on_first;
+        CHECK_MESSAGE(m.started < drain_at + 1s, "a task started on the draining world");
+      } else {
+        ++on_second;
+      }
+    }
+    CHECK(on_first >= 1);
+    CHECK(on_second >= 1);  // given back unstarted, and run on the other world
+    const Value stats = rc.controller_stats();
+    CHECK(stats["worlds_drained"].as_int() >= 1);
+    CHECK(stats["tasks_withdrawn"].as_int() == on_second);
+    // New balanced tasks go only to the world with time left; direct work still reaches world 0.
+    const json engines = json::parse(run_crew({"engines", "--json"}).out);
+    CHECK(engines.at(0).at("draining") == true);
+    CHECK(engines.at(1).at("draining") == false);
+    for (int i = 0; i < 6; ++i) CHECK(lb.apply("pid").get(30s).as_int() == engines.at(1).at("pid").get<long>());
+    CHECK(rc[first.id].apply("echo", 1).get(30s).as_int() == 1);
+    r = run_crew({"cluster", "status", "--json"});
+    for (const auto& w : json::parse(r.out).at("worlds")) jobs.push_back(w.at("job_id"));
+    stop_and_check(jobs);
+  }
+}
