@@ -92,6 +92,19 @@ public:
     }
   }
 
+  /// One of a few words, as its enum value; `fallback` when the key is absent and not required.
+  template <class E>
+  E choice(const toml::table& in, const std::string& key, bool required, E fallback,
+           const std::vector<std::pair<std::string, E>>& words) {
+    std::string list;
+    for (const auto& [word, value] : words) list += (list.empty() ? "\"" : ", \"") + word + "\"";
+    const auto text = string(in, key, "", required, list);
+    if (!text) return fallback;
+    for (const auto& [word, value] : words)
+      if (word == *text) return value;
+    fail(in.get(key), key + " = \"" + *text + "\": use one of " + list);
+  }
+
   JobState state(const toml::table& in, const std::string& key, const std::string& in_name, bool required) {
     const auto text = string(in, key, in_name, required, "\"done\"");
     if (!text) return JobState::unknown;
@@ -187,38 +200,18 @@ LauncherDefinition parse_launcher(const std::string& text, const fs::path& file,
   d.origin = std::move(origin);
   d.description = r.string(root, "description", "", false, "\"Slurm: one sbatch job per world\"").value_or("");
 
-  const auto kind = r.string(root, "kind", "", true, "\"batch\" or \"process\"");
-  if (*kind == "batch")
-    d.kind = LauncherKind::batch;
-  else if (*kind == "process")
-    d.kind = LauncherKind::process;
-  else
-    r.fail(root.get("kind"), "kind = \"" + *kind + "\": use \"batch\" (submitted to a scheduler) or \"process\"");
+  d.kind = r.choice<LauncherKind>(root, "kind", true, LauncherKind::process,
+                                  {{"batch", LauncherKind::batch}, {"process", LauncherKind::process}});
   d.template_name = *r.string(root, "template", "", true, "\"slurm.sh.in\" (in jobscripts/) or a path");
   d.programs = r.strings(root, "programs", "", true, "[\"sbatch\", \"squeue\", \"scancel\"]");
   d.package = *r.string(root, "package", "", true, "\"slurm-client\"");
-  if (auto c = r.string(root, "connection", "", false, "\"auto\"")) {
-    if (*c == "auto")
-      d.connection = ConnectionMode::automatic;
-    else if (*c == "profile")
-      d.connection = ConnectionMode::profile;
-    else if (*c == "embed")
-      d.connection = ConnectionMode::embed;
-    else
-      r.fail(root.get("connection"), "connection = \"" + *c + "\": use \"auto\", \"profile\" or \"embed\"");
-  }
-  if (auto w = r.string(root, "walltime_format", "", false, "\"hh:mm:ss\"")) {
-    if (*w == "hh:mm:ss")
-      d.walltime_format = WalltimeFormat::hh_mm_ss;
-    else if (*w == "minutes")
-      d.walltime_format = WalltimeFormat::minutes;
-    else if (*w == "seconds")
-      d.walltime_format = WalltimeFormat::seconds;
-    else
-      r.fail(root.get("walltime_format"),
-             "walltime_format = \"" + *w + "\": use \"hh:mm:ss\", \"minutes\" or \"seconds\"");
-  }
-
+  d.connection = r.choice<ConnectionMode>(
+      root, "connection", false, ConnectionMode::automatic,
+      {{"auto", ConnectionMode::automatic}, {"profile", ConnectionMode::profile}, {"embed", ConnectionMode::embed}});
+  d.walltime_format = r.choice<WalltimeFormat>(root, "walltime_format", false, WalltimeFormat::hh_mm_ss,
+                                               {{"hh:mm:ss", WalltimeFormat::hh_mm_ss},
+                                                {"minutes", WalltimeFormat::minutes},
+                                                {"seconds", WalltimeFormat::seconds}});
   d.job_id_separator = r.string(root, "job_id_separator", "", false, "\",\"").value_or(",");
   const bool batch = d.kind == LauncherKind::batch;
   if (const auto* submit = r.table(root, "submit", "", batch)) {

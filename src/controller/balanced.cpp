@@ -314,6 +314,9 @@ bool Controller::Impl::retry(TaskRecord& t, int engine, const wire::ErrorInfo& e
 }
 
 void Controller::Impl::take_back(TaskRecord& t, EngineRecord& e) {
+  // The engine's clock said its world drains before ours did: take its word now, or the task
+  // would go straight back to it.
+  if (WorldRecord* w = registry.world(e.world)) start_drain(*w);
   ++stats.tasks_withdrawn;
   t.engine_id = -1;
   t.dispatched_ns = 0;

@@ -105,15 +105,20 @@ void Controller::Impl::on_register(PeerId bridge, const wire::Packet& p) {
 void Controller::Impl::check_drains() {
   const auto now_s =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  for (auto& w : registry.worlds()) {
-    if (w.draining || w.state != EngineState::alive || w.job_end <= 0 || now_s < w.job_end - cfg.drain_margin_s)
-      continue;
-    w.draining = true;
-    ++stats.worlds_drained;
-    for (int id = w.first_engine; id < w.first_engine + w.size; ++id) registry.engine(id)->draining = true;
-    spdlog::info("world {} ({} job {}) ends in {} s: no new load-balanced tasks go to it (--drain-margin {} s)", w.id,
-                 w.launcher, w.job_id, std::max<long>(0, w.job_end - now_s), cfg.drain_margin_s);
-  }
+  for (auto& w : registry.worlds())
+    if (!w.draining && w.state == EngineState::alive && w.job_end > 0 && now_s >= w.job_end - cfg.drain_margin_s)
+      start_drain(w);
+}
+
+void Controller::Impl::start_drain(WorldRecord& w) {
+  if (w.draining) return;
+  w.draining = true;
+  ++stats.worlds_drained;
+  for (int id = w.first_engine; id < w.first_engine + w.size; ++id) registry.engine(id)->draining = true;
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  spdlog::info("world {} ({} job {}) ends in {} s: no new load-balanced tasks go to it (--drain-margin {} s)", w.id,
+               w.launcher, w.job_id, std::max<long>(0, w.job_end - now_s), cfg.drain_margin_s);
 }
 
 void Controller::Impl::check_heartbeats(clock::time_point now) {
