@@ -571,7 +571,7 @@ void end_batch_jobs(const ClusterState& state, const std::map<std::string, JobSt
     cancelled.insert(waiting.begin(), waiting.end());
   }
   // Running jobs whose engines were asked to leave end by themselves within a moment.
-  const Deadline natural = deadline_after(asked_to_stop ? std::min<std::chrono::milliseconds>(grace, 3s) : 0s);
+  const Deadline natural = deadline_after(asked_to_stop ? grace : 0ms);
   std::map<std::string, JobStatus> now = before;
   const auto take_ended = [&] {
     std::erase_if(live, [&](const WorldState* w) {

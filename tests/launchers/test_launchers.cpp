@@ -91,11 +91,41 @@ std::set<std::string> queued_jobs() {
   return ids;
 }
 
-/// Checks that none of `jobs` is in the scheduler's queue.
-void check_gone(const std::vector<std::string>& jobs) {
-  if (!is_batch()) return;
-  const auto queued = queued_jobs();
-  for (const auto& j : jobs) CHECK_MESSAGE(!queued.count(j), "job " << j << " is still queued or running");
+/// Processes other than this test that carry its CREW_HOME: the jobs' scripts, mpirun, engines.
+std::vector<pid_t> processes_of_this_test() {
+  const std::string marker = "CREW_HOME=" + crew_home().string();
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = std::stoi(name);
+    if (pid == ::getpid() || !proc::alive(pid)) continue;
+    std::ifstream in(entry.path() / "environ", std::ios::binary);
+    const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t at = 0;
+    while (at < env.size()) {
+      const auto end = std::min(env.find('\0', at), env.size());
+      if (env.compare(at, end - at, marker) == 0) {
+        out.push_back(pid);
+        break;
+      }
+      at = end + 1;
+    }
+  }
+  return out;
+}
+
+/// Checks that none of `jobs` is in the scheduler's queue, and that their processes end: a
+/// scheduler may say a job ended while it still reaps the job's processes (Slurm's KillWait).
+void check_gone(const std::vector<std::string>& jobs, bool other_clusters_run = false) {
+  if (is_batch()) {
+    const auto queued = queued_jobs();
+    for (const auto& j : jobs) CHECK_MESSAGE(!queued.count(j), "job " << j << " is still queued or running");
+  }
+  if (other_clusters_run) return;
+  std::vector<pid_t> left;
+  CHECK_MESSAGE(poll_for([&] { return (left = processes_of_this_test()).empty(); }, 60s, 100ms),
+                left.size() << " process(es) of the cluster's jobs still run a minute after stop");
 }
 
 json start_json(const std::vector<std::string>& extra, int engines, int worlds) {
@@ -368,7 +398,7 @@ TEST_SUITE("launchers.outside") {
     ::kill(starting, SIGINT);
     CHECK(wait_exit(starting, 60s) == 1);
     CHECK(contains(file_text(crew_home() / "second.log"), "[crew.launch.interrupted] interrupted by INT"));
-    check_gone(pending);
+    check_gone(pending, true);  // the first cluster still runs
     CHECK(run_crew({"cluster", "status", "--profile", "second"}).status == 3);
     stop_and_check(jobs_of(started));
   }
@@ -496,7 +526,8 @@ TEST_SUITE("launchers.drain") {
     for (int i = 0; i < 6; ++i) CHECK(lb.apply("pid").get(30s).as_int() == engines.at(1).at("pid").get<long>());
     CHECK(rc[first.id].apply("echo", 1).get(30s).as_int() == 1);
     r = run_crew({"cluster", "status", "--json"});
-    for (const auto& w : json::parse(r.out).at("worlds")) jobs.push_back(w.at("job_id"));
+    const json status = json::parse(r.out);
+    for (const auto& w : status.at("worlds")) jobs.push_back(w.at("job_id"));
     stop_and_check(jobs);
   }
 }
