@@ -9,7 +9,10 @@ int main(int argc, char** argv) {
   if (MPI_Init(&argc, &argv) != MPI_SUCCESS) return 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  if (rank == 0) printf("mpi-hello: %d ranks\n", size);
+  if (rank == 0) {
+    printf("mpi-hello: %d ranks\n", size);
+    fflush(stdout); /* seen at once in a batch job's output file (bench/launcher_bench.sh waits on it) */
+  }
   MPI_Finalize();
   return 0;
 }
