@@ -3,10 +3,6 @@
 
 #include <unistd.h>
 
-#include <boost/mpi/collectives.hpp>
-#include <boost/mpi/communicator.hpp>
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/vector.hpp>
 #include <spdlog/spdlog.h>
 
 #include <deque>
@@ -32,6 +28,40 @@ namespace detail {
 
 namespace {
 
+// The few collectives of a world's start, on plain MPI (Boost.MPI and Boost.Serialization were
+// two more libraries for every rank to load, for these alone).
+
+/// Rank 0's `text` on every rank of `comm`.
+void broadcast(std::string& text, MPI_Comm comm) {
+  std::uint64_t size = text.size();
+  mpi_frames::check(MPI_Bcast(&size, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast");
+  text.resize(static_cast<std::size_t>(size));
+  if (size > 0) mpi_frames::check(MPI_Bcast(text.data(), static_cast<int>(size), MPI_CHAR, 0, comm), "MPI_Bcast");
+}
+
+/// Every rank's `mine`, in rank order, on rank 0 (empty elsewhere).
+std::vector<std::string> gather(const std::string& mine, MPI_Comm comm) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  const int length = static_cast<int>(mine.size());
+  std::vector<int> lengths(rank == 0 ? static_cast<std::size_t>(size) : 0);
+  mpi_frames::check(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm), "MPI_Gather");
+  std::vector<int> offsets(lengths.size());
+  std::string all;
+  for (std::size_t r = 0; r < lengths.size(); ++r) {
+    offsets[r] = static_cast<int>(all.size());
+    all.resize(all.size() + static_cast<std::size_t>(lengths[r]));
+  }
+  mpi_frames::check(
+      MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0, comm),
+      "MPI_Gatherv");
+  std::vector<std::string> out;
+  for (std::size_t r = 0; r < lengths.size(); ++r)
+    out.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
+  return out;
+}
+
 /// What rank 0 learns from the controller, shared with every rank.
 struct Registration {
   std::string error;  ///< "[crew...] ..." if registration failed
@@ -39,10 +69,10 @@ struct Registration {
   int first_engine = -1;
   int heartbeat_ms = 1000;
 
-  void broadcast(boost::mpi::communicator& bc) {
-    boost::mpi::broadcast(bc, error, 0);
+  void broadcast(MPI_Comm comm) {
+    detail::broadcast(error, comm);
     int numbers[3] = {world_id, first_engine, heartbeat_ms};
-    boost::mpi::broadcast(bc, numbers, 3, 0);
+    mpi_frames::check(MPI_Bcast(numbers, 3, MPI_INT, 0, comm), "MPI_Bcast");
     world_id = numbers[0];
     first_engine = numbers[1];
     heartbeat_ms = numbers[2];
@@ -64,18 +94,17 @@ public:
     MPI_Comm_set_errhandler(control_, MPI_ERRORS_RETURN);
     MPI_Comm_rank(control_, &rank_);
     MPI_Comm_size(control_, &size_);
-    boost::mpi::communicator bc(control_, boost::mpi::comm_attach);
     if (rank_ == 0 && provided < MPI_THREAD_MULTIPLE) {
-      fail_everywhere(bc, format_error(errc::bad_option,
-                                       "crew::Engine needs MPI_THREAD_MULTIPLE (rank 0 runs the bridge beside the "
-                                       "engine); initialise MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...)"));
+      fail_everywhere(format_error(errc::bad_option,
+                                   "crew::Engine needs MPI_THREAD_MULTIPLE (rank 0 runs the bridge beside the "
+                                   "engine); initialise MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...)"));
     } else {
-      fail_everywhere(bc, "");
+      fail_everywhere("");
     }
     register_builtins();
     load_plugins();
-    setup_doorbell(bc);
-    register_world(bc);
+    setup_doorbell();
+    register_world();
   }
 
   ~EngineImpl() {
@@ -96,8 +125,8 @@ public:
 
 private:
   /// Broadcasts rank 0's verdict; every rank throws it if it is an error.
-  void fail_everywhere(boost::mpi::communicator& bc, std::string error) {
-    boost::mpi::broadcast(bc, error, 0);
+  void fail_everywhere(std::string error) {
+    broadcast(error, control_);
     if (!error.empty()) throw_formatted(error);
   }
 
@@ -117,11 +146,11 @@ private:
   }
 
   /// Every rank on rank 0's host gets a doorbell named after this world.
-  void setup_doorbell(boost::mpi::communicator& bc) {
+  void setup_doorbell() {
     std::string tag = rank_ == 0 ? random_hex(8) : std::string();
     std::string root_host = host_name();
-    boost::mpi::broadcast(bc, tag, 0);
-    boost::mpi::broadcast(bc, root_host, 0);
+    broadcast(tag, control_);
+    broadcast(root_host, control_);
     if (rank_ != 0 && root_host != host_name()) return;
     try {
       doorbell_ = std::make_unique<Doorbell>(tag, rank_);
@@ -148,14 +177,15 @@ private:
     throw Error(errc::plugin_failed, "a plugin failed to load on another rank of this world (see its message)");
   }
 
-  void register_world(boost::mpi::communicator& bc) {
-    std::vector<std::int64_t> pids;
+  void register_world() {
     const std::string host = host_name();
-    boost::mpi::gather(bc, host, hosts_, 0);
+    hosts_ = gather(host, control_);
     const auto& hosts = hosts_;
-    boost::mpi::gather(bc, static_cast<std::int64_t>(::getpid()), pids, 0);
-    std::vector<std::string> properties;  // each rank's, as JSON
-    boost::mpi::gather(bc, to_json(Value(options_.properties)).dump(), properties, 0);
+    const std::int64_t pid = ::getpid();
+    std::vector<std::int64_t> pids(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
+    mpi_frames::check(MPI_Gather(&pid, 1, MPI_INT64_T, pids.data(), 1, MPI_INT64_T, 0, control_), "MPI_Gather");
+    // each rank's, as JSON
+    const std::vector<std::string> properties = gather(to_json(Value(options_.properties)).dump(), control_);
 
     Registration reg;
     if (rank_ == 0) {
@@ -165,7 +195,7 @@ private:
         reg.error = e.what();
       }
     }
-    reg.broadcast(bc);
+    reg.broadcast(control_);
     if (!reg.error.empty()) throw_formatted(reg.error);
     heartbeat_ms_ = reg.heartbeat_ms;
     EngineIdentity id;
