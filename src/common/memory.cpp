@@ -49,7 +49,12 @@ void advise_heap_hugepages(std::size_t bytes) noexcept {
   const auto start = (reinterpret_cast<std::uintptr_t>(block) + huge - 1) & ~(huge - 1);
   const auto end = (reinterpret_cast<std::uintptr_t>(::sbrk(0)) + page - 1) & ~(page - 1);
   if (end > start) (void)::madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+  // malloc wrote the heap's top chunk header just past the block, at the end of the marked
+  // stretch, which faulted in a (huge) page there; once the block is back in the top chunk
+  // (whose header is then at the block's start) that page holds nothing: give it back.
+  const auto tail = std::max(start, (reinterpret_cast<std::uintptr_t>(block) + bytes) & ~(huge - 1));
   std::free(block);
+  if (end > tail) (void)::madvise(reinterpret_cast<void*>(tail), end - tail, MADV_DONTNEED);
 }
 
 }  // namespace
