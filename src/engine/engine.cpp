@@ -28,38 +28,30 @@ namespace detail {
 
 namespace {
 
-// The few collectives of a world's start, on plain MPI (Boost.MPI and Boost.Serialization were
-// two more libraries for every rank to load, for these alone).
+// The few collectives of a world's start, on plain MPI, each piece of it in as few as it takes:
+// 6 in all after the communicators' duplication, where Boost.MPI took 15 (a string was two,
+// its size then its bytes). Every one waits for the world's slowest rank, and oversubscribed
+// ranks take turns on the cores.
 
-/// Rank 0's `text` on every rank of `comm`.
-void broadcast(std::string& text, MPI_Comm comm) {
-  std::uint64_t size = text.size();
-  mpi_frames::check(MPI_Bcast(&size, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast");
-  text.resize(static_cast<std::size_t>(size));
-  if (size > 0) mpi_frames::check(MPI_Bcast(text.data(), static_cast<int>(size), MPI_CHAR, 0, comm), "MPI_Bcast");
-}
-
-/// Every rank's `mine`, in rank order, on rank 0 (empty elsewhere).
-std::vector<std::string> gather(const std::string& mine, MPI_Comm comm) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
-  const int length = static_cast<int>(mine.size());
-  std::vector<int> lengths(rank == 0 ? static_cast<std::size_t>(size) : 0);
-  mpi_frames::check(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm), "MPI_Gather");
-  std::vector<int> offsets(lengths.size());
+/// Rank 0's `texts` on every rank of `comm` (every rank passes as many): two broadcasts, their
+/// sizes, then their bytes.
+void broadcast(std::initializer_list<std::string*> texts, MPI_Comm comm) {
+  std::vector<std::uint64_t> sizes;
   std::string all;
-  for (std::size_t r = 0; r < lengths.size(); ++r) {
-    offsets[r] = static_cast<int>(all.size());
-    all.resize(all.size() + static_cast<std::size_t>(lengths[r]));
+  for (const std::string* t : texts) {
+    sizes.push_back(t->size());
+    all += *t;
   }
-  mpi_frames::check(
-      MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0, comm),
-      "MPI_Gatherv");
-  std::vector<std::string> out;
-  for (std::size_t r = 0; r < lengths.size(); ++r)
-    out.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
-  return out;
+  mpi_frames::check(MPI_Bcast(sizes.data(), static_cast<int>(sizes.size()), MPI_UINT64_T, 0, comm), "MPI_Bcast");
+  std::size_t total = 0;
+  for (const auto n : sizes) total += static_cast<std::size_t>(n);
+  all.resize(total);
+  if (total > 0) mpi_frames::check(MPI_Bcast(all.data(), static_cast<int>(total), MPI_CHAR, 0, comm), "MPI_Bcast");
+  std::size_t at = 0, i = 0;
+  for (std::string* t : texts) {
+    t->assign(all, at, static_cast<std::size_t>(sizes[i]));
+    at += static_cast<std::size_t>(sizes[i++]);
+  }
 }
 
 /// What rank 0 learns from the controller, shared with every rank.
@@ -69,13 +61,16 @@ struct Registration {
   int first_engine = -1;
   int heartbeat_ms = 1000;
 
+  /// One broadcast (two after a failure: the message follows).
   void broadcast(MPI_Comm comm) {
-    detail::broadcast(error, comm);
-    int numbers[3] = {world_id, first_engine, heartbeat_ms};
-    mpi_frames::check(MPI_Bcast(numbers, 3, MPI_INT, 0, comm), "MPI_Bcast");
-    world_id = numbers[0];
-    first_engine = numbers[1];
-    heartbeat_ms = numbers[2];
+    std::int64_t numbers[4] = {world_id, first_engine, heartbeat_ms, static_cast<std::int64_t>(error.size())};
+    mpi_frames::check(MPI_Bcast(numbers, 4, MPI_INT64_T, 0, comm), "MPI_Bcast");
+    world_id = static_cast<int>(numbers[0]);
+    first_engine = static_cast<int>(numbers[1]);
+    heartbeat_ms = static_cast<int>(numbers[2]);
+    error.resize(static_cast<std::size_t>(numbers[3]));
+    if (!error.empty())
+      mpi_frames::check(MPI_Bcast(error.data(), static_cast<int>(error.size()), MPI_CHAR, 0, comm), "MPI_Bcast");
   }
 };
 
@@ -94,16 +89,20 @@ public:
     MPI_Comm_set_errhandler(control_, MPI_ERRORS_RETURN);
     MPI_Comm_rank(control_, &rank_);
     MPI_Comm_size(control_, &size_);
-    if (rank_ == 0 && provided < MPI_THREAD_MULTIPLE) {
-      fail_everywhere(format_error(errc::bad_option,
-                                   "crew::Engine needs MPI_THREAD_MULTIPLE (rank 0 runs the bridge beside the "
-                                   "engine); initialise MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...)"));
-    } else {
-      fail_everywhere("");
-    }
+    // Rank 0's verdict on the thread level, and what the doorbells need: its name for this
+    // world, and rank 0's host.
+    std::string verdict;
+    if (rank_ == 0 && provided < MPI_THREAD_MULTIPLE)
+      verdict =
+          format_error(errc::bad_option, "crew::Engine needs MPI_THREAD_MULTIPLE (rank 0 runs the bridge beside the "
+                                         "engine); initialise MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...)");
+    std::string doorbell_tag = rank_ == 0 ? random_hex(8) : std::string();
+    std::string root_host = host_name();
+    broadcast({&verdict, &doorbell_tag, &root_host}, control_);
+    if (!verdict.empty()) throw_formatted(verdict);  // on every rank
     register_builtins();
     load_plugins();
-    setup_doorbell();
+    setup_doorbell(doorbell_tag, root_host);
     register_world();
   }
 
@@ -124,12 +123,6 @@ public:
   const EngineIdentity& identity() const { return executor_->identity(); }
 
 private:
-  /// Broadcasts rank 0's verdict; every rank throws it if it is an error.
-  void fail_everywhere(std::string error) {
-    broadcast(error, control_);
-    if (!error.empty()) throw_formatted(error);
-  }
-
   [[noreturn]] static void throw_formatted(const std::string& formatted) {
     // "[crew.family.name] message" -> the right exception type and code
     errc code = errc::internal;
@@ -145,12 +138,8 @@ private:
     throw Error(code, message);
   }
 
-  /// Every rank on rank 0's host gets a doorbell named after this world.
-  void setup_doorbell() {
-    std::string tag = rank_ == 0 ? random_hex(8) : std::string();
-    std::string root_host = host_name();
-    broadcast(tag, control_);
-    broadcast(root_host, control_);
+  /// Every rank on rank 0's host gets a doorbell named after this world (`tag`).
+  void setup_doorbell(const std::string& tag, const std::string& root_host) {
     if (rank_ != 0 && root_host != host_name()) return;
     try {
       doorbell_ = std::make_unique<Doorbell>(tag, rank_);
@@ -178,14 +167,35 @@ private:
   }
 
   void register_world() {
+    // Each rank's host, pid and properties (as JSON) at rank 0, in two gathers: the pid and the
+    // texts' sizes, then the texts.
     const std::string host = host_name();
-    hosts_ = gather(host, control_);
+    const std::string mine = host + to_json(Value(options_.properties)).dump();
+    const std::int64_t record[3] = {::getpid(), static_cast<std::int64_t>(host.size()),
+                                    static_cast<std::int64_t>(mine.size() - host.size())};
+    const std::size_t ranks = rank_ == 0 ? static_cast<std::size_t>(size_) : 0;
+    std::vector<std::int64_t> records(3 * ranks);
+    mpi_frames::check(MPI_Gather(record, 3, MPI_INT64_T, records.data(), 3, MPI_INT64_T, 0, control_), "MPI_Gather");
+    std::vector<int> sizes(ranks), offsets(ranks);
+    std::string texts;
+    for (std::size_t r = 0; r < ranks; ++r) {
+      offsets[r] = static_cast<int>(texts.size());
+      sizes[r] = static_cast<int>(records[3 * r + 1] + records[3 * r + 2]);
+      texts.resize(texts.size() + static_cast<std::size_t>(sizes[r]));
+    }
+    mpi_frames::check(MPI_Gatherv(mine.data(), static_cast<int>(mine.size()), MPI_CHAR, texts.data(), sizes.data(),
+                                  offsets.data(), MPI_CHAR, 0, control_),
+                      "MPI_Gatherv");
+    std::vector<std::int64_t> pids;
+    std::vector<std::string> properties;
+    for (std::size_t r = 0; r < ranks; ++r) {
+      const auto at = static_cast<std::size_t>(offsets[r]);
+      const auto host_size = static_cast<std::size_t>(records[3 * r + 1]);
+      pids.push_back(records[3 * r]);
+      hosts_.push_back(texts.substr(at, host_size));
+      properties.push_back(texts.substr(at + host_size, static_cast<std::size_t>(records[3 * r + 2])));
+    }
     const auto& hosts = hosts_;
-    const std::int64_t pid = ::getpid();
-    std::vector<std::int64_t> pids(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
-    mpi_frames::check(MPI_Gather(&pid, 1, MPI_INT64_T, pids.data(), 1, MPI_INT64_T, 0, control_), "MPI_Gather");
-    // each rank's, as JSON
-    const std::vector<std::string> properties = gather(to_json(Value(options_.properties)).dump(), control_);
 
     Registration reg;
     if (rank_ == 0) {
