@@ -246,17 +246,22 @@ std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterStat
   }
 }
 
-/// Engine pids by the world (mpirun session) they run in, for stop's bookkeeping.
+/// Engine pids by the world (mpirun session) they run in, for stop's bookkeeping. Each world's
+/// session is read from /proc once (it was once per engine and world: 256 engines in 4 worlds
+/// took 1.5 s of the start).
 void record_engine_pids(ClusterState& state, const std::vector<EngineInfo>& engines) {
-  for (auto& w : state.worlds) w.engine_pids.clear();
+  std::vector<std::vector<pid_t>> members;
+  for (auto& w : state.worlds) {
+    w.engine_pids.clear();
+    members.push_back(proc::session_members(w.pid));
+    std::sort(members.back().begin(), members.back().end());
+  }
   for (const auto& e : engines) {
     if (e.state != "alive") continue;
-    WorldState* home = &state.worlds.back();
-    for (auto& w : state.worlds) {
-      const auto members = proc::session_members(w.pid);
-      if (std::find(members.begin(), members.end(), static_cast<pid_t>(e.pid)) != members.end()) home = &w;
-    }
-    home->engine_pids.push_back(static_cast<pid_t>(e.pid));
+    std::size_t home = state.worlds.size() - 1;
+    for (std::size_t i = 0; i < state.worlds.size(); ++i)
+      if (std::binary_search(members[i].begin(), members[i].end(), static_cast<pid_t>(e.pid))) home = i;
+    state.worlds[home].engine_pids.push_back(static_cast<pid_t>(e.pid));
   }
 }
 
