@@ -230,7 +230,16 @@ std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterStat
     if (!proc::alive(state.controller_pid))
       throw LaunchError(errc::controller_failed,
                         "the controller exited while engines registered" + log_tail(state.controller_log));
-    auto engines = client.engines(wanted, 250ms);
+    std::vector<EngineInfo> engines;
+    try {
+      engines = client.engines(wanted, 250ms);
+    } catch (const TimeoutError&) {
+      // Ranks starting beside it can starve the controller (and this process) of CPU for
+      // seconds: with 4 worlds of 64 ranks on 2 cores a round trip took up to 5 s, and starts
+      // failed on one that took over 10. It is slow, not gone (checked above): ask again.
+      if (SteadyClock::now() < deadline) continue;
+      throw;
+    }
     int alive = 0;
     for (const auto& e : engines) alive += e.state == "alive" ? 1 : 0;
     if (alive != registered) {
