@@ -8,6 +8,11 @@ find_package(nlohmann_json REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)   # HMAC-SHA256 (uses the CPU's SHA extensions)
+# Launchers: launcher files (TOML), job-script templates (Mustache), named-group patterns (PCRE2).
+find_package(tomlplusplus REQUIRED)
+find_package(mstch REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # Parallel HDF5 (MPI-IO) for save_h5 / load_h5; Debian's parallel build lives beside the serial one.
 set(HDF5_PREFER_PARALLEL TRUE)
 find_package(HDF5 REQUIRED COMPONENTS C)

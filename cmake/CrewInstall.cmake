@@ -22,3 +22,6 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/crewConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/crewConfig.cmake ${PROJECT_BINARY_DIR}/crewConfigVersion.cmake
   DESTINATION ${crew_cmake_dir})
+
+# Launcher files and job-script templates (crew finds them at <prefix>/share/crew, beside bin/).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/launchers ${PROJECT_SOURCE_DIR}/jobscripts DESTINATION share/crew)

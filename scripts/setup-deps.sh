@@ -12,6 +12,7 @@ packages=(
   libssl-dev                                            # HMAC-SHA256 (libcrypto uses the CPU's SHA extensions)
   libhdf5-openmpi-dev hdf5-tools                        # parallel HDF5 (save_h5 / load_h5), h5dump
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libtomlplusplus-dev libmstch-dev libpcre2-dev         # launcher files, job-script templates, their patterns
   doctest-dev clang-format                              # tests, format check
 )
 

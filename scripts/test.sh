@@ -7,6 +7,9 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=${JOBS:-$(nproc)}
 bash "$root/scripts/setup-deps.sh"
+# The schedulers the launcher tests submit to (Slurm, its PBS wrappers, Grid Engine, an LSF shim,
+# sshd on two network-namespace hosts): installed here, started and stopped by ctest fixtures.
+bash "$root/tests/schedulers/install.sh"
 
 run_suite() {  # build-dir, extra cmake args...
   local dir=$1; shift

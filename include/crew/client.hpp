@@ -34,6 +34,12 @@ struct EngineInfo {
   int tasks = 0;       ///< tasks in flight
   std::int64_t completed = 0;
   Value::Dict properties;  ///< what load-balanced tasks' `require` matches
+  /// The job its world runs in, as its launcher calls it ("" if the world did not say).
+  std::string launcher;
+  std::string job_id;
+  std::int64_t job_end = 0;  ///< when the job's walltime runs out, Unix seconds (0: unknown)
+  /// Alive, but so near its job's end that it takes no new load-balanced tasks.
+  bool draining = false;
 };
 
 /// The controller's queues (Client::queue_status).

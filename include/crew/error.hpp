@@ -47,6 +47,7 @@ enum class errc : std::uint16_t {
   task_timeout = 312,           ///< the task was not handed to an engine within its timeout
   no_matching_engine = 313,     ///< no alive engine of the view meets the task's `requires`
   copy_instead = 314,           ///< crew.pull_inline: an array too large to answer inline (the client copies it)
+  withdrawn = 315,              ///< a balanced task a draining world gave back unstarted (the controller requeues it)
   // protocol.*: messages on the wire
   bad_signature = 400,  ///< missing or wrong HMAC signature
   malformed = 401,      ///< frames that do not decode
@@ -59,6 +60,12 @@ enum class errc : std::uint16_t {
   already_running = 503,         ///< the profile already has a running cluster
   not_running = 504,             ///< there is no cluster to stop / inspect
   controller_failed = 505,       ///< the controller process failed to start
+  unknown_launcher = 506,        ///< no launcher of that name (built in, site or user)
+  bad_launcher = 507,            ///< a launcher file that does not parse or lacks a key
+  bad_template = 508,            ///< a job-script template that cannot be rendered (unknown or unset variable)
+  job_rejected = 509,            ///< the batch scheduler refused the submission
+  job_ended = 510,               ///< the batch job ended before its engines registered
+  interrupted = 511,             ///< a signal (Ctrl-C) ended the wait; what was started is stopped
   // timeout.*
   wait_timeout = 600,  ///< a result did not arrive within the caller's timeout
   // internal.*

@@ -173,20 +173,58 @@ int run(int argc, char** argv) {
   auto* cluster_cmd = app.add_subcommand("cluster", "start, stop and inspect clusters");
   cluster_cmd->require_subcommand(1);
   StartArgs start;
+  // What every world's job is launched with: start, add and jobscript share these.
+  auto add_launch = [&](CLI::App* cmd) {
+    cmd->add_option("--launcher", start.launcher,
+                    "local (mpirun here), ssh (--hosts), slurm, pbs, sge, lsf, or a site's own (`crew launchers`)")
+        ->capture_default_str();
+    cmd->add_option("--mpirun-args", start.mpirun_args, "extra mpirun arguments, e.g. \"--bind-to none\"");
+    cmd->add_option("--plugin", start.plugins, "plugin library for every engine (repeatable)");
+    cmd->add_option("--property", start.properties,
+                    "KEY=VALUE every engine offers to load-balanced tasks' `require` (repeatable)");
+    cmd->add_option("--queue,-q", start.queue, "batch: the queue (Slurm partition) to submit to")->group("Batch jobs");
+    cmd->add_option("--account,-A", start.account, "batch: the account or project to charge")->group("Batch jobs");
+    cmd->add_option("--walltime", start.walltime, "batch: the jobs' time limit, H:MM:SS, D-H:MM:SS or minutes")
+        ->group("Batch jobs");
+    cmd->add_option("--nodes", start.nodes, "batch: nodes per world (default: the scheduler's choice)")
+        ->check(CLI::PositiveNumber)
+        ->group("Batch jobs");
+    cmd->add_option("--ranks-per-node", start.ranks_per_node, "batch: engines per node")
+        ->check(CLI::PositiveNumber)
+        ->group("Batch jobs");
+    cmd->add_option("--job-option", start.job_options,
+                    "batch: a line for the script's header, e.g. '#SBATCH --mem=4G' (repeatable)")
+        ->group("Batch jobs");
+    cmd->add_option("--prologue", start.prologue, "a line the job runs before mpirun, e.g. 'module load openmpi'")
+        ->group("Batch jobs");
+    cmd->add_option("--set", start.assignments, "NAME=VALUE for a job-script template variable (repeatable)")
+        ->group("Batch jobs");
+    cmd->add_option("--template", start.template_file, "the job-script template to use instead of the launcher's")
+        ->group("Batch jobs");
+    cmd->add_option("--connection", start.connection,
+                    "how engines get the connection file: auto, profile (a shared file system) or embed (in the "
+                    "job script)")
+        ->check(CLI::IsMember({"auto", "profile", "embed"}))
+        ->group("Batch jobs");
+    cmd->add_option("--hosts", start.hosts, "ssh: hosts and slots, e.g. nodeA:2,nodeB:2")->group("SSH");
+  };
   auto* start_cmd = cluster_cmd->add_subcommand(
-      "start", "start a controller and an MPI world of engines; returns when all registered");
+      "start", "start a controller and MPI worlds of engines through a launcher; returns when all registered");
   add_common(start_cmd, common, false);
-  start_cmd->add_option("-n,--engines", start.engines, "number of engines (MPI ranks); default: one per core");
-  start_cmd->add_option("--launcher", start.launcher, "how to start engines: local (mpirun on this host)")
-      ->capture_default_str();
-  start_cmd->add_option("--mpirun-args", start.mpirun_args, "extra mpirun arguments, e.g. \"--bind-to none\"");
-  start_cmd->add_option("--plugin", start.plugins, "plugin library for every engine (repeatable)");
+  start_cmd->add_option("-n,--engines", start.engines,
+                        "number of engines (MPI ranks); default: one per core, or the --hosts slots");
+  add_launch(start_cmd);
   start_cmd->add_flag("--no-oversubscribe", start.no_oversubscribe,
                       "refuse more engines than cores instead of passing --oversubscribe");
-  start_cmd->add_option("--wait", start.wait_s, "seconds to wait for every engine to register")
+  start_cmd
+      ->add_option("--wait", start.wait_s,
+                   "seconds to wait for every engine to register (batch: counted once the jobs leave the queue)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  start_cmd->add_option("--ip", start.ip, "address the controller binds (0.0.0.0 for all)")->capture_default_str();
+  start_cmd->add_option("--ip", start.ip,
+                        "address the controller binds: auto (this host's first network address), an address, or "
+                        "0.0.0.0 for all (default: 127.0.0.1 for the local launcher, auto for the others)");
+  start_cmd->add_option("--interface", start.interface, "bind to this interface's address, e.g. ib0");
   start_cmd->add_option("--heartbeat-ms", start.heartbeat_ms, "engine heartbeat period")
       ->capture_default_str()
       ->check(CLI::Range(10, 600000));
@@ -197,8 +235,6 @@ int run(int argc, char** argv) {
   start_cmd->add_option("--worlds", start.worlds, "split the engines over this many MPI jobs (worlds)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  start_cmd->add_option("--property", start.properties,
-                        "KEY=VALUE every engine offers to load-balanced tasks' `require` (repeatable)");
   start_cmd->add_option("--scheme", start.scheme,
                         "load-balancing scheme: leastload (default), lru, weighted, random, twobin");
   start_cmd
@@ -206,17 +242,20 @@ int run(int argc, char** argv) {
                    "balanced tasks in flight per engine at most (default 0: automatic, deep for short tasks, "
                    "one at a time for long ones)")
       ->check(CLI::NonNegativeNumber);
+  start_cmd
+      ->add_option("--drain-margin", start.drain_margin_s,
+                   "seconds before a world's job ends from which it gets no new load-balanced tasks")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   start_cmd->callback([&] { action = [&] { return cluster_start(common, start); }; });
 
   auto* add_cmd = cluster_cmd->add_subcommand("add", "attach more engines (new MPI worlds) to a running cluster");
   add_common(add_cmd, common, false);
-  add_cmd->add_option("-n,--engines", start.engines, "number of engines to add")->required();
+  add_cmd->add_option("-n,--engines", start.engines, "number of engines to add (default: the --hosts slots)");
   add_cmd->add_option("--worlds", start.worlds, "split them over this many MPI jobs")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  add_cmd->add_option("--mpirun-args", start.mpirun_args, "extra mpirun arguments");
-  add_cmd->add_option("--plugin", start.plugins, "plugin library for the new engines (repeatable)");
-  add_cmd->add_option("--property", start.properties, "KEY=VALUE the new engines offer to `require` (repeatable)");
+  add_launch(add_cmd);
   add_cmd->add_flag("--no-oversubscribe", start.no_oversubscribe, "refuse more engines than cores");
   add_cmd->add_option("--wait", start.wait_s, "seconds to wait for them to register")
       ->capture_default_str()
@@ -240,11 +279,33 @@ int run(int argc, char** argv) {
   add_common(list_cmd, common, false);
   list_cmd->callback([&] { action = [&] { return cluster_list(common); }; });
 
+  std::string script_out;
+  bool list_variables = false;
+  auto* jobscript_cmd = app.add_subcommand(
+      "jobscript", "print the job script of one world (to submit by hand: its engines join the running controller)");
+  add_common(jobscript_cmd, common, false);
+  jobscript_cmd->add_option("-n,--engines", start.engines, "engines (MPI ranks) in the world")->capture_default_str();
+  add_launch(jobscript_cmd);
+  jobscript_cmd->add_option("-o,--output-script", script_out, "write the script to this file (mode 0600), not stdout");
+  jobscript_cmd->add_option("--job-output", start.output,
+                            "the job's own output file (default: the scheduler's, in the directory it runs in)");
+  jobscript_cmd->add_option("--workdir", start.workdir, "the directory the job runs in (default: this one)");
+  jobscript_cmd->add_flag("--variables", list_variables, "list the template variables instead");
+  jobscript_cmd->callback([&] { action = [&] { return jobscript(common, start, script_out, list_variables); }; });
+
+  auto* launchers_cmd =
+      app.add_subcommand("launchers", "the launchers found (built in, site, user) and what each needs");
+  add_common(launchers_cmd, common, false);
+  launchers_cmd->callback([&] { action = [&] { return launchers(common); }; });
+
   ControllerArgs ctl;
   auto* ctl_cmd =
       app.add_subcommand("controller", "run a controller in the foreground (`cluster start` does this for you)");
   add_common(ctl_cmd, common, false);
-  ctl_cmd->add_option("--ip", ctl.ip, "address to bind (0.0.0.0 for all)")->capture_default_str();
+  ctl_cmd
+      ->add_option("--ip", ctl.ip, "address to bind: an address, auto (this host's first network address) or 0.0.0.0")
+      ->capture_default_str();
+  ctl_cmd->add_option("--interface", ctl.interface, "bind to this interface's address, e.g. ib0");
   ctl_cmd->add_option("--port", ctl.client_port, "client port (0: a free one)")->capture_default_str();
   ctl_cmd->add_option("--engine-port", ctl.engine_port, "engine port (0: a free one)")->capture_default_str();
   ctl_cmd->add_option("--heartbeat-ms", ctl.heartbeat_ms, "engine heartbeat period")
@@ -257,6 +318,9 @@ int run(int argc, char** argv) {
   ctl_cmd->add_option("--scheme", ctl.scheme, "load-balancing scheme: leastload, lru, weighted, random, twobin")
       ->capture_default_str();
   ctl_cmd->add_option("--hwm", ctl.hwm, "balanced tasks in flight per engine at most (0: automatic)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  ctl_cmd->add_option("--drain-margin", ctl.drain_margin_s, "seconds before a world's job ends: no new balanced tasks")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   ctl_cmd->callback([&] { action = [&] { return controller(common, ctl); }; });

@@ -1,15 +1,22 @@
 // `crew cluster start / stop / status / list` and `crew controller`.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "cli/output.hpp"
 #include "cli/verbs.hpp"
+#include "cluster/batch_jobs.hpp"
 #include "cluster/cluster.hpp"
+#include "cluster/launcher_catalog.hpp"
 #include "cluster/local_launcher.hpp"
+#include "cluster/world_launch.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/network.hpp"
 #include "common/properties.hpp"
 #include "common/targets.hpp"
 #include "controller/controller.hpp"
@@ -42,50 +49,85 @@ controller::Scheme scheme_or_throw(const std::string& name) {
                    "--scheme " + name + ": no such load-balancing scheme; choose one of " + controller::scheme_names());
 }
 
-cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
-  cluster::StartOptions o;
-  o.profile = c.profile;
-  o.engines = a.engines < 0 ? cluster::usable_cores() : a.engines;
-  o.launcher = a.launcher;
-  o.mpirun_args = cluster::split_words(a.mpirun_args);
-  o.plugins = a.plugins;
-  o.oversubscribe_allowed = !a.no_oversubscribe;
-  o.timeout = std::chrono::milliseconds(static_cast<long>(a.wait_s * 1000));
-  o.ip = a.ip;
-  o.heartbeat_ms = a.heartbeat_ms;
-  o.worlds = a.worlds;
-  o.max_message_bytes = a.max_message_bytes;
-  o.properties = a.properties;
+cluster::LaunchSettings launch_settings(const Common& c, const StartArgs& a) {
+  cluster::LaunchSettings s;
+  s.profile = c.profile;
+  s.mpirun_args = cluster::split_words(a.mpirun_args);
+  s.plugins = a.plugins;
+  s.properties = a.properties;
   (void)parse_properties(a.properties);  // a clear error before anything starts
-  o.scheme = a.scheme;
-  if (!a.scheme.empty()) (void)scheme_or_throw(a.scheme);
-  o.hwm = a.hwm;
+  s.oversubscribe_allowed = !a.no_oversubscribe;
+  s.queue = a.queue;
+  s.account = a.account;
+  s.walltime = a.walltime;
+  s.nodes = a.nodes;
+  s.ranks_per_node = a.ranks_per_node;
+  s.job_options = a.job_options;
+  s.prologue = a.prologue;
+  s.assignments = a.assignments;
+  s.template_file = a.template_file;
+  s.connection = a.connection;
+  if (!a.workdir.empty()) s.workdir = std::filesystem::absolute(a.workdir);
+  s.output = a.output;
+  return s;
+}
+
+cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   if (a.engines == 0 || a.engines < -1)
     throw InputError(errc::bad_option, "-n " + std::to_string(a.engines) +
                                            ": a cluster needs at least 1 engine (mpirun itself would read -n 0 as "
                                            "'one per core')");
+  cluster::StartOptions o;
+  o.profile = c.profile;
+  o.engines = a.engines < 0 ? 0 : a.engines;
+  o.launcher = a.launcher;
+  o.launch = launch_settings(c, a);
+  o.hosts = a.hosts;
+  o.timeout = std::chrono::milliseconds(static_cast<long>(a.wait_s * 1000));
+  o.ip = a.ip;
+  o.interface = a.interface;
+  o.heartbeat_ms = a.heartbeat_ms;
+  o.worlds = a.worlds;
+  o.max_message_bytes = a.max_message_bytes;
+  o.scheme = a.scheme;
+  if (!a.scheme.empty()) (void)scheme_or_throw(a.scheme);
+  o.hwm = a.hwm;
+  o.drain_margin_s = a.drain_margin_s;
+  if (!a.walltime.empty()) (void)cluster::parse_walltime(a.walltime);
   return o;
 }
 
-std::string world_pids(const cluster::ClusterState& state, std::size_t from = 0) {
+/// "mpirun pid 123, 124" or "slurm jobs 41, 42": what the worlds run as.
+std::string world_jobs(const cluster::ClusterState& state, std::size_t from = 0) {
   std::string out;
-  for (std::size_t i = from; i < state.worlds.size(); ++i)
-    out += (out.empty() ? "" : ", ") + std::to_string(state.worlds[i].pid);
+  std::string launcher;
+  for (std::size_t i = from; i < state.worlds.size(); ++i) {
+    const auto& w = state.worlds[i];
+    const std::string kind = w.batch() ? w.launcher + " job" : "mpirun pid";
+    out += (out.empty() ? "" : ", ") + (kind != launcher ? kind + " " : std::string()) + w.job_id;
+    launcher = kind;
+  }
   return out;
+}
+
+nlohmann::json job_ids(const cluster::ClusterState& state) {
+  auto ids = nlohmann::json::array();
+  for (const auto& w : state.worlds) ids.push_back(w.job_id);
+  return ids;
 }
 
 }  // namespace
 
 int cluster_add(const Common& c, const StartArgs& a) {
-  if (a.engines < 1) throw InputError(errc::bad_option, "cluster add needs -n K (K >= 1): how many engines to add");
+  if (a.engines < 1 && a.hosts.empty())
+    throw InputError(errc::bad_option, "cluster add needs -n K (K >= 1): how many engines to add");
   const auto before = cluster::status(c.profile, std::chrono::milliseconds(5000)).state;
   const auto r = cluster::add(start_options(c, a), reporter(c));
   const std::size_t first_new = before ? before->worlds.size() : 0;
   std::vector<int> added;
   for (const auto& e : r.engines)
     for (std::size_t i = first_new; i < r.state.worlds.size(); ++i)
-      for (pid_t p : r.state.worlds[i].engine_pids)
-        if (p == e.pid) added.push_back(e.id);
+      if (e.job_id == r.state.worlds[i].job_id && e.launcher == r.state.worlds[i].launcher) added.push_back(e.id);
   std::sort(added.begin(), added.end());
   if (c.json) {
     std::cout << nlohmann::json{{"profile", c.profile},
@@ -96,8 +138,8 @@ int cluster_add(const Common& c, const StartArgs& a) {
               << std::endl;
   } else {
     std::cout << "added " << added.size() << " engine" << (added.size() == 1 ? "" : "s") << " ("
-              << format_id_ranges(added) << ", mpirun pid " << world_pids(r.state, first_new) << ") to cluster '"
-              << c.profile << "' in " << seconds_text(r.seconds, 2) << ": " << r.engines.size() << " engines in "
+              << format_id_ranges(added) << ", " << world_jobs(r.state, first_new) << ") to cluster '" << c.profile
+              << "' in " << seconds_text(r.seconds, 2) << ": " << r.engines.size() << " engines in "
               << r.state.worlds.size() << " worlds" << std::endl;
   }
   return exit_ok;
@@ -113,6 +155,8 @@ int cluster_start(const Common& c, const StartArgs& a) {
                                 {"client_url", r.client_url},
                                 {"engines", engines},
                                 {"launcher_pid", r.state.worlds.front().pid},
+                                {"launcher", r.state.worlds.front().launcher},
+                                {"jobs", job_ids(r.state)},
                                 {"worlds", r.state.worlds.size()},
                                 {"seconds", r.seconds}}
                      .dump()
@@ -120,9 +164,9 @@ int cluster_start(const Common& c, const StartArgs& a) {
   } else {
     std::cout << "cluster '" << c.profile << "' started in " << seconds_text(r.seconds, 2) << ": " << r.engines.size()
               << " engine" << (r.engines.size() == 1 ? "" : "s")
-              << (r.state.worlds.size() > 1 ? " in " + std::to_string(r.state.worlds.size()) + " worlds" : "")
-              << " (mpirun pid " << world_pids(r.state) << "), controller pid " << r.state.controller_pid << " at "
-              << r.client_url << std::endl
+              << (r.state.worlds.size() > 1 ? " in " + std::to_string(r.state.worlds.size()) + " worlds" : "") << " ("
+              << world_jobs(r.state) << "), controller pid " << r.state.controller_pid << " at " << r.client_url
+              << std::endl
               << "  stop it with: crew cluster stop" << profile_flag(c) << std::endl;
   }
   return exit_ok;
@@ -133,6 +177,7 @@ int cluster_stop(const Common& c, double grace_s) {
   if (c.json) {
     std::cout << nlohmann::json{{"profile", c.profile},
                                 {"stopped", r.stopped},
+                                {"jobs", r.jobs},
                                 {"forced", r.forced},
                                 {"seconds", r.seconds}}
                      .dump()
@@ -141,19 +186,57 @@ int cluster_stop(const Common& c, double grace_s) {
     std::cout << "cluster '" << c.profile << "' stopped in " << seconds_text(r.seconds, 2) << ": " << r.stopped.size()
               << " process" << (r.stopped.size() == 1 ? "" : "es") << " ended" << (r.forced ? " (some by signal)" : "")
               << ", none left" << std::endl;
+    for (const auto& job : r.jobs) std::cout << "  " << job << std::endl;
   }
   return exit_ok;
 }
 
 namespace {
 
+int alive_in(const cluster::Status& s, const cluster::WorldStatus& w) {
+  int n = 0;
+  for (const auto& e : s.engines) n += e.state == "alive" && e.job_id == w.job_id && e.launcher == w.launcher ? 1 : 0;
+  return n;
+}
+
+/// Seconds left of a world's job: the scheduler's word, else the end time its engines reported.
+std::optional<long> seconds_left(const cluster::Status& s, const cluster::WorldStatus& w) {
+  if (w.job.seconds_left) return w.job.seconds_left;
+  for (const auto& e : s.engines)
+    if (e.job_id == w.job_id && e.launcher == w.launcher && e.job_end > 0)
+      return static_cast<long>(e.job_end - std::chrono::duration_cast<std::chrono::seconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+  return std::nullopt;
+}
+
 nlohmann::json status_json(const cluster::Status& s) {
   nlohmann::json j{{"profile", s.profile}, {"dir", s.dir.string()}, {"running", s.running}};
   if (s.controller) j["controller"] = {{"pid", s.controller->pid}, {"client_url", s.controller->client_url}};
   auto engines = nlohmann::json::array();
   for (const auto& e : s.engines)
-    engines.push_back({{"id", e.id}, {"world", e.world}, {"state", e.state}, {"pid", e.pid}, {"host", e.host}});
+    engines.push_back({{"id", e.id},
+                       {"world", e.world},
+                       {"state", e.state},
+                       {"pid", e.pid},
+                       {"host", e.host},
+                       {"launcher", e.launcher},
+                       {"job_id", e.job_id}});
   j["engines"] = engines;
+  auto worlds = nlohmann::json::array();
+  for (const auto& w : s.worlds) {
+    nlohmann::json wj{{"launcher", w.launcher},
+                      {"job_id", w.job_id},
+                      {"state", cluster::job_state_name(w.job.state)},
+                      {"scheduler_state", w.job.scheduler_state},
+                      {"reason", w.job.reason},
+                      {"engines", w.engines},
+                      {"engines_alive", alive_in(s, w)},
+                      {"log", w.log.string()}};
+    if (auto left = seconds_left(s, w)) wj["seconds_left"] = *left;
+    worlds.push_back(std::move(wj));
+  }
+  j["worlds"] = worlds;
   if (!s.stats.is_null()) j["stats"] = to_json(s.stats);
   if (!s.problem.empty()) j["problem"] = s.problem;
   return j;
@@ -165,6 +248,19 @@ std::string engine_summary(const cluster::Status& s) {
   std::string text = std::to_string(alive) + " alive";
   if (static_cast<std::size_t>(alive) != s.engines.size()) text += " of " + std::to_string(s.engines.size());
   return text;
+}
+
+void print_worlds(const cluster::Status& s) {
+  if (s.worlds.empty()) return;
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t i = 0; i < s.worlds.size(); ++i) {
+    const auto& w = s.worlds[i];
+    const auto left = seconds_left(s, w);
+    rows.push_back({std::to_string(i), w.launcher, w.job_id, cluster::describe(w.job),
+                    std::to_string(alive_in(s, w)) + "/" + std::to_string(w.engines),
+                    left ? (*left > 0 ? clock_text(*left) : "ended") : "-", w.log.string()});
+  }
+  print_table(std::cout, {"WORLD", "LAUNCHER", "JOB", "STATE", "ENGINES", "TIME LEFT", "OUTPUT"}, rows);
 }
 
 }  // namespace
@@ -179,23 +275,114 @@ int cluster_status(const Common& c) {
   if (!s.running) {
     std::cout << "controller: not running" << std::endl;
     if (!s.problem.empty()) std::cout << "note:       " << s.problem << std::endl;
+    print_worlds(s);
     return exit_not_running;
   }
   std::cout << "controller: pid " << s.controller->pid << ", clients at " << s.controller->client_url << std::endl;
   if (!s.problem.empty()) {
     std::cout << "problem:    " << s.problem << std::endl;
+    print_worlds(s);
     return exit_failure;
   }
   std::cout << "engines:    " << engine_summary(s) << std::endl;
-  if (s.state)
-    for (std::size_t w = 0; w < s.state->worlds.size(); ++w)
-      std::cout << "world " << w << ":    " << s.state->worlds[w].launcher << " launcher, "
-                << s.state->worlds[w].engines << " ranks, pid " << s.state->worlds[w].pid << ", log "
-                << s.state->worlds[w].log.string() << std::endl;
   if (s.stats.is_dict())
     std::cout << "tasks:      " << s.stats["tasks_submitted"].as_int() << " submitted, "
               << s.stats["tasks_completed"].as_int() << " completed, " << s.stats["tasks_failed"].as_int() << " failed"
               << std::endl;
+  print_worlds(s);
+  return exit_ok;
+}
+
+int jobscript(const Common& c, const StartArgs& a, const std::string& out_file, bool variables) {
+  if (variables) {
+    if (c.json) {
+      nlohmann::json j = nlohmann::json::object();
+      for (const auto& [name, meaning] : cluster::template_variables()) j[name] = meaning;
+      std::cout << j.dump() << std::endl;
+    } else {
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& [name, meaning] : cluster::template_variables()) rows.push_back({name, meaning});
+      print_table(std::cout, {"VARIABLE", "VALUE"}, rows);
+    }
+    return exit_ok;
+  }
+  if (a.engines < 1) throw InputError(errc::bad_option, "jobscript needs -n N (N >= 1): the engines of the world");
+  const auto d = cluster::find_launcher(a.launcher);
+  cluster::require_reachable_controller(c.profile, d, !a.hosts.empty());
+  cluster::LaunchSettings settings = launch_settings(c, a);
+  // By hand, the job's output goes where its scheduler puts it unless --job-output says.
+  cluster::WorldPlan plan;
+  plan.ranks = a.engines;
+  plan.index = 0;
+  if (!a.hosts.empty()) plan.hosts = cluster::hosts_text(cluster::parse_hosts(a.hosts));
+  if (settings.output.empty()) settings.output = "-";
+  std::vector<std::string> notices;
+  const std::string text = cluster::render_world_script(d, settings, plan, [&](const std::string& n) {
+    if (std::find(notices.begin(), notices.end(), n) == notices.end()) notices.push_back(n);
+  });
+  const bool carries_key = text.find("CREW_CONNECTION") != std::string::npos;
+  if (!out_file.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(out_file, ec);
+    std::ofstream out(out_file);
+    ::chmod(out_file.c_str(), 0600);
+    out << text;
+    if (!out) throw InputError(errc::bad_option, "cannot write " + out_file);
+    std::cerr << "crew: wrote " << out_file << " (mode 0600" << (carries_key ? ": it holds the cluster's key" : "")
+              << "); submit it with the " << d.name << " launcher's own command" << std::endl;
+  } else {
+    std::cout << text << std::flush;
+    if (carries_key && ::isatty(1) == 0)
+      std::cerr << "crew: the script holds the cluster's key: keep it private (chmod 600), or use -o FILE" << std::endl;
+  }
+  return exit_ok;
+}
+
+int launchers(const Common& c) {
+  const auto all = cluster::list_launchers();
+  if (c.json) {
+    auto out = nlohmann::json::array();
+    for (const auto& e : all) {
+      nlohmann::json j{{"name", e.file.stem().string()},
+                       {"file", e.file.string()},
+                       {"origin", e.origin},
+                       {"overridden", e.overridden}};
+      if (e.definition) {
+        j["kind"] = cluster::kind_name(e.definition->kind);
+        j["description"] = e.definition->description;
+        j["programs"] = e.definition->programs;
+        j["missing"] = cluster::missing_programs(*e.definition);
+        j["package"] = e.definition->package;
+      } else {
+        j["problem"] = e.problem;
+      }
+      out.push_back(std::move(j));
+    }
+    std::cout << out.dump() << std::endl;
+    return exit_ok;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : all) {
+    std::string ready;
+    if (!e.definition) {
+      ready = "broken: " + e.problem;
+    } else {
+      const auto missing = cluster::missing_programs(*e.definition);
+      if (missing.empty()) {
+        ready = "ready";
+      } else {
+        for (const auto& m : missing) ready += (ready.empty() ? "needs " : ", ") + m;
+        ready += " (" + e.definition->package + ")";
+      }
+    }
+    if (e.overridden) ready = "overridden by a later file";
+    rows.push_back({e.file.stem().string(), e.definition ? std::string(cluster::kind_name(e.definition->kind)) : "-",
+                    e.origin, e.definition ? e.definition->description : "", ready});
+  }
+  print_table(std::cout, {"LAUNCHER", "KIND", "FROM", "DESCRIPTION", "STATUS"}, rows);
+  std::cout << std::endl << "searched, later ones winning:";
+  for (const auto& d : cluster::launcher_directories()) std::cout << " " << d.path.string();
+  std::cout << std::endl;
   return exit_ok;
 }
 
@@ -223,7 +410,7 @@ int controller(const Common& c, const ControllerArgs& a) {
   logging::init("controller", {}, a.log_level);
   controller::ControllerConfig cfg;
   cfg.profile = c.profile;
-  cfg.ip = a.ip;
+  cfg.ip = resolve_ip(a.interface.empty() ? a.ip : "auto", a.interface);
   cfg.client_port = a.client_port;
   cfg.engine_port = a.engine_port;
   cfg.heartbeat_ms = a.heartbeat_ms;
@@ -231,6 +418,7 @@ int controller(const Common& c, const ControllerArgs& a) {
   if (a.max_message_bytes > 0) cfg.max_message_bytes = a.max_message_bytes;
   cfg.scheme = scheme_or_throw(a.scheme);
   cfg.hwm = a.hwm;
+  cfg.drain_margin_s = a.drain_margin_s;
   controller::Controller(cfg).run();
   return exit_ok;
 }

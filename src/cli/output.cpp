@@ -2,6 +2,8 @@
 #include "cli/output.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "crew/error.hpp"
@@ -36,8 +38,29 @@ int report(const std::exception& e) {
   if (const auto* err = dynamic_cast<const Error*>(&e)) {
     const auto family = errc_name(err->code());
     if (family.rfind("input.", 0) == 0) return exit_usage;
+    // A launcher name, launcher file or template that is wrong is the user's input too.
+    if (err->code() == errc::unknown_launcher || err->code() == errc::bad_launcher || err->code() == errc::bad_template)
+      return exit_usage;
   }
   return exit_failure;
+}
+
+std::string clock_text(long seconds) {
+  char buf[48];
+  const long days = seconds / 86400;
+  seconds %= 86400;
+  if (days > 0)
+    std::snprintf(buf, sizeof buf, "%ld-%02ld:%02ld:%02ld", days, seconds / 3600, (seconds / 60) % 60, seconds % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", seconds / 3600, (seconds / 60) % 60, seconds % 60);
+  return buf;
+}
+
+std::string time_left_text(std::int64_t end_unix_seconds) {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const long left = static_cast<long>(end_unix_seconds - now);
+  return left > 0 ? clock_text(left) : "ended";
 }
 
 }  // namespace crew::cli

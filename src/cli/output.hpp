@@ -24,6 +24,11 @@ void print_table(std::ostream& out, const std::vector<std::string>& header,
 /// A value as one line of JSON.
 std::string value_text(const Value& v);
 
+/// The time until `end_unix_seconds`, for people: "1:23:45", "0:00:09", "ended".
+std::string time_left_text(std::int64_t end_unix_seconds);
+/// A number of seconds as [D-]H:MM:SS.
+std::string clock_text(long seconds);
+
 /// Prints an exception to stderr and returns the exit status for it.
 int report(const std::exception& e);
 

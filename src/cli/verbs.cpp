@@ -71,7 +71,11 @@ int engines(const Common& c) {
                      {"state", e.state},
                      {"tasks", e.tasks},
                      {"completed", e.completed},
-                     {"properties", to_json(Value(e.properties))}});
+                     {"properties", to_json(Value(e.properties))},
+                     {"launcher", e.launcher},
+                     {"job_id", e.job_id},
+                     {"job_end", e.job_end},
+                     {"draining", e.draining}});
     std::cout << out.dump() << std::endl;
     return exit_ok;
   }
@@ -86,15 +90,24 @@ int engines(const Common& c) {
       if (k != "host") s += (s.empty() ? "" : " ") + k + "=" + (v.is_string() ? v.as_string() : value_text(v));
     return s;
   };
-  bool any_properties = false;
-  for (const auto& e : list) any_properties = any_properties || !properties(e).empty();
+  bool any_properties = false, any_job = false, any_end = false;
+  for (const auto& e : list) {
+    any_properties = any_properties || !properties(e).empty();
+    any_job = any_job || !e.job_id.empty();
+    any_end = any_end || e.job_end > 0;
+  }
   std::vector<std::vector<std::string>> rows;
   for (const auto& e : list) {
     rows.push_back({std::to_string(e.id), e.host, std::to_string(e.pid), std::to_string(e.rank),
-                    std::to_string(e.world), e.state, std::to_string(e.tasks), std::to_string(e.completed)});
+                    std::to_string(e.world), e.draining && e.state == "alive" ? "draining" : e.state,
+                    std::to_string(e.tasks), std::to_string(e.completed)});
+    if (any_job) rows.back().push_back(e.job_id.empty() ? "-" : e.launcher + " " + e.job_id);
+    if (any_end) rows.back().push_back(e.job_end > 0 ? time_left_text(e.job_end) : "-");
     if (any_properties) rows.back().push_back(properties(e));
   }
   std::vector<std::string> header{"ID", "HOST", "PID", "RANK", "WORLD", "STATE", "TASKS", "DONE"};
+  if (any_job) header.push_back("JOB");
+  if (any_end) header.push_back("TIME LEFT");
   if (any_properties) header.push_back("PROPERTIES");
   print_table(std::cout, header, rows);
   return exit_ok;

@@ -60,29 +60,50 @@ int save_h5(const Common& c, const std::string& file, const std::string& name, c
 int load_h5(const Common& c, const std::string& file, const std::string& dataset, const std::string& name);
 
 struct StartArgs {
-  int engines = -1;  ///< -1: not given (one per core)
+  int engines = -1;  ///< -1: not given (one per core, or per --hosts slot)
   int worlds = 1;
   std::string launcher = "local";
   std::string mpirun_args;
   std::vector<std::string> plugins;
   bool no_oversubscribe = false;
   double wait_s = 60;
-  std::string ip = "127.0.0.1";
+  std::string ip;  ///< "": 127.0.0.1 (local launcher) or auto (the others)
+  std::string interface;
   int heartbeat_ms = 1000;
   std::uint64_t max_message_bytes = 0;
   std::vector<std::string> properties;
   std::string scheme;
   int hwm = 0;
+  int drain_margin_s = 60;
+  // what job scripts are rendered with
+  std::string queue;
+  std::string account;
+  std::string walltime;
+  int nodes = 0;
+  int ranks_per_node = 0;
+  std::vector<std::string> job_options;
+  std::vector<std::string> prologue;
+  std::vector<std::string> assignments;  ///< --set NAME=VALUE
+  std::string template_file;
+  std::string connection;
+  std::string hosts;
+  std::string workdir;
+  std::string output;  ///< jobscript: the job's output file
 };
 
 int cluster_start(const Common& c, const StartArgs& a);
 int cluster_add(const Common& c, const StartArgs& a);
+/// `crew jobscript`: the rendered job script of one world, for submission by hand.
+int jobscript(const Common& c, const StartArgs& a, const std::string& out_file, bool variables);
+/// `crew launchers`: every launcher found and what each needs.
+int launchers(const Common& c);
 int cluster_stop(const Common& c, double grace_s);
 int cluster_status(const Common& c);
 int cluster_list(const Common& c);
 
 struct ControllerArgs {
   std::string ip = "127.0.0.1";
+  std::string interface;
   int client_port = 0;
   int engine_port = 0;
   int heartbeat_ms = 1000;
@@ -91,6 +112,7 @@ struct ControllerArgs {
   std::string log_level;
   std::string scheme = "leastload";
   int hwm = 0;
+  int drain_margin_s = 60;
 };
 
 int controller(const Common& c, const ControllerArgs& a);

@@ -30,6 +30,10 @@ EngineInfo engine_info(const Value& v) {
   e.tasks = static_cast<int>(v["tasks"].as_int());
   e.completed = v["completed"].as_int();
   if (v.contains("properties") && v["properties"].is_dict()) e.properties = v["properties"].as_dict();
+  if (v.contains("launcher")) e.launcher = v["launcher"].as_string();
+  if (v.contains("job_id")) e.job_id = v["job_id"].as_string();
+  if (v.contains("job_end")) e.job_end = v["job_end"].as_int();
+  if (v.contains("draining")) e.draining = v["draining"].as_bool();
   return e;
 }
 

@@ -9,9 +9,17 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
+#include <set>
+#include <thread>
 
+#include "cluster/batch_jobs.hpp"
+#include "cluster/interruption.hpp"
+#include "cluster/launcher_catalog.hpp"
 #include "cluster/local_launcher.hpp"
+#include "cluster/world_jobs.hpp"
 #include "common/clock.hpp"
+#include "common/network.hpp"
 #include "common/process.hpp"
 
 namespace crew::cluster {
@@ -86,25 +94,36 @@ void remove_connection_files(const fs::path& dir) {
   fs::remove(dir / engine_file_name, ec);
 }
 
-/// Everything `start` launched, stopped again unless committed.
+/// Everything `start` or `add` launched, stopped again (processes ended, jobs cancelled) unless
+/// committed.
 class StartGuard {
 public:
-  explicit StartGuard(fs::path dir) : dir_(std::move(dir)) {}
+  StartGuard(fs::path dir, WorldJobs& jobs) : dir_(std::move(dir)), jobs_(jobs) {}
   ~StartGuard() {
     if (committed_) return;
+    std::vector<const WorldState*> batch;
+    for (const auto& w : worlds_)
+      if (w.batch()) batch.push_back(&w);
+    (void)jobs_.cancel(batch);
     terminate(leaders_, {}, 3s);
     if (keep_files_) return;
     remove_state(dir_);
     remove_connection_files(dir_);
   }
   void add(pid_t leader) { leaders_.push_back(leader); }
+  void add(const WorldState& world) {
+    if (world.pid > 0) leaders_.push_back(world.pid);
+    worlds_.push_back(world);
+  }
   void commit() { committed_ = true; }
   /// For `add`: on failure, stop only what was added; the running cluster keeps its files.
   void keep_connection_files() { keep_files_ = true; }
 
 private:
   fs::path dir_;
+  WorldJobs& jobs_;
   std::vector<pid_t> leaders_;
+  std::vector<WorldState> worlds_;
   bool committed_ = false;
   bool keep_files_ = false;
 };
@@ -121,7 +140,7 @@ std::vector<std::pair<std::string, std::string>> process_environment() {
   return {{"GLIBC_TUNABLES", tunables}};
 }
 
-pid_t start_controller(const StartOptions& o, const fs::path& log, StartGuard& guard) {
+pid_t start_controller(const StartOptions& o, const std::string& ip, const fs::path& log, StartGuard& guard) {
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) throw LaunchError(errc::controller_failed, "pipe2 failed");
   proc::SpawnOptions spawn;
@@ -134,7 +153,7 @@ pid_t start_controller(const StartOptions& o, const fs::path& log, StartGuard& g
                 "--heartbeat-ms",
                 std::to_string(o.heartbeat_ms),
                 "--ip",
-                o.ip};
+                ip};
   if (o.max_message_bytes > 0) {
     spawn.argv.push_back("--max-message-size");
     spawn.argv.push_back(std::to_string(o.max_message_bytes));
@@ -147,6 +166,8 @@ pid_t start_controller(const StartOptions& o, const fs::path& log, StartGuard& g
     spawn.argv.push_back("--hwm");
     spawn.argv.push_back(std::to_string(o.hwm));
   }
+  spawn.argv.push_back("--drain-margin");
+  spawn.argv.push_back(std::to_string(o.drain_margin_s));
   spawn.log = log;
   spawn.env = process_environment();
   spawn.pass_fd = ready[1];
@@ -175,61 +196,64 @@ pid_t start_controller(const StartOptions& o, const fs::path& log, StartGuard& g
   return pid;
 }
 
-}  // namespace
+/// How often a batch scheduler is asked about jobs that have not registered: soon after the
+/// submission, then less and less often (schedulers are shared; one call covers all jobs).
+class PollPace {
+public:
+  bool due() const { return SteadyClock::now() >= next_; }
+  void polled() {
+    next_ = SteadyClock::now() + interval_;
+    interval_ = std::min<std::chrono::milliseconds>(interval_ * 3 / 2, 5s);
+  }
 
-namespace {
+private:
+  SteadyClock::time_point next_ = SteadyClock::now() + 300ms;
+  std::chrono::milliseconds interval_ = 500ms;
+};
 
-std::string command_text(const std::vector<std::string>& command) {
-  std::string c;
-  for (const auto& a : command) c += (c.empty() ? "" : " ") + a;
-  return c;
-}
-
-/// Starts one `mpirun` world in the background; its notices go to `notices` (said once each).
-WorldState launch_world(const StartOptions& o, int engines, int index, const fs::path& dir, StartGuard& guard,
-                        std::vector<std::string>& notices) {
-  LocalLaunch launch;
-  launch.engines = engines;
-  launch.profile = o.profile;
-  launch.mpirun_args = o.mpirun_args;
-  launch.plugins = o.plugins;
-  launch.properties = o.properties;
-  launch.oversubscribe_allowed = o.oversubscribe_allowed;
-  WorldState world;
-  world.launcher = "local";
-  world.engines = engines;
-  world.log = dir / "log" / ("world-" + std::to_string(index) + ".log");
-  world.command = mpirun_command(launch, engine_program(), [&](const std::string& notice) {
-    if (std::find(notices.begin(), notices.end(), notice) == notices.end()) notices.push_back(notice);
-  });
+std::string job_ended_message(const WorldState& w, const JobStatus& s) {
+  std::string text = job_label(w) + " ended before its engines registered: " + describe(s);
+  if (s.state != JobState::unknown) text += " (" + std::string(job_state_name(s.state)) + ")";
+  if (s.exit_code) text += ", exit code " + std::to_string(*s.exit_code);
   std::error_code ec;
-  fs::remove(world.log, ec);
-  proc::SpawnOptions spawn;
-  spawn.argv = world.command;
-  spawn.log = world.log;
-  spawn.env = process_environment();  // mpirun passes its environment on to the ranks it starts here
-  world.pid = proc::spawn(spawn);
-  guard.add(world.pid);
-  return world;
+  if (fs::exists(w.log, ec))
+    text += log_tail(w.log);
+  else
+    text += "; its output file " + w.log.string() +
+            " is not here (is the profile directory on a file system the "
+            "compute nodes share?)";
+  return text;
 }
 
-/// Waits until `wanted` engines are alive, watching the new worlds' mpirun and the controller.
+/// Waits until `wanted` engines are alive, watching the new worlds' jobs and the controller.
 std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterState& state, std::size_t first_new_world,
-                                        int wanted, SteadyClock::time_point t0, const Reporter& reporter) {
-  Client client(o.profile, ClientOptions{std::chrono::milliseconds(10000)});
-  const Deadline deadline = deadline_after(o.timeout);
+                                        int wanted, SteadyClock::time_point t0, const Reporter& reporter,
+                                        WorldJobs& jobs) {
+  Client client(o.profile, ClientOptions{std::chrono::milliseconds(3000)});
+  Deadline deadline = deadline_after(o.timeout);
   int registered = -1;
+  PollPace pace;
+  std::map<std::string, std::string> said;  // job label -> the state last reported
+  bool any_waiting_in_queue = false;
   for (;;) {
+    throw_if_interrupted();
+    std::vector<const WorldState*> batch;
     for (std::size_t i = first_new_world; i < state.worlds.size(); ++i) {
       const WorldState& world = state.worlds[i];
+      if (world.batch()) {
+        batch.push_back(&world);
+        continue;
+      }
       if (auto status = proc::reap_if_exited(world.pid))
-        throw LaunchError(errc::launcher_failed, "mpirun exited with status " + std::to_string(*status) +
-                                                     " before the engines registered (command: " +
-                                                     command_text(world.command) + ")" + log_tail(world.log));
+        throw LaunchError(errc::launcher_failed,
+                          "the " + world.launcher + " world's job exited with status " + std::to_string(*status) +
+                              " before its engines registered (command: " + proc::command_text(world.command) + ")" +
+                              log_tail(world.log));
     }
     if (!proc::alive(state.controller_pid))
       throw LaunchError(errc::controller_failed,
-                        "the controller exited while engines registered" + log_tail(state.controller_log));
+                        "the controller exited while engines registered (was the cluster stopped?)" +
+                            log_tail(state.controller_log));
     std::vector<EngineInfo> engines;
     try {
       engines = client.engines(wanted, 250ms);
@@ -241,36 +265,62 @@ std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterStat
       throw;
     }
     int alive = 0;
-    for (const auto& e : engines) alive += e.state == "alive" ? 1 : 0;
+    std::set<std::string> registered_jobs;
+    for (const auto& e : engines) {
+      if (e.state != "alive") continue;
+      ++alive;
+      registered_jobs.insert(e.launcher + " job " + e.job_id);
+    }
     if (alive != registered) {
       registered = alive;
       reporter.progress(alive, wanted, seconds_since(t0));
     }
     if (alive >= wanted) return engines;
-    if (SteadyClock::now() >= deadline)
-      throw LaunchError(errc::engines_not_registered, std::to_string(alive) + " of " + std::to_string(wanted) +
-                                                          " engines registered within " + seconds_text(o.timeout) +
-                                                          "; wait longer with --wait, or see why" +
-                                                          log_tail(state.worlds.back().log));
+
+    std::erase_if(batch, [&](const WorldState* w) { return registered_jobs.count(job_label(*w)) != 0; });
+    if (!batch.empty() && pace.due()) {
+      pace.polled();
+      any_waiting_in_queue = false;
+      for (const auto& [label, s] : jobs.states(batch)) {
+        const WorldState* w =
+            *std::find_if(batch.begin(), batch.end(), [&](const WorldState* b) { return job_label(*b) == label; });
+        if (job_ended(s.state)) throw LaunchError(errc::job_ended, job_ended_message(*w, s));
+        if (s.state == JobState::pending || s.state == JobState::held) any_waiting_in_queue = true;
+        const std::string text = describe(s);
+        if (said[label] != text) {
+          said[label] = text;
+          reporter.notice(label + ": " + text);
+        }
+      }
+      // A job waiting in the queue does not use up --wait: it counts from when jobs run.
+      if (any_waiting_in_queue) deadline = deadline_after(o.timeout);
+    }
+    if (SteadyClock::now() >= deadline) {
+      std::string why = std::to_string(alive) + " of " + std::to_string(wanted) + " engines registered within " +
+                        seconds_text(o.timeout);
+      for (const WorldState* w : batch) why += "; " + job_label(*w) + " is " + said[job_label(*w)];
+      throw LaunchError(errc::engines_not_registered,
+                        why + "; wait longer with --wait, or see why" + log_tail(state.worlds.back().log));
+    }
   }
 }
 
-/// Engine pids by the world (mpirun session) they run in, for stop's bookkeeping. Each world's
+/// Engine pids by the world (process session) they run in, for stop's bookkeeping. Each world's
 /// session is read from /proc once (it was once per engine and world: 256 engines in 4 worlds
-/// took 1.5 s of the start).
+/// took 1.5 s of the start). Engines of batch jobs run on other hosts: the scheduler ends them.
 void record_engine_pids(ClusterState& state, const std::vector<EngineInfo>& engines) {
   std::vector<std::vector<pid_t>> members;
   for (auto& w : state.worlds) {
     w.engine_pids.clear();
-    members.push_back(proc::session_members(w.pid));
+    members.push_back(w.pid > 0 ? proc::session_members(w.pid) : std::vector<pid_t>{});
     std::sort(members.back().begin(), members.back().end());
   }
+  const std::string here = host_name();
   for (const auto& e : engines) {
-    if (e.state != "alive") continue;
-    std::size_t home = state.worlds.size() - 1;
+    if (e.state != "alive" || e.host != here) continue;
     for (std::size_t i = 0; i < state.worlds.size(); ++i)
-      if (std::binary_search(members[i].begin(), members[i].end(), static_cast<pid_t>(e.pid))) home = i;
-    state.worlds[home].engine_pids.push_back(static_cast<pid_t>(e.pid));
+      if (std::binary_search(members[i].begin(), members[i].end(), static_cast<pid_t>(e.pid)))
+        state.worlds[i].engine_pids.push_back(static_cast<pid_t>(e.pid));
   }
 }
 
@@ -282,23 +332,120 @@ void check_counts(int engines, int worlds) {
                                            ": every world needs at least one engine (1 <= worlds <= engines)");
 }
 
-void require_mpirun() {
-  if (!proc::find_program("mpirun"))
-    throw LaunchError(errc::launcher_not_found,
-                      "mpirun was not found on PATH; install Open MPI (apt-get install openmpi-bin) or add it to PATH");
+/// The launcher, with its programs on PATH, and the address engines will reach the controller at.
+LauncherDefinition checked_launcher(const StartOptions& o) {
+  LauncherDefinition d = find_launcher(o.launcher);
+  require_programs(d);
+  if (!o.hosts.empty() && o.launcher != "ssh" && d.template_name.find("ssh") == std::string::npos)
+    throw InputError(errc::bad_option, "--hosts is for the ssh launcher (--launcher ssh); the " + d.name +
+                                           " launcher places engines itself");
+  return d;
+}
+
+std::string controller_ip(const StartOptions& o, const LauncherDefinition& d) {
+  const bool remote = d.kind == LauncherKind::batch || !o.hosts.empty();
+  const std::string ip = resolve_ip(o.ip.empty() ? (remote ? "auto" : "127.0.0.1") : o.ip, o.interface);
+  if (remote && is_loopback(ip))
+    throw InputError(errc::bad_option, "the " + d.name +
+                                           " launcher starts engines on other hosts, which cannot reach a "
+                                           "controller on " +
+                                           ip +
+                                           "; use --ip auto (this host's first network "
+                                           "address), --interface NAME (e.g. ib0) or --ip ADDRESS");
+  return ip;
+}
+
+LaunchSettings settings_for(const StartOptions& o) {
+  LaunchSettings s = o.launch;
+  s.profile = o.profile;
+  return s;
+}
+
+/// Launches the planned worlds, recording each in `state` (and cluster.json) as it goes.
+void launch_worlds(const StartOptions& o, const LauncherDefinition& d, const std::vector<WorldPlan>& plans,
+                   ClusterState& state, StartGuard& guard, const Reporter& reporter) {
+  const fs::path dir = profile_dir(o.profile);
+  std::vector<std::string> notices;
+  const LaunchSettings settings = settings_for(o);
+  for (const auto& plan : plans) {
+    WorldState world = launch_world(d, settings, plan, [&](const std::string& notice) {
+      if (std::find(notices.begin(), notices.end(), notice) == notices.end()) {
+        notices.push_back(notice);
+        reporter.notice(notice);
+      }
+    });
+    guard.add(world);
+    if (world.batch())
+      reporter.notice("submitted " + job_label(world) + " (" + std::to_string(world.engines) + " engine" +
+                      (world.engines == 1 ? "" : "s") + ")");
+    state.worlds.push_back(std::move(world));
+    write_state(dir, state);
+  }
+}
+
+int planned_engines(const std::vector<WorldPlan>& plans) {
+  int n = 0;
+  for (const auto& p : plans) n += p.ranks;
+  return n;
 }
 
 }  // namespace
 
-StartResult start(const StartOptions& o, const Reporter& reporter) {
-  const auto t0 = SteadyClock::now();
-  if (o.launcher != "local")
-    throw LaunchError(errc::launcher_not_found,
-                      "launcher '" + o.launcher + "' is not available yet; use --launcher local");
+void require_reachable_controller(const std::string& profile, const LauncherDefinition& launcher, bool remote_hosts) {
+  if (launcher.kind != LauncherKind::batch && !remote_hosts) return;
+  const auto cf = read_controller(profile_dir(profile));
+  if (!cf) return;  // no controller: the caller says so
+  const std::string url = cf->engine_url;
+  const std::string host = url.substr(url.find("://") + 3);
+  if (is_loopback(host.substr(0, host.rfind(':'))))
+    throw InputError(errc::bad_option, "the cluster's controller listens on " + url + " only, which the " +
+                                           launcher.name +
+                                           " launcher's engines on other hosts cannot reach; restart the cluster "
+                                           "with --ip auto (or --ip ADDRESS, --interface NAME)");
+}
+
+std::vector<WorldPlan> plan_worlds(const StartOptions& o, int first_index) {
+  std::vector<WorldPlan> plans;
+  if (!o.hosts.empty()) {
+    const auto hosts = parse_hosts(o.hosts);
+    int slots = 0;
+    for (const auto& h : hosts) slots += h.slots;
+    const int total = o.engines > 0 ? o.engines : slots;
+    if (o.worlds == 1) {
+      plans.push_back({first_index, total, hosts_text(hosts)});
+    } else if (o.worlds == static_cast<int>(hosts.size())) {
+      if (o.engines > 0 && o.engines != slots)
+        throw InputError(errc::bad_option, "-n " + std::to_string(o.engines) + " with --worlds " +
+                                               std::to_string(o.worlds) +
+                                               ": one world per host runs each host's slots (" + std::to_string(slots) +
+                                               " in all); leave out -n or change --hosts");
+      for (std::size_t i = 0; i < hosts.size(); ++i)
+        plans.push_back({first_index + static_cast<int>(i), hosts[i].slots, hosts_text({hosts[i]})});
+    } else {
+      throw InputError(errc::bad_option, "--worlds " + std::to_string(o.worlds) + " with " +
+                                             std::to_string(hosts.size()) +
+                                             " hosts: use --worlds 1 (one world across "
+                                             "the hosts) or --worlds " +
+                                             std::to_string(hosts.size()) + " (one world per host)");
+    }
+    return plans;
+  }
   const int total = o.engines > 0 ? o.engines : usable_cores();
   check_counts(total, o.worlds);
+  for (int i = 0; i < o.worlds; ++i)
+    plans.push_back({first_index + i, total / o.worlds + (i < total % o.worlds ? 1 : 0), {}});
+  return plans;
+}
+
+StartResult start(const StartOptions& o, const Reporter& reporter) {
+  const auto t0 = SteadyClock::now();
+  const InterruptionScope interruptible;
+  const auto plans = plan_worlds(o, 0);
   const fs::path dir = profile_dir(o.profile);
   ensure_profile_dir(dir);
+  const LauncherDefinition launcher = checked_launcher(o);
+  const std::string ip = controller_ip(o, launcher);
+  (void)settings_for(o);
 
   // One cluster per profile.
   const auto previous = read_state(dir);
@@ -310,33 +457,29 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
                                                  "); stop it with `crew cluster stop" +
                                                  (o.profile == "default" ? "" : " --profile " + o.profile) +
                                                  "`, add engines with `crew cluster add`, or use another --profile");
+  WorldJobs jobs;
   if (previous) {
     reporter.notice("cleaning up a cluster that did not stop cleanly");
+    std::vector<const WorldState*> old;
+    for (const auto& w : previous->worlds) old.push_back(&w);
+    (void)jobs.cancel(old);
     terminate({}, previous->all_pids(), 2s);
   }
   remove_state(dir);
   remove_connection_files(dir);
   (void)engine_program();
-  require_mpirun();
 
-  StartGuard guard(dir);
+  StartGuard guard(dir, jobs);
   ClusterState state;
   state.profile = o.profile;
   state.started = iso_now();
   state.controller_log = dir / "log" / "controller.log";
-  state.controller_pid = start_controller(o, state.controller_log, guard);
+  state.controller_pid = start_controller(o, ip, state.controller_log, guard);
   write_state(dir, state);
 
-  // N engines in W worlds: sizes differing by at most one, the first worlds larger.
-  std::vector<std::string> notices;
-  for (int i = 0; i < o.worlds; ++i) {
-    const int n = total / o.worlds + (i < total % o.worlds ? 1 : 0);
-    state.worlds.push_back(launch_world(o, n, i, dir, guard, notices));
-    write_state(dir, state);
-  }
-  for (const auto& n : notices) reporter.notice(n);
-
-  auto engines = wait_registered(o, state, 0, total, t0, reporter);
+  launch_worlds(o, launcher, plans, state, guard, reporter);
+  throw_if_interrupted();
+  auto engines = wait_registered(o, state, 0, planned_engines(plans), t0, reporter, jobs);
   record_engine_pids(state, engines);
   write_state(dir, state);
   guard.commit();
@@ -351,32 +494,31 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
 
 StartResult add(const StartOptions& o, const Reporter& reporter) {
   const auto t0 = SteadyClock::now();
-  check_counts(o.engines, o.worlds);
+  const InterruptionScope interruptible;
   const fs::path dir = profile_dir(o.profile);
   auto state = read_state(dir);
-  if (!state || !controller_alive(read_controller(dir)))
+  const auto cf = read_controller(dir);
+  if (!state || !controller_alive(cf))
     throw LaunchError(errc::not_running, "no cluster is running for profile '" + o.profile +
                                              "'; start one with `crew cluster start" +
                                              (o.profile == "default" ? "" : " --profile " + o.profile) + "`");
-  require_mpirun();
+  const LauncherDefinition launcher = checked_launcher(o);
+  require_reachable_controller(o.profile, launcher, !o.hosts.empty());
+  const auto plans = plan_worlds(o, static_cast<int>(state->worlds.size()));
   const int before = static_cast<int>(Client(o.profile, ClientOptions{5000ms}).ids().size());
 
-  StartGuard guard(dir);
+  WorldJobs jobs;
+  StartGuard guard(dir, jobs);
   guard.keep_connection_files();
   const std::size_t first_new = state->worlds.size();
-  std::vector<std::string> notices;
-  for (int i = 0; i < o.worlds; ++i) {
-    const int n = o.engines / o.worlds + (i < o.engines % o.worlds ? 1 : 0);
-    state->worlds.push_back(launch_world(o, n, static_cast<int>(first_new) + i, dir, guard, notices));
-  }
-  write_state(dir, *state);
-  for (const auto& n : notices) reporter.notice(n);
   try {
-    auto engines = wait_registered(o, *state, first_new, before + o.engines, t0, reporter);
+    launch_worlds(o, launcher, plans, *state, guard, reporter);
+    auto engines = wait_registered(o, *state, first_new, before + planned_engines(plans), t0, reporter, jobs);
     record_engine_pids(*state, engines);
   } catch (...) {
-    state->worlds.resize(first_new);  // the guard stops the new worlds; the cluster stays as it was
-    write_state(dir, *state);
+    // The guard stops the new worlds; the cluster stays as it was (unless it was stopped meanwhile).
+    state->worlds.resize(first_new);
+    if (read_state(dir)) write_state(dir, *state);
     throw;
   }
   write_state(dir, *state);
@@ -385,10 +527,96 @@ StartResult add(const StartOptions& o, const Reporter& reporter) {
   StartResult result;
   result.state = *state;
   result.engines = Client(o.profile, ClientOptions{5000ms}).engines();
-  result.client_url = read_controller(dir).value_or(ControllerFile{}).client_url;
+  result.client_url = cf->client_url;
   result.seconds = seconds_since(t0);
   return result;
 }
+
+namespace {
+
+std::vector<const WorldState*> batch_worlds(const ClusterState& state) {
+  std::vector<const WorldState*> batch;
+  for (const auto& w : state.worlds)
+    if (w.batch()) batch.push_back(&w);
+  return batch;
+}
+
+/// "slurm job 42: cancelled (CANCELLED)": a job's end for people.
+std::string job_end_line(const WorldState& w, const JobStatus& s, const std::string& how) {
+  return job_label(w) + ": " + how + " (" + std::string(job_state_name(s.state)) +
+         (s.scheduler_state.empty() ? "" : ", " + s.scheduler_state) + ")";
+}
+
+/// Batch jobs after the controller told their engines to stop (`before`: their states before
+/// that): running ones get a moment to end by themselves (their engines are leaving), pending
+/// ones and stragglers are cancelled, and then every job must have left the queue.
+void end_batch_jobs(const ClusterState& state, const std::map<std::string, JobStatus>& before,
+                    std::chrono::milliseconds grace, bool asked_to_stop, const Reporter& reporter, StopResult& result) {
+  std::vector<const WorldState*> live = batch_worlds(state);
+  if (live.empty()) return;
+  WorldJobs jobs;
+  const auto ended = [](const std::map<std::string, JobStatus>& states, const WorldState* w) {
+    const auto it = states.find(job_label(*w));
+    return it != states.end() && job_ended(it->second.state);
+  };
+  std::erase_if(live, [&](const WorldState* w) {
+    if (!ended(before, w)) return false;
+    result.jobs.push_back(job_end_line(*w, before.at(job_label(*w)), "had already ended"));
+    return true;
+  });
+  std::set<const WorldState*> cancelled;
+  // Jobs that never started have no engines to leave: cancel them now.
+  std::vector<const WorldState*> waiting;
+  for (const WorldState* w : live) {
+    const auto it = before.find(job_label(*w));
+    if (it == before.end() || it->second.state == JobState::pending || it->second.state == JobState::held)
+      waiting.push_back(w);
+  }
+  if (!waiting.empty()) {
+    if (const std::string complaint = jobs.cancel(waiting); !complaint.empty())
+      reporter.notice("the scheduler answered: " + complaint);
+    cancelled.insert(waiting.begin(), waiting.end());
+  }
+  // Running jobs whose engines were asked to leave end by themselves within a moment.
+  const Deadline natural = deadline_after(asked_to_stop ? grace : 0ms);
+  std::map<std::string, JobStatus> now = before;
+  const auto take_ended = [&] {
+    std::erase_if(live, [&](const WorldState* w) {
+      if (!ended(now, w)) return false;
+      result.jobs.push_back(job_end_line(*w, now[job_label(*w)], cancelled.count(w) ? "cancelled" : "ended"));
+      return true;
+    });
+  };
+  while (!live.empty() && SteadyClock::now() < natural) {
+    bool any_running = false;
+    for (const WorldState* w : live) any_running |= now[job_label(*w)].state == JobState::running;
+    if (!any_running) break;
+    now = jobs.states(live);
+    take_ended();
+    if (!live.empty()) std::this_thread::sleep_for(200ms);
+  }
+  if (live.empty()) return;
+  if (const std::string complaint = jobs.cancel(live); !complaint.empty())
+    reporter.notice("the scheduler answered: " + complaint);
+  cancelled.insert(live.begin(), live.end());
+  // Confirm: every cancelled job leaves the queue.
+  const auto patience = std::max<std::chrono::milliseconds>(grace, 10s);
+  const Deadline deadline = deadline_after(patience);
+  for (;;) {
+    now = jobs.states(live);
+    take_ended();
+    if (live.empty()) return;
+    if (SteadyClock::now() >= deadline) break;
+    std::this_thread::sleep_for(250ms);
+  }
+  std::string left;
+  for (const WorldState* w : live)
+    left += (left.empty() ? "" : ", ") + job_label(*w) + " (" + describe(now[job_label(*w)]) + ")";
+  throw LaunchError(errc::launcher_failed, "cancelled, but still in the queue after " + seconds_text(patience) + ": " +
+                                               left + "; check with the scheduler's own commands");
+}
+
+}  // namespace
 
 StopResult stop(const std::string& profile, std::chrono::milliseconds grace, const Reporter& reporter) {
   const auto t0 = SteadyClock::now();
@@ -402,16 +630,28 @@ StopResult stop(const std::string& profile, std::chrono::milliseconds grace, con
   if (cf && cf->pid > 0 && std::find(pids.begin(), pids.end(), cf->pid) == pids.end())
     pids.push_back(static_cast<pid_t>(cf->pid));
 
+  // The jobs' states before anything is stopped: which had ended already (walltime, scancel).
+  std::map<std::string, JobStatus> before;
+  if (state && !batch_worlds(*state).empty()) {
+    try {
+      before = WorldJobs().states(batch_worlds(*state));
+    } catch (const Error& e) {
+      reporter.notice(std::string("could not ask for the jobs' states (") + e.what() + "); cancelling them all");
+    }
+  }
+  bool asked = false;
   if (controller_alive(cf)) {
     try {
       Client client(profile, ClientOptions{std::chrono::milliseconds(3000)});
       client.shutdown();
+      asked = true;
     } catch (const Error& e) {
       reporter.notice(std::string("the controller did not answer (") + e.what() +
                       "); stopping its processes with signals");
     }
   }
   StopResult result;
+  if (state) end_batch_jobs(*state, before, grace, asked, reporter, result);
   const Deadline deadline = deadline_after(grace);
   bool all_gone = true;
   for (pid_t p : pids) all_gone &= proc::wait_gone(p, deadline);
@@ -420,7 +660,8 @@ StopResult stop(const std::string& profile, std::chrono::milliseconds grace, con
     std::vector<pid_t> leaders;
     if (state) {
       leaders.push_back(state->controller_pid);
-      for (const auto& w : state->worlds) leaders.push_back(w.pid);
+      for (const auto& w : state->worlds)
+        if (w.pid > 0) leaders.push_back(w.pid);
     }
     reporter.notice("some processes did not stop within " + seconds_text(grace) + "; sending SIGTERM, then SIGKILL");
     if (!terminate(leaders, pids, 3s)) {
@@ -444,6 +685,25 @@ Status status(const std::string& profile, std::chrono::milliseconds timeout) {
   s.state = read_state(s.dir);
   s.controller = read_controller(s.dir);
   s.running = controller_alive(s.controller);
+  if (s.state) {
+    std::vector<const WorldState*> worlds;
+    for (const auto& w : s.state->worlds) worlds.push_back(&w);
+    std::map<std::string, JobStatus> jobs;
+    try {
+      jobs = WorldJobs().states(worlds);
+    } catch (const Error& e) {
+      s.problem = std::string("cannot ask the launcher about the jobs: ") + e.what();
+    }
+    for (const WorldState* w : worlds) {
+      WorldStatus ws;
+      ws.launcher = w->launcher;
+      ws.job_id = w->job_id;
+      ws.engines = w->engines;
+      ws.log = w->log;
+      if (auto it = jobs.find(job_label(*w)); it != jobs.end()) ws.job = it->second;
+      s.worlds.push_back(std::move(ws));
+    }
+  }
   if (!s.running) {
     if (s.state)
       s.problem = "cluster.json is left from a cluster that did not stop cleanly; `crew cluster stop` cleans up";

@@ -1,6 +1,8 @@
 #pragma once
-// `crew cluster start / stop / status / list`: a controller and engine worlds started through a
-// launcher, waited for until every engine has registered, and stopped with nothing left behind.
+// `crew cluster start / add / stop / status / list`: a controller and engine worlds started
+// through a launcher (launchers/*.toml: local, ssh, slurm, pbs, sge, lsf, or a site's own),
+// waited for until every engine has registered, and stopped with nothing left behind: processes
+// ended, batch jobs cancelled and gone from the queue.
 
 #include <chrono>
 #include <filesystem>
@@ -10,6 +12,8 @@
 #include <vector>
 
 #include "cluster/cluster_state.hpp"
+#include "cluster/job_state.hpp"
+#include "cluster/world_launch.hpp"
 #include "common/profile.hpp"
 #include "crew/client.hpp"
 
@@ -17,25 +21,33 @@ namespace crew::cluster {
 
 struct StartOptions {
   std::string profile = "default";
-  int engines = 0;  ///< 0: one per usable core
-  int worlds = 1;   ///< separate mpirun jobs the engines are split over
+  int engines = 0;  ///< 0: one per usable core (local), or per --hosts slot (ssh)
+  int worlds = 1;   ///< separate MPI jobs the engines are split over
   std::string launcher = "local";
-  std::vector<std::string> mpirun_args;
-  std::vector<std::string> plugins;
-  bool oversubscribe_allowed = true;
-  std::chrono::milliseconds timeout{60000};  ///< for all engines to register
-  std::string ip = "127.0.0.1";
+  LaunchSettings launch;  ///< what each world's job script is rendered with (its profile is set from `profile`)
+  std::string hosts;      ///< ssh: nodeA:2,nodeB:2
+  std::chrono::milliseconds timeout{60000};  ///< for all engines to register (batch: from when their job runs)
+  std::string ip;                            ///< "": 127.0.0.1 for the local launcher, "auto" for the others
+  std::string interface;                     ///< bind to this interface's address
   int heartbeat_ms = 1000;
   std::uint64_t max_message_bytes = 0;  ///< 0: the controller's default
-  std::vector<std::string> properties;  ///< "k=v" for every engine (what `require` matches)
   std::string scheme;                   ///< the load balancer's scheme ("": the controller's default)
   int hwm = 0;                          ///< balanced tasks in flight per engine (0: automatic)
+  int drain_margin_s = 60;              ///< no new balanced tasks for a world this near its job's end
 };
 
 struct Reporter {
   std::function<void(const std::string&)> notice = [](const std::string&) {};
   std::function<void(int registered, int wanted, double seconds)> progress = [](int, int, double) {};
 };
+
+/// The worlds `start` or `add` would launch: N engines in W worlds, sizes differing by at most
+/// one (the first worlds larger); for ssh, --hosts decides. Throws InputError on bad counts.
+std::vector<WorldPlan> plan_worlds(const StartOptions& options, int first_index);
+
+/// Refuses (InputError [crew.input.bad_option], naming --ip) a batch or remote launcher for a
+/// cluster whose controller listens on loopback only.
+void require_reachable_controller(const std::string& profile, const LauncherDefinition& launcher, bool remote_hosts);
 
 struct StartResult {
   ClusterState state;
@@ -50,7 +62,8 @@ StartResult start(const StartOptions& options, const Reporter& reporter);
 
 struct StopResult {
   std::vector<pid_t> stopped;
-  bool forced = false;  ///< some processes needed signals
+  std::vector<std::string> jobs;  ///< "slurm job 42: cancelled" / "...: had ended (TIMEOUT)"
+  bool forced = false;            ///< some processes needed signals
   double seconds = 0;
 };
 
@@ -63,6 +76,15 @@ StartResult add(const StartOptions& options, const Reporter& reporter);
 /// signals the ones that do not go. Throws LaunchError [crew.launch.not_running] if there is none.
 StopResult stop(const std::string& profile, std::chrono::milliseconds grace, const Reporter& reporter);
 
+/// One world as its launcher sees it.
+struct WorldStatus {
+  std::string launcher;
+  std::string job_id;
+  int engines = 0;
+  JobStatus job;  ///< the scheduler's word (batch), or running/done (process)
+  std::filesystem::path log;
+};
+
 struct Status {
   std::string profile;
   std::filesystem::path dir;
@@ -70,6 +92,7 @@ struct Status {
   std::optional<ClusterState> state;
   std::optional<ControllerFile> controller;
   std::vector<EngineInfo> engines;
+  std::vector<WorldStatus> worlds;  ///< from cluster.json, with their jobs' states
   Value stats;
   std::string problem;  ///< why a running-looking cluster could not be queried
 };

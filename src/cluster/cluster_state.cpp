@@ -33,6 +33,8 @@ std::optional<ClusterState> read_state(const std::filesystem::path& profile_dir)
     WorldState ws;
     ws.launcher = w.value("launcher", "local");
     ws.pid = w.value("pid", 0);
+    ws.job_id = w.value("job_id", "");
+    ws.script = w.value("script", "");
     ws.engines = w.value("engines", 0);
     ws.log = w.value("log", "");
     ws.command = w.value("command", std::vector<std::string>{});
@@ -47,6 +49,8 @@ void write_state(const std::filesystem::path& profile_dir, const ClusterState& s
   for (const auto& w : s.worlds)
     worlds.push_back({{"launcher", w.launcher},
                       {"pid", w.pid},
+                      {"job_id", w.job_id},
+                      {"script", w.script.string()},
                       {"engines", w.engines},
                       {"log", w.log.string()},
                       {"command", w.command},

@@ -13,11 +13,14 @@ namespace crew::cluster {
 
 struct WorldState {
   std::string launcher = "local";
-  pid_t pid = 0;  ///< the launcher process (mpirun), leader of its own session
+  pid_t pid = 0;       ///< a process launcher's job (its script, then mpirun), leader of its own session
+  std::string job_id;  ///< what the launcher calls it: the scheduler's job id, or the pid
   int engines = 0;
-  std::filesystem::path log;
+  std::filesystem::path log;     ///< the job's output (stdout and stderr)
+  std::filesystem::path script;  ///< the rendered job script
   std::vector<std::string> command;
-  std::vector<pid_t> engine_pids;
+  std::vector<pid_t> engine_pids;  ///< on this host only
+  bool batch() const { return pid == 0 && !job_id.empty(); }
 };
 
 struct ClusterState {

@@ -1,4 +1,4 @@
-// The local launcher.
+// mpirun options and the engine program.
 #include "cluster/local_launcher.hpp"
 
 #include <sched.h>
@@ -41,9 +41,9 @@ std::filesystem::path engine_program() {
                         " nor on PATH; install crew (cmake --install) or add its bin directory to PATH");
 }
 
-std::vector<std::string> mpirun_command(const LocalLaunch& launch, const std::filesystem::path& engine,
-                                        const std::function<void(const std::string&)>& notice) {
-  std::vector<std::string> argv{"mpirun", "-n", std::to_string(launch.engines)};
+std::vector<std::string> mpirun_prefix(const LocalLaunch& launch,
+                                       const std::function<void(const std::string&)>& notice) {
+  std::vector<std::string> argv{"mpirun"};
   auto user_gave = [&](std::string_view flag) {
     for (const auto& a : launch.mpirun_args)
       if (a == flag) return true;
@@ -60,17 +60,6 @@ std::vector<std::string> mpirun_command(const LocalLaunch& launch, const std::fi
     notice("running as root: passing --allow-run-as-root to mpirun");
   }
   argv.insert(argv.end(), launch.mpirun_args.begin(), launch.mpirun_args.end());
-  argv.push_back(engine.string());
-  argv.push_back("--profile");
-  argv.push_back(launch.profile);
-  for (const auto& p : launch.plugins) {
-    argv.push_back("--plugin");
-    argv.push_back(p);
-  }
-  for (const auto& p : launch.properties) {
-    argv.push_back("--property");
-    argv.push_back(p);
-  }
   return argv;
 }
 

@@ -238,7 +238,8 @@ CommandResult run(const std::vector<std::string>& argv, const RunOptions& option
   Pipe out, err;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  const std::string input = options.stdin_file.empty() ? std::string("/dev/null") : options.stdin_file.string();
+  posix_spawn_file_actions_addopen(&actions, 0, input.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out.fd[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
   std::vector<char*> args;
@@ -305,6 +306,12 @@ CommandResult run_shell(const std::string& command, std::size_t max_output) {
   RunOptions options;
   options.max_output = max_output;
   return run({"/bin/sh", "-c", command}, options);
+}
+
+std::string command_text(const std::vector<std::string>& argv) {
+  std::string text;
+  for (const auto& a : argv) text += (text.empty() ? "" : " ") + a;
+  return text;
 }
 
 std::string tail_file(const fs::path& path, std::size_t lines) {

@@ -61,6 +61,7 @@ struct RunOptions {
   std::vector<std::pair<std::string, std::string>> env;  ///< added to (or replacing) the environment
   std::optional<std::chrono::milliseconds> timeout;      ///< then SIGKILL; status 128 + 9
   std::size_t max_output = 16u << 20;                    ///< per stream
+  fs::path stdin_file;                                   ///< the program's standard input (none: /dev/null)
 };
 
 /// Runs a program (found on PATH) and captures its stdout and stderr. Uses posix_spawn, so it is
@@ -69,6 +70,9 @@ CommandResult run(const std::vector<std::string>& argv, const RunOptions& option
 
 /// Runs `/bin/sh -c command`, capturing stdout and stderr (each up to `max_output` bytes).
 CommandResult run_shell(const std::string& command, std::size_t max_output = 16u << 20);
+
+/// A command line for people and logs: its words joined by spaces.
+std::string command_text(const std::vector<std::string>& argv);
 
 /// The last `lines` lines of a text file ("" if it cannot be read).
 std::string tail_file(const fs::path& path, std::size_t lines);

@@ -212,7 +212,7 @@ void Controller::Impl::schedule() {
   if (ready.empty()) return;
   std::vector<Candidate> room;  // alive engines below their mark
   for (const auto& e : registry.engines()) {
-    if (e.state != EngineState::alive) continue;
+    if (e.state != EngineState::alive || e.draining) continue;
     const int load = static_cast<int>(e.in_flight.size());
     if (load < depth(e)) room.push_back({e.id, load, e.last_use});
   }
@@ -311,6 +311,19 @@ bool Controller::Impl::retry(TaskRecord& t, int engine, const wire::ErrorInfo& e
   spdlog::debug("task {} failed on engine {} ({}); retrying, {} retr{} left", *t.msg_id, engine, error.message,
                 bt.retries_left, bt.retries_left == 1 ? "y" : "ies");
   return true;
+}
+
+void Controller::Impl::take_back(TaskRecord& t, EngineRecord& e) {
+  // The engine's clock said its world drains before ours did: take its word now, or the task
+  // would go straight back to it.
+  if (WorldRecord* w = registry.world(e.world)) start_drain(*w);
+  ++stats.tasks_withdrawn;
+  t.engine_id = -1;
+  t.dispatched_ns = 0;
+  t.lb->stage = BalancedTask::Stage::ready;
+  ready.push_front(&t);
+  ++unassigned;
+  spdlog::debug("task {} came back unstarted from draining engine {}", *t.msg_id, e.id);
 }
 
 void Controller::Impl::fail_balanced(TaskRecord& t, errc code, const std::string& message) {

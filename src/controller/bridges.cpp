@@ -81,14 +81,44 @@ void Controller::Impl::on_register(PeerId bridge, const wire::Packet& p) {
         properties.push_back(d.is_dict() ? d.as_dict() : Value::Dict{});
     w = &registry.add_world(rid, hosts, pids, properties);
     w->peer = bridge;
-    spdlog::info("world {} registered: {} engine{} ({}-{}) on {}, rank-0 pid {}", w->id, w->size,
+    if (body.contains("job") && body["job"].is_dict()) {
+      const Value& job = body["job"];
+      if (job.contains("launcher") && job["launcher"].is_string()) w->launcher = job["launcher"].as_string();
+      if (job.contains("id") && job["id"].is_string()) w->job_id = job["id"].as_string();
+      if (job.contains("end_time") && job["end_time"].is_int()) w->job_end = job["end_time"].as_int();
+    }
+    spdlog::info("world {} registered: {} engine{} ({}-{}) on {}, rank-0 pid {}{}", w->id, w->size,
                  w->size == 1 ? "" : "s", w->first_engine, w->first_engine + w->size - 1, hosts.front(),
-                 pids.empty() ? 0 : pids.front());
+                 pids.empty() ? 0 : pids.front(),
+                 w->job_id.empty() ? std::string() : ", " + w->launcher + " job " + w->job_id);
   }
   to_bridge(bridge, wire::make_message(reply, Value::dict({{"world", w->id},
                                                            {"first_engine", w->first_engine},
-                                                           {"heartbeat_ms", cfg.heartbeat_ms}})));
+                                                           {"heartbeat_ms", cfg.heartbeat_ms},
+                                                           {"drain_margin_s", cfg.drain_margin_s}})));
   answer_waiters();
+}
+
+/// Worlds whose batch job ends within the drain margin take no new balanced tasks: a task begun
+/// there would be killed with the job. (Their engines give back the tasks queued and not
+/// started; direct work still goes to them.)
+void Controller::Impl::check_drains() {
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (auto& w : registry.worlds())
+    if (!w.draining && w.state == EngineState::alive && w.job_end > 0 && now_s >= w.job_end - cfg.drain_margin_s)
+      start_drain(w);
+}
+
+void Controller::Impl::start_drain(WorldRecord& w) {
+  if (w.draining) return;
+  w.draining = true;
+  ++stats.worlds_drained;
+  for (int id = w.first_engine; id < w.first_engine + w.size; ++id) registry.engine(id)->draining = true;
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  spdlog::info("world {} ({} job {}) ends in {} s: no new load-balanced tasks go to it (--drain-margin {} s)", w.id,
+               w.launcher, w.job_id, std::max<long>(0, w.job_end - now_s), cfg.drain_margin_s);
 }
 
 void Controller::Impl::check_heartbeats(clock::time_point now) {

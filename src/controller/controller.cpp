@@ -297,6 +297,7 @@ void Controller::Impl::on_timers() {
     while (drain(engines, false)) {
     }
     check_heartbeats(clock::now());
+    check_drains();
     next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
     // Memory kept for bulk messages goes back to the system once a period passed without any;
     // what a burst of small messages left free, once a period passed without any message, but

@@ -34,6 +34,9 @@ struct ControllerConfig {
   /// Balanced tasks in flight per engine at most; 0: automatic (deep enough to cover the round
   /// trip to the engine for short tasks, one at a time for long ones).
   int hwm = 0;
+  /// A world whose batch job ends within this many seconds gets no new load-balanced tasks;
+  /// those queued on its engines and not started go to other worlds.
+  int drain_margin_s = 60;
 };
 
 struct ControllerStats {
@@ -43,7 +46,9 @@ struct ControllerStats {
   std::uint64_t dropped_unexpected = 0;
   std::uint64_t unroutable = 0;
   std::uint64_t handler_errors = 0;
-  std::uint64_t worlds_revived = 0;  ///< worlds heard from again after they were declared dead
+  std::uint64_t worlds_revived = 0;   ///< worlds heard from again after they were declared dead
+  std::uint64_t worlds_drained = 0;   ///< worlds that came within --drain-margin of their job's end
+  std::uint64_t tasks_withdrawn = 0;  ///< balanced tasks a draining world gave back unstarted
   // traffic: ZeroMQ messages, and the crew messages in them (batches carry many)
   std::uint64_t messages_in = 0;
   std::uint64_t members_in = 0;

@@ -164,6 +164,10 @@ struct Controller::Impl {
   void on_heartbeat_connection(PeerId bridge, const wire::Packet& p);
   void on_register(PeerId bridge, const wire::Packet& p);
   void check_heartbeats(clock::time_point now);
+  void check_drains();
+  void start_drain(WorldRecord& w);
+  /// A balanced task a draining world gave back before it started: it goes back to the queue.
+  void take_back(TaskRecord& t, EngineRecord& e);
   void end_world(WorldRecord& w, EngineState state, const std::string& reason);
   void heard_from(WorldRecord& w);
   void revive_world(WorldRecord& w);

@@ -166,8 +166,12 @@ void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
     return;
   }
   q.erase(it);
-  ++e->completed;
   if (t->done) return;
+  if (t->balanced && p.header.error.code == errc::withdrawn) {
+    take_back(*t, *e);
+    return;
+  }
+  ++e->completed;
   const bool failed = p.header.error.failed();
   if (t->balanced) {
     note_timing(*t, p.header, *e);

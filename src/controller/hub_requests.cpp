@@ -89,7 +89,11 @@ void Controller::Impl::send_engines(PeerId client, std::uint64_t request_id) {
                                 {"state", state_name(e.state)},
                                 {"tasks", static_cast<std::int64_t>(e.in_flight.size())},
                                 {"completed", static_cast<std::int64_t>(e.completed)},
-                                {"properties", Value(e.properties)}}));
+                                {"properties", Value(e.properties)},
+                                {"launcher", w ? w->launcher : std::string()},
+                                {"job_id", w ? w->job_id : std::string()},
+                                {"job_end", w ? w->job_end : std::int64_t{0}},
+                                {"draining", e.draining}}));
   }
   wire::Header h;
   h.kind = wire::MsgKind::engines_reply;
@@ -120,6 +124,8 @@ Value Controller::Impl::stats_value() const {
        {"unroutable", static_cast<std::int64_t>(stats.unroutable)},
        {"handler_errors", static_cast<std::int64_t>(stats.handler_errors)},
        {"worlds_revived", static_cast<std::int64_t>(stats.worlds_revived)},
+       {"worlds_drained", static_cast<std::int64_t>(stats.worlds_drained)},
+       {"tasks_withdrawn", static_cast<std::int64_t>(stats.tasks_withdrawn)},
        {"tasks_submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
        {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
        {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},

@@ -30,6 +30,7 @@ struct EngineRecord {
   std::deque<TaskRecord*> in_flight;  ///< tasks dispatched and not answered, oldest first
   std::uint64_t completed = 0;
   Value::Dict properties;  ///< what `requires` matches: --property k=v, and "host"
+  bool draining = false;   ///< its world's job ends within the drain margin: no new balanced tasks
   // for the load balancer
   std::uint64_t last_use = 0;  ///< when it last got a balanced task (a counter; 0: never)
   double task_us = -1;         ///< how long its tasks take (moving average; -1: not measured yet)
@@ -45,6 +46,11 @@ struct WorldRecord {
   std::chrono::steady_clock::time_point last_seen;
   std::string end_reason;
   std::chrono::steady_clock::time_point ended_at;  ///< when it was declared dead or stopped
+  // the job it runs in, as rank 0 reported it at registration
+  std::string launcher;      ///< e.g. "slurm" ("" if not said)
+  std::string job_id;        ///< the scheduler's job id, or the launching process's pid
+  std::int64_t job_end = 0;  ///< when its walltime runs out, Unix seconds (0: unknown)
+  bool draining = false;     ///< within the drain margin of job_end
   // for the load balancer: the round trip to this world's engines, without the task itself
   double round_trip_us = -1;  ///< the least in the last window (-1: not measured yet)
   double window_min_us = -1;  ///< the least so far in the current window

@@ -5,7 +5,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <deque>
+#include <iostream>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "common/clock.hpp"
@@ -60,21 +64,61 @@ struct Registration {
   int world_id = -1;
   int first_engine = -1;
   int heartbeat_ms = 1000;
+  std::int64_t drain_at = 0;  ///< Unix seconds from which balanced tasks are given back unstarted (0: never)
 
   /// One broadcast (two after a failure: the message follows).
   void broadcast(MPI_Comm comm) {
-    std::int64_t numbers[4] = {world_id, first_engine, heartbeat_ms, static_cast<std::int64_t>(error.size())};
-    mpi_frames::check(MPI_Bcast(numbers, 4, MPI_INT64_T, 0, comm), "MPI_Bcast");
+    std::int64_t numbers[5] = {world_id, first_engine, heartbeat_ms, drain_at, static_cast<std::int64_t>(error.size())};
+    mpi_frames::check(MPI_Bcast(numbers, 5, MPI_INT64_T, 0, comm), "MPI_Bcast");
     world_id = static_cast<int>(numbers[0]);
     first_engine = static_cast<int>(numbers[1]);
     heartbeat_ms = static_cast<int>(numbers[2]);
-    error.resize(static_cast<std::size_t>(numbers[3]));
+    drain_at = numbers[3];
+    error.resize(static_cast<std::size_t>(numbers[4]));
     if (!error.empty())
       mpi_frames::check(MPI_Bcast(error.data(), static_cast<int>(error.size()), MPI_CHAR, 0, comm), "MPI_Bcast");
   }
 };
 
 std::string random_hex(std::size_t bytes) { return wire::new_key_hex().substr(0, bytes * 2); }
+
+/// The batch job (or launching process) this world runs in, as its job script exported it:
+/// CREW_LAUNCHER, CREW_JOB_ID and CREW_JOB_END_TIME (Unix seconds).
+std::optional<Value> job_from_environment() {
+  const char* id = std::getenv("CREW_JOB_ID");
+  if (id == nullptr || *id == '\0') return std::nullopt;
+  Value::Dict job{{"id", Value(std::string(id))}};
+  if (const char* l = std::getenv("CREW_LAUNCHER"); l != nullptr) job.emplace("launcher", Value(std::string(l)));
+  if (const char* end = std::getenv("CREW_JOB_END_TIME"); end != nullptr && *end != '\0') {
+    char* stop = nullptr;
+    const long long t = std::strtoll(end, &stop, 10);
+    if (stop != end && *stop == '\0' && t > 0) job.emplace("end_time", Value(static_cast<std::int64_t>(t)));
+  }
+  return Value(std::move(job));
+}
+
+/// The connection file: a path, or "-" for rank 0's standard input (a job script that carries it).
+EngineFile read_engine_file(const fs::path& file, const std::string& profile) {
+  if (file == "-") {
+    std::stringstream text;
+    text << std::cin.rdbuf();
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text.str());
+    } catch (const nlohmann::json::parse_error& e) {
+      throw ConnectionError(errc::no_profile, std::string("--file -: standard input holds no connection file (") +
+                                                  e.what() +
+                                                  "); feed it the controller's engine.json, as crew's job scripts do");
+    }
+    return engine_file_from_json(j, "standard input");
+  }
+  if (!fs::exists(file))
+    throw ConnectionError(errc::no_profile, "no connection file " + file.string() +
+                                                ": no controller is running for this profile; "
+                                                "start one with `crew cluster start` or `crew controller --profile " +
+                                                profile + "`");
+  return engine_file_from_json(read_json_file(file), file);
+}
 
 }  // namespace
 
@@ -208,6 +252,7 @@ private:
     reg.broadcast(control_);
     if (!reg.error.empty()) throw_formatted(reg.error);
     heartbeat_ms_ = reg.heartbeat_ms;
+    drain_at_ = reg.drain_at;
     EngineIdentity id;
     id.engine_id = reg.first_engine + rank_;
     id.rank = rank_;
@@ -226,12 +271,7 @@ private:
                                         const std::vector<std::string>& properties) {
     const fs::path file =
         options_.engine_file.empty() ? profile_dir(options_.profile) / engine_file_name : options_.engine_file;
-    if (!fs::exists(file))
-      throw ConnectionError(errc::no_profile, "no connection file " + file.string() +
-                                                  ": no controller is running for this profile; "
-                                                  "start one with `crew cluster start` or `crew controller --profile " +
-                                                  options_.profile + "`");
-    const EngineFile ef = engine_file_from_json(read_json_file(file), file);
+    const EngineFile ef = read_engine_file(file, options_.profile);
     key_ = wire::key_from_hex(ef.key_hex);
     wire::Signer signer(key_);
 
@@ -253,11 +293,13 @@ private:
     h.kind = wire::MsgKind::register_request;
     Value::List host_list(hosts.begin(), hosts.end()), pid_list(pids.begin(), pids.end()), property_list;
     for (const auto& p : properties) property_list.push_back(parse_json(p));
-    const Value body = Value::dict({{"size", size_},
-                                    {"hosts", Value(std::move(host_list))},
-                                    {"pids", Value(std::move(pid_list))},
-                                    {"properties", Value(std::move(property_list))},
-                                    {"crew_version", version_string}});
+    Value body = Value::dict({{"size", size_},
+                              {"hosts", Value(std::move(host_list))},
+                              {"pids", Value(std::move(pid_list))},
+                              {"properties", Value(std::move(property_list))},
+                              {"crew_version", version_string}});
+    const auto job = job_from_environment();
+    if (job) body.as_dict()["job"] = *job;
     (void)wire::send(socket_, {}, wire::make_message(h, body), signer);
 
     const Deadline deadline = deadline_after(options_.register_timeout);
@@ -282,6 +324,8 @@ private:
         reg.world_id = static_cast<int>(reply["world"].as_int());
         reg.first_engine = static_cast<int>(reply["first_engine"].as_int());
         reg.heartbeat_ms = static_cast<int>(reply["heartbeat_ms"].as_int());
+        if (job && job->contains("end_time") && reply.contains("drain_margin_s"))
+          reg.drain_at = (*job)["end_time"].as_int() - reply["drain_margin_s"].as_int();
         return reg;
       }
     }
@@ -372,6 +416,10 @@ private:
         send_replies();
         return;
       }
+      if (draining(task.header)) {
+        replies.messages.push_back(withdrawn_reply(task.header));
+        continue;
+      }
       const auto start = SteadyClock::now();
       if (hold.send_first(wire::collective_of(task.header.function) != wire::Collective::none, start)) send_replies();
       auto reply = executor_->run(task.header, task.payload);
@@ -449,6 +497,11 @@ private:
         return;
       }
       if (p.header.kind != wire::MsgKind::task && p.header.kind != wire::MsgKind::apply_request) continue;
+      if (draining(p.header)) {
+        const auto reply = withdrawn_reply(p.header);
+        replies.add(reply.header_bytes, reply.payload);
+        continue;
+      }
       const auto start = SteadyClock::now();
       if (hold.send_first(wire::collective_of(p.header.function) != wire::Collective::none, start)) send_replies();
       auto reply = executor_->run(p.header, p.payload);
@@ -458,7 +511,21 @@ private:
     }
   }
 
+  /// A balanced task that would start within the drain margin of the job's end: it goes back to
+  /// the controller unstarted, to run on a world with time left, instead of being killed here.
+  bool draining(const wire::Header& task) const {
+    if (drain_at_ <= 0 || task.kind != wire::MsgKind::task) return false;
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+               .count() >= drain_at_;
+  }
+
+  wire::Outgoing withdrawn_reply(const wire::Header& task) const {
+    return failure_reply(task, task.msg_ids.empty() ? std::string() : task.msg_ids.front(), identity().engine_id,
+                         {errc::withdrawn, "crew.remote.withdrawn", "the world's job ends soon: not started", {}});
+  }
+
   EngineOptions options_;
+  std::int64_t drain_at_ = 0;
   MPI_Comm control_ = MPI_COMM_NULL;
   MPI_Comm user_ = MPI_COMM_NULL;
   MPI_Comm data_ = MPI_COMM_NULL;  ///< crew's collectives

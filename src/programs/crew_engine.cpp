@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("crew-engine ") + crew::version_string);
   app.add_option("--profile", options.profile, "profile whose engine.json to use ($CREW_HOME/profile_<name>)")
       ->capture_default_str();
-  app.add_option("--file", options.engine_file, "an engine.json connection file (overrides --profile)");
+  app.add_option("--file", options.engine_file,
+                 "an engine.json connection file (overrides --profile); '-': rank 0 reads it on standard input");
   app.add_option("--plugin", options.plugins, "a shared library of CREW_FUNCTIONs to load on every rank (repeatable)");
   app.add_option("--timeout", timeout_s, "seconds to wait for the controller to answer the registration")
       ->capture_default_str()

@@ -704,3 +704,142 @@ TEST_SUITE("cli.launch_failure") {
   }
 
 }  // TEST_SUITE cli.launch_failure
+
+// ============================================================================================
+// Launchers and job scripts as users get them wrong: nothing is started or submitted, and the
+// error names what was wrong and what to do. (Real schedulers: tests/launchers/.)
+TEST_SUITE("cli.launchers") {
+
+  TEST_CASE("crew launchers lists the built-in ones with their kind and origin; --json too") {
+    const Run r = crew_run({"launchers", "--json"});
+    SHOW(r);
+    REQUIRE(r.r.status == exit_ok);
+    std::set<std::string> names;
+    for (const auto& l : json::parse(r.r.out)) {
+      names.insert(l.at("name").get<std::string>());
+      CHECK(l.at("origin") == "built in");
+      CHECK(l.contains("kind"));
+    }
+    CHECK(names == std::set<std::string>{"local", "lsf", "pbs", "sge", "slurm", "ssh"});
+  }
+
+  TEST_CASE("an unknown launcher is refused, listing the known ones") {
+    const Run r = crew_run({"cluster", "start", "-n", "1", "--launcher", "slurn", "--profile", "unk"});
+    SHOW(r);
+    CHECK(r.r.status == exit_usage);
+    CHECK(starts_with(error_of(r.r.err), "[crew.launch.unknown_launcher] no launcher 'slurn'; the launchers are: "));
+    CHECK(contains(r.r.err, "slurm"));
+    check_nothing_running("unk");
+  }
+
+  TEST_CASE("a scheduler whose commands are missing is refused naming the programs and the package") {
+    const fs::path bin = crew_home() / "bin-only-mpirun";
+    fs::create_directories(bin);
+    if (auto mpirun = proc::find_program("mpirun")) fs::create_symlink(*mpirun, bin / "mpirun");
+    for (const auto& [launcher, program] : std::vector<std::pair<std::string, std::string>>{
+             {"slurm", "sbatch"}, {"pbs", "qsub"}, {"sge", "qsub"}, {"lsf", "bsub"}}) {
+      CAPTURE(launcher);
+      const Run r = crew_run({"cluster", "start", "-n", "1", "--launcher", launcher, "--profile", "nosched"},
+                             {{"PATH", bin.string()}});
+      SHOW(r);
+      CHECK(r.r.status == exit_failure);
+      CHECK(starts_with(error_of(r.r.err), "[crew.launch.not_found] the " + launcher + " launcher needs " + program));
+      CHECK(contains(r.r.err, "install "));
+      check_nothing_running("nosched");
+    }
+  }
+
+  TEST_CASE("a malformed launcher file of the user's is refused with its path, line and key") {
+    const fs::path dir = crew_home() / "launchers";
+    fs::create_directories(dir);
+    std::ofstream(dir / "mysched.toml") << "kind = \"batch\"\ntemplate = \"slurm.sh.in\"\nprograms = [\"sh\"]\n"
+                                           "package = \"x\"\n[submit]\ncommand = [\"sh\", \"{script}\"]\n";
+    const Run r = crew_run({"cluster", "start", "-n", "1", "--launcher", "mysched", "--profile", "bad"});
+    SHOW(r);
+    CHECK(r.r.status == exit_usage);
+    CHECK(starts_with(error_of(r.r.err), "[crew.launch.bad_launcher] " + (dir / "mysched.toml").string() + ":5:"));
+    CHECK(contains(r.r.err, "[submit] has no key 'job_id'"));
+    // `crew launchers` shows it as broken, with the same reason, and the others still work.
+    const Run list = crew_run({"launchers"});
+    SHOW(list);
+    CHECK(list.r.status == exit_ok);
+    CHECK(contains(list.r.out, "broken:"));
+    check_nothing_running("bad");
+  }
+
+  TEST_CASE("a user's launcher file overrides the built-in one of the same name") {
+    const fs::path dir = crew_home() / "launchers";
+    fs::create_directories(dir);
+    std::ofstream(dir / "local.toml") << "description = \"my local\"\nkind = \"process\"\ntemplate = \"local.sh.in\"\n"
+                                         "programs = [\"mpirun\"]\npackage = \"openmpi-bin\"\n";
+    const Run r = crew_run({"launchers", "--json"});
+    SHOW(r);
+    int locals = 0;
+    for (const auto& l : json::parse(r.r.out)) {
+      if (l.at("name") != "local") continue;
+      ++locals;
+      CHECK(l.at("overridden") == (l.at("origin") == "built in"));
+    }
+    CHECK(locals == 2);
+    fs::remove(dir / "local.toml");
+  }
+
+  TEST_CASE("batch options that do not parse are bad input, and start nothing") {
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"--walltime", "1:30"},
+                                                 {"--walltime", "soon"},
+                                                 {"--hosts", "a:0"},
+                                                 {"--hosts", "a:2,b:1", "--worlds", "3"},
+                                                 {"--set", "nosuchvar=1"},
+                                                 {"--connection", "sometimes"}}) {
+      std::vector<std::string> cmd{"cluster", "start", "-n", "1", "--profile", "badopt"};
+      if (args.front() == "--hosts") cmd.insert(cmd.end(), {"--launcher", "ssh"});
+      cmd.insert(cmd.end(), args.begin(), args.end());
+      CAPTURE(args.front() + " " + args.at(1));
+      const Run r = crew_run(cmd);
+      SHOW(r);
+      CHECK(r.r.status == exit_usage);
+      check_nothing_running("badopt");
+    }
+  }
+
+  TEST_CASE("--hosts with a launcher that places engines itself is refused") {
+    const Run r = crew_run({"cluster", "start", "-n", "1", "--hosts", "a:1", "--profile", "hosts"});
+    SHOW(r);
+    CHECK(r.r.status == exit_usage);
+    CHECK(contains(error_of(r.r.err), "--hosts is for the ssh launcher"));
+    check_nothing_running("hosts");
+  }
+
+  TEST_CASE("a batch launcher with a loopback-only controller is refused naming --ip") {
+    // The launcher's programs must be found first: a stand-in sbatch/squeue/scancel that would fail loudly.
+    const fs::path bin = crew_home() / "fake-slurm";
+    fs::create_directories(bin);
+    for (const char* p : {"sbatch", "squeue", "scancel"}) {
+      std::ofstream(bin / p) << "#!/bin/sh\necho 'must not be called' >&2\nexit 99\n";
+      fs::permissions(bin / p, fs::perms::owner_all);
+    }
+    const std::string path = bin.string() + ":" + std::getenv("PATH");
+    const Run r =
+        crew_run({"cluster", "start", "-n", "1", "--launcher", "slurm", "--ip", "127.0.0.1", "--profile", "loop"},
+                 {{"PATH", path}});
+    SHOW(r);
+    CHECK(r.r.status == exit_usage);
+    CHECK(starts_with(error_of(r.r.err), "[crew.input.bad_option]"));
+    CHECK(contains(r.r.err, "--ip auto"));
+    CHECK_FALSE(contains(r.r.err, "must not be called"));
+    check_nothing_running("loop");
+  }
+
+  TEST_CASE("jobscript renders a script with the scheduler's directives; its variables are listed") {
+    const Run vars = crew_run({"jobscript", "--variables", "--json"});
+    SHOW(vars);
+    REQUIRE(vars.r.status == exit_ok);
+    CHECK(json::parse(vars.r.out).contains("walltime"));
+    // Without a controller there is no connection to put in the script.
+    const Run none = crew_run({"jobscript", "--launcher", "slurm", "-n", "2", "--profile", "nojob"});
+    SHOW(none);
+    CHECK(none.r.status == exit_failure);
+    CHECK(starts_with(error_of(none.r.err), "[crew.launch.not_running]"));
+  }
+
+}  // TEST_SUITE cli.launchers
