@@ -1,7 +1,7 @@
 # Everything comes from Debian 12 packages (see README "Dependencies").
 find_package(Threads REQUIRED)
 find_package(MPI REQUIRED COMPONENTS CXX)
-find_package(Boost 1.74 REQUIRED COMPONENTS mpi serialization)
+find_package(Boost 1.74 REQUIRED)   # headers only (small_vector)
 find_package(cppzmq REQUIRED)
 find_package(cereal REQUIRED)
 find_package(nlohmann_json REQUIRED)

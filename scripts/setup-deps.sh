@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config          # toolchain
   libopenmpi-dev openmpi-bin                            # MPI: engines are ranks
-  libboost-mpi-dev libboost-serialization-dev           # Boost.MPI (communicators, control)
+  libboost-dev                                          # Boost headers (small_vector)
   libzmq3-dev cppzmq-dev                                # ZeroMQ: bridge <-> controller <-> clients
   libcereal-dev                                         # message headers, user types
   libssl-dev                                            # HMAC-SHA256 (libcrypto uses the CPU's SHA extensions)

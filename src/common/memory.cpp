@@ -34,30 +34,46 @@ std::size_t heap_reserve() noexcept {
   return std::clamp(eighth, 512 * mib, 1536 * mib);
 }
 
+/// Bytes at the bottom of the reserve that keep small pages (keep_freed_memory_for_reuse).
+std::size_t small_pages_first = 0;
+
 /// Grows the heap by `bytes` at once (address space only: nothing is touched) and marks that
 /// stretch for huge pages. The block is freed right away and the trim threshold keeps it in the
 /// heap, so the heap's next `bytes` come from marked memory. (Growth beyond it gets a mapping of
 /// its own, unmarked: glibc's tunable glibc.malloc.hugetlb=1, which crew's launchers set for the
-/// processes they start, marks every growth.)
+/// processes they start, marks every growth.) The first `small_pages_first` bytes of the block
+/// are marked for small pages instead (that tunable marked them too).
 void advise_heap_hugepages(std::size_t bytes) noexcept {
   constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
   constexpr std::uintptr_t page = 4096;
   void* block = std::malloc(bytes);
   if (block == nullptr) return;
-  // From the first huge-page boundary in the block up to the heap's end (the break): the mapping
-  // the heap grows from next must be the marked one.
-  const auto start = (reinterpret_cast<std::uintptr_t>(block) + huge - 1) & ~(huge - 1);
+  const auto at = reinterpret_cast<std::uintptr_t>(block);
+  // From the first huge-page boundary in the block (after the small pages) up to the heap's end
+  // (the break): the mapping the heap grows from next must be the marked one.
+  const auto start = (at + std::min(small_pages_first, bytes) + huge - 1) & ~(huge - 1);
   const auto end = (reinterpret_cast<std::uintptr_t>(::sbrk(0)) + page - 1) & ~(page - 1);
+  if (small_pages_first > 0) {
+    const auto small = (at + page - 1) & ~(page - 1);
+    if (std::min(start, end) > small)
+      (void)::madvise(reinterpret_cast<void*>(small), std::min(start, end) - small, MADV_NOHUGEPAGE);
+  }
   if (end > start) (void)::madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+  // malloc wrote the heap's top chunk header just past the block, at the end of the marked
+  // stretch, which faulted in a (huge) page there; once the block is back in the top chunk
+  // (whose header is then at the block's start) that page holds nothing: give it back.
+  const auto tail = std::max(start, (at + bytes) & ~(huge - 1));
   std::free(block);
+  if (end > tail) (void)::madvise(reinterpret_cast<void*>(tail), end - tail, MADV_DONTNEED);
 }
 
 }  // namespace
 
-void keep_freed_memory_for_reuse() noexcept {
+void keep_freed_memory_for_reuse(std::size_t small_pages) noexcept {
   if (!glibc_allocator) return;
   static std::once_flag once;
-  std::call_once(once, [] {
+  std::call_once(once, [small_pages] {
+    small_pages_first = small_pages;
     // Blocks below 2 GiB come from the heap (and go back to it), not from mappings of their own;
     // the heap is never trimmed on its own (-1: the reserve below plus one large freed array
     // would pass any finite threshold), only by release_unused_memory.

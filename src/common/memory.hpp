@@ -17,8 +17,11 @@ namespace crew {
 
 /// Keeps freed blocks of up to 2 GiB in the heap for reuse and asks for huge pages for the heap
 /// (mallopt, madvise; on systems where transparent huge pages are "madvise" or "always").
-/// Call once, early.
-void keep_freed_memory_for_reuse() noexcept;
+/// Call once, early. `small_pages`: that much of the heap's bottom keeps small pages, for the
+/// small, long-lived allocations a process makes first: an engine rank's MPI_Init and its own
+/// records use 1.7 MiB there, which on huge pages held 4.7 MiB (each 2 MiB page zeroed at its
+/// first touch) in every idle rank.
+void keep_freed_memory_for_reuse(std::size_t small_pages = 0) noexcept;
 /// Returns unused heap memory to the kernel (malloc_trim); for idle moments. Keeps it all while
 /// at most `keep_warm` bytes of it are resident: a trim costs the next burst a page fault for
 /// every page it touches again (1.5x the controller's CPU per task, here).

@@ -3,10 +3,6 @@
 
 #include <unistd.h>
 
-#include <boost/mpi/collectives.hpp>
-#include <boost/mpi/communicator.hpp>
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/vector.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -36,6 +32,32 @@ namespace detail {
 
 namespace {
 
+// The few collectives of a world's start, on plain MPI, each piece of it in as few as it takes:
+// 6 in all after the communicators' duplication, where Boost.MPI took 15 (a string was two,
+// its size then its bytes). Every one waits for the world's slowest rank, and oversubscribed
+// ranks take turns on the cores.
+
+/// Rank 0's `texts` on every rank of `comm` (every rank passes as many): two broadcasts, their
+/// sizes, then their bytes.
+void broadcast(std::initializer_list<std::string*> texts, MPI_Comm comm) {
+  std::vector<std::uint64_t> sizes;
+  std::string all;
+  for (const std::string* t : texts) {
+    sizes.push_back(t->size());
+    all += *t;
+  }
+  mpi_frames::check(MPI_Bcast(sizes.data(), static_cast<int>(sizes.size()), MPI_UINT64_T, 0, comm), "MPI_Bcast");
+  std::size_t total = 0;
+  for (const auto n : sizes) total += static_cast<std::size_t>(n);
+  all.resize(total);
+  if (total > 0) mpi_frames::check(MPI_Bcast(all.data(), static_cast<int>(total), MPI_CHAR, 0, comm), "MPI_Bcast");
+  std::size_t at = 0, i = 0;
+  for (std::string* t : texts) {
+    t->assign(all, at, static_cast<std::size_t>(sizes[i]));
+    at += static_cast<std::size_t>(sizes[i++]);
+  }
+}
+
 /// What rank 0 learns from the controller, shared with every rank.
 struct Registration {
   std::string error;  ///< "[crew...] ..." if registration failed
@@ -44,14 +66,17 @@ struct Registration {
   int heartbeat_ms = 1000;
   std::int64_t drain_at = 0;  ///< Unix seconds from which balanced tasks are given back unstarted (0: never)
 
-  void broadcast(boost::mpi::communicator& bc) {
-    boost::mpi::broadcast(bc, error, 0);
-    std::int64_t numbers[4] = {world_id, first_engine, heartbeat_ms, drain_at};
-    boost::mpi::broadcast(bc, numbers, 4, 0);
+  /// One broadcast (two after a failure: the message follows).
+  void broadcast(MPI_Comm comm) {
+    std::int64_t numbers[5] = {world_id, first_engine, heartbeat_ms, drain_at, static_cast<std::int64_t>(error.size())};
+    mpi_frames::check(MPI_Bcast(numbers, 5, MPI_INT64_T, 0, comm), "MPI_Bcast");
     world_id = static_cast<int>(numbers[0]);
     first_engine = static_cast<int>(numbers[1]);
     heartbeat_ms = static_cast<int>(numbers[2]);
     drain_at = numbers[3];
+    error.resize(static_cast<std::size_t>(numbers[4]));
+    if (!error.empty())
+      mpi_frames::check(MPI_Bcast(error.data(), static_cast<int>(error.size()), MPI_CHAR, 0, comm), "MPI_Bcast");
   }
 };
 
@@ -108,18 +133,21 @@ public:
     MPI_Comm_set_errhandler(control_, MPI_ERRORS_RETURN);
     MPI_Comm_rank(control_, &rank_);
     MPI_Comm_size(control_, &size_);
-    boost::mpi::communicator bc(control_, boost::mpi::comm_attach);
-    if (rank_ == 0 && provided < MPI_THREAD_MULTIPLE) {
-      fail_everywhere(bc, format_error(errc::bad_option,
-                                       "crew::Engine needs MPI_THREAD_MULTIPLE (rank 0 runs the bridge beside the "
-                                       "engine); initialise MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...)"));
-    } else {
-      fail_everywhere(bc, "");
-    }
+    // Rank 0's verdict on the thread level, and what the doorbells need: its name for this
+    // world, and rank 0's host.
+    std::string verdict;
+    if (rank_ == 0 && provided < MPI_THREAD_MULTIPLE)
+      verdict =
+          format_error(errc::bad_option, "crew::Engine needs MPI_THREAD_MULTIPLE (rank 0 runs the bridge beside the "
+                                         "engine); initialise MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...)");
+    std::string doorbell_tag = rank_ == 0 ? random_hex(8) : std::string();
+    std::string root_host = host_name();
+    broadcast({&verdict, &doorbell_tag, &root_host}, control_);
+    if (!verdict.empty()) throw_formatted(verdict);  // on every rank
     register_builtins();
     load_plugins();
-    setup_doorbell(bc);
-    register_world(bc);
+    setup_doorbell(doorbell_tag, root_host);
+    register_world();
   }
 
   ~EngineImpl() {
@@ -139,12 +167,6 @@ public:
   const EngineIdentity& identity() const { return executor_->identity(); }
 
 private:
-  /// Broadcasts rank 0's verdict; every rank throws it if it is an error.
-  void fail_everywhere(boost::mpi::communicator& bc, std::string error) {
-    boost::mpi::broadcast(bc, error, 0);
-    if (!error.empty()) throw_formatted(error);
-  }
-
   [[noreturn]] static void throw_formatted(const std::string& formatted) {
     // "[crew.family.name] message" -> the right exception type and code
     errc code = errc::internal;
@@ -160,12 +182,8 @@ private:
     throw Error(code, message);
   }
 
-  /// Every rank on rank 0's host gets a doorbell named after this world.
-  void setup_doorbell(boost::mpi::communicator& bc) {
-    std::string tag = rank_ == 0 ? random_hex(8) : std::string();
-    std::string root_host = host_name();
-    boost::mpi::broadcast(bc, tag, 0);
-    boost::mpi::broadcast(bc, root_host, 0);
+  /// Every rank on rank 0's host gets a doorbell named after this world (`tag`).
+  void setup_doorbell(const std::string& tag, const std::string& root_host) {
     if (rank_ != 0 && root_host != host_name()) return;
     try {
       doorbell_ = std::make_unique<Doorbell>(tag, rank_);
@@ -192,14 +210,36 @@ private:
     throw Error(errc::plugin_failed, "a plugin failed to load on another rank of this world (see its message)");
   }
 
-  void register_world(boost::mpi::communicator& bc) {
-    std::vector<std::int64_t> pids;
+  void register_world() {
+    // Each rank's host, pid and properties (as JSON) at rank 0, in two gathers: the pid and the
+    // texts' sizes, then the texts.
     const std::string host = host_name();
-    boost::mpi::gather(bc, host, hosts_, 0);
+    const std::string mine = host + to_json(Value(options_.properties)).dump();
+    const std::int64_t record[3] = {::getpid(), static_cast<std::int64_t>(host.size()),
+                                    static_cast<std::int64_t>(mine.size() - host.size())};
+    const std::size_t ranks = rank_ == 0 ? static_cast<std::size_t>(size_) : 0;
+    std::vector<std::int64_t> records(3 * ranks);
+    mpi_frames::check(MPI_Gather(record, 3, MPI_INT64_T, records.data(), 3, MPI_INT64_T, 0, control_), "MPI_Gather");
+    std::vector<int> sizes(ranks), offsets(ranks);
+    std::string texts;
+    for (std::size_t r = 0; r < ranks; ++r) {
+      offsets[r] = static_cast<int>(texts.size());
+      sizes[r] = static_cast<int>(records[3 * r + 1] + records[3 * r + 2]);
+      texts.resize(texts.size() + static_cast<std::size_t>(sizes[r]));
+    }
+    mpi_frames::check(MPI_Gatherv(mine.data(), static_cast<int>(mine.size()), MPI_CHAR, texts.data(), sizes.data(),
+                                  offsets.data(), MPI_CHAR, 0, control_),
+                      "MPI_Gatherv");
+    std::vector<std::int64_t> pids;
+    std::vector<std::string> properties;
+    for (std::size_t r = 0; r < ranks; ++r) {
+      const auto at = static_cast<std::size_t>(offsets[r]);
+      const auto host_size = static_cast<std::size_t>(records[3 * r + 1]);
+      pids.push_back(records[3 * r]);
+      hosts_.push_back(texts.substr(at, host_size));
+      properties.push_back(texts.substr(at + host_size, static_cast<std::size_t>(records[3 * r + 2])));
+    }
     const auto& hosts = hosts_;
-    boost::mpi::gather(bc, static_cast<std::int64_t>(::getpid()), pids, 0);
-    std::vector<std::string> properties;  // each rank's, as JSON
-    boost::mpi::gather(bc, to_json(Value(options_.properties)).dump(), properties, 0);
 
     Registration reg;
     if (rank_ == 0) {
@@ -209,7 +249,7 @@ private:
         reg.error = e.what();
       }
     }
-    reg.broadcast(bc);
+    reg.broadcast(control_);
     if (!reg.error.empty()) throw_formatted(reg.error);
     heartbeat_ms_ = reg.heartbeat_ms;
     drain_at_ = reg.drain_at;

@@ -1,6 +1,7 @@
 // save_h5 / load_h5: one dataset in one HDF5 file, each engine writing or reading its own rows
 // with parallel HDF5 (MPI-IO, collective transfers). Data on the cluster's file system never
-// travels to the controller or the client.
+// travels to the controller or the client. Built as its own module, libcrew_h5.so, which
+// libcrew_engine loads on first use (engine/h5_module.hpp).
 #include <hdf5.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 
 #include "common/clock.hpp"
 #include "engine/collective_call.hpp"
+#include "engine/h5_module.hpp"
 #include "engine/mpi_frames.hpp"
 #include "values/sequence.hpp"
 
@@ -129,19 +131,17 @@ Selection select_rows(hid_t dataset, std::uint64_t offset, std::uint64_t rows, c
   return s;
 }
 
-}  // namespace
-
 // save_h5(file, name, dataset, create): the world's targets write their arrays as consecutive
 // rows of one dataset; `create` starts a new file, otherwise the rows are appended (the worlds
 // of a multi-world view take turns, in engine order).
-std::optional<wire::Outgoing> Collectives::save_h5(Call& call) {
+std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
   const Value& args = call.args;
   const bool args_ok = args.is_list() && args.size() == 4 && args[0].is_string() && args[1].is_string() &&
                        args[2].is_string() && args[3].is_bool();
   const std::string name = args_ok ? args[1].as_string() : std::string();
   Value held = Value::dict({{"status", "none"}});
   if (call.is_target()) {
-    const Value* v = ns_.find(name);
+    const Value* v = ns.find(name);
     if (v == nullptr)
       held = Value::dict({{"status", "missing"}});
     else if (!v->is_array() || v->as_array().ndim() == 0)
@@ -257,7 +257,7 @@ std::optional<wire::Outgoing> Collectives::save_h5(Call& call) {
   const std::uint64_t my_rows = rows[static_cast<std::size_t>(call.me)];
   Selection sel = select_rows(dset.get(), start + my_offset, my_rows, tail);
   const void* data =
-      call.is_target() && my_rows ? static_cast<const void*>(ns_.find(name)->as_array().data().data()) : nullptr;
+      call.is_target() && my_rows ? static_cast<const void*>(ns.find(name)->as_array().data().data()) : nullptr;
   Handle dxpl = collective_transfer();
   const herr_t wrote = H5Dwrite(dset.get(), h5_type_of(type), sel.memory.get(), sel.file.get(), dxpl.get(), data);
   if (!all_agree(call, wrote >= 0))
@@ -271,7 +271,7 @@ std::optional<wire::Outgoing> Collectives::save_h5(Call& call) {
 
 // load_h5(file, dataset, name, first, total): the dataset split along its first axis as scatter
 // would split it over `total` engines, of which this world's targets are numbers first, first+1, ...
-std::optional<wire::Outgoing> Collectives::load_h5(Call& call) {
+std::optional<wire::Outgoing> load_h5(Collectives::Call& call, Namespace& ns) {
   const Value& args = call.args;
   Verdict v;
   if (!(args.is_list() && args.size() == 5 && args[0].is_string() && args[1].is_string() && args[2].is_string() &&
@@ -324,10 +324,16 @@ std::optional<wire::Outgoing> Collectives::load_h5(Call& call) {
   if (!call.is_target()) return std::nullopt;
   std::vector<std::uint64_t> shape{my_rows};
   shape.insert(shape.end(), tail.begin(), tail.end());
-  ns_.set(args[2].as_string(), Value(Array(*type, std::move(shape), buffer.buffer)));
+  ns.set(args[2].as_string(), Value(Array(*type, std::move(shape), buffer.buffer)));
   return collective::own_reply(
       call, v,
       Value::dict({{"offset", static_cast<std::int64_t>(offset)}, {"rows", static_cast<std::int64_t>(my_rows)}}));
 }
 
+}  // namespace
 }  // namespace crew::detail
+
+extern "C" __attribute__((visibility("default"))) const crew::detail::h5::Ops* crew_h5_ops() {
+  static const crew::detail::h5::Ops ops{&crew::detail::save_h5, &crew::detail::load_h5};
+  return &ops;
+}

@@ -2,9 +2,6 @@
 // computed once per Signer).
 #include "protocol/signer.hpp"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <sys/random.h>
 
 #include <algorithm>
@@ -12,6 +9,7 @@
 #include <cstring>
 
 #include "crew/error.hpp"
+#include "protocol/crypto.hpp"
 
 namespace crew::wire {
 namespace {
@@ -35,6 +33,7 @@ void length_prefix(std::uint64_t n, unsigned char out[8]) {
 }  // namespace
 
 struct Signer::State {
+  const crypto::Api* c = nullptr;  ///< libcrypto, once enabled
   EVP_MAC* hmac = nullptr;
   EVP_MAC* poly = nullptr;
   EVP_MAC_CTX* ctx = nullptr;     ///< this message's HMAC (keyed once, re-initialised per message)
@@ -53,16 +52,17 @@ struct Signer::State {
   std::uint64_t counter = 0;
 
   ~State() {
-    EVP_MAC_CTX_free(bulk);
-    EVP_MAC_CTX_free(derive);
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(poly);
-    EVP_MAC_free(hmac);
+    if (c == nullptr) return;
+    c->ctx_free(bulk);
+    c->ctx_free(derive);
+    c->ctx_free(ctx);
+    c->mac_free(poly);
+    c->mac_free(hmac);
   }
 
   void restart_hmac() {
     // A null key re-uses the key schedule computed in the constructor.
-    if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1) throw Error(errc::internal, "HMAC reset failed");
+    if (c->mac_init(ctx, nullptr, 0, nullptr) != 1) throw Error(errc::internal, "HMAC reset failed");
   }
 
   /// The first bulk frame: Poly1305 keyed for this message from the nonce.
@@ -70,15 +70,15 @@ struct Signer::State {
     unsigned char one_time_key[32];
     std::size_t written = 0;
     const bool ok =
-        EVP_MAC_init(derive, nullptr, 0, nullptr) == 1 &&
-        EVP_MAC_update(derive, reinterpret_cast<const unsigned char*>(bulk_label.data()), bulk_label.size()) == 1 &&
-        EVP_MAC_update(derive, nonce, nonce_size) == 1 &&
-        EVP_MAC_final(derive, one_time_key, &written, sizeof one_time_key) == 1 && written == 32;
+        c->mac_init(derive, nullptr, 0, nullptr) == 1 &&
+        c->mac_update(derive, reinterpret_cast<const unsigned char*>(bulk_label.data()), bulk_label.size()) == 1 &&
+        c->mac_update(derive, nonce, nonce_size) == 1 &&
+        c->mac_final(derive, one_time_key, &written, sizeof one_time_key) == 1 && written == 32;
     if (!ok) throw Error(errc::internal, "deriving the bulk key failed");
-    if (bulk == nullptr) bulk = EVP_MAC_CTX_new(poly);
-    if (bulk == nullptr || EVP_MAC_init(bulk, one_time_key, sizeof one_time_key, nullptr) != 1)
+    if (bulk == nullptr) bulk = c->ctx_new(poly);
+    if (bulk == nullptr || c->mac_init(bulk, one_time_key, sizeof one_time_key, nullptr) != 1)
       throw Error(errc::internal, "Poly1305 initialisation failed");
-    OPENSSL_cleanse(one_time_key, sizeof one_time_key);
+    c->cleanse(one_time_key, sizeof one_time_key);
   }
 
   /// The end of the HMAC input: with bulk frames, the nonce and the Poly1305 tag.
@@ -86,26 +86,27 @@ struct Signer::State {
     if (!has_bulk) return;
     unsigned char tag[tag_size];
     std::size_t written = 0;
-    if (EVP_MAC_final(bulk, tag, &written, sizeof tag) != 1 || written != tag_size)
+    if (c->mac_final(bulk, tag, &written, sizeof tag) != 1 || written != tag_size)
       throw Error(errc::internal, "Poly1305 finalisation failed");
-    EVP_MAC_update(ctx, nonce, nonce_size);
-    EVP_MAC_update(ctx, tag, tag_size);
+    c->mac_update(ctx, nonce, nonce_size);
+    c->mac_update(ctx, tag, tag_size);
   }
 };
 
 Signer::Signer(std::string_view key) : state_(std::make_unique<State>()) {
   state_->enabled = !key.empty();
   if (!state_->enabled) return;
-  state_->hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  state_->poly = EVP_MAC_fetch(nullptr, "POLY1305", nullptr);
+  const crypto::Api& lib = crypto::api();
+  state_->c = &lib;
+  state_->hmac = lib.mac_fetch(nullptr, "HMAC", nullptr);
+  state_->poly = lib.mac_fetch(nullptr, "POLY1305", nullptr);
   if (state_->hmac == nullptr || state_->poly == nullptr)
     throw Error(errc::internal, "OpenSSL has no HMAC or Poly1305 implementation");
   char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {lib.param_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), lib.param_end()};
   for (EVP_MAC_CTX** c : {&state_->ctx, &state_->derive}) {
-    *c = EVP_MAC_CTX_new(state_->hmac);
-    if (*c == nullptr || EVP_MAC_init(*c, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1)
+    *c = lib.ctx_new(state_->hmac);
+    if (*c == nullptr || lib.mac_init(*c, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1)
       throw Error(errc::internal, "OpenSSL HMAC-SHA256 initialisation failed");
   }
   random_bytes(state_->prefix, sizeof state_->prefix);
@@ -147,10 +148,10 @@ void Signer::add(std::span<const std::byte> frame) {
   if (!s.enabled) return;
   unsigned char len[8];
   length_prefix(frame.size(), len);
-  EVP_MAC_update(s.ctx, len, sizeof len);
+  s.c->mac_update(s.ctx, len, sizeof len);
   const auto* bytes = reinterpret_cast<const unsigned char*>(frame.data());
   if (frame.size() < bulk_frame) {
-    if (!frame.empty()) EVP_MAC_update(s.ctx, bytes, frame.size());
+    if (!frame.empty()) s.c->mac_update(s.ctx, bytes, frame.size());
     return;
   }
   if (!s.has_bulk) {
@@ -161,8 +162,8 @@ void Signer::add(std::span<const std::byte> frame) {
     }
     s.start_bulk();
   }
-  EVP_MAC_update(s.bulk, len, sizeof len);
-  EVP_MAC_update(s.bulk, bytes, frame.size());
+  s.c->mac_update(s.bulk, len, sizeof len);
+  s.c->mac_update(s.bulk, bytes, frame.size());
 }
 
 Signer::Signature Signer::finish() {
@@ -179,7 +180,7 @@ Signer::Signature Signer::finish() {
     out += nonce_size;
   }
   std::size_t written = 0;
-  if (EVP_MAC_final(s.ctx, reinterpret_cast<unsigned char*>(out), &written, signature_size) != 1 ||
+  if (s.c->mac_final(s.ctx, reinterpret_cast<unsigned char*>(out), &written, signature_size) != 1 ||
       written != signature_size)
     throw Error(errc::internal, "HMAC finalisation failed");
   sig.size_ = s.has_bulk ? bulk_signature_size : signature_size;
@@ -193,9 +194,9 @@ bool Signer::finish_check() {
   s.close_bulk();
   unsigned char mac[signature_size];
   std::size_t written = 0;
-  if (EVP_MAC_final(s.ctx, mac, &written, sizeof mac) != 1 || written != sizeof mac)
+  if (s.c->mac_final(s.ctx, mac, &written, sizeof mac) != 1 || written != sizeof mac)
     throw Error(errc::internal, "HMAC finalisation failed");
-  return CRYPTO_memcmp(mac, s.given_mac, sizeof mac) == 0 && s.form_ok;
+  return s.c->memcmp(mac, s.given_mac, sizeof mac) == 0 && s.form_ok;
 }
 
 std::string new_key_hex() {

@@ -1,9 +1,8 @@
 // crew::Value <-> JSON.
 #include "crew/json.hpp"
 
-#include <openssl/evp.h>
-
 #include "crew/error.hpp"
+#include "protocol/crypto.hpp"
 
 namespace crew {
 namespace {
@@ -115,8 +114,9 @@ Value parse_json(std::string_view text) {
 
 std::string base64_encode(const Buffer& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  const int n =
+      crypto::api().encode_block(reinterpret_cast<unsigned char*>(out.data()),
+                                 reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
@@ -132,8 +132,9 @@ Buffer base64_decode(std::string_view text) {
     throw InputError(errc::bad_json, "invalid base64 padding: at most two '=' and only at the end");
   if (text.empty()) return Buffer();
   std::vector<std::byte> out(3 * text.size() / 4);
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  const int n =
+      crypto::api().decode_block(reinterpret_cast<unsigned char*>(out.data()),
+                                 reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) throw InputError(errc::bad_json, "invalid base64 text");
   // EVP_DecodeBlock counts the padding as bytes; drop one per '='.
   out.resize(static_cast<std::size_t>(n) - padding);
