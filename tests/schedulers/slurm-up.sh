@@ -66,7 +66,11 @@ tb_wait 10 "munged to answer on $M/munge.socket.2" munge_ok || tb_die "munged do
 # --- config ---------------------------------------------------------------------------------
 mkdir -p "$S"/{etc,state,spool,log,run,aux}
 chmod 1777 "$S/aux"   # node files written by the TaskProlog, which runs as the job's user
-cpus=$(nproc)
+# CREW_TB_SLURM_CPUS: a node with more CPUs than the machine has (benchmarks of large starts,
+# e.g. bench/launcher_bench.sh STARTUP=4x64); Slurm is told to trust the config over the hardware.
+cpus=${CREW_TB_SLURM_CPUS:-$(nproc)}
+overrides=
+[ "$cpus" -gt "$(nproc)" ] && overrides="SlurmdParameters=config_overrides"
 cat > "$conf" <<EOF
 # crew scheduler testbed: private one-node Slurm (written by tests/schedulers/slurm-up.sh)
 ClusterName=crewtb
@@ -103,6 +107,7 @@ EnforcePartLimits=ALL
 ReturnToService=2
 MinJobAge=600
 KillWait=5
+$overrides
 NodeName=localhost CPUs=$cpus RealMemory=1000 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 PartitionName=short Nodes=localhost MaxTime=00:02:00 State=UP
