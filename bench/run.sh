@@ -142,16 +142,20 @@ if [ "$SKIP_BUILD" != 1 ]; then
   GEN=(); command -v ninja >/dev/null && [ ! -f "$BUILD_DIR/CMakeCache.txt" ] && GEN=(-G Ninja)
   cmake -S "$ROOT" -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DCREW_BUILD_BENCH=ON \
       -DCREW_BUILD_TESTS=OFF -DCREW_BUILD_EXAMPLES=OFF >>"$LOG" 2>&1 || die "cmake configure failed; see $LOG"
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target crew crew-engine crew-bench crew-data-bench mpi-hello >>"$LOG" 2>&1 ||
-    die "build failed; see $LOG"
 fi
+# Every program this script runs: each is built here, and checked before anything is measured.
+PROGRAMS=(src/crew src/crew-engine bench/crew-bench bench/crew-data-bench bench/mpi-hello bench/memory-limits)
+if [ "$SKIP_BUILD" != 1 ]; then
+  cmake --build "$BUILD_DIR" -j"$JOBS" --target "${PROGRAMS[@]##*/}" >>"$LOG" 2>&1 || die "build failed; see $LOG"
+fi
+MISSING=()
+for f in "${PROGRAMS[@]}"; do [ -x "$BUILD_DIR/$f" ] || MISSING+=("$BUILD_DIR/$f"); done
+[ ${#MISSING[@]} -eq 0 ] || die "missing: ${MISSING[*]} (build with SKIP_BUILD=0)"
 CREW="$BUILD_DIR/src/crew"
 CREW_BENCH="$BUILD_DIR/bench/crew-bench"
 CREW_DATA_BENCH="$BUILD_DIR/bench/crew-data-bench"
 MPI_HELLO="$BUILD_DIR/bench/mpi-hello"
-for f in "$CREW" "$BUILD_DIR/src/crew-engine" "$CREW_BENCH" "$CREW_DATA_BENCH" "$MPI_HELLO"; do
-  [ -x "$f" ] || die "$f is missing (build with SKIP_BUILD=0)"
-done
+MEMORY_LIMITS="$BUILD_DIR/bench/memory-limits"
 CREW_SYSTEM="crew-$("$CREW" --version | awk '{print $2}')"
 MPI_SYSTEM="openmpi-$(mpirun --version 2>/dev/null | head -1 | awk '{print $NF}')"
 ZMQ_SYSTEM="zmq-limit-libzmq-$(pkg-config --modversion libzmq 2>/dev/null || echo unknown)"
@@ -168,7 +172,6 @@ if [ "$SKIP_LIMITS" != 1 ]; then
   fi
 fi
 
-MEMORY_LIMITS="$BUILD_DIR/bench/memory-limits"
 
 # ---- measurements -------------------------------------------------------------------------------
 bare_mpirun() {  # N REP
