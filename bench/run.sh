@@ -2,9 +2,13 @@
 # crew's benchmark harness: one command that builds crew (Release, CREW_BUILD_BENCH=ON) and measures
 #   - crew: startup / shutdown of `crew cluster start|stop -n N`, then crew-bench's workloads
 #     (direct1/directall no-op throughput, latency to engine 0 and to the last engine);
-#   - the baselines in the same loop: bare `mpirun -n N mpi-hello` and the ZeroMQ round trip
-#     limit (direct and through one proxy hop, from /work/shared/bench/limits/zmq_bench.cpp);
-#   - the ipyparallel 7.1 anchors for the same workloads (/work/shared/bench/anchors/run_all.sh);
+#   - the baselines in the same loop: bare `mpirun -n N mpi-hello`, memory-limits (first-touch and
+#     warm copies) and the ZeroMQ round trip limit (direct and through one proxy hop, from
+#     $LIMITS/zmq_bench.cpp);
+#   - the ipyparallel 7.1 anchors for the same workloads ($ANCHORS/run_all.sh);
+# ANCHORS and LIMITS default to ../shared/bench/{anchors,limits} beside the repository (the project
+# root holds the repository and shared/). Without them crew's own figures still run: the rows that
+# need them are skipped, with a note saying so.
 # and writes everything to $OUT/raw.jsonl (anchors' JSON-lines format), then $OUT/medians.md.
 #
 #   bash bench/run.sh                                   # N = 2 and 4, 3 reps, with ipyparallel
@@ -42,8 +46,9 @@ SKIP_IPP="${SKIP_IPP:-0}"
 IPP_REPS="${IPP_REPS:-$REPS}"
 IPP_BUDGET="${IPP_BUDGET:-5}"
 INSTALL_IPP="${INSTALL_IPP:-1}"
-ANCHORS="${ANCHORS:-/work/shared/bench/anchors}"
-LIMITS="${LIMITS:-/work/shared/bench/limits}"
+PROJECT="$(cd "$ROOT/.." && pwd)"   # the project root: the repository and shared/ beside it
+ANCHORS="${ANCHORS:-$PROJECT/shared/bench/anchors}"
+LIMITS="${LIMITS:-$PROJECT/shared/bench/limits}"
 CMD_TIMEOUT="${CMD_TIMEOUT:-180}"
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-900}"
 PY="${PYTHON:-python3}"
@@ -163,7 +168,12 @@ say "system: $CREW_SYSTEM, $MPI_SYSTEM, $CORES cores; results in $OUT"
 
 # the ZeroMQ round-trip limit: build only zmq_bench (same flags as limits/build.sh), into our build dir
 ZMQ_BENCH="$BUILD_DIR/bench/limits/zmq_bench"
-if [ "$SKIP_LIMITS" != 1 ]; then
+ZMQ_LIMITS=1
+if [ "$SKIP_LIMITS" != 1 ] && [ ! -f "$LIMITS/zmq_bench.cpp" ]; then
+  say "note: no $LIMITS/zmq_bench.cpp: skipping the ZeroMQ round-trip limit rows (set LIMITS=dir to include them)"
+  ZMQ_LIMITS=0
+fi
+if [ "$SKIP_LIMITS" != 1 ] && [ "$ZMQ_LIMITS" = 1 ]; then
   mkdir -p "$(dirname "$ZMQ_BENCH")"
   if [ ! -x "$ZMQ_BENCH" ] || [ "$LIMITS/zmq_bench.cpp" -nt "$ZMQ_BENCH" ]; then
     say "building zmq_bench from $LIMITS"
@@ -275,13 +285,15 @@ for N in $ENGINES; do
     say "== N=$N rep=$rep/$REPS (loadavg $(loadavg1))"
     bare_mpirun "$N" "$rep"
     crew_rep "$N" "$rep" || say "crew N=$N rep=$rep failed; see $LOG"
-    [ "$SKIP_LIMITS" = 1 ] || zmq_limits "$N" "$rep"
+    [ "$SKIP_LIMITS" = 1 ] || [ "$ZMQ_LIMITS" = 0 ] || zmq_limits "$N" "$rep"
     [ "$SKIP_LIMITS" = 1 ] || [ "$SKIP_DATA" = 1 ] || memory_limits "$N" "$rep"
   done
 done
 
 # ---- ipyparallel anchors ------------------------------------------------------------------------
-if [ "$SKIP_IPP" != 1 ]; then
+if [ "$SKIP_IPP" != 1 ] && [ ! -f "$ANCHORS/run_all.sh" ]; then
+  say "note: no $ANCHORS/run_all.sh: skipping the ipyparallel and mpi4py.futures rows (set ANCHORS=dir to include them)"
+elif [ "$SKIP_IPP" != 1 ]; then
   # mpi4py is needed by the anchors' startup_ipcluster_mpi (engines as `mpiexec python3 -m
   # ipyparallel.engine` ranks); without it that case waits 120 s for engines and fails.
   IPP_PKGS="python3-ipyparallel python3-zmq python3-numpy python3-mpi4py"
