@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -237,6 +238,14 @@ private:
 };
 
 std::string_view kind_name(Value::kind k) noexcept;
+
+/// `v` as an array, the way numpy.array(v) makes one: an Array (one dimension or more) as it is;
+/// a list of numbers as a 1-d array, int64 if all are ints, else float64 (an empty list is
+/// float64[0]); nested lists of equal lengths as an n-d array ([[1, 2], [3, 4]] is int64[2,2]),
+/// and a list of arrays of one dtype and shape as those arrays stacked. nullopt for anything else
+/// (scalars, bools, strings, ragged lists). reduce, save_h5 and the command line's `--npy` /
+/// `--out` accept such lists wherever they accept arrays, through this conversion.
+std::optional<Array> to_array(const Value& v);
 
 }  // namespace crew
 

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "crew/error.hpp"
+#include "values/array_like.hpp"
 #include "values/element_type.hpp"
 
 namespace crew {
@@ -184,9 +185,14 @@ Value combine(const Value& a, const Value& b, op o) {
   if (a.is_int() && b.is_int()) return Value(apply_op(a.as_int(), b.as_int(), o));
   if (a.is_number() && b.is_number()) return Value(apply_op(a.as_double(), b.as_double(), o));
   if (!a.is_array() || !b.is_array()) mismatch(a, b, o);
-  const Array& x = a.as_array();
-  const Array& y = b.as_array();
-  if (x.type() != y.type() || x.shape() != y.shape()) mismatch(a, b, o);
+  if (a.as_array().shape() != b.as_array().shape()) mismatch(a, b, o);
+  // int64 with float64 is float64 (NumPy's promotion, as for numbers); other dtypes must match.
+  const auto promoted = [](const Array& p, const Array& q) {
+    return p.type() == dtype::int64 && q.type() == dtype::float64 ? to_array(Value(p), dtype::float64) : p;
+  };
+  const Array x = promoted(a.as_array(), b.as_array());
+  const Array y = promoted(b.as_array(), a.as_array());
+  if (x.type() != y.type()) mismatch(a, b, o);
   return with_element_type(x.type(), [&](auto tag) {
     using T = decltype(tag);
     const auto xs = x.view<T>();
@@ -200,9 +206,12 @@ Value combine(const Value& a, const Value& b, op o) {
 std::string describe(const Value& v) {
   if (v.is_list()) return "list[" + std::to_string(v.as_list().size()) + "]";
   if (!v.is_array()) return std::string(v.type_name());
-  const Array& a = v.as_array();
-  std::string out = std::string(dtype_name(a.type())) + "[";
-  for (std::size_t i = 0; i < a.shape().size(); ++i) out += (i ? "," : "") + std::to_string(a.shape()[i]);
+  return describe_shape(v.as_array().type(), v.as_array().shape());
+}
+
+std::string describe_shape(dtype type, const std::vector<std::uint64_t>& shape) {
+  std::string out = std::string(dtype_name(type)) + "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
   return out + "]";
 }
 

@@ -38,11 +38,14 @@ Value pack(Value::List items);
 /// into one list. Throws Error [crew.remote.mismatch] naming the first part that does not fit.
 Value concat(const std::vector<Value>& parts);
 
-/// `a op b` element by element: numbers, or arrays of one dtype and shape. Throws Error
-/// [crew.remote.mismatch] naming both sides' types and shapes.
+/// `a op b` element by element: numbers, or arrays of one shape and one dtype (int64 with float64
+/// gives float64, as NumPy promotes them). Throws Error [crew.remote.mismatch] naming both sides'
+/// types and shapes.
 Value combine(const Value& a, const Value& b, op o);
 
 /// "float64[1000,3]", "list[12]", "int": what a value is, for error messages.
 std::string describe(const Value& v);
+/// "float64[1000,3]": an array's dtype and shape, for messages.
+std::string describe_shape(dtype type, const std::vector<std::uint64_t>& shape);
 
 }  // namespace crew::seq

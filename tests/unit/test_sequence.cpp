@@ -103,6 +103,14 @@ TEST_SUITE("sequence") {
     CHECK(seq::combine(big, big, op::sum).as_array().view<std::int64_t>()[0] == -2);  // wraps like MPI
   }
 
+  TEST_CASE("combine promotes int64 with float64 to float64, as NumPy and crew's numbers do") {
+    const Value i(Array::from(std::vector<std::int64_t>{1, 2}));
+    const Value d(Array::from(std::vector<double>{0.5, 0.25}));
+    CHECK(seq::combine(i, d, op::sum) == Value(Array::from(std::vector<double>{1.5, 2.25})));
+    CHECK(seq::combine(d, i, op::max) == Value(Array::from(std::vector<double>{1, 2})));
+    CHECK(seq::combine(i, i, op::sum) == Value(Array::from(std::vector<std::int64_t>{2, 4})));
+  }
+
   TEST_CASE("combine refuses other shapes, dtypes and kinds, naming both sides") {
     const Value x(Array::from(std::vector<double>{1, 2, 3}));
     try {
