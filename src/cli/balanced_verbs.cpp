@@ -9,6 +9,7 @@
 #include "common/properties.hpp"
 #include "common/targets.hpp"
 #include "crew/json.hpp"
+#include "values/array_like.hpp"
 #include "values/sequence.hpp"
 
 namespace crew::cli {
@@ -113,9 +114,12 @@ int map(const Common& c, const std::string& function, const MapArgs& m, const Ba
     return exit_failure;
   }
   if (!m.out.empty()) {
-    if (!all.is_array())
-      throw InputError(errc::bad_option, "--out writes .npy files, and the results are not all numbers (" +
-                                             seq::describe(all) + "); leave out --out to print them as JSON");
+    std::string why;
+    if (!seq::array_like(all, &why))  // numbers, or lists / arrays of one shape: numpy.array's rules
+      throw InputError(errc::bad_option, "--out writes .npy files, and the results are not an array (" +
+                                             seq::describe(all) + ": " + why +
+                                             "); leave out --out to print them as JSON");
+    all = Value(*to_array(all));
     write_npy(m.out, all.as_array());
     if (c.json)
       std::cout << nlohmann::json{{"items", result.size()}, {"chunks", result.chunks()}, {"file", m.out}}.dump()

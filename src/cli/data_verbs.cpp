@@ -9,6 +9,7 @@
 #include "common/targets.hpp"
 #include "crew/client.hpp"
 #include "crew/json.hpp"
+#include "values/array_like.hpp"
 #include "values/sequence.hpp"
 
 namespace crew::cli {
@@ -59,13 +60,25 @@ int scatter(const Common& c, const std::string& name, const std::string& json, c
     throw InputError(errc::bad_option, "give the sequence either as JSON (e.g. '[1,2,3]') or with --npy FILE");
   Value data = npy.empty() ? parse_json(json) : Value(read_npy(npy));
   const std::uint64_t length = seq::length(data, "scatter");
+  // Its shape, if it is an array or a list that makes one: "scattered x (4 elements)" for 1-d
+  // data, "scattered x (10x2: 10 rows)" for more dimensions.
+  std::vector<std::uint64_t> shape{length};
+  if (const auto like = seq::array_like(data)) shape = like->shape;
   const Client rc = connect(c);
   const auto [done, status] = per_engine_outcome(target_view(rc, c.targets).scatter_value(name, std::move(data)));
-  if (c.json)
-    std::cout << nlohmann::json{{"scattered", name}, {"length", length}, {"engines", done}}.dump() << std::endl;
-  else if (!done.empty())
-    std::cout << "scattered " << name << " (" << length << " elements) to engine" << (done.size() == 1 ? " " : "s ")
+  if (c.json) {
+    std::cout << nlohmann::json{{"scattered", name}, {"length", length}, {"shape", shape}, {"engines", done}}.dump()
+              << std::endl;
+  } else if (!done.empty()) {
+    std::string size = std::to_string(length) + " elements";
+    if (shape.size() > 1) {
+      size.clear();
+      for (auto d : shape) size += (size.empty() ? "" : "x") + std::to_string(d);
+      size += ": " + std::to_string(length) + " rows";
+    }
+    std::cout << "scattered " << name << " (" << size << ") to engine" << (done.size() == 1 ? " " : "s ")
               << format_id_ranges(done) << std::endl;
+  }
   return status;
 }
 
@@ -75,14 +88,17 @@ int gather(const Common& c, const std::string& name, const std::string& npy) {
   const auto v = joined_outcome(target_view(rc, c.targets).gather(name), status);
   if (!v) return status;
   if (!npy.empty()) {
-    if (!v->is_array())
-      throw InputError(errc::bad_option, "'" + name + "' is a list on the engines; --npy writes arrays (drop --npy)");
-    write_npy(npy, v->as_array());
+    std::string why;
+    if (!seq::array_like(*v, &why))  // lists of numbers are written as the arrays they make
+      throw InputError(errc::bad_option, "'" + name + "' is " + seq::describe(*v) + " on the engines, not an array (" +
+                                             why + "); --npy writes arrays (drop --npy)");
+    const Array joined = *to_array(*v);
+    write_npy(npy, joined);
     if (c.json)
       std::cout << nlohmann::json{{"gathered", name}, {"npy", npy}, {"length", seq::length(*v, "gather")}}.dump()
                 << std::endl;
     else
-      std::cout << "gathered " << name << " (" << seq::describe(*v) << ") into " << npy << std::endl;
+      std::cout << "gathered " << name << " (" << seq::describe(Value(joined)) << ") into " << npy << std::endl;
     return status;
   }
   std::cout << value_text(*v) << std::endl;

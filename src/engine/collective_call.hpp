@@ -81,6 +81,26 @@ Verdict copy_to_peer(const Collectives::Call& call, const std::vector<std::uint6
 /// "engines 2, 5" / "engine 3".
 std::string engines_text(const std::vector<int>& engines);
 
+/// What one engine holds under a name that must be an array (reduce, save_h5), for the root:
+/// {status: missing | not_array | ok, what: "float64[3,2]" (or why it is no array), dtype, shape,
+/// widens, list}. A list counts as the array numpy.array would make of it (values/array_like.hpp).
+Value describe_array(const Value* held);
+/// Root: the one dtype the participants' arrays (status ok) take, after they agreed (int64 data,
+/// arrays or lists of ints, takes float64 beside float64 parts; an empty list any dtype), and their
+/// shape (whole, or `trailing`: all but the first axis; an empty list fits any). When they do not
+/// agree, `groups` has each distinct holding with its engines, in engine order:
+/// {"float64[3,2] (engine 0)", "float64[2,2] (engines 1, 2)"}.
+struct Agreement {
+  dtype type = dtype::float64;
+  std::vector<std::uint64_t> shape;  ///< whole, or trailing
+  std::vector<std::string> groups;   ///< empty: they agree
+  bool ok() const noexcept { return groups.empty(); }
+};
+Agreement agree(const Collectives::Call& call, const std::vector<Value>& held, bool trailing);
+/// This rank's array for the op, as the verdict's dtype: the held array itself, or the held list
+/// converted.
+Array held_array(const Value& held, dtype as);
+
 /// A zero-initialised-free buffer of `n` bytes, as the Buffer that will own it.
 struct Allocation {
   std::byte* data = nullptr;

@@ -14,6 +14,7 @@
 #include "engine/peer_memory.hpp"
 #include "protocol/stream.hpp"
 #include "protocol/value_codec.hpp"
+#include "values/array_like.hpp"
 #include "values/element_type.hpp"
 #include "values/sequence.hpp"
 
@@ -114,6 +115,68 @@ std::string engines_text(const std::vector<int>& engines) {
   return out;
 }
 
+Value describe_array(const Value* held) {
+  if (held == nullptr) return Value::dict({{"status", "missing"}});
+  std::string why;
+  const auto like = seq::array_like(*held, &why);
+  if (!like)
+    return Value::dict({{"status", "not_array"},
+                        {"what", held->is_list() ? seq::describe(*held) + ": " + why : seq::describe(*held)}});
+  return Value::dict({{"status", "ok"},
+                      {"what", seq::describe_shape(like->type, like->shape)},
+                      {"dtype", static_cast<std::int64_t>(like->type)},
+                      {"shape", Value(Value::List(like->shape.begin(), like->shape.end()))},
+                      {"widens", like->widens},
+                      {"list", like->from_list}});
+}
+
+Agreement agree(const Collectives::Call& call, const std::vector<Value>& held, bool trailing) {
+  Agreement out;
+  std::optional<dtype> fixed;
+  bool int_lists = false, have_shape = false, odd = false;
+  struct Part {
+    const Value* h;
+    int engine;
+    bool empty;
+  };
+  std::vector<Part> parts;
+  for (int p = 0; p < call.participants(); ++p) {
+    const Value& h = held[static_cast<std::size_t>(p)];
+    if (call.target_of[static_cast<std::size_t>(p)] < 0 || h["status"].as_string() != "ok") continue;
+    auto shape = h["shape"].get<std::vector<std::uint64_t>>();
+    const bool empty = std::find(shape.begin(), shape.end(), 0) != shape.end();
+    parts.push_back({&h, call.engine_of(p), empty});
+    if (!h["widens"].as_bool() && !fixed) fixed = static_cast<dtype>(h["dtype"].as_int());
+    if (h["widens"].as_bool() && !empty) int_lists = true;
+    if (trailing) shape.erase(shape.begin());
+    // An empty list has no trailing shape of its own: it fits any (its rows are none).
+    if (trailing && h["list"].as_bool() && h["shape"][0].as_int() == 0) continue;
+    if (!have_shape) out.shape = std::move(shape), have_shape = true;
+    else if (shape != out.shape) odd = true;
+  }
+  out.type = fixed ? *fixed : int_lists ? dtype::int64 : dtype::float64;
+  for (const Part& part : parts) {
+    const Value& h = *part.h;
+    const auto type = static_cast<dtype>(h["dtype"].as_int());
+    if (!h["widens"].as_bool())
+      odd = odd || type != out.type;
+    else if (!part.empty || !h["list"].as_bool())  // int64 data: as int64 or float64; an empty list: any
+      odd = odd || (out.type != dtype::int64 && out.type != dtype::float64);
+  }
+  if (!odd) return out;
+  std::vector<std::pair<std::string, std::vector<int>>> groups;
+  for (const Part& part : parts) {
+    const std::string what = (*part.h)["what"].as_string();
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == what; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {what, {}});
+    it->second.push_back(part.engine);
+  }
+  for (const auto& [what, engines] : groups) out.groups.push_back(what + " (" + engines_text(engines) + ")");
+  return out;
+}
+
+Array held_array(const Value& held, dtype as) { return seq::to_array(held, as); }
+
 Allocation allocate(std::size_t n) {
   auto owner = std::make_shared_for_overwrite<std::byte[]>(std::max<std::size_t>(n, 1));
   std::byte* data = owner.get();
@@ -126,22 +189,32 @@ using collective::Verdict;
 
 namespace {
 
-/// What one engine holds, for gather and reduce: {status, kind, dtype, shape, bytes}.
-Value describe_holding(Namespace& ns, const std::string& name, bool want_sequence) {
+/// What one engine holds, for gather: {status, kind, dtype, shape, bytes}.
+Value describe_sequence(Namespace& ns, const std::string& name) {
   const Value* v = ns.find(name);
   if (v == nullptr) return Value::dict({{"status", "missing"}});
   if (v->is_array()) {
     const Array& a = v->as_array();
     Value::List shape(a.shape().begin(), a.shape().end());
-    return Value::dict({{"status", want_sequence && a.ndim() == 0 ? "not_sequence" : "ok"},
+    return Value::dict({{"status", a.ndim() == 0 ? "not_sequence" : "ok"},
                         {"kind", "array"},
                         {"dtype", static_cast<std::int64_t>(a.type())},
                         {"shape", Value(std::move(shape))},
                         {"bytes", static_cast<std::int64_t>(a.data().size())}});
   }
-  if (want_sequence && v->is_list()) return Value::dict({{"status", "ok"}, {"kind", "list"}});
-  if (!want_sequence && v->is_number()) return Value::dict({{"status", "ok"}, {"kind", std::string(v->type_name())}});
-  return Value::dict({{"status", want_sequence ? "not_sequence" : "not_numeric"}, {"kind", seq::describe(*v)}});
+  if (v->is_list()) return Value::dict({{"status", "ok"}, {"kind", "list"}});
+  return Value::dict({{"status", "not_sequence"}, {"kind", seq::describe(*v)}});
+}
+
+/// What one engine holds, for reduce: a number ({status ok, kind int | double, what}), or an
+/// array or a list that is one (collective::describe_array, kind array).
+Value describe_operand(Namespace& ns, const std::string& name) {
+  const Value* v = ns.find(name);
+  if (v != nullptr && v->is_number())
+    return Value::dict({{"status", "ok"}, {"kind", std::string(v->type_name())}, {"what", seq::describe(*v)}});
+  Value d = collective::describe_array(v);
+  if (d["status"].as_string() == "ok") d.as_dict().insert_or_assign("kind", "array");
+  return d;
 }
 
 /// Root: the engines whose holdings have `status`.
@@ -152,6 +225,13 @@ std::vector<int> engines_with(const Collectives::Call& call, const std::vector<V
         held[static_cast<std::size_t>(p)]["status"].as_string() == status)
       out.push_back(call.engine_of(p));
   return out;
+}
+
+/// Root: the participant index of engine `engine`.
+int participant_of(const Collectives::Call& call, int engine) {
+  for (int p = 0; p < call.participants(); ++p)
+    if (call.engine_of(p) == engine) return p;
+  return 0;
 }
 
 /// `n` copies of the identity element of `o` (what a root that holds nothing contributes).
@@ -315,7 +395,7 @@ std::optional<wire::Outgoing> Collectives::gather(Call& call) {
       call.args.is_list() && (call.args.size() == 1 || call.args.size() == 2) && call.args[0].is_string()
           ? call.args[0].as_string()
           : std::string();
-  Value held = call.is_target() ? describe_holding(ns_, name, true) : Value::dict({{"status", "none"}});
+  Value held = call.is_target() ? describe_sequence(ns_, name) : Value::dict({{"status", "none"}});
   std::vector<std::byte> my_blob;  // lists travel encoded
   if (held["status"].as_string() == "ok" && held["kind"].as_string() == "list") {
     my_blob = collective::to_blob(*ns_.find(name));
@@ -429,7 +509,7 @@ std::optional<wire::Outgoing> Collectives::reduce(Call& call) {
   const bool args_ok = args.is_list() && args.size() == 2 && args[0].is_string() && args[1].is_string() &&
                        op_from_name(args[1].as_string());
   const std::string name = args_ok ? args[0].as_string() : std::string();
-  const Value held = call.is_target() ? describe_holding(ns_, name, false) : Value::dict({{"status", "none"}});
+  const Value held = call.is_target() ? describe_operand(ns_, name) : Value::dict({{"status", "none"}});
   const auto all = collective::gather_values(call, held);
 
   Verdict v;
@@ -440,34 +520,55 @@ std::optional<wire::Outgoing> Collectives::reduce(Call& call) {
       v = {errc::unknown_name,
            "no '" + name + "' on " + collective::engines_text(missing) + " (push or scatter it first)",
            {}};
-    } else if (auto bad = engines_with(call, all, "not_numeric"); !bad.empty()) {
-      v = {errc::mismatch, "'" + name + "' is not a number or an array on " + collective::engines_text(bad), {}};
+    } else if (auto bad = engines_with(call, all, "not_array"); !bad.empty()) {
+      v = {errc::mismatch,
+           "'" + name + "' is not a number or an array on " + collective::engines_text(bad) + " (" +
+               all[static_cast<std::size_t>(participant_of(call, bad.front()))]["what"].as_string() +
+               "); reduce combines numbers, arrays and lists of numbers",
+           {}};
     } else {
-      // All numbers (int64, or float64 if any is a double), or arrays of one dtype and shape.
-      std::string kind;
-      Value shape = Value(Value::List{});
-      std::int64_t type = -1;
-      std::vector<int> odd;
+      // All numbers (int64, or float64 if any is a double), or all arrays (lists as arrays) of
+      // one dtype and shape.
+      bool numbers = true, arrays = true, doubles = false;
+      std::vector<std::pair<std::string, std::vector<int>>> kinds;  // what -> engines, for the error
       for (int p = 0; p < call.participants(); ++p) {
         if (call.target_of[static_cast<std::size_t>(p)] < 0) continue;
         const Value& h = all[static_cast<std::size_t>(p)];
-        const std::string k = h["kind"].as_string() == "array" ? "array" : "number";
-        if (kind.empty()) {
-          kind = k;
-          if (k == "array") shape = h["shape"], type = h["dtype"].as_int();
-        }
-        if (k != kind || (k == "array" && (h["dtype"].as_int() != type || !(h["shape"] == shape))))
-          odd.push_back(call.engine_of(p));
-        if (k == "number" && h["kind"].as_string() == "double") type = static_cast<std::int64_t>(dtype::float64);
+        const bool array = h["kind"].as_string() == "array";
+        numbers = numbers && !array;
+        arrays = arrays && array;
+        doubles = doubles || h["kind"].as_string() == "double";
+        const std::string what = array ? h["what"].as_string() : "a number";
+        auto it = std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) { return k.first == what; });
+        if (it == kinds.end()) it = kinds.insert(kinds.end(), {what, {}});
+        it->second.push_back(call.engine_of(p));
       }
-      if (kind == "number" && type < 0) type = static_cast<std::int64_t>(dtype::int64);
-      if (!odd.empty())
+      std::vector<std::string> groups;
+      collective::Agreement agreed;
+      if (arrays) {
+        agreed = collective::agree(call, all, false);
+        groups = agreed.groups;
+      } else if (!numbers) {
+        for (const auto& [what, engines] : kinds) groups.push_back(what + " (" + collective::engines_text(engines) + ")");
+      }
+      if (!groups.empty()) {
+        std::string others;
+        for (std::size_t i = 1; i < groups.size(); ++i) others += (i > 1 ? ", " : "") + groups[i];
         v = {errc::mismatch,
-             "'" + name + "' has another dtype or shape on " + collective::engines_text(odd) +
-                 " than on the first engine; reduce combines values element by element",
+             "cannot " + args[1].as_string() + " '" + name + "': " + groups.front() + " with " + others +
+                 "; reduce combines values element by element, so every engine needs one dtype and shape",
              {}};
-      else
-        v.info = Value::dict({{"dtype", type}, {"shape", shape}, {"scalar", kind == "number"}, {"op", args[1]}});
+      } else if (numbers) {
+        v.info = Value::dict({{"dtype", static_cast<std::int64_t>(doubles ? dtype::float64 : dtype::int64)},
+                              {"shape", Value(Value::List{})},
+                              {"scalar", true},
+                              {"op", args[1]}});
+      } else {
+        v.info = Value::dict({{"dtype", static_cast<std::int64_t>(agreed.type)},
+                              {"shape", Value(Value::List(agreed.shape.begin(), agreed.shape.end()))},
+                              {"scalar", false},
+                              {"op", args[1]}});
+      }
     }
   }
   v = collective::share_verdict(call, std::move(v));
@@ -486,7 +587,7 @@ std::optional<wire::Outgoing> Collectives::reduce(Call& call) {
   } else {
     const Value& x = *ns_.find(name);
     if (!scalar)
-      mine = x.as_array().data();
+      mine = collective::held_array(x, type).data();  // a list becomes the array the root agreed on
     else if (type == dtype::int64)
       mine = Buffer::adopt(std::vector<std::int64_t>{x.as_int()});
     else

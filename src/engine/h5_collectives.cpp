@@ -139,24 +139,13 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
   const bool args_ok = args.is_list() && args.size() == 4 && args[0].is_string() && args[1].is_string() &&
                        args[2].is_string() && args[3].is_bool();
   const std::string name = args_ok ? args[1].as_string() : std::string();
-  Value held = Value::dict({{"status", "none"}});
-  if (call.is_target()) {
-    const Value* v = ns.find(name);
-    if (v == nullptr)
-      held = Value::dict({{"status", "missing"}});
-    else if (!v->is_array() || v->as_array().ndim() == 0)
-      held = Value::dict({{"status", "not_array"}, {"kind", seq::describe(*v)}});
-    else
-      held = Value::dict({{"status", "ok"},
-                          {"dtype", static_cast<std::int64_t>(v->as_array().type())},
-                          {"shape", Value(Value::List(v->as_array().shape().begin(), v->as_array().shape().end()))}});
-  }
+  // An array, or a list numpy.array would make one of (collective::describe_array).
+  const Value held = call.is_target() ? collective::describe_array(ns.find(name)) : Value::dict({{"status", "none"}});
   const auto all = collective::gather_values(call, held);
 
   Verdict v;
   if (call.root()) {
-    std::vector<int> missing, not_array, odd;
-    Value first;
+    std::vector<int> missing, not_array;
     Value::List rows;
     for (int p = 0; p < call.participants(); ++p) {
       const Value& h = all[static_cast<std::size_t>(p)];
@@ -164,30 +153,34 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
       rows.push_back(status == "ok" ? h["shape"][0].as_int() : std::int64_t{0});
       if (status == "missing") missing.push_back(call.engine_of(p));
       if (status == "not_array") not_array.push_back(call.engine_of(p));
-      if (status != "ok") continue;
-      auto tail = h["shape"].get<std::vector<std::uint64_t>>();
-      tail.erase(tail.begin());
-      const Value key = Value::list({h["dtype"], Value(tail)});
-      if (first.is_null()) first = key;
-      if (!(key == first)) odd.push_back(call.engine_of(p));
     }
-    if (!args_ok)
+    const collective::Agreement agreed = collective::agree(call, all, true);
+    if (!args_ok) {
       v = {errc::bad_arguments, "crew.save_h5 takes (file, name, dataset, create)", {}};
-    else if (!missing.empty())
+    } else if (!missing.empty()) {
       v = {errc::unknown_name,
            "no '" + name + "' on " + collective::engines_text(missing) + " (push or scatter it first)",
            {}};
-    else if (!not_array.empty())
+    } else if (!not_array.empty()) {
+      std::string what;
+      for (int p = 0; p < call.participants() && what.empty(); ++p)
+        if (call.engine_of(p) == not_array.front()) what = all[static_cast<std::size_t>(p)]["what"].as_string();
       v = {errc::not_a_sequence,
-           "'" + name + "' is not an array on " + collective::engines_text(not_array) + "; save_h5 writes arrays",
+           "'" + name + "' is not an array on " + collective::engines_text(not_array) + " (" + what +
+               "); save_h5 writes arrays and lists of numbers",
            {}};
-    else if (!odd.empty())
+    } else if (!agreed.ok()) {
+      std::string groups;
+      for (const auto& g : agreed.groups) groups += (groups.empty() ? "" : ", ") + g;
       v = {errc::mismatch,
-           "'" + name + "' has another dtype or trailing shape on " + collective::engines_text(odd) +
-               " than on the first engine; one dataset needs them alike",
+           "'" + name + "' cannot be one dataset: " + groups +
+               "; every engine's part needs one dtype and the same shape after the first axis",
            {}};
-    else
-      v.info = Value::dict({{"rows", Value(std::move(rows))}, {"dtype", first[0]}, {"tail", first[1]}});
+    } else {
+      v.info = Value::dict({{"rows", Value(std::move(rows))},
+                            {"dtype", static_cast<std::int64_t>(agreed.type)},
+                            {"tail", Value(Value::List(agreed.shape.begin(), agreed.shape.end()))}});
+    }
   }
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) return collective::own_reply(call, v);
@@ -256,8 +249,9 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
 
   const std::uint64_t my_rows = rows[static_cast<std::size_t>(call.me)];
   Selection sel = select_rows(dset.get(), start + my_offset, my_rows, tail);
-  const void* data =
-      call.is_target() && my_rows ? static_cast<const void*>(ns.find(name)->as_array().data().data()) : nullptr;
+  Array mine;  // a list becomes the array the root agreed on
+  if (call.is_target() && my_rows) mine = collective::held_array(*ns.find(name), type);
+  const void* data = my_rows ? static_cast<const void*>(mine.data().data()) : nullptr;
   Handle dxpl = collective_transfer();
   const herr_t wrote = H5Dwrite(dset.get(), h5_type_of(type), sel.memory.get(), sel.file.get(), dxpl.get(), data);
   if (!all_agree(call, wrote >= 0))

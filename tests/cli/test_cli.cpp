@@ -471,6 +471,66 @@ TEST_SUITE("cli.cluster") {
     CHECK(contains(bad_item.r.err, "bad_arguments"));
   }
 
+  TEST_CASE("a JSON list of numbers is an array wherever one is needed: reduce, save-h5, gather --npy, map --out") {
+    const fs::path dir = fs::temp_directory_path() / ("crew-cli-lists-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    auto npy_header = [](const fs::path& f) {  // the .npy header: its dtype and shape as text
+      std::ifstream in(f, std::ios::binary);
+      std::string head(128, '\0');
+      in.read(head.data(), static_cast<std::streamsize>(head.size()));
+      return head;
+    };
+    // 22 ints over 2 engines: [1..11] and [12..22], int64[11] each (what numpy.array makes).
+    std::string xs = "[";
+    for (int i = 1; i <= 22; ++i) xs += (i > 1 ? "," : "") + std::to_string(i);
+    xs += "]";
+    const Run scatter = on_cluster({"scatter", "x", xs});
+    SHOW(scatter);
+    CHECK(scatter.r.status == exit_ok);
+    CHECK(scatter.r.out == "scattered x (22 elements) to engines 0-1\n");
+    const Run sum = on_cluster({"reduce", "x", "--op", "sum"});
+    SHOW(sum);
+    CHECK(sum.r.status == exit_ok);
+    CHECK(parse(sum.r.out) == json::parse("[13,15,17,19,21,23,25,27,29,31,33]"));
+    const Run saved = on_cluster({"save-h5", (dir / "x.h5").string(), "x"});
+    SHOW(saved);
+    CHECK(saved.r.status == exit_ok);
+    const auto dump = proc::run_shell("h5dump -H -d /x " + (dir / "x.h5").string());
+    CHECK(contains(dump.out, "( 22 )"));
+    CHECK(contains(dump.out, "H5T_STD_I64LE"));
+    const Run gathered = on_cluster({"gather", "x", "--npy", (dir / "x.npy").string()});
+    SHOW(gathered);
+    CHECK(gathered.r.status == exit_ok);
+    CHECK(contains(npy_header(dir / "x.npy"), "'descr': '<i8'"));
+    CHECK(contains(npy_header(dir / "x.npy"), "'shape': (22,)"));
+
+    // Lists of pairs are 2-d: scatter says the shape, reduce of unequal parts names both shapes.
+    const Run pairs = on_cluster({"scatter", "p", "[[1,2],[3,4],[5,6.5]]"});
+    SHOW(pairs);
+    CHECK(pairs.r.out == "scattered p (3x2: 3 rows) to engines 0-1\n");
+    const Run unequal = on_cluster({"reduce", "p", "--op", "sum"});
+    SHOW(unequal);
+    CHECK(unequal.r.status == exit_failure);
+    CHECK(starts_with(unequal.r.err, "[crew.remote.mismatch]"));
+    CHECK(contains(unequal.r.err, "int64[2,2] (engine 0) with float64[1,2] (engine 1)"));
+
+    // map's results: ints in one chunk, doubles in another, are one float64 array; pairs 2-d.
+    const Run mixed = on_cluster({"map", "echo", "[1,2,3.5,4]", "--lb", "--chunksize", "2", "--out",
+                                  (dir / "m.npy").string()});
+    SHOW(mixed);
+    CHECK(mixed.r.status == exit_ok);
+    CHECK(contains(npy_header(dir / "m.npy"), "'descr': '<f8'"));
+    const Run rows = on_cluster({"map", "echo", "[[1,2],[3,4],[5,6]]", "--out", (dir / "r.npy").string()});
+    SHOW(rows);
+    CHECK(rows.r.status == exit_ok);
+    CHECK(contains(npy_header(dir / "r.npy"), "'shape': (3, 2)"));
+    const Run ragged = on_cluster({"map", "echo", "[[1,2],[3]]", "--out", (dir / "g.npy").string()});
+    SHOW(ragged);
+    CHECK(ragged.r.status == exit_usage);
+    CHECK(contains(ragged.r.err, "ragged"));
+    fs::remove_all(dir);
+  }
+
   TEST_CASE("queue shows every engine and the balancer's state; require that nothing meets fails") {
     const Run q = on_cluster({"queue"});
     SHOW(q);

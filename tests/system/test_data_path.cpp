@@ -276,6 +276,49 @@ TEST_SUITE("system.data") {
     CHECK(remote_code([&] { (void)rc.view().reduce("m", op::sum).get(60s); }) == errc::mismatch);
   }
 
+  TEST_CASE("lists of numbers reduce as the arrays numpy.array makes of them: int64, or float64 beside doubles") {
+    const auto& rc = client();
+    const auto view = rc.view();
+    const std::int64_t n = engine_count();
+    view.push({{"li", Value::list({1, 2, 3})}}).get(60s);
+    CHECK(view.reduce("li", op::sum).get(60s) == Value(Array::from(std::vector<std::int64_t>{n, 2 * n, 3 * n})));
+    // One engine's list has a double: every part is float64, in one world or across several.
+    rc[engine_count() - 1].push({{"li", Value::list({1, 2.5, 3})}}).get(60s);
+    CHECK(view.reduce("li", op::max).get(60s) == Value(Array::from(std::vector<double>{1, 2.5, 3})));
+    // ... and beside an int64 array (int64 with float64 is float64, as for numbers).
+    if (n >= 2) {
+      rc[0].push({{"li", Array::from(std::vector<std::int64_t>{1, 2, 3})}}).get(60s);
+      CHECK(view.reduce("li", op::min).get(60s) == Value(Array::from(std::vector<double>{1, 2, 3})));
+    }
+    // Nested lists of equal lengths are 2-d.
+    view.push({{"l2", Value::list({Value::list({1, 2}), Value::list({3, 4})})}}).get(60s);
+    const Value r2 = view.reduce("l2", op::sum).get(60s);
+    CHECK(r2 == Value(Array::from(std::vector<std::int64_t>{n, 2 * n, 3 * n, 4 * n}, {2, 2})));
+    // A scattered list (what `crew scatter x '[1,...]'` leaves): 2 items per engine.
+    Value::List xs;
+    for (std::int64_t i = 1; i <= 2 * n; ++i) xs.emplace_back(i);
+    view.scatter("ls", Value(xs)).get(60s);
+    CHECK(view.reduce("ls", op::sum).get(60s) == Value(Array::from(std::vector<std::int64_t>{n * n, n * n + n})));
+    // Lists that are not arrays are refused, saying why.
+    view.push({{"bad", Value::list({Value::list({1, 2}), Value::list({3})})}}).get(60s);
+    const auto ar = view.reduce("bad", op::sum);
+    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::mismatch);
+    CHECK(message_of(ar).find("ragged") != std::string::npos);
+  }
+
+  TEST_CASE("reduce of parts of different shapes names the shapes, not element counts") {
+    const auto& rc = client();
+    if (engine_count() < 2) return;
+    // 2n + 1 rows of 2: the first engine holds 3 rows, the others 2.
+    const auto n = static_cast<std::uint64_t>(engine_count());
+    rc.view().scatter("uneven", iota(2 * n + 1, 2)).get(60s);
+    const auto ar = rc.view().reduce("uneven", op::sum);
+    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::mismatch);
+    const std::string message = message_of(ar);
+    CHECK(message.find("float64[3,2] (engine 0)") != std::string::npos);
+    CHECK(message.find("float64[2,2] (engine") != std::string::npos);
+  }
+
   TEST_CASE("gather of a name missing on some engines names those engines") {
     const auto& rc = client();
     rc.view().push({{"g", Value::list({1})}}).get(60s);
@@ -314,6 +357,36 @@ TEST_SUITE("system.data") {
     CHECK(remote_code([&] { (void)view.load_h5(file.string() + ".missing", "/h", "z").get(60s); }) == errc::io_failed);
     CHECK(remote_code([&] { (void)view.save_h5("/nonexistent-dir/x.h5", "h").get(60s); }) != errc::none);
     CHECK(remote_code([&] { (void)view.save_h5(file.string(), "no_such_name").get(60s); }) == errc::unknown_name);
+    fs::remove(file);
+  }
+
+  TEST_CASE("save_h5 writes lists of numbers as the arrays they make") {
+    const auto& rc = client();
+    const auto view = rc.view();
+    const fs::path file = fs::temp_directory_path() / ("crew-test-lists-" + std::to_string(::getpid()) + ".h5");
+    const auto rows = static_cast<std::uint64_t>(2 * engine_count() + 1);
+    Value::List pairs;
+    for (std::uint64_t i = 0; i < rows; ++i)
+      pairs.push_back(Value::list({static_cast<std::int64_t>(i), static_cast<std::int64_t>(10 * i)}));
+    view.scatter("pairs", Value(pairs)).get(60s);
+    view.save_h5(file.string(), "pairs").get(120s);
+    const auto dump = proc::run_shell("h5dump -H -d /pairs " + file.string());
+    CHECK(dump.out.find("( " + std::to_string(rows) + ", 2 )") != std::string::npos);
+    CHECK(dump.out.find("H5T_STD_I64LE") != std::string::npos);
+    view.load_h5(file.string(), "/pairs", "pairs_back").get(120s);
+    CHECK(view.gather("pairs_back").get(60s) == Value(*to_array(Value(pairs))));
+    // An engine whose list holds a double makes the whole dataset float64 (within one world:
+    // across worlds, each world's rows keep their own dtype and must match the dataset's).
+    if (world_count() == 1) {
+      rc[engine_count() - 1].push({{"pairs", Value::list({Value::list({0.5, 1})})}}).get(60s);
+      view.save_h5(file.string(), "pairs").get(120s);
+      CHECK(proc::run_shell("h5dump -H -d /pairs " + file.string()).out.find("H5T_IEEE_F64LE") != std::string::npos);
+    }
+    // A ragged list is not an array, and the error says where.
+    rc[0].push({{"pairs", Value::list({Value::list({1, 2}), Value::list({3})})}}).get(60s);
+    const auto ar = view.save_h5(file.string(), "pairs");
+    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::not_a_sequence);
+    CHECK(message_of(ar).find("item [1]") != std::string::npos);
     fs::remove(file);
   }
 
