@@ -147,7 +147,7 @@ std::vector<WorldShare> split_by_world(wire::Collective op, const std::vector<in
     expect_args(args, 3, "save_h5(file, name, dataset)");
     bool create = true;
     for (auto& s : shares) {
-      s.body = Value::list({args[0], args[1], args[2], create});
+      s.body = Value::list({args[0], args[1], args[2], create, static_cast<std::int64_t>(shares.size())});
       create = false;
     }
     break;

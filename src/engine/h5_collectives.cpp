@@ -10,6 +10,7 @@
 
 #include "common/clock.hpp"
 #include "engine/collective_call.hpp"
+#include "engine/h5_chunks.hpp"
 #include "engine/h5_module.hpp"
 #include "engine/mpi_frames.hpp"
 #include "values/sequence.hpp"
@@ -136,8 +137,8 @@ Selection select_rows(hid_t dataset, std::uint64_t offset, std::uint64_t rows, c
 // of a multi-world view take turns, in engine order).
 std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
   const Value& args = call.args;
-  const bool args_ok = args.is_list() && args.size() == 4 && args[0].is_string() && args[1].is_string() &&
-                       args[2].is_string() && args[3].is_bool();
+  const bool args_ok = args.is_list() && (args.size() == 4 || (args.size() == 5 && args[4].is_int())) &&
+                       args[0].is_string() && args[1].is_string() && args[2].is_string() && args[3].is_bool();
   const std::string name = args_ok ? args[1].as_string() : std::string();
   // An array, or a list numpy.array would make one of (collective::describe_array).
   const Value held = call.is_target() ? collective::describe_array(ns.find(name)) : Value::dict({{"status", "none"}});
@@ -156,7 +157,7 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
     }
     const collective::Agreement agreed = collective::agree(call, all, true);
     if (!args_ok) {
-      v = {errc::bad_arguments, "crew.save_h5 takes (file, name, dataset, create)", {}};
+      v = {errc::bad_arguments, "crew.save_h5 takes (file, name, dataset, create[, worlds])", {}};
     } else if (!missing.empty()) {
       v = {errc::unknown_name,
            "no '" + name + "' on " + collective::engines_text(missing) + " (push or scatter it first)",
@@ -188,6 +189,7 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
   const std::string path = args[0].as_string();
   const std::string dset_path = dataset_path(args[2].as_string());
   const bool create = args[3].as_bool();
+  const std::int64_t worlds = args.size() == 5 ? args[4].as_int() : 1;  // worlds writing in turn
   const auto type = static_cast<dtype>(v.info["dtype"].as_int());
   std::vector<hsize_t> tail;
   for (auto d : v.info["tail"].get<std::vector<std::uint64_t>>()) tail.push_back(d);
@@ -210,11 +212,14 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
   std::uint64_t start = 0;
   const bool exists = H5Lexists(file.get(), dset_path.c_str(), H5P_DEFAULT) > 0;
   if (!exists) {
-    std::vector<hsize_t> dims{world_rows}, maxdims{H5S_UNLIMITED}, chunk{1};
-    const std::size_t row_bytes =
-        dtype_size(type) * std::accumulate(tail.begin(), tail.end(), hsize_t{1}, std::multiplies<>());
-    chunk.front() = std::max<hsize_t>(1, (4u << 20) / std::max<std::size_t>(row_bytes, 1));
-    for (auto d : tail) dims.push_back(d), maxdims.push_back(d), chunk.push_back(std::max<hsize_t>(d, 1));
+    std::vector<hsize_t> dims{world_rows}, maxdims{H5S_UNLIMITED};
+    for (auto d : tail) dims.push_back(d), maxdims.push_back(d);
+    // Chunks fit the data (engine/h5_chunks.hpp). The worlds after this one append their rows:
+    // the chunks are sized as if each brought as many as this one.
+    std::vector<std::uint64_t> expected(dims.begin(), dims.end());
+    expected.front() *= static_cast<std::uint64_t>(std::max<std::int64_t>(1, worlds));
+    const auto chunk_u64 = h5::chunk_dims(std::move(expected), dtype_size(type));
+    const std::vector<hsize_t> chunk(chunk_u64.begin(), chunk_u64.end());
     Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()), H5Sclose);
     Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());

@@ -360,7 +360,7 @@ TEST_SUITE("system.data") {
     fs::remove(file);
   }
 
-  TEST_CASE("save_h5 writes lists of numbers as the arrays they make") {
+  TEST_CASE("save_h5 writes lists of numbers as the arrays they make, in a file that fits the data") {
     const auto& rc = client();
     const auto view = rc.view();
     const fs::path file = fs::temp_directory_path() / ("crew-test-lists-" + std::to_string(::getpid()) + ".h5");
@@ -387,6 +387,10 @@ TEST_SUITE("system.data") {
     const auto ar = view.save_h5(file.string(), "pairs");
     CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::not_a_sequence);
     CHECK(message_of(ar).find("item [1]") != std::string::npos);
+    // Chunks fit the data: 20 doubles (160 bytes) make a file of a few KiB, not one 4 MiB chunk.
+    view.scatter("small", iota(20)).get(60s);
+    view.save_h5(file.string(), "small").get(120s);
+    CHECK(fs::file_size(file) < 64 * 1024);
     fs::remove(file);
   }
 
