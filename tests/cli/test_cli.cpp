@@ -227,14 +227,58 @@ TEST_SUITE("cli.input") {
       CHECK_MESSAGE(contains(top.r.out, std::string("\n  ") + verb), verb);
   }
 
-  TEST_CASE("a missing or unknown verb, a missing argument or a bad option value is a usage error") {
+  TEST_CASE("an unknown verb, a missing argument or a bad option value is a usage error naming the verb") {
     for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-             {}, {"frobnicate"}, {"call"}, {"exec"}, {"ids", "--timeout", "0"}, {"cluster"}, {"ids", "--bogus"}}) {
+             {"frobnicate"}, {"call"}, {"exec"}, {"ids", "--timeout", "0"}, {"ids", "--bogus"}, {"call", "--after"}}) {
       const Run r = crew_run(args);
       SHOW(r);
       CHECK(r.r.status == exit_usage);
-      CHECK_FALSE(r.r.err.empty());
+      CHECK(every_line_starts_with(r.r.err, "[crew.input.usage] "));
     }
+    const Run missing = crew_run({"call"});
+    SHOW(missing);
+    CHECK(missing.r.err == "[crew.input.usage] crew call: function is required; see `crew call --help`\n");
+    const Run bogus = crew_run({"cluster", "status", "--bogus"});
+    SHOW(bogus);
+    CHECK(starts_with(bogus.r.err, "[crew.input.usage] crew cluster status: "));
+    CHECK(contains(bogus.r.err, "--bogus"));
+  }
+
+  TEST_CASE("a mistyped verb or sub-verb is named, with the nearest verbs") {
+    const Run cluster = crew_run({"clsuter", "status"});
+    SHOW(cluster);
+    CHECK(cluster.r.status == exit_usage);
+    CHECK(cluster.r.err ==
+          "[crew.input.usage] 'clsuter' is not a verb of `crew`; did you mean cluster? (`crew --help` lists the "
+          "verbs)\n");
+    const Run call = crew_run({"cal", "echo", "1"});
+    SHOW(call);
+    CHECK(call.r.status == exit_usage);
+    CHECK(starts_with(call.r.err, "[crew.input.usage] 'cal' is not a verb of `crew`; did you mean call"));
+    const Run start = crew_run({"cluster", "strat", "-n", "1", "--profile", "typo"});
+    SHOW(start);
+    CHECK(start.r.status == exit_usage);
+    CHECK(starts_with(start.r.err, "[crew.input.usage] 'strat' is not a verb of `crew cluster`; did you mean start?"));
+    check_nothing_running("typo");
+    // Nothing near: every verb is listed instead.
+    const Run far = crew_run({"cluster", "zzzzzzzz"});
+    SHOW(far);
+    CHECK(far.r.status == exit_usage);
+    CHECK(contains(far.r.err, "the verbs are start, add, stop, status, list"));
+  }
+
+  TEST_CASE("crew or crew cluster alone prints its help and exits 0, as kubectl does") {
+    const Run top = crew_run({});
+    SHOW(top);
+    CHECK(top.r.status == exit_ok);
+    CHECK(top.r.err.empty());
+    CHECK(contains(top.r.out, "Usage: crew"));
+    CHECK(contains(top.r.out, "\n  cluster"));
+    const Run cluster = crew_run({"cluster"});
+    SHOW(cluster);
+    CHECK(cluster.r.status == exit_ok);
+    CHECK(contains(cluster.r.out, "Usage: crew cluster"));
+    CHECK(contains(cluster.r.out, "\n  start"));
   }
 
   TEST_CASE("a profile name that is not a name is bad input") {
@@ -567,6 +611,28 @@ TEST_SUITE("cli.cluster") {
     SHOW(mixed);
     CHECK(mixed.r.status == exit_usage);
     CHECK(mixed.r.out == "[0] 1\n");  // the engine that exists still ran it
+  }
+
+  TEST_CASE("--after, --follow and --require take one value each: the words after them are arguments") {
+    const Run first = on_cluster({"call", "echo", "1", "--lb", "--no-wait"});
+    SHOW(first);
+    REQUIRE(first.r.status == exit_ok);
+    const std::string id = first.r.out.substr(0, first.r.out.find('\n'));
+    const std::string host = parse(on_cluster({"engines", "--json"}).r.out).at(0).at("host").get<std::string>();
+    for (const std::vector<std::string>& options : std::vector<std::vector<std::string>>{
+             {"--after", id}, {"--after", id, "--after", id}, {"--follow", id}, {"--require", "host=" + host}}) {
+      std::vector<std::string> args{"call", "mul", "--lb"};
+      args.insert(args.end(), options.begin(), options.end());
+      args.insert(args.end(), {"2", "3", "--json"});
+      const Run r = on_cluster(args);
+      SHOW(r);
+      CHECK(r.r.status == exit_ok);
+      CHECK(parse(r.r.out)["value"] == 6.0);
+    }
+    const Run map = on_cluster({"map", "echo", "--lb", "--after", id, "[1,2]"});
+    SHOW(map);
+    CHECK(map.r.status == exit_ok);
+    CHECK(parse(map.r.out) == json::array({1, 2}));
   }
 
   TEST_CASE("push without '=' exits 2 and submits nothing") {
