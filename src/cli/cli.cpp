@@ -45,6 +45,13 @@ int run(int argc, char** argv) {
   add_common(engines_cmd, common, false);
   engines_cmd->callback([&] { action = [&] { return engines(common); }; });
 
+  bool all_functions = false;
+  auto* functions_cmd =
+      app.add_subcommand("functions", "table of the functions the engines offer (crew's own crew.* hidden)");
+  add_common(functions_cmd, common, true);
+  functions_cmd->add_flag("--all", all_functions, "also crew's internal functions (crew.*)");
+  functions_cmd->callback([&] { action = [&] { return functions(common, all_functions); }; });
+
   std::string function;
   std::vector<std::string> values;
   BalanceArgs balance;
@@ -66,7 +73,7 @@ int run(int argc, char** argv) {
   };
   auto* call_cmd = app.add_subcommand("call", "call a registered function on engines; arguments are JSON literals");
   add_common(call_cmd, common, true);
-  call_cmd->add_option("function", function, "function name (`crew call functions` lists them)")->required();
+  call_cmd->add_option("function", function, "function name (`crew functions` lists them)")->required();
   call_cmd->add_option("args", values, "arguments as JSON: 5 '\"text\"' '[1,2]' '{\"$ref\": \"a\"}'");
   call_cmd->add_flag("--lb", lb, "load-balanced: one task, on whichever engine of --targets is free");
   add_balance(call_cmd);
@@ -76,6 +83,8 @@ int run(int argc, char** argv) {
         throw InputError(errc::bad_option,
                          "--after, --follow, --task-timeout, --retries, --require and --no-wait are for load-balanced "
                          "calls: add --lb");
+      // The builtin `functions` answers one list per engine: shown as `crew functions` shows it.
+      if (!lb && function == "functions" && values.empty() && !common.json) return functions(common, false);
       return lb ? call_balanced(common, function, values, balance) : call(common, function, values);
     };
   });

@@ -192,6 +192,7 @@ TEST_SUITE("cli.input") {
     const std::vector<std::vector<std::string>> verbs{{},
                                                       {"ids"},
                                                       {"engines"},
+                                                      {"functions"},
                                                       {"call"},
                                                       {"map"},
                                                       {"queue"},
@@ -222,7 +223,7 @@ TEST_SUITE("cli.input") {
       CHECK(r.r.err.empty());
     }
     const Run top = crew_run({"--help"});
-    for (const char* verb : {"ids", "engines", "call", "map", "queue", "abort", "results", "exec", "push", "pull",
+    for (const char* verb : {"ids", "engines", "functions", "call", "map", "queue", "abort", "results", "exec", "push", "pull",
                              "shutdown", "cluster", "controller"})
       CHECK_MESSAGE(contains(top.r.out, std::string("\n  ") + verb), verb);
   }
@@ -279,6 +280,25 @@ TEST_SUITE("cli.input") {
     CHECK(cluster.r.status == exit_ok);
     CHECK(contains(cluster.r.out, "Usage: crew cluster"));
     CHECK(contains(cluster.r.out, "\n  start"));
+  }
+
+  TEST_CASE("a name that push, scatter or load-h5 would set must be a variable name") {
+    // Checked before connecting: no cluster is needed to be told.
+    const Run spaced = crew_run({"push", "a = 5", "--profile", "nothing-here"});
+    SHOW(spaced);
+    CHECK(spaced.r.status == exit_usage);
+    CHECK(spaced.r.err ==
+          "[crew.input.bad_name] push 'a = 5': 'a ' is not a variable name: names are letters, digits and '_', not "
+          "starting with a digit; no spaces around '=': write NAME=JSON as one word, e.g. a=5\n");
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"push", "1x=5"}, {"push", "a-b=5"}, {"scatter", "x y", "[1,2]"}, {"load-h5", "f.h5", "/x", "x.y"}}) {
+      std::vector<std::string> cmd = args;
+      cmd.insert(cmd.end(), {"--profile", "nothing-here"});
+      const Run r = crew_run(cmd);
+      SHOW(r);
+      CHECK(r.r.status == exit_usage);
+      CHECK(starts_with(r.r.err, "[crew.input.bad_name] "));
+    }
   }
 
   TEST_CASE("a profile name that is not a name is bad input") {
@@ -633,6 +653,63 @@ TEST_SUITE("cli.cluster") {
     SHOW(map);
     CHECK(map.r.status == exit_ok);
     CHECK(parse(map.r.out) == json::array({1, 2}));
+  }
+
+  TEST_CASE("a variable name with a space is refused before anything is submitted") {
+    const auto before = tasks_submitted();
+    const Run r = on_cluster({"push", "a = 5"});
+    SHOW(r);
+    CHECK(r.r.status == exit_usage);
+    CHECK(starts_with(r.r.err, "[crew.input.bad_name]"));
+    CHECK(contains(r.r.err, "'a '"));
+    CHECK(tasks_submitted() == before);
+    const Run keys = on_cluster({"call", "keys", "--targets", "0", "--json"});
+    SHOW(keys);
+    for (const auto& k : parse(keys.r.out)["0"]) CHECK(k != "a ");
+  }
+
+  TEST_CASE("functions is a table of what the engines offer, crew's internals hidden unless --all") {
+    const Run r = on_cluster({"functions"});
+    SHOW(r);
+    CHECK(r.r.status == exit_ok);
+    CHECK(starts_with(r.r.out, "NAME"));
+    CHECK(contains(r.r.out, "\necho "));
+    CHECK(contains(r.r.out, "\nmul "));
+    CHECK_FALSE(contains(r.r.out, "\ncrew."));  // no row of an internal function
+    CHECK_FALSE(contains(r.r.out, "ENGINES"));  // both engines offer the same
+    CHECK(contains(r.r.out, "internal crew.* functions not shown: `crew functions --all` shows them"));
+    const Run all = on_cluster({"functions", "--all"});
+    SHOW(all);
+    CHECK(contains(all.r.out, "\ncrew.map "));
+    CHECK_FALSE(contains(all.r.out, "not shown"));
+    const Run j = on_cluster({"functions", "--json"});
+    SHOW(j);
+    const json fns = parse(j.r.out);
+    REQUIRE(fns.is_array());
+    bool echo = false;
+    for (const auto& f : fns) {
+      CHECK_FALSE(starts_with(f.at("name").get<std::string>(), "crew."));
+      CHECK(f.at("engines") == json::array({0, 1}));
+      echo = echo || f.at("name") == "echo";
+    }
+    CHECK(echo);
+    // `crew call functions` (what earlier messages said to type) shows the same table...
+    CHECK(on_cluster({"call", "functions"}).r.out == r.r.out);
+    // ...and with --json stays the builtin's answer per engine.
+    CHECK(parse(on_cluster({"call", "functions", "--json"}).r.out).contains("1"));
+  }
+
+  TEST_CASE("an unknown function is said once for all engines, and internals are never suggested") {
+    const Run r = on_cluster({"call", "echoo", "1"});
+    SHOW(r);
+    CHECK(r.r.status == exit_failure);
+    CHECK(r.r.err == "[crew.remote.unknown_function] engines 0-1: no function 'echoo'; did you mean echo? "
+                     "(`crew functions` lists them; load more with --plugin or load_plugin)\n");
+    const Run internal = on_cluster({"call", "shape_of"});
+    SHOW(internal);
+    CHECK(internal.r.status == exit_failure);
+    CHECK(starts_with(internal.r.err, "[crew.remote.unknown_function] engines 0-1: no function 'shape_of' "));
+    CHECK_FALSE(contains(internal.r.err, "crew.shape_of"));
   }
 
   TEST_CASE("push without '=' exits 2 and submits nothing") {
