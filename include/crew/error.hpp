@@ -30,6 +30,8 @@ enum class errc : std::uint16_t {
   not_a_sequence = 206,  ///< scatter / gather of something that is not an array or a list
   already_done = 207,    ///< abort of tasks that had all finished already
   unknown_task = 208,    ///< a msg_id the controller has no record of
+  usage = 209,           ///< a command line that does not parse: unknown verb or option, missing argument
+  bad_name = 210,        ///< a variable name that is not one (letters, digits, '_'; not starting with a digit)
   // remote.*: reported by an engine
   unknown_function = 300,  ///< no function of that name on the engine
   bad_arguments = 301,     ///< wrong argument count or type for the function

@@ -43,7 +43,8 @@ void register_invoker(std::string name, std::string signature, Invoker invoke);
 const FunctionInfo* find_function(std::string_view name);
 /// All registered functions, sorted by name.
 std::vector<const FunctionInfo*> list_functions();
-/// Registered names close to `name` (for "did you mean"), best first.
+/// Registered names close to `name` (for "did you mean"), best first; crew's internal `crew.*`
+/// functions only when `name` is one of them.
 std::vector<std::string> near_function_names(std::string_view name, std::size_t max = 4);
 
 namespace detail {

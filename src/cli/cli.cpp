@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/output.hpp"
+#include "cli/usage.hpp"
 #include "cli/verbs.hpp"
 #include "crew/error.hpp"
 #include "crew/version.hpp"
@@ -32,7 +33,7 @@ int run(int argc, char** argv) {
                "Start a cluster with `crew cluster start -n 4`, then call functions on its engines.",
                "crew"};
   app.set_version_flag("--version", std::string("crew ") + version_string);
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);  // bare `crew` prints the help, as kubectl does
   Common common;
   std::function<int()> action;
 
@@ -44,13 +45,21 @@ int run(int argc, char** argv) {
   add_common(engines_cmd, common, false);
   engines_cmd->callback([&] { action = [&] { return engines(common); }; });
 
+  bool all_functions = false;
+  auto* functions_cmd =
+      app.add_subcommand("functions", "table of the functions the engines offer (crew's own crew.* hidden)");
+  add_common(functions_cmd, common, true);
+  functions_cmd->add_flag("--all", all_functions, "also crew's internal functions (crew.*)");
+  functions_cmd->callback([&] { action = [&] { return functions(common, all_functions); }; });
+
   std::string function;
   std::vector<std::string> values;
   BalanceArgs balance;
   bool lb = false;
   auto add_balance = [&](CLI::App* cmd) {
-    cmd->add_option("--after", balance.after, "run once these tasks (msg ids) have succeeded (repeatable)");
-    cmd->add_option("--follow", balance.follow, "run where these tasks (msg ids) ran (repeatable)");
+    cmd->add_option("--after", balance.after,
+                    "run once this task (msg id) has succeeded; repeat for several: --after A --after B");
+    cmd->add_option("--follow", balance.follow, "run where this task (msg id) ran; repeat for several");
     cmd->add_flag("--any", balance.any, "--after/--follow: met by any one of them, not all");
     cmd->add_flag("--allow-failure", balance.allow_failure, "--after/--follow: failed prerequisites count too");
     cmd->add_option("--task-timeout", balance.task_timeout_s,
@@ -59,12 +68,12 @@ int run(int argc, char** argv) {
     cmd->add_option("--retries", balance.retries, "run a failed task again, on another engine where possible")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--require,--requires", balance.require,
-                    "KEY=VALUE engine property a task needs (repeatable), e.g. gpu=true");
+                    "KEY=VALUE engine property a task needs, e.g. gpu=true; repeat for several");
     cmd->add_flag("--no-wait", balance.no_wait, "submit, print the task ids and return (see `crew results`)");
   };
   auto* call_cmd = app.add_subcommand("call", "call a registered function on engines; arguments are JSON literals");
   add_common(call_cmd, common, true);
-  call_cmd->add_option("function", function, "function name (`crew call functions` lists them)")->required();
+  call_cmd->add_option("function", function, "function name (`crew functions` lists them)")->required();
   call_cmd->add_option("args", values, "arguments as JSON: 5 '\"text\"' '[1,2]' '{\"$ref\": \"a\"}'");
   call_cmd->add_flag("--lb", lb, "load-balanced: one task, on whichever engine of --targets is free");
   add_balance(call_cmd);
@@ -74,6 +83,8 @@ int run(int argc, char** argv) {
         throw InputError(errc::bad_option,
                          "--after, --follow, --task-timeout, --retries, --require and --no-wait are for load-balanced "
                          "calls: add --lb");
+      // The builtin `functions` answers one list per engine: shown as `crew functions` shows it.
+      if (!lb && function == "functions" && values.empty() && !common.json) return functions(common, false);
       return lb ? call_balanced(common, function, values, balance) : call(common, function, values);
     };
   });
@@ -171,7 +182,7 @@ int run(int argc, char** argv) {
   shutdown_cmd->callback([&] { action = [&] { return shutdown(common); }; });
 
   auto* cluster_cmd = app.add_subcommand("cluster", "start, stop and inspect clusters");
-  cluster_cmd->require_subcommand(1);
+  cluster_cmd->require_subcommand(0, 1);
   StartArgs start;
   // What every world's job is launched with: start, add and jobscript share these.
   auto add_launch = [&](CLI::App* cmd) {
@@ -179,9 +190,9 @@ int run(int argc, char** argv) {
                     "local (mpirun here), ssh (--hosts), slurm, pbs, sge, lsf, or a site's own (`crew launchers`)")
         ->capture_default_str();
     cmd->add_option("--mpirun-args", start.mpirun_args, "extra mpirun arguments, e.g. \"--bind-to none\"");
-    cmd->add_option("--plugin", start.plugins, "plugin library for every engine (repeatable)");
+    cmd->add_option("--plugin", start.plugins, "plugin library for every engine; repeat for several");
     cmd->add_option("--property", start.properties,
-                    "KEY=VALUE every engine offers to load-balanced tasks' `require` (repeatable)");
+                    "KEY=VALUE every engine offers to load-balanced tasks' `require`; repeat for several");
     cmd->add_option("--queue,-q", start.queue, "batch: the queue (Slurm partition) to submit to")->group("Batch jobs");
     cmd->add_option("--account,-A", start.account, "batch: the account or project to charge")->group("Batch jobs");
     cmd->add_option("--walltime", start.walltime, "batch: the jobs' time limit, H:MM:SS, D-H:MM:SS or minutes")
@@ -193,11 +204,12 @@ int run(int argc, char** argv) {
         ->check(CLI::PositiveNumber)
         ->group("Batch jobs");
     cmd->add_option("--job-option", start.job_options,
-                    "batch: a line for the script's header, e.g. '#SBATCH --mem=4G' (repeatable)")
+                    "batch: a line for the script's header, e.g. '#SBATCH --mem=4G'; repeat for several")
         ->group("Batch jobs");
-    cmd->add_option("--prologue", start.prologue, "a line the job runs before mpirun, e.g. 'module load openmpi'")
+    cmd->add_option("--prologue", start.prologue,
+                    "a line the job runs before mpirun, e.g. 'module load openmpi'; repeat for several")
         ->group("Batch jobs");
-    cmd->add_option("--set", start.assignments, "NAME=VALUE for a job-script template variable (repeatable)")
+    cmd->add_option("--set", start.assignments, "NAME=VALUE for a job-script template variable; repeat for several")
         ->group("Batch jobs");
     cmd->add_option("--template", start.template_file, "the job-script template to use instead of the launcher's")
         ->group("Batch jobs");
@@ -325,14 +337,14 @@ int run(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   ctl_cmd->callback([&] { action = [&] { return controller(common, ctl); }; });
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? exit_ok : exit_usage;
+  if (const auto status = read_command_line(app, argc, argv)) return *status;
+  if (!action) {
+    // `crew` or `crew cluster` alone: the help of what was given (exit 0, like kubectl).
+    std::cout << app.help();
+    return exit_ok;
   }
   try {
-    return action ? action() : exit_usage;
+    return action();
   } catch (const std::exception& e) {
     return report(e);
   }

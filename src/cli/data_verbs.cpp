@@ -58,6 +58,7 @@ std::optional<Value> joined_outcome(const AsyncResult& ar, int& status) {
 int scatter(const Common& c, const std::string& name, const std::string& json, const std::string& npy) {
   if (json.empty() == npy.empty())
     throw InputError(errc::bad_option, "give the sequence either as JSON (e.g. '[1,2,3]') or with --npy FILE");
+  check_variable_name(name, "scatter");
   Value data = npy.empty() ? parse_json(json) : Value(read_npy(npy));
   const std::uint64_t length = seq::length(data, "scatter");
   // Its shape, if it is an array or a list that makes one: "scattered x (4 elements)" for 1-d
@@ -136,6 +137,7 @@ int save_h5(const Common& c, const std::string& file, const std::string& name, c
 }
 
 int load_h5(const Common& c, const std::string& file, const std::string& dataset, const std::string& name) {
+  check_variable_name(name, "load-h5");
   const Client rc = connect(c);
   const AsyncResult ar = target_view(rc, c.targets).load_h5(file, dataset, name);
   const auto [done, status] = per_engine_outcome(ar);

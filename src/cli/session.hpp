@@ -18,5 +18,12 @@ DirectView target_view(const Client& rc, const std::string& spec);
 Value parse_argument(const std::string& text, const std::string& what);
 /// {"$error": {"code", "type", "message"}}: a failed engine in --json output.
 nlohmann::json error_json(const RemoteError& e);
+/// Prints the engines' errors of a finished result on stderr, each distinct one once with the
+/// engines that reported it ("[crew.remote.unknown_function] engines 0-1: no function ...");
+/// returns the exit status they call for (0 if none; 2 if any is bad input, else 1).
+int report_engine_errors(const AsyncResult& ar);
+/// Throws InputError [crew.input.bad_name] unless `name` is a variable name: letters, digits
+/// and '_', not starting with a digit. `what` says where it came from, e.g. "push a =5".
+void check_variable_name(const std::string& name, const std::string& what);
 
 }  // namespace crew::cli

@@ -1,4 +1,4 @@
-// One-shot verbs on a running cluster: ids, engines, call, exec, push, pull, shutdown.
+// One-shot verbs on a running cluster: ids, engines, functions, call, exec, push, pull, shutdown.
 #include "cli/verbs.hpp"
 
 #include <algorithm>
@@ -16,18 +16,16 @@ namespace {
 Value same(const Value& v) { return v; }
 
 /// Waits for every engine, prints per-engine results (`show` formats a success for people,
-/// `shape` adjusts a value for both outputs) and returns 1 if any engine failed.
+/// `shape` adjusts a value for both outputs) and each distinct error once; returns 1 if any
+/// engine failed (2 if for bad input).
 template <class Show, class Shape = decltype(&same)>
 int print_results(const Common& c, const AsyncResult& ar, Show show, Shape shape = &same) {
   ar.wait();
-  int status = exit_ok;
   nlohmann::json out = nlohmann::json::object();
   for (std::size_t i = 0; i < ar.size(); ++i) {
     const int id = ar.targets()[i];
     const auto meta = ar.metadata(i);
     if (auto err = ar.error(i)) {
-      std::cerr << err->what() << std::endl;
-      status = std::max(status, err->code() == errc::unknown_target ? exit_usage : exit_failure);
       out[std::to_string(id)] = error_json(*err);
       continue;
     }
@@ -41,7 +39,41 @@ int print_results(const Common& c, const AsyncResult& ar, Show show, Shape shape
     }
   }
   if (c.json) std::cout << out.dump() << std::endl;
-  return status;
+  return report_engine_errors(ar);
+}
+
+bool internal_function(const std::string& name) { return name.rfind("crew.", 0) == 0; }
+
+/// One function as the engines answered `functions`: the same name, signature and origin.
+struct FunctionRow {
+  std::string name, signature, origin;
+  std::vector<int> engines;
+};
+
+std::vector<FunctionRow> function_rows(const AsyncResult& ar, bool all, std::size_t& hidden) {
+  std::vector<FunctionRow> rows;
+  std::vector<std::string> hidden_names;
+  for (std::size_t i = 0; i < ar.size(); ++i) {
+    if (ar.error(i)) continue;
+    const Value answer = ar.value(i);  // held: a range-for over a temporary's member would dangle
+    for (const Value& f : answer.as_list()) {
+      FunctionRow row{f["name"].as_string(), f["signature"].as_string(), f["origin"].as_string(), {}};
+      if (!all && internal_function(row.name)) {
+        if (std::find(hidden_names.begin(), hidden_names.end(), row.name) == hidden_names.end())
+          hidden_names.push_back(row.name);
+        continue;
+      }
+      auto it = std::find_if(rows.begin(), rows.end(), [&](const FunctionRow& r) {
+        return r.name == row.name && r.signature == row.signature && r.origin == row.origin;
+      });
+      if (it == rows.end()) it = rows.insert(rows.end(), std::move(row));
+      it->engines.push_back(ar.targets()[i]);
+    }
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const FunctionRow& a, const FunctionRow& b) { return a.name < b.name; });
+  for (auto& r : rows) std::sort(r.engines.begin(), r.engines.end());
+  hidden = hidden_names.size();
+  return rows;
 }
 
 }  // namespace
@@ -123,6 +155,37 @@ int call(const Common& c, const std::string& function, const std::vector<std::st
                        [](int id, const Value& v) { std::cout << "[" << id << "] " << value_text(v) << std::endl; });
 }
 
+int functions(const Common& c, bool all) {
+  const Client rc = connect(c);
+  const AsyncResult ar = target_view(rc, c.targets).apply_list("functions", {});
+  ar.wait();
+  std::size_t hidden = 0;
+  auto rows = function_rows(ar, all, hidden);
+  std::size_t answered = 0;
+  for (std::size_t i = 0; i < ar.size(); ++i) answered += ar.error(i) ? 0 : 1;
+  if (c.json) {
+    auto out = nlohmann::json::array();
+    for (const auto& r : rows)
+      out.push_back({{"name", r.name}, {"signature", r.signature}, {"origin", r.origin}, {"engines", r.engines}});
+    std::cout << out.dump() << std::endl;
+    return report_engine_errors(ar);
+  }
+  // An ENGINES column only when the engines differ (a plugin loaded on some of them).
+  const bool differ = std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return r.engines.size() != answered; });
+  std::vector<std::vector<std::string>> table;
+  for (const auto& r : rows) {
+    table.push_back({r.name, r.signature, r.origin});
+    if (differ) table.back().push_back(format_id_ranges(r.engines));
+  }
+  std::vector<std::string> header{"NAME", "SIGNATURE", "ORIGIN"};
+  if (differ) header.push_back("ENGINES");
+  if (!table.empty()) print_table(std::cout, header, table);
+  if (hidden > 0)
+    std::cout << "(" << hidden << " internal crew.* function" << (hidden == 1 ? "" : "s")
+              << " not shown: `crew functions --all` shows them)" << std::endl;
+  return report_engine_errors(ar);
+}
+
 int exec(const Common& c, const std::string& command) {
   const Client rc = connect(c);
   const AsyncResult ar = target_view(rc, c.targets).exec(command);
@@ -146,6 +209,7 @@ int push(const Common& c, const std::vector<std::string>& assignments) {
     if (eq == std::string::npos || eq == 0)
       throw InputError(errc::bad_option, "'" + a + "' is not NAME=JSON; write e.g. a='[1,2,3]' b='\"text\"'");
     const std::string name = a.substr(0, eq);
+    check_variable_name(name, "push '" + a + "'");
     values.insert_or_assign(name, parse_argument(a.substr(eq + 1), "the value of " + name));
   }
   const Client rc = connect(c);
@@ -154,16 +218,10 @@ int push(const Common& c, const std::vector<std::string>& assignments) {
   for (const auto& [k, v] : values) names.push_back(k);
   const AsyncResult ar = view.push(std::move(values));
   ar.wait();
-  int status = exit_ok;
+  const int status = report_engine_errors(ar);
   std::vector<int> done;
-  for (std::size_t i = 0; i < ar.size(); ++i) {
-    if (auto err = ar.error(i)) {
-      std::cerr << err->what() << std::endl;
-      status = std::max(status, err->code() == errc::unknown_target ? exit_usage : exit_failure);
-    } else {
-      done.push_back(ar.targets()[i]);
-    }
-  }
+  for (std::size_t i = 0; i < ar.size(); ++i)
+    if (!ar.error(i)) done.push_back(ar.targets()[i]);
   std::sort(done.begin(), done.end());
   if (c.json) {
     std::cout << nlohmann::json{{"pushed", names}, {"engines", done}}.dump() << std::endl;

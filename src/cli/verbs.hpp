@@ -16,6 +16,8 @@ struct Common {
 
 int ids(const Common& c);
 int engines(const Common& c);
+/// `crew functions`: one table of what the engines offer; crew's internal `crew.*` ones with `all`.
+int functions(const Common& c, bool all);
 int call(const Common& c, const std::string& function, const std::vector<std::string>& json_args);
 int exec(const Common& c, const std::string& command);
 int push(const Common& c, const std::vector<std::string>& assignments);

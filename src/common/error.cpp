@@ -28,6 +28,8 @@ constexpr std::array kCodeNames{
     CodeName{errc::not_a_sequence, "input.not_a_sequence"},
     CodeName{errc::already_done, "input.already_done"},
     CodeName{errc::unknown_task, "input.unknown_task"},
+    CodeName{errc::usage, "input.usage"},
+    CodeName{errc::bad_name, "input.bad_name"},
     CodeName{errc::unknown_function, "remote.unknown_function"},
     CodeName{errc::bad_arguments, "remote.bad_arguments"},
     CodeName{errc::exception, "remote.exception"},

@@ -106,7 +106,7 @@ Value map_items(Context& ctx, const Value::List& args) {
   const FunctionInfo* fn = find_function(name);
   if (fn == nullptr)
     throw Error(errc::unknown_function,
-                "map: no function '" + name + "' on this engine (`crew call functions` lists them)");
+                "map: no function '" + name + "' on this engine (`crew functions` lists them)");
   const std::uint64_t n = seq::length(args[1], "map");
   for (std::size_t s = 2; s < args.size(); ++s)
     if (seq::length(args[s], "map") != n)

@@ -9,6 +9,7 @@
 #include <typeinfo>
 
 #include "common/clock.hpp"
+#include "common/near_words.hpp"
 #include "crew/function.hpp"
 #include "engine/collectives.hpp"
 #include "engine/forwarded_exception.hpp"
@@ -74,16 +75,11 @@ private:
 };
 
 std::string unknown_function_message(const std::string& name) {
-  std::string msg = "no function '" + name + "' on this engine";
+  // Said the same by every engine, so that the CLI can say it once for all of them.
+  std::string msg = "no function '" + name + "'";
   const auto near = near_function_names(name);
-  if (!near.empty()) {
-    msg += "; did you mean ";
-    for (std::size_t i = 0; i < near.size(); ++i) msg += (i ? ", " : "") + near[i];
-    msg += "?";
-  }
-  msg += " (`crew call functions` lists all " + std::to_string(list_functions().size()) +
-         "; load more with --plugin or load_plugin)";
-  return msg;
+  if (!near.empty()) msg += "; did you mean " + or_list(near) + "?";
+  return msg + " (`crew functions` lists them; load more with --plugin or load_plugin)";
 }
 
 }  // namespace

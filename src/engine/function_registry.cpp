@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "common/near_words.hpp"
 #include "crew/context.hpp"
 #include "crew/engine.hpp"
 #include "crew/function.hpp"
@@ -24,18 +25,6 @@ Registry& registry() {
 }
 
 thread_local std::string current_origin = "program";
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 }  // namespace
 
@@ -80,17 +69,13 @@ std::vector<const FunctionInfo*> list_functions() {
 }
 
 std::vector<std::string> near_function_names(std::string_view name, std::size_t max) {
-  std::vector<std::pair<std::size_t, std::string>> scored;
-  for (const FunctionInfo* f : list_functions()) {
-    std::size_t d = edit_distance(name, f->name);
-    const bool related = f->name.find(name) != std::string::npos || name.find(f->name) != std::string_view::npos;
-    if (related) d = std::min<std::size_t>(d, 1);
-    if (d <= std::max<std::size_t>(2, name.size() / 3)) scored.emplace_back(d, f->name);
-  }
-  std::sort(scored.begin(), scored.end());
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < scored.size() && i < max; ++i) out.push_back(scored[i].second);
-  return out;
+  // crew's internal functions (crew.map, crew.shape_of, ...) are not for users to call: they are
+  // suggested only to a name that is itself one of them.
+  const bool internal = name.rfind("crew.", 0) == 0;
+  std::vector<std::string> names;
+  for (const FunctionInfo* f : list_functions())
+    if (internal || f->name.rfind("crew.", 0) != 0) names.push_back(f->name);
+  return near_words(name, names, max);
 }
 
 std::vector<std::string> load_plugin(const std::string& path) {

@@ -192,6 +192,7 @@ TEST_SUITE("cli.input") {
     const std::vector<std::vector<std::string>> verbs{{},
                                                       {"ids"},
                                                       {"engines"},
+                                                      {"functions"},
                                                       {"call"},
                                                       {"map"},
                                                       {"queue"},
@@ -222,18 +223,81 @@ TEST_SUITE("cli.input") {
       CHECK(r.r.err.empty());
     }
     const Run top = crew_run({"--help"});
-    for (const char* verb : {"ids", "engines", "call", "map", "queue", "abort", "results", "exec", "push", "pull",
+    for (const char* verb : {"ids", "engines", "functions", "call", "map", "queue", "abort", "results", "exec", "push", "pull",
                              "shutdown", "cluster", "controller"})
       CHECK_MESSAGE(contains(top.r.out, std::string("\n  ") + verb), verb);
   }
 
-  TEST_CASE("a missing or unknown verb, a missing argument or a bad option value is a usage error") {
+  TEST_CASE("an unknown verb, a missing argument or a bad option value is a usage error naming the verb") {
     for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-             {}, {"frobnicate"}, {"call"}, {"exec"}, {"ids", "--timeout", "0"}, {"cluster"}, {"ids", "--bogus"}}) {
+             {"frobnicate"}, {"call"}, {"exec"}, {"ids", "--timeout", "0"}, {"ids", "--bogus"}, {"call", "--after"}}) {
       const Run r = crew_run(args);
       SHOW(r);
       CHECK(r.r.status == exit_usage);
-      CHECK_FALSE(r.r.err.empty());
+      CHECK(every_line_starts_with(r.r.err, "[crew.input.usage] "));
+    }
+    const Run missing = crew_run({"call"});
+    SHOW(missing);
+    CHECK(missing.r.err == "[crew.input.usage] crew call: function is required; see `crew call --help`\n");
+    const Run bogus = crew_run({"cluster", "status", "--bogus"});
+    SHOW(bogus);
+    CHECK(starts_with(bogus.r.err, "[crew.input.usage] crew cluster status: "));
+    CHECK(contains(bogus.r.err, "--bogus"));
+  }
+
+  TEST_CASE("a mistyped verb or sub-verb is named, with the nearest verbs") {
+    const Run cluster = crew_run({"clsuter", "status"});
+    SHOW(cluster);
+    CHECK(cluster.r.status == exit_usage);
+    CHECK(cluster.r.err ==
+          "[crew.input.usage] 'clsuter' is not a verb of `crew`; did you mean cluster? (`crew --help` lists the "
+          "verbs)\n");
+    const Run call = crew_run({"cal", "echo", "1"});
+    SHOW(call);
+    CHECK(call.r.status == exit_usage);
+    CHECK(starts_with(call.r.err, "[crew.input.usage] 'cal' is not a verb of `crew`; did you mean call"));
+    const Run start = crew_run({"cluster", "strat", "-n", "1", "--profile", "typo"});
+    SHOW(start);
+    CHECK(start.r.status == exit_usage);
+    CHECK(starts_with(start.r.err, "[crew.input.usage] 'strat' is not a verb of `crew cluster`; did you mean start?"));
+    check_nothing_running("typo");
+    // Nothing near: every verb is listed instead.
+    const Run far = crew_run({"cluster", "zzzzzzzz"});
+    SHOW(far);
+    CHECK(far.r.status == exit_usage);
+    CHECK(contains(far.r.err, "the verbs are start, add, stop, status, list"));
+  }
+
+  TEST_CASE("crew or crew cluster alone prints its help and exits 0, as kubectl does") {
+    const Run top = crew_run({});
+    SHOW(top);
+    CHECK(top.r.status == exit_ok);
+    CHECK(top.r.err.empty());
+    CHECK(contains(top.r.out, "Usage: crew"));
+    CHECK(contains(top.r.out, "\n  cluster"));
+    const Run cluster = crew_run({"cluster"});
+    SHOW(cluster);
+    CHECK(cluster.r.status == exit_ok);
+    CHECK(contains(cluster.r.out, "Usage: crew cluster"));
+    CHECK(contains(cluster.r.out, "\n  start"));
+  }
+
+  TEST_CASE("a name that push, scatter or load-h5 would set must be a variable name") {
+    // Checked before connecting: no cluster is needed to be told.
+    const Run spaced = crew_run({"push", "a = 5", "--profile", "nothing-here"});
+    SHOW(spaced);
+    CHECK(spaced.r.status == exit_usage);
+    CHECK(spaced.r.err ==
+          "[crew.input.bad_name] push 'a = 5': 'a ' is not a variable name: names are letters, digits and '_', not "
+          "starting with a digit; no spaces around '=': write NAME=JSON as one word, e.g. a=5\n");
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"push", "1x=5"}, {"push", "a-b=5"}, {"scatter", "x y", "[1,2]"}, {"load-h5", "f.h5", "/x", "x.y"}}) {
+      std::vector<std::string> cmd = args;
+      cmd.insert(cmd.end(), {"--profile", "nothing-here"});
+      const Run r = crew_run(cmd);
+      SHOW(r);
+      CHECK(r.r.status == exit_usage);
+      CHECK(starts_with(r.r.err, "[crew.input.bad_name] "));
     }
   }
 
@@ -627,6 +691,85 @@ TEST_SUITE("cli.cluster") {
     SHOW(mixed);
     CHECK(mixed.r.status == exit_usage);
     CHECK(mixed.r.out == "[0] 1\n");  // the engine that exists still ran it
+  }
+
+  TEST_CASE("--after, --follow and --require take one value each: the words after them are arguments") {
+    const Run first = on_cluster({"call", "echo", "1", "--lb", "--no-wait"});
+    SHOW(first);
+    REQUIRE(first.r.status == exit_ok);
+    const std::string id = first.r.out.substr(0, first.r.out.find('\n'));
+    const std::string host = parse(on_cluster({"engines", "--json"}).r.out).at(0).at("host").get<std::string>();
+    for (const std::vector<std::string>& options : std::vector<std::vector<std::string>>{
+             {"--after", id}, {"--after", id, "--after", id}, {"--follow", id}, {"--require", "host=" + host}}) {
+      std::vector<std::string> args{"call", "mul", "--lb"};
+      args.insert(args.end(), options.begin(), options.end());
+      args.insert(args.end(), {"2", "3", "--json"});
+      const Run r = on_cluster(args);
+      SHOW(r);
+      CHECK(r.r.status == exit_ok);
+      CHECK(parse(r.r.out)["value"] == 6.0);
+    }
+    const Run map = on_cluster({"map", "echo", "--lb", "--after", id, "[1,2]"});
+    SHOW(map);
+    CHECK(map.r.status == exit_ok);
+    CHECK(parse(map.r.out) == json::array({1, 2}));
+  }
+
+  TEST_CASE("a variable name with a space is refused before anything is submitted") {
+    const auto before = tasks_submitted();
+    const Run r = on_cluster({"push", "a = 5"});
+    SHOW(r);
+    CHECK(r.r.status == exit_usage);
+    CHECK(starts_with(r.r.err, "[crew.input.bad_name]"));
+    CHECK(contains(r.r.err, "'a '"));
+    CHECK(tasks_submitted() == before);
+    const Run keys = on_cluster({"call", "keys", "--targets", "0", "--json"});
+    SHOW(keys);
+    for (const auto& k : parse(keys.r.out)["0"]) CHECK(k != "a ");
+  }
+
+  TEST_CASE("functions is a table of what the engines offer, crew's internals hidden unless --all") {
+    const Run r = on_cluster({"functions"});
+    SHOW(r);
+    CHECK(r.r.status == exit_ok);
+    CHECK(starts_with(r.r.out, "NAME"));
+    CHECK(contains(r.r.out, "\necho "));
+    CHECK(contains(r.r.out, "\nmul "));
+    CHECK_FALSE(contains(r.r.out, "\ncrew."));  // no row of an internal function
+    CHECK_FALSE(contains(r.r.out, "ENGINES"));  // both engines offer the same
+    CHECK(contains(r.r.out, "internal crew.* functions not shown: `crew functions --all` shows them"));
+    const Run all = on_cluster({"functions", "--all"});
+    SHOW(all);
+    CHECK(contains(all.r.out, "\ncrew.map "));
+    CHECK_FALSE(contains(all.r.out, "not shown"));
+    const Run j = on_cluster({"functions", "--json"});
+    SHOW(j);
+    const json fns = parse(j.r.out);
+    REQUIRE(fns.is_array());
+    bool echo = false;
+    for (const auto& f : fns) {
+      CHECK_FALSE(starts_with(f.at("name").get<std::string>(), "crew."));
+      CHECK(f.at("engines") == json::array({0, 1}));
+      echo = echo || f.at("name") == "echo";
+    }
+    CHECK(echo);
+    // `crew call functions` (what earlier messages said to type) shows the same table...
+    CHECK(on_cluster({"call", "functions"}).r.out == r.r.out);
+    // ...and with --json stays the builtin's answer per engine.
+    CHECK(parse(on_cluster({"call", "functions", "--json"}).r.out).contains("1"));
+  }
+
+  TEST_CASE("an unknown function is said once for all engines, and internals are never suggested") {
+    const Run r = on_cluster({"call", "echoo", "1"});
+    SHOW(r);
+    CHECK(r.r.status == exit_failure);
+    CHECK(r.r.err == "[crew.remote.unknown_function] engines 0-1: no function 'echoo'; did you mean echo? "
+                     "(`crew functions` lists them; load more with --plugin or load_plugin)\n");
+    const Run internal = on_cluster({"call", "shape_of"});
+    SHOW(internal);
+    CHECK(internal.r.status == exit_failure);
+    CHECK(starts_with(internal.r.err, "[crew.remote.unknown_function] engines 0-1: no function 'shape_of' "));
+    CHECK_FALSE(contains(internal.r.err, "crew.shape_of"));
   }
 
   TEST_CASE("push without '=' exits 2 and submits nothing") {

@@ -27,6 +27,8 @@ const std::vector<errc> all_codes{
     errc::not_a_sequence,
     errc::already_done,
     errc::unknown_task,
+    errc::usage,
+    errc::bad_name,
     errc::unknown_function,
     errc::bad_arguments,
     errc::exception,

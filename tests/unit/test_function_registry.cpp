@@ -169,6 +169,16 @@ TEST_SUITE("unit.function_registry" * doctest::timeout(30)) {
     CHECK(near.size() <= 4);
   }
 
+  TEST_CASE("crew's internal functions are suggested only for a name that is one of them") {
+    register_function("crew.secret_step", [] { return 1; });
+    register_function("secret_stop", [] { return 2; });
+    const auto near = near_function_names("secret_step");
+    CHECK(near == std::vector<std::string>{"secret_stop"});
+    const auto internal = near_function_names("crew.secret_stap");
+    REQUIRE_FALSE(internal.empty());
+    CHECK(internal.front() == "crew.secret_step");
+  }
+
   TEST_CASE("a function throwing std::runtime_error reports its type and message") {
     register_function("boom", []() -> int { throw std::runtime_error("it broke"); });
     register_function("range", []() -> int { throw std::out_of_range("too far"); });
