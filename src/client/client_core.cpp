@@ -48,18 +48,15 @@ ControllerFile read_controller_file(const std::filesystem::path& file, const std
 ClientCore::ClientCore(std::filesystem::path controller_file, std::string profile_hint,
                        std::chrono::milliseconds timeout)
     : file_(std::move(controller_file)), profile_hint_(std::move(profile_hint)), timeout_(timeout),
-      session_(wire::new_key_hex().substr(0, 16)), ctx_(1), socket_(ctx_, zmq::socket_type::dealer) {
+      session_(wire::new_key_hex().substr(0, 16)), ctx_(1) {
   msg_session_ = session_;
   const ControllerFile cf = read_controller_file(file_, profile_hint_);
   url_ = cf.client_url;
   key_ = wire::key_from_hex(cf.key_hex);
-  socket_.set(zmq::sockopt::routing_id, "client-" + session_);
-  socket_.set(zmq::sockopt::sndhwm, 0);
-  socket_.set(zmq::sockopt::rcvhwm, 0);
-  socket_.set(zmq::sockopt::linger, 0);
-  socket_.connect(url_);
-  socket_fd_ = socket_.get(zmq::sockopt::fd);
-  signer_ = std::make_unique<wire::Signer>(key_);
+  transport::EndpointOptions options;
+  options.routing_id = "client-" + session_;
+  socket_.emplace(ctx_, key_, options);
+  socket_->connect(url_);
   io_ = std::thread([this] { io_loop(); });
   try {
     const wire::Packet hello = request(wire::MsgKind::hello, Value(), timeout_);
@@ -107,7 +104,7 @@ ClientCore::~ClientCore() {
   stop_io();
   // What was sent must reach the controller even if the process ends right after (a call
   // submitted without waiting): closing waits up to this long for ZeroMQ to hand it over.
-  socket_.set(zmq::sockopt::linger, static_cast<int>(close_linger.count()));
+  socket_->set_linger(close_linger);
   // Whoever still waits learns that no answer will come.
   std::vector<Pending> left;
   {

@@ -20,6 +20,8 @@
 #include <boost/container/small_vector.hpp>
 #include <zmq.hpp>
 
+#include "transport/endpoint.hpp"
+
 #include "client/pending_table.hpp"
 #include "common/clock.hpp"
 #include "crew/async_result.hpp"
@@ -190,12 +192,9 @@ private:
 
   zmq::context_t ctx_;
   std::mutex io_mutex_;                   ///< held by whoever moves messages (client_io.cpp)
-  zmq::socket_t socket_;                  ///< io_mutex_ after construction
-  std::unique_ptr<wire::Signer> signer_;  ///< io_mutex_
+  std::optional<transport::Endpoint> socket_;  ///< io_mutex_ after construction (fd() any time)
   wire::Batcher queue_;                   ///< io_mutex_: messages about to go out
   Fifo<wire::Outgoing> batch_;            ///< io_mutex_: the outbox, drained
-  bool socket_looked_ = false;            ///< io_mutex_: move_io ran (it ends on a receive that found nothing)
-  int socket_fd_ = -1;                    ///< ZMQ_FD: readable when the socket may have news
   /// Messages from threads that did not take the socket (one without a header only wakes the
   /// I/O thread).
   Mailbox<wire::Outgoing> outbox_;

@@ -62,23 +62,18 @@ void ClientCore::move_io(wire::Outgoing* last) {
     if (!out.header_bytes.empty()) queue_.add(std::move(out.header_bytes), std::move(out.payload));
   batch_.clear();
   if (last) queue_.add(std::move(last->header_bytes), std::move(last->payload));
-  if (!queue_.empty() && wire::send_queued(socket_, {}, queue_, *signer_) != wire::Sent::ok) ++dropped_;
+  if (socket_->send_queued(queue_) != transport::Sent::ok) ++dropped_;
   // Until the socket says "nothing": that last look takes in whatever signal the send above
   // consumed, so every answer that comes later signals anew.
-  while (auto frames = wire::recv_frames(socket_)) {
-    wire::Rejection why;
-    auto received = wire::open(std::move(*frames), *signer_, why);
-    if (!received) {
-      ++dropped_;
-      continue;
-    }
-    for (auto& packet : received->messages) on_packet(std::move(packet));
-  }
-  socket_looked_ = true;
+  socket_->receive(
+      [&](transport::Received&& received) {
+        for (auto& packet : received.messages) on_packet(std::move(packet));
+      },
+      [&](const wire::Rejection&) { ++dropped_; });
 }
 
 void ClientCore::poll_io(std::chrono::milliseconds timeout) {
-  pollfd fds[] = {{socket_fd_, POLLIN, 0}, {outbox_.fd(), POLLIN, 0}};
+  pollfd fds[] = {{socket_->fd(), POLLIN, 0}, {outbox_.fd(), POLLIN, 0}};
   (void)::poll(fds, 2, static_cast<int>(timeout.count()));
 }
 
@@ -154,7 +149,7 @@ bool ClientCore::await_until(ResultState& state, Deadline deadline, const std::f
       } awaiting(*this);
       // The socket was last left with nothing to read, so its ZMQ_FD signals whatever comes
       // next: poll first, and read once it says so.
-      if (!socket_looked_) move_io();
+      if (!socket_->armed()) move_io();
       for (;;) {
         if (ready()) return true;
         const auto left = time_left(deadline);

@@ -287,7 +287,7 @@ void Controller::Impl::finish_join(std::unordered_map<std::string, CollectiveRec
       failed = true;
     }
     wire::Outgoing m = wire::make_message(h, joined);
-    signature = wire::signature_of(m.header_bytes, m.payload, signer);
+    signature = engines.signature_of(m.header_bytes, m.payload);
     header_bytes = std::move(m.header_bytes);
     payload = std::move(m.payload);
   }

@@ -41,8 +41,7 @@ std::string printable(const std::string& id) {
 
 Controller::Impl::Impl(ControllerConfig c)
     : cfg(std::move(c)), dir(profile_dir(cfg.profile)), key_hex(wire::new_key_hex()), key(wire::key_from_hex(key_hex)),
-      signer(key), ctx(block_signals_then_context()), clients(ctx, zmq::socket_type::router),
-      engines(ctx, zmq::socket_type::router) {
+      ctx(block_signals_then_context()), clients(ctx, key, router_options()), engines(ctx, key, router_options()) {
   tasks.set_budget(cfg.result_store_bytes);
 }
 
@@ -72,20 +71,24 @@ void Controller::Impl::refuse_if_running() {
   }
 }
 
-std::string Controller::Impl::bind(zmq::socket_t& s, int port) {
-  s.set(zmq::sockopt::router_mandatory, 1);
-  s.set(zmq::sockopt::sndhwm, 0);
-  s.set(zmq::sockopt::rcvhwm, 0);
-  s.set(zmq::sockopt::linger, 1000);
+transport::EndpointOptions Controller::Impl::router_options() {
+  transport::EndpointOptions o;
+  o.type = zmq::socket_type::router;
+  o.linger = std::chrono::milliseconds(1000);
+  o.router_mandatory = true;
+  return o;
+}
+
+std::string Controller::Impl::bind(transport::Endpoint& s, int port) {
   const std::string ip = cfg.ip == "*" || cfg.ip == "0.0.0.0" ? "*" : cfg.ip;
   const std::string endpoint = "tcp://" + ip + ":" + (port > 0 ? std::to_string(port) : "*");
+  std::string url;
   try {
-    s.bind(endpoint);
+    url = s.bind(endpoint);
   } catch (const zmq::error_t& e) {
     throw LaunchError(errc::controller_failed, "cannot bind " + endpoint + ": " + e.what() +
                                                    (port > 0 ? " (choose another port, or 0 for a free one)" : ""));
   }
-  std::string url = s.get(zmq::sockopt::last_endpoint);
   if (ip == "*") {
     const auto colon = url.rfind(':');
     url = "tcp://" + host_name() + url.substr(colon);
@@ -140,10 +143,9 @@ void Controller::Impl::teardown() {
 void Controller::Impl::run() {
   setup();
   next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
-  // The sockets are watched by their ZMQ_FD (wire::has_input says how): zmq_poll asked each
-  // socket twice per wake-up, two system calls each. A socket is read until it has nothing or the
-  // turn's share is done, and one that was sent on is asked once more before sleeping.
-  const int clients_fd = clients.get(zmq::sockopt::fd), engines_fd = engines.get(zmq::sockopt::fd);
+  // The sockets are watched by their ZMQ_FD (transport/endpoint.hpp says how): zmq_poll asked
+  // each socket twice per wake-up, two system calls each. A socket is read until it has nothing
+  // or the turn's share is done, and one that was sent on is asked once more before sleeping.
   bool look_clients = true, look_engines = true;
   while (!done) {
     // Engines first: replies free capacity; then a bounded batch from each side.
@@ -154,18 +156,15 @@ void Controller::Impl::run() {
     // What this turn finished may free dependents and engines: hand out work, then send.
     resolve_dependents();
     schedule();
-    const std::uint64_t engines_before = to_engines.messages_sent(), clients_before = to_clients.messages_sent();
     flush();
-    const bool sent_engines = to_engines.messages_sent() != engines_before;
-    const bool sent_clients = to_clients.messages_sent() != clients_before;
     if (more) {
       look_clients = look_engines = true;
       continue;
     }
-    look_engines = sent_engines && wire::has_input(engines);
-    look_clients = sent_clients && wire::has_input(clients);
+    look_engines = !engines.armed() && engines.input_waiting();
+    look_clients = !clients.armed() && clients.input_waiting();
     if (look_engines || look_clients) continue;
-    pollfd fds[] = {{clients_fd, POLLIN, 0}, {engines_fd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
+    pollfd fds[] = {{clients.fd(), POLLIN, 0}, {engines.fd(), POLLIN, 0}, {signal_fd, POLLIN, 0}};
     (void)::poll(fds, 3, static_cast<int>(next_timeout().count()));
     if (fds[2].revents & POLLIN) on_signal();
     look_clients = fds[0].revents != 0;
@@ -185,58 +184,53 @@ std::chrono::milliseconds Controller::Impl::next_timeout() const {
 }
 
 /// Handles up to `limit` waiting crew messages; false once the socket is empty.
-bool Controller::Impl::drain(zmq::socket_t& socket, bool from_clients, int limit) {
-  for (int handled = 0; handled < limit;) {
-    auto frames = wire::recv_frames(socket);
-    if (!frames) return false;
-    std::uint64_t bytes = 0;
-    for (const auto& f : *frames) bytes += f.size();
-    wire::Rejection why;
-    auto received = wire::open(std::move(*frames), signer, why);
-    if (!received) {
-      ++handled;
-      ++(why.code == errc::bad_signature ? stats.dropped_bad_signature : stats.dropped_malformed);
-      spdlog::warn("dropped a message from {}: [crew.{}] {}", from_clients ? "a client" : "an engine",
-                   errc_name(why.code), why.detail);
-      continue;
-    }
-    const PeerId peer = (from_clients ? client_peers : bridge_peers).id_of(received->peer());
-    ++stats.messages_in;
-    stats.members_in += received->messages.size();
-    for (auto& packet : received->messages) {
-      ++handled;
-      const wire::MsgKind kind = packet.header.kind;
-      const std::uint64_t request_id = packet.header.request_id;
-      if (packet.payload.size() > 1) trim_pending = saw_bulk_this_period = true;  // give memory back when idle
-      if (kind != wire::MsgKind::heartbeat) saw_traffic_this_period = traffic_since_trim = true;
-      if (from_clients && refuse_oversized(peer, packet, bytes)) continue;
-      try {
-        if (from_clients)
-          on_client(peer, std::move(packet));
-        else
-          on_engine(peer, std::move(packet));
-      } catch (const std::exception& e) {
-        // A handler never takes the controller down; the sender hears why, rather than waiting.
-        ++stats.handler_errors;
-        spdlog::error("error handling {} from {}: {}", wire::kind_name(kind), from_clients ? "a client" : "an engine",
-                      e.what());
-        answer_failure(from_clients, peer, kind, request_id, e);
-      }
+bool Controller::Impl::drain(transport::Endpoint& socket, bool from_clients, std::size_t limit) {
+  const char* from = from_clients ? "a client" : "an engine";
+  socket.receive([&](transport::Received&& received) { on_received(std::move(received), from_clients); },
+                 [&](const wire::Rejection& why) {
+                   ++(why.code == errc::bad_signature ? stats.dropped_bad_signature : stats.dropped_malformed);
+                   spdlog::warn("dropped a message from {}: [crew.{}] {}", from, errc_name(why.code), why.detail);
+                 },
+                 limit);
+  return !socket.armed();
+}
+
+void Controller::Impl::on_received(transport::Received&& received, bool from_clients) {
+  const std::uint64_t bytes = received.bytes;
+  const PeerId peer = (from_clients ? client_peers : bridge_peers).id_of(received.peer());
+  ++stats.messages_in;
+  stats.members_in += received.messages.size();
+  for (auto& packet : received.messages) {
+    const wire::MsgKind kind = packet.header.kind;
+    const std::uint64_t request_id = packet.header.request_id;
+    if (packet.payload.size() > 1) trim_pending = saw_bulk_this_period = true;  // give memory back when idle
+    if (kind != wire::MsgKind::heartbeat) saw_traffic_this_period = traffic_since_trim = true;
+    if (from_clients && refuse_oversized(peer, packet, bytes)) continue;
+    try {
+      if (from_clients)
+        on_client(peer, std::move(packet));
+      else
+        on_engine(peer, std::move(packet));
+    } catch (const std::exception& e) {
+      // A handler never takes the controller down; the sender hears why, rather than waiting.
+      ++stats.handler_errors;
+      spdlog::error("error handling {} from {}: {}", wire::kind_name(kind), from_clients ? "a client" : "an engine",
+                    e.what());
+      answer_failure(from_clients, peer, kind, request_id, e);
     }
   }
-  return true;
 }
 
 /// Sends what the handlers queued. Engines first: a bridge found gone ends its world, which
 /// queues failures for clients (and may queue work for other worlds).
 void Controller::Impl::flush() {
   while (!to_engines.empty() || !to_clients.empty()) {
-    to_engines.flush(engines, signer, [&](PeerId peer) {
+    to_engines.flush(engines, [&](PeerId peer) {
       ++stats.unroutable;
       if (WorldRecord* w = registry.world_by_routing(bridge_peers.name(peer)))
         end_world(*w, EngineState::dead, "its bridge disconnected");
     });
-    to_clients.flush(clients, signer, [&](PeerId peer) {
+    to_clients.flush(clients, [&](PeerId peer) {
       ++stats.unroutable;
       spdlog::debug("client {} is gone; its results stay stored", printable(client_peers.name(peer)));
     });

@@ -23,6 +23,8 @@
 
 #include <zmq.hpp>
 
+#include "transport/endpoint.hpp"
+
 #include "common/clock.hpp"
 #include "controller/balanced_task.hpp"
 #include "controller/controller.hpp"
@@ -102,12 +104,14 @@ struct Controller::Impl {
 
   // ---- controller.cpp: setup, the loop, sending, timers, stopping
   void refuse_if_running();
-  std::string bind(zmq::socket_t& s, int port);
+  static transport::EndpointOptions router_options();
+  std::string bind(transport::Endpoint& s, int port);
   void setup();
   void teardown();
   void run();
   std::chrono::milliseconds next_timeout() const;
-  bool drain(zmq::socket_t& socket, bool from_clients, int limit = 4096);
+  bool drain(transport::Endpoint& socket, bool from_clients, std::size_t limit = 4096);
+  void on_received(transport::Received&& received, bool from_clients);
   void flush();
   bool refuse_oversized(PeerId client, const wire::Packet& p, std::uint64_t bytes);
   void answer_failure(bool to_client, PeerId peer, wire::MsgKind kind, std::uint64_t request_id,
@@ -200,10 +204,9 @@ struct Controller::Impl {
   fs::path dir;
   std::string key_hex;
   std::string key;
-  wire::Signer signer;
   zmq::context_t ctx;
-  zmq::socket_t clients;
-  zmq::socket_t engines;
+  transport::Endpoint clients;
+  transport::Endpoint engines;
   int signal_fd = -1;
   std::string client_url;
   std::string engine_url;

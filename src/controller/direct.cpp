@@ -99,7 +99,7 @@ void Controller::Impl::store_failure(TaskRecord& t, const std::string& msg_id, c
   h.completed_us = now_us();
   h.error = error;
   wire::Outgoing m = wire::make_message(h);
-  Buffer signature = wire::signature_of(m.header_bytes, m.payload, signer);
+  Buffer signature = engines.signature_of(m.header_bytes, m.payload);
   t.set_reply(std::move(signature), std::move(m.header_bytes), m.payload);
 }
 

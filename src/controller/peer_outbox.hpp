@@ -13,6 +13,7 @@
 #include "controller/peer_table.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/wire.hpp"
+#include "transport/endpoint.hpp"
 
 namespace crew::controller {
 
@@ -33,7 +34,7 @@ public:
 
   /// Sends every queue on `socket` (a ROUTER); `gone(peer)` hears of a peer that cannot be reached
   /// (what was queued for it is dropped). `gone` may queue more: call flush again until empty.
-  void flush(zmq::socket_t& socket, wire::Signer& signer, const std::function<void(PeerId)>& gone) {
+  void flush(transport::Endpoint& socket, const std::function<void(PeerId)>& gone) {
     std::vector<PeerId> peers;
     peers.swap(waiting_);
     for (const PeerId peer : peers) {
@@ -44,7 +45,7 @@ public:
       const std::string& name = peers_.name(peer);
       zmq::message_t id(name.data(), name.size());
       for (const auto& m : units) {
-        if (wire::send(socket, {&id, 1}, m, signer) != wire::Sent::ok) {
+        if (socket.send(m, {&id, 1}) != transport::Sent::ok) {
           gone(peer);
           break;
         }

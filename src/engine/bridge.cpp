@@ -21,9 +21,9 @@ struct Bridge::Pending {
   std::vector<int> ranks_waiting;      ///< ranks with something queued
 };
 
-Bridge::Bridge(zmq::socket_t socket, zmq::socket_t heartbeats, std::string key, BridgeConfig config,
+Bridge::Bridge(transport::Endpoint socket, transport::Endpoint heartbeats, BridgeConfig config,
                Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine, Mailbox<LocalTask>& streams)
-    : socket_(std::move(socket)), heartbeats_(std::move(heartbeats)), key_(key), signer_(key), config_(config),
+    : socket_(std::move(socket)), heartbeats_(std::move(heartbeats)), config_(config),
       to_engine_(to_engine), from_engine_(from_engine), streams_(streams), pending_(std::make_unique<Pending>()),
       expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0) {
   pending_->to_rank.resize(static_cast<std::size_t>(config_.world_size));
@@ -38,7 +38,6 @@ void Bridge::heard_controller() noexcept { unanswered_beats_.store(0, std::memor
 
 // Beats every heartbeat period and reads the controller's echoes, on its own socket.
 void Bridge::heartbeat_loop() {
-  wire::Signer signer(key_);
   wire::Header hb;
   hb.kind = wire::MsgKind::heartbeat;
   const auto beat = wire::make_message(hb);
@@ -47,23 +46,22 @@ void Bridge::heartbeat_loop() {
   while (!heartbeat_stop_.load()) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= next) {
-      if (wire::send(heartbeats_, {}, beat, signer) != wire::Sent::ok) ++counters_.dropped;
+      if (heartbeats_.send(beat) != transport::Sent::ok) ++counters_.dropped;
       unanswered_beats_.fetch_add(1, std::memory_order_relaxed);
       // Beats missed while this process was stopped or starved are not sent in a burst.
       next = std::max(next + period, now);
     }
-    zmq::pollitem_t items[] = {{heartbeats_.handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, heartbeat_wake_.fd(), ZMQ_POLLIN, 0}};
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
-    zmq::poll(items, 2, std::max(left, std::chrono::milliseconds(1)));
-    while (auto frames = wire::recv_frames(heartbeats_)) {
-      wire::Rejection why;
-      auto received = wire::open(std::move(*frames), signer, why);
-      if (received && received->messages.front().header.kind == wire::MsgKind::heartbeat)
-        heard_controller();
-      else
-        ++counters_.dropped;
-    }
+    pollfd fds[] = {{heartbeats_.fd(), POLLIN, 0}, {heartbeat_wake_.fd(), POLLIN, 0}};
+    if (heartbeats_.armed()) (void)::poll(fds, 2, static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+    heartbeats_.receive(
+        [&](transport::Received&& received) {
+          if (received.messages.front().header.kind == wire::MsgKind::heartbeat)
+            heard_controller();
+          else
+            ++counters_.dropped;
+        },
+        [&](const wire::Rejection&) { ++counters_.dropped; });
   }
 }
 
@@ -85,7 +83,7 @@ void Bridge::run() {
     // Each source is asked only when the last poll saw it ready, or (the socket) when ZeroMQ's
     // rule says it must be: every question is a system call, and they cost on a virtual machine.
     bool worked = false;
-    if (!socket_looked_ || ready_.socket) worked |= pump_controller();
+    if (!socket_.armed() || ready_.socket) worked |= pump_controller();
     worked |= pump_engine();  // an empty mailbox costs no system call
     bool all_announced = true;
     if (config_.doorbell) {
@@ -99,9 +97,8 @@ void Bridge::run() {
 
     // Silent means nothing from the controller, not even waiting unread in our own queue.
     const bool silent = !shutting_down_ && unanswered_beats_.load(std::memory_order_relaxed) > beats_allowed;
-    if (silent) socket_looked_ = false;  // asking ZMQ_EVENTS may take in a signal: look again
-    if (silent && !wire::has_input(socket_)) {
-      socket_.set(zmq::sockopt::linger, 0);  // nobody will take our last messages
+    if (silent && !socket_.input_waiting()) {
+      socket_.set_linger(std::chrono::milliseconds(0));  // nobody will take our last messages
       begin_shutdown("the controller has been silent for " + std::to_string(config_.controller_timeout_ms) + " ms");
     }
 
@@ -129,26 +126,18 @@ void Bridge::run() {
 }
 
 bool Bridge::pump_controller() {
-  bool worked = false;
   // Bounded so that replies keep flowing while the controller sends a long burst.
-  for (int i = 0; i < 256; ++i) {
-    auto frames = wire::recv_frames(socket_);
-    if (!frames) {
-      socket_looked_ = true;
-      break;
-    }
-    worked = true;
-    wire::Rejection why;
-    auto received = wire::open(std::move(*frames), signer_, why);
-    if (!received) {
-      ++counters_.dropped;
-      spdlog::warn("dropped a message from the controller: [crew.{}] {}", errc_name(why.code), why.detail);
-      continue;
-    }
-    heard_controller();
-    for (auto& packet : received->messages) on_controller_message(std::move(packet));
-  }
-  return worked;
+  const std::size_t taken = socket_.receive(
+      [&](transport::Received&& received) {
+        heard_controller();
+        for (auto& packet : received.messages) on_controller_message(std::move(packet));
+      },
+      [&](const wire::Rejection& why) {
+        ++counters_.dropped;
+        spdlog::warn("dropped a message from the controller: [crew.{}] {}", errc_name(why.code), why.detail);
+      },
+      4096);
+  return taken > 0;
 }
 
 void Bridge::on_controller_message(wire::Packet&& p) {
@@ -267,8 +256,7 @@ void Bridge::flush() {
   }
   pending_->ranks_waiting.clear();
   if (to_controller_.empty() || hold_replies()) return;
-  socket_looked_ = false;
-  if (wire::send_queued(socket_, {}, to_controller_, signer_) != wire::Sent::ok) {
+  if (socket_.send_queued(to_controller_) != transport::Sent::ok) {
     ++counters_.dropped;
     spdlog::error("could not send to the controller");
   }
@@ -357,14 +345,14 @@ bool Bridge::hold_replies() const {
 
 // One ppoll() of the socket, the engine thread's mailbox and the doorbell; what it finds ready is
 // asked next turn. The socket's ZMQ_FD is edge-triggered: it only signals what arrives after a
-// receive found nothing, so the loop receives (socket_looked_) before it sleeps at all.
+// receive found nothing, so the loop receives (until it is armed()) before it sleeps at all.
 void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {
-  if (!socket_looked_) timeout = std::chrono::nanoseconds(0);
+  if (!socket_.armed()) timeout = std::chrono::nanoseconds(0);
   if (!to_controller_.empty()) {  // held replies leave on time
     const auto left = oldest_reply_ + std::chrono::microseconds(200) - std::chrono::steady_clock::now();
     timeout = std::min(timeout, std::max<std::chrono::nanoseconds>(left, std::chrono::nanoseconds(0)));
   }
-  pollfd fds[3] = {{socket_.get(zmq::sockopt::fd), POLLIN, 0},
+  pollfd fds[3] = {{socket_.fd(), POLLIN, 0},
                    {from_engine_.fd(), POLLIN, 0},
                    {config_.doorbell ? config_.doorbell->fd() : -1, POLLIN, 0}};
   const timespec ts{static_cast<time_t>(timeout.count() / 1'000'000'000),

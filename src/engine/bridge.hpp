@@ -18,6 +18,8 @@
 
 #include <zmq.hpp>
 
+#include "transport/endpoint.hpp"
+
 #include "engine/doorbell.hpp"
 #include "engine/idle_backoff.hpp"
 #include "engine/mpi_frames.hpp"
@@ -65,7 +67,7 @@ public:
   /// + wire::heartbeat_suffix) only heartbeats, so that a long transfer never looks like silence.
   /// `streams`: the chunks of streamed arrays (protocol/stream.hpp), for rank 0's engine thread
   /// while it runs the collective they belong to (and a shutdown_world when the world stops).
-  Bridge(zmq::socket_t socket, zmq::socket_t heartbeats, std::string key, BridgeConfig config,
+  Bridge(transport::Endpoint socket, transport::Endpoint heartbeats, BridgeConfig config,
          Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine, Mailbox<LocalTask>& streams);
   ~Bridge();
   Bridge(const Bridge&) = delete;
@@ -89,10 +91,8 @@ private:
   bool hold_replies() const;
   void wait_for_events(std::chrono::nanoseconds timeout);
 
-  zmq::socket_t socket_;
-  zmq::socket_t heartbeats_;  ///< used only by the heartbeat thread
-  std::string key_;
-  wire::Signer signer_;
+  transport::Endpoint socket_;
+  transport::Endpoint heartbeats_;  ///< used only by the heartbeat thread
   BridgeConfig config_;
   Mailbox<LocalTask>& to_engine_;
   Mailbox<LocalReply>& from_engine_;
@@ -100,9 +100,6 @@ private:
   Mailbox<LocalTask>& streams_;
   BridgeCounters counters_;
   wire::Batcher to_controller_;  ///< replies queued this turn
-  /// The socket's last use was a look (a receive that found nothing): its ZMQ_FD then signals
-  /// anything that comes. A send may take in a signal, so after one the socket is asked again.
-  bool socket_looked_ = false;
   /// What the poll that ended the last turn found ready (at first: look at everything).
   struct Ready {
     bool socket = true;

@@ -1,6 +1,7 @@
 // crew::Engine: MPI setup, world registration, the engine loops on every rank.
 #include "crew/engine.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -26,6 +27,7 @@
 #include "protocol/collective.hpp"
 #include "protocol/signer.hpp"
 #include "protocol/wire.hpp"
+#include "transport/endpoint.hpp"
 
 namespace crew {
 namespace detail {
@@ -273,21 +275,20 @@ private:
         options_.engine_file.empty() ? profile_dir(options_.profile) / engine_file_name : options_.engine_file;
     const EngineFile ef = read_engine_file(file, options_.profile);
     key_ = wire::key_from_hex(ef.key_hex);
-    wire::Signer signer(key_);
 
     zmq_ = std::make_unique<zmq::context_t>(1);
-    socket_ = zmq::socket_t(*zmq_, zmq::socket_type::dealer);
     const std::string routing_id = "world-" + random_hex(8);
-    socket_.set(zmq::sockopt::routing_id, routing_id);
     // Heartbeats travel on their own connection: never queued behind a bulk message.
-    heartbeat_socket_ = zmq::socket_t(*zmq_, zmq::socket_type::dealer);
-    heartbeat_socket_.set(zmq::sockopt::routing_id, routing_id + std::string(wire::heartbeat_suffix));
-    heartbeat_socket_.set(zmq::sockopt::linger, 0);
-    heartbeat_socket_.connect(ef.engine_url);
-    socket_.set(zmq::sockopt::sndhwm, 0);
-    socket_.set(zmq::sockopt::rcvhwm, 0);
-    socket_.set(zmq::sockopt::linger, 2000);
-    socket_.connect(ef.engine_url);
+    transport::EndpointOptions beats;
+    beats.routing_id = routing_id + std::string(wire::heartbeat_suffix);
+    beats.unlimited_queues = false;
+    heartbeat_socket_.emplace(*zmq_, key_, beats);
+    heartbeat_socket_->connect(ef.engine_url);
+    transport::EndpointOptions work;
+    work.routing_id = routing_id;
+    work.linger = std::chrono::milliseconds(2000);
+    socket_.emplace(*zmq_, key_, work);
+    socket_->connect(ef.engine_url);
 
     wire::Header h;
     h.kind = wire::MsgKind::register_request;
@@ -300,34 +301,34 @@ private:
                               {"crew_version", version_string}});
     const auto job = job_from_environment();
     if (job) body.as_dict()["job"] = *job;
-    (void)wire::send(socket_, {}, wire::make_message(h, body), signer);
+    (void)socket_->send(wire::make_message(h, body));
 
     const Deadline deadline = deadline_after(options_.register_timeout);
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(time_left(deadline));
       if (left.count() <= 0) break;
-      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, left);
-      while (auto frames = wire::recv_frames(socket_)) {
-        wire::Rejection why;
-        auto received = wire::open(std::move(*frames), signer, why);
-        if (!received) {
-          throw ConnectionError(errc::bad_signature,
-                                "the controller's reply failed its check (" + why.detail + "); " + file.string() +
-                                    " is probably stale: restart the engines with the current connection file");
-        }
-        const wire::Packet* p = &received->messages.front();
-        if (p->header.kind != wire::MsgKind::register_reply) continue;
-        if (p->header.error.failed()) throw Error(p->header.error.code, p->header.error.message);
-        const Value reply = p->body();
-        Registration reg;
-        reg.world_id = static_cast<int>(reply["world"].as_int());
-        reg.first_engine = static_cast<int>(reply["first_engine"].as_int());
-        reg.heartbeat_ms = static_cast<int>(reply["heartbeat_ms"].as_int());
-        if (job && job->contains("end_time") && reply.contains("drain_margin_s"))
-          reg.drain_at = (*job)["end_time"].as_int() - reply["drain_margin_s"].as_int();
-        return reg;
-      }
+      pollfd item{socket_->fd(), POLLIN, 0};
+      if (socket_->armed()) (void)::poll(&item, 1, static_cast<int>(left.count()));
+      std::optional<Registration> reg;
+      socket_->receive(
+          [&](transport::Received&& received) {
+            const wire::Packet& p = received.messages.front();
+            if (reg || p.header.kind != wire::MsgKind::register_reply) return;
+            if (p.header.error.failed()) throw Error(p.header.error.code, p.header.error.message);
+            const Value reply = p.body();
+            reg.emplace();
+            reg->world_id = static_cast<int>(reply["world"].as_int());
+            reg->first_engine = static_cast<int>(reply["first_engine"].as_int());
+            reg->heartbeat_ms = static_cast<int>(reply["heartbeat_ms"].as_int());
+            if (job && job->contains("end_time") && reply.contains("drain_margin_s"))
+              reg->drain_at = (*job)["end_time"].as_int() - reply["drain_margin_s"].as_int();
+          },
+          [&](const wire::Rejection& why) {
+            throw ConnectionError(errc::bad_signature,
+                                  "the controller's reply failed its check (" + why.detail + "); " + file.string() +
+                                      " is probably stale: restart the engines with the current connection file");
+          });
+      if (reg) return *reg;
     }
     throw ConnectionError(errc::controller_timeout,
                           "no controller answered at " + ef.engine_url + " within " +
@@ -352,7 +353,7 @@ private:
       cfg.rings_rank[static_cast<std::size_t>(r)] = hosts_[static_cast<std::size_t>(r)] == hosts_[0];
     std::exception_ptr bridge_error;
     {
-      Bridge bridge(std::move(socket_), std::move(heartbeat_socket_), key_, cfg, to_engine, from_engine, streams);
+      Bridge bridge(std::move(*socket_), std::move(*heartbeat_socket_), cfg, to_engine, from_engine, streams);
       executor_->set_chunk_source([&streams](std::chrono::milliseconds wait) -> std::optional<StreamChunk> {
         auto item = streams.pop_wait(wait);
         if (!item) return std::nullopt;
@@ -383,6 +384,8 @@ private:
       executor_->set_chunk_source({});
       executor_->set_message_sink({});
     }  // the bridge closes its socket before the context ends
+    socket_.reset();
+    heartbeat_socket_.reset();
     zmq_.reset();
     if (bridge_error) std::rethrow_exception(bridge_error);
   }
@@ -537,8 +540,8 @@ private:
   // rank 0 only
   std::vector<std::string> hosts_;
   std::unique_ptr<zmq::context_t> zmq_;
-  zmq::socket_t socket_;
-  zmq::socket_t heartbeat_socket_;
+  std::optional<transport::Endpoint> socket_;
+  std::optional<transport::Endpoint> heartbeat_socket_;
   std::string key_;
 };
 

@@ -113,6 +113,8 @@ Signer::Signer(std::string_view key) : state_(std::make_unique<State>()) {
 }
 
 Signer::~Signer() = default;
+Signer::Signer(Signer&&) noexcept = default;
+Signer& Signer::operator=(Signer&&) noexcept = default;
 
 void Signer::begin() {
   State& s = *state_;

@@ -50,6 +50,8 @@ public:
   ~Signer();
   Signer(const Signer&) = delete;
   Signer& operator=(const Signer&) = delete;
+  Signer(Signer&&) noexcept;
+  Signer& operator=(Signer&&) noexcept;
 
   /// Signing: begin(), add() each frame in order, finish().
   void begin();

@@ -1,18 +1,16 @@
 #pragma once
-// crew messages on ZeroMQ sockets.
+// crew messages: what a message is, made and taken apart, independent of how it travels.
 //
-// Frames: [routing ids... (ROUTER side)] ["crew/1"] [HMAC-SHA256] [header] [body] [out-of-band...]
-// The signature covers header, body and every out-of-band frame. open() checks the delimiter,
-// the signature and the header, in that order, before anything else looks at a message.
-// The header frame may instead be a batch header (protocol/batch.hpp): the message then carries
-// several crew messages, each [header] [body] [out-of-band...], under the one signature.
+// On a ZeroMQ socket (transport/endpoint.hpp) a message is the frames
+// [routing ids... (ROUTER side)] ["crew/1"] [HMAC-SHA256] [header] [body] [out-of-band...];
+// the signature covers header, body and every out-of-band frame. The header frame may instead be
+// a batch header (protocol/batch.hpp): the message then carries several crew messages, each
+// [header] [body] [out-of-band...], under the one signature. Between ranks (MPI) the same header
+// and payload travel without the delimiter and signature.
 
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <zmq.hpp>
 
 #include "crew/value.hpp"
 #include "protocol/batch.hpp"
@@ -25,9 +23,6 @@ namespace crew::wire {
 /// wait behind a bulk message on the same TCP stream.
 inline constexpr std::string_view heartbeat_suffix = "/hb";
 
-/// Buffers at least this large are handed to ZeroMQ without copying.
-inline constexpr std::size_t zero_copy_threshold = 16 * 1024;
-
 /// A received crew message whose signature checked out and whose header decoded.
 struct Packet {
   Buffer signature;  ///< set if it came alone (so it can be forwarded unchanged); empty in a batch
@@ -38,7 +33,7 @@ struct Packet {
   Value body() const;
 };
 
-/// Why open() rejected a message.
+/// Why a message was rejected.
 struct Rejection {
   errc code = errc::none;  ///< bad_signature or malformed
   std::string detail;
@@ -51,56 +46,12 @@ struct Outgoing {
 };
 Outgoing make_message(const Header& h, const Value& body = Value());
 
-/// Receives one whole multipart message if one is waiting (never blocks).
-std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket);
-
-/// Whether a message is waiting (ZMQ_EVENTS). Processes waiting on a socket's ZMQ_FD use it: that
-/// fd only says "look again", and a send can take in the signal of a message that came meanwhile,
-/// so a socket that was sent on since it was last read to the end is asked before sleeping.
-inline bool has_input(zmq::socket_t& socket) { return (socket.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0; }
-
-/// What one ZeroMQ message brought: one crew message, or the members of a batch, in order.
-struct Received {
-  std::vector<zmq::message_t> routing;  ///< the ROUTER envelope (empty on a DEALER)
-  std::vector<Packet> messages;
-  /// The sender's routing id (the first envelope frame), or "" on a DEALER.
-  std::string peer() const;
-};
-
-/// Splits, verifies and decodes the headers. nullopt (with `why` filled) if the message is
-/// rejected: a bad signature, or any frame or member header that does not decode.
-std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signer, Rejection& why);
-
-/// Decodes the headers of messages that arrived by other means (MPI); throws ProtocolError.
+/// Decodes the headers of a message or of a batch's members; throws ProtocolError.
 std::vector<Packet> unpack(Buffer header_bytes, Payload payload);
 
-/// What became of a send. crew sockets have no high-water mark, so would_block means the
-/// socket is in trouble; unroutable means a ROUTER_MANDATORY socket has no such peer (gone).
-enum class Sent { ok, unroutable, would_block };
-
-/// Signs and sends a message (never blocks). Other socket errors throw zmq::error_t.
-Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& header_bytes,
-          std::span<const Buffer> payload, Signer& signer);
-inline Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Outgoing& m, Signer& signer) {
-  return send(socket, routing, m.header_bytes, m.payload, signer);
-}
 /// The signature of a header and payload (to keep beside a message that will be forwarded).
 Buffer signature_of(const Buffer& header_bytes, std::span<const Buffer> payload, Signer& signer);
-
-/// Sends a message that is already signed with this socket's key (no re-signing).
-Sent forward(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& signature,
-             const Buffer& header_bytes, std::span<const Buffer> payload);
-
-/// Sends one unit from a Batcher: forwarded with its signature if it has one, else signed.
-Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Frames& m, Signer& signer);
-/// Sends everything queued in `queue` (emptying it); the first failure stops it (the rest is
-/// dropped: the peer is gone) and is returned.
-Sent send_queued(zmq::socket_t& socket, std::span<const zmq::message_t> routing, Batcher& queue, Signer& signer);
-
-/// A received ZeroMQ frame as a Buffer: large frames without copying, small ones (below
-/// zero_copy_threshold) copied out, so that keeping one does not keep ZeroMQ's receive buffer.
-Buffer to_buffer(zmq::message_t&& frame);
-/// A Buffer as a ZeroMQ frame: small ones are copied, large ones shared (zero-copy).
-zmq::message_t to_frame(const Buffer& buffer);
+/// Whether `signature` is a whole signature (of either size), i.e. a message can be forwarded with it.
+bool is_signature(const Buffer& signature) noexcept;
 
 }  // namespace crew::wire

@@ -7,6 +7,7 @@
 #include "common/process.hpp"
 #include "common/profile.hpp"
 #include "protocol/value_codec.hpp"
+#include "transport/zmq_frames.hpp"
 
 namespace crew::testing::hostile {
 
@@ -73,7 +74,7 @@ void RawPeer::send_frames(const std::vector<std::string>& frames) {
 }
 
 void RawPeer::send_signed(const Buffer& header_bytes, const wire::Payload& payload) {
-  REQUIRE(wire::send(socket_, {}, header_bytes, payload, signer_) == wire::Sent::ok);
+  REQUIRE(transport::send(socket_, {}, header_bytes, payload, signer_) == transport::Sent::ok);
 }
 
 void RawPeer::send_signed(const wire::Header& h, const Value& body) {
@@ -101,9 +102,9 @@ std::optional<wire::Packet> RawPeer::recv(std::chrono::milliseconds timeout) {
       unread_.pop_front();
       return p;
     }
-    while (auto frames = wire::recv_frames(socket_)) {
+    while (auto frames = transport::recv_frames(socket_)) {
       wire::Rejection why;
-      if (auto r = wire::open(std::move(*frames), signer_, why)) {
+      if (auto r = transport::open(std::move(*frames), signer_, why)) {
         for (auto& p : r->messages) unread_.push_back(std::move(p));  // a batch: one at a time
         break;
       }

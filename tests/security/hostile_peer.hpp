@@ -19,6 +19,7 @@
 
 #include "crew/client.hpp"
 #include "protocol/wire.hpp"
+#include "transport/zmq_frames.hpp"
 #include "test_support.hpp"
 
 namespace crew::testing::hostile {

@@ -11,6 +11,7 @@
 #include "crew/value.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/wire.hpp"
+#include "transport/zmq_frames.hpp"
 
 using namespace crew;
 
@@ -166,16 +167,16 @@ TEST_SUITE("unit.batch") {
     wire::Signer signer("batch-key");
     wire::Batcher b;
     for (int i = 0; i < 5; ++i) b.add(task(i).header_bytes, task(i).payload);
-    REQUIRE(wire::send_queued(dealer, {}, b, signer) == wire::Sent::ok);
+    REQUIRE(transport::send_queued(dealer, {}, b, signer) == transport::Sent::ok);
 
     zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
     REQUIRE(zmq::poll(&item, 1, std::chrono::milliseconds(5000)) == 1);
-    auto frames = wire::recv_frames(router);
+    auto frames = transport::recv_frames(router);
     REQUIRE(frames.has_value());
     auto copy = std::vector<zmq::message_t>();
     for (auto& f : *frames) copy.emplace_back(f.data(), f.size());
     wire::Rejection why;
-    auto got = wire::open(std::move(*frames), signer, why);
+    auto got = transport::open(std::move(*frames), signer, why);
     REQUIRE(got.has_value());
     CHECK(got->peer() == "peer-7");
     REQUIRE(got->messages.size() == 5);
@@ -185,7 +186,7 @@ TEST_SUITE("unit.batch") {
     auto& last = copy.back();
     static_cast<char*>(last.data())[0] ^= 1;
     wire::Rejection why2;
-    CHECK_FALSE(wire::open(std::move(copy), signer, why2).has_value());
+    CHECK_FALSE(transport::open(std::move(copy), signer, why2).has_value());
     CHECK(why2.code == errc::bad_signature);
   }
 }

@@ -14,6 +14,7 @@
 #include "crew/value.hpp"
 #include "protocol/value_codec.hpp"
 #include "protocol/wire.hpp"
+#include "transport/zmq_frames.hpp"
 
 using namespace crew;
 using namespace std::chrono_literals;
@@ -43,7 +44,7 @@ struct Pair {
 std::vector<zmq::message_t> recv_within(zmq::socket_t& s, std::chrono::milliseconds timeout = 5000ms) {
   zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
   REQUIRE(zmq::poll(&item, 1, timeout) == 1);
-  auto frames = wire::recv_frames(s);
+  auto frames = transport::recv_frames(s);
   REQUIRE(frames.has_value());
   return std::move(*frames);
 }
@@ -69,7 +70,7 @@ wire::Header task_header() {
 }  // namespace
 
 /// The one crew message a ZeroMQ message brought (not a batch).
-const wire::Packet& only(const wire::Received& r) {
+const wire::Packet& only(const transport::Received& r) {
   REQUIRE(r.messages.size() == 1);
   return r.messages.front();
 }
@@ -81,13 +82,13 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     wire::Signer signer(key);
     const Value body = Value::list({5, 6.5, "x"});
     const auto out = wire::make_message(task_header(), body);
-    CHECK(wire::send(p.dealer, {}, out, signer) == wire::Sent::ok);
+    CHECK(transport::send(p.dealer, {}, out, signer) == transport::Sent::ok);
 
     auto frames = recv_within(p.router);
     CHECK(frames.size() == 5);  // routing id, delimiter, signature, header, body
     wire::Rejection why;
     wire::Signer verifier(key);
-    auto packet = wire::open(std::move(frames), verifier, why);
+    auto packet = transport::open(std::move(frames), verifier, why);
     REQUIRE(packet.has_value());
     CHECK(why.code == errc::none);
     REQUIRE(packet->routing.size() == 1);
@@ -106,17 +107,17 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
   TEST_CASE("a reply routed back from the ROUTER opens on the DEALER without routing frames") {
     Pair p;
     wire::Signer signer(key);
-    REQUIRE(wire::send(p.dealer, {}, wire::make_message(task_header()), signer) == wire::Sent::ok);
+    REQUIRE(transport::send(p.dealer, {}, wire::make_message(task_header()), signer) == transport::Sent::ok);
     wire::Rejection why;
-    auto request = wire::open(recv_within(p.router), signer, why);
+    auto request = transport::open(recv_within(p.router), signer, why);
     REQUIRE(request.has_value());
 
     wire::Header reply;
     reply.kind = wire::MsgKind::apply_reply;
     reply.engine_id = 1;
     reply.msg_ids = {"b"};
-    CHECK(wire::send(p.router, request->routing, wire::make_message(reply, Value("done")), signer) == wire::Sent::ok);
-    auto got = wire::open(recv_within(p.dealer), signer, why);
+    CHECK(transport::send(p.router, request->routing, wire::make_message(reply, Value("done")), signer) == transport::Sent::ok);
+    auto got = transport::open(recv_within(p.dealer), signer, why);
     REQUIRE(got.has_value());
     CHECK(got->routing.empty());
     CHECK(only(*got).header.kind == wire::MsgKind::apply_reply);
@@ -127,10 +128,10 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
   TEST_CASE("a message signed with another key is rejected as bad_signature") {
     Pair p;
     wire::Signer sender("some other key");
-    REQUIRE(wire::send(p.dealer, {}, wire::make_message(task_header(), Value(1)), sender) == wire::Sent::ok);
+    REQUIRE(transport::send(p.dealer, {}, wire::make_message(task_header(), Value(1)), sender) == transport::Sent::ok);
     wire::Signer receiver(key);
     wire::Rejection why;
-    CHECK_FALSE(wire::open(recv_within(p.router), receiver, why).has_value());
+    CHECK_FALSE(transport::open(recv_within(p.router), receiver, why).has_value());
     CHECK(why.code == errc::bad_signature);
     CHECK_FALSE(why.detail.empty());
   }
@@ -139,13 +140,13 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     Pair p;
     wire::Signer signer(key);
     const auto out = wire::make_message(task_header(), Value(12345));
-    REQUIRE(wire::send(p.dealer, {}, out, signer) == wire::Sent::ok);
+    REQUIRE(transport::send(p.dealer, {}, out, signer) == transport::Sent::ok);
     auto frames = recv_within(p.router);
     REQUIRE(frames.size() == 5);
     frames[4] = zmq::message_t(frames[4].data(), frames[4].size());
     static_cast<char*>(frames[4].data())[frames[4].size() - 1] ^= 1;
     wire::Rejection why;
-    CHECK_FALSE(wire::open(std::move(frames), signer, why).has_value());
+    CHECK_FALSE(transport::open(std::move(frames), signer, why).has_value());
     CHECK(why.code == errc::bad_signature);
   }
 
@@ -154,7 +155,7 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     send_raw(p.dealer, {"crew/2", "sig", "header", "body"});
     wire::Signer signer(key);
     wire::Rejection why;
-    CHECK_FALSE(wire::open(recv_within(p.router), signer, why).has_value());
+    CHECK_FALSE(transport::open(recv_within(p.router), signer, why).has_value());
     CHECK(why.code == errc::malformed);
     CHECK(why.detail.find("delimiter") != std::string::npos);
   }
@@ -167,7 +168,7 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
       CAPTURE(frames.size());
       send_raw(p.dealer, frames);
       wire::Rejection why;
-      CHECK_FALSE(wire::open(recv_within(p.router), signer, why).has_value());
+      CHECK_FALSE(transport::open(recv_within(p.router), signer, why).has_value());
       CHECK(why.code == errc::malformed);
     }
   }
@@ -187,7 +188,7 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
       send_raw(p.dealer, {"crew/1", std::string(reinterpret_cast<const char*>(sig.data()), sig.size()), garbage,
                           std::string(payload[0].str())});
       wire::Rejection why;
-      CHECK_FALSE(wire::open(recv_within(p.router), signer, why).has_value());
+      CHECK_FALSE(transport::open(recv_within(p.router), signer, why).has_value());
       CHECK(why.code == errc::malformed);
     }
   }
@@ -196,18 +197,18 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     Pair p;
     wire::Signer signer(key);
     send_raw(p.dealer, {"junk"});
-    REQUIRE(wire::send(p.dealer, {}, wire::make_message(task_header(), Value("ok")), signer) == wire::Sent::ok);
+    REQUIRE(transport::send(p.dealer, {}, wire::make_message(task_header(), Value("ok")), signer) == transport::Sent::ok);
     wire::Rejection why;
-    CHECK_FALSE(wire::open(recv_within(p.router), signer, why).has_value());
-    auto good = wire::open(recv_within(p.router), signer, why);
+    CHECK_FALSE(transport::open(recv_within(p.router), signer, why).has_value());
+    auto good = transport::open(recv_within(p.router), signer, why);
     REQUIRE(good.has_value());
     CHECK(only(*good).body().as_string() == "ok");
   }
 
   TEST_CASE("recv_frames returns nothing when no message is waiting") {
     Pair p;
-    CHECK_FALSE(wire::recv_frames(p.router).has_value());
-    CHECK_FALSE(wire::recv_frames(p.dealer).has_value());
+    CHECK_FALSE(transport::recv_frames(p.router).has_value());
+    CHECK_FALSE(transport::recv_frames(p.dealer).has_value());
   }
 
   TEST_CASE("a forwarded message keeps its stored signature and verifies") {
@@ -216,17 +217,17 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     const auto out = wire::make_message(task_header(), Value::list({1, 2}));
     const Buffer stored = wire::signature_of(out.header_bytes, out.payload, signer);
     CHECK(stored.size() == wire::Signer::signature_size);
-    CHECK(wire::forward(p.dealer, {}, stored, out.header_bytes, out.payload) == wire::Sent::ok);
+    CHECK(transport::forward(p.dealer, {}, stored, out.header_bytes, out.payload) == transport::Sent::ok);
     wire::Rejection why;
-    auto got = wire::open(recv_within(p.router), signer, why);
+    auto got = transport::open(recv_within(p.router), signer, why);
     REQUIRE(got.has_value());
     CHECK(only(*got).signature == stored);
     CHECK(only(*got).body() == Value::list({1, 2}));
 
     // Forward the received packet back, untouched, with its own signature.
-    CHECK(wire::forward(p.router, got->routing, only(*got).signature, only(*got).header_bytes, only(*got).payload) ==
-          wire::Sent::ok);
-    auto back = wire::open(recv_within(p.dealer), signer, why);
+    CHECK(transport::forward(p.router, got->routing, only(*got).signature, only(*got).header_bytes, only(*got).payload) ==
+          transport::Sent::ok);
+    auto back = transport::open(recv_within(p.dealer), signer, why);
     REQUIRE(back.has_value());
     CHECK(only(*back).header.function == "mul");
   }
@@ -234,7 +235,7 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
   TEST_CASE("forwarding without a signature is refused") {
     Pair p;
     const auto out = wire::make_message(task_header());
-    CHECK_THROWS_AS(wire::forward(p.dealer, {}, Buffer(), out.header_bytes, out.payload), Error);
+    CHECK_THROWS_AS(transport::forward(p.dealer, {}, Buffer(), out.header_bytes, out.payload), Error);
   }
 
   TEST_CASE("sending to an unknown routing id on a mandatory ROUTER is unroutable") {
@@ -242,7 +243,7 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     wire::Signer signer(key);
     std::vector<zmq::message_t> routing;
     routing.emplace_back(std::string_view("nobody"));
-    CHECK(wire::send(p.router, routing, wire::make_message(task_header()), signer) == wire::Sent::unroutable);
+    CHECK(transport::send(p.router, routing, wire::make_message(task_header()), signer) == transport::Sent::unroutable);
   }
 
   TEST_CASE("large out-of-band frames arrive intact with the message") {
@@ -253,9 +254,9 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     const Value body = Value::dict({{"a", Value(Array::from(xs))}, {"n", 3}});
     const auto out = wire::make_message(task_header(), body);
     REQUIRE(out.payload.size() == 2);
-    REQUIRE(wire::send(p.dealer, {}, out, signer) == wire::Sent::ok);
+    REQUIRE(transport::send(p.dealer, {}, out, signer) == transport::Sent::ok);
     wire::Rejection why;
-    auto got = wire::open(recv_within(p.router), signer, why);
+    auto got = transport::open(recv_within(p.router), signer, why);
     REQUIRE(got.has_value());
     REQUIRE(only(*got).payload.size() == 2);
     const Value back = only(*got).body();
@@ -265,7 +266,7 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
   }
 
   TEST_CASE("to_frame shares large buffers and keeps their owner alive") {
-    std::vector<char> bytes(wire::zero_copy_threshold, 'q');
+    std::vector<char> bytes(transport::zero_copy_threshold, 'q');
     bytes.back() = 'z';
     const char* p = bytes.data();
     zmq::message_t frame;
@@ -273,39 +274,39 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     {
       const Buffer b = Buffer::adopt(std::move(bytes));
       owner = b.owner();
-      frame = wire::to_frame(b);
+      frame = transport::to_frame(b);
     }
     CHECK(frame.data() == p);      // zero-copy
     CHECK_FALSE(owner.expired());  // the frame holds the owner
-    CHECK(frame.size() == wire::zero_copy_threshold);
-    CHECK(static_cast<const char*>(frame.data())[wire::zero_copy_threshold - 1] == 'z');
+    CHECK(frame.size() == transport::zero_copy_threshold);
+    CHECK(static_cast<const char*>(frame.data())[transport::zero_copy_threshold - 1] == 'z');
     frame = zmq::message_t();
     CHECK(owner.expired());  // released with the frame
   }
 
   TEST_CASE("to_frame copies small buffers and buffers without an owner") {
-    const Buffer small = Buffer::adopt(std::vector<char>(wire::zero_copy_threshold - 1, 's'));
-    const zmq::message_t f = wire::to_frame(small);
+    const Buffer small = Buffer::adopt(std::vector<char>(transport::zero_copy_threshold - 1, 's'));
+    const zmq::message_t f = transport::to_frame(small);
     CHECK(f.data() != static_cast<const void*>(small.data()));
     CHECK(f.size() == small.size());
     CHECK(std::memcmp(f.data(), small.data(), small.size()) == 0);
 
-    static const std::vector<char> unowned(wire::zero_copy_threshold * 2, 'u');
+    static const std::vector<char> unowned(transport::zero_copy_threshold * 2, 'u');
     const Buffer view = Buffer::view(nullptr, unowned.data(), unowned.size());
-    const zmq::message_t g = wire::to_frame(view);
+    const zmq::message_t g = transport::to_frame(view);
     CHECK(g.data() != static_cast<const void*>(unowned.data()));
     CHECK(g.size() == unowned.size());
   }
 
   TEST_CASE("to_buffer views a received frame without copying and outlives the message object") {
-    zmq::message_t m(std::string(wire::zero_copy_threshold * 2, 'm'));
+    zmq::message_t m(std::string(transport::zero_copy_threshold * 2, 'm'));
     const void* p = m.data();
-    Buffer b = wire::to_buffer(std::move(m));
+    Buffer b = transport::to_buffer(std::move(m));
     CHECK(static_cast<const void*>(b.data()) == p);
-    CHECK(b.size() == wire::zero_copy_threshold * 2);
+    CHECK(b.size() == transport::zero_copy_threshold * 2);
     CHECK(b.str().back() == 'm');
     // Round trip: a buffer from a frame goes back out as a frame without a copy.
-    const zmq::message_t again = wire::to_frame(b);
+    const zmq::message_t again = transport::to_frame(b);
     CHECK(again.data() == p);
   }
 
@@ -320,7 +321,7 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     zmq::message_t m;
     REQUIRE(b.recv(m));
     const void* p = m.data();
-    Buffer kept = wire::to_buffer(std::move(m));
+    Buffer kept = transport::to_buffer(std::move(m));
     CHECK(static_cast<const void*>(kept.data()) != p);
     CHECK(kept.size() == 60);
     CHECK(kept.str() == std::string(60, 's'));

@@ -1,0 +1,55 @@
+// Endpoint: one crew socket (transport/endpoint.hpp).
+#include "transport/endpoint.hpp"
+
+#include "crew/error.hpp"
+
+namespace crew::transport {
+
+Endpoint::Endpoint(zmq::context_t& context, const std::string& key, const EndpointOptions& options)
+    : socket_(context, options.type), signer_(key) {
+  if (!options.routing_id.empty()) socket_.set(zmq::sockopt::routing_id, options.routing_id);
+  if (options.unlimited_queues) {
+    socket_.set(zmq::sockopt::sndhwm, 0);
+    socket_.set(zmq::sockopt::rcvhwm, 0);
+  }
+  if (options.router_mandatory) socket_.set(zmq::sockopt::router_mandatory, 1);
+  socket_.set(zmq::sockopt::linger, static_cast<int>(options.linger.count()));
+  fd_ = socket_.get(zmq::sockopt::fd);
+}
+
+std::string Endpoint::bind(const std::string& url) {
+  socket_.bind(url);
+  return socket_.get(zmq::sockopt::last_endpoint);
+}
+
+void Endpoint::connect(const std::string& url) { socket_.connect(url); }
+
+bool Endpoint::input_waiting() {
+  const bool waiting = has_input(socket_);
+  armed_ = !waiting;
+  return waiting;
+}
+
+Sent Endpoint::send(const wire::Outgoing& m, std::span<const zmq::message_t> routing) {
+  return counted(transport::send(socket_, routing, m.header_bytes, m.payload, signer_));
+}
+
+Sent Endpoint::send(const Buffer& header_bytes, std::span<const Buffer> payload,
+                    std::span<const zmq::message_t> routing) {
+  return counted(transport::send(socket_, routing, header_bytes, payload, signer_));
+}
+
+Sent Endpoint::send(const wire::Frames& m, std::span<const zmq::message_t> routing) {
+  return counted(transport::send(socket_, routing, m, signer_));
+}
+
+Sent Endpoint::send_queued(wire::Batcher& queue, std::span<const zmq::message_t> routing) {
+  if (queue.empty()) return Sent::ok;
+  return counted(transport::send_queued(socket_, routing, queue, signer_));
+}
+
+void Endpoint::set_linger(std::chrono::milliseconds linger) {
+  socket_.set(zmq::sockopt::linger, static_cast<int>(linger.count()));
+}
+
+}  // namespace crew::transport

@@ -1,0 +1,120 @@
+#pragma once
+// Endpoint: one crew socket. Every process talks ZeroMQ through it (the client, the controller's
+// two ROUTERs, a bridge and its heartbeat line, an engine registering), so what a crew socket is
+// lives here once: the socket and its options, the key that signs and checks every message, what
+// was dropped and why, and ZeroMQ's rule for waiting on a socket's ZMQ_FD.
+//
+// That rule: the fd is edge-triggered and only says "look again". It signals what arrives after
+// a receive (or a look at ZMQ_EVENTS) found nothing, and a send can take in the signal of a
+// message that came meanwhile. So an endpoint remembers whether it was last looked at to the end
+// (armed()); one that was sent on since is received from, or asked (input_waiting()), before
+// anybody sleeps on its fd.
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "protocol/batch.hpp"
+#include "protocol/signer.hpp"
+#include "protocol/wire.hpp"
+#include "transport/zmq_frames.hpp"
+
+namespace crew::transport {
+
+struct EndpointOptions {
+  zmq::socket_type type = zmq::socket_type::dealer;
+  std::string routing_id;                        ///< "" leaves ZeroMQ's
+  std::chrono::milliseconds linger{0};           ///< how long close() keeps unsent messages
+  bool unlimited_queues = true;                  ///< no high-water mark (crew sockets never drop silently)
+  bool router_mandatory = false;                 ///< a ROUTER's send to an unknown peer says unroutable
+};
+
+/// What an endpoint dropped: messages that failed their check, and sends that could not go.
+struct DropCounts {
+  std::uint64_t bad_signature = 0;
+  std::uint64_t malformed = 0;
+  std::uint64_t unsent = 0;
+};
+
+class Endpoint {
+public:
+  Endpoint(zmq::context_t& context, const std::string& key, const EndpointOptions& options);
+
+  /// Binds (a ROUTER) and returns the address it got, e.g. "tcp://10.0.0.5:40123".
+  std::string bind(const std::string& url);
+  void connect(const std::string& url);
+  /// The fd to poll for POLLIN: it signals that the endpoint should be received from.
+  int fd() const noexcept { return fd_; }
+
+  /// Receives checked messages until none is left or `budget` crew messages (a batch counts its
+  /// members, a rejected message one) were handed on: each to `on_received(Received&&)`, each
+  /// rejection (counted in drops()) to `on_rejected(const wire::Rejection&)`. Returns the number
+  /// of ZeroMQ messages taken; when it stopped because the socket had nothing more, armed() is set.
+  template <class OnReceived, class OnRejected>
+  std::size_t receive(OnReceived&& on_received, OnRejected&& on_rejected,
+                      std::size_t budget = std::numeric_limits<std::size_t>::max()) {
+    std::size_t taken = 0;
+    armed_ = false;  // set again only if this receive gets to the end
+    for (std::size_t handed = 0; handed < budget; ++taken) {
+      auto frames = recv_frames(socket_);
+      if (!frames) {
+        armed_ = true;
+        break;
+      }
+      wire::Rejection why;
+      auto received = open(std::move(*frames), signer_, why);
+      if (!received) {
+        ++handed;
+        ++(why.code == errc::bad_signature ? drops_.bad_signature : drops_.malformed);
+        on_rejected(why);
+        continue;
+      }
+      handed += received->messages.size();
+      on_received(std::move(*received));
+    }
+    return taken;
+  }
+
+  /// True when fd() will signal the next message: the socket was last received from (or asked)
+  /// to the end and not sent on since. Otherwise receive, or ask input_waiting(), before sleeping.
+  bool armed() const noexcept { return armed_; }
+  /// Whether a message is waiting (ZMQ_EVENTS); false re-arms fd().
+  bool input_waiting();
+
+  /// Signs and sends one message; `routing` addresses a ROUTER's peer.
+  Sent send(const wire::Outgoing& m, std::span<const zmq::message_t> routing = {});
+  Sent send(const Buffer& header_bytes, std::span<const Buffer> payload, std::span<const zmq::message_t> routing = {});
+  /// Sends everything queued (emptying it), each unit forwarded with its own signature when it
+  /// has one, else signed; the first failure stops it (the rest is dropped: the peer is gone).
+  Sent send_queued(wire::Batcher& queue, std::span<const zmq::message_t> routing = {});
+  /// Sends one unit of a batcher's queue (forwarded with its signature when it has one).
+  Sent send(const wire::Frames& m, std::span<const zmq::message_t> routing = {});
+  /// The signature this endpoint would give a message, for one that is signed once and sent to many.
+  Buffer signature_of(const Buffer& header_bytes, std::span<const Buffer> payload) {
+    return wire::signature_of(header_bytes, payload, signer_);
+  }
+
+  const DropCounts& drops() const noexcept { return drops_; }
+  /// How long close() waits for unsent messages (e.g. 0 once nobody will take them).
+  void set_linger(std::chrono::milliseconds linger);
+
+private:
+  Sent counted(Sent s) {
+    armed_ = false;
+    if (s != Sent::ok) ++drops_.unsent;
+    return s;
+  }
+
+  zmq::socket_t socket_;
+  wire::Signer signer_;
+  int fd_ = -1;
+  bool armed_ = false;
+  DropCounts drops_;
+};
+
+}  // namespace crew::transport
