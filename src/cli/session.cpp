@@ -52,7 +52,8 @@ int report_engine_errors(const AsyncResult& ar) {
     auto e = ar.error(i);
     if (!e) continue;
     auto it = std::find_if(distinct.begin(), distinct.end(), [&](const Same& s) {
-      return s.error.code() == e->code() && s.error.type() == e->type() && s.error.remote_message() == e->remote_message();
+      return s.error.code() == e->code() && s.error.type() == e->type() &&
+             s.error.remote_message() == e->remote_message();
     });
     if (it == distinct.end()) it = distinct.insert(distinct.end(), Same{*e, {}});
     it->engines.push_back(ar.targets()[i]);
@@ -78,7 +79,8 @@ void check_variable_name(const std::string& name, const std::string& what) {
     hint = "; no spaces around '=': write NAME=JSON as one word, e.g. a=5";
   throw InputError(errc::bad_name, what + ": '" + name +
                                        "' is not a variable name: names are letters, digits and '_', not starting "
-                                       "with a digit" + hint);
+                                       "with a digit" +
+                                       hint);
 }
 
 }  // namespace crew::cli

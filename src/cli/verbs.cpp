@@ -70,7 +70,8 @@ std::vector<FunctionRow> function_rows(const AsyncResult& ar, bool all, std::siz
       it->engines.push_back(ar.targets()[i]);
     }
   }
-  std::stable_sort(rows.begin(), rows.end(), [](const FunctionRow& a, const FunctionRow& b) { return a.name < b.name; });
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const FunctionRow& a, const FunctionRow& b) { return a.name < b.name; });
   for (auto& r : rows) std::sort(r.engines.begin(), r.engines.end());
   hidden = hidden_names.size();
   return rows;
@@ -171,7 +172,8 @@ int functions(const Common& c, bool all) {
     return report_engine_errors(ar);
   }
   // An ENGINES column only when the engines differ (a plugin loaded on some of them).
-  const bool differ = std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return r.engines.size() != answered; });
+  const bool differ =
+      std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return r.engines.size() != answered; });
   std::vector<std::vector<std::string>> table;
   for (const auto& r : rows) {
     table.push_back({r.name, r.signature, r.origin});

@@ -191,10 +191,10 @@ private:
   std::string key_;
 
   zmq::context_t ctx_;
-  std::mutex io_mutex_;                   ///< held by whoever moves messages (client_io.cpp)
+  std::mutex io_mutex_;                        ///< held by whoever moves messages (client_io.cpp)
   std::optional<transport::Endpoint> socket_;  ///< io_mutex_ after construction (fd() any time)
-  wire::Batcher queue_;                   ///< io_mutex_: messages about to go out
-  Fifo<wire::Outgoing> batch_;            ///< io_mutex_: the outbox, drained
+  wire::Batcher queue_;                        ///< io_mutex_: messages about to go out
+  Fifo<wire::Outgoing> batch_;                 ///< io_mutex_: the outbox, drained
   /// Messages from threads that did not take the socket (one without a header only wakes the
   /// I/O thread).
   Mailbox<wire::Outgoing> outbox_;

@@ -41,8 +41,7 @@ std::vector<std::string> near_words(std::string_view word, const std::vector<std
 
 std::string or_list(const std::vector<std::string>& words) {
   std::string s;
-  for (std::size_t i = 0; i < words.size(); ++i)
-    s += (i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + words[i];
+  for (std::size_t i = 0; i < words.size(); ++i) s += (i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + words[i];
   return s;
 }
 

@@ -23,8 +23,8 @@ struct Bridge::Pending {
 
 Bridge::Bridge(transport::Endpoint socket, transport::Endpoint heartbeats, BridgeConfig config,
                Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine, Mailbox<LocalTask>& streams)
-    : socket_(std::move(socket)), heartbeats_(std::move(heartbeats)), config_(config),
-      to_engine_(to_engine), from_engine_(from_engine), streams_(streams), pending_(std::make_unique<Pending>()),
+    : socket_(std::move(socket)), heartbeats_(std::move(heartbeats)), config_(config), to_engine_(to_engine),
+      from_engine_(from_engine), streams_(streams), pending_(std::make_unique<Pending>()),
       expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0) {
   pending_->to_rank.resize(static_cast<std::size_t>(config_.world_size));
   announced_.resize(static_cast<std::size_t>(config_.world_size), 0);

@@ -67,8 +67,8 @@ public:
   /// + wire::heartbeat_suffix) only heartbeats, so that a long transfer never looks like silence.
   /// `streams`: the chunks of streamed arrays (protocol/stream.hpp), for rank 0's engine thread
   /// while it runs the collective they belong to (and a shutdown_world when the world stops).
-  Bridge(transport::Endpoint socket, transport::Endpoint heartbeats, BridgeConfig config,
-         Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine, Mailbox<LocalTask>& streams);
+  Bridge(transport::Endpoint socket, transport::Endpoint heartbeats, BridgeConfig config, Mailbox<LocalTask>& to_engine,
+         Mailbox<LocalReply>& from_engine, Mailbox<LocalTask>& streams);
   ~Bridge();
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;

@@ -105,8 +105,7 @@ Value map_items(Context& ctx, const Value::List& args) {
   const std::string& name = args[0].as_string();
   const FunctionInfo* fn = find_function(name);
   if (fn == nullptr)
-    throw Error(errc::unknown_function,
-                "map: no function '" + name + "' on this engine (`crew functions` lists them)");
+    throw Error(errc::unknown_function, "map: no function '" + name + "' on this engine (`crew functions` lists them)");
   const std::uint64_t n = seq::length(args[1], "map");
   for (std::size_t s = 2; s < args.size(); ++s)
     if (seq::length(args[s], "map") != n)

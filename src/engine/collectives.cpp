@@ -151,8 +151,10 @@ Agreement agree(const Collectives::Call& call, const std::vector<Value>& held, b
     if (trailing) shape.erase(shape.begin());
     // An empty list has no trailing shape of its own: it fits any (its rows are none).
     if (trailing && h["list"].as_bool() && h["shape"][0].as_int() == 0) continue;
-    if (!have_shape) out.shape = std::move(shape), have_shape = true;
-    else if (shape != out.shape) odd = true;
+    if (!have_shape)
+      out.shape = std::move(shape), have_shape = true;
+    else if (shape != out.shape)
+      odd = true;
   }
   out.type = fixed ? *fixed : int_lists ? dtype::int64 : dtype::float64;
   for (const Part& part : parts) {
@@ -549,7 +551,8 @@ std::optional<wire::Outgoing> Collectives::reduce(Call& call) {
         agreed = collective::agree(call, all, false);
         groups = agreed.groups;
       } else if (!numbers) {
-        for (const auto& [what, engines] : kinds) groups.push_back(what + " (" + collective::engines_text(engines) + ")");
+        for (const auto& [what, engines] : kinds)
+          groups.push_back(what + " (" + collective::engines_text(engines) + ")");
       }
       if (!groups.empty()) {
         std::string others;

@@ -28,10 +28,10 @@ namespace crew::transport {
 
 struct EndpointOptions {
   zmq::socket_type type = zmq::socket_type::dealer;
-  std::string routing_id;                        ///< "" leaves ZeroMQ's
-  std::chrono::milliseconds linger{0};           ///< how long close() keeps unsent messages
-  bool unlimited_queues = true;                  ///< no high-water mark (crew sockets never drop silently)
-  bool router_mandatory = false;                 ///< a ROUTER's send to an unknown peer says unroutable
+  std::string routing_id;               ///< "" leaves ZeroMQ's
+  std::chrono::milliseconds linger{0};  ///< how long close() keeps unsent messages
+  bool unlimited_queues = true;         ///< no high-water mark (crew sockets never drop silently)
+  bool router_mandatory = false;        ///< a ROUTER's send to an unknown peer says unroutable
 };
 
 /// What an endpoint dropped: messages that failed their check, and sends that could not go.

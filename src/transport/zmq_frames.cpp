@@ -5,9 +5,9 @@
 #include <memory>
 
 namespace crew::transport {
-using wire::Signer;
-using wire::protocol_id;
 using wire::Payload;
+using wire::protocol_id;
+using wire::Signer;
 
 namespace {
 
@@ -51,7 +51,6 @@ Signer::Signature sign_frames(const Buffer& header_bytes, std::span<const Buffer
 
 }  // namespace
 
-
 std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket) {
   std::vector<zmq::message_t> frames;
   zmq::message_t first;
@@ -71,7 +70,6 @@ std::string Received::peer() const {
   if (routing.empty()) return {};
   return std::string(static_cast<const char*>(routing.front().data()), routing.front().size());
 }
-
 
 std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signer, wire::Rejection& why) {
   std::size_t bytes = 0;
@@ -121,20 +119,16 @@ Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const 
   return send_all(socket, routing, sig.bytes(), header_bytes, payload);
 }
 
-
 Sent forward(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& signature,
              const Buffer& header_bytes, std::span<const Buffer> payload) {
-  if (!wire::is_signature(signature))
-    throw Error(errc::internal, "forwarding an unsigned message");
+  if (!wire::is_signature(signature)) throw Error(errc::internal, "forwarding an unsigned message");
   return send_all(socket, routing, signature.bytes(), header_bytes, payload);
 }
 
 Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const wire::Frames& m, Signer& signer) {
-  if (wire::is_signature(m.signature))
-    return send_all(socket, routing, m.signature.bytes(), m.header_bytes, m.payload);
+  if (wire::is_signature(m.signature)) return send_all(socket, routing, m.signature.bytes(), m.header_bytes, m.payload);
   return send(socket, routing, m.header_bytes, m.payload, signer);
 }
-
 
 Sent send_queued(zmq::socket_t& socket, std::span<const zmq::message_t> routing, wire::Batcher& queue, Signer& signer) {
   for (const wire::Frames& m : queue.take()) {

@@ -54,8 +54,7 @@ inline Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing,
   return send(socket, routing, m.header_bytes, m.payload, signer);
 }
 /// Sends one unit from a Batcher: forwarded with its signature if it has one, else signed.
-Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const wire::Frames& m,
-          wire::Signer& signer);
+Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const wire::Frames& m, wire::Signer& signer);
 /// Sends everything queued in `queue` (emptying it); the first failure stops it (the rest is
 /// dropped: the peer is gone) and is returned.
 Sent send_queued(zmq::socket_t& socket, std::span<const zmq::message_t> routing, wire::Batcher& queue,

@@ -223,8 +223,8 @@ TEST_SUITE("cli.input") {
       CHECK(r.r.err.empty());
     }
     const Run top = crew_run({"--help"});
-    for (const char* verb : {"ids", "engines", "functions", "call", "map", "queue", "abort", "results", "exec", "push", "pull",
-                             "shutdown", "cluster", "controller"})
+    for (const char* verb : {"ids", "engines", "functions", "call", "map", "queue", "abort", "results", "exec", "push",
+                             "pull", "shutdown", "cluster", "controller"})
       CHECK_MESSAGE(contains(top.r.out, std::string("\n  ") + verb), verb);
   }
 
@@ -579,8 +579,8 @@ TEST_SUITE("cli.cluster") {
     CHECK(contains(unequal.r.err, "int64[2,2] (engine 0) with float64[1,2] (engine 1)"));
 
     // map's results: ints in one chunk, doubles in another, are one float64 array; pairs 2-d.
-    const Run mixed = on_cluster({"map", "echo", "[1,2,3.5,4]", "--lb", "--chunksize", "2", "--out",
-                                  (dir / "m.npy").string()});
+    const Run mixed =
+        on_cluster({"map", "echo", "[1,2,3.5,4]", "--lb", "--chunksize", "2", "--out", (dir / "m.npy").string()});
     SHOW(mixed);
     CHECK(mixed.r.status == exit_ok);
     CHECK(contains(npy_header(dir / "m.npy"), "'descr': '<f8'"));

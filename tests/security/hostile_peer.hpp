@@ -19,8 +19,8 @@
 
 #include "crew/client.hpp"
 #include "protocol/wire.hpp"
-#include "transport/zmq_frames.hpp"
 #include "test_support.hpp"
+#include "transport/zmq_frames.hpp"
 
 namespace crew::testing::hostile {
 

@@ -15,9 +15,9 @@ TEST_SUITE("h5_chunks") {
   }
 
   TEST_CASE("a large dataset gets chunks of whole rows of at most 1 MiB") {
-    CHECK(chunk_dims({10'000'000}, 8) == Dims{131'072});           // 1 MiB of doubles
-    CHECK(chunk_dims({1'000'000, 3}, 8) == Dims{43'690, 3});       // 43,690 rows of 24 bytes
-    CHECK(chunk_dims({1'000'000, 3}, 8, 4096) == Dims{170, 3});    // another target
+    CHECK(chunk_dims({10'000'000}, 8) == Dims{131'072});         // 1 MiB of doubles
+    CHECK(chunk_dims({1'000'000, 3}, 8) == Dims{43'690, 3});     // 43,690 rows of 24 bytes
+    CHECK(chunk_dims({1'000'000, 3}, 8, 4096) == Dims{170, 3});  // another target
   }
 
   TEST_CASE("rows larger than the target are split along the trailing axes, the first first") {

@@ -116,7 +116,8 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     reply.kind = wire::MsgKind::apply_reply;
     reply.engine_id = 1;
     reply.msg_ids = {"b"};
-    CHECK(transport::send(p.router, request->routing, wire::make_message(reply, Value("done")), signer) == transport::Sent::ok);
+    CHECK(transport::send(p.router, request->routing, wire::make_message(reply, Value("done")), signer) ==
+          transport::Sent::ok);
     auto got = transport::open(recv_within(p.dealer), signer, why);
     REQUIRE(got.has_value());
     CHECK(got->routing.empty());
@@ -197,7 +198,8 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     Pair p;
     wire::Signer signer(key);
     send_raw(p.dealer, {"junk"});
-    REQUIRE(transport::send(p.dealer, {}, wire::make_message(task_header(), Value("ok")), signer) == transport::Sent::ok);
+    REQUIRE(transport::send(p.dealer, {}, wire::make_message(task_header(), Value("ok")), signer) ==
+            transport::Sent::ok);
     wire::Rejection why;
     CHECK_FALSE(transport::open(recv_within(p.router), signer, why).has_value());
     auto good = transport::open(recv_within(p.router), signer, why);
@@ -225,8 +227,8 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     CHECK(only(*got).body() == Value::list({1, 2}));
 
     // Forward the received packet back, untouched, with its own signature.
-    CHECK(transport::forward(p.router, got->routing, only(*got).signature, only(*got).header_bytes, only(*got).payload) ==
-          transport::Sent::ok);
+    CHECK(transport::forward(p.router, got->routing, only(*got).signature, only(*got).header_bytes,
+                             only(*got).payload) == transport::Sent::ok);
     auto back = transport::open(recv_within(p.dealer), signer, why);
     REQUIRE(back.has_value());
     CHECK(only(*back).header.function == "mul");
