@@ -31,21 +31,21 @@ bool Endpoint::input_waiting() {
 }
 
 Sent Endpoint::send(const wire::Outgoing& m, std::span<const zmq::message_t> routing) {
-  return counted(transport::send(socket_, routing, m.header_bytes, m.payload, signer_));
+  return sent(transport::send(socket_, routing, m.header_bytes, m.payload, signer_));
 }
 
 Sent Endpoint::send(const Buffer& header_bytes, std::span<const Buffer> payload,
                     std::span<const zmq::message_t> routing) {
-  return counted(transport::send(socket_, routing, header_bytes, payload, signer_));
+  return sent(transport::send(socket_, routing, header_bytes, payload, signer_));
 }
 
 Sent Endpoint::send(const wire::Frames& m, std::span<const zmq::message_t> routing) {
-  return counted(transport::send(socket_, routing, m, signer_));
+  return sent(transport::send(socket_, routing, m, signer_));
 }
 
 Sent Endpoint::send_queued(wire::Batcher& queue, std::span<const zmq::message_t> routing) {
   if (queue.empty()) return Sent::ok;
-  return counted(transport::send_queued(socket_, routing, queue, signer_));
+  return sent(transport::send_queued(socket_, routing, queue, signer_));
 }
 
 void Endpoint::set_linger(std::chrono::milliseconds linger) {

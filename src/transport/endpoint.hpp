@@ -1,8 +1,9 @@
 #pragma once
 // Endpoint: one crew socket. Every process talks ZeroMQ through it (the client, the controller's
 // two ROUTERs, a bridge and its heartbeat line, an engine registering), so what a crew socket is
-// lives here once: the socket and its options, the key that signs and checks every message, what
-// was dropped and why, and ZeroMQ's rule for waiting on a socket's ZMQ_FD.
+// lives here once: the socket and its options, the key that signs and checks every message (a
+// message that fails its check goes to the caller's on_rejected, which counts it in the caller's
+// terms), and ZeroMQ's rule for waiting on a socket's ZMQ_FD.
 //
 // That rule: the fd is edge-triggered and only says "look again". It signals what arrives after
 // a receive (or a look at ZMQ_EVENTS) found nothing, and a send can take in the signal of a
@@ -34,13 +35,6 @@ struct EndpointOptions {
   bool router_mandatory = false;        ///< a ROUTER's send to an unknown peer says unroutable
 };
 
-/// What an endpoint dropped: messages that failed their check, and sends that could not go.
-struct DropCounts {
-  std::uint64_t bad_signature = 0;
-  std::uint64_t malformed = 0;
-  std::uint64_t unsent = 0;
-};
-
 class Endpoint {
 public:
   Endpoint(zmq::context_t& context, const std::string& key, const EndpointOptions& options);
@@ -53,7 +47,7 @@ public:
 
   /// Receives checked messages until none is left or `budget` crew messages (a batch counts its
   /// members, a rejected message one) were handed on: each to `on_received(Received&&)`, each
-  /// rejection (counted in drops()) to `on_rejected(const wire::Rejection&)`. Returns the number
+  /// rejection to `on_rejected(const wire::Rejection&)`. Returns the number
   /// of ZeroMQ messages taken; when it stopped because the socket had nothing more, armed() is set.
   template <class OnReceived, class OnRejected>
   std::size_t receive(OnReceived&& on_received, OnRejected&& on_rejected,
@@ -70,7 +64,6 @@ public:
       auto received = open(std::move(*frames), signer_, why);
       if (!received) {
         ++handed;
-        ++(why.code == errc::bad_signature ? drops_.bad_signature : drops_.malformed);
         on_rejected(why);
         continue;
       }
@@ -99,14 +92,13 @@ public:
     return wire::signature_of(header_bytes, payload, signer_);
   }
 
-  const DropCounts& drops() const noexcept { return drops_; }
   /// How long close() waits for unsent messages (e.g. 0 once nobody will take them).
   void set_linger(std::chrono::milliseconds linger);
 
 private:
-  Sent counted(Sent s) {
+  /// A send may take in the fd's signal of a message that came meanwhile: look before sleeping.
+  Sent sent(Sent s) {
     armed_ = false;
-    if (s != Sent::ok) ++drops_.unsent;
     return s;
   }
 
@@ -114,7 +106,6 @@ private:
   wire::Signer signer_;
   int fd_ = -1;
   bool armed_ = false;
-  DropCounts drops_;
 };
 
 }  // namespace crew::transport

@@ -64,3 +64,11 @@ tb_stop_pid() {
 }
 
 tb_nproc() { nproc; }
+
+# The private Grid Engine cell (sge-up.sh, sge-down.sh): G its testbed folder, cell its SGE folder.
+tb_sge_environment() {
+  G=$TB/sge
+  export SGE_ROOT=/var/lib/gridengine SGE_CELL=crewtb
+  export SGE_QMASTER_PORT=${CREW_TB_SGE_QMASTER_PORT:-16444} SGE_EXECD_PORT=${CREW_TB_SGE_EXECD_PORT:-16445}
+  cell=$SGE_ROOT/$SGE_CELL
+}

@@ -8,10 +8,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 tb_need_root "$@"
 
-G=$TB/sge
-export SGE_ROOT=/var/lib/gridengine SGE_CELL=crewtb
-export SGE_QMASTER_PORT=${CREW_TB_SGE_QMASTER_PORT:-16444} SGE_EXECD_PORT=${CREW_TB_SGE_EXECD_PORT:-16445}
-cell=$SGE_ROOT/$SGE_CELL
+tb_sge_environment
 
 qmaster=$(tb_pid_from "$G/qmaster/qmaster.pid" sge_qmaster || true)
 execd=$(tb_pid_from "$G/execd/localhost/execd.pid" sge_execd || true)

@@ -20,10 +20,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 tb_need_root "$@"
 
-G=$TB/sge
-export SGE_ROOT=/var/lib/gridengine SGE_CELL=crewtb
-export SGE_QMASTER_PORT=${CREW_TB_SGE_QMASTER_PORT:-16444} SGE_EXECD_PORT=${CREW_TB_SGE_EXECD_PORT:-16445}
-cell=$SGE_ROOT/$SGE_CELL
+tb_sge_environment
 admin=sgeadmin
 slots=$(nproc)
 
