@@ -105,6 +105,9 @@ void ClientCore::io_loop() {
         MovingIo mark;
         move_io();
         if (last_pass) return;
+        // A stop that came after the read above had its wake-up taken by this pass's drain:
+        // waiting for another one would wait forever. Pass again, as the last one.
+        if (stopping_.load()) continue;
       }
     }
     if (park) {
