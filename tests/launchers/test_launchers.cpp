@@ -210,8 +210,10 @@ TEST_SUITE("launchers.basic") {
 }
 
 TEST_SUITE("launchers.failures") {
-  TEST_CASE("a job the scheduler refuses fails the start in the scheduler's words, leaving nothing") {
-    if (!is_batch()) return;
+  // Only a batch scheduler queues, refuses or runs a job on its own: skipped (and listed as
+  // skipped) for the local and ssh launchers.
+  TEST_CASE("a job the scheduler refuses fails the start in the scheduler's words, leaving nothing" *
+            doctest::skip(!is_batch())) {
     std::vector<std::string> args{"cluster", "start", "-n", "1", "--queue", "nosuch"};
     for (const auto& a : launcher_args()) args.push_back(a);
     const auto before = queued_jobs();
@@ -227,8 +229,8 @@ TEST_SUITE("launchers.failures") {
     CHECK(run_crew({"cluster", "status"}).status == 3);
   }
 
-  TEST_CASE("a job that fails before its engines register fails the start at once, with its output") {
-    if (!is_batch()) return;
+  TEST_CASE("a job that fails before its engines register fails the start at once, with its output" *
+            doctest::skip(!is_batch())) {
     std::vector<std::string> args{"cluster", "start", "-n", "1", "--prologue", "echo cannot load module; exit 3",
                                   "--wait",  "60"};
     for (const auto& a : launcher_args()) args.push_back(a);

@@ -1,6 +1,11 @@
 // Test support.
 #include "test_support.hpp"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "cluster/cluster_state.hpp"
@@ -21,6 +26,19 @@ RunResult crew_cli(const std::vector<std::string>& args, std::vector<std::pair<s
   options.timeout = timeout;
   return proc::run(argv, options);
 }
+
+Gate::Gate() {
+  // Under the test's private $CREW_HOME (crew-test-guard removes it), else the temp directory.
+  static std::atomic<int> count{0};
+  const char* home = std::getenv("CREW_HOME");
+  const fs::path dir = home != nullptr ? fs::path(home) : fs::temp_directory_path();
+  path_ = (dir / ("gate-" + std::to_string(::getpid()) + "-" + std::to_string(++count))).string();
+  fs::remove(path_);
+}
+
+Gate::~Gate() { open(); }
+
+void Gate::open() { std::ofstream(path_).flush(); }
 
 Cluster::Cluster(int engines, std::string profile, std::vector<std::string> extra_args)
     : profile_(std::move(profile)), engines_(engines) {

@@ -40,6 +40,25 @@ bool poll_for(Pred done, std::chrono::milliseconds timeout, std::chrono::millise
   return true;
 }
 
+/// A gate that a task waits at: the test plugin's `hold(path)` runs until the gate opens. It opens
+/// when the test says so, or when the gate is destroyed, so that a failed test never leaves an
+/// engine held. Tests use it where a `sleep` would have to outlast something (a race on a loaded
+/// machine): the task runs for exactly as long as the test needs.
+class Gate {
+public:
+  Gate();
+  ~Gate();
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+  /// The path to pass to `hold`.
+  const std::string& path() const { return path_; }
+  /// Lets every task that holds at this gate finish.
+  void open();
+
+private:
+  std::string path_;
+};
+
 /// A cluster started with `crew cluster start -n <engines> --profile <profile>`; the destructor
 /// stops it with `crew cluster stop` and checks that every process it started is gone.
 class Cluster {

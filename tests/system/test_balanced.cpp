@@ -15,6 +15,7 @@
 #include <set>
 
 #include "crew/crew.hpp"
+#include "errors_of.hpp"
 #include "test_support.hpp"
 
 using namespace crew;
@@ -52,26 +53,6 @@ Client& client() {
     return c;
   }();
   return rc;
-}
-
-template <class F>
-errc code_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return errc::none;
-}
-
-template <class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return {};
 }
 
 std::int64_t stat(const Client& rc, const char* name) { return rc.controller_stats()[name].as_int(); }
@@ -250,7 +231,8 @@ TEST_SUITE("system.balanced") {
             doctest::skip(!scheme().empty())) {
     auto lb = client().load_balanced_view();
     // Waiting for a dependency.
-    const auto slow = lb.apply("sleep", 2.0);
+    Gate slow_gate;
+    const auto slow = lb.apply("hold", slow_gate.path());
     const auto waits = lb.with({.after = {slow}, .timeout = 300ms}).apply("whoami");
     CHECK(code_of([&] { (void)waits.get(30s); }) == errc::task_timeout);
     CHECK(message_of([&] { (void)waits.get(30s); }).find("dependencies") != std::string::npos);
@@ -259,14 +241,18 @@ TEST_SUITE("system.balanced") {
     for (const auto& e : client().queue_status().engines)
       if (e.id == 4) depth = e.depth;
     REQUIRE(depth >= 1);
-    // (Direct replies do not change the mark. The first sleep holds the engine for 0.8 s, the
-    // others wait behind it, so the engine stays at its mark all that time.)
+    // (Direct replies do not change the mark. The first task holds the engine until the gate
+    // opens, the others wait behind it, so the engine stays at its mark all that time.)
+    Gate busy_gate;
     std::vector<AsyncResult> busy;
-    for (int i = 0; i < depth; ++i) busy.push_back(client()[4].apply("sleep", i == 0 ? 0.8 : 0.0));
+    for (int i = 0; i < depth; ++i)
+      busy.push_back(i == 0 ? client()[4].apply("hold", busy_gate.path()) : client()[4].apply("sleep", 0.0));
     const auto starved = client().load_balanced_view({4}).with({.timeout = 300ms}).apply("whoami");
     CHECK(code_of([&] { (void)starved.get(30s); }) == errc::task_timeout);
     CHECK(message_of([&] { (void)starved.get(30s); }).find("an engine with room") != std::string::npos);
+    busy_gate.open();
     for (auto& b : busy) b.get(30s);
+    slow_gate.open();
     slow.get(30s);
     // With room, the same task runs.
     CHECK(client().load_balanced_view({4}).with({.timeout = 5s}).apply("whoami").get_as<int>(30s) == 4);
@@ -318,7 +304,8 @@ TEST_SUITE("system.balanced") {
   TEST_CASE("abort fails queued tasks with aborted; finished and unknown ones are clear errors" *
             doctest::skip(!scheme().empty())) {
     auto lb = client().load_balanced_view();
-    const auto slow = lb.apply("sleep", 1.0);
+    Gate slow_gate;
+    const auto slow = lb.apply("hold", slow_gate.path());
     std::vector<AsyncResult> queued;
     for (int i = 0; i < 5; ++i) queued.push_back(lb.with({.after = {slow}}).apply("whoami"));
     std::vector<std::string> ids;
@@ -326,13 +313,15 @@ TEST_SUITE("system.balanced") {
     const AbortReport report = lb.abort(ids);
     CHECK(report.aborted.size() == 5);
     for (auto& q : queued) CHECK(code_of([&] { (void)q.get(30s); }) == errc::aborted);
+    slow_gate.open();
     slow.get(30s);
     CHECK(code_of([&] { (void)lb.abort(slow); }) == errc::already_done);
     CHECK(message_of([&] { (void)lb.abort(slow); }).find("already finished") != std::string::npos);
     CHECK(slow.successful());  // the finished task keeps its result
     CHECK(code_of([&] { (void)lb.abort(std::vector<std::string>{"nope"}); }) == errc::unknown_task);
     // A running task cannot be stopped: it is reported as running and finishes.
-    const auto running = lb.apply("sleep", 0.5);
+    Gate running_gate;
+    const auto running = lb.apply("hold", running_gate.path());
     (void)poll_for([&] { return client().result_status(running.msg_ids()).pending.size() == 1; }, 5s);
     (void)poll_for(
         [&] {
@@ -343,6 +332,7 @@ TEST_SUITE("system.balanced") {
         5s);
     const AbortReport r2 = lb.abort(running);
     CHECK(r2.running.size() == 1);
+    running_gate.open();
     CHECK(running.get(30s).is_null());
   }
 
@@ -354,7 +344,8 @@ TEST_SUITE("system.balanced") {
     CHECK(lb.apply("sleep", 0.3).get(30s).is_null());
     auto engine0 = [&](const QueueStatus& q) { return q.engines.at(0); };
     const std::int64_t completed_before = engine0(rc.queue_status()).completed;
-    const auto busy = lb.apply("sleep", 1.0);
+    Gate busy_gate;
+    const auto busy = lb.apply("hold", busy_gate.path());
     std::vector<AsyncResult> queued;
     for (int i = 0; i < 200; ++i) queued.push_back(lb.apply("whoami"));
     const QueueStatus before = rc.queue_status();
@@ -369,6 +360,7 @@ TEST_SUITE("system.balanced") {
     CHECK(after.unassigned + engine0(after).queue + static_cast<std::int64_t>(report.aborted.size()) +
               (engine0(after).completed - completed_before) ==
           201);
+    busy_gate.open();
     for (const auto& q : queued) {
       const auto& id = q.msg_ids().front();
       if (std::find(report.aborted.begin(), report.aborted.end(), id) != report.aborted.end())
@@ -385,7 +377,8 @@ TEST_SUITE("system.balanced") {
     auto lb = rc.load_balanced_view();
     const auto done = lb.apply("whoami");
     done.get(30s);
-    const auto slow = lb.apply("sleep", 0.5);
+    Gate slow_gate;
+    const auto slow = lb.apply("hold", slow_gate.path());
     const auto failed = lb.apply("fail", std::string("x"));
     (void)failed.wait(30s);
     const ResultStatus s = rc.result_status({done.msg_ids()[0], slow.msg_ids()[0], failed.msg_ids()[0], "zzz"});
@@ -401,6 +394,8 @@ TEST_SUITE("system.balanced") {
     Client other = cluster().client(30s);
     CHECK(other.get_result(done.msg_ids()[0]).get_as<int>(30s) == done.get_as<int>(30s));
     const auto later = other.get_result(slow.msg_ids()[0]);  // still running: comes when done
+    CHECK_FALSE(later.ready());
+    slow_gate.open();
     CHECK(later.get(30s).is_null());
     CHECK(code_of([&] { (void)other.get_result(failed.msg_ids()[0]).get(30s); }) == errc::exception);
     CHECK(code_of([&] { (void)other.get_result("no-such-id"); }) == errc::unknown_task);
@@ -477,16 +472,20 @@ TEST_SUITE("system.balanced") {
 
   TEST_CASE("balanced tasks on a world that dies run again elsewhere, or fail with engine_died" *
             doctest::skip(!scheme().empty())) {
-    const auto& rc = client();
+    // A cluster of its own (2 worlds of 2, ids 0-3): the world it kills stays dead, and the one
+    // the other cases share must not lose a world, whatever order they run in.
+    Cluster doomed(4, "lb-doomed", {"--worlds", "2", "--plugin", plugin, "--heartbeat-ms", "500"});
+    const Client rc = doomed.client(30s);
     const auto engines = rc.engines();
     const auto victim = std::find_if(engines.begin(), engines.end(), [](const EngineInfo& e) { return e.world == 1; });
     REQUIRE(victim != engines.end());
     const auto retried_before = stat(rc, "tasks_retried");
-    const auto lost = rc.load_balanced_view({2, 3}).apply("sleep", 30.0);  // world 1, no retries
+    Gate gate;  // holds every task below until world 1 is gone
+    const auto lost = rc.load_balanced_view({2, 3}).apply("hold", gate.path());  // world 1, no retries
     // Spread over both worlds (leastload puts some on world 1), each allowed one retry.
     auto both = rc.load_balanced_view({0, 1, 2, 3}).with({.retries = 1});
     std::vector<AsyncResult> saved;
-    for (int i = 0; i < 8; ++i) saved.push_back(both.apply("sleep", 1.0));
+    for (int i = 0; i < 8; ++i) saved.push_back(both.apply("hold", gate.path()));
     REQUIRE(poll_for(
         [&] {
           int on_world1 = 0;
@@ -496,6 +495,7 @@ TEST_SUITE("system.balanced") {
         10s));
     ::kill(static_cast<pid_t>(victim->pid), SIGKILL);
     CHECK(code_of([&] { (void)lost.get(60s); }) == errc::engine_died);
+    gate.open();
     for (auto& r : saved) {
       CHECK(code_of([&] { (void)r.get(60s); }) == errc::none);
       CHECK(r.metadata().engine_id <= 1);  // finished on world 0, also those that started on world 1

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "crew/crew.hpp"
+#include "errors_of.hpp"
 #include "test_support.hpp"
 #include "values/sequence.hpp"
 
@@ -47,16 +48,6 @@ Value iota(std::uint64_t rows, std::uint64_t cols = 0) {
   std::vector<double> xs(n);
   std::iota(xs.begin(), xs.end(), 0.25);
   return cols ? Value(Array::from(std::move(xs), {rows, cols})) : Value(Array::from(std::move(xs)));
-}
-
-template <class F>
-errc remote_code(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return errc::none;
 }
 
 std::string message_of(const AsyncResult& ar) {
@@ -227,7 +218,7 @@ TEST_SUITE("system.data") {
     const Value whole = iota(10);
     view.scatter("s", whole).get(60s);
     CHECK(view.gather("s").get(60s) == whole);
-    CHECK(remote_code([&] { (void)rc[0].pull("s").get(60s); }) == errc::unknown_name);
+    CHECK(code_of([&] { (void)rc[0].pull("s").get(60s); }) == errc::unknown_name);
     const Value mine = iota(4);
     rc[{0, engine_count() - 1}].scatter("s2", mine).get(60s);
     CHECK(rc[{0, engine_count() - 1}].gather("s2").get(60s) == mine);
@@ -270,10 +261,10 @@ TEST_SUITE("system.data") {
     rc.view().push({{"m", Array::from(std::vector<double>{1, 2})}}).get(60s);
     rc[engine_count() - 1].push({{"m", Array::from(std::vector<double>{1, 2, 3})}}).get(60s);
     const auto ar = rc.view().reduce("m", op::sum);
-    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::mismatch);
+    CHECK(code_of([&] { (void)ar.get(60s); }) == errc::mismatch);
     CHECK(message_of(ar).find(std::to_string(engine_count() - 1)) != std::string::npos);
     rc[engine_count() - 1].push({{"m", Array::from(std::vector<float>{1, 2})}}).get(60s);
-    CHECK(remote_code([&] { (void)rc.view().reduce("m", op::sum).get(60s); }) == errc::mismatch);
+    CHECK(code_of([&] { (void)rc.view().reduce("m", op::sum).get(60s); }) == errc::mismatch);
   }
 
   TEST_CASE("lists of numbers reduce as the arrays numpy.array makes of them: int64, or float64 beside doubles") {
@@ -302,7 +293,7 @@ TEST_SUITE("system.data") {
     // Lists that are not arrays are refused, saying why.
     view.push({{"bad", Value::list({Value::list({1, 2}), Value::list({3})})}}).get(60s);
     const auto ar = view.reduce("bad", op::sum);
-    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::mismatch);
+    CHECK(code_of([&] { (void)ar.get(60s); }) == errc::mismatch);
     CHECK(message_of(ar).find("ragged") != std::string::npos);
   }
 
@@ -313,7 +304,7 @@ TEST_SUITE("system.data") {
     const auto n = static_cast<std::uint64_t>(engine_count());
     rc.view().scatter("uneven", iota(2 * n + 1, 2)).get(60s);
     const auto ar = rc.view().reduce("uneven", op::sum);
-    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::mismatch);
+    CHECK(code_of([&] { (void)ar.get(60s); }) == errc::mismatch);
     const std::string message = message_of(ar);
     CHECK(message.find("float64[3,2] (engine 0)") != std::string::npos);
     CHECK(message.find("float64[2,2] (engine") != std::string::npos);
@@ -324,7 +315,7 @@ TEST_SUITE("system.data") {
     rc.view().push({{"g", Value::list({1})}}).get(60s);
     rc[engine_count() - 1].apply("del", "g").get(60s);
     const auto ar = rc.view().gather("g");
-    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::unknown_name);
+    CHECK(code_of([&] { (void)ar.get(60s); }) == errc::unknown_name);
     CHECK(message_of(ar).find("no 'g' on engine " + std::to_string(engine_count() - 1)) != std::string::npos);
     // The engines are fine afterwards.
     CHECK(rc.view().apply("echo", 1).get(60s).size() == static_cast<std::size_t>(engine_count()));
@@ -332,10 +323,10 @@ TEST_SUITE("system.data") {
 
   TEST_CASE("scatter of something that is not a sequence fails before anything is sent") {
     const auto& rc = client();
-    CHECK(remote_code([&] { (void)rc.view().scatter("x", 5); }) == errc::not_a_sequence);
-    CHECK(remote_code([&] { (void)rc.view().scatter("x", std::string("text")); }) == errc::not_a_sequence);
+    CHECK(code_of([&] { (void)rc.view().scatter("x", 5); }) == errc::not_a_sequence);
+    CHECK(code_of([&] { (void)rc.view().scatter("x", std::string("text")); }) == errc::not_a_sequence);
     // ... and a hand-made request that slips past the client is refused by the controller.
-    CHECK(remote_code([&] { (void)rc.view().apply("crew.scatter", "x", 5).get(60s); }) == errc::not_a_sequence);
+    CHECK(code_of([&] { (void)rc.view().apply("crew.scatter", "x", 5).get(60s); }) == errc::not_a_sequence);
   }
 
   TEST_CASE("save_h5 writes one dataset that h5dump reads; load_h5 splits it like scatter") {
@@ -353,10 +344,10 @@ TEST_SUITE("system.data") {
     CHECK(view.gather("back").get(60s) == whole);
     CHECK(view.pull("back").get_dict(60s) == view.pull("h").get_dict(60s));
     // Bad input: each a clear error, nothing lost.
-    CHECK(remote_code([&] { (void)view.load_h5(file.string(), "/nope", "z").get(60s); }) == errc::io_failed);
-    CHECK(remote_code([&] { (void)view.load_h5(file.string() + ".missing", "/h", "z").get(60s); }) == errc::io_failed);
-    CHECK(remote_code([&] { (void)view.save_h5("/nonexistent-dir/x.h5", "h").get(60s); }) != errc::none);
-    CHECK(remote_code([&] { (void)view.save_h5(file.string(), "no_such_name").get(60s); }) == errc::unknown_name);
+    CHECK(code_of([&] { (void)view.load_h5(file.string(), "/nope", "z").get(60s); }) == errc::io_failed);
+    CHECK(code_of([&] { (void)view.load_h5(file.string() + ".missing", "/h", "z").get(60s); }) == errc::io_failed);
+    CHECK(code_of([&] { (void)view.save_h5("/nonexistent-dir/x.h5", "h").get(60s); }) != errc::none);
+    CHECK(code_of([&] { (void)view.save_h5(file.string(), "no_such_name").get(60s); }) == errc::unknown_name);
     fs::remove(file);
   }
 
@@ -385,7 +376,7 @@ TEST_SUITE("system.data") {
     // A ragged list is not an array, and the error says where.
     rc[0].push({{"pairs", Value::list({Value::list({1, 2}), Value::list({3})})}}).get(60s);
     const auto ar = view.save_h5(file.string(), "pairs");
-    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::not_a_sequence);
+    CHECK(code_of([&] { (void)ar.get(60s); }) == errc::not_a_sequence);
     CHECK(message_of(ar).find("item [1]") != std::string::npos);
     // Chunks fit the data: 20 doubles (160 bytes) make a file of a few KiB, not one 4 MiB chunk.
     view.scatter("small", iota(20)).get(60s);
@@ -434,9 +425,9 @@ TEST_SUITE("system.data") {
     const auto busy = rc[victim->id].apply("sleep", 30.0);  // the gather waits behind it in world 1
     const auto ar = rc.view().gather("d");
     ::kill(static_cast<pid_t>(victim->pid), SIGKILL);
-    CHECK(remote_code([&] { (void)ar.get(60s); }) == errc::engine_died);
+    CHECK(code_of([&] { (void)ar.get(60s); }) == errc::engine_died);
     CHECK(message_of(ar).find("world 1") != std::string::npos);
-    CHECK(remote_code([&] { (void)busy.get(60s); }) == errc::engine_died);
+    CHECK(code_of([&] { (void)busy.get(60s); }) == errc::engine_died);
     // World 0 keeps working.
     std::vector<int> world0;
     for (const auto& e : rc.engines())

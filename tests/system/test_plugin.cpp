@@ -1,9 +1,12 @@
 // Functions the system tests call on engines, loaded with `crew cluster start --plugin`.
 #include <mpi.h>
 
+#include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <crew/engine.hpp>
@@ -54,11 +57,22 @@ int fail_unless(crew::Context& ctx, int id) {
 
 long square(long x) { return x * x; }
 
+/// Holds its engine until the file `gate` exists (tests/support: Gate), for at most two minutes:
+/// a task that is running, for exactly as long as a test needs it to, whatever the machine's load.
+void hold(const std::string& gate) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (!std::filesystem::exists(gate)) {
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the gate " + gate + " never opened");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 }  // namespace
 
 CREW_FUNCTION(whoami);
 CREW_FUNCTION(fail_unless);
 CREW_FUNCTION(square);
+CREW_FUNCTION(hold);
 CREW_FUNCTION(mul);
 CREW_FUNCTION(fail);
 CREW_FUNCTION(shout);

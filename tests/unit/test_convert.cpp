@@ -15,21 +15,17 @@
 
 #include "crew/error.hpp"
 #include "crew/value.hpp"
+#include "errors_of.hpp"
 
 using namespace crew;
+using namespace crew::testing;
 
 namespace {
 
+/// The message of the value_type InputError that `f` throws.
 template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    CHECK(e.code() == errc::value_type);
-    return e.what();
-  }
-  FAIL_CHECK("expected crew::InputError");
-  return {};
+std::string value_type_error_of(F&& f) {
+  return input_error_of(std::forward<F>(f), errc::value_type);
 }
 
 bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
@@ -49,15 +45,15 @@ TEST_SUITE("unit.convert" * doctest::timeout(30)) {
   }
 
   TEST_CASE("an integer out of the target range fails with the range message") {
-    const std::string msg = input_error_of([] { (void)from_value<std::uint8_t>(Value(300)); });
+    const std::string msg = value_type_error_of([] { (void)from_value<std::uint8_t>(Value(300)); });
     CHECK(msg.rfind("[crew.input.value_type]", 0) == 0);
     CHECK(contains(msg, "integer 300 is out of range for uint8"));
 
-    CHECK(contains(input_error_of([] { (void)from_value<std::int8_t>(Value(128)); }), "out of range for int8"));
-    CHECK(contains(input_error_of([] { (void)from_value<std::int8_t>(Value(-129)); }), "out of range for int8"));
-    CHECK(contains(input_error_of([] { (void)from_value<std::uint32_t>(Value(-1)); }), "out of range for uint32"));
-    CHECK(contains(input_error_of([] { (void)from_value<std::uint64_t>(Value(-1)); }), "out of range for uint64"));
-    CHECK(contains(input_error_of([] { (void)from_value<std::int32_t>(Value(std::int64_t{1} << 31)); }),
+    CHECK(contains(value_type_error_of([] { (void)from_value<std::int8_t>(Value(128)); }), "out of range for int8"));
+    CHECK(contains(value_type_error_of([] { (void)from_value<std::int8_t>(Value(-129)); }), "out of range for int8"));
+    CHECK(contains(value_type_error_of([] { (void)from_value<std::uint32_t>(Value(-1)); }), "out of range for uint32"));
+    CHECK(contains(value_type_error_of([] { (void)from_value<std::uint64_t>(Value(-1)); }), "out of range for uint64"));
+    CHECK(contains(value_type_error_of([] { (void)from_value<std::int32_t>(Value(std::int64_t{1} << 31)); }),
                    "out of range for int32"));
   }
 
@@ -65,7 +61,7 @@ TEST_SUITE("unit.convert" * doctest::timeout(30)) {
     CHECK(from_value<double>(Value(3)) == 3.0);
     CHECK(from_value<float>(Value(2)) == 2.0f);
     CHECK(from_value<double>(Value(2.5)) == 2.5);
-    const std::string msg = input_error_of([] { (void)from_value<int>(Value(2.0)); });
+    const std::string msg = value_type_error_of([] { (void)from_value<int>(Value(2.0)); });
     CHECK(contains(msg, "int32"));
     CHECK(contains(msg, "double"));
     CHECK_THROWS_AS(from_value<std::int64_t>(Value(0.0)), InputError);
@@ -129,14 +125,14 @@ TEST_SUITE("unit.convert" * doctest::timeout(30)) {
     CHECK(from_value<std::vector<int>>(Value(Array::from(std::vector<std::int32_t>{4, 5}))) == std::vector<int>{4, 5});
     // Other integer dtypes convert element by element, range-checked.
     CHECK(from_value<std::vector<int>>(Value(Array::from(std::vector<std::int64_t>{6, 7}))) == std::vector<int>{6, 7});
-    CHECK(contains(input_error_of([] {
+    CHECK(contains(value_type_error_of([] {
                      (void)from_value<std::vector<std::uint8_t>>(Value(Array::from(std::vector<std::int32_t>{300})));
                    }),
                    "out of range for uint8"));
     // A floating array does not turn into integers.
     CHECK_THROWS_AS(from_value<std::vector<int>>(Value(Array::from(std::vector<double>{1.0}))), InputError);
     // A list with a non-int element names what arrived.
-    CHECK(contains(input_error_of([] { (void)from_value<std::vector<int>>(Value::list({1, 2.5})); }), "2.5"));
+    CHECK(contains(value_type_error_of([] { (void)from_value<std::vector<int>>(Value::list({1, 2.5})); }), "2.5"));
   }
 
   TEST_CASE("a vector of doubles accepts lists of numbers and arrays of any numeric dtype") {
@@ -193,11 +189,11 @@ TEST_SUITE("unit.convert" * doctest::timeout(30)) {
   }
 
   TEST_CASE("a tuple of the wrong size says what it needs and what it got") {
-    const std::string msg = input_error_of([] {
+    const std::string msg = value_type_error_of([] {
       (void)from_value<std::tuple<int, std::string>>(Value::list({1, "a", 3}));
     });
     CHECK(contains(msg, "tuple<int32, string> needs 2 elements, got 3"));
-    const std::string pair_msg = input_error_of([] { (void)from_value<std::pair<int, int>>(Value::list({1})); });
+    const std::string pair_msg = value_type_error_of([] { (void)from_value<std::pair<int, int>>(Value::list({1})); });
     CHECK(contains(pair_msg, "needs 2 elements, got 1"));
     using IntPair = std::tuple<int, int>;
     CHECK_THROWS_AS(from_value<std::tuple<int>>(Value(1)), InputError);
@@ -218,7 +214,7 @@ TEST_SUITE("unit.convert" * doctest::timeout(30)) {
     CHECK(v.is_array());
     CHECK((from_value<std::array<double, 3>>(v) == a));
     CHECK((from_value<std::array<int, 2>>(Value::list({7, 8})) == std::array<int, 2>{7, 8}));
-    const std::string msg = input_error_of([] { (void)from_value<std::array<double, 3>>(Value::list({1, 2})); });
+    const std::string msg = value_type_error_of([] { (void)from_value<std::array<double, 3>>(Value::list({1, 2})); });
     CHECK(contains(msg, "array<double, 3> needs 3 elements, got 2"));
   }
 

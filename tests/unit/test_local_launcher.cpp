@@ -1,7 +1,7 @@
 // mpirun as crew starts it (cluster/local_launcher.hpp): shell-like word splitting and the
 // mpirun flags crew adds (--oversubscribe, --allow-run-as-root) only when needed.
 #include <doctest/doctest.h>
-
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -76,7 +76,22 @@ TEST_SUITE("unit.local_launcher" * doctest::timeout(30)) {
     }
   }
 
-  TEST_CASE("usable_cores is at least one") { CHECK(cluster::usable_cores() >= 1); }
+  TEST_CASE("usable_cores counts the cores this process may run on, not the machine's") {
+    cpu_set_t all;
+    REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
+    CHECK(cluster::usable_cores() >= 1);
+    CHECK(cluster::usable_cores() <= CPU_COUNT(&all));  // cores, not hardware threads
+    // Pinned to one CPU (this thread only, then restored), one core is usable.
+    int first = 0;
+    while (!CPU_ISSET(first, &all)) ++first;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+    const int pinned = cluster::usable_cores();
+    REQUIRE(sched_setaffinity(0, sizeof all, &all) == 0);
+    CHECK(pinned == 1);
+  }
 
   TEST_CASE("mpirun_prefix is mpirun, crew's flags, then the user's arguments in order") {
     LocalLaunch launch;

@@ -6,21 +6,13 @@
 #include <numeric>
 
 #include "crew/error.hpp"
+#include "errors_of.hpp"
 #include "values/sequence.hpp"
 
 using namespace crew;
+using namespace crew::testing;
 
 namespace {
-
-template <class F>
-errc code_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return errc::none;
-}
 
 Value iota_array(std::uint64_t rows, std::uint64_t cols) {
   std::vector<std::int32_t> xs(rows * cols);

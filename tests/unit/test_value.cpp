@@ -10,22 +10,12 @@
 
 #include "crew/error.hpp"
 #include "crew/value.hpp"
+#include "errors_of.hpp"
 
 using namespace crew;
+using namespace crew::testing;
 
 namespace {
-
-/// The InputError thrown by `f`, or a failed check if it throws nothing (or something else).
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  FAIL_CHECK("expected crew::InputError");
-  return {};
-}
 
 bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
 
