@@ -1,15 +1,30 @@
-// A plugin of functions for the demo: build it as a shared library linked with crew::engine and
-// load it into running engines with view.load_plugin(path) (or `crew-engine --plugin`).
+// A plugin of functions for the demo and the README: build it as a shared library linked with
+// crew::engine and load it into engines with `crew cluster start --plugin libcrew_demo_functions.so`,
+// view.load_plugin(path) or `crew-engine --plugin`.
 #include <mpi.h>
 
+#include <cmath>
 #include <cstdint>
 #include <random>
+#include <stdexcept>
 
 #include <crew/engine.hpp>
 
 namespace {
 
 double mul(double a, double b) { return a * b; }
+
+double square(double x) { return x * x; }
+
+/// Black-Scholes price of a European call option struck at 100 that ends in one year, with no
+/// interest: `price 100 0.2` is an at-the-money call on a stock of 20% volatility (7.97).
+double price(double spot, double volatility) {
+  if (spot <= 0 || volatility <= 0) throw std::invalid_argument("price needs spot > 0 and volatility > 0");
+  const double strike = 100.0;
+  const auto normal_cdf = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); };
+  const double d1 = (std::log(spot / strike) + 0.5 * volatility * volatility) / volatility;
+  return spot * normal_cdf(d1) - strike * normal_cdf(d1 - volatility);
+}
 
 /// Monte Carlo estimate of pi: each engine throws `samples` darts, then the engines of the world
 /// add up their hits with an MPI collective on the world's communicator; every engine returns
@@ -31,4 +46,6 @@ double estimate_pi(crew::Context& ctx, std::int64_t samples) {
 }  // namespace
 
 CREW_FUNCTION(mul);
+CREW_FUNCTION(square);
+CREW_FUNCTION(price);
 CREW_FUNCTION(estimate_pi);

@@ -208,7 +208,9 @@ int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait)
         out[id] = error_json(*err);
         out[id]["engine"] = meta.engine_id;
       } else {
-        std::cout << id << ": failed on engine " << meta.engine_id << ": " << err->what() << std::endl;
+        const std::string where = meta.engine_id < 0 ? "before it reached an engine"  // aborted, timed out
+                                                     : "on engine " + std::to_string(meta.engine_id);
+        std::cout << id << ": failed " << where << ": " << err->what() << std::endl;
       }
       continue;
     }
