@@ -6,6 +6,7 @@
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 #include "cli/verbs.hpp"
+#include "cli/waiting.hpp"
 #include "common/properties.hpp"
 #include "common/targets.hpp"
 #include "crew/json.hpp"
@@ -41,18 +42,19 @@ TaskOptions task_options(const BalanceArgs& b) {
 /// One task's outcome: `[engine N] value` (or the error), and the msg id on stderr for later
 /// `crew results`; --json: {"msg_id", "engine", "value" | "$error"}.
 int print_task(const Common& c, const AsyncResult& ar, std::size_t i = 0) {
-  ar.wait();
+  const Progress progress = results_of(ar);
+  wait_for(c, ar, &progress);
   const auto meta = ar.metadata(i);
   nlohmann::json out{{"msg_id", meta.msg_id}, {"engine", meta.engine_id}};
   int status = exit_ok;
   if (auto err = ar.error(i)) {
     std::cerr << err->what() << std::endl;
-    status = errc_name(err->code()).rfind("input.", 0) == 0 ? exit_usage : exit_failure;
+    status = exit_status_for(err->code());
     out.update(error_json(*err));
   } else if (c.json) {
     out["value"] = to_json(ar.value(i));
   } else {
-    std::cout << "[" << meta.engine_id << "] " << value_text(ar.value(i)) << std::endl;
+    std::cout << "[" << meta.engine_id << "] " << shown_value(ar.value(i)) << std::endl;
     if (!meta.stdout_text.empty()) std::cout << "[stdout:" << meta.engine_id << "] " << meta.stdout_text << std::flush;
     if (!meta.stderr_text.empty()) std::cerr << "[stderr:" << meta.engine_id << "] " << meta.stderr_text << std::flush;
   }
@@ -103,14 +105,13 @@ int map(const Common& c, const std::string& function, const MapArgs& m, const Ba
                        .with(task_options(b))
                        .map_value(function, std::move(sequence), {.chunksize = m.chunksize, .ordered = !m.unordered})
                  : target_view(rc, c.targets).map_value(function, std::move(sequence));
+  const Progress progress{[&result] { return std::pair{result.progress(), result.size()}; }, "items"};
+  wait_for(c, result.result(), &progress);
   Value all;
   try {
     all = result.get();
-  } catch (const CompositeError& e) {
-    std::cerr << e.what() << std::endl;
-    return exit_failure;
-  } catch (const RemoteError& e) {
-    std::cerr << e.what() << std::endl;
+  } catch (const RemoteError& e) {  // a CompositeError too: each failed chunk and its engine
+    report(e, c.json);
     return exit_failure;
   }
   if (!m.out.empty()) {
@@ -129,7 +130,7 @@ int map(const Common& c, const std::string& function, const MapArgs& m, const Ba
                 << std::endl;
     return exit_ok;
   }
-  std::cout << to_json(all).dump() << std::endl;
+  std::cout << (c.json ? value_text(all) : shown_value(all, "--out FILE")) << std::endl;
   return exit_ok;
 }
 
@@ -182,43 +183,64 @@ int abort(const Common& c, const std::vector<std::string>& msg_ids) {
   return exit_ok;
 }
 
+namespace {
+
+/// One task's line of `crew results` (or its entry of the --json object); 1 if it failed.
+int print_result(const Common& c, const std::string& id, const AsyncResult& ar, nlohmann::json& out) {
+  const auto meta = ar.metadata();
+  if (auto err = ar.error(0)) {
+    if (c.json) {
+      out[id] = error_json(*err);
+      out[id]["engine"] = meta.engine_id;
+    } else {
+      const std::string where = meta.engine_id < 0 ? "before it reached an engine"  // aborted, timed out
+                                                   : "on engine " + std::to_string(meta.engine_id);
+      std::cout << id << ": failed " << where << ": " << err->what() << std::endl;
+    }
+    return exit_failure;
+  }
+  const Value v = ar.value(0);
+  if (c.json)
+    out[id] = {{"status", "ok"}, {"engine", meta.engine_id}, {"value", to_json(v)}};
+  else
+    std::cout << id << ": ok on engine " << meta.engine_id << ": " << shown_value(v) << std::endl;
+  return exit_ok;
+}
+
+}  // namespace
+
 int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait) {
   const Client rc = connect(c);
   const ResultStatus s = rc.result_status(msg_ids);
   if (!s.unknown.empty())
     throw InputError(errc::unknown_task, "no task " + ids_line(s.unknown) +
                                              " is known to the controller (mistyped, or from before it restarted)");
+  std::vector<std::pair<std::string, AsyncResult>> fetched;  // the ones done, or waited for
+  for (const auto& id : msg_ids)
+    if (wait || std::find(s.pending.begin(), s.pending.end(), id) == s.pending.end())
+      fetched.emplace_back(id, rc.get_result(id));
+  // One deadline for them all: those not in by then are said together.
+  for (const auto& [id, ar] : fetched) {
+    try {
+      wait_for(c, ar);
+    } catch (const Unfinished& u) {
+      std::vector<std::string> pending;
+      for (const auto& [other, other_ar] : fetched)
+        if (!other_ar.ready()) pending.push_back(other);
+      throw Unfinished(u.why(), pending);
+    }
+  }
   int status = exit_ok;
   auto out = nlohmann::json::object();
   for (const auto& id : msg_ids) {
-    const bool pending = std::find(s.pending.begin(), s.pending.end(), id) != s.pending.end();
-    if (pending && !wait) {
-      if (c.json)
-        out[id] = {{"status", "pending"}};
-      else
-        std::cout << id << ": pending (queued or running; --wait to wait for it)" << std::endl;
-      continue;
+    const auto it = std::find_if(fetched.begin(), fetched.end(), [&](const auto& f) { return f.first == id; });
+    if (it != fetched.end()) {
+      status = std::max(status, print_result(c, id, it->second, out));
+    } else if (c.json) {
+      out[id] = {{"status", "pending"}};
+    } else {
+      std::cout << id << ": pending (queued or running; --wait to wait for it)" << std::endl;
     }
-    const AsyncResult ar = rc.get_result(id);
-    ar.wait();
-    const auto meta = ar.metadata();
-    if (auto err = ar.error(0)) {
-      status = exit_failure;
-      if (c.json) {
-        out[id] = error_json(*err);
-        out[id]["engine"] = meta.engine_id;
-      } else {
-        const std::string where = meta.engine_id < 0 ? "before it reached an engine"  // aborted, timed out
-                                                     : "on engine " + std::to_string(meta.engine_id);
-        std::cout << id << ": failed " << where << ": " << err->what() << std::endl;
-      }
-      continue;
-    }
-    const Value v = ar.value(0);
-    if (c.json)
-      out[id] = {{"status", "ok"}, {"engine", meta.engine_id}, {"value", to_json(v)}};
-    else
-      std::cout << id << ": ok on engine " << meta.engine_id << ": " << value_text(v) << std::endl;
   }
   if (c.json) std::cout << out.dump() << std::endl;
   return status;

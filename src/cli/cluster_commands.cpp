@@ -25,8 +25,6 @@
 namespace crew::cli {
 namespace {
 
-std::string profile_flag(const Common& c) { return c.profile == "default" ? "" : " --profile " + c.profile; }
-
 cluster::Reporter reporter(const Common& c) {
   cluster::Reporter r;
   const bool tty = ::isatty(2) != 0;
@@ -167,7 +165,7 @@ int cluster_start(const Common& c, const StartArgs& a) {
               << (r.state.worlds.size() > 1 ? " in " + std::to_string(r.state.worlds.size()) + " worlds" : "") << " ("
               << world_jobs(r.state) << "), controller pid " << r.state.controller_pid << " at " << r.client_url
               << std::endl
-              << "  stop it with: crew cluster stop" << profile_flag(c) << std::endl;
+              << "  stop it with: crew cluster stop" << c.profile_flag() << std::endl;
   }
   return exit_ok;
 }
@@ -266,7 +264,7 @@ void print_worlds(const cluster::Status& s) {
 }  // namespace
 
 int cluster_status(const Common& c) {
-  const auto s = cluster::status(c.profile, std::chrono::milliseconds(static_cast<long>(c.timeout_s * 1000)));
+  const auto s = cluster::status(c.profile, c.controller_timeout());
   if (c.json) {
     std::cout << status_json(s).dump() << std::endl;
     return s.running ? exit_ok : exit_not_running;
@@ -387,7 +385,7 @@ int launchers(const Common& c) {
 }
 
 int cluster_list(const Common& c) {
-  const auto all = cluster::list(std::chrono::milliseconds(static_cast<long>(c.timeout_s * 1000)));
+  const auto all = cluster::list(c.controller_timeout());
   if (c.json) {
     auto out = nlohmann::json::array();
     for (const auto& s : all) out.push_back(status_json(s));

@@ -11,9 +11,22 @@
 
 namespace crew::cli {
 
-Client connect(const Common& c) {
-  return Client(c.profile, ClientOptions{std::chrono::milliseconds(static_cast<long>(c.timeout_s * 1000))});
+std::optional<std::chrono::steady_clock::time_point> Common::deadline() const {
+  if (timeout_s <= 0) return std::nullopt;
+  return started +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout_s));
 }
+
+std::chrono::milliseconds Common::controller_timeout() const {
+  auto ms = std::chrono::milliseconds(static_cast<long>(connect_timeout_s * 1000));
+  if (const auto end = deadline()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*end - std::chrono::steady_clock::now());
+    ms = std::clamp(left, std::chrono::milliseconds(1), ms);
+  }
+  return ms;
+}
+
+Client connect(const Common& c) { return Client(c.profile, ClientOptions{c.controller_timeout()}); }
 
 DirectView target_view(const Client& rc, const std::string& spec) {
   auto ids = parse_targets(spec);
@@ -37,30 +50,54 @@ Value parse_argument(const std::string& text, const std::string& what) {
 }
 
 nlohmann::json error_json(const RemoteError& e) {
-  return {
-      {"$error", {{"code", std::string(errc_name(e.code()))}, {"type", e.type()}, {"message", e.remote_message()}}}};
+  auto out = error_object(e);
+  out["$error"].erase("engine");  // the key it sits under says which engine
+  return out;
 }
 
-int report_engine_errors(const AsyncResult& ar) {
-  struct Same {
-    RemoteError error;
-    std::vector<int> engines;
-  };
-  std::vector<Same> distinct;
-  int status = exit_ok;
+namespace {
+
+/// One error as several engines reported it alike.
+struct SameError {
+  RemoteError error;
+  std::vector<int> engines;  ///< ascending
+};
+
+std::vector<SameError> distinct_errors(const AsyncResult& ar) {
+  std::vector<SameError> distinct;
   for (std::size_t i = 0; i < ar.size(); ++i) {
     auto e = ar.error(i);
     if (!e) continue;
-    auto it = std::find_if(distinct.begin(), distinct.end(), [&](const Same& s) {
+    auto it = std::find_if(distinct.begin(), distinct.end(), [&](const SameError& s) {
       return s.error.code() == e->code() && s.error.type() == e->type() &&
              s.error.remote_message() == e->remote_message();
     });
-    if (it == distinct.end()) it = distinct.insert(distinct.end(), Same{*e, {}});
+    if (it == distinct.end()) it = distinct.insert(distinct.end(), SameError{*e, {}});
     it->engines.push_back(ar.targets()[i]);
-    status = std::max(status, errc_name(e->code()).rfind("input.", 0) == 0 ? exit_usage : exit_failure);
   }
-  for (auto& [e, engines] : distinct) {
-    std::sort(engines.begin(), engines.end());
+  for (auto& s : distinct) std::sort(s.engines.begin(), s.engines.end());
+  return distinct;
+}
+
+}  // namespace
+
+nlohmann::json engine_errors_json(const AsyncResult& ar) {
+  auto all = nlohmann::json::array();
+  for (const auto& [e, engines] : distinct_errors(ar)) {
+    auto one = error_json(e);
+    one["$error"]["engines"] = engines;
+    all.push_back(std::move(one));
+  }
+  if (all.empty()) return {};
+  nlohmann::json out = all.front();
+  if (all.size() > 1) out["errors"] = std::move(all);
+  return out;
+}
+
+int report_engine_errors(const AsyncResult& ar) {
+  int status = exit_ok;
+  for (const auto& [e, engines] : distinct_errors(ar)) {
+    status = std::max(status, exit_status_for(e.code()));
     const bool typed = !e.type().empty() && e.type().rfind("crew.", 0) != 0;
     std::cerr << format_error(e.code(), (engines.size() == 1 ? "engine " : "engines ") + format_id_ranges(engines) +
                                             ": " + (typed ? e.type() + ": " : "") + e.remote_message())

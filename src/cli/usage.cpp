@@ -1,6 +1,7 @@
 // The command line's words before a verb runs (see usage.hpp).
 #include "cli/usage.hpp"
 
+#include <iostream>
 #include <string_view>
 #include <vector>
 
@@ -83,16 +84,24 @@ void usage_failure_message(CLI::App& app) {
   });
 }
 
-std::optional<int> read_command_line(CLI::App& app, int argc, char** argv) {
+std::optional<int> read_command_line(CLI::App& app, int argc, char** argv, bool json) {
   one_value_per_option(app);
   usage_failure_message(app);
   try {
     check_verbs(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? exit_ok : exit_usage;  // --help and --version exit 0
+    if (app.exit(e) == 0) return exit_ok;  // --help and --version
+    if (json) {
+      const std::string path = verb_path(app);
+      std::cout << error_object(errc::usage, "crew." + std::string(errc_name(errc::usage)),
+                                path + ": " + e.what() + "; see `" + path + " --help`")
+                       .dump()
+                << std::endl;
+    }
+    return exit_usage;
   } catch (const InputError& e) {
-    return report(e);
+    return report(e, json);
   }
   return std::nullopt;
 }

@@ -24,7 +24,8 @@ void usage_failure_message(CLI::App& app);
 
 /// Parses the command line into `app` (all its verbs and options defined) with the above: an exit
 /// status if the program ends here (--help, --version, a usage error), none if a verb is to run.
-std::optional<int> read_command_line(CLI::App& app, int argc, char** argv);
+/// With `json`, a usage error is also one error object on stdout, as every failure with --json.
+std::optional<int> read_command_line(CLI::App& app, int argc, char** argv, bool json = false);
 
 /// The verbs the command line reached, e.g. "crew cluster start".
 std::string verb_path(const CLI::App& app);

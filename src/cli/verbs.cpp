@@ -6,6 +6,7 @@
 
 #include "cli/output.hpp"
 #include "cli/session.hpp"
+#include "cli/waiting.hpp"
 #include "common/targets.hpp"
 #include "crew/client.hpp"
 #include "crew/json.hpp"
@@ -15,12 +16,13 @@ namespace {
 
 Value same(const Value& v) { return v; }
 
-/// Waits for every engine, prints per-engine results (`show` formats a success for people,
-/// `shape` adjusts a value for both outputs) and each distinct error once; returns 1 if any
-/// engine failed (2 if for bad input).
+/// Waits for every engine (wait_for: --timeout, Ctrl-C, progress), prints per-engine results (`show` formats a success
+/// for people, `shape` adjusts a value for both outputs) and each distinct error once; returns 1 if any engine failed
+/// (2 if for bad input).
 template <class Show, class Shape = decltype(&same)>
 int print_results(const Common& c, const AsyncResult& ar, Show show, Shape shape = &same) {
-  ar.wait();
+  const Progress progress = results_of(ar);
+  wait_for(c, ar, &progress);
   nlohmann::json out = nlohmann::json::object();
   for (std::size_t i = 0; i < ar.size(); ++i) {
     const int id = ar.targets()[i];
@@ -153,13 +155,13 @@ int call(const Common& c, const std::string& function, const std::vector<std::st
         parse_argument(json_args[i], "argument " + std::to_string(i + 1) + " of `crew call " + function + "`"));
   const Client rc = connect(c);
   return print_results(c, target_view(rc, c.targets).apply_list(function, std::move(args)),
-                       [](int id, const Value& v) { std::cout << "[" << id << "] " << value_text(v) << std::endl; });
+                       [](int id, const Value& v) { std::cout << "[" << id << "] " << shown_value(v) << std::endl; });
 }
 
 int functions(const Common& c, bool all) {
   const Client rc = connect(c);
   const AsyncResult ar = target_view(rc, c.targets).apply_list("functions", {});
-  ar.wait();
+  wait_for(c, ar);
   std::size_t hidden = 0;
   auto rows = function_rows(ar, all, hidden);
   std::size_t answered = 0;
@@ -219,8 +221,12 @@ int push(const Common& c, const std::vector<std::string>& assignments) {
   std::vector<std::string> names;
   for (const auto& [k, v] : values) names.push_back(k);
   const AsyncResult ar = view.push(std::move(values));
-  ar.wait();
+  wait_for(c, ar);
   const int status = report_engine_errors(ar);
+  if (status != exit_ok && c.json) {
+    std::cout << engine_errors_json(ar).dump() << std::endl;
+    return status;
+  }
   std::vector<int> done;
   for (std::size_t i = 0; i < ar.size(); ++i)
     if (!ar.error(i)) done.push_back(ar.targets()[i]);
@@ -244,7 +250,7 @@ int pull(const Common& c, const std::vector<std::string>& names) {
       c, ar,
       [&](int id, const Value& v) {
         for (const auto& [k, x] : v.as_dict())
-          std::cout << "[" << id << "] " << k << " = " << value_text(x) << std::endl;
+          std::cout << "[" << id << "] " << k << " = " << shown_value(x) << std::endl;
       },
       [&](const Value& v) {
         return names.size() == 1 ? Value(Value::Dict{{names.front(), v}}) : v;

@@ -2,6 +2,8 @@
 // The CLI's verbs: each is a thin layer over crew::Client (or crew::cluster) and returns an exit
 // status; errors propagate as exceptions and are reported by the caller.
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,8 +12,18 @@ namespace crew::cli {
 struct Common {
   std::string profile = "default";
   bool json = false;
-  double timeout_s = 10;
+  double connect_timeout_s = 10;  ///< --connect-timeout: how long the controller may take to answer
+  double timeout_s = 0;           ///< --timeout: the whole command at most, its waits included (0: none)
   std::string targets = "all";
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  /// When --timeout runs out, if given.
+  std::optional<std::chrono::steady_clock::time_point> deadline() const;
+  /// How long the controller may take to answer: --connect-timeout, or what is left of
+  /// --timeout if that is less.
+  std::chrono::milliseconds controller_timeout() const;
+  /// " --profile P" unless it is the default profile: for commands the CLI suggests.
+  std::string profile_flag() const { return profile == "default" ? "" : " --profile " + profile; }
 };
 
 int ids(const Common& c);
@@ -57,7 +69,7 @@ int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait)
 // The data path (cli/data_verbs.cpp).
 int scatter(const Common& c, const std::string& name, const std::string& json, const std::string& npy);
 int gather(const Common& c, const std::string& name, const std::string& npy);
-int reduce(const Common& c, const std::string& name, const std::string& op);
+int reduce(const Common& c, const std::string& name, const std::string& op, const std::string& npy);
 int save_h5(const Common& c, const std::string& file, const std::string& name, const std::string& dataset);
 int load_h5(const Common& c, const std::string& file, const std::string& dataset, const std::string& name);
 

@@ -4,7 +4,8 @@
 //
 //   cli.input           no cluster: version, help, usage errors, missing/stale/deaf controllers,
 //                       cluster start refused before anything runs
-//   cli.cluster         a running 2-engine cluster: remote errors, bad input, --json, start/stop
+//   cli.cluster         a running 2-engine cluster: remote errors, bad input, --json, start/stop,
+//                       --timeout and Ctrl-C during waits, large results, progress on a terminal
 //   cli.launch_failure  mpirun itself refuses; nothing may be left running
 #include <doctest/doctest.h>
 
@@ -16,8 +17,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -176,6 +179,89 @@ Run on_cluster(std::vector<std::string> args) {
 
 std::int64_t tasks_submitted() { return cluster().client().controller_stats()["tasks_submitted"].as_int(); }
 
+/// The words of a command the CLI suggested ("crew results 3-4 --wait --profile clu"), without
+/// the leading "crew": to run it as the user would.
+std::vector<std::string> words_after_crew(const std::string& command) {
+  std::vector<std::string> words;
+  std::istringstream in(command);
+  for (std::string w; in >> w;) words.push_back(w);
+  if (!words.empty() && words.front() == "crew") words.erase(words.begin());
+  return words;
+}
+
+/// What `crew results ID` says of a task now: "pending", "ok" or "error" (--json).
+std::string task_state(const std::string& id) {
+  const Run r = on_cluster({"results", id, "--json"});
+  const json out = parse(r.r.out);
+  if (!out.contains(id)) return "unknown";
+  return out[id].contains("$error") ? "error" : out[id]["status"].get<std::string>();
+}
+
+/// `crew args...` started in the background (its own session), stdout and stderr into `log`.
+/// Kills it (SIGKILL) if it is still running when the object goes.
+class Background {
+public:
+  Background(std::vector<std::string> args, fs::path log) : log_(std::move(log)) {
+    std::vector<std::string> argv{(bin_dir() / "crew").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    proc::SpawnOptions options;
+    options.argv = std::move(argv);
+    options.log = log_;
+    pid_ = proc::spawn(options);
+  }
+  ~Background() {
+    if (!status_) {
+      ::kill(pid_, SIGKILL);
+      (void)proc::wait_gone(pid_, deadline_after(10s));
+    }
+    fs::remove(log_);
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  pid_t pid() const { return pid_; }
+  /// Its exit status once it has exited (128 + signal if a signal ended it), within `timeout`.
+  std::optional<int> exit_status(std::chrono::milliseconds timeout) {
+    (void)poll_for([&] { return (status_ = proc::reap_if_exited(pid_)).has_value(); }, timeout);
+    return status_;
+  }
+  std::string output() const {
+    std::ifstream in(log_);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+private:
+  fs::path log_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+/// Whether `pid` has a handler for SIGINT now (its SigCgt mask in /proc).
+bool catches_sigint(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (starts_with(line, "SigCgt:")) return (std::stoull(line.substr(7), nullptr, 16) >> (SIGINT - 1) & 1) != 0;
+  return false;
+}
+
+/// Every --json failure has one shape: one line on stdout, {"$error": {"code", "type",
+/// "message"}}, its code the one stderr starts with, and nothing of a success object.
+void check_json_failure(const Run& r, const std::string& code) {
+  SHOW(r);
+  CHECK(r.r.status != exit_ok);
+  REQUIRE(std::count(r.r.out.begin(), r.r.out.end(), '\n') == 1);
+  const json out = parse(r.r.out);
+  REQUIRE(out.contains("$error"));
+  const json& e = out["$error"];
+  CHECK(e["code"] == code);
+  CHECK(e["type"].is_string());
+  if (starts_with(e["type"].get<std::string>(), "crew.")) CHECK(e["type"] == "crew." + code);
+  CHECK(e["message"].is_string());
+  CHECK_FALSE(starts_with(e["message"].get<std::string>(), "[crew."));
+  CHECK(contains(r.r.err, "[crew." + code + "]"));
+  for (const char* success_key : {"rows", "file", "scattered", "pushed", "loaded", "gathered", "value"})
+    CHECK_MESSAGE(!out.contains(success_key), "a success key in a failure: " << success_key);
+}
+
 }  // namespace
 
 // ============================================================================================
@@ -207,6 +293,14 @@ TEST_SUITE("cli.input") {
                                                       {"cluster", "stop"},
                                                       {"cluster", "status"},
                                                       {"cluster", "list"},
+                                                      {"cluster", "add"},
+                                                      {"scatter"},
+                                                      {"gather"},
+                                                      {"reduce"},
+                                                      {"save-h5"},
+                                                      {"load-h5"},
+                                                      {"jobscript"},
+                                                      {"launchers"},
                                                       {"controller"}};
     for (auto args : verbs) {
       const std::string usage = "Usage: crew" + [&] {
@@ -223,9 +317,23 @@ TEST_SUITE("cli.input") {
       CHECK(r.r.err.empty());
     }
     const Run top = crew_run({"--help"});
-    for (const char* verb : {"ids", "engines", "functions", "call", "map", "queue", "abort", "results", "exec", "push",
-                             "pull", "shutdown", "cluster", "controller"})
+    for (const char* verb : {"ids",     "engines", "functions", "call",    "map",       "queue",     "abort",
+                             "results", "exec",    "push",      "pull",    "scatter",   "gather",    "reduce",
+                             "save-h5", "load-h5", "shutdown",  "cluster", "jobscript", "launchers", "controller"})
       CHECK_MESSAGE(contains(top.r.out, std::string("\n  ") + verb), verb);
+    CHECK(contains(top.r.out, "4 --timeout passed"));
+  }
+
+  TEST_CASE("--help says which timeout is which: --timeout the whole command, --connect-timeout the controller") {
+    const Run call = crew_run({"call", "--help"});
+    SHOW(call);
+    CHECK(contains(call.r.out, "--timeout"));
+    CHECK(contains(call.r.out, "the whole command may take, waiting for results included"));
+    CHECK(contains(call.r.out, "--connect-timeout"));
+    CHECK(contains(call.r.out, "the controller may take to answer"));
+    const Run start = crew_run({"cluster", "start", "--help"});
+    CHECK(contains(start.r.out, "--connect-timeout"));
+    CHECK_FALSE(contains(start.r.out, "--timeout"));  // it has --wait for the engines
   }
 
   TEST_CASE("an unknown verb, a missing argument or a bad option value is a usage error naming the verb") {
@@ -835,6 +943,207 @@ TEST_SUITE("cli.cluster") {
     SHOW(after);
     CHECK(after.r.status == exit_ok);
     CHECK(after.r.out == "[0] 1\n");
+  }
+
+  TEST_CASE("--timeout caps the wait: exit 4, the tasks still pending, and the command that fetches them") {
+    // A direct call: engine 0 sleeps far beyond the limit.
+    const Run direct = on_cluster({"call", "sleep", "8", "--targets", "0", "--timeout", "1", "--json"});
+    SHOW(direct);
+    CHECK(direct.r.status == 4);
+    CHECK(starts_with(direct.r.err, "[crew.timeout.wait]"));
+    const json out = parse(direct.r.out);
+    CHECK(out["$error"]["code"] == "timeout.wait");
+    REQUIRE(out["pending"].size() == 1);
+    const std::string id = out["pending"][0];
+    CHECK(contains(direct.r.err, id));
+    CHECK(contains(direct.r.err, "crew results " + id + " --wait"));
+    // It returned while the task was still running, and the task goes on.
+    CHECK(task_state(id) == "pending");
+
+    // `results --wait` is capped the same way, and says the same.
+    const Run results = on_cluster({"results", id, "--wait", "--timeout", "1"});
+    SHOW(results);
+    CHECK(results.r.status == 4);
+    CHECK(starts_with(results.r.err, "[crew.timeout.wait]"));
+    CHECK(contains(results.r.err, id));
+    CHECK(task_state(id) == "pending");
+
+    // A load-balanced call likewise; then the suggested command fetches both once they are done.
+    const Run lb = on_cluster({"call", "sleep", "8", "--lb", "--targets", "1", "--timeout", "1", "--json"});
+    SHOW(lb);
+    CHECK(lb.r.status == 4);
+    const json lb_out = parse(lb.r.out);
+    REQUIRE(lb_out["pending"].size() == 1);
+    const std::string lb_id = lb_out["pending"][0];
+    CHECK(task_state(lb_id) == "pending");
+    std::vector<std::string> fetch = words_after_crew(out["fetch"].get<std::string>());
+    CHECK(fetch == std::vector<std::string>{"results", id, "--wait", "--profile", CliCluster::profile});
+    fetch.push_back("--json");
+    const Run fetched = crew_run(fetch);
+    SHOW(fetched);
+    CHECK(fetched.r.status == exit_ok);
+    CHECK(parse(fetched.r.out)[id]["status"] == "ok");
+    CHECK(on_cluster({"results", lb_id, "--wait"}).r.status == exit_ok);
+
+    // --connect-timeout is the controller's answer alone: a short one does not cut a long wait.
+    const Run patient = on_cluster({"call", "sleep", "1.5", "--targets", "0", "--connect-timeout", "1"});
+    SHOW(patient);
+    CHECK(patient.r.status == exit_ok);
+  }
+
+  TEST_CASE("Ctrl-C during a wait exits 130, naming the tasks that go on; the next command is not held up") {
+    const fs::path log = fs::temp_directory_path() / ("crew-cli-sigint-" + std::to_string(::getpid()));
+    const auto before = tasks_submitted();
+    Background waiting({"call", "sleep", "8", "--lb", "--targets", "0", "--profile", CliCluster::profile}, log);
+    // Sent once the task is in and crew catches Ctrl-C (it does while it waits for results).
+    REQUIRE(poll_for([&] { return tasks_submitted() > before && catches_sigint(waiting.pid()); }, 30s));
+    REQUIRE(::kill(waiting.pid(), SIGINT) == 0);
+    const auto status = waiting.exit_status(10s);
+    INFO(waiting.output());
+    REQUIRE(status.has_value());
+    CHECK(*status == 130);
+    const std::string said = waiting.output();
+    CHECK(contains(said, "[crew.launch.interrupted]"));
+    CHECK(contains(said, "the tasks continue on the engines"));
+    const auto at = said.find("crew results ");
+    REQUIRE(at != std::string::npos);
+    const std::string fetch = said.substr(at, said.find('\n', at) - at);
+    const std::vector<std::string> words = words_after_crew(fetch);
+    REQUIRE(words.size() >= 3);
+    const std::string id = words[1];
+    CHECK(task_state(id) == "pending");  // it goes on
+    // Another engine takes the next task at once; the controller answers meanwhile.
+    const Run next = on_cluster({"call", "echo", "5", "--lb", "--targets", "1"});
+    SHOW(next);
+    CHECK(next.r.out == "[1] 5\n");
+    CHECK(task_state(id) == "pending");
+    const Run fetched = crew_run(words);
+    SHOW(fetched);
+    CHECK(fetched.r.status == exit_ok);
+    CHECK(contains(fetched.r.out, id + ": ok on engine 0"));
+  }
+
+  TEST_CASE("a result above a screenful shows its shape and how to save it; --npy and --json give all of it") {
+    const fs::path dir = fs::temp_directory_path() / ("crew-cli-large-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    std::string xs = "[";
+    for (int i = 0; i < 1000; ++i) xs += (i > 0 ? "," : "") + std::to_string(i);
+    xs += "]";
+    REQUIRE(on_cluster({"scatter", "big", xs}).r.status == exit_ok);  // [0..499] and [500..999]
+    const Run sum = on_cluster({"reduce", "big", "--op", "sum"});
+    SHOW(sum);
+    CHECK(sum.r.status == exit_ok);
+    CHECK(sum.r.out.size() < 200);
+    CHECK(starts_with(sum.r.out, "int64[500]"));
+    CHECK(contains(sum.r.out, "--npy FILE"));
+    CHECK(contains(sum.r.out, "--json"));
+    const Run all = on_cluster({"reduce", "big", "--op", "sum", "--json"});
+    const json values = parse(all.r.out);
+    REQUIRE(values.size() == 500);
+    CHECK(values[0] == 500);
+    CHECK(values[499] == 1498);
+    const fs::path npy = dir / "sum.npy";
+    const Run saved = on_cluster({"reduce", "big", "--op", "sum", "--npy", npy.string()});
+    SHOW(saved);
+    CHECK(saved.r.status == exit_ok);
+    CHECK(saved.r.out == "reduced big (int64[500]) into " + npy.string() + "\n");
+    std::ifstream in(npy, std::ios::binary);
+    std::string head(128, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    CHECK(contains(head, "'shape': (500,)"));
+
+    const Run gathered = on_cluster({"gather", "big"});
+    SHOW(gathered);
+    CHECK(starts_with(gathered.r.out, "list[1000]"));  // a list stays a list
+    REQUIRE(on_cluster({"push", "whole=" + xs}).r.status == exit_ok);
+    const Run pulled = on_cluster({"pull", "whole", "--targets", "0"});
+    SHOW(pulled);
+    CHECK(pulled.r.out.size() < 200);
+    CHECK(starts_with(pulled.r.out, "[0] whole = list[1000]"));
+    const Run mapped = on_cluster({"map", "echo", xs});
+    SHOW(mapped);
+    CHECK(mapped.r.out.size() < 200);
+    CHECK(contains(mapped.r.out, "--out FILE"));
+    CHECK(parse(on_cluster({"map", "echo", xs, "--json"}).r.out).size() == 1000);
+    // 200 numbers are less than a screenful: shown as they are.
+    std::string ys = "[";
+    for (int i = 0; i < 400; ++i) ys += (i > 0 ? "," : "") + std::to_string(i);
+    REQUIRE(on_cluster({"scatter", "small", ys + "]"}).r.status == exit_ok);
+    const Run small = on_cluster({"reduce", "small", "--op", "max"});
+    SHOW(small);
+    REQUIRE(parse(small.r.out).size() == 200);
+    CHECK(parse(small.r.out)[0] == 200);
+    fs::remove_all(dir);
+  }
+
+  TEST_CASE("a relative save-h5 / load-h5 path is the engines' working directory's, and the message says it") {
+    const Run summary = on_cluster({"call", "summary", "--targets", "0", "--json"});
+    SHOW(summary);
+    const fs::path cwd = parse(summary.r.out)["0"]["cwd"].get<std::string>();
+    const std::string name = "crew-cli-rel-" + std::to_string(::getpid()) + ".h5";
+    const fs::path absolute = cwd / name;
+    REQUIRE(on_cluster({"scatter", "rel", "[1,2,3,4]"}).r.status == exit_ok);
+    const Run saved = on_cluster({"save-h5", name, "rel"});
+    SHOW(saved);
+    CHECK(saved.r.status == exit_ok);
+    CHECK(starts_with(saved.r.out, "wrote rel to " + absolute.string() + ":/rel"));
+    CHECK(fs::exists(absolute));
+    const Run loaded = on_cluster({"load-h5", name, "/rel", "back", "--json"});
+    SHOW(loaded);
+    CHECK(parse(loaded.r.out)["file"] == absolute.string());
+    const json back = parse(on_cluster({"pull", "back", "--json"}).r.out);
+    const json rel = parse(on_cluster({"pull", "rel", "--json"}).r.out);
+    for (const char* engine : {"0", "1"}) CHECK(back[engine]["back"] == rel[engine]["rel"]);
+    const Run help = crew_run({"save-h5", "--help"});
+    CHECK(contains(help.r.out, "relative to the engines' working directory"));
+    fs::remove(absolute);
+  }
+
+  TEST_CASE("--json failures are one error object on stdout, spelled alike by every verb") {
+    const std::string nowhere = "/nonexistent-crew-dir/x.h5";
+    check_json_failure(on_cluster({"save-h5", nowhere, "nosuchvar", "--json"}), "remote.unknown_name");
+    REQUIRE(on_cluster({"scatter", "jx", "[1,2,3,4]"}).r.status == exit_ok);
+    check_json_failure(on_cluster({"save-h5", nowhere, "jx", "--json"}), "remote.io_failed");
+    check_json_failure(on_cluster({"load-h5", nowhere, "/x", "y", "--json"}), "remote.io_failed");
+    check_json_failure(on_cluster({"reduce", "nosuchvar", "--json"}), "remote.unknown_name");
+    check_json_failure(on_cluster({"gather", "nosuchvar", "--json"}), "remote.unknown_name");
+    check_json_failure(on_cluster({"scatter", "x", "[1,2]", "--targets", "7", "--json"}), "input.unknown_target");
+    check_json_failure(on_cluster({"push", "a b=1", "--json"}), "input.bad_name");
+    check_json_failure(on_cluster({"call", "echo", "{bad", "--json"}), "input.bad_json");
+    check_json_failure(on_cluster({"map", "mul", "[1,2]", "--lb", "--json"}), "remote.bad_arguments");
+    check_json_failure(on_cluster({"results", "no-such-task", "--json"}), "input.unknown_task");
+    check_json_failure(on_cluster({"call", "--json"}), "input.usage");
+    check_json_failure(crew_run({"ids", "--profile", "nothere", "--json"}), "connection.no_profile");
+    // A balanced call's failure keeps its msg id and engine beside the same error object.
+    const Run lb = on_cluster({"call", "nosuchfn", "--lb", "--json"});
+    SHOW(lb);
+    const json out = parse(lb.r.out);
+    CHECK(out["$error"]["code"] == "remote.unknown_function");
+    CHECK(out["$error"]["type"] == "crew.remote.unknown_function");
+    CHECK(out["msg_id"].is_string());
+  }
+
+  TEST_CASE("call and map show progress on a terminal's stderr, never when piped or with --json") {
+    const std::vector<std::string> slow{"map", "sleep", "[0.4,0.4,0.4,0.4,0.4,0.4]", "--lb", "--chunksize", "1"};
+    const Run piped = on_cluster(slow);
+    SHOW(piped);
+    CHECK(piped.r.status == exit_ok);
+    CHECK(piped.r.err.empty());
+    // On a terminal (script(1) gives it one): "crew: 3/6 items done, 2.4/s, 1.2 s elapsed".
+    std::string command = (bin_dir() / "crew").string();
+    for (const auto& w : slow) command += " '" + w + "'";
+    command += " --profile " + std::string(CliCluster::profile);
+    proc::RunOptions options;
+    options.timeout = 60s;
+    const auto tty = proc::run({"script", "-qec", command, "/dev/null"}, options);
+    INFO(tty.out << tty.err);
+    CHECK(tty.status == exit_ok);
+    CHECK(contains(tty.out, "/6 items done"));
+    CHECK(contains(tty.out, "elapsed"));
+    const auto tty_json = proc::run({"script", "-qec", command + " --json", "/dev/null"}, options);
+    INFO(tty_json.out);
+    CHECK(tty_json.status == exit_ok);
+    CHECK_FALSE(contains(tty_json.out, "items done"));
   }
 
   TEST_CASE("cluster status exits 0 while running; --json reports the controller and the engines") {

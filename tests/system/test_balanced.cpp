@@ -93,6 +93,30 @@ TEST_SUITE("system.balanced") {
     CHECK(r.get_dict(30s).begin()->first == engine);
   }
 
+  TEST_CASE("metadata is filled when the result arrives, before any get() or wait()" *
+            doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    const auto r = lb.apply("whoami");
+    // Only ready() and metadata(): nothing here waits on the result or reads its value.
+    REQUIRE(poll_for([&] { return r.ready(); }, 30s));
+    const auto meta = r.metadata();
+    CHECK(meta.status == "ok");
+    CHECK(meta.engine_id >= 0);
+    CHECK(meta.engine_id <= 4);
+    CHECK(meta.function == "whoami");
+    CHECK(meta.completed >= meta.started);
+    CHECK(meta.received >= meta.submitted);
+    CHECK(r.targets() == std::vector<int>{meta.engine_id});
+    CHECK(r.get_as<int>(30s) == meta.engine_id);  // and it is where the task ran
+
+    // A result fetched by its msg id by another client learns its engine on arrival too.
+    const Client other = cluster().client(30s);
+    const auto fetched = other.get_result(r.msg_ids().front());
+    REQUIRE(poll_for([&] { return fetched.ready(); }, 30s));
+    CHECK(fetched.metadata().engine_id == meta.engine_id);
+    CHECK(fetched.metadata().status == "ok");
+  }
+
   TEST_CASE("a view's targets bound where its tasks run" * doctest::skip(!scheme().empty())) {
     auto lb = client().load_balanced_view({1, 3});
     std::vector<AsyncResult> rs;

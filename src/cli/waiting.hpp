@@ -1,0 +1,56 @@
+#pragma once
+// Waiting for results on the command line: until every one is in, until --timeout passes, or
+// until Ctrl-C; with a progress line on stderr when it is a terminal. A wait that ends early
+// throws Unfinished, which says what goes on and how to fetch it (report_unfinished).
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/verbs.hpp"
+#include "crew/async_result.hpp"
+
+namespace crew::cli {
+
+/// A wait that ended before every result came: the tasks go on, on the engines.
+class Unfinished : public std::exception {
+public:
+  enum class Why { timed_out, interrupted };
+  Unfinished(Why why, std::vector<std::string> pending) : why_(why), pending_(std::move(pending)) {}
+  Why why() const noexcept { return why_; }
+  /// The msg ids whose results had not come.
+  const std::vector<std::string>& pending() const noexcept { return pending_; }
+  const char* what() const noexcept override { return "the wait ended before every result came"; }
+
+private:
+  Why why_;
+  std::vector<std::string> pending_;
+};
+
+/// Done and total, for the progress line ("37/100 items").
+struct Progress {
+  std::function<std::pair<std::size_t, std::size_t>()> count;
+  std::string unit = "tasks";
+};
+
+/// "3/4 results done": the answers of `ar`'s tasks.
+Progress results_of(const AsyncResult& ar);
+
+/// Waits for every result of `ar`. Throws Unfinished once c.deadline() passes or on Ctrl-C (a
+/// second Ctrl-C ends the program at once). With `progress`, a line "37/100 tasks, 12.3/s, 4 s"
+/// on stderr, redrawn in place, while stderr is a terminal and not --json (quiet when piped).
+void wait_for(const Common& c, const AsyncResult& ar, const Progress* progress = nullptr);
+
+/// The msg ids of `ar` whose results have not come.
+std::vector<std::string> pending_ids(const AsyncResult& ar);
+
+/// What a wait that ended early leaves: on stderr, "[crew.timeout.wait] ..." or
+/// "[crew.launch.interrupted] ..." with the pending msg ids and the command that fetches them
+/// (`crew results ID... --wait`); with --json, one error object on stdout that also holds
+/// "pending" and "fetch". Returns exit_timed_out (4) or exit_interrupted (130).
+int report_unfinished(const Common& c, const Unfinished& u);
+
+}  // namespace crew::cli
