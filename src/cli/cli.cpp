@@ -80,9 +80,9 @@ int run(int argc, char** argv) {
   call_cmd->callback([&] {
     action = [&] {
       if (!lb && balance.given())
-        throw InputError(errc::bad_option,
-                         "--after, --follow, --task-timeout, --retries, --require and --no-wait are for load-balanced "
-                         "calls: add --lb");
+        throw_error(errc::bad_option,
+                    "--after, --follow, --task-timeout, --retries, --require and --no-wait are for load-balanced "
+                    "calls: add --lb");
       // The builtin `functions` answers one list per engine: shown as `crew functions` shows it.
       if (!lb && function == "functions" && values.empty() && !common.json) return functions(common, false);
       return lb ? call_balanced(common, function, values, balance) : call(common, function, values);

@@ -57,7 +57,7 @@ std::optional<Value> joined_outcome(const AsyncResult& ar, int& status) {
 
 int scatter(const Common& c, const std::string& name, const std::string& json, const std::string& npy) {
   if (json.empty() == npy.empty())
-    throw InputError(errc::bad_option, "give the sequence either as JSON (e.g. '[1,2,3]') or with --npy FILE");
+    throw_error(errc::bad_option, "give the sequence either as JSON (e.g. '[1,2,3]') or with --npy FILE");
   check_variable_name(name, "scatter");
   Value data = npy.empty() ? parse_json(json) : Value(read_npy(npy));
   const std::uint64_t length = seq::length(data, "scatter");
@@ -91,8 +91,8 @@ int gather(const Common& c, const std::string& name, const std::string& npy) {
   if (!npy.empty()) {
     std::string why;
     if (!seq::array_like(*v, &why))  // lists of numbers are written as the arrays they make
-      throw InputError(errc::bad_option, "'" + name + "' is " + seq::describe(*v) + " on the engines, not an array (" +
-                                             why + "); --npy writes arrays (drop --npy)");
+      throw_error(errc::bad_option, "'" + name + "' is " + seq::describe(*v) + " on the engines, not an array (" + why +
+                                        "); --npy writes arrays (drop --npy)");
     const Array joined = *to_array(*v);
     write_npy(npy, joined);
     if (c.json)
@@ -108,7 +108,7 @@ int gather(const Common& c, const std::string& name, const std::string& npy) {
 
 int reduce(const Common& c, const std::string& name, const std::string& op_text) {
   const auto o = op_from_name(op_text);
-  if (!o) throw InputError(errc::bad_option, "--op " + op_text + ": use sum, prod, min or max");
+  if (!o) throw_error(errc::bad_option, "--op " + op_text + ": use sum, prod, min or max");
   const Client rc = connect(c);
   int status = exit_ok;
   const auto v = joined_outcome(target_view(rc, c.targets).reduce(name, *o), status);
