@@ -1,6 +1,6 @@
 // What failures look like to a client: a RemoteError carries the engine, the error type and
 // message; errors from several engines come as one CompositeError; a TimeoutError leaves the
-// task running; the engine keeps serving after every one of them.
+// task running; an aborted task is a TaskAborted; the engine keeps serving after every one.
 #include <iostream>
 
 #include <crew/crew.hpp>
@@ -25,11 +25,21 @@ int main(int argc, char** argv) try {
     slow.get(std::chrono::milliseconds(10));
   } catch (const crew::TimeoutError& e) {
     std::cout << "TimeoutError: " << e.what() << '\n';
-    seen += slow.wait(std::chrono::seconds(30)) && slow.successful();
+    seen += slow.wait_for(std::chrono::seconds(30)) == crew::result_state::succeeded;
+  }
+  auto lb = rc.load_balanced_view();
+  const crew::AsyncResult first = lb.apply("sleep", 1.0);
+  const crew::AsyncResult queued = lb.with({.after = {first}}).apply("echo", "never runs");
+  lb.abort(queued);  // it waits for `first`, so it has not reached an engine
+  try {
+    queued.get();
+  } catch (const crew::TaskAborted& e) {
+    std::cout << "TaskAborted: " << e.what() << '\n';
+    seen += e.code() == crew::errc::aborted;
   }
   const bool serving = rc[0].apply("echo", "still here").get().as_string() == "still here";
-  std::cout << (seen == 3 && serving ? "error_handling: as expected" : "error_handling: UNEXPECTED") << std::endl;
-  return seen == 3 && serving ? 0 : 1;
+  std::cout << (seen == 4 && serving ? "error_handling: as expected" : "error_handling: UNEXPECTED") << std::endl;
+  return seen == 4 && serving ? 0 : 1;
 } catch (const crew::Error& e) {
   std::cerr << "crew-error-handling: " << e.what() << std::endl;
   return 1;

@@ -36,6 +36,8 @@ public:
   bool ready() const { return result_.ready(); }
   bool wait(std::chrono::milliseconds timeout = forever) const { return result_.wait(timeout); }
   bool successful() const { return result_.successful(); }
+  result_state status() const { return result_.status(); }
+  result_state wait_for(std::chrono::milliseconds timeout) const { return result_.wait_for(timeout); }
   /// Items whose results have arrived.
   std::size_t progress() const;
   std::chrono::duration<double> elapsed() const { return result_.elapsed(); }

@@ -23,6 +23,13 @@ namespace crew {
 /// A timeout that never expires.
 inline constexpr std::chrono::milliseconds forever{-1};
 
+/// Where a result stands: a state to read, never an exception (AsyncResult::status, wait_for).
+enum class result_state {
+  pending,    ///< some answers have not arrived
+  succeeded,  ///< every answer arrived, none an error
+  failed,     ///< every answer arrived, at least one an error
+};
+
 namespace detail {
 struct ResultState;
 }
@@ -40,6 +47,8 @@ struct ResultMetadata {
   std::string stderr_text;                          ///< what the task wrote to std::cerr / ctx.err()
 };
 
+/// Every member but the constructors throws InputError [crew.input.empty_result] on an empty
+/// AsyncResult (default-constructed or moved-from): there is no task to ask about.
 class AsyncResult {
 public:
   AsyncResult() = default;
@@ -55,7 +64,15 @@ public:
   bool ready() const;
   /// Waits until ready or `timeout` passes; true if ready.
   bool wait(std::chrono::milliseconds timeout = forever) const;
-  /// True if every engine answered without error. Throws Error if not ready yet.
+  /// Waits until ready or `timeout` passes, then says where the result stands (pending if the
+  /// timeout passed first). Never throws for a result that is late or failed.
+  result_state wait_for(std::chrono::milliseconds timeout) const;
+  /// Where the result stands now: pending, succeeded or failed.
+  result_state status() const;
+  /// Where the i-th target's answer stands now.
+  result_state status(std::size_t i) const;
+  /// True if every engine answered without error; false while any answer is pending (status()
+  /// tells pending from failed).
   bool successful() const;
   /// How many engines have answered.
   std::size_t progress() const;
@@ -63,8 +80,11 @@ public:
   std::chrono::duration<double> elapsed() const;
 
   /// Waits, then returns the result: one value for a single-engine view (rc[3]), a list in target
-  /// order otherwise. Throws TimeoutError if `timeout` passes; RemoteError (EngineError if the
-  /// engine died) for a single-engine failure; CompositeError if any of several engines failed.
+  /// order otherwise. Throws TimeoutError if `timeout` passes (the task goes on); for a
+  /// single-engine failure a RemoteError of the type its code calls for: EngineError (the engine
+  /// died), TaskAborted (aborted before it ran), TaskTimeout (not started within its own
+  /// timeout), DependencyError (a dependency failed or can never be met); CompositeError if any
+  /// of several engines failed (raise_first() throws the first as its own type).
   Value get(std::chrono::milliseconds timeout = forever) const;
   /// get(), converted: ar.get_as<double>(), ar.get_as<std::vector<double>>().
   template <class T>
@@ -74,10 +94,12 @@ public:
   /// Waits, then returns {engine id: value}; throws like get().
   std::map<int, Value> get_dict(std::chrono::milliseconds timeout = forever) const;
 
-  /// The i-th target's outcome without throwing for remote errors (after waiting).
+  /// The i-th target's error, without throwing it; nullopt while it is pending or if it
+  /// succeeded (status(i) tells which).
   std::optional<RemoteError> error(std::size_t i) const;
-  /// The i-th target's value (throws its RemoteError if it failed, Error if not ready).
-  Value value(std::size_t i) const;
+  /// The i-th target's value, waiting for it like get(): throws its error (as get() would for a
+  /// single engine) if it failed, TimeoutError if `timeout` passes first.
+  Value value(std::size_t i, std::chrono::milliseconds timeout = forever) const;
   ResultMetadata metadata(std::size_t i = 0) const;
 
 private:

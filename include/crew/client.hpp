@@ -69,7 +69,8 @@ struct ResultStatus {
 };
 
 struct ClientOptions {
-  /// How long to wait for the controller: at connect and for each query.
+  /// How long to wait for the controller: at connect (then ConnectionError
+  /// [crew.connection.timeout]) and for each query (then ConnectionError [crew.connection.lost]).
   std::chrono::milliseconds timeout{10000};
   /// Keep freed blocks of up to 1 GiB for reuse instead of returning them to the kernel (glibc
   /// mallopt, process-wide). Large results then land in memory touched before, which on many

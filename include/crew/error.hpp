@@ -1,83 +1,27 @@
 #pragma once
-// crew's error taxonomy: stable codes (`errc`) and the exceptions thrown at the API edge.
+// crew's error taxonomy: stable codes (`errc`, crew/errc.hpp) and the exceptions thrown at the API
+// edge. Every message reads "[crew.<family>.<name>] what happened; what to do", so users can
+// search for the code and tests can match codes instead of prose.
 //
-// Every message reads "[crew.<family>.<name>] what happened; what to do", so users can search
-// for the code and tests can match codes instead of prose.
+// One habit raises them: throw_error(code, what, hint) throws the type that the code's family
+// calls for (the table below), so a code and its exception type never disagree:
+//
+//   connection.*  ConnectionError        protocol.*  ProtocolError
+//   input.*       InputError             launch.*    LaunchError
+//   timeout.*     TimeoutError           mpi.*       MpiError
+//   remote.*      RemoteError, or        internal.*  Error
+//                 EngineError (engine_died), TaskAborted (aborted), TaskTimeout (task_timeout),
+//                 DependencyError (impossible_dependency, dependency_failed)
 
-#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "crew/errc.hpp"
+
 namespace crew {
 
-/// Stable error codes. The numbers never change meaning; new codes get new numbers.
-enum class errc : std::uint16_t {
-  none = 0,
-  // connection.*: reaching the controller
-  no_profile = 100,          ///< no controller.json in the profile: no cluster is running there
-  controller_timeout = 101,  ///< the controller did not answer within the timeout
-  controller_gone = 102,     ///< controller.json names a controller process that no longer exists
-  client_closed = 103,       ///< the client was shut down while a call was waiting
-  // input.*: what the caller passed in
-  bad_json = 200,        ///< a JSON literal did not parse
-  bad_targets = 201,     ///< a --targets / view spec did not parse
-  unknown_target = 202,  ///< an engine id that is not registered
-  bad_option = 203,      ///< a command-line option or API argument out of range
-  value_type = 204,      ///< a Value holds another type than the one asked for
-  bad_profile = 205,     ///< a profile name or file that cannot be used
-  not_a_sequence = 206,  ///< scatter / gather of something that is not an array or a list
-  already_done = 207,    ///< abort of tasks that had all finished already
-  unknown_task = 208,    ///< a msg_id the controller has no record of
-  usage = 209,           ///< a command line that does not parse: unknown verb or option, missing argument
-  bad_name = 210,        ///< a variable name that is not one (letters, digits, '_'; not starting with a digit)
-  // remote.*: reported by an engine
-  unknown_function = 300,  ///< no function of that name on the engine
-  bad_arguments = 301,     ///< wrong argument count or type for the function
-  exception = 302,         ///< the function threw
-  engine_died = 303,       ///< the engine (its world) died while holding the task
-  plugin_failed = 304,     ///< a plugin library could not be loaded
-  unknown_name = 305,      ///< a name missing from the engine's namespace
-  engine_dead = 306,       ///< the task targets an engine that is not alive
-  aborted = 307,           ///< the task was dropped before it ran (shutdown, abort)
-  mismatch = 308,          ///< engines' values that cannot be combined (dtype, shape, kind)
-  io_failed = 309,         ///< a file operation on the engines failed (HDF5: missing file, dataset)
-  // remote.*: from the load balancer, for tasks that never reached an engine
-  impossible_dependency = 310,  ///< a dependency that can never be met (unknown id, follow on two engines)
-  dependency_failed = 311,      ///< a prerequisite failed and the dependency did not allow failure
-  task_timeout = 312,           ///< the task was not handed to an engine within its timeout
-  no_matching_engine = 313,     ///< no alive engine of the view meets the task's `requires`
-  copy_instead = 314,           ///< crew.pull_inline: an array too large to answer inline (the client copies it)
-  withdrawn = 315,              ///< a balanced task a draining world gave back unstarted (the controller requeues it)
-  // protocol.*: messages on the wire
-  bad_signature = 400,  ///< missing or wrong HMAC signature
-  malformed = 401,      ///< frames that do not decode
-  oversized = 402,      ///< a message above the size limit
-  unexpected = 403,     ///< a well-formed message that makes no sense here
-  // launch.*: starting and stopping clusters
-  launcher_not_found = 500,      ///< mpirun (or another launcher program) is not on PATH
-  launcher_failed = 501,         ///< the launcher exited with an error
-  engines_not_registered = 502,  ///< engines did not register before the deadline
-  already_running = 503,         ///< the profile already has a running cluster
-  not_running = 504,             ///< there is no cluster to stop / inspect
-  controller_failed = 505,       ///< the controller process failed to start
-  unknown_launcher = 506,        ///< no launcher of that name (built in, site or user)
-  bad_launcher = 507,            ///< a launcher file that does not parse or lacks a key
-  bad_template = 508,            ///< a job-script template that cannot be rendered (unknown or unset variable)
-  job_rejected = 509,            ///< the batch scheduler refused the submission
-  job_ended = 510,               ///< the batch job ended before its engines registered
-  interrupted = 511,             ///< a signal (Ctrl-C) ended the wait; what was started is stopped
-  // timeout.*
-  wait_timeout = 600,  ///< a result did not arrive within the caller's timeout
-  // internal.*
-  internal = 900,  ///< a bug in crew: please report it with the log
-};
-
-/// "family.name" of a code, e.g. "remote.unknown_function".
-std::string_view errc_name(errc code) noexcept;
-/// The code named "family.name", or errc::none.
-errc errc_from_name(std::string_view name) noexcept;
 /// "[crew.family.name] message"
 std::string format_error(errc code, std::string_view message);
 
@@ -100,9 +44,10 @@ public:
   using Error::Error;
 };
 
-/// A wait ran past its deadline.
+/// A wait ran past the caller's deadline (the work goes on).
 class TimeoutError : public Error {
 public:
+  using Error::Error;
   explicit TimeoutError(std::string message) : Error(errc::wait_timeout, std::move(message)) {}
 };
 
@@ -154,6 +99,41 @@ public:
   using RemoteError::RemoteError;
 };
 
+/// The task was dropped before it ran: aborted (`abort`), or its engines shut down.
+class TaskAborted : public RemoteError {
+public:
+  using RemoteError::RemoteError;
+};
+
+/// A load-balanced task was not handed to an engine within its own `timeout` (the task is
+/// over; unlike TimeoutError, which is the caller's wait running out while the task goes on).
+class TaskTimeout : public RemoteError {
+public:
+  using RemoteError::RemoteError;
+};
+
+/// A task's dependency failed (remote.dependency_failed) or can never be met
+/// (remote.impossible_dependency): the task did not run.
+class DependencyError : public RemoteError {
+public:
+  using RemoteError::RemoteError;
+};
+
+/// An MPI routine failed inside an engine's world (crew's communicators return errors instead of
+/// aborting the world). routine() is e.g. "MPI_Scatterv", error_class() MPI's error class.
+class MpiError : public Error {
+public:
+  using Error::Error;
+  /// "<routine> failed: <class name>: <MPI's error string>"
+  MpiError(std::string routine, int error_class, std::string_view error_class_name, std::string_view error_string);
+  const std::string& routine() const noexcept { return routine_; }
+  int error_class() const noexcept { return error_class_; }
+
+private:
+  std::string routine_;
+  int error_class_ = 0;
+};
+
 /// Errors from several engines at once; what() lists the first few.
 class CompositeError : public RemoteError {
 public:
@@ -165,5 +145,35 @@ public:
 private:
   std::vector<RemoteError> errors_;
 };
+
+/// The exception type throw_error raises for `code` (the table at the top of this file), e.g.
+/// "TaskAborted" for remote.aborted.
+constexpr std::string_view exception_type_name(errc code) noexcept {
+  switch (code) {
+  case errc::engine_died: return "EngineError";
+  case errc::aborted: return "TaskAborted";
+  case errc::task_timeout: return "TaskTimeout";
+  case errc::impossible_dependency:
+  case errc::dependency_failed: return "DependencyError";
+  default: break;
+  }
+  const std::string_view family = errc_family(code);
+  if (family == "connection") return "ConnectionError";
+  if (family == "input") return "InputError";
+  if (family == "timeout") return "TimeoutError";
+  if (family == "protocol") return "ProtocolError";
+  if (family == "launch") return "LaunchError";
+  if (family == "mpi") return "MpiError";
+  if (family == "remote") return "RemoteError";
+  return "Error";
+}
+
+/// The one way to raise an error from a code: throws the exception type of `code`'s family (see
+/// the top of this file) with the message "what; hint" (hint: what to do; may be empty).
+[[noreturn]] void throw_error(errc code, std::string_view what, std::string_view hint = {});
+
+/// Throws `error` as the type its code calls for: EngineError, TaskAborted, TaskTimeout,
+/// DependencyError or RemoteError (a RemoteError kept by value, e.g. in CompositeError::errors()).
+[[noreturn]] void throw_remote_error(const RemoteError& error);
 
 }  // namespace crew

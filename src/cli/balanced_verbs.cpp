@@ -91,14 +91,13 @@ int call_balanced(const Common& c, const std::string& function, const std::vecto
 
 int map(const Common& c, const std::string& function, const MapArgs& m, const BalanceArgs& b) {
   if (m.json.empty() == m.npy.empty())
-    throw InputError(errc::bad_option, "map needs the sequence: a JSON list ('[1,2,3]') or --npy FILE, one of them");
+    throw_error(errc::bad_option, "map needs the sequence: a JSON list ('[1,2,3]') or --npy FILE, one of them");
   Value sequence =
       m.npy.empty() ? parse_argument(m.json, "the sequence of `crew map " + function + "`") : Value(read_npy(m.npy));
   (void)seq::length(sequence, "map");  // a clear error before connecting
   if (!m.balanced && (m.chunksize > 0 || m.unordered || b.given()))
-    throw InputError(errc::bad_option,
-                     "--chunksize, --unordered and the task options are for load-balanced maps: add --lb");
-  if (b.no_wait) throw InputError(errc::bad_option, "map waits for its results; --no-wait is for `crew call --lb`");
+    throw_error(errc::bad_option, "--chunksize, --unordered and the task options are for load-balanced maps: add --lb");
+  if (b.no_wait) throw_error(errc::bad_option, "map waits for its results; --no-wait is for `crew call --lb`");
   const Client rc = connect(c);
   const AsyncMap result =
       m.balanced ? balanced_view(rc, c)
@@ -117,9 +116,8 @@ int map(const Common& c, const std::string& function, const MapArgs& m, const Ba
   if (!m.out.empty()) {
     std::string why;
     if (!seq::array_like(all, &why))  // numbers, or lists / arrays of one shape: numpy.array's rules
-      throw InputError(errc::bad_option, "--out writes .npy files, and the results are not an array (" +
-                                             seq::describe(all) + ": " + why +
-                                             "); leave out --out to print them as JSON");
+      throw_error(errc::bad_option, "--out writes .npy files, and the results are not an array (" + seq::describe(all) +
+                                        ": " + why + "); leave out --out to print them as JSON");
     all = Value(*to_array(all));
     write_npy(m.out, all.as_array());
     if (c.json)
@@ -213,8 +211,8 @@ int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait)
   const Client rc = connect(c);
   const ResultStatus s = rc.result_status(msg_ids);
   if (!s.unknown.empty())
-    throw InputError(errc::unknown_task, "no task " + ids_line(s.unknown) +
-                                             " is known to the controller (mistyped, or from before it restarted)");
+    throw_error(errc::unknown_task, "no task " + ids_line(s.unknown) +
+                                        " is known to the controller (mistyped, or from before it restarted)");
   std::vector<std::pair<std::string, AsyncResult>> fetched;  // the ones done, or waited for
   for (const auto& id : msg_ids)
     if (wait || std::find(s.pending.begin(), s.pending.end(), id) == s.pending.end())

@@ -43,8 +43,8 @@ namespace {
 
 controller::Scheme scheme_or_throw(const std::string& name) {
   if (auto s = controller::scheme_from_name(name)) return *s;
-  throw InputError(errc::bad_option,
-                   "--scheme " + name + ": no such load-balancing scheme; choose one of " + controller::scheme_names());
+  throw_error(errc::bad_option,
+              "--scheme " + name + ": no such load-balancing scheme; choose one of " + controller::scheme_names());
 }
 
 cluster::LaunchSettings launch_settings(const Common& c, const StartArgs& a) {
@@ -72,9 +72,9 @@ cluster::LaunchSettings launch_settings(const Common& c, const StartArgs& a) {
 
 cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   if (a.engines == 0 || a.engines < -1)
-    throw InputError(errc::bad_option, "-n " + std::to_string(a.engines) +
-                                           ": a cluster needs at least 1 engine (mpirun itself would read -n 0 as "
-                                           "'one per core')");
+    throw_error(errc::bad_option, "-n " + std::to_string(a.engines) +
+                                      ": a cluster needs at least 1 engine (mpirun itself would read -n 0 as "
+                                      "'one per core')");
   cluster::StartOptions o;
   o.profile = c.profile;
   o.engines = a.engines < 0 ? 0 : a.engines;
@@ -118,7 +118,7 @@ nlohmann::json job_ids(const cluster::ClusterState& state) {
 
 int cluster_add(const Common& c, const StartArgs& a) {
   if (a.engines < 1 && a.hosts.empty())
-    throw InputError(errc::bad_option, "cluster add needs -n K (K >= 1): how many engines to add");
+    throw_error(errc::bad_option, "cluster add needs -n K (K >= 1): how many engines to add");
   const auto before = cluster::status(c.profile, std::chrono::milliseconds(5000)).state;
   const auto r = cluster::add(start_options(c, a), reporter(c));
   const std::size_t first_new = before ? before->worlds.size() : 0;
@@ -304,7 +304,7 @@ int jobscript(const Common& c, const StartArgs& a, const std::string& out_file, 
     }
     return exit_ok;
   }
-  if (a.engines < 1) throw InputError(errc::bad_option, "jobscript needs -n N (N >= 1): the engines of the world");
+  if (a.engines < 1) throw_error(errc::bad_option, "jobscript needs -n N (N >= 1): the engines of the world");
   const auto d = cluster::find_launcher(a.launcher);
   cluster::require_reachable_controller(c.profile, d, !a.hosts.empty());
   cluster::LaunchSettings settings = launch_settings(c, a);
@@ -325,7 +325,7 @@ int jobscript(const Common& c, const StartArgs& a, const std::string& out_file, 
     std::ofstream out(out_file);
     ::chmod(out_file.c_str(), 0600);
     out << text;
-    if (!out) throw InputError(errc::bad_option, "cannot write " + out_file);
+    if (!out) throw_error(errc::bad_option, "cannot write " + out_file);
     std::cerr << "crew: wrote " << out_file << " (mode 0600" << (carries_key ? ": it holds the cluster's key" : "")
               << "); submit it with the " << d.name << " launcher's own command" << std::endl;
   } else {

@@ -47,8 +47,8 @@ std::optional<Value> joined_outcome(const Common& c, const AsyncResult& ar, int&
 Value write_joined(const std::string& name, const Value& v, const std::string& npy) {
   std::string why;
   if (!seq::array_like(v, &why))  // lists of numbers are written as the arrays they make
-    throw InputError(errc::bad_option, "'" + name + "' is " + seq::describe(v) + " on the engines, not an array (" +
-                                           why + "); --npy writes arrays (drop --npy to see it)");
+    throw_error(errc::bad_option, "'" + name + "' is " + seq::describe(v) + " on the engines, not an array (" + why +
+                                      "); --npy writes arrays (drop --npy to see it)");
   Value joined(*to_array(v));
   write_npy(npy, joined.as_array());
   return joined;
@@ -69,7 +69,7 @@ std::string engine_path(const Common& c, const Client& rc, const DirectView& vie
 
 int scatter(const Common& c, const std::string& name, const std::string& json, const std::string& npy) {
   if (json.empty() == npy.empty())
-    throw InputError(errc::bad_option, "give the sequence either as JSON (e.g. '[1,2,3]') or with --npy FILE");
+    throw_error(errc::bad_option, "give the sequence either as JSON (e.g. '[1,2,3]') or with --npy FILE");
   check_variable_name(name, "scatter");
   Value data = npy.empty() ? parse_json(json) : Value(read_npy(npy));
   const std::uint64_t length = seq::length(data, "scatter");
@@ -133,7 +133,7 @@ int gather(const Common& c, const std::string& name, const std::string& npy) {
 
 int reduce(const Common& c, const std::string& name, const std::string& op_text, const std::string& npy) {
   const auto o = op_from_name(op_text);
-  if (!o) throw InputError(errc::bad_option, "--op " + op_text + ": use sum, prod, min or max");
+  if (!o) throw_error(errc::bad_option, "--op " + op_text + ": use sum, prod, min or max");
   const Client rc = connect(c);
   return print_joined(c, "reduce", name, target_view(rc, c.targets).reduce(name, *o), npy);
 }

@@ -24,7 +24,7 @@ constexpr Descr descrs[] = {
 };
 
 [[noreturn]] void bad(const std::filesystem::path& path, const std::string& why) {
-  throw InputError(errc::bad_option, path.string() + ": " + why);
+  throw_error(errc::bad_option, path.string() + ": " + why);
 }
 
 /// The value of 'key' in the header dict, as written by numpy: "'<f8'", "False", "(3, 4)".

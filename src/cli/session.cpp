@@ -32,7 +32,7 @@ DirectView target_view(const Client& rc, const std::string& spec) {
   auto ids = parse_targets(spec);
   if (!ids) {
     auto all = rc.ids();
-    if (all.empty()) throw InputError(errc::unknown_target, "the cluster has no engines alive; see `crew engines`");
+    if (all.empty()) throw_error(errc::unknown_target, "the cluster has no engines alive; see `crew engines`");
     return rc[all];
   }
   return rc[*ids];
@@ -45,7 +45,7 @@ Value parse_argument(const std::string& text, const std::string& what) {
     std::string hint;
     if (!text.empty() && text.front() != '"' && text.front() != '[' && text.front() != '{')
       hint = "; strings need JSON quotes, e.g. '\"" + text + "\"'";
-    throw InputError(errc::bad_json, what + ": " + e.message() + hint);
+    throw_error(errc::bad_json, what + ": " + e.message() + hint);
   }
 }
 
@@ -114,10 +114,10 @@ void check_variable_name(const std::string& name, const std::string& what) {
   std::string hint;
   if (name.find_first_of(" \t") != std::string::npos)
     hint = "; no spaces around '=': write NAME=JSON as one word, e.g. a=5";
-  throw InputError(errc::bad_name, what + ": '" + name +
-                                       "' is not a variable name: names are letters, digits and '_', not starting "
-                                       "with a digit" +
-                                       hint);
+  throw_error(errc::bad_name, what + ": '" + name +
+                                  "' is not a variable name: names are letters, digits and '_', not starting "
+                                  "with a digit" +
+                                  hint);
 }
 
 }  // namespace crew::cli

@@ -36,7 +36,7 @@ const CLI::App* verb_named(const CLI::App& app, const std::string& word) {
     for (std::size_t i = 0; i < verbs.size(); ++i) msg += (i ? ", " : "") + verbs[i];
     msg += " (`" + path + " --help` says what each does)";
   }
-  throw InputError(errc::usage, msg);
+  throw_error(errc::usage, msg);
 }
 
 }  // namespace

@@ -57,9 +57,9 @@ void call_options(CLI::App& cmd, Args& a) {
 
 int run_call(Args& a) {
   if (!a.lb && a.balance.given())
-    throw InputError(errc::bad_option,
-                     "--after, --follow, --task-timeout, --retries, --require and --no-wait are for load-balanced "
-                     "calls: add --lb");
+    throw_error(errc::bad_option,
+                "--after, --follow, --task-timeout, --retries, --require and --no-wait are for load-balanced "
+                "calls: add --lb");
   // The builtin `functions` answers one list per engine: shown as `crew functions` shows it.
   if (!a.lb && a.function == "functions" && a.values.empty() && !a.common.json) return functions(a.common, false);
   return a.lb ? call_balanced(a.common, a.function, a.values, a.balance) : call(a.common, a.function, a.values);

@@ -211,7 +211,7 @@ int push(const Common& c, const std::vector<std::string>& assignments) {
   for (const auto& a : assignments) {
     const auto eq = a.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw InputError(errc::bad_option, "'" + a + "' is not NAME=JSON; write e.g. a='[1,2,3]' b='\"text\"'");
+      throw_error(errc::bad_option, "'" + a + "' is not NAME=JSON; write e.g. a='[1,2,3]' b='\"text\"'");
     const std::string name = a.substr(0, eq);
     check_variable_name(name, "push '" + a + "'");
     values.insert_or_assign(name, parse_argument(a.substr(eq + 1), "the value of " + name));

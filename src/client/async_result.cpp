@@ -7,18 +7,35 @@
 namespace crew {
 namespace {
 
-/// Slot i's error as get() reports it, for `engine` (-1: one answer for all engines). The
-/// thrower keeps the exception's own type (an EngineError is not sliced to a RemoteError).
+/// Slot i's error, for `engine` (-1: one answer for all engines).
 RemoteError to_remote_error(const detail::ResultState& s, std::size_t i, int engine) {
   const auto& e = s.slots[i].error();
-  if (e.code == errc::engine_died) return EngineError(e.code, engine, e.type, e.message, e.context);
   return RemoteError(e.code, engine, e.type, e.message, e.context);
 }
 
+/// Throws slot i's error as the type its code calls for (EngineError, TaskAborted, ...).
 [[noreturn]] void throw_slot_error(const detail::ResultState& s, std::size_t i, int engine) {
-  const auto& e = s.slots[i].error();
-  if (e.code == errc::engine_died) throw EngineError(e.code, engine, e.type, e.message, e.context);
-  throw RemoteError(e.code, engine, e.type, e.message, e.context);
+  throw_remote_error(to_remote_error(s, i, engine));
+}
+
+result_state slot_state(const detail::ResultSlot& slot) {
+  if (!slot.done) return result_state::pending;
+  return slot.failed() ? result_state::failed : result_state::succeeded;
+}
+
+/// Caller holds the state's mutex.
+result_state state_of(const detail::ResultState& s) {
+  if (s.remaining != 0) return result_state::pending;
+  for (const auto& slot : s.slots)
+    if (slot.failed()) return result_state::failed;
+  return result_state::succeeded;
+}
+
+[[noreturn]] void throw_late(std::size_t arrived, std::size_t of, std::chrono::milliseconds timeout) {
+  throw_error(errc::wait_timeout,
+              std::to_string(arrived) + " of " + std::to_string(of) + " results arrived within " +
+                  std::to_string(timeout.count()) + " ms",
+              "wait longer with get(timeout) or check the engines with `crew engines`");
 }
 
 /// Decodes a slot's value once (caller holds the state's mutex).
@@ -35,7 +52,9 @@ bool wait_ready(detail::ResultState& s, std::unique_lock<std::mutex>& lock, std:
 }  // namespace
 
 void AsyncResult::check_valid() const {
-  if (!state_) throw Error(errc::bad_option, "this AsyncResult is empty (default-constructed)");
+  if (!state_)
+    throw_error(errc::empty_result, "this AsyncResult holds no task (it was default-constructed or moved from)",
+                "use one that a view's call returned");
 }
 
 const std::vector<std::string>& AsyncResult::msg_ids() const {
@@ -69,15 +88,26 @@ bool AsyncResult::wait(std::chrono::milliseconds timeout) const {
   return wait_ready(*state_, lock, timeout);
 }
 
-bool AsyncResult::successful() const {
+result_state AsyncResult::wait_for(std::chrono::milliseconds timeout) const {
+  check_valid();
+  std::unique_lock lock(state_->mutex);
+  wait_ready(*state_, lock, timeout);
+  return state_of(*state_);
+}
+
+result_state AsyncResult::status() const {
   check_valid();
   std::lock_guard lock(state_->mutex);
-  if (state_->remaining != 0)
-    throw Error(errc::bad_option, "successful() needs a finished result; call wait() or get() first");
-  for (const auto& slot : state_->slots)
-    if (slot.failed()) return false;
-  return true;
+  return state_of(*state_);
 }
+
+result_state AsyncResult::status(std::size_t i) const {
+  check_valid();
+  std::lock_guard lock(state_->mutex);
+  return slot_state(state_->slots.at(i));
+}
+
+bool AsyncResult::successful() const { return status() == result_state::succeeded; }
 
 std::size_t AsyncResult::progress() const {
   check_valid();
@@ -95,12 +125,8 @@ std::chrono::duration<double> AsyncResult::elapsed() const {
 Value AsyncResult::get(std::chrono::milliseconds timeout) const {
   check_valid();
   std::unique_lock lock(state_->mutex);
-  if (!wait_ready(*state_, lock, timeout)) {
-    const std::size_t n = state_->slots.size();
-    throw TimeoutError(std::to_string(n - state_->remaining) + " of " + std::to_string(n) + " results arrived within " +
-                       std::to_string(timeout.count()) +
-                       " ms; wait longer with get(timeout) or check the engines with `crew engines`");
-  }
+  if (!wait_ready(*state_, lock, timeout))
+    throw_late(state_->slots.size() - state_->remaining, state_->slots.size(), timeout);
   if (state_->joined && !state_->slots.empty()) {
     // One answer for all targets (gather, reduce).
     auto& slot = state_->slots.front();
@@ -138,16 +164,16 @@ std::optional<RemoteError> AsyncResult::error(std::size_t i) const {
   check_valid();
   std::lock_guard lock(state_->mutex);
   const auto& slot = state_->slots.at(i);
-  if (!slot.done) throw Error(errc::bad_option, "result " + std::to_string(i) + " has not arrived; wait() first");
-  if (!slot.failed()) return std::nullopt;
+  if (!slot.done || !slot.failed()) return std::nullopt;
   return to_remote_error(*state_, i, state_->targets[i]);
 }
 
-Value AsyncResult::value(std::size_t i) const {
+Value AsyncResult::value(std::size_t i, std::chrono::milliseconds timeout) const {
   check_valid();
-  std::lock_guard lock(state_->mutex);
+  std::unique_lock lock(state_->mutex);
   auto& slot = state_->slots.at(i);
-  if (!slot.done) throw Error(errc::bad_option, "result " + std::to_string(i) + " has not arrived; wait() first");
+  const Deadline deadline = timeout < std::chrono::milliseconds::zero() ? Deadline::max() : deadline_after(timeout);
+  if (!detail::wait_on(*state_, lock, deadline, [&] { return slot.done; })) throw_late(0, 1, timeout);
   if (slot.failed()) throw_slot_error(*state_, i, state_->targets[i]);
   return slot_value(slot);
 }

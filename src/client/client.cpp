@@ -81,8 +81,8 @@ std::vector<EngineInfo> Client::engines(int at_least, std::chrono::milliseconds 
 std::vector<int> Client::wait_for_engines(int n, std::chrono::milliseconds timeout) const {
   const auto ids = alive_ids(engines(n, timeout));
   if (static_cast<int>(ids.size()) < n)
-    throw TimeoutError(std::to_string(ids.size()) + " of " + std::to_string(n) + " engines registered within " +
-                       std::to_string(timeout.count()) + " ms");
+    throw_error(errc::wait_timeout, std::to_string(ids.size()) + " of " + std::to_string(n) +
+                                        " engines registered within " + std::to_string(timeout.count()) + " ms");
   return ids;
 }
 
@@ -90,10 +90,10 @@ DirectView Client::operator[](int id) const { return DirectView(core_, {id}, tru
 
 DirectView Client::operator[](std::vector<int> ids) const {
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] < 0) throw InputError(errc::bad_targets, "engine id " + std::to_string(ids[i]) + " is negative");
+    if (ids[i] < 0) throw_error(errc::bad_targets, "engine id " + std::to_string(ids[i]) + " is negative");
     if (std::find(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(i), ids[i]) !=
         ids.begin() + static_cast<std::ptrdiff_t>(i))
-      throw InputError(errc::bad_targets, "engine " + std::to_string(ids[i]) + " appears twice in the view's targets");
+      throw_error(errc::bad_targets, "engine " + std::to_string(ids[i]) + " appears twice in the view's targets");
   }
   return DirectView(core_, std::move(ids), false);
 }
@@ -111,8 +111,8 @@ DirectView Client::view(int world) const {
   if (ids.empty()) {
     std::string known;
     for (int w : worlds) known += (known.empty() ? "" : ", ") + std::to_string(w);
-    throw InputError(errc::unknown_target, "world " + std::to_string(world) + " has no alive engines (worlds alive: " +
-                                               (known.empty() ? "none" : known) + "; see `crew engines`)");
+    throw_error(errc::unknown_target, "world " + std::to_string(world) + " has no alive engines (worlds alive: " +
+                                          (known.empty() ? "none" : known) + "; see `crew engines`)");
   }
   return DirectView(core_, std::move(ids), false);
 }
@@ -123,9 +123,9 @@ LoadBalancedView Client::load_balanced_view(std::vector<int> targets) const {
     const int id = targets[i];
     if (std::find(targets.begin(), targets.begin() + static_cast<std::ptrdiff_t>(i), id) !=
         targets.begin() + static_cast<std::ptrdiff_t>(i))
-      throw InputError(errc::bad_targets, "engine " + std::to_string(id) + " appears twice in the view's targets");
+      throw_error(errc::bad_targets, "engine " + std::to_string(id) + " appears twice in the view's targets");
     if (std::none_of(all.begin(), all.end(), [&](const EngineInfo& e) { return e.id == id; }))
-      throw InputError(errc::unknown_target, "there is no engine " + std::to_string(id) + " (see `crew engines`)");
+      throw_error(errc::unknown_target, "there is no engine " + std::to_string(id) + " (see `crew engines`)");
   }
   std::sort(targets.begin(), targets.end());
   const std::size_t alive = static_cast<std::size_t>(
@@ -170,9 +170,9 @@ AsyncResult Client::get_result(const std::string& msg_id) const {
     const Value body = Value::dict({{"msg_ids", Value::list({msg_id})}, {"resend", true}});
     const Value r = core_->request(wire::MsgKind::result_request, body, core_->timeout()).body();
     if (!r["unknown"].as_list().empty())
-      throw InputError(errc::unknown_task, "no task " + msg_id +
-                                               " is known to the controller (a mistyped id, or one from before it "
-                                               "restarted)");
+      throw_error(errc::unknown_task, "no task " + msg_id +
+                                          " is known to the controller (a mistyped id, or one from before it "
+                                          "restarted)");
   } catch (...) {
     core_->forget(state);
     throw;

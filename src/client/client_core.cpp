@@ -25,21 +25,20 @@ ControllerFile read_controller_file(const std::filesystem::path& file, const std
                                      ? "start a cluster with `crew cluster start -n 4`"
                                      : "start one with `crew cluster start -n 4 --profile " + profile_hint + "`";
   if (!std::filesystem::exists(file))
-    throw ConnectionError(errc::no_profile, "no controller is running for " +
-                                                (profile_hint.empty() ? file.string()
-                                                                      : "profile '" + profile_hint + "' (" +
-                                                                            file.string() + " does not exist)") +
-                                                "; " + start_hint);
+    throw_error(errc::no_profile,
+                "no controller is running for " +
+                    (profile_hint.empty() ? file.string()
+                                          : "profile '" + profile_hint + "' (" + file.string() + " does not exist)") +
+                    "; " + start_hint);
   ControllerFile cf;
   try {
     cf = controller_file_from_json(read_json_file(file), file);
   } catch (const InputError& e) {
-    throw ConnectionError(errc::no_profile, e.message());
+    throw_error(errc::no_profile, e.message());
   }
   if (cf.pid > 0 && cf.host == host_name() && !proc::alive(static_cast<pid_t>(cf.pid)))
-    throw ConnectionError(errc::controller_gone, file.string() + " names controller pid " + std::to_string(cf.pid) +
-                                                     ", which is not running (it did not shut down cleanly); " +
-                                                     start_hint);
+    throw_error(errc::controller_gone, file.string() + " names controller pid " + std::to_string(cf.pid) +
+                                           ", which is not running (it did not shut down cleanly); " + start_hint);
   return cf;
 }
 
@@ -67,9 +66,10 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
     if (info.is_dict() && info.contains("session") && info["session"].is_string())
       msg_session_ = info["session"].as_string();
     pending_.set_prefix(msg_session_ + "-");
-  } catch (const TimeoutError&) {
+  } catch (const ConnectionError& e) {
+    if (e.code() != errc::connection_lost) throw;
     stop_io();
-    throw ConnectionError(
+    throw_error(
         errc::controller_timeout,
         "no controller answered at " + url_ + " within " + seconds_text(timeout_) + " (from " + file_.string() +
             "); is it running? check with `crew cluster status" +
@@ -152,10 +152,10 @@ void ClientCore::check_size(const wire::Outgoing& m, const std::string& function
   std::uint64_t bytes = m.header_bytes.size() + streamed;
   for (const auto& f : m.payload) bytes += f.size();
   if (max_message_bytes_ && bytes > max_message_bytes_)
-    throw InputError(errc::oversized, "the call to " + function + " is " + bytes_text(bytes) +
-                                          ", above the controller's limit of " + bytes_text(max_message_bytes_) +
-                                          "; send less at once, or start the cluster with a larger "
-                                          "--max-message-size");
+    throw_error(errc::oversized, "the call to " + function + " is " + bytes_text(bytes) +
+                                     ", above the controller's limit of " + bytes_text(max_message_bytes_) +
+                                     "; send less at once, or start the cluster with a larger "
+                                     "--max-message-size");
 }
 
 wire::Outgoing ClientCore::request_for(ResultState& state, std::string_view function, Value::List args,
@@ -283,7 +283,7 @@ void ClientCore::forget(const std::shared_ptr<ResultState>& state) {
 AbortReport ClientCore::abort(const std::vector<std::string>& msg_ids) {
   const Value body = Value::dict({{"msg_ids", Value(Value::List(msg_ids.begin(), msg_ids.end()))}});
   const wire::Packet p = request(wire::MsgKind::abort_request, body, timeout_);
-  if (p.header.error.failed()) throw InputError(p.header.error.code, p.header.error.message);
+  if (p.header.error.failed()) throw_error(p.header.error.code, p.header.error.message);
   const Value r = p.body();
   AbortReport report;
   report.aborted = r["aborted"].get<std::vector<std::string>>();
@@ -306,11 +306,11 @@ wire::Packet ClientCore::request(wire::MsgKind kind, const Value& body, std::chr
   if (reply.wait_for(timeout) != std::future_status::ready) {
     std::lock_guard lock(pending_mutex_);
     requests_.erase(h.request_id);
-    throw_timeout(wire::kind_name(kind), timeout);
+    throw_connection_lost(wire::kind_name(kind), timeout);
   }
   wire::Packet p = reply.get();
   if (p.header.kind == wire::MsgKind::request_error)
-    throw Error(p.header.error.code,
+    throw_error(p.header.error.code,
                 "the controller refused " + std::string(wire::kind_name(kind)) + ": " + p.header.error.message);
   return p;
 }
@@ -321,9 +321,10 @@ void ClientCore::stop_io() {
   if (io_.joinable()) io_.join();
 }
 
-void ClientCore::throw_timeout(std::string_view what, std::chrono::milliseconds timeout) const {
-  throw TimeoutError("the controller at " + url_ + " did not answer " + std::string(what) + " within " +
-                     seconds_text(timeout) + "; is it overloaded or gone? check `crew cluster status`");
+void ClientCore::throw_connection_lost(std::string_view what, std::chrono::milliseconds timeout) const {
+  throw_error(errc::connection_lost,
+              "the controller at " + url_ + " did not answer " + std::string(what) + " within " + seconds_text(timeout),
+              "is it overloaded or gone? check `crew cluster status`");
 }
 
 std::size_t ClientCore::outstanding() const {

@@ -130,7 +130,8 @@ public:
   void forget(const std::shared_ptr<ResultState>& state);
   /// Asks the controller to abort these tasks (throws InputError as LoadBalancedView::abort says).
   AbortReport abort(const std::vector<std::string>& msg_ids);
-  /// A blocking request/reply with the controller. Throws TimeoutError / ConnectionError.
+  /// A blocking request/reply with the controller. Throws ConnectionError (connection.lost) if
+  /// no reply comes within `timeout`.
   wire::Packet request(wire::MsgKind kind, const Value& body, std::chrono::milliseconds timeout);
 
   /// Waits until `done` (asked under state.mutex) holds or `deadline` passes; true if it holds.
@@ -165,7 +166,8 @@ private:
   /// A streamed answer (protocol/stream.hpp): its head, then its chunks, joined into one array.
   void on_stream_head(wire::Packet&& p);
   void on_stream_chunk(const wire::Packet& p);
-  [[noreturn]] void throw_timeout(std::string_view what, std::chrono::milliseconds timeout) const;
+  /// A request went unanswered: the controller stopped answering (ConnectionError, connection.lost).
+  [[noreturn]] void throw_connection_lost(std::string_view what, std::chrono::milliseconds timeout) const;
   /// A state with one slot per task, their msg ids fresh from this session.
   std::shared_ptr<ResultState> new_state(std::size_t tasks, std::string_view function, std::int64_t submitted_us);
   /// Throws InputError [crew.input.oversized] if `m` (plus `streamed` bytes sent after it) is

@@ -13,10 +13,9 @@ namespace {
 wire::DependencySpec spec_of(const Dependency& d) { return {d.msg_ids, d.all, d.success, d.failure}; }
 
 wire::BalanceSpec spec_of(const TaskOptions& o) {
-  if (o.retries < 0) throw InputError(errc::bad_option, "retries " + std::to_string(o.retries) + ": must be 0 or more");
+  if (o.retries < 0) throw_error(errc::bad_option, "retries " + std::to_string(o.retries) + ": must be 0 or more");
   if (o.timeout.count() < 0)
-    throw InputError(errc::bad_option,
-                     "timeout " + std::to_string(o.timeout.count()) + " ms: must be 0 (none) or more");
+    throw_error(errc::bad_option, "timeout " + std::to_string(o.timeout.count()) + " ms: must be 0 (none) or more");
   wire::BalanceSpec s;
   s.after = spec_of(o.after);
   s.follow = spec_of(o.follow);
@@ -54,7 +53,7 @@ std::size_t Range::size() const noexcept {
 Range range(std::int64_t stop) { return Range{0, stop, 1}; }
 
 Range range(std::int64_t start, std::int64_t stop, std::int64_t step) {
-  if (step == 0) throw InputError(errc::bad_option, "range(start, stop, step): step must not be 0");
+  if (step == 0) throw_error(errc::bad_option, "range(start, stop, step): step must not be 0");
   return Range{start, stop, step};
 }
 

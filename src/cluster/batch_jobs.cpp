@@ -106,12 +106,11 @@ std::string submit_job(const LauncherDefinition& d, const std::filesystem::path&
   if (d.script_on_stdin) options.stdin_file = script;
   const auto r = proc::run(argv, options);
   if (r.status != 0)
-    throw LaunchError(errc::job_rejected, d.name + " refused the job (`" + proc::command_text(argv) + "` exited " +
-                                              std::to_string(r.status) + "):\n" + complaint(r));
+    throw_error(errc::job_rejected, d.name + " refused the job (`" + proc::command_text(argv) + "` exited " +
+                                        std::to_string(r.status) + "):\n" + complaint(r));
   if (auto id = parse_job_id(d, r.out)) return *id;
-  throw LaunchError(errc::launcher_failed, "`" + proc::command_text(argv) + "` printed no job id that " +
-                                               d.file.string() + "'s submit.job_id ('" + d.job_id.source() +
-                                               "') matches:\n" + complaint(r));
+  throw_error(errc::launcher_failed, "`" + proc::command_text(argv) + "` printed no job id that " + d.file.string() +
+                                         "'s submit.job_id ('" + d.job_id.source() + "') matches:\n" + complaint(r));
 }
 
 std::map<std::string, JobStatus> query_jobs(const LauncherDefinition& d, const std::vector<std::string>& ids) {
@@ -204,8 +203,8 @@ std::optional<long> parse_clock_duration(const std::string& text) {
 long parse_walltime(const std::string& text) {
   const std::string t = trimmed(text);
   const auto bad = [&](const std::string& why) -> long {
-    throw InputError(errc::bad_option, "--walltime " + text + ": " + why +
-                                           "; write H:MM:SS (1:30:00), D-H:MM:SS (2-00:00:00) or whole minutes (90)");
+    throw_error(errc::bad_option, "--walltime " + text + ": " + why +
+                                      "; write H:MM:SS (1:30:00), D-H:MM:SS (2-00:00:00) or whole minutes (90)");
   };
   if (t.empty()) return bad("empty");
   if (t.find_first_not_of("0123456789") == std::string::npos) {

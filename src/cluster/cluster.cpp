@@ -142,7 +142,7 @@ std::vector<std::pair<std::string, std::string>> process_environment() {
 
 pid_t start_controller(const StartOptions& o, const std::string& ip, const fs::path& log, StartGuard& guard) {
   int ready[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0) throw LaunchError(errc::controller_failed, "pipe2 failed");
+  if (::pipe2(ready, O_CLOEXEC) != 0) throw_error(errc::controller_failed, "pipe2 failed");
   proc::SpawnOptions spawn;
   spawn.argv = {proc::self_exe().string(),
                 "controller",
@@ -189,9 +189,9 @@ pid_t start_controller(const StartOptions& o, const std::string& ip, const fs::p
   ::close(ready[0]);
   if (n <= 0 || std::string(buf).rfind("ready", 0) != 0) {
     (void)proc::wait_gone(pid, deadline_after(1s));
-    throw LaunchError(errc::controller_failed,
-                      std::string("the controller ") +
-                          (r == 0 ? "did not get ready within 15 s" : "exited while starting") + log_tail(log));
+    throw_error(errc::controller_failed, std::string("the controller ") +
+                                             (r == 0 ? "did not get ready within 15 s" : "exited while starting") +
+                                             log_tail(log));
   }
   return pid;
 }
@@ -245,19 +245,18 @@ std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterStat
         continue;
       }
       if (auto status = proc::reap_if_exited(world.pid))
-        throw LaunchError(errc::launcher_failed,
-                          "the " + world.launcher + " world's job exited with status " + std::to_string(*status) +
-                              " before its engines registered (command: " + proc::command_text(world.command) + ")" +
-                              log_tail(world.log));
+        throw_error(errc::launcher_failed, "the " + world.launcher + " world's job exited with status " +
+                                               std::to_string(*status) + " before its engines registered (command: " +
+                                               proc::command_text(world.command) + ")" + log_tail(world.log));
     }
     if (!proc::alive(state.controller_pid))
-      throw LaunchError(errc::controller_failed,
-                        "the controller exited while engines registered (was the cluster stopped?)" +
-                            log_tail(state.controller_log));
+      throw_error(errc::controller_failed, "the controller exited while engines registered (was the cluster stopped?)" +
+                                               log_tail(state.controller_log));
     std::vector<EngineInfo> engines;
     try {
       engines = client.engines(wanted, 250ms);
-    } catch (const TimeoutError&) {
+    } catch (const ConnectionError& e) {
+      if (e.code() != errc::connection_lost) throw;
       // Ranks starting beside it can starve the controller (and this process) of CPU for
       // seconds: with 4 worlds of 64 ranks on 2 cores a round trip took up to 5 s, and starts
       // failed on one that took over 10. It is slow, not gone (checked above): ask again.
@@ -284,7 +283,7 @@ std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterStat
       for (const auto& [label, s] : jobs.states(batch)) {
         const WorldState* w =
             *std::find_if(batch.begin(), batch.end(), [&](const WorldState* b) { return job_label(*b) == label; });
-        if (job_ended(s.state)) throw LaunchError(errc::job_ended, job_ended_message(*w, s));
+        if (job_ended(s.state)) throw_error(errc::job_ended, job_ended_message(*w, s));
         if (s.state == JobState::pending || s.state == JobState::held) any_waiting_in_queue = true;
         const std::string text = describe(s);
         if (said[label] != text) {
@@ -299,8 +298,8 @@ std::vector<EngineInfo> wait_registered(const StartOptions& o, const ClusterStat
       std::string why = std::to_string(alive) + " of " + std::to_string(wanted) + " engines registered within " +
                         seconds_text(o.timeout);
       for (const WorldState* w : batch) why += "; " + job_label(*w) + " is " + said[job_label(*w)];
-      throw LaunchError(errc::engines_not_registered,
-                        why + "; wait longer with --wait, or see why" + log_tail(state.worlds.back().log));
+      throw_error(errc::engines_not_registered,
+                  why + "; wait longer with --wait, or see why" + log_tail(state.worlds.back().log));
     }
   }
 }
@@ -326,10 +325,10 @@ void record_engine_pids(ClusterState& state, const std::vector<EngineInfo>& engi
 
 void check_counts(int engines, int worlds) {
   if (engines < 1)
-    throw InputError(errc::bad_option, "-n " + std::to_string(engines) + ": give the number of engines, at least 1");
+    throw_error(errc::bad_option, "-n " + std::to_string(engines) + ": give the number of engines, at least 1");
   if (worlds < 1 || worlds > engines)
-    throw InputError(errc::bad_option, "--worlds " + std::to_string(worlds) + " with -n " + std::to_string(engines) +
-                                           ": every world needs at least one engine (1 <= worlds <= engines)");
+    throw_error(errc::bad_option, "--worlds " + std::to_string(worlds) + " with -n " + std::to_string(engines) +
+                                      ": every world needs at least one engine (1 <= worlds <= engines)");
 }
 
 /// The launcher, with its programs on PATH, and the address engines will reach the controller at.
@@ -337,8 +336,8 @@ LauncherDefinition checked_launcher(const StartOptions& o) {
   LauncherDefinition d = find_launcher(o.launcher);
   require_programs(d);
   if (!o.hosts.empty() && o.launcher != "ssh" && d.template_name.find("ssh") == std::string::npos)
-    throw InputError(errc::bad_option, "--hosts is for the ssh launcher (--launcher ssh); the " + d.name +
-                                           " launcher places engines itself");
+    throw_error(errc::bad_option,
+                "--hosts is for the ssh launcher (--launcher ssh); the " + d.name + " launcher places engines itself");
   return d;
 }
 
@@ -346,12 +345,12 @@ std::string controller_ip(const StartOptions& o, const LauncherDefinition& d) {
   const bool remote = d.kind == LauncherKind::batch || !o.hosts.empty();
   const std::string ip = resolve_ip(o.ip.empty() ? (remote ? "auto" : "127.0.0.1") : o.ip, o.interface);
   if (remote && is_loopback(ip))
-    throw InputError(errc::bad_option, "the " + d.name +
-                                           " launcher starts engines on other hosts, which cannot reach a "
-                                           "controller on " +
-                                           ip +
-                                           "; use --ip auto (this host's first network "
-                                           "address), --interface NAME (e.g. ib0) or --ip ADDRESS");
+    throw_error(errc::bad_option, "the " + d.name +
+                                      " launcher starts engines on other hosts, which cannot reach a "
+                                      "controller on " +
+                                      ip +
+                                      "; use --ip auto (this host's first network "
+                                      "address), --interface NAME (e.g. ib0) or --ip ADDRESS");
   return ip;
 }
 
@@ -398,10 +397,9 @@ void require_reachable_controller(const std::string& profile, const LauncherDefi
   const std::string url = cf->engine_url;
   const std::string host = url.substr(url.find("://") + 3);
   if (is_loopback(host.substr(0, host.rfind(':'))))
-    throw InputError(errc::bad_option, "the cluster's controller listens on " + url + " only, which the " +
-                                           launcher.name +
-                                           " launcher's engines on other hosts cannot reach; restart the cluster "
-                                           "with --ip auto (or --ip ADDRESS, --interface NAME)");
+    throw_error(errc::bad_option, "the cluster's controller listens on " + url + " only, which the " + launcher.name +
+                                      " launcher's engines on other hosts cannot reach; restart the cluster "
+                                      "with --ip auto (or --ip ADDRESS, --interface NAME)");
 }
 
 std::vector<WorldPlan> plan_worlds(const StartOptions& o, int first_index) {
@@ -415,18 +413,16 @@ std::vector<WorldPlan> plan_worlds(const StartOptions& o, int first_index) {
       plans.push_back({first_index, total, hosts_text(hosts)});
     } else if (o.worlds == static_cast<int>(hosts.size())) {
       if (o.engines > 0 && o.engines != slots)
-        throw InputError(errc::bad_option, "-n " + std::to_string(o.engines) + " with --worlds " +
-                                               std::to_string(o.worlds) +
-                                               ": one world per host runs each host's slots (" + std::to_string(slots) +
-                                               " in all); leave out -n or change --hosts");
+        throw_error(errc::bad_option, "-n " + std::to_string(o.engines) + " with --worlds " + std::to_string(o.worlds) +
+                                          ": one world per host runs each host's slots (" + std::to_string(slots) +
+                                          " in all); leave out -n or change --hosts");
       for (std::size_t i = 0; i < hosts.size(); ++i)
         plans.push_back({first_index + static_cast<int>(i), hosts[i].slots, hosts_text({hosts[i]})});
     } else {
-      throw InputError(errc::bad_option, "--worlds " + std::to_string(o.worlds) + " with " +
-                                             std::to_string(hosts.size()) +
-                                             " hosts: use --worlds 1 (one world across "
-                                             "the hosts) or --worlds " +
-                                             std::to_string(hosts.size()) + " (one world per host)");
+      throw_error(errc::bad_option, "--worlds " + std::to_string(o.worlds) + " with " + std::to_string(hosts.size()) +
+                                        " hosts: use --worlds 1 (one world across "
+                                        "the hosts) or --worlds " +
+                                        std::to_string(hosts.size()) + " (one world per host)");
     }
     return plans;
   }
@@ -451,12 +447,11 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
   const auto previous = read_state(dir);
   const auto cf = read_controller(dir);
   if (controller_alive(cf) || (previous && proc::alive(previous->controller_pid)))
-    throw LaunchError(errc::already_running, "profile '" + o.profile +
-                                                 "' already has a running cluster (controller pid " +
-                                                 std::to_string(cf ? cf->pid : previous->controller_pid) +
-                                                 "); stop it with `crew cluster stop" +
-                                                 (o.profile == "default" ? "" : " --profile " + o.profile) +
-                                                 "`, add engines with `crew cluster add`, or use another --profile");
+    throw_error(errc::already_running, "profile '" + o.profile + "' already has a running cluster (controller pid " +
+                                           std::to_string(cf ? cf->pid : previous->controller_pid) +
+                                           "); stop it with `crew cluster stop" +
+                                           (o.profile == "default" ? "" : " --profile " + o.profile) +
+                                           "`, add engines with `crew cluster add`, or use another --profile");
   WorldJobs jobs;
   if (previous) {
     reporter.notice("cleaning up a cluster that did not stop cleanly");
@@ -499,9 +494,9 @@ StartResult add(const StartOptions& o, const Reporter& reporter) {
   auto state = read_state(dir);
   const auto cf = read_controller(dir);
   if (!state || !controller_alive(cf))
-    throw LaunchError(errc::not_running, "no cluster is running for profile '" + o.profile +
-                                             "'; start one with `crew cluster start" +
-                                             (o.profile == "default" ? "" : " --profile " + o.profile) + "`");
+    throw_error(errc::not_running, "no cluster is running for profile '" + o.profile +
+                                       "'; start one with `crew cluster start" +
+                                       (o.profile == "default" ? "" : " --profile " + o.profile) + "`");
   const LauncherDefinition launcher = checked_launcher(o);
   require_reachable_controller(o.profile, launcher, !o.hosts.empty());
   const auto plans = plan_worlds(o, static_cast<int>(state->worlds.size()));
@@ -612,8 +607,8 @@ void end_batch_jobs(const ClusterState& state, const std::map<std::string, JobSt
   std::string left;
   for (const WorldState* w : live)
     left += (left.empty() ? "" : ", ") + job_label(*w) + " (" + describe(now[job_label(*w)]) + ")";
-  throw LaunchError(errc::launcher_failed, "cancelled, but still in the queue after " + seconds_text(patience) + ": " +
-                                               left + "; check with the scheduler's own commands");
+  throw_error(errc::launcher_failed, "cancelled, but still in the queue after " + seconds_text(patience) + ": " + left +
+                                         "; check with the scheduler's own commands");
 }
 
 }  // namespace
@@ -624,8 +619,8 @@ StopResult stop(const std::string& profile, std::chrono::milliseconds grace, con
   const auto state = read_state(dir);
   const auto cf = read_controller(dir);
   if (!state && !controller_alive(cf))
-    throw LaunchError(errc::not_running,
-                      "no cluster is running for profile '" + profile + "' (nothing to stop in " + dir.string() + ")");
+    throw_error(errc::not_running,
+                "no cluster is running for profile '" + profile + "' (nothing to stop in " + dir.string() + ")");
   std::vector<pid_t> pids = state ? state->all_pids() : std::vector<pid_t>{};
   if (cf && cf->pid > 0 && std::find(pids.begin(), pids.end(), cf->pid) == pids.end())
     pids.push_back(static_cast<pid_t>(cf->pid));
@@ -668,7 +663,7 @@ StopResult stop(const std::string& profile, std::chrono::milliseconds grace, con
       std::string left;
       for (pid_t p : pids)
         if (proc::alive(p)) left += " " + std::to_string(p);
-      throw LaunchError(errc::launcher_failed, "could not stop process(es)" + left + " even with SIGKILL");
+      throw_error(errc::launcher_failed, "could not stop process(es)" + left + " even with SIGKILL");
     }
   }
   remove_state(dir);

@@ -36,9 +36,9 @@ int interruption() noexcept { return noted.load(std::memory_order_relaxed); }
 
 void throw_if_interrupted() {
   if (const int sig = interruption(); sig != 0)
-    throw LaunchError(errc::interrupted, std::string("interrupted by ") + sigabbrev_np(sig) +
-                                             " while the engines registered; what was started is stopped and what "
-                                             "was submitted is cancelled");
+    throw_error(errc::interrupted, std::string("interrupted by ") + sigabbrev_np(sig) +
+                                       " while the engines registered; what was started is stopped and what "
+                                       "was submitted is cancelled");
 }
 
 }  // namespace crew::cluster

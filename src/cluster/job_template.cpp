@@ -13,7 +13,7 @@ namespace crew::cluster {
 namespace {
 
 [[noreturn]] void fail(const std::filesystem::path& file, std::size_t line, const std::string& message) {
-  throw LaunchError(errc::bad_template, file.string() + ":" + std::to_string(line) + ": " + message);
+  throw_error(errc::bad_template, file.string() + ":" + std::to_string(line) + ": " + message);
 }
 
 bool known_variable(const std::string& name) {
@@ -129,7 +129,7 @@ std::string render_template(const std::string& text, const std::filesystem::path
 
 std::string render_template_file(const std::filesystem::path& file, const TemplateValues& values) {
   std::ifstream in(file);
-  if (!in) throw LaunchError(errc::bad_template, "cannot read job-script template " + file.string());
+  if (!in) throw_error(errc::bad_template, "cannot read job-script template " + file.string());
   std::stringstream text;
   text << in.rdbuf();
   return render_template(text.str(), file, values);

@@ -78,16 +78,16 @@ LauncherDefinition find_launcher(const std::string& name) {
   for (const auto& d : dirs) where += (where.empty() ? "" : ", ") + d.path.string();
   std::string list;
   for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-  throw LaunchError(errc::unknown_launcher, "no launcher '" + name +
-                                                "'; the launchers are: " + (list.empty() ? "(none found)" : list) +
-                                                " (from " + where + "; `crew launchers` lists them)");
+  throw_error(errc::unknown_launcher, "no launcher '" + name +
+                                          "'; the launchers are: " + (list.empty() ? "(none found)" : list) +
+                                          " (from " + where + "; `crew launchers` lists them)");
 }
 
 fs::path find_template(const std::string& name_or_path, const std::string& profile) {
   std::error_code ec;
   if (name_or_path.find('/') != std::string::npos) {
     if (fs::exists(name_or_path, ec)) return fs::absolute(name_or_path);
-    throw LaunchError(errc::bad_template, "no job-script template " + name_or_path);
+    throw_error(errc::bad_template, "no job-script template " + name_or_path);
   }
   std::vector<fs::path> candidates;
   if (!profile.empty()) candidates.push_back(profile_dir(profile) / "jobscripts" / name_or_path);
@@ -97,7 +97,7 @@ fs::path find_template(const std::string& name_or_path, const std::string& profi
     if (fs::exists(c, ec)) return c;
   std::string where;
   for (const auto& c : candidates) where += (where.empty() ? "" : ", ") + c.parent_path().string();
-  throw LaunchError(errc::bad_template, "no job-script template '" + name_or_path + "' in " + where);
+  throw_error(errc::bad_template, "no job-script template '" + name_or_path + "' in " + where);
 }
 
 std::vector<std::string> missing_programs(const LauncherDefinition& d) {
@@ -112,8 +112,8 @@ void require_programs(const LauncherDefinition& d) {
   if (missing.empty()) return;
   std::string names;
   for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
-  throw LaunchError(errc::launcher_not_found, "the " + d.name + " launcher needs " + names +
-                                                  ", not found on PATH; install " + d.package + ", or add it to PATH");
+  throw_error(errc::launcher_not_found, "the " + d.name + " launcher needs " + names + ", not found on PATH; install " +
+                                            d.package + ", or add it to PATH");
 }
 
 }  // namespace crew::cluster

@@ -24,7 +24,7 @@ public:
   [[noreturn]] void fail(const toml::node* at, const std::string& message) const {
     std::string where = file_.string();
     if (at != nullptr && at->source().begin.line > 0) where += ":" + std::to_string(at->source().begin.line);
-    throw LaunchError(errc::bad_launcher, where + ": " + message);
+    throw_error(errc::bad_launcher, where + ": " + message);
   }
 
   const toml::table* table(const toml::table& in, const std::string& key, const std::string& in_name, bool required) {
@@ -190,8 +190,8 @@ LauncherDefinition parse_launcher(const std::string& text, const fs::path& file,
   try {
     root = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
-    throw LaunchError(errc::bad_launcher, file.string() + ":" + std::to_string(e.source().begin.line) +
-                                              ": not valid TOML: " + std::string(e.description()));
+    throw_error(errc::bad_launcher, file.string() + ":" + std::to_string(e.source().begin.line) +
+                                        ": not valid TOML: " + std::string(e.description()));
   }
   Reader r(root, file);
   LauncherDefinition d;
@@ -282,7 +282,7 @@ LauncherDefinition parse_launcher(const std::string& text, const fs::path& file,
 
 LauncherDefinition read_launcher_file(const fs::path& file, std::string origin) {
   std::ifstream in(file);
-  if (!in) throw LaunchError(errc::bad_launcher, "cannot read launcher file " + file.string());
+  if (!in) throw_error(errc::bad_launcher, "cannot read launcher file " + file.string());
   std::stringstream text;
   text << in.rdbuf();
   return parse_launcher(text.str(), file, std::move(origin));

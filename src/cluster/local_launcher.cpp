@@ -36,9 +36,9 @@ std::filesystem::path engine_program() {
   const auto beside = proc::self_exe().parent_path() / "crew-engine";
   if (::access(beside.c_str(), X_OK) == 0) return beside;
   if (auto found = proc::find_program("crew-engine")) return *found;
-  throw LaunchError(errc::launcher_not_found,
-                    "crew-engine was not found next to " + proc::self_exe().string() +
-                        " nor on PATH; install crew (cmake --install) or add its bin directory to PATH");
+  throw_error(errc::launcher_not_found,
+              "crew-engine was not found next to " + proc::self_exe().string() +
+                  " nor on PATH; install crew (cmake --install) or add its bin directory to PATH");
 }
 
 std::vector<std::string> mpirun_prefix(const LocalLaunch& launch,
@@ -92,7 +92,7 @@ std::vector<std::string> split_words(const std::string& text) {
       in_word = true;
     }
   }
-  if (quote) throw InputError(errc::bad_option, "unbalanced quote in '" + text + "'");
+  if (quote) throw_error(errc::bad_option, "unbalanced quote in '" + text + "'");
   if (in_word) words.push_back(std::move(word));
   return words;
 }

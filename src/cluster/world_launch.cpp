@@ -42,9 +42,9 @@ ConnectionMode connection_mode(const LauncherDefinition& d, const LaunchSettings
   else if (s.connection == "auto")
     mode = ConnectionMode::automatic;
   else if (!s.connection.empty())
-    throw InputError(errc::bad_option, "--connection " + s.connection +
-                                           ": use auto, profile (engines read the profile directory) or embed "
-                                           "(the job script carries the connection file)");
+    throw_error(errc::bad_option, "--connection " + s.connection +
+                                      ": use auto, profile (engines read the profile directory) or embed "
+                                      "(the job script carries the connection file)");
   if (mode == ConnectionMode::automatic)
     mode = on_network_file_system(profile_dir(s.profile)) ? ConnectionMode::profile : ConnectionMode::embed;
   return mode;
@@ -56,8 +56,8 @@ std::string engine_command(const LauncherDefinition& d, const LaunchSettings& s)
   std::string connection;
   if (embed) {
     if (!fs::exists(file))
-      throw LaunchError(errc::not_running, "no controller is running for profile '" + s.profile + "' (no " +
-                                               file.string() + "); start one with `crew cluster start`");
+      throw_error(errc::not_running, "no controller is running for profile '" + s.profile + "' (no " + file.string() +
+                                         "); start one with `crew cluster start`");
     connection = read_json_file(file).dump();
   }
   std::string cmd = shell_quote(engine_program().string()) + " --profile " + shell_quote(s.profile) + " --file " +
@@ -89,12 +89,12 @@ std::vector<HostSlots> parse_hosts(const std::string& text) {
     HostSlots h;
     h.host = item.substr(0, colon);
     if (h.host.empty())
-      throw InputError(errc::bad_option, "--hosts " + text + ": an empty host name; write nodeA:2,nodeB:2");
+      throw_error(errc::bad_option, "--hosts " + text + ": an empty host name; write nodeA:2,nodeB:2");
     if (colon != std::string::npos) {
       const std::string n = item.substr(colon + 1);
       if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos || std::stoi(n) < 1)
-        throw InputError(errc::bad_option, "--hosts " + text + ": '" + item +
-                                               "' needs a slot count of at least 1, e.g. " + h.host + ":2");
+        throw_error(errc::bad_option,
+                    "--hosts " + text + ": '" + item + "' needs a slot count of at least 1, e.g. " + h.host + ":2");
       h.slots = std::stoi(n);
     }
     hosts.push_back(h);
@@ -170,13 +170,13 @@ TemplateValues world_values(const LauncherDefinition& d, const LaunchSettings& s
   for (const auto& a : s.assignments) {
     const auto eq = a.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw InputError(errc::bad_option, "--set " + a + ": write NAME=VALUE, e.g. --set queue=short");
+      throw_error(errc::bad_option, "--set " + a + ": write NAME=VALUE, e.g. --set queue=short");
     const std::string name = a.substr(0, eq);
     bool known = false;
     for (const auto& [n, meaning] : template_variables()) known |= n == name;
     if (!known)
-      throw InputError(errc::bad_option, "--set " + a + ": '" + name +
-                                             "' is not a template variable; `crew jobscript --variables` lists them");
+      throw_error(errc::bad_option, "--set " + a + ": '" + name +
+                                        "' is not a template variable; `crew jobscript --variables` lists them");
     v.scalars.erase(name);
     v.set(name, a.substr(eq + 1));
   }
@@ -207,10 +207,10 @@ WorldState launch_world(const LauncherDefinition& d, const LaunchSettings& s, co
     // The script may carry the cluster's key: only its owner may read it.
     fs::remove(world.script, ec);
     const int fd = ::open(world.script.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
-    if (fd < 0) throw LaunchError(errc::launcher_failed, "cannot write " + world.script.string());
+    if (fd < 0) throw_error(errc::launcher_failed, "cannot write " + world.script.string());
     const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     ::close(fd);
-    if (!ok) throw LaunchError(errc::launcher_failed, "cannot write " + world.script.string());
+    if (!ok) throw_error(errc::launcher_failed, "cannot write " + world.script.string());
   }
 
   if (d.kind == LauncherKind::process) {

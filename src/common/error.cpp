@@ -2,69 +2,10 @@
 #include "crew/error.hpp"
 
 #include <algorithm>
-#include <array>
 #include <sstream>
 
 namespace crew {
 namespace {
-
-struct CodeName {
-  errc code;
-  std::string_view name;
-};
-
-constexpr std::array kCodeNames{
-    CodeName{errc::none, "ok.none"},
-    CodeName{errc::no_profile, "connection.no_profile"},
-    CodeName{errc::controller_timeout, "connection.timeout"},
-    CodeName{errc::controller_gone, "connection.controller_gone"},
-    CodeName{errc::client_closed, "connection.client_closed"},
-    CodeName{errc::bad_json, "input.bad_json"},
-    CodeName{errc::bad_targets, "input.bad_targets"},
-    CodeName{errc::unknown_target, "input.unknown_target"},
-    CodeName{errc::bad_option, "input.bad_option"},
-    CodeName{errc::value_type, "input.value_type"},
-    CodeName{errc::bad_profile, "input.bad_profile"},
-    CodeName{errc::not_a_sequence, "input.not_a_sequence"},
-    CodeName{errc::already_done, "input.already_done"},
-    CodeName{errc::unknown_task, "input.unknown_task"},
-    CodeName{errc::usage, "input.usage"},
-    CodeName{errc::bad_name, "input.bad_name"},
-    CodeName{errc::unknown_function, "remote.unknown_function"},
-    CodeName{errc::bad_arguments, "remote.bad_arguments"},
-    CodeName{errc::exception, "remote.exception"},
-    CodeName{errc::engine_died, "remote.engine_died"},
-    CodeName{errc::plugin_failed, "remote.plugin_failed"},
-    CodeName{errc::unknown_name, "remote.unknown_name"},
-    CodeName{errc::engine_dead, "remote.engine_dead"},
-    CodeName{errc::aborted, "remote.aborted"},
-    CodeName{errc::mismatch, "remote.mismatch"},
-    CodeName{errc::io_failed, "remote.io_failed"},
-    CodeName{errc::impossible_dependency, "remote.impossible_dependency"},
-    CodeName{errc::dependency_failed, "remote.dependency_failed"},
-    CodeName{errc::task_timeout, "remote.task_timeout"},
-    CodeName{errc::no_matching_engine, "remote.no_matching_engine"},
-    CodeName{errc::copy_instead, "remote.copy_instead"},
-    CodeName{errc::withdrawn, "remote.withdrawn"},
-    CodeName{errc::bad_signature, "protocol.bad_signature"},
-    CodeName{errc::malformed, "protocol.malformed"},
-    CodeName{errc::oversized, "protocol.oversized"},
-    CodeName{errc::unexpected, "protocol.unexpected"},
-    CodeName{errc::launcher_not_found, "launch.not_found"},
-    CodeName{errc::launcher_failed, "launch.failed"},
-    CodeName{errc::engines_not_registered, "launch.engines_not_registered"},
-    CodeName{errc::already_running, "launch.already_running"},
-    CodeName{errc::not_running, "launch.not_running"},
-    CodeName{errc::controller_failed, "launch.controller_failed"},
-    CodeName{errc::unknown_launcher, "launch.unknown_launcher"},
-    CodeName{errc::bad_launcher, "launch.bad_launcher"},
-    CodeName{errc::bad_template, "launch.bad_template"},
-    CodeName{errc::job_rejected, "launch.job_rejected"},
-    CodeName{errc::job_ended, "launch.job_ended"},
-    CodeName{errc::interrupted, "launch.interrupted"},
-    CodeName{errc::wait_timeout, "timeout.wait"},
-    CodeName{errc::internal, "internal.bug"},
-};
 
 std::string composite_message(const std::vector<RemoteError>& errors) {
   constexpr std::size_t shown = 4;
@@ -75,19 +16,12 @@ std::string composite_message(const std::vector<RemoteError>& errors) {
   return out.str();
 }
 
+template <class T>
+[[noreturn]] void rethrow_as(const RemoteError& e) {
+  throw T(e.code(), e.engine_id(), e.type(), e.remote_message(), e.context());
+}
+
 }  // namespace
-
-std::string_view errc_name(errc code) noexcept {
-  for (const auto& entry : kCodeNames)
-    if (entry.code == code) return entry.name;
-  return "internal.unknown_code";
-}
-
-errc errc_from_name(std::string_view name) noexcept {
-  for (const auto& entry : kCodeNames)
-    if (entry.name == name) return entry.code;
-  return errc::none;
-}
 
 std::string format_error(errc code, std::string_view message) {
   std::string out = "[crew.";
@@ -120,11 +54,51 @@ CompositeError::CompositeError(std::vector<RemoteError> errors)
       errors_(std::move(errors)) {}
 
 void CompositeError::raise_first() const {
-  if (errors_.empty()) throw Error(errc::internal, "empty CompositeError");
-  const RemoteError& first = errors_.front();
-  if (first.code() == errc::engine_died)
-    throw EngineError(first.code(), first.engine_id(), first.type(), first.remote_message(), first.context());
-  throw first;
+  if (errors_.empty()) throw_error(errc::internal, "empty CompositeError");
+  throw_remote_error(errors_.front());
+}
+
+MpiError::MpiError(std::string routine, int error_class, std::string_view error_class_name,
+                   std::string_view error_string)
+    : Error(errc::mpi_failed,
+            [&] {
+              // Open MPI's strings already start with the class name ("MPI_ERR_TRUNCATE: message truncated").
+              std::string text = routine + " failed: ";
+              if (error_string.substr(0, error_class_name.size()) != error_class_name) {
+                text += error_class_name;
+                text += ": ";
+              }
+              text += error_string;
+              return text;
+            }()),
+      routine_(std::move(routine)), error_class_(error_class) {}
+
+void throw_remote_error(const RemoteError& e) {
+  switch (e.code()) {
+  case errc::engine_died: rethrow_as<EngineError>(e);
+  case errc::aborted: rethrow_as<TaskAborted>(e);
+  case errc::task_timeout: rethrow_as<TaskTimeout>(e);
+  case errc::impossible_dependency:
+  case errc::dependency_failed: rethrow_as<DependencyError>(e);
+  default: rethrow_as<RemoteError>(e);
+  }
+}
+
+void throw_error(errc code, std::string_view what, std::string_view hint) {
+  std::string message(what);
+  if (!hint.empty()) {
+    message += "; ";
+    message += hint;
+  }
+  const std::string_view family = errc_family(code);
+  if (family == "connection") throw ConnectionError(code, std::move(message));
+  if (family == "input") throw InputError(code, std::move(message));
+  if (family == "timeout") throw TimeoutError(code, std::move(message));
+  if (family == "protocol") throw ProtocolError(code, std::move(message));
+  if (family == "launch") throw LaunchError(code, std::move(message));
+  if (family == "mpi") throw MpiError(code, std::move(message));
+  if (family == "remote") throw_remote_error(RemoteError(code, -1, std::string(), std::move(message)));
+  throw Error(code, std::move(message));
 }
 
 }  // namespace crew

@@ -39,8 +39,8 @@ std::string resolve_ip(const std::string& ip, const std::string& interface) {
   const bool automatic = ip == "auto" || (!interface.empty() && ip.empty());
   if (!automatic) {
     if (!interface.empty())
-      throw InputError(errc::bad_option, "--interface " + interface + " with --ip " + ip +
-                                             ": give one of them (--interface picks the address of that interface)");
+      throw_error(errc::bad_option, "--interface " + interface + " with --ip " + ip +
+                                        ": give one of them (--interface picks the address of that interface)");
     return ip;
   }
   const auto all = interface_addresses();
@@ -48,12 +48,11 @@ std::string resolve_ip(const std::string& ip, const std::string& interface) {
     if (!interface.empty() ? a.interface == interface : !a.loopback) return a.address;
   }
   if (!interface.empty())
-    throw InputError(errc::bad_option,
-                     "--interface " + interface +
-                         ": no such interface with an IPv4 address that is up; this host has: " + describe(all));
-  throw InputError(errc::bad_option,
-                   "--ip auto: this host has no interface but loopback (" + describe(all) +
-                       "), so engines on other hosts could not reach the controller; give --ip ADDRESS");
+    throw_error(errc::bad_option,
+                "--interface " + interface +
+                    ": no such interface with an IPv4 address that is up; this host has: " + describe(all));
+  throw_error(errc::bad_option, "--ip auto: this host has no interface but loopback (" + describe(all) +
+                                    "), so engines on other hosts could not reach the controller; give --ip ADDRESS");
 }
 
 bool is_loopback(const std::string& ip) { return ip.rfind("127.", 0) == 0 || ip == "localhost" || ip == "::1"; }

@@ -46,7 +46,7 @@ int decode_status(int status, int* signal_out) {
 struct Pipe {
   int fd[2] = {-1, -1};
   Pipe() {
-    if (::pipe2(fd, O_CLOEXEC) != 0) throw Error(errc::internal, std::string("pipe2: ") + std::strerror(errno));
+    if (::pipe2(fd, O_CLOEXEC) != 0) throw_error(errc::internal, std::string("pipe2: ") + std::strerror(errno));
   }
   ~Pipe() { close_both(); }
   void close_read() {
@@ -170,11 +170,11 @@ std::vector<std::string> merged_environment(const std::vector<std::pair<std::str
 }  // namespace
 
 pid_t spawn(const SpawnOptions& options) {
-  if (options.argv.empty()) throw LaunchError(errc::launcher_failed, "nothing to start (empty command)");
+  if (options.argv.empty()) throw_error(errc::launcher_failed, "nothing to start (empty command)");
   const auto program = find_program(options.argv[0]);
   if (!program)
-    throw LaunchError(errc::launcher_not_found, "'" + options.argv[0] + "' was not found on PATH (PATH=" +
-                                                    (std::getenv("PATH") ? std::getenv("PATH") : "") + ")");
+    throw_error(errc::launcher_not_found, "'" + options.argv[0] + "' was not found on PATH (PATH=" +
+                                              (std::getenv("PATH") ? std::getenv("PATH") : "") + ")");
   // Everything the child needs is built before fork(): after it, only async-signal-safe calls.
   std::vector<char*> argv;
   for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -188,7 +188,7 @@ pid_t spawn(const SpawnOptions& options) {
 
   Pipe status;  // the child writes errno here if exec fails; close-on-exec closes it on success
   const pid_t pid = ::fork();
-  if (pid < 0) throw LaunchError(errc::launcher_failed, std::string("fork failed: ") + std::strerror(errno));
+  if (pid < 0) throw_error(errc::launcher_failed, std::string("fork failed: ") + std::strerror(errno));
   if (pid == 0) {
     if (options.new_session) ::setsid();
     const int devnull = ::open("/dev/null", O_RDONLY);
@@ -222,7 +222,7 @@ pid_t spawn(const SpawnOptions& options) {
   if (n == sizeof child_errno) {
     int ignored = 0;
     ::waitpid(pid, &ignored, 0);
-    throw LaunchError(errc::launcher_not_found, "cannot execute " + exe + ": " + std::strerror(child_errno));
+    throw_error(errc::launcher_not_found, "cannot execute " + exe + ": " + std::strerror(child_errno));
   }
   return pid;
 }

@@ -22,7 +22,7 @@ fs::path crew_home() {
   if (home == nullptr || *home == '\0') {
     if (const passwd* pw = getpwuid(getuid()); pw != nullptr) home = pw->pw_dir;
   }
-  if (home == nullptr) throw InputError(errc::bad_profile, "neither CREW_HOME nor HOME is set; set CREW_HOME");
+  if (home == nullptr) throw_error(errc::bad_profile, "neither CREW_HOME nor HOME is set; set CREW_HOME");
   return fs::path(home) / ".crew";
 }
 
@@ -31,8 +31,8 @@ void check_profile_name(std::string_view name) {
                   name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
                       std::string_view::npos;
   if (!ok)
-    throw InputError(errc::bad_profile,
-                     "'" + std::string(name) + "' is not a profile name: use letters, digits, '_', '-' and '.'");
+    throw_error(errc::bad_profile,
+                "'" + std::string(name) + "' is not a profile name: use letters, digits, '_', '-' and '.'");
 }
 
 fs::path profile_dir(std::string_view name) {
@@ -43,7 +43,7 @@ fs::path profile_dir(std::string_view name) {
 void ensure_profile_dir(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir / "log", ec);
-  if (ec) throw InputError(errc::bad_profile, "cannot create " + (dir / "log").string() + ": " + ec.message());
+  if (ec) throw_error(errc::bad_profile, "cannot create " + (dir / "log").string() + ": " + ec.message());
   ::chmod(dir.c_str(), 0700);
 }
 
@@ -65,12 +65,12 @@ namespace {
 template <class T>
 T field(const nlohmann::json& j, const char* name, const fs::path& where) {
   if (!j.contains(name))
-    throw InputError(errc::bad_profile,
-                     where.string() + " has no \"" + name + "\"; recreate it by restarting the controller");
+    throw_error(errc::bad_profile,
+                where.string() + " has no \"" + name + "\"; recreate it by restarting the controller");
   try {
     return j.at(name).get<T>();
   } catch (const nlohmann::json::exception&) {
-    throw InputError(errc::bad_profile, where.string() + ": \"" + name + "\" has the wrong type");
+    throw_error(errc::bad_profile, where.string() + ": \"" + name + "\" has the wrong type");
   }
 }
 }  // namespace
@@ -99,7 +99,7 @@ EngineFile engine_file_from_json(const nlohmann::json& j, const fs::path& where)
 void write_private_json(const fs::path& path, const nlohmann::json& j) {
   const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw InputError(errc::bad_profile, "cannot write " + tmp.string() + ": " + std::strerror(errno));
+  if (fd < 0) throw_error(errc::bad_profile, "cannot write " + tmp.string() + ": " + std::strerror(errno));
   const std::string text = j.dump(2) + "\n";
   std::size_t done = 0;
   while (done < text.size()) {
@@ -108,26 +108,26 @@ void write_private_json(const fs::path& path, const nlohmann::json& j) {
       if (errno == EINTR) continue;
       const int err = errno;
       ::close(fd);
-      throw InputError(errc::bad_profile, "cannot write " + tmp.string() + ": " + std::strerror(err));
+      throw_error(errc::bad_profile, "cannot write " + tmp.string() + ": " + std::strerror(err));
     }
     done += static_cast<std::size_t>(n);
   }
   ::fchmod(fd, 0600);
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0)
-    throw InputError(errc::bad_profile,
-                     "cannot rename " + tmp.string() + " to " + path.string() + ": " + std::strerror(errno));
+    throw_error(errc::bad_profile,
+                "cannot rename " + tmp.string() + " to " + path.string() + ": " + std::strerror(errno));
 }
 
 nlohmann::json read_json_file(const fs::path& path) {
   std::ifstream in(path);
-  if (!in) throw InputError(errc::bad_profile, "cannot read " + path.string() + ": " + std::strerror(errno));
+  if (!in) throw_error(errc::bad_profile, "cannot read " + path.string() + ": " + std::strerror(errno));
   std::stringstream text;
   text << in.rdbuf();
   try {
     return nlohmann::json::parse(text.str());
   } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(errc::bad_profile, path.string() + " is not valid JSON (" + e.what() + ")");
+    throw_error(errc::bad_profile, path.string() + " is not valid JSON (" + e.what() + ")");
   }
 }
 

@@ -11,7 +11,7 @@ Value::Dict parse_properties(const std::vector<std::string>& assignments, std::s
   for (const auto& a : assignments) {
     const auto eq = a.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw InputError(errc::bad_option, std::string(option) + " '" + a + "': expected KEY=VALUE, e.g. gpu=true");
+      throw_error(errc::bad_option, std::string(option) + " '" + a + "': expected KEY=VALUE, e.g. gpu=true");
     const std::string key = a.substr(0, eq), text = a.substr(eq + 1);
     Value v;
     try {

@@ -11,8 +11,8 @@ namespace crew {
 namespace {
 
 [[noreturn]] void bad(std::string_view spec, const std::string& why) {
-  throw InputError(errc::bad_targets, "'" + std::string(spec) + "' is not a target list (" + why +
-                                          "); use all, engine ids and ranges, e.g. --targets 0,2-3");
+  throw_error(errc::bad_targets, "'" + std::string(spec) + "' is not a target list (" + why +
+                                     "); use all, engine ids and ranges, e.g. --targets 0,2-3");
 }
 
 int parse_id(std::string_view spec, std::string_view text) {

@@ -64,7 +64,7 @@ void Controller::Impl::submit_balanced(PeerId client, wire::Packet&& p) {
   if (!h.balance.requires_json.empty()) {
     try {
       Value r = parse_json(h.balance.requires_json);
-      if (!r.is_dict()) throw InputError(errc::bad_option, "it is a " + std::string(r.type_name()));
+      if (!r.is_dict()) throw_error(errc::bad_option, "it is a " + std::string(r.type_name()));
       require = std::move(r.as_dict());
     } catch (const Error& e) {
       reject(client, h, msg_id, -1, errc::bad_option,

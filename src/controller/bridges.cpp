@@ -73,8 +73,8 @@ void Controller::Impl::on_register(PeerId bridge, const wire::Packet& p) {
     const auto pids = body["pids"].get<std::vector<std::int64_t>>();
     const auto size = body["size"].as_int();
     if (size < 1 || hosts.size() != static_cast<std::size_t>(size))
-      throw ProtocolError(errc::malformed, "register_request with size " + std::to_string(size) + " and " +
-                                               std::to_string(hosts.size()) + " hosts");
+      throw_error(errc::malformed, "register_request with size " + std::to_string(size) + " and " +
+                                       std::to_string(hosts.size()) + " hosts");
     std::vector<Value::Dict> properties;
     if (body.contains("properties") && body["properties"].is_list())
       for (const auto& d : body["properties"].as_list())

@@ -11,11 +11,11 @@ namespace crew::controller {
 namespace {
 
 void expect_args(const Value& args, std::size_t n, const char* signature) {
-  if (!args.is_list() || args.size() != n) throw InputError(errc::bad_option, std::string("expected ") + signature);
+  if (!args.is_list() || args.size() != n) throw_error(errc::bad_option, std::string("expected ") + signature);
   for (std::size_t i = 0; i < n; ++i)
     if (!(args[i].is_string() || (i == 1 && std::string_view(signature).starts_with("scatter"))))
-      throw InputError(errc::bad_option, std::string("expected ") + signature + "; argument " + std::to_string(i + 1) +
-                                             " is " + std::string(args[i].type_name()));
+      throw_error(errc::bad_option, std::string("expected ") + signature + "; argument " + std::to_string(i + 1) +
+                                        " is " + std::string(args[i].type_name()));
 }
 
 /// Each world's share of a partition over all the targets: its targets' row counts, and their sum.
@@ -41,10 +41,10 @@ std::vector<WorldRows> rows_by_world(const std::vector<WorldShare>& shares, cons
 void split_stream(std::vector<WorldShare>& shares, std::size_t targets, const Value& args,
                   const wire::StreamSpec& stream) {
   if (!args.is_list() || args.size() != 2 || !args[0].is_string() || !args[1].is_null())
-    throw InputError(errc::bad_option, "expected scatter(name, null) before a streamed array");
+    throw_error(errc::bad_option, "expected scatter(name, null) before a streamed array");
   if (stream.shape.empty() || stream.shape[0] == 0 || stream.bytes % stream.shape[0] != 0)
-    throw InputError(errc::bad_option, "a streamed array needs rows: shape " + std::to_string(stream.shape.size()) +
-                                           "-d, " + std::to_string(stream.bytes) + " bytes");
+    throw_error(errc::bad_option, "a streamed array needs rows: shape " + std::to_string(stream.shape.size()) + "-d, " +
+                                      std::to_string(stream.bytes) + " bytes");
   const std::uint64_t row_bytes = stream.bytes / stream.shape[0];
   auto parts = rows_by_world(shares, seq::partition(stream.shape[0], targets));
   std::uint64_t row = 0;
@@ -74,12 +74,12 @@ void split_stream(std::vector<WorldShare>& shares, std::size_t targets, const Va
 void split_landing(std::vector<WorldShare>& shares, std::size_t targets, const Value& args,
                    const wire::StreamSpec& stream) {
   if (!args.is_list() || args.size() != 2 || !args[0].is_string() || !args[1].is_list() || args[1].size() != targets)
-    throw InputError(errc::bad_option, "expected gather(name, rows per target) to copy into the client");
+    throw_error(errc::bad_option, "expected gather(name, rows per target) to copy into the client");
   const auto sizes = args[1].get<std::vector<std::uint64_t>>();
   std::uint64_t length = 0;
   for (auto n : sizes) length += n;
   if (stream.shape.empty() || stream.shape[0] != length || (length != 0 && stream.bytes % length != 0))
-    throw InputError(errc::bad_option, "the gather's rows per target do not add up to the rows it made room for");
+    throw_error(errc::bad_option, "the gather's rows per target do not add up to the rows it made room for");
   const std::uint64_t row_bytes = length ? stream.bytes / length : 0;
   auto parts = rows_by_world(shares, sizes);
   std::uint64_t row = 0;

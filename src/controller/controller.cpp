@@ -62,10 +62,10 @@ void Controller::Impl::refuse_if_running() {
   try {
     const ControllerFile cf = controller_file_from_json(read_json_file(file), file);
     if (cf.pid > 0 && cf.pid != ::getpid() && proc::alive(static_cast<pid_t>(cf.pid)) && cf.host == host_name())
-      throw LaunchError(errc::already_running, "profile '" + cfg.profile + "' already has a controller (pid " +
-                                                   std::to_string(cf.pid) + ", " + cf.client_url +
-                                                   "); stop it with `crew cluster stop --profile " + cfg.profile +
-                                                   "` or use another --profile");
+      throw_error(errc::already_running, "profile '" + cfg.profile + "' already has a controller (pid " +
+                                             std::to_string(cf.pid) + ", " + cf.client_url +
+                                             "); stop it with `crew cluster stop --profile " + cfg.profile +
+                                             "` or use another --profile");
   } catch (const InputError&) {
     // an unreadable file from a crashed controller: overwrite it
   }
@@ -86,8 +86,8 @@ std::string Controller::Impl::bind(transport::Endpoint& s, int port) {
   try {
     url = s.bind(endpoint);
   } catch (const zmq::error_t& e) {
-    throw LaunchError(errc::controller_failed, "cannot bind " + endpoint + ": " + e.what() +
-                                                   (port > 0 ? " (choose another port, or 0 for a free one)" : ""));
+    throw_error(errc::controller_failed, "cannot bind " + endpoint + ": " + e.what() +
+                                             (port > 0 ? " (choose another port, or 0 for a free one)" : ""));
   }
   if (ip == "*") {
     const auto colon = url.rfind(':');

@@ -136,7 +136,7 @@ bool Controller::Impl::take_in_flight(TaskRecord* t, int engine_id) {
 }
 
 void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
-  if (p.header.msg_ids.empty()) throw ProtocolError(errc::malformed, "an apply_reply without a msg_id");
+  if (p.header.msg_ids.empty()) throw_error(errc::malformed, "an apply_reply without a msg_id");
   const std::string& msg_id = p.header.msg_ids.front();
   TaskRecord* t = tasks.find(msg_id);
   if (t != nullptr && !t->collective().empty()) {
@@ -147,7 +147,7 @@ void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
       return;
     }
   }
-  if (p.header.msg_ids.size() != 1) throw ProtocolError(errc::malformed, "an apply_reply needs exactly one msg_id");
+  if (p.header.msg_ids.size() != 1) throw_error(errc::malformed, "an apply_reply needs exactly one msg_id");
   // Only the world holding the task may answer it, for the engine it was sent to.
   const bool ours = t != nullptr && t->engine_id == p.header.engine_id && t->engine_id >= w.first_engine &&
                     t->engine_id < w.first_engine + w.size;

@@ -173,7 +173,7 @@ namespace {
 
 std::vector<std::string> msg_ids_of(const Value& body) {
   if (!body.is_dict() || !body.contains("msg_ids") || !body["msg_ids"].is_list())
-    throw ProtocolError(errc::malformed, "the request needs a list of msg_ids");
+    throw_error(errc::malformed, "the request needs a list of msg_ids");
   std::vector<std::string> ids;
   for (const auto& v : body["msg_ids"].as_list()) ids.push_back(v.as_string());
   return ids;

@@ -53,7 +53,7 @@ Value echo(Context&, const Value::List& args) {
 
 void sleep_seconds(double seconds) {
   if (!(seconds >= 0) || seconds > 86400 * 365)
-    throw Error(errc::bad_arguments, "sleep(seconds) needs 0 <= seconds, got " + std::to_string(seconds));
+    throw_error(errc::bad_arguments, "sleep(seconds) needs 0 <= seconds, got " + std::to_string(seconds));
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
 }
 
@@ -61,7 +61,7 @@ std::vector<std::string> names_of(const Value::List& args, const char* fn) {
   std::vector<std::string> names;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (!args[i].is_string())
-      throw Error(errc::bad_arguments, std::string("argument ") + std::to_string(i + 1) + " of " + fn +
+      throw_error(errc::bad_arguments, std::string("argument ") + std::to_string(i + 1) + " of " + fn +
                                            "(names...): expected string, got " + std::string(args[i].type_name()));
     names.push_back(args[i].as_string());
   }
@@ -77,7 +77,7 @@ Value del(Context& ctx, const Value::List& args) {
 
 Value pull(Context& ctx, const Value::List& args) {
   const auto names = names_of(args, "pull");
-  if (names.empty()) throw Error(errc::bad_arguments, "pull(names...) needs at least one name");
+  if (names.empty()) throw_error(errc::bad_arguments, "pull(names...) needs at least one name");
   if (names.size() == 1) return ctx.ns().get(names.front());
   Value::Dict out;
   for (const auto& n : names) out.insert_or_assign(n, ctx.ns().get(n));
@@ -101,15 +101,15 @@ Value exec(const std::string& command) {
 /// with an error that says which item.
 Value map_items(Context& ctx, const Value::List& args) {
   if (args.size() < 2 || !args[0].is_string())
-    throw Error(errc::bad_arguments, "crew.map(function, sequence, ...) needs a function name and a sequence");
+    throw_error(errc::bad_arguments, "crew.map(function, sequence, ...) needs a function name and a sequence");
   const std::string& name = args[0].as_string();
   const FunctionInfo* fn = find_function(name);
   if (fn == nullptr)
-    throw Error(errc::unknown_function, "map: no function '" + name + "' on this engine (`crew functions` lists them)");
+    throw_error(errc::unknown_function, "map: no function '" + name + "' on this engine (`crew functions` lists them)");
   const std::uint64_t n = seq::length(args[1], "map");
   for (std::size_t s = 2; s < args.size(); ++s)
     if (seq::length(args[s], "map") != n)
-      throw Error(errc::bad_arguments, "map: sequence " + std::to_string(s) + " has " +
+      throw_error(errc::bad_arguments, "map: sequence " + std::to_string(s) + " has " +
                                            std::to_string(seq::length(args[s], "map")) + " items, the first " +
                                            std::to_string(n));
   Value::List results;
@@ -120,7 +120,7 @@ Value map_items(Context& ctx, const Value::List& args) {
     try {
       results.push_back(fn->invoke(ctx, call));
     } catch (const Error& e) {
-      throw Error(e.code(), "item " + std::to_string(i) + " of this chunk: " + e.message());
+      throw_error(e.code(), "item " + std::to_string(i) + " of this chunk: " + e.message());
     } catch (const std::exception& e) {
       throw ForwardedException(current_exception_type(), "item " + std::to_string(i) + " of this chunk: " + e.what());
     }
@@ -160,7 +160,7 @@ Value shape_of(Context& ctx, const std::string& name, std::int64_t pid, std::int
 Value pull_inline(Context& ctx, const std::string& name, std::int64_t limit) {
   const Value& v = ctx.ns().get(name);
   if (v.is_array() && v.as_array().ndim() >= 1 && static_cast<std::int64_t>(v.as_array().data().size()) > limit)
-    throw Error(errc::copy_instead, "'" + name + "' is an array of " + std::to_string(v.as_array().data().size()) +
+    throw_error(errc::copy_instead, "'" + name + "' is an array of " + std::to_string(v.as_array().data().size()) +
                                         " bytes, above the " + std::to_string(limit) + " this call answers inline");
   return v;
 }

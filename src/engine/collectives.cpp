@@ -10,6 +10,7 @@
 #include "engine/collective_call.hpp"
 #include "engine/executor.hpp"
 #include "engine/mpi_bulk.hpp"
+#include "engine/mpi_check.hpp"
 #include "engine/mpi_frames.hpp"
 #include "engine/peer_memory.hpp"
 #include "protocol/stream.hpp"
@@ -90,7 +91,7 @@ std::vector<std::uint64_t> target_rows(const Collectives::Call& call, const Valu
   auto rows =
       args.size() == 3 ? args[2].get<std::vector<std::uint64_t>>() : seq::partition(length, call.task->targets.size());
   if (rows.size() != call.task->targets.size() || std::accumulate(rows.begin(), rows.end(), std::uint64_t{0}) != length)
-    throw Error(errc::bad_arguments, "crew.scatter: the counts do not add up to the sequence's length");
+    throw_error(errc::bad_arguments, "crew.scatter: the counts do not add up to the sequence's length");
   return rows;
 }
 
@@ -272,14 +273,7 @@ Collectives::~Collectives() {
 MPI_Comm Collectives::comm_for(const std::vector<int>& ranks) {
   if (static_cast<int>(ranks.size()) == world_size_) return data_;
   if (auto it = subcomms_.find(ranks); it != subcomms_.end()) return it->second;
-  MPI_Group world_group = MPI_GROUP_NULL, group = MPI_GROUP_NULL;
-  MPI_Comm_group(data_, &world_group);
-  MPI_Group_incl(world_group, static_cast<int>(ranks.size()), ranks.data(), &group);
-  MPI_Comm comm = MPI_COMM_NULL;
-  const int rc = MPI_Comm_create_group(data_, group, 0, &comm);
-  MPI_Group_free(&group);
-  MPI_Group_free(&world_group);
-  mpi_frames::check(rc, "MPI_Comm_create_group");
+  const MPI_Comm comm = own_sub_comm(data_, ranks);
   subcomms_.emplace(ranks, comm);
   return comm;
 }
@@ -335,7 +329,7 @@ std::optional<wire::Outgoing> Collectives::scatter(Call& call) {
     try {
       if (!args.is_list() || args.size() < 2 || args.size() > 3 || !args[0].is_string() ||
           (args.size() == 3 && !args[2].is_list()))
-        throw Error(errc::bad_arguments, "crew.scatter takes (name, sequence[, counts])");
+        throw_error(errc::bad_arguments, "crew.scatter takes (name, sequence[, counts])");
       const Value& data = args[1];
       const std::uint64_t length = seq::length(data, "scatter");
       const auto rows = collective::target_rows(call, args, length);

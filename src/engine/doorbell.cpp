@@ -49,13 +49,13 @@ struct Doorbell::Inbox {
 Doorbell::Doorbell(std::string world_tag, int rank)
     : tag_(std::move(world_tag)), rank_(rank), inbox_(std::make_unique<Inbox>()) {
   fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) throw Error(errc::internal, std::string("doorbell socket: ") + std::strerror(errno));
+  if (fd_ < 0) throw_error(errc::internal, std::string("doorbell socket: ") + std::strerror(errno));
   sockaddr_un addr;
   const socklen_t len = address_of(tag_, rank, addr);
   if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     const int err = errno;
     ::close(fd_);
-    throw Error(errc::internal, std::string("doorbell bind: ") + std::strerror(err));
+    throw_error(errc::internal, std::string("doorbell bind: ") + std::strerror(err));
   }
 }
 

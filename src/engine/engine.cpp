@@ -22,6 +22,7 @@
 #include "engine/doorbell.hpp"
 #include "engine/executor.hpp"
 #include "engine/idle_backoff.hpp"
+#include "engine/mpi_check.hpp"
 #include "engine/mpi_frames.hpp"
 #include "engine/reply_hold.hpp"
 #include "protocol/collective.hpp"
@@ -48,11 +49,11 @@ void broadcast(std::initializer_list<std::string*> texts, MPI_Comm comm) {
     sizes.push_back(t->size());
     all += *t;
   }
-  mpi_frames::check(MPI_Bcast(sizes.data(), static_cast<int>(sizes.size()), MPI_UINT64_T, 0, comm), "MPI_Bcast");
+  CREW_MPI_CHECK(MPI_Bcast, (sizes.data(), static_cast<int>(sizes.size()), MPI_UINT64_T, 0, comm));
   std::size_t total = 0;
   for (const auto n : sizes) total += static_cast<std::size_t>(n);
   all.resize(total);
-  if (total > 0) mpi_frames::check(MPI_Bcast(all.data(), static_cast<int>(total), MPI_CHAR, 0, comm), "MPI_Bcast");
+  if (total > 0) CREW_MPI_CHECK(MPI_Bcast, (all.data(), static_cast<int>(total), MPI_CHAR, 0, comm));
   std::size_t at = 0, i = 0;
   for (std::string* t : texts) {
     t->assign(all, at, static_cast<std::size_t>(sizes[i]));
@@ -71,14 +72,13 @@ struct Registration {
   /// One broadcast (two after a failure: the message follows).
   void broadcast(MPI_Comm comm) {
     std::int64_t numbers[5] = {world_id, first_engine, heartbeat_ms, drain_at, static_cast<std::int64_t>(error.size())};
-    mpi_frames::check(MPI_Bcast(numbers, 5, MPI_INT64_T, 0, comm), "MPI_Bcast");
+    CREW_MPI_CHECK(MPI_Bcast, (numbers, 5, MPI_INT64_T, 0, comm));
     world_id = static_cast<int>(numbers[0]);
     first_engine = static_cast<int>(numbers[1]);
     heartbeat_ms = static_cast<int>(numbers[2]);
     drain_at = numbers[3];
     error.resize(static_cast<std::size_t>(numbers[4]));
-    if (!error.empty())
-      mpi_frames::check(MPI_Bcast(error.data(), static_cast<int>(error.size()), MPI_CHAR, 0, comm), "MPI_Bcast");
+    if (!error.empty()) CREW_MPI_CHECK(MPI_Bcast, (error.data(), static_cast<int>(error.size()), MPI_CHAR, 0, comm));
   }
 };
 
@@ -108,17 +108,16 @@ EngineFile read_engine_file(const fs::path& file, const std::string& profile) {
     try {
       j = nlohmann::json::parse(text.str());
     } catch (const nlohmann::json::parse_error& e) {
-      throw ConnectionError(errc::no_profile, std::string("--file -: standard input holds no connection file (") +
-                                                  e.what() +
-                                                  "); feed it the controller's engine.json, as crew's job scripts do");
+      throw_error(errc::no_profile, std::string("--file -: standard input holds no connection file (") + e.what() +
+                                        "); feed it the controller's engine.json, as crew's job scripts do");
     }
     return engine_file_from_json(j, "standard input");
   }
   if (!fs::exists(file))
-    throw ConnectionError(errc::no_profile, "no connection file " + file.string() +
-                                                ": no controller is running for this profile; "
-                                                "start one with `crew cluster start` or `crew controller --profile " +
-                                                profile + "`");
+    throw_error(errc::no_profile, "no connection file " + file.string() +
+                                      ": no controller is running for this profile; "
+                                      "start one with `crew cluster start` or `crew controller --profile " +
+                                      profile + "`");
   return engine_file_from_json(read_json_file(file), file);
 }
 
@@ -129,19 +128,20 @@ public:
   EngineImpl(MPI_Comm comm, EngineOptions options) : options_(std::move(options)) {
     int provided = 0;
     MPI_Query_thread(&provided);
-    mpi_frames::check(MPI_Comm_dup(comm, &control_), "MPI_Comm_dup");
-    mpi_frames::check(MPI_Comm_dup(comm, &user_), "MPI_Comm_dup");
-    mpi_frames::check(MPI_Comm_dup(comm, &data_), "MPI_Comm_dup");
-    MPI_Comm_set_errhandler(control_, MPI_ERRORS_RETURN);
+    // crew's own traffic (control_) and collectives (data_) return MPI errors (mpi_check.hpp);
+    // user_, for user code, keeps the application's handler.
+    control_ = own_comm(comm);
+    data_ = own_comm(comm);
+    CREW_MPI_CHECK(MPI_Comm_dup, (comm, &user_));
     MPI_Comm_rank(control_, &rank_);
     MPI_Comm_size(control_, &size_);
     // Rank 0's verdict on the thread level, and what the doorbells need: its name for this
     // world, and rank 0's host.
     std::string verdict;
     if (rank_ == 0 && provided < MPI_THREAD_MULTIPLE)
-      verdict =
-          format_error(errc::bad_option, "crew::Engine needs MPI_THREAD_MULTIPLE (rank 0 runs the bridge beside the "
-                                         "engine); initialise MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...)");
+      verdict = format_error(errc::mpi_thread_level,
+                             "crew::Engine needs MPI_THREAD_MULTIPLE (rank 0 runs the bridge beside the "
+                             "engine); initialise MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...)");
     std::string doorbell_tag = rank_ == 0 ? random_hex(8) : std::string();
     std::string root_host = host_name();
     broadcast({&verdict, &doorbell_tag, &root_host}, control_);
@@ -180,8 +180,7 @@ private:
         message = formatted.substr(close + 2);
       }
     }
-    if (code == errc::no_profile || code == errc::controller_timeout) throw ConnectionError(code, message);
-    throw Error(code, message);
+    throw_error(code, message);
   }
 
   /// Every rank on rank 0's host gets a doorbell named after this world (`tag`).
@@ -206,10 +205,10 @@ private:
       }
     }
     int ok = mine.empty() ? 1 : 0, all_ok = 1;
-    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, control_);
+    CREW_MPI_CHECK(MPI_Allreduce, (&ok, &all_ok, 1, MPI_INT, MPI_MIN, control_));
     if (all_ok) return;
     if (!mine.empty()) throw_formatted(mine);
-    throw Error(errc::plugin_failed, "a plugin failed to load on another rank of this world (see its message)");
+    throw_error(errc::plugin_failed, "a plugin failed to load on another rank of this world (see its message)");
   }
 
   void register_world() {
@@ -221,7 +220,7 @@ private:
                                     static_cast<std::int64_t>(mine.size() - host.size())};
     const std::size_t ranks = rank_ == 0 ? static_cast<std::size_t>(size_) : 0;
     std::vector<std::int64_t> records(3 * ranks);
-    mpi_frames::check(MPI_Gather(record, 3, MPI_INT64_T, records.data(), 3, MPI_INT64_T, 0, control_), "MPI_Gather");
+    CREW_MPI_CHECK(MPI_Gather, (record, 3, MPI_INT64_T, records.data(), 3, MPI_INT64_T, 0, control_));
     std::vector<int> sizes(ranks), offsets(ranks);
     std::string texts;
     for (std::size_t r = 0; r < ranks; ++r) {
@@ -229,9 +228,8 @@ private:
       sizes[r] = static_cast<int>(records[3 * r + 1] + records[3 * r + 2]);
       texts.resize(texts.size() + static_cast<std::size_t>(sizes[r]));
     }
-    mpi_frames::check(MPI_Gatherv(mine.data(), static_cast<int>(mine.size()), MPI_CHAR, texts.data(), sizes.data(),
-                                  offsets.data(), MPI_CHAR, 0, control_),
-                      "MPI_Gatherv");
+    CREW_MPI_CHECK(MPI_Gatherv, (mine.data(), static_cast<int>(mine.size()), MPI_CHAR, texts.data(), sizes.data(),
+                                 offsets.data(), MPI_CHAR, 0, control_));
     std::vector<std::int64_t> pids;
     std::vector<std::string> properties;
     for (std::size_t r = 0; r < ranks; ++r) {
@@ -314,7 +312,7 @@ private:
           [&](transport::Received&& received) {
             const wire::Packet& p = received.messages.front();
             if (reg || p.header.kind != wire::MsgKind::register_reply) return;
-            if (p.header.error.failed()) throw Error(p.header.error.code, p.header.error.message);
+            if (p.header.error.failed()) throw_error(p.header.error.code, p.header.error.message);
             const Value reply = p.body();
             reg.emplace();
             reg->world_id = static_cast<int>(reply["world"].as_int());
@@ -324,16 +322,16 @@ private:
               reg->drain_at = (*job)["end_time"].as_int() - reply["drain_margin_s"].as_int();
           },
           [&](const wire::Rejection& why) {
-            throw ConnectionError(errc::bad_signature,
-                                  "the controller's reply failed its check (" + why.detail + "); " + file.string() +
-                                      " is probably stale: restart the engines with the current connection file");
+            throw_error(errc::bad_signature,
+                        "the controller's reply failed its check (" + why.detail + "); " + file.string() +
+                            " is probably stale: restart the engines with the current connection file");
           });
       if (reg) return *reg;
     }
-    throw ConnectionError(errc::controller_timeout,
-                          "no controller answered at " + ef.engine_url + " within " +
-                              seconds_text(options_.register_timeout) + " (from " + file.string() +
-                              "); is it running? check with `crew cluster status --profile " + options_.profile + "`");
+    throw_error(errc::controller_timeout, "no controller answered at " + ef.engine_url + " within " +
+                                              seconds_text(options_.register_timeout) + " (from " + file.string() +
+                                              "); is it running? check with `crew cluster status --profile " +
+                                              options_.profile + "`");
   }
 
   void run_rank0() {

@@ -106,16 +106,22 @@ void Executor::set_message_sink(MessageSink sink) {
 std::optional<wire::Outgoing> Executor::run(const wire::Header& task, std::span<const Buffer> payload) {
   const wire::Collective op = wire::collective_of(task.function);
   if (op != wire::Collective::none && collectives_) {
+    // Failures the ranks agreed on come back as verdicts inside the reply; what escapes is this
+    // rank's own: an MPI routine that failed (MpiError, [crew.mpi.failed]: crew's communicators
+    // return errors rather than abort the world) or a bug. Either is this engine's answer.
+    wire::ErrorInfo error;
     try {
       return collectives_->run(op, task, payload);
+    } catch (const Error& e) {
+      error = {e.code(), "crew." + std::string(errc_name(e.code())), e.message(), task.function};
     } catch (const std::exception& e) {
-      // An MPI failure inside a collective: the world is in trouble; say so for this engine.
-      std::string msg_id;
-      for (std::size_t i = 0; i < task.targets.size(); ++i)
-        if (task.targets[i] == id_.engine_id && i < task.msg_ids.size()) msg_id = task.msg_ids[i];
-      if (msg_id.empty()) return std::nullopt;
-      return failure_reply(task, msg_id, id_.engine_id, {errc::internal, "crew.internal.bug", e.what(), task.function});
+      error = {errc::internal, "crew.internal.bug", e.what(), task.function};
     }
+    std::string msg_id;
+    for (std::size_t i = 0; i < task.targets.size(); ++i)
+      if (task.targets[i] == id_.engine_id && i < task.msg_ids.size()) msg_id = task.msg_ids[i];
+    if (msg_id.empty()) return std::nullopt;
+    return failure_reply(task, msg_id, id_.engine_id, error);
   }
   return run_function(task, payload);
 }
@@ -141,10 +147,10 @@ wire::Outgoing Executor::run_function(const wire::Header& task, std::span<const 
   reply.started_us = now_us();
   try {
     Value args = wire::decode_value(payload);
-    if (!args.is_list()) throw Error(errc::malformed, "task arguments are not a list");
+    if (!args.is_list()) throw_error(errc::malformed, "task arguments are not a list");
     if (has_refs(args)) args = resolve_refs(args, ns_);
     const FunctionInfo* fn = find_function(task.function);
-    if (fn == nullptr) throw Error(errc::unknown_function, unknown_function_message(task.function));
+    if (fn == nullptr) throw_error(errc::unknown_function, unknown_function_message(task.function));
     Context ctx(id_.engine_id, id_.rank, id_.world_size, id_.world_id, id_.user_comm, ns_, out, err, msg_id, id_.host);
     StreamCapture capture(out, err);
     result = fn->invoke(ctx, args.as_list());

@@ -36,11 +36,11 @@ OriginScope::OriginScope(std::string origin) : previous_(std::move(current_origi
 OriginScope::~OriginScope() { current_origin = std::move(previous_); }
 
 void throw_bad_argument(std::size_t index, const std::string& signature, const Error& why) {
-  throw Error(errc::bad_arguments, "argument " + std::to_string(index + 1) + " of " + signature + ": " + why.message());
+  throw_error(errc::bad_arguments, "argument " + std::to_string(index + 1) + " of " + signature + ": " + why.message());
 }
 
 void throw_arity(const std::string& signature, std::size_t wanted, std::size_t got) {
-  throw Error(errc::bad_arguments, signature + " takes " + std::to_string(wanted) + " argument" +
+  throw_error(errc::bad_arguments, signature + " takes " + std::to_string(wanted) + " argument" +
                                        (wanted == 1 ? "" : "s") + ", got " + std::to_string(got));
 }
 
@@ -86,7 +86,7 @@ std::vector<std::string> load_plugin(const std::string& path) {
     void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
     if (handle == nullptr) {
       const char* why = ::dlerror();
-      throw Error(errc::plugin_failed, "cannot load plugin " + path + ": " + (why ? why : "unknown error") +
+      throw_error(errc::plugin_failed, "cannot load plugin " + path + ": " + (why ? why : "unknown error") +
                                            " (give an absolute path, or a path relative to the engine's directory)");
     }
   }
@@ -102,7 +102,7 @@ const Value& Namespace::get(std::string_view name) const {
   if (it != values_.end()) return it->second;
   std::string have;
   for (const auto& [k, v] : values_) have += (have.empty() ? "" : ", ") + k;
-  throw Error(errc::unknown_name, "no variable '" + std::string(name) + "' in the engine's namespace" +
+  throw_error(errc::unknown_name, "no variable '" + std::string(name) + "' in the engine's namespace" +
                                       (have.empty() ? " (it is empty; push one first)" : " (it has: " + have + ")"));
 }
 

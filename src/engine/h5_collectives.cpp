@@ -12,6 +12,7 @@
 #include "engine/collective_call.hpp"
 #include "engine/h5_chunks.hpp"
 #include "engine/h5_module.hpp"
+#include "engine/mpi_check.hpp"
 #include "engine/mpi_frames.hpp"
 #include "values/sequence.hpp"
 
@@ -85,7 +86,7 @@ private:
 /// True on every participant iff `ok` on all of them (so they all take the same path).
 bool all_agree(const Collectives::Call& call, bool ok) {
   int mine = ok ? 1 : 0, all = 0;
-  mpi_frames::check(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, call.comm), "MPI_Allreduce");
+  CREW_MPI_CHECK(MPI_Allreduce, (&mine, &all, 1, MPI_INT, MPI_MIN, call.comm));
   return all == 1;
 }
 

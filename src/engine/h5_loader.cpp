@@ -6,6 +6,7 @@
 
 #include "engine/collective_call.hpp"
 #include "engine/h5_module.hpp"
+#include "engine/mpi_check.hpp"
 #include "engine/mpi_frames.hpp"
 
 namespace crew::detail {
@@ -46,7 +47,7 @@ const H5Module& h5_module() {
 std::optional<wire::Outgoing> run_h5(Collectives::Call& call, Namespace& ns, h5::Op h5::Ops::*op) {
   const H5Module& m = h5_module();
   int mine = m.ops != nullptr ? 1 : 0, all = 0;
-  mpi_frames::check(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, call.comm), "MPI_Allreduce");
+  CREW_MPI_CHECK(MPI_Allreduce, (&mine, &all, 1, MPI_INT, MPI_MIN, call.comm));
   if (all == 1) return (m.ops->*op)(call, ns);
   return collective::own_reply(call, collective::Verdict{errc::io_failed,
                                                          m.ops == nullptr

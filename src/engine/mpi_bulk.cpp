@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/env.hpp"
+#include "engine/mpi_check.hpp"
 #include "engine/mpi_frames.hpp"
 
 namespace crew::detail::mpi_bulk {
@@ -30,9 +31,8 @@ void send_chunked(MPI_Comm comm, int dest, const std::byte* data, std::uint64_t 
   const std::size_t chunk = chunk_bytes();
   for (std::uint64_t at = 0; at < n; at += chunk) {
     reqs.emplace_back();
-    mpi_frames::check(MPI_Isend(data + at, as_int(std::min<std::uint64_t>(chunk, n - at)), MPI_BYTE, dest, tag_bulk,
-                                comm, &reqs.back()),
-                      "MPI_Isend");
+    CREW_MPI_CHECK(MPI_Isend, (data + at, as_int(std::min<std::uint64_t>(chunk, n - at)), MPI_BYTE, dest, tag_bulk,
+                               comm, &reqs.back()));
   }
 }
 
@@ -40,15 +40,13 @@ void recv_chunked(MPI_Comm comm, int source, std::byte* data, std::uint64_t n, s
   const std::size_t chunk = chunk_bytes();
   for (std::uint64_t at = 0; at < n; at += chunk) {
     reqs.emplace_back();
-    mpi_frames::check(MPI_Irecv(data + at, as_int(std::min<std::uint64_t>(chunk, n - at)), MPI_BYTE, source, tag_bulk,
-                                comm, &reqs.back()),
-                      "MPI_Irecv");
+    CREW_MPI_CHECK(MPI_Irecv, (data + at, as_int(std::min<std::uint64_t>(chunk, n - at)), MPI_BYTE, source, tag_bulk,
+                               comm, &reqs.back()));
   }
 }
 
 void wait_all(std::vector<MPI_Request>& reqs) {
-  if (!reqs.empty())
-    mpi_frames::check(MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  if (!reqs.empty()) CREW_MPI_CHECK(MPI_Waitall, (static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE));
 }
 
 /// The int counts and displacements of a *v collective that fits one call.
@@ -103,9 +101,8 @@ void scatterv(MPI_Comm comm, int root, const std::byte* send, const std::vector<
   MPI_Comm_size(comm, &size);
   if (fits_one_call(counts)) {
     const auto [c, d] = counts_and_displacements(counts);
-    mpi_frames::check(
-        MPI_Scatterv(send, c.data(), d.data(), MPI_BYTE, recv, c[static_cast<std::size_t>(rank)], MPI_BYTE, root, comm),
-        "MPI_Scatterv");
+    CREW_MPI_CHECK(MPI_Scatterv,
+                   (send, c.data(), d.data(), MPI_BYTE, recv, c[static_cast<std::size_t>(rank)], MPI_BYTE, root, comm));
     return;
   }
   std::vector<MPI_Request> reqs;
@@ -133,9 +130,8 @@ void gatherv(MPI_Comm comm, int root, const std::byte* send, const std::vector<s
   MPI_Comm_size(comm, &size);
   if (fits_one_call(counts)) {
     const auto [c, d] = counts_and_displacements(counts);
-    mpi_frames::check(
-        MPI_Gatherv(send, c[static_cast<std::size_t>(rank)], MPI_BYTE, recv, c.data(), d.data(), MPI_BYTE, root, comm),
-        "MPI_Gatherv");
+    CREW_MPI_CHECK(MPI_Gatherv,
+                   (send, c[static_cast<std::size_t>(rank)], MPI_BYTE, recv, c.data(), d.data(), MPI_BYTE, root, comm));
     return;
   }
   std::vector<MPI_Request> reqs;
@@ -159,8 +155,7 @@ void gatherv(MPI_Comm comm, int root, const std::byte* send, const std::vector<s
 void bcast(MPI_Comm comm, int root, std::byte* data, std::uint64_t count) {
   const std::size_t chunk = chunk_bytes();
   for (std::uint64_t at = 0; at < count; at += chunk)
-    mpi_frames::check(MPI_Bcast(data + at, as_int(std::min<std::uint64_t>(chunk, count - at)), MPI_BYTE, root, comm),
-                      "MPI_Bcast");
+    CREW_MPI_CHECK(MPI_Bcast, (data + at, as_int(std::min<std::uint64_t>(chunk, count - at)), MPI_BYTE, root, comm));
 }
 
 void reduce(MPI_Comm comm, int root, const void* send, void* recv, std::uint64_t n, dtype t, op o) {
@@ -171,14 +166,13 @@ void reduce(MPI_Comm comm, int root, const void* send, void* recv, std::uint64_t
   const auto* in = static_cast<const std::byte*>(send);
   auto* out = static_cast<std::byte*>(recv);
   for (std::uint64_t at = 0; at < n; at += per_call)
-    mpi_frames::check(MPI_Reduce(in + at * esize, rank == root ? out + at * esize : nullptr,
-                                 as_int(std::min(per_call, n - at)), datatype_of(t), op_of(o), root, comm),
-                      "MPI_Reduce");
+    CREW_MPI_CHECK(MPI_Reduce, (in + at * esize, rank == root ? out + at * esize : nullptr,
+                                as_int(std::min(per_call, n - at)), datatype_of(t), op_of(o), root, comm));
 }
 
 std::vector<std::byte> bcast_blob(MPI_Comm comm, int root, std::vector<std::byte> blob) {
   std::uint64_t n = blob.size();
-  mpi_frames::check(MPI_Bcast(&n, 1, MPI_UINT64_T, root, comm), "MPI_Bcast");
+  CREW_MPI_CHECK(MPI_Bcast, (&n, 1, MPI_UINT64_T, root, comm));
   blob.resize(static_cast<std::size_t>(n));
   bcast(comm, root, blob.data(), n);
   return blob;
@@ -190,8 +184,8 @@ std::vector<std::vector<std::byte>> gather_blobs(MPI_Comm comm, int root, const 
   MPI_Comm_size(comm, &size);
   std::uint64_t mine = blob.size();
   std::vector<std::uint64_t> counts(static_cast<std::size_t>(size));
-  mpi_frames::check(MPI_Gather(&mine, 1, MPI_UINT64_T, counts.data(), 1, MPI_UINT64_T, root, comm), "MPI_Gather");
-  mpi_frames::check(MPI_Bcast(counts.data(), size, MPI_UINT64_T, root, comm), "MPI_Bcast");
+  CREW_MPI_CHECK(MPI_Gather, (&mine, 1, MPI_UINT64_T, counts.data(), 1, MPI_UINT64_T, root, comm));
+  CREW_MPI_CHECK(MPI_Bcast, (counts.data(), size, MPI_UINT64_T, root, comm));
   std::vector<std::byte> all(rank == root ? static_cast<std::size_t>(total_of(counts)) : 0);
   gatherv(comm, root, blob.data(), counts, all.data());
   std::vector<std::vector<std::byte>> out;

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "crew/error.hpp"
+#include "engine/mpi_check.hpp"
 
 namespace crew::detail::mpi_frames {
 namespace {
@@ -44,33 +45,25 @@ Buffer make_envelope(const Buffer& header, std::span<const Buffer> payload) {
   return Buffer::adopt(std::move(out));
 }
 
-[[noreturn]] void malformed(const std::string& why) { throw Error(errc::malformed, "bad MPI envelope: " + why); }
+[[noreturn]] void malformed(const std::string& why) { throw_error(errc::malformed, "bad MPI envelope: " + why); }
 
 }  // namespace
 
-void check(int rc, const char* routine) {
-  if (rc == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING] = {};
-  int len = 0;
-  MPI_Error_string(rc, text, &len);
-  throw Error(errc::internal, std::string(routine) + " failed: " + std::string(text, static_cast<std::size_t>(len)));
-}
-
 void send(MPI_Comm comm, int dest, const Buffer& header, std::span<const Buffer> payload) {
   const Buffer envelope = make_envelope(header, payload);
-  check(MPI_Send(envelope.data(), static_cast<int>(envelope.size()), MPI_BYTE, dest, tag_envelope, comm), "MPI_Send");
+  CREW_MPI_CHECK(MPI_Send, (envelope.data(), static_cast<int>(envelope.size()), MPI_BYTE, dest, tag_envelope, comm));
   for (const Buffer& b : payload) {
     if (b.size() < inline_limit) continue;
     for (std::size_t off = 0; off < b.size(); off += max_chunk) {
       const std::size_t n = std::min(max_chunk, b.size() - off);
-      check(MPI_Send(b.data() + off, static_cast<int>(n), MPI_BYTE, dest, tag_data, comm), "MPI_Send");
+      CREW_MPI_CHECK(MPI_Send, (b.data() + off, static_cast<int>(n), MPI_BYTE, dest, tag_data, comm));
     }
   }
 }
 
 void SendQueue::post(MPI_Comm comm, int dest, int tag, const Buffer& buffer) {
   MPI_Request req = MPI_REQUEST_NULL;
-  check(MPI_Isend(buffer.data(), static_cast<int>(buffer.size()), MPI_BYTE, dest, tag, comm, &req), "MPI_Isend");
+  CREW_MPI_CHECK(MPI_Isend, (buffer.data(), static_cast<int>(buffer.size()), MPI_BYTE, dest, tag, comm, &req));
   requests_.push_back(req);
   keep_.push_back(buffer);
 }
@@ -88,8 +81,8 @@ void SendQueue::progress() {
   if (requests_.empty()) return;
   std::vector<int> done(requests_.size());
   int count = 0;
-  check(MPI_Testsome(static_cast<int>(requests_.size()), requests_.data(), &count, done.data(), MPI_STATUSES_IGNORE),
-        "MPI_Testsome");
+  CREW_MPI_CHECK(MPI_Testsome,
+                 (static_cast<int>(requests_.size()), requests_.data(), &count, done.data(), MPI_STATUSES_IGNORE));
   if (count <= 0) return;
   std::size_t keep = 0;
   for (std::size_t i = 0; i < requests_.size(); ++i) {
@@ -104,7 +97,7 @@ void SendQueue::progress() {
 
 void SendQueue::wait_all() {
   if (requests_.empty()) return;
-  check(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  CREW_MPI_CHECK(MPI_Waitall, (static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE));
   requests_.clear();
   keep_.clear();
 }
@@ -117,7 +110,7 @@ std::optional<Message> try_recv(MPI_Comm comm, int source) {
   int flag = 0;
   MPI_Message handle = MPI_MESSAGE_NULL;
   MPI_Status status;
-  check(MPI_Improbe(source, tag_envelope, comm, &flag, &handle, &status), "MPI_Improbe");
+  CREW_MPI_CHECK(MPI_Improbe, (source, tag_envelope, comm, &flag, &handle, &status));
   if (!flag) return std::nullopt;
   return receive_matched(comm, handle, status);
 }
@@ -125,7 +118,7 @@ std::optional<Message> try_recv(MPI_Comm comm, int source) {
 Message recv(MPI_Comm comm, int source) {
   MPI_Message handle = MPI_MESSAGE_NULL;
   MPI_Status status;
-  check(MPI_Mprobe(source, tag_envelope, comm, &handle, &status), "MPI_Mprobe");
+  CREW_MPI_CHECK(MPI_Mprobe, (source, tag_envelope, comm, &handle, &status));
   return receive_matched(comm, handle, status);
 }
 
@@ -135,7 +128,7 @@ Message receive_matched(MPI_Comm comm, MPI_Message handle, const MPI_Status& sta
   int bytes = 0;
   MPI_Get_count(&status, MPI_BYTE, &bytes);
   std::vector<std::byte> raw(static_cast<std::size_t>(bytes));
-  check(MPI_Mrecv(raw.data(), bytes, MPI_BYTE, &handle, MPI_STATUS_IGNORE), "MPI_Mrecv");
+  CREW_MPI_CHECK(MPI_Mrecv, (raw.data(), bytes, MPI_BYTE, &handle, MPI_STATUS_IGNORE));
   const Buffer envelope = Buffer::adopt(std::move(raw));
 
   Message m;
@@ -163,8 +156,8 @@ Message receive_matched(MPI_Comm comm, MPI_Message handle, const MPI_Status& sta
       std::shared_ptr<std::byte[]> data(new std::byte[f.size]);  // left uninitialised: MPI fills it
       for (std::size_t off = 0; off < f.size; off += max_chunk) {
         const std::size_t n = std::min<std::size_t>(max_chunk, f.size - off);
-        check(MPI_Recv(data.get() + off, static_cast<int>(n), MPI_BYTE, m.source, tag_data, comm, MPI_STATUS_IGNORE),
-              "MPI_Recv");
+        CREW_MPI_CHECK(MPI_Recv,
+                       (data.get() + off, static_cast<int>(n), MPI_BYTE, m.source, tag_data, comm, MPI_STATUS_IGNORE));
       }
       all.push_back(Buffer::view(data, data.get(), f.size));
     }

@@ -28,9 +28,6 @@ struct Message {
   wire::Payload payload;
 };
 
-/// Throws crew::Error [crew.internal.bug] naming the MPI routine and its error string.
-void check(int rc, const char* routine);
-
 /// Sends and returns when the buffers may be reused.
 void send(MPI_Comm comm, int dest, const Buffer& header, std::span<const Buffer> payload);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/idle_backoff.hpp"
+#include "engine/mpi_check.hpp"
 #include "engine/mpi_frames.hpp"
 
 namespace crew::detail {
@@ -16,8 +17,7 @@ inline void wait_napping(std::vector<MPI_Request>& requests) {
   IdleBackoff idle;
   for (;;) {
     int done = 0;
-    mpi_frames::check(MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE),
-                      "MPI_Testall");
+    CREW_MPI_CHECK(MPI_Testall, (static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE));
     if (done) return;
     if (const auto nap = idle.next(); nap.count() > 0) std::this_thread::sleep_for(nap);
   }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "engine/collective_call.hpp"
+#include "engine/mpi_check.hpp"
 #include "engine/mpi_wait.hpp"
 #include "protocol/stream.hpp"
 
@@ -42,9 +43,8 @@ std::optional<wire::Outgoing> Collectives::gather_streamed(Call& call, const col
     std::vector<MPI_Request> requests;
     for (std::uint64_t at = 0; at < mine; at += chunk) {
       requests.emplace_back();
-      mpi_frames::check(MPI_Isend(data.data() + at, static_cast<int>(std::min<std::uint64_t>(chunk, mine - at)),
-                                  MPI_BYTE, 0, tag_gather, call.comm, &requests.back()),
-                        "MPI_Isend");
+      CREW_MPI_CHECK(MPI_Isend, (data.data() + at, static_cast<int>(std::min<std::uint64_t>(chunk, mine - at)),
+                                 MPI_BYTE, 0, tag_gather, call.comm, &requests.back()));
     }
     wait_napping(requests);
     return std::nullopt;
@@ -74,8 +74,7 @@ std::optional<wire::Outgoing> Collectives::gather_streamed(Call& call, const col
         std::byte* data = nullptr;
         Buffer piece = counted_buffer(length, out, data);
         std::vector<MPI_Request> request(1);
-        mpi_frames::check(MPI_Irecv(data, static_cast<int>(length), MPI_BYTE, p, tag_gather, call.comm, &request[0]),
-                          "MPI_Irecv");
+        CREW_MPI_CHECK(MPI_Irecv, (data, static_cast<int>(length), MPI_BYTE, p, tag_gather, call.comm, &request[0]));
         wait_napping(request);
         sink_(wire::make_chunk(stream, spec.bytes, offset + at, std::move(piece)));
       }

@@ -9,6 +9,7 @@
 #include "common/env.hpp"
 #include "engine/collective_call.hpp"
 #include "engine/idle_backoff.hpp"
+#include "engine/mpi_check.hpp"
 #include "engine/mpi_frames.hpp"
 
 namespace crew::detail {
@@ -31,7 +32,7 @@ bool take_pieces(MPI_Comm comm, std::byte* out, std::uint64_t n) {
   for (std::uint64_t got = 0; got < n;) {
     int flag = 0;
     MPI_Status status;
-    mpi_frames::check(MPI_Iprobe(0, tag_stream, comm, &flag, &status), "MPI_Iprobe");
+    CREW_MPI_CHECK(MPI_Iprobe, (0, tag_stream, comm, &flag, &status));
     if (!flag) {
       if (const auto nap = idle.next(); nap.count() > 0) std::this_thread::sleep_for(nap);
       continue;
@@ -41,11 +42,10 @@ bool take_pieces(MPI_Comm comm, std::byte* out, std::uint64_t n) {
     MPI_Get_count(&status, MPI_BYTE, &count);
     if (count <= 0 || static_cast<std::uint64_t>(count) > n - got) {  // the end (or a bug): take it, stop
       std::vector<std::byte> ignored(static_cast<std::size_t>(std::max(count, 1)));
-      mpi_frames::check(MPI_Recv(ignored.data(), std::max(count, 0), MPI_BYTE, 0, tag_stream, comm, MPI_STATUS_IGNORE),
-                        "MPI_Recv");
+      CREW_MPI_CHECK(MPI_Recv, (ignored.data(), std::max(count, 0), MPI_BYTE, 0, tag_stream, comm, MPI_STATUS_IGNORE));
       return false;
     }
-    mpi_frames::check(MPI_Recv(out + got, count, MPI_BYTE, 0, tag_stream, comm, MPI_STATUS_IGNORE), "MPI_Recv");
+    CREW_MPI_CHECK(MPI_Recv, (out + got, count, MPI_BYTE, 0, tag_stream, comm, MPI_STATUS_IGNORE));
     got += static_cast<std::uint64_t>(count);
   }
   return true;
@@ -86,15 +86,13 @@ std::string Collectives::feed_stream(const Call& call, const std::vector<std::ui
           std::memcpy(own + (from - begin[p]), piece, to - from);
         } else {
           requests.emplace_back();
-          mpi_frames::check(MPI_Isend(piece, static_cast<int>(to - from), MPI_BYTE, static_cast<int>(p), tag_stream,
-                                      call.comm, &requests.back()),
-                            "MPI_Isend");
+          CREW_MPI_CHECK(MPI_Isend, (piece, static_cast<int>(to - from), MPI_BYTE, static_cast<int>(p), tag_stream,
+                                     call.comm, &requests.back()));
         }
         sent[p] = to - begin[p];
       }
       if (!requests.empty())
-        mpi_frames::check(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE),
-                          "MPI_Waitall");
+        CREW_MPI_CHECK(MPI_Waitall, (static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
       got = to_chunk;
     }
   }
@@ -102,7 +100,7 @@ std::string Collectives::feed_stream(const Call& call, const std::vector<std::ui
   if (!failure.empty())
     for (std::size_t p = 1; p < participants; ++p)
       if (sent[p] < end[p] - begin[p])
-        mpi_frames::check(MPI_Send(nullptr, 0, MPI_BYTE, static_cast<int>(p), tag_stream, call.comm), "MPI_Send");
+        CREW_MPI_CHECK(MPI_Send, (nullptr, 0, MPI_BYTE, static_cast<int>(p), tag_stream, call.comm));
   return failure;
 }
 
@@ -147,14 +145,14 @@ std::optional<wire::Outgoing> Collectives::scatter_streamed(Call& call) {
     try {
       if (!args.is_list() || args.size() < 2 || args.size() > 3 || !args[0].is_string() || !args[1].is_null() ||
           (args.size() == 3 && !args[2].is_list()))
-        throw Error(errc::bad_arguments, "crew.scatter takes (name, null[, counts]) before a streamed array");
+        throw_error(errc::bad_arguments, "crew.scatter takes (name, null[, counts]) before a streamed array");
       if (!dtype_valid(spec.dtype) || spec.shape.empty() || spec.shape[0] == 0)
-        throw Error(errc::bad_arguments, "crew.scatter: the streamed array has no rows or no element type");
+        throw_error(errc::bad_arguments, "crew.scatter: the streamed array has no rows or no element type");
       std::uint64_t elements = 1;
       for (auto d : spec.shape) elements *= d;
       const auto type = static_cast<dtype>(spec.dtype);
       if (elements * dtype_size(type) != spec.bytes)
-        throw Error(errc::bad_arguments, "crew.scatter: the streamed array's shape does not match its " +
+        throw_error(errc::bad_arguments, "crew.scatter: the streamed array's shape does not match its " +
                                              std::to_string(spec.bytes) + " bytes");
       const std::uint64_t length = spec.shape[0], row_bytes = spec.bytes / length;
       const auto rows = collective::target_rows(call, args, length);

@@ -33,8 +33,8 @@ public:
   void loadBinary(void* data, std::size_t size) {
     if (size == 0) return;  // an empty string or vector: no memcpy with a null pointer
     if (size > remaining())
-      throw ProtocolError(errc::malformed, "message ends early: wanted " + std::to_string(size) + " more bytes, " +
-                                               std::to_string(remaining()) + " left");
+      throw_error(errc::malformed, "message ends early: wanted " + std::to_string(size) + " more bytes, " +
+                                       std::to_string(remaining()) + " left");
     std::memcpy(data, in_.data() + pos_, size);
     pos_ += size;
   }
@@ -42,15 +42,15 @@ public:
   std::size_t position() const noexcept { return pos_; }
   void skip(std::size_t size) {
     if (size > remaining())
-      throw ProtocolError(errc::malformed, "message ends early: wanted " + std::to_string(size) + " more bytes, " +
-                                               std::to_string(remaining()) + " left");
+      throw_error(errc::malformed, "message ends early: wanted " + std::to_string(size) + " more bytes, " +
+                                       std::to_string(remaining()) + " left");
     pos_ += size;
   }
   /// Checks a size prefix: every element takes at least one byte.
   void check_size(std::uint64_t n) const {
     if (n > remaining())
-      throw ProtocolError(errc::malformed, "size prefix " + std::to_string(n) + " exceeds the " +
-                                               std::to_string(remaining()) + " bytes left");
+      throw_error(errc::malformed,
+                  "size prefix " + std::to_string(n) + " exceeds the " + std::to_string(remaining()) + " bytes left");
   }
 
 private:
@@ -97,7 +97,7 @@ inline void CEREAL_LOAD_FUNCTION_NAME(crew::wire::Reader& ar, SizeTag<T>& t) {
   for (int shift = 0;; shift += 7) {
     std::uint8_t b = 0;
     ar.loadBinary(&b, 1);
-    if (shift == 63 && b > 1) throw crew::ProtocolError(crew::errc::malformed, "a size prefix longer than 64 bits");
+    if (shift == 63 && b > 1) throw_error(crew::errc::malformed, "a size prefix longer than 64 bits");
     v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
     if (!(b & 0x80)) break;
   }

@@ -32,7 +32,7 @@ std::uint32_t get_u32(const std::byte* p) {
   return v;
 }
 
-[[noreturn]] void malformed(const std::string& why) { throw ProtocolError(errc::malformed, "bad batch: " + why); }
+[[noreturn]] void malformed(const std::string& why) { throw_error(errc::malformed, "bad batch: " + why); }
 
 /// One batch of queued[begin, end): the batch header, and every member's frames copied into one
 /// data frame.

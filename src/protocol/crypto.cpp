@@ -24,7 +24,7 @@ const Api& api() {
   static const Api loaded = [] {
     void* handle = ::dlopen(library, RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr)
-      throw Error(errc::internal, std::string("cannot load OpenSSL's ") + library + ": " + ::dlerror());
+      throw_error(errc::internal, std::string("cannot load OpenSSL's ") + library + ": " + ::dlerror());
     Api a{};
     std::string missing;
     bind(handle, a.mac_fetch, "EVP_MAC_fetch", missing);
@@ -40,7 +40,7 @@ const Api& api() {
     bind(handle, a.memcmp, "CRYPTO_memcmp", missing);
     bind(handle, a.encode_block, "EVP_EncodeBlock", missing);
     bind(handle, a.decode_block, "EVP_DecodeBlock", missing);
-    if (!missing.empty()) throw Error(errc::internal, std::string(library) + " lacks " + missing);
+    if (!missing.empty()) throw_error(errc::internal, std::string(library) + " lacks " + missing);
     return a;
   }();
   return loaded;

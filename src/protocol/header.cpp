@@ -62,20 +62,20 @@ Buffer encode_header(const Header& h) {
 
 Header decode_header(std::span<const std::byte> bytes) {
   if (bytes.empty() || !kind_valid(static_cast<std::uint8_t>(bytes[0])))
-    throw ProtocolError(errc::malformed, "unknown message kind");
+    throw_error(errc::malformed, "unknown message kind");
   Header h;
   try {
     Reader ar(bytes);
     ar(h);
     if (ar.remaining() != 0)
-      throw ProtocolError(errc::malformed, std::to_string(ar.remaining()) + " stray bytes after the header");
+      throw_error(errc::malformed, std::to_string(ar.remaining()) + " stray bytes after the header");
   } catch (const cereal::Exception& e) {
-    throw ProtocolError(errc::malformed, std::string("bad header: ") + e.what());
+    throw_error(errc::malformed, std::string("bad header: ") + e.what());
   }
   if (h.targets.size() != h.msg_ids.size() && !h.msg_ids.empty() && h.kind != MsgKind::apply_reply &&
       h.kind != MsgKind::balanced_request && h.kind != MsgKind::stream_chunk)
-    throw ProtocolError(errc::malformed, "header has " + std::to_string(h.targets.size()) + " targets but " +
-                                             std::to_string(h.msg_ids.size()) + " msg_ids");
+    throw_error(errc::malformed, "header has " + std::to_string(h.targets.size()) + " targets but " +
+                                     std::to_string(h.msg_ids.size()) + " msg_ids");
   return h;
 }
 

@@ -21,7 +21,7 @@ void random_bytes(unsigned char* out, std::size_t n) {
   std::size_t got = 0;
   while (got < n) {
     const ssize_t r = getrandom(out + got, n - got, 0);
-    if (r < 0) throw Error(errc::internal, "getrandom() failed");
+    if (r < 0) throw_error(errc::internal, "getrandom() failed");
     got += static_cast<std::size_t>(r);
   }
 }
@@ -62,7 +62,7 @@ struct Signer::State {
 
   void restart_hmac() {
     // A null key re-uses the key schedule computed in the constructor.
-    if (c->mac_init(ctx, nullptr, 0, nullptr) != 1) throw Error(errc::internal, "HMAC reset failed");
+    if (c->mac_init(ctx, nullptr, 0, nullptr) != 1) throw_error(errc::internal, "HMAC reset failed");
   }
 
   /// The first bulk frame: Poly1305 keyed for this message from the nonce.
@@ -74,10 +74,10 @@ struct Signer::State {
         c->mac_update(derive, reinterpret_cast<const unsigned char*>(bulk_label.data()), bulk_label.size()) == 1 &&
         c->mac_update(derive, nonce, nonce_size) == 1 &&
         c->mac_final(derive, one_time_key, &written, sizeof one_time_key) == 1 && written == 32;
-    if (!ok) throw Error(errc::internal, "deriving the bulk key failed");
+    if (!ok) throw_error(errc::internal, "deriving the bulk key failed");
     if (bulk == nullptr) bulk = c->ctx_new(poly);
     if (bulk == nullptr || c->mac_init(bulk, one_time_key, sizeof one_time_key, nullptr) != 1)
-      throw Error(errc::internal, "Poly1305 initialisation failed");
+      throw_error(errc::internal, "Poly1305 initialisation failed");
     c->cleanse(one_time_key, sizeof one_time_key);
   }
 
@@ -87,7 +87,7 @@ struct Signer::State {
     unsigned char tag[tag_size];
     std::size_t written = 0;
     if (c->mac_final(bulk, tag, &written, sizeof tag) != 1 || written != tag_size)
-      throw Error(errc::internal, "Poly1305 finalisation failed");
+      throw_error(errc::internal, "Poly1305 finalisation failed");
     c->mac_update(ctx, nonce, nonce_size);
     c->mac_update(ctx, tag, tag_size);
   }
@@ -101,13 +101,13 @@ Signer::Signer(std::string_view key) : state_(std::make_unique<State>()) {
   state_->hmac = lib.mac_fetch(nullptr, "HMAC", nullptr);
   state_->poly = lib.mac_fetch(nullptr, "POLY1305", nullptr);
   if (state_->hmac == nullptr || state_->poly == nullptr)
-    throw Error(errc::internal, "OpenSSL has no HMAC or Poly1305 implementation");
+    throw_error(errc::internal, "OpenSSL has no HMAC or Poly1305 implementation");
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {lib.param_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), lib.param_end()};
   for (EVP_MAC_CTX** c : {&state_->ctx, &state_->derive}) {
     *c = lib.ctx_new(state_->hmac);
     if (*c == nullptr || lib.mac_init(*c, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1)
-      throw Error(errc::internal, "OpenSSL HMAC-SHA256 initialisation failed");
+      throw_error(errc::internal, "OpenSSL HMAC-SHA256 initialisation failed");
   }
   random_bytes(state_->prefix, sizeof state_->prefix);
 }
@@ -184,7 +184,7 @@ Signer::Signature Signer::finish() {
   std::size_t written = 0;
   if (s.c->mac_final(s.ctx, reinterpret_cast<unsigned char*>(out), &written, signature_size) != 1 ||
       written != signature_size)
-    throw Error(errc::internal, "HMAC finalisation failed");
+    throw_error(errc::internal, "HMAC finalisation failed");
   sig.size_ = s.has_bulk ? bulk_signature_size : signature_size;
   return sig;
 }
@@ -197,7 +197,7 @@ bool Signer::finish_check() {
   unsigned char mac[signature_size];
   std::size_t written = 0;
   if (s.c->mac_final(s.ctx, mac, &written, sizeof mac) != 1 || written != sizeof mac)
-    throw Error(errc::internal, "HMAC finalisation failed");
+    throw_error(errc::internal, "HMAC finalisation failed");
   return s.c->memcmp(mac, s.given_mac, sizeof mac) == 0 && s.form_ok;
 }
 
@@ -218,9 +218,9 @@ std::string key_from_hex(std::string_view hex) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    throw InputError(errc::bad_profile, "the key in the connection file is not hex");
+    throw_error(errc::bad_profile, "the key in the connection file is not hex");
   };
-  if (hex.size() % 2 != 0) throw InputError(errc::bad_profile, "the key in the connection file has odd length");
+  if (hex.size() % 2 != 0) throw_error(errc::bad_profile, "the key in the connection file has odd length");
   std::string raw;
   for (std::size_t i = 0; i < hex.size(); i += 2) raw += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
   return raw;

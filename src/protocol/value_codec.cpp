@@ -237,7 +237,7 @@ public:
 
 private:
   [[noreturn]] static void malformed(const std::string& why) {
-    throw ProtocolError(errc::malformed, "bad value encoding: " + why);
+    throw_error(errc::malformed, "bad value encoding: " + why);
   }
   Buffer inline_buffer() {
     cereal::size_type n = 0;
@@ -320,7 +320,7 @@ Value decode_value_skeleton(const Buffer& body) {
 }
 
 Value decode_value(std::span<const Buffer> frames) {
-  if (frames.empty()) throw ProtocolError(errc::malformed, "a message without its body frame");
+  if (frames.empty()) throw_error(errc::malformed, "a message without its body frame");
   Decoder dec(frames);
   Value v = dec.get();
   dec.finish();

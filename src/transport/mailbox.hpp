@@ -27,7 +27,7 @@ template <class T>
 class Mailbox {
 public:
   Mailbox() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    if (fd_ < 0) throw Error(errc::internal, "eventfd() failed");
+    if (fd_ < 0) throw_error(errc::internal, "eventfd() failed");
   }
   ~Mailbox() { ::close(fd_); }
   Mailbox(const Mailbox&) = delete;

@@ -121,7 +121,7 @@ Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const 
 
 Sent forward(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& signature,
              const Buffer& header_bytes, std::span<const Buffer> payload) {
-  if (!wire::is_signature(signature)) throw Error(errc::internal, "forwarding an unsigned message");
+  if (!wire::is_signature(signature)) throw_error(errc::internal, "forwarding an unsigned message");
   return send_all(socket, routing, signature.bytes(), header_bytes, payload);
 }
 

@@ -133,12 +133,12 @@ std::optional<ArrayLike> array_like(const Value& v, std::string* why) {
 Array to_array(const Value& v, dtype as) {
   std::string why;
   const auto like = array_like(v, &why);
-  if (!like) throw InputError(errc::value_type, why);
+  if (!like) throw_error(errc::value_type, why);
   const bool empty = std::find(like->shape.begin(), like->shape.end(), 0) != like->shape.end();
   const bool fits = as == like->type || (like->widens && (as == dtype::float64 || (empty && like->from_list)));
   if (!fits)
-    throw InputError(errc::value_type, describe_shape(like->type, like->shape) + (like->from_list ? " (a list)" : "") +
-                                           " cannot become " + std::string(dtype_name(as)));
+    throw_error(errc::value_type, describe_shape(like->type, like->shape) + (like->from_list ? " (a list)" : "") +
+                                      " cannot become " + std::string(dtype_name(as)));
   if (!like->from_list) {
     const Array& a = v.as_array();
     if (as == a.type()) return a;

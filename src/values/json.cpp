@@ -82,8 +82,7 @@ Value from_json(const nlohmann::json& j) {
       return Value(base64_decode(j["$bytes"].get<std::string>()));
     if (j.size() == 2 && j.contains("$object") && j.contains("$bytes")) {
       if (!j["$object"].is_string() || !j["$bytes"].is_string())
-        throw InputError(errc::bad_json,
-                         "an {\"$object\": ..., \"$bytes\": ...} value needs a type name and base64 text");
+        throw_error(errc::bad_json, "an {\"$object\": ..., \"$bytes\": ...} value needs a type name and base64 text");
       return Value(Object{j["$object"].get<std::string>(), base64_decode(j["$bytes"].get<std::string>())});
     }
     Value::Dict out;
@@ -96,7 +95,7 @@ Value from_json(const nlohmann::json& j) {
   }
   case t::discarded: break;
   }
-  throw InputError(errc::bad_json, "unsupported JSON value");
+  throw_error(errc::bad_json, "unsupported JSON value");
 }
 
 Value parse_json(std::string_view text) {
@@ -107,7 +106,7 @@ Value parse_json(std::string_view text) {
     std::string why = e.what();
     // nlohmann's text is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
     if (auto pos = why.find("] "); pos != std::string::npos) why = why.substr(pos + 2);
-    throw InputError(errc::bad_json, "'" + std::string(text.substr(0, 80)) + "' is not valid JSON (" + why + ")");
+    throw_error(errc::bad_json, "'" + std::string(text.substr(0, 80)) + "' is not valid JSON (" + why + ")");
   }
   return from_json(j);
 }
@@ -123,19 +122,18 @@ std::string base64_encode(const Buffer& bytes) {
 
 Buffer base64_decode(std::string_view text) {
   if (text.size() % 4 != 0)
-    throw InputError(errc::bad_json,
-                     "base64 text must have a length divisible by 4, got " + std::to_string(text.size()));
+    throw_error(errc::bad_json, "base64 text must have a length divisible by 4, got " + std::to_string(text.size()));
   // Padding: at most two '=', and only at the very end.
   const std::size_t first_pad = text.find('=');
   const std::size_t padding = first_pad == std::string_view::npos ? 0 : text.size() - first_pad;
   if (padding > 2 || (padding > 0 && text.find_first_not_of('=', first_pad) != std::string_view::npos))
-    throw InputError(errc::bad_json, "invalid base64 padding: at most two '=' and only at the end");
+    throw_error(errc::bad_json, "invalid base64 padding: at most two '=' and only at the end");
   if (text.empty()) return Buffer();
   std::vector<std::byte> out(3 * text.size() / 4);
   const int n =
       crypto::api().decode_block(reinterpret_cast<unsigned char*>(out.data()),
                                  reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) throw InputError(errc::bad_json, "invalid base64 text");
+  if (n < 0) throw_error(errc::bad_json, "invalid base64 text");
   // EVP_DecodeBlock counts the padding as bytes; drop one per '='.
   out.resize(static_cast<std::size_t>(n) - padding);
   return Buffer::adopt(std::move(out));

@@ -62,7 +62,7 @@ T apply_op(T a, T b, op o) {
 }
 
 [[noreturn]] void mismatch(const Value& a, const Value& b, op o) {
-  throw Error(errc::mismatch, "cannot " + std::string(op_name(o)) + " " + describe(a) + " with " + describe(b) +
+  throw_error(errc::mismatch, "cannot " + std::string(op_name(o)) + " " + describe(a) + " with " + describe(b) +
                                   ": reduce needs the same dtype and shape on every engine");
 }
 
@@ -79,8 +79,8 @@ bool is_sequence(const Value& v) noexcept { return v.is_list() || (v.is_array() 
 std::uint64_t length(const Value& v, std::string_view what) {
   if (v.is_list()) return v.as_list().size();
   if (v.is_array() && v.as_array().ndim() >= 1) return v.as_array().shape().front();
-  throw InputError(errc::not_a_sequence, std::string(what) + " needs an array or a list to split, got " + describe(v) +
-                                             "; to give every engine the same value use push");
+  throw_error(errc::not_a_sequence, std::string(what) + " needs an array or a list to split, got " + describe(v) +
+                                        "; to give every engine the same value use push");
 }
 
 Value take(const Value& v, std::uint64_t begin, std::uint64_t count) {
@@ -100,7 +100,7 @@ Value item(const Value& v, std::uint64_t i) {
   if (v.is_list()) return v.as_list().at(i);
   const Array& a = v.as_array();
   if (i >= a.shape().front())
-    throw InputError(errc::not_a_sequence, "item " + std::to_string(i) + " of " + describe(v) + " is out of range");
+    throw_error(errc::not_a_sequence, "item " + std::to_string(i) + " of " + describe(v) + " is out of range");
   if (a.ndim() == 1) {
     switch (a.type()) {
     case dtype::float32:
@@ -146,7 +146,7 @@ Value concat(const std::vector<Value>& parts) {
     Value::List out;
     for (std::size_t i = 0; i < parts.size(); ++i) {
       if (!parts[i].is_list())
-        throw Error(errc::mismatch, "cannot join part " + std::to_string(i) + " (" + describe(parts[i]) +
+        throw_error(errc::mismatch, "cannot join part " + std::to_string(i) + " (" + describe(parts[i]) +
                                         ") to lists: gather needs lists everywhere or arrays everywhere");
       out.insert(out.end(), parts[i].as_list().begin(), parts[i].as_list().end());
     }
@@ -154,14 +154,14 @@ Value concat(const std::vector<Value>& parts) {
   }
   const Value& first = parts.front();
   if (!first.is_array() || first.as_array().ndim() == 0)
-    throw Error(errc::mismatch, "gather needs arrays or lists, got " + describe(first));
+    throw_error(errc::mismatch, "gather needs arrays or lists, got " + describe(first));
   const Array& a0 = first.as_array();
   std::uint64_t rows = 0, bytes = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const Value& p = parts[i];
     if (!p.is_array() || p.as_array().ndim() == 0 || p.as_array().type() != a0.type() ||
         trailing_shape(p.as_array()) != trailing_shape(a0))
-      throw Error(errc::mismatch, "cannot join part " + std::to_string(i) + " (" + describe(p) + ") to " +
+      throw_error(errc::mismatch, "cannot join part " + std::to_string(i) + " (" + describe(p) + ") to " +
                                       describe(first) + ": gather needs one dtype and one trailing shape");
     rows += p.as_array().shape().front();
     bytes += p.as_array().data().size();

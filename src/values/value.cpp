@@ -22,8 +22,8 @@ Buffer Buffer::copy(const void* data, std::size_t size) {
 
 Buffer Buffer::slice(std::size_t offset, std::size_t length) const {
   if (offset > size_ || length > size_ - offset)
-    throw InputError(errc::bad_option, "buffer slice [" + std::to_string(offset) + ", +" + std::to_string(length) +
-                                           ") is outside a buffer of " + std::to_string(size_) + " bytes");
+    throw_error(errc::bad_option, "buffer slice [" + std::to_string(offset) + ", +" + std::to_string(length) +
+                                      ") is outside a buffer of " + std::to_string(size_) + " bytes");
   return Buffer(owner_, data_ + offset, length);
 }
 
@@ -78,8 +78,7 @@ std::string shape_text(const std::vector<std::uint64_t>& shape) {
 std::size_t element_count(const std::vector<std::uint64_t>& shape) {
   std::size_t n = 1;
   for (auto d : shape) {
-    if (d != 0 && n > SIZE_MAX / d)
-      throw InputError(errc::value_type, "array shape " + shape_text(shape) + " is too large");
+    if (d != 0 && n > SIZE_MAX / d) throw_error(errc::value_type, "array shape " + shape_text(shape) + " is too large");
     n *= d;
   }
   return n;
@@ -97,13 +96,13 @@ Array::Array(dtype type, std::vector<std::uint64_t> shape, Buffer data)
     : type_(type), shape_(std::move(shape)), data_(std::move(data)) {
   const std::size_t count = element_count(shape_);
   if (count > SIZE_MAX / dtype_size(type_))
-    throw InputError(errc::value_type, "array shape " + shape_text(shape_) + " of " + std::string(dtype_name(type_)) +
-                                           " needs more bytes than memory can address");
+    throw_error(errc::value_type, "array shape " + shape_text(shape_) + " of " + std::string(dtype_name(type_)) +
+                                      " needs more bytes than memory can address");
   const std::size_t want = count * dtype_size(type_);
   if (want != data_.size())
-    throw InputError(errc::value_type, "array of " + std::string(dtype_name(type_)) + " with shape " +
-                                           shape_text(shape_) + " needs " + std::to_string(want) +
-                                           " bytes, but its buffer has " + std::to_string(data_.size()));
+    throw_error(errc::value_type, "array of " + std::string(dtype_name(type_)) + " with shape " + shape_text(shape_) +
+                                      " needs " + std::to_string(want) + " bytes, but its buffer has " +
+                                      std::to_string(data_.size()));
 }
 
 std::size_t Array::size() const noexcept {
@@ -114,8 +113,8 @@ std::size_t Array::size() const noexcept {
 
 void Array::check_view(dtype wanted) const {
   if (wanted != type_)
-    throw InputError(errc::value_type,
-                     "array holds " + std::string(dtype_name(type_)) + ", not " + std::string(dtype_name(wanted)));
+    throw_error(errc::value_type,
+                "array holds " + std::string(dtype_name(type_)) + ", not " + std::string(dtype_name(wanted)));
 }
 
 double Array::at_double(std::size_t i) const {
@@ -148,14 +147,14 @@ std::int64_t Array::at_int(std::size_t i) const {
   case dtype::uint64: {
     auto u = load<std::uint64_t>(p);
     if (u > static_cast<std::uint64_t>(INT64_MAX))
-      throw InputError(errc::value_type, "uint64 element " + std::to_string(u) + " does not fit int64");
+      throw_error(errc::value_type, "uint64 element " + std::to_string(u) + " does not fit int64");
     return static_cast<std::int64_t>(u);
   }
   case dtype::float32:
   case dtype::float64: break;
   }
-  throw InputError(errc::value_type,
-                   "array holds " + std::string(dtype_name(type_)) + ", which does not convert to integers");
+  throw_error(errc::value_type,
+              "array holds " + std::string(dtype_name(type_)) + ", which does not convert to integers");
 }
 
 // ----------------------------------------------------------------------------------------- Value
@@ -180,12 +179,12 @@ std::string_view kind_name(Value::kind k) noexcept {
 std::string_view Value::type_name() const noexcept { return kind_name(type()); }
 
 void Value::throw_int_range(unsigned long long v) {
-  throw InputError(errc::value_type, "integer " + std::to_string(v) + " does not fit int64");
+  throw_error(errc::value_type, "integer " + std::to_string(v) + " does not fit int64");
 }
 
 void Value::throw_type(std::string_view wanted) const {
-  throw InputError(errc::value_type,
-                   "expected " + std::string(wanted) + ", got " + std::string(type_name()) + " " + repr(60));
+  throw_error(errc::value_type,
+              "expected " + std::string(wanted) + ", got " + std::string(type_name()) + " " + repr(60));
 }
 
 bool Value::as_bool() const {
@@ -241,15 +240,15 @@ const Object& Value::as_object() const {
 const Value& Value::operator[](std::size_t index) const {
   const auto& l = as_list();
   if (index >= l.size())
-    throw InputError(errc::value_type,
-                     "index " + std::to_string(index) + " is out of range for a list of " + std::to_string(l.size()));
+    throw_error(errc::value_type,
+                "index " + std::to_string(index) + " is out of range for a list of " + std::to_string(l.size()));
   return l[index];
 }
 
 const Value& Value::operator[](std::string_view key) const {
   const auto& d = as_dict();
   auto it = d.find(key);
-  if (it == d.end()) throw InputError(errc::value_type, "dict has no key \"" + std::string(key) + "\"");
+  if (it == d.end()) throw_error(errc::value_type, "dict has no key \"" + std::string(key) + "\"");
   return it->second;
 }
 
@@ -367,16 +366,15 @@ std::string Value::repr(std::size_t max_chars) const {
 namespace detail {
 
 void throw_conversion(const Value& v, const std::string& wanted) {
-  throw InputError(errc::value_type, "expected " + wanted + ", got " + std::string(v.type_name()) + " " + v.repr(60));
+  throw_error(errc::value_type, "expected " + wanted + ", got " + std::string(v.type_name()) + " " + v.repr(60));
 }
 
 void throw_int_out_of_range(std::int64_t v, const std::string& wanted) {
-  throw InputError(errc::value_type, "integer " + std::to_string(v) + " is out of range for " + wanted);
+  throw_error(errc::value_type, "integer " + std::to_string(v) + " is out of range for " + wanted);
 }
 
 void throw_size_mismatch(std::size_t got, std::size_t wanted, const std::string& type) {
-  throw InputError(errc::value_type,
-                   type + " needs " + std::to_string(wanted) + " elements, got " + std::to_string(got));
+  throw_error(errc::value_type, type + " needs " + std::to_string(wanted) + " elements, got " + std::to_string(got));
 }
 
 std::string int_name(bool is_signed, std::size_t bytes) {

@@ -47,7 +47,7 @@ Cluster::Cluster(int engines, std::string profile, std::vector<std::string> extr
   const auto r = crew_cli(args);
   if (r.status != 0) {
     // cluster start cleans up after itself on failure; say what happened
-    throw LaunchError(errc::launcher_failed, "crew cluster start failed (" + std::to_string(r.status) + "):\n" + r.err);
+    throw_error(errc::launcher_failed, "crew cluster start failed (" + std::to_string(r.status) + "):\n" + r.err);
   }
   running_ = true;
 }
@@ -73,9 +73,9 @@ void Cluster::stop() {
   const auto pids_before = pids();
   running_ = false;
   const auto r = crew_cli({"cluster", "stop", "--profile", profile_});
-  if (r.status != 0) throw LaunchError(errc::launcher_failed, "crew cluster stop failed:\n" + r.err);
+  if (r.status != 0) throw_error(errc::launcher_failed, "crew cluster stop failed:\n" + r.err);
   for (pid_t p : pids_before)
-    if (proc::alive(p)) throw LaunchError(errc::launcher_failed, "pid " + std::to_string(p) + " survived cluster stop");
+    if (proc::alive(p)) throw_error(errc::launcher_failed, "pid " + std::to_string(p) + " survived cluster stop");
 }
 
 }  // namespace crew::testing

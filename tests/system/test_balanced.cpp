@@ -223,6 +223,7 @@ TEST_SUITE("system.balanced") {
     a.get(30s), b.get(30s);
     const auto r = client().load_balanced_view().with({.follow = {a, b}}).apply("whoami");
     CHECK(code_of([&] { (void)r.get(30s); }) == errc::impossible_dependency);
+    CHECK_THROWS_AS((void)r.get(30s), DependencyError);
     CHECK(message_of([&] { (void)r.get(30s); }).find("different engines") != std::string::npos);
     CHECK(r.metadata().engine_id == -1);  // it never reached an engine
   }
@@ -235,6 +236,7 @@ TEST_SUITE("system.balanced") {
     const auto lenient = lb.with({.after = Dependency{bad}.allow_failure()}).apply("whoami");
     const auto only_on_failure = lb.with({.after = Dependency{bad}.only_failure()}).apply("whoami");
     CHECK(code_of([&] { (void)strict.get(30s); }) == errc::dependency_failed);
+    CHECK_THROWS_AS((void)strict.get(30s), DependencyError);
     CHECK(code_of([&] { (void)lenient.get(30s); }) == errc::none);
     CHECK(code_of([&] { (void)only_on_failure.get(30s); }) == errc::none);
     // A chain fails all along.
@@ -259,6 +261,7 @@ TEST_SUITE("system.balanced") {
     const auto slow = lb.apply("hold", slow_gate.path());
     const auto waits = lb.with({.after = {slow}, .timeout = 300ms}).apply("whoami");
     CHECK(code_of([&] { (void)waits.get(30s); }) == errc::task_timeout);
+    CHECK_THROWS_AS((void)waits.get(30s), TaskTimeout);
     CHECK(message_of([&] { (void)waits.get(30s); }).find("dependencies") != std::string::npos);
     // Waiting for an engine with room: fill engine 4 to its high-water mark with direct work.
     int depth = 0;
@@ -337,6 +340,7 @@ TEST_SUITE("system.balanced") {
     const AbortReport report = lb.abort(ids);
     CHECK(report.aborted.size() == 5);
     for (auto& q : queued) CHECK(code_of([&] { (void)q.get(30s); }) == errc::aborted);
+    CHECK_THROWS_AS((void)queued.front().get(30s), TaskAborted);
     slow_gate.open();
     slow.get(30s);
     CHECK(code_of([&] { (void)lb.abort(slow); }) == errc::already_done);

@@ -2,6 +2,8 @@
 // client. Runs at N = 1, 2, 3 and 4 (CREW_TEST_ENGINES), oversubscribed where N exceeds the cores.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -11,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/profile.hpp"
 #include "crew/crew.hpp"
 #include "test_support.hpp"
 
@@ -352,6 +355,37 @@ TEST_SUITE("system.cluster") {
     CHECK(stats["tasks_submitted"].as_int() == stats["tasks_completed"].as_int() + stats["tasks_failed"].as_int());
     CHECK(stats["dropped_bad_signature"].as_int() == 0);
     CHECK(client().outstanding() == 0);
+  }
+
+  TEST_CASE("a controller that stops answering mid-session is a connection error, and the client goes on after") {
+    Client rc = cluster().client(500ms);
+    REQUIRE(rc.ids() == all_ids());
+    const fs::path file = profile_dir(cluster().profile()) / controller_file_name;
+    const auto controller = static_cast<pid_t>(controller_file_from_json(read_json_file(file), file).pid);
+    REQUIRE(controller > 0);
+    REQUIRE(::kill(controller, SIGSTOP) == 0);
+    struct Resume {
+      pid_t pid;
+      ~Resume() { ::kill(pid, SIGCONT); }  // also when a check below throws
+    } resume{controller};
+    try {
+      (void)rc.ids();
+      FAIL("a stopped controller answered");
+    } catch (const ConnectionError& e) {
+      CHECK(e.code() == errc::connection_lost);
+      CHECK(std::string(e.what()).rfind("[crew.connection.lost] the controller at ", 0) == 0);
+      CHECK(std::string(e.what()).find("crew cluster status") != std::string::npos);
+    }
+    REQUIRE(::kill(controller, SIGCONT) == 0);
+    CHECK(poll_for(
+        [&] {
+          try {
+            return rc.ids() == all_ids();
+          } catch (const ConnectionError&) {
+            return false;
+          }
+        },
+        30s));
   }
 
   TEST_CASE("stopping the cluster ends every process it started") {

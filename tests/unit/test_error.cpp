@@ -12,50 +12,29 @@ using namespace crew;
 
 namespace {
 
-const std::vector<errc> all_codes{
-    errc::none,
-    errc::no_profile,
-    errc::controller_timeout,
-    errc::controller_gone,
-    errc::client_closed,
-    errc::bad_json,
-    errc::bad_targets,
-    errc::unknown_target,
-    errc::bad_option,
-    errc::value_type,
-    errc::bad_profile,
-    errc::not_a_sequence,
-    errc::already_done,
-    errc::unknown_task,
-    errc::usage,
-    errc::bad_name,
-    errc::unknown_function,
-    errc::bad_arguments,
-    errc::exception,
-    errc::engine_died,
-    errc::plugin_failed,
-    errc::unknown_name,
-    errc::engine_dead,
-    errc::aborted,
-    errc::mismatch,
-    errc::io_failed,
-    errc::impossible_dependency,
-    errc::dependency_failed,
-    errc::task_timeout,
-    errc::no_matching_engine,
-    errc::bad_signature,
-    errc::malformed,
-    errc::oversized,
-    errc::unexpected,
-    errc::launcher_not_found,
-    errc::launcher_failed,
-    errc::engines_not_registered,
-    errc::already_running,
-    errc::not_running,
-    errc::controller_failed,
-    errc::wait_timeout,
-    errc::internal,
-};
+/// Every code of the one list (crew/errc.hpp).
+std::vector<errc> all_codes() {
+  std::vector<errc> out;
+  for (const auto& e : error_codes) out.push_back(e.code);
+  return out;
+}
+
+/// The most derived crew type of `e`, by name (as exception_type_name spells it).
+std::string type_of(const Error& e) {
+  if (dynamic_cast<const EngineError*>(&e)) return "EngineError";
+  if (dynamic_cast<const TaskAborted*>(&e)) return "TaskAborted";
+  if (dynamic_cast<const TaskTimeout*>(&e)) return "TaskTimeout";
+  if (dynamic_cast<const DependencyError*>(&e)) return "DependencyError";
+  if (dynamic_cast<const CompositeError*>(&e)) return "CompositeError";
+  if (dynamic_cast<const RemoteError*>(&e)) return "RemoteError";
+  if (dynamic_cast<const ConnectionError*>(&e)) return "ConnectionError";
+  if (dynamic_cast<const InputError*>(&e)) return "InputError";
+  if (dynamic_cast<const TimeoutError*>(&e)) return "TimeoutError";
+  if (dynamic_cast<const ProtocolError*>(&e)) return "ProtocolError";
+  if (dynamic_cast<const LaunchError*>(&e)) return "LaunchError";
+  if (dynamic_cast<const MpiError*>(&e)) return "MpiError";
+  return "Error";
+}
 
 std::vector<RemoteError> remote_errors(int n) {
   std::vector<RemoteError> out;
@@ -70,7 +49,8 @@ TEST_SUITE("unit.error" * doctest::timeout(30)) {
 
   TEST_CASE("every code has a unique family.name that maps back to it") {
     std::set<std::string_view> names;
-    for (errc c : all_codes) {
+    const auto codes = all_codes();
+    for (errc c : codes) {
       const std::string_view name = errc_name(c);
       CAPTURE(static_cast<int>(c));
       CAPTURE(name);
@@ -83,7 +63,8 @@ TEST_SUITE("unit.error" * doctest::timeout(30)) {
       CHECK(errc_from_name(name) == c);
       names.insert(name);
     }
-    CHECK(names.size() == all_codes.size());
+    CHECK(names.size() == codes.size());
+    CHECK(codes.size() > 50);
   }
 
   TEST_CASE("code numbers are stable") {
@@ -97,10 +78,18 @@ TEST_SUITE("unit.error" * doctest::timeout(30)) {
     CHECK(static_cast<int>(errc::launcher_not_found) == 500);
     CHECK(static_cast<int>(errc::wait_timeout) == 600);
     CHECK(static_cast<int>(errc::internal) == 900);
+    CHECK(static_cast<int>(errc::connection_lost) == 104);
+    CHECK(static_cast<int>(errc::empty_result) == 211);
+    CHECK(static_cast<int>(errc::aborted) == 307);
+    CHECK(static_cast<int>(errc::task_timeout) == 312);
+    CHECK(static_cast<int>(errc::mpi_failed) == 700);
+    CHECK(errc_name(errc::connection_lost) == "connection.lost");
+    CHECK(errc_name(errc::empty_result) == "input.empty_result");
+    CHECK(errc_name(errc::mpi_failed) == "mpi.failed");
   }
 
   TEST_CASE("families follow the code ranges") {
-    for (errc c : all_codes) {
+    for (errc c : all_codes()) {
       const int n = static_cast<int>(c);
       const std::string_view name = errc_name(c);
       CAPTURE(name);
@@ -111,6 +100,9 @@ TEST_SUITE("unit.error" * doctest::timeout(30)) {
       if (n >= 400 && n < 500) CHECK(family == "protocol");
       if (n >= 500 && n < 600) CHECK(family == "launch");
       if (n >= 600 && n < 700) CHECK(family == "timeout");
+      if (n >= 700 && n < 800) CHECK(family == "mpi");
+      if (n >= 900) CHECK(family == "internal");
+      CHECK(errc_family(c) == family);
     }
   }
 
@@ -207,6 +199,81 @@ TEST_SUITE("unit.error" * doctest::timeout(30)) {
       CHECK(first.engine_id() == 0);
       CHECK(first.remote_message() == "failure number 0");
     }
+  }
+
+  TEST_CASE("raise_first keeps the type of a task that was aborted") {
+    std::vector<RemoteError> errors;
+    errors.emplace_back(errc::aborted, 4, "crew.remote.aborted", "aborted by the client");
+    errors.emplace_back(errc::exception, 5, "std::runtime_error", "x");
+    const CompositeError e(std::move(errors));
+    CHECK_THROWS_AS(e.raise_first(), TaskAborted);
+  }
+
+  TEST_CASE("throw_error throws, for every code, the type its family calls for") {
+    for (const auto& info : error_codes) {
+      CAPTURE(info.name);
+      try {
+        throw_error(info.code, "what went wrong", "what to do");
+      } catch (const Error& e) {
+        CHECK(e.code() == info.code);
+        CHECK(type_of(e) == exception_type_name(info.code));
+        CHECK(e.message().find("what went wrong; what to do") != std::string::npos);
+        CHECK(std::string(e.what()).rfind("[crew." + std::string(info.name) + "] ", 0) == 0);
+      }
+    }
+  }
+
+  TEST_CASE("throw_error joins what and hint with '; ' and leaves out an empty hint") {
+    try {
+      throw_error(errc::bad_json, "'[1,' is not JSON", "close the list");
+    } catch (const InputError& e) {
+      CHECK(e.message() == "'[1,' is not JSON; close the list");
+      CHECK(std::string(e.what()) == "[crew.input.bad_json] '[1,' is not JSON; close the list");
+    }
+    try {
+      throw_error(errc::connection_lost, "no answer");
+    } catch (const ConnectionError& e) {
+      CHECK(e.message() == "no answer");
+      CHECK(e.code() == errc::connection_lost);
+    }
+  }
+
+  TEST_CASE("the task errors of the load balancer are RemoteErrors of their own types") {
+    const struct {
+      errc code;
+      std::string type;
+    } cases[] = {{errc::aborted, "TaskAborted"},
+                 {errc::task_timeout, "TaskTimeout"},
+                 {errc::dependency_failed, "DependencyError"},
+                 {errc::impossible_dependency, "DependencyError"},
+                 {errc::engine_died, "EngineError"},
+                 {errc::unknown_function, "RemoteError"},
+                 {errc::mpi_failed, "RemoteError"}};
+    for (const auto& c : cases) {
+      CAPTURE(errc_name(c.code));
+      try {
+        throw_remote_error(RemoteError(c.code, 7, "crew." + std::string(errc_name(c.code)), "why", "f(int)"));
+      } catch (const RemoteError& e) {
+        CHECK(type_of(e) == c.type);
+        CHECK(e.code() == c.code);
+        CHECK(e.engine_id() == 7);
+        CHECK(e.remote_message() == "why");
+        CHECK(e.context() == "f(int)");
+        CHECK(std::string(e.what()) == "[crew." + std::string(errc_name(c.code)) + "] engine 7: why");
+      }
+    }
+  }
+
+  TEST_CASE("MpiError names the routine and the error class once") {
+    const MpiError with_name("MPI_Scatterv", 15, "MPI_ERR_TRUNCATE", "MPI_ERR_TRUNCATE: message truncated");
+    CHECK(std::string(with_name.what()) ==
+          "[crew.mpi.failed] MPI_Scatterv failed: MPI_ERR_TRUNCATE: message truncated");
+    CHECK(with_name.routine() == "MPI_Scatterv");
+    CHECK(with_name.error_class() == 15);
+    CHECK(with_name.code() == errc::mpi_failed);
+    // An MPI whose strings do not start with the class name gets it added.
+    const MpiError without("MPI_Bcast", 8, "MPI_ERR_ROOT", "invalid root");
+    CHECK(without.message() == "MPI_Bcast failed: MPI_ERR_ROOT: invalid root");
   }
 
   TEST_CASE("raise_first on an empty CompositeError is an internal error") {
