@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "crew/export.hpp"
+
 namespace crew {
 
 /// Stable error codes. The numbers never change meaning; new codes get new numbers.
@@ -75,14 +77,14 @@ enum class errc : std::uint16_t {
 };
 
 /// "family.name" of a code, e.g. "remote.unknown_function".
-std::string_view errc_name(errc code) noexcept;
+CREW_API std::string_view errc_name(errc code) noexcept;
 /// The code named "family.name", or errc::none.
-errc errc_from_name(std::string_view name) noexcept;
+CREW_API errc errc_from_name(std::string_view name) noexcept;
 /// "[crew.family.name] message"
-std::string format_error(errc code, std::string_view message);
+CREW_API std::string format_error(errc code, std::string_view message);
 
 /// Root of all crew exceptions.
-class Error : public std::runtime_error {
+class CREW_API Error : public std::runtime_error {
 public:
   Error(errc code, std::string message);
   errc code() const noexcept { return code_; }
@@ -95,38 +97,38 @@ private:
 };
 
 /// The controller cannot be reached, or the profile has none.
-class ConnectionError : public Error {
+class CREW_API ConnectionError : public Error {
 public:
   using Error::Error;
 };
 
 /// A wait ran past its deadline.
-class TimeoutError : public Error {
+class CREW_API TimeoutError : public Error {
 public:
   explicit TimeoutError(std::string message) : Error(errc::wait_timeout, std::move(message)) {}
 };
 
 /// Bad input from the caller: unparsable JSON, bad targets, a Value of the wrong type.
-class InputError : public Error {
+class CREW_API InputError : public Error {
 public:
   using Error::Error;
 };
 
 /// A message on the wire that was rejected.
-class ProtocolError : public Error {
+class CREW_API ProtocolError : public Error {
 public:
   using Error::Error;
 };
 
 /// Starting or stopping a cluster failed.
-class LaunchError : public Error {
+class CREW_API LaunchError : public Error {
 public:
   using Error::Error;
 };
 
 /// An error raised on an engine while running a task. engine_id() is -1 for an error that
 /// concerns several engines at once (a gather or reduce whose parts do not fit).
-class RemoteError : public Error {
+class CREW_API RemoteError : public Error {
 public:
   RemoteError(errc code, int engine_id, std::string type, std::string message, std::string context = {});
   int engine_id() const noexcept { return engine_id_; }
@@ -149,13 +151,13 @@ private:
 };
 
 /// The engine running a task died (its MPI world ended) before the task completed.
-class EngineError : public RemoteError {
+class CREW_API EngineError : public RemoteError {
 public:
   using RemoteError::RemoteError;
 };
 
 /// Errors from several engines at once; what() lists the first few.
-class CompositeError : public RemoteError {
+class CREW_API CompositeError : public RemoteError {
 public:
   explicit CompositeError(std::vector<RemoteError> errors);
   const std::vector<RemoteError>& errors() const noexcept { return errors_; }

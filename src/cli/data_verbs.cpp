@@ -8,8 +8,8 @@
 #include "cli/verbs.hpp"
 #include "common/targets.hpp"
 #include "crew/client.hpp"
-#include "crew/json.hpp"
 #include "values/array_like.hpp"
+#include "values/json.hpp"
 #include "values/sequence.hpp"
 
 namespace crew::cli {

@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "crew/error.hpp"
-#include "crew/json.hpp"
+#include "values/json.hpp"
 
 namespace crew::cli {
 

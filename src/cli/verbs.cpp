@@ -8,7 +8,7 @@
 #include "cli/session.hpp"
 #include "common/targets.hpp"
 #include "crew/client.hpp"
-#include "crew/json.hpp"
+#include "values/json.hpp"
 
 namespace crew::cli {
 namespace {
