@@ -15,7 +15,7 @@
 #include "protocol/header.hpp"
 #include "protocol/value_codec.hpp"
 
-    using namespace crew;
+using namespace crew;
 
 namespace {
 
