@@ -288,10 +288,10 @@ struct Bench {
       const crew::Value one = per_call == 1 ? v : (v.is_list() && v.size() > 0 ? v[std::size_t{0}] : v);
       if (per_call > 1 && !(v.is_list() && v.size() == per_call))
         throw std::runtime_error("call " + std::to_string(i) + ": expected a list of " + std::to_string(per_call) +
-                                 " results, got " + crew::to_json(v).dump());
+                                 " results, got " + crew::to_json_text(v));
       if (!is_noop_result(one))
-        throw std::runtime_error("call " + std::to_string(i) + ": echo() returned " + crew::to_json(v).dump());
-      sample = crew::to_json(one).dump();
+        throw std::runtime_error("call " + std::to_string(i) + ": echo() returned " + crew::to_json_text(v));
+      sample = crew::to_json_text(one);
     }
     extra["echo_result"] = sample;
     return dt;
@@ -387,7 +387,7 @@ struct Bench {
           const crew::Value v = submit().get(timeout);
           lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
           if (i == 0 && !is_noop_result(v) && !(v.is_list() && v.size() > 0 && is_noop_result(v[std::size_t{0}])))
-            throw std::runtime_error("echo() returned " + crew::to_json(v).dump());
+            throw std::runtime_error("echo() returned " + crew::to_json_text(v));
         }
         extra["seconds"] = round_to(std::chrono::duration<double>(Clock::now() - t_start).count(), 6);
         out.emit(name + "_median", median(lat), "us", extra);

@@ -12,7 +12,8 @@ install(TARGETS crew crew-engine RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # libcrew_engine loads it from its own directory (engine/h5_module.hpp)
 install(TARGETS crew_h5 LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/crew DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(FILES ${PROJECT_BINARY_DIR}/include/crew/version.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/crew)
+install(FILES ${PROJECT_BINARY_DIR}/include/crew/version.hpp ${PROJECT_BINARY_DIR}/include/crew/export.hpp
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/crew)
 
 set(crew_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/crew)
 install(EXPORT crewTargets NAMESPACE crew:: DESTINATION ${crew_cmake_dir})

@@ -14,14 +14,15 @@
 #include <vector>
 
 #include "crew/async_result.hpp"
+#include "crew/export.hpp"
 #include "crew/value.hpp"
 
 namespace crew {
 
-class AsyncMap {
+class CREW_API AsyncMap {
 public:
+  /// An empty handle; maps return real ones.
   AsyncMap() = default;
-  AsyncMap(std::shared_ptr<detail::ResultState> state, std::vector<std::size_t> chunk_sizes, bool ordered);
 
   /// The chunks as tasks: their msg ids, errors and metadata, one per chunk.
   const AsyncResult& result() const noexcept { return result_; }
@@ -52,7 +53,7 @@ public:
   }
 
   /// Items one at a time, each waited for as it is reached (a failed chunk throws there).
-  class iterator {
+  class CREW_API iterator {
   public:
     using iterator_category = std::input_iterator_tag;
     using value_type = Value;
@@ -83,6 +84,10 @@ public:
   iterator end() const { return iterator(nullptr, chunks()); }
 
 private:
+  friend class DirectView;
+  friend class LoadBalancedView;
+  AsyncMap(std::shared_ptr<detail::ResultState> state, std::vector<std::size_t> chunk_sizes, bool ordered);
+
   /// The chunk read `position`-th: chunk `position` if ordered, else the `position`-th to finish
   /// (waits until it has).
   std::size_t chunk_at(std::size_t position) const;

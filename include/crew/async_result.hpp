@@ -6,16 +6,23 @@
 //   crew::Value v = ar.get();                 // waits; throws RemoteError / CompositeError / TimeoutError
 //   auto by_engine = ar.get_dict();           // {engine id: value}
 //   ar.metadata(0).completed;                 // timestamps, stdout/stderr, status
+//   auto twice = ar.then([](const crew::AsyncResult& r) { return 2 * r.get_as<double>(); });
+//   twice.get();                              // a std::future: 60, or what the callback threw
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "crew/error.hpp"
+#include "crew/export.hpp"
 #include "crew/value.hpp"
 
 namespace crew {
@@ -32,7 +39,9 @@ enum class result_state {
 
 namespace detail {
 struct ResultState;
-}
+class ClientCore;
+struct ResultAccess;  // crew's own code (and its tests) making results from states
+}  // namespace detail
 
 struct ResultMetadata {
   std::string msg_id;
@@ -49,10 +58,10 @@ struct ResultMetadata {
 
 /// Every member but the constructors throws InputError [crew.input.empty_result] on an empty
 /// AsyncResult (default-constructed or moved-from): there is no task to ask about.
-class AsyncResult {
+class CREW_API AsyncResult {
 public:
+  /// An empty handle (every call but assignment throws); remote operations return real ones.
   AsyncResult() = default;
-  explicit AsyncResult(std::shared_ptr<detail::ResultState> state) : state_(std::move(state)) {}
 
   /// One msg id per target engine, in target order.
   const std::vector<std::string>& msg_ids() const;
@@ -102,7 +111,36 @@ public:
   Value value(std::size_t i, std::chrono::milliseconds timeout = forever) const;
   ResultMetadata metadata(std::size_t i = 0) const;
 
+  /// Runs `callback(result)` once every engine has answered, with this result (ready: its get()
+  /// returns or throws at once), and returns a std::future of what the callback returns or
+  /// throws. If the result is ready now, the callback runs at once on this thread; otherwise on
+  /// the thread that receives the last answer: the client's I/O thread, or a thread of yours
+  /// that is waiting on a result of the same client. Like a std::future continuation, it is
+  /// meant to be short: it may read results and submit new work, but it must not wait for
+  /// another result that has not arrived (that throws Error [crew.input.bad_option]; chain
+  /// another then() instead). If the client closes first, the callback sees the results failed
+  /// with [crew.connection.client_closed]. Throws Error for an empty handle.
+  template <class F>
+  auto then(F&& callback) const -> std::future<std::invoke_result_t<std::decay_t<F>&, const AsyncResult&>> {
+    using R = std::invoke_result_t<std::decay_t<F>&, const AsyncResult&>;
+    auto task = std::make_shared<std::packaged_task<R(const AsyncResult&)>>(std::forward<F>(callback));
+    std::future<R> done = task->get_future();
+    when_ready([task](const AsyncResult& r) { (*task)(r); });
+    return done;
+  }
+
 private:
+  // Made by the client library only: the views, the Client (get_result), AsyncMap.
+  friend class Client;
+  friend class DirectView;
+  friend class LoadBalancedView;
+  friend class AsyncMap;
+  friend class detail::ClientCore;
+  friend struct detail::ResultAccess;
+  explicit AsyncResult(std::shared_ptr<detail::ResultState> state) : state_(std::move(state)) {}
+
+  /// then()'s engine: `callback` runs once ready (now, if it is); it must not throw.
+  void when_ready(std::function<void(const AsyncResult&)> callback) const;
   void check_valid() const;
   std::shared_ptr<detail::ResultState> state_;
 };

@@ -14,9 +14,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "crew/export.hpp"
+
 namespace crew {
 
-class Buffer {
+class CREW_API Buffer {
 public:
   Buffer() noexcept = default;
 

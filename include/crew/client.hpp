@@ -18,6 +18,7 @@
 
 #include "crew/async_map.hpp"
 #include "crew/async_result.hpp"
+#include "crew/export.hpp"
 #include "crew/load_balanced_view.hpp"
 #include "crew/view.hpp"
 
@@ -79,7 +80,7 @@ struct ClientOptions {
   bool keep_freed_memory = true;
 };
 
-class Client {
+class CREW_API Client {
 public:
   /// A profile name ($CREW_HOME/profile_<name>/controller.json) or a path to a controller.json.
   /// Throws ConnectionError naming the profile and file if there is no controller, or if it does

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crew/export.hpp"
 #include "crew/value.hpp"
 
 namespace crew {
@@ -24,7 +25,7 @@ class Executor;
 }
 
 /// An engine's variables: what push() sets, pull() reads and crew::Ref names.
-class Namespace {
+class CREW_API Namespace {
 public:
   bool contains(std::string_view name) const { return values_.find(name) != values_.end(); }
   /// Throws Error [crew.remote.unknown_name] listing the names it has.
@@ -40,7 +41,7 @@ private:
   std::map<std::string, Value, std::less<>> values_;
 };
 
-class Context {
+class CREW_API Context {
 public:
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;

@@ -4,7 +4,8 @@
 // `crew::to_value(x)` and `crew::from_value<T>(v)` go through `crew::ValueTraits<T>`, which has
 // three members: `static Value to(const T&)`, `static T from(const Value&)` and
 // `static std::string name()` (used in error messages and function signatures). Specialize it
-// for your own types, or carry cereal-serializable types with CREW_VALUE_TYPE (crew/object.hpp).
+// for your own types (e.g. `to` a crew::Object holding a type name and the bytes you serialized
+// the value to, and `from` back).
 //
 // Built in: Value, bool, integers (range-checked), float/double (ints widen), std::string,
 // const char*, Buffer, Array, Ref, Object, std::vector<T> (arithmetic T <-> Array or a list of
@@ -22,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "crew/export.hpp"
+
 namespace crew {
 
 class Value;
@@ -29,10 +32,10 @@ template <class T, class Enable = void>
 struct ValueTraits;  // primary template left undefined: a missing conversion fails to compile
 
 namespace detail {
-[[noreturn]] void throw_conversion(const Value& v, const std::string& wanted);
-[[noreturn]] void throw_int_out_of_range(std::int64_t v, const std::string& wanted);
-[[noreturn]] void throw_size_mismatch(std::size_t got, std::size_t wanted, const std::string& type);
-std::string int_name(bool is_signed, std::size_t bytes);
+[[noreturn]] CREW_API void throw_conversion(const Value& v, const std::string& wanted);
+[[noreturn]] CREW_API void throw_int_out_of_range(std::int64_t v, const std::string& wanted);
+[[noreturn]] CREW_API void throw_size_mismatch(std::size_t got, std::size_t wanted, const std::string& type);
+CREW_API std::string int_name(bool is_signed, std::size_t bytes);
 }  // namespace detail
 
 template <class T>

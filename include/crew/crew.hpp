@@ -7,6 +7,7 @@
 #include "crew/client.hpp"
 #include "crew/convert.hpp"
 #include "crew/error.hpp"
+#include "crew/fwd.hpp"
 #include "crew/load_balanced_view.hpp"
 #include "crew/value.hpp"
 #include "crew/version.hpp"

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "crew/context.hpp"
+#include "crew/export.hpp"
 #include "crew/function.hpp"
 
 namespace crew {
@@ -35,7 +36,7 @@ namespace detail {
 class EngineImpl;
 }
 
-class Engine {
+class CREW_API Engine {
 public:
   /// Collective over `comm`: every rank constructs it. Loads plugins, then rank 0 registers the
   /// world with the controller. Throws on every rank if that fails (the message says why).
@@ -58,6 +59,6 @@ private:
 
 /// Loads a plugin library into this process (its CREW_FUNCTIONs register as it loads).
 /// Returns the names it added; throws Error [crew.remote.plugin_failed] with the loader's message.
-std::vector<std::string> load_plugin(const std::string& path);
+CREW_API std::vector<std::string> load_plugin(const std::string& path);
 
 }  // namespace crew

@@ -19,14 +19,15 @@
 #include <vector>
 
 #include "crew/errc.hpp"
+#include "crew/export.hpp"
 
 namespace crew {
 
 /// "[crew.family.name] message"
-std::string format_error(errc code, std::string_view message);
+CREW_API std::string format_error(errc code, std::string_view message);
 
 /// Root of all crew exceptions.
-class Error : public std::runtime_error {
+class CREW_API Error : public std::runtime_error {
 public:
   Error(errc code, std::string message);
   errc code() const noexcept { return code_; }
@@ -39,39 +40,39 @@ private:
 };
 
 /// The controller cannot be reached, or the profile has none.
-class ConnectionError : public Error {
+class CREW_API ConnectionError : public Error {
 public:
   using Error::Error;
 };
 
 /// A wait ran past the caller's deadline (the work goes on).
-class TimeoutError : public Error {
+class CREW_API TimeoutError : public Error {
 public:
   using Error::Error;
   explicit TimeoutError(std::string message) : Error(errc::wait_timeout, std::move(message)) {}
 };
 
 /// Bad input from the caller: unparsable JSON, bad targets, a Value of the wrong type.
-class InputError : public Error {
+class CREW_API InputError : public Error {
 public:
   using Error::Error;
 };
 
 /// A message on the wire that was rejected.
-class ProtocolError : public Error {
+class CREW_API ProtocolError : public Error {
 public:
   using Error::Error;
 };
 
 /// Starting or stopping a cluster failed.
-class LaunchError : public Error {
+class CREW_API LaunchError : public Error {
 public:
   using Error::Error;
 };
 
 /// An error raised on an engine while running a task. engine_id() is -1 for an error that
 /// concerns several engines at once (a gather or reduce whose parts do not fit).
-class RemoteError : public Error {
+class CREW_API RemoteError : public Error {
 public:
   RemoteError(errc code, int engine_id, std::string type, std::string message, std::string context = {});
   int engine_id() const noexcept { return engine_id_; }
@@ -94,34 +95,34 @@ private:
 };
 
 /// The engine running a task died (its MPI world ended) before the task completed.
-class EngineError : public RemoteError {
+class CREW_API EngineError : public RemoteError {
 public:
   using RemoteError::RemoteError;
 };
 
 /// The task was dropped before it ran: aborted (`abort`), or its engines shut down.
-class TaskAborted : public RemoteError {
+class CREW_API TaskAborted : public RemoteError {
 public:
   using RemoteError::RemoteError;
 };
 
 /// A load-balanced task was not handed to an engine within its own `timeout` (the task is
 /// over; unlike TimeoutError, which is the caller's wait running out while the task goes on).
-class TaskTimeout : public RemoteError {
+class CREW_API TaskTimeout : public RemoteError {
 public:
   using RemoteError::RemoteError;
 };
 
 /// A task's dependency failed (remote.dependency_failed) or can never be met
 /// (remote.impossible_dependency): the task did not run.
-class DependencyError : public RemoteError {
+class CREW_API DependencyError : public RemoteError {
 public:
   using RemoteError::RemoteError;
 };
 
 /// An MPI routine failed inside an engine's world (crew's communicators return errors instead of
 /// aborting the world). routine() is e.g. "MPI_Scatterv", error_class() MPI's error class.
-class MpiError : public Error {
+class CREW_API MpiError : public Error {
 public:
   using Error::Error;
   /// "<routine> failed: <class name>: <MPI's error string>"
@@ -135,7 +136,7 @@ private:
 };
 
 /// Errors from several engines at once; what() lists the first few.
-class CompositeError : public RemoteError {
+class CREW_API CompositeError : public RemoteError {
 public:
   explicit CompositeError(std::vector<RemoteError> errors);
   const std::vector<RemoteError>& errors() const noexcept { return errors_; }
@@ -170,10 +171,10 @@ constexpr std::string_view exception_type_name(errc code) noexcept {
 
 /// The one way to raise an error from a code: throws the exception type of `code`'s family (see
 /// the top of this file) with the message "what; hint" (hint: what to do; may be empty).
-[[noreturn]] void throw_error(errc code, std::string_view what, std::string_view hint = {});
+[[noreturn]] CREW_API void throw_error(errc code, std::string_view what, std::string_view hint = {});
 
 /// Throws `error` as the type its code calls for: EngineError, TaskAborted, TaskTimeout,
 /// DependencyError or RemoteError (a RemoteError kept by value, e.g. in CompositeError::errors()).
-[[noreturn]] void throw_remote_error(const RemoteError& error);
+[[noreturn]] CREW_API void throw_remote_error(const RemoteError& error);
 
 }  // namespace crew

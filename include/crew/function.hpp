@@ -23,6 +23,7 @@
 
 #include "crew/context.hpp"
 #include "crew/error.hpp"
+#include "crew/export.hpp"
 #include "crew/value.hpp"
 
 namespace crew {
@@ -30,22 +31,9 @@ namespace crew {
 /// The uniform shape of every function on an engine; arguments arrive with Refs resolved.
 using Invoker = std::function<Value(Context&, const Value::List& args)>;
 
-struct FunctionInfo {
-  std::string name;
-  std::string signature;  ///< e.g. "mul(double, double) -> double"
-  std::string origin;     ///< "builtin", "program", or the plugin's path
-  Invoker invoke;
-};
-
-/// Registers (or replaces) a function taking its arguments as a list of Values.
-void register_invoker(std::string name, std::string signature, Invoker invoke);
-/// The function registered as `name`, or nullptr.
-const FunctionInfo* find_function(std::string_view name);
-/// All registered functions, sorted by name.
-std::vector<const FunctionInfo*> list_functions();
-/// Registered names close to `name` (for "did you mean"), best first; crew's internal `crew.*`
-/// functions only when `name` is one of them.
-std::vector<std::string> near_function_names(std::string_view name, std::size_t max = 4);
+/// Registers (or replaces) a function taking its arguments as a list of Values: the untyped form
+/// of register_function, for functions that take any number of arguments.
+CREW_API void register_invoker(std::string name, std::string signature, Invoker invoke);
 
 namespace detail {
 
@@ -73,8 +61,8 @@ struct CallableTraits<R (C::*)(A...)> : CallableTraits<R (*)(A...)> {};
 template <class T>
 inline constexpr bool is_context_v = std::is_same_v<std::remove_cvref_t<T>, Context>;
 
-[[noreturn]] void throw_bad_argument(std::size_t index, const std::string& signature, const Error& why);
-[[noreturn]] void throw_arity(const std::string& signature, std::size_t wanted, std::size_t got);
+[[noreturn]] CREW_API void throw_bad_argument(std::size_t index, const std::string& signature, const Error& why);
+[[noreturn]] CREW_API void throw_arity(const std::string& signature, std::size_t wanted, std::size_t got);
 
 template <class T>
 std::string result_name() {

@@ -23,6 +23,7 @@
 
 #include "crew/async_map.hpp"
 #include "crew/async_result.hpp"
+#include "crew/export.hpp"
 #include "crew/value.hpp"
 
 namespace crew {
@@ -34,7 +35,7 @@ class ClientCore;
 /// Tasks another task depends on. `{r1, r2}`: after both succeeded. Flags as in the seeds:
 /// `crew::Dependency{r1, r2}.any()` is met by either; `.allow_failure()` counts failed ones
 /// too; `.only_failure()` counts only failed ones.
-struct Dependency {
+struct CREW_API Dependency {
   std::vector<std::string> msg_ids;
   bool all = true;       ///< every one of them (false: any one)
   bool success = true;   ///< met by those that succeeded
@@ -85,18 +86,18 @@ struct MapOptions {
 
 /// 0, 1, ..., stop-1 (or start, start+step, ... before stop), cut into chunks by map() without
 /// being materialized whole. As a Value it is an int64 Array.
-struct Range {
+struct CREW_API Range {
   std::int64_t start = 0;
   std::int64_t stop = 0;
   std::int64_t step = 1;
   std::size_t size() const noexcept;
   std::int64_t operator[](std::size_t i) const noexcept { return start + static_cast<std::int64_t>(i) * step; }
 };
-Range range(std::int64_t stop);
-Range range(std::int64_t start, std::int64_t stop, std::int64_t step = 1);
+CREW_API Range range(std::int64_t stop);
+CREW_API Range range(std::int64_t start, std::int64_t stop, std::int64_t step = 1);
 
 template <>
-struct ValueTraits<Range> {
+struct CREW_API ValueTraits<Range> {
   static Value to(const Range& r);
   static Range from(const Value& v);
   static std::string name() { return "range"; }
@@ -110,7 +111,7 @@ struct AbortReport {
   std::vector<std::string> running;
 };
 
-class LoadBalancedView {
+class CREW_API LoadBalancedView {
 public:
   /// The engines it may use; empty: any engine, also those that register later.
   const std::vector<int>& targets() const noexcept { return targets_; }

@@ -3,8 +3,8 @@
 //
 // null, bool, int64, double, string, bytes, n-dimensional array, list, dict, a reference to a
 // name in an engine's namespace (crew::Ref), and user types carried as tagged bytes
-// (crew::Object, see crew/object.hpp). Arrays and bytes hold a crew::Buffer, so they are shared,
-// not copied, and large ones travel as their own frames on the wire.
+// (crew::Object: a type name and the bytes the user serialized it to). Arrays and bytes hold a crew::Buffer, so they
+// are shared, not copied, and large ones travel as their own frames on the wire.
 
 #include <cstdint>
 #include <initializer_list>
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "crew/buffer.hpp"
+#include "crew/export.hpp"
 
 namespace crew {
 
@@ -36,9 +37,9 @@ enum class dtype : std::uint8_t {
   float64,
 };
 
-std::size_t dtype_size(dtype t) noexcept;
-std::string_view dtype_name(dtype t) noexcept;  ///< numpy spelling: "float64", "int32", ...
-bool dtype_valid(std::uint8_t raw) noexcept;
+CREW_API std::size_t dtype_size(dtype t) noexcept;
+CREW_API std::string_view dtype_name(dtype t) noexcept;  ///< numpy spelling: "float64", "int32", ...
+CREW_API bool dtype_valid(std::uint8_t raw) noexcept;
 
 class Value;
 template <class T, class Enable>
@@ -86,7 +87,7 @@ constexpr dtype dtype_of() {
 }
 
 /// An n-dimensional array: element type, shape, and a contiguous row-major buffer.
-class Array {
+class CREW_API Array {
 public:
   Array() = default;
   /// Throws InputError if the buffer size does not match dtype and shape.
@@ -142,7 +143,7 @@ struct Object {
   friend bool operator==(const Object&, const Object&) = default;
 };
 
-class Value {
+class CREW_API Value {
 public:
   using List = std::vector<Value>;
   using Dict = std::map<std::string, Value, std::less<>>;
@@ -237,7 +238,7 @@ private:
   std::variant<std::monostate, bool, std::int64_t, double, std::string, Buffer, Array, List, Dict, Ref, Object> v_;
 };
 
-std::string_view kind_name(Value::kind k) noexcept;
+CREW_API std::string_view kind_name(Value::kind k) noexcept;
 
 /// `v` as an array, the way numpy.array(v) makes one: an Array (one dimension or more) as it is;
 /// a list of numbers as a 1-d array, int64 if all are ints, else float64 (an empty list is
@@ -245,7 +246,7 @@ std::string_view kind_name(Value::kind k) noexcept;
 /// and a list of arrays of one dtype and shape as those arrays stacked. nullopt for anything else
 /// (scalars, bools, strings, ragged lists). reduce, save_h5 and the command line's `--npy` /
 /// `--out` accept such lists wherever they accept arrays, through this conversion.
-std::optional<Array> to_array(const Value& v);
+CREW_API std::optional<Array> to_array(const Value& v);
 
 }  // namespace crew
 

@@ -9,6 +9,7 @@
 
 #include "crew/async_map.hpp"
 #include "crew/async_result.hpp"
+#include "crew/export.hpp"
 #include "crew/reduce_op.hpp"
 #include "crew/value.hpp"
 
@@ -19,7 +20,7 @@ class ClientCore;
 struct Bulk;
 }  // namespace detail
 
-class DirectView {
+class CREW_API DirectView {
 public:
   const std::vector<int>& targets() const noexcept { return targets_; }
 

@@ -7,10 +7,10 @@
 #include "cli/session.hpp"
 #include "cli/verbs.hpp"
 #include "cli/waiting.hpp"
-#include "common/properties.hpp"
 #include "common/targets.hpp"
-#include "crew/json.hpp"
 #include "values/array_like.hpp"
+#include "values/json.hpp"
+#include "values/properties.hpp"
 #include "values/sequence.hpp"
 
 namespace crew::cli {

@@ -17,10 +17,10 @@
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/network.hpp"
-#include "common/properties.hpp"
 #include "common/targets.hpp"
 #include "controller/controller.hpp"
-#include "crew/json.hpp"
+#include "values/json.hpp"
+#include "values/properties.hpp"
 
 namespace crew::cli {
 namespace {

@@ -10,8 +10,8 @@
 #include "cli/waiting.hpp"
 #include "common/targets.hpp"
 #include "crew/client.hpp"
-#include "crew/json.hpp"
 #include "values/array_like.hpp"
+#include "values/json.hpp"
 #include "values/sequence.hpp"
 
 namespace crew::cli {

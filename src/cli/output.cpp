@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "crew/error.hpp"
-#include "crew/json.hpp"
+#include "values/json.hpp"
 #include "values/sequence.hpp"
 
 namespace crew::cli {

@@ -7,7 +7,7 @@
 
 #include "cli/output.hpp"
 #include "common/targets.hpp"
-#include "crew/json.hpp"
+#include "values/json.hpp"
 
 namespace crew::cli {
 

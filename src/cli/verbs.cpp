@@ -9,7 +9,7 @@
 #include "cli/waiting.hpp"
 #include "common/targets.hpp"
 #include "crew/client.hpp"
-#include "crew/json.hpp"
+#include "values/json.hpp"
 
 namespace crew::cli {
 namespace {

@@ -51,6 +51,40 @@ bool wait_ready(detail::ResultState& s, std::unique_lock<std::mutex>& lock, std:
 
 }  // namespace
 
+namespace detail {
+
+thread_local bool running_continuations = false;
+
+void ClientCore::run_continuations(const std::shared_ptr<ResultState>& state,
+                                   std::vector<std::function<void(const AsyncResult&)>> callbacks) {
+  if (callbacks.empty()) return;
+  const AsyncResult result(state);
+  const bool outer = running_continuations;
+  running_continuations = true;
+  for (auto& callback : callbacks) {
+    try {
+      callback(result);
+    } catch (...) {
+      // then() hands the callback's exceptions to its future; nothing else reaches here.
+    }
+  }
+  running_continuations = outer;
+}
+
+}  // namespace detail
+
+void AsyncResult::when_ready(std::function<void(const AsyncResult&)> callback) const {
+  check_valid();
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->remaining != 0) {
+      state_->continuations.push_back(std::move(callback));
+      return;
+    }
+  }
+  callback(*this);  // ready already: here, on the caller's thread
+}
+
 void AsyncResult::check_valid() const {
   if (!state_)
     throw_error(errc::empty_result, "this AsyncResult holds no task (it was default-constructed or moved from)",

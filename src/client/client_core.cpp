@@ -115,6 +115,7 @@ ClientCore::~ClientCore() {
     // Engines may still be copying from or into memory of this process for it: that memory
     // must stay as it is, whatever the process does next, so it stays until the process ends.
     if (!p.state->lent.empty() || p.state->landed) keep_until_exit(p.state);
+    std::vector<std::function<void(const AsyncResult&)>> continuations;
     {
       std::lock_guard lock(p.state->mutex);
       ResultSlot& slot = p.state->slots[p.slot];
@@ -122,9 +123,13 @@ ClientCore::~ClientCore() {
       slot.done = true;
       slot.set_error(
           {errc::client_closed, "crew.connection.client_closed", "the client was closed before the answer came", {}});
-      if (--p.state->remaining == 0) p.state->finished_at = SteadyClock::now();
+      if (--p.state->remaining == 0) {
+        p.state->finished_at = SteadyClock::now();
+        continuations = std::move(p.state->continuations);
+      }
     }
     p.state->cv.notify_all();
+    run_continuations(p.state, std::move(continuations));
   }
 }
 
@@ -436,6 +441,7 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
   const std::int64_t received = now_us();
   Hearers hearers;
   std::function<void(const std::shared_ptr<ResultState>&)> then;
+  std::vector<std::function<void(const AsyncResult&)>> continuations;
   for (const std::string& msg_id : p.header.msg_ids) {
     hearers.clear();
     {
@@ -477,6 +483,7 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
         if (--pending.state->remaining == 0) {
           pending.state->finished_at = SteadyClock::now();
           then = std::move(pending.state->then);
+          continuations = std::move(pending.state->continuations);
         }
         // The last hearer, with nothing to run after: the task stops being outstanding while
         // its result becomes visible, so whoever sees the result also sees outstanding() without it.
@@ -487,6 +494,7 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
       }
       pending.state->cv.notify_all();
       if (then) std::exchange(then, {})(pending.state);
+      if (!continuations.empty()) run_continuations(pending.state, std::exchange(continuations, {}));
     }
     // Otherwise only now (after what `then` sent is awaited): wait_all() must not return before.
     if (!delivered) delivered_one();

@@ -20,6 +20,7 @@
 #include <boost/container/small_vector.hpp>
 #include <zmq.hpp>
 
+#include "common/internal_api.hpp"
 #include "transport/endpoint.hpp"
 
 #include "client/pending_table.hpp"
@@ -41,7 +42,7 @@ struct SlotExtras {
 
 /// One task's answer. Its msg id, engine and function are the state's (ResultState::msg_ids,
 /// ::targets, ::function).
-struct ResultSlot {
+struct CREW_INTERNAL_API ResultSlot {
   bool done = false;
   std::int64_t submitted_us = 0, started_us = 0, completed_us = 0, received_us = 0;
   wire::Payload payload;               ///< the reply body, decoded on first use
@@ -86,6 +87,9 @@ struct ResultState {
   /// Run by the I/O thread on each answer before it counts; true: it does not count yet (the
   /// hook arranged for the slot to be answered otherwise).
   std::function<bool(const std::shared_ptr<ResultState>&, std::size_t slot, const wire::Packet&)> intercept;
+  /// AsyncResult::then callbacks: run once every answer came, by the thread that delivered the
+  /// last one (finish_state), after the waiting threads have been woken.
+  std::vector<std::function<void(const AsyncResult&)>> continuations;
 
   ResultMetadata metadata(std::size_t i) const;  ///< caller holds the mutex
 };
@@ -146,6 +150,13 @@ public:
   /// Whether any answer is still due: a task's, or a request's.
   bool answers_due() const;
   bool wait_all(std::chrono::milliseconds timeout);
+
+  /// The handle users get for `state` (AsyncResult's constructor is the client library's).
+  static AsyncResult result_of(std::shared_ptr<ResultState> state) { return AsyncResult(std::move(state)); }
+  /// Runs the AsyncResult::then callbacks taken from `state` (under its mutex, as its last answer
+  /// came), with no lock held; waits inside them are refused (wait_on).
+  static void run_continuations(const std::shared_ptr<ResultState>& state,
+                                std::vector<std::function<void(const AsyncResult&)>> callbacks);
 
   std::chrono::milliseconds timeout() const noexcept { return timeout_; }
   const std::filesystem::path& controller_file() const noexcept { return file_; }
@@ -239,5 +250,8 @@ private:
 /// (ClientCore::await_until), else on the state's condition variable. True if done.
 bool wait_on(ResultState& state, std::unique_lock<std::mutex>& lock, Deadline deadline,
              const std::function<bool()>& done);
+
+/// True while this thread runs AsyncResult::then callbacks (ClientCore::run_continuations).
+extern thread_local bool running_continuations;
 
 }  // namespace crew::detail

@@ -173,6 +173,11 @@ bool ClientCore::await_until(ResultState& state, Deadline deadline, const std::f
 bool wait_on(ResultState& state, std::unique_lock<std::mutex>& lock, Deadline deadline,
              const std::function<bool()>& done) {
   if (done()) return true;
+  // A then() callback may run on the thread that moves the socket: waiting there would wait on itself.
+  if (running_continuations)
+    throw Error(errc::bad_option,
+                "an AsyncResult::then callback waited for a result that has not arrived; it runs on the client's "
+                "I/O path, so it must not wait: chain another then() on that result instead");
   if (auto core = state.core.lock()) {
     // The client is open: its socket may be watched by this thread itself.
     lock.unlock();

@@ -21,7 +21,7 @@ wire::BalanceSpec spec_of(const TaskOptions& o) {
   s.follow = spec_of(o.follow);
   s.timeout_ms = o.timeout.count();
   s.retries = o.retries;
-  if (!o.require.empty()) s.requires_json = to_json(Value(o.require)).dump();
+  if (!o.require.empty()) s.requires_json = to_json_text(Value(o.require));
   return s;
 }
 

@@ -92,7 +92,7 @@ namespace {
 /// dtype and shape) of the arrays `shapes` describe makes, and each target's rows; nullopt for
 /// anything else (the usual call then says what is wrong), or for a small array.
 std::optional<Array> room_for(const std::shared_ptr<ResultState>& shapes, bool joined, Value::List& rows) {
-  const AsyncResult answers(shapes);
+  const AsyncResult answers = ClientCore::result_of(shapes);
   std::vector<std::uint64_t> shape;
   std::int64_t type = -1;
   for (std::size_t i = 0; i < shapes->slots.size(); ++i) {
@@ -161,7 +161,7 @@ std::shared_ptr<ResultState> ClientCore::collect_by_copy(const std::string& func
 void ClientCore::collect_into_room(const std::shared_ptr<ResultState>& shapes, const std::shared_ptr<ResultState>& call,
                                    const std::string& function, const std::string& name, const std::string& op) {
   // An engine that died or went away meanwhile fails the call as it would have failed it.
-  const AsyncResult answers(shapes);
+  const AsyncResult answers = ClientCore::result_of(shapes);
   for (std::size_t i = 0; i < shapes->slots.size(); ++i) {
     const auto e = answers.error(i);
     if (!e || (e->code() != errc::engine_died && e->code() != errc::engine_dead && e->code() != errc::aborted))
@@ -197,7 +197,9 @@ void ClientCore::collect_into_room(const std::shared_ptr<ResultState>& shapes, c
 namespace {
 
 /// `from`'s one answer as answer `i` of `to` (a pull whose array was gathered by copy).
-void hand_over(const ResultState& from, ResultState& to, std::size_t i) {
+void hand_over(const ResultState& from, const std::shared_ptr<ResultState>& into, std::size_t i) {
+  ResultState& to = *into;
+  std::vector<std::function<void(const AsyncResult&)>> continuations;
   ResultSlot got;
   {
     std::lock_guard lock(from.mutex);
@@ -217,9 +219,13 @@ void hand_over(const ResultState& from, ResultState& to, std::size_t i) {
     got.done = true;
     slot = std::move(got);
     to.arrivals.push_back(i);
-    if (--to.remaining == 0) to.finished_at = SteadyClock::now();
+    if (--to.remaining == 0) {
+      to.finished_at = SteadyClock::now();
+      continuations = std::move(to.continuations);
+    }
   }
   to.cv.notify_all();
+  ClientCore::run_continuations(into, std::move(continuations));
 }
 
 }  // namespace
@@ -234,7 +240,7 @@ std::shared_ptr<ResultState> ClientCore::pull_by_copy(const std::string& name, c
     if (p.header.error.code != errc::copy_instead) return false;
     auto copied = collect_by_copy("crew.gather", name, {s->targets[slot]});
     // (set before its answer can come: that needs this thread, the I/O thread, to go on)
-    copied->then = [s, slot](const std::shared_ptr<ResultState>& done) { hand_over(*done, *s, slot); };
+    copied->then = [s, slot](const std::shared_ptr<ResultState>& done) { hand_over(*done, s, slot); };
     return true;
   };
   wire::Outgoing m = request_for(*state, "crew.pull_inline",

@@ -8,9 +8,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/internal_api.hpp"
+
 namespace crew::logging {
 
 /// `file` empty: log to stderr. `level` empty: $CREW_LOG_LEVEL, else "info".
-void init(const std::string& name, const std::filesystem::path& file, std::string_view level = {});
+CREW_INTERNAL_API void init(const std::string& name, const std::filesystem::path& file, std::string_view level = {});
 
 }  // namespace crew::logging

@@ -13,6 +13,8 @@
 
 #include <cstddef>
 
+#include "common/internal_api.hpp"
+
 namespace crew {
 
 /// Keeps freed blocks of up to 2 GiB in the heap for reuse and asks for huge pages for the heap
@@ -21,13 +23,13 @@ namespace crew {
 /// small, long-lived allocations a process makes first: an engine rank's MPI_Init and its own
 /// records use 1.7 MiB there, which on huge pages held 4.7 MiB (each 2 MiB page zeroed at its
 /// first touch) in every idle rank.
-void keep_freed_memory_for_reuse(std::size_t small_pages = 0) noexcept;
+CREW_INTERNAL_API void keep_freed_memory_for_reuse(std::size_t small_pages = 0) noexcept;
 /// Returns unused heap memory to the kernel (malloc_trim); for idle moments. Keeps it all while
 /// at most `keep_warm` bytes of it are resident: a trim costs the next burst a page fault for
 /// every page it touches again (1.5x the controller's CPU per task, here).
-void release_unused_memory(std::size_t keep_warm = 0) noexcept;
+CREW_INTERNAL_API void release_unused_memory(std::size_t keep_warm = 0) noexcept;
 /// Heap memory that is resident but free (resident anonymous memory less what malloc hands out),
 /// in bytes; an estimate, for the decision above.
-std::size_t free_resident_heap() noexcept;
+CREW_INTERNAL_API std::size_t free_resident_heap() noexcept;
 
 }  // namespace crew

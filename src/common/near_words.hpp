@@ -7,17 +7,19 @@
 #include <string_view>
 #include <vector>
 
+#include "common/internal_api.hpp"
+
 namespace crew {
 
 /// Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`.
-std::size_t edit_distance(std::string_view a, std::string_view b);
+CREW_INTERNAL_API std::size_t edit_distance(std::string_view a, std::string_view b);
 
 /// The candidates near `word`, nearest first (ties in the candidates' order), at most `max`: within
 /// max(2, |word| / 3) edits, or one containing the other.
-std::vector<std::string> near_words(std::string_view word, const std::vector<std::string>& candidates,
-                                    std::size_t max = 4);
+CREW_INTERNAL_API std::vector<std::string> near_words(std::string_view word, const std::vector<std::string>& candidates,
+                                                      std::size_t max = 4);
 
 /// "a", "a or b", "a, b or c".
-std::string or_list(const std::vector<std::string>& words);
+CREW_INTERNAL_API std::string or_list(const std::vector<std::string>& words);
 
 }  // namespace crew

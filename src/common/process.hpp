@@ -12,32 +12,33 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/internal_api.hpp"
 
 namespace crew::proc {
 
 namespace fs = std::filesystem;
 
 /// True while `pid` exists and is not a zombie.
-bool alive(pid_t pid);
+CREW_INTERNAL_API bool alive(pid_t pid);
 
 /// Waits until `pid` is gone (reaping it if it is our child). True if it is gone by `deadline`.
 /// Uses pidfd_open + poll: no polling loop, works for processes that are not our children.
-bool wait_gone(pid_t pid, Deadline deadline);
+CREW_INTERNAL_API bool wait_gone(pid_t pid, Deadline deadline);
 
 /// If `pid` is our child and has exited, reaps it and returns its exit status (or 128 + signal).
-std::optional<int> reap_if_exited(pid_t pid);
+CREW_INTERNAL_API std::optional<int> reap_if_exited(pid_t pid);
 
 /// Processes whose session id is `sid` (scans /proc).
-std::vector<pid_t> session_members(pid_t sid);
+CREW_INTERNAL_API std::vector<pid_t> session_members(pid_t sid);
 /// Sends `sig` to every process in session `sid`; returns how many were signalled.
-int signal_session(pid_t sid, int sig);
+CREW_INTERNAL_API int signal_session(pid_t sid, int sig);
 
 /// Full path of `program` found on PATH (or as given if it contains a '/'), if executable.
-std::optional<fs::path> find_program(std::string_view program);
+CREW_INTERNAL_API std::optional<fs::path> find_program(std::string_view program);
 /// The running executable.
-fs::path self_exe();
+CREW_INTERNAL_API fs::path self_exe();
 
-struct SpawnOptions {
+struct CREW_INTERNAL_API SpawnOptions {
   std::vector<std::string> argv;                         ///< argv[0] is resolved on PATH
   fs::path log;                                          ///< stdout+stderr appended here (none: inherit)
   bool new_session = true;                               ///< setsid(): detached, its own session
@@ -47,9 +48,9 @@ struct SpawnOptions {
 
 /// Starts a program. Throws LaunchError [crew.launch.not_found] if argv[0] is not found or cannot
 /// be executed (the exec error is reported back through a close-on-exec pipe).
-pid_t spawn(const SpawnOptions& options);
+CREW_INTERNAL_API pid_t spawn(const SpawnOptions& options);
 
-struct CommandResult {
+struct CREW_INTERNAL_API CommandResult {
   std::string out;
   std::string err;
   int status = 0;  ///< exit code, or 128 + signal number
@@ -57,7 +58,7 @@ struct CommandResult {
   bool truncated = false;
 };
 
-struct RunOptions {
+struct CREW_INTERNAL_API RunOptions {
   std::vector<std::pair<std::string, std::string>> env;  ///< added to (or replacing) the environment
   std::optional<std::chrono::milliseconds> timeout;      ///< then SIGKILL; status 128 + 9
   std::size_t max_output = 16u << 20;                    ///< per stream
@@ -66,15 +67,15 @@ struct RunOptions {
 
 /// Runs a program (found on PATH) and captures its stdout and stderr. Uses posix_spawn, so it is
 /// safe inside MPI processes.
-CommandResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
+CREW_INTERNAL_API CommandResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
 /// Runs `/bin/sh -c command`, capturing stdout and stderr (each up to `max_output` bytes).
-CommandResult run_shell(const std::string& command, std::size_t max_output = 16u << 20);
+CREW_INTERNAL_API CommandResult run_shell(const std::string& command, std::size_t max_output = 16u << 20);
 
 /// A command line for people and logs: its words joined by spaces.
-std::string command_text(const std::vector<std::string>& argv);
+CREW_INTERNAL_API std::string command_text(const std::vector<std::string>& argv);
 
 /// The last `lines` lines of a text file ("" if it cannot be read).
-std::string tail_file(const fs::path& path, std::size_t lines);
+CREW_INTERNAL_API std::string tail_file(const fs::path& path, std::size_t lines);
 
 }  // namespace crew::proc

@@ -11,20 +11,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/internal_api.hpp"
+
 namespace crew {
 
 namespace fs = std::filesystem;
 
 /// $CREW_HOME, or ~/.crew.
-fs::path crew_home();
+CREW_INTERNAL_API fs::path crew_home();
 /// Checks a profile name (letters, digits, '_', '-', '.'); throws InputError [crew.input.bad_profile].
-void check_profile_name(std::string_view name);
+CREW_INTERNAL_API void check_profile_name(std::string_view name);
 /// crew_home()/profile_<name>.
-fs::path profile_dir(std::string_view name);
+CREW_INTERNAL_API fs::path profile_dir(std::string_view name);
 /// Creates the profile directory (mode 0700) and its log/ directory.
-void ensure_profile_dir(const fs::path& dir);
+CREW_INTERNAL_API void ensure_profile_dir(const fs::path& dir);
 
-struct ControllerFile {
+struct CREW_INTERNAL_API ControllerFile {
   std::string profile;
   std::string client_url;
   std::string engine_url;
@@ -34,7 +36,7 @@ struct ControllerFile {
   std::string version;
 };
 
-struct EngineFile {
+struct CREW_INTERNAL_API EngineFile {
   std::string profile;
   std::string engine_url;
   std::string key_hex;
@@ -44,18 +46,18 @@ struct EngineFile {
 inline constexpr const char* controller_file_name = "controller.json";
 inline constexpr const char* engine_file_name = "engine.json";
 
-nlohmann::json to_json(const ControllerFile& f);
-nlohmann::json to_json(const EngineFile& f);
+CREW_INTERNAL_API nlohmann::json to_json(const ControllerFile& f);
+CREW_INTERNAL_API nlohmann::json to_json(const EngineFile& f);
 /// Throw InputError [crew.input.bad_profile] naming the file and the missing or bad field.
-ControllerFile controller_file_from_json(const nlohmann::json& j, const fs::path& where);
-EngineFile engine_file_from_json(const nlohmann::json& j, const fs::path& where);
+CREW_INTERNAL_API ControllerFile controller_file_from_json(const nlohmann::json& j, const fs::path& where);
+CREW_INTERNAL_API EngineFile engine_file_from_json(const nlohmann::json& j, const fs::path& where);
 
 /// Writes `j` to `path` with mode 0600, atomically.
-void write_private_json(const fs::path& path, const nlohmann::json& j);
+CREW_INTERNAL_API void write_private_json(const fs::path& path, const nlohmann::json& j);
 /// Reads and parses a JSON file; throws InputError [crew.input.bad_profile] if it cannot.
-nlohmann::json read_json_file(const fs::path& path);
+CREW_INTERNAL_API nlohmann::json read_json_file(const fs::path& path);
 
 /// This host's name.
-std::string host_name();
+CREW_INTERNAL_API std::string host_name();
 
 }  // namespace crew

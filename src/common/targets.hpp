@@ -6,13 +6,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/internal_api.hpp"
+
 namespace crew {
 
 /// nullopt for "all"; otherwise the ids in the order given, duplicates removed.
 /// Throws InputError [crew.input.bad_targets] saying what was wrong.
-std::optional<std::vector<int>> parse_targets(std::string_view spec);
+CREW_INTERNAL_API std::optional<std::vector<int>> parse_targets(std::string_view spec);
 
 /// "0-3,5": the compact form of a sorted id list.
-std::string format_id_ranges(const std::vector<int>& ids);
+CREW_INTERNAL_API std::string format_id_ranges(const std::vector<int>& ids);
 
 }  // namespace crew

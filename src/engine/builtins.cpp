@@ -14,6 +14,7 @@
 #include "crew/version.hpp"
 #include "engine/forwarded_exception.hpp"
 #include "engine/function_origin.hpp"
+#include "engine/function_registry.hpp"
 #include "engine/peer_memory.hpp"
 #include "values/sequence.hpp"
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/internal_api.hpp"
 #include "crew/error.hpp"
 #include "crew/value.hpp"
 #include "engine/collectives.hpp"
@@ -36,7 +37,7 @@ struct Collectives::Call {
 namespace collective {
 
 /// What the root decided, broadcast to every participant before bulk data moves.
-struct Verdict {
+struct CREW_INTERNAL_API Verdict {
   errc code = errc::none;
   std::string message;
   Value info;  ///< op-specific (counts, dtype, ...)
@@ -44,69 +45,72 @@ struct Verdict {
 };
 
 /// Root: sends `v`; others: receive it. Same value everywhere afterwards.
-Verdict share_verdict(const Collectives::Call& call, Verdict v);
+CREW_INTERNAL_API Verdict share_verdict(const Collectives::Call& call, Verdict v);
 /// Every participant's value, in participant order, at the root (empty elsewhere).
-std::vector<Value> gather_values(const Collectives::Call& call, const Value& mine);
+CREW_INTERNAL_API std::vector<Value> gather_values(const Collectives::Call& call, const Value& mine);
 
 /// The reply for this rank's own target (nullopt if this rank is not a target).
-std::optional<wire::Outgoing> own_reply(const Collectives::Call& call, const Verdict& verdict,
-                                        const Value& result = Value());
+CREW_INTERNAL_API std::optional<wire::Outgoing> own_reply(const Collectives::Call& call, const Verdict& verdict,
+                                                          const Value& result = Value());
 /// The root's one reply for all the world's targets (gather, reduce); `streamed`: the result
 /// follows in chunks (protocol/stream.hpp).
-wire::Outgoing world_reply(const Collectives::Call& call, const Verdict& verdict, const Value& result = Value(),
-                           const wire::StreamSpec& streamed = {});
+CREW_INTERNAL_API wire::Outgoing world_reply(const Collectives::Call& call, const Verdict& verdict,
+                                             const Value& result = Value(), const wire::StreamSpec& streamed = {});
 
 /// Flat bytes of a value (everything inline) and back.
-std::vector<std::byte> to_blob(const Value& v);
-Value from_blob(std::span<const std::byte> blob);
+CREW_INTERNAL_API std::vector<std::byte> to_blob(const Value& v);
+CREW_INTERNAL_API Value from_blob(std::span<const std::byte> blob);
 
 /// scatter: each target's rows of a `length`-row sequence, in target order: the counts the
 /// controller gave (args[2]) or else the seeds' partition over the task's targets. Throws
 /// Error [bad_arguments] if the counts do not add up.
-std::vector<std::uint64_t> target_rows(const Collectives::Call& call, const Value& args, std::uint64_t length);
+CREW_INTERNAL_API std::vector<std::uint64_t> target_rows(const Collectives::Call& call, const Value& args,
+                                                         std::uint64_t length);
 
 /// gather: the joined array's dtype and shape (the first target's, with every target's rows),
 /// from the participants' holdings.
-std::pair<dtype, std::vector<std::uint64_t>> joined_shape(const Collectives::Call& call,
-                                                          const std::vector<Value>& held);
+CREW_INTERNAL_API std::pair<dtype, std::vector<std::uint64_t>> joined_shape(const Collectives::Call& call,
+                                                                            const std::vector<Value>& held);
 
 /// Single copy with the client (engine/single_copy.cpp): every participant's failure ("" for
 /// none) gathered at the root, as one verdict for all.
-Verdict all_copied(const Collectives::Call& call, const std::string& mine, const char* what);
+CREW_INTERNAL_API Verdict all_copied(const Collectives::Call& call, const std::string& mine, const char* what);
 /// This participant's part (`bytes`, in participant order, are all the parts: each starts after
 /// the ones before it) copied from / to the client's memory the task names; then all_copied.
-Verdict copy_from_peer(const Collectives::Call& call, const std::vector<std::uint64_t>& bytes, std::byte* out);
-Verdict copy_to_peer(const Collectives::Call& call, const std::vector<std::uint64_t>& bytes, const std::byte* in);
+CREW_INTERNAL_API Verdict copy_from_peer(const Collectives::Call& call, const std::vector<std::uint64_t>& bytes,
+                                         std::byte* out);
+CREW_INTERNAL_API Verdict copy_to_peer(const Collectives::Call& call, const std::vector<std::uint64_t>& bytes,
+                                       const std::byte* in);
 
 /// "engines 2, 5" / "engine 3".
-std::string engines_text(const std::vector<int>& engines);
+CREW_INTERNAL_API std::string engines_text(const std::vector<int>& engines);
 
 /// What one engine holds under a name that must be an array (reduce, save_h5), for the root:
 /// {status: missing | not_array | ok, what: "float64[3,2]" (or why it is no array), dtype, shape,
 /// widens, list}. A list counts as the array numpy.array would make of it (values/array_like.hpp).
-Value describe_array(const Value* held);
+CREW_INTERNAL_API Value describe_array(const Value* held);
 /// Root: the one dtype the participants' arrays (status ok) take, after they agreed (int64 data,
 /// arrays or lists of ints, takes float64 beside float64 parts; an empty list any dtype), and their
 /// shape (whole, or `trailing`: all but the first axis; an empty list fits any). When they do not
 /// agree, `groups` has each distinct holding with its engines, in engine order:
 /// {"float64[3,2] (engine 0)", "float64[2,2] (engines 1, 2)"}.
-struct Agreement {
+struct CREW_INTERNAL_API Agreement {
   dtype type = dtype::float64;
   std::vector<std::uint64_t> shape;  ///< whole, or trailing
   std::vector<std::string> groups;   ///< empty: they agree
   bool ok() const noexcept { return groups.empty(); }
 };
-Agreement agree(const Collectives::Call& call, const std::vector<Value>& held, bool trailing);
+CREW_INTERNAL_API Agreement agree(const Collectives::Call& call, const std::vector<Value>& held, bool trailing);
 /// This rank's array for the op, as the verdict's dtype: the held array itself, or the held list
 /// converted.
-Array held_array(const Value& held, dtype as);
+CREW_INTERNAL_API Array held_array(const Value& held, dtype as);
 
 /// A zero-initialised-free buffer of `n` bytes, as the Buffer that will own it.
-struct Allocation {
+struct CREW_INTERNAL_API Allocation {
   std::byte* data = nullptr;
   Buffer buffer;
 };
-Allocation allocate(std::size_t n);
+CREW_INTERNAL_API Allocation allocate(std::size_t n);
 
 }  // namespace collective
 }  // namespace crew::detail

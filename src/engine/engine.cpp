@@ -215,7 +215,7 @@ private:
     // Each rank's host, pid and properties (as JSON) at rank 0, in two gathers: the pid and the
     // texts' sizes, then the texts.
     const std::string host = host_name();
-    const std::string mine = host + to_json(Value(options_.properties)).dump();
+    const std::string mine = host + to_json_text(Value(options_.properties));
     const std::int64_t record[3] = {::getpid(), static_cast<std::int64_t>(host.size()),
                                     static_cast<std::int64_t>(mine.size() - host.size())};
     const std::size_t ranks = rank_ == 0 ? static_cast<std::size_t>(size_) : 0;

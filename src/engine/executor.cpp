@@ -13,6 +13,7 @@
 #include "crew/function.hpp"
 #include "engine/collectives.hpp"
 #include "engine/forwarded_exception.hpp"
+#include "engine/function_registry.hpp"
 #include "protocol/collective.hpp"
 #include "protocol/value_codec.hpp"
 

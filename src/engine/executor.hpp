@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/internal_api.hpp"
 #include "crew/context.hpp"
 #include "engine/collectives.hpp"
 #include "protocol/header.hpp"
@@ -18,7 +19,7 @@
 
 namespace crew::detail {
 
-struct EngineIdentity {
+struct CREW_INTERNAL_API EngineIdentity {
   int engine_id = -1;
   int rank = 0;
   int world_size = 1;
@@ -30,7 +31,7 @@ struct EngineIdentity {
 
 class Collectives;
 
-class Executor {
+class CREW_INTERNAL_API Executor {
 public:
   explicit Executor(EngineIdentity identity);
   ~Executor();
@@ -61,7 +62,7 @@ private:
 };
 
 /// A failed task's reply, for tasks that never reach an executor (e.g. lost with a dead world).
-wire::Outgoing failure_reply(const wire::Header& task, const std::string& msg_id, int engine_id,
-                             const wire::ErrorInfo& error);
+CREW_INTERNAL_API wire::Outgoing failure_reply(const wire::Header& task, const std::string& msg_id, int engine_id,
+                                               const wire::ErrorInfo& error);
 
 }  // namespace crew::detail

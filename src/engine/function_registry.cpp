@@ -10,6 +10,7 @@
 #include "crew/engine.hpp"
 #include "crew/function.hpp"
 #include "engine/function_origin.hpp"
+#include "engine/function_registry.hpp"
 
 namespace crew {
 namespace {

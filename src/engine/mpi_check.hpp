@@ -12,6 +12,8 @@
 
 #include <mpi.h>
 
+#include "common/internal_api.hpp"
+
 #include <string_view>
 #include <vector>
 
@@ -19,20 +21,20 @@ namespace crew::detail {
 
 /// Throws crew::MpiError "<routine> failed: <MPI_ERR_CLASS>: <MPI's error string>" unless `rc`
 /// is MPI_SUCCESS.
-void mpi_check(int rc, const char* routine);
+CREW_INTERNAL_API void mpi_check(int rc, const char* routine);
 
 /// The name of an MPI error class ("MPI_ERR_TRUNCATE"), or "MPI error class <n>".
-std::string_view mpi_error_class_name(int error_class);
+CREW_INTERNAL_API std::string_view mpi_error_class_name(int error_class);
 
 /// Makes `comm` return errors instead of aborting (MPI_ERRORS_RETURN).
-void return_errors(MPI_Comm comm);
+CREW_INTERNAL_API void return_errors(MPI_Comm comm);
 
 /// A duplicate of `parent` that crew owns: MPI_Comm_dup, then return_errors. The caller frees it.
-MPI_Comm own_comm(MPI_Comm parent);
+CREW_INTERNAL_API MPI_Comm own_comm(MPI_Comm parent);
 
 /// A communicator of `ranks` of `parent` (MPI_Comm_create_group; collective over `ranks` only),
 /// returning errors. The caller frees it.
-MPI_Comm own_sub_comm(MPI_Comm parent, const std::vector<int>& ranks);
+CREW_INTERNAL_API MPI_Comm own_sub_comm(MPI_Comm parent, const std::vector<int>& ranks);
 
 }  // namespace crew::detail
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/internal_api.hpp"
 #include "crew/buffer.hpp"
 #include "protocol/payload.hpp"
 
@@ -22,17 +23,17 @@ inline constexpr int tag_envelope = 7101;
 inline constexpr int tag_data = 7102;
 inline constexpr std::size_t inline_limit = 64 * 1024;
 
-struct Message {
+struct CREW_INTERNAL_API Message {
   int source = -1;
   Buffer header;
   wire::Payload payload;
 };
 
 /// Sends and returns when the buffers may be reused.
-void send(MPI_Comm comm, int dest, const Buffer& header, std::span<const Buffer> payload);
+CREW_INTERNAL_API void send(MPI_Comm comm, int dest, const Buffer& header, std::span<const Buffer> payload);
 
 /// Non-blocking sends; the buffers stay alive until MPI is done with them.
-class SendQueue {
+class CREW_INTERNAL_API SendQueue {
 public:
   void send(MPI_Comm comm, int dest, const Buffer& header, std::span<const Buffer> payload);
   /// Releases the buffers of completed sends.
@@ -47,9 +48,9 @@ private:
 };
 
 /// Receives one message from `source` (or MPI_ANY_SOURCE) if one is waiting.
-std::optional<Message> try_recv(MPI_Comm comm, int source = MPI_ANY_SOURCE);
+CREW_INTERNAL_API std::optional<Message> try_recv(MPI_Comm comm, int source = MPI_ANY_SOURCE);
 /// Receives one message from `source`, waiting for it: for a message known to be on its way
 /// (a doorbell announced it), so the wait is short.
-Message recv(MPI_Comm comm, int source);
+CREW_INTERNAL_API Message recv(MPI_Comm comm, int source);
 
 }  // namespace crew::detail::mpi_frames

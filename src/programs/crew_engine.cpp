@@ -12,9 +12,9 @@
 #include <iostream>
 
 #include "common/log.hpp"
-#include "common/properties.hpp"
 #include "crew/engine.hpp"
 #include "crew/version.hpp"
+#include "values/properties.hpp"
 
 namespace {
 

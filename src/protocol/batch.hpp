@@ -16,6 +16,7 @@
 #include <span>
 #include <vector>
 
+#include "common/internal_api.hpp"
 #include "crew/buffer.hpp"
 #include "protocol/payload.hpp"
 
@@ -29,22 +30,22 @@ inline constexpr std::size_t batch_max_bytes = 1024 * 1024;
 
 /// One message ready to send: header, payload and, if it arrived signed and is forwarded
 /// unchanged, its signature (empty: sign when sending).
-struct Frames {
+struct CREW_INTERNAL_API Frames {
   Buffer header_bytes;
   Payload payload;
   Buffer signature;
 };
 
 /// True if `header_bytes` is a batch header rather than a message header.
-bool is_batch(const Buffer& header_bytes) noexcept;
+CREW_INTERNAL_API bool is_batch(const Buffer& header_bytes) noexcept;
 
 /// The members of a batch (`header_bytes` its batch header, `payload` its data frame), or the
 /// message itself if it is not a batch. Throws ProtocolError [crew.protocol.malformed] if the
 /// lengths do not add up. Members are views of the data frame (no copies).
-std::vector<Frames> split_batch(Buffer header_bytes, Payload payload);
+CREW_INTERNAL_API std::vector<Frames> split_batch(Buffer header_bytes, Payload payload);
 
 /// Messages queued for one peer, in order.
-class Batcher {
+class CREW_INTERNAL_API Batcher {
 public:
   void add(Buffer header_bytes, Payload payload, Buffer signature = {});
   void add(const Buffer& header_bytes, std::span<const Buffer> payload, const Buffer& signature = {});

@@ -10,14 +10,16 @@
 
 #include <string_view>
 
+#include "common/internal_api.hpp"
+
 namespace crew::wire {
 
 enum class Collective : unsigned char { none, scatter, gather, push, reduce, save_h5, load_h5 };
 
 /// The op named by a task's function ("crew.scatter" -> scatter), or none.
-Collective collective_of(std::string_view function) noexcept;
+CREW_INTERNAL_API Collective collective_of(std::string_view function) noexcept;
 /// The reserved function name of an op.
-std::string_view collective_function(Collective c) noexcept;
+CREW_INTERNAL_API std::string_view collective_function(Collective c) noexcept;
 
 /// gather and reduce: rank 0 answers once for the whole world.
 constexpr bool answers_once_per_world(Collective c) noexcept {

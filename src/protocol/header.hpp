@@ -13,6 +13,7 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include "common/internal_api.hpp"
 #include "crew/buffer.hpp"
 #include "crew/error.hpp"
 
@@ -56,21 +57,21 @@ enum class MsgKind : std::uint8_t {
   batch = 48,
 };
 
-std::string_view kind_name(MsgKind k) noexcept;
-bool kind_valid(std::uint8_t raw) noexcept;
+CREW_INTERNAL_API std::string_view kind_name(MsgKind k) noexcept;
+CREW_INTERNAL_API bool kind_valid(std::uint8_t raw) noexcept;
 
 /// A large array that travels after its request, in stream_chunk messages, rather than inside it
 /// (a scatter's data; protocol/stream.hpp). On the request: what the array is. On a chunk: where
 /// its bytes go.
 /// Memory in a client process on the engines' host, which the engines copy to or from themselves
 /// (engine/peer_memory.hpp): scatter's and push's source, gather's landing place.
-struct PeerMemory {
+struct CREW_INTERNAL_API PeerMemory {
   std::uint64_t pid = 0;      ///< 0: none
   std::uint64_t address = 0;  ///< of this hop's first byte
   bool active() const noexcept { return pid != 0; }
 };
 
-struct StreamSpec {
+struct CREW_INTERNAL_API StreamSpec {
   std::uint64_t bytes = 0;   ///< the array's size in bytes (0: nothing streams)
   std::uint64_t offset = 0;  ///< stream_chunk: the chunk's first byte within the array
   std::uint8_t dtype = 0;    ///< the request: the array's element type (crew::dtype)
@@ -82,7 +83,7 @@ struct StreamSpec {
 };
 
 /// Why a task failed (code == errc::none when it did not).
-struct ErrorInfo {
+struct CREW_INTERNAL_API ErrorInfo {
   errc code = errc::none;
   std::string type;  ///< e.g. "std::runtime_error", or "crew.remote.unknown_function"
   std::string message;
@@ -91,7 +92,7 @@ struct ErrorInfo {
 };
 
 /// A load-balanced task's dependency on other tasks (controller/dependency.hpp).
-struct DependencySpec {
+struct CREW_INTERNAL_API DependencySpec {
   std::vector<std::string> ids;
   bool all = true;       ///< every prerequisite (false: any one)
   bool success = true;   ///< a prerequisite that succeeded satisfies it
@@ -104,7 +105,7 @@ struct DependencySpec {
 };
 
 /// How the load balancer treats a task (balanced_request only).
-struct BalanceSpec {
+struct CREW_INTERNAL_API BalanceSpec {
   DependencySpec after;         ///< run once these are done
   DependencySpec follow;        ///< run where these ran
   std::int64_t timeout_ms = 0;  ///< fail if not handed to an engine within this (0: no limit)
@@ -121,7 +122,7 @@ struct BalanceSpec {
 using EngineIds = boost::container::small_vector<std::int32_t, 1>;
 using MsgIds = boost::container::small_vector<std::string, 1>;
 
-struct Header {
+struct CREW_INTERNAL_API Header {
   MsgKind kind = MsgKind::hello;
   std::uint64_t request_id = 0;   ///< pairs replies with requests (non-task requests)
   EngineIds targets;              ///< engine ids
@@ -151,10 +152,10 @@ struct Header {
   }
 };
 
-Buffer encode_header(const Header& h);
+CREW_INTERNAL_API Buffer encode_header(const Header& h);
 /// The header's bytes appended to `out`.
-void encode_header_into(const Header& h, std::vector<std::byte>& out);
+CREW_INTERNAL_API void encode_header_into(const Header& h, std::vector<std::byte>& out);
 /// Throws ProtocolError [crew.protocol.malformed].
-Header decode_header(std::span<const std::byte> bytes);
+CREW_INTERNAL_API Header decode_header(std::span<const std::byte> bytes);
 
 }  // namespace crew::wire

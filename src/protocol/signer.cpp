@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/crypto.hpp"
 #include "crew/error.hpp"
-#include "protocol/crypto.hpp"
 
 namespace crew::wire {
 namespace {

@@ -19,9 +19,11 @@
 #include <string>
 #include <string_view>
 
+#include "common/internal_api.hpp"
+
 namespace crew::wire {
 
-class Signer {
+class CREW_INTERNAL_API Signer {
 public:
   static constexpr std::size_t signature_size = 32;  ///< HMAC-SHA256 alone
   static constexpr std::size_t nonce_size = 16;
@@ -70,8 +72,8 @@ private:
 };
 
 /// 32 random bytes from the kernel, hex-encoded (64 characters): a new profile key.
-std::string new_key_hex();
+CREW_INTERNAL_API std::string new_key_hex();
 /// Hex to raw bytes; throws InputError if `hex` is not hex.
-std::string key_from_hex(std::string_view hex);
+CREW_INTERNAL_API std::string key_from_hex(std::string_view hex);
 
 }  // namespace crew::wire

@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "common/internal_api.hpp"
 #include "crew/value.hpp"
 #include "protocol/payload.hpp"
 
@@ -20,22 +21,22 @@ inline constexpr std::size_t frame_chunk_bytes = 4 * 1024 * 1024;
 inline constexpr int max_nesting = 200;
 
 /// Appends the body frame, then the out-of-band frames, to `frames`.
-void encode_value(const Value& v, Payload& frames, std::size_t threshold = out_of_band_threshold);
+CREW_INTERNAL_API void encode_value(const Value& v, Payload& frames, std::size_t threshold = out_of_band_threshold);
 
 /// The body's bytes appended to `body`, its out-of-band frames to `frames` (numbered from
 /// `body_index`, the place the caller keeps for the body frame). For callers that pack the body
 /// with other bytes into one buffer.
-void encode_value_into(const Value& v, std::vector<std::byte>& body, Payload& frames, std::size_t body_index,
-                       std::size_t threshold = out_of_band_threshold);
+CREW_INTERNAL_API void encode_value_into(const Value& v, std::vector<std::byte>& body, Payload& frames,
+                                         std::size_t body_index, std::size_t threshold = out_of_band_threshold);
 
 /// Decodes frames[0] (the body) with frames[1..] as its out-of-band buffers. A buffer that came
 /// as one frame is a zero-copy view of it; one that came in chunks is joined (one copy).
 /// Throws ProtocolError [crew.protocol.malformed] on anything that does not decode.
-Value decode_value(std::span<const Buffer> frames);
+CREW_INTERNAL_API Value decode_value(std::span<const Buffer> frames);
 
 /// Decodes only the body frame: every buffer that travels out of band (large arrays, bytes,
 /// objects) becomes null. For a hop that needs the small arguments around bulk data (the
 /// bridge stripping a scatter's data for ranks that do not need it) without touching the data.
-Value decode_value_skeleton(const Buffer& body);
+CREW_INTERNAL_API Value decode_value_skeleton(const Buffer& body);
 
 }  // namespace crew::wire

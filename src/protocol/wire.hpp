@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/internal_api.hpp"
 #include "crew/value.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/header.hpp"
@@ -24,7 +25,7 @@ namespace crew::wire {
 inline constexpr std::string_view heartbeat_suffix = "/hb";
 
 /// A received crew message whose signature checked out and whose header decoded.
-struct Packet {
+struct CREW_INTERNAL_API Packet {
   Buffer signature;  ///< set if it came alone (so it can be forwarded unchanged); empty in a batch
   Buffer header_bytes;
   Header header;
@@ -34,24 +35,24 @@ struct Packet {
 };
 
 /// Why a message was rejected.
-struct Rejection {
+struct CREW_INTERNAL_API Rejection {
   errc code = errc::none;  ///< bad_signature or malformed
   std::string detail;
 };
 
 /// A header and body ready to send: encode once, send to many.
-struct Outgoing {
+struct CREW_INTERNAL_API Outgoing {
   Buffer header_bytes;
   Payload payload;
 };
-Outgoing make_message(const Header& h, const Value& body = Value());
+CREW_INTERNAL_API Outgoing make_message(const Header& h, const Value& body = Value());
 
 /// Decodes the headers of a message or of a batch's members; throws ProtocolError.
-std::vector<Packet> unpack(Buffer header_bytes, Payload payload);
+CREW_INTERNAL_API std::vector<Packet> unpack(Buffer header_bytes, Payload payload);
 
 /// The signature of a header and payload (to keep beside a message that will be forwarded).
-Buffer signature_of(const Buffer& header_bytes, std::span<const Buffer> payload, Signer& signer);
+CREW_INTERNAL_API Buffer signature_of(const Buffer& header_bytes, std::span<const Buffer> payload, Signer& signer);
 /// Whether `signature` is a whole signature (of either size), i.e. a message can be forwarded with it.
-bool is_signature(const Buffer& signature) noexcept;
+CREW_INTERNAL_API bool is_signature(const Buffer& signature) noexcept;
 
 }  // namespace crew::wire

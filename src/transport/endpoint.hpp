@@ -20,6 +20,7 @@
 
 #include <zmq.hpp>
 
+#include "common/internal_api.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/signer.hpp"
 #include "protocol/wire.hpp"
@@ -27,7 +28,7 @@
 
 namespace crew::transport {
 
-struct EndpointOptions {
+struct CREW_INTERNAL_API EndpointOptions {
   zmq::socket_type type = zmq::socket_type::dealer;
   std::string routing_id;               ///< "" leaves ZeroMQ's
   std::chrono::milliseconds linger{0};  ///< how long close() keeps unsent messages
@@ -35,7 +36,7 @@ struct EndpointOptions {
   bool router_mandatory = false;        ///< a ROUTER's send to an unknown peer says unroutable
 };
 
-class Endpoint {
+class CREW_INTERNAL_API Endpoint {
 public:
   Endpoint(zmq::context_t& context, const std::string& key, const EndpointOptions& options);
 

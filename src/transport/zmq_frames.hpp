@@ -13,6 +13,7 @@
 
 #include <zmq.hpp>
 
+#include "common/internal_api.hpp"
 #include "protocol/batch.hpp"
 #include "protocol/wire.hpp"
 
@@ -22,7 +23,7 @@ namespace crew::transport {
 inline constexpr std::size_t zero_copy_threshold = 16 * 1024;
 
 /// Receives one whole multipart message if one is waiting (never blocks).
-std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket);
+CREW_INTERNAL_API std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket);
 
 /// Whether a message is waiting (ZMQ_EVENTS). Processes waiting on a socket's ZMQ_FD use it: that
 /// fd only says "look again", and a send can take in the signal of a message that came meanwhile,
@@ -30,7 +31,7 @@ std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket);
 inline bool has_input(zmq::socket_t& socket) { return (socket.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0; }
 
 /// What one ZeroMQ message brought: one crew message, or the members of a batch, in order.
-struct Received {
+struct CREW_INTERNAL_API Received {
   std::vector<zmq::message_t> routing;  ///< the ROUTER envelope (empty on a DEALER)
   std::vector<wire::Packet> messages;
   std::size_t bytes = 0;  ///< the size of all its frames
@@ -40,33 +41,35 @@ struct Received {
 
 /// Splits, verifies and decodes the headers. nullopt (with `why` filled) if the message is
 /// rejected: a bad signature, or any frame or member header that does not decode.
-std::optional<Received> open(std::vector<zmq::message_t>&& frames, wire::Signer& signer, wire::Rejection& why);
+CREW_INTERNAL_API std::optional<Received> open(std::vector<zmq::message_t>&& frames, wire::Signer& signer,
+                                               wire::Rejection& why);
 
 /// What became of a send. crew sockets have no high-water mark, so would_block means the
 /// socket is in trouble; unroutable means a ROUTER_MANDATORY socket has no such peer (gone).
 enum class Sent { ok, unroutable, would_block };
 
 /// Signs and sends a message (never blocks). Other socket errors throw zmq::error_t.
-Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& header_bytes,
-          std::span<const Buffer> payload, wire::Signer& signer);
+CREW_INTERNAL_API Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& header_bytes,
+                            std::span<const Buffer> payload, wire::Signer& signer);
 inline Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const wire::Outgoing& m,
                  wire::Signer& signer) {
   return send(socket, routing, m.header_bytes, m.payload, signer);
 }
 /// Sends one unit from a Batcher: forwarded with its signature if it has one, else signed.
-Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const wire::Frames& m, wire::Signer& signer);
+CREW_INTERNAL_API Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const wire::Frames& m,
+                            wire::Signer& signer);
 /// Sends everything queued in `queue` (emptying it); the first failure stops it (the rest is
 /// dropped: the peer is gone) and is returned.
-Sent send_queued(zmq::socket_t& socket, std::span<const zmq::message_t> routing, wire::Batcher& queue,
-                 wire::Signer& signer);
+CREW_INTERNAL_API Sent send_queued(zmq::socket_t& socket, std::span<const zmq::message_t> routing, wire::Batcher& queue,
+                                   wire::Signer& signer);
 /// Sends a message that is already signed with this socket's key (no re-signing).
-Sent forward(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& signature,
-             const Buffer& header_bytes, std::span<const Buffer> payload);
+CREW_INTERNAL_API Sent forward(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& signature,
+                               const Buffer& header_bytes, std::span<const Buffer> payload);
 
 /// A received ZeroMQ frame as a Buffer: large frames without copying, small ones (below
 /// zero_copy_threshold) copied out, so that keeping one does not keep ZeroMQ's receive buffer.
-Buffer to_buffer(zmq::message_t&& frame);
+CREW_INTERNAL_API Buffer to_buffer(zmq::message_t&& frame);
 /// A Buffer as a ZeroMQ frame: small ones are copied, large ones shared (zero-copy).
-zmq::message_t to_frame(const Buffer& buffer);
+CREW_INTERNAL_API zmq::message_t to_frame(const Buffer& buffer);
 
 }  // namespace crew::transport

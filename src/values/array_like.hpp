@@ -10,12 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "common/internal_api.hpp"
 #include "crew/value.hpp"
 
 namespace crew::seq {
 
 /// What to_array makes of a value, found without building it.
-struct ArrayLike {
+struct CREW_INTERNAL_API ArrayLike {
   dtype type = dtype::float64;
   std::vector<std::uint64_t> shape;
   /// int64 data (an int64 array, a list of ints) can take float64 as well, and an empty list
@@ -28,11 +29,11 @@ struct ArrayLike {
 /// equal lengths whose leaves are numbers (int64 if all are ints, else float64; an empty list is
 /// float64[0]) or arrays of one dtype and shape (stacked). nullopt for anything else (scalars,
 /// bools, strings, ragged lists, 0-d arrays); `why`, if given, then says what is in the way.
-std::optional<ArrayLike> array_like(const Value& v, std::string* why = nullptr);
+CREW_INTERNAL_API std::optional<ArrayLike> array_like(const Value& v, std::string* why = nullptr);
 
 /// `v` as an array of dtype `as`: an array as it is (no copy) or, int64 asked as float64,
 /// converted; a list's numbers written as `as`. Throws InputError [crew.input.value_type] if `v`
 /// is not array-like or `as` does not fit it (array_like's `widens` says which dtypes fit).
-Array to_array(const Value& v, dtype as);
+CREW_INTERNAL_API Array to_array(const Value& v, dtype as);
 
 }  // namespace crew::seq

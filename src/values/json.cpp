@@ -1,8 +1,8 @@
 // crew::Value <-> JSON.
-#include "crew/json.hpp"
+#include "values/json.hpp"
 
+#include "common/crypto.hpp"
 #include "crew/error.hpp"
-#include "protocol/crypto.hpp"
 
 namespace crew {
 namespace {
@@ -109,6 +109,16 @@ Value parse_json(std::string_view text) {
     throw_error(errc::bad_json, "'" + std::string(text.substr(0, 80)) + "' is not valid JSON (" + why + ")");
   }
   return from_json(j);
+}
+
+std::string to_json_text(const Value& v, int indent) {
+  try {
+    return to_json(v).dump(indent);
+  } catch (const nlohmann::json::exception& e) {  // a string that is not UTF-8
+    std::string why = e.what();
+    if (auto pos = why.find("] "); pos != std::string::npos) why = why.substr(pos + 2);
+    throw InputError(errc::bad_json, "this value cannot be written as JSON (" + why + "); send bytes as crew::Buffer");
+  }
 }
 
 std::string base64_encode(const Buffer& bytes) {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <numeric>
 
+#include "engine/mpi_check.hpp"
 #include "protocol/collective.hpp"
 #include "protocol/value_codec.hpp"
 
@@ -34,8 +35,8 @@ detail::Executor& rank_engine() {
     id.world_size = mpi_size();
     id.world_id = 0;
     id.host = "mpi-test";
-    MPI_Comm_dup(MPI_COMM_WORLD, &id.user_comm);
-    MPI_Comm_dup(MPI_COMM_WORLD, &id.data_comm);
+    id.user_comm = detail::own_comm(MPI_COMM_WORLD);
+    id.data_comm = detail::own_comm(MPI_COMM_WORLD);
     return std::make_unique<detail::Executor>(id);
   }();
   return *engine;

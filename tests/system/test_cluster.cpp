@@ -7,8 +7,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <future>
+#include <memory>
 #include <numeric>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -327,6 +330,80 @@ TEST_SUITE("system.cluster") {
     CHECK(request_error.empty());
     CHECK(requests > 0);
     CHECK(rc.outstanding() == 0);
+  }
+
+  TEST_CASE("then runs its callback when the result arrives, off the caller's thread, and returns a future") {
+    const auto& rc = client();
+    const auto caller = std::this_thread::get_id();
+    std::thread::id ran_on;
+    // The task sleeps on its engine, so the callback is registered long before the answer.
+    const AsyncResult slow = rc[0].apply("sleep", 1.0);
+    std::future<bool> f = slow.then([&](const AsyncResult& r) {
+      ran_on = std::this_thread::get_id();
+      return r.ready() && r.successful();
+    });
+    REQUIRE(f.wait_for(30s) == std::future_status::ready);
+    CHECK(f.get());
+    CHECK(ran_on != caller);
+    CHECK(slow.ready());
+  }
+
+  TEST_CASE("then on a result that has arrived runs the callback at once, on the calling thread") {
+    const auto& rc = client();
+    const AsyncResult done = rc[0].apply("mul", 5, 6);
+    REQUIRE(done.wait(30s));
+    std::thread::id ran_on;
+    auto f = done.then([&](const AsyncResult& r) {
+      ran_on = std::this_thread::get_id();
+      return r.get_as<double>();
+    });
+    CHECK(ran_on == std::this_thread::get_id());  // before then() returned
+    CHECK(f.get() == 30.0);
+  }
+
+  TEST_CASE("then hands a remote error, or what the callback throws, to its future") {
+    const auto& rc = client();
+    auto failed = rc[0].apply("fail", "boom").then([](const AsyncResult& r) { return r.get(); });
+    REQUIRE(failed.wait_for(30s) == std::future_status::ready);
+    try {
+      failed.get();
+      FAIL("no exception");
+    } catch (const RemoteError& e) {
+      CHECK(e.code() == errc::exception);
+      CHECK(e.remote_message() == "boom");
+    }
+    auto thrown = rc[0].apply("mul", 1, 2).then([](const AsyncResult&) -> int { throw std::runtime_error("mine"); });
+    REQUIRE(thrown.wait_for(30s) == std::future_status::ready);
+    CHECK_THROWS_WITH_AS(thrown.get(), "mine", std::runtime_error);
+  }
+
+  TEST_CASE("a then callback may submit more work, but waiting inside it is refused") {
+    const auto& rc = client();
+    // Chained: the callback submits the next step and hands its AsyncResult on.
+    auto next = rc[0].apply("sleep", 0.2).then([&](const AsyncResult&) { return rc[0].apply("mul", 6, 7); });
+    REQUIRE(next.wait_for(30s) == std::future_status::ready);
+    CHECK(next.get().get_as<double>(30s) == 42.0);
+    // Waiting for an answer that has not come, on the path that delivers answers, would wait on
+    // itself: it is an error that says what to do instead.
+    std::shared_ptr<AsyncResult> inner = std::make_shared<AsyncResult>();
+    auto waits = rc[0].apply("sleep", 0.2).then([&, inner](const AsyncResult&) {
+      *inner = rc[0].apply("sleep", 0.5);
+      return inner->get();
+    });
+    REQUIRE(waits.wait_for(30s) == std::future_status::ready);
+    try {
+      waits.get();
+      FAIL("no exception");
+    } catch (const Error& e) {
+      CHECK(e.code() == errc::bad_option);
+      CHECK(std::string(e.what()).find("chain another then()") != std::string::npos);
+    }
+    CHECK(inner->get(30s).is_null());  // the inner task itself still ran
+    CHECK(rc.wait(30s));
+  }
+
+  TEST_CASE("then on an empty AsyncResult throws") {
+    CHECK_THROWS_AS(AsyncResult().then([](const AsyncResult&) { return 0; }), Error);
   }
 
   TEST_CASE("a plugin loaded at run time adds functions on every engine") {

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "client/client_core.hpp"
+#include "client/result_access.hpp"
 #include "crew/async_result.hpp"
 #include "protocol/value_codec.hpp"
 
@@ -50,7 +51,7 @@ TEST_SUITE("unit.async_result" * doctest::timeout(30)) {
 
   TEST_CASE("an empty AsyncResult says so with input.empty_result on every call") {
     const AsyncResult empty;
-    AsyncResult moved_to(pending_state(1, true));
+    AsyncResult moved_to = detail::ResultAccess::wrap(pending_state(1, true));
     AsyncResult moved_from(std::move(moved_to));
     const AsyncResult gone(std::move(moved_from));  // moved_from is empty now
     for (const AsyncResult* ar : std::initializer_list<const AsyncResult*>{&empty, &moved_from}) {
@@ -71,7 +72,7 @@ TEST_SUITE("unit.async_result" * doctest::timeout(30)) {
 
   TEST_CASE("not ready is a state: status, wait_for, successful and error(i) do not throw") {
     auto s = pending_state(2, false);
-    const AsyncResult ar(s);
+    const AsyncResult ar = detail::ResultAccess::wrap(s);
     CHECK(ar.status() == result_state::pending);
     CHECK(ar.wait_for(1ms) == result_state::pending);
     CHECK_FALSE(ar.successful());
@@ -96,7 +97,7 @@ TEST_SUITE("unit.async_result" * doctest::timeout(30)) {
 
   TEST_CASE("a result that all succeeded is successful") {
     auto s = pending_state(2, false);
-    const AsyncResult ar(s);
+    const AsyncResult ar = detail::ResultAccess::wrap(s);
     answer(*s, 0, Value(1));
     answer(*s, 1, Value(2));
     CHECK(ar.status() == result_state::succeeded);
@@ -106,7 +107,7 @@ TEST_SUITE("unit.async_result" * doctest::timeout(30)) {
 
   TEST_CASE("value(i) waits for the i-th answer, and times out like get()") {
     auto s = pending_state(2, false);
-    const AsyncResult ar(s);
+    const AsyncResult ar = detail::ResultAccess::wrap(s);
     try {
       (void)ar.value(1, 1ms);
       FAIL("no timeout");
@@ -129,7 +130,7 @@ TEST_SUITE("unit.async_result" * doctest::timeout(30)) {
       CAPTURE(type);
       auto s = pending_state(1, true);
       answer(*s, 0, Value(), code);
-      const AsyncResult ar(s);
+      const AsyncResult ar = detail::ResultAccess::wrap(s);
       std::string caught;
       try {
         (void)ar.get();
@@ -152,7 +153,7 @@ TEST_SUITE("unit.async_result" * doctest::timeout(30)) {
   TEST_CASE("a task that timed out is not the caller's wait running out") {
     auto s = pending_state(1, true);
     answer(*s, 0, Value(), errc::task_timeout);
-    const AsyncResult ar(s);
+    const AsyncResult ar = detail::ResultAccess::wrap(s);
     try {
       (void)ar.get(10s);
       FAIL("no error");

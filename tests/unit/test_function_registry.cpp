@@ -11,6 +11,7 @@
 #include "crew/error.hpp"
 #include "crew/function.hpp"
 #include "engine/executor.hpp"
+#include "engine/function_registry.hpp"
 #include "protocol/header.hpp"
 #include "protocol/value_codec.hpp"
 

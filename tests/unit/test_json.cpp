@@ -1,5 +1,6 @@
-// crew::Value <-> JSON (crew/json.hpp): round trips, the tagged objects ($ref, $bytes, $object),
-// arrays as nested lists, parse errors, and base64.
+// crew::Value <-> JSON: the public text functions (crew/json.hpp) and the nlohmann::json ones
+// crew's own code uses (values/json.hpp): round trips, the tagged objects ($ref, $bytes,
+// $object), arrays as nested lists, parse errors, and base64.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include "crew/error.hpp"
 #include "crew/json.hpp"
 #include "crew/value.hpp"
+#include "values/json.hpp"
 
 using namespace crew;
 using nlohmann::json;
@@ -60,6 +62,23 @@ TEST_SUITE("unit.json" * doctest::timeout(30)) {
       CHECK(back == v);
       CHECK(parse_json(to_json(v).dump()) == v);
     }
+  }
+
+  TEST_CASE("to_json_text writes what parse_json reads, compact or indented") {
+    const Value v = Value::dict({{"a", Value::list({1, 2.5, "x"})}, {"r", Ref("y")}, {"n", Value()}});
+    const std::string compact = to_json_text(v);
+    CHECK(compact == R"({"a":[1,2.5,"x"],"n":null,"r":{"$ref":"y"}})");
+    CHECK(parse_json(compact) == v);
+    const std::string indented = to_json_text(v, 2);
+    CHECK(indented.find("\n  \"a\": [") != std::string::npos);
+    CHECK(parse_json(indented) == v);
+    CHECK(to_json_text(Value(Array::from(std::vector<int>{1, 2}))) == "[1,2]");
+  }
+
+  TEST_CASE("to_json_text of a string that is not UTF-8 is bad_json, not a JSON library exception") {
+    const std::string msg = bad_json_error_of([] { to_json_text(Value(std::string("\xff\xfe"))); });
+    CHECK(msg.find("send bytes as crew::Buffer") != std::string::npos);
+    CHECK(msg.find("[json.exception") == std::string::npos);
   }
 
   TEST_CASE("ints and doubles keep their kind through JSON") {

@@ -1,5 +1,5 @@
 // Engine properties from the command line.
-#include "common/properties.hpp"
+#include "values/properties.hpp"
 
 #include "crew/error.hpp"
 #include "crew/json.hpp"

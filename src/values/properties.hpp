@@ -7,11 +7,13 @@
 #include <string_view>
 #include <vector>
 
+#include "common/internal_api.hpp"
 #include "crew/value.hpp"
 
 namespace crew {
 
 /// Throws InputError [crew.input.bad_option] naming the bad one and the expected form.
-Value::Dict parse_properties(const std::vector<std::string>& assignments, std::string_view option = "--property");
+CREW_INTERNAL_API Value::Dict parse_properties(const std::vector<std::string>& assignments,
+                                               std::string_view option = "--property");
 
 }  // namespace crew

@@ -1,5 +1,5 @@
-// libcrypto through dlopen (protocol/crypto.hpp).
-#include "protocol/crypto.hpp"
+// libcrypto through dlopen (common/crypto.hpp).
+#include "common/crypto.hpp"
 
 #include <dlfcn.h>
 
