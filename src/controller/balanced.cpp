@@ -329,6 +329,7 @@ bool Controller::Impl::retry(TaskRecord& t, int engine, const wire::ErrorInfo& e
   BalancedTask& bt = *t.lb;
   --bt.retries_left;
   bt.failed_on(engine, error);
+  if (!abort_waits.empty()) settle_abort(t, false);  // it had started
   end_steal(t);
   bt.withdrawing = BalancedTask::Withdraw::none;
   bt.pinned = false;

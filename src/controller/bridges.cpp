@@ -26,7 +26,7 @@ void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
   if (p.header.kind != wire::MsgKind::goodbye) heard_from(*w);  // (a goodbye is its last word)
   switch (p.header.kind) {
   case wire::MsgKind::apply_reply: on_reply(*w, p); break;
-  case wire::MsgKind::withdraw_reply: on_withdraw_refused(p); break;
+  case wire::MsgKind::withdraw_reply: on_withdraw_refused(*w, p); break;
   case wire::MsgKind::stream_chunk: relay_chunk(*w, p); break;
   case wire::MsgKind::heartbeat: {
     wire::Header hb;

@@ -226,7 +226,7 @@ struct Controller::Impl {
   /// Asks `t`'s engine to give it back unless it has started.
   void request_withdraw(TaskRecord& t, BalancedTask::Withdraw why);
   /// Its engine keeps `t`: it started, or that engine cannot give tasks back.
-  void on_withdraw_refused(const wire::Packet& p);
+  void on_withdraw_refused(const WorldRecord& w, const wire::Packet& p);
   /// `t` is no longer taken back for an idle engine.
   void end_steal(TaskRecord& t);
 

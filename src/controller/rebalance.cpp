@@ -83,10 +83,14 @@ void Controller::Impl::request_withdraw(TaskRecord& t, BalancedTask::Withdraw wh
   to_bridge(w->peer, wire::make_message(h));
 }
 
-void Controller::Impl::on_withdraw_refused(const wire::Packet& p) {
+void Controller::Impl::on_withdraw_refused(const WorldRecord& w, const wire::Packet& p) {
   if (p.header.msg_ids.size() != 1) throw ProtocolError(errc::malformed, "a withdraw_reply names one task");
   TaskRecord* t = tasks.find(p.header.msg_ids.front());
-  if (t == nullptr) return;
+  // Only the world holding the task speaks for it.
+  if (t == nullptr || t->engine_id < w.first_engine || t->engine_id >= w.first_engine + w.size) {
+    ++stats.dropped_unexpected;
+    return;
+  }
   settle_abort(*t, false);
   if (!t->lb || t->done || t->lb->seq != p.header.request_id) return;  // ended, or handed out again since
   end_steal(*t);
