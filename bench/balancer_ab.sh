@@ -6,6 +6,8 @@
 #   lb_mixed_makespan    NEW's crew-bench against both clusters (a client-side workload, the same
 #                        client code in both): 10,000 no-ops, then 8 x sleep(2 s) behind them;
 #                        the makespan over the ideal (the no-ops' own time + 4 s)
+#   lb_skewed_makespan   likewise: engine 0 busy with a direct sleep(3 s) while 8 x sleep(2 s)
+#                        are balanced; the makespan over the ideal (6 s)
 # Both clusters stay up for the whole run (idle engines sleep), each under the private CREW_HOME.
 #
 #   OLD=/work/wt-bal-base/build NEW=build bash bench/balancer_ab.sh
@@ -51,6 +53,7 @@ for rep in $(seq 1 "$REPS"); do
   done
   for b in $order; do
     run "$b" "$NEW/bench/crew-bench" "ab-$b" lb_mixed_makespan 1
+    run "$b" "$NEW/bench/crew-bench" "ab-$b" lb_skewed_makespan 1
   done
 done
 
@@ -58,7 +61,7 @@ python3 - "$OUT/raw.jsonl" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 med = {}
-for w in ("lb_noop_throughput", "lb_mixed_makespan"):
+for w in ("lb_noop_throughput", "lb_mixed_makespan", "lb_skewed_makespan"):
     for b in ("old", "new"):
         v = [r["value"] for r in rows if r["workload"] == w and r["build"] == b and r.get("value") is not None]
         med[w, b] = statistics.median(v) if v else None
@@ -66,8 +69,8 @@ for w in ("lb_noop_throughput", "lb_mixed_makespan"):
     if med[w, "old"] and med[w, "new"]:
         print(f"{w:22s} new/old: {med[w, 'new'] / med[w, 'old']:.3f}")
 for b in ("old", "new"):
-    spans = [(r["makespan_s"], r["ideal_s"], r.get("engines_with_sleeps")) for r in rows
-             if r["workload"] == "lb_mixed_makespan" and r["build"] == b and "makespan_s" in r]
-    print(f"lb_mixed_makespan      {b}: (makespan s, ideal s, engines with sleeps) {spans}")
+    for w in ("lb_mixed_makespan", "lb_skewed_makespan"):
+        spans = [(r["makespan_s"], r["ideal_s"]) for r in rows if r["workload"] == w and r["build"] == b and "makespan_s" in r]
+        print(f"{w:22s} {b}: (makespan s, ideal s) {spans}")
 PY
 echo "raw: $OUT/raw.jsonl"

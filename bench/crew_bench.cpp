@@ -28,6 +28,10 @@
 //                              makespan over the ideal (the no-ops' own time, measured just before,
 //                              plus 4 s: every engine runs two sleeps); value = makespan / ideal
 //                              (not in `all`: it sleeps)
+//   lb_skewed_makespan         the first engine busy with a direct sleep(3 s) while 2N x sleep(2 s)
+//                              go to the balanced view, two to each engine: the makespan over the
+//                              ideal (6 s: the other engines run them all, one three); the two
+//                              queued behind the direct task must move (not in `all`)
 //
 // The no-op is the engines' builtin `echo` called with no arguments: the request carries the
 // function name and an empty argument list; the reply is echo's result for no arguments (null;
@@ -90,7 +94,7 @@ const std::vector<std::string> kAll = {"memory",
                                        "map_lb_chunk_default",
                                        "map_lb_chunk1000",
                                        "map_direct"};
-const std::vector<std::string> kExtra = {"lb_mixed_makespan"};  // asked for by name only
+const std::vector<std::string> kExtra = {"lb_mixed_makespan", "lb_skewed_makespan"};  // by name only
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "crew-bench: " << why << "\n"
@@ -408,6 +412,39 @@ struct Bench {
     }
   }
 
+  /// 2N sleeps of `sleep_s` while the first engine is busy with a direct task 1.5 times as long.
+  void skewed(const std::string& name, const crew::DirectView& first, const crew::LoadBalancedView& lb, int engines,
+              double sleep_s) const {
+    for (int r = 0; r < opt.reps; ++r) {
+      const int rep = opt.first_rep + r;
+      json extra{{"rep", rep}, {"sleeps", 2 * engines}, {"sleep_s", sleep_s}};
+      try {
+        const auto t0 = Clock::now();
+        auto busy = first.apply("sleep", 1.5 * sleep_s);
+        std::vector<crew::AsyncResult> all;
+        for (int i = 0; i < 2 * engines; ++i) all.push_back(lb.apply("sleep", sleep_s));
+        for (auto& a : all) (void)a.get(timeout);
+        (void)busy.get(timeout);
+        const double makespan = std::chrono::duration<double>(Clock::now() - t0).count();
+        const double ideal = 3 * sleep_s;
+        json where = json::array();  // engine, start and end (s from t0) of each sleep
+        const auto since = [&](std::chrono::system_clock::time_point t) {
+          return round_to(std::chrono::duration<double>(t - busy.metadata().started).count(), 2);
+        };
+        for (const auto& a : all)
+          where.push_back({a.metadata().engine_id, since(a.metadata().started), since(a.metadata().completed)});
+        extra["sleeps_run"] = where;
+        extra["makespan_s"] = round_to(makespan, 3);
+        extra["ideal_s"] = round_to(ideal, 3);
+        out.emit(name, makespan / ideal, "ratio", extra);
+      } catch (const std::exception& e) {
+        std::cerr << "crew-bench: " << name << " rep " << rep << " failed: " << e.what() << std::endl;
+        extra["error"] = short_what(e);
+        out.emit(name, nullptr, "ratio", extra);
+      }
+    }
+  }
+
   void latency(const std::string& name, const std::function<crew::AsyncResult()>& submit, const json& about,
                int calls) const {
     try {
@@ -567,6 +604,7 @@ int main(int argc, char** argv) {
       b.map_rate(
           "map_direct", [&](const crew::Range& r) { return all.map("echo", r); }, opt.map_items);
     if (want("lb_mixed_makespan")) b.mixed("lb_mixed_makespan", lb, n, 2.0);
+    if (want("lb_skewed_makespan")) b.skewed("lb_skewed_makespan", one, lb, n, 2.0);
     if (want("memory")) memory(b, "after100k");
   } catch (const std::exception& e) {
     std::cerr << "crew-bench: " << e.what() << std::endl;
