@@ -24,6 +24,14 @@
 //                              (M = --map-items, 100,000), value = M / elapsed (items/s)
 //   map_lb_chunk1000           the same with chunksize 1000
 //   map_direct                 rc.view().map("echo", crew::range(M)): one part per engine
+//   lb_mixed_makespan          K balanced no-ops, then at once 2N x sleep(2 s) behind them: the
+//                              makespan over the ideal (the no-ops' own time, measured just before,
+//                              plus 4 s: every engine runs two sleeps); value = makespan / ideal
+//                              (not in `all`: it sleeps)
+//   lb_skewed_makespan         the first engine busy with a direct sleep(3 s) while 2N x sleep(2 s)
+//                              go to the balanced view, two to each engine: the makespan over the
+//                              ideal (6 s: the other engines run them all, one three); the two
+//                              queued behind the direct task must move (not in `all`)
 //
 // The no-op is the engines' builtin `echo` called with no arguments: the request carries the
 // function name and an empty argument list; the reply is echo's result for no arguments (null;
@@ -86,6 +94,7 @@ const std::vector<std::string> kAll = {"memory",
                                        "map_lb_chunk_default",
                                        "map_lb_chunk1000",
                                        "map_direct"};
+const std::vector<std::string> kExtra = {"lb_mixed_makespan", "lb_skewed_makespan"};  // by name only
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "crew-bench: " << why << "\n"
@@ -121,7 +130,9 @@ std::set<std::string> parse_workloads(const std::string& spec) {
         if (w.size() > s.size() && w.compare(w.size() - s.size(), s.size(), s) == 0 && w.rfind("latency_", 0) == 0)
           w.resize(w.size() - s.size());
       }
-      if (std::find(kAll.begin(), kAll.end(), w) == kAll.end()) usage("unknown workload '" + w + "'");
+      if (std::find(kAll.begin(), kAll.end(), w) == kAll.end() &&
+          std::find(kExtra.begin(), kExtra.end(), w) == kExtra.end())
+        usage("unknown workload '" + w + "'");
       out.insert(w);
     }
   }
@@ -366,6 +377,74 @@ struct Bench {
     }
   }
 
+  /// K no-ops alone (timed), then K no-ops with 2N sleeps of `sleep_s` behind them (timed to the
+  /// last result): the second over the first plus two sleeps.
+  void mixed(const std::string& name, const crew::LoadBalancedView& lb, int engines, double sleep_s) const {
+    for (int r = 0; r < opt.reps; ++r) {
+      const int rep = opt.first_rep + r;
+      json extra{{"rep", rep}, {"tasks", opt.tasks}, {"sleeps", 2 * engines}, {"sleep_s", sleep_s}};
+      try {
+        json ignore;
+        const double noops = run_tasks([&] { return lb.apply("echo"); }, 1, opt.tasks, ignore);
+        std::vector<crew::AsyncResult> all;
+        all.reserve(static_cast<std::size_t>(opt.tasks + 2 * engines));
+        const auto t0 = Clock::now();
+        for (int i = 0; i < opt.tasks; ++i) all.push_back(lb.apply("echo"));
+        for (int i = 0; i < 2 * engines; ++i) all.push_back(lb.apply("sleep", sleep_s));
+        for (auto& a : all) (void)a.get(timeout);
+        const double makespan = std::chrono::duration<double>(Clock::now() - t0).count();
+        const double ideal = noops + 2 * sleep_s;
+        std::set<int> used;
+        for (std::size_t i = static_cast<std::size_t>(opt.tasks); i < all.size(); ++i)
+          used.insert(all[i].metadata().engine_id);
+        extra["makespan_s"] = round_to(makespan, 3);
+        extra["ideal_s"] = round_to(ideal, 3);
+        extra["noops_s"] = round_to(noops, 3);
+        extra["engines_with_sleeps"] = used.size();
+        const crew::Value stats = rc.controller_stats();
+        if (stats.contains("tasks_rebalanced")) extra["tasks_rebalanced"] = stats["tasks_rebalanced"].as_int();
+        out.emit(name, makespan / ideal, "ratio", extra);
+      } catch (const std::exception& e) {
+        std::cerr << "crew-bench: " << name << " rep " << rep << " failed: " << e.what() << std::endl;
+        extra["error"] = short_what(e);
+        out.emit(name, nullptr, "ratio", extra);
+      }
+    }
+  }
+
+  /// 2N sleeps of `sleep_s` while the first engine is busy with a direct task 1.5 times as long.
+  void skewed(const std::string& name, const crew::DirectView& first, const crew::LoadBalancedView& lb, int engines,
+              double sleep_s) const {
+    for (int r = 0; r < opt.reps; ++r) {
+      const int rep = opt.first_rep + r;
+      json extra{{"rep", rep}, {"sleeps", 2 * engines}, {"sleep_s", sleep_s}};
+      try {
+        const auto t0 = Clock::now();
+        auto busy = first.apply("sleep", 1.5 * sleep_s);
+        std::vector<crew::AsyncResult> all;
+        for (int i = 0; i < 2 * engines; ++i) all.push_back(lb.apply("sleep", sleep_s));
+        for (auto& a : all) (void)a.get(timeout);
+        (void)busy.get(timeout);
+        const double makespan = std::chrono::duration<double>(Clock::now() - t0).count();
+        const double ideal = 3 * sleep_s;
+        json where = json::array();  // engine, start and end (s from t0) of each sleep
+        const auto since = [&](std::chrono::system_clock::time_point t) {
+          return round_to(std::chrono::duration<double>(t - busy.metadata().started).count(), 2);
+        };
+        for (const auto& a : all)
+          where.push_back({a.metadata().engine_id, since(a.metadata().started), since(a.metadata().completed)});
+        extra["sleeps_run"] = where;
+        extra["makespan_s"] = round_to(makespan, 3);
+        extra["ideal_s"] = round_to(ideal, 3);
+        out.emit(name, makespan / ideal, "ratio", extra);
+      } catch (const std::exception& e) {
+        std::cerr << "crew-bench: " << name << " rep " << rep << " failed: " << e.what() << std::endl;
+        extra["error"] = short_what(e);
+        out.emit(name, nullptr, "ratio", extra);
+      }
+    }
+  }
+
   void latency(const std::string& name, const std::function<crew::AsyncResult()>& submit, const json& about,
                int calls) const {
     try {
@@ -524,6 +603,8 @@ int main(int argc, char** argv) {
     if (want("map_direct"))
       b.map_rate(
           "map_direct", [&](const crew::Range& r) { return all.map("echo", r); }, opt.map_items);
+    if (want("lb_mixed_makespan")) b.mixed("lb_mixed_makespan", lb, n, 2.0);
+    if (want("lb_skewed_makespan")) b.skewed("lb_skewed_makespan", one, lb, n, 2.0);
     if (want("memory")) memory(b, "after100k");
   } catch (const std::exception& e) {
     std::cerr << "crew-bench: " << e.what() << std::endl;

@@ -123,7 +123,7 @@ public:
   /// A task's result by msg id, also one another client submitted: ready now if it finished,
   /// else when it does. Throws InputError [crew.input.unknown_task] for an unknown id.
   AsyncResult get_result(const std::string& msg_id) const;
-  /// Aborts tasks that have not reached an engine (see LoadBalancedView::abort).
+  /// Aborts tasks that have not started (see LoadBalancedView::abort).
   AbortReport abort(const std::vector<std::string>& msg_ids) const;
 
   /// Waits for every result this client is still owed; true if none is left.

@@ -103,8 +103,8 @@ struct CREW_API ValueTraits<Range> {
   static std::string name() { return "range"; }
 };
 
-/// What abort() did: tasks aborted before reaching an engine, tasks already finished, and tasks
-/// already on their engine (they run to completion).
+/// What abort() did: tasks aborted before they started, tasks already finished, and tasks
+/// already running (they run to completion).
 struct AbortReport {
   std::vector<std::string> aborted;
   std::vector<std::string> done;
@@ -135,7 +135,8 @@ public:
   AsyncMap map(std::string_view function, const Range& r, MapOptions o = {}) const;
   AsyncMap map_value(std::string_view function, Value sequence, MapOptions o = {}) const;
 
-  /// Aborts the tasks that have not reached an engine yet. Throws InputError
+  /// Aborts the tasks that have not started: those waiting at the controller, and those queued on
+  /// an engine behind another task (the engine gives them back first). Throws InputError
   /// [crew.input.already_done] if all had finished, [crew.input.unknown_task] for ids the
   /// controller does not know (then nothing is aborted).
   AbortReport abort(const AsyncResult& r) const;

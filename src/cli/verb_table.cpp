@@ -280,7 +280,7 @@ const std::vector<Verb> top_level = {
      Reach::engines, map_options, [](Args& a) { return map(a.common, a.function, a.map, a.balance); }},
     {"queue", "tasks in flight per engine, and balanced tasks waiting", Reach::controller, no_options,
      [](Args& a) { return queue(a.common); }},
-    {"abort", "abort tasks that have not reached an engine yet (they fail as aborted)", Reach::controller,
+    {"abort", "abort tasks that have not started, queued or on an engine (they fail as aborted)", Reach::controller,
      abort_options, [](Args& a) { return abort(a.common, a.msg_ids); }},
     {"results", "status and result of tasks by msg id (any client's)", Reach::controller, results_options,
      [](Args& a) { return results(a.common, a.msg_ids, a.wait); }},

@@ -20,6 +20,11 @@ inline std::chrono::system_clock::time_point from_us(std::int64_t us) {
   return std::chrono::system_clock::time_point(std::chrono::microseconds(us));
 }
 
+/// The steady clock in ns: cheap stamps for intervals.
+inline std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
+}
+
 inline Deadline deadline_after(std::chrono::nanoseconds d) { return SteadyClock::now() + d; }
 
 /// Time left until `d`, never negative.

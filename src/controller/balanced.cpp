@@ -5,6 +5,7 @@
 // engine.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include <spdlog/spdlog.h>
@@ -16,10 +17,6 @@
 
 namespace crew::controller {
 namespace {
-
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
-}
 
 bool has(const std::vector<int>& ids, int id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); }
 
@@ -197,15 +194,42 @@ std::pair<errc, std::string> Controller::Impl::never_runnable(const BalancedTask
 
 // --------------------------------------------------------------------------------- scheduling
 
+// The allowance is time, not a count: an engine holds the task it runs plus queued work worth one
+// round trip, in its recent task length, so that it is never idle while its next task is on the
+// way. One at a time when tasks are much longer than the trip (the best balance, at a cost below
+// 5%), and at once when the task it runs has run long: nothing more queues behind it.
 int Controller::Impl::depth(const EngineRecord& e) const {
   if (cfg.hwm > 0) return cfg.hwm;
   const WorldRecord* w = registry.world(e.world);
   if (e.task_us < 0 || w == nullptr || w->round_trip_us < 0) return 2;
-  // Deep enough that the engine is never idle while its next task is on the way; one at a time
-  // when tasks are much longer than the trip (the best balance, at a cost below 5%).
+  if (running_long(e, steady_ns())) return 1;
   const double ratio = w->round_trip_us / std::max(e.task_us, 1.0);
   if (ratio < 0.05) return 1;
   return static_cast<int>(std::min<double>(max_auto_depth, 1 + std::ceil(ratio)));
+}
+
+// Slack beyond what is expected: 4 round trips, and at least 2 ms (a batch of replies is held up
+// to 0.2 ms, and a loaded machine stalls processes for a few).
+double Controller::Impl::slack_us(const EngineRecord& e) const {
+  const WorldRecord* w = registry.world(e.world);
+  const double trip_us = w != nullptr && w->round_trip_us > 0 ? w->round_trip_us : 0;
+  return std::max(2000.0, 4 * trip_us);
+}
+
+std::int64_t Controller::Impl::long_after_ns(const EngineRecord& e) const {
+  return static_cast<std::int64_t>(1000 * (std::max(e.task_us, 0.0) + slack_us(e)));
+}
+
+double Controller::Impl::last_start_us(const EngineRecord& e, std::int64_t now_ns) const {
+  if (e.in_flight.size() < 2) return 0;
+  if (running_long(e, now_ns)) return std::numeric_limits<double>::infinity();
+  const double task = std::max(e.task_us, 0.0);
+  const double ran = static_cast<double>(now_ns - e.front_since_ns) / 1000;
+  return std::max(task - ran, 0.0) + static_cast<double>(e.in_flight.size() - 2) * task;
+}
+
+bool Controller::Impl::running_long(const EngineRecord& e, std::int64_t now_ns) const {
+  return !e.in_flight.empty() && e.front_since_ns > 0 && now_ns - e.front_since_ns > long_after_ns(e);
 }
 
 void Controller::Impl::schedule() {
@@ -269,8 +293,11 @@ void Controller::Impl::dispatch_balanced(TaskRecord& t, EngineRecord& e) {
   task.msg_ids.front() = *t.msg_id;
   task.function = bt.function;
   task.submitted_us = t.submitted_us;
+  bt.seq = static_cast<std::uint32_t>(++e.balanced_seq);
+  task.request_id = bt.seq;
   t.engine_id = e.id;
   t.dispatched_ns = steady_ns();
+  if (e.in_flight.empty()) e.front_since_ns = t.dispatched_ns;
   e.in_flight.push_back(&t);
   e.last_use = ++use_clock;
   bt.stage = BalancedTask::Stage::running;
@@ -302,6 +329,10 @@ bool Controller::Impl::retry(TaskRecord& t, int engine, const wire::ErrorInfo& e
   BalancedTask& bt = *t.lb;
   --bt.retries_left;
   bt.failed_on(engine, error);
+  if (!abort_waits.empty()) settle_abort(t, false);  // it had started
+  end_steal(t);
+  bt.withdrawing = BalancedTask::Withdraw::none;
+  bt.pinned = false;
   ++retried;
   t.engine_id = -1;
   t.dispatched_ns = 0;
@@ -314,16 +345,36 @@ bool Controller::Impl::retry(TaskRecord& t, int engine, const wire::ErrorInfo& e
 }
 
 void Controller::Impl::take_back(TaskRecord& t, EngineRecord& e) {
-  // The engine's clock said its world drains before ours did: take its word now, or the task
-  // would go straight back to it.
-  if (WorldRecord* w = registry.world(e.world)) start_drain(*w);
-  ++stats.tasks_withdrawn;
+  BalancedTask& bt = *t.lb;
+  const auto why = std::exchange(bt.withdrawing, BalancedTask::Withdraw::none);
   t.engine_id = -1;
   t.dispatched_ns = 0;
-  t.lb->stage = BalancedTask::Stage::ready;
+  if (why == BalancedTask::Withdraw::abort) {
+    settle_abort(t, true);
+    fail_balanced(t, errc::aborted,
+                  "aborted by a client before it started (engine " + std::to_string(e.id) + " gave it back)");
+    return;
+  }
+  if (why == BalancedTask::Withdraw::none) {
+    // The engine's clock said its world drains before ours did: take its word now, or the task
+    // would go straight back to it.
+    if (WorldRecord* w = registry.world(e.world)) start_drain(*w);
+    ++stats.tasks_withdrawn;
+    spdlog::debug("task {} came back unstarted from draining engine {}", *t.msg_id, e.id);
+  } else {
+    ++stats.tasks_rebalanced;
+    spdlog::debug("task {} came back unstarted from engine {}, for engine {}", *t.msg_id, e.id, bt.steal_for());
+  }
+  EngineRecord* idle = bt.steal_for() >= 0 ? registry.engine(bt.steal_for()) : nullptr;
+  end_steal(t);
+  bt.stage = BalancedTask::Stage::ready;
+  if (idle != nullptr && idle->state == EngineState::alive && !idle->draining && idle->in_flight.empty() &&
+      eligible(bt, *idle)) {
+    dispatch_balanced(t, *idle);  // straight to the engine it was taken back for
+    return;
+  }
   ready.push_front(&t);
   ++unassigned;
-  spdlog::debug("task {} came back unstarted from draining engine {}", *t.msg_id, e.id);
 }
 
 void Controller::Impl::fail_balanced(TaskRecord& t, errc code, const std::string& message) {

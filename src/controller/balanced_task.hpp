@@ -17,9 +17,14 @@ namespace crew::controller {
 
 struct BalancedTask {
   enum class Stage : std::uint8_t { waiting, ready, running };
+  /// Why it is being taken back from its engine (a withdraw_request is out).
+  enum class Withdraw : std::uint8_t { none, steal, abort };
   Stage stage = Stage::waiting;
   bool watching = false;  ///< registered with its unfinished prerequisites
+  Withdraw withdrawing = Withdraw::none;
+  bool pinned = false;  ///< its engine refused to give it back (it started): never asked again
   int retries_left = 0;
+  std::uint32_t seq = 0;  ///< its number on its engine (0: none), for taking it back
   std::int64_t timeout_ms = 0;
   std::optional<Deadline> deadline;
   std::string function;
@@ -56,6 +61,11 @@ struct BalancedTask {
   void set_follow_engines(std::vector<int> engines) {
     if (!engines.empty() || rare_) rare().follow_engines = std::move(engines);
   }
+  /// The idle engine it is being taken back for (-1: none).
+  int steal_for() const noexcept { return rare_ ? rare_->steal_for : -1; }
+  void set_steal_for(int engine) {
+    if (engine >= 0 || rare_) rare().steal_for = engine;
+  }
   void failed_on(int engine, const wire::ErrorInfo& error) {
     Rare& r = rare();
     r.tried.push_back(engine);
@@ -71,6 +81,7 @@ private:
     std::vector<int> tried;
     wire::ErrorInfo last_error;
     bool failed = false;
+    int steal_for = -1;
   };
   static const Rare& none() noexcept {
     static const Rare empty;

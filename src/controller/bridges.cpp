@@ -26,6 +26,7 @@ void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
   if (p.header.kind != wire::MsgKind::goodbye) heard_from(*w);  // (a goodbye is its last word)
   switch (p.header.kind) {
   case wire::MsgKind::apply_reply: on_reply(*w, p); break;
+  case wire::MsgKind::withdraw_reply: on_withdraw_refused(*w, p); break;
   case wire::MsgKind::stream_chunk: relay_chunk(*w, p); break;
   case wire::MsgKind::heartbeat: {
     wire::Header hb;
@@ -170,6 +171,11 @@ void Controller::Impl::end_world(WorldRecord& w, EngineState state, const std::s
       if (auto rec = collectives.find(t->collective());
           rec != collectives.end() && wire::answers_once_per_world(rec->second.op)) {
         join_part(t->collective(), w.id, nullptr, why);
+        continue;
+      }
+      if (t->lb && t->lb->withdrawing == BalancedTask::Withdraw::abort) {
+        settle_abort(*t, true);  // a client asked to abort it: it will not run again elsewhere
+        fail_balanced(*t, errc::aborted, "aborted by a client; " + why);
         continue;
       }
       const errc code = state == EngineState::dead ? errc::engine_died : errc::aborted;

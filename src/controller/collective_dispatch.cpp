@@ -85,9 +85,11 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
     rec.copied_to_client = copied && (op == wire::Collective::gather || shares.size() == 1);
     collectives.insert_or_assign(record, std::move(rec));
   }
-  for (std::size_t i = 0; i < targets.size(); ++i)
-    registry.engine(targets[i])
-        ->in_flight.push_back(tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, record)));
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    EngineRecord& e = *registry.engine(targets[i]);
+    if (e.in_flight.empty()) e.front_since_ns = steady_ns();
+    e.in_flight.push_back(tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, record)));
+  }
   std::vector<std::pair<int, wire::Outgoing>> messages;
   for (auto& share : shares) {
     wire::Header task;

@@ -156,6 +156,7 @@ void Controller::Impl::run() {
     // What this turn finished may free dependents and engines: hand out work, then send.
     resolve_dependents();
     schedule();
+    rebalance();
     flush();
     if (more) {
       look_clients = look_engines = true;
@@ -179,6 +180,7 @@ std::chrono::milliseconds Controller::Impl::next_timeout() const {
   for (const auto& w : waiters) next = std::min(next, w.deadline);
   if (stopping) next = std::min(next, stop_deadline);
   if (!timeouts.empty()) next = std::min(next, timeouts.top().first);
+  if (next_rebalance_ns) next = std::min(next, clock::time_point(std::chrono::nanoseconds(*next_rebalance_ns)));
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock::now());
   return std::max(left, std::chrono::milliseconds(0)) + std::chrono::milliseconds(1);
 }
@@ -267,7 +269,8 @@ void Controller::Impl::answer_failure(bool to_client, PeerId peer, wire::MsgKind
   if (kind == wire::MsgKind::register_request)
     h.kind = wire::MsgKind::register_reply;
   else if (kind == wire::MsgKind::apply_reply || kind == wire::MsgKind::heartbeat || kind == wire::MsgKind::goodbye ||
-           kind == wire::MsgKind::apply_request || kind == wire::MsgKind::balanced_request)
+           kind == wire::MsgKind::withdraw_reply || kind == wire::MsgKind::apply_request ||
+           kind == wire::MsgKind::balanced_request)
     return;  // not requests: nobody waits for an answer (apply_request answers per task)
   const auto* err = dynamic_cast<const Error*>(&e);
   const errc code = err ? err->code() : errc::internal;

@@ -46,9 +46,10 @@ struct ControllerStats {
   std::uint64_t dropped_unexpected = 0;
   std::uint64_t unroutable = 0;
   std::uint64_t handler_errors = 0;
-  std::uint64_t worlds_revived = 0;   ///< worlds heard from again after they were declared dead
-  std::uint64_t worlds_drained = 0;   ///< worlds that came within --drain-margin of their job's end
-  std::uint64_t tasks_withdrawn = 0;  ///< balanced tasks a draining world gave back unstarted
+  std::uint64_t worlds_revived = 0;    ///< worlds heard from again after they were declared dead
+  std::uint64_t worlds_drained = 0;    ///< worlds that came within --drain-margin of their job's end
+  std::uint64_t tasks_withdrawn = 0;   ///< balanced tasks a draining world gave back unstarted
+  std::uint64_t tasks_rebalanced = 0;  ///< balanced tasks taken back unstarted for an engine that fell idle
   // traffic: ZeroMQ messages, and the crew messages in them (batches carry many)
   std::uint64_t messages_in = 0;
   std::uint64_t members_in = 0;

@@ -7,6 +7,7 @@
 //   collective_dispatch.cpp   scatter / gather / push / reduce / HDF5 split and joined per world
 //   bridges.cpp               the worlds: registration, heartbeats, replies, a world's end
 //   balanced.cpp              the load balancer: queue, schemes, dependencies, retries, timeouts
+//   rebalance.cpp             taking back tasks an engine holds unstarted: for idle engines, for abort
 
 #include <chrono>
 #include <cstdint>
@@ -96,6 +97,14 @@ struct Controller::Impl {
     std::uint64_t forwarded = 0;
   };
 
+  /// An abort waiting for engines to say whether they gave its tasks back.
+  struct PendingAbort {
+    PeerId client = 0;
+    wire::Header reply;
+    std::vector<std::string> aborted, done, running;
+    std::size_t open = 0;  ///< tasks not settled yet
+  };
+
   /// The most balanced tasks in flight on one engine when --hwm is automatic.
   static constexpr int max_auto_depth = 1024;
 
@@ -135,6 +144,11 @@ struct Controller::Impl {
   Value queue_value();
   void on_result_request(PeerId client, const wire::Packet& p);
   void on_abort_request(PeerId client, const wire::Packet& p);
+  /// Tasks on engines that the abort asks back; answers the client now if there are none.
+  void abort_on_engines(PendingAbort pending, const std::vector<TaskRecord*>& on_engines);
+  /// An abort waiting for `t` learns what became of it; answered once nothing is left open.
+  void settle_abort(const TaskRecord& t, bool aborted);
+  void answer_abort(const PendingAbort& a);
 
   // ---- direct.cpp
   void dispatch(PeerId client, const wire::Packet& p);
@@ -170,7 +184,8 @@ struct Controller::Impl {
   void check_heartbeats(clock::time_point now);
   void check_drains();
   void start_drain(WorldRecord& w);
-  /// A balanced task a draining world gave back before it started: it goes back to the queue.
+  /// A balanced task its engine gave back before it started (its world drains, or we asked): it
+  /// goes back to the queue, to the idle engine it was taken back for, or (aborted) ends.
   void take_back(TaskRecord& t, EngineRecord& e);
   void end_world(WorldRecord& w, EngineState state, const std::string& reason);
   void heard_from(WorldRecord& w);
@@ -185,6 +200,12 @@ struct Controller::Impl {
   /// Hands queued tasks to engines with room, by the scheme.
   void schedule();
   int depth(const EngineRecord& e) const;
+  /// The task `e` runs has run longer than its tasks take, by more than the slack.
+  bool running_long(const EngineRecord& e, std::int64_t now_ns) const;
+  std::int64_t long_after_ns(const EngineRecord& e) const;
+  double slack_us(const EngineRecord& e) const;
+  /// How long until the last task `e` holds starts, as expected (infinite once its task runs long).
+  double last_start_us(const EngineRecord& e, std::int64_t now_ns) const;
   bool eligible(const BalancedTask& bt, const EngineRecord& e) const;
   /// Why no alive engine can ever take `bt` (errc::none if one can, or if none is alive at all:
   /// then it waits for engines to register).
@@ -198,6 +219,16 @@ struct Controller::Impl {
   void resolve_dependents();
   void check_timeouts(Deadline now);
   Prerequisite prerequisite(const std::string& msg_id);
+
+  // ---- rebalance.cpp
+  /// Engines that fell idle take unstarted tasks from engines busy with a long one.
+  void rebalance();
+  /// Asks `t`'s engine to give it back unless it has started.
+  void request_withdraw(TaskRecord& t, BalancedTask::Withdraw why);
+  /// Its engine keeps `t`: it started, or that engine cannot give tasks back.
+  void on_withdraw_refused(const WorldRecord& w, const wire::Packet& p);
+  /// `t` is no longer taken back for an idle engine.
+  void end_steal(TaskRecord& t);
 
   // ---- state
   ControllerConfig cfg;
@@ -234,7 +265,11 @@ struct Controller::Impl {
   std::vector<const TaskRecord*> finished_this_turn;  ///< prerequisites whose dependents need a look
   std::priority_queue<std::pair<Deadline, TaskRecord*>, std::vector<std::pair<Deadline, TaskRecord*>>, std::greater<>>
       timeouts;
-  wire::Header task_header;  ///< reused for every balanced dispatch
+  std::unordered_map<std::uint64_t, PendingAbort> pending_aborts;                 ///< by ticket
+  std::unordered_map<const TaskRecord*, std::vector<std::uint64_t>> abort_waits;  ///< task -> tickets
+  std::uint64_t next_abort_ticket = 1;
+  std::optional<std::int64_t> next_rebalance_ns;  ///< when an engine's task turns long while another idles
+  wire::Header task_header;                       ///< reused for every balanced dispatch
   std::uint64_t use_clock = 0;
   std::uint64_t next_session = 1;  ///< each client's hello gets the next: its msg ids' prefix
   std::uint64_t retried = 0;

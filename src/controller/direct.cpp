@@ -50,6 +50,7 @@ void Controller::Impl::dispatch(PeerId client, const wire::Packet& p) {
                  (w ? w->end_reason : "") + "); this cluster has " + registry.describe_alive());
       continue;
     }
+    if (e->in_flight.empty()) e->front_since_ns = steady_ns();
     e->in_flight.push_back(tasks.add(msg_id, new_task(client, id, h.submitted_us)));
     wire::Header& task = per_world[e->world];
     if (task.targets.empty()) {
@@ -112,7 +113,9 @@ void Controller::Impl::fail_task(TaskRecord& t, const std::string& function, con
 void Controller::Impl::complete(TaskRecord& t, bool failed) {
   tasks.mark_done(t, failed);
   deliver(t);
+  if (!abort_waits.empty()) settle_abort(t, false);  // it finished on its engine after all
   if (t.lb) {
+    end_steal(t);
     t.lb.reset();
     --balanced_pending;
   }
@@ -130,6 +133,7 @@ bool Controller::Impl::take_in_flight(TaskRecord* t, int engine_id) {
   auto& q = e->in_flight;
   auto it = !q.empty() && q.front() == t ? q.begin() : std::find(q.begin(), q.end(), t);
   if (it == q.end()) return false;
+  if (it == q.begin()) e->front_since_ns = steady_ns();  // the next one starts now
   q.erase(it);
   ++e->completed;
   return true;
@@ -165,6 +169,7 @@ void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
     spdlog::warn("dropped a second reply for task {}", msg_id);
     return;
   }
+  if (it == q.begin()) e->front_since_ns = steady_ns();  // the next one starts now
   q.erase(it);
   if (t->done) return;
   if (t->balanced && p.header.error.code == errc::withdrawn) {

@@ -126,6 +126,7 @@ Value Controller::Impl::stats_value() const {
        {"worlds_revived", static_cast<std::int64_t>(stats.worlds_revived)},
        {"worlds_drained", static_cast<std::int64_t>(stats.worlds_drained)},
        {"tasks_withdrawn", static_cast<std::int64_t>(stats.tasks_withdrawn)},
+       {"tasks_rebalanced", static_cast<std::int64_t>(stats.tasks_rebalanced)},
        {"tasks_submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
        {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
        {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},
@@ -233,19 +234,23 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
   }
 }
 
-// Aborts tasks that have not reached an engine. Nothing is aborted if any id is unknown; if every
-// task had finished, the answer is an error (there was nothing to abort).
+// Aborts balanced tasks that have not started: those still here at once, those an engine holds
+// unstarted once it gives them back (the answer waits for that). Nothing is aborted if any id is
+// unknown; if every task had finished, the answer is an error (there was nothing to abort).
 void Controller::Impl::on_abort_request(PeerId client, const wire::Packet& p) {
   const auto ids = msg_ids_of(p.body());
   std::vector<std::string> unknown, finished, running, abortable;
+  std::vector<TaskRecord*> on_engines;
   for (const auto& id : ids) {
-    const TaskRecord* t = tasks.find(id);
+    TaskRecord* t = tasks.find(id);
     if (t == nullptr)
       unknown.push_back(id);
     else if (t->done)
       finished.push_back(id);
     else if (t->lb && t->lb->stage != BalancedTask::Stage::running)
       abortable.push_back(id);
+    else if (t->lb && !t->lb->pinned && t->lb->seq != 0)
+      on_engines.push_back(t);
     else
       running.push_back(id);
   }
@@ -260,7 +265,7 @@ void Controller::Impl::on_abort_request(PeerId client, const wire::Packet& p) {
     send_to_client(client, reply);
     return;
   }
-  if (abortable.empty() && running.empty()) {
+  if (abortable.empty() && running.empty() && on_engines.empty()) {
     reply.error = {errc::already_done,
                    "crew.input.already_done",
                    (finished.size() == 1 ? "task " + finished.front() + " has"
@@ -272,9 +277,48 @@ void Controller::Impl::on_abort_request(PeerId client, const wire::Packet& p) {
   }
   for (const auto& id : abortable)
     fail_balanced(*tasks.find(id), errc::aborted, "aborted by a client before it was handed to an engine");
+  abort_on_engines(PendingAbort{client, reply, std::move(abortable), std::move(finished), std::move(running)},
+                   on_engines);
+}
+
+void Controller::Impl::abort_on_engines(PendingAbort pending, const std::vector<TaskRecord*>& on_engines) {
+  if (on_engines.empty()) {
+    answer_abort(pending);
+    return;
+  }
+  const std::uint64_t ticket = next_abort_ticket++;
+  pending.open = on_engines.size();
+  pending_aborts.emplace(ticket, std::move(pending));
+  for (TaskRecord* t : on_engines) {
+    abort_waits[t].push_back(ticket);
+    BalancedTask& bt = *t->lb;
+    if (bt.withdrawing == BalancedTask::Withdraw::none) {
+      request_withdraw(*t, BalancedTask::Withdraw::abort);
+    } else {  // already asked back for an idle engine: it ends instead
+      end_steal(*t);
+      bt.withdrawing = BalancedTask::Withdraw::abort;
+    }
+  }
+}
+
+void Controller::Impl::settle_abort(const TaskRecord& t, bool aborted) {
+  auto node = abort_waits.extract(&t);
+  if (node.empty()) return;
+  for (const std::uint64_t ticket : node.mapped()) {
+    auto it = pending_aborts.find(ticket);
+    if (it == pending_aborts.end()) continue;
+    PendingAbort& a = it->second;
+    (aborted ? a.aborted : a.running).push_back(*t.msg_id);
+    if (--a.open > 0) continue;
+    answer_abort(a);
+    pending_aborts.erase(it);
+  }
+}
+
+void Controller::Impl::answer_abort(const PendingAbort& a) {
   send_to_client(
-      client, reply,
-      Value::dict({{"aborted", list_of(abortable)}, {"done", list_of(finished)}, {"running", list_of(running)}}));
+      a.client, a.reply,
+      Value::dict({{"aborted", list_of(a.aborted)}, {"done", list_of(a.done)}, {"running", list_of(a.running)}}));
 }
 
 }  // namespace crew::controller

@@ -32,8 +32,11 @@ struct EngineRecord {
   Value::Dict properties;  ///< what `requires` matches: --property k=v, and "host"
   bool draining = false;   ///< its world's job ends within the drain margin: no new balanced tasks
   // for the load balancer
-  std::uint64_t last_use = 0;  ///< when it last got a balanced task (a counter; 0: never)
-  double task_us = -1;         ///< how long its tasks take (moving average; -1: not measured yet)
+  std::uint64_t last_use = 0;       ///< when it last got a balanced task (a counter; 0: never)
+  double task_us = -1;              ///< how long its tasks take (moving average; -1: not measured yet)
+  std::int64_t front_since_ns = 0;  ///< when its oldest task in flight began, as far as can be told (steady ns)
+  std::uint64_t balanced_seq = 0;   ///< balanced tasks handed to it: each one's number (engine/task_claims.hpp)
+  bool awaiting_steal = false;      ///< idle, while a task is taken back from another engine for it
 };
 
 struct WorldRecord {

@@ -147,6 +147,7 @@ void Bridge::on_controller_message(wire::Packet&& p) {
     dispatch_task(std::move(p));
     break;
   case wire::MsgKind::heartbeat: break;
+  case wire::MsgKind::withdraw_request: withdraw(p); break;
   case wire::MsgKind::stream_chunk:
     if (!shutting_down_) streams_.push(LocalTask{std::move(p.header), std::move(p.payload)});
     break;
@@ -180,6 +181,7 @@ void Bridge::dispatch_task(wire::Packet&& p) {
       continue;
     }
     ++counters_.tasks_forwarded;
+    if (config_.claims) config_.claims->queued(rank, wire::balanced_seq(p.header));
     if (rank == 0) {
       local = true;
     } else {
@@ -188,6 +190,33 @@ void Bridge::dispatch_task(wire::Packet&& p) {
     }
   }
   if (local) to_engine_.push(LocalTask{std::move(p.header), std::move(p.payload)});
+}
+
+void Bridge::withdraw(const wire::Packet& p) {
+  if (p.header.targets.size() != 1 || p.header.msg_ids.size() != 1) {
+    ++counters_.dropped;
+    spdlog::warn("dropped a withdraw_request that does not name one task");
+    return;
+  }
+  const int engine = p.header.targets.front();
+  const int rank = engine - config_.first_engine_id;
+  const bool ours = rank >= 0 && rank < config_.world_size;
+  if (ours && !shutting_down_ && config_.claims && config_.claims->withdraw(rank, p.header.request_id)) {
+    // Its rank will skip it: answer for it, and expect nothing more from it for this task.
+    const auto reply = failure_reply(p.header, p.header.msg_ids.front(), engine,
+                                     {errc::withdrawn, "crew.remote.withdrawn",
+                                      "given back before it started, at the controller's request", p.header.function});
+    send_to_controller(reply.header_bytes, reply.payload);
+    if (rank > 0) expected_answered(static_cast<std::size_t>(rank));
+    return;
+  }
+  wire::Header refused;
+  refused.kind = wire::MsgKind::withdraw_reply;
+  refused.targets = p.header.targets;
+  refused.msg_ids = p.header.msg_ids;
+  refused.request_id = p.header.request_id;
+  const auto m = wire::make_message(refused);
+  send_to_controller(m.header_bytes, m.payload);
 }
 
 // Every targeted rank takes part, and rank 0 always does: it is the root that holds the world's
@@ -268,6 +297,14 @@ void Bridge::expect_from(int rank) {
   if (!config_.rings_rank[static_cast<std::size_t>(rank)]) ++expected_unrung_;
 }
 
+void Bridge::expected_answered(std::size_t rank) {
+  if (remote_expected_ > 0) --remote_expected_;
+  if (rank < expected_by_rank_.size() && expected_by_rank_[rank] > 0) {
+    --expected_by_rank_[rank];
+    if (!config_.rings_rank[rank]) --expected_unrung_;
+  }
+}
+
 // Replies from ranks: exactly the messages their doorbells announced (waiting for each, as it is
 // on its way), and whatever polling finds from ranks without a doorbell.
 bool Bridge::pump_ranks() {
@@ -300,11 +337,7 @@ void Bridge::take_from_rank(mpi_frames::Message&& m) {
     return;
   }
   for (const wire::Packet& reply : replies) {
-    if (remote_expected_ > 0) --remote_expected_;
-    if (source < expected_by_rank_.size() && expected_by_rank_[source] > 0) {
-      --expected_by_rank_[source];
-      if (!config_.rings_rank[source]) --expected_unrung_;
-    }
+    expected_answered(source);
     if (reply.header.kind == wire::MsgKind::goodbye) continue;
     ++counters_.replies_forwarded;
     send_to_controller(reply.header_bytes, reply.payload);

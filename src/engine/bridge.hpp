@@ -23,6 +23,7 @@
 #include "engine/doorbell.hpp"
 #include "engine/idle_backoff.hpp"
 #include "engine/mpi_frames.hpp"
+#include "engine/task_claims.hpp"
 #include "protocol/collective.hpp"
 #include "protocol/header.hpp"
 #include "protocol/signer.hpp"
@@ -53,6 +54,7 @@ struct BridgeConfig {
   MPI_Comm control_comm = MPI_COMM_NULL;
   Doorbell* doorbell = nullptr;  ///< rank 0's doorbell (null: none on this system)
   std::vector<bool> rings_rank;  ///< ranks on this host, which have doorbells
+  TaskClaims* claims = nullptr;  ///< the world's task claims (null: no task is given back)
 };
 
 struct BridgeCounters {
@@ -83,6 +85,8 @@ private:
   bool pump_ranks();
   void on_controller_message(wire::Packet&& p);
   void dispatch_task(wire::Packet&& p);
+  /// A withdraw_request: the task goes back to the controller if its rank has not started it.
+  void withdraw(const wire::Packet& p);
   void dispatch_collective(wire::Collective op, wire::Packet&& p);
   void begin_shutdown(const std::string& why);
   void send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload);
@@ -109,6 +113,8 @@ private:
   struct Pending;
   std::unique_ptr<Pending> pending_;
   void expect_from(int rank);
+  /// One of the replies expected from `rank` came (or will never come: its task was withdrawn).
+  void expected_answered(std::size_t rank);
   void take_from_rank(mpi_frames::Message&& m);
   std::vector<std::int64_t> announced_;  ///< by rank: messages its doorbell announced, not yet received
   void send_to_rank(int rank, const Buffer& header_bytes, std::span<const Buffer> payload);

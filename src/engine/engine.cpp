@@ -25,6 +25,7 @@
 #include "engine/mpi_check.hpp"
 #include "engine/mpi_frames.hpp"
 #include "engine/reply_hold.hpp"
+#include "engine/task_claims.hpp"
 #include "protocol/collective.hpp"
 #include "protocol/signer.hpp"
 #include "protocol/wire.hpp"
@@ -144,11 +145,21 @@ public:
                              "engine); initialise MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...)");
     std::string doorbell_tag = rank_ == 0 ? random_hex(8) : std::string();
     std::string root_host = host_name();
+    if (rank_ == 0) create_claims(doorbell_tag);
+    // The claims' name goes when this constructor ends: every rank has mapped them by then
+    // (register_world gathers from all of them), or has given up.
+    struct UnlinkClaims {
+      std::string tag;
+      ~UnlinkClaims() {
+        if (!tag.empty()) TaskClaims::unlink(tag);
+      }
+    } unlink_claims{claims_.mapped() ? doorbell_tag : std::string()};
     broadcast({&verdict, &doorbell_tag, &root_host}, control_);
     if (!verdict.empty()) throw_formatted(verdict);  // on every rank
     register_builtins();
     load_plugins();
     setup_doorbell(doorbell_tag, root_host);
+    open_claims(doorbell_tag, root_host);
     register_world();
   }
 
@@ -190,6 +201,26 @@ private:
       doorbell_ = std::make_unique<Doorbell>(tag, rank_);
     } catch (const Error& e) {
       spdlog::warn("no doorbell ({}); rank {} will poll for work", e.what(), rank_);
+    }
+  }
+
+  /// Rank 0: the world's task claims (engine/task_claims.hpp); without them no task is given back.
+  void create_claims(const std::string& tag) {
+    try {
+      claims_ = TaskClaims::create(tag, size_);
+      claims_.attend(0);
+    } catch (const Error& e) {
+      spdlog::warn("no task claims ({}): tasks queued on this world's engines cannot be given back", e.what());
+    }
+  }
+
+  /// The ranks on rank 0's host map the claims rank 0 created.
+  void open_claims(const std::string& tag, const std::string& root_host) {
+    if (rank_ == 0 || root_host != host_name()) return;
+    try {
+      claims_ = TaskClaims::open(tag, size_, rank_);
+    } catch (const Error& e) {
+      spdlog::info("rank {}: no task claims ({}); its queued tasks cannot be given back", rank_, e.what());
     }
   }
 
@@ -346,6 +377,7 @@ private:
     cfg.controller_timeout_ms = std::max(10 * heartbeat_ms_, 3000);
     cfg.control_comm = control_;
     cfg.doorbell = doorbell_.get();
+    cfg.claims = claims_.mapped() ? &claims_ : nullptr;
     cfg.rings_rank.resize(static_cast<std::size_t>(size_));
     for (int r = 1; r < size_; ++r)
       cfg.rings_rank[static_cast<std::size_t>(r)] = hosts_[static_cast<std::size_t>(r)] == hosts_[0];
@@ -417,6 +449,7 @@ private:
         send_replies();
         return;
       }
+      if (!claims_.start(0, wire::balanced_seq(task.header))) continue;  // the bridge gave it back
       if (draining(task.header)) {
         replies.messages.push_back(withdrawn_reply(task.header));
         continue;
@@ -498,6 +531,7 @@ private:
         return;
       }
       if (p.header.kind != wire::MsgKind::task && p.header.kind != wire::MsgKind::apply_request) continue;
+      if (!claims_.start(rank_, wire::balanced_seq(p.header))) continue;  // the bridge gave it back
       if (draining(p.header)) {
         const auto reply = withdrawn_reply(p.header);
         replies.add(reply.header_bytes, reply.payload);
@@ -535,6 +569,7 @@ private:
   int heartbeat_ms_ = 1000;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Doorbell> doorbell_;
+  TaskClaims claims_;  ///< rank 0 and the ranks on its host (unmapped elsewhere)
   // rank 0 only
   std::vector<std::string> hosts_;
   std::unique_ptr<zmq::context_t> zmq_;

@@ -37,6 +37,8 @@ std::string_view kind_name(MsgKind k) noexcept {
   case MsgKind::heartbeat: return "heartbeat";
   case MsgKind::shutdown_world: return "shutdown_world";
   case MsgKind::goodbye: return "goodbye";
+  case MsgKind::withdraw_request: return "withdraw_request";
+  case MsgKind::withdraw_reply: return "withdraw_reply";
   case MsgKind::batch: return "batch";
   }
   return "invalid";
@@ -46,7 +48,7 @@ bool kind_valid(std::uint8_t raw) noexcept {
   return (raw >= static_cast<std::uint8_t>(MsgKind::hello) &&
           raw <= static_cast<std::uint8_t>(MsgKind::stream_chunk)) ||
          (raw >= static_cast<std::uint8_t>(MsgKind::register_request) &&
-          raw <= static_cast<std::uint8_t>(MsgKind::goodbye));
+          raw <= static_cast<std::uint8_t>(MsgKind::withdraw_reply));
 }
 
 void encode_header_into(const Header& h, std::vector<std::byte>& out) {

@@ -53,6 +53,11 @@ enum class MsgKind : std::uint8_t {
   heartbeat,              ///< bridge -> controller, and echoed back
   shutdown_world,         ///< controller -> bridge (and bridge -> ranks over MPI)
   goodbye,                ///< bridge -> controller (and ranks -> bridge) on the way out
+  withdraw_request,       ///< controller -> bridge: give back a balanced task if it has not started;
+                          ///< targets {engine}, msg_ids {id}, request_id its sequence number. Answered
+                          ///< by its apply_reply (error withdrawn), or by a withdraw_reply
+  withdraw_reply,         ///< bridge -> controller: msg_ids {id}; the task had started (or its engine
+                          ///< cannot give tasks back): it runs to the end
   // not a message: the first byte of a batch header (protocol/batch.hpp)
   batch = 48,
 };
@@ -124,7 +129,8 @@ using MsgIds = boost::container::small_vector<std::string, 1>;
 
 struct CREW_INTERNAL_API Header {
   MsgKind kind = MsgKind::hello;
-  std::uint64_t request_id = 0;   ///< pairs replies with requests (non-task requests)
+  std::uint64_t request_id = 0;   ///< pairs replies with requests (non-task requests); on a balanced
+                                  ///< task: its sequence number on its engine (engine/task_claims.hpp)
   EngineIds targets;              ///< engine ids
   MsgIds msg_ids;                 ///< task ids, one per target (apply_request, task)
   std::string function;           ///< apply: the function's name
@@ -152,7 +158,11 @@ struct CREW_INTERNAL_API Header {
   }
 };
 
+/// A balanced task's sequence number on its engine (0: not a balanced task).
+inline std::uint64_t balanced_seq(const Header& h) noexcept { return h.kind == MsgKind::task ? h.request_id : 0; }
+
 CREW_INTERNAL_API Buffer encode_header(const Header& h);
+
 /// The header's bytes appended to `out`.
 CREW_INTERNAL_API void encode_header_into(const Header& h, std::vector<std::byte>& out);
 /// Throws ProtocolError [crew.protocol.malformed].

@@ -400,6 +400,97 @@ TEST_SUITE("system.balanced") {
     CHECK(rc.queue_status().unassigned == 0);
   }
 
+  TEST_CASE("long tasks after a burst of short ones: no engine idles while another holds one unstarted" *
+            doctest::skip(!scheme().empty())) {
+    // 10,000 no-ops teach the engines a depth of many tasks; 8 sleeps behind them land several
+    // deep on whichever engines free room first. Engines that fall idle must take them over.
+    auto lb = client().load_balanced_view({0, 1, 2, 3});
+    std::vector<AsyncResult> noops;
+    noops.reserve(10000);
+    for (int i = 0; i < 10000; ++i) noops.push_back(lb.apply("echo", i));
+    std::vector<AsyncResult> sleeps;
+    for (int i = 0; i < 8; ++i) sleeps.push_back(lb.apply("sleep", 2.0));
+    for (auto& r : noops) r.get(120s);
+    for (auto& r : sleeps) REQUIRE(r.get(120s).is_null());
+
+    // Each engine's busy spans from the tasks' own start and end times; idle from the first start.
+    using seconds = std::chrono::duration<double>;
+    auto start = [](const AsyncResult& r) { return r.metadata().started; };
+    const auto t0 = start(*std::min_element(sleeps.begin(), sleeps.end(),
+                                            [&](const auto& a, const auto& b) { return start(a) < start(b); }));
+    struct Span {
+      double start, end;
+    };
+    std::map<int, std::vector<Span>> runs;
+    for (const auto& r : sleeps)
+      runs[r.metadata().engine_id].push_back(
+          {seconds(r.metadata().started - t0).count(), seconds(r.metadata().completed - t0).count()});
+    CHECK(runs.size() == 4);
+    for (auto& [engine, spans] : runs) {
+      CAPTURE(engine);
+      CHECK(spans.size() == 2);
+      std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.start < b.start; });
+    }
+    // No task starts while another engine has been idle for longer than the slack a loaded machine
+    // has (a task stranded behind a sleep would start 2 s after an engine fell idle).
+    constexpr double slack = 1.0;
+    for (const auto& [engine, spans] : runs) {
+      for (const Span& task : spans) {
+        for (const auto& [other, other_spans] : runs) {
+          if (other == engine) continue;
+          double idle_since = 0;  // its gaps: before its first task, between, after its last
+          for (std::size_t i = 0; i <= other_spans.size(); ++i) {
+            const double idle_until = i < other_spans.size() ? other_spans[i].start : 1e9;
+            CAPTURE(engine);
+            CAPTURE(other);
+            CAPTURE(task.start);
+            CAPTURE(idle_since);
+            CHECK_FALSE((task.start > idle_since + slack && task.start < idle_until));
+            if (i < other_spans.size()) idle_since = other_spans[i].end;
+          }
+        }
+      }
+    }
+  }
+
+  TEST_CASE("abort takes back a task queued on an engine behind a running one; it never runs" *
+            doctest::skip(!scheme().empty())) {
+    const auto& rc = client();
+    // Rank 1 of world 0 (its queue is in another process than the bridge) and rank 0 of world 1
+    // (the bridge's own process).
+    for (const int engine : {1, 2}) {
+      CAPTURE(engine);
+      auto lb = rc.load_balanced_view({engine});
+      const auto queued_here = [&] { return rc.queue_status().engines.at(static_cast<std::size_t>(engine)).queue; };
+      // Short tasks first, so that the engine takes a second task while it runs the first. Both
+      // go in one burst; should the controller see them apart (a loaded machine), the second
+      // stays with it, and the setup is tried again.
+      bool on_engine = false;
+      for (int attempt = 0; attempt < 3 && !on_engine; ++attempt) {
+        std::vector<AsyncResult> warm;
+        for (int i = 0; i < 300; ++i) warm.push_back(lb.apply("echo", i));
+        for (auto& w : warm) w.get(60s);
+        const auto busy = lb.apply("sleep", 1.5);
+        const auto behind = lb.apply("echo", 7);
+        on_engine = poll_for([&] { return queued_here() == 2; }, 1s);
+        if (!on_engine) {
+          (void)rc.abort(behind.msg_ids());
+          busy.get(30s);
+          continue;
+        }
+        const AbortReport report = lb.abort(behind);
+        CHECK(report.aborted == behind.msg_ids());
+        CHECK(report.running.empty());
+        CHECK(code_of([&] { (void)behind.get(30s); }) == errc::aborted);
+        CHECK(message_of([&] { (void)behind.get(30s); }).find("before it started") != std::string::npos);
+        CHECK(behind.metadata().started == std::chrono::system_clock::time_point{});  // it never ran
+        CHECK(busy.get(30s).is_null());                                               // the running one finishes
+        CHECK(queued_here() == 0);
+      }
+      CHECK(on_engine);
+    }
+  }
+
   TEST_CASE("queue and result status, and results fetched by another client" * doctest::skip(!scheme().empty())) {
     const auto& rc = client();
     auto lb = rc.load_balanced_view();
