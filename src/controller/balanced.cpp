@@ -1,8 +1,7 @@
 // The load balancer. A balanced task waits here for its dependencies, then for an engine with
 // room (below its high-water mark, meeting the task's constraints); the scheme picks among those.
-// Failed tasks with retries left run again (elsewhere where possible); tasks that wait longer
-// than their timeout, that can never run, or that a client aborts fail here, never reaching an
-// engine.
+// Tasks that wait longer than their timeout or can never run fail here, never reaching an engine;
+// replies, retries and tasks given back are completed in controller/completion.cpp.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -322,80 +321,7 @@ void Controller::Impl::note_timing(const TaskRecord& t, const wire::Header& repl
   }
 }
 
-// ------------------------------------------------------------------- retries, failures, timeouts
-
-bool Controller::Impl::retry(TaskRecord& t, int engine, const wire::ErrorInfo& error) {
-  if (!t.lb || t.lb->retries_left <= 0) return false;
-  BalancedTask& bt = *t.lb;
-  --bt.retries_left;
-  bt.failed_on(engine, error);
-  if (!abort_waits.empty()) settle_abort(t, false);  // it had started
-  end_steal(t);
-  bt.withdrawing = BalancedTask::Withdraw::none;
-  bt.pinned = false;
-  ++retried;
-  t.engine_id = -1;
-  t.dispatched_ns = 0;
-  bt.stage = BalancedTask::Stage::ready;
-  ready.push_front(&t);
-  ++unassigned;
-  spdlog::debug("task {} failed on engine {} ({}); retrying, {} retr{} left", *t.msg_id, engine, error.message,
-                bt.retries_left, bt.retries_left == 1 ? "y" : "ies");
-  return true;
-}
-
-void Controller::Impl::take_back(TaskRecord& t, EngineRecord& e) {
-  BalancedTask& bt = *t.lb;
-  const auto why = std::exchange(bt.withdrawing, BalancedTask::Withdraw::none);
-  t.engine_id = -1;
-  t.dispatched_ns = 0;
-  if (why == BalancedTask::Withdraw::abort) {
-    settle_abort(t, true);
-    fail_balanced(t, errc::aborted,
-                  "aborted by a client before it started (engine " + std::to_string(e.id) + " gave it back)");
-    return;
-  }
-  if (why == BalancedTask::Withdraw::none) {
-    // The engine's clock said its world drains before ours did: take its word now, or the task
-    // would go straight back to it.
-    if (WorldRecord* w = registry.world(e.world)) start_drain(*w);
-    ++stats.tasks_withdrawn;
-    spdlog::debug("task {} came back unstarted from draining engine {}", *t.msg_id, e.id);
-  } else {
-    ++stats.tasks_rebalanced;
-    spdlog::debug("task {} came back unstarted from engine {}, for engine {}", *t.msg_id, e.id, bt.steal_for());
-  }
-  EngineRecord* idle = bt.steal_for() >= 0 ? registry.engine(bt.steal_for()) : nullptr;
-  end_steal(t);
-  bt.stage = BalancedTask::Stage::ready;
-  if (idle != nullptr && idle->state == EngineState::alive && !idle->draining && idle->in_flight.empty() &&
-      eligible(bt, *idle)) {
-    dispatch_balanced(t, *idle);  // straight to the engine it was taken back for
-    return;
-  }
-  ready.push_front(&t);
-  ++unassigned;
-}
-
-void Controller::Impl::fail_balanced(TaskRecord& t, errc code, const std::string& message) {
-  if (t.done) return;
-  std::string function;
-  wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), message, {}};
-  if (t.lb) {
-    BalancedTask& bt = *t.lb;
-    function = bt.function;
-    // Its entry in `ready` stays, to be dropped when schedule() reaches it: erasing it here
-    // would make aborting a long queue quadratic.
-    if (bt.stage == BalancedTask::Stage::ready) --unassigned;
-    // After failed tries, the last engine's error is the one to report, with why it stopped.
-    if (bt.last_error() && code != errc::aborted) {
-      error = *bt.last_error();
-      error.message += " (tried on " + ids_text(bt.tried()) + "; then: " + message + ")";
-    }
-  }
-  error.context = function;
-  fail_task(t, function, error);
-}
+// -------------------------------------------------------------------------------- timeouts
 
 void Controller::Impl::check_timeouts(Deadline now) {
   while (!timeouts.empty() && timeouts.top().first <= now) {

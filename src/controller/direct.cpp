@@ -1,4 +1,5 @@
-// Direct work: to exactly its targets, in submission order per engine; replies and failures.
+// Direct work: to exactly its targets, in submission order per engine (its replies complete in
+// controller/completion.cpp).
 #include "controller/controller_impl.hpp"
 
 #include <algorithm>
@@ -86,105 +87,6 @@ void Controller::Impl::reject(PeerId client, const wire::Header& request, const 
     return;
   }
   fail_task(*recorded, request.function, error);
-}
-
-/// Builds a failed task's reply into its record (signed, ready to resend).
-void Controller::Impl::store_failure(TaskRecord& t, const std::string& msg_id, const std::string& function,
-                                     const wire::ErrorInfo& error) {
-  wire::Header h;
-  h.kind = wire::MsgKind::apply_reply;
-  h.msg_ids = {msg_id};
-  h.engine_id = t.engine_id;
-  h.function = function;
-  h.submitted_us = t.submitted_us;
-  h.completed_us = now_us();
-  h.error = error;
-  wire::Outgoing m = wire::make_message(h);
-  Buffer signature = engines.signature_of(m.header_bytes, m.payload);
-  t.set_reply(std::move(signature), std::move(m.header_bytes), m.payload);
-}
-
-void Controller::Impl::fail_task(TaskRecord& t, const std::string& function, const wire::ErrorInfo& error) {
-  store_failure(t, *t.msg_id, function, error);
-  complete(t, true);
-  if (!t.collective().empty()) turn_progress(t.collective(), t);
-}
-
-void Controller::Impl::complete(TaskRecord& t, bool failed) {
-  tasks.mark_done(t, failed);
-  deliver(t);
-  if (!abort_waits.empty()) settle_abort(t, false);  // it finished on its engine after all
-  if (t.lb) {
-    end_steal(t);
-    t.lb.reset();
-    --balanced_pending;
-  }
-  if (!dependents.empty() && dependents.count(&t) != 0) finished_this_turn.push_back(&t);
-}
-
-void Controller::Impl::deliver(const TaskRecord& t) {
-  to_client(t.client, t.header_bytes, t.body(), t.signature());
-  for (const auto& other : t.watchers()) to_client(other, t.header_bytes, t.body(), t.signature());
-}
-
-bool Controller::Impl::take_in_flight(TaskRecord* t, int engine_id) {
-  EngineRecord* e = registry.engine(engine_id);
-  if (e == nullptr) return false;
-  auto& q = e->in_flight;
-  auto it = !q.empty() && q.front() == t ? q.begin() : std::find(q.begin(), q.end(), t);
-  if (it == q.end()) return false;
-  if (it == q.begin()) e->front_since_ns = steady_ns();  // the next one starts now
-  q.erase(it);
-  ++e->completed;
-  return true;
-}
-
-void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
-  if (p.header.msg_ids.empty()) throw_error(errc::malformed, "an apply_reply without a msg_id");
-  const std::string& msg_id = p.header.msg_ids.front();
-  TaskRecord* t = tasks.find(msg_id);
-  if (t != nullptr && !t->collective().empty()) {
-    auto rec = collectives.find(t->collective());
-    if (rec != collectives.end() && wire::answers_once_per_world(rec->second.op)) {
-      const bool ours = t->engine_id >= w.first_engine && t->engine_id < w.first_engine + w.size;
-      if (ours && !t->done) join_part(t->collective(), w.id, &p, {});
-      return;
-    }
-  }
-  if (p.header.msg_ids.size() != 1) throw_error(errc::malformed, "an apply_reply needs exactly one msg_id");
-  // Only the world holding the task may answer it, for the engine it was sent to.
-  const bool ours = t != nullptr && t->engine_id == p.header.engine_id && t->engine_id >= w.first_engine &&
-                    t->engine_id < w.first_engine + w.size;
-  if (!ours) {
-    ++stats.dropped_unexpected;
-    spdlog::warn("dropped a reply from world {} for {} task {}", w.id, t ? "another world's" : "unknown", msg_id);
-    return;
-  }
-  EngineRecord* e = registry.engine(t->engine_id);
-  auto& q = e->in_flight;
-  auto it = !q.empty() && q.front() == t ? q.begin() : std::find(q.begin(), q.end(), t);
-  if (it == q.end()) {
-    // Answered already, or failed when its world was declared dead: keep the first answer.
-    ++stats.dropped_unexpected;
-    spdlog::warn("dropped a second reply for task {}", msg_id);
-    return;
-  }
-  if (it == q.begin()) e->front_since_ns = steady_ns();  // the next one starts now
-  q.erase(it);
-  if (t->done) return;
-  if (t->balanced && p.header.error.code == errc::withdrawn) {
-    take_back(*t, *e);
-    return;
-  }
-  ++e->completed;
-  const bool failed = p.header.error.failed();
-  if (t->balanced) {
-    note_timing(*t, p.header, *e);
-    if (failed && retry(*t, e->id, p.header.error)) return;
-  }
-  t->set_reply(std::move(p.signature), std::move(p.header_bytes), p.payload);
-  complete(*t, failed);
-  if (!t->collective().empty()) turn_progress(t->collective(), *t);
 }
 
 }  // namespace crew::controller

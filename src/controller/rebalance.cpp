@@ -60,7 +60,6 @@ void Controller::Impl::rebalance() {
     for (const auto& [victim, wait] : busy)
       if ((prize = last_unstarted(*victim, *thief, can_run)) != nullptr) break;
     if (prize == nullptr) continue;
-    if (prize == nullptr) continue;
     thief->awaiting_steal = true;
     prize->lb->set_steal_for(thief->id);
     request_withdraw(*prize, BalancedTask::Withdraw::steal);
