@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -79,6 +80,7 @@ void Bridge::run() {
       t.join();
     }
   } stop_heartbeat{*this, heartbeat};
+  for (auto& p : std::exchange(config_.early_messages, {})) on_controller_message(std::move(p));
   for (;;) {
     // Each source is asked only when the last poll saw it ready, or (the socket) when ZeroMQ's
     // rule says it must be: every question is a system call, and they cost on a virtual machine.

@@ -55,6 +55,9 @@ struct BridgeConfig {
   Doorbell* doorbell = nullptr;  ///< rank 0's doorbell (null: none on this system)
   std::vector<bool> rings_rank;  ///< ranks on this host, which have doorbells
   TaskClaims* claims = nullptr;  ///< the world's task claims (null: no task is given back)
+  /// What the controller sent right behind its register_reply, taken in by registration's read
+  /// (one batch, or one read, can hold both): handled first, as if just received.
+  std::vector<wire::Packet> early_messages;
 };
 
 struct BridgeCounters {

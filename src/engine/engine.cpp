@@ -341,16 +341,23 @@ private:
       std::optional<Registration> reg;
       socket_->receive(
           [&](transport::Received&& received) {
-            const wire::Packet& p = received.messages.front();
-            if (reg || p.header.kind != wire::MsgKind::register_reply) return;
-            if (p.header.error.failed()) throw_error(p.header.error.code, p.header.error.message);
-            const Value reply = p.body();
-            reg.emplace();
-            reg->world_id = static_cast<int>(reply["world"].as_int());
-            reg->first_engine = static_cast<int>(reply["first_engine"].as_int());
-            reg->heartbeat_ms = static_cast<int>(reply["heartbeat_ms"].as_int());
-            if (job && job->contains("end_time") && reply.contains("drain_margin_s"))
-              reg->drain_at = (*job)["end_time"].as_int() - reply["drain_margin_s"].as_int();
+            for (auto& p : received.messages) {
+              // Work can follow the reply at once (tasks waiting for an engine, a task taken back
+              // for this idle one), in its batch or its read: the bridge handles it first.
+              if (reg) {
+                early_messages_.push_back(std::move(p));
+                continue;
+              }
+              if (p.header.kind != wire::MsgKind::register_reply) continue;  // nothing else comes before it
+              if (p.header.error.failed()) throw_error(p.header.error.code, p.header.error.message);
+              const Value reply = p.body();
+              reg.emplace();
+              reg->world_id = static_cast<int>(reply["world"].as_int());
+              reg->first_engine = static_cast<int>(reply["first_engine"].as_int());
+              reg->heartbeat_ms = static_cast<int>(reply["heartbeat_ms"].as_int());
+              if (job && job->contains("end_time") && reply.contains("drain_margin_s"))
+                reg->drain_at = (*job)["end_time"].as_int() - reply["drain_margin_s"].as_int();
+            }
           },
           [&](const wire::Rejection& why) {
             throw_error(errc::bad_signature,
@@ -378,6 +385,7 @@ private:
     cfg.control_comm = control_;
     cfg.doorbell = doorbell_.get();
     cfg.claims = claims_.mapped() ? &claims_ : nullptr;
+    cfg.early_messages = std::move(early_messages_);
     cfg.rings_rank.resize(static_cast<std::size_t>(size_));
     for (int r = 1; r < size_; ++r)
       cfg.rings_rank[static_cast<std::size_t>(r)] = hosts_[static_cast<std::size_t>(r)] == hosts_[0];
@@ -569,7 +577,8 @@ private:
   int heartbeat_ms_ = 1000;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Doorbell> doorbell_;
-  TaskClaims claims_;  ///< rank 0 and the ranks on its host (unmapped elsewhere)
+  std::vector<wire::Packet> early_messages_;  ///< rank 0: what came behind the register reply
+  TaskClaims claims_;                         ///< rank 0 and the ranks on its host (unmapped elsewhere)
   // rank 0 only
   std::vector<std::string> hosts_;
   std::unique_ptr<zmq::context_t> zmq_;

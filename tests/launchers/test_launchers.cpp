@@ -501,6 +501,16 @@ TEST_SUITE("launchers.drain") {
     auto lb = rc.load_balanced_view();
     std::vector<AsyncResult> tasks;
     for (int i = 0; i < 5; ++i) tasks.push_back(lb.apply("sleep", 4.0));
+    // The drain gives back what the engine has not started: once it has, they wait for an engine
+    // with time left (none yet), and its queue is empty. (A second world that came earlier would
+    // take them as an idle engine's steals, not through the drain this case is about.)
+    // Then they are dispatched to the second world as it registers: right behind its register
+    // reply (work lost there once, in the registration's read).
+    REQUIRE(poll_for(
+        [&] {
+          return rc.controller_stats()["tasks_withdrawn"].as_int() >= 1 && rc.queue_status().engines.at(0).queue == 0;
+        },
+        90s, 100ms));
     // A second world with time to spare.
     r = run_crew({"cluster", "add", "-n", "1", "--launcher", launcher(), "--walltime", "0:10:00"});
     SHOW(r);
@@ -521,6 +531,7 @@ TEST_SUITE("launchers.drain") {
     const Value stats = rc.controller_stats();
     CHECK(stats["worlds_drained"].as_int() >= 1);
     CHECK(stats["tasks_withdrawn"].as_int() == on_second);
+    CHECK(stats["tasks_rebalanced"].as_int() == 0);
     // New balanced tasks go only to the world with time left; direct work still reaches world 0.
     const json engines = json::parse(run_crew({"engines", "--json"}).out);
     CHECK(engines.at(0).at("draining") == true);
