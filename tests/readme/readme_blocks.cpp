@@ -1,9 +1,10 @@
 // Reading README.md's command blocks: see readme_blocks.hpp for the conventions.
 #include "readme_blocks.hpp"
 
-#include <regex>
+#include <cctype>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 namespace crew::readme {
 namespace {
@@ -37,9 +38,12 @@ std::size_t comment_start(const std::string& line) {
 
 /// The reason of a `[not in CI: reason]` marker in a comment, or "".
 std::string not_in_ci(const std::string& comment) {
-  static const std::regex marker(R"(\[not in CI: ([^\]]+)\])");
-  std::smatch m;
-  return std::regex_search(comment, m, marker) ? trim(m[1].str()) : "";
+  constexpr std::string_view open = "[not in CI: ";
+  const auto start = comment.find(open);
+  if (start == std::string::npos) return "";
+  const auto end = comment.find(']', start + open.size());
+  if (end == std::string::npos || end == start + open.size()) return "";
+  return trim(comment.substr(start + open.size(), end - start - open.size()));
 }
 
 /// Reads `=> [e.g. ]['exit N'[: ]]output` from a command's comment into `c`.
@@ -52,12 +56,15 @@ void read_expectation(const std::string& comment, Command& c) {
     c.output = trim(said.substr(4));
     return;
   }
-  static const std::regex exit_status(R"(^exit (\d+)(:\s*|$))");
-  std::smatch m;
-  if (std::regex_search(said, m, exit_status)) {
-    c.exit_status = std::stoi(m[1].str());
-    said = m.suffix().str();
-    if (said.empty()) return;
+  // "exit N", alone or followed by ':' and the output.
+  if (said.rfind("exit ", 0) == 0) {
+    std::size_t digits = 5;
+    while (digits < said.size() && std::isdigit(static_cast<unsigned char>(said[digits]))) ++digits;
+    if (digits > 5 && (digits == said.size() || said[digits] == ':')) {
+      c.exit_status = std::stoi(said.substr(5, digits - 5));
+      said = digits == said.size() ? "" : trim(said.substr(digits + 1));
+      if (said.empty()) return;
+    }
   }
   c.output = said;
 }
