@@ -71,7 +71,8 @@
   X(bad_template, 508, "launch.bad_template", "a job-script template that cannot be rendered (unknown or unset name)") \
   X(job_rejected, 509, "launch.job_rejected", "the batch scheduler refused the submission")                            \
   X(job_ended, 510, "launch.job_ended", "the batch job ended before its engines registered")                           \
-  X(interrupted, 511, "launch.interrupted", "a signal (Ctrl-C) ended the wait; what was started is stopped")           \
+  X(interrupted, 511, "launch.interrupted",                                                                            \
+    "a signal (Ctrl-C) ended the wait: a start is undone, submitted tasks go on")                                      \
   /* timeout.*: the caller's own deadline */                                                                           \
   X(wait_timeout, 600, "timeout.wait", "a result did not arrive within the caller's timeout (the task goes on)")       \
   /* mpi.*: MPI inside an engine's world */                                                                            \
