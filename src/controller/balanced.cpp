@@ -296,7 +296,8 @@ void Controller::Impl::dispatch_balanced(TaskRecord& t, EngineRecord& e) {
   task.request_id = bt.seq;
   t.engine_id = e.id;
   t.dispatched_ns = steady_ns();
-  if (e.in_flight.empty()) e.front_since_ns = t.dispatched_ns;
+  bt.sole = e.in_flight.empty();
+  if (bt.sole) e.front_since_ns = t.dispatched_ns;
   e.in_flight.push_back(&t);
   e.last_use = ++use_clock;
   bt.stage = BalancedTask::Stage::running;
@@ -308,13 +309,16 @@ void Controller::Impl::note_timing(const TaskRecord& t, const wire::Header& repl
   const double task_us = static_cast<double>(reply.completed_us - reply.started_us);
   e.task_us = e.task_us < 0 ? task_us : 0.9 * e.task_us + 0.1 * task_us;
   WorldRecord* w = registry.world(e.world);
-  if (t.dispatched_ns <= 0 || w == nullptr) return;
-  // The trip is what the task's round trip took beyond the task itself; the least of a window
-  // of samples leaves out time spent queued behind other tasks.
+  // The trip is what the task's round trip took beyond the task itself, measured only on tasks
+  // that queued behind nothing on their engine: time spent behind others is not the trip, and
+  // counting it fed back (a deeper queue measured a longer trip, which made the queue deeper,
+  // until a burst of short tasks left long ones stranded behind each other). The least of a
+  // window of samples leaves out stalls; a lower sample counts at once.
+  if (t.dispatched_ns <= 0 || w == nullptr || !t.lb || !t.lb->sole) return;
   const double trip = std::max(0.0, static_cast<double>(steady_ns() - t.dispatched_ns) / 1000.0 - task_us);
   w->window_min_us = w->window_min_us < 0 ? trip : std::min(w->window_min_us, trip);
-  if (w->round_trip_us < 0) w->round_trip_us = trip;
-  if (++w->window_samples >= 256) {
+  if (w->round_trip_us < 0 || trip < w->round_trip_us) w->round_trip_us = trip;
+  if (++w->window_samples >= 32) {
     w->round_trip_us = w->window_min_us;
     w->window_min_us = -1;
     w->window_samples = 0;

@@ -23,6 +23,7 @@ struct BalancedTask {
   bool watching = false;  ///< registered with its unfinished prerequisites
   Withdraw withdrawing = Withdraw::none;
   bool pinned = false;  ///< its engine refused to give it back (it started): never asked again
+  bool sole = false;    ///< sent to an engine with nothing in flight: it queued behind nothing there
   int retries_left = 0;
   std::uint32_t seq = 0;  ///< its number on its engine (0: none), for taking it back
   std::int64_t timeout_ms = 0;

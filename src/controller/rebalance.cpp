@@ -62,6 +62,8 @@ void Controller::Impl::rebalance() {
     if (prize == nullptr) continue;
     thief->awaiting_steal = true;
     prize->lb->set_steal_for(thief->id);
+    spdlog::debug("engine {} is idle: asking engine {} to give back task {}", thief->id, prize->engine_id,
+                  *prize->msg_id);
     request_withdraw(*prize, BalancedTask::Withdraw::steal);
   }
 }
@@ -91,6 +93,7 @@ void Controller::Impl::on_withdraw_refused(const WorldRecord& w, const wire::Pac
     return;
   }
   settle_abort(*t, false);
+  spdlog::debug("engine {} had started task {}: it stays", t->engine_id, *t->msg_id);
   if (!t->lb || t->done || t->lb->seq != p.header.request_id) return;  // ended, or handed out again since
   end_steal(*t);
   t->lb->withdrawing = BalancedTask::Withdraw::none;

@@ -40,6 +40,10 @@ Gate::~Gate() { open(); }
 
 void Gate::open() { std::ofstream(path_).flush(); }
 
+bool Gate::wait_held(std::chrono::milliseconds timeout) const {
+  return poll_for([&] { return fs::exists(path_ + ".held"); }, timeout, 1ms);
+}
+
 Cluster::Cluster(int engines, std::string profile, std::vector<std::string> extra_args)
     : profile_(std::move(profile)), engines_(engines) {
   std::vector<std::string> args{"cluster", "start", "-n", std::to_string(engines), "--profile", profile_};

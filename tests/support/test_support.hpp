@@ -54,6 +54,8 @@ public:
   const std::string& path() const { return path_; }
   /// Lets every task that holds at this gate finish.
   void open();
+  /// Waits until a task holds at this gate (it has started on its engine); false after `timeout`.
+  bool wait_held(std::chrono::milliseconds timeout) const;
 
 private:
   std::string path_;

@@ -350,14 +350,7 @@ TEST_SUITE("system.balanced") {
     // A running task cannot be stopped: it is reported as running and finishes.
     Gate running_gate;
     const auto running = lb.apply("hold", running_gate.path());
-    (void)poll_for([&] { return client().result_status(running.msg_ids()).pending.size() == 1; }, 5s);
-    (void)poll_for(
-        [&] {
-          for (const auto& e : client().queue_status().engines)
-            if (e.queue > 0) return true;
-          return false;
-        },
-        5s);
+    REQUIRE(running_gate.wait_held(30s));
     const AbortReport r2 = lb.abort(running);
     CHECK(r2.running.size() == 1);
     running_gate.open();
