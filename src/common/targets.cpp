@@ -72,4 +72,10 @@ std::string format_id_ranges(const std::vector<int>& sorted) {
   return out;
 }
 
+std::string engines_text(std::vector<int> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return (ids.size() == 1 ? "engine " : "engines ") + format_id_ranges(ids);
+}
+
 }  // namespace crew

@@ -17,4 +17,7 @@ CREW_INTERNAL_API std::optional<std::vector<int>> parse_targets(std::string_view
 /// "0-3,5": the compact form of a sorted id list.
 CREW_INTERNAL_API std::string format_id_ranges(const std::vector<int>& ids);
 
+/// "engine 3", "engines 0-3,5": any id list, sorted and without repeats.
+CREW_INTERNAL_API std::string engines_text(std::vector<int> ids);
+
 }  // namespace crew

@@ -27,12 +27,6 @@ bool meets(const Value::Dict& require, const Value::Dict& properties) {
   return true;
 }
 
-std::string ids_text(std::vector<int> ids) {
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return (ids.size() == 1 ? "engine " : "engines ") + format_id_ranges(ids);
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------- submission
@@ -166,14 +160,14 @@ std::pair<errc, std::string> Controller::Impl::never_runnable(const BalancedTask
     in_view.push_back(&e);
   }
   if (!bt.follow_engines().empty()) {
-    return {errc::impossible_dependency, "it must follow its prerequisites to " + ids_text(bt.follow_engines()) +
+    return {errc::impossible_dependency, "it must follow its prerequisites to " + engines_text(bt.follow_engines()) +
                                              ", and no such engine is alive" +
                                              (bt.allowed.empty() ? std::string() : " in its view") +
                                              (bt.require().empty() ? "" : " with the properties it requires")};
   }
   if (in_view.empty()) {
     if (bt.allowed.empty()) return {errc::none, {}};  // no engine alive yet: it waits for one to register
-    return {errc::engine_dead, "none of its view's " + ids_text(bt.allowed) +
+    return {errc::engine_dead, "none of its view's " + engines_text(bt.allowed) +
                                    " is alive (see `crew engines`); make a view of alive engines"};
   }
   // Engines are alive, and none has the properties it requires: say what they do have.
@@ -182,7 +176,7 @@ std::pair<errc, std::string> Controller::Impl::never_runnable(const BalancedTask
   std::string have;
   for (const auto& [props, ids] : offers) {
     if (!have.empty()) have += "; ";
-    have += ids_text(ids) + ": " + props;
+    have += engines_text(ids) + ": " + props;
   }
   return {errc::no_matching_engine, "no alive engine" + std::string(bt.allowed.empty() ? "" : " of its view") +
                                         " has the properties it requires, " + Value(bt.require()).repr(120) + " (" +

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.hpp"
+#include "common/targets.hpp"
 #include "controller/controller_impl.hpp"
 
 namespace crew::controller {
@@ -179,7 +180,7 @@ void Controller::Impl::fail_balanced(TaskRecord& t, errc code, const std::string
     // After failed tries, the last engine's error is the one to report, with why it stopped.
     if (bt.last_error() && code != errc::aborted) {
       error = *bt.last_error();
-      error.message += " (tried on " + ids_text(bt.tried()) + "; then: " + message + ")";
+      error.message += " (tried on " + engines_text(bt.tried()) + "; then: " + message + ")";
     }
   }
   error.context = function;
