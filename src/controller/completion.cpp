@@ -35,16 +35,12 @@ void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
     return;
   }
   EngineRecord* e = registry.engine(t->engine_id);
-  auto& q = e->in_flight;
-  auto it = !q.empty() && q.front() == t ? q.begin() : std::find(q.begin(), q.end(), t);
-  if (it == q.end()) {
+  if (!off_engine(*e, t)) {
     // Answered already, or failed when its world was declared dead: keep the first answer.
     ++stats.dropped_unexpected;
     spdlog::warn("dropped a second reply for task {}", msg_id);
     return;
   }
-  if (it == q.begin()) e->front_since_ns = steady_ns();  // the next one starts now
-  q.erase(it);
   if (t->done) return;
   if (t->balanced && p.header.error.code == errc::withdrawn) {
     take_back(*t, *e);
@@ -100,14 +96,18 @@ void Controller::Impl::deliver(const TaskRecord& t) {
   for (const auto& other : t.watchers()) to_client(other, t.header_bytes, t.body(), t.signature());
 }
 
-bool Controller::Impl::take_in_flight(TaskRecord* t, int engine_id) {
-  EngineRecord* e = registry.engine(engine_id);
-  if (e == nullptr) return false;
-  auto& q = e->in_flight;
+bool Controller::Impl::off_engine(EngineRecord& e, const TaskRecord* t) {
+  auto& q = e.in_flight;
   auto it = !q.empty() && q.front() == t ? q.begin() : std::find(q.begin(), q.end(), t);
   if (it == q.end()) return false;
-  if (it == q.begin()) e->front_since_ns = steady_ns();  // the next one starts now
+  if (it == q.begin()) e.front_since_ns = steady_ns();  // the next one starts now
   q.erase(it);
+  return true;
+}
+
+bool Controller::Impl::take_in_flight(TaskRecord* t, int engine_id) {
+  EngineRecord* e = registry.engine(engine_id);
+  if (e == nullptr || !off_engine(*e, t)) return false;
   ++e->completed;
   return true;
 }

@@ -160,7 +160,9 @@ struct Controller::Impl {
   /// Records a task's reply as final and sends it to whoever waits for it.
   void complete(TaskRecord& t, bool failed);
   void deliver(const TaskRecord& t);
-  /// Takes `t` off its engine's queue; false if it was not there (answered already).
+  /// Takes `t` off `e`'s tasks in flight; false if it was not there (answered already).
+  bool off_engine(EngineRecord& e, const TaskRecord* t);
+  /// off_engine, for a task its engine finished.
   bool take_in_flight(TaskRecord* t, int engine_id);
   void on_reply(const WorldRecord& w, wire::Packet& p);
 
