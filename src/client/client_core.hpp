@@ -99,9 +99,9 @@ public:
   ClientCore(std::filesystem::path controller_file, std::string profile_hint, std::chrono::milliseconds timeout);
   ~ClientCore();
 
-  /// Sends an apply_request to `targets`; results arrive in the returned state. `bulk`: an
-  /// array that goes outside the request (in chunks after it, or copied by the engines); `args`
-  /// hold null where it goes.
+  /// Sends a direct_task (or, for a collective's name, a collective_request) to `targets`; results arrive in the
+  /// returned state. `bulk`: an array that goes outside the request (in chunks after it, or copied by the engines);
+  /// `args` hold null where it goes.
   std::shared_ptr<ResultState> submit(std::string_view function, Value::List args, const std::vector<int>& targets,
                                       bool single, bool joined = false, const Bulk* bulk = nullptr);
   /// Whether every one of `targets` can copy from and into this process's memory itself (same
@@ -184,7 +184,7 @@ private:
   /// Throws InputError [crew.input.oversized] if `m` (plus `streamed` bytes sent after it) is
   /// above the controller's limit.
   void check_size(const wire::Outgoing& m, const std::string& function, std::uint64_t streamed = 0) const;
-  /// The apply_request of `state`'s tasks (its targets, msg ids), with `bulk` described; sets
+  /// The direct_task or collective_request of `state`'s tasks (its targets, msg ids), with `bulk` described; sets
   /// what the state keeps for it. Throws InputError [crew.input.oversized].
   wire::Outgoing request_for(ResultState& state, std::string_view function, Value::List args, const Bulk* bulk);
   /// The second step of collect_by_copy, once `shapes` came (the I/O thread).
