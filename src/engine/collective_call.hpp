@@ -5,11 +5,13 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/internal_api.hpp"
 #include "crew/error.hpp"
+#include "crew/reduce_op.hpp"
 #include "crew/value.hpp"
 #include "engine/collectives.hpp"
 
@@ -36,12 +38,36 @@ struct Collectives::Call {
 
 namespace collective {
 
+/// How the participants move the data, when the root found nothing wrong: each op sets the
+/// fields it uses, and every participant reads them after share_verdict.
+struct CREW_INTERNAL_API Plan {
+  std::vector<std::uint64_t> bytes;  ///< scatter, gather: each participant's part, in bytes
+  std::vector<std::uint64_t> rows;   ///< scatter, save_h5: each participant's rows
+  std::vector<std::uint64_t> shape;  ///< scatter, save_h5: the array's shape after the first axis;
+                                     ///< reduce: the result's whole shape
+  std::optional<dtype> type;         ///< the array's element type (scatter: none for a list)
+  bool list = false;                 ///< gather: the parts are lists, which travel encoded
+  bool stream = false;               ///< gather: the joined array streams back (engine/stream_gather.cpp)
+  bool single_copy = false;          ///< gather: each target writes its part into the client
+  bool scalar = false;               ///< reduce: of numbers, not arrays
+  op reduce_op = op::sum;            ///< reduce
+  std::string name;                  ///< push by single copy: where it lands (the root has the arguments)
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(bytes, rows, shape, type, list, stream, single_copy, scalar, reduce_op, name);
+  }
+};
+
 /// What the root decided, broadcast to every participant before bulk data moves.
 struct CREW_INTERNAL_API Verdict {
   errc code = errc::none;
   std::string message;
-  Value info;  ///< op-specific (counts, dtype, ...)
+  Plan info;  ///< when ok
   bool ok() const noexcept { return code == errc::none; }
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(code, message, info);
+  }
 };
 
 /// Root: sends `v`; others: receive it. Same value everywhere afterwards.

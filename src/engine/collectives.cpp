@@ -13,6 +13,12 @@
 #include "engine/mpi_check.hpp"
 #include "engine/mpi_frames.hpp"
 #include "engine/peer_memory.hpp"
+#include <cereal/types/common.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "protocol/archive.hpp"
 #include "protocol/stream.hpp"
 #include "protocol/value_codec.hpp"
 #include "values/array_like.hpp"
@@ -38,13 +44,15 @@ Value from_blob(std::span<const std::byte> blob) {
 
 Verdict share_verdict(const Collectives::Call& call, Verdict v) {
   std::vector<std::byte> blob;
-  if (call.root())
-    blob =
-        to_blob(Value::dict({{"code", static_cast<std::int64_t>(v.code)}, {"message", v.message}, {"info", v.info}}));
+  if (call.root()) {
+    wire::Writer out(blob);
+    out(v);
+  }
   blob = mpi_bulk::bcast_blob(call.comm, 0, std::move(blob));
   if (call.root()) return v;
-  const Value d = from_blob(blob);
-  return Verdict{static_cast<errc>(d["code"].as_int()), d["message"].as_string(), d["info"]};
+  wire::Reader in(blob);
+  in(v);
+  return v;
 }
 
 std::vector<Value> gather_values(const Collectives::Call& call, const Value& mine) {
@@ -333,28 +341,25 @@ std::optional<wire::Outgoing> Collectives::scatter(Call& call) {
       const Value& data = args[1];
       const std::uint64_t length = seq::length(data, "scatter");
       const auto rows = collective::target_rows(call, args, length);
-      Value::List bytes, part_rows;
       std::uint64_t at = 0;
       for (int p = 0; p < call.participants(); ++p) {
         const int t = call.target_of[static_cast<std::size_t>(p)];
         const std::uint64_t n = t >= 0 ? rows[static_cast<std::size_t>(t)] : 0;
-        part_rows.push_back(static_cast<std::int64_t>(n));
+        v.info.rows.push_back(n);
         if (data.is_array()) {
-          bytes.push_back(static_cast<std::int64_t>(n * (length ? data.as_array().data().size() / length : 0)));
+          v.info.bytes.push_back(n * (length ? data.as_array().data().size() / length : 0));
         } else {
           const auto blob = collective::to_blob(seq::take(data, at, n));
           list_blobs.insert(list_blobs.end(), blob.begin(), blob.end());
-          bytes.push_back(static_cast<std::int64_t>(blob.size()));
+          v.info.bytes.push_back(blob.size());
         }
         at += n;
       }
-      Value::Dict info{{"bytes", Value(std::move(bytes))}, {"rows", Value(std::move(part_rows))}};
       if (data.is_array()) {
         const Array& a = data.as_array();
-        info.emplace("dtype", static_cast<std::int64_t>(a.type()));
-        info.emplace("tail", Value(Value::List(a.shape().begin() + 1, a.shape().end())));
+        v.info.type = a.type();
+        v.info.shape.assign(a.shape().begin() + 1, a.shape().end());
       }
-      v.info = Value(std::move(info));
     } catch (const Error& e) {
       v.code = e.code();
       v.message = e.message();
@@ -363,20 +368,19 @@ std::optional<wire::Outgoing> Collectives::scatter(Call& call) {
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) return collective::own_reply(call, v);
 
-  const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
+  const auto& bytes = v.info.bytes;
   const std::uint64_t mine = bytes[static_cast<std::size_t>(call.me)];
   auto recv = collective::allocate(static_cast<std::size_t>(mine));
   const std::byte* send = nullptr;
-  if (call.root()) send = v.info.contains("dtype") ? args[1].as_array().data().data() : list_blobs.data();
+  if (call.root()) send = v.info.type ? args[1].as_array().data().data() : list_blobs.data();
   mpi_bulk::scatterv(call.comm, 0, send, bytes, recv.data);
   if (!call.is_target()) return std::nullopt;
 
   Value part;
-  if (v.info.contains("dtype")) {
-    std::vector<std::uint64_t> shape{
-        v.info["rows"].get<std::vector<std::uint64_t>>()[static_cast<std::size_t>(call.me)]};
-    for (auto d : v.info["tail"].get<std::vector<std::uint64_t>>()) shape.push_back(d);
-    part = Value(Array(static_cast<dtype>(v.info["dtype"].as_int()), std::move(shape), recv.buffer));
+  if (v.info.type) {
+    std::vector<std::uint64_t> shape{v.info.rows[static_cast<std::size_t>(call.me)]};
+    shape.insert(shape.end(), v.info.shape.begin(), v.info.shape.end());
+    part = Value(Array(*v.info.type, std::move(shape), recv.buffer));
   } else {
     part = collective::from_blob(recv.buffer.bytes());
   }
@@ -402,12 +406,12 @@ std::optional<wire::Outgoing> Collectives::gather(Call& call) {
   Verdict v;
   if (call.root()) {
     std::string kind;
-    Value::List bytes;
+    std::vector<std::uint64_t> bytes;
     std::vector<int> odd;  // engines whose kind differs from the first
     for (int p = 0; p < call.participants(); ++p) {
       const Value& h = all[static_cast<std::size_t>(p)];
       const bool target = call.target_of[static_cast<std::size_t>(p)] >= 0;
-      bytes.push_back(target && h.contains("bytes") ? h["bytes"].as_int() : 0);
+      bytes.push_back(target && h.contains("bytes") ? static_cast<std::uint64_t>(h["bytes"].as_int()) : 0);
       if (!target || h["status"].as_string() != "ok") continue;
       std::string k = h["kind"].as_string();
       if (k == "array") {
@@ -434,36 +438,36 @@ std::optional<wire::Outgoing> Collectives::gather(Call& call) {
                " than on the first engine; gather needs them alike",
            {}};
     } else {
-      std::uint64_t total = 0;
-      for (const auto& b : bytes) total += static_cast<std::uint64_t>(b.as_int());
+      const std::uint64_t total = std::accumulate(bytes.begin(), bytes.end(), std::uint64_t{0});
       // One world's array of more than a chunk goes back as a stream (engine/stream_gather.cpp).
       const bool streams =
           kind != "list" && call.task->stream.reply_may_stream && sink_ && total > wire::stream_chunk_bytes();
       const bool single_copy = call.task->stream.peer.active();
-      if (single_copy && kind == "list")
+      if (single_copy && kind == "list") {
         v = {errc::mismatch, "'" + name + "' is a list, not an array, and cannot be copied into the client's", {}};
-      else
-        v.info = Value::dict({{"bytes", Value(std::move(bytes))},
-                              {"list", kind == "list"},
-                              {"stream", streams && !single_copy},
-                              {"single_copy", single_copy}});
+      } else {
+        v.info.bytes = std::move(bytes);
+        v.info.list = kind == "list";
+        v.info.stream = streams && !single_copy;
+        v.info.single_copy = single_copy;
+      }
     }
   }
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) return call.root() ? std::optional(collective::world_reply(call, v)) : std::nullopt;
 
-  if (v.info["single_copy"].as_bool()) return gather_single_copy(call, v, all, name);
-  if (v.info["stream"].as_bool()) return gather_streamed(call, v, all, name);
-  const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
+  if (v.info.single_copy) return gather_single_copy(call, v, all, name);
+  if (v.info.stream) return gather_streamed(call, v, all, name);
+  const auto& bytes = v.info.bytes;
   const std::uint64_t total = std::accumulate(bytes.begin(), bytes.end(), std::uint64_t{0});
   const std::byte* send = nullptr;
-  if (call.is_target()) send = v.info["list"].as_bool() ? my_blob.data() : ns_.find(name)->as_array().data().data();
+  if (call.is_target()) send = v.info.list ? my_blob.data() : ns_.find(name)->as_array().data().data();
   auto recv = collective::allocate(call.root() ? static_cast<std::size_t>(total) : 0);
   mpi_bulk::gatherv(call.comm, 0, send, bytes, recv.data);
   if (!call.root()) return std::nullopt;
 
   Value joined;
-  if (v.info["list"].as_bool()) {
+  if (v.info.list) {
     std::vector<Value> parts;
     std::uint64_t at = 0;
     for (auto n : bytes) {
@@ -555,26 +559,21 @@ std::optional<wire::Outgoing> Collectives::reduce(Call& call) {
              "cannot " + args[1].as_string() + " '" + name + "': " + groups.front() + " with " + others +
                  "; reduce combines values element by element, so every engine needs one dtype and shape",
              {}};
-      } else if (numbers) {
-        v.info = Value::dict({{"dtype", static_cast<std::int64_t>(doubles ? dtype::float64 : dtype::int64)},
-                              {"shape", Value(Value::List{})},
-                              {"scalar", true},
-                              {"op", args[1]}});
       } else {
-        v.info = Value::dict({{"dtype", static_cast<std::int64_t>(agreed.type)},
-                              {"shape", Value(Value::List(agreed.shape.begin(), agreed.shape.end()))},
-                              {"scalar", false},
-                              {"op", args[1]}});
+        v.info.scalar = numbers;
+        v.info.type = numbers ? (doubles ? dtype::float64 : dtype::int64) : agreed.type;
+        if (!numbers) v.info.shape = agreed.shape;
+        v.info.reduce_op = *op_from_name(args[1].as_string());
       }
     }
   }
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) return call.root() ? std::optional(collective::world_reply(call, v)) : std::nullopt;
 
-  const auto type = static_cast<dtype>(v.info["dtype"].as_int());
-  const op o = *op_from_name(v.info["op"].as_string());
-  const bool scalar = v.info["scalar"].as_bool();
-  const auto shape = v.info["shape"].get<std::vector<std::uint64_t>>();
+  const dtype type = v.info.type.value_or(dtype::float64);
+  const op o = v.info.reduce_op;
+  const bool scalar = v.info.scalar;
+  const auto& shape = v.info.shape;
   std::uint64_t n = 1;
   if (!scalar)
     for (auto d : shape) n *= d;

@@ -73,7 +73,7 @@ std::optional<wire::Outgoing> Collectives::push_single_copy(Call& call) {
            "crew.push: the array's shape does not match its " + std::to_string(spec.bytes) + " bytes",
            {}};
     else
-      v.info = Value::dict({{"name", args[0].as_dict().begin()->first}});  // only the root has the arguments
+      v.info.name = args[0].as_dict().begin()->first;  // only the root has the arguments
   }
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) return collective::own_reply(call, v);
@@ -86,7 +86,7 @@ std::optional<wire::Outgoing> Collectives::push_single_copy(Call& call) {
   const collective::Verdict arrived = collective::all_copied(call, failure, "copying the array from the client");
   if (!arrived.ok()) return collective::own_reply(call, arrived);
   if (!call.is_target()) return std::nullopt;
-  ns_.set(v.info["name"].as_string(), Value(Array(static_cast<dtype>(spec.dtype), spec.shape, recv.buffer)));
+  ns_.set(v.info.name, Value(Array(static_cast<dtype>(spec.dtype), spec.shape, recv.buffer)));
   return collective::own_reply(call, v);
 }
 
@@ -94,7 +94,7 @@ std::optional<wire::Outgoing> Collectives::push_single_copy(Call& call) {
 std::optional<wire::Outgoing> Collectives::gather_single_copy(Call& call, const collective::Verdict& v,
                                                               const std::vector<Value>& held, const std::string& name) {
   const wire::StreamSpec& spec = call.task->stream;
-  const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
+  const auto& bytes = v.info.bytes;
   collective::Verdict fits;
   if (call.root()) {
     auto [type, shape] = collective::joined_shape(call, held);
