@@ -142,19 +142,18 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
                        args[0].is_string() && args[1].is_string() && args[2].is_string() && args[3].is_bool();
   const std::string name = args_ok ? args[1].as_string() : std::string();
   // An array, or a list numpy.array would make one of (collective::describe_array).
-  const Value held = call.is_target() ? collective::describe_array(ns.find(name)) : Value::dict({{"status", "none"}});
-  const auto all = collective::gather_values(call, held);
+  const collective::Holding held = call.is_target() ? collective::describe_array(ns.find(name)) : collective::Holding{};
+  const auto all = collective::gather_holdings(call, held);
 
   Verdict v;
   if (call.root()) {
     std::vector<int> missing, not_array;
     std::vector<std::uint64_t> rows;
     for (int p = 0; p < call.participants(); ++p) {
-      const Value& h = all[static_cast<std::size_t>(p)];
-      const std::string status = h["status"].as_string();
-      rows.push_back(status == "ok" ? static_cast<std::uint64_t>(h["shape"][0].as_int()) : 0);
-      if (status == "missing") missing.push_back(call.engine_of(p));
-      if (status == "not_array") not_array.push_back(call.engine_of(p));
+      const collective::Holding& h = all[static_cast<std::size_t>(p)];
+      rows.push_back(h.ok() && !h.shape.empty() ? h.shape.front() : 0);
+      if (h.status == collective::Holding::Status::missing) missing.push_back(call.engine_of(p));
+      if (h.status == collective::Holding::Status::not_array) not_array.push_back(call.engine_of(p));
     }
     const collective::Agreement agreed = collective::agree(call, all, true);
     if (!args_ok) {
@@ -166,7 +165,7 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
     } else if (!not_array.empty()) {
       std::string what;
       for (int p = 0; p < call.participants() && what.empty(); ++p)
-        if (call.engine_of(p) == not_array.front()) what = all[static_cast<std::size_t>(p)]["what"].as_string();
+        if (call.engine_of(p) == not_array.front()) what = all[static_cast<std::size_t>(p)].what;
       v = {errc::not_a_sequence,
            "'" + name + "' is not an array on " + collective::engines_text(not_array) + " (" + what +
                "); save_h5 writes arrays and lists of numbers",

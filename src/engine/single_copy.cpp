@@ -13,13 +13,13 @@ namespace crew::detail {
 namespace collective {
 
 Verdict all_copied(const Collectives::Call& call, const std::string& mine, const char* what) {
-  const auto failures = gather_values(call, Value(mine));
+  const auto failures = gather_texts(call, mine);
   Verdict v;
   if (call.root()) {
     std::vector<int> engines;
     std::string first;
     for (int p = 0; p < call.participants(); ++p) {
-      const std::string& f = failures[static_cast<std::size_t>(p)].as_string();
+      const std::string& f = failures[static_cast<std::size_t>(p)];
       if (f.empty()) continue;
       engines.push_back(call.engine_of(p));
       if (first.empty()) first = f;
@@ -92,7 +92,8 @@ std::optional<wire::Outgoing> Collectives::push_single_copy(Call& call) {
 
 // gather(name[, rows]) into the client's memory: every target writes its part where it goes.
 std::optional<wire::Outgoing> Collectives::gather_single_copy(Call& call, const collective::Verdict& v,
-                                                              const std::vector<Value>& held, const std::string& name) {
+                                                              const std::vector<collective::Holding>& held,
+                                                              const std::string& name) {
   const wire::StreamSpec& spec = call.task->stream;
   const auto& bytes = v.info.bytes;
   collective::Verdict fits;
