@@ -112,10 +112,10 @@ public:
   /// Whether none of `targets` is known not to copy: gather, pull and reduce then try, asking
   /// along with their first step (crew.shape_of carries the same question).
   bool engines_may_copy(const std::vector<int>& targets);
-  /// crew.gather(name) or crew.reduce(name, op) over `targets` (ascending), the engines writing
+  /// crew.gather(name) or crew.reduce(name, op) (`what`) over `targets` (ascending), the engines writing
   /// the result into this process: first each engine's shape, then the call with room made for
   /// its result (or, for anything but alike arrays, the usual call). The state is the call's.
-  std::shared_ptr<ResultState> collect_by_copy(const std::string& function, const std::string& name,
+  std::shared_ptr<ResultState> collect_by_copy(wire::Collective what, const std::string& name,
                                                const std::vector<int>& targets, const std::string& op = {});
   /// pull(name) from `targets`, which can copy (engines_can_copy): values come inline as usual,
   /// except arrays above a chunk, which each engine then writes into this process (collect_by_copy).
@@ -189,7 +189,7 @@ private:
   wire::Outgoing request_for(ResultState& state, std::string_view function, Value::List args, const Bulk* bulk);
   /// The second step of collect_by_copy, once `shapes` came (the I/O thread).
   void collect_into_room(const std::shared_ptr<ResultState>& shapes, const std::shared_ptr<ResultState>& call,
-                         const std::string& function, const std::string& name, const std::string& op);
+                         wire::Collective what, const std::string& name, const std::string& op);
   /// Registers every task of `state` as awaiting its answer, then sends `messages`.
   void post(const std::shared_ptr<ResultState>& state, std::span<wire::Outgoing> messages);
   void send(wire::Outgoing&& m);
