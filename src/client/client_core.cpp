@@ -247,6 +247,11 @@ std::shared_ptr<ResultState> ClientCore::submit_each(std::string_view function, 
 std::shared_ptr<ResultState> ClientCore::submit_balanced(std::string_view function, std::span<Value::List> calls,
                                                          const std::vector<int>& targets, const wire::BalanceSpec& spec,
                                                          bool single) {
+  if (wire::collective_of(function) != wire::Collective::none)
+    throw_error(errc::bad_option, std::string(function) +
+                                      " is a collective, which every engine of a view takes part in: run it on a "
+                                      "DirectView (client.view().scatter(...), gather, push, reduce, save_h5, "
+                                      "load_h5), not on a load-balanced view");
   const std::int64_t submitted = now_us();
   auto state = new_state(calls.size(), function, submitted);
   state->single = single;
