@@ -261,14 +261,15 @@ AsyncResult DirectView::scatter_value(const std::string& name, Value sequence) c
 AsyncResult DirectView::gather(const std::string& name) const {
   // Engines on this host write their parts straight into an array made here (client/single_copy.cpp).
   if (core_->engines_may_copy(targets_))
-    return AsyncResult(core_->collect_by_copy("crew.gather", name, ascending(targets_)));
+    return AsyncResult(core_->collect_by_copy(wire::Collective::gather, name, ascending(targets_)));
   return collective("crew.gather", {Value(name)}, true);
 }
 
 AsyncResult DirectView::reduce(const std::string& name, op o) const {
   // One world's result, written by its root straight into this process (client/single_copy.cpp).
   if (core_->engines_may_copy(targets_))
-    return AsyncResult(core_->collect_by_copy("crew.reduce", name, ascending(targets_), std::string(op_name(o))));
+    return AsyncResult(
+        core_->collect_by_copy(wire::Collective::reduce, name, ascending(targets_), std::string(op_name(o))));
   return collective("crew.reduce", {Value(name), Value(op_name(o))}, true);
 }
 

@@ -166,7 +166,10 @@ void ClientCore::check_size(const wire::Outgoing& m, const std::string& function
 wire::Outgoing ClientCore::request_for(ResultState& state, std::string_view function, Value::List args,
                                        const Bulk* bulk) {
   wire::Header h;
-  h.kind = wire::MsgKind::apply_request;
+  // The one place a name becomes an op: DirectView's scatter, gather ... (and a user's
+  // apply("crew.scatter")) are collectives from here on, said by the header.
+  h.collective = wire::collective_of(function);
+  h.kind = h.collective == wire::Collective::none ? wire::MsgKind::direct_task : wire::MsgKind::collective_request;
   h.targets.assign(state.targets.begin(), state.targets.end());
   h.function = std::string(function);
   h.submitted_us = state.slots.empty() ? now_us() : state.slots.front().submitted_us;
@@ -229,7 +232,7 @@ std::shared_ptr<ResultState> ClientCore::submit_each(std::string_view function, 
   messages.reserve(calls.size());
   for (std::size_t i = 0; i < calls.size(); ++i) {
     wire::Header h;
-    h.kind = wire::MsgKind::apply_request;
+    h.kind = wire::MsgKind::direct_task;
     h.targets = {targets[i]};
     h.msg_ids = {state->msg_ids[i]};
     h.function = std::string(function);
@@ -244,6 +247,11 @@ std::shared_ptr<ResultState> ClientCore::submit_each(std::string_view function, 
 std::shared_ptr<ResultState> ClientCore::submit_balanced(std::string_view function, std::span<Value::List> calls,
                                                          const std::vector<int>& targets, const wire::BalanceSpec& spec,
                                                          bool single) {
+  if (wire::collective_of(function) != wire::Collective::none)
+    throw_error(errc::bad_option, std::string(function) +
+                                      " is a collective, which every engine of a view takes part in: run it on a "
+                                      "DirectView (client.view().scatter(...), gather, push, reduce, save_h5, "
+                                      "load_h5), not on a load-balanced view");
   const std::int64_t submitted = now_us();
   auto state = new_state(calls.size(), function, submitted);
   state->single = single;

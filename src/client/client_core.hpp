@@ -99,9 +99,9 @@ public:
   ClientCore(std::filesystem::path controller_file, std::string profile_hint, std::chrono::milliseconds timeout);
   ~ClientCore();
 
-  /// Sends an apply_request to `targets`; results arrive in the returned state. `bulk`: an
-  /// array that goes outside the request (in chunks after it, or copied by the engines); `args`
-  /// hold null where it goes.
+  /// Sends a direct_task (or, for a collective's name, a collective_request) to `targets`; results arrive in the
+  /// returned state. `bulk`: an array that goes outside the request (in chunks after it, or copied by the engines);
+  /// `args` hold null where it goes.
   std::shared_ptr<ResultState> submit(std::string_view function, Value::List args, const std::vector<int>& targets,
                                       bool single, bool joined = false, const Bulk* bulk = nullptr);
   /// Whether every one of `targets` can copy from and into this process's memory itself (same
@@ -112,10 +112,10 @@ public:
   /// Whether none of `targets` is known not to copy: gather, pull and reduce then try, asking
   /// along with their first step (crew.shape_of carries the same question).
   bool engines_may_copy(const std::vector<int>& targets);
-  /// crew.gather(name) or crew.reduce(name, op) over `targets` (ascending), the engines writing
+  /// crew.gather(name) or crew.reduce(name, op) (`what`) over `targets` (ascending), the engines writing
   /// the result into this process: first each engine's shape, then the call with room made for
   /// its result (or, for anything but alike arrays, the usual call). The state is the call's.
-  std::shared_ptr<ResultState> collect_by_copy(const std::string& function, const std::string& name,
+  std::shared_ptr<ResultState> collect_by_copy(wire::Collective what, const std::string& name,
                                                const std::vector<int>& targets, const std::string& op = {});
   /// pull(name) from `targets`, which can copy (engines_can_copy): values come inline as usual,
   /// except arrays above a chunk, which each engine then writes into this process (collect_by_copy).
@@ -184,12 +184,12 @@ private:
   /// Throws InputError [crew.input.oversized] if `m` (plus `streamed` bytes sent after it) is
   /// above the controller's limit.
   void check_size(const wire::Outgoing& m, const std::string& function, std::uint64_t streamed = 0) const;
-  /// The apply_request of `state`'s tasks (its targets, msg ids), with `bulk` described; sets
+  /// The direct_task or collective_request of `state`'s tasks (its targets, msg ids), with `bulk` described; sets
   /// what the state keeps for it. Throws InputError [crew.input.oversized].
   wire::Outgoing request_for(ResultState& state, std::string_view function, Value::List args, const Bulk* bulk);
   /// The second step of collect_by_copy, once `shapes` came (the I/O thread).
   void collect_into_room(const std::shared_ptr<ResultState>& shapes, const std::shared_ptr<ResultState>& call,
-                         const std::string& function, const std::string& name, const std::string& op);
+                         wire::Collective what, const std::string& name, const std::string& op);
   /// Registers every task of `state` as awaiting its answer, then sends `messages`.
   void post(const std::shared_ptr<ResultState>& state, std::span<wire::Outgoing> messages);
   void send(wire::Outgoing&& m);

@@ -138,16 +138,16 @@ wire::Packet failure_for(const ResultState& state, const std::string& function, 
 
 }  // namespace
 
-std::shared_ptr<ResultState> ClientCore::collect_by_copy(const std::string& function, const std::string& name,
+std::shared_ptr<ResultState> ClientCore::collect_by_copy(wire::Collective what, const std::string& name,
                                                          const std::vector<int>& targets, const std::string& op) {
-  auto call = new_state(targets.size(), function, now_us());
+  auto call = new_state(targets.size(), wire::collective_function(what), now_us());
   call->targets.assign(targets.begin(), targets.end());
   call->joined = true;
   auto shapes = new_state(targets.size(), "crew.shape_of", now_us());
   shapes->targets.assign(targets.begin(), targets.end());
   wire::Outgoing ask = request_for(*shapes, "crew.shape_of", with_copy_token({Value(name)}), nullptr);
-  shapes->then = [this, call, function, name, op](const std::shared_ptr<ResultState>& s) {
-    collect_into_room(s, call, function, name, op);
+  shapes->then = [this, call, what, name, op](const std::shared_ptr<ResultState>& s) {
+    collect_into_room(s, call, what, name, op);
   };
   {
     std::lock_guard lock(pending_mutex_);  // the call is awaited from now on (wait_all counts it)
@@ -159,7 +159,8 @@ std::shared_ptr<ResultState> ClientCore::collect_by_copy(const std::string& func
 }
 
 void ClientCore::collect_into_room(const std::shared_ptr<ResultState>& shapes, const std::shared_ptr<ResultState>& call,
-                                   const std::string& function, const std::string& name, const std::string& op) {
+                                   wire::Collective what, const std::string& name, const std::string& op) {
+  const std::string function(wire::collective_function(what));
   // An engine that died or went away meanwhile fails the call as it would have failed it.
   const AsyncResult answers = ClientCore::result_of(shapes);
   for (std::size_t i = 0; i < shapes->slots.size(); ++i) {
@@ -178,7 +179,7 @@ void ClientCore::collect_into_room(const std::shared_ptr<ResultState>& shapes, c
         if (const Value s = answers.value(i); s.is_dict() && s.contains("can_copy"))
           can_copy_[shapes->targets[i]] = s["can_copy"].as_bool();
   }
-  const bool gather = function == "crew.gather";
+  const bool gather = what == wire::Collective::gather;
   Value::List rows;
   const std::optional<Array> room = room_for(shapes, gather, rows);
   Value::List args;
@@ -238,7 +239,7 @@ std::shared_ptr<ResultState> ClientCore::pull_by_copy(const std::string& name, c
   // An engine whose array is too large to answer inline says so; it then writes the array here.
   state->intercept = [this, name](const std::shared_ptr<ResultState>& s, std::size_t slot, const wire::Packet& p) {
     if (p.header.error.code != errc::copy_instead) return false;
-    auto copied = collect_by_copy("crew.gather", name, {s->targets[slot]});
+    auto copied = collect_by_copy(wire::Collective::gather, name, {s->targets[slot]});
     // (set before its answer can come: that needs this thread, the I/O thread, to go on)
     copied->then = [s, slot](const std::shared_ptr<ResultState>& done) { hand_over(*done, s, slot); };
     return true;

@@ -280,7 +280,7 @@ void Controller::Impl::schedule() {
 void Controller::Impl::dispatch_balanced(TaskRecord& t, EngineRecord& e) {
   BalancedTask& bt = *t.lb;
   wire::Header& task = task_header;  // reused: its vectors keep their capacity
-  task.kind = wire::MsgKind::task;
+  task.kind = wire::MsgKind::balanced_task;
   task.targets.assign(1, e.id);
   task.msg_ids.resize(1);
   task.msg_ids.front() = *t.msg_id;

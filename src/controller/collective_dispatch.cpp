@@ -13,8 +13,10 @@
 namespace crew::controller {
 
 /// A collective runs on all its targets or on none: one bad target fails the whole request.
-void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p, wire::Collective op) {
+void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p) {
   const wire::Header& h = p.header;
+  if (!pairs_targets(client, h)) return;
+  const wire::Collective op = h.collective;
   std::vector<std::pair<int, std::string>> pairs;
   for (std::size_t i = 0; i < h.targets.size(); ++i) pairs.emplace_back(h.targets[i], h.msg_ids[i]);
   std::sort(pairs.begin(), pairs.end());
@@ -93,7 +95,8 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p,
   std::vector<std::pair<int, wire::Outgoing>> messages;
   for (auto& share : shares) {
     wire::Header task;
-    task.kind = wire::MsgKind::task;
+    task.kind = wire::MsgKind::collective_task;
+    task.collective = op;
     task.function = h.function;
     task.submitted_us = h.submitted_us;
     task.targets.assign(share.targets.begin(), share.targets.end());

@@ -249,7 +249,7 @@ bool Controller::Impl::refuse_oversized(PeerId client, const wire::Packet& p, st
                           "; send less at once, or raise the limit with `crew cluster start --max-message-size` "
                           "(`crew controller --max-message-size`)";
   spdlog::warn("refused a {} from a client: {}", wire::kind_name(p.header.kind), why);
-  if (p.header.kind == wire::MsgKind::apply_request) {
+  if (p.header.kind == wire::MsgKind::direct_task || p.header.kind == wire::MsgKind::collective_request) {
     for (std::size_t i = 0; i < p.header.msg_ids.size(); ++i)
       reject(client, p.header, p.header.msg_ids[i], i < p.header.targets.size() ? p.header.targets[i] : -1,
              errc::oversized, why, !tasks.contains(p.header.msg_ids[i]));
@@ -269,9 +269,9 @@ void Controller::Impl::answer_failure(bool to_client, PeerId peer, wire::MsgKind
   if (kind == wire::MsgKind::register_request)
     h.kind = wire::MsgKind::register_reply;
   else if (kind == wire::MsgKind::apply_reply || kind == wire::MsgKind::heartbeat || kind == wire::MsgKind::goodbye ||
-           kind == wire::MsgKind::withdraw_reply || kind == wire::MsgKind::apply_request ||
-           kind == wire::MsgKind::balanced_request)
-    return;  // not requests: nobody waits for an answer (apply_request answers per task)
+           kind == wire::MsgKind::withdraw_reply || kind == wire::MsgKind::direct_task ||
+           kind == wire::MsgKind::collective_request || kind == wire::MsgKind::balanced_request)
+    return;  // not requests: nobody waits for an answer (tasks answer each on their own)
   const auto* err = dynamic_cast<const Error*>(&e);
   const errc code = err ? err->code() : errc::internal;
   h.error = {code, "crew." + std::string(errc_name(code)), err ? err->message() : e.what(), {}};

@@ -151,6 +151,7 @@ struct Controller::Impl {
   void answer_abort(const PendingAbort& a);
 
   // ---- direct.cpp
+  bool pairs_targets(PeerId client, const wire::Header& h);
   void dispatch(PeerId client, const wire::Packet& p);
   void reject(PeerId client, const wire::Header& request, const std::string& msg_id, int engine_id, errc code,
               const std::string& message, bool record = true);
@@ -167,7 +168,7 @@ struct Controller::Impl {
   void on_reply(const WorldRecord& w, wire::Packet& p);
 
   // ---- collective_dispatch.cpp
-  void dispatch_collective(PeerId client, const wire::Packet& p, wire::Collective op);
+  void dispatch_collective(PeerId client, const wire::Packet& p);
   void send_to_world(int world_id, const wire::Outgoing& m);
   /// A chunk of a streamed scatter: on to the worlds its bytes belong to, as it came.
   void route_chunk(PeerId client, const wire::Packet& p);

@@ -10,19 +10,23 @@
 
 namespace crew::controller {
 
+/// A direct_task or collective_request names one msg_id per target (and at least one); if not,
+/// the client hears why and nothing is sent.
+bool Controller::Impl::pairs_targets(PeerId client, const wire::Header& h) {
+  if (!h.targets.empty() && h.targets.size() == h.msg_ids.size()) return true;
+  ++stats.dropped_malformed;
+  auto reply = reply_to(h, wire::MsgKind::request_error);
+  reply.error = {errc::malformed,
+                 "crew.protocol.malformed",
+                 "a " + std::string(wire::kind_name(h.kind)) + " needs one msg_id per target",
+                 {}};
+  send_to_client(client, reply);
+  return false;
+}
+
 void Controller::Impl::dispatch(PeerId client, const wire::Packet& p) {
   const wire::Header& h = p.header;
-  if (h.targets.empty() || h.targets.size() != h.msg_ids.size()) {
-    ++stats.dropped_malformed;
-    auto reply = reply_to(h, wire::MsgKind::request_error);
-    reply.error = {errc::malformed, "crew.protocol.malformed", "an apply_request needs one msg_id per target", {}};
-    send_to_client(client, reply);
-    return;
-  }
-  if (const auto op = wire::collective_of(h.function); op != wire::Collective::none) {
-    dispatch_collective(client, p, op);
-    return;
-  }
+  if (!pairs_targets(client, h)) return;
   std::map<int, wire::Header> per_world;
   std::vector<int> seen;
   for (std::size_t i = 0; i < h.targets.size(); ++i) {
@@ -55,7 +59,7 @@ void Controller::Impl::dispatch(PeerId client, const wire::Packet& p) {
     e->in_flight.push_back(tasks.add(msg_id, new_task(client, id, h.submitted_us)));
     wire::Header& task = per_world[e->world];
     if (task.targets.empty()) {
-      task.kind = wire::MsgKind::task;
+      task.kind = wire::MsgKind::direct_task;
       task.function = h.function;
       task.submitted_us = h.submitted_us;
     }

@@ -38,7 +38,8 @@ void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
                                 {"max_message_bytes", static_cast<std::int64_t>(cfg.max_message_bytes)}}));
     break;
   case wire::MsgKind::engines_request: on_engines_request(client, p); break;
-  case wire::MsgKind::apply_request: dispatch(client, p); break;
+  case wire::MsgKind::direct_task: dispatch(client, p); break;
+  case wire::MsgKind::collective_request: dispatch_collective(client, p); break;
   case wire::MsgKind::balanced_request: submit_balanced(client, std::move(p)); break;
   case wire::MsgKind::stream_chunk: route_chunk(client, p); break;
   case wire::MsgKind::queue_request:

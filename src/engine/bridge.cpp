@@ -144,9 +144,13 @@ bool Bridge::pump_controller() {
 
 void Bridge::on_controller_message(wire::Packet&& p) {
   switch (p.header.kind) {
-  case wire::MsgKind::task:
-  case wire::MsgKind::apply_request:  // forwarded unchanged when all its targets are ours
-    dispatch_task(std::move(p));
+  case wire::MsgKind::direct_task:
+  case wire::MsgKind::balanced_task: dispatch_task(std::move(p)); break;
+  case wire::MsgKind::collective_task:
+    if (shutting_down_)
+      dispatch_task(std::move(p));  // each of its targets answers that the world is going
+    else
+      dispatch_collective(std::move(p));
     break;
   case wire::MsgKind::heartbeat: break;
   case wire::MsgKind::withdraw_request: withdraw(p); break;
@@ -161,11 +165,6 @@ void Bridge::on_controller_message(wire::Packet&& p) {
 }
 
 void Bridge::dispatch_task(wire::Packet&& p) {
-  const wire::Collective op = wire::collective_of(p.header.function);
-  if (op != wire::Collective::none && !shutting_down_) {
-    dispatch_collective(op, std::move(p));
-    return;
-  }
   bool local = false;
   for (std::size_t i = 0; i < p.header.targets.size(); ++i) {
     const int engine = p.header.targets[i];
@@ -223,7 +222,8 @@ void Bridge::withdraw(const wire::Packet& p) {
 
 // Every targeted rank takes part, and rank 0 always does: it is the root that holds the world's
 // data. Ranks other than 0 get the task without its bulk data.
-void Bridge::dispatch_collective(wire::Collective op, wire::Packet&& p) {
+void Bridge::dispatch_collective(wire::Packet&& p) {
+  const wire::Collective op = p.header.collective;
   wire::Payload stripped;
   if (wire::carries_data(op)) {
     Value args;

@@ -90,7 +90,7 @@ private:
   void dispatch_task(wire::Packet&& p);
   /// A withdraw_request: the task goes back to the controller if its rank has not started it.
   void withdraw(const wire::Packet& p);
-  void dispatch_collective(wire::Collective op, wire::Packet&& p);
+  void dispatch_collective(wire::Packet&& p);
   void begin_shutdown(const std::string& why);
   void send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload);
   /// Sends what this turn queued for ranks and for the controller.

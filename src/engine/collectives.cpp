@@ -13,6 +13,12 @@
 #include "engine/mpi_check.hpp"
 #include "engine/mpi_frames.hpp"
 #include "engine/peer_memory.hpp"
+#include <cereal/types/common.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "protocol/archive.hpp"
 #include "protocol/stream.hpp"
 #include "protocol/value_codec.hpp"
 #include "values/array_like.hpp"
@@ -38,19 +44,38 @@ Value from_blob(std::span<const std::byte> blob) {
 
 Verdict share_verdict(const Collectives::Call& call, Verdict v) {
   std::vector<std::byte> blob;
-  if (call.root())
-    blob =
-        to_blob(Value::dict({{"code", static_cast<std::int64_t>(v.code)}, {"message", v.message}, {"info", v.info}}));
+  if (call.root()) {
+    wire::Writer out(blob);
+    out(v);
+  }
   blob = mpi_bulk::bcast_blob(call.comm, 0, std::move(blob));
   if (call.root()) return v;
-  const Value d = from_blob(blob);
-  return Verdict{static_cast<errc>(d["code"].as_int()), d["message"].as_string(), d["info"]};
+  wire::Reader in(blob);
+  in(v);
+  return v;
 }
 
-std::vector<Value> gather_values(const Collectives::Call& call, const Value& mine) {
-  std::vector<Value> out;
-  for (const auto& blob : mpi_bulk::gather_blobs(call.comm, 0, to_blob(mine))) out.push_back(from_blob(blob));
-  return out;
+namespace {
+template <class T>
+std::vector<T> gather_all(const Collectives::Call& call, const T& mine) {
+  std::vector<std::byte> blob;
+  wire::Writer out(blob);
+  out(mine);
+  std::vector<T> all;
+  for (const auto& b : mpi_bulk::gather_blobs(call.comm, 0, std::move(blob))) {
+    wire::Reader in(b);
+    in(all.emplace_back());
+  }
+  return all;
+}
+}  // namespace
+
+std::vector<Holding> gather_holdings(const Collectives::Call& call, const Holding& mine) {
+  return gather_all(call, mine);
+}
+
+std::vector<std::string> gather_texts(const Collectives::Call& call, const std::string& mine) {
+  return gather_all(call, mine);
 }
 
 namespace {
@@ -96,18 +121,18 @@ std::vector<std::uint64_t> target_rows(const Collectives::Call& call, const Valu
 }
 
 std::pair<dtype, std::vector<std::uint64_t>> joined_shape(const Collectives::Call& call,
-                                                          const std::vector<Value>& held) {
-  const Value* first = nullptr;
+                                                          const std::vector<Holding>& held) {
+  const Holding* first = nullptr;
   std::uint64_t rows = 0;
   for (int p = 0; p < call.participants(); ++p) {
     if (call.target_of[static_cast<std::size_t>(p)] < 0) continue;
-    const Value& h = held[static_cast<std::size_t>(p)];
+    const Holding& h = held[static_cast<std::size_t>(p)];
     if (!first) first = &h;
-    rows += static_cast<std::uint64_t>(h["shape"][0].as_int());
+    rows += h.shape.front();
   }
-  auto shape = (*first)["shape"].get<std::vector<std::uint64_t>>();
+  auto shape = first->shape;
   shape.front() = rows;
-  return {static_cast<dtype>((*first)["dtype"].as_int()), std::move(shape)};
+  return {first->type, std::move(shape)};
 }
 
 std::string engines_text(const std::vector<int>& engines) {
@@ -116,42 +141,47 @@ std::string engines_text(const std::vector<int>& engines) {
   return out;
 }
 
-Value describe_array(const Value* held) {
-  if (held == nullptr) return Value::dict({{"status", "missing"}});
+Holding describe_array(const Value* held) {
+  Holding h;
+  h.status = Holding::Status::missing;
+  if (held == nullptr) return h;
   std::string why;
   const auto like = seq::array_like(*held, &why);
-  if (!like)
-    return Value::dict({{"status", "not_array"},
-                        {"what", held->is_list() ? seq::describe(*held) + ": " + why : seq::describe(*held)}});
-  return Value::dict({{"status", "ok"},
-                      {"what", seq::describe_shape(like->type, like->shape)},
-                      {"dtype", static_cast<std::int64_t>(like->type)},
-                      {"shape", Value(Value::List(like->shape.begin(), like->shape.end()))},
-                      {"widens", like->widens},
-                      {"list", like->from_list}});
+  if (!like) {
+    h.status = Holding::Status::not_array;
+    h.what = held->is_list() ? seq::describe(*held) + ": " + why : seq::describe(*held);
+    return h;
+  }
+  h.status = Holding::Status::ok;
+  h.what = seq::describe_shape(like->type, like->shape);
+  h.type = like->type;
+  h.shape.assign(like->shape.begin(), like->shape.end());
+  h.widens = like->widens;
+  h.from_list = like->from_list;
+  return h;
 }
 
-Agreement agree(const Collectives::Call& call, const std::vector<Value>& held, bool trailing) {
+Agreement agree(const Collectives::Call& call, const std::vector<Holding>& held, bool trailing) {
   Agreement out;
   std::optional<dtype> fixed;
   bool int_lists = false, have_shape = false, odd = false;
   struct Part {
-    const Value* h;
+    const Holding* h;
     int engine;
     bool empty;
   };
   std::vector<Part> parts;
   for (int p = 0; p < call.participants(); ++p) {
-    const Value& h = held[static_cast<std::size_t>(p)];
-    if (call.target_of[static_cast<std::size_t>(p)] < 0 || h["status"].as_string() != "ok") continue;
-    auto shape = h["shape"].get<std::vector<std::uint64_t>>();
+    const Holding& h = held[static_cast<std::size_t>(p)];
+    if (call.target_of[static_cast<std::size_t>(p)] < 0 || !h.ok()) continue;
+    auto shape = h.shape;
     const bool empty = std::find(shape.begin(), shape.end(), 0) != shape.end();
     parts.push_back({&h, call.engine_of(p), empty});
-    if (!h["widens"].as_bool() && !fixed) fixed = static_cast<dtype>(h["dtype"].as_int());
-    if (h["widens"].as_bool() && !empty) int_lists = true;
+    if (!h.widens && !fixed) fixed = h.type;
+    if (h.widens && !empty) int_lists = true;
     if (trailing) shape.erase(shape.begin());
     // An empty list has no trailing shape of its own: it fits any (its rows are none).
-    if (trailing && h["list"].as_bool() && h["shape"][0].as_int() == 0) continue;
+    if (trailing && h.from_list && h.shape[0] == 0) continue;
     if (!have_shape)
       out.shape = std::move(shape), have_shape = true;
     else if (shape != out.shape)
@@ -159,17 +189,16 @@ Agreement agree(const Collectives::Call& call, const std::vector<Value>& held, b
   }
   out.type = fixed ? *fixed : int_lists ? dtype::int64 : dtype::float64;
   for (const Part& part : parts) {
-    const Value& h = *part.h;
-    const auto type = static_cast<dtype>(h["dtype"].as_int());
-    if (!h["widens"].as_bool())
-      odd = odd || type != out.type;
-    else if (!part.empty || !h["list"].as_bool())  // int64 data: as int64 or float64; an empty list: any
+    const Holding& h = *part.h;
+    if (!h.widens)
+      odd = odd || h.type != out.type;
+    else if (!part.empty || !h.from_list)  // int64 data: as int64 or float64; an empty list: any
       odd = odd || (out.type != dtype::int64 && out.type != dtype::float64);
   }
   if (!odd) return out;
   std::vector<std::pair<std::string, std::vector<int>>> groups;
   for (const Part& part : parts) {
-    const std::string what = (*part.h)["what"].as_string();
+    const std::string& what = part.h->what;
     auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == what; });
     if (it == groups.end()) it = groups.insert(groups.end(), {what, {}});
     it->second.push_back(part.engine);
@@ -192,40 +221,45 @@ using collective::Verdict;
 
 namespace {
 
-/// What one engine holds, for gather: {status, kind, dtype, shape, bytes}.
-Value describe_sequence(Namespace& ns, const std::string& name) {
+using collective::Holding;
+
+/// What one engine holds, for gather: an array (its dtype, shape and bytes) or a list.
+Holding describe_sequence(Namespace& ns, const std::string& name) {
+  Holding h;
   const Value* v = ns.find(name);
-  if (v == nullptr) return Value::dict({{"status", "missing"}});
-  if (v->is_array()) {
+  if (v == nullptr)
+    h.status = Holding::Status::missing;
+  else if (v->is_list() || (v->is_array() && v->as_array().ndim() > 0))
+    h.status = Holding::Status::ok;
+  else
+    h.status = Holding::Status::not_sequence;
+  if (v != nullptr && v->is_array()) {
     const Array& a = v->as_array();
-    Value::List shape(a.shape().begin(), a.shape().end());
-    return Value::dict({{"status", a.ndim() == 0 ? "not_sequence" : "ok"},
-                        {"kind", "array"},
-                        {"dtype", static_cast<std::int64_t>(a.type())},
-                        {"shape", Value(std::move(shape))},
-                        {"bytes", static_cast<std::int64_t>(a.data().size())}});
+    h.type = a.type();
+    h.shape.assign(a.shape().begin(), a.shape().end());
+    h.bytes = a.data().size();
   }
-  if (v->is_list()) return Value::dict({{"status", "ok"}, {"kind", "list"}});
-  return Value::dict({{"status", "not_sequence"}, {"kind", seq::describe(*v)}});
+  h.kind = v != nullptr && v->is_list() ? Holding::Kind::list : Holding::Kind::array;
+  return h;
 }
 
-/// What one engine holds, for reduce: a number ({status ok, kind int | double, what}), or an
-/// array or a list that is one (collective::describe_array, kind array).
-Value describe_operand(Namespace& ns, const std::string& name) {
+/// What one engine holds, for reduce: a number (kind integer or real), or an array or a list
+/// that is one (collective::describe_array, kind array).
+Holding describe_operand(Namespace& ns, const std::string& name) {
   const Value* v = ns.find(name);
-  if (v != nullptr && v->is_number())
-    return Value::dict({{"status", "ok"}, {"kind", std::string(v->type_name())}, {"what", seq::describe(*v)}});
-  Value d = collective::describe_array(v);
-  if (d["status"].as_string() == "ok") d.as_dict().insert_or_assign("kind", "array");
-  return d;
+  if (v == nullptr || !v->is_number()) return collective::describe_array(v);
+  Holding h;
+  h.status = Holding::Status::ok;
+  h.kind = v->is_int() ? Holding::Kind::integer : Holding::Kind::real;
+  h.what = seq::describe(*v);
+  return h;
 }
 
 /// Root: the engines whose holdings have `status`.
-std::vector<int> engines_with(const Collectives::Call& call, const std::vector<Value>& held, const char* status) {
+std::vector<int> engines_with(const Collectives::Call& call, const std::vector<Holding>& held, Holding::Status status) {
   std::vector<int> out;
   for (int p = 0; p < call.participants(); ++p)
-    if (call.target_of[static_cast<std::size_t>(p)] >= 0 &&
-        held[static_cast<std::size_t>(p)]["status"].as_string() == status)
+    if (call.target_of[static_cast<std::size_t>(p)] >= 0 && held[static_cast<std::size_t>(p)].status == status)
       out.push_back(call.engine_of(p));
   return out;
 }
@@ -333,28 +367,25 @@ std::optional<wire::Outgoing> Collectives::scatter(Call& call) {
       const Value& data = args[1];
       const std::uint64_t length = seq::length(data, "scatter");
       const auto rows = collective::target_rows(call, args, length);
-      Value::List bytes, part_rows;
       std::uint64_t at = 0;
       for (int p = 0; p < call.participants(); ++p) {
         const int t = call.target_of[static_cast<std::size_t>(p)];
         const std::uint64_t n = t >= 0 ? rows[static_cast<std::size_t>(t)] : 0;
-        part_rows.push_back(static_cast<std::int64_t>(n));
+        v.info.rows.push_back(n);
         if (data.is_array()) {
-          bytes.push_back(static_cast<std::int64_t>(n * (length ? data.as_array().data().size() / length : 0)));
+          v.info.bytes.push_back(n * (length ? data.as_array().data().size() / length : 0));
         } else {
           const auto blob = collective::to_blob(seq::take(data, at, n));
           list_blobs.insert(list_blobs.end(), blob.begin(), blob.end());
-          bytes.push_back(static_cast<std::int64_t>(blob.size()));
+          v.info.bytes.push_back(blob.size());
         }
         at += n;
       }
-      Value::Dict info{{"bytes", Value(std::move(bytes))}, {"rows", Value(std::move(part_rows))}};
       if (data.is_array()) {
         const Array& a = data.as_array();
-        info.emplace("dtype", static_cast<std::int64_t>(a.type()));
-        info.emplace("tail", Value(Value::List(a.shape().begin() + 1, a.shape().end())));
+        v.info.type = a.type();
+        v.info.shape.assign(a.shape().begin() + 1, a.shape().end());
       }
-      v.info = Value(std::move(info));
     } catch (const Error& e) {
       v.code = e.code();
       v.message = e.message();
@@ -363,20 +394,19 @@ std::optional<wire::Outgoing> Collectives::scatter(Call& call) {
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) return collective::own_reply(call, v);
 
-  const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
+  const auto& bytes = v.info.bytes;
   const std::uint64_t mine = bytes[static_cast<std::size_t>(call.me)];
   auto recv = collective::allocate(static_cast<std::size_t>(mine));
   const std::byte* send = nullptr;
-  if (call.root()) send = v.info.contains("dtype") ? args[1].as_array().data().data() : list_blobs.data();
+  if (call.root()) send = v.info.type ? args[1].as_array().data().data() : list_blobs.data();
   mpi_bulk::scatterv(call.comm, 0, send, bytes, recv.data);
   if (!call.is_target()) return std::nullopt;
 
   Value part;
-  if (v.info.contains("dtype")) {
-    std::vector<std::uint64_t> shape{
-        v.info["rows"].get<std::vector<std::uint64_t>>()[static_cast<std::size_t>(call.me)]};
-    for (auto d : v.info["tail"].get<std::vector<std::uint64_t>>()) shape.push_back(d);
-    part = Value(Array(static_cast<dtype>(v.info["dtype"].as_int()), std::move(shape), recv.buffer));
+  if (v.info.type) {
+    std::vector<std::uint64_t> shape{v.info.rows[static_cast<std::size_t>(call.me)]};
+    shape.insert(shape.end(), v.info.shape.begin(), v.info.shape.end());
+    part = Value(Array(*v.info.type, std::move(shape), recv.buffer));
   } else {
     part = collective::from_blob(recv.buffer.bytes());
   }
@@ -391,39 +421,39 @@ std::optional<wire::Outgoing> Collectives::gather(Call& call) {
       call.args.is_list() && (call.args.size() == 1 || call.args.size() == 2) && call.args[0].is_string()
           ? call.args[0].as_string()
           : std::string();
-  Value held = call.is_target() ? describe_sequence(ns_, name) : Value::dict({{"status", "none"}});
+  Holding held = call.is_target() ? describe_sequence(ns_, name) : Holding{};
   std::vector<std::byte> my_blob;  // lists travel encoded
-  if (held["status"].as_string() == "ok" && held["kind"].as_string() == "list") {
+  if (held.ok() && held.kind == Holding::Kind::list) {
     my_blob = collective::to_blob(*ns_.find(name));
-    held.as_dict().insert_or_assign("bytes", static_cast<std::int64_t>(my_blob.size()));
+    held.bytes = my_blob.size();
   }
-  const auto all = collective::gather_values(call, held);
+  const auto all = collective::gather_holdings(call, held);
 
   Verdict v;
   if (call.root()) {
-    std::string kind;
-    Value::List bytes;
+    const Holding* first = nullptr;  // the first target's: the others must be alike
+    std::vector<std::uint64_t> bytes;
     std::vector<int> odd;  // engines whose kind differs from the first
     for (int p = 0; p < call.participants(); ++p) {
-      const Value& h = all[static_cast<std::size_t>(p)];
+      const Holding& h = all[static_cast<std::size_t>(p)];
       const bool target = call.target_of[static_cast<std::size_t>(p)] >= 0;
-      bytes.push_back(target && h.contains("bytes") ? h["bytes"].as_int() : 0);
-      if (!target || h["status"].as_string() != "ok") continue;
-      std::string k = h["kind"].as_string();
-      if (k == "array") {
-        Value::List tail(h["shape"].as_list().begin() + 1, h["shape"].as_list().end());
-        k += ":" + std::to_string(h["dtype"].as_int()) + ":" + Value(std::move(tail)).repr();
-      }
-      if (kind.empty()) kind = k;
-      if (k != kind) odd.push_back(call.engine_of(p));
+      bytes.push_back(target ? h.bytes : 0);
+      if (!target || !h.ok()) continue;
+      if (!first) first = &h;
+      const bool alike = h.kind == first->kind &&
+                         (h.kind == Holding::Kind::list ||
+                          (h.type == first->type && std::equal(h.shape.begin() + 1, h.shape.end(),
+                                                               first->shape.begin() + 1, first->shape.end())));
+      if (!alike) odd.push_back(call.engine_of(p));
     }
+    const bool lists = first != nullptr && first->kind == Holding::Kind::list;
     if (name.empty()) {
       v = {errc::bad_arguments, "crew.gather takes (name)", {}};
-    } else if (auto missing = engines_with(call, all, "missing"); !missing.empty()) {
+    } else if (auto missing = engines_with(call, all, Holding::Status::missing); !missing.empty()) {
       v = {errc::unknown_name,
            "no '" + name + "' on " + collective::engines_text(missing) + " (push or scatter it first)",
            {}};
-    } else if (auto bad = engines_with(call, all, "not_sequence"); !bad.empty()) {
+    } else if (auto bad = engines_with(call, all, Holding::Status::not_sequence); !bad.empty()) {
       v = {errc::not_a_sequence,
            "'" + name + "' is not an array or a list on " + collective::engines_text(bad) +
                "; gather joins sequences (pull fetches other values)",
@@ -434,36 +464,35 @@ std::optional<wire::Outgoing> Collectives::gather(Call& call) {
                " than on the first engine; gather needs them alike",
            {}};
     } else {
-      std::uint64_t total = 0;
-      for (const auto& b : bytes) total += static_cast<std::uint64_t>(b.as_int());
+      const std::uint64_t total = std::accumulate(bytes.begin(), bytes.end(), std::uint64_t{0});
       // One world's array of more than a chunk goes back as a stream (engine/stream_gather.cpp).
-      const bool streams =
-          kind != "list" && call.task->stream.reply_may_stream && sink_ && total > wire::stream_chunk_bytes();
+      const bool streams = !lists && call.task->stream.reply_may_stream && sink_ && total > wire::stream_chunk_bytes();
       const bool single_copy = call.task->stream.peer.active();
-      if (single_copy && kind == "list")
+      if (single_copy && lists) {
         v = {errc::mismatch, "'" + name + "' is a list, not an array, and cannot be copied into the client's", {}};
-      else
-        v.info = Value::dict({{"bytes", Value(std::move(bytes))},
-                              {"list", kind == "list"},
-                              {"stream", streams && !single_copy},
-                              {"single_copy", single_copy}});
+      } else {
+        v.info.bytes = std::move(bytes);
+        v.info.list = lists;
+        v.info.stream = streams && !single_copy;
+        v.info.single_copy = single_copy;
+      }
     }
   }
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) return call.root() ? std::optional(collective::world_reply(call, v)) : std::nullopt;
 
-  if (v.info["single_copy"].as_bool()) return gather_single_copy(call, v, all, name);
-  if (v.info["stream"].as_bool()) return gather_streamed(call, v, all, name);
-  const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
+  if (v.info.single_copy) return gather_single_copy(call, v, all, name);
+  if (v.info.stream) return gather_streamed(call, v, all, name);
+  const auto& bytes = v.info.bytes;
   const std::uint64_t total = std::accumulate(bytes.begin(), bytes.end(), std::uint64_t{0});
   const std::byte* send = nullptr;
-  if (call.is_target()) send = v.info["list"].as_bool() ? my_blob.data() : ns_.find(name)->as_array().data().data();
+  if (call.is_target()) send = v.info.list ? my_blob.data() : ns_.find(name)->as_array().data().data();
   auto recv = collective::allocate(call.root() ? static_cast<std::size_t>(total) : 0);
   mpi_bulk::gatherv(call.comm, 0, send, bytes, recv.data);
   if (!call.root()) return std::nullopt;
 
   Value joined;
-  if (v.info["list"].as_bool()) {
+  if (v.info.list) {
     std::vector<Value> parts;
     std::uint64_t at = 0;
     for (auto n : bytes) {
@@ -505,21 +534,21 @@ std::optional<wire::Outgoing> Collectives::reduce(Call& call) {
   const bool args_ok = args.is_list() && args.size() == 2 && args[0].is_string() && args[1].is_string() &&
                        op_from_name(args[1].as_string());
   const std::string name = args_ok ? args[0].as_string() : std::string();
-  const Value held = call.is_target() ? describe_operand(ns_, name) : Value::dict({{"status", "none"}});
-  const auto all = collective::gather_values(call, held);
+  const Holding held = call.is_target() ? describe_operand(ns_, name) : Holding{};
+  const auto all = collective::gather_holdings(call, held);
 
   Verdict v;
   if (call.root()) {
     if (!args_ok) {
       v = {errc::bad_arguments, "crew.reduce takes (name, op) with op one of sum, prod, min, max", {}};
-    } else if (auto missing = engines_with(call, all, "missing"); !missing.empty()) {
+    } else if (auto missing = engines_with(call, all, Holding::Status::missing); !missing.empty()) {
       v = {errc::unknown_name,
            "no '" + name + "' on " + collective::engines_text(missing) + " (push or scatter it first)",
            {}};
-    } else if (auto bad = engines_with(call, all, "not_array"); !bad.empty()) {
+    } else if (auto bad = engines_with(call, all, Holding::Status::not_array); !bad.empty()) {
       v = {errc::mismatch,
            "'" + name + "' is not a number or an array on " + collective::engines_text(bad) + " (" +
-               all[static_cast<std::size_t>(participant_of(call, bad.front()))]["what"].as_string() +
+               all[static_cast<std::size_t>(participant_of(call, bad.front()))].what +
                "); reduce combines numbers, arrays and lists of numbers",
            {}};
     } else {
@@ -529,12 +558,12 @@ std::optional<wire::Outgoing> Collectives::reduce(Call& call) {
       std::vector<std::pair<std::string, std::vector<int>>> kinds;  // what -> engines, for the error
       for (int p = 0; p < call.participants(); ++p) {
         if (call.target_of[static_cast<std::size_t>(p)] < 0) continue;
-        const Value& h = all[static_cast<std::size_t>(p)];
-        const bool array = h["kind"].as_string() == "array";
+        const Holding& h = all[static_cast<std::size_t>(p)];
+        const bool array = h.kind == Holding::Kind::array;
         numbers = numbers && !array;
         arrays = arrays && array;
-        doubles = doubles || h["kind"].as_string() == "double";
-        const std::string what = array ? h["what"].as_string() : "a number";
+        doubles = doubles || h.kind == Holding::Kind::real;
+        const std::string what = array ? h.what : "a number";
         auto it = std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) { return k.first == what; });
         if (it == kinds.end()) it = kinds.insert(kinds.end(), {what, {}});
         it->second.push_back(call.engine_of(p));
@@ -555,26 +584,21 @@ std::optional<wire::Outgoing> Collectives::reduce(Call& call) {
              "cannot " + args[1].as_string() + " '" + name + "': " + groups.front() + " with " + others +
                  "; reduce combines values element by element, so every engine needs one dtype and shape",
              {}};
-      } else if (numbers) {
-        v.info = Value::dict({{"dtype", static_cast<std::int64_t>(doubles ? dtype::float64 : dtype::int64)},
-                              {"shape", Value(Value::List{})},
-                              {"scalar", true},
-                              {"op", args[1]}});
       } else {
-        v.info = Value::dict({{"dtype", static_cast<std::int64_t>(agreed.type)},
-                              {"shape", Value(Value::List(agreed.shape.begin(), agreed.shape.end()))},
-                              {"scalar", false},
-                              {"op", args[1]}});
+        v.info.scalar = numbers;
+        v.info.type = numbers ? (doubles ? dtype::float64 : dtype::int64) : agreed.type;
+        if (!numbers) v.info.shape = agreed.shape;
+        v.info.reduce_op = *op_from_name(args[1].as_string());
       }
     }
   }
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) return call.root() ? std::optional(collective::world_reply(call, v)) : std::nullopt;
 
-  const auto type = static_cast<dtype>(v.info["dtype"].as_int());
-  const op o = *op_from_name(v.info["op"].as_string());
-  const bool scalar = v.info["scalar"].as_bool();
-  const auto shape = v.info["shape"].get<std::vector<std::uint64_t>>();
+  const dtype type = v.info.type.value_or(dtype::float64);
+  const op o = v.info.reduce_op;
+  const bool scalar = v.info.scalar;
+  const auto& shape = v.info.shape;
   std::uint64_t n = 1;
   if (!scalar)
     for (auto d : shape) n *= d;

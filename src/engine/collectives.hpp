@@ -29,7 +29,8 @@ namespace crew::detail {
 struct EngineIdentity;
 namespace collective {
 struct Verdict;
-}
+struct Holding;
+}  // namespace collective
 
 /// A chunk of a streamed array (protocol/stream.hpp), as rank 0's engine thread receives it.
 struct StreamChunk {
@@ -75,11 +76,12 @@ private:
   void end_stream(const std::string& stream);
   // engine/stream_gather.cpp: one world's gather, its array streamed back
   std::optional<wire::Outgoing> gather_streamed(Call& call, const collective::Verdict& v,
-                                                const std::vector<Value>& held, const std::string& name);
+                                                const std::vector<collective::Holding>& held, const std::string& name);
   // engine/single_copy.cpp: the array copied straight from / into the client's memory
   std::optional<wire::Outgoing> push_single_copy(Call& call);
   std::optional<wire::Outgoing> gather_single_copy(Call& call, const collective::Verdict& v,
-                                                   const std::vector<Value>& held, const std::string& name);
+                                                   const std::vector<collective::Holding>& held,
+                                                   const std::string& name);
   std::optional<wire::Outgoing> gather(Call& call);
   std::optional<wire::Outgoing> push(Call& call);
   std::optional<wire::Outgoing> reduce(Call& call);

@@ -463,7 +463,7 @@ private:
         continue;
       }
       const auto start = SteadyClock::now();
-      if (hold.send_first(wire::collective_of(task.header.function) != wire::Collective::none, start)) send_replies();
+      if (hold.send_first(task.header.kind == wire::MsgKind::collective_task, start)) send_replies();
       auto reply = executor_->run(task.header, task.payload);
       const auto end = SteadyClock::now();
       if (reply) replies.messages.push_back(std::move(*reply));
@@ -538,7 +538,7 @@ private:
         while (doorbell_ && !doorbell_->retry()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         return;
       }
-      if (p.header.kind != wire::MsgKind::task && p.header.kind != wire::MsgKind::apply_request) continue;
+      if (!wire::is_task(p.header.kind)) continue;
       if (!claims_.start(rank_, wire::balanced_seq(p.header))) continue;  // the bridge gave it back
       if (draining(p.header)) {
         const auto reply = withdrawn_reply(p.header);
@@ -546,7 +546,7 @@ private:
         continue;
       }
       const auto start = SteadyClock::now();
-      if (hold.send_first(wire::collective_of(p.header.function) != wire::Collective::none, start)) send_replies();
+      if (hold.send_first(p.header.kind == wire::MsgKind::collective_task, start)) send_replies();
       auto reply = executor_->run(p.header, p.payload);
       const auto end = SteadyClock::now();
       if (reply) replies.add(reply->header_bytes, reply->payload);
@@ -557,7 +557,7 @@ private:
   /// A balanced task that would start within the drain margin of the job's end: it goes back to
   /// the controller unstarted, to run on a world with time left, instead of being killed here.
   bool draining(const wire::Header& task) const {
-    if (drain_at_ <= 0 || task.kind != wire::MsgKind::task) return false;
+    if (drain_at_ <= 0 || task.kind != wire::MsgKind::balanced_task) return false;
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
                .count() >= drain_at_;
   }

@@ -105,14 +105,13 @@ void Executor::set_message_sink(MessageSink sink) {
 }
 
 std::optional<wire::Outgoing> Executor::run(const wire::Header& task, std::span<const Buffer> payload) {
-  const wire::Collective op = wire::collective_of(task.function);
-  if (op != wire::Collective::none && collectives_) {
+  if (task.kind == wire::MsgKind::collective_task && collectives_) {
     // Failures the ranks agreed on come back as verdicts inside the reply; what escapes is this
     // rank's own: an MPI routine that failed (MpiError, [crew.mpi.failed]: crew's communicators
     // return errors rather than abort the world) or a bug. Either is this engine's answer.
     wire::ErrorInfo error;
     try {
-      return collectives_->run(op, task, payload);
+      return collectives_->run(task.collective, task, payload);
     } catch (const Error& e) {
       error = {e.code(), "crew." + std::string(errc_name(e.code())), e.message(), task.function};
     } catch (const std::exception& e) {

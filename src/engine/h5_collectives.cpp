@@ -142,19 +142,18 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
                        args[0].is_string() && args[1].is_string() && args[2].is_string() && args[3].is_bool();
   const std::string name = args_ok ? args[1].as_string() : std::string();
   // An array, or a list numpy.array would make one of (collective::describe_array).
-  const Value held = call.is_target() ? collective::describe_array(ns.find(name)) : Value::dict({{"status", "none"}});
-  const auto all = collective::gather_values(call, held);
+  const collective::Holding held = call.is_target() ? collective::describe_array(ns.find(name)) : collective::Holding{};
+  const auto all = collective::gather_holdings(call, held);
 
   Verdict v;
   if (call.root()) {
     std::vector<int> missing, not_array;
-    Value::List rows;
+    std::vector<std::uint64_t> rows;
     for (int p = 0; p < call.participants(); ++p) {
-      const Value& h = all[static_cast<std::size_t>(p)];
-      const std::string status = h["status"].as_string();
-      rows.push_back(status == "ok" ? h["shape"][0].as_int() : std::int64_t{0});
-      if (status == "missing") missing.push_back(call.engine_of(p));
-      if (status == "not_array") not_array.push_back(call.engine_of(p));
+      const collective::Holding& h = all[static_cast<std::size_t>(p)];
+      rows.push_back(h.ok() && !h.shape.empty() ? h.shape.front() : 0);
+      if (h.status == collective::Holding::Status::missing) missing.push_back(call.engine_of(p));
+      if (h.status == collective::Holding::Status::not_array) not_array.push_back(call.engine_of(p));
     }
     const collective::Agreement agreed = collective::agree(call, all, true);
     if (!args_ok) {
@@ -166,7 +165,7 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
     } else if (!not_array.empty()) {
       std::string what;
       for (int p = 0; p < call.participants() && what.empty(); ++p)
-        if (call.engine_of(p) == not_array.front()) what = all[static_cast<std::size_t>(p)]["what"].as_string();
+        if (call.engine_of(p) == not_array.front()) what = all[static_cast<std::size_t>(p)].what;
       v = {errc::not_a_sequence,
            "'" + name + "' is not an array on " + collective::engines_text(not_array) + " (" + what +
                "); save_h5 writes arrays and lists of numbers",
@@ -179,9 +178,9 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
                "; every engine's part needs one dtype and the same shape after the first axis",
            {}};
     } else {
-      v.info = Value::dict({{"rows", Value(std::move(rows))},
-                            {"dtype", static_cast<std::int64_t>(agreed.type)},
-                            {"tail", Value(Value::List(agreed.shape.begin(), agreed.shape.end()))}});
+      v.info.rows = std::move(rows);
+      v.info.type = agreed.type;
+      v.info.shape = agreed.shape;
     }
   }
   v = collective::share_verdict(call, std::move(v));
@@ -191,10 +190,9 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
   const std::string dset_path = dataset_path(args[2].as_string());
   const bool create = args[3].as_bool();
   const std::int64_t worlds = args.size() == 5 ? args[4].as_int() : 1;  // worlds writing in turn
-  const auto type = static_cast<dtype>(v.info["dtype"].as_int());
-  std::vector<hsize_t> tail;
-  for (auto d : v.info["tail"].get<std::vector<std::uint64_t>>()) tail.push_back(d);
-  const auto rows = v.info["rows"].get<std::vector<std::uint64_t>>();
+  const dtype type = v.info.type.value_or(dtype::float64);
+  const std::vector<hsize_t> tail(v.info.shape.begin(), v.info.shape.end());
+  const auto& rows = v.info.rows;
   const std::uint64_t world_rows = std::accumulate(rows.begin(), rows.end(), std::uint64_t{0});
   std::uint64_t my_offset = 0;
   for (int p = 0; p < call.me; ++p) my_offset += rows[static_cast<std::size_t>(p)];
@@ -248,7 +246,8 @@ std::optional<wire::Outgoing> save_h5(Collectives::Call& call, Namespace& ns) {
     if (!all_agree(call, fits))
       return fail(errc::mismatch, "dataset " + dset_path + " in '" + path + "' cannot take rows of " +
                                       std::string(dtype_name(type)) + " with trailing shape " +
-                                      Value(v.info["tail"]).repr() + " (another dtype or shape, or not extensible)");
+                                      Value(Value::List(v.info.shape.begin(), v.info.shape.end())).repr() +
+                                      " (another dtype or shape, or not extensible)");
   }
   if (!all_agree(call, dset.ok()))
     return fail(errc::io_failed, "cannot create dataset " + dset_path + " in '" + path + "'");

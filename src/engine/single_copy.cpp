@@ -13,13 +13,13 @@ namespace crew::detail {
 namespace collective {
 
 Verdict all_copied(const Collectives::Call& call, const std::string& mine, const char* what) {
-  const auto failures = gather_values(call, Value(mine));
+  const auto failures = gather_texts(call, mine);
   Verdict v;
   if (call.root()) {
     std::vector<int> engines;
     std::string first;
     for (int p = 0; p < call.participants(); ++p) {
-      const std::string& f = failures[static_cast<std::size_t>(p)].as_string();
+      const std::string& f = failures[static_cast<std::size_t>(p)];
       if (f.empty()) continue;
       engines.push_back(call.engine_of(p));
       if (first.empty()) first = f;
@@ -73,7 +73,7 @@ std::optional<wire::Outgoing> Collectives::push_single_copy(Call& call) {
            "crew.push: the array's shape does not match its " + std::to_string(spec.bytes) + " bytes",
            {}};
     else
-      v.info = Value::dict({{"name", args[0].as_dict().begin()->first}});  // only the root has the arguments
+      v.info.name = args[0].as_dict().begin()->first;  // only the root has the arguments
   }
   v = collective::share_verdict(call, std::move(v));
   if (!v.ok()) return collective::own_reply(call, v);
@@ -86,15 +86,16 @@ std::optional<wire::Outgoing> Collectives::push_single_copy(Call& call) {
   const collective::Verdict arrived = collective::all_copied(call, failure, "copying the array from the client");
   if (!arrived.ok()) return collective::own_reply(call, arrived);
   if (!call.is_target()) return std::nullopt;
-  ns_.set(v.info["name"].as_string(), Value(Array(static_cast<dtype>(spec.dtype), spec.shape, recv.buffer)));
+  ns_.set(v.info.name, Value(Array(static_cast<dtype>(spec.dtype), spec.shape, recv.buffer)));
   return collective::own_reply(call, v);
 }
 
 // gather(name[, rows]) into the client's memory: every target writes its part where it goes.
 std::optional<wire::Outgoing> Collectives::gather_single_copy(Call& call, const collective::Verdict& v,
-                                                              const std::vector<Value>& held, const std::string& name) {
+                                                              const std::vector<collective::Holding>& held,
+                                                              const std::string& name) {
   const wire::StreamSpec& spec = call.task->stream;
-  const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
+  const auto& bytes = v.info.bytes;
   collective::Verdict fits;
   if (call.root()) {
     auto [type, shape] = collective::joined_shape(call, held);

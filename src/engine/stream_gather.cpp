@@ -33,8 +33,9 @@ Buffer counted_buffer(std::size_t n, const std::shared_ptr<std::atomic<int>>& ou
 }  // namespace
 
 std::optional<wire::Outgoing> Collectives::gather_streamed(Call& call, const collective::Verdict& v,
-                                                           const std::vector<Value>& held, const std::string& name) {
-  const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
+                                                           const std::vector<collective::Holding>& held,
+                                                           const std::string& name) {
+  const auto& bytes = v.info.bytes;
   const std::size_t chunk = wire::stream_chunk_bytes();
   const std::uint64_t mine = bytes[static_cast<std::size_t>(call.me)];
   if (!call.root()) {

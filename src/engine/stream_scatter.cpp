@@ -156,17 +156,14 @@ std::optional<wire::Outgoing> Collectives::scatter_streamed(Call& call) {
                                              std::to_string(spec.bytes) + " bytes");
       const std::uint64_t length = spec.shape[0], row_bytes = spec.bytes / length;
       const auto rows = collective::target_rows(call, args, length);
-      Value::List bytes, part_rows;
       for (int p = 0; p < call.participants(); ++p) {
         const int t = call.target_of[static_cast<std::size_t>(p)];
         const std::uint64_t n = t >= 0 ? rows[static_cast<std::size_t>(t)] : 0;
-        part_rows.push_back(static_cast<std::int64_t>(n));
-        bytes.push_back(static_cast<std::int64_t>(n * row_bytes));
+        v.info.rows.push_back(n);
+        v.info.bytes.push_back(n * row_bytes);
       }
-      v.info = Value::dict({{"bytes", Value(std::move(bytes))},
-                            {"rows", Value(std::move(part_rows))},
-                            {"dtype", static_cast<std::int64_t>(spec.dtype)},
-                            {"tail", Value(Value::List(spec.shape.begin() + 1, spec.shape.end()))}});
+      v.info.type = static_cast<dtype>(spec.dtype);
+      v.info.shape.assign(spec.shape.begin() + 1, spec.shape.end());
     } catch (const Error& e) {
       v.code = e.code();
       v.message = e.message();
@@ -178,7 +175,7 @@ std::optional<wire::Outgoing> Collectives::scatter_streamed(Call& call) {
     return collective::own_reply(call, v);
   }
 
-  const auto bytes = v.info["bytes"].get<std::vector<std::uint64_t>>();
+  const auto& bytes = v.info.bytes;
   const std::uint64_t mine = bytes[static_cast<std::size_t>(call.me)];
   auto recv = collective::allocate(static_cast<std::size_t>(mine));
   Verdict arrived;
@@ -197,10 +194,10 @@ std::optional<wire::Outgoing> Collectives::scatter_streamed(Call& call) {
   if (!arrived.ok()) return collective::own_reply(call, arrived);
   if (!call.is_target()) return std::nullopt;
 
-  std::vector<std::uint64_t> shape{v.info["rows"].get<std::vector<std::uint64_t>>()[static_cast<std::size_t>(call.me)]};
-  for (auto d : v.info["tail"].get<std::vector<std::uint64_t>>()) shape.push_back(d);
+  std::vector<std::uint64_t> shape{v.info.rows[static_cast<std::size_t>(call.me)]};
+  shape.insert(shape.end(), v.info.shape.begin(), v.info.shape.end());
   ns_.set(args.is_list() && !args.as_list().empty() && args[0].is_string() ? args[0].as_string() : std::string(),
-          Value(Array(static_cast<dtype>(v.info["dtype"].as_int()), std::move(shape), recv.buffer)));
+          Value(Array(*v.info.type, std::move(shape), recv.buffer)));
   return collective::own_reply(call, v);
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // Collective operations: work that all the targeted engines of a world do together, with MPI
-// collectives inside the world (DESIGN §5). They travel as ordinary task messages whose function
-// is one of the reserved names below; the controller splits and joins them per world, the bridge
-// hands them to every participant (the targeted ranks, plus rank 0, which holds the world's data
-// and is the root of every collective).
+// collectives inside the world (DESIGN §5). A client asks for one in a collective_request, the
+// op in its header (protocol/header.hpp); the controller splits and joins it per world, one
+// collective_task each, and the bridge hands that to every participant (the targeted ranks, plus
+// rank 0, which holds the world's data and is the root of every collective). Users name the ops
+// by the reserved function names below ("crew.scatter"); the client turns a name into the op.
 //
 // Replies: scatter, push, save_h5 and load_h5 answer per targeted engine, like any task; gather
 // and reduce answer once per world, from rank 0, one reply naming all the world's msg_ids.
@@ -16,7 +17,8 @@ namespace crew::wire {
 
 enum class Collective : unsigned char { none, scatter, gather, push, reduce, save_h5, load_h5 };
 
-/// The op named by a task's function ("crew.scatter" -> scatter), or none.
+/// The op a user's function name asks for ("crew.scatter" -> scatter), or none: the client's
+/// lookup when it builds a request; past the client, messages carry the op itself.
 CREW_INTERNAL_API Collective collective_of(std::string_view function) noexcept;
 /// The reserved function name of an op.
 CREW_INTERNAL_API std::string_view collective_function(Collective c) noexcept;

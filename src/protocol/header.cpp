@@ -16,7 +16,7 @@ std::string_view kind_name(MsgKind k) noexcept {
   case MsgKind::hello_reply: return "hello_reply";
   case MsgKind::engines_request: return "engines_request";
   case MsgKind::engines_reply: return "engines_reply";
-  case MsgKind::apply_request: return "apply_request";
+  case MsgKind::direct_task: return "direct_task";
   case MsgKind::apply_reply: return "apply_reply";
   case MsgKind::stats_request: return "stats_request";
   case MsgKind::stats_reply: return "stats_reply";
@@ -31,14 +31,16 @@ std::string_view kind_name(MsgKind k) noexcept {
   case MsgKind::abort_request: return "abort_request";
   case MsgKind::abort_reply: return "abort_reply";
   case MsgKind::stream_chunk: return "stream_chunk";
+  case MsgKind::collective_request: return "collective_request";
   case MsgKind::register_request: return "register_request";
   case MsgKind::register_reply: return "register_reply";
-  case MsgKind::task: return "task";
+  case MsgKind::balanced_task: return "balanced_task";
   case MsgKind::heartbeat: return "heartbeat";
   case MsgKind::shutdown_world: return "shutdown_world";
   case MsgKind::goodbye: return "goodbye";
   case MsgKind::withdraw_request: return "withdraw_request";
   case MsgKind::withdraw_reply: return "withdraw_reply";
+  case MsgKind::collective_task: return "collective_task";
   case MsgKind::batch: return "batch";
   }
   return "invalid";
@@ -46,9 +48,9 @@ std::string_view kind_name(MsgKind k) noexcept {
 
 bool kind_valid(std::uint8_t raw) noexcept {
   return (raw >= static_cast<std::uint8_t>(MsgKind::hello) &&
-          raw <= static_cast<std::uint8_t>(MsgKind::stream_chunk)) ||
+          raw <= static_cast<std::uint8_t>(MsgKind::collective_request)) ||
          (raw >= static_cast<std::uint8_t>(MsgKind::register_request) &&
-          raw <= static_cast<std::uint8_t>(MsgKind::withdraw_reply));
+          raw <= static_cast<std::uint8_t>(MsgKind::collective_task));
 }
 
 void encode_header_into(const Header& h, std::vector<std::byte>& out) {
@@ -78,6 +80,9 @@ Header decode_header(std::span<const std::byte> bytes) {
       h.kind != MsgKind::balanced_request && h.kind != MsgKind::stream_chunk)
     throw_error(errc::malformed, "header has " + std::to_string(h.targets.size()) + " targets but " +
                                      std::to_string(h.msg_ids.size()) + " msg_ids");
+  if (names_collective(h.kind) && (h.collective == Collective::none || h.collective > Collective::load_h5))
+    throw_error(errc::malformed, std::string(kind_name(h.kind)) + " names no known collective op (" +
+                                     std::to_string(static_cast<int>(h.collective)) + ")");
   return h;
 }
 

@@ -16,6 +16,7 @@
 #include "common/internal_api.hpp"
 #include "crew/buffer.hpp"
 #include "crew/error.hpp"
+#include "protocol/collective.hpp"
 
 namespace crew::wire {
 
@@ -28,7 +29,9 @@ enum class MsgKind : std::uint8_t {
   hello_reply,      ///< body: {controller info}
   engines_request,  ///< body: {wait_for: n, wait_ms: t}: reply when n engines are alive or t passes
   engines_reply,    ///< body: [ {engine record}, ... ]
-  apply_request,    ///< targets + msg_ids + function; body: list of arguments
+  direct_task,      ///< client -> controller -> bridge -> rank: a function on exactly its targets;
+                    ///< targets + msg_ids + function; body: list of arguments. The controller
+                    ///< forwards it as it came when all its targets are in one world, else one per world
   apply_reply,      ///< one per (task, engine): engine_id, status, times, out/err; body: result
   stats_request,    ///< reply stats_reply, body: {counter: n}
   stats_reply,
@@ -44,12 +47,15 @@ enum class MsgKind : std::uint8_t {
   result_reply,
   abort_request,  ///< body: {msg_ids: [...]}; reply abort_reply {aborted, done, running, unknown}
   abort_reply,
-  stream_chunk,  ///< client -> controller -> bridge: stream set (offset), msg_ids {the stream's task};
-                 ///< one frame of the array's bytes, no body (protocol/stream.hpp)
+  stream_chunk,        ///< client -> controller -> bridge: stream set (offset), msg_ids {the stream's task};
+                       ///< one frame of the array's bytes, no body (protocol/stream.hpp)
+  collective_request,  ///< a collective over targets + msg_ids: collective set (function names it
+                       ///< for messages); body: its arguments. The controller splits it per world
   // bridge (rank 0 of a world) <-> controller
   register_request = 32,  ///< body: {uuid, size, hosts, pids, version}
   register_reply,         ///< body: {world, first_engine, heartbeat_ms}; or error set
-  task,                   ///< controller -> bridge: targets are engine ids within the world
+  balanced_task,          ///< controller -> bridge: one load-balanced task for targets {engine};
+                          ///< request_id its sequence number on that engine (engine/task_claims.hpp)
   heartbeat,              ///< bridge -> controller, and echoed back
   shutdown_world,         ///< controller -> bridge (and bridge -> ranks over MPI)
   goodbye,                ///< bridge -> controller (and ranks -> bridge) on the way out
@@ -58,12 +64,23 @@ enum class MsgKind : std::uint8_t {
                           ///< by its apply_reply (error withdrawn), or by a withdraw_reply
   withdraw_reply,         ///< bridge -> controller: msg_ids {id}; the task had started (or its engine
                           ///< cannot give tasks back): it runs to the end
+  collective_task,        ///< controller -> bridge -> ranks: one world's part of a collective_request
+                          ///< (collective set); targets are that world's engines
   // not a message: the first byte of a batch header (protocol/batch.hpp)
   batch = 48,
 };
 
 CREW_INTERNAL_API std::string_view kind_name(MsgKind k) noexcept;
 CREW_INTERNAL_API bool kind_valid(std::uint8_t raw) noexcept;
+
+/// Work for an engine: what a bridge hands to its ranks.
+constexpr bool is_task(MsgKind k) noexcept {
+  return k == MsgKind::direct_task || k == MsgKind::balanced_task || k == MsgKind::collective_task;
+}
+/// A kind whose header names a collective op.
+constexpr bool names_collective(MsgKind k) noexcept {
+  return k == MsgKind::collective_request || k == MsgKind::collective_task;
+}
 
 /// A large array that travels after its request, in stream_chunk messages, rather than inside it
 /// (a scatter's data; protocol/stream.hpp). On the request: what the array is. On a chunk: where
@@ -129,15 +146,16 @@ using MsgIds = boost::container::small_vector<std::string, 1>;
 
 struct CREW_INTERNAL_API Header {
   MsgKind kind = MsgKind::hello;
-  std::uint64_t request_id = 0;   ///< pairs replies with requests (non-task requests); on a balanced
-                                  ///< task: its sequence number on its engine (engine/task_claims.hpp)
-  EngineIds targets;              ///< engine ids
-  MsgIds msg_ids;                 ///< task ids, one per target (apply_request, task)
-  std::string function;           ///< apply: the function's name
-  std::int32_t engine_id = -1;    ///< apply_reply: which engine ran it
-  std::int64_t submitted_us = 0;  ///< client clock, µs since the epoch
-  std::int64_t started_us = 0;    ///< engine clock
-  std::int64_t completed_us = 0;  ///< engine clock
+  std::uint64_t request_id = 0;              ///< pairs replies with requests (non-task requests); on a balanced
+                                             ///< task: its sequence number on its engine (engine/task_claims.hpp)
+  EngineIds targets;                         ///< engine ids
+  MsgIds msg_ids;                            ///< task ids, one per target (tasks and their requests)
+  std::string function;                      ///< tasks: the function's name (a collective's, for messages)
+  Collective collective = Collective::none;  ///< collective_request, collective_task: the op
+  std::int32_t engine_id = -1;               ///< apply_reply: which engine ran it
+  std::int64_t submitted_us = 0;             ///< client clock, µs since the epoch
+  std::int64_t started_us = 0;               ///< engine clock
+  std::int64_t completed_us = 0;             ///< engine clock
   ErrorInfo error;
   std::string out;      ///< captured stdout of the task
   std::string err;      ///< captured stderr of the task
@@ -149,6 +167,7 @@ struct CREW_INTERNAL_API Header {
     ar(kind, request_id, targets, msg_ids, function, engine_id, submitted_us, started_us, completed_us, error.code,
        error.type, error.message, error.context, out, err);
     if (kind == MsgKind::balanced_request) ar(balance);
+    if (names_collective(kind)) ar(collective);
     std::uint8_t streams = (stream.active() || stream.peer.active() ? 1 : 0) | (stream.reply_may_stream ? 2 : 0) |
                            (stream.peer.active() ? 4 : 0);
     ar(streams);
@@ -159,7 +178,9 @@ struct CREW_INTERNAL_API Header {
 };
 
 /// A balanced task's sequence number on its engine (0: not a balanced task).
-inline std::uint64_t balanced_seq(const Header& h) noexcept { return h.kind == MsgKind::task ? h.request_id : 0; }
+inline std::uint64_t balanced_seq(const Header& h) noexcept {
+  return h.kind == MsgKind::balanced_task ? h.request_id : 0;
+}
 
 CREW_INTERNAL_API Buffer encode_header(const Header& h);
 

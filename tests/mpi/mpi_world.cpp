@@ -64,13 +64,15 @@ std::optional<wire::Packet> run_on_world(const std::string& function, Value::Lis
   const int rank = mpi_rank();
   if (rank != 0 && std::find(targets.begin(), targets.end(), rank) == targets.end()) return std::nullopt;
   wire::Header task;
-  task.kind = wire::MsgKind::apply_request;
+  // As the client sends it (a collective's name becomes its op), and the controller splits it.
+  const wire::Collective op = wire::collective_of(function);
+  task.kind = op == wire::Collective::none ? wire::MsgKind::direct_task : wire::MsgKind::collective_task;
+  task.collective = op;
   task.targets = wire::EngineIds(targets.begin(), targets.end());
   for (const int t : targets) task.msg_ids.push_back("t" + std::to_string(task_number) + "-" + std::to_string(t));
   task.function = function;
   // As the bridge forwards it: the bulk data (the first argument of push, the second of
   // scatter) only to rank 0.
-  const wire::Collective op = wire::collective_of(function);
   const std::size_t data_index = op == wire::Collective::push ? 0 : 1;
   if (rank != 0 && wire::carries_data(op) && args.size() > data_index) args[data_index] = Value();
   wire::Payload payload;

@@ -168,6 +168,39 @@ TEST_SUITE("mpi.collectives") {
     CHECK(failure_of(run_on_world("crew.push", {Value::dict({{"after", 1}})}, all_engines())) == "");
   }
 
+  TEST_CASE("gather of parts of another dtype, trailing shape or kind than the first names the odd engines") {
+    // The last rank's part differs from the others' in one way per case; with one rank there is
+    // nothing to differ from, and the gather succeeds.
+    const int n = mpi_size(), rank = mpi_rank();
+    const std::vector<std::pair<std::string, Value>> odd_parts{
+        {"dtype", Value(Array::from(std::vector<float>{1, 2}))},
+        {"trailing shape", Value(Array::from(std::vector<double>{1, 2, 3, 4}, {2, 2}))},
+        {"kind", Value::list({1.0, 2.0})},
+    };
+    for (const auto& [what, odd] : odd_parts) {
+      CAPTURE(what);
+      rank_engine().ns().set("g", rank == n - 1 && n > 1 ? odd : Value(Array::from(std::vector<double>{1, 2})));
+      const auto gathered = run_on_world("crew.gather", {Value("g")}, all_engines());
+      if (rank != 0) continue;
+      REQUIRE(gathered);
+      if (n == 1) {
+        CHECK(failure_of(gathered) == "");
+        continue;
+      }
+      CHECK(code_of(gathered) == errc::mismatch);
+      CHECK(gathered->header.error.message.find("on engine " + std::to_string(n - 1) + " than on the first") !=
+            std::string::npos);
+    }
+    // Parts alike (lists beside lists) join, and every rank is free again.
+    rank_engine().ns().set("g", Value::list({rank}));
+    const auto joined = run_on_world("crew.gather", {Value("g")}, all_engines());
+    if (rank == 0) {
+      REQUIRE(joined);
+      CHECK(failure_of(joined) == "");
+      CHECK(joined->body().size() == static_cast<std::size_t>(n));
+    }
+  }
+
   TEST_CASE("reduce of parts of different lengths says the shapes, on every rank's behalf") {
     const int rank = mpi_rank();
     rank_engine().ns().set("u", Value(Array::from(std::vector<double>(static_cast<std::size_t>(rank + 1), 1.0))));

@@ -178,10 +178,18 @@ std::vector<wire::Packet> RawPeer::replies_for(const std::string& msg_id, std::s
 
 wire::Header apply_header(std::vector<std::int32_t> targets, std::vector<std::string> msg_ids, std::string function) {
   wire::Header h;
-  h.kind = wire::MsgKind::apply_request;
+  h.kind = wire::MsgKind::direct_task;
   h.targets.assign(targets.begin(), targets.end());
   h.msg_ids.assign(msg_ids.begin(), msg_ids.end());
   h.function = std::move(function);
+  return h;
+}
+
+wire::Header collective_header(std::vector<std::int32_t> targets, std::vector<std::string> msg_ids,
+                               wire::Collective op) {
+  wire::Header h = apply_header(std::move(targets), std::move(msg_ids), std::string(wire::collective_function(op)));
+  h.kind = wire::MsgKind::collective_request;
+  h.collective = op;
   return h;
 }
 

@@ -118,8 +118,11 @@ inline const std::string delimiter(wire::protocol_id);
 /// after it, is malformed; anything else fails the signature.
 bool predicts_malformed(const std::vector<std::string>& frames);
 
-/// An apply_request header.
+/// A direct_task header, as a client sends it.
 wire::Header apply_header(std::vector<std::int32_t> targets, std::vector<std::string> msg_ids, std::string function);
+/// A collective_request header for `op`, as a client sends it.
+wire::Header collective_header(std::vector<std::int32_t> targets, std::vector<std::string> msg_ids,
+                               wire::Collective op);
 /// `n` random bytes from `rng`.
 std::string random_bytes(std::mt19937_64& rng, std::size_t n);
 /// The body of a message as its bytes (the first payload frame).

@@ -146,7 +146,7 @@ TEST_SUITE("security.client_socket") {
     // root gives up after CREW_STREAM_STALL_MS (1.5 s here) and releases the rank waiting for
     // its part, so nothing is left hanging in the world.
     CLIENT_PEER(peer, "stalled-stream");
-    wire::Header h = apply_header({0, 1}, {"stalled-1", "stalled-2"}, "crew.scatter");
+    wire::Header h = collective_header({0, 1}, {"stalled-1", "stalled-2"}, wire::Collective::scatter);
     h.stream.bytes = 512;
     h.stream.dtype = static_cast<std::uint8_t>(dtype::float64);
     h.stream.shape = {64};
@@ -174,10 +174,10 @@ TEST_SUITE("security.client_socket") {
     nowhere.dtype = static_cast<std::uint8_t>(dtype::float64);
     nowhere.shape = {64};
     nowhere.peer = {static_cast<std::uint64_t>(::getpid()), 4096};
-    wire::Header scatter = apply_header({0, 1}, {"badcopy-s0", "badcopy-s1"}, "crew.scatter");
+    wire::Header scatter = collective_header({0, 1}, {"badcopy-s0", "badcopy-s1"}, wire::Collective::scatter);
     scatter.stream = nowhere;
     peer.send_signed(scatter, Value::list({"badcopy", Value()}));
-    wire::Header push = apply_header({0, 1}, {"badcopy-p0", "badcopy-p1"}, "crew.push");
+    wire::Header push = collective_header({0, 1}, {"badcopy-p0", "badcopy-p1"}, wire::Collective::push);
     push.stream = nowhere;
     peer.send_signed(push, Value::list({Value::dict({{"badcopy", Value()}})}));
     for (const char* id : {"badcopy-s0", "badcopy-s1", "badcopy-p0", "badcopy-p1"}) {
@@ -194,7 +194,7 @@ TEST_SUITE("security.client_socket") {
     std::iota(rows.begin(), rows.end(), 0.0);
     env().rc.view().scatter("badcopy_g", Value(Array::from(std::move(rows)))).get(std::chrono::seconds(30));
     // Engine 1's half (one target: its answer names one msg id), written nowhere.
-    wire::Header gather = apply_header({1}, {"badcopy-g1"}, "crew.gather");
+    wire::Header gather = collective_header({1}, {"badcopy-g1"}, wire::Collective::gather);
     gather.stream = nowhere;
     gather.stream.bytes = 32 * sizeof(double);
     gather.stream.shape = {32};
@@ -216,7 +216,7 @@ TEST_SUITE("security.client_socket") {
     for (std::size_t k = 0; k < 2; ++k) {
       data[k].resize(64);
       for (std::size_t i = 0; i < 64; ++i) data[k][i] = static_cast<double>(100 * k + i);
-      wire::Header h = apply_header({0, 1}, {names[k] + "-0", names[k] + "-1"}, "crew.scatter");
+      wire::Header h = collective_header({0, 1}, {names[k] + "-0", names[k] + "-1"}, wire::Collective::scatter);
       h.stream.bytes = 64 * sizeof(double);
       h.stream.dtype = static_cast<std::uint8_t>(dtype::float64);
       h.stream.shape = {64};
@@ -260,7 +260,7 @@ TEST_SUITE("security.client_socket") {
     const Buffer body = body_frame(Value());
     const Buffer genuine = wire::encode_header(apply_header({0}, {"garbage-header-1"}, "echo"));
     const std::string g = bytes_of(genuine);
-    std::string huge_prefix(1, static_cast<char>(wire::MsgKind::apply_request));
+    std::string huge_prefix(1, static_cast<char>(wire::MsgKind::direct_task));
     huge_prefix += std::string(8, '\0');                              // request_id
     for (std::uint64_t claimed = 1ull << 40; claimed; claimed >>= 7)  // targets: a trillion of them (a varint)
       huge_prefix += static_cast<char>((claimed & 0x7f) | (claimed >= 0x80 ? 0x80 : 0));
@@ -269,7 +269,7 @@ TEST_SUITE("security.client_socket") {
         "",                                              // empty
         std::string(1, '\xff') + random_bytes(rng, 40),  // unknown kind
         std::string(1, '\0') + random_bytes(rng, 40),    // kind 0
-        std::string(1, static_cast<char>(wire::MsgKind::apply_request)) + random_bytes(rng, 40),
+        std::string(1, static_cast<char>(wire::MsgKind::direct_task)) + random_bytes(rng, 40),
         g.substr(0, g.size() - 3),  // truncated
         g + "x",                    // a stray byte
         huge_prefix,                // size prefix past the end
@@ -307,7 +307,7 @@ TEST_SUITE("security.client_socket") {
     check_still_served(env());
   }
 
-  TEST_CASE("an apply_request with a garbage body fails on the engines, which keep serving") {
+  TEST_CASE("a direct_task with a garbage body fails on the engines, which keep serving") {
     CLIENT_PEER(peer, "garbage-body");
     std::mt19937_64 rng(99);
     // A bytes value big enough to travel out of band, sent without its out-of-band frame.
@@ -366,7 +366,7 @@ TEST_SUITE("security.client_socket") {
     check_still_served(env());
   }
 
-  TEST_CASE("an apply_request whose targets and msg_ids counts differ is refused") {
+  TEST_CASE("a direct_task whose targets and msg_ids counts differ is refused") {
     CLIENT_PEER(peer, "count-mismatch");
     const Value args = Value::list({1});
     const Counters before = env().counters();
@@ -400,8 +400,11 @@ TEST_SUITE("security.client_socket") {
     add(wire::MsgKind::shutdown_world);  // must not stop anything
     {
       wire::Header task = apply_header({0}, {"never-run-1"}, "echo");
-      task.kind = wire::MsgKind::task;
+      task.kind = wire::MsgKind::balanced_task;
       messages.emplace_back(task, Value::list({1}));
+      wire::Header part = collective_header({0}, {"never-run-3"}, wire::Collective::gather);
+      part.kind = wire::MsgKind::collective_task;
+      messages.emplace_back(part, Value::list({"x"}));
       wire::Header reply;
       reply.kind = wire::MsgKind::apply_reply;
       reply.msg_ids = {"never-run-2"};
@@ -435,7 +438,7 @@ TEST_SUITE("security.client_socket") {
     check_still_served(env());
   }
 
-  TEST_CASE("a replayed apply_request does not overwrite the first result") {
+  TEST_CASE("a replayed direct_task does not overwrite the first result") {
     CLIENT_PEER(owner, "replay-owner");
     CLIENT_PEER(thief, "replay-thief");
     const auto m = wire::make_message(apply_header({0}, {"replay-1"}, "echo"), Value::list({42}));
@@ -474,7 +477,7 @@ TEST_SUITE("security.client_socket") {
     check_still_served(env());
   }
 
-  TEST_CASE("an apply_request that names one engine twice answers each msg_id, and a view cannot") {
+  TEST_CASE("a direct_task that names one engine twice answers each msg_id, and a view cannot") {
     CLIENT_PEER(peer, "twice");
     peer.send_signed(apply_header({0, 0}, {"twice-1", "twice-2"}, "echo"), Value::list({7}));
     peer.send_signed(apply_header({1, 1}, {"twice-3", "twice-4"}, "echo"), Value::list({7}));

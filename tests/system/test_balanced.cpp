@@ -93,6 +93,15 @@ TEST_SUITE("system.balanced") {
     CHECK(r.get_dict(30s).begin()->first == engine);
   }
 
+  TEST_CASE("a collective's name on a load-balanced view is refused at once, pointing to a direct view" *
+            doctest::skip(!scheme().empty())) {
+    auto lb = client().load_balanced_view();
+    const std::string why = input_error_of([&] { (void)lb.apply("crew.gather", "x"); }, errc::bad_option);
+    CHECK(why.find("crew.gather is a collective") != std::string::npos);
+    CHECK(why.find("DirectView") != std::string::npos);
+    CHECK(lb.apply("whoami").get_as<int>(30s) >= 0);  // the view serves on
+  }
+
   TEST_CASE("metadata is filled when the result arrives, before any get() or wait()" *
             doctest::skip(!scheme().empty())) {
     auto lb = client().load_balanced_view();

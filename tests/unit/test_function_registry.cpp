@@ -52,7 +52,7 @@ Reply decode_reply(const wire::Outgoing& out) {
 
 wire::Header task_header(const std::string& function) {
   wire::Header h;
-  h.kind = wire::MsgKind::task;
+  h.kind = wire::MsgKind::direct_task;
   h.targets = {engine_id};
   h.msg_ids = {"m1"};
   h.function = function;

@@ -18,7 +18,7 @@ namespace {
 
 Header full_header() {
   Header h;
-  h.kind = MsgKind::task;
+  h.kind = MsgKind::balanced_task;
   h.request_id = 0x0123456789abcdefULL;
   h.targets = {0, 7, -1, INT32_MAX};
   h.msg_ids = {"m0", "m7", "", std::string(300, 'x')};
@@ -58,7 +58,7 @@ const std::vector<MsgKind> all_kinds{
     MsgKind::hello_reply,
     MsgKind::engines_request,
     MsgKind::engines_reply,
-    MsgKind::apply_request,
+    MsgKind::direct_task,
     MsgKind::apply_reply,
     MsgKind::stats_request,
     MsgKind::stats_reply,
@@ -67,7 +67,9 @@ const std::vector<MsgKind> all_kinds{
     MsgKind::request_error,
     MsgKind::register_request,
     MsgKind::register_reply,
-    MsgKind::task,
+    MsgKind::balanced_task,
+    MsgKind::collective_request,
+    MsgKind::collective_task,
     MsgKind::heartbeat,
     MsgKind::shutdown_world,
     MsgKind::goodbye,
@@ -131,12 +133,48 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
 
   TEST_CASE("other kinds do not carry the balance fields on the wire") {
     Header h;
-    h.kind = MsgKind::apply_request;
+    h.kind = MsgKind::direct_task;
     h.balance.retries = 9;  // ignored: not a balanced request
     const Buffer with = wire::encode_header(h);
     h.balance = {};
     CHECK(with == wire::encode_header(h));
     CHECK(wire::decode_header(with.bytes()).balance.retries == 0);
+  }
+
+  TEST_CASE("a collective's op travels in its header, and only there") {
+    for (const MsgKind k : {MsgKind::collective_request, MsgKind::collective_task}) {
+      CAPTURE(wire::kind_name(k));
+      Header h;
+      h.kind = k;
+      h.targets = {3};
+      h.msg_ids = {"c3"};
+      h.function = "any name";  // the op is the field, not the name
+      for (const auto op : {wire::Collective::scatter, wire::Collective::gather, wire::Collective::push,
+                            wire::Collective::reduce, wire::Collective::save_h5, wire::Collective::load_h5}) {
+        h.collective = op;
+        CHECK(wire::decode_header(wire::encode_header(h).bytes()).collective == op);
+      }
+    }
+    Header direct;
+    direct.kind = MsgKind::direct_task;
+    direct.function = "crew.scatter";
+    direct.collective = wire::Collective::scatter;  // not on the wire for a direct task
+    const Header back = wire::decode_header(wire::encode_header(direct).bytes());
+    CHECK(back.collective == wire::Collective::none);
+    CHECK_FALSE(wire::is_task(MsgKind::collective_request));
+    CHECK(wire::is_task(MsgKind::collective_task));
+  }
+
+  TEST_CASE("a collective message without a known op is rejected, naming what it had") {
+    Header h;
+    h.kind = MsgKind::collective_task;
+    h.targets = {0};
+    h.msg_ids = {"c0"};
+    std::string why = malformed_message([&] { (void)wire::decode_header(bytes_of(h)); });
+    CHECK(why.find("collective_task names no known collective op (0)") != std::string::npos);
+    h.collective = static_cast<wire::Collective>(99);
+    why = malformed_message([&] { (void)wire::decode_header(bytes_of(h)); });
+    CHECK(why.find("(99)") != std::string::npos);
   }
 
   TEST_CASE("a default header round trips and has no error") {
@@ -152,6 +190,7 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
       CAPTURE(static_cast<int>(k));
       Header h;
       h.kind = k;
+      if (wire::names_collective(k)) h.collective = wire::Collective::reduce;
       CHECK(wire::decode_header(wire::encode_header(h).bytes()).kind == k);
       CHECK(wire::kind_valid(static_cast<std::uint8_t>(k)));
       CHECK(wire::kind_name(k) != "invalid");
@@ -182,7 +221,7 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
 
   TEST_CASE("an unknown kind byte is rejected") {
     std::vector<std::byte> bytes = bytes_of(Header{});
-    for (int raw : {0, 20, 31, 40, 48, 100, 255}) {
+    for (int raw : {0, 21, 31, 41, 48, 100, 255}) {
       CAPTURE(raw);
       CHECK_FALSE(wire::kind_valid(static_cast<std::uint8_t>(raw)));
       bytes[0] = static_cast<std::byte>(raw);
@@ -208,14 +247,15 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
 
   TEST_CASE("a targets and msg_ids count mismatch is rejected") {
     Header h;
-    h.kind = MsgKind::task;
+    h.kind = MsgKind::collective_task;
+    h.collective = wire::Collective::gather;
     h.targets = {1, 2};
     h.msg_ids = {"only-one"};
     const std::string why = malformed_message([&] { (void)wire::decode_header(bytes_of(h)); });
     CHECK(why.find("2 targets") != std::string::npos);
     CHECK(why.find("1 msg_ids") != std::string::npos);
 
-    h.kind = MsgKind::apply_request;
+    h.kind = MsgKind::direct_task;
     h.targets = {};
     h.msg_ids = {"a", "b"};
     malformed_message([&] { (void)wire::decode_header(bytes_of(h)); });

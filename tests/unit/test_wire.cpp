@@ -59,7 +59,7 @@ std::string str(const zmq::message_t& m) { return std::string(static_cast<const 
 
 wire::Header task_header() {
   wire::Header h;
-  h.kind = wire::MsgKind::apply_request;
+  h.kind = wire::MsgKind::direct_task;
   h.request_id = 77;
   h.targets = {0, 1};
   h.msg_ids = {"a", "b"};
@@ -93,7 +93,7 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     CHECK(why.code == errc::none);
     REQUIRE(packet->routing.size() == 1);
     CHECK(str(packet->routing[0]) == "dealer-1");
-    CHECK(only(*packet).header.kind == wire::MsgKind::apply_request);
+    CHECK(only(*packet).header.kind == wire::MsgKind::direct_task);
     CHECK(only(*packet).header.request_id == 77);
     CHECK(only(*packet).header.targets == wire::EngineIds{0, 1});
     CHECK(only(*packet).header.msg_ids == wire::MsgIds{"a", "b"});
