@@ -21,7 +21,7 @@
 namespace crew::wire {
 
 /// Protocol identifier, the delimiter frame of every message; bump on incompatible changes.
-inline constexpr std::string_view protocol_id = "crew/1";
+inline constexpr std::string_view protocol_id = "crew/2";  ///< crew/1: before typed task kinds
 
 enum class MsgKind : std::uint8_t {
   // client <-> controller

@@ -15,6 +15,18 @@ bool is_delimiter(const zmq::message_t& frame) {
   return frame.size() == protocol_id.size() && std::memcmp(frame.data(), protocol_id.data(), protocol_id.size()) == 0;
 }
 
+/// A frame that names another version of crew's protocol ("crew/1"): say so, and what to do.
+std::string other_version(const std::vector<zmq::message_t>& frames) {
+  constexpr std::string_view prefix = "crew/";
+  for (const auto& f : frames) {
+    const std::string_view text(static_cast<const char*>(f.data()), f.size());
+    if (text.size() <= prefix.size() + 4 && text.substr(0, prefix.size()) == prefix)
+      return "; the peer speaks " + std::string(text) + ", this build " + std::string(protocol_id) +
+             ": run the same crew version on both sides";
+  }
+  return {};
+}
+
 void free_shared_owner(void* /*data*/, void* hint) { delete static_cast<std::shared_ptr<const void>*>(hint); }
 
 /// Sends all frames; ZeroMQ accepts the rest of a multipart message once it took the first frame.
@@ -77,7 +89,8 @@ std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signe
   std::size_t delim = 0;
   while (delim < frames.size() && !is_delimiter(frames[delim])) ++delim;
   if (delim == frames.size()) {
-    why = {errc::malformed, "no \"crew/1\" delimiter frame in " + std::to_string(frames.size()) + " frames"};
+    why = {errc::malformed, "no \"" + std::string(protocol_id) + "\" delimiter frame in " +
+                                std::to_string(frames.size()) + " frames" + other_version(frames)};
     return std::nullopt;
   }
   if (frames.size() < delim + 4) {

@@ -104,7 +104,7 @@ TEST_SUITE("security.client_socket") {
     const Counters before = env().counters();
     peer.send_frames({delimiter});                                                    // nothing after it
     peer.send_frames({delimiter, bytes_of(m.header_bytes), bytes_of(m.payload[0])});  // header, body, no signature
-    peer.send_frames({"crew/2", std::string(32, 'x'), bytes_of(m.header_bytes), bytes_of(m.payload[0])});
+    peer.send_frames({"crew/1", std::string(32, 'x'), bytes_of(m.header_bytes), bytes_of(m.payload[0])});
     peer.send_frames({delimiter, "", bytes_of(m.header_bytes), bytes_of(m.payload[0])});  // empty signature
     const Counters after = peer.barrier();
     check_delta(before, after, {{"dropped_bad_signature", 1}, {"dropped_malformed", 3}});

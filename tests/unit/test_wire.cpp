@@ -22,6 +22,7 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string key = "wire-test-key-0123456789abcdef";
+const std::string proto(wire::protocol_id);  ///< the delimiter frame
 
 /// A bound ROUTER and a connected DEALER (routing id "dealer-1") on a fresh inproc endpoint.
 struct Pair {
@@ -151,21 +152,25 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
     CHECK(why.code == errc::bad_signature);
   }
 
-  TEST_CASE("a message without the crew/1 delimiter is malformed") {
+  TEST_CASE("a message without the protocol's delimiter is malformed; another version's is named") {
     Pair p;
-    send_raw(p.dealer, {"crew/2", "sig", "header", "body"});
     wire::Signer signer(key);
+    send_raw(p.dealer, {"crew/x", "sig", "header", "body"});
     wire::Rejection why;
     CHECK_FALSE(transport::open(recv_within(p.router), signer, why).has_value());
     CHECK(why.code == errc::malformed);
     CHECK(why.detail.find("delimiter") != std::string::npos);
+    CHECK(why.detail.find("the peer speaks crew/x") != std::string::npos);
+    send_raw(p.dealer, {"nothing", "sig", "header", "body"});
+    CHECK_FALSE(transport::open(recv_within(p.router), signer, why).has_value());
+    CHECK(why.detail.find("the peer speaks") == std::string::npos);
   }
 
   TEST_CASE("a message with too few frames after the delimiter is malformed") {
     Pair p;
     wire::Signer signer(key);
     for (const auto& frames : std::vector<std::vector<std::string>>{
-             {"crew/1"}, {"crew/1", std::string(32, 's')}, {"crew/1", std::string(32, 's'), "header"}}) {
+             {proto}, {proto, std::string(32, 's')}, {proto, std::string(32, 's'), "header"}}) {
       CAPTURE(frames.size());
       send_raw(p.dealer, frames);
       wire::Rejection why;
@@ -186,7 +191,7 @@ TEST_SUITE("unit.wire" * doctest::timeout(30)) {
       signer.add({reinterpret_cast<const std::byte*>(garbage.data()), garbage.size()});
       signer.add(payload[0].bytes());
       const wire::Signer::Signature sig = signer.finish();
-      send_raw(p.dealer, {"crew/1", std::string(reinterpret_cast<const char*>(sig.data()), sig.size()), garbage,
+      send_raw(p.dealer, {proto, std::string(reinterpret_cast<const char*>(sig.data()), sig.size()), garbage,
                           std::string(payload[0].str())});
       wire::Rejection why;
       CHECK_FALSE(transport::open(recv_within(p.router), signer, why).has_value());
