@@ -538,6 +538,13 @@ TEST_SUITE("launchers.drain") {
     CHECK(engines.at(1).at("draining") == false);
     for (int i = 0; i < 6; ++i) CHECK(lb.apply("pid").get(30s).as_int() == engines.at(1).at("pid").get<long>());
     CHECK(rc[first.id].apply("echo", 1).get(30s).as_int() == 1);
+    // Work across both worlds is not balanced work either: a direct task and a collective run on
+    // the draining world too (each world gets its own part).
+    const std::vector<int> both{first.id, engines.at(1).at("id").get<int>()};
+    CHECK(rc[both].apply("echo", 2).get(30s) == Value(Value::List{Value(2), Value(2)}));
+    const Value parts = to_value(std::vector<std::int64_t>{1, 2, 3, 4});
+    (void)rc[both].scatter_value("part", parts).get(30s);
+    CHECK(rc[both].gather("part").get(30s) == parts);
     r = run_crew({"cluster", "status", "--json"});
     const json status = json::parse(r.out);
     for (const auto& w : status.at("worlds")) jobs.push_back(w.at("job_id"));
