@@ -1,4 +1,4 @@
-// crew::Engine: MPI setup, world registration, the engine loops on every rank.
+// crew::Engine: MPI setup, world registration, and the one engine loop every rank runs.
 #include "crew/engine.hpp"
 
 #include <poll.h>
@@ -18,12 +18,12 @@
 #include "crew/json.hpp"
 #include "crew/version.hpp"
 #include "engine/bridge.hpp"
+#include "engine/bridge_inbox.hpp"
 #include "engine/builtins.hpp"
 #include "engine/doorbell.hpp"
 #include "engine/executor.hpp"
-#include "engine/idle_backoff.hpp"
 #include "engine/mpi_check.hpp"
-#include "engine/mpi_frames.hpp"
+#include "engine/mpi_inbox.hpp"
 #include "engine/reply_hold.hpp"
 #include "engine/task_claims.hpp"
 #include "protocol/collective.hpp"
@@ -417,7 +417,9 @@ private:
           to_engine.push(LocalTask{stop, {}});
         }
       });
-      serve_local(to_engine, from_engine);
+      BridgeInbox inbox(to_engine);
+      BridgeOutbox outbox(from_engine);
+      serve(inbox, outbox);
       bridge_thread.join();
       executor_->set_chunk_source({});
       executor_->set_message_sink({});
@@ -428,128 +430,47 @@ private:
     if (bridge_error) std::rethrow_exception(bridge_error);
   }
 
-  // Ranks other than 0: tasks arrive from the bridge over MPI, a batch at a time. Replies go back
-  // batched too, but are never held long: they leave once no more work is waiting here, once the
-  // oldest is `reply_hold` old, and before any task that may take long (the last one did, or a
-  // collective, which waits for other ranks).
-  // Rank 0's engine thread: tasks from the bridge's mailbox, replies back in batches.
-  void serve_local(Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine) {
-    Fifo<LocalTask> work;
-    LocalReply replies;
-    ReplyHold hold;
-    auto send_replies = [&] {
-      replies.backlog = work.size();
-      from_engine.push(std::move(replies));
-      replies = LocalReply{};
-      hold.sent();
-    };
-    for (;;) {
-      if (work.empty()) {
-        if (!replies.messages.empty()) send_replies();
-        auto task = to_engine.pop_wait(std::chrono::hours(1));
-        if (!task) continue;
-        work.push_back(std::move(*task));
-      }
-      to_engine.drain(work);  // everything that is already here
-      LocalTask task = work.pop_front();
-      if (task.header.kind == wire::MsgKind::shutdown_world) {
-        replies.goodbye = true;
-        send_replies();
-        return;
-      }
-      if (!claims_.start(0, wire::balanced_seq(task.header))) continue;  // the bridge gave it back
-      if (draining(task.header)) {
-        replies.messages.push_back(withdrawn_reply(task.header));
-        continue;
-      }
-      const auto start = SteadyClock::now();
-      if (hold.send_first(task.header.kind == wire::MsgKind::collective_task, start)) send_replies();
-      auto reply = executor_->run(task.header, task.payload);
-      const auto end = SteadyClock::now();
-      if (reply) replies.messages.push_back(std::move(*reply));
-      hold.ran(end - start, reply.has_value(), end);
-    }
+  // Ranks other than 0: tasks from the bridge over MPI, replies back the same way
+  // (engine/mpi_inbox.hpp).
+  void run_other_rank() {
+    MpiInbox inbox(control_, doorbell_.get(), rank_);
+    MpiOutbox outbox(control_, doorbell_.get());
+    serve(inbox, outbox);
   }
 
-  // Ranks other than 0: tasks arrive from the bridge over MPI, a batch at a time; replies go
-  // back batched too (engine/reply_hold.hpp). With a doorbell, a rank receives exactly the
-  // messages the bridge announced and sleeps in poll() otherwise; without one (another host than
-  // rank 0) it probes MPI with a backoff.
-  void run_other_rank() {
-    IdleBackoff idle;
-    IdleBackoff::tighten_timer_slack();
-    Fifo<wire::Packet> work;
-    wire::Batcher replies;
+  // Every rank's engine loop: the tasks of `inbox` run in order, their replies collected in
+  // `outbox` and sent together, but never held long (engine/reply_hold.hpp): they leave once no
+  // more work is waiting here, once the oldest is `ReplyHold::hold` old, and before any task that
+  // may take long (the last one did, or a collective, which waits for other ranks).
+  void serve(RankInbox& inbox, RankOutbox& outbox) {
     ReplyHold hold;
-    mpi_frames::SendQueue sends;
-    std::vector<std::int64_t> announced;  // by sender rank: messages announced, not yet received
-    bool just_rung = false;               // the last wait collected rings
-    auto take = [&](mpi_frames::Message&& m) {
-      try {
-        for (auto& p : wire::unpack(std::move(m.header), std::move(m.payload))) work.push_back(std::move(p));
-      } catch (const Error& e) {
-        spdlog::error("rank {} dropped a message from the bridge that does not decode: {}", rank_, e.what());
-      }
-    };
     auto send_replies = [&] {
-      std::uint32_t messages = 0;
-      for (const wire::Frames& m : replies.take()) {
-        sends.send(control_, 0, m.header_bytes, m.payload);
-        ++messages;
-      }
-      sends.progress();
-      if (doorbell_ && messages > 0) doorbell_->ring(0, messages);
+      outbox.send(inbox.waiting());
       hold.sent();
     };
     for (;;) {
-      if (doorbell_) {
-        // Rings that came while this rank worked, so that replies wait for the work they announce
-        // (not right after a wait, which collected them itself).
-        if (work.empty() && !just_rung) doorbell_->collect(announced);
-        just_rung = false;
-        for (; !announced.empty() && announced[0] > 0; --announced[0]) take(mpi_frames::recv(control_, 0));
-      } else {
-        while (auto m = mpi_frames::try_recv(control_, 0)) take(std::move(*m));
-      }
-      if (work.empty()) {
-        if (!replies.empty()) send_replies();
-        sends.progress();
-        if (doorbell_) {
-          // Asleep until rung; briefly while sends or announcements are still going out (both:
-          // a large reply cannot finish before the bridge hears of it and receives it).
-          const bool all_announced = doorbell_->retry();
-          const bool busy = !sends.idle() || !all_announced;
-          just_rung = doorbell_->wait(busy ? std::chrono::milliseconds(1) : std::chrono::milliseconds(100), announced);
-          continue;
-        }
-        const auto nap = idle.next();
-        if (nap.count() > 0) std::this_thread::sleep_for(nap);
+      inbox.take_arrived();  // everything that is already here
+      if (inbox.waiting() == 0) {
+        if (!outbox.empty()) send_replies();
+        inbox.wait(outbox.progress());
         continue;
       }
-      wire::Packet p = work.pop_front();
-      idle.worked();
+      wire::Packet p = inbox.next();
       if (p.header.kind == wire::MsgKind::shutdown_world) {
-        wire::Header bye;
-        bye.kind = wire::MsgKind::goodbye;
-        const auto reply = wire::make_message(bye);
-        replies.add(reply.header_bytes, reply.payload);
-        send_replies();
-        sends.wait_all();
-        while (doorbell_ && !doorbell_->retry()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        outbox.goodbye();
         return;
       }
       if (!wire::is_task(p.header.kind)) continue;
       if (!claims_.start(rank_, wire::balanced_seq(p.header))) continue;  // the bridge gave it back
       if (draining(p.header)) {
-        const auto reply = withdrawn_reply(p.header);
-        replies.add(reply.header_bytes, reply.payload);
+        outbox.add(withdrawn_reply(p.header));
         continue;
       }
       const auto start = SteadyClock::now();
       if (hold.send_first(p.header.kind == wire::MsgKind::collective_task, start)) send_replies();
       auto reply = executor_->run(p.header, p.payload);
       const auto end = SteadyClock::now();
-      if (reply) replies.add(reply->header_bytes, reply->payload);
+      if (reply) outbox.add(std::move(*reply));
       hold.ran(end - start, reply.has_value(), end);
     }
   }
