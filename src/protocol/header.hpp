@@ -2,8 +2,9 @@
 // The header of every crew message, and the kinds of message.
 //
 // A message is a header plus a body Value (with its out-of-band frames). Headers are serialized
-// with cereal (protocol/archive.hpp); request parameters that are not on the hot path travel in
-// the body as a dict, so adding one never changes the header layout.
+// with cereal (protocol/archive.hpp). Registration's bodies are cereal structs too
+// (protocol/registration.hpp, protocol/typed_body.hpp); other request parameters that are not on
+// the hot path travel in the body as a dict, so adding one never changes the header layout.
 
 #include <cstdint>
 #include <span>
@@ -21,7 +22,8 @@
 namespace crew::wire {
 
 /// Protocol identifier, the delimiter frame of every message; bump on incompatible changes.
-inline constexpr std::string_view protocol_id = "crew/2";  ///< crew/1: before typed task kinds
+/// crew/1: before typed task kinds; crew/2: registration bodies were dicts.
+inline constexpr std::string_view protocol_id = "crew/3";
 
 enum class MsgKind : std::uint8_t {
   // client <-> controller
@@ -52,8 +54,8 @@ enum class MsgKind : std::uint8_t {
   collective_request,  ///< a collective over targets + msg_ids: collective set (function names it
                        ///< for messages); body: its arguments. The controller splits it per world
   // bridge (rank 0 of a world) <-> controller
-  register_request = 32,  ///< body: {uuid, size, hosts, pids, version}
-  register_reply,         ///< body: {world, first_engine, heartbeat_ms}; or error set
+  register_request = 32,  ///< body: wire::RegisterRequest (protocol/registration.hpp)
+  register_reply,         ///< body: wire::RegisterReply; or error set and no body
   balanced_task,          ///< controller -> bridge: one load-balanced task for targets {engine};
                           ///< request_id its sequence number on that engine (engine/task_claims.hpp)
   heartbeat,              ///< bridge -> controller, and echoed back

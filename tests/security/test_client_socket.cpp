@@ -385,8 +385,6 @@ TEST_SUITE("security.client_socket") {
 
   TEST_CASE("kinds that only engines or the controller send are refused on the client socket") {
     CLIENT_PEER(peer, "wrong-kinds");
-    const Value registration = Value::dict(
-        {{"size", 1}, {"hosts", Value::list({"nowhere"})}, {"pids", Value::list({1})}, {"crew_version", "0"}});
     std::vector<std::pair<wire::Header, Value>> messages;
     auto add = [&](wire::MsgKind kind, Value body = Value()) {
       wire::Header h;
@@ -394,7 +392,7 @@ TEST_SUITE("security.client_socket") {
       h.request_id = messages.size() + 1;
       messages.emplace_back(h, std::move(body));
     };
-    add(wire::MsgKind::register_request, registration);
+    add(wire::MsgKind::register_request);  // (sent below with a typed body)
     add(wire::MsgKind::heartbeat);
     add(wire::MsgKind::goodbye);
     add(wire::MsgKind::shutdown_world);  // must not stop anything
@@ -411,7 +409,11 @@ TEST_SUITE("security.client_socket") {
       messages.emplace_back(reply, Value(666));
     }
     const Counters before = env().counters();
-    for (const auto& [h, body] : messages) peer.send_signed(h, body);
+    for (const auto& [h, body] : messages)
+      if (h.kind == wire::MsgKind::register_request)
+        peer.send_signed(wire::make_typed_message(h, registration({"nowhere"})));
+      else
+        peer.send_signed(h, body);
     const Counters after = peer.barrier();
     check_delta(before, after, {{"dropped_unexpected", static_cast<std::int64_t>(messages.size())}});
     CHECK(after["worlds"] == before["worlds"]);
