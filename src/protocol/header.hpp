@@ -2,9 +2,9 @@
 // The header of every crew message, and the kinds of message.
 //
 // A message is a header plus a body Value (with its out-of-band frames). Headers are serialized
-// with cereal (protocol/archive.hpp). Registration's bodies are cereal structs too
-// (protocol/registration.hpp, protocol/typed_body.hpp); other request parameters that are not on
-// the hot path travel in the body as a dict, so adding one never changes the header layout.
+// with cereal (protocol/archive.hpp). The bodies of registration and of the hub's queries are
+// cereal structs too (protocol/registration.hpp, protocol/hub_queries.hpp, read by
+// protocol/typed_body.hpp); a task's body is its arguments, a Value.
 
 #include <cstdint>
 #include <span>
@@ -22,15 +22,16 @@
 namespace crew::wire {
 
 /// Protocol identifier, the delimiter frame of every message; bump on incompatible changes.
-/// crew/1: before typed task kinds; crew/2: registration bodies were dicts.
+/// crew/1: before typed task kinds; crew/2: registration and hub query bodies were dicts.
 inline constexpr std::string_view protocol_id = "crew/3";
 
 enum class MsgKind : std::uint8_t {
   // client <-> controller
   hello = 1,        ///< client -> controller: first contact; reply hello_reply
   hello_reply,      ///< body: {controller info}
-  engines_request,  ///< body: {wait_for: n, wait_ms: t}: reply when n engines are alive or t passes
-  engines_reply,    ///< body: [ {engine record}, ... ]
+  engines_request,  ///< body: wire::EnginesRequest (protocol/hub_queries.hpp): reply when its
+                    ///< wait_for engines are alive or its wait_ms pass
+  engines_reply,    ///< body: wire::EnginesReply
   direct_task,      ///< client -> controller -> bridge -> rank: a function on exactly its targets;
                     ///< targets + msg_ids + function; body: list of arguments. The controller
                     ///< forwards it as it came when all its targets are in one world, else one per world
@@ -42,12 +43,12 @@ enum class MsgKind : std::uint8_t {
   request_error,     ///< a request the controller could not serve; error set
   balanced_request,  ///< one load-balanced task: msg_ids {id}, targets the engines it may use
                      ///< (empty: any), function; balance set; body: list of arguments
-  queue_request,     ///< reply queue_reply, body: {engines: [...], unassigned, waiting, ...}
+  queue_request,     ///< body: wire::NoFields; reply queue_reply, body: wire::QueueReply
   queue_reply,
-  result_request,  ///< body: {msg_ids: [...], resend: bool}; reply result_reply {pending, ...};
+  result_request,  ///< body: wire::ResultRequest; reply result_reply, body: wire::ResultReply;
                    ///< with resend, the stored replies follow (and pending ones when they come)
   result_reply,
-  abort_request,  ///< body: {msg_ids: [...]}; reply abort_reply {aborted, done, running, unknown}
+  abort_request,  ///< body: wire::AbortRequest; reply abort_reply, body: wire::AbortReply (or error set)
   abort_reply,
   stream_chunk,        ///< client -> controller -> bridge: stream set (offset), msg_ids {the stream's task};
                        ///< one frame of the array's bytes, no body (protocol/stream.hpp)

@@ -19,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "crew/client.hpp"
+#include "protocol/hub_queries.hpp"
 #include "protocol/registration.hpp"
 #include "protocol/typed_body.hpp"
 #include "protocol/wire.hpp"

@@ -425,7 +425,8 @@ TEST_SUITE("security.client_socket") {
     check_still_served(env());
   }
 
-  TEST_CASE("an engines_request with a body that does not decode or has the wrong types is a handler error") {
+  TEST_CASE(
+      "an engines_request with a body that does not decode or does not make sense is a handler error that says why") {
     CLIENT_PEER(peer, "bad-engines-request");
     std::mt19937_64 rng(5);
     wire::Header h;
@@ -434,9 +435,23 @@ TEST_SUITE("security.client_socket") {
     const Counters before = env().counters();
     peer.send_signed(wire::encode_header(h), {Buffer::copy(random_bytes(rng, 32))});
     h.request_id = 2;
-    peer.send_signed(h, Value::dict({{"wait_for", "two"}, {"wait_ms", 10}}));
+    peer.send_signed(h, Value::dict({{"wait_for", "two"}, {"wait_ms", 10}}));  // a dict, as crew/2 sent it
+    h.request_id = 3;
+    peer.send_signed(wire::make_typed_message(h, wire::EnginesRequest{-1, 10}));
+    h.request_id = 4;
+    peer.send_signed(wire::make_typed_message(h, wire::EnginesRequest{1, -10}));
     const Counters after = peer.barrier();
-    check_delta(before, after, {{"handler_errors", 2}});
+    check_delta(before, after, {{"handler_errors", 4}});
+    REQUIRE(peer.inbox.size() == 4);
+    const char* says[] = {"engines_request body", "engines_request body", "field wait_for is -1",
+                          "field wait_ms is -10"};
+    for (std::size_t i = 0; i < 4; ++i) {
+      const auto& p = peer.inbox[i];
+      CHECK(p.header.kind == wire::MsgKind::request_error);
+      CHECK(p.header.request_id == i + 1);
+      CHECK(p.header.error.code == errc::malformed);
+      CHECK_MESSAGE(p.header.error.message.find(says[i]) != std::string::npos, p.header.error.message);
+    }
     check_still_served(env());
   }
 
