@@ -59,13 +59,10 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
   socket_->connect(url_);
   io_ = std::thread([this] { io_loop(); });
   try {
-    const wire::Packet hello = request(wire::MsgKind::hello, Value(), timeout_);
-    const Value info = hello.body();
-    if (info.is_dict() && info.contains("max_message_bytes"))
-      max_message_bytes_ = static_cast<std::uint64_t>(info["max_message_bytes"].as_int());
+    const auto hello = ask<wire::HelloReply>(wire::MsgKind::hello, wire::NoFields{}, timeout_);
+    max_message_bytes_ = hello.max_message_bytes;
     // Short msg ids, unique for the controller's life: "<its number for this client>-<seq>".
-    if (info.is_dict() && info.contains("session") && info["session"].is_string())
-      msg_session_ = info["session"].as_string();
+    msg_session_ = hello.session;
     pending_.set_prefix(msg_session_ + "-");
   } catch (const ConnectionError& e) {
     if (e.code() != errc::connection_lost) throw;

@@ -31,15 +31,17 @@ std::string session_name(std::uint64_t n) {
 
 void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
   switch (p.header.kind) {
-  case wire::MsgKind::hello:
-    send_to_client(client, reply_to(p.header, wire::MsgKind::hello_reply),
-                   Value::dict({{"crew_version", version_string},
-                                {"profile", cfg.profile},
-                                {"pid", static_cast<std::int64_t>(::getpid())},
-                                {"engines", registry.alive_engines()},
-                                {"session", session_name(next_session++)},
-                                {"max_message_bytes", static_cast<std::int64_t>(cfg.max_message_bytes)}}));
+  case wire::MsgKind::hello: {
+    const wire::HelloReply hello{version_string,
+                                 cfg.profile,
+                                 static_cast<std::int64_t>(::getpid()),
+                                 registry.alive_engines(),
+                                 session_name(next_session++),
+                                 static_cast<std::uint64_t>(cfg.max_message_bytes)};
+    const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::hello_reply), hello);
+    to_client(client, m.header_bytes, m.payload);
     break;
+  }
   case wire::MsgKind::engines_request: on_engines_request(client, p); break;
   case wire::MsgKind::direct_task: dispatch(client, p); break;
   case wire::MsgKind::collective_request: dispatch_collective(client, p); break;

@@ -22,13 +22,13 @@
 namespace crew::wire {
 
 /// Protocol identifier, the delimiter frame of every message; bump on incompatible changes.
-/// crew/1: before typed task kinds; crew/2: registration and hub query bodies were dicts.
+/// crew/1: before typed task kinds; crew/2: registration, hello and hub query bodies were dicts.
 inline constexpr std::string_view protocol_id = "crew/3";
 
 enum class MsgKind : std::uint8_t {
   // client <-> controller
-  hello = 1,        ///< client -> controller: first contact; reply hello_reply
-  hello_reply,      ///< body: {controller info}
+  hello = 1,        ///< client -> controller: first contact (body: wire::NoFields); reply hello_reply
+  hello_reply,      ///< body: wire::HelloReply (protocol/hub_queries.hpp)
   engines_request,  ///< body: wire::EnginesRequest (protocol/hub_queries.hpp): reply when its
                     ///< wait_for engines are alive or its wait_ms pass
   engines_reply,    ///< body: wire::EnginesReply

@@ -1,7 +1,7 @@
 #pragma once
 // A client's questions to the hub and their answers, as typed bodies (protocol/typed_body.hpp):
-// engines_request/engines_reply, queue_reply, result_request/result_reply and
-// abort_request/abort_reply. (queue_request carries NoFields; stats_reply is still a dict of
+// hello_reply, engines_request/engines_reply, queue_reply, result_request/result_reply and
+// abort_request/abort_reply. (hello and queue_request carry NoFields; stats_reply is still a dict of
 // counters, one entry per counter, which the tests and `crew` read by name.)
 
 #include <cstdint>
@@ -20,6 +20,23 @@ namespace crew::wire {
 struct CREW_INTERNAL_API NoFields {
   template <class Archive>
   void serialize(Archive& /*ar*/) {}
+};
+
+/// hello_reply: the controller a client has reached.
+struct CREW_INTERNAL_API HelloReply {
+  std::string crew_version;
+  std::string profile;
+  std::int64_t pid = 0;
+  std::int32_t engines = 0;             ///< alive now
+  std::string session;                  ///< this client's msg ids start with it and a dash: short, and unique
+                                        ///< for the controller's life
+  std::uint64_t max_message_bytes = 0;  ///< the largest request the controller takes
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(crew_version), CEREAL_NVP(profile), CEREAL_NVP(pid), CEREAL_NVP(engines), CEREAL_NVP(session),
+       CEREAL_NVP(max_message_bytes));
+  }
+  std::string problem() const { return session.empty() ? "field session is empty" : std::string(); }
 };
 
 /// engines_request: answer when `wait_for` engines are alive or `wait_ms` passed (0, 0: at once).

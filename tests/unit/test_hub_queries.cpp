@@ -1,4 +1,4 @@
-// The hub's query bodies (protocol/hub_queries.hpp): they round trip through their messages, and a
+// The hub's query bodies (protocol/hub_queries.hpp), and hello's reply: they round trip through their messages, and a
 // body cut short names the field it ends in, inside a list of records too.
 #include <doctest/doctest.h>
 
@@ -90,6 +90,22 @@ TEST_SUITE("protocol.hub_queries") {
     p.payload = {Buffer::copy(whole.data(), whole.size() - 1)};
     CHECK_THROWS_WITH_AS(wire::read_typed_body<wire::QueueReply>(p), doctest::Contains("field retried:"),
                          ProtocolError);
+  }
+
+  TEST_CASE("a hello_reply round trips, and one without a session is refused") {
+    wire::HelloReply hello{"1.2.3", "sec", 4242, 3, "2s", std::uint64_t{16} << 30};
+    const auto back = wire::read_typed_body<wire::HelloReply>(
+        received(wire::make_typed_message(of_kind(wire::MsgKind::hello_reply), hello)));
+    CHECK(back.crew_version == "1.2.3");
+    CHECK(back.profile == "sec");
+    CHECK(back.pid == 4242);
+    CHECK(back.engines == 3);
+    CHECK(back.session == "2s");
+    CHECK(back.max_message_bytes == std::uint64_t{16} << 30);
+    hello.session.clear();
+    CHECK_THROWS_WITH_AS(wire::read_typed_body<wire::HelloReply>(
+                             received(wire::make_typed_message(of_kind(wire::MsgKind::hello_reply), hello))),
+                         doctest::Contains("hello_reply body: field session is empty"), ProtocolError);
   }
 
   TEST_CASE("an engines_request that waits for a negative number of engines or ms is refused") {
