@@ -6,6 +6,8 @@
 #include "client/client_core.hpp"
 #include "common/memory.hpp"
 #include "common/profile.hpp"
+#include "crew/json.hpp"
+#include "protocol/hub_queries.hpp"
 #include "protocol/stream.hpp"
 #include "values/sequence.hpp"
 
@@ -18,28 +20,28 @@ bool looks_like_path(const std::string& s) {
   return s.find('/') != std::string::npos || (s.size() > 5 && s.compare(s.size() - 5, 5, ".json") == 0);
 }
 
-EngineInfo engine_info(const Value& v) {
-  EngineInfo e;
-  e.id = static_cast<int>(v["id"].as_int());
-  e.host = v["host"].as_string();
-  e.pid = v["pid"].as_int();
-  e.rank = static_cast<int>(v["rank"].as_int());
-  e.world = static_cast<int>(v["world"].as_int());
-  e.world_size = static_cast<int>(v["world_size"].as_int());
-  e.state = v["state"].as_string();
-  e.tasks = static_cast<int>(v["tasks"].as_int());
-  e.completed = v["completed"].as_int();
-  if (v.contains("properties") && v["properties"].is_dict()) e.properties = v["properties"].as_dict();
-  if (v.contains("launcher")) e.launcher = v["launcher"].as_string();
-  if (v.contains("job_id")) e.job_id = v["job_id"].as_string();
-  if (v.contains("job_end")) e.job_end = v["job_end"].as_int();
-  if (v.contains("draining")) e.draining = v["draining"].as_bool();
-  return e;
+EngineInfo engine_info(wire::EngineEntry&& e) {
+  EngineInfo info;
+  info.id = e.id;
+  info.host = std::move(e.host);
+  info.pid = e.pid;
+  info.rank = e.rank;
+  info.world = e.world;
+  info.world_size = e.world_size;
+  info.state = std::move(e.state);
+  info.tasks = e.tasks;
+  info.completed = e.completed;
+  if (Value props = parse_json(e.properties); props.is_dict()) info.properties = std::move(props.as_dict());
+  info.launcher = std::move(e.launcher);
+  info.job_id = std::move(e.job_id);
+  info.job_end = e.job_end;
+  info.draining = e.draining;
+  return info;
 }
 
-std::vector<EngineInfo> parse_engines(const Value& list) {
+std::vector<EngineInfo> engines_of(wire::EnginesReply&& reply) {
   std::vector<EngineInfo> out;
-  for (const auto& v : list.as_list()) out.push_back(engine_info(v));
+  for (auto& e : reply.engines) out.push_back(engine_info(std::move(e)));
   return out;
 }
 
@@ -68,14 +70,15 @@ Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
 std::vector<EngineInfo> Client::engines() const {
-  return parse_engines(core_->request(wire::MsgKind::engines_request, Value(), core_->timeout()).body());
+  return engines_of(
+      core_->ask<wire::EnginesReply>(wire::MsgKind::engines_request, wire::EnginesRequest{}, core_->timeout()));
 }
 
 std::vector<int> Client::ids() const { return alive_ids(engines()); }
 
 std::vector<EngineInfo> Client::engines(int at_least, std::chrono::milliseconds max_wait) const {
-  const auto body = Value::dict({{"wait_for", at_least}, {"wait_ms", static_cast<std::int64_t>(max_wait.count())}});
-  return parse_engines(core_->request(wire::MsgKind::engines_request, body, max_wait + core_->timeout()).body());
+  const wire::EnginesRequest ask{at_least, static_cast<std::int64_t>(max_wait.count())};
+  return engines_of(core_->ask<wire::EnginesReply>(wire::MsgKind::engines_request, ask, max_wait + core_->timeout()));
 }
 
 std::vector<int> Client::wait_for_engines(int n, std::chrono::milliseconds timeout) const {
@@ -134,42 +137,33 @@ LoadBalancedView Client::load_balanced_view(std::vector<int> targets) const {
 }
 
 QueueStatus Client::queue_status() const {
-  const Value q = core_->request(wire::MsgKind::queue_request, Value(), core_->timeout()).body();
+  auto q = core_->ask<wire::QueueReply>(wire::MsgKind::queue_request, wire::NoFields{}, core_->timeout());
   QueueStatus s;
-  for (const auto& e : q["engines"].as_list()) {
-    s.engines.push_back({static_cast<int>(e["id"].as_int()), static_cast<int>(e["world"].as_int()),
-                         e["state"].as_string(), static_cast<int>(e["queue"].as_int()), e["completed"].as_int(),
-                         static_cast<int>(e["depth"].as_int())});
-  }
-  s.unassigned = q["unassigned"].as_int();
-  s.waiting = q["waiting"].as_int();
-  s.scheme = q["scheme"].as_string();
-  s.hwm = static_cast<int>(q["hwm"].as_int());
-  s.submitted = q["submitted"].as_int();
-  s.completed = q["completed"].as_int();
-  s.failed = q["failed"].as_int();
-  s.retried = q["retried"].as_int();
+  for (auto& e : q.engines) s.engines.push_back({e.id, e.world, std::move(e.state), e.queue, e.completed, e.depth});
+  s.unassigned = q.unassigned;
+  s.waiting = q.waiting;
+  s.scheme = std::move(q.scheme);
+  s.hwm = q.hwm;
+  s.submitted = q.submitted;
+  s.completed = q.completed;
+  s.failed = q.failed;
+  s.retried = q.retried;
   return s;
 }
 
 ResultStatus Client::result_status(const std::vector<std::string>& msg_ids) const {
-  const Value body = Value::dict({{"msg_ids", Value(Value::List(msg_ids.begin(), msg_ids.end()))}, {"resend", false}});
-  const Value r = core_->request(wire::MsgKind::result_request, body, core_->timeout()).body();
-  ResultStatus s;
-  s.pending = r["pending"].get<std::vector<std::string>>();
-  s.completed = r["completed"].get<std::vector<std::string>>();
-  s.failed = r["failed"].get<std::vector<std::string>>();
-  s.unknown = r["unknown"].get<std::vector<std::string>>();
-  return s;
+  auto r = core_->ask<wire::ResultReply>(wire::MsgKind::result_request, wire::ResultRequest{msg_ids, false},
+                                         core_->timeout());
+  return ResultStatus{std::move(r.pending), std::move(r.completed), std::move(r.failed), std::move(r.unknown)};
 }
 
 AsyncResult Client::get_result(const std::string& msg_id) const {
   // Listen first: the stored reply follows the status at once.
   auto state = core_->watch({msg_id});
   try {
-    const Value body = Value::dict({{"msg_ids", Value::list({msg_id})}, {"resend", true}});
-    const Value r = core_->request(wire::MsgKind::result_request, body, core_->timeout()).body();
-    if (!r["unknown"].as_list().empty())
+    const auto r = core_->ask<wire::ResultReply>(wire::MsgKind::result_request, wire::ResultRequest{{msg_id}, true},
+                                                 core_->timeout());
+    if (!r.unknown.empty())
       throw_error(errc::unknown_task, "no task " + msg_id +
                                           " is known to the controller (a mistyped id, or one from before it "
                                           "restarted)");

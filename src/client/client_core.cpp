@@ -10,6 +10,7 @@
 #include "common/clock.hpp"
 #include "common/process.hpp"
 #include "common/profile.hpp"
+#include "protocol/hub_queries.hpp"
 #include "protocol/signer.hpp"
 #include "protocol/stream.hpp"
 #include "protocol/value_codec.hpp"
@@ -58,13 +59,10 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
   socket_->connect(url_);
   io_ = std::thread([this] { io_loop(); });
   try {
-    const wire::Packet hello = request(wire::MsgKind::hello, Value(), timeout_);
-    const Value info = hello.body();
-    if (info.is_dict() && info.contains("max_message_bytes"))
-      max_message_bytes_ = static_cast<std::uint64_t>(info["max_message_bytes"].as_int());
+    const auto hello = ask<wire::HelloReply>(wire::MsgKind::hello, wire::NoFields{}, timeout_);
+    max_message_bytes_ = hello.max_message_bytes;
     // Short msg ids, unique for the controller's life: "<its number for this client>-<seq>".
-    if (info.is_dict() && info.contains("session") && info["session"].is_string())
-      msg_session_ = info["session"].as_string();
+    msg_session_ = hello.session;
     pending_.set_prefix(msg_session_ + "-");
   } catch (const ConnectionError& e) {
     if (e.code() != errc::connection_lost) throw;
@@ -294,18 +292,18 @@ void ClientCore::forget(const std::shared_ptr<ResultState>& state) {
 }
 
 AbortReport ClientCore::abort(const std::vector<std::string>& msg_ids) {
-  const Value body = Value::dict({{"msg_ids", Value(Value::List(msg_ids.begin(), msg_ids.end()))}});
-  const wire::Packet p = request(wire::MsgKind::abort_request, body, timeout_);
-  if (p.header.error.failed()) throw_error(p.header.error.code, p.header.error.message);
-  const Value r = p.body();
-  AbortReport report;
-  report.aborted = r["aborted"].get<std::vector<std::string>>();
-  report.done = r["done"].get<std::vector<std::string>>();
-  report.running = r["running"].get<std::vector<std::string>>();
-  return report;
+  auto r = ask<wire::AbortReply>(wire::MsgKind::abort_request, wire::AbortRequest{msg_ids}, timeout_);
+  return AbortReport{std::move(r.aborted), std::move(r.done), std::move(r.running)};
 }
 
 wire::Packet ClientCore::request(wire::MsgKind kind, const Value& body, std::chrono::milliseconds timeout) {
+  return request_with(
+      kind, [&](const wire::Header& h) { return wire::make_message(h, body); }, timeout);
+}
+
+wire::Packet ClientCore::request_with(wire::MsgKind kind,
+                                      const std::function<wire::Outgoing(const wire::Header&)>& message,
+                                      std::chrono::milliseconds timeout) {
   wire::Header h;
   h.kind = kind;
   h.request_id = next_seq_.fetch_add(1) + 1;
@@ -314,7 +312,7 @@ wire::Packet ClientCore::request(wire::MsgKind kind, const Value& body, std::chr
     std::lock_guard lock(pending_mutex_);
     reply = requests_[h.request_id].get_future();
   }
-  send(wire::make_message(h, body));
+  send(message(h));
   need_io();  // the reply comes to whoever reads the socket
   if (reply.wait_for(timeout) != std::future_status::ready) {
     std::lock_guard lock(pending_mutex_);

@@ -28,6 +28,7 @@
 #include "crew/async_result.hpp"
 #include "crew/load_balanced_view.hpp"
 #include "protocol/header.hpp"
+#include "protocol/typed_body.hpp"
 #include "protocol/wire.hpp"
 #include "transport/mailbox.hpp"
 
@@ -137,6 +138,17 @@ public:
   /// A blocking request/reply with the controller. Throws ConnectionError (connection.lost) if
   /// no reply comes within `timeout`.
   wire::Packet request(wire::MsgKind kind, const Value& body, std::chrono::milliseconds timeout);
+  /// A request and its reply with typed bodies (protocol/hub_queries.hpp). A reply that carries
+  /// an error (and no body) throws it.
+  template <class Reply, class Body>
+  Reply ask(wire::MsgKind kind, const Body& body, std::chrono::milliseconds timeout) {
+    const wire::Packet p = request_with(
+        kind, [&](const wire::Header& h) { return wire::make_typed_message(h, body); }, timeout);
+    if (p.header.error.failed()) throw_error(p.header.error.code, p.header.error.message);
+    return wire::read_typed_body<Reply>(p);
+  }
+  wire::Packet request_with(wire::MsgKind kind, const std::function<wire::Outgoing(const wire::Header&)>& message,
+                            std::chrono::milliseconds timeout);
 
   /// Waits until `done` (asked under state.mutex) holds or `deadline` passes; true if it holds.
   /// The waiting thread watches the socket itself when it can (client_io.cpp). Callers go

@@ -4,8 +4,33 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.hpp"
+#include "crew/json.hpp"
+#include "protocol/registration.hpp"
+#include "protocol/typed_body.hpp"
 
 namespace crew::controller {
+
+namespace {
+/// Each rank's engine properties, which the request carries as JSON objects.
+std::vector<Value::Dict> engine_properties(const wire::RegisterRequest& world) {
+  std::vector<Value::Dict> out;
+  for (std::size_t rank = 0; rank < world.properties.size(); ++rank) {
+    const std::string& text = world.properties[rank];
+    Value parsed;
+    try {
+      parsed = parse_json(text);
+    } catch (const Error& e) {
+      throw_error(errc::malformed, "register_request body, field properties: rank " + std::to_string(rank) +
+                                       "'s properties are no JSON (" + e.message() + ")");
+    }
+    if (!parsed.is_dict())
+      throw_error(errc::malformed, "register_request body, field properties: rank " + std::to_string(rank) +
+                                       "'s properties are " + text + ", not a JSON object");
+    out.push_back(std::move(parsed.as_dict()));
+  }
+  return out;
+}
+}  // namespace
 
 void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
   if (p.header.kind == wire::MsgKind::register_request) {
@@ -69,34 +94,22 @@ void Controller::Impl::on_register(PeerId bridge, const wire::Packet& p) {
   }
   WorldRecord* w = registry.world_by_routing(rid);
   if (w == nullptr) {
-    const Value body = p.body();
-    const auto hosts = body["hosts"].get<std::vector<std::string>>();
-    const auto pids = body["pids"].get<std::vector<std::int64_t>>();
-    const auto size = body["size"].as_int();
-    if (size < 1 || hosts.size() != static_cast<std::size_t>(size))
-      throw_error(errc::malformed, "register_request with size " + std::to_string(size) + " and " +
-                                       std::to_string(hosts.size()) + " hosts");
-    std::vector<Value::Dict> properties;
-    if (body.contains("properties") && body["properties"].is_list())
-      for (const auto& d : body["properties"].as_list())
-        properties.push_back(d.is_dict() ? d.as_dict() : Value::Dict{});
-    w = &registry.add_world(rid, hosts, pids, properties);
+    const auto world = wire::read_typed_body<wire::RegisterRequest>(p);
+    w = &registry.add_world(rid, world.hosts, world.pids, engine_properties(world));
     w->peer = bridge;
-    if (body.contains("job") && body["job"].is_dict()) {
-      const Value& job = body["job"];
-      if (job.contains("launcher") && job["launcher"].is_string()) w->launcher = job["launcher"].as_string();
-      if (job.contains("id") && job["id"].is_string()) w->job_id = job["id"].as_string();
-      if (job.contains("end_time") && job["end_time"].is_int()) w->job_end = job["end_time"].as_int();
-    }
+    w->launcher = world.job.launcher;
+    w->job_id = world.job.id;
+    w->job_end = world.job.end_time;
     spdlog::info("world {} registered: {} engine{} ({}-{}) on {}, rank-0 pid {}{}", w->id, w->size,
-                 w->size == 1 ? "" : "s", w->first_engine, w->first_engine + w->size - 1, hosts.front(),
-                 pids.empty() ? 0 : pids.front(),
-                 w->job_id.empty() ? std::string() : ", " + w->launcher + " job " + w->job_id);
+                 w->size == 1 ? "" : "s", w->first_engine, w->first_engine + w->size - 1, world.hosts.front(),
+                 world.pids.front(), w->job_id.empty() ? std::string() : ", " + w->launcher + " job " + w->job_id);
   }
-  to_bridge(bridge, wire::make_message(reply, Value::dict({{"world", w->id},
-                                                           {"first_engine", w->first_engine},
-                                                           {"heartbeat_ms", cfg.heartbeat_ms},
-                                                           {"drain_margin_s", cfg.drain_margin_s}})));
+  wire::RegisterReply placed;
+  placed.world = w->id;
+  placed.first_engine = w->first_engine;
+  placed.heartbeat_ms = cfg.heartbeat_ms;
+  placed.drain_margin_s = cfg.drain_margin_s;
+  to_bridge(bridge, wire::make_typed_message(reply, placed));
   answer_waiters();
 }
 

@@ -36,6 +36,7 @@
 #include "controller/scheme.hpp"
 #include "controller/task_table.hpp"
 #include "protocol/collective.hpp"
+#include "protocol/hub_queries.hpp"
 #include "protocol/wire.hpp"
 
 namespace crew::controller {
@@ -141,7 +142,7 @@ struct Controller::Impl {
   void send_engines(PeerId client, std::uint64_t request_id);
   void answer_waiters();
   Value stats_value() const;
-  Value queue_value();
+  wire::QueueReply queue_now();
   void on_result_request(PeerId client, const wire::Packet& p);
   void on_abort_request(PeerId client, const wire::Packet& p);
   /// Tasks on engines that the abort asks back; answers the client now if there are none.

@@ -3,7 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "crew/json.hpp"
 #include "crew/version.hpp"
+#include "protocol/hub_queries.hpp"
+#include "protocol/typed_body.hpp"
 
 #include <algorithm>
 #include <set>
@@ -28,23 +31,27 @@ std::string session_name(std::uint64_t n) {
 
 void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
   switch (p.header.kind) {
-  case wire::MsgKind::hello:
-    send_to_client(client, reply_to(p.header, wire::MsgKind::hello_reply),
-                   Value::dict({{"crew_version", version_string},
-                                {"profile", cfg.profile},
-                                {"pid", static_cast<std::int64_t>(::getpid())},
-                                {"engines", registry.alive_engines()},
-                                {"session", session_name(next_session++)},
-                                {"max_message_bytes", static_cast<std::int64_t>(cfg.max_message_bytes)}}));
+  case wire::MsgKind::hello: {
+    const wire::HelloReply hello{version_string,
+                                 cfg.profile,
+                                 static_cast<std::int64_t>(::getpid()),
+                                 registry.alive_engines(),
+                                 session_name(next_session++),
+                                 static_cast<std::uint64_t>(cfg.max_message_bytes)};
+    const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::hello_reply), hello);
+    to_client(client, m.header_bytes, m.payload);
     break;
+  }
   case wire::MsgKind::engines_request: on_engines_request(client, p); break;
   case wire::MsgKind::direct_task: dispatch(client, p); break;
   case wire::MsgKind::collective_request: dispatch_collective(client, p); break;
   case wire::MsgKind::balanced_request: submit_balanced(client, std::move(p)); break;
   case wire::MsgKind::stream_chunk: route_chunk(client, p); break;
-  case wire::MsgKind::queue_request:
-    send_to_client(client, reply_to(p.header, wire::MsgKind::queue_reply), queue_value());
+  case wire::MsgKind::queue_request: {
+    const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::queue_reply), queue_now());
+    to_client(client, m.header_bytes, m.payload);
     break;
+  }
   case wire::MsgKind::result_request: on_result_request(client, p); break;
   case wire::MsgKind::abort_request: on_abort_request(client, p); break;
   case wire::MsgKind::stats_request:
@@ -67,39 +74,42 @@ void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
 }
 
 void Controller::Impl::on_engines_request(PeerId client, const wire::Packet& p) {
-  const Value body = p.body();
-  const int wait_for = body.contains("wait_for") ? static_cast<int>(body["wait_for"].as_int()) : 0;
-  const int wait_ms = body.contains("wait_ms") ? static_cast<int>(body["wait_ms"].as_int()) : 0;
-  if (registry.alive_engines() >= wait_for || wait_ms <= 0) {
+  const auto ask = wire::read_typed_body<wire::EnginesRequest>(p);
+  if (registry.alive_engines() >= ask.wait_for || ask.wait_ms == 0) {
     send_engines(client, p.header.request_id);
     return;
   }
-  waiters.push_back({client, p.header.request_id, wait_for, deadline_after(std::chrono::milliseconds(wait_ms))});
+  waiters.push_back(
+      {client, p.header.request_id, ask.wait_for, deadline_after(std::chrono::milliseconds(ask.wait_ms))});
 }
 
 void Controller::Impl::send_engines(PeerId client, std::uint64_t request_id) {
-  Value::List list;
+  wire::EnginesReply reply;
   for (const auto& e : registry.engines()) {
     const WorldRecord* w = registry.world(e.world);
-    list.push_back(Value::dict({{"id", e.id},
-                                {"host", e.host},
-                                {"pid", e.pid},
-                                {"rank", e.rank},
-                                {"world", e.world},
-                                {"world_size", w ? w->size : 0},
-                                {"state", state_name(e.state)},
-                                {"tasks", static_cast<std::int64_t>(e.in_flight.size())},
-                                {"completed", static_cast<std::int64_t>(e.completed)},
-                                {"properties", Value(e.properties)},
-                                {"launcher", w ? w->launcher : std::string()},
-                                {"job_id", w ? w->job_id : std::string()},
-                                {"job_end", w ? w->job_end : std::int64_t{0}},
-                                {"draining", e.draining}}));
+    wire::EngineEntry& entry = reply.engines.emplace_back();
+    entry.id = e.id;
+    entry.host = e.host;
+    entry.pid = e.pid;
+    entry.rank = e.rank;
+    entry.world = e.world;
+    entry.world_size = w ? w->size : 0;
+    entry.state = state_name(e.state);
+    entry.tasks = static_cast<std::int32_t>(e.in_flight.size());
+    entry.completed = static_cast<std::int64_t>(e.completed);
+    entry.properties = to_json_text(Value(e.properties));
+    if (w) {
+      entry.launcher = w->launcher;
+      entry.job_id = w->job_id;
+      entry.job_end = w->job_end;
+    }
+    entry.draining = e.draining;
   }
   wire::Header h;
   h.kind = wire::MsgKind::engines_reply;
   h.request_id = request_id;
-  send_to_client(client, h, Value(std::move(list)));
+  const auto m = wire::make_typed_message(h, reply);
+  to_client(client, m.header_bytes, m.payload);
 }
 
 void Controller::Impl::answer_waiters() {
@@ -146,52 +156,35 @@ Value Controller::Impl::stats_value() const {
        {"balanced_pending", static_cast<std::int64_t>(balanced_pending)}});
 }
 
-Value Controller::Impl::queue_value() {
-  Value::List engines_list;
+wire::QueueReply Controller::Impl::queue_now() {
+  wire::QueueReply q;
   for (const auto& e : registry.engines()) {
-    engines_list.push_back(Value::dict({{"id", e.id},
-                                        {"world", e.world},
-                                        {"state", state_name(e.state)},
-                                        {"queue", static_cast<std::int64_t>(e.in_flight.size())},
-                                        {"completed", static_cast<std::int64_t>(e.completed)},
-                                        {"depth", e.state == EngineState::alive ? depth(e) : 0}}));
+    q.engines.push_back({e.id, e.world, std::string(state_name(e.state)), static_cast<std::int32_t>(e.in_flight.size()),
+                         static_cast<std::int64_t>(e.completed), e.state == EngineState::alive ? depth(e) : 0});
   }
   std::set<const TaskRecord*> waiting;  // each task waits in the list of every unfinished prerequisite
   for (const auto& [prerequisite, list] : dependents)
     for (const TaskRecord* t : list)
       if (t->lb && t->lb->stage == BalancedTask::Stage::waiting) waiting.insert(t);
-  return Value::dict({{"engines", Value(std::move(engines_list))},
-                      {"unassigned", static_cast<std::int64_t>(unassigned)},
-                      {"waiting", static_cast<std::int64_t>(waiting.size())},
-                      {"scheme", std::string(scheme_name(cfg.scheme))},
-                      {"hwm", cfg.hwm},
-                      {"submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
-                      {"completed", static_cast<std::int64_t>(tasks.counts().completed)},
-                      {"failed", static_cast<std::int64_t>(tasks.counts().failed)},
-                      {"retried", static_cast<std::int64_t>(retried)}});
+  q.unassigned = static_cast<std::int64_t>(unassigned);
+  q.waiting = static_cast<std::int64_t>(waiting.size());
+  q.scheme = scheme_name(cfg.scheme);
+  q.hwm = cfg.hwm;
+  q.submitted = static_cast<std::int64_t>(tasks.counts().submitted);
+  q.completed = static_cast<std::int64_t>(tasks.counts().completed);
+  q.failed = static_cast<std::int64_t>(tasks.counts().failed);
+  q.retried = static_cast<std::int64_t>(retried);
+  return q;
 }
-
-namespace {
-
-std::vector<std::string> msg_ids_of(const Value& body) {
-  if (!body.is_dict() || !body.contains("msg_ids") || !body["msg_ids"].is_list())
-    throw_error(errc::malformed, "the request needs a list of msg_ids");
-  std::vector<std::string> ids;
-  for (const auto& v : body["msg_ids"].as_list()) ids.push_back(v.as_string());
-  return ids;
-}
-
-Value list_of(const std::vector<std::string>& ids) { return Value(Value::List(ids.begin(), ids.end())); }
-
-}  // namespace
 
 // result_status / get_result: where each task stands; with `resend`, finished replies are sent
 // again to this client, and pending ones will be when they come.
 void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
-  const Value body = p.body();
-  const auto ids = msg_ids_of(body);
-  const bool resend = body.contains("resend") && body["resend"].as_bool();
-  std::vector<std::string> pending, completed, failed, unknown;
+  const auto ask = wire::read_typed_body<wire::ResultRequest>(p);
+  const auto& ids = ask.msg_ids;
+  const bool resend = ask.resend;
+  wire::ResultReply stand;
+  auto& [pending, completed, failed, unknown] = stand;
   std::vector<TaskRecord*> to_resend;
   for (const auto& id : ids) {
     TaskRecord* t = tasks.find(id);
@@ -208,11 +201,8 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
     (t->failed ? failed : completed).push_back(id);
     if (resend) to_resend.push_back(t);
   }
-  send_to_client(client, reply_to(p.header, wire::MsgKind::result_reply),
-                 Value::dict({{"pending", list_of(pending)},
-                              {"completed", list_of(completed)},
-                              {"failed", list_of(failed)},
-                              {"unknown", list_of(unknown)}}));
+  const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::result_reply), stand);
+  to_client(client, m.header_bytes, m.payload);
   for (std::size_t i = 0; i < to_resend.size(); ++i) {
     TaskRecord& t = *to_resend[i];
     if (t.evicted) {
@@ -239,7 +229,7 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
 // unstarted once it gives them back (the answer waits for that). Nothing is aborted if any id is
 // unknown; if every task had finished, the answer is an error (there was nothing to abort).
 void Controller::Impl::on_abort_request(PeerId client, const wire::Packet& p) {
-  const auto ids = msg_ids_of(p.body());
+  const auto ids = wire::read_typed_body<wire::AbortRequest>(p).msg_ids;
   std::vector<std::string> unknown, finished, running, abortable;
   std::vector<TaskRecord*> on_engines;
   for (const auto& id : ids) {
@@ -317,9 +307,8 @@ void Controller::Impl::settle_abort(const TaskRecord& t, bool aborted) {
 }
 
 void Controller::Impl::answer_abort(const PendingAbort& a) {
-  send_to_client(
-      a.client, a.reply,
-      Value::dict({{"aborted", list_of(a.aborted)}, {"done", list_of(a.done)}, {"running", list_of(a.running)}}));
+  const auto m = wire::make_typed_message(a.reply, wire::AbortReply{a.aborted, a.done, a.running});
+  to_client(a.client, m.header_bytes, m.payload);
 }
 
 }  // namespace crew::controller

@@ -27,7 +27,9 @@
 #include "engine/reply_hold.hpp"
 #include "engine/task_claims.hpp"
 #include "protocol/collective.hpp"
+#include "protocol/registration.hpp"
 #include "protocol/signer.hpp"
+#include "protocol/typed_body.hpp"
 #include "protocol/wire.hpp"
 #include "transport/endpoint.hpp"
 
@@ -87,17 +89,18 @@ std::string random_hex(std::size_t bytes) { return wire::new_key_hex().substr(0,
 
 /// The batch job (or launching process) this world runs in, as its job script exported it:
 /// CREW_LAUNCHER, CREW_JOB_ID and CREW_JOB_END_TIME (Unix seconds).
-std::optional<Value> job_from_environment() {
+wire::JobInfo job_from_environment() {
+  wire::JobInfo job;
   const char* id = std::getenv("CREW_JOB_ID");
-  if (id == nullptr || *id == '\0') return std::nullopt;
-  Value::Dict job{{"id", Value(std::string(id))}};
-  if (const char* l = std::getenv("CREW_LAUNCHER"); l != nullptr) job.emplace("launcher", Value(std::string(l)));
+  if (id == nullptr || *id == '\0') return job;
+  job.id = id;
+  if (const char* l = std::getenv("CREW_LAUNCHER"); l != nullptr) job.launcher = l;
   if (const char* end = std::getenv("CREW_JOB_END_TIME"); end != nullptr && *end != '\0') {
     char* stop = nullptr;
     const long long t = std::strtoll(end, &stop, 10);
-    if (stop != end && *stop == '\0' && t > 0) job.emplace("end_time", Value(static_cast<std::int64_t>(t)));
+    if (stop != end && *stop == '\0' && t > 0) job.end_time = static_cast<std::int64_t>(t);
   }
-  return Value(std::move(job));
+  return job;
 }
 
 /// The connection file: a path, or "-" for rank 0's standard input (a job script that carries it).
@@ -321,16 +324,14 @@ private:
 
     wire::Header h;
     h.kind = wire::MsgKind::register_request;
-    Value::List host_list(hosts.begin(), hosts.end()), pid_list(pids.begin(), pids.end()), property_list;
-    for (const auto& p : properties) property_list.push_back(parse_json(p));
-    Value body = Value::dict({{"size", size_},
-                              {"hosts", Value(std::move(host_list))},
-                              {"pids", Value(std::move(pid_list))},
-                              {"properties", Value(std::move(property_list))},
-                              {"crew_version", version_string}});
-    const auto job = job_from_environment();
-    if (job) body.as_dict()["job"] = *job;
-    (void)socket_->send(wire::make_message(h, body));
+    wire::RegisterRequest world;
+    world.size = size_;
+    world.hosts = hosts;
+    world.pids = pids;
+    world.properties = properties;
+    world.crew_version = version_string;
+    world.job = job_from_environment();
+    (void)socket_->send(wire::make_typed_message(h, world));
 
     const Deadline deadline = deadline_after(options_.register_timeout);
     for (;;) {
@@ -350,13 +351,12 @@ private:
               }
               if (p.header.kind != wire::MsgKind::register_reply) continue;  // nothing else comes before it
               if (p.header.error.failed()) throw_error(p.header.error.code, p.header.error.message);
-              const Value reply = p.body();
+              const auto placed = wire::read_typed_body<wire::RegisterReply>(p);
               reg.emplace();
-              reg->world_id = static_cast<int>(reply["world"].as_int());
-              reg->first_engine = static_cast<int>(reply["first_engine"].as_int());
-              reg->heartbeat_ms = static_cast<int>(reply["heartbeat_ms"].as_int());
-              if (job && job->contains("end_time") && reply.contains("drain_margin_s"))
-                reg->drain_at = (*job)["end_time"].as_int() - reply["drain_margin_s"].as_int();
+              reg->world_id = placed.world;
+              reg->first_engine = placed.first_engine;
+              reg->heartbeat_ms = placed.heartbeat_ms;
+              if (world.job.end_time > 0) reg->drain_at = world.job.end_time - placed.drain_margin_s;
             }
           },
           [&](const wire::Rejection& why) {

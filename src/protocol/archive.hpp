@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstring>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <boost/container/small_vector.hpp>
@@ -39,6 +40,15 @@ public:
     pos_ += size;
   }
   std::size_t remaining() const noexcept { return in_.size() - pos_; }
+  /// The named fields (cereal::make_nvp) being read, outermost first: after a failed read, the
+  /// field where it failed ("job.end_time"), or "" outside any named field.
+  std::string field_path() const {
+    std::string path;
+    for (const char* f : fields_) path += (path.empty() ? "" : ".") + std::string(f);
+    return path;
+  }
+  void enter_field(const char* name) { fields_.push_back(name); }
+  void leave_field() { fields_.pop_back(); }
   std::size_t position() const noexcept { return pos_; }
   void skip(std::size_t size) {
     if (size > remaining())
@@ -56,6 +66,7 @@ public:
 private:
   std::span<const std::byte> in_;
   std::size_t pos_ = 0;
+  std::vector<const char*> fields_;  ///< left as they are when a read throws: where it failed
 };
 
 }  // namespace crew::wire
@@ -70,10 +81,17 @@ template <class T>
 inline std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(crew::wire::Reader& ar, T& t) {
   ar.loadBinary(std::addressof(t), sizeof(t));
 }
-template <class Archive, class T>
-inline CEREAL_ARCHIVE_RESTRICT(crew::wire::Reader, crew::wire::Writer)
-    CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, NameValuePair<T>& t) {
+// A named field is its value alone on the wire; reading one keeps its name for the error that
+// says where a body went wrong (protocol/typed_body.hpp).
+template <class T>
+inline void CEREAL_SAVE_FUNCTION_NAME(crew::wire::Writer& ar, const NameValuePair<T>& t) {
   ar(t.value);
+}
+template <class T>
+inline void CEREAL_LOAD_FUNCTION_NAME(crew::wire::Reader& ar, NameValuePair<T>& t) {
+  ar.enter_field(t.name);
+  ar(t.value);
+  ar.leave_field();
 }
 // Sizes (of strings, vectors, lists) go as LEB128 varints: one byte below 128, where a fixed
 // u64 took eight. Most headers are mostly size prefixes, and a controller keeps every reply.

@@ -2,8 +2,9 @@
 // The header of every crew message, and the kinds of message.
 //
 // A message is a header plus a body Value (with its out-of-band frames). Headers are serialized
-// with cereal (protocol/archive.hpp); request parameters that are not on the hot path travel in
-// the body as a dict, so adding one never changes the header layout.
+// with cereal (protocol/archive.hpp). The bodies of registration and of the hub's queries are
+// cereal structs too (protocol/registration.hpp, protocol/hub_queries.hpp, read by
+// protocol/typed_body.hpp); a task's body is its arguments, a Value.
 
 #include <cstdint>
 #include <span>
@@ -21,14 +22,16 @@
 namespace crew::wire {
 
 /// Protocol identifier, the delimiter frame of every message; bump on incompatible changes.
-inline constexpr std::string_view protocol_id = "crew/2";  ///< crew/1: before typed task kinds
+/// crew/1: before typed task kinds; crew/2: registration, hello and hub query bodies were dicts.
+inline constexpr std::string_view protocol_id = "crew/3";
 
 enum class MsgKind : std::uint8_t {
   // client <-> controller
-  hello = 1,        ///< client -> controller: first contact; reply hello_reply
-  hello_reply,      ///< body: {controller info}
-  engines_request,  ///< body: {wait_for: n, wait_ms: t}: reply when n engines are alive or t passes
-  engines_reply,    ///< body: [ {engine record}, ... ]
+  hello = 1,        ///< client -> controller: first contact (body: wire::NoFields); reply hello_reply
+  hello_reply,      ///< body: wire::HelloReply (protocol/hub_queries.hpp)
+  engines_request,  ///< body: wire::EnginesRequest (protocol/hub_queries.hpp): reply when its
+                    ///< wait_for engines are alive or its wait_ms pass
+  engines_reply,    ///< body: wire::EnginesReply
   direct_task,      ///< client -> controller -> bridge -> rank: a function on exactly its targets;
                     ///< targets + msg_ids + function; body: list of arguments. The controller
                     ///< forwards it as it came when all its targets are in one world, else one per world
@@ -40,20 +43,20 @@ enum class MsgKind : std::uint8_t {
   request_error,     ///< a request the controller could not serve; error set
   balanced_request,  ///< one load-balanced task: msg_ids {id}, targets the engines it may use
                      ///< (empty: any), function; balance set; body: list of arguments
-  queue_request,     ///< reply queue_reply, body: {engines: [...], unassigned, waiting, ...}
+  queue_request,     ///< body: wire::NoFields; reply queue_reply, body: wire::QueueReply
   queue_reply,
-  result_request,  ///< body: {msg_ids: [...], resend: bool}; reply result_reply {pending, ...};
+  result_request,  ///< body: wire::ResultRequest; reply result_reply, body: wire::ResultReply;
                    ///< with resend, the stored replies follow (and pending ones when they come)
   result_reply,
-  abort_request,  ///< body: {msg_ids: [...]}; reply abort_reply {aborted, done, running, unknown}
+  abort_request,  ///< body: wire::AbortRequest; reply abort_reply, body: wire::AbortReply (or error set)
   abort_reply,
   stream_chunk,        ///< client -> controller -> bridge: stream set (offset), msg_ids {the stream's task};
                        ///< one frame of the array's bytes, no body (protocol/stream.hpp)
   collective_request,  ///< a collective over targets + msg_ids: collective set (function names it
                        ///< for messages); body: its arguments. The controller splits it per world
   // bridge (rank 0 of a world) <-> controller
-  register_request = 32,  ///< body: {uuid, size, hosts, pids, version}
-  register_reply,         ///< body: {world, first_engine, heartbeat_ms}; or error set
+  register_request = 32,  ///< body: wire::RegisterRequest (protocol/registration.hpp)
+  register_reply,         ///< body: wire::RegisterReply; or error set and no body
   balanced_task,          ///< controller -> bridge: one load-balanced task for targets {engine};
                           ///< request_id its sequence number on that engine (engine/task_claims.hpp)
   heartbeat,              ///< bridge -> controller, and echoed back

@@ -205,4 +205,21 @@ Buffer body_frame(const Value& v) {
   return frames.front();
 }
 
+wire::RegisterRequest registration(std::vector<std::string> hosts) {
+  wire::RegisterRequest r;
+  r.size = static_cast<std::int32_t>(hosts.size());
+  r.pids.assign(hosts.size(), 0);
+  r.properties.assign(hosts.size(), "{}");
+  r.hosts = std::move(hosts);
+  r.crew_version = "hostile";
+  return r;
+}
+
+std::vector<std::byte> typed_bytes(const wire::RegisterRequest& body) {
+  std::vector<std::byte> bytes;
+  wire::Writer out(bytes);
+  out(body);
+  return bytes;
+}
+
 }  // namespace crew::testing::hostile

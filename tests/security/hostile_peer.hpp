@@ -19,6 +19,9 @@
 #include <zmq.hpp>
 
 #include "crew/client.hpp"
+#include "protocol/hub_queries.hpp"
+#include "protocol/registration.hpp"
+#include "protocol/typed_body.hpp"
 #include "protocol/wire.hpp"
 #include "test_support.hpp"
 #include "transport/zmq_frames.hpp"
@@ -90,6 +93,7 @@ public:
   /// Signs with the profile's key and sends (header bytes and payload frames as given).
   void send_signed(const Buffer& header_bytes, const wire::Payload& payload);
   void send_signed(const wire::Header& h, const Value& body = Value());
+  void send_signed(const wire::Outgoing& m) { send_signed(m.header_bytes, m.payload); }
   /// Sends with an explicit signature frame (a replay or a forgery).
   void send_with_signature(const Buffer& signature, const Buffer& header_bytes, const wire::Payload& payload);
 
@@ -127,5 +131,10 @@ wire::Header collective_header(std::vector<std::int32_t> targets, std::vector<st
 std::string random_bytes(std::mt19937_64& rng, std::size_t n);
 /// The body of a message as its bytes (the first payload frame).
 Buffer body_frame(const Value& v);
+/// A register_request's typed body (protocol/registration.hpp) for a world of `hosts.size()`
+/// ranks, as a bridge sends it.
+wire::RegisterRequest registration(std::vector<std::string> hosts);
+/// The bytes of a typed body.
+std::vector<std::byte> typed_bytes(const wire::RegisterRequest& body);
 
 }  // namespace crew::testing::hostile

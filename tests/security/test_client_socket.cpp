@@ -385,8 +385,6 @@ TEST_SUITE("security.client_socket") {
 
   TEST_CASE("kinds that only engines or the controller send are refused on the client socket") {
     CLIENT_PEER(peer, "wrong-kinds");
-    const Value registration = Value::dict(
-        {{"size", 1}, {"hosts", Value::list({"nowhere"})}, {"pids", Value::list({1})}, {"crew_version", "0"}});
     std::vector<std::pair<wire::Header, Value>> messages;
     auto add = [&](wire::MsgKind kind, Value body = Value()) {
       wire::Header h;
@@ -394,7 +392,7 @@ TEST_SUITE("security.client_socket") {
       h.request_id = messages.size() + 1;
       messages.emplace_back(h, std::move(body));
     };
-    add(wire::MsgKind::register_request, registration);
+    add(wire::MsgKind::register_request);  // (sent below with a typed body)
     add(wire::MsgKind::heartbeat);
     add(wire::MsgKind::goodbye);
     add(wire::MsgKind::shutdown_world);  // must not stop anything
@@ -411,7 +409,11 @@ TEST_SUITE("security.client_socket") {
       messages.emplace_back(reply, Value(666));
     }
     const Counters before = env().counters();
-    for (const auto& [h, body] : messages) peer.send_signed(h, body);
+    for (const auto& [h, body] : messages)
+      if (h.kind == wire::MsgKind::register_request)
+        peer.send_signed(wire::make_typed_message(h, registration({"nowhere"})));
+      else
+        peer.send_signed(h, body);
     const Counters after = peer.barrier();
     check_delta(before, after, {{"dropped_unexpected", static_cast<std::int64_t>(messages.size())}});
     CHECK(after["worlds"] == before["worlds"]);
@@ -423,7 +425,8 @@ TEST_SUITE("security.client_socket") {
     check_still_served(env());
   }
 
-  TEST_CASE("an engines_request with a body that does not decode or has the wrong types is a handler error") {
+  TEST_CASE(
+      "an engines_request with a body that does not decode or does not make sense is a handler error that says why") {
     CLIENT_PEER(peer, "bad-engines-request");
     std::mt19937_64 rng(5);
     wire::Header h;
@@ -432,9 +435,23 @@ TEST_SUITE("security.client_socket") {
     const Counters before = env().counters();
     peer.send_signed(wire::encode_header(h), {Buffer::copy(random_bytes(rng, 32))});
     h.request_id = 2;
-    peer.send_signed(h, Value::dict({{"wait_for", "two"}, {"wait_ms", 10}}));
+    peer.send_signed(h, Value::dict({{"wait_for", "two"}, {"wait_ms", 10}}));  // a dict, as crew/2 sent it
+    h.request_id = 3;
+    peer.send_signed(wire::make_typed_message(h, wire::EnginesRequest{-1, 10}));
+    h.request_id = 4;
+    peer.send_signed(wire::make_typed_message(h, wire::EnginesRequest{1, -10}));
     const Counters after = peer.barrier();
-    check_delta(before, after, {{"handler_errors", 2}});
+    check_delta(before, after, {{"handler_errors", 4}});
+    REQUIRE(peer.inbox.size() == 4);
+    const char* says[] = {"engines_request body", "engines_request body", "field wait_for is -1",
+                          "field wait_ms is -10"};
+    for (std::size_t i = 0; i < 4; ++i) {
+      const auto& p = peer.inbox[i];
+      CHECK(p.header.kind == wire::MsgKind::request_error);
+      CHECK(p.header.request_id == i + 1);
+      CHECK(p.header.error.code == errc::malformed);
+      CHECK_MESSAGE(p.header.error.message.find(says[i]) != std::string::npos, p.header.error.message);
+    }
     check_still_served(env());
   }
 

@@ -90,24 +90,51 @@ TEST_SUITE("security.engine_socket") {
     check_still_served(env());
   }
 
-  TEST_CASE("a register_request with a malformed body is a handler error and registers nothing") {
+  TEST_CASE(
+      "a register_request with a malformed body is a handler error that names what is wrong, and registers nothing") {
     ENGINE_PEER(peer, "bad-registration");
     std::mt19937_64 rng(77);
     const wire::Header reg = of_kind(wire::MsgKind::register_request);
-    const std::vector<Value> bodies{
-        Value::dict({{"size", 0}, {"hosts", Value::list({})}, {"pids", Value::list({})}}),          // size 0
-        Value::dict({{"size", 1}, {"pids", Value::list({1})}}),                                     // hosts missing
-        Value::dict({{"size", 1}, {"hosts", Value::list({"h"})}}),                                  // pids missing
-        Value::dict({{"size", 3}, {"hosts", Value::list({"h"})}, {"pids", Value::list({1})}}),      // size != hosts
-        Value::dict({{"size", -5}, {"hosts", Value::list({})}, {"pids", Value::list({})}}),         // negative size
-        Value::dict({{"size", "one"}, {"hosts", Value::list({"h"})}, {"pids", Value::list({1})}}),  // size not a number
-        Value::dict({{"size", 1}, {"hosts", Value::list({7})}, {"pids", Value::list({1})}}),        // host not a string
-        Value(5),                                                                                   // not a dict
+    const wire::RegisterRequest good = registration({"h", "h"});
+    // Each body, and what the controller's answer must name.
+    std::vector<std::pair<wire::Payload, std::string>> bodies;
+    auto typed = [&](const std::string& why, auto change) {
+      wire::RegisterRequest r = good;
+      change(r);
+      bodies.push_back({{Buffer::adopt(typed_bytes(r))}, why});
     };
+    typed("field size is 0", [](auto& r) { r.size = 0, r.hosts.clear(), r.pids.clear(), r.properties.clear(); });
+    typed("field size is -5", [](auto& r) { r.size = -5; });
+    typed("field hosts has 2 entries for a world of size 3", [](auto& r) { r.size = 3; });
+    typed("field pids has 1 entry", [](auto& r) { r.pids.pop_back(); });
+    typed("field properties has 0 entries", [](auto& r) { r.properties.clear(); });
+    typed("rank 1's properties are [1], not a JSON object", [](auto& r) { r.properties[1] = "[1]"; });
+    typed("rank 0's properties are no JSON", [](auto& r) { r.properties[0] = "{"; });
+    std::vector<std::byte> bytes = typed_bytes(good);
+    bytes.resize(bytes.size() - 3);  // ends inside the job's end_time
+    bodies.push_back({{Buffer::adopt(std::vector<std::byte>(bytes))}, "field job.end_time: message ends early"});
+    bytes.resize(1);  // ends inside the size
+    bodies.push_back({{Buffer::adopt(std::vector<std::byte>(bytes))}, "field size: message ends early"});
+    bytes = typed_bytes(good);
+    bytes.push_back(std::byte{1});
+    bodies.push_back({{Buffer::adopt(std::move(bytes))}, "1 stray byte after its last field"});
+    bodies.push_back({{Buffer::adopt(typed_bytes(good)), Buffer::copy("extra")}, "came in 2 frames"});
+    bodies.push_back({{Buffer::copy("")}, "field size: message ends early"});  // no body
+    bodies.push_back(
+        {{body_frame(Value::dict({{"size", 1}, {"hosts", Value::list({"h"})}, {"pids", Value::list({1})}}))},
+         "register_request body"});                                                      // a dict, as crew/2 sent it
+    bodies.push_back({{Buffer::copy(random_bytes(rng, 40))}, "register_request body"});  // does not decode
     const Counters before = env().counters();
-    for (const auto& b : bodies) peer.send_signed(reg, b);
-    peer.send_signed(wire::encode_header(reg), {Buffer::copy(random_bytes(rng, 40))});  // does not decode
-    const auto errors = static_cast<std::int64_t>(bodies.size() + 1);
+    for (const auto& [payload, why] : bodies) {
+      peer.send_signed(wire::encode_header(reg), payload);
+      const auto answer = peer.recv(10s);
+      REQUIRE(answer.has_value());
+      CHECK(answer->header.kind == wire::MsgKind::register_reply);
+      CHECK(answer->header.error.code == errc::malformed);
+      CHECK_MESSAGE(answer->header.error.message.find(why) != std::string::npos,
+                    answer->header.error.message << " does not say " << why);
+    }
+    const auto errors = static_cast<std::int64_t>(bodies.size());
     // Still unregistered afterwards: its heartbeat is unexpected.
     peer.send_signed(of_kind(wire::MsgKind::heartbeat));
     const Counters after = env().wait_counters([&](const Counters& c) {
@@ -123,15 +150,12 @@ TEST_SUITE("security.engine_socket") {
     ENGINE_PEER(fake, "fake-world");
     CLIENT_PEER(client, "fake-world-victim");
     // A world of one engine that the test speaks for.
-    fake.send_signed(of_kind(wire::MsgKind::register_request), Value::dict({{"size", 1},
-                                                                            {"hosts", Value::list({"fakehost"})},
-                                                                            {"pids", Value::list({0})},
-                                                                            {"crew_version", "hostile"}}));
+    fake.send_signed(wire::make_typed_message(of_kind(wire::MsgKind::register_request), registration({"fakehost"})));
     const auto registered = fake.recv(10s);
     REQUIRE(registered.has_value());
     REQUIRE(registered->header.kind == wire::MsgKind::register_reply);
     REQUIRE_FALSE(registered->header.error.failed());
-    const int fake_engine = static_cast<int>(registered->body()["first_engine"].as_int());
+    const int fake_engine = wire::read_typed_body<wire::RegisterReply>(*registered).first_engine;
     CHECK(fake_engine == 2);
 
     // A genuine reply from world 0, captured by the client that asked for it.

@@ -1,0 +1,153 @@
+#pragma once
+// A client's questions to the hub and their answers, as typed bodies (protocol/typed_body.hpp):
+// hello_reply, engines_request/engines_reply, queue_reply, result_request/result_reply and
+// abort_request/abort_reply. (hello and queue_request carry NoFields; stats_reply is still a dict of
+// counters, one entry per counter, which the tests and `crew` read by name.)
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <cereal/cereal.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "common/internal_api.hpp"
+
+namespace crew::wire {
+
+/// The body of a request that asks nothing beyond its kind (queue_request): no bytes at all.
+struct CREW_INTERNAL_API NoFields {
+  template <class Archive>
+  void serialize(Archive& /*ar*/) {}
+};
+
+/// hello_reply: the controller a client has reached.
+struct CREW_INTERNAL_API HelloReply {
+  std::string crew_version;
+  std::string profile;
+  std::int64_t pid = 0;
+  std::int32_t engines = 0;             ///< alive now
+  std::string session;                  ///< this client's msg ids start with it and a dash: short, and unique
+                                        ///< for the controller's life
+  std::uint64_t max_message_bytes = 0;  ///< the largest request the controller takes
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(crew_version), CEREAL_NVP(profile), CEREAL_NVP(pid), CEREAL_NVP(engines), CEREAL_NVP(session),
+       CEREAL_NVP(max_message_bytes));
+  }
+  std::string problem() const { return session.empty() ? "field session is empty" : std::string(); }
+};
+
+/// engines_request: answer when `wait_for` engines are alive or `wait_ms` passed (0, 0: at once).
+struct CREW_INTERNAL_API EnginesRequest {
+  std::int32_t wait_for = 0;
+  std::int64_t wait_ms = 0;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(wait_for), CEREAL_NVP(wait_ms));
+  }
+  std::string problem() const {
+    if (wait_for < 0) return "field wait_for is " + std::to_string(wait_for) + ": a number of engines is >= 0";
+    if (wait_ms < 0) return "field wait_ms is " + std::to_string(wait_ms) + ": a wait is >= 0 ms";
+    return {};
+  }
+};
+
+/// One engine, as engines_reply lists it (crew::EngineInfo on the client).
+struct CREW_INTERNAL_API EngineEntry {
+  std::int32_t id = -1;
+  std::string host;
+  std::int64_t pid = 0;
+  std::int32_t rank = 0;
+  std::int32_t world = -1;
+  std::int32_t world_size = 0;
+  std::string state;       ///< "alive", "dead" or "stopped"
+  std::int32_t tasks = 0;  ///< in flight
+  std::int64_t completed = 0;
+  std::string properties;  ///< a JSON object
+  std::string launcher;    ///< of its world's job ("" if the world did not say)
+  std::string job_id;
+  std::int64_t job_end = 0;  ///< Unix seconds (0: unknown)
+  bool draining = false;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(id), CEREAL_NVP(host), CEREAL_NVP(pid), CEREAL_NVP(rank), CEREAL_NVP(world), CEREAL_NVP(world_size),
+       CEREAL_NVP(state), CEREAL_NVP(tasks), CEREAL_NVP(completed), CEREAL_NVP(properties), CEREAL_NVP(launcher),
+       CEREAL_NVP(job_id), CEREAL_NVP(job_end), CEREAL_NVP(draining));
+  }
+};
+
+struct CREW_INTERNAL_API EnginesReply {
+  std::vector<EngineEntry> engines;  ///< every engine that ever registered, in id order
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(engines));
+  }
+};
+
+/// queue_reply (crew::QueueStatus on the client).
+struct CREW_INTERNAL_API QueueReply {
+  struct Engine {
+    std::int32_t id = -1;
+    std::int32_t world = -1;
+    std::string state;
+    std::int32_t queue = 0;  ///< tasks in flight on it
+    std::int64_t completed = 0;
+    std::int32_t depth = 0;  ///< balanced tasks it may hold now
+    template <class Archive>
+    void serialize(Archive& ar) {
+      ar(CEREAL_NVP(id), CEREAL_NVP(world), CEREAL_NVP(state), CEREAL_NVP(queue), CEREAL_NVP(completed),
+         CEREAL_NVP(depth));
+    }
+  };
+  std::vector<Engine> engines;
+  std::int64_t unassigned = 0;  ///< balanced tasks ready, waiting for an engine with room
+  std::int64_t waiting = 0;     ///< balanced tasks waiting for their dependencies
+  std::string scheme;
+  std::int32_t hwm = 0;
+  std::int64_t submitted = 0, completed = 0, failed = 0, retried = 0;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(engines), CEREAL_NVP(unassigned), CEREAL_NVP(waiting), CEREAL_NVP(scheme), CEREAL_NVP(hwm),
+       CEREAL_NVP(submitted), CEREAL_NVP(completed), CEREAL_NVP(failed), CEREAL_NVP(retried));
+  }
+};
+
+/// result_request: where these tasks stand; with `resend`, their stored replies follow.
+struct CREW_INTERNAL_API ResultRequest {
+  std::vector<std::string> msg_ids;
+  bool resend = false;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(msg_ids), CEREAL_NVP(resend));
+  }
+};
+
+struct CREW_INTERNAL_API ResultReply {
+  std::vector<std::string> pending, completed, failed, unknown;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(pending), CEREAL_NVP(completed), CEREAL_NVP(failed), CEREAL_NVP(unknown));
+  }
+};
+
+/// abort_request: abort these balanced tasks if they have not started.
+struct CREW_INTERNAL_API AbortRequest {
+  std::vector<std::string> msg_ids;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(msg_ids));
+  }
+};
+
+/// abort_reply (unless its header carries an error).
+struct CREW_INTERNAL_API AbortReply {
+  std::vector<std::string> aborted, done, running;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(aborted), CEREAL_NVP(done), CEREAL_NVP(running));
+  }
+};
+
+}  // namespace crew::wire
