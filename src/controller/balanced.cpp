@@ -290,9 +290,7 @@ void Controller::Impl::dispatch_balanced(TaskRecord& t, EngineRecord& e) {
   task.request_id = bt.seq;
   t.engine_id = e.id;
   t.dispatched_ns = steady_ns();
-  bt.sole = e.in_flight.empty();
-  if (bt.sole) e.front_since_ns = t.dispatched_ns;
-  e.in_flight.push_back(&t);
+  bt.sole = onto_engine(e, &t, t.dispatched_ns);
   e.last_use = ++use_clock;
   bt.stage = BalancedTask::Stage::running;
   to_engines.add(registry.world(e.world)->peer, wire::encode_header(task), bt.payload);

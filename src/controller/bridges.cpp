@@ -100,6 +100,7 @@ void Controller::Impl::on_register(PeerId bridge, const wire::Packet& p) {
     w->launcher = world.job.launcher;
     w->job_id = world.job.id;
     w->job_end = world.job.end_time;
+    rebalance_due = true;
     spdlog::info("world {} registered: {} engine{} ({}-{}) on {}, rank-0 pid {}{}", w->id, w->size,
                  w->size == 1 ? "" : "s", w->first_engine, w->first_engine + w->size - 1, world.hosts.front(),
                  world.pids.front(), w->job_id.empty() ? std::string() : ", " + w->launcher + " job " + w->job_id);
@@ -127,6 +128,7 @@ void Controller::Impl::check_drains() {
 void Controller::Impl::start_drain(WorldRecord& w) {
   if (w.draining) return;
   w.draining = true;
+  rebalance_due = true;
   ++stats.worlds_drained;
   for (int id = w.first_engine; id < w.first_engine + w.size; ++id) registry.engine(id)->draining = true;
   const auto now_s =
@@ -161,6 +163,7 @@ void Controller::Impl::revive_world(WorldRecord& w) {
   w.state = EngineState::alive;
   w.end_reason.clear();
   ++stats.worlds_revived;
+  rebalance_due = true;
   for (int id = w.first_engine; id < w.first_engine + w.size; ++id) registry.engine(id)->state = EngineState::alive;
   answer_waiters();
 }
@@ -170,6 +173,7 @@ void Controller::Impl::end_world(WorldRecord& w, EngineState state, const std::s
   if (w.state != EngineState::alive) return;
   w.state = state;
   w.end_reason = reason;
+  rebalance_due = true;
   w.ended_at = clock::now();
   if (state == EngineState::dead) spdlog::warn("world {} is dead: {}", w.id, reason);
   if (!relays.empty()) fail_relays(w.id, reason);

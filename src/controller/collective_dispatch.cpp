@@ -89,8 +89,7 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p)
   }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     EngineRecord& e = *registry.engine(targets[i]);
-    if (e.in_flight.empty()) e.front_since_ns = steady_ns();
-    e.in_flight.push_back(tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, record)));
+    (void)onto_engine(e, tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, record)), steady_ns());
   }
   std::vector<std::pair<int, wire::Outgoing>> messages;
   for (auto& share : shares) {

@@ -96,12 +96,21 @@ void Controller::Impl::deliver(const TaskRecord& t) {
   for (const auto& other : t.watchers()) to_client(other, t.header_bytes, t.body(), t.signature());
 }
 
+bool Controller::Impl::onto_engine(EngineRecord& e, TaskRecord* t, std::int64_t now_ns) {
+  const bool alone = e.in_flight.empty();
+  if (alone) e.front_since_ns = now_ns;
+  e.in_flight.push_back(t);
+  rebalance_due |= engines_idle;  // an idle engine might take it over
+  return alone;
+}
+
 bool Controller::Impl::off_engine(EngineRecord& e, const TaskRecord* t) {
   auto& q = e.in_flight;
   auto it = !q.empty() && q.front() == t ? q.begin() : std::find(q.begin(), q.end(), t);
   if (it == q.end()) return false;
   if (it == q.begin()) e.front_since_ns = steady_ns();  // the next one starts now
   q.erase(it);
+  rebalance_due |= engines_idle || q.empty();  // it fell idle, or another might take over its next
   return true;
 }
 

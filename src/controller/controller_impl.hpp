@@ -162,6 +162,8 @@ struct Controller::Impl {
   /// Records a task's reply as final and sends it to whoever waits for it.
   void complete(TaskRecord& t, bool failed);
   void deliver(const TaskRecord& t);
+  /// Puts `t` on `e`'s tasks in flight, sent at `now_ns`; true if it queues behind nothing.
+  bool onto_engine(EngineRecord& e, TaskRecord* t, std::int64_t now_ns);
   /// Takes `t` off `e`'s tasks in flight; false if it was not there (answered already).
   bool off_engine(EngineRecord& e, const TaskRecord* t);
   /// off_engine, for a task its engine finished.
@@ -273,6 +275,8 @@ struct Controller::Impl {
   std::unordered_map<const TaskRecord*, std::vector<std::uint64_t>> abort_waits;  ///< task -> tickets
   std::uint64_t next_abort_ticket = 1;
   std::optional<std::int64_t> next_rebalance_ns;  ///< when an engine's task turns long while another idles
+  bool rebalance_due = true;                      ///< something changed that may let an idle engine take over a task
+  bool engines_idle = true;                       ///< the last look found an idle engine (or did not look)
   wire::Header task_header;                       ///< reused for every balanced dispatch
   std::uint64_t use_clock = 0;
   std::uint64_t next_session = 1;  ///< each client's hello gets the next: its msg ids' prefix

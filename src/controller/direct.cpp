@@ -55,8 +55,7 @@ void Controller::Impl::dispatch(PeerId client, const wire::Packet& p) {
                  (w ? w->end_reason : "") + "); this cluster has " + registry.describe_alive());
       continue;
     }
-    if (e->in_flight.empty()) e->front_since_ns = steady_ns();
-    e->in_flight.push_back(tasks.add(msg_id, new_task(client, id, h.submitted_us)));
+    (void)onto_engine(*e, tasks.add(msg_id, new_task(client, id, h.submitted_us)), steady_ns());
     wire::Header& task = per_world[e->world];
     if (task.targets.empty()) {
       task.kind = wire::MsgKind::direct_task;

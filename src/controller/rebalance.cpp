@@ -28,16 +28,23 @@ TaskRecord* last_unstarted(const EngineRecord& victim, const EngineRecord& idle,
 
 }  // namespace
 
+// It looks when something changed that could let an engine take over a task: an engine fell idle
+// or was freed from a steal, worlds came, went or began to drain, a task turns long (the timer);
+// and, while some engine is idle, whenever any engine's tasks change.
 void Controller::Impl::rebalance() {
+  const std::int64_t now = steady_ns();
+  if (!rebalance_due && !(next_rebalance_ns && *next_rebalance_ns <= now)) return;
+  rebalance_due = false;
   next_rebalance_ns.reset();
+  engines_idle = true;  // unknown until looked at
   if (balanced_pending == 0) return;
   std::vector<EngineRecord*> idle;
   for (auto& e : registry.engines())
     if (e.state == EngineState::alive && !e.draining && e.in_flight.empty() && !e.awaiting_steal) idle.push_back(&e);
+  engines_idle = !idle.empty();
   if (idle.empty()) return;
   // Engines whose last task would start later than a trip there and back (and the slack) from
   // now; and when the others' tasks would turn long, making them so.
-  const std::int64_t now = steady_ns();
   std::vector<std::pair<EngineRecord*, double>> busy;
   for (auto& e : registry.engines()) {
     if (e.state != EngineState::alive || e.in_flight.size() < 2) continue;
@@ -104,6 +111,7 @@ void Controller::Impl::end_steal(TaskRecord& t) {
   if (!t.lb || t.lb->steal_for() < 0) return;
   if (EngineRecord* idle = registry.engine(t.lb->steal_for())) idle->awaiting_steal = false;
   t.lb->set_steal_for(-1);
+  rebalance_due = true;
 }
 
 }  // namespace crew::controller
