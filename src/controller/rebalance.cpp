@@ -32,8 +32,9 @@ TaskRecord* last_unstarted(const EngineRecord& victim, const EngineRecord& idle,
 // or was freed from a steal, worlds came, went or began to drain, a task turns long (the timer);
 // and, while some engine is idle, whenever any engine's tasks change.
 void Controller::Impl::rebalance() {
+  if (!rebalance_due && !(next_rebalance_ns && *next_rebalance_ns <= steady_ns()))
+    return;  // the clock only while a timer is set
   const std::int64_t now = steady_ns();
-  if (!rebalance_due && !(next_rebalance_ns && *next_rebalance_ns <= now)) return;
   rebalance_due = false;
   next_rebalance_ns.reset();
   engines_idle = true;  // unknown until looked at
