@@ -231,7 +231,7 @@ std::vector<int> ascending(std::vector<int> targets) {
 AsyncResult DirectView::push(Value::Dict values) const {
   // One large array, engines on this host: each engine copies it from here (engine/single_copy.cpp).
   if (values.size() == 1 && large(values.begin()->second) && core_->engines_can_copy(targets_)) {
-    const detail::Bulk bulk{&values.begin()->second.as_array(), nullptr, true};
+    const detail::Bulk bulk{&values.begin()->second.as_array(), nullptr, wire::Transfer::single_copy};
     return collective("crew.push", {Value(Value::Dict{{values.begin()->first, Value()}})}, false, &bulk);
   }
   if (targets_.size() == 1) return apply_list("push", {Value(std::move(values))});
@@ -246,7 +246,8 @@ AsyncResult DirectView::collective(std::string_view function, Value::List args, 
 AsyncResult DirectView::scatter_value(const std::string& name, Value sequence) const {
   (void)seq::length(sequence, "scatter");  // a clear error here, before anything is sent
   if (large(sequence)) {
-    const detail::Bulk bulk{&sequence.as_array(), nullptr, core_->engines_can_copy(targets_)};
+    const detail::Bulk bulk{&sequence.as_array(), nullptr,
+                            core_->engines_can_copy(targets_) ? wire::Transfer::single_copy : wire::Transfer::streamed};
     return collective("crew.scatter", {Value(name), Value()}, false, &bulk);
   }
   return collective("crew.scatter", {Value(name), std::move(sequence)}, false);

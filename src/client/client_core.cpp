@@ -177,13 +177,13 @@ wire::Outgoing ClientCore::request_for(ResultState& state, std::string_view func
     h.stream.bytes = described->data().size();
     h.stream.dtype = static_cast<std::uint8_t>(described->type());
     h.stream.shape = described->shape();
-    if (bulk->single_copy)
+    if (bulk->copied())
       h.stream.peer = {static_cast<std::uint64_t>(::getpid()),
                        reinterpret_cast<std::uintptr_t>(described->data().data())};
   }
   wire::Outgoing m = wire::make_message(h, Value(std::move(args)));
   check_size(m, h.function, bulk && bulk->send ? h.stream.bytes : 0);
-  if (bulk && bulk->single_copy && bulk->send) state.lent = bulk->send->data();
+  if (bulk && bulk->copied() && bulk->send) state.lent = bulk->send->data();
   if (bulk && bulk->receive) state.landed = std::make_unique<Value>(*bulk->receive);
   return m;
 }
@@ -202,7 +202,7 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
     for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
   }
   send(std::move(m));
-  if (bulk && bulk->send && !bulk->single_copy) {
+  if (bulk && bulk->send && bulk->transfer == wire::Transfer::streamed) {
     // The chunks are views of the caller's array: nothing is copied until ZeroMQ sends them.
     const Buffer& bytes = bulk->send->data();
     const std::size_t chunk = wire::stream_chunk_bytes();

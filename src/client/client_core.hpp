@@ -55,11 +55,13 @@ struct CREW_INTERNAL_API ResultSlot {
   void set_error(wire::ErrorInfo error);
 };
 
-/// A request's array that goes outside its body (protocol/stream.hpp).
+/// A request's array that goes outside its body, and how (wire::Transfer, protocol/collective.hpp).
 struct Bulk {
   const Array* send = nullptr;     ///< scatter, push: the array the engines get
-  const Array* receive = nullptr;  ///< gather: room for the joined array, which the engines write
-  bool single_copy = false;        ///< the engines copy from / into this process (else: chunks)
+  const Array* receive = nullptr;  ///< gather, reduce: room for the result, which the engines write
+  wire::Transfer transfer = wire::Transfer::streamed;  ///< streamed (chunks after the request) or
+                                                       ///< single_copy (the engines copy with this process)
+  bool copied() const noexcept { return transfer == wire::Transfer::single_copy; }
 };
 
 class ClientCore;

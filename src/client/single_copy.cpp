@@ -188,7 +188,7 @@ void ClientCore::collect_into_room(const std::shared_ptr<ResultState>& shapes, c
   if (gather && room) args.emplace_back(std::move(rows));
   if (!gather) args.emplace_back(op);
   try {
-    const Bulk bulk{nullptr, room ? &*room : nullptr, true};
+    const Bulk bulk{nullptr, room ? &*room : nullptr, wire::Transfer::single_copy};
     send(request_for(*call, function, std::move(args), room ? &bulk : nullptr));
   } catch (const Error& e) {  // cannot be sent: the call fails with why
     on_result(failure_for(*call, function, e.code(), e.message()));

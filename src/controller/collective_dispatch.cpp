@@ -46,18 +46,15 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p)
   }
   Value args;
   std::vector<WorldShare> shares;
-  // Bulk data outside the request: scatter's in chunks after it, or (same host) scatter's, push's
-  // and gather's copied by the engines straight from or into the client's memory.
-  const bool streamed = h.stream.active() || h.stream.peer.active();
-  const bool copied = h.stream.peer.active();
-  if (code == errc::none && streamed && op != wire::Collective::scatter &&
-      !(copied && (op == wire::Collective::push || op == wire::Collective::gather || op == wire::Collective::reduce)))
-    code = errc::bad_option,
-    problem = copied ? "only scatter, push, gather and reduce copy their data with the client, not " + h.function
-                     : "only scatter streams its data after the request, not " + h.function;
+  // How the data moves is the client's choice (wire::Transfer); not every op can move it every way.
+  const wire::Transfer how = h.stream.transfer();
+  const bool copied = how == wire::Transfer::single_copy;
+  if (code == errc::none && !wire::allows(op, how))
+    code = errc::bad_option, problem = h.function + " cannot move its data " + std::string(wire::transfer_name(how)) +
+                                       (copied ? " (scatter, push, gather and reduce can)" : " (scatter can)");
   if (code == errc::none) {
     try {
-      if (needs_args(op, worlds) || streamed) args = p.body();
+      if (needs_args(op, worlds) || how != wire::Transfer::in_message) args = p.body();
       shares = split_by_world(op, targets, msg_ids, worlds, args, h.stream);
     } catch (const Error& e) {
       code = e.code(), problem = e.message();

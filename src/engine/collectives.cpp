@@ -341,11 +341,23 @@ std::optional<wire::Outgoing> Collectives::run(wire::Collective op, const wire::
   } catch (const Error&) {
     call.args = Value(Value::List{});
   }
+  // Each op's one plan. How its data moves between the client and the world is the client's
+  // choice, the same on every rank (wire::Transfer); inside the world it moves by MPI from or to
+  // the root, or each rank copies its own part with the client.
+  const wire::Transfer how = task.stream.transfer();
+  if (!wire::allows(op, how)) {  // the controller refuses these: a bug, but no rank may wait for it
+    const Verdict refused{errc::bad_arguments,
+                          std::string(wire::collective_function(op)) + " cannot move its data " +
+                              std::string(wire::transfer_name(how)),
+                          {}};
+    if (!wire::answers_once_per_world(op)) return collective::own_reply(call, refused);
+    return call.root() ? std::optional(collective::world_reply(call, refused)) : std::nullopt;
+  }
   switch (op) {
-  case wire::Collective::scatter: return scatter(call);
-  case wire::Collective::gather: return gather(call);
-  case wire::Collective::push: return push(call);
-  case wire::Collective::reduce: return reduce(call);
+  case wire::Collective::scatter: return how == wire::Transfer::in_message ? scatter(call) : scatter_from_client(call);
+  case wire::Collective::gather: return gather(call);  // its verdict picks MPI, a stream back or single copy
+  case wire::Collective::push: return how == wire::Transfer::single_copy ? push_single_copy(call) : push(call);
+  case wire::Collective::reduce: return reduce(call);  // by MPI; then, single copy: the root writes the result
   case wire::Collective::save_h5: return save_h5(call);
   case wire::Collective::load_h5: return load_h5(call);
   case wire::Collective::none: break;
@@ -355,7 +367,6 @@ std::optional<wire::Outgoing> Collectives::run(wire::Collective op, const wire::
 
 // scatter(name, data, counts): the root splits its world's part along the first axis.
 std::optional<wire::Outgoing> Collectives::scatter(Call& call) {
-  if (call.task->stream.active()) return scatter_streamed(call);
   Verdict v;
   std::vector<std::byte> list_blobs;  // root, lists: every participant's encoded sub-list
   const Value& args = call.args;
@@ -467,7 +478,7 @@ std::optional<wire::Outgoing> Collectives::gather(Call& call) {
       const std::uint64_t total = std::accumulate(bytes.begin(), bytes.end(), std::uint64_t{0});
       // One world's array of more than a chunk goes back as a stream (engine/stream_gather.cpp).
       const bool streams = !lists && call.task->stream.reply_may_stream && sink_ && total > wire::stream_chunk_bytes();
-      const bool single_copy = call.task->stream.peer.active();
+      const bool single_copy = call.task->stream.transfer() == wire::Transfer::single_copy;
       if (single_copy && lists) {
         v = {errc::mismatch, "'" + name + "' is a list, not an array, and cannot be copied into the client's", {}};
       } else {
@@ -510,7 +521,6 @@ std::optional<wire::Outgoing> Collectives::gather(Call& call) {
 
 // push({name: value, ...}): one broadcast inside the world.
 std::optional<wire::Outgoing> Collectives::push(Call& call) {
-  if (call.task->stream.peer.active()) return push_single_copy(call);
   Verdict v;
   std::vector<std::byte> blob;
   if (call.root()) {
@@ -617,7 +627,7 @@ std::optional<wire::Outgoing> Collectives::reduce(Call& call) {
   auto out = collective::allocate(call.root() ? static_cast<std::size_t>(n * dtype_size(type)) : 0);
   mpi_bulk::reduce(call.comm, 0, mine.data(), out.data, n, type, o);
   if (!call.root()) return std::nullopt;
-  if (call.task->stream.peer.active()) {  // into the client's memory (engine/single_copy.cpp)
+  if (call.task->stream.transfer() == wire::Transfer::single_copy) {  // into the client's memory
     const wire::StreamSpec& room = call.task->stream;
     if (scalar || room.dtype != static_cast<std::uint8_t>(type) || room.shape != shape)
       return collective::world_reply(

@@ -65,8 +65,9 @@ public:
 
 private:
   std::optional<wire::Outgoing> scatter(Call& call);
-  // engine/stream_scatter.cpp: a scatter whose array follows in chunks
-  std::optional<wire::Outgoing> scatter_streamed(Call& call);
+  // engine/stream_scatter.cpp: a scatter whose array is not in the message: it follows in chunks
+  // (streamed), or each rank copies its own part from the client (single_copy)
+  std::optional<wire::Outgoing> scatter_from_client(Call& call);
   std::string feed_stream(const Call& call, const std::vector<std::uint64_t>& bytes, std::byte* own);
   void discard_stream(const std::string& stream, std::uint64_t total);
   /// The next chunk of `stream`: kept from before, or from the source (chunks of other streams

@@ -137,7 +137,7 @@ void Collectives::end_stream(const std::string& stream) {
 }
 
 // scatter(name, null[, counts]) with the array described in the task's stream spec.
-std::optional<wire::Outgoing> Collectives::scatter_streamed(Call& call) {
+std::optional<wire::Outgoing> Collectives::scatter_from_client(Call& call) {
   const wire::StreamSpec& spec = call.task->stream;
   const Value& args = call.args;
   Verdict v;
@@ -179,7 +179,7 @@ std::optional<wire::Outgoing> Collectives::scatter_streamed(Call& call) {
   const std::uint64_t mine = bytes[static_cast<std::size_t>(call.me)];
   auto recv = collective::allocate(static_cast<std::size_t>(mine));
   Verdict arrived;
-  if (spec.peer.active()) {  // each rank copies its own part from the client (engine/single_copy.cpp)
+  if (spec.transfer() == wire::Transfer::single_copy) {  // each rank copies its own part (engine/single_copy.cpp)
     arrived = collective::copy_from_peer(call, bytes, recv.data);
   } else {
     if (call.root()) {

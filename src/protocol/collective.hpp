@@ -32,4 +32,40 @@ constexpr bool carries_data(Collective c) noexcept { return c == Collective::sca
 /// save_h5: worlds take turns (one file, written by one MPI job at a time).
 constexpr bool worlds_take_turns(Collective c) noexcept { return c == Collective::save_h5; }
 
+/// How a collective's bulk data moves between the client and a world. Inside the world it always
+/// moves by MPI (scatterv, gatherv, bcast, reduce) from or to rank 0, or, for single_copy, each
+/// rank moves its own part. The client picks one per request (client/client.cpp: large arrays go
+/// outside the message, copied when the engines share its host); the request says which in its
+/// stream (StreamSpec::transfer, protocol/header.hpp); the controller refuses what the op cannot
+/// do (allows, below); every rank then runs the op's plan for it (engine/collectives.cpp: run).
+enum class Transfer : unsigned char {
+  in_message,   ///< the data is in the request (scatter, push) or in the reply (gather, reduce);
+                ///< a one-world gather's large result may still stream back in chunks (rank 0's
+                ///< choice, when the controller allows it: StreamSpec::reply_may_stream)
+  streamed,     ///< the data follows the request in stream_chunk messages (scatter)
+  single_copy,  ///< the engines copy from or into the client's memory on their host
+};
+
+/// Whether `op` can move its data by `t`.
+constexpr bool allows(Collective op, Transfer t) noexcept {
+  switch (t) {
+  case Transfer::in_message: return true;
+  case Transfer::streamed: return op == Collective::scatter;
+  case Transfer::single_copy:
+    return op == Collective::scatter || op == Collective::push || op == Collective::gather ||
+           op == Collective::reduce;
+  }
+  return false;
+}
+
+/// "streamed", for messages.
+constexpr std::string_view transfer_name(Transfer t) noexcept {
+  switch (t) {
+  case Transfer::in_message: return "in the message";
+  case Transfer::streamed: return "streamed";
+  case Transfer::single_copy: return "copied with the client";
+  }
+  return "?";
+}
+
 }  // namespace crew::wire

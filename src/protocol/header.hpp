@@ -36,9 +36,10 @@ enum class MsgKind : std::uint8_t {
                     ///< targets + msg_ids + function; body: list of arguments. The controller
                     ///< forwards it as it came when all its targets are in one world, else one per world
   apply_reply,      ///< one per (task, engine): engine_id, status, times, out/err; body: result
-  stats_request,    ///< reply stats_reply, body: {counter: n}
-  stats_reply,
-  shutdown_request,  ///< body: {engines: bool}; the controller stops its worlds and exits
+  stats_request,    ///< no body; reply stats_reply
+  stats_reply,      ///< body: a dict {counter: n} (protocol/hub_queries.hpp says why a dict)
+  shutdown_request,  ///< no body; the controller stops its worlds, answers shutdown_reply once they
+                     ///< are gone, and exits
   shutdown_reply,
   request_error,     ///< a request the controller could not serve; error set
   balanced_request,  ///< one load-balanced task: msg_ids {id}, targets the engines it may use
@@ -105,6 +106,10 @@ struct CREW_INTERNAL_API StreamSpec {
   PeerMemory peer;                ///< set: no chunks; the engines copy the array from / to there
   bool active() const noexcept { return bytes != 0; }
   bool chunked() const noexcept { return bytes != 0 && !peer.active(); }  ///< stream_chunk messages carry it
+  /// How a collective's data moves (protocol/collective.hpp): what the client chose.
+  Transfer transfer() const noexcept {
+    return peer.active() ? Transfer::single_copy : bytes != 0 ? Transfer::streamed : Transfer::in_message;
+  }
 };
 
 /// Why a task failed (code == errc::none when it did not).

@@ -1,8 +1,10 @@
 #pragma once
 // A client's questions to the hub and their answers, as typed bodies (protocol/typed_body.hpp):
 // hello_reply, engines_request/engines_reply, queue_reply, result_request/result_reply and
-// abort_request/abort_reply. (hello and queue_request carry NoFields; stats_reply is still a dict of
-// counters, one entry per counter, which the tests and `crew` read by name.)
+// abort_request/abort_reply. (hello and queue_request carry NoFields.) stats_reply stays a dict
+// {counter: n} on purpose: it is what Client::controller_stats() and `crew cluster status` show,
+// the set of counters grows with the controller, and readers (the hostile-peer tests among them)
+// take every counter by its name, so a new counter needs no change on the reading side.
 
 #include <cstdint>
 #include <string>

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -204,6 +205,37 @@ TEST_SUITE("security.client_socket") {
     CHECK(replies[0].header.error.code == errc::aborted);
     CHECK(replies[0].header.error.message.find("copying the array into the client failed on engine 1") !=
           std::string::npos);
+    check_still_served(env());
+  }
+
+  TEST_CASE("a collective that cannot move its data the way its request says is refused before any engine sees it") {
+    // Only scatter streams its data after the request; save_h5 and load_h5 copy nothing with the
+    // client (wire::allows). The controller answers each target at once, naming the op and the
+    // way, and no engine is asked (the world serves on).
+    CLIENT_PEER(peer, "wrong-transfer");
+    wire::Header push = collective_header({0, 1}, {"wrongway-p0", "wrongway-p1"}, wire::Collective::push);
+    push.stream.bytes = 512;
+    push.stream.dtype = static_cast<std::uint8_t>(dtype::float64);
+    push.stream.shape = {64};
+    peer.send_signed(push, Value::list({Value::dict({{"wrongway", Value()}})}));
+    wire::Header load = collective_header({0, 1}, {"wrongway-l0", "wrongway-l1"}, wire::Collective::load_h5);
+    load.stream.bytes = 512;
+    load.stream.peer = {static_cast<std::uint64_t>(::getpid()), 4096};
+    peer.send_signed(load, Value::list({"f.h5", "/x", "wrongway"}));
+    const std::map<std::string, std::string> expected{
+        {"wrongway-p0", "crew.push cannot move its data streamed (scatter can)"},
+        {"wrongway-p1", "crew.push cannot move its data streamed (scatter can)"},
+        {"wrongway-l0", "crew.load_h5 cannot move its data copied with the client (scatter, push, gather and reduce can)"},
+        {"wrongway-l1", "crew.load_h5 cannot move its data copied with the client (scatter, push, gather and reduce can)"}};
+    for (const auto& [id, message] : expected) {
+      CAPTURE(id);
+      const auto replies = peer.replies_for(id, 1, std::chrono::seconds(30));
+      REQUIRE(replies.size() == 1);
+      CHECK(replies[0].header.error.code == errc::bad_option);
+      CHECK(replies[0].header.error.message.find(message) != std::string::npos);
+      CHECK(replies[0].header.error.message.find("nothing was sent to any engine") != std::string::npos);
+    }
+    check_nobody_holds("wrongway");
     check_still_served(env());
   }
 
