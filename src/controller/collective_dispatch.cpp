@@ -146,11 +146,20 @@ void Controller::Impl::route_chunk(PeerId client, const wire::Packet& p) {
                  data.size(), route.forwarded, route.total);
     return;
   }
-  for (const auto& part : route.parts) {
-    const std::uint64_t from = std::max(begin, part.begin), to = std::min(end, part.end);
-    if (from < to)
-      send_to_world(part.world, wire::make_chunk(part.key, part.end - part.begin, from - part.begin,
-                                                 data.slice(from - begin, to - from)));
+  // One world that takes the whole stream under the request's own id: the chunk goes on as it
+  // came, with the client's signature (a 4 MiB chunk is not signed again: ~2.4 ms of HMAC here).
+  const bool as_it_came = route.parts.size() == 1 && route.parts.front().begin == 0 &&
+                          route.parts.front().end == route.total && route.parts.front().key == it->first &&
+                          h.stream.bytes == route.total && !p.signature.empty();
+  if (as_it_came) {
+    send_to_world(route.parts.front().world, wire::Outgoing{p.header_bytes, p.payload}, p.signature);
+  } else {
+    for (const auto& part : route.parts) {
+      const std::uint64_t from = std::max(begin, part.begin), to = std::min(end, part.end);
+      if (from < to)
+        send_to_world(part.world, wire::make_chunk(part.key, part.end - part.begin, from - part.begin,
+                                                   data.slice(from - begin, to - from)));
+    }
   }
   route.forwarded = end;
   stats.stream_bytes += data.size();
@@ -201,10 +210,10 @@ void Controller::Impl::fail_relays(int world_id, const std::string& reason) {
   }
 }
 
-void Controller::Impl::send_to_world(int world_id, const wire::Outgoing& m) {
+void Controller::Impl::send_to_world(int world_id, const wire::Outgoing& m, const Buffer& signature) {
   const WorldRecord* w = registry.world(world_id);
   if (w == nullptr || w->state != EngineState::alive) return;
-  to_bridge(w->peer, m);
+  to_bridge(w->peer, m, signature);
 }
 
 /// A world's answer (or its end) for a gather / reduce.

@@ -328,8 +328,8 @@ void Controller::Impl::to_client(PeerId client, const Buffer& header_bytes, std:
   to_clients.add(client, header_bytes, payload, signature);
 }
 
-void Controller::Impl::to_bridge(PeerId bridge, const wire::Outgoing& m) {
-  to_engines.add(bridge, m.header_bytes, m.payload);
+void Controller::Impl::to_bridge(PeerId bridge, const wire::Outgoing& m, const Buffer& signature) {
+  to_engines.add(bridge, m.header_bytes, m.payload, signature);
 }
 
 wire::Header Controller::Impl::reply_to(const wire::Header& request, wire::MsgKind kind) {

@@ -131,7 +131,7 @@ struct Controller::Impl {
   void send_to_client(PeerId client, const wire::Header& h, const Value& body = Value());
   void to_client(PeerId client, const Buffer& header_bytes, std::span<const Buffer> payload,
                  const Buffer& signature = {});
-  void to_bridge(PeerId bridge, const wire::Outgoing& m);
+  void to_bridge(PeerId bridge, const wire::Outgoing& m, const Buffer& signature = {});
   static wire::Header reply_to(const wire::Header& request, wire::MsgKind kind);
   void begin_stop();
   void finish_stop(bool timed_out);
@@ -172,7 +172,8 @@ struct Controller::Impl {
 
   // ---- collective_dispatch.cpp
   void dispatch_collective(PeerId client, const wire::Packet& p);
-  void send_to_world(int world_id, const wire::Outgoing& m);
+  /// `signature`: m came signed with it and goes on unchanged (not signed again).
+  void send_to_world(int world_id, const wire::Outgoing& m, const Buffer& signature = {});
   /// A chunk of a streamed scatter: on to the worlds its bytes belong to, as it came.
   void route_chunk(PeerId client, const wire::Packet& p);
   /// A chunk of a gather's streamed answer: on to the client.
