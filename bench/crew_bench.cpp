@@ -256,6 +256,7 @@ struct Bench {
   crew::Client& rc;
   const Emitter& out;
   std::chrono::milliseconds timeout;
+  std::set<int> rank0_engines;  ///< engines that are their world's rank 0 (the bridge's process)
 
   // K submissions (`submit` makes one call; each call has `per_call` results), then rc.wait();
   // returns elapsed seconds. Checks every result's status and a sample of the values (like the
@@ -454,23 +455,42 @@ struct Bench {
     }
     std::vector<double> lat;
     lat.reserve(static_cast<std::size_t>(calls));
+    // Where each call's time went, from its metadata (one host: one clock): out = client submit
+    // to engine start, run = on the engine, back = engine end to the client having the reply;
+    // and the whole call split by whether its engine is its world's rank 0 (no MPI hop) or not.
+    struct Hops {
+      std::vector<double> out, run, back, rank0, ranks;
+    } hops;
     for (int r = 0; r < opt.reps; ++r) {
       const int rep = opt.first_rep + r;
       json extra{{"rep", rep}, {"calls", calls}};
       for (auto& [k, v] : about.items()) extra[k] = v;
       lat.clear();
+      hops = {};
       try {
         const auto t_start = Clock::now();
         for (int i = 0; i < calls; ++i) {
           const auto t0 = Clock::now();
-          const crew::Value v = submit().get(timeout);
+          const crew::AsyncResult ar = submit();
+          const crew::Value v = ar.get(timeout);
           lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+          const crew::ResultMetadata m = ar.metadata(0);
+          const auto us = [](auto d) { return std::chrono::duration<double, std::micro>(d).count(); };
+          hops.out.push_back(us(m.started - m.submitted));
+          hops.run.push_back(us(m.completed - m.started));
+          hops.back.push_back(us(m.received - m.completed));
+          (rank0_engines.contains(m.engine_id) ? hops.rank0 : hops.ranks).push_back(lat.back());
           if (i == 0 && !is_noop_result(v) && !(v.is_list() && v.size() > 0 && is_noop_result(v[std::size_t{0}])))
             throw std::runtime_error("echo() returned " + crew::to_json_text(v));
         }
         extra["seconds"] = round_to(std::chrono::duration<double>(Clock::now() - t_start).count(), 6);
         out.emit(name + "_median", median(lat), "us", extra);
         out.emit(name + "_p99", percentile(lat, 99), "us", extra);
+        out.emit(name + "_out_median", median(hops.out), "us", extra);
+        out.emit(name + "_run_median", median(hops.run), "us", extra);
+        out.emit(name + "_back_median", median(hops.back), "us", extra);
+        if (!hops.rank0.empty()) out.emit(name + "_rank0_median", median(hops.rank0), "us", extra);
+        if (!hops.ranks.empty()) out.emit(name + "_other_ranks_median", median(hops.ranks), "us", extra);
       } catch (const std::exception& e) {
         std::cerr << "crew-bench: " << name << " rep " << rep << " failed after " << lat.size()
                   << " calls: " << e.what() << std::endl;
@@ -548,7 +568,9 @@ int main(int argc, char** argv) {
       std::cerr << "crew-bench: warning: --engines " << opt.engines << " but the controller reports " << n
                 << " alive engines; reporting engines=" << opt.engines << " and using all " << n << std::endl;
     const Emitter out(opt.engines > 0 ? opt.engines : n);
-    const Bench b{opt, rc, out, std::chrono::milliseconds(static_cast<long>(opt.timeout_s * 1000))};
+    Bench b{opt, rc, out, std::chrono::milliseconds(static_cast<long>(opt.timeout_s * 1000)), {}};
+    for (const crew::EngineInfo& e : rc.engines())
+      if (e.rank == 0) b.rank0_engines.insert(e.id);
 
     // Which engine is "last", and where it lives.
     const int last = ids.back();
