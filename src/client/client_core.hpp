@@ -57,8 +57,8 @@ struct CREW_INTERNAL_API ResultSlot {
 
 /// A request's array that goes outside its body, and how (wire::Transfer, protocol/collective.hpp).
 struct Bulk {
-  const Array* send = nullptr;     ///< scatter, push: the array the engines get
-  const Array* receive = nullptr;  ///< gather, reduce: room for the result, which the engines write
+  const Array* send = nullptr;                         ///< scatter, push: the array the engines get
+  const Array* receive = nullptr;                      ///< gather, reduce: room for the result, which the engines write
   wire::Transfer transfer = wire::Transfer::streamed;  ///< streamed (chunks after the request) or
                                                        ///< single_copy (the engines copy with this process)
   bool copied() const noexcept { return transfer == wire::Transfer::single_copy; }

@@ -52,8 +52,7 @@ constexpr bool allows(Collective op, Transfer t) noexcept {
   case Transfer::in_message: return true;
   case Transfer::streamed: return op == Collective::scatter;
   case Transfer::single_copy:
-    return op == Collective::scatter || op == Collective::push || op == Collective::gather ||
-           op == Collective::reduce;
+    return op == Collective::scatter || op == Collective::push || op == Collective::gather || op == Collective::reduce;
   }
   return false;
 }

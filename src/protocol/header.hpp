@@ -27,17 +27,17 @@ inline constexpr std::string_view protocol_id = "crew/3";
 
 enum class MsgKind : std::uint8_t {
   // client <-> controller
-  hello = 1,        ///< client -> controller: first contact (body: wire::NoFields); reply hello_reply
-  hello_reply,      ///< body: wire::HelloReply (protocol/hub_queries.hpp)
-  engines_request,  ///< body: wire::EnginesRequest (protocol/hub_queries.hpp): reply when its
-                    ///< wait_for engines are alive or its wait_ms pass
-  engines_reply,    ///< body: wire::EnginesReply
-  direct_task,      ///< client -> controller -> bridge -> rank: a function on exactly its targets;
-                    ///< targets + msg_ids + function; body: list of arguments. The controller
-                    ///< forwards it as it came when all its targets are in one world, else one per world
-  apply_reply,      ///< one per (task, engine): engine_id, status, times, out/err; body: result
-  stats_request,    ///< no body; reply stats_reply
-  stats_reply,      ///< body: a dict {counter: n} (protocol/hub_queries.hpp says why a dict)
+  hello = 1,         ///< client -> controller: first contact (body: wire::NoFields); reply hello_reply
+  hello_reply,       ///< body: wire::HelloReply (protocol/hub_queries.hpp)
+  engines_request,   ///< body: wire::EnginesRequest (protocol/hub_queries.hpp): reply when its
+                     ///< wait_for engines are alive or its wait_ms pass
+  engines_reply,     ///< body: wire::EnginesReply
+  direct_task,       ///< client -> controller -> bridge -> rank: a function on exactly its targets;
+                     ///< targets + msg_ids + function; body: list of arguments. The controller
+                     ///< forwards it as it came when all its targets are in one world, else one per world
+  apply_reply,       ///< one per (task, engine): engine_id, status, times, out/err; body: result
+  stats_request,     ///< no body; reply stats_reply
+  stats_reply,       ///< body: a dict {counter: n} (protocol/hub_queries.hpp says why a dict)
   shutdown_request,  ///< no body; the controller stops its worlds, answers shutdown_reply once they
                      ///< are gone, and exits
   shutdown_reply,

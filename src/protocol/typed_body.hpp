@@ -19,15 +19,21 @@
 
 namespace crew::wire {
 
-/// A message whose body is `body`'s bytes.
+/// The bytes of a typed body: what its one body frame holds.
 template <class Body>
-Outgoing make_typed_message(const Header& h, const Body& body) {
+std::vector<std::byte> typed_bytes(const Body& body) {
   std::vector<std::byte> bytes;
   Writer out(bytes);
   out(body);
+  return bytes;
+}
+
+/// A message whose body is `body`'s bytes.
+template <class Body>
+Outgoing make_typed_message(const Header& h, const Body& body) {
   Outgoing m;
   m.header_bytes = encode_header(h);
-  m.payload.push_back(Buffer::adopt(std::move(bytes)));
+  m.payload.push_back(Buffer::adopt(typed_bytes(body)));
   return m;
 }
 

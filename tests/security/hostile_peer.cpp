@@ -215,11 +215,4 @@ wire::RegisterRequest registration(std::vector<std::string> hosts) {
   return r;
 }
 
-std::vector<std::byte> typed_bytes(const wire::RegisterRequest& body) {
-  std::vector<std::byte> bytes;
-  wire::Writer out(bytes);
-  out(body);
-  return bytes;
-}
-
 }  // namespace crew::testing::hostile

@@ -134,7 +134,5 @@ Buffer body_frame(const Value& v);
 /// A register_request's typed body (protocol/registration.hpp) for a world of `hosts.size()`
 /// ranks, as a bridge sends it.
 wire::RegisterRequest registration(std::vector<std::string> hosts);
-/// The bytes of a typed body.
-std::vector<std::byte> typed_bytes(const wire::RegisterRequest& body);
 
 }  // namespace crew::testing::hostile

@@ -225,8 +225,10 @@ TEST_SUITE("security.client_socket") {
     const std::map<std::string, std::string> expected{
         {"wrongway-p0", "crew.push cannot move its data streamed (scatter can)"},
         {"wrongway-p1", "crew.push cannot move its data streamed (scatter can)"},
-        {"wrongway-l0", "crew.load_h5 cannot move its data copied with the client (scatter, push, gather and reduce can)"},
-        {"wrongway-l1", "crew.load_h5 cannot move its data copied with the client (scatter, push, gather and reduce can)"}};
+        {"wrongway-l0",
+         "crew.load_h5 cannot move its data copied with the client (scatter, push, gather and reduce can)"},
+        {"wrongway-l1",
+         "crew.load_h5 cannot move its data copied with the client (scatter, push, gather and reduce can)"}};
     for (const auto& [id, message] : expected) {
       CAPTURE(id);
       const auto replies = peer.replies_for(id, 1, std::chrono::seconds(30));

@@ -101,7 +101,7 @@ TEST_SUITE("security.engine_socket") {
     auto typed = [&](const std::string& why, auto change) {
       wire::RegisterRequest r = good;
       change(r);
-      bodies.push_back({{Buffer::adopt(typed_bytes(r))}, why});
+      bodies.push_back({{Buffer::adopt(wire::typed_bytes(r))}, why});
     };
     typed("field size is 0", [](auto& r) { r.size = 0, r.hosts.clear(), r.pids.clear(), r.properties.clear(); });
     typed("field size is -5", [](auto& r) { r.size = -5; });
@@ -110,15 +110,15 @@ TEST_SUITE("security.engine_socket") {
     typed("field properties has 0 entries", [](auto& r) { r.properties.clear(); });
     typed("rank 1's properties are [1], not a JSON object", [](auto& r) { r.properties[1] = "[1]"; });
     typed("rank 0's properties are no JSON", [](auto& r) { r.properties[0] = "{"; });
-    std::vector<std::byte> bytes = typed_bytes(good);
+    std::vector<std::byte> bytes = wire::typed_bytes(good);
     bytes.resize(bytes.size() - 3);  // ends inside the job's end_time
     bodies.push_back({{Buffer::adopt(std::vector<std::byte>(bytes))}, "field job.end_time: message ends early"});
     bytes.resize(1);  // ends inside the size
     bodies.push_back({{Buffer::adopt(std::vector<std::byte>(bytes))}, "field size: message ends early"});
-    bytes = typed_bytes(good);
+    bytes = wire::typed_bytes(good);
     bytes.push_back(std::byte{1});
     bodies.push_back({{Buffer::adopt(std::move(bytes))}, "1 stray byte after its last field"});
-    bodies.push_back({{Buffer::adopt(typed_bytes(good)), Buffer::copy("extra")}, "came in 2 frames"});
+    bodies.push_back({{Buffer::adopt(wire::typed_bytes(good)), Buffer::copy("extra")}, "came in 2 frames"});
     bodies.push_back({{Buffer::copy("")}, "field size: message ends early"});  // no body
     bodies.push_back(
         {{body_frame(Value::dict({{"size", 1}, {"hosts", Value::list({"h"})}, {"pids", Value::list({1})}}))},

@@ -40,13 +40,6 @@ wire::Packet packet(wire::MsgKind kind, wire::Payload payload) {
   return p;
 }
 
-std::vector<std::byte> bytes_of(const wire::RegisterRequest& r) {
-  std::vector<std::byte> out;
-  wire::Writer w(out);
-  w(r);
-  return out;
-}
-
 /// The message of the malformed error that reading `p` as a RegisterRequest throws.
 std::string refusal(const wire::Packet& p) {
   try {
@@ -87,7 +80,7 @@ TEST_SUITE("protocol.registration") {
   }
 
   TEST_CASE("a body cut short names the field it ends in, at every length") {
-    const std::vector<std::byte> whole = bytes_of(two_ranks());
+    const std::vector<std::byte> whole = wire::typed_bytes(two_ranks());
     for (std::size_t n = 0; n < whole.size(); ++n) {
       const std::string why = refusal(packet(wire::MsgKind::register_request, {Buffer::copy(whole.data(), n)}));
       CHECK_MESSAGE(why.find("[crew.protocol.malformed] register_request body, field ") == 0, why);
@@ -100,11 +93,12 @@ TEST_SUITE("protocol.registration") {
   }
 
   TEST_CASE("stray bytes, a second frame and a dict body are refused") {
-    std::vector<std::byte> longer = bytes_of(two_ranks());
+    std::vector<std::byte> longer = wire::typed_bytes(two_ranks());
     longer.push_back(std::byte{0});
     CHECK(refusal(packet(wire::MsgKind::register_request, {Buffer::adopt(std::move(longer))}))
               .find("1 stray byte after its last field") != std::string::npos);
-    CHECK(refusal(packet(wire::MsgKind::register_request, {Buffer::adopt(bytes_of(two_ranks())), Buffer::copy("x")}))
+    CHECK(refusal(packet(wire::MsgKind::register_request,
+                         {Buffer::adopt(wire::typed_bytes(two_ranks())), Buffer::copy("x")}))
               .find("came in 2 frames") != std::string::npos);
     wire::Payload dict;
     wire::encode_value(Value::dict({{"size", 1}, {"hosts", Value::list({"h"})}}), dict);
@@ -116,7 +110,7 @@ TEST_SUITE("protocol.registration") {
     auto with = [](auto change) {
       wire::RegisterRequest r = two_ranks();
       change(r);
-      return refusal(packet(wire::MsgKind::register_request, {Buffer::adopt(bytes_of(r))}));
+      return refusal(packet(wire::MsgKind::register_request, {Buffer::adopt(wire::typed_bytes(r))}));
     };
     CHECK(with([](auto& r) { r.size = 0; }).find("field size is 0: a world has at least one rank") !=
           std::string::npos);
