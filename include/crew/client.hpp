@@ -69,6 +69,34 @@ struct ResultStatus {
   std::vector<std::string> unknown;  ///< the controller has no record of them
 };
 
+/// One task as the controller's history lists it (Client::history).
+struct TaskSummary {
+  std::string msg_id;
+  std::string function;
+  int engine_id = -1;                               ///< where it ran or runs (-1: no engine yet, or never one)
+  std::string status;                               ///< "pending", "ok" or "failed"
+  std::string error;                                ///< failed: the error's type, e.g. "crew.remote.aborted"
+  std::chrono::system_clock::time_point submitted;  ///< client clock
+  std::chrono::system_clock::time_point started;    ///< engine clock; the epoch if not yet
+  std::chrono::system_clock::time_point completed;  ///< engine clock; the epoch if not yet
+};
+
+/// Which tasks Client::history lists: each field set narrows it; the default lists them all.
+struct HistoryFilter {
+  std::chrono::system_clock::time_point since{};  ///< submitted at or after
+  std::vector<std::string> status{};              ///< any of "pending", "ok", "failed" (empty: all)
+  std::vector<int> targets{};                     ///< ran, runs or waits on one of these engines (empty: any)
+  std::size_t last = 0;                           ///< only the newest `last` of those (0: all)
+};
+
+/// What Client::purge_results did.
+struct PurgeReport {
+  std::size_t purged = 0;            ///< tasks forgotten, with their results
+  std::uint64_t bytes = 0;           ///< result bytes the controller gave back
+  std::vector<std::string> pending;  ///< named but not finished: kept
+  std::vector<std::string> unknown;  ///< named but not on record (mistyped, or purged before)
+};
+
 struct ClientOptions {
   /// How long to wait for the controller: at connect (then ConnectionError
   /// [crew.connection.timeout]) and for each query (then ConnectionError [crew.connection.lost]).
@@ -125,6 +153,15 @@ public:
   AsyncResult get_result(const std::string& msg_id) const;
   /// Aborts tasks that have not started (see LoadBalancedView::abort).
   AbortReport abort(const std::vector<std::string>& msg_ids) const;
+  /// The tasks the controller has records of (any client's), oldest first, narrowed by `filter`.
+  /// Throws InputError [crew.input.bad_option] for a status other than pending, ok and failed.
+  std::vector<TaskSummary> history(const HistoryFilter& filter = {}) const;
+  /// Forgets finished tasks and their results, so the controller's memory stays bounded in a long
+  /// session: these ids, every finished task, or those submitted before a time. Pending tasks are
+  /// kept (and, when named, listed in the report); a purged id is unknown afterwards.
+  PurgeReport purge_results(const std::vector<std::string>& msg_ids) const;
+  PurgeReport purge_all_results() const;
+  PurgeReport purge_results_before(std::chrono::system_clock::time_point before) const;
 
   /// Waits for every result this client is still owed; true if none is left.
   bool wait(std::chrono::milliseconds timeout = forever) const;

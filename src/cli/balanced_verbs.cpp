@@ -62,12 +62,6 @@ int print_task(const Common& c, const AsyncResult& ar, std::size_t i = 0) {
   return status;
 }
 
-std::string ids_line(const std::vector<std::string>& ids) {
-  std::string s;
-  for (const auto& id : ids) s += (s.empty() ? "" : " ") + id;
-  return s.empty() ? "-" : s;
-}
-
 }  // namespace
 
 int call_balanced(const Common& c, const std::string& function, const std::vector<std::string>& json_args,
@@ -212,7 +206,7 @@ int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait)
   const ResultStatus s = rc.result_status(msg_ids);
   if (!s.unknown.empty())
     throw_error(errc::unknown_task, "no task " + ids_line(s.unknown) +
-                                        " is known to the controller (mistyped, or from before it restarted)");
+                                        " is known to the controller (mistyped, purged, or from before it restarted)");
   std::vector<std::pair<std::string, AsyncResult>> fetched;  // the ones done, or waited for
   for (const auto& id : msg_ids)
     if (wait || std::find(s.pending.begin(), s.pending.end(), id) == s.pending.end())

@@ -113,4 +113,10 @@ std::string time_left_text(std::int64_t end_unix_seconds) {
   return left > 0 ? clock_text(left) : "ended";
 }
 
+std::string ids_line(const std::vector<std::string>& ids) {
+  std::string s;
+  for (const auto& id : ids) s += (s.empty() ? "" : " ") + id;
+  return s.empty() ? "-" : s;
+}
+
 }  // namespace crew::cli

@@ -27,6 +27,9 @@ inline constexpr int exit_interrupted = 130;
 /// The exit status an error of `code` calls for (2 for bad input, else 1).
 int exit_status_for(errc code);
 
+/// Task ids on one line, space-separated ("-" for none).
+std::string ids_line(const std::vector<std::string>& ids);
+
 void print_table(std::ostream& out, const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);
 

@@ -86,6 +86,19 @@ void results_options(CLI::App& cmd, Args& a) {
   cmd.add_flag("--wait", a.wait, "wait for pending ones (at most --timeout)");
 }
 
+void history_options(CLI::App& cmd, Args& a) {
+  cmd.add_option("--since", a.history.since, "submitted within this age: 90s, 10m, 1h, 2d");
+  cmd.add_option("--status", a.history.status, "pending, ok or failed (repeat for more)")
+      ->check(CLI::IsMember({"pending", "ok", "failed"}));
+  cmd.add_option("--last", a.history.last, "only the newest N of those");
+}
+
+void purge_options(CLI::App& cmd, Args& a) {
+  cmd.add_option("msg_ids", a.purge.msg_ids, "task ids to forget");
+  cmd.add_flag("--all", a.purge.all, "every finished task");
+  cmd.add_option("--before", a.purge.before, "finished tasks submitted longer ago than this age: 90s, 10m, 1h, 2d");
+}
+
 void exec_options(CLI::App& cmd, Args& a) {
   cmd.add_option("command", a.command, "the command, run with /bin/sh -c")->required();
 }
@@ -284,6 +297,10 @@ const std::vector<Verb> top_level = {
      abort_options, [](Args& a) { return abort(a.common, a.msg_ids); }},
     {"results", "status and result of tasks by msg id (any client's)", Reach::controller, results_options,
      [](Args& a) { return results(a.common, a.msg_ids, a.wait); }},
+    {"history", "the tasks on record, oldest first: id, function, engine, status, times (--targets: by engine)",
+     Reach::engines, history_options, [](Args& a) { return history(a.common, a.history); }},
+    {"purge", "forget finished tasks and their results (ids, --all or --before AGE); pending ones stay",
+     Reach::controller, purge_options, [](Args& a) { return purge(a.common, a.purge); }},
     {"exec", "run a shell command on each engine's host (exit 1 if any fails)", Reach::engines, exec_options,
      [](Args& a) { return exec(a.common, a.command); }},
     {"push", "set variables in the engines' namespaces: NAME=JSON ...", Reach::engines, push_options,

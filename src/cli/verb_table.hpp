@@ -30,6 +30,8 @@ struct Args {
   std::string script_out;
   bool list_variables = false;
   ControllerArgs controller;
+  HistoryArgs history;
+  PurgeArgs purge;
 };
 
 /// Which of the common options a verb takes: all take --profile, --json and --connect-timeout.

@@ -66,6 +66,23 @@ int queue(const Common& c);
 int abort(const Common& c, const std::vector<std::string>& msg_ids);
 int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait);
 
+// The hub's records (cli/hub_verbs.cpp).
+struct HistoryArgs {
+  std::string since;                ///< an age: "90s", "10m", "1h", "2d" (or seconds)
+  std::vector<std::string> status;  ///< pending, ok, failed
+  std::size_t last = 0;
+};
+struct PurgeArgs {
+  std::vector<std::string> msg_ids;
+  bool all = false;
+  std::string before;  ///< an age, as --since
+};
+int history(const Common& c, const HistoryArgs& h);
+int purge(const Common& c, const PurgeArgs& p);
+/// "90s", "10m", "1h", "2d", or a number of seconds, as a duration; throws InputError
+/// [crew.input.bad_option] naming `option` and the form it takes.
+std::chrono::seconds parse_age(const std::string& text, const char* option);
+
 // The data path (cli/data_verbs.cpp).
 int scatter(const Common& c, const std::string& name, const std::string& json, const std::string& npy);
 int gather(const Common& c, const std::string& name, const std::string& npy);

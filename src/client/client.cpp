@@ -2,6 +2,7 @@
 #include "crew/client.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "client/client_core.hpp"
 #include "common/memory.hpp"
@@ -165,8 +166,8 @@ AsyncResult Client::get_result(const std::string& msg_id) const {
                                                  core_->timeout());
     if (!r.unknown.empty())
       throw_error(errc::unknown_task, "no task " + msg_id +
-                                          " is known to the controller (a mistyped id, or one from before it "
-                                          "restarted)");
+                                          " is known to the controller (a mistyped id, one purged, or one from "
+                                          "before it restarted)");
   } catch (...) {
     core_->forget(state);
     throw;
@@ -175,6 +176,63 @@ AsyncResult Client::get_result(const std::string& msg_id) const {
 }
 
 AbortReport Client::abort(const std::vector<std::string>& msg_ids) const { return core_->abort(msg_ids); }
+
+namespace {
+std::int64_t unix_us(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+std::chrono::system_clock::time_point from_unix_us(std::int64_t us) {
+  return std::chrono::system_clock::time_point(std::chrono::microseconds(us));
+}
+constexpr std::array<std::string_view, 3> task_states{"pending", "ok", "failed"};
+}  // namespace
+
+std::vector<TaskSummary> Client::history(const HistoryFilter& filter) const {
+  wire::HistoryRequest ask;
+  ask.since_us = filter.since == std::chrono::system_clock::time_point{} ? 0 : unix_us(filter.since);
+  for (const auto& s : filter.status) {
+    const auto it = std::ranges::find(task_states, s);
+    if (it == task_states.end())
+      throw_error(errc::bad_option, "no task status '" + s + "': it is pending, ok or failed");
+    ask.only.push_back(static_cast<std::uint8_t>(it - task_states.begin()));
+  }
+  ask.engines.assign(filter.targets.begin(), filter.targets.end());
+  ask.last = filter.last;
+  auto reply = core_->ask<wire::HistoryReply>(wire::MsgKind::history_request, ask, core_->timeout());
+  std::vector<TaskSummary> out;
+  out.reserve(reply.tasks.size());
+  for (auto& t : reply.tasks)
+    out.push_back({std::move(t.msg_id), std::move(t.function), t.engine,
+                   std::string(task_states.at(std::min<std::size_t>(t.state, task_states.size() - 1))),
+                   std::move(t.error), from_unix_us(t.submitted_us),
+                   t.started_us ? from_unix_us(t.started_us) : std::chrono::system_clock::time_point{},
+                   t.completed_us ? from_unix_us(t.completed_us) : std::chrono::system_clock::time_point{}});
+  return out;
+}
+
+namespace {
+PurgeReport report_of(wire::PurgeReply r) {
+  return {static_cast<std::size_t>(r.purged), r.bytes, std::move(r.pending), std::move(r.unknown)};
+}
+}  // namespace
+
+PurgeReport Client::purge_results(const std::vector<std::string>& msg_ids) const {
+  if (msg_ids.empty()) return {};
+  return report_of(core_->ask<wire::PurgeReply>(wire::MsgKind::purge_request, wire::PurgeRequest{msg_ids, false, 0},
+                                                core_->timeout()));
+}
+
+PurgeReport Client::purge_all_results() const {
+  return report_of(
+      core_->ask<wire::PurgeReply>(wire::MsgKind::purge_request, wire::PurgeRequest{{}, true, 0}, core_->timeout()));
+}
+
+PurgeReport Client::purge_results_before(std::chrono::system_clock::time_point before) const {
+  // (the epoch itself would mean "no bound" on the wire: before it, nothing was submitted)
+  const std::int64_t us = std::max<std::int64_t>(unix_us(before), 1);
+  return report_of(
+      core_->ask<wire::PurgeReply>(wire::MsgKind::purge_request, wire::PurgeRequest{{}, false, us}, core_->timeout()));
+}
 
 bool Client::wait(std::chrono::milliseconds timeout) const { return core_->wait_all(timeout); }
 

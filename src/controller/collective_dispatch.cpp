@@ -86,7 +86,9 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p)
   }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     EngineRecord& e = *registry.engine(targets[i]);
-    (void)onto_engine(e, tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, record)), steady_ns());
+    (void)onto_engine(
+        e, tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, tasks.function_id(h.function), record)),
+        steady_ns());
   }
   std::vector<std::pair<int, wire::Outgoing>> messages;
   for (auto& share : shares) {

@@ -25,7 +25,17 @@ void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
       return;
     }
   }
-  if (p.header.msg_ids.size() != 1) throw_error(errc::malformed, "an apply_reply needs exactly one msg_id");
+  if (p.header.msg_ids.size() != 1) {
+    // A world's one answer for a gather or reduce whose collective ended without it (the world
+    // was declared dead meanwhile, and came back): late, like any answer of a dead world.
+    if (t != nullptr && t->done && !t->collective().empty()) {
+      ++stats.dropped_unexpected;
+      spdlog::warn("dropped world {}'s late answer to {} (task {}): it had failed already", w.id, p.header.function,
+                   msg_id);
+      return;
+    }
+    throw_error(errc::malformed, "an apply_reply needs exactly one msg_id");
+  }
   // Only the world holding the task may answer it, for the engine it was sent to.
   const bool ours = t != nullptr && t->engine_id == p.header.engine_id && t->engine_id >= w.first_engine &&
                     t->engine_id < w.first_engine + w.size;

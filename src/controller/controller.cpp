@@ -19,8 +19,10 @@
 
 namespace crew::controller {
 
-TaskRecord new_task(PeerId client, int engine_id, std::int64_t submitted_us, std::string collective) {
+TaskRecord new_task(PeerId client, int engine_id, std::int64_t submitted_us, std::uint32_t function,
+                    std::string collective) {
   TaskRecord t;
+  t.function = function;
   t.client = client;
   t.engine_id = engine_id;
   t.submitted_us = submitted_us;

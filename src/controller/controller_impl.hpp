@@ -145,6 +145,8 @@ struct Controller::Impl {
   wire::QueueReply queue_now();
   void on_result_request(PeerId client, const wire::Packet& p);
   void on_abort_request(PeerId client, const wire::Packet& p);
+  void on_history_request(PeerId client, const wire::Packet& p);
+  void on_purge_request(PeerId client, const wire::Packet& p);
   /// Tasks on engines that the abort asks back; answers the client now if there are none.
   void abort_on_engines(PendingAbort pending, const std::vector<TaskRecord*>& on_engines);
   /// An abort waiting for `t` learns what became of it; answered once nothing is left open.
@@ -299,6 +301,8 @@ struct Controller::Impl {
 };
 
 std::string printable(const std::string& id);
-TaskRecord new_task(PeerId client, int engine_id, std::int64_t submitted_us, std::string collective = {});
+/// `function`: TaskTable::function_id of its function's name (0: none).
+TaskRecord new_task(PeerId client, int engine_id, std::int64_t submitted_us, std::uint32_t function = 0,
+                    std::string collective = {});
 
 }  // namespace crew::controller

@@ -54,6 +54,8 @@ void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
   }
   case wire::MsgKind::result_request: on_result_request(client, p); break;
   case wire::MsgKind::abort_request: on_abort_request(client, p); break;
+  case wire::MsgKind::history_request: on_history_request(client, p); break;
+  case wire::MsgKind::purge_request: on_purge_request(client, p); break;
   case wire::MsgKind::stats_request:
     send_to_client(client, reply_to(p.header, wire::MsgKind::stats_reply), stats_value());
     break;
@@ -142,6 +144,7 @@ Value Controller::Impl::stats_value() const {
        {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
        {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},
        {"tasks_stored", static_cast<std::int64_t>(tasks.size())},
+       {"tasks_purged", static_cast<std::int64_t>(tasks.purged())},
        {"result_bytes_kept", static_cast<std::int64_t>(tasks.kept_bytes())},
        {"engines_alive", registry.alive_engines()},
        {"pid", static_cast<std::int64_t>(::getpid())},
@@ -309,6 +312,70 @@ void Controller::Impl::settle_abort(const TaskRecord& t, bool aborted) {
 void Controller::Impl::answer_abort(const PendingAbort& a) {
   const auto m = wire::make_typed_message(a.reply, wire::AbortReply{a.aborted, a.done, a.running});
   to_client(a.client, m.header_bytes, m.payload);
+}
+
+// history: every task on record that matches, oldest first (in the order the controller took
+// them), with what became of it. A finished task's times and error are read from its reply.
+void Controller::Impl::on_history_request(PeerId client, const wire::Packet& p) {
+  const auto ask = wire::read_typed_body<wire::HistoryRequest>(p);
+  const auto wanted = [&](wire::TaskState s) {
+    return ask.only.empty() || std::ranges::find(ask.only, static_cast<std::uint8_t>(s)) != ask.only.end();
+  };
+  wire::HistoryReply reply;
+  tasks.for_each([&](const TaskRecord& t) {
+    const wire::TaskState state = !t.done    ? wire::TaskState::pending
+                                  : t.failed ? wire::TaskState::failed
+                                             : wire::TaskState::ok;
+    if (t.submitted_us < ask.since_us || !wanted(state)) return;
+    if (!ask.engines.empty() && std::ranges::find(ask.engines, t.engine_id) == ask.engines.end()) return;
+    wire::HistoryEntry e;
+    e.msg_id = *t.msg_id;
+    e.function = tasks.function_name(t);
+    e.engine = t.engine_id;
+    e.state = static_cast<std::uint8_t>(state);
+    e.submitted_us = t.submitted_us;
+    if (t.done && !t.header_bytes.empty()) {
+      const wire::Header h = wire::decode_header(t.header_bytes.bytes());
+      e.started_us = h.started_us;
+      e.completed_us = h.completed_us;
+      if (h.error.failed()) e.error = h.error.type;
+      if (e.function.empty()) e.function = h.function;
+    }
+    reply.tasks.push_back(std::move(e));
+  });
+  reply.matched = reply.tasks.size();
+  if (ask.last > 0 && reply.tasks.size() > ask.last)
+    reply.tasks.erase(reply.tasks.begin(), reply.tasks.end() - static_cast<std::ptrdiff_t>(ask.last));
+  const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::history_reply), reply);
+  to_client(client, m.header_bytes, m.payload);
+}
+
+// purge_results: finished tasks are forgotten, with their results; pending ones stay.
+void Controller::Impl::on_purge_request(PeerId client, const wire::Packet& p) {
+  const auto ask = wire::read_typed_body<wire::PurgeRequest>(p);
+  wire::PurgeReply reply;
+  const auto forget = [&](TaskRecord& t) {
+    reply.bytes += tasks.purge(t);
+    ++reply.purged;
+  };
+  if (!ask.msg_ids.empty()) {
+    for (const auto& id : ask.msg_ids) {
+      TaskRecord* t = tasks.find(id);
+      if (t == nullptr)
+        reply.unknown.push_back(id);
+      else if (!t->done)
+        reply.pending.push_back(id);
+      else
+        forget(*t);
+    }
+  } else {
+    tasks.for_each([&](TaskRecord& t) {
+      if (t.done && (ask.all || t.submitted_us < ask.before_us)) forget(t);
+    });
+  }
+  if (reply.purged > 0) trim_pending = true;  // give the results' memory back when idle
+  const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::purge_reply), reply);
+  to_client(client, m.header_bytes, m.payload);
 }
 
 }  // namespace crew::controller

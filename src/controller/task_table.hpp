@@ -2,8 +2,9 @@
 // The hub's task records: who asked, which engine has it, and the reply once it came (kept,
 // ready to resend, until purged). Replies' bytes are kept up to a budget: beyond it the oldest
 // delivered replies give their data back (their records stay), so a stream of large results does
-// not pile up in the controller.
-//
+// not pile up in the controller. A purged record is forgotten: no id finds it, history skips it,
+// and its reply's bytes go; its slot (about 100 bytes) stays, since the controller's queues may
+// still point at it until they next look.
 
 #include <cstdint>
 #include <deque>
@@ -38,9 +39,11 @@ struct TaskRecord {
   int engine_id = -1;
   bool done = false;
   bool failed = false;
-  bool evicted = false;   ///< the reply was delivered and its data dropped to stay in budget
-  bool streamed = false;  ///< (evicted) its result streamed through to the client, never kept
-  bool balanced = false;  ///< load-balanced: the controller chose (chooses) its engine
+  bool evicted = false;        ///< the reply was delivered and its data dropped to stay in budget
+  bool streamed = false;       ///< (evicted) its result streamed through to the client, never kept
+  bool balanced = false;       ///< load-balanced: the controller chose (chooses) its engine
+  bool purged = false;         ///< forgotten (TaskTable::purge): found by no id, listed by no history
+  std::uint32_t function = 0;  ///< what it runs: TaskTable::function_name
   std::int64_t submitted_us = 0;
   std::int64_t dispatched_ns = 0;                     ///< steady clock, when it went to its engine (0: not yet)
   std::uint64_t kept_bytes = 0;                       ///< bytes of the reply held here (0 once evicted)
@@ -132,9 +135,10 @@ public:
   }
   /// Drops the data of the oldest kept replies until the total is within budget (sparing one).
   void evict(const TaskRecord* spare = nullptr) {
-    while (kept_bytes_ > budget_ && !kept_.empty() && kept_.front() != spare) {
+    while (!kept_.empty() && (kept_.front()->purged || (kept_bytes_ > budget_ && kept_.front() != spare))) {
       TaskRecord* t = kept_.front();
       kept_.pop_front();
+      if (t->purged) continue;  // its bytes were counted off when it was purged
       kept_bytes_ -= t->kept_bytes;
       t->kept_bytes = 0;
       t->evicted = true;
@@ -142,9 +146,46 @@ public:
       t->payload.shrink_to_fit();
     }
   }
+  /// Forgets a finished record: no id finds it any more and its reply's bytes go (returned).
+  std::uint64_t purge(TaskRecord& t) {
+    const std::uint64_t freed = t.kept_bytes;
+    if (const auto key = numbered(*t.msg_id); key && find_numbered(*key) == &t)
+      by_session_[key->session][key->n] = nullptr;
+    else
+      by_name_.erase(*t.msg_id);
+    kept_bytes_ -= t.kept_bytes;  // (kept_ drops it when evict next reaches it)
+    t.kept_bytes = 0;
+    t.purged = true;
+    t.header_bytes = Buffer();
+    t.payload.clear();
+    t.payload.shrink_to_fit();
+    t.extras.reset();
+    ++purged_;
+    return freed;
+  }
+  /// Every record not purged, in the order added.
+  template <class F>
+  void for_each(F&& f) {
+    for (std::size_t c = 0; c < chunks_.size(); ++c) {
+      const std::size_t n = c + 1 == chunks_.size() ? used_in_last_ : chunk_entries;
+      for (std::size_t i = 0; i < n; ++i)
+        if (!chunks_[c][i].record.purged) f(chunks_[c][i].record);
+    }
+  }
+  /// The number for a function's name in records (names are few: each is kept once).
+  std::uint32_t function_id(std::string_view name) {
+    if (name.empty()) return 0;
+    if (auto it = function_ids_.find(std::string(name)); it != function_ids_.end()) return it->second;
+    function_names_.emplace_back(name);
+    return function_ids_.emplace(function_names_.back(), function_names_.size() - 1).first->second;
+  }
+  const std::string& function_name(const TaskRecord& t) const { return function_names_.at(t.function); }
+
   void set_budget(std::uint64_t bytes) noexcept { budget_ = bytes; }
   std::uint64_t kept_bytes() const noexcept { return kept_bytes_; }
-  std::size_t size() const noexcept { return counts_.submitted; }
+  /// Records held (not purged).
+  std::size_t size() const noexcept { return counts_.submitted - purged_; }
+  std::uint64_t purged() const noexcept { return purged_; }
   const TaskCounts& counts() const noexcept { return counts_; }
 
 private:
@@ -204,7 +245,10 @@ private:
   std::vector<std::vector<TaskRecord*>> by_session_;
   std::unordered_map<std::string, TaskRecord*> by_name_;
   TaskCounts counts_;
-  std::deque<TaskRecord*> kept_;  ///< records holding reply data, oldest first
+  std::uint64_t purged_ = 0;
+  std::deque<TaskRecord*> kept_;  ///< records holding reply data, oldest first (and purged ones, until evict)
+  std::deque<std::string> function_names_{""};  ///< by TaskRecord::function (0: unnamed)
+  std::unordered_map<std::string, std::uint32_t> function_ids_;
   std::uint64_t kept_bytes_ = 0;
   std::uint64_t budget_ = std::uint64_t{64} << 20;
 };

@@ -32,6 +32,10 @@ std::string_view kind_name(MsgKind k) noexcept {
   case MsgKind::abort_reply: return "abort_reply";
   case MsgKind::stream_chunk: return "stream_chunk";
   case MsgKind::collective_request: return "collective_request";
+  case MsgKind::history_request: return "history_request";
+  case MsgKind::history_reply: return "history_reply";
+  case MsgKind::purge_request: return "purge_request";
+  case MsgKind::purge_reply: return "purge_reply";
   case MsgKind::register_request: return "register_request";
   case MsgKind::register_reply: return "register_reply";
   case MsgKind::balanced_task: return "balanced_task";
@@ -47,8 +51,7 @@ std::string_view kind_name(MsgKind k) noexcept {
 }
 
 bool kind_valid(std::uint8_t raw) noexcept {
-  return (raw >= static_cast<std::uint8_t>(MsgKind::hello) &&
-          raw <= static_cast<std::uint8_t>(MsgKind::collective_request)) ||
+  return (raw >= static_cast<std::uint8_t>(MsgKind::hello) && raw <= static_cast<std::uint8_t>(MsgKind::purge_reply)) ||
          (raw >= static_cast<std::uint8_t>(MsgKind::register_request) &&
           raw <= static_cast<std::uint8_t>(MsgKind::collective_task));
 }

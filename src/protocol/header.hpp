@@ -55,6 +55,10 @@ enum class MsgKind : std::uint8_t {
                        ///< one frame of the array's bytes, no body (protocol/stream.hpp)
   collective_request,  ///< a collective over targets + msg_ids: collective set (function names it
                        ///< for messages); body: its arguments. The controller splits it per world
+  history_request,     ///< body: wire::HistoryRequest (protocol/hub_queries.hpp); reply history_reply,
+  history_reply,       ///< body: wire::HistoryReply
+  purge_request,       ///< body: wire::PurgeRequest; reply purge_reply, body: wire::PurgeReply
+  purge_reply,
   // bridge (rank 0 of a world) <-> controller
   register_request = 32,  ///< body: wire::RegisterRequest (protocol/registration.hpp)
   register_reply,         ///< body: wire::RegisterReply; or error set and no body

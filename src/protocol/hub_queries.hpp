@@ -1,9 +1,9 @@
 #pragma once
 // A client's questions to the hub and their answers, as typed bodies (protocol/typed_body.hpp):
-// hello_reply, engines_request/engines_reply, queue_reply, result_request/result_reply and
-// abort_request/abort_reply. (hello and queue_request carry NoFields.) stats_reply stays a dict
-// {counter: n} on purpose: it is what Client::controller_stats() and `crew cluster status` show,
-// the set of counters grows with the controller, and readers (the hostile-peer tests among them)
+// hello_reply, engines_request/engines_reply, queue_reply, result_request/result_reply,
+// history_request/history_reply, purge_request/purge_reply and abort_request/abort_reply. (hello and queue_request
+// carry NoFields.) stats_reply stays a dict {counter: n} on purpose: it is what Client::controller_stats() and `crew
+// cluster status` show, the set of counters grows with the controller, and readers (the hostile-peer tests among them)
 // take every counter by its name, so a new counter needs no change on the reading side.
 
 #include <cstdint>
@@ -131,6 +131,78 @@ struct CREW_INTERNAL_API ResultReply {
   template <class Archive>
   void serialize(Archive& ar) {
     ar(CEREAL_NVP(pending), CEREAL_NVP(completed), CEREAL_NVP(failed), CEREAL_NVP(unknown));
+  }
+};
+
+/// What a history entry's task came to.
+enum class TaskState : std::uint8_t { pending, ok, failed };
+
+/// history_request: the tasks the controller has records of, oldest first, those that match.
+struct CREW_INTERNAL_API HistoryRequest {
+  std::int64_t since_us = 0;          ///< submitted at or after (Unix us; 0: any time)
+  std::vector<std::uint8_t> only;     ///< TaskStates to list (empty: all)
+  std::vector<std::int32_t> engines;  ///< ran (or runs, or is queued) on one of these (empty: any)
+  std::uint64_t last = 0;             ///< only the newest `last` of those that match (0: all)
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(since_us), CEREAL_NVP(only), CEREAL_NVP(engines), CEREAL_NVP(last));
+  }
+  std::string problem() const {
+    for (auto s : only)
+      if (s > static_cast<std::uint8_t>(TaskState::failed))
+        return "field only holds " + std::to_string(s) + ": a task state is 0 (pending), 1 (ok) or 2 (failed)";
+    return {};
+  }
+};
+
+/// One task as history_reply lists it (crew::TaskSummary on the client).
+struct CREW_INTERNAL_API HistoryEntry {
+  std::string msg_id;
+  std::string function;
+  std::int32_t engine = -1;  ///< where it ran or runs (-1: no engine yet, or none ever)
+  std::uint8_t state = 0;    ///< a TaskState
+  std::string error;         ///< failed: the error's type, e.g. "crew.remote.aborted"
+  std::int64_t submitted_us = 0, started_us = 0, completed_us = 0;  ///< Unix us (0: not yet)
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(msg_id), CEREAL_NVP(function), CEREAL_NVP(engine), CEREAL_NVP(state), CEREAL_NVP(error),
+       CEREAL_NVP(submitted_us), CEREAL_NVP(started_us), CEREAL_NVP(completed_us));
+  }
+};
+
+struct CREW_INTERNAL_API HistoryReply {
+  std::vector<HistoryEntry> tasks;  ///< oldest first
+  std::uint64_t matched = 0;        ///< how many matched, before `last` cut them
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(tasks), CEREAL_NVP(matched));
+  }
+};
+
+/// purge_request: forget finished tasks, their records and results: these ids, or all, or those
+/// submitted before a time. Pending tasks are never purged.
+struct CREW_INTERNAL_API PurgeRequest {
+  std::vector<std::string> msg_ids;
+  bool all = false;
+  std::int64_t before_us = 0;  ///< Unix us (0: no time bound)
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(msg_ids), CEREAL_NVP(all), CEREAL_NVP(before_us));
+  }
+  std::string problem() const {
+    const int ways = (msg_ids.empty() ? 0 : 1) + (all ? 1 : 0) + (before_us != 0 ? 1 : 0);
+    return ways == 1 ? std::string() : "name exactly one of msg_ids, all and before_us";
+  }
+};
+
+struct CREW_INTERNAL_API PurgeReply {
+  std::uint64_t purged = 0;          ///< records forgotten
+  std::uint64_t bytes = 0;           ///< result bytes given back
+  std::vector<std::string> pending;  ///< named, but not finished: kept
+  std::vector<std::string> unknown;  ///< named, but no record (mistyped, or purged before)
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(purged), CEREAL_NVP(bytes), CEREAL_NVP(pending), CEREAL_NVP(unknown));
   }
 };
 

@@ -284,6 +284,8 @@ TEST_SUITE("cli.input") {
                                                       {"queue"},
                                                       {"abort"},
                                                       {"results"},
+                                                      {"history"},
+                                                      {"purge"},
                                                       {"exec"},
                                                       {"push"},
                                                       {"pull"},
@@ -317,9 +319,10 @@ TEST_SUITE("cli.input") {
       CHECK(r.r.err.empty());
     }
     const Run top = crew_run({"--help"});
-    for (const char* verb : {"ids",     "engines", "functions", "call",    "map",       "queue",     "abort",
-                             "results", "exec",    "push",      "pull",    "scatter",   "gather",    "reduce",
-                             "save-h5", "load-h5", "shutdown",  "cluster", "jobscript", "launchers", "controller"})
+    for (const char* verb :
+         {"ids",     "engines", "functions", "call",    "map",       "queue",     "abort",     "results",
+          "history", "purge",   "exec",      "push",    "pull",      "scatter",   "gather",    "reduce",
+          "save-h5", "load-h5", "shutdown",  "cluster", "jobscript", "launchers", "controller"})
       CHECK_MESSAGE(contains(top.r.out, std::string("\n  ") + verb), verb);
     CHECK(contains(top.r.out, "4 --timeout passed"));
   }
@@ -623,6 +626,47 @@ TEST_SUITE("cli.cluster") {
     const Run unknown_result = on_cluster({"results", "no-such-task"});
     CHECK(unknown_result.r.status == exit_usage);
     CHECK(starts_with(error_of(unknown_result.r.err), "[crew.input.unknown_task]"));
+  }
+
+  TEST_CASE("history lists a task by id with its function, engine and status; purge forgets it; bad input is named") {
+    const Run submitted = on_cluster({"call", "echo", "5", "--lb", "--json"});
+    SHOW(submitted);
+    const std::string id = parse(submitted.r.out)["msg_id"].get<std::string>();
+    const int engine = parse(submitted.r.out)["engine"].get<int>();
+    const Run listed = on_cluster({"history", "--since", "1h", "--status", "ok", "--json"});
+    SHOW(listed);
+    CHECK(listed.r.status == exit_ok);
+    json entry;
+    for (const auto& t : parse(listed.r.out))
+      if (t["msg_id"] == id) entry = t;
+    REQUIRE(entry.is_object());
+    CHECK(entry["function"] == "echo");
+    CHECK(entry["engine"] == engine);
+    CHECK(entry["status"] == "ok");
+    CHECK(entry["completed_us"].get<std::int64_t>() >= entry["started_us"].get<std::int64_t>());
+    const Run table = on_cluster({"history", "--last", "50"});
+    CHECK(contains(table.r.out, "ID"));
+    CHECK(contains(table.r.out, id));
+
+    const Run purged = on_cluster({"purge", id, "--json"});
+    SHOW(purged);
+    CHECK(purged.r.status == exit_ok);
+    CHECK(parse(purged.r.out)["purged"] == 1);
+    const Run gone = on_cluster({"results", id});
+    CHECK(gone.r.status == exit_usage);
+    CHECK(contains(error_of(gone.r.err), "purged"));
+    const Run again = on_cluster({"purge", id});
+    CHECK(again.r.status == exit_failure);
+    CHECK(contains(again.r.out, "not on record: " + id));
+
+    const Run nothing = on_cluster({"purge"});
+    CHECK(nothing.r.status == exit_usage);
+    CHECK(starts_with(error_of(nothing.r.err), "[crew.input.bad_option] purge takes task ids, --all or --before AGE"));
+    const Run bad_age = on_cluster({"history", "--since", "yesterday"});
+    CHECK(bad_age.r.status == exit_usage);
+    CHECK(contains(error_of(bad_age.r.err), "--since takes an age such as 90s, 10m, 1h or 2d"));
+    const Run bad_status = on_cluster({"history", "--status", "done"});
+    CHECK(bad_status.r.status == exit_usage);
   }
 
   TEST_CASE("map gives the results in order, direct or balanced; an empty sequence is an empty result") {

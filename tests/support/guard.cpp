@@ -6,6 +6,8 @@
 // ends, or when the timeout kills it, the guard ends every process that carries that CREW_HOME
 // in its environment (controllers, mpirun, engines) and removes the directory. A test that left
 // processes behind fails, even if its assertions passed: cleaning up is part of the contract.
+// When the test failed, the last lines of every log under that CREW_HOME (controller, worlds)
+// are printed first, so that a failure in CI can be read after the directory is gone.
 
 #include <dirent.h>
 #include <poll.h>
@@ -27,6 +29,23 @@
 namespace fs = std::filesystem;
 
 namespace {
+
+/// The last `n` lines of every crew log under `home` (profile_*/log/*.log), on stderr.
+void print_log_tails(const fs::path& home, std::size_t n) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(home, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const fs::path& p = it->path();
+    if (p.extension() != ".log" || p.parent_path().filename() != "log") continue;
+    std::ifstream in(p);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
+    const std::size_t from = lines.size() > n ? lines.size() - n : 0;
+    std::cerr << "crew-test-guard: == " << fs::relative(p, home, ec).string() << " (" << lines.size() - from << " of "
+              << lines.size() << " lines) ==" << std::endl;
+    for (std::size_t i = from; i < lines.size(); ++i) std::cerr << "  " << lines[i] << std::endl;
+  }
+}
 
 std::vector<pid_t> processes_with_env(const std::string& entry) {
   std::vector<pid_t> out;
@@ -142,6 +161,8 @@ int main(int argc, char** argv) {
       ::close(fd);
     }
   }
+  const bool failed = timed_out || !left.empty() || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+  if (failed) print_log_tails(home, 60);
   std::error_code ec;
   if (std::getenv("CREW_TEST_KEEP_HOME") == nullptr)
     fs::remove_all(home, ec);

@@ -366,6 +366,73 @@ TEST_SUITE("system.balanced") {
     CHECK(running.get(30s).is_null());
   }
 
+  TEST_CASE("history lists tasks with what became of them; purge forgets finished ones and keeps pending ones" *
+            doctest::skip(!scheme().empty())) {
+    const auto& rc = client();
+    auto lb = rc.load_balanced_view();
+    const auto t0 = std::chrono::system_clock::now();
+    const auto ok = rc[1].apply("echo", 7);
+    const auto failed = lb.apply("no_such_function");
+    Gate gate;
+    const auto held = rc[2].apply("hold", gate.path());
+    REQUIRE(gate.wait_held(30s));
+    CHECK(ok.get_as<int>(30s) == 7);
+    CHECK(code_of([&] { (void)failed.get(30s); }) == errc::unknown_function);
+    const std::string ok_id = ok.msg_ids().front(), failed_id = failed.msg_ids().front(),
+                      held_id = held.msg_ids().front();
+    // This case's tasks, as history lists them (other cases' tasks may be on record too).
+    const auto mine = [&](const HistoryFilter& f) {
+      std::map<std::string, TaskSummary> out;
+      for (auto& t : rc.history(f))
+        if (t.msg_id == ok_id || t.msg_id == failed_id || t.msg_id == held_id) out.emplace(t.msg_id, t);
+      return out;
+    };
+    auto all = mine({.since = t0});
+    REQUIRE(all.size() == 3);
+    CHECK(all[ok_id].function == "echo");
+    CHECK(all[ok_id].engine_id == 1);
+    CHECK(all[ok_id].status == "ok");
+    CHECK(all[ok_id].completed >= all[ok_id].started);
+    CHECK(all[ok_id].started > std::chrono::system_clock::time_point{});
+    CHECK(all[failed_id].status == "failed");
+    CHECK(all[failed_id].error == "crew.remote.unknown_function");
+    CHECK(all[held_id].status == "pending");
+    CHECK(all[held_id].engine_id == 2);
+    CHECK(all[held_id].completed == std::chrono::system_clock::time_point{});
+    // Each filter narrows: by status, by engine, by time, and the newest only.
+    CHECK(mine({.since = t0, .status = {"pending"}}).size() == 1);
+    CHECK(mine({.since = t0, .status = {"ok", "failed"}}).size() == 2);
+    CHECK(mine({.since = t0, .targets = {1}}).count(ok_id) == 1);
+    CHECK(mine({.since = t0, .targets = {1}}).count(held_id) == 0);
+    CHECK(mine({.since = std::chrono::system_clock::now() + 1h}).empty());
+    const auto newest = rc.history({.since = t0, .last = 1});
+    REQUIRE(newest.size() == 1);
+    CHECK(newest.front().msg_id == held_id);  // submitted last, so listed last
+    CHECK(input_error_of([&] { (void)rc.history({.status = {"done"}}); }, errc::bad_option)
+              .find("pending, ok or failed") != std::string::npos);
+
+    // purge: the finished ones go (and their ids are unknown afterwards); the pending one stays.
+    const std::int64_t purged_before = stat(rc, "tasks_purged");
+    const PurgeReport report = rc.purge_results({ok_id, failed_id, held_id, "no-such-id"});
+    CHECK(report.purged == 2);
+    CHECK(report.bytes > 0);
+    CHECK(report.pending == std::vector<std::string>{held_id});
+    CHECK(report.unknown == std::vector<std::string>{"no-such-id"});
+    CHECK(stat(rc, "tasks_purged") - purged_before == 2);
+    CHECK(rc.result_status({ok_id, failed_id}).unknown.size() == 2);
+    CHECK(code_of([&] { (void)rc.get_result(ok_id); }) == errc::unknown_task);
+    CHECK(mine({.since = t0}).size() == 1);
+    CHECK(ok.get_as<int>(30s) == 7);  // a result the client holds stays with it
+    gate.open();
+    CHECK(held.get(30s).is_null());
+    CHECK(mine({.since = t0})[held_id].status == "ok");
+    // By time: nothing submitted before t0 minus an hour; then everything finished before now.
+    CHECK(rc.purge_results_before(t0 - 1h).purged == 0);
+    CHECK(rc.purge_results_before(std::chrono::system_clock::now()).purged >= 1);
+    CHECK(mine({.since = t0}).empty());
+    CHECK(lb.apply("whoami").get_as<int>(30s) >= 0);  // the controller serves on
+  }
+
   TEST_CASE("abort of tasks queued for a busy engine: counted off the queue, the engine moves on" *
             doctest::skip(!scheme().empty())) {
     const auto& rc = client();
@@ -562,6 +629,8 @@ TEST_SUITE("system.balanced") {
     const auto& rc = client();
     const auto before = rc.engines();
     const auto revived_before = stat(rc, "worlds_revived");
+    rc[{0, 1}].push({{"late", Value::list({1, 2})}}).get(30s);
+    const auto dropped_before = stat(rc, "dropped_unexpected"), errors_before = stat(rc, "handler_errors");
     struct Stopped {  // every rank runs again, also when a check below fails
       std::vector<pid_t> pids;
       void resume() {
@@ -576,12 +645,15 @@ TEST_SUITE("system.balanced") {
       stopped.pids.push_back(static_cast<pid_t>(e.pid));
       ::kill(static_cast<pid_t>(e.pid), SIGSTOP);
     }
+    // A gather whose world answers once for both its engines, after the world was declared dead.
+    const auto late = rc[{0, 1}].apply("crew.gather", "late");
     const auto all_in = [&](const char* state) {
       const auto now = rc.engines();
       return now.size() == before.size() &&
              std::all_of(now.begin(), now.end(), [&](const EngineInfo& e) { return e.state == state; });
     };
     REQUIRE(poll_for([&] { return all_in("dead"); }, 20s));
+    CHECK(code_of([&] { (void)late.get(30s); }) == errc::engine_died);
     const auto waited = rc.load_balanced_view().apply("whoami");  // no engine alive: it waits
     // Stopped for longer than a bridge waits for a silent controller (10 heartbeats, at least
     // 3 s): on waking, a world must not take its own sleep for the controller's silence.
@@ -591,6 +663,9 @@ TEST_SUITE("system.balanced") {
     REQUIRE(poll_for([&] { return all_in("alive"); }, 20s));
     CHECK(waited.get(30s).as_int() >= 0);
     CHECK(stat(rc, "worlds_revived") - revived_before == 3);
+    // The world's late answer to the gather is dropped and counted, not taken for a malformed one.
+    CHECK(poll_for([&] { return stat(rc, "dropped_unexpected") > dropped_before; }, 20s));
+    CHECK(stat(rc, "handler_errors") == errors_before);
     const auto after = rc.engines();
     for (std::size_t i = 0; i < before.size(); ++i) {
       CHECK(after[i].id == before[i].id);

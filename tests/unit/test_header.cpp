@@ -83,6 +83,10 @@ const std::vector<MsgKind> all_kinds{
     MsgKind::stream_chunk,
     MsgKind::withdraw_request,
     MsgKind::withdraw_reply,
+    MsgKind::history_request,
+    MsgKind::history_reply,
+    MsgKind::purge_request,
+    MsgKind::purge_reply,
 };
 
 }  // namespace
@@ -221,7 +225,8 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
 
   TEST_CASE("an unknown kind byte is rejected") {
     std::vector<std::byte> bytes = bytes_of(Header{});
-    for (int raw : {0, 21, 31, 41, 48, 100, 255}) {
+    // (just past the last client kind, just before the first bridge kind, past the last bridge kind, ...)
+    for (int raw : {0, static_cast<int>(MsgKind::purge_reply) + 1, 31, 41, 48, 100, 255}) {
       CAPTURE(raw);
       CHECK_FALSE(wire::kind_valid(static_cast<std::uint8_t>(raw)));
       bytes[0] = static_cast<std::byte>(raw);

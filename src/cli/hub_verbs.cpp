@@ -1,0 +1,127 @@
+// The hub's records: `history` (the tasks the controller has on record) and `purge` (forget
+// finished ones and their results).
+#include <cmath>
+#include <ctime>
+#include <iostream>
+
+#include "cli/output.hpp"
+#include "cli/session.hpp"
+#include "cli/verbs.hpp"
+#include "common/targets.hpp"
+#include "common/units.hpp"
+
+namespace crew::cli {
+
+std::chrono::seconds parse_age(const std::string& text, const char* option) {
+  const auto bad = [&] {
+    throw_error(errc::bad_option,
+                std::string(option) + " takes an age such as 90s, 10m, 1h or 2d (or seconds), not '" + text + "'");
+  };
+  std::size_t used = 0;
+  double amount = 0;
+  try {
+    amount = std::stod(text, &used);
+  } catch (const std::exception&) {
+    bad();
+  }
+  const std::string unit = text.substr(used);
+  const double scale = unit.empty() || unit == "s" ? 1
+                       : unit == "m"               ? 60
+                       : unit == "h"               ? 3600
+                       : unit == "d"               ? 86400
+                                                   : -1;
+  if (scale < 0 || !std::isfinite(amount) || amount < 0) bad();
+  return std::chrono::seconds(static_cast<std::int64_t>(std::llround(amount * scale)));
+}
+
+namespace {
+
+using wall = std::chrono::system_clock;
+
+/// "2026-12-06 10:58:04" in local time.
+std::string local_time(wall::time_point t) {
+  const std::time_t s = wall::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::int64_t unix_us(wall::time_point t) {
+  return t == wall::time_point{} ? 0
+                                 : std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+/// How long it ran, for people: "12 us", "3.4 ms", "2.1 s"; "-" if it has not finished.
+std::string took(const TaskSummary& t) {
+  if (t.completed == wall::time_point{} || t.started == wall::time_point{}) return "-";
+  const double us =
+      static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(t.completed - t.started).count());
+  char buf[32];
+  if (us < 1000)
+    std::snprintf(buf, sizeof buf, "%.0f us", us);
+  else if (us < 1e6)
+    std::snprintf(buf, sizeof buf, "%.1f ms", us / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f s", us / 1e6);
+  return buf;
+}
+
+}  // namespace
+
+int history(const Common& c, const HistoryArgs& h) {
+  HistoryFilter filter;
+  if (!h.since.empty()) filter.since = wall::now() - parse_age(h.since, "--since");
+  filter.status = h.status;
+  if (const auto ids = parse_targets(c.targets)) filter.targets = *ids;
+  filter.last = h.last;
+  const std::vector<TaskSummary> tasks = connect(c).history(filter);
+  if (c.json) {
+    auto out = nlohmann::json::array();
+    for (const auto& t : tasks)
+      out.push_back({{"msg_id", t.msg_id},
+                     {"function", t.function},
+                     {"engine", t.engine_id},
+                     {"status", t.status},
+                     {"error", t.error},
+                     {"submitted_us", unix_us(t.submitted)},
+                     {"started_us", unix_us(t.started)},
+                     {"completed_us", unix_us(t.completed)}});
+    std::cout << out.dump() << std::endl;
+    return exit_ok;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& t : tasks)
+    rows.push_back({t.msg_id, t.function, t.engine_id < 0 ? "-" : std::to_string(t.engine_id),
+                    t.error.empty() ? t.status : t.status + " (" + t.error + ")", local_time(t.submitted), took(t)});
+  print_table(std::cout, {"ID", "FUNCTION", "ENGINE", "STATUS", "SUBMITTED", "TOOK"}, rows);
+  return exit_ok;
+}
+
+int purge(const Common& c, const PurgeArgs& p) {
+  const int ways = (p.msg_ids.empty() ? 0 : 1) + (p.all ? 1 : 0) + (p.before.empty() ? 0 : 1);
+  if (ways != 1)
+    throw_error(errc::bad_option, "purge takes task ids, --all or --before AGE (one of them), e.g. `crew purge "
+                                  "--before 1d`; pending tasks are never purged");
+  const Client rc = connect(c);
+  const PurgeReport r = !p.msg_ids.empty() ? rc.purge_results(p.msg_ids)
+                        : p.all            ? rc.purge_all_results()
+                                           : rc.purge_results_before(wall::now() - parse_age(p.before, "--before"));
+  if (c.json) {
+    std::cout << nlohmann::json{{"purged", r.purged},
+                                {"bytes", r.bytes},
+                                {"pending", r.pending},
+                                {"unknown", r.unknown}}
+                     .dump()
+              << std::endl;
+  } else {
+    std::cout << "purged " << r.purged << (r.purged == 1 ? " task" : " tasks") << " and " << bytes_text(r.bytes)
+              << " of results" << std::endl;
+    if (!r.pending.empty()) std::cout << "still pending (kept): " << ids_line(r.pending) << std::endl;
+    if (!r.unknown.empty()) std::cout << "not on record: " << ids_line(r.unknown) << std::endl;
+  }
+  return r.unknown.empty() ? exit_ok : exit_failure;
+}
+
+}  // namespace crew::cli
