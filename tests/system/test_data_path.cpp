@@ -33,8 +33,10 @@ int env_int(const char* name, int fallback) {
 int engine_count() { return env_int("CREW_TEST_ENGINES", 2); }
 int world_count() { return env_int("CREW_TEST_WORLDS", 1); }
 
+// Heartbeats every 500 ms: a world that dies is noticed within 2.5 s, and a loaded CI machine's
+// stalls (up to ~2 s seen; at 200 ms one stall of 1.4 s declared both worlds dead mid-gather) are not.
 Cluster& cluster() {
-  static Cluster c(engine_count(), "data", {"--worlds", std::to_string(world_count()), "--heartbeat-ms", "200"});
+  static Cluster c(engine_count(), "data", {"--worlds", std::to_string(world_count()), "--heartbeat-ms", "500"});
   return c;
 }
 
