@@ -321,13 +321,23 @@ void Controller::Impl::on_history_request(PeerId client, const wire::Packet& p) 
   const auto wanted = [&](wire::TaskState s) {
     return ask.only.empty() || std::ranges::find(ask.only, static_cast<std::uint8_t>(s)) != ask.only.end();
   };
-  wire::HistoryReply reply;
+  const auto state_of = [](const TaskRecord& t) {
+    return !t.done ? wire::TaskState::pending : t.failed ? wire::TaskState::failed : wire::TaskState::ok;
+  };
+  // First the matches (a look at each record), then entries for those listed (a reply decoded each).
+  std::vector<const TaskRecord*> matched;
   tasks.for_each([&](const TaskRecord& t) {
-    const wire::TaskState state = !t.done    ? wire::TaskState::pending
-                                  : t.failed ? wire::TaskState::failed
-                                             : wire::TaskState::ok;
-    if (t.submitted_us < ask.since_us || !wanted(state)) return;
+    if (t.submitted_us < ask.since_us || !wanted(state_of(t))) return;
     if (!ask.engines.empty() && std::ranges::find(ask.engines, t.engine_id) == ask.engines.end()) return;
+    matched.push_back(&t);
+  });
+  wire::HistoryReply reply;
+  reply.matched = matched.size();
+  const std::size_t first = ask.last > 0 && matched.size() > ask.last ? matched.size() - ask.last : 0;
+  reply.tasks.reserve(matched.size() - first);
+  for (std::size_t i = first; i < matched.size(); ++i) {
+    const TaskRecord& t = *matched[i];
+    const wire::TaskState state = state_of(t);
     wire::HistoryEntry e;
     e.msg_id = *t.msg_id;
     e.function = tasks.function_name(t);
@@ -342,10 +352,7 @@ void Controller::Impl::on_history_request(PeerId client, const wire::Packet& p) 
       if (e.function.empty()) e.function = h.function;
     }
     reply.tasks.push_back(std::move(e));
-  });
-  reply.matched = reply.tasks.size();
-  if (ask.last > 0 && reply.tasks.size() > ask.last)
-    reply.tasks.erase(reply.tasks.begin(), reply.tasks.end() - static_cast<std::ptrdiff_t>(ask.last));
+  }
   const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::history_reply), reply);
   to_client(client, m.header_bytes, m.payload);
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -175,7 +176,7 @@ public:
   /// The number for a function's name in records (names are few: each is kept once).
   std::uint32_t function_id(std::string_view name) {
     if (name.empty()) return 0;
-    if (auto it = function_ids_.find(std::string(name)); it != function_ids_.end()) return it->second;
+    if (auto it = function_ids_.find(name); it != function_ids_.end()) return it->second;  // no string made
     function_names_.emplace_back(name);
     return function_ids_.emplace(function_names_.back(), function_names_.size() - 1).first->second;
   }
@@ -248,7 +249,11 @@ private:
   std::uint64_t purged_ = 0;
   std::deque<TaskRecord*> kept_;  ///< records holding reply data, oldest first (and purged ones, until evict)
   std::deque<std::string> function_names_{""};  ///< by TaskRecord::function (0: unnamed)
-  std::unordered_map<std::string, std::uint32_t> function_ids_;
+  struct NameHash {                             // finds a std::string key by a string_view
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::uint32_t, NameHash, std::equal_to<>> function_ids_;
   std::uint64_t kept_bytes_ = 0;
   std::uint64_t budget_ = std::uint64_t{64} << 20;
 };

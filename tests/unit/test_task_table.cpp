@@ -56,3 +56,47 @@ TEST_CASE("an id that is taken is refused, whichever index holds it") {
   CHECK(t.size() == 3);
   CHECK(t.counts().submitted == 3);
 }
+
+TEST_CASE("a purged record is found by no id and listed by no walk; its reply's bytes are given back") {
+  TaskTable t;
+  t.set_budget(1 << 20);
+  std::vector<TaskRecord*> added;
+  for (const char* id : {"a-1", "a-2", "other-id", "a-3"}) added.push_back(t.add(id, record(0)));
+  for (TaskRecord* r : added) {
+    const std::string body(100, 'x');
+    r->set_reply({}, crew::Buffer::copy(std::string(10, 'h')), std::vector{crew::Buffer::copy(body)});
+    t.mark_done(*r, false);
+  }
+  CHECK(t.kept_bytes() == 4 * 110);
+  CHECK(t.purge(*added[0]) == 110);  // a numbered id
+  CHECK(t.purge(*added[2]) == 110);  // an id held by name
+  CHECK(t.kept_bytes() == 2 * 110);
+  CHECK(t.find("a-1") == nullptr);
+  CHECK(t.find("other-id") == nullptr);
+  CHECK(t.find("a-2") == added[1]);
+  CHECK(t.size() == 2);
+  CHECK(t.purged() == 2);
+  std::vector<std::string> walked;
+  t.for_each([&](const TaskRecord& r) { walked.push_back(*r.msg_id); });
+  CHECK(walked == std::vector<std::string>{"a-2", "a-3"});  // in the order added
+  // Evicting steps over the purged records (their bytes were counted off already).
+  t.set_budget(0);
+  t.evict();
+  CHECK(t.kept_bytes() == 0);
+  CHECK(added[1]->evicted);
+  CHECK_FALSE(added[0]->evicted);
+}
+
+TEST_CASE("function names are kept once each and found by number") {
+  TaskTable t;
+  const auto echo = t.function_id("echo");
+  CHECK(echo != 0);
+  CHECK(t.function_id("echo") == echo);
+  CHECK(t.function_id("sleep") != echo);
+  CHECK(t.function_id("") == 0);
+  TaskRecord* r = t.add("a-1", record(0));
+  r->function = echo;
+  CHECK(t.function_name(*r) == "echo");
+  r->function = 0;
+  CHECK(t.function_name(*r).empty());
+}
