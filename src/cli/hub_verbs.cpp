@@ -7,6 +7,7 @@
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 #include "cli/verbs.hpp"
+#include "common/clock.hpp"
 #include "common/targets.hpp"
 #include "common/units.hpp"
 
@@ -48,10 +49,8 @@ std::string local_time(wall::time_point t) {
   return buf;
 }
 
-std::int64_t unix_us(wall::time_point t) {
-  return t == wall::time_point{} ? 0
-                                 : std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
+/// µs since the epoch; 0 for "not yet" (the epoch itself).
+std::int64_t unix_us(wall::time_point t) { return t == wall::time_point{} ? 0 : to_us(t); }
 
 /// How long it ran, for people: "12 us", "3.4 ms", "2.1 s"; "-" if it has not finished.
 std::string took(const TaskSummary& t) {

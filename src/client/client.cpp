@@ -2,9 +2,9 @@
 #include "crew/client.hpp"
 
 #include <algorithm>
-#include <array>
 
 #include "client/client_core.hpp"
+#include "common/clock.hpp"
 #include "common/memory.hpp"
 #include "common/profile.hpp"
 #include "crew/json.hpp"
@@ -177,24 +177,14 @@ AsyncResult Client::get_result(const std::string& msg_id) const {
 
 AbortReport Client::abort(const std::vector<std::string>& msg_ids) const { return core_->abort(msg_ids); }
 
-namespace {
-std::int64_t unix_us(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-std::chrono::system_clock::time_point from_unix_us(std::int64_t us) {
-  return std::chrono::system_clock::time_point(std::chrono::microseconds(us));
-}
-constexpr std::array<std::string_view, 3> task_states{"pending", "ok", "failed"};
-}  // namespace
-
 std::vector<TaskSummary> Client::history(const HistoryFilter& filter) const {
   wire::HistoryRequest ask;
-  ask.since_us = filter.since == std::chrono::system_clock::time_point{} ? 0 : unix_us(filter.since);
+  ask.since_us = filter.since == std::chrono::system_clock::time_point{} ? 0 : to_us(filter.since);
   for (const auto& s : filter.status) {
-    const auto it = std::ranges::find(task_states, s);
-    if (it == task_states.end())
+    const auto it = std::ranges::find(wire::task_state_names, s);
+    if (it == wire::task_state_names.end())
       throw_error(errc::bad_option, "no task status '" + s + "': it is pending, ok or failed");
-    ask.only.push_back(static_cast<std::uint8_t>(it - task_states.begin()));
+    ask.only.push_back(static_cast<std::uint8_t>(it - wire::task_state_names.begin()));
   }
   ask.engines.assign(filter.targets.begin(), filter.targets.end());
   ask.last = filter.last;
@@ -202,11 +192,12 @@ std::vector<TaskSummary> Client::history(const HistoryFilter& filter) const {
   std::vector<TaskSummary> out;
   out.reserve(reply.tasks.size());
   for (auto& t : reply.tasks)
-    out.push_back({std::move(t.msg_id), std::move(t.function), t.engine,
-                   std::string(task_states.at(std::min<std::size_t>(t.state, task_states.size() - 1))),
-                   std::move(t.error), from_unix_us(t.submitted_us),
-                   t.started_us ? from_unix_us(t.started_us) : std::chrono::system_clock::time_point{},
-                   t.completed_us ? from_unix_us(t.completed_us) : std::chrono::system_clock::time_point{}});
+    out.push_back(
+        {std::move(t.msg_id), std::move(t.function), t.engine,
+         std::string(wire::task_state_names.at(std::min<std::size_t>(t.state, wire::task_state_names.size() - 1))),
+         std::move(t.error), from_us(t.submitted_us),
+         t.started_us ? from_us(t.started_us) : std::chrono::system_clock::time_point{},
+         t.completed_us ? from_us(t.completed_us) : std::chrono::system_clock::time_point{}});
   return out;
 }
 
@@ -229,7 +220,7 @@ PurgeReport Client::purge_all_results() const {
 
 PurgeReport Client::purge_results_before(std::chrono::system_clock::time_point before) const {
   // (the epoch itself would mean "no bound" on the wire: before it, nothing was submitted)
-  const std::int64_t us = std::max<std::int64_t>(unix_us(before), 1);
+  const std::int64_t us = std::max<std::int64_t>(to_us(before), 1);
   return report_of(
       core_->ask<wire::PurgeReply>(wire::MsgKind::purge_request, wire::PurgeRequest{{}, false, us}, core_->timeout()));
 }

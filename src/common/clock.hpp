@@ -20,6 +20,11 @@ inline std::chrono::system_clock::time_point from_us(std::int64_t us) {
   return std::chrono::system_clock::time_point(std::chrono::microseconds(us));
 }
 
+/// A wall-clock time as µs since the Unix epoch (from_us's inverse).
+inline std::int64_t to_us(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
 /// The steady clock in ns: cheap stamps for intervals.
 inline std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();

@@ -84,11 +84,11 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p)
     rec.copied_to_client = copied && (op == wire::Collective::gather || shares.size() == 1);
     collectives.insert_or_assign(record, std::move(rec));
   }
+  const std::uint32_t function = tasks.function_id(h.function);
   for (std::size_t i = 0; i < targets.size(); ++i) {
     EngineRecord& e = *registry.engine(targets[i]);
-    (void)onto_engine(
-        e, tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, tasks.function_id(h.function), record)),
-        steady_ns());
+    (void)onto_engine(e, tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, function, record)),
+                      steady_ns());
   }
   std::vector<std::pair<int, wire::Outgoing>> messages;
   for (auto& share : shares) {

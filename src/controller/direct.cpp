@@ -29,6 +29,7 @@ void Controller::Impl::dispatch(PeerId client, const wire::Packet& p) {
   if (!pairs_targets(client, h)) return;
   std::map<int, wire::Header> per_world;
   std::vector<int> seen;
+  const std::uint32_t function = tasks.function_id(h.function);  // once, not per target
   for (std::size_t i = 0; i < h.targets.size(); ++i) {
     const int id = h.targets[i];
     const std::string& msg_id = h.msg_ids[i];
@@ -55,8 +56,7 @@ void Controller::Impl::dispatch(PeerId client, const wire::Packet& p) {
                  (w ? w->end_reason : "") + "); this cluster has " + registry.describe_alive());
       continue;
     }
-    (void)onto_engine(*e, tasks.add(msg_id, new_task(client, id, h.submitted_us, tasks.function_id(h.function))),
-                      steady_ns());
+    (void)onto_engine(*e, tasks.add(msg_id, new_task(client, id, h.submitted_us, function)), steady_ns());
     wire::Header& task = per_world[e->world];
     if (task.targets.empty()) {
       task.kind = wire::MsgKind::direct_task;

@@ -6,8 +6,10 @@
 // cluster status` show, the set of counters grows with the controller, and readers (the hostile-peer tests among them)
 // take every counter by its name, so a new counter needs no change on the reading side.
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <cereal/cereal.hpp>
@@ -136,6 +138,8 @@ struct CREW_INTERNAL_API ResultReply {
 
 /// What a history entry's task came to.
 enum class TaskState : std::uint8_t { pending, ok, failed };
+/// Their names, by value: what users write and read (crew history --status, TaskSummary::status).
+inline constexpr std::array<std::string_view, 3> task_state_names{"pending", "ok", "failed"};
 
 /// history_request: the tasks the controller has records of, oldest first, those that match.
 struct CREW_INTERNAL_API HistoryRequest {
