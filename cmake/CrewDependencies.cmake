@@ -8,6 +8,7 @@ find_package(nlohmann_json REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)   # HMAC-SHA256 (uses the CPU's SHA extensions)
+find_package(SQLite3 REQUIRED)                     # the controller's task database (--db sqlite)
 # Launchers: launcher files (TOML), job-script templates (Mustache), named-group patterns (PCRE2).
 find_package(tomlplusplus REQUIRED)
 find_package(mstch REQUIRED)

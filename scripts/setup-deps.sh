@@ -10,6 +10,7 @@ packages=(
   libzmq3-dev cppzmq-dev                                # ZeroMQ: bridge <-> controller <-> clients
   libcereal-dev                                         # message headers, user types
   libssl-dev                                            # HMAC-SHA256 (libcrypto uses the CPU's SHA extensions)
+  libsqlite3-dev                                        # the controller's task database (--db sqlite)
   libhdf5-openmpi-dev hdf5-tools                        # parallel HDF5 (save_h5 / load_h5), h5dump
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libmstch-dev libpcre2-dev         # launcher files, job-script templates, their patterns

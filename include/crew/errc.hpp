@@ -20,6 +20,8 @@
   X(client_closed, 103, "connection.client_closed", "the client was shut down while a call was waiting")               \
   X(connection_lost, 104, "connection.lost",                                                                           \
     "the controller stopped answering mid-session: a request went unanswered within the timeout")                      \
+  X(controller_restarted, 105, "connection.controller_restarted",                                                      \
+    "the controller died while it held the task, and restarted without its outcome")                                   \
   /* input.*: what the caller passed in */                                                                             \
   X(bad_json, 200, "input.bad_json", "a JSON literal did not parse")                                                   \
   X(bad_targets, 201, "input.bad_targets", "a --targets / view spec did not parse")                                    \
@@ -78,6 +80,8 @@
   /* mpi.*: MPI inside an engine's world */                                                                            \
   X(mpi_failed, 700, "mpi.failed", "an MPI routine returned an error: the message names the routine and error class")  \
   X(mpi_thread_level, 701, "mpi.thread_level", "MPI was initialised without MPI_THREAD_MULTIPLE, which engines need")  \
+  /* hub.*: the controller's records */                                                                                \
+  X(db_failed, 800, "hub.db_failed", "the task database (SQLite) could not be opened, read or written")                \
   /* internal.* */                                                                                                     \
   X(internal, 900, "internal.bug", "a bug in crew: please report it with the log")
 

@@ -9,7 +9,7 @@
 //   connection.*  ConnectionError        protocol.*  ProtocolError
 //   input.*       InputError             launch.*    LaunchError
 //   timeout.*     TimeoutError           mpi.*       MpiError
-//   remote.*      RemoteError, or        internal.*  Error
+//   remote.*      RemoteError, or        hub.*, internal.*  Error
 //                 EngineError (engine_died), TaskAborted (aborted), TaskTimeout (task_timeout),
 //                 DependencyError (impossible_dependency, dependency_failed)
 

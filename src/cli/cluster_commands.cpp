@@ -19,6 +19,7 @@
 #include "common/network.hpp"
 #include "common/targets.hpp"
 #include "controller/controller.hpp"
+#include "controller/task_store.hpp"
 #include "values/json.hpp"
 #include "values/properties.hpp"
 
@@ -70,6 +71,35 @@ cluster::LaunchSettings launch_settings(const Common& c, const StartArgs& a) {
   return s;
 }
 
+/// The task database's file, if the records go to one (--db sqlite, or a --db-path).
+std::optional<std::filesystem::path> db_file(const Common& c, const DbArgs& d) {
+  if (d.db == "memory" && !d.path.empty())
+    throw_error(errc::bad_option, "--db-path " + d.path +
+                                      " names a task database, but --db memory keeps none: drop --db memory (a "
+                                      "--db-path means --db sqlite)");
+  if (d.db != "sqlite" && d.path.empty()) return std::nullopt;
+  if (d.path.empty()) return controller::store::default_file(c.profile);
+  const std::filesystem::path file = std::filesystem::absolute(d.path);
+  if (!std::filesystem::is_directory(file.parent_path()))
+    throw_error(errc::bad_option, "--db-path " + d.path + ": there is no directory " + file.parent_path().string() +
+                                      " to keep it in; make it, or name a file in another one");
+  return file;
+}
+
+/// The controller's --db options, as `crew controller` takes them (the file made absolute).
+std::vector<std::string> db_arguments(const Common& c, const DbArgs& d) {
+  std::vector<std::string> args;
+  if (d.result_store_bytes > 0) args = {"--result-store", std::to_string(d.result_store_bytes)};
+  const auto file = db_file(c, d);
+  if (!file) return args;
+  args.insert(args.end(), {"--db-path", file->string(), "--db-sync", d.sync});
+  if (d.max_result_bytes > 0) {
+    args.push_back("--db-max-result");
+    args.push_back(std::to_string(d.max_result_bytes));
+  }
+  return args;
+}
+
 cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   if (a.engines == 0 || a.engines < -1)
     throw_error(errc::bad_option, "-n " + std::to_string(a.engines) +
@@ -91,6 +121,7 @@ cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   if (!a.scheme.empty()) (void)scheme_or_throw(a.scheme);
   o.hwm = a.hwm;
   o.drain_margin_s = a.drain_margin_s;
+  o.db_args = db_arguments(c, a.db);
   if (!a.walltime.empty()) (void)cluster::parse_walltime(a.walltime);
   return o;
 }
@@ -417,6 +448,12 @@ int controller(const Common& c, const ControllerArgs& a) {
   cfg.scheme = scheme_or_throw(a.scheme);
   cfg.hwm = a.hwm;
   cfg.drain_margin_s = a.drain_margin_s;
+  if (a.db.result_store_bytes > 0) cfg.result_store_bytes = a.db.result_store_bytes;
+  if (const auto file = db_file(c, a.db)) {
+    cfg.db_file = *file;
+    cfg.db_sync_full = a.db.sync == "full";
+    if (a.db.max_result_bytes > 0) cfg.db_max_result_bytes = a.db.max_result_bytes;
+  }
   controller::Controller(cfg).run();
   return exit_ok;
 }

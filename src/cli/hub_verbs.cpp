@@ -7,9 +7,11 @@
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 #include "cli/verbs.hpp"
+#include "client/history.hpp"
 #include "common/clock.hpp"
 #include "common/targets.hpp"
 #include "common/units.hpp"
+#include "controller/task_store.hpp"
 
 namespace crew::cli {
 
@@ -67,6 +69,30 @@ std::string took(const TaskSummary& t) {
   return buf;
 }
 
+/// The history from the controller; with none running, from its task database, if it kept one;
+/// with --db-path, from that file.
+std::vector<TaskSummary> listed_tasks(const Common& c, const HistoryArgs& h, const HistoryFilter& filter) {
+  const std::filesystem::path file =
+      h.db_path.empty() ? controller::store::default_file(c.profile) : std::filesystem::path(h.db_path);
+  if (!h.db_path.empty() && !std::filesystem::exists(file))
+    throw_error(errc::bad_option, "--db-path " + h.db_path + ": no such file");
+  if (h.db_path.empty()) {
+    try {
+      return connect(c).history(filter);
+    } catch (const Error& e) {
+      const bool no_controller = e.code() == errc::no_profile || e.code() == errc::controller_gone;
+      if (!no_controller || !std::filesystem::exists(file)) throw;
+    }
+  }
+  sqlite::Db db(file, sqlite::Db::Mode::read_only);
+  controller::store::check_schema(db);
+  auto rows = controller::store::read_history(db, detail::history_request(filter), UINT64_MAX);
+  std::cerr << "(no controller runs: the records in " << file.string() << ")" << std::endl;
+  std::vector<TaskSummary> out;
+  for (auto& e : rows.tasks) out.push_back(detail::task_summary(std::move(e)));
+  return out;
+}
+
 }  // namespace
 
 int history(const Common& c, const HistoryArgs& h) {
@@ -75,7 +101,7 @@ int history(const Common& c, const HistoryArgs& h) {
   filter.status = h.status;
   if (const auto ids = parse_targets(c.targets)) filter.targets = *ids;
   filter.last = h.last;
-  const std::vector<TaskSummary> tasks = connect(c).history(filter);
+  const std::vector<TaskSummary> tasks = listed_tasks(c, h, filter);
   if (c.json) {
     auto out = nlohmann::json::array();
     for (const auto& t : tasks)

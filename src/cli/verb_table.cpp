@@ -90,6 +90,8 @@ void history_options(CLI::App& cmd, Args& a) {
   cmd.add_option("--since", a.history.since, "submitted within this age: 90s, 10m, 1h, 2d");
   cmd.add_option("--status", a.history.status, "pending, ok or failed (repeat for more)");
   cmd.add_option("--last", a.history.last, "only the newest N of those");
+  cmd.add_option("--db-path", a.history.db_path,
+                 "with no controller running, read this task database (default: the profile's tasks.db)");
 }
 
 void purge_options(CLI::App& cmd, Args& a) {
@@ -184,6 +186,32 @@ void add_batch_options(CLI::App& cmd, StartArgs& s) {
       ->group(batch);
 }
 
+/// Where a new controller keeps its task records (cluster start, controller).
+void add_db_options(CLI::App& cmd, DbArgs& d) {
+  const std::string group = "Task records";
+  cmd.add_option("--db", d.db,
+                 "memory (default) or sqlite: every task's record and result also in a SQLite file, read back "
+                 "when memory drops it and after a restart")
+      ->check(CLI::IsMember({"memory", "sqlite"}))
+      ->group(group);
+  cmd.add_option("--db-path", d.path, "the SQLite file (implies --db sqlite; default: the profile's tasks.db)")
+      ->group(group);
+  cmd.add_option("--db-sync", d.sync,
+                 "normal (default: a result is on file before its client hears of it) or full (also flushed to "
+                 "the disk: survives a power cut)")
+      ->check(CLI::IsMember({"normal", "full"}))
+      ->group(group);
+  cmd.add_option("--result-store", d.result_store_bytes,
+                 "results' bytes the controller keeps in memory, e.g. 1G (default 64M); beyond it the oldest "
+                 "delivered ones go, read back from the --db file if there is one")
+      ->transform(CLI::AsSizeValue(false))
+      ->group(group);
+  cmd.add_option("--db-max-result", d.max_result_bytes,
+                 "results above this size are not written to the file, only sent to their client (default 512M)")
+      ->transform(CLI::AsSizeValue(false))
+      ->group(group);
+}
+
 /// The balancer's settings of a new controller (cluster start).
 void add_balancer_options(CLI::App& cmd, StartArgs& s) {
   cmd.add_option("--scheme", s.scheme, "load-balancing scheme: leastload (default), lru, weighted, random, twobin");
@@ -223,6 +251,7 @@ void cluster_start_options(CLI::App& cmd, Args& a) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   add_balancer_options(cmd, s);
+  add_db_options(cmd, s.db);
 }
 
 void cluster_add_options(CLI::App& cmd, Args& a) {
@@ -278,6 +307,7 @@ void controller_options(CLI::App& cmd, Args& a) {
   cmd.add_option("--drain-margin", c.drain_margin_s, "seconds before a world's job ends: no new balanced tasks")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  add_db_options(cmd, c.db);
 }
 
 const std::vector<Verb> top_level = {

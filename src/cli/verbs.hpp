@@ -71,6 +71,7 @@ struct HistoryArgs {
   std::string since;                ///< an age: "90s", "10m", "1h", "2d" (or seconds)
   std::vector<std::string> status;  ///< pending, ok, failed
   std::size_t last = 0;
+  std::string db_path;  ///< with no controller running: read this task database
 };
 struct PurgeArgs {
   std::vector<std::string> msg_ids;
@@ -90,6 +91,15 @@ int reduce(const Common& c, const std::string& name, const std::string& op, cons
 int save_h5(const Common& c, const std::string& file, const std::string& name, const std::string& dataset);
 int load_h5(const Common& c, const std::string& file, const std::string& dataset, const std::string& name);
 
+/// Where the controller keeps its task records (--db, --db-path, --db-sync, --db-max-result).
+struct DbArgs {
+  std::string db;                        ///< memory or sqlite ("": sqlite if a path is given, else memory)
+  std::uint64_t result_store_bytes = 0;  ///< results' bytes kept in memory (0: the controller's default)
+  std::string path;                      ///< "": $CREW_HOME/profile_<p>/tasks.db
+  std::string sync = "normal";
+  std::uint64_t max_result_bytes = 0;  ///< 0: the controller's default
+};
+
 struct StartArgs {
   int engines = -1;  ///< -1: not given (one per core, or per --hosts slot)
   int worlds = 1;
@@ -106,6 +116,7 @@ struct StartArgs {
   std::string scheme;
   int hwm = 0;
   int drain_margin_s = 60;
+  DbArgs db;
   // what job scripts are rendered with
   std::string queue;
   std::string account;
@@ -144,6 +155,7 @@ struct ControllerArgs {
   std::string scheme = "leastload";
   int hwm = 0;
   int drain_margin_s = 60;
+  DbArgs db;
 };
 
 int controller(const Common& c, const ControllerArgs& a);

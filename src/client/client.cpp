@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "client/client_core.hpp"
+#include "client/history.hpp"
 #include "common/clock.hpp"
 #include "common/memory.hpp"
 #include "common/profile.hpp"
@@ -178,6 +179,15 @@ AsyncResult Client::get_result(const std::string& msg_id) const {
 AbortReport Client::abort(const std::vector<std::string>& msg_ids) const { return core_->abort(msg_ids); }
 
 std::vector<TaskSummary> Client::history(const HistoryFilter& filter) const {
+  auto reply =
+      core_->ask<wire::HistoryReply>(wire::MsgKind::history_request, detail::history_request(filter), core_->timeout());
+  std::vector<TaskSummary> out;
+  out.reserve(reply.tasks.size());
+  for (auto& t : reply.tasks) out.push_back(detail::task_summary(std::move(t)));
+  return out;
+}
+
+wire::HistoryRequest detail::history_request(const HistoryFilter& filter) {
   wire::HistoryRequest ask;
   ask.since_us = filter.since == std::chrono::system_clock::time_point{} ? 0 : to_us(filter.since);
   for (const auto& s : filter.status) {
@@ -188,17 +198,18 @@ std::vector<TaskSummary> Client::history(const HistoryFilter& filter) const {
   }
   ask.engines.assign(filter.targets.begin(), filter.targets.end());
   ask.last = filter.last;
-  auto reply = core_->ask<wire::HistoryReply>(wire::MsgKind::history_request, ask, core_->timeout());
-  std::vector<TaskSummary> out;
-  out.reserve(reply.tasks.size());
-  for (auto& t : reply.tasks)
-    out.push_back(
-        {std::move(t.msg_id), std::move(t.function), t.engine,
-         std::string(wire::task_state_names.at(std::min<std::size_t>(t.state, wire::task_state_names.size() - 1))),
-         std::move(t.error), from_us(t.submitted_us),
-         t.started_us ? from_us(t.started_us) : std::chrono::system_clock::time_point{},
-         t.completed_us ? from_us(t.completed_us) : std::chrono::system_clock::time_point{}});
-  return out;
+  return ask;
+}
+
+TaskSummary detail::task_summary(wire::HistoryEntry&& t) {
+  return {std::move(t.msg_id),
+          std::move(t.function),
+          t.engine,
+          std::string(wire::task_state_names.at(std::min<std::size_t>(t.state, wire::task_state_names.size() - 1))),
+          std::move(t.error),
+          from_us(t.submitted_us),
+          t.started_us ? from_us(t.started_us) : std::chrono::system_clock::time_point{},
+          t.completed_us ? from_us(t.completed_us) : std::chrono::system_clock::time_point{}};
 }
 
 namespace {

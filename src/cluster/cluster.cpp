@@ -168,6 +168,7 @@ pid_t start_controller(const StartOptions& o, const std::string& ip, const fs::p
   }
   spawn.argv.push_back("--drain-margin");
   spawn.argv.push_back(std::to_string(o.drain_margin_s));
+  spawn.argv.insert(spawn.argv.end(), o.db_args.begin(), o.db_args.end());
   spawn.log = log;
   spawn.env = process_environment();
   spawn.pass_fd = ready[1];

@@ -34,6 +34,7 @@ struct StartOptions {
   std::string scheme;                   ///< the load balancer's scheme ("": the controller's default)
   int hwm = 0;                          ///< balanced tasks in flight per engine (0: automatic)
   int drain_margin_s = 60;              ///< no new balanced tasks for a world this near its job's end
+  std::vector<std::string> db_args;     ///< the controller's --db and --result-store options
 };
 
 struct Reporter {

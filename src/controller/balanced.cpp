@@ -63,7 +63,7 @@ void Controller::Impl::submit_balanced(PeerId client, wire::Packet&& p) {
       return;
     }
   }
-  TaskRecord* t = tasks.add(msg_id, new_task(client, -1, h.submitted_us, tasks.function_id(h.function)));
+  TaskRecord* t = add_task(msg_id, new_task(client, -1, h.submitted_us, tasks.function_id(h.function)));
   if (t == nullptr) {
     reject(client, h, msg_id, -1, errc::bad_option, "msg_id " + msg_id + " was already used", false);
     return;

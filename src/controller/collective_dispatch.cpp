@@ -87,7 +87,7 @@ void Controller::Impl::dispatch_collective(PeerId client, const wire::Packet& p)
   const std::uint32_t function = tasks.function_id(h.function);
   for (std::size_t i = 0; i < targets.size(); ++i) {
     EngineRecord& e = *registry.engine(targets[i]);
-    (void)onto_engine(e, tasks.add(msg_ids[i], new_task(client, targets[i], h.submitted_us, function, record)),
+    (void)onto_engine(e, add_task(msg_ids[i], new_task(client, targets[i], h.submitted_us, function, record)),
                       steady_ns());
   }
   std::vector<std::pair<int, wire::Outgoing>> messages;
@@ -310,9 +310,10 @@ void Controller::Impl::finish_join(std::unordered_map<std::string, CollectiveRec
     t->set_reply(signature, header_bytes, payload);
     tasks.mark_done(*t, failed);
     if (streamed) t->evicted = t->streamed = true;  // the array passes through; none is kept here
+    record_final(*t);
     if (!dependents.empty() && dependents.count(t) != 0) finished_this_turn.push_back(t);
   }
-  to_client(rec.client, header_bytes, payload, signature);
+  tell(rec.client, header_bytes, payload, signature);
   collectives.erase(it);
 }
 

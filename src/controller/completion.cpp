@@ -91,6 +91,7 @@ void Controller::Impl::fail_task(TaskRecord& t, const std::string& function, con
 
 void Controller::Impl::complete(TaskRecord& t, bool failed) {
   tasks.mark_done(t, failed);
+  record_final(t);
   deliver(t);
   if (!abort_waits.empty()) settle_abort(t, false);  // it finished on its engine after all
   if (t.lb) {
@@ -102,8 +103,37 @@ void Controller::Impl::complete(TaskRecord& t, bool failed) {
 }
 
 void Controller::Impl::deliver(const TaskRecord& t) {
-  to_client(t.client, t.header_bytes, t.body(), t.signature());
-  for (const auto& other : t.watchers()) to_client(other, t.header_bytes, t.body(), t.signature());
+  tell(t.client, t.header_bytes, t.body(), t.signature());
+  for (const auto& other : t.watchers()) tell(other, t.header_bytes, t.body(), t.signature());
+}
+
+TaskRecord* Controller::Impl::add_task(const std::string& msg_id, TaskRecord record) {
+  TaskRecord* t = tasks.add(msg_id, std::move(record));
+  if (t != nullptr && db) db->taken(t->seq, msg_id, &tasks.function_name(*t), t->engine_id, t->submitted_us);
+  return t;
+}
+
+void Controller::Impl::record_final(const TaskRecord& t) {
+  if (db) db->finished(t.seq, t.engine_id, t.failed, t.streamed, t.header_bytes, t.body());
+}
+
+void Controller::Impl::tell(PeerId client, const Buffer& header_bytes, std::span<const Buffer> payload,
+                            const Buffer& signature) {
+  // Once one waits, the rest wait behind it: a client hears in the order it was told.
+  if (db && (!held.empty() || db->durable_after() > db->committed())) {
+    held.push_back({db->durable_after(), client, header_bytes, {payload.begin(), payload.end()}, signature});
+    return;
+  }
+  to_client(client, header_bytes, payload, signature);
+}
+
+void Controller::Impl::release_held() {
+  const std::uint64_t committed = db->committed();
+  while (!held.empty() && held.front().turn <= committed) {
+    const Held& h = held.front();
+    to_client(h.client, h.header_bytes, {h.payload.data(), h.payload.size()}, h.signature);
+    held.pop_front();
+  }
 }
 
 bool Controller::Impl::onto_engine(EngineRecord& e, TaskRecord* t, std::int64_t now_ns) {

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -103,6 +104,7 @@ void Controller::Impl::setup() {
   refuse_if_running();
   client_url = bind(clients, cfg.client_port);
   engine_url = bind(engines, cfg.engine_port);
+  if (!cfg.db_file.empty()) open_task_db();
 
   sigset_t set;
   sigemptyset(&set);
@@ -122,6 +124,24 @@ void Controller::Impl::setup() {
     ::close(cfg.ready_fd);
     cfg.ready_fd = -1;
   }
+}
+
+void Controller::Impl::open_task_db() {
+  const mode_t old_mask = ::umask(077);  // the records hold every task's arguments' results
+  try {
+    db = std::make_unique<TaskDb>(TaskDbConfig{cfg.db_file, cfg.db_sync_full, cfg.db_max_result_bytes});
+  } catch (...) {
+    ::umask(old_mask);
+    throw;
+  }
+  ::umask(old_mask);
+  const TaskDbStart& start = db->start();
+  tasks.set_first_seq(start.next_seq);
+  next_session = start.next_session;
+  spdlog::info("task records in {} ({} from earlier runs{})", cfg.db_file.string(), start.records,
+               start.abandoned > 0
+                   ? fmt::format("; {} left unfinished by a controller that died are marked failed", start.abandoned)
+                   : std::string());
 }
 
 void Controller::Impl::teardown() {
@@ -159,6 +179,10 @@ void Controller::Impl::run() {
     resolve_dependents();
     schedule();
     rebalance();
+    if (db) {
+      db->end_turn();
+      release_held();
+    }
     flush();
     if (more) {
       look_clients = look_engines = true;
@@ -167,11 +191,23 @@ void Controller::Impl::run() {
     look_engines = !engines.armed() && engines.input_waiting();
     look_clients = !clients.armed() && clients.input_waiting();
     if (look_engines || look_clients) continue;
-    pollfd fds[] = {{clients.fd(), POLLIN, 0}, {engines.fd(), POLLIN, 0}, {signal_fd, POLLIN, 0}};
-    (void)::poll(fds, 3, static_cast<int>(next_timeout().count()));
+    pollfd fds[] = {
+        {clients.fd(), POLLIN, 0}, {engines.fd(), POLLIN, 0}, {signal_fd, POLLIN, 0}, {db ? db->fd() : -1, POLLIN, 0}};
+    (void)::poll(fds, 4, static_cast<int>(next_timeout().count()));
     if (fds[2].revents & POLLIN) on_signal();
+    if (fds[3].revents & POLLIN) db->answered();  // commits and reads: released at the turn's end
     look_clients = fds[0].revents != 0;
     look_engines = fds[1].revents != 0;
+  }
+  if (db) {  // what was told waits for its commit, and goes before the controller does
+    db->end_turn();
+    const auto give_up = clock::now() + std::chrono::seconds(30);  // a disk that hangs
+    while (!held.empty() && clock::now() < give_up) {
+      pollfd fd{db->fd(), POLLIN, 0};
+      (void)::poll(&fd, 1, 100);
+      db->answered();
+      release_held();
+    }
   }
   flush();
   teardown();

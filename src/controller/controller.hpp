@@ -37,6 +37,11 @@ struct ControllerConfig {
   /// A world whose batch job ends within this many seconds gets no new load-balanced tasks;
   /// those queued on its engines and not started go to other worlds.
   int drain_margin_s = 60;
+  /// --db sqlite: every task's record in this SQLite file (empty: in memory only).
+  std::filesystem::path db_file;
+  bool db_sync_full = false;  ///< --db-sync full: fsync each commit
+  /// --db-max-result: results above this are not written to the database (their client gets them).
+  std::uint64_t db_max_result_bytes = std::uint64_t{512} << 20;
 };
 
 struct ControllerStats {

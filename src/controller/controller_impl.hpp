@@ -34,6 +34,8 @@
 #include "controller/peer_table.hpp"
 #include "controller/registry.hpp"
 #include "controller/scheme.hpp"
+#include "controller/task_db.hpp"
+#include "controller/task_store.hpp"
 #include "controller/task_table.hpp"
 #include "protocol/collective.hpp"
 #include "protocol/hub_queries.hpp"
@@ -117,6 +119,7 @@ struct Controller::Impl {
   static transport::EndpointOptions router_options();
   std::string bind(transport::Endpoint& s, int port);
   void setup();
+  void open_task_db();
   void teardown();
   void run();
   std::chrono::milliseconds next_timeout() const;
@@ -132,6 +135,15 @@ struct Controller::Impl {
   void to_client(PeerId client, const Buffer& header_bytes, std::span<const Buffer> payload,
                  const Buffer& signature = {});
   void to_bridge(PeerId bridge, const wire::Outgoing& m, const Buffer& signature = {});
+  /// A result (or an answer that depends on records) for a client: at once, or, with a task
+  /// database, once what was recorded so far is committed (durable before the client knows).
+  void tell(PeerId client, const Buffer& header_bytes, std::span<const Buffer> payload, const Buffer& signature = {});
+  /// Sends the told messages whose records are committed now.
+  void release_held();
+  /// A new record (nullptr if the id is taken), written to the task database if there is one.
+  TaskRecord* add_task(const std::string& msg_id, TaskRecord record);
+  /// A record just marked done: written to the task database if there is one.
+  void record_final(const TaskRecord& t);
   static wire::Header reply_to(const wire::Header& request, wire::MsgKind kind);
   void begin_stop();
   void finish_stop(bool timed_out);
@@ -147,6 +159,11 @@ struct Controller::Impl {
   void on_abort_request(PeerId client, const wire::Packet& p);
   void on_history_request(PeerId client, const wire::Packet& p);
   void on_purge_request(PeerId client, const wire::Packet& p);
+  /// A finished task's reply read back from the task database, told to `client` (a failure
+  /// naming why, if the result was not stored).
+  void tell_stored(PeerId client, const store::StoredReply& r);
+  /// A finished record's reply, again (or, if its data was dropped, why it cannot be).
+  void resend_record(PeerId client, const TaskRecord& t);
   /// Tasks on engines that the abort asks back; answers the client now if there are none.
   void abort_on_engines(PendingAbort pending, const std::vector<TaskRecord*>& on_engines);
   /// An abort waiting for `t` learns what became of it; answered once nothing is left open.
@@ -253,6 +270,16 @@ struct Controller::Impl {
 
   Registry registry;
   TaskTable tasks;
+  std::unique_ptr<TaskDb> db;  ///< --db sqlite
+  /// Told, waiting for the task database to commit the turn that covers them.
+  struct Held {
+    std::uint64_t turn;
+    PeerId client;
+    Buffer header_bytes;
+    boost::container::small_vector<Buffer, 1> payload;
+    Buffer signature;
+  };
+  std::deque<Held> held;
   ControllerStats stats;
   std::vector<Waiter> waiters;
   std::unordered_map<std::string, CollectiveRecord> collectives;

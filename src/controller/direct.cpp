@@ -56,7 +56,7 @@ void Controller::Impl::dispatch(PeerId client, const wire::Packet& p) {
                  (w ? w->end_reason : "") + "); this cluster has " + registry.describe_alive());
       continue;
     }
-    (void)onto_engine(*e, tasks.add(msg_id, new_task(client, id, h.submitted_us, function)), steady_ns());
+    (void)onto_engine(*e, add_task(msg_id, new_task(client, id, h.submitted_us, function)), steady_ns());
     wire::Header& task = per_world[e->world];
     if (task.targets.empty()) {
       task.kind = wire::MsgKind::direct_task;
@@ -84,7 +84,7 @@ void Controller::Impl::reject(PeerId client, const wire::Header& request, const 
                               errc code, const std::string& message, bool record) {
   const wire::ErrorInfo error{code, "crew." + std::string(errc_name(code)), message, request.function};
   TaskRecord* recorded =
-      record ? tasks.add(msg_id, new_task(client, engine_id, request.submitted_us, tasks.function_id(request.function)))
+      record ? add_task(msg_id, new_task(client, engine_id, request.submitted_us, tasks.function_id(request.function)))
              : nullptr;
   if (recorded == nullptr) {
     TaskRecord t = new_task(client, engine_id, request.submitted_us);

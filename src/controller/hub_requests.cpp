@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/units.hpp"
 #include "crew/json.hpp"
 #include "crew/version.hpp"
 #include "protocol/hub_queries.hpp"
@@ -38,8 +39,11 @@ void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
                                  registry.alive_engines(),
                                  session_name(next_session++),
                                  static_cast<std::uint64_t>(cfg.max_message_bytes)};
+    // With a task database, sessions go on across runs (their msg ids stay unique in it): the
+    // reply waits for the number to be written.
+    if (db) db->set_meta("next_session", std::to_string(next_session));
     const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::hello_reply), hello);
-    to_client(client, m.header_bytes, m.payload);
+    tell(client, m.header_bytes, m.payload);
     break;
   }
   case wire::MsgKind::engines_request: on_engines_request(client, p); break;
@@ -129,34 +133,42 @@ void Controller::Impl::answer_waiters() {
 }
 
 Value Controller::Impl::stats_value() const {
-  return Value::dict(
-      {{"dropped_bad_signature", static_cast<std::int64_t>(stats.dropped_bad_signature)},
-       {"dropped_oversized", static_cast<std::int64_t>(stats.dropped_oversized)},
-       {"dropped_malformed", static_cast<std::int64_t>(stats.dropped_malformed)},
-       {"dropped_unexpected", static_cast<std::int64_t>(stats.dropped_unexpected)},
-       {"unroutable", static_cast<std::int64_t>(stats.unroutable)},
-       {"handler_errors", static_cast<std::int64_t>(stats.handler_errors)},
-       {"worlds_revived", static_cast<std::int64_t>(stats.worlds_revived)},
-       {"worlds_drained", static_cast<std::int64_t>(stats.worlds_drained)},
-       {"tasks_withdrawn", static_cast<std::int64_t>(stats.tasks_withdrawn)},
-       {"tasks_rebalanced", static_cast<std::int64_t>(stats.tasks_rebalanced)},
-       {"tasks_submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
-       {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
-       {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},
-       {"tasks_stored", static_cast<std::int64_t>(tasks.size())},
-       {"tasks_purged", static_cast<std::int64_t>(tasks.purged())},
-       {"result_bytes_kept", static_cast<std::int64_t>(tasks.kept_bytes())},
-       {"engines_alive", registry.alive_engines()},
-       {"pid", static_cast<std::int64_t>(::getpid())},
-       {"heartbeat_ms", cfg.heartbeat_ms},
-       {"worlds", static_cast<std::int64_t>(registry.worlds().size())},
-       {"tasks_retried", static_cast<std::int64_t>(retried)},
-       {"messages_in", static_cast<std::int64_t>(stats.messages_in)},
-       {"members_in", static_cast<std::int64_t>(stats.members_in)},
-       {"stream_bytes", static_cast<std::int64_t>(stats.stream_bytes)},
-       {"messages_out", static_cast<std::int64_t>(to_clients.messages_sent() + to_engines.messages_sent())},
-       {"members_out", static_cast<std::int64_t>(to_clients.members_sent() + to_engines.members_sent())},
-       {"balanced_pending", static_cast<std::int64_t>(balanced_pending)}});
+  Value v =
+      Value::dict({{"dropped_bad_signature", static_cast<std::int64_t>(stats.dropped_bad_signature)},
+                   {"dropped_oversized", static_cast<std::int64_t>(stats.dropped_oversized)},
+                   {"dropped_malformed", static_cast<std::int64_t>(stats.dropped_malformed)},
+                   {"dropped_unexpected", static_cast<std::int64_t>(stats.dropped_unexpected)},
+                   {"unroutable", static_cast<std::int64_t>(stats.unroutable)},
+                   {"handler_errors", static_cast<std::int64_t>(stats.handler_errors)},
+                   {"worlds_revived", static_cast<std::int64_t>(stats.worlds_revived)},
+                   {"worlds_drained", static_cast<std::int64_t>(stats.worlds_drained)},
+                   {"tasks_withdrawn", static_cast<std::int64_t>(stats.tasks_withdrawn)},
+                   {"tasks_rebalanced", static_cast<std::int64_t>(stats.tasks_rebalanced)},
+                   {"tasks_submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
+                   {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
+                   {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},
+                   {"tasks_stored", static_cast<std::int64_t>(tasks.size())},
+                   {"tasks_purged", static_cast<std::int64_t>(tasks.purged())},
+                   {"result_bytes_kept", static_cast<std::int64_t>(tasks.kept_bytes())},
+                   {"engines_alive", registry.alive_engines()},
+                   {"pid", static_cast<std::int64_t>(::getpid())},
+                   {"heartbeat_ms", cfg.heartbeat_ms},
+                   {"worlds", static_cast<std::int64_t>(registry.worlds().size())},
+                   {"tasks_retried", static_cast<std::int64_t>(retried)},
+                   {"messages_in", static_cast<std::int64_t>(stats.messages_in)},
+                   {"members_in", static_cast<std::int64_t>(stats.members_in)},
+                   {"stream_bytes", static_cast<std::int64_t>(stats.stream_bytes)},
+                   {"messages_out", static_cast<std::int64_t>(to_clients.messages_sent() + to_engines.messages_sent())},
+                   {"members_out", static_cast<std::int64_t>(to_clients.members_sent() + to_engines.members_sent())},
+                   {"balanced_pending", static_cast<std::int64_t>(balanced_pending)}});
+  if (db) {
+    auto& d = v.as_dict();
+    d["db_file"] = db->file().string();
+    d["db_commits"] = static_cast<std::int64_t>(db->commits());
+    d["db_held"] = static_cast<std::int64_t>(held.size());
+    if (const std::string why = db->broken(); !why.empty()) d["db_error"] = why;
+  }
+  return v;
 }
 
 wire::QueueReply Controller::Impl::queue_now() {
@@ -204,28 +216,103 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
     (t->failed ? failed : completed).push_back(id);
     if (resend) to_resend.push_back(t);
   }
+  // With a task database, ids unknown here may be of earlier runs, and evicted results are read
+  // back: the answer waits for those reads.
+  std::vector<std::uint64_t> evicted;
+  if (db && resend)
+    for (const TaskRecord* t : to_resend)
+      if (t->evicted && !t->streamed) evicted.push_back(t->seq);
+  if (db && (!unknown.empty() || !evicted.empty())) {
+    struct Reads {
+      std::vector<std::string> ids;
+      std::vector<std::uint64_t> seqs;
+      std::vector<std::optional<store::StoredReply>> found;  // ids', then seqs'
+    };
+    auto reads = std::make_shared<Reads>(Reads{unknown, std::move(evicted), {}});
+    const std::uint64_t first_seq = tasks.first_seq();
+    db->ask(
+        [reads, first_seq](sqlite::Db& file) {
+          for (const auto& id : reads->ids) {
+            auto r = store::read_reply(file, id);
+            reads->found.push_back(r && r->seq < first_seq ? std::move(r) : std::nullopt);
+          }
+          for (const auto seq : reads->seqs) reads->found.push_back(store::read_reply(file, seq));
+        },
+        [this, client, header = p.header, stand, to_resend, resend, reads]() mutable {
+          // (a read that failed found nothing: the ids stay unknown, the results as evicted)
+          reads->found.resize(reads->ids.size() + reads->seqs.size());
+          std::vector<std::string> still_unknown;
+          std::vector<const store::StoredReply*> stored;
+          for (std::size_t i = 0; i < reads->ids.size(); ++i) {
+            const auto& r = reads->found[i];
+            if (!r) {
+              still_unknown.push_back(reads->ids[i]);
+              continue;
+            }
+            (r->state == wire::TaskState::failed ? stand.failed : stand.completed).push_back(r->msg_id);
+            stored.push_back(&*r);
+          }
+          stand.unknown = std::move(still_unknown);
+          const auto m = wire::make_typed_message(reply_to(header, wire::MsgKind::result_reply), stand);
+          to_client(client, m.header_bytes, m.payload);
+          std::size_t next_evicted = reads->ids.size();
+          for (TaskRecord* t : to_resend) {
+            if (t->evicted && !t->streamed && reads->found[next_evicted]) {
+              tell_stored(client, *reads->found[next_evicted++]);
+              continue;
+            }
+            if (t->evicted && !t->streamed) ++next_evicted;
+            resend_record(client, *t);
+          }
+          if (resend)
+            for (const auto* r : stored) tell_stored(client, *r);
+        });
+    return;
+  }
   const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::result_reply), stand);
   to_client(client, m.header_bytes, m.payload);
-  for (std::size_t i = 0; i < to_resend.size(); ++i) {
-    TaskRecord& t = *to_resend[i];
-    if (t.evicted) {
-      // Its record stays, its data went to keep the store within budget: say so, as its reply.
-      TaskRecord gone = new_task(t.client, t.engine_id, t.submitted_us);
-      const wire::Header h = wire::decode_header(t.header_bytes.bytes());
-      store_failure(gone, h.msg_ids.empty() ? std::string() : h.msg_ids.front(), h.function,
-                    {errc::unknown_task, "crew.input.unknown_task",
-                     t.streamed ? std::string("it succeeded, but its array went to the client that asked for it "
-                                              "(streamed through the controller, or copied straight into "
-                                              "the client) and was not kept (gather it again)")
-                                : std::string(t.failed ? "it failed" : "it succeeded") +
-                                      ", but its result data was dropped to keep the controller's result store within "
-                                      "its budget (fetch large results sooner, or purge old ones)",
-                     h.function});
-      to_client(client, gone.header_bytes, gone.body(), gone.signature());
-      continue;
-    }
-    to_client(client, t.header_bytes, t.body(), t.signature());
+  for (TaskRecord* t : to_resend) resend_record(client, *t);
+}
+
+void Controller::Impl::tell_stored(PeerId client, const store::StoredReply& r) {
+  if (r.kept == store::Kept::here && !r.header.empty()) {
+    tell(client, r.header, r.payload, engines.signature_of(r.header, r.payload));
+    return;
   }
+  // No result to send: its reply says why.
+  const wire::Header h = r.header.empty() ? wire::Header() : wire::decode_header(r.header.bytes());
+  TaskRecord gone = new_task(0, r.engine, h.submitted_us);
+  const errc code = r.header.empty() ? errc::controller_restarted : errc::unknown_task;
+  const std::string why =
+      r.header.empty() ? "the controller that held it died before it finished; it did not run to an end on its watch"
+      : r.kept == store::Kept::streamed
+          ? "it succeeded, but its array went to the client that asked for it and was not kept (gather it again)"
+          : "it " + std::string(r.state == wire::TaskState::failed ? "failed" : "succeeded") + ", but its result (" +
+                bytes_text(r.bytes) + ") is above the task database's --db-max-result, so only its client got it";
+  store_failure(gone, r.msg_id, h.function, {code, "crew." + std::string(errc_name(code)), why, h.function});
+  tell(client, gone.header_bytes, gone.body(), gone.signature());
+}
+
+void Controller::Impl::resend_record(PeerId client, const TaskRecord& t) {
+  if (t.purged) return;  // forgotten while the answer waited for the task database
+  if (!t.evicted) {
+    tell(client, t.header_bytes, t.body(), t.signature());
+    return;
+  }
+  // Its record stays, its data went to keep the store within budget: say so, as its reply.
+  TaskRecord gone = new_task(t.client, t.engine_id, t.submitted_us);
+  const wire::Header h = wire::decode_header(t.header_bytes.bytes());
+  store_failure(gone, h.msg_ids.empty() ? std::string() : h.msg_ids.front(), h.function,
+                {errc::unknown_task, "crew.input.unknown_task",
+                 t.streamed ? std::string("it succeeded, but its array went to the client that asked for it "
+                                          "(streamed through the controller, or copied straight into "
+                                          "the client) and was not kept (gather it again)")
+                            : std::string(t.failed ? "it failed" : "it succeeded") +
+                                  ", but its result data was dropped to keep the controller's result store within "
+                                  "its budget (fetch large results sooner, purge old ones, or keep them all with "
+                                  "--db sqlite)",
+                 h.function});
+  tell(client, gone.header_bytes, gone.body(), gone.signature());
 }
 
 // Aborts balanced tasks that have not started: those still here at once, those an engine holds
@@ -353,6 +440,23 @@ void Controller::Impl::on_history_request(PeerId client, const wire::Packet& p) 
     }
     reply.tasks.push_back(std::move(e));
   }
+  // With a task database, earlier runs' tasks come first, from the file (those this run took are
+  // all here, in memory).
+  if (db && db->start().records > 0 && (ask.last == 0 || matched.size() < ask.last)) {
+    auto older = std::make_shared<store::HistoryRows>();
+    wire::HistoryRequest ask_older = ask;
+    if (ask.last > 0) ask_older.last = ask.last - matched.size();
+    db->ask([older, ask_older, first_seq = tasks.first_seq()](
+                sqlite::Db& file) { *older = store::read_history(file, ask_older, first_seq); },
+            [this, client, header = p.header, reply = std::move(reply), older]() mutable {
+              reply.matched += older->matched;
+              reply.tasks.insert(reply.tasks.begin(), std::make_move_iterator(older->tasks.begin()),
+                                 std::make_move_iterator(older->tasks.end()));
+              const auto m = wire::make_typed_message(reply_to(header, wire::MsgKind::history_reply), reply);
+              to_client(client, m.header_bytes, m.payload);
+            });
+    return;
+  }
   const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::history_reply), reply);
   to_client(client, m.header_bytes, m.payload);
 }
@@ -364,6 +468,7 @@ void Controller::Impl::on_purge_request(PeerId client, const wire::Packet& p) {
   const auto forget = [&](TaskRecord& t) {
     reply.bytes += tasks.purge(t);
     ++reply.purged;
+    if (db) db->forgotten(t.seq);
   };
   if (!ask.msg_ids.empty()) {
     for (const auto& id : ask.msg_ids) {
@@ -381,6 +486,37 @@ void Controller::Impl::on_purge_request(PeerId client, const wire::Packet& p) {
     });
   }
   if (reply.purged > 0) trim_pending = true;  // give the results' memory back when idle
+  if (db) {
+    // Earlier runs' records go from the file; the answer waits until the deletes are committed.
+    auto older = std::make_shared<std::pair<std::vector<std::string>, store::Deleted>>();
+    older->first = std::move(reply.unknown);
+    reply.unknown.clear();
+    db->ask(
+        [older, ask, first_seq = tasks.first_seq()](sqlite::Db& file) {
+          if (!ask.msg_ids.empty()) {
+            std::vector<std::string> unknown;
+            for (const auto& id : older->first) {
+              if (const auto d = store::delete_finished(file, id, first_seq)) {
+                older->second.rows += d->rows;
+                older->second.bytes += d->bytes;
+              } else {
+                unknown.push_back(id);
+              }
+            }
+            older->first = std::move(unknown);
+          } else {
+            older->second = store::delete_finished(file, first_seq, ask.all ? 0 : ask.before_us);
+          }
+        },
+        [this, client, header = p.header, reply = std::move(reply), older]() mutable {
+          reply.purged += older->second.rows;
+          reply.bytes += older->second.bytes;
+          reply.unknown = std::move(older->first);
+          const auto m = wire::make_typed_message(reply_to(header, wire::MsgKind::purge_reply), reply);
+          to_client(client, m.header_bytes, m.payload);
+        });
+    return;
+  }
   const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::purge_reply), reply);
   to_client(client, m.header_bytes, m.payload);
 }

@@ -20,6 +20,7 @@
 #include <boost/container/small_vector.hpp>
 
 #include "controller/balanced_task.hpp"
+#include "controller/msg_ids.hpp"
 #include "controller/peer_table.hpp"
 #include "crew/buffer.hpp"
 
@@ -45,6 +46,7 @@ struct TaskRecord {
   bool balanced = false;       ///< load-balanced: the controller chose (chooses) its engine
   bool purged = false;         ///< forgotten (TaskTable::purge): found by no id, listed by no history
   std::uint32_t function = 0;  ///< what it runs: TaskTable::function_name
+  std::uint64_t seq = 0;       ///< the order the controller took it in (its row in the task database)
   std::int64_t submitted_us = 0;
   std::int64_t dispatched_ns = 0;                     ///< steady clock, when it went to its engine (0: not yet)
   std::uint64_t kept_bytes = 0;                       ///< bytes of the reply held here (0 once evicted)
@@ -107,6 +109,7 @@ public:
     e.id = msg_id;
     e.record = std::move(record);
     e.record.msg_id = &e.id;
+    e.record.seq = first_seq_ + counts_.submitted;
     if (key && dense(*key)) {
       auto& numbers = by_session_[key->session];
       if (numbers.size() <= key->n) numbers.resize(key->n + 1, nullptr);
@@ -183,6 +186,9 @@ public:
   const std::string& function_name(const TaskRecord& t) const { return function_names_.at(t.function); }
 
   void set_budget(std::uint64_t bytes) noexcept { budget_ = bytes; }
+  /// The seq of the first record (a task database's earlier runs hold those below).
+  void set_first_seq(std::uint64_t seq) noexcept { first_seq_ = seq; }
+  std::uint64_t first_seq() const noexcept { return first_seq_; }
   std::uint64_t kept_bytes() const noexcept { return kept_bytes_; }
   /// Records held (not purged).
   std::size_t size() const noexcept { return counts_.submitted - purged_; }
@@ -203,24 +209,10 @@ private:
   /// be indexed by number: beyond, a stray id would make the vectors huge.
   static constexpr std::size_t max_gap = std::size_t{1} << 20;
 
-  /// "<base-36 session>-<decimal n>" in canonical form (no leading zeros), else nullopt.
   static std::optional<Number> numbered(std::string_view id) {
-    const auto dash = id.find('-');
-    if (dash == 0 || dash == std::string_view::npos || dash + 1 >= id.size() || dash > 8 || id.size() - dash > 16)
-      return std::nullopt;
-    Number k;
-    const std::string_view session = id.substr(0, dash), n = id.substr(dash + 1);
-    if ((session.size() > 1 && session[0] == '0') || (n.size() > 1 && n[0] == '0')) return std::nullopt;
-    for (const char c : session) {
-      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : -1;
-      if (d < 0) return std::nullopt;
-      k.session = k.session * 36 + static_cast<std::size_t>(d);
-    }
-    for (const char c : n) {
-      if (c < '0' || c > '9') return std::nullopt;
-      k.n = k.n * 10 + static_cast<std::size_t>(c - '0');
-    }
-    return k;
+    const auto k = numbered_id(id);
+    if (!k) return std::nullopt;
+    return Number{static_cast<std::size_t>(k->session), static_cast<std::size_t>(k->n)};
   }
   TaskRecord* find_numbered(const Number& k) const {
     if (k.session >= by_session_.size()) return nullptr;
@@ -247,6 +239,7 @@ private:
   std::unordered_map<std::string, TaskRecord*> by_name_;
   TaskCounts counts_;
   std::uint64_t purged_ = 0;
+  std::uint64_t first_seq_ = 1;
   std::deque<TaskRecord*> kept_;  ///< records holding reply data, oldest first (and purged ones, until evict)
   std::deque<std::string> function_names_{""};  ///< by TaskRecord::function (0: unnamed)
   struct NameHash {                             // finds a std::string key by a string_view

@@ -143,10 +143,10 @@ inline constexpr std::array<std::string_view, 3> task_state_names{"pending", "ok
 
 /// history_request: the tasks the controller has records of, oldest first, those that match.
 struct CREW_INTERNAL_API HistoryRequest {
-  std::int64_t since_us = 0;          ///< submitted at or after (Unix us; 0: any time)
-  std::vector<std::uint8_t> only;     ///< TaskStates to list (empty: all)
-  std::vector<std::int32_t> engines;  ///< ran (or runs, or is queued) on one of these (empty: any)
-  std::uint64_t last = 0;             ///< only the newest `last` of those that match (0: all)
+  std::int64_t since_us = 0;            ///< submitted at or after (Unix us; 0: any time)
+  std::vector<std::uint8_t> only{};     ///< TaskStates to list (empty: all)
+  std::vector<std::int32_t> engines{};  ///< ran (or runs, or is queued) on one of these (empty: any)
+  std::uint64_t last = 0;               ///< only the newest `last` of those that match (0: all)
   template <class Archive>
   void serialize(Archive& ar) {
     ar(CEREAL_NVP(since_us), CEREAL_NVP(only), CEREAL_NVP(engines), CEREAL_NVP(last));

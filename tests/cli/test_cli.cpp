@@ -525,6 +525,29 @@ TEST_SUITE("cli.input") {
     CHECK(contains(controller.r.err, "no such load-balancing scheme"));
   }
 
+  TEST_CASE("a --db-path beside --db memory, in a missing directory, or an unknown --db is bad input, and starts "
+            "nothing") {
+    const Run both =
+        crew_run({"cluster", "start", "-n", "1", "--db", "memory", "--db-path", "t.db", "--profile", "db"});
+    SHOW(both);
+    CHECK(both.r.status == exit_usage);
+    CHECK(starts_with(error_of(both.r.err), "[crew.input.bad_option] --db-path t.db names a task database, but --db "
+                                            "memory keeps none"));
+    check_nothing_running("db");
+    const Run missing = crew_run({"cluster", "start", "-n", "1", "--db-path", "/no/such/dir/t.db", "--profile", "db"});
+    SHOW(missing);
+    CHECK(missing.r.status == exit_usage);
+    CHECK(contains(error_of(missing.r.err), "there is no directory /no/such/dir"));
+    check_nothing_running("db");
+    const Run unknown = crew_run({"controller", "--db", "postgres", "--profile", "db"});
+    CHECK(unknown.r.status == exit_usage);
+    CHECK(contains(unknown.r.err, "{memory,sqlite}"));
+    const Run offline = crew_run({"history", "--db-path", "/no/such/file.db", "--profile", "db"});
+    SHOW(offline);
+    CHECK(offline.r.status == exit_usage);
+    CHECK(contains(error_of(offline.r.err), "--db-path /no/such/file.db: no such file"));
+  }
+
   TEST_CASE("load-balancer options without --lb are bad input") {
     const Run r = crew_run({"call", "echo", "1", "--retries", "2", "--profile", "nothing-here"});
     SHOW(r);

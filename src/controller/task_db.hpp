@@ -1,0 +1,156 @@
+#pragma once
+// The controller's task database (--db sqlite): every task's record written to SQLite by a
+// thread of its own, so the event loop never waits on the disk.
+//
+// The loop records what happened during its turn (a task taken, a task finished, records
+// forgotten) in plain structs, and hands the turn over at its end. The writer takes every turn
+// handed over since its last commit and writes them in one transaction (a task taken and
+// finished within it is one INSERT), so a burst commits in few transactions and a lone task at
+// once. A result is told to its client only once the turn that recorded it is committed
+// (committed()), which makes it durable against a crash of the controller: WAL mode writes the
+// commit to the file before returning (with --db-sync full, also to the disk).
+//
+// Reads (and purges) run on the writer thread too, after everything recorded before them is
+// committed; their answers come back to the loop through fd(), with the commits.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/container/small_vector.hpp>
+
+#include "controller/sqlite.hpp"
+#include "crew/buffer.hpp"
+
+namespace crew::controller {
+
+struct TaskDbConfig {
+  std::filesystem::path file;
+  bool sync_full = false;  ///< fsync each commit (survives a power cut, not only a crash)
+  /// Results above this many bytes are not stored: only their client gets them.
+  std::uint64_t max_result_bytes = std::uint64_t{512} << 20;
+  /// A task taken is written once it finishes (one INSERT), or alone after this long if it has not.
+  std::chrono::milliseconds write_taken_after{200};
+};
+
+/// What the file held when it was opened.
+struct TaskDbStart {
+  std::uint64_t next_seq = 1;      ///< the first seq of this run's tasks
+  std::uint64_t next_session = 1;  ///< the first client session number free
+  std::uint64_t records = 0;       ///< rows of earlier runs
+  std::uint64_t abandoned = 0;     ///< rows left pending by a controller that died: now failed
+};
+
+class TaskDb {
+public:
+  /// Opens (creates) the file and starts the writer. Throws [crew.hub.db_failed].
+  explicit TaskDb(TaskDbConfig config);
+  /// Commits what was handed over, then stops the writer.
+  ~TaskDb();
+  TaskDb(const TaskDb&) = delete;
+  TaskDb& operator=(const TaskDb&) = delete;
+
+  const TaskDbStart& start() const noexcept { return start_; }
+  const std::filesystem::path& file() const noexcept { return config_.file; }
+
+  // ---- the loop's side: record during a turn, then end_turn()
+  /// `function` must outlive the writer's use of it (the TaskTable's names do).
+  void taken(std::uint64_t seq, const std::string& msg_id, const std::string* function, int engine,
+             std::int64_t submitted_us);
+  void finished(std::uint64_t seq, int engine, bool failed, bool streamed, const Buffer& header,
+                std::span<const Buffer> payload);
+  void forgotten(std::uint64_t seq);
+  void set_meta(std::string key, std::string value);
+  /// Runs `job` on the writer thread once everything recorded so far is committed, then `then`
+  /// on the loop thread (in answered()). A job that throws is logged; `then` still runs.
+  void ask(std::function<void(sqlite::Db&)> job, std::function<void()> then);
+  /// Hands this turn's records to the writer (nothing if there are none).
+  void end_turn();
+  /// The turn that, once committed, covers everything recorded so far.
+  std::uint64_t durable_after() const noexcept { return turn_.empty() ? handed_ : handed_ + 1; }
+  std::uint64_t committed() const noexcept { return committed_.load(std::memory_order_acquire); }
+  /// Readable when a commit or an answer came; answered() clears it.
+  int fd() const noexcept { return event_fd_; }
+  /// Runs the `then`s of the answered jobs.
+  void answered();
+  /// Why the database stopped being written ("" while it works): the controller goes on in memory.
+  std::string broken() const;
+  std::uint64_t commits() const noexcept { return commits_.load(std::memory_order_relaxed); }
+
+private:
+  struct Finished {
+    std::uint64_t seq;
+    int engine;
+    bool failed;
+    bool streamed;
+    Buffer header;
+    boost::container::small_vector<Buffer, 1> payload;
+  };
+  struct Taken {
+    std::uint64_t seq;
+    std::string msg_id;
+    const std::string* function;
+    int engine;
+    std::int64_t submitted_us;
+  };
+  /// (writer) A task taken, its row not yet written: most finish within the window, and then
+  /// are one INSERT.
+  struct Open {
+    Taken taken;
+    std::chrono::steady_clock::time_point at;
+    bool written;
+  };
+  struct Ask {
+    std::function<void(sqlite::Db&)> job;
+    std::function<void()> then;
+  };
+  struct Turn {
+    std::vector<Taken> taken;
+    std::vector<Finished> finished;
+    std::vector<std::uint64_t> forgotten;
+    std::vector<std::pair<std::string, std::string>> meta;
+    std::vector<Ask> asks;
+    bool empty() const noexcept {
+      return taken.empty() && finished.empty() && forgotten.empty() && meta.empty() && asks.empty();
+    }
+  };
+
+  void open();
+  void write_loop();
+  void write(std::vector<Turn>& turns, bool flush_all);
+  void signal();
+
+  TaskDbConfig config_;
+  sqlite::Db db_;
+  TaskDbStart start_;
+  int event_fd_ = -1;
+
+  Turn turn_;                 // the loop's, being recorded
+  std::uint64_t handed_ = 0;  // turns handed over
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Turn> queue_;                   // handed over, not yet written
+  std::vector<std::function<void()>> thens_;  // answered, for the loop
+  std::vector<Turn> spent_;                   // written, for the loop to free (or reuse)
+  bool stopping_ = false;
+  std::string broken_;
+  std::atomic<std::uint64_t> committed_{0};
+  std::atomic<std::uint64_t> commits_{0};
+  // the writer's
+  std::deque<Open> open_;
+  std::unique_ptr<sqlite::Statement> insert_, update_, forget_;
+  std::thread writer_;
+};
+
+}  // namespace crew::controller

@@ -1,0 +1,77 @@
+#pragma once
+// The task database's rows: the schema, and the reads that the controller's writer thread and
+// the offline `crew history` share. One row per task, keyed by the controller's receipt order
+// (`seq`), with who, what, where, when, status and the reply as it went on the wire.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "controller/sqlite.hpp"
+#include "crew/buffer.hpp"
+#include "protocol/hub_queries.hpp"
+
+namespace crew::controller::store {
+
+/// Where a finished task's result bytes are.
+enum class Kept : std::uint8_t {
+  here = 0,       ///< in the row (`result`)
+  streamed = 1,   ///< its array streamed (or was copied) to its client and was never kept
+  too_large = 2,  ///< above --db-max-result: only its client got it
+};
+
+/// The file of a profile's task database unless --db-path says otherwise.
+std::filesystem::path default_file(const std::string& profile);
+
+/// Creates the tables if the file is new; refuses a file of another schema, naming it.
+void create_schema(sqlite::Db& db);
+/// Refuses a file that is not a crew task database (opened read-only).
+void check_schema(sqlite::Db& db);
+
+std::optional<std::string> meta(sqlite::Db& db, const std::string& key);
+void set_meta(sqlite::Db& db, const std::string& key, const std::string& value);
+
+/// The frames of a reply, as one blob: one frame as it is; several as their sizes (u64 each)
+/// then their bytes. `frames` is their count (a column of its own).
+std::vector<std::byte> join_frames(std::span<const Buffer> frames);
+std::vector<Buffer> split_frames(std::span<const std::byte> blob, std::int64_t frames);
+
+/// A finished task's reply as stored.
+struct StoredReply {
+  std::uint64_t seq = 0;
+  std::string msg_id;
+  wire::TaskState state = wire::TaskState::pending;
+  int engine = -1;
+  Kept kept = Kept::here;
+  std::uint64_t bytes = 0;  ///< the result's size, stored or not
+  Buffer header;            ///< the reply's header as it went on the wire
+  std::vector<Buffer> payload;
+};
+
+/// The newest finished row of that id (an id other than crew's "<session>-<n>" may be on record
+/// twice, from two runs).
+std::optional<StoredReply> read_reply(sqlite::Db& db, const std::string& msg_id);
+std::optional<StoredReply> read_reply(sqlite::Db& db, std::uint64_t seq);
+
+/// Rows that match `ask`, oldest first, among those with seq below `before_seq`; with ask.last,
+/// only the newest that many (`matched` counts them all).
+struct HistoryRows {
+  std::vector<wire::HistoryEntry> tasks;
+  std::uint64_t matched = 0;
+};
+HistoryRows read_history(sqlite::Db& db, const wire::HistoryRequest& ask, std::uint64_t before_seq);
+
+/// Deletes finished rows below `before_seq` submitted before `submitted_before_us` (0: any);
+/// returns how many and their results' bytes.
+struct Deleted {
+  std::uint64_t rows = 0;
+  std::uint64_t bytes = 0;
+};
+Deleted delete_finished(sqlite::Db& db, std::uint64_t before_seq, std::int64_t submitted_before_us);
+/// Deletes one finished row by id (below `before_seq`); nullopt if there is none.
+std::optional<Deleted> delete_finished(sqlite::Db& db, const std::string& msg_id, std::uint64_t before_seq);
+
+}  // namespace crew::controller::store

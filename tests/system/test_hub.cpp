@@ -1,0 +1,139 @@
+// The task database (--db sqlite) with a real controller, real engines and a real SQLite file:
+// results outlive the controller's memory budget and the controller itself, history spans its
+// runs, purge reaches the file, and `crew history` reads the file when no controller runs.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "common/profile.hpp"
+#include "crew/crew.hpp"
+#include "errors_of.hpp"
+#include "test_support.hpp"
+
+#include <nlohmann/json.hpp>
+
+using namespace crew;
+using namespace crew::testing;
+
+namespace {
+
+const std::string profile = "taskdb";
+
+std::vector<std::string> listed(const std::vector<TaskSummary>& tasks) {
+  std::vector<std::string> ids;
+  for (const auto& t : tasks) ids.push_back(t.msg_id);
+  return ids;
+}
+
+bool has(const std::vector<std::string>& list, const std::string& id) {
+  return std::find(list.begin(), list.end(), id) != list.end();
+}
+
+}  // namespace
+
+TEST_SUITE("system.hub") {
+
+  TEST_CASE("with --db sqlite, results outlive the memory budget and the controller; history spans runs; purge "
+            "reaches the file") {
+    const std::string big(600 * 1000, 'x');  // three of them are above the 1 MB kept in memory
+    std::vector<std::string> big_ids, small_ids;
+    std::string failed_id;
+    {
+      Cluster first(2, profile, {"--db", "sqlite", "--result-store", "1M"});
+      Client rc = first.client(30s);
+      auto lb = rc.load_balanced_view();
+      for (int i = 0; i < 3; ++i) {
+        AsyncResult ar = lb.apply("echo", big + std::to_string(i));
+        CHECK(ar.get(60s).as_string().size() == big.size() + 1);
+        big_ids.push_back(ar.msg_ids().front());
+      }
+      for (int i = 0; i < 10; ++i) {
+        AsyncResult ar = lb.apply("echo", i);
+        CHECK(ar.get_as<int>(60s) == i);
+        small_ids.push_back(ar.msg_ids().front());
+      }
+      AsyncResult bad = lb.apply("no_such_function");
+      CHECK(code_of([&] { (void)bad.get(60s); }) == errc::unknown_function);
+      failed_id = bad.msg_ids().front();
+
+      // The first big result left memory (the budget), and comes back from the file, to another
+      // client (this one keeps its own copy).
+      const Client other = first.client(30s);
+      CHECK(other.get_result(big_ids[0]).get(60s).as_string() == big + "0");
+      const Value stats = rc.controller_stats();
+      CHECK(stats["db_commits"].as_int() > 0);
+      CHECK(stats["db_file"].as_string() == (profile_dir(profile) / "tasks.db").string());
+    }
+
+    // No controller: `crew history` reads the file.
+    const auto offline = crew_cli({"history", "--profile", profile, "--json"});
+    INFO(offline.err);
+    REQUIRE(offline.status == 0);
+    CHECK(offline.err.find("no controller runs") != std::string::npos);
+    const auto rows = nlohmann::json::parse(offline.out);
+    std::vector<std::string> offline_ids;
+    for (const auto& row : rows) offline_ids.push_back(row["msg_id"]);
+    for (const auto& id : big_ids) CHECK(has(offline_ids, id));
+    for (const auto& id : small_ids) CHECK(has(offline_ids, id));
+    REQUIRE(has(offline_ids, failed_id));
+    const auto failed_row =
+        *std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r["msg_id"] == failed_id; });
+    CHECK(failed_row["status"] == "failed");
+    CHECK(failed_row["error"] == "crew.remote.unknown_function");
+
+    // A new controller on the same file: the earlier run's results are all there.
+    Cluster second(2, profile, {"--db", "sqlite"});
+    Client rc = second.client(30s);
+    const ResultStatus status = rc.result_status({big_ids[1], small_ids[3], failed_id, "no-such-task"});
+    CHECK(status.completed == std::vector<std::string>{big_ids[1], small_ids[3]});
+    CHECK(status.failed == std::vector<std::string>{failed_id});
+    CHECK(status.unknown == std::vector<std::string>{"no-such-task"});
+    CHECK(rc.get_result(big_ids[2]).get(60s).as_string() == big + "2");
+    CHECK(rc.get_result(small_ids[7]).get_as<int>(60s) == 7);
+    CHECK(code_of([&] { (void)rc.get_result(failed_id).get(60s); }) == errc::unknown_function);
+
+    // History: the earlier run's tasks first, then this run's; --last takes the newest.
+    AsyncResult now = rc.load_balanced_view().apply("echo", 42);
+    CHECK(now.get_as<int>(60s) == 42);
+    const std::string new_id = now.msg_ids().front();
+    CHECK(new_id != small_ids.back());  // sessions go on: no id is used twice in one file
+    const auto all = listed(rc.history());
+    REQUIRE(has(all, big_ids[0]));
+    REQUIRE(has(all, new_id));
+    const auto at = [&](const std::string& id) { return std::find(all.begin(), all.end(), id) - all.begin(); };
+    CHECK(at(big_ids[0]) < at(small_ids[9]));
+    CHECK(at(small_ids[9]) < at(new_id));
+    CHECK(listed(rc.history({.last = 2})) == std::vector<std::string>{all[all.size() - 2], new_id});
+    const auto failed_only = rc.history({.status = {"failed"}});
+    CHECK(has(listed(failed_only), failed_id));
+
+    // Purge: an earlier run's id leaves the file; an unknown one is named; then everything goes.
+    const PurgeReport one = rc.purge_results({small_ids[0], "no-such-task"});
+    CHECK(one.purged == 1);
+    CHECK(one.unknown == std::vector<std::string>{"no-such-task"});
+    CHECK(rc.result_status({small_ids[0]}).unknown == std::vector<std::string>{small_ids[0]});
+    const std::size_t left = rc.history().size();
+    const PurgeReport rest = rc.purge_all_results();
+    CHECK(rest.purged == left);
+    CHECK(rest.bytes >= 3 * big.size());
+    CHECK(rc.history().empty());
+  }
+
+  TEST_CASE("without a task database, the same results beyond the memory budget are gone, and the error says so") {
+    // (the case above reads them back: this shows that they had left memory)
+    Cluster memory_only(2, profile + "-mem", {"--result-store", "1M"});
+    Client rc = memory_only.client(30s);
+    auto lb = rc.load_balanced_view();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) {
+      AsyncResult ar = lb.apply("echo", std::string(600 * 1000, 'x'));
+      (void)ar.get(60s);
+      ids.push_back(ar.msg_ids().front());
+    }
+    const Client other = memory_only.client(30s);
+    const std::string why = message_of([&] { (void)other.get_result(ids[0]).get(60s); });
+    CHECK(why.find("dropped to keep the controller's result store within its budget") != std::string::npos);
+    CHECK(why.find("--db sqlite") != std::string::npos);
+  }
+}

@@ -1,0 +1,244 @@
+// The task database on a real SQLite file: what the writer thread writes, when it is committed,
+// what reading it back gives, and what a new run finds in it.
+#include <doctest/doctest.h>
+
+#include <poll.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "controller/task_db.hpp"
+#include "controller/task_store.hpp"
+#include "protocol/header.hpp"
+#include "protocol/wire.hpp"
+#include "test_support.hpp"
+
+using namespace crew;
+using namespace crew::controller;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char name[] = "/tmp/crew-task-db-XXXXXX";
+    path = ::mkdtemp(name);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+/// A reply as an engine sends it: a header (times, error) and body frames.
+struct Reply {
+  Buffer header;
+  std::vector<Buffer> payload;
+};
+Reply reply(const std::string& msg_id, std::int64_t started_us, const std::string& error_type = {},
+            std::vector<Buffer> payload = {Buffer::copy("result")}) {
+  wire::Header h;
+  h.kind = wire::MsgKind::apply_reply;
+  h.msg_ids = {msg_id};
+  h.function = "fn";
+  h.started_us = started_us;
+  h.completed_us = started_us + 10;
+  if (!error_type.empty()) h.error = {errc::exception, error_type, "it threw", {}};
+  return {wire::encode_header(h), std::move(payload)};
+}
+
+/// Waits (with a deadline) until everything recorded so far is committed, running the answers.
+void settle(TaskDb& db) {
+  db.end_turn();
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (db.committed() < db.durable_after() && std::chrono::steady_clock::now() < until) {
+    pollfd fd{db.fd(), POLLIN, 0};
+    (void)::poll(&fd, 1, 100);
+  }
+  db.answered();
+  REQUIRE(db.committed() >= db.durable_after());
+}
+
+std::string text(const Buffer& b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+
+}  // namespace
+
+TEST_SUITE("unit.task_db") {
+
+  TEST_CASE("a task taken and finished in one commit, and one finished later, read back as they were sent") {
+    TempDir dir;
+    const std::string fn = "square";
+    TaskDb db({dir.path / "tasks.db"});
+    CHECK(db.start().next_seq == 1);
+    CHECK(db.start().records == 0);
+    db.taken(1, "1-1", &fn, 0, 1000);
+    const Reply r1 = reply("1-1", 2000);
+    db.finished(1, 0, false, false, r1.header, r1.payload);
+    db.taken(2, "1-2", &fn, -1, 1100);
+    CHECK(db.durable_after() == 1);
+    settle(db);
+    // A result is durable once committed(): the turn is counted then, not before.
+    CHECK(db.committed() == 1);
+    const Reply r2 = reply("1-2", 3000, "crew.remote.exception",
+                           {Buffer::copy("first frame"), Buffer::copy(""), Buffer::copy("third")});
+    db.finished(2, 3, true, false, r2.header, r2.payload);
+    CHECK(db.durable_after() == 2);
+    settle(db);
+
+    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_only);
+    const auto one = store::read_reply(file, std::string("1-1"));
+    REQUIRE(one);
+    CHECK(one->seq == 1);
+    CHECK(one->state == wire::TaskState::ok);
+    CHECK(one->engine == 0);
+    CHECK(one->header.size() == r1.header.size());
+    REQUIRE(one->payload.size() == 1);
+    CHECK(text(one->payload[0]) == "result");
+    const auto two = store::read_reply(file, std::uint64_t{2});
+    REQUIRE(two);
+    CHECK(two->msg_id == "1-2");
+    CHECK(two->state == wire::TaskState::failed);
+    CHECK(two->engine == 3);
+    REQUIRE(two->payload.size() == 3);
+    CHECK(text(two->payload[0]) == "first frame");
+    CHECK(two->payload[1].size() == 0);
+    CHECK(text(two->payload[2]) == "third");
+    CHECK(wire::decode_header(two->header.bytes()).error.type == "crew.remote.exception");
+    CHECK_FALSE(store::read_reply(file, std::string("1-3")));
+  }
+
+  TEST_CASE("history filters by time, status and engine, oldest first, and --last keeps the newest") {
+    TempDir dir;
+    const std::string fn = "f";
+    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 0ms});
+    for (std::uint64_t i = 1; i <= 6; ++i) {
+      const std::string id = "1-" + std::to_string(i);
+      db.taken(i, id, &fn, static_cast<int>(i % 2), static_cast<std::int64_t>(i) * 100);
+      if (i <= 5) {
+        const Reply r = reply(id, 0, i == 3 ? "crew.remote.exception" : "");
+        db.finished(i, static_cast<int>(i % 2), i == 3, false, r.header, r.payload);
+      }
+    }
+    settle(db);
+    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_only);
+    const auto ids = [](const store::HistoryRows& rows) {
+      std::vector<std::string> out;
+      for (const auto& e : rows.tasks) out.push_back(e.msg_id);
+      return out;
+    };
+    CHECK(ids(store::read_history(file, {}, UINT64_MAX)) ==
+          std::vector<std::string>{"1-1", "1-2", "1-3", "1-4", "1-5", "1-6"});
+    CHECK(ids(store::read_history(file, {.since_us = 300}, UINT64_MAX)) ==
+          std::vector<std::string>{"1-3", "1-4", "1-5", "1-6"});
+    CHECK(ids(store::read_history(file, {.only = {2}}, UINT64_MAX)) == std::vector<std::string>{"1-3"});
+    CHECK(ids(store::read_history(file, {.only = {0}}, UINT64_MAX)) == std::vector<std::string>{"1-6"});
+    CHECK(ids(store::read_history(file, {.engines = {0}}, UINT64_MAX)) ==
+          std::vector<std::string>{"1-2", "1-4", "1-6"});
+    const auto last = store::read_history(file, {.last = 2}, UINT64_MAX);
+    CHECK(ids(last) == std::vector<std::string>{"1-5", "1-6"});
+    CHECK(last.matched == 6);
+    CHECK(ids(store::read_history(file, {}, 4)) == std::vector<std::string>{"1-1", "1-2", "1-3"});
+    const auto failed = store::read_history(file, {.only = {2}}, UINT64_MAX).tasks.front();
+    CHECK(failed.error == "crew.remote.exception");
+    CHECK(failed.function == "f");
+  }
+
+  TEST_CASE("forgotten rows go; a new run continues the seqs and sessions and fails what a dead one left") {
+    TempDir dir;
+    const std::string fn = "f";
+    {
+      TaskDb db({dir.path / "tasks.db"});
+      for (std::uint64_t i = 1; i <= 3; ++i) db.taken(i, "5-" + std::to_string(i), &fn, 0, 1);
+      const Reply r = reply("5-1", 0);
+      db.finished(1, 0, false, false, r.header, r.payload);
+      db.set_meta("next_session", "9");
+      settle(db);
+      db.forgotten(1);
+      settle(db);
+    }
+    TaskDb again({dir.path / "tasks.db"});
+    CHECK(again.start().next_seq == 4);
+    CHECK(again.start().next_session == 9);
+    CHECK(again.start().records == 2);
+    CHECK(again.start().abandoned == 2);  // 5-2 and 5-3 never finished
+    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_only);
+    CHECK_FALSE(store::read_reply(file, std::string("5-1")));
+    const auto left = store::read_reply(file, std::string("5-2"));
+    REQUIRE(left);
+    CHECK(left->state == wire::TaskState::failed);
+    CHECK(left->header.empty());  // no reply ever came: the controller says why when asked
+  }
+
+  TEST_CASE("purging finished rows counts them and their bytes, spares pending ones and this run's") {
+    TempDir dir;
+    const std::string fn = "f";
+    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 0ms});
+    for (std::uint64_t i = 1; i <= 4; ++i) {
+      const std::string id = "1-" + std::to_string(i);
+      db.taken(i, id, &fn, 0, static_cast<std::int64_t>(i) * 100);
+      if (i != 2) {
+        const Reply r = reply(id, 0, "", {Buffer::copy(std::string(10 * i, 'x'))});
+        db.finished(i, 0, false, false, r.header, r.payload);
+      }
+    }
+    settle(db);
+    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_write);
+    const auto before = store::delete_finished(file, 4, 250);  // 1-1 (2 is pending; 3, 4 too new)
+    CHECK(before.rows == 1);
+    CHECK(before.bytes == 10);
+    CHECK_FALSE(store::delete_finished(file, std::string("1-2"), 4));  // pending
+    CHECK_FALSE(store::delete_finished(file, std::string("1-4"), 4));  // seq 4 is not below 4
+    const auto one = store::delete_finished(file, std::string("1-3"), 4);
+    REQUIRE(one);
+    CHECK(one->bytes == 30);
+    const auto all = store::delete_finished(file, UINT64_MAX, 0);
+    CHECK(all.rows == 1);  // 1-4; 1-2 stays pending
+    CHECK(store::read_history(file, {}, UINT64_MAX).tasks.size() == 1);
+  }
+
+  TEST_CASE("a file that is not a task database, or cannot be opened, is refused naming it") {
+    TempDir dir;
+    const fs::path other = dir.path / "other.db";
+    {
+      sqlite::Db db(other, sqlite::Db::Mode::read_write);
+      db.exec("CREATE TABLE t(x); INSERT INTO t VALUES(1)");
+    }
+    sqlite::Db db(other, sqlite::Db::Mode::read_only);
+    try {
+      store::check_schema(db);
+      FAIL("check_schema accepted another file");
+    } catch (const Error& e) {
+      CHECK(e.code() == errc::db_failed);
+      CHECK(std::string(e.what()).find(other.string()) != std::string::npos);
+    }
+    try {
+      TaskDb bad({dir.path / "no-such-dir" / "tasks.db"});
+      FAIL("opened a file in a missing directory");
+    } catch (const Error& e) {
+      CHECK(e.code() == errc::db_failed);
+      CHECK(std::string(e.what()).find("no-such-dir") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("a task taken is written when it finishes, or alone once the window has passed") {
+    TempDir dir;
+    const std::string fn = "f";
+    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 2s});
+    db.taken(1, "1-1", &fn, 0, 100);
+    db.taken(2, "1-2", &fn, 0, 200);
+    const Reply r = reply("1-1", 0);
+    db.finished(1, 0, false, false, r.header, r.payload);
+    settle(db);
+    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_only);
+    const auto rows = [&] { return store::read_history(file, {}, UINT64_MAX).tasks.size(); };
+    CHECK(rows() == 1);  // 1-1, finished: written; 1-2 waits for its end or the window
+    CHECK(crew::testing::poll_for([&] { return rows() == 2; }, 10s));
+    const auto pending = store::read_history(file, {.only = {0}}, UINT64_MAX);
+    REQUIRE(pending.tasks.size() == 1);
+    CHECK(pending.tasks.front().msg_id == "1-2");
+    const Reply r2 = reply("1-2", 0);
+    db.finished(2, 0, false, false, r2.header, r2.payload);
+    settle(db);
+    CHECK(store::read_history(file, {.only = {1}}, UINT64_MAX).tasks.size() == 2);
+  }
+}
