@@ -63,7 +63,7 @@ void Controller::Impl::on_reply(const WorldRecord& w, wire::Packet& p) {
     if (failed && retry(*t, e->id, p.header.error)) return;
   }
   t->set_reply(std::move(p.signature), std::move(p.header_bytes), p.payload);
-  complete(*t, failed);
+  complete(*t, failed, &p.header);
   if (!t->collective().empty()) turn_progress(t->collective(), *t);
 }
 
@@ -89,9 +89,9 @@ void Controller::Impl::fail_task(TaskRecord& t, const std::string& function, con
   if (!t.collective().empty()) turn_progress(t.collective(), t);
 }
 
-void Controller::Impl::complete(TaskRecord& t, bool failed) {
+void Controller::Impl::complete(TaskRecord& t, bool failed, const wire::Header* reply) {
   tasks.mark_done(t, failed);
-  record_final(t);
+  record_final(t, reply);
   deliver(t);
   if (!abort_waits.empty()) settle_abort(t, false);  // it finished on its engine after all
   if (t.lb) {
@@ -113,8 +113,8 @@ TaskRecord* Controller::Impl::add_task(const std::string& msg_id, TaskRecord rec
   return t;
 }
 
-void Controller::Impl::record_final(const TaskRecord& t) {
-  if (db) db->finished(t.seq, t.engine_id, t.failed, t.streamed, t.header_bytes, t.body());
+void Controller::Impl::record_final(const TaskRecord& t, const wire::Header* reply) {
+  if (db) db->finished(t.seq, t.engine_id, t.failed, t.streamed, t.header_bytes, t.body(), reply);
 }
 
 void Controller::Impl::tell(PeerId client, const Buffer& header_bytes, std::span<const Buffer> payload,

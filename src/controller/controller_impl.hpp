@@ -143,7 +143,7 @@ struct Controller::Impl {
   /// A new record (nullptr if the id is taken), written to the task database if there is one.
   TaskRecord* add_task(const std::string& msg_id, TaskRecord record);
   /// A record just marked done: written to the task database if there is one.
-  void record_final(const TaskRecord& t);
+  void record_final(const TaskRecord& t, const wire::Header* reply = nullptr);
   static wire::Header reply_to(const wire::Header& request, wire::MsgKind kind);
   void begin_stop();
   void finish_stop(bool timed_out);
@@ -179,7 +179,8 @@ struct Controller::Impl {
                      const wire::ErrorInfo& error);
   void fail_task(TaskRecord& t, const std::string& function, const wire::ErrorInfo& error);
   /// Records a task's reply as final and sends it to whoever waits for it.
-  void complete(TaskRecord& t, bool failed);
+  /// `reply`: its header, decoded (if at hand: the task database need not decode it again).
+  void complete(TaskRecord& t, bool failed, const wire::Header* reply = nullptr);
   void deliver(const TaskRecord& t);
   /// Puts `t` on `e`'s tasks in flight, sent at `now_ns`; true if it queues behind nothing.
   bool onto_engine(EngineRecord& e, TaskRecord* t, std::int64_t now_ns);

@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include "controller/sqlite_memory.hpp"
+
 namespace crew::sqlite {
 
 namespace {
@@ -9,7 +11,10 @@ namespace {
 /// of every connection (a third of the writer thread's time went to that lock).
 void configure_once() {
   static std::once_flag once;
-  std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+  std::call_once(once, [] {
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    use_thread_caching_allocator();
+  });
 }
 }  // namespace
 

@@ -34,7 +34,7 @@ TaskDb::~TaskDb() {
 void TaskDb::open() {
   db_.exec("PRAGMA journal_mode=WAL");
   db_.exec(config_.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-  db_.exec("PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=4096");
+  db_.exec("PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=4096");
   store::create_schema(db_);
   sqlite::Statement last(db_, "SELECT max(seq), count(*) FROM tasks");
   if (last.step()) {
@@ -56,8 +56,15 @@ void TaskDb::taken(std::uint64_t seq, const std::string& msg_id, const std::stri
 }
 
 void TaskDb::finished(std::uint64_t seq, int engine, bool failed, bool streamed, const Buffer& header,
-                      std::span<const Buffer> payload) {
-  turn_.finished.push_back({seq, engine, failed, streamed, header, {payload.begin(), payload.end()}});
+                      std::span<const Buffer> payload, const wire::Header* decoded) {
+  Finished& f =
+      turn_.finished.emplace_back(Finished{seq, engine, failed, streamed, header, {payload.begin(), payload.end()}});
+  if (decoded != nullptr) {
+    f.decoded = true;
+    f.started_us = decoded->started_us;
+    f.completed_us = decoded->completed_us;
+    if (decoded->error.failed()) f.error = decoded->error.type;
+  }
 }
 
 void TaskDb::forgotten(std::uint64_t seq) { turn_.forgotten.push_back(seq); }
@@ -74,7 +81,12 @@ void TaskDb::end_turn() {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(turn_));
   }
-  turn_ = Turn();
+  if (reusable_.empty()) {
+    turn_ = Turn();
+  } else {
+    turn_ = std::move(reusable_.back());
+    reusable_.pop_back();
+  }
   ++handed_;
   wake_.notify_one();
 }
@@ -89,17 +101,16 @@ void TaskDb::answered() {
     thens.swap(thens_);
     spent.swap(spent_);
   }
-  // Written turns come back to be freed here: their buffers were made on this thread, and freeing
-  // them on the writer's made the two threads fight over the allocator's lock. One is kept, its
-  // vectors' room reused.
-  if (!spent.empty() && turn_.empty()) {
-    Turn& reuse = spent.back();
-    reuse.taken.clear();
-    reuse.finished.clear();
-    reuse.forgotten.clear();
-    reuse.meta.clear();
-    reuse.asks.clear();
-    turn_ = std::move(reuse);
+  // Written turns come back to be emptied here: their buffers were made on this thread, and
+  // freeing them on the writer's made the two threads fight over the allocator's lock. Their
+  // vectors' room is reused by the next turns (new room each turn cost page faults).
+  for (Turn& t : spent) {
+    t.taken.clear();
+    t.finished.clear();
+    t.forgotten.clear();
+    t.meta.clear();
+    t.asks.clear();
+    if (reusable_.size() < 16) reusable_.push_back(std::move(t));
   }
   spent.clear();
   for (auto& then : thens) then();
@@ -199,15 +210,19 @@ void TaskDb::write(std::vector<Turn>& turns, bool flush_all) {
   wire::Header h;                 // the reply being written
   // Binds a finished task's columns 4..14 (and its function, 3, if the reply names one).
   const auto bind_final = [&](sqlite::Statement& s, const Finished& f) {
-    h = wire::decode_header(f.header.bytes());  // (kept until the row is written: bound as is)
+    // (most come decoded by the loop, which read them; h is kept until the row is written)
+    if (!f.decoded) h = wire::decode_header(f.header.bytes());
+    const std::string& error = f.decoded ? f.error : h.error.type;
     std::uint64_t bytes = 0;
     for (const auto& b : f.payload) bytes += b.size();
     s.bind(4, std::int64_t{f.engine}).bind(5, std::int64_t{f.failed ? 2 : 1});
-    if (h.error.failed())
-      s.bind_static(6, h.error.type);
+    if (!error.empty())
+      s.bind_static(6, error);
     else
       s.bind_null(6);
-    s.bind(8, h.started_us).bind(9, h.completed_us).bind_blob(10, f.header.bytes());
+    s.bind(8, f.decoded ? f.started_us : h.started_us)
+        .bind(9, f.decoded ? f.completed_us : h.completed_us)
+        .bind_blob(10, f.header.bytes());
     const store::Kept kept = f.streamed                         ? store::Kept::streamed
                              : bytes > config_.max_result_bytes ? store::Kept::too_large
                                                                 : store::Kept::here;
@@ -220,7 +235,7 @@ void TaskDb::write(std::vector<Turn>& turns, bool flush_all) {
       s.bind_blob(11, joined).bind(12, static_cast<std::int64_t>(f.payload.size()));
     }
     s.bind(13, static_cast<std::int64_t>(bytes)).bind(14, static_cast<std::int64_t>(kept));
-    if (!h.function.empty()) s.bind_static(3, h.function);
+    if (!f.decoded && !h.function.empty()) s.bind_static(3, h.function);
   };
   const auto insert_taken = [&](const Taken& t, const Finished* f) {
     insert.bind(1, static_cast<std::int64_t>(t.seq)).bind_static(2, t.msg_id);

@@ -31,6 +31,7 @@
 
 #include "controller/sqlite.hpp"
 #include "crew/buffer.hpp"
+#include "protocol/header.hpp"
 
 namespace crew::controller {
 
@@ -67,8 +68,9 @@ public:
   /// `function` must outlive the writer's use of it (the TaskTable's names do).
   void taken(std::uint64_t seq, const std::string& msg_id, const std::string* function, int engine,
              std::int64_t submitted_us);
+  /// `decoded`: the reply's header, if the loop has it decoded (else the writer decodes it).
   void finished(std::uint64_t seq, int engine, bool failed, bool streamed, const Buffer& header,
-                std::span<const Buffer> payload);
+                std::span<const Buffer> payload, const wire::Header* decoded = nullptr);
   void forgotten(std::uint64_t seq);
   void set_meta(std::string key, std::string value);
   /// Runs `job` on the writer thread once everything recorded so far is committed, then `then`
@@ -95,6 +97,9 @@ private:
     bool streamed;
     Buffer header;
     boost::container::small_vector<Buffer, 1> payload;
+    bool decoded = false;  ///< the times and error below are the header's (not decoded again)
+    std::int64_t started_us = 0, completed_us = 0;
+    std::string error{};  ///< the error's type
   };
   struct Taken {
     std::uint64_t seq;
@@ -135,8 +140,9 @@ private:
   TaskDbStart start_;
   int event_fd_ = -1;
 
-  Turn turn_;                 // the loop's, being recorded
-  std::uint64_t handed_ = 0;  // turns handed over
+  Turn turn_;                   // the loop's, being recorded
+  std::vector<Turn> reusable_;  // the loop's: written and emptied, their room kept
+  std::uint64_t handed_ = 0;    // turns handed over
 
   std::mutex mutex_;
   std::condition_variable wake_;
