@@ -114,7 +114,7 @@ TaskRecord* Controller::Impl::add_task(const std::string& msg_id, TaskRecord rec
 }
 
 void Controller::Impl::record_final(const TaskRecord& t, const wire::Header* reply) {
-  if (db) db->finished(t.seq, t.engine_id, t.failed, t.streamed, t.header_bytes, t.body(), reply);
+  if (db) db->finished(t.seq, *t.msg_id, t.engine_id, t.failed, t.streamed, t.header_bytes, t.body(), reply);
 }
 
 void Controller::Impl::tell(PeerId client, const Buffer& header_bytes, std::span<const Buffer> payload,

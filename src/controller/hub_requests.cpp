@@ -218,15 +218,15 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
   }
   // With a task database, ids unknown here may be of earlier runs, and evicted results are read
   // back: the answer waits for those reads.
-  std::vector<std::uint64_t> evicted;
+  std::vector<std::string> evicted;
   if (db && resend)
     for (const TaskRecord* t : to_resend)
-      if (t->evicted && !t->streamed) evicted.push_back(t->seq);
+      if (t->evicted && !t->streamed) evicted.push_back(*t->msg_id);
   if (db && (!unknown.empty() || !evicted.empty())) {
     struct Reads {
       std::vector<std::string> ids;
-      std::vector<std::uint64_t> seqs;
-      std::vector<std::optional<store::StoredReply>> found;  // ids', then seqs'
+      std::vector<std::string> evicted;                      // this run's, by id
+      std::vector<std::optional<store::StoredReply>> found;  // ids', then evicted ones'
     };
     auto reads = std::make_shared<Reads>(Reads{unknown, std::move(evicted), {}});
     const std::uint64_t first_seq = tasks.first_seq();
@@ -236,11 +236,11 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
             auto r = store::read_reply(file, id);
             reads->found.push_back(r && r->seq < first_seq ? std::move(r) : std::nullopt);
           }
-          for (const auto seq : reads->seqs) reads->found.push_back(store::read_reply(file, seq));
+          for (const auto& id : reads->evicted) reads->found.push_back(store::read_reply(file, id));
         },
         [this, client, header = p.header, stand, to_resend, resend, reads]() mutable {
           // (a read that failed found nothing: the ids stay unknown, the results as evicted)
-          reads->found.resize(reads->ids.size() + reads->seqs.size());
+          reads->found.resize(reads->ids.size() + reads->evicted.size());
           std::vector<std::string> still_unknown;
           std::vector<const store::StoredReply*> stored;
           for (std::size_t i = 0; i < reads->ids.size(); ++i) {
@@ -468,7 +468,7 @@ void Controller::Impl::on_purge_request(PeerId client, const wire::Packet& p) {
   const auto forget = [&](TaskRecord& t) {
     reply.bytes += tasks.purge(t);
     ++reply.purged;
-    if (db) db->forgotten(t.seq);
+    if (db) db->forgotten(t.seq, *t.msg_id);
   };
   if (!ask.msg_ids.empty()) {
     for (const auto& id : ask.msg_ids) {

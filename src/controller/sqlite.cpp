@@ -28,7 +28,7 @@ Db::Db(const std::filesystem::path& file, Mode mode) : file_(file) {
     db_ = nullptr;
     throw_error(errc::db_failed, "cannot open the task database " + file.string() + ": " + why);
   }
-  sqlite3_busy_timeout(db_, 5000);  // a reader (crew history offline) holds a lock only briefly
+  sqlite3_busy_timeout(db_, mode == Mode::read_only ? 1000 : 5000);
   sqlite3_extended_result_codes(db_, 1);
 }
 
@@ -43,9 +43,13 @@ void Db::exec(const std::string& sql) {
 }
 
 void Db::fail(std::string_view what) const {
+  const int code = sqlite3_extended_errcode(db_);
+  const bool held = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED;
   throw_error(errc::db_failed, "task database " + file_.string() + ": " + std::string(what) +
-                                   " failed: " + sqlite3_errmsg(db_) + " (error " +
-                                   std::to_string(sqlite3_extended_errcode(db_)) + ")");
+                                   " failed: " + sqlite3_errmsg(db_) + " (error " + std::to_string(code) + ")" +
+                                   (held ? "; a running controller keeps its task database to itself: ask it "
+                                           "(without --db-path), or read the file once it has stopped"
+                                         : ""));
 }
 
 Statement::Statement(Db& db, std::string_view sql) : db_(db) {

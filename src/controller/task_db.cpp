@@ -32,6 +32,10 @@ TaskDb::~TaskDb() {
 }
 
 void TaskDb::open() {
+  // The controller holds the file for its whole run: no lock taken and given back around each
+  // commit (6 fcntl calls each), and no shared-memory index beside it, which network file
+  // systems do not support. Other processes read it once the controller has stopped.
+  if (config_.exclusive) db_.exec("PRAGMA locking_mode=EXCLUSIVE");
   db_.exec("PRAGMA journal_mode=WAL");
   db_.exec(config_.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   db_.exec("PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=4096");
@@ -52,13 +56,13 @@ void TaskDb::open() {
 
 void TaskDb::taken(std::uint64_t seq, const std::string& msg_id, const std::string* function, int engine,
                    std::int64_t submitted_us) {
-  turn_.taken.push_back({seq, msg_id, function, engine, submitted_us});
+  turn_.taken.push_back({seq, store::row_of(msg_id, seq), msg_id, function, engine, submitted_us});
 }
 
-void TaskDb::finished(std::uint64_t seq, int engine, bool failed, bool streamed, const Buffer& header,
-                      std::span<const Buffer> payload, const wire::Header* decoded) {
-  Finished& f =
-      turn_.finished.emplace_back(Finished{seq, engine, failed, streamed, header, {payload.begin(), payload.end()}});
+void TaskDb::finished(std::uint64_t seq, const std::string& msg_id, int engine, bool failed, bool streamed,
+                      const Buffer& header, std::span<const Buffer> payload, const wire::Header* decoded) {
+  Finished& f = turn_.finished.emplace_back(
+      Finished{seq, store::row_of(msg_id, seq), engine, failed, streamed, header, {payload.begin(), payload.end()}});
   if (decoded != nullptr) {
     f.decoded = true;
     f.started_us = decoded->started_us;
@@ -67,7 +71,9 @@ void TaskDb::finished(std::uint64_t seq, int engine, bool failed, bool streamed,
   }
 }
 
-void TaskDb::forgotten(std::uint64_t seq) { turn_.forgotten.push_back(seq); }
+void TaskDb::forgotten(std::uint64_t seq, const std::string& msg_id) {
+  turn_.forgotten.push_back(store::row_of(msg_id, seq));
+}
 
 void TaskDb::set_meta(std::string key, std::string value) { turn_.meta.emplace_back(std::move(key), std::move(value)); }
 
@@ -193,16 +199,16 @@ void TaskDb::write(std::vector<Turn>& turns, bool flush_all) {
   if (!any && !due) return;
   sqlite::Transaction tx(db_);
   static constexpr const char* insert_sql =
-      "INSERT OR REPLACE INTO tasks(seq, msg_id, function, engine, status, error, submitted_us, started_us, "
-      "completed_us, result_header, result, frames, result_bytes, kept, key) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+      "INSERT OR REPLACE INTO tasks(id, msg_id, function, engine, status, error, submitted_us, started_us, "
+      "completed_us, result_header, result, frames, result_bytes, kept, seq, named) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
   static constexpr const char* update_sql =
       "UPDATE tasks SET engine = ?4, status = ?5, error = ?6, started_us = ?8, completed_us = ?9, "
       "result_header = ?10, result = ?11, frames = ?12, result_bytes = ?13, kept = ?14, "
-      "function = coalesce(nullif(function, ''), ?3) WHERE seq = ?1";
+      "function = coalesce(nullif(function, ''), ?3) WHERE id = ?1";
   if (!insert_) insert_ = std::make_unique<sqlite::Statement>(db_, insert_sql);
   if (!update_) update_ = std::make_unique<sqlite::Statement>(db_, update_sql);
-  if (!forget_) forget_ = std::make_unique<sqlite::Statement>(db_, "DELETE FROM tasks WHERE seq = ?1");
+  if (!forget_) forget_ = std::make_unique<sqlite::Statement>(db_, "DELETE FROM tasks WHERE id = ?1");
   sqlite::Statement& insert = *insert_;
   sqlite::Statement& update = *update_;
 
@@ -238,10 +244,10 @@ void TaskDb::write(std::vector<Turn>& turns, bool flush_all) {
     if (!f.decoded && !h.function.empty()) s.bind_static(3, h.function);
   };
   const auto insert_taken = [&](const Taken& t, const Finished* f) {
-    insert.bind(1, static_cast<std::int64_t>(t.seq)).bind_static(2, t.msg_id);
+    insert.bind(1, t.row).bind_static(2, t.msg_id).bind(15, static_cast<std::int64_t>(t.seq));
+    if (t.row < 0) insert.bind(16, std::int64_t{1});
     insert.bind_static(3, t.function ? std::string_view(*t.function) : std::string_view());
     insert.bind(7, t.submitted_us);
-    if (const auto key = id_key(t.msg_id)) insert.bind(15, *key);
     if (f != nullptr) {
       bind_final(insert, *f);
       if (t.function && !t.function->empty()) insert.bind_static(3, *t.function);
@@ -261,7 +267,7 @@ void TaskDb::write(std::vector<Turn>& turns, bool flush_all) {
         insert_taken(it->taken, &f);
         it->written = true;
       } else {
-        update.bind(1, static_cast<std::int64_t>(f.seq)).bind_null(3);
+        update.bind(1, f.row).bind_null(3);
         bind_final(update, f);
         update.run();
       }
@@ -274,7 +280,7 @@ void TaskDb::write(std::vector<Turn>& turns, bool flush_all) {
     open_.pop_front();
   }
   for (auto& turn : turns) {
-    for (const std::uint64_t seq : turn.forgotten) forget_->bind(1, static_cast<std::int64_t>(seq)).run();
+    for (const std::int64_t row : turn.forgotten) forget_->bind(1, row).run();
     for (const auto& [key, value] : turn.meta) store::set_meta(db_, key, value);
   }
   tx.commit();

@@ -42,6 +42,8 @@ struct TaskDbConfig {
   std::uint64_t max_result_bytes = std::uint64_t{512} << 20;
   /// A task taken is written once it finishes (one INSERT), or alone after this long if it has not.
   std::chrono::milliseconds write_taken_after{200};
+  /// Hold the file for the whole run (no other process reads it meanwhile).
+  bool exclusive = true;
 };
 
 /// What the file held when it was opened.
@@ -69,9 +71,9 @@ public:
   void taken(std::uint64_t seq, const std::string& msg_id, const std::string* function, int engine,
              std::int64_t submitted_us);
   /// `decoded`: the reply's header, if the loop has it decoded (else the writer decodes it).
-  void finished(std::uint64_t seq, int engine, bool failed, bool streamed, const Buffer& header,
-                std::span<const Buffer> payload, const wire::Header* decoded = nullptr);
-  void forgotten(std::uint64_t seq);
+  void finished(std::uint64_t seq, const std::string& msg_id, int engine, bool failed, bool streamed,
+                const Buffer& header, std::span<const Buffer> payload, const wire::Header* decoded = nullptr);
+  void forgotten(std::uint64_t seq, const std::string& msg_id);
   void set_meta(std::string key, std::string value);
   /// Runs `job` on the writer thread once everything recorded so far is committed, then `then`
   /// on the loop thread (in answered()). A job that throws is logged; `then` still runs.
@@ -92,6 +94,7 @@ public:
 private:
   struct Finished {
     std::uint64_t seq;
+    std::int64_t row;  ///< store::row_of
     int engine;
     bool failed;
     bool streamed;
@@ -103,6 +106,7 @@ private:
   };
   struct Taken {
     std::uint64_t seq;
+    std::int64_t row;
     std::string msg_id;
     const std::string* function;
     int engine;
@@ -122,7 +126,7 @@ private:
   struct Turn {
     std::vector<Taken> taken;
     std::vector<Finished> finished;
-    std::vector<std::uint64_t> forgotten;
+    std::vector<std::int64_t> forgotten;  ///< rows
     std::vector<std::pair<std::string, std::string>> meta;
     std::vector<Ask> asks;
     bool empty() const noexcept {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "controller/sqlite.hpp"
@@ -25,6 +26,10 @@ enum class Kept : std::uint8_t {
 
 /// The file of a profile's task database unless --db-path says otherwise.
 std::filesystem::path default_file(const std::string& profile);
+
+/// A task's row: its crew msg id as a number (controller/msg_ids.hpp id_key), or -seq for an id
+/// of another form. Rows of one client's tasks follow each other.
+std::int64_t row_of(std::string_view msg_id, std::uint64_t seq);
 
 /// Creates the tables if the file is new; refuses a file of another schema, naming it.
 void create_schema(sqlite::Db& db);
@@ -54,7 +59,6 @@ struct StoredReply {
 /// The newest finished row of that id (an id other than crew's "<session>-<n>" may be on record
 /// twice, from two runs).
 std::optional<StoredReply> read_reply(sqlite::Db& db, const std::string& msg_id);
-std::optional<StoredReply> read_reply(sqlite::Db& db, std::uint64_t seq);
 
 /// Rows that match `ask`, oldest first, among those with seq below `before_seq`; with ask.last,
 /// only the newest that many (`matched` counts them all).

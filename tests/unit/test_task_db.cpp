@@ -68,12 +68,12 @@ TEST_SUITE("unit.task_db") {
   TEST_CASE("a task taken and finished in one commit, and one finished later, read back as they were sent") {
     TempDir dir;
     const std::string fn = "square";
-    TaskDb db({dir.path / "tasks.db"});
+    TaskDb db({.file = dir.path / "tasks.db", .exclusive = false});
     CHECK(db.start().next_seq == 1);
     CHECK(db.start().records == 0);
     db.taken(1, "1-1", &fn, 0, 1000);
     const Reply r1 = reply("1-1", 2000);
-    db.finished(1, 0, false, false, r1.header, r1.payload);
+    db.finished(1, "1-1", 0, false, false, r1.header, r1.payload);
     db.taken(2, "1-2", &fn, -1, 1100);
     CHECK(db.durable_after() == 1);
     settle(db);
@@ -81,7 +81,7 @@ TEST_SUITE("unit.task_db") {
     CHECK(db.committed() == 1);
     const Reply r2 = reply("1-2", 3000, "crew.remote.exception",
                            {Buffer::copy("first frame"), Buffer::copy(""), Buffer::copy("third")});
-    db.finished(2, 3, true, false, r2.header, r2.payload);
+    db.finished(2, "1-2", 3, true, false, r2.header, r2.payload);
     CHECK(db.durable_after() == 2);
     settle(db);
 
@@ -94,7 +94,7 @@ TEST_SUITE("unit.task_db") {
     CHECK(one->header.size() == r1.header.size());
     REQUIRE(one->payload.size() == 1);
     CHECK(text(one->payload[0]) == "result");
-    const auto two = store::read_reply(file, std::uint64_t{2});
+    const auto two = store::read_reply(file, std::string("1-2"));
     REQUIRE(two);
     CHECK(two->msg_id == "1-2");
     CHECK(two->state == wire::TaskState::failed);
@@ -110,13 +110,13 @@ TEST_SUITE("unit.task_db") {
   TEST_CASE("history filters by time, status and engine, oldest first, and --last keeps the newest") {
     TempDir dir;
     const std::string fn = "f";
-    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 0ms});
+    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 0ms, .exclusive = false});
     for (std::uint64_t i = 1; i <= 6; ++i) {
       const std::string id = "1-" + std::to_string(i);
       db.taken(i, id, &fn, static_cast<int>(i % 2), static_cast<std::int64_t>(i) * 100);
       if (i <= 5) {
         const Reply r = reply(id, 0, i == 3 ? "crew.remote.exception" : "");
-        db.finished(i, static_cast<int>(i % 2), i == 3, false, r.header, r.payload);
+        db.finished(i, id, static_cast<int>(i % 2), i == 3, false, r.header, r.payload);
       }
     }
     settle(db);
@@ -147,16 +147,16 @@ TEST_SUITE("unit.task_db") {
     TempDir dir;
     const std::string fn = "f";
     {
-      TaskDb db({dir.path / "tasks.db"});
+      TaskDb db({.file = dir.path / "tasks.db", .exclusive = false});
       for (std::uint64_t i = 1; i <= 3; ++i) db.taken(i, "5-" + std::to_string(i), &fn, 0, 1);
       const Reply r = reply("5-1", 0);
-      db.finished(1, 0, false, false, r.header, r.payload);
+      db.finished(1, "5-1", 0, false, false, r.header, r.payload);
       db.set_meta("next_session", "9");
       settle(db);
-      db.forgotten(1);
+      db.forgotten(1, "5-1");
       settle(db);
     }
-    TaskDb again({dir.path / "tasks.db"});
+    TaskDb again({.file = dir.path / "tasks.db", .exclusive = false});
     CHECK(again.start().next_seq == 4);
     CHECK(again.start().next_session == 9);
     CHECK(again.start().records == 2);
@@ -172,13 +172,13 @@ TEST_SUITE("unit.task_db") {
   TEST_CASE("purging finished rows counts them and their bytes, spares pending ones and this run's") {
     TempDir dir;
     const std::string fn = "f";
-    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 0ms});
+    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 0ms, .exclusive = false});
     for (std::uint64_t i = 1; i <= 4; ++i) {
       const std::string id = "1-" + std::to_string(i);
       db.taken(i, id, &fn, 0, static_cast<std::int64_t>(i) * 100);
       if (i != 2) {
         const Reply r = reply(id, 0, "", {Buffer::copy(std::string(10 * i, 'x'))});
-        db.finished(i, 0, false, false, r.header, r.payload);
+        db.finished(i, id, 0, false, false, r.header, r.payload);
       }
     }
     settle(db);
@@ -223,11 +223,11 @@ TEST_SUITE("unit.task_db") {
   TEST_CASE("a task taken is written when it finishes, or alone once the window has passed") {
     TempDir dir;
     const std::string fn = "f";
-    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 2s});
+    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 2s, .exclusive = false});
     db.taken(1, "1-1", &fn, 0, 100);
     db.taken(2, "1-2", &fn, 0, 200);
     const Reply r = reply("1-1", 0);
-    db.finished(1, 0, false, false, r.header, r.payload);
+    db.finished(1, "1-1", 0, false, false, r.header, r.payload);
     settle(db);
     sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_only);
     const auto rows = [&] { return store::read_history(file, {}, UINT64_MAX).tasks.size(); };
@@ -237,8 +237,50 @@ TEST_SUITE("unit.task_db") {
     REQUIRE(pending.tasks.size() == 1);
     CHECK(pending.tasks.front().msg_id == "1-2");
     const Reply r2 = reply("1-2", 0);
-    db.finished(2, 0, false, false, r2.header, r2.payload);
+    db.finished(2, "1-2", 0, false, false, r2.header, r2.payload);
     settle(db);
     CHECK(store::read_history(file, {.only = {1}}, UINT64_MAX).tasks.size() == 2);
+  }
+
+  TEST_CASE("while a controller writes the file, it holds it: another process's read is refused, saying why") {
+    TempDir dir;
+    const std::string fn = "f";
+    TaskDb db({.file = dir.path / "tasks.db"});  // exclusive, as the controller opens it
+    db.taken(1, "1-1", &fn, 0, 100);
+    const Reply r = reply("1-1", 0);
+    db.finished(1, "1-1", 0, false, false, r.header, r.payload);
+    settle(db);
+    sqlite::Db reader(dir.path / "tasks.db", sqlite::Db::Mode::read_only);
+    try {
+      (void)store::read_history(reader, {}, UINT64_MAX);
+      FAIL("read a file the writer holds");
+    } catch (const Error& e) {
+      CHECK(e.code() == errc::db_failed);
+      CHECK(std::string(e.what()).find("a running controller keeps its task database to itself") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("an id of another form than crew's is found by its text; on record twice, the newest answers") {
+    TempDir dir;
+    const std::string fn = "f";
+    for (std::uint64_t run = 0; run < 2; ++run) {
+      TaskDb db({.file = dir.path / "tasks.db", .exclusive = false});
+      const std::uint64_t seq = db.start().next_seq;
+      CHECK(seq == run * 2 + 1);
+      db.taken(seq, "job-A", &fn, 0, 100);
+      db.taken(seq + 1, "1-" + std::to_string(run + 1), &fn, 0, 100);
+      const Reply a =
+          reply("job-A", static_cast<std::int64_t>(run) * 1000, "", {Buffer::copy("run " + std::to_string(run))});
+      db.finished(seq, "job-A", static_cast<int>(run), false, false, a.header, a.payload);
+      settle(db);
+    }
+    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_write);
+    const auto found = store::read_reply(file, std::string("job-A"));
+    REQUIRE(found);
+    CHECK(found->engine == 1);
+    CHECK(text(found->payload.at(0)) == "run 1");
+    CHECK(store::read_history(file, {}, UINT64_MAX).tasks.size() == 4);
+    REQUIRE(store::delete_finished(file, std::string("job-A"), UINT64_MAX));
+    CHECK(text(store::read_reply(file, std::string("job-A"))->payload.at(0)) == "run 0");
   }
 }
