@@ -3,9 +3,13 @@
 // runs, purge reaches the file, and `crew history` reads the file when no controller runs.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <string>
 
+#include "common/clock.hpp"
+#include "common/process.hpp"
 #include "common/profile.hpp"
 #include "crew/crew.hpp"
 #include "errors_of.hpp"
@@ -135,5 +139,53 @@ TEST_SUITE("system.hub") {
     const std::string why = message_of([&] { (void)other.get_result(ids[0]).get(60s); });
     CHECK(why.find("dropped to keep the controller's result store within its budget") != std::string::npos);
     CHECK(why.find("--db sqlite") != std::string::npos);
+  }
+
+  TEST_CASE("a client killed mid-run loses nothing: another client finds its tasks and reads every result") {
+    Cluster cluster(2, profile + "-kill");
+    const std::size_t n = 200;
+    std::string items = "[";
+    for (std::size_t i = 0; i < n; ++i) items += i ? ",0.02" : "0.02";
+    items += "]";
+    proc::SpawnOptions o;
+    o.argv = {(bin_dir() / "crew").string(),
+              "map",
+              "sleep",
+              items,
+              "--lb",
+              "--chunksize",
+              "1",
+              "--profile",
+              cluster.profile()};
+    o.log = fs::temp_directory_path() / ("crew-killed-client-" + std::to_string(::getpid()) + ".log");
+    const pid_t submitter = proc::spawn(o);
+    struct EndIt {  // also when a check below fails
+      pid_t pid;
+      ~EndIt() {
+        ::kill(pid, SIGKILL);
+        (void)proc::wait_gone(pid, deadline_after(10s));
+      }
+    } end_it{submitter};
+
+    Client rc = cluster.client(30s);
+    const auto count = [&](const char* status) { return rc.history({.status = {status}}).size(); };
+    // Killed once every task is on record, some have finished and others still wait or run.
+    REQUIRE(poll_for([&] { return rc.history().size() == n && count("ok") >= 10 && count("pending") > 0; }, 60s, 5ms));
+    ::kill(submitter, SIGKILL);
+    REQUIRE(proc::wait_gone(submitter, deadline_after(10s)));
+    const std::size_t pending_at_kill = count("pending");
+    MESSAGE("when the client died: " << n - pending_at_kill << " of " << n << " tasks done");
+
+    // Its tasks go on; every result waits for whoever asks.
+    REQUIRE(poll_for([&] { return count("ok") == n; }, 60s));
+    CHECK(count("failed") == 0);
+    std::size_t fetched = 0;
+    for (const auto& t : rc.history()) {
+      CHECK(t.function == "crew.map");
+      CHECK(rc.get_result(t.msg_id).get(30s).as_list().size() == 1);
+      ++fetched;
+    }
+    CHECK(fetched == n);
+    fs::remove(o.log);
   }
 }
