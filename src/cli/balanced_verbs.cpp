@@ -8,6 +8,7 @@
 #include "cli/verbs.hpp"
 #include "cli/waiting.hpp"
 #include "common/targets.hpp"
+#include "controller/task_store.hpp"
 #include "values/array_like.hpp"
 #include "values/json.hpp"
 #include "values/properties.hpp"
@@ -179,30 +180,43 @@ namespace {
 
 /// One task's line of `crew results` (or its entry of the --json object); 1 if it failed.
 int print_result(const Common& c, const std::string& id, const AsyncResult& ar, nlohmann::json& out) {
-  const auto meta = ar.metadata();
-  if (auto err = ar.error(0)) {
-    if (c.json) {
-      out[id] = error_json(*err);
-      out[id]["engine"] = meta.engine_id;
-    } else {
-      const std::string where = meta.engine_id < 0 ? "before it reached an engine"  // aborted, timed out
-                                                   : "on engine " + std::to_string(meta.engine_id);
-      std::cout << id << ": failed " << where << ": " << err->what() << std::endl;
-    }
-    return exit_failure;
-  }
-  const Value v = ar.value(0);
-  if (c.json)
-    out[id] = {{"status", "ok"}, {"engine", meta.engine_id}, {"value", to_json(v)}};
-  else
-    std::cout << id << ": ok on engine " << meta.engine_id << ": " << shown_value(v) << std::endl;
-  return exit_ok;
+  const auto err = ar.error(0);
+  const Value v = err ? Value() : ar.value(0);
+  return print_outcome(c, id, ar.metadata().engine_id, err ? &*err : nullptr, v, out);
 }
 
 }  // namespace
 
-int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait) {
-  const Client rc = connect(c);
+int print_outcome(const Common& c, const std::string& id, int engine, const RemoteError* err, const Value& v,
+                  nlohmann::json& out) {
+  if (err != nullptr) {
+    if (c.json) {
+      out[id] = error_json(*err);
+      out[id]["engine"] = engine;
+    } else {
+      const std::string where = engine < 0 ? "before it reached an engine"  // aborted, timed out
+                                           : "on engine " + std::to_string(engine);
+      std::cout << id << ": failed " << where << ": " << err->what() << std::endl;
+    }
+    return exit_failure;
+  }
+  if (c.json)
+    out[id] = {{"status", "ok"}, {"engine", engine}, {"value", to_json(v)}};
+  else
+    std::cout << id << ": ok on engine " << engine << ": " << shown_value(v) << std::endl;
+  return exit_ok;
+}
+
+int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait, const std::string& db_path) {
+  if (!db_path.empty()) return stored_results(c, db_path, msg_ids);
+  std::optional<Client> connected;
+  try {
+    connected.emplace(connect(c));
+  } catch (const Error& e) {
+    if (!no_controller(e) || !std::filesystem::exists(controller::store::default_file(c.profile))) throw;
+    return stored_results(c, controller::store::default_file(c.profile).string(), msg_ids);
+  }
+  const Client& rc = *connected;
   const ResultStatus s = rc.result_status(msg_ids);
   if (!s.unknown.empty())
     throw_error(errc::unknown_task, "no task " + ids_line(s.unknown) +

@@ -12,6 +12,8 @@
 #include "common/targets.hpp"
 #include "common/units.hpp"
 #include "controller/task_store.hpp"
+#include "protocol/header.hpp"
+#include "protocol/value_codec.hpp"
 
 namespace crew::cli {
 
@@ -80,8 +82,7 @@ std::vector<TaskSummary> listed_tasks(const Common& c, const HistoryArgs& h, con
     try {
       return connect(c).history(filter);
     } catch (const Error& e) {
-      const bool no_controller = e.code() == errc::no_profile || e.code() == errc::controller_gone;
-      if (!no_controller || !std::filesystem::exists(file)) throw;
+      if (!no_controller(e) || !std::filesystem::exists(file)) throw;
     }
   }
   sqlite::Db db(file, sqlite::Db::Mode::read_only);
@@ -147,6 +148,47 @@ int purge(const Common& c, const PurgeArgs& p) {
     if (!r.unknown.empty()) std::cout << "not on record: " << ids_line(r.unknown) << std::endl;
   }
   return r.unknown.empty() ? exit_ok : exit_failure;
+}
+
+int stored_results(const Common& c, const std::string& db_path, const std::vector<std::string>& msg_ids) {
+  if (!std::filesystem::exists(db_path)) throw_error(errc::bad_option, "--db-path " + db_path + ": no such file");
+  sqlite::Db db(db_path, sqlite::Db::Mode::read_only);
+  controller::store::check_schema(db);
+  std::vector<std::pair<std::string, controller::store::StoredReply>> found;
+  std::vector<std::string> unknown;
+  for (const auto& id : msg_ids) {
+    if (auto r = controller::store::read_reply(db, id))
+      found.emplace_back(id, std::move(*r));
+    else
+      unknown.push_back(id);
+  }
+  if (!unknown.empty())
+    throw_error(errc::unknown_task, "no finished task " + ids_line(unknown) + " is on record in " + db_path +
+                                        " (mistyped, purged, or unfinished when its controller stopped)");
+  std::cerr << "(no controller runs: the records in " << db_path << ")" << std::endl;
+  int status = exit_ok;
+  auto out = nlohmann::json::object();
+  for (const auto& [id, r] : found) {
+    const wire::Header h = r.header.empty() ? wire::Header() : wire::decode_header(r.header.bytes());
+    std::optional<RemoteError> err;
+    Value v;
+    if (r.header.empty())
+      err.emplace(errc::controller_restarted, r.engine, "crew.connection.controller_restarted",
+                  "its controller died before it finished");
+    else if (h.error.failed())
+      err.emplace(h.error.code, r.engine, h.error.type, h.error.message, h.error.context);
+    else if (r.kept != controller::store::Kept::here)
+      err.emplace(errc::unknown_task, r.engine, "crew.input.unknown_task",
+                  r.kept == controller::store::Kept::streamed
+                      ? "it succeeded, but its array went to the client that asked for it and was not kept"
+                      : "it succeeded, but its result (" + bytes_text(r.bytes) +
+                            ") was above --db-max-result, so only its client got it");
+    else
+      v = wire::decode_value(r.payload);
+    status = std::max(status, print_outcome(c, id, r.engine, err ? &*err : nullptr, v, out));
+  }
+  if (c.json) std::cout << out.dump() << std::endl;
+  return status;
 }
 
 }  // namespace crew::cli

@@ -28,6 +28,8 @@ std::chrono::milliseconds Common::controller_timeout() const {
 
 Client connect(const Common& c) { return Client(c.profile, ClientOptions{c.controller_timeout()}); }
 
+bool no_controller(const Error& e) { return e.code() == errc::no_profile || e.code() == errc::controller_gone; }
+
 DirectView target_view(const Client& rc, const std::string& spec) {
   auto ids = parse_targets(spec);
   if (!ids) {

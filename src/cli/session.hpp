@@ -12,6 +12,12 @@
 namespace crew::cli {
 
 Client connect(const Common& c);
+/// The error says no controller runs for the profile (none was started, or it died).
+bool no_controller(const Error& e);
+/// One task's outcome as `crew results` prints it (or its entry of the --json object `out`);
+/// `err` is null if it succeeded with `v`. Returns 1 if it failed.
+int print_outcome(const Common& c, const std::string& id, int engine, const RemoteError* err, const Value& v,
+                  nlohmann::json& out);
 /// `all` (every alive engine now; InputError if there is none), or the ids and ranges given.
 DirectView target_view(const Client& rc, const std::string& spec);
 /// Throws InputError [crew.input.bad_json] naming `what`, with a hint for unquoted strings.

@@ -84,6 +84,8 @@ void abort_options(CLI::App& cmd, Args& a) {
 void results_options(CLI::App& cmd, Args& a) {
   cmd.add_option("msg_ids", a.msg_ids, "task ids")->required();
   cmd.add_flag("--wait", a.wait, "wait for pending ones (at most --timeout)");
+  cmd.add_option("--db-path", a.history.db_path,
+                 "read this task database instead of a controller (with none running: the profile's tasks.db)");
 }
 
 void history_options(CLI::App& cmd, Args& a) {
@@ -325,7 +327,7 @@ const std::vector<Verb> top_level = {
     {"abort", "abort tasks that have not started, queued or on an engine (they fail as aborted)", Reach::controller,
      abort_options, [](Args& a) { return abort(a.common, a.msg_ids); }},
     {"results", "status and result of tasks by msg id (any client's)", Reach::controller, results_options,
-     [](Args& a) { return results(a.common, a.msg_ids, a.wait); }},
+     [](Args& a) { return results(a.common, a.msg_ids, a.wait, a.history.db_path); }},
     {"history", "the tasks on record, oldest first: id, function, engine, status, times (--targets: by engine)",
      Reach::engines, history_options, [](Args& a) { return history(a.common, a.history); }},
     {"purge", "forget finished tasks and their results (ids, --all or --before AGE); pending ones stay",

@@ -64,7 +64,10 @@ int call_balanced(const Common& c, const std::string& function, const std::vecto
 int map(const Common& c, const std::string& function, const MapArgs& m, const BalanceArgs& b);
 int queue(const Common& c);
 int abort(const Common& c, const std::vector<std::string>& msg_ids);
-int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait);
+/// `db_path`: read that task database, not a controller (also, when none runs, the profile's).
+int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait, const std::string& db_path);
+/// `crew results` from a task database file, with no controller (cli/hub_verbs.cpp).
+int stored_results(const Common& c, const std::string& db_path, const std::vector<std::string>& msg_ids);
 
 // The hub's records (cli/hub_verbs.cpp).
 struct HistoryArgs {

@@ -86,6 +86,18 @@ TEST_SUITE("system.hub") {
     CHECK(failed_row["status"] == "failed");
     CHECK(failed_row["error"] == "crew.remote.unknown_function");
 
+    // ... and `crew results` too: values as the controller would give them, failures as failures.
+    const auto stored = crew_cli({"results", small_ids[3], failed_id, "--profile", profile, "--json"});
+    INFO(stored.err);
+    CHECK(stored.status == 1);  // one of them failed
+    const auto outcomes = nlohmann::json::parse(stored.out);
+    CHECK(outcomes[small_ids[3]]["value"] == 3);
+    CHECK(outcomes[failed_id]["$error"]["code"] == "remote.unknown_function");
+    const auto missing = crew_cli({"results", "no-such-task", "--profile", profile});
+    CHECK(missing.status == 2);
+    CHECK(missing.err.find("[crew.input.unknown_task] no finished task no-such-task is on record in") !=
+          std::string::npos);
+
     // A new controller on the same file: the earlier run's results are all there.
     Cluster second(2, profile, {"--db", "sqlite"});
     Client rc = second.client(30s);
