@@ -1,6 +1,9 @@
 // Functions the system tests call on engines, loaded with `crew cluster start --plugin`.
+#include <fcntl.h>
 #include <mpi.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -70,8 +73,32 @@ void hold(const std::string& gate) {
   }
 }
 
+/// Marks that this task ran to its end: creates `dir`/<msg id>, or, if it exists (the task ran
+/// before), `dir`/again-<msg id>-<pid>-<n>. The fault tests count executions by these files.
+void mark(crew::Context& ctx, const std::string& dir) {
+  const std::string first = dir + "/" + ctx.msg_id();
+  const int fd = ::open(first.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  static std::atomic<int> again{0};
+  std::ofstream(dir + "/again-" + ctx.msg_id() + "-" + std::to_string(::getpid()) + "-" + std::to_string(++again))
+      .flush();
+}
+
+/// hold, then mark: a task that runs until the test lets it end, and leaves its mark only then.
+/// `gate`.engine says where it holds (written before `gate`.held).
+void hold_then_mark(crew::Context& ctx, const std::string& gate, const std::string& dir) {
+  std::ofstream(gate + ".engine") << ctx.engine_id() << std::endl;
+  hold(gate);
+  mark(ctx, dir);
+}
+
 }  // namespace
 
+CREW_FUNCTION(mark);
+CREW_FUNCTION(hold_then_mark);
 CREW_FUNCTION(whoami);
 CREW_FUNCTION(fail_unless);
 CREW_FUNCTION(square);

@@ -1,0 +1,121 @@
+// Faults with real processes: a rank killed with SIGKILL while balanced work runs. Executions are
+// counted on the engines (the test plugin's `mark` leaves one file per task that ran to its end,
+// and another for each time it ran again), not only by the results that came back.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "common/clock.hpp"
+#include "common/process.hpp"
+#include "crew/crew.hpp"
+#include "errors_of.hpp"
+#include "test_support.hpp"
+
+using namespace crew;
+using namespace crew::testing;
+
+namespace {
+
+const std::string plugin = (test_bin_dir() / "system" / "libcrew_test_plugin.so").string();
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char name[] = "/tmp/crew-marks-XXXXXX";
+    path = ::mkdtemp(name);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+struct Executions {
+  std::size_t distinct = 0;  ///< tasks that ran to their end
+  std::size_t again = 0;     ///< further runs of those
+};
+
+Executions count_marks(const fs::path& dir) {
+  Executions e;
+  for (const auto& f : fs::directory_iterator(dir))
+    ++(f.path().filename().string().starts_with("again-") ? e.again : e.distinct);
+  return e;
+}
+
+std::int64_t stat(const Client& rc, const char* name) { return rc.controller_stats()[name].as_int(); }
+
+}  // namespace
+
+TEST_SUITE("system.fault") {
+
+  TEST_CASE("kill -9 one rank of a world mid-run of 10,000 balanced tasks with retries: none lost, none run twice") {
+    // 2 worlds of 2 (ids 0-3). First, 4 tasks that each hold an engine until the test lets them
+    // end, and mark only then: those on world 0 are let go; those on world 1 still hold it when
+    // one of its ranks is killed, so no task can have finished there with its answer still on
+    // the way (that answer would die with the world, and the task would run again): the kill
+    // catches them running, and they must run again elsewhere, once.
+    Cluster cluster(4, "fault-rank", {"--worlds", "2", "--plugin", plugin, "--heartbeat-ms", "500"});
+    const Client rc = cluster.client(30s);
+    const auto engines = rc.engines();
+    const auto victim =
+        std::find_if(engines.begin(), engines.end(), [](const EngineInfo& e) { return e.world == 1 && e.rank == 1; });
+    REQUIRE(victim != engines.end());
+    TempDir marks;
+    auto lb = rc.load_balanced_view().with({.retries = 1});
+    const auto retried_before = stat(rc, "tasks_retried");
+    std::vector<std::unique_ptr<Gate>> gates;
+    std::vector<AsyncResult> tasks;
+    for (int i = 0; i < 4; ++i) {
+      gates.push_back(std::make_unique<Gate>());
+      tasks.push_back(lb.apply("hold_then_mark", gates.back()->path(), marks.path.string()));
+    }
+    std::vector<int> held_on;  // the engine each gate holds
+    for (const auto& g : gates) {
+      REQUIRE(g->wait_held(30s));
+      std::ifstream(g->path() + ".engine") >> held_on.emplace_back(-1);
+    }
+    REQUIRE(std::set<int>(held_on.begin(), held_on.end()).size() == 4);  // one on each engine
+    for (std::size_t i = 0; i < gates.size(); ++i)
+      if (held_on[i] <= 1) gates[i]->open();  // world 0's go on
+
+    const std::size_t n = 10000;
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < n; ++i) tasks.push_back(lb.apply("mark", marks.path.string()));
+    // Mid-run: a third of them have run.
+    REQUIRE(poll_for([&] { return count_marks(marks.path).distinct >= n / 3; }, 120s));
+    const std::size_t done_at_kill = count_marks(marks.path).distinct;
+    ::kill(static_cast<pid_t>(victim->pid), SIGKILL);
+    // The caught ones may go on once their world is gone (mpirun ends its other rank) and the
+    // controller knows it: they run again elsewhere.
+    for (const auto& e : engines)
+      if (e.world == 1) REQUIRE(proc::wait_gone(static_cast<pid_t>(e.pid), deadline_after(30s)));
+    REQUIRE(poll_for(
+        [&] {
+          for (const auto& e : rc.engines())
+            if (e.world == 1 && e.state == "alive") return false;
+          return true;
+        },
+        30s));
+    for (const auto& g : gates) g->open();
+
+    std::size_t ok = 0;
+    for (auto& t : tasks) ok += code_of([&] { (void)t.get(120s); }) == errc::none ? 1 : 0;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const Executions ran = count_marks(marks.path);
+    const auto retried = stat(rc, "tasks_retried") - retried_before;
+    const std::size_t total = tasks.size();
+    MESSAGE("killed engine " << victim->id << " (world 1, rank 1) with " << done_at_kill << " of " << total
+                             << " done: " << ok << " ok, " << total - ok << " lost, " << ran.distinct << " ran, "
+                             << ran.again << " ran twice, " << retried << " retried, in " << seconds << " s");
+    CHECK(retried >= 2);  // at least the two the kill caught running
+    CHECK(ok == total);
+    CHECK(ran.distinct == total);
+    CHECK(ran.again == 0);
+  }
+}
