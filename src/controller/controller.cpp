@@ -127,9 +127,10 @@ void Controller::Impl::setup() {
 }
 
 void Controller::Impl::open_task_db() {
-  const mode_t old_mask = ::umask(077);  // the records hold every task's arguments' results
+  const mode_t old_mask = ::umask(077);  // the file holds every task's result: its owner's only
   try {
-    db = std::make_unique<TaskDb>(TaskDbConfig{cfg.db_file, cfg.db_sync_full, cfg.db_max_result_bytes});
+    db = std::make_unique<TaskDb>(
+        TaskDbConfig{.file = cfg.db_file, .sync_full = cfg.db_sync_full, .max_result_bytes = cfg.db_max_result_bytes});
   } catch (...) {
     ::umask(old_mask);
     throw;
