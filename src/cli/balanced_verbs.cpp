@@ -213,8 +213,9 @@ int results(const Common& c, const std::vector<std::string>& msg_ids, bool wait,
   try {
     connected.emplace(connect(c));
   } catch (const Error& e) {
-    if (!no_controller(e) || !std::filesystem::exists(controller::store::default_file(c.profile))) throw;
-    return stored_results(c, controller::store::default_file(c.profile).string(), msg_ids);
+    const auto file = controller::store::profile_file(c.profile);
+    if (!no_controller(e) || !std::filesystem::exists(file)) throw;
+    return stored_results(c, file.string(), msg_ids);
   }
   const Client& rc = *connected;
   const ResultStatus s = rc.result_status(msg_ids);

@@ -75,7 +75,7 @@ std::string took(const TaskSummary& t) {
 /// with --db-path, from that file.
 std::vector<TaskSummary> listed_tasks(const Common& c, const HistoryArgs& h, const HistoryFilter& filter) {
   const std::filesystem::path file =
-      h.db_path.empty() ? controller::store::default_file(c.profile) : std::filesystem::path(h.db_path);
+      h.db_path.empty() ? controller::store::profile_file(c.profile) : std::filesystem::path(h.db_path);
   if (!h.db_path.empty() && !std::filesystem::exists(file))
     throw_error(errc::bad_option, "--db-path " + h.db_path + ": no such file");
   if (h.db_path.empty()) {

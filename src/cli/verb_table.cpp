@@ -85,7 +85,8 @@ void results_options(CLI::App& cmd, Args& a) {
   cmd.add_option("msg_ids", a.msg_ids, "task ids")->required();
   cmd.add_flag("--wait", a.wait, "wait for pending ones (at most --timeout)");
   cmd.add_option("--db-path", a.history.db_path,
-                 "read this task database instead of a controller (with none running: the profile's tasks.db)");
+                 "read this task database instead of a controller (with none running: the profile's, where "
+                 "its last --db sqlite controller kept it)");
 }
 
 void history_options(CLI::App& cmd, Args& a) {
@@ -93,7 +94,8 @@ void history_options(CLI::App& cmd, Args& a) {
   cmd.add_option("--status", a.history.status, "pending, ok or failed (repeat for more)");
   cmd.add_option("--last", a.history.last, "only the newest N of those");
   cmd.add_option("--db-path", a.history.db_path,
-                 "with no controller running, read this task database (default: the profile's tasks.db)");
+                 "read this task database instead of a controller (with none running: the profile's, where "
+                 "its last --db sqlite controller kept it)");
 }
 
 void purge_options(CLI::App& cmd, Args& a) {

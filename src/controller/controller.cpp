@@ -136,6 +136,7 @@ void Controller::Impl::open_task_db() {
     throw;
   }
   ::umask(old_mask);
+  store::remember_file(cfg.profile, cfg.db_file);
   const TaskDbStart& start = db->start();
   tasks.set_first_seq(start.next_seq);
   next_session = start.next_session;

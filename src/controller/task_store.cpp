@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 #include "common/profile.hpp"
 #include "controller/msg_ids.hpp"
 
@@ -56,6 +58,24 @@ StoredReply reply_of(sqlite::Statement& s) {
 }  // namespace
 
 std::filesystem::path default_file(const std::string& profile) { return profile_dir(profile) / "tasks.db"; }
+
+namespace {
+constexpr const char* remembered_name = "records.json";
+}
+
+std::filesystem::path profile_file(const std::string& profile) {
+  try {
+    const auto j = read_json_file(profile_dir(profile) / remembered_name);
+    if (const std::string file = j.value("db_path", ""); !file.empty()) return file;
+  } catch (const std::exception&) {
+    // none (or unreadable): the default place
+  }
+  return default_file(profile);
+}
+
+void remember_file(const std::string& profile, const std::filesystem::path& file) {
+  write_private_json(profile_dir(profile) / remembered_name, nlohmann::json{{"db_path", file.string()}});
+}
 
 std::int64_t row_of(std::string_view msg_id, std::uint64_t seq) {
   if (const auto key = id_key(msg_id)) return *key;

@@ -26,6 +26,11 @@ enum class Kept : std::uint8_t {
 
 /// The file of a profile's task database unless --db-path says otherwise.
 std::filesystem::path default_file(const std::string& profile);
+/// The task database the profile's last controller kept (remember_file), wherever --db-path put
+/// it; else default_file. What `crew results` and `crew history` read when no controller runs.
+std::filesystem::path profile_file(const std::string& profile);
+/// Notes in the profile (records.json, kept after the cluster stops) that its records are in `file`.
+void remember_file(const std::string& profile, const std::filesystem::path& file);
 
 /// A task's row: its crew msg id as a number (controller/msg_ids.hpp id_key), or -seq for an id
 /// of another form. Rows of one client's tasks follow each other.

@@ -200,4 +200,30 @@ TEST_SUITE("system.hub") {
     CHECK(fetched == n);
     fs::remove(o.log);
   }
+
+  TEST_CASE("with --db-path elsewhere, crew results and history find the file through the profile once the "
+            "controller is gone") {
+    const fs::path dir = fs::temp_directory_path() / ("crew-db-path-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const fs::path file = dir / "records.sqlite";
+    std::string id;
+    {
+      Cluster cluster(1, profile + "-path", {"--db-path", file.string()});
+      const Client rc = cluster.client(30s);
+      AsyncResult ar = rc.load_balanced_view().apply("echo", 7);
+      CHECK(ar.get_as<int>(60s) == 7);
+      id = ar.msg_ids().front();
+    }
+    CHECK(fs::exists(file));
+    CHECK_FALSE(fs::exists(profile_dir(profile + "-path") / "tasks.db"));
+    const auto result = crew_cli({"results", id, "--profile", profile + "-path", "--json"});
+    INFO(result.err);
+    CHECK(result.status == 0);
+    CHECK(result.err.find(file.string()) != std::string::npos);
+    CHECK(nlohmann::json::parse(result.out)[id]["value"] == 7);
+    const auto history = crew_cli({"history", "--profile", profile + "-path", "--json"});
+    CHECK(history.status == 0);
+    CHECK(nlohmann::json::parse(history.out).size() == 1);
+    fs::remove_all(dir);
+  }
 }
