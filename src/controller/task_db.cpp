@@ -123,7 +123,7 @@ void TaskDb::answered() {
 }
 
 std::string TaskDb::broken() const {
-  std::lock_guard lock(const_cast<std::mutex&>(mutex_));
+  std::lock_guard lock(mutex_);
   return broken_;
 }
 

@@ -4,11 +4,12 @@
 //
 // The loop records what happened during its turn (a task taken, a task finished, records
 // forgotten) in plain structs, and hands the turn over at its end. The writer takes every turn
-// handed over since its last commit and writes them in one transaction (a task taken and
-// finished within it is one INSERT), so a burst commits in few transactions and a lone task at
-// once. A result is told to its client only once the turn that recorded it is committed
-// (committed()), which makes it durable against a crash of the controller: WAL mode writes the
-// commit to the file before returning (with --db-sync full, also to the disk).
+// handed over since its last commit and writes them in one transaction, so a burst commits in
+// few transactions and a lone task at once. A task taken is written when it finishes (one
+// INSERT), or alone once write_taken_after has passed. A result is told to its client only once
+// the turn that recorded it is committed (committed()), which makes it durable against a crash
+// of the controller: WAL mode writes the commit to the file before returning (with --db-sync
+// full, also to the disk). The written turns go back to the loop, to be emptied and reused there.
 //
 // Reads (and purges) run on the writer thread too, after everything recorded before them is
 // committed; their answers come back to the loop through fd(), with the commits.
@@ -148,7 +149,7 @@ private:
   std::vector<Turn> reusable_;  // the loop's: written and emptied, their room kept
   std::uint64_t handed_ = 0;    // turns handed over
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Turn> queue_;                   // handed over, not yet written
   std::vector<std::function<void()>> thens_;  // answered, for the loop
