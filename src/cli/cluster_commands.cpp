@@ -271,6 +271,14 @@ nlohmann::json status_json(const cluster::Status& s) {
   return j;
 }
 
+/// Where a running controller keeps its task records: its file, or memory only.
+std::string records_text(const cluster::Status& s) {
+  if (s.stats.is_dict())
+    if (auto it = s.stats.as_dict().find("db_file"); it != s.stats.as_dict().end() && it->second.is_string())
+      return it->second.as_string();
+  return "in memory only (--db sqlite keeps them in a file)";
+}
+
 std::string engine_summary(const cluster::Status& s) {
   int alive = 0;
   for (const auto& e : s.engines) alive += e.state == "alive" ? 1 : 0;
@@ -303,6 +311,8 @@ int cluster_status(const Common& c) {
   std::cout << "profile:    " << s.profile << " (" << s.dir.string() << ")" << std::endl;
   if (!s.running) {
     std::cout << "controller: not running" << std::endl;
+    if (const auto file = controller::store::profile_file(c.profile); std::filesystem::exists(file))
+      std::cout << "records:    " << file.string() << " (crew results and crew history read it)" << std::endl;
     if (!s.problem.empty()) std::cout << "note:       " << s.problem << std::endl;
     print_worlds(s);
     return exit_not_running;
@@ -318,6 +328,7 @@ int cluster_status(const Common& c) {
     std::cout << "tasks:      " << s.stats["tasks_submitted"].as_int() << " submitted, "
               << s.stats["tasks_completed"].as_int() << " completed, " << s.stats["tasks_failed"].as_int() << " failed"
               << std::endl;
+  std::cout << "records:    " << records_text(s) << std::endl;
   print_worlds(s);
   return exit_ok;
 }

@@ -98,8 +98,14 @@ TEST_SUITE("system.hub") {
     CHECK(missing.err.find("[crew.input.unknown_task] no finished task no-such-task is on record in") !=
           std::string::npos);
 
+    const auto stopped = crew_cli({"cluster", "status", "--profile", profile});
+    CHECK(stopped.out.find("records:    " + (profile_dir(profile) / "tasks.db").string() +
+                           " (crew results and crew history read it)") != std::string::npos);
+
     // A new controller on the same file: the earlier run's results are all there.
     Cluster second(2, profile, {"--db", "sqlite"});
+    const auto running = crew_cli({"cluster", "status", "--profile", profile});
+    CHECK(running.out.find("records:    " + (profile_dir(profile) / "tasks.db").string() + "\n") != std::string::npos);
     Client rc = second.client(30s);
     const ResultStatus status = rc.result_status({big_ids[1], small_ids[3], failed_id, "no-such-task"});
     CHECK(status.completed == std::vector<std::string>{big_ids[1], small_ids[3]});
