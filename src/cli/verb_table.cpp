@@ -81,21 +81,24 @@ void abort_options(CLI::App& cmd, Args& a) {
   cmd.add_option("msg_ids", a.msg_ids, "task ids (as `crew call --lb` prints them)")->required();
 }
 
+/// --db-path of the verbs that read task records (results, history).
+void add_read_db_option(CLI::App& cmd, std::string& db_path) {
+  cmd.add_option("--db-path", db_path,
+                 "read this task database instead of a controller (with none running: the profile's, where "
+                 "its last --db sqlite controller kept it)");
+}
+
 void results_options(CLI::App& cmd, Args& a) {
   cmd.add_option("msg_ids", a.msg_ids, "task ids")->required();
   cmd.add_flag("--wait", a.wait, "wait for pending ones (at most --timeout)");
-  cmd.add_option("--db-path", a.history.db_path,
-                 "read this task database instead of a controller (with none running: the profile's, where "
-                 "its last --db sqlite controller kept it)");
+  add_read_db_option(cmd, a.history.db_path);
 }
 
 void history_options(CLI::App& cmd, Args& a) {
   cmd.add_option("--since", a.history.since, "submitted within this age: 90s, 10m, 1h, 2d");
   cmd.add_option("--status", a.history.status, "pending, ok or failed (repeat for more)");
   cmd.add_option("--last", a.history.last, "only the newest N of those");
-  cmd.add_option("--db-path", a.history.db_path,
-                 "read this task database instead of a controller (with none running: the profile's, where "
-                 "its last --db sqlite controller kept it)");
+  add_read_db_option(cmd, a.history.db_path);
 }
 
 void purge_options(CLI::App& cmd, Args& a) {

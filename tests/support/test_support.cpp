@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <stdexcept>
 
 #include "cluster/cluster_state.hpp"
 #include "common/profile.hpp"
@@ -42,6 +43,17 @@ void Gate::open() { std::ofstream(path_).flush(); }
 
 bool Gate::wait_held(std::chrono::milliseconds timeout) const {
   return poll_for([&] { return fs::exists(path_ + ".held"); }, timeout, 1ms);
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot make a directory " + pattern);
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
 }
 
 Cluster::Cluster(int engines, std::string profile, std::vector<std::string> extra_args)

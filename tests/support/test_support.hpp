@@ -40,6 +40,19 @@ bool poll_for(Pred done, std::chrono::milliseconds timeout, std::chrono::millise
   return true;
 }
 
+/// A fresh directory under /tmp, removed with everything in it when the test is done.
+class TempDir {
+public:
+  explicit TempDir(const std::string& prefix = "crew-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+private:
+  fs::path path_;
+};
+
 /// A gate that a task waits at: the test plugin's `hold(path)` runs until the gate opens. It opens
 /// when the test says so, or when the gate is destroyed, so that a failed test never leaves an
 /// engine held. Tests use it where a `sleep` would have to outlast something (a race on a loaded

@@ -27,15 +27,6 @@ namespace {
 
 const std::string plugin = (test_bin_dir() / "system" / "libcrew_test_plugin.so").string();
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char name[] = "/tmp/crew-marks-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
 struct Executions {
   std::size_t distinct = 0;  ///< tasks that ran to their end
   std::size_t again = 0;     ///< further runs of those
@@ -66,14 +57,14 @@ TEST_SUITE("system.fault") {
     const auto victim =
         std::find_if(engines.begin(), engines.end(), [](const EngineInfo& e) { return e.world == 1 && e.rank == 1; });
     REQUIRE(victim != engines.end());
-    TempDir marks;
+    TempDir marks("crew-marks");
     auto lb = rc.load_balanced_view().with({.retries = 1});
     const auto retried_before = stat(rc, "tasks_retried");
     std::vector<std::unique_ptr<Gate>> gates;
     std::vector<AsyncResult> tasks;
     for (int i = 0; i < 4; ++i) {
       gates.push_back(std::make_unique<Gate>());
-      tasks.push_back(lb.apply("hold_then_mark", gates.back()->path(), marks.path.string()));
+      tasks.push_back(lb.apply("hold_then_mark", gates.back()->path(), marks.path().string()));
     }
     std::vector<int> held_on;  // the engine each gate holds
     for (const auto& g : gates) {
@@ -86,10 +77,10 @@ TEST_SUITE("system.fault") {
 
     const std::size_t n = 10000;
     const auto start = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < n; ++i) tasks.push_back(lb.apply("mark", marks.path.string()));
+    for (std::size_t i = 0; i < n; ++i) tasks.push_back(lb.apply("mark", marks.path().string()));
     // Mid-run: a third of them have run.
-    REQUIRE(poll_for([&] { return count_marks(marks.path).distinct >= n / 3; }, 120s));
-    const std::size_t done_at_kill = count_marks(marks.path).distinct;
+    REQUIRE(poll_for([&] { return count_marks(marks.path()).distinct >= n / 3; }, 120s));
+    const std::size_t done_at_kill = count_marks(marks.path()).distinct;
     ::kill(static_cast<pid_t>(victim->pid), SIGKILL);
     // The caught ones may go on once their world is gone (mpirun ends its other rank) and the
     // controller knows it: they run again elsewhere.
@@ -107,7 +98,7 @@ TEST_SUITE("system.fault") {
     std::size_t ok = 0;
     for (auto& t : tasks) ok += code_of([&] { (void)t.get(120s); }) == errc::none ? 1 : 0;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const Executions ran = count_marks(marks.path);
+    const Executions ran = count_marks(marks.path());
     const auto retried = stat(rc, "tasks_retried") - retried_before;
     const std::size_t total = tasks.size();
     MESSAGE("killed engine " << victim->id << " (world 1, rank 1) with " << done_at_kill << " of " << total

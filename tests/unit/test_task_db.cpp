@@ -21,15 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char name[] = "/tmp/crew-task-db-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
 /// A reply as an engine sends it: a header (times, error) and body frames.
 struct Reply {
   Buffer header;
@@ -66,9 +57,9 @@ std::string text(const Buffer& b) { return std::string(reinterpret_cast<const ch
 TEST_SUITE("unit.task_db") {
 
   TEST_CASE("a task taken and finished in one commit, and one finished later, read back as they were sent") {
-    TempDir dir;
+    crew::testing::TempDir dir("crew-task-db");
     const std::string fn = "square";
-    TaskDb db({.file = dir.path / "tasks.db", .exclusive = false});
+    TaskDb db({.file = dir.path() / "tasks.db", .exclusive = false});
     CHECK(db.start().next_seq == 1);
     CHECK(db.start().records == 0);
     db.taken(1, "1-1", &fn, 0, 1000);
@@ -85,7 +76,7 @@ TEST_SUITE("unit.task_db") {
     CHECK(db.durable_after() == 2);
     settle(db);
 
-    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_only);
+    sqlite::Db file(dir.path() / "tasks.db", sqlite::Db::Mode::read_only);
     const auto one = store::read_reply(file, std::string("1-1"));
     REQUIRE(one);
     CHECK(one->seq == 1);
@@ -108,9 +99,9 @@ TEST_SUITE("unit.task_db") {
   }
 
   TEST_CASE("history filters by time, status and engine, oldest first, and --last keeps the newest") {
-    TempDir dir;
+    crew::testing::TempDir dir("crew-task-db");
     const std::string fn = "f";
-    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 0ms, .exclusive = false});
+    TaskDb db({.file = dir.path() / "tasks.db", .write_taken_after = 0ms, .exclusive = false});
     for (std::uint64_t i = 1; i <= 6; ++i) {
       const std::string id = "1-" + std::to_string(i);
       db.taken(i, id, &fn, static_cast<int>(i % 2), static_cast<std::int64_t>(i) * 100);
@@ -120,7 +111,7 @@ TEST_SUITE("unit.task_db") {
       }
     }
     settle(db);
-    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_only);
+    sqlite::Db file(dir.path() / "tasks.db", sqlite::Db::Mode::read_only);
     const auto ids = [](const store::HistoryRows& rows) {
       std::vector<std::string> out;
       for (const auto& e : rows.tasks) out.push_back(e.msg_id);
@@ -144,10 +135,10 @@ TEST_SUITE("unit.task_db") {
   }
 
   TEST_CASE("forgotten rows go; a new run continues the seqs and sessions and fails what a dead one left") {
-    TempDir dir;
+    crew::testing::TempDir dir("crew-task-db");
     const std::string fn = "f";
     {
-      TaskDb db({.file = dir.path / "tasks.db", .exclusive = false});
+      TaskDb db({.file = dir.path() / "tasks.db", .exclusive = false});
       for (std::uint64_t i = 1; i <= 3; ++i) db.taken(i, "5-" + std::to_string(i), &fn, 0, 1);
       const Reply r = reply("5-1", 0);
       db.finished(1, "5-1", 0, false, false, r.header, r.payload);
@@ -156,12 +147,12 @@ TEST_SUITE("unit.task_db") {
       db.forgotten(1, "5-1");
       settle(db);
     }
-    TaskDb again({.file = dir.path / "tasks.db", .exclusive = false});
+    TaskDb again({.file = dir.path() / "tasks.db", .exclusive = false});
     CHECK(again.start().next_seq == 4);
     CHECK(again.start().next_session == 9);
     CHECK(again.start().records == 2);
     CHECK(again.start().abandoned == 2);  // 5-2 and 5-3 never finished
-    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_only);
+    sqlite::Db file(dir.path() / "tasks.db", sqlite::Db::Mode::read_only);
     CHECK_FALSE(store::read_reply(file, std::string("5-1")));
     const auto left = store::read_reply(file, std::string("5-2"));
     REQUIRE(left);
@@ -170,9 +161,9 @@ TEST_SUITE("unit.task_db") {
   }
 
   TEST_CASE("purging finished rows counts them and their bytes, spares pending ones and this run's") {
-    TempDir dir;
+    crew::testing::TempDir dir("crew-task-db");
     const std::string fn = "f";
-    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 0ms, .exclusive = false});
+    TaskDb db({.file = dir.path() / "tasks.db", .write_taken_after = 0ms, .exclusive = false});
     for (std::uint64_t i = 1; i <= 4; ++i) {
       const std::string id = "1-" + std::to_string(i);
       db.taken(i, id, &fn, 0, static_cast<std::int64_t>(i) * 100);
@@ -182,7 +173,7 @@ TEST_SUITE("unit.task_db") {
       }
     }
     settle(db);
-    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_write);
+    sqlite::Db file(dir.path() / "tasks.db", sqlite::Db::Mode::read_write);
     const auto before = store::delete_finished(file, 4, 250);  // 1-1 (2 is pending; 3, 4 too new)
     CHECK(before.rows == 1);
     CHECK(before.bytes == 10);
@@ -197,8 +188,8 @@ TEST_SUITE("unit.task_db") {
   }
 
   TEST_CASE("a file that is not a task database, or cannot be opened, is refused naming it") {
-    TempDir dir;
-    const fs::path other = dir.path / "other.db";
+    crew::testing::TempDir dir("crew-task-db");
+    const fs::path other = dir.path() / "other.db";
     {
       sqlite::Db db(other, sqlite::Db::Mode::read_write);
       db.exec("CREATE TABLE t(x); INSERT INTO t VALUES(1)");
@@ -212,7 +203,7 @@ TEST_SUITE("unit.task_db") {
       CHECK(std::string(e.what()).find(other.string()) != std::string::npos);
     }
     try {
-      TaskDb bad({dir.path / "no-such-dir" / "tasks.db"});
+      TaskDb bad({dir.path() / "no-such-dir" / "tasks.db"});
       FAIL("opened a file in a missing directory");
     } catch (const Error& e) {
       CHECK(e.code() == errc::db_failed);
@@ -221,15 +212,15 @@ TEST_SUITE("unit.task_db") {
   }
 
   TEST_CASE("a task taken is written when it finishes, or alone once the window has passed") {
-    TempDir dir;
+    crew::testing::TempDir dir("crew-task-db");
     const std::string fn = "f";
-    TaskDb db({.file = dir.path / "tasks.db", .write_taken_after = 2s, .exclusive = false});
+    TaskDb db({.file = dir.path() / "tasks.db", .write_taken_after = 2s, .exclusive = false});
     db.taken(1, "1-1", &fn, 0, 100);
     db.taken(2, "1-2", &fn, 0, 200);
     const Reply r = reply("1-1", 0);
     db.finished(1, "1-1", 0, false, false, r.header, r.payload);
     settle(db);
-    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_only);
+    sqlite::Db file(dir.path() / "tasks.db", sqlite::Db::Mode::read_only);
     const auto rows = [&] { return store::read_history(file, {}, UINT64_MAX).tasks.size(); };
     CHECK(rows() == 1);  // 1-1, finished: written; 1-2 waits for its end or the window
     CHECK(crew::testing::poll_for([&] { return rows() == 2; }, 10s));
@@ -243,14 +234,14 @@ TEST_SUITE("unit.task_db") {
   }
 
   TEST_CASE("while a controller writes the file, it holds it: another process's read is refused, saying why") {
-    TempDir dir;
+    crew::testing::TempDir dir("crew-task-db");
     const std::string fn = "f";
-    TaskDb db({.file = dir.path / "tasks.db"});  // exclusive, as the controller opens it
+    TaskDb db({.file = dir.path() / "tasks.db"});  // exclusive, as the controller opens it
     db.taken(1, "1-1", &fn, 0, 100);
     const Reply r = reply("1-1", 0);
     db.finished(1, "1-1", 0, false, false, r.header, r.payload);
     settle(db);
-    sqlite::Db reader(dir.path / "tasks.db", sqlite::Db::Mode::read_only);
+    sqlite::Db reader(dir.path() / "tasks.db", sqlite::Db::Mode::read_only);
     try {
       (void)store::read_history(reader, {}, UINT64_MAX);
       FAIL("read a file the writer holds");
@@ -261,10 +252,10 @@ TEST_SUITE("unit.task_db") {
   }
 
   TEST_CASE("an id of another form than crew's is found by its text; on record twice, the newest answers") {
-    TempDir dir;
+    crew::testing::TempDir dir("crew-task-db");
     const std::string fn = "f";
     for (std::uint64_t run = 0; run < 2; ++run) {
-      TaskDb db({.file = dir.path / "tasks.db", .exclusive = false});
+      TaskDb db({.file = dir.path() / "tasks.db", .exclusive = false});
       const std::uint64_t seq = db.start().next_seq;
       CHECK(seq == run * 2 + 1);
       db.taken(seq, "job-A", &fn, 0, 100);
@@ -274,7 +265,7 @@ TEST_SUITE("unit.task_db") {
       db.finished(seq, "job-A", static_cast<int>(run), false, false, a.header, a.payload);
       settle(db);
     }
-    sqlite::Db file(dir.path / "tasks.db", sqlite::Db::Mode::read_write);
+    sqlite::Db file(dir.path() / "tasks.db", sqlite::Db::Mode::read_write);
     const auto found = store::read_reply(file, std::string("job-A"));
     REQUIRE(found);
     CHECK(found->engine == 1);
