@@ -2,9 +2,12 @@
 # ssh-up.sh: two fake hosts for tests of the ssh launcher, each a network namespace with its
 # own address, hostname and sshd, joined by a veth pair:
 #
-#   host "hosta"  netns crewtb-a  10.200.0.1/24  sshd on 10.200.0.1:22   (the crew controller's side)
-#   host "hostb"  netns crewtb-b  10.200.0.2/24  sshd on 10.200.0.2:22
+#   host "hosta"  netns crewtb-<id>-a  10.200.0.1/24  sshd on 10.200.0.1:22   (the controller's side)
+#   host "hostb"  netns crewtb-<id>-b  10.200.0.2/24  sshd on 10.200.0.2:22
 #
+# <id> is new at each bring-up and kept in $CREW_TESTBED_ROOT/ssh/netns_{a,b}, and the veth pair
+# is made inside the namespaces, so two testbeds (two CI runs on one kernel, each with its own
+# CREW_TESTBED_ROOT) never meet over a name, and ssh-down.sh deletes only its own namespaces.
 # Both ends are namespaces, so the two hosts see only each other (and their own loopback),
 # never the machine's root namespace, and the controller on hosta is reachable from hostb at
 # 10.200.0.1. Inside the namespaces /etc/hosts is /etc/netns/<ns>/hosts (localhost, hosta,
@@ -23,7 +26,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 tb_need_root "$@"
 
 D=$TB/ssh
-ns_a=crewtb-a ns_b=crewtb-b
+id=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+ns_a=crewtb-$id-a ns_b=crewtb-$id-b
 addr_a=10.200.0.1 addr_b=10.200.0.2
 for b in ip sshd ssh ssh-keygen nsenter unshare; do
   command -v "$b" > /dev/null || [ -x "/usr/sbin/$b" ] || tb_die "$b not found: run install.sh first"
@@ -62,8 +66,12 @@ if [ -n "$a" ] && [ -n "$b" ]; then
   exit 0
 fi
 [ -z "$a$b" ] || tb_die "half up (sshd a '$a', b '$b'): run ssh-down.sh first"
+for h in a b; do
+  [ ! -s "$D/netns_$h" ] || ! ip netns list | grep -qw "$(cat "$D/netns_$h")" ||
+    tb_die "host$h's network namespace $(cat "$D/netns_$h") is left from an earlier run: run ssh-down.sh first"
+done
 for ns in $ns_a $ns_b; do
-  ! ip netns list | grep -qw "$ns" || tb_die "network namespace $ns exists already: run ssh-down.sh first"
+  ! ip netns list | grep -qw "$ns" || tb_die "network namespace $ns exists already (a chance in 2^24): run ssh-up.sh again"
 done
 
 # --- keys and configs (kept between runs) ----------------------------------------------------
@@ -128,9 +136,9 @@ for ns in $ns_a $ns_b; do
   ip netns add "$ns"
   ip -n "$ns" link set lo up
 done
-ip link add crewtb-va type veth peer name crewtb-vb
-ip link set crewtb-va netns $ns_a
-ip link set crewtb-vb netns $ns_b
+echo "$ns_a" > "$D/netns_a"
+echo "$ns_b" > "$D/netns_b"
+ip link add crewtb-va netns "$ns_a" type veth peer name crewtb-vb netns "$ns_b"
 ip -n $ns_a addr add $addr_a/24 dev crewtb-va
 ip -n $ns_b addr add $addr_b/24 dev crewtb-vb
 ip -n $ns_a link set crewtb-va up
