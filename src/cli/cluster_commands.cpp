@@ -97,6 +97,10 @@ std::vector<std::string> db_arguments(const Common& c, const DbArgs& d) {
     args.push_back("--db-max-result");
     args.push_back(std::to_string(d.max_result_bytes));
   }
+  if (d.orphan_timeout_s > 0) {
+    args.push_back("--orphan-timeout");
+    args.push_back(std::to_string(d.orphan_timeout_s));
+  }
   return args;
 }
 
@@ -122,6 +126,7 @@ cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   o.hwm = a.hwm;
   o.drain_margin_s = a.drain_margin_s;
   o.db_args = db_arguments(c, a.db);
+  o.fresh = a.fresh;
   if (!a.walltime.empty()) (void)cluster::parse_walltime(a.walltime);
   return o;
 }
@@ -187,14 +192,17 @@ int cluster_start(const Common& c, const StartArgs& a) {
                                 {"launcher", r.state.worlds.front().launcher},
                                 {"jobs", job_ids(r.state)},
                                 {"worlds", r.state.worlds.size()},
+                                {"restored", r.restored},
                                 {"seconds", r.seconds}}
                      .dump()
               << std::endl;
   } else {
-    std::cout << "cluster '" << c.profile << "' started in " << seconds_text(r.seconds, 2) << ": " << r.engines.size()
+    std::cout << "cluster '" << c.profile << (r.restored ? "' restored in " : "' started in ")
+              << seconds_text(r.seconds, 2) << ": " << r.engines.size()
               << " engine" << (r.engines.size() == 1 ? "" : "s")
-              << (r.state.worlds.size() > 1 ? " in " + std::to_string(r.state.worlds.size()) + " worlds" : "") << " ("
-              << world_jobs(r.state) << "), controller pid " << r.state.controller_pid << " at " << r.client_url
+              << (r.state.worlds.size() > 1 ? " in " + std::to_string(r.state.worlds.size()) + " worlds" : "")
+              << (r.restored ? " back with their ids" : "") << " (" << world_jobs(r.state) << "), controller pid "
+              << r.state.controller_pid << " at " << r.client_url
               << std::endl
               << "  stop it with: crew cluster stop" << c.profile_flag() << std::endl;
   }
@@ -464,7 +472,11 @@ int controller(const Common& c, const ControllerArgs& a) {
     cfg.db_file = *file;
     cfg.db_sync_full = a.db.sync == "full";
     if (a.db.max_result_bytes > 0) cfg.db_max_result_bytes = a.db.max_result_bytes;
+  } else if (a.restore) {
+    cfg.db_file = controller::store::profile_file(c.profile);  // where the controller that died kept it
   }
+  if (a.db.orphan_timeout_s > 0) cfg.orphan_timeout_s = a.db.orphan_timeout_s;
+  cfg.restore = a.restore;
   controller::Controller(cfg).run();
   return exit_ok;
 }

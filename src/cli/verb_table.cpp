@@ -217,6 +217,11 @@ void add_db_options(CLI::App& cmd, DbArgs& d) {
                  "results above this size are not written to the file, only sent to their client (default 512M)")
       ->transform(CLI::AsSizeValue(false))
       ->group(group);
+  cmd.add_option("--orphan-timeout", d.orphan_timeout_s,
+                 "with --db sqlite: seconds a world whose controller died keeps running, waiting for a restored "
+                 "one (crew controller --restore), before it stops (default 600)")
+      ->check(CLI::Range(1, 30 * 24 * 3600))
+      ->group(group);
 }
 
 /// The balancer's settings of a new controller (cluster start).
@@ -259,6 +264,10 @@ void cluster_start_options(CLI::App& cmd, Args& a) {
       ->check(CLI::PositiveNumber);
   add_balancer_options(cmd, s);
   add_db_options(cmd, s.db);
+  cmd.add_flag("--fresh", s.fresh,
+               "if the profile's controller died while its worlds run (with --db sqlite), start anew, stopping "
+               "them, rather than restore it")
+      ->group("Task records");
 }
 
 void cluster_add_options(CLI::App& cmd, Args& a) {
@@ -315,6 +324,10 @@ void controller_options(CLI::App& cmd, Args& a) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   add_db_options(cmd, c.db);
+  cmd.add_flag("--restore", c.restore,
+               "take over from the profile's controller that died: its key, ports and task database (the file "
+               "it kept, or --db-path); its worlds reattach with their engine ids and the tasks they hold")
+      ->group("Task records");
 }
 
 const std::vector<Verb> top_level = {

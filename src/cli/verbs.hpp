@@ -101,6 +101,7 @@ struct DbArgs {
   std::string path;                      ///< "": $CREW_HOME/profile_<p>/tasks.db
   std::string sync = "normal";
   std::uint64_t max_result_bytes = 0;  ///< 0: the controller's default
+  int orphan_timeout_s = -1;           ///< -1: the controller's default
 };
 
 struct StartArgs {
@@ -120,6 +121,7 @@ struct StartArgs {
   int hwm = 0;
   int drain_margin_s = 60;
   DbArgs db;
+  bool fresh = false;  ///< start anew rather than restore a cluster whose controller died
   // what job scripts are rendered with
   std::string queue;
   std::string account;
@@ -159,6 +161,7 @@ struct ControllerArgs {
   int hwm = 0;
   int drain_margin_s = 60;
   DbArgs db;
+  bool restore = false;
 };
 
 int controller(const Common& c, const ControllerArgs& a);

@@ -140,35 +140,34 @@ std::vector<std::pair<std::string, std::string>> process_environment() {
   return {{"GLIBC_TUNABLES", tunables}};
 }
 
-pid_t start_controller(const StartOptions& o, const std::string& ip, const fs::path& log, StartGuard& guard) {
+/// The controller's options (after `crew controller`), as a cluster runs it; kept in the cluster's
+/// state, so that a restore runs it as it was.
+std::vector<std::string> controller_arguments(const StartOptions& o, const std::string& ip) {
+  std::vector<std::string> args = {"--profile", o.profile, "--heartbeat-ms", std::to_string(o.heartbeat_ms), "--ip", ip};
+  if (o.max_message_bytes > 0) {
+    args.push_back("--max-message-size");
+    args.push_back(std::to_string(o.max_message_bytes));
+  }
+  if (!o.scheme.empty()) {
+    args.push_back("--scheme");
+    args.push_back(o.scheme);
+  }
+  if (o.hwm > 0) {
+    args.push_back("--hwm");
+    args.push_back(std::to_string(o.hwm));
+  }
+  args.push_back("--drain-margin");
+  args.push_back(std::to_string(o.drain_margin_s));
+  args.insert(args.end(), o.db_args.begin(), o.db_args.end());
+  return args;
+}
+
+pid_t start_controller(const std::vector<std::string>& args, const fs::path& log, StartGuard& guard) {
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) throw_error(errc::controller_failed, "pipe2 failed");
   proc::SpawnOptions spawn;
-  spawn.argv = {proc::self_exe().string(),
-                "controller",
-                "--profile",
-                o.profile,
-                "--ready-fd",
-                std::to_string(ready[1]),
-                "--heartbeat-ms",
-                std::to_string(o.heartbeat_ms),
-                "--ip",
-                ip};
-  if (o.max_message_bytes > 0) {
-    spawn.argv.push_back("--max-message-size");
-    spawn.argv.push_back(std::to_string(o.max_message_bytes));
-  }
-  if (!o.scheme.empty()) {
-    spawn.argv.push_back("--scheme");
-    spawn.argv.push_back(o.scheme);
-  }
-  if (o.hwm > 0) {
-    spawn.argv.push_back("--hwm");
-    spawn.argv.push_back(std::to_string(o.hwm));
-  }
-  spawn.argv.push_back("--drain-margin");
-  spawn.argv.push_back(std::to_string(o.drain_margin_s));
-  spawn.argv.insert(spawn.argv.end(), o.db_args.begin(), o.db_args.end());
+  spawn.argv = {proc::self_exe().string(), "controller", "--ready-fd", std::to_string(ready[1])};
+  spawn.argv.insert(spawn.argv.end(), args.begin(), args.end());
   spawn.log = log;
   spawn.env = process_environment();
   spawn.pass_fd = ready[1];
@@ -434,6 +433,61 @@ std::vector<WorldPlan> plan_worlds(const StartOptions& o, int first_index) {
   return plans;
 }
 
+namespace {
+
+/// A cluster whose controller died and that kept its task records: some of its worlds still run,
+/// and would reattach to a restored controller.
+bool restorable(const ClusterState& previous) {
+  const auto& args = previous.controller_args;
+  const auto db = std::find(args.begin(), args.end(), "--db-path");
+  if (db == args.end() || db + 1 == args.end() || !fs::exists(*(db + 1))) return false;
+  return std::any_of(previous.worlds.begin(), previous.worlds.end(),
+                     [](const WorldState& w) { return w.batch() || (w.pid > 0 && proc::alive(w.pid)); });
+}
+
+/// The controller runs again, restored from its task database, and the worlds still running
+/// reattach to it with their engine ids and the tasks they hold.
+StartResult restore(const ClusterState& previous, const Reporter& reporter, SteadyClock::time_point t0) {
+  const fs::path dir = profile_dir(previous.profile);
+  reporter.notice("the controller of this cluster (pid " + std::to_string(previous.controller_pid) +
+                  ") died; restoring it from its task database, with the worlds still running (`crew cluster "
+                  "start --fresh` would start anew)");
+  ClusterState state = previous;
+  WorldJobs jobs;
+  StartGuard guard(dir, jobs);
+  guard.keep_connection_files();
+  std::vector<std::string> args = previous.controller_args;
+  args.push_back("--restore");
+  state.controller_pid = start_controller(args, state.controller_log, guard);
+  write_state(dir, state);
+  guard.commit();
+
+  int expected = 0;
+  for (const auto& w : state.worlds)
+    if (w.batch() || (w.pid > 0 && proc::alive(w.pid))) expected += w.engines;
+  // Each world notices the restored controller at its next heartbeat; one that does not come
+  // back within the controller's wait for it is left out.
+  const Deadline deadline = deadline_after(15s);
+  StartResult result;
+  result.restored = true;
+  Client client(previous.profile, ClientOptions{5000ms});
+  int reported = -1;
+  for (;;) {
+    result.engines = client.engines();
+    std::erase_if(result.engines, [](const EngineInfo& e) { return e.state != "alive"; });
+    const int back = static_cast<int>(result.engines.size());
+    if (back >= expected || SteadyClock::now() >= deadline) break;
+    if (back != reported) reporter.progress(reported = back, expected, seconds_since(t0));
+    std::this_thread::sleep_for(50ms);
+  }
+  result.state = state;
+  result.client_url = read_controller(dir).value_or(ControllerFile{}).client_url;
+  result.seconds = seconds_since(t0);
+  return result;
+}
+
+}  // namespace
+
 StartResult start(const StartOptions& o, const Reporter& reporter) {
   const auto t0 = SteadyClock::now();
   const InterruptionScope interruptible;
@@ -454,6 +508,7 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
                                            (o.profile == "default" ? "" : " --profile " + o.profile) +
                                            "`, add engines with `crew cluster add`, or use another --profile");
   WorldJobs jobs;
+  if (previous && !o.fresh && restorable(*previous)) return restore(*previous, reporter, t0);
   if (previous) {
     reporter.notice("cleaning up a cluster that did not stop cleanly");
     std::vector<const WorldState*> old;
@@ -470,7 +525,8 @@ StartResult start(const StartOptions& o, const Reporter& reporter) {
   state.profile = o.profile;
   state.started = iso_now();
   state.controller_log = dir / "log" / "controller.log";
-  state.controller_pid = start_controller(o, ip, state.controller_log, guard);
+  state.controller_args = controller_arguments(o, ip);
+  state.controller_pid = start_controller(state.controller_args, state.controller_log, guard);
   write_state(dir, state);
 
   launch_worlds(o, launcher, plans, state, guard, reporter);

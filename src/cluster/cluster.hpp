@@ -35,6 +35,9 @@ struct StartOptions {
   int hwm = 0;                          ///< balanced tasks in flight per engine (0: automatic)
   int drain_margin_s = 60;              ///< no new balanced tasks for a world this near its job's end
   std::vector<std::string> db_args;     ///< the controller's --db and --result-store options
+  /// Start anew even if the profile's cluster could be restored (its controller died, it kept
+  /// task records and worlds still run): its worlds are stopped first.
+  bool fresh = false;
 };
 
 struct Reporter {
@@ -51,6 +54,7 @@ std::vector<WorldPlan> plan_worlds(const StartOptions& options, int first_index)
 void require_reachable_controller(const std::string& profile, const LauncherDefinition& launcher, bool remote_hosts);
 
 struct StartResult {
+  bool restored = false;  ///< the controller that died was restored and its worlds came back
   ClusterState state;
   std::vector<EngineInfo> engines;
   std::string client_url;
@@ -59,6 +63,8 @@ struct StartResult {
 
 /// Throws LaunchError (already_running, not_found, failed, engines_not_registered, ...) after
 /// stopping whatever it had started; the message carries the launcher's own words (log tail).
+/// If the profile's controller died while its worlds still run, and it kept task records, it is
+/// restored instead (unless options.fresh), and the worlds reattach.
 StartResult start(const StartOptions& options, const Reporter& reporter);
 
 struct StopResult {

@@ -29,6 +29,7 @@ std::optional<ClusterState> read_state(const std::filesystem::path& profile_dir)
   s.started = j.value("started", "");
   s.controller_pid = j.value("controller_pid", 0);
   s.controller_log = j.value("controller_log", "");
+  s.controller_args = j.value("controller_args", std::vector<std::string>{});
   for (const auto& w : j.value("worlds", nlohmann::json::array())) {
     WorldState ws;
     ws.launcher = w.value("launcher", "local");
@@ -59,6 +60,7 @@ void write_state(const std::filesystem::path& profile_dir, const ClusterState& s
                                                      {"started", s.started},
                                                      {"controller_pid", s.controller_pid},
                                                      {"controller_log", s.controller_log.string()},
+                                                     {"controller_args", s.controller_args},
                                                      {"worlds", worlds}});
 }
 

@@ -28,6 +28,7 @@ struct ClusterState {
   std::string started;       ///< ISO 8601
   pid_t controller_pid = 0;  ///< leader of its own session
   std::filesystem::path controller_log;
+  std::vector<std::string> controller_args;  ///< its options after `crew controller` (a restore repeats them)
   std::vector<WorldState> worlds;
 
   /// Every pid crew started, for waiting and cleanup.

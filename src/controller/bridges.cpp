@@ -37,6 +37,10 @@ void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
     on_register(bridge, p);
     return;
   }
+  if (p.header.kind == wire::MsgKind::reattach_request) {
+    on_reattach(bridge, p);
+    return;
+  }
   const std::string& rid = bridge_peers.name(bridge);
   if (rid.ends_with(wire::heartbeat_suffix)) {
     on_heartbeat_connection(bridge, p);
@@ -48,7 +52,14 @@ void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
     spdlog::warn("dropped {} from an unregistered bridge {}", wire::kind_name(p.header.kind), printable(rid));
     return;
   }
+  if (w->absent) {
+    // A world of the run before, not reattached yet: what it sent before it knew of this
+    // controller. It sends that again once reattached (it keeps what was not acknowledged).
+    ++stats.dropped_unexpected;
+    return;
+  }
   if (p.header.kind != wire::MsgKind::goodbye) heard_from(*w);  // (a goodbye is its last word)
+  if (db && p.header.kind != wire::MsgKind::heartbeat) count_from(*w);
   switch (p.header.kind) {
   case wire::MsgKind::apply_reply: on_reply(*w, p); break;
   case wire::MsgKind::withdraw_reply: on_withdraw_refused(*w, p); break;
@@ -56,6 +67,7 @@ void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
   case wire::MsgKind::heartbeat: {
     wire::Header hb;
     hb.kind = wire::MsgKind::heartbeat;
+    hb.request_id = incarnation;
     to_bridge(bridge, wire::make_message(hb));
     break;
   }
@@ -73,14 +85,17 @@ void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
 void Controller::Impl::on_heartbeat_connection(PeerId bridge, const wire::Packet& p) {
   const std::string& rid = bridge_peers.name(bridge);
   WorldRecord* w = registry.world_by_routing(rid.substr(0, rid.size() - wire::heartbeat_suffix.size()));
-  if (w == nullptr || p.header.kind != wire::MsgKind::heartbeat) {
+  // With a task database, a world this controller does not know yet hears its incarnation too: a
+  // world of a controller that died reattaches when it learns one was restored on its address.
+  if ((w == nullptr && !db) || p.header.kind != wire::MsgKind::heartbeat) {
     ++stats.dropped_unexpected;
     spdlog::warn("dropped {} on heartbeat connection {}", wire::kind_name(p.header.kind), printable(rid));
     return;
   }
-  heard_from(*w);
+  if (w != nullptr && !w->absent) heard_from(*w);
   wire::Header hb;
   hb.kind = wire::MsgKind::heartbeat;
+  hb.request_id = incarnation;
   to_bridge(bridge, wire::make_message(hb));
 }
 
@@ -110,7 +125,11 @@ void Controller::Impl::on_register(PeerId bridge, const wire::Packet& p) {
   placed.first_engine = w->first_engine;
   placed.heartbeat_ms = cfg.heartbeat_ms;
   placed.drain_margin_s = cfg.drain_margin_s;
+  placed.incarnation = incarnation;
+  placed.restorable = db != nullptr;
+  placed.orphan_timeout_s = cfg.orphan_timeout_s;
   to_bridge(bridge, wire::make_typed_message(reply, placed));
+  if (db) record_worlds();
   answer_waiters();
 }
 
@@ -164,6 +183,7 @@ void Controller::Impl::revive_world(WorldRecord& w) {
   w.end_reason.clear();
   ++stats.worlds_revived;
   rebalance_due = true;
+  if (db) record_worlds();
   for (int id = w.first_engine; id < w.first_engine + w.size; ++id) registry.engine(id)->state = EngineState::alive;
   answer_waiters();
 }
@@ -175,6 +195,7 @@ void Controller::Impl::end_world(WorldRecord& w, EngineState state, const std::s
   w.end_reason = reason;
   rebalance_due = true;
   w.ended_at = clock::now();
+  if (db) record_worlds();
   if (state == EngineState::dead) spdlog::warn("world {} is dead: {}", w.id, reason);
   if (!relays.empty()) fail_relays(w.id, reason);
   for (int id = w.first_engine; id < w.first_engine + w.size; ++id) {

@@ -134,6 +134,19 @@ void Controller::Impl::release_held() {
     to_client(h.client, h.header_bytes, {h.payload.data(), h.payload.size()}, h.signature);
     held.pop_front();
   }
+  // A bridge forgets what it sent once it is on record here (it would send it again to a restored
+  // controller); acknowledgements are cumulative, so only the last due for a world counts.
+  while (!acks.empty() && acks.front().turn <= committed) {
+    const AckDue a = acks.front();
+    acks.pop_front();
+    if (!acks.empty() && acks.front().world == a.world && acks.front().turn <= committed) continue;
+    const WorldRecord* w = registry.world(a.world);
+    if (w == nullptr || w->state != EngineState::alive) continue;
+    wire::Header ack;
+    ack.kind = wire::MsgKind::reply_ack;
+    ack.request_id = a.count;
+    to_bridge(w->peer, wire::make_message(ack));
+  }
 }
 
 bool Controller::Impl::onto_engine(EngineRecord& e, TaskRecord* t, std::int64_t now_ns) {

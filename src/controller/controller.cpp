@@ -43,9 +43,12 @@ std::string printable(const std::string& id) {
 }
 
 Controller::Impl::Impl(ControllerConfig c)
-    : cfg(std::move(c)), dir(profile_dir(cfg.profile)), key_hex(wire::new_key_hex()), key(wire::key_from_hex(key_hex)),
+    : cfg(std::move(c)), dir(profile_dir(cfg.profile)),
+      key_hex(cfg.restore ? read_restore_point(cfg).key_hex : wire::new_key_hex()), key(wire::key_from_hex(key_hex)),
       ctx(block_signals_then_context()), clients(ctx, key, router_options()), engines(ctx, key, router_options()) {
   tasks.set_budget(cfg.result_store_bytes);
+  std::random_device random;
+  while (incarnation == 0) incarnation = (std::uint64_t{random()} << 32) | random();
 }
 
 // Signals are blocked before ZeroMQ starts its threads, so only the signalfd sees them.
@@ -102,9 +105,23 @@ std::string Controller::Impl::bind(transport::Endpoint& s, int port) {
 void Controller::Impl::setup() {
   ensure_profile_dir(dir);
   refuse_if_running();
+  if (cfg.restore) {
+    // The same addresses as the run before: its clients and worlds reconnect to them by themselves.
+    restored = read_restore_point(cfg);
+    const auto port_of = [](const std::string& url) {
+      const auto colon = url.rfind(':');
+      return colon == std::string::npos ? 0 : std::atoi(url.c_str() + colon + 1);
+    };
+    if (cfg.client_port == 0) cfg.client_port = port_of(restored->client_url);
+    if (cfg.engine_port == 0) cfg.engine_port = port_of(restored->engine_url);
+  }
   client_url = bind(clients, cfg.client_port);
   engine_url = bind(engines, cfg.engine_port);
-  if (!cfg.db_file.empty()) open_task_db();
+  if (!cfg.db_file.empty()) {
+    open_task_db();
+    record_restore_point();
+    if (restored) restore_places();
+  }
 
   sigset_t set;
   sigemptyset(&set);
@@ -129,8 +146,10 @@ void Controller::Impl::setup() {
 void Controller::Impl::open_task_db() {
   const mode_t old_mask = ::umask(077);  // the file holds every task's result: its owner's only
   try {
-    db = std::make_unique<TaskDb>(
-        TaskDbConfig{.file = cfg.db_file, .sync_full = cfg.db_sync_full, .max_result_bytes = cfg.db_max_result_bytes});
+    db = std::make_unique<TaskDb>(TaskDbConfig{.file = cfg.db_file,
+                                               .sync_full = cfg.db_sync_full,
+                                               .max_result_bytes = cfg.db_max_result_bytes,
+                                               .keep_unfinished = cfg.restore});
   } catch (...) {
     ::umask(old_mask);
     throw;
@@ -182,6 +201,7 @@ void Controller::Impl::run() {
     schedule();
     rebalance();
     if (db) {
+      queue_acks();
       db->end_turn();
       release_held();
     }
@@ -219,6 +239,7 @@ std::chrono::milliseconds Controller::Impl::next_timeout() const {
   auto next = next_heartbeat_check;
   for (const auto& w : waiters) next = std::min(next, w.deadline);
   if (stopping) next = std::min(next, stop_deadline);
+  if (restoring) next = std::min(next, restore_deadline);
   if (!timeouts.empty()) next = std::min(next, timeouts.top().first);
   if (next_rebalance_ns) next = std::min(next, clock::time_point(std::chrono::nanoseconds(*next_rebalance_ns)));
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock::now());
@@ -348,6 +369,7 @@ void Controller::Impl::on_timers() {
     saw_bulk_this_period = saw_traffic_this_period = false;
   }
   const auto now = clock::now();
+  if (restoring) check_restore(now);
   answer_waiters();
   check_timeouts(now);
   if (stopping) {
@@ -365,6 +387,7 @@ void Controller::Impl::send_to_client(PeerId client, const wire::Header& h, cons
 /// Queues a message for a client (a stored reply: with its signature if it has one).
 void Controller::Impl::to_client(PeerId client, const Buffer& header_bytes, std::span<const Buffer> payload,
                                  const Buffer& signature) {
+  if (client == no_peer) return;  // a task taken over from the run before, whose client is not known
   to_clients.add(client, header_bytes, payload, signature);
 }
 

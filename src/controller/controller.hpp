@@ -42,6 +42,12 @@ struct ControllerConfig {
   bool db_sync_full = false;  ///< --db-sync full: fsync each commit
   /// --db-max-result: results above this are not written to the database (their client gets them).
   std::uint64_t db_max_result_bytes = std::uint64_t{512} << 20;
+  /// --restore: take over from the controller that last ran on db_file (which died): its key, its
+  /// ports, its worlds (which reattach with their engine ids) and the tasks they still hold.
+  bool restore = false;
+  /// With a task database, a world that stops hearing from the controller keeps running this
+  /// long, waiting for a restored one (--orphan-timeout); without one, it stops at once.
+  int orphan_timeout_s = 600;
 };
 
 struct ControllerStats {
@@ -55,6 +61,9 @@ struct ControllerStats {
   std::uint64_t worlds_drained = 0;    ///< worlds that came within --drain-margin of their job's end
   std::uint64_t tasks_withdrawn = 0;   ///< balanced tasks a draining world gave back unstarted
   std::uint64_t tasks_rebalanced = 0;  ///< balanced tasks taken back unstarted for an engine that fell idle
+  std::uint64_t worlds_reattached = 0;  ///< worlds of the run before that came back to this one (--restore)
+  std::uint64_t tasks_adopted = 0;      ///< tasks they still held, taken over
+  std::uint64_t tasks_abandoned = 0;    ///< tasks the run before took that no world came back with
   // traffic: ZeroMQ messages, and the crew messages in them (batches carry many)
   std::uint64_t messages_in = 0;
   std::uint64_t members_in = 0;

@@ -39,6 +39,7 @@
 #include "controller/task_table.hpp"
 #include "protocol/collective.hpp"
 #include "protocol/hub_queries.hpp"
+#include "protocol/registration.hpp"
 #include "protocol/wire.hpp"
 
 namespace crew::controller {
@@ -218,6 +219,27 @@ struct Controller::Impl {
   void heard_from(WorldRecord& w);
   void revive_world(WorldRecord& w);
 
+  // ---- restore.cpp: taking over from a controller that died (--restore), and what makes it possible
+  /// The run before's key and addresses, read before the sockets exist.
+  static store::RestorePoint read_restore_point(const ControllerConfig& c);
+  /// Writes (with a task database) the key, the addresses and the worlds: what a restore needs.
+  void record_restore_point();
+  /// The worlds' places, as the task database keeps them.
+  void record_worlds();
+  /// The run before's worlds (absent until they reattach) and clients' sessions.
+  void restore_places();
+  void on_reattach(PeerId bridge, const wire::Packet& p);
+  void finish_reattach(PeerId bridge, wire::Header reply, const wire::ReattachRequest& ask,
+                       const std::vector<bool>& finished);
+  /// The client whose session made `msg_id`, if known (no_peer if not).
+  PeerId client_of(const std::string& msg_id) const;
+  /// Every world of the run before is back, or the wait is over: what they did not bring back failed.
+  void check_restore(clock::time_point now);
+  /// A message from `w`'s bridge was taken in: acknowledged once its effects are on record.
+  void count_from(WorldRecord& w);
+  /// The acknowledgements due this turn wait for its commit (release_held sends them).
+  void queue_acks();
+
   // ---- balanced.cpp
   void submit_balanced(PeerId client, wire::Packet&& p);
   /// Re-evaluates a waiting task's dependencies: ready, still waiting, or failed.
@@ -268,6 +290,20 @@ struct Controller::Impl {
   int signal_fd = -1;
   std::string client_url;
   std::string engine_url;
+  /// This run (random, never 0): heartbeat echoes carry it, so bridges notice a restored controller.
+  std::uint64_t incarnation = 0;
+  std::optional<store::RestorePoint> restored;  ///< --restore: what the run before left
+  bool restoring = false;                       ///< waiting for the run before's worlds
+  clock::time_point restore_deadline{};
+  std::unordered_map<std::string, PeerId> session_clients;  ///< msg-id session -> its client
+  std::vector<std::int64_t> adopted_rows;  ///< task rows the reattached worlds brought back
+  struct AckDue {
+    std::uint64_t turn;
+    int world;
+    std::uint64_t count;
+  };
+  std::deque<AckDue> acks;
+  std::vector<int> worlds_heard;  ///< this turn, with a task database
 
   Registry registry;
   TaskTable tasks;

@@ -41,7 +41,11 @@ void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
                                  static_cast<std::uint64_t>(cfg.max_message_bytes)};
     // With a task database, sessions go on across runs (their msg ids stay unique in it): the
     // reply waits for the number to be written.
-    if (db) db->set_meta("next_session", std::to_string(next_session));
+    if (db) {
+      db->set_meta("next_session", std::to_string(next_session));
+      // A restored controller gives the results of tasks that were running to this client.
+      db->set_meta(store::session_key(hello.session), client_peers.name(client));
+    }
     const auto m = wire::make_typed_message(reply_to(p.header, wire::MsgKind::hello_reply), hello);
     tell(client, m.header_bytes, m.payload);
     break;
@@ -144,6 +148,10 @@ Value Controller::Impl::stats_value() const {
                    {"worlds_drained", static_cast<std::int64_t>(stats.worlds_drained)},
                    {"tasks_withdrawn", static_cast<std::int64_t>(stats.tasks_withdrawn)},
                    {"tasks_rebalanced", static_cast<std::int64_t>(stats.tasks_rebalanced)},
+                   {"worlds_reattached", static_cast<std::int64_t>(stats.worlds_reattached)},
+                   {"tasks_adopted", static_cast<std::int64_t>(stats.tasks_adopted)},
+                   {"tasks_abandoned", static_cast<std::int64_t>(stats.tasks_abandoned)},
+                   {"incarnation", fmt::format("{:016x}", incarnation)},
                    {"tasks_submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
                    {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},
                    {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},

@@ -10,6 +10,8 @@
 namespace crew::controller {
 
 using PeerId = std::uint32_t;
+/// No peer: a record taken over from an earlier run whose client is not known (--restore).
+inline constexpr PeerId no_peer = 0xffffffffu;
 
 class PeerTable {
 public:

@@ -58,6 +58,10 @@ struct WorldRecord {
   double round_trip_us = -1;  ///< the least in the last window (-1: not measured yet)
   double window_min_us = -1;  ///< the least so far in the current window
   int window_samples = 0;
+  // with a task database: the bridge's messages taken in, acknowledged once on record (reply_ack)
+  std::uint64_t received = 0;
+  bool ack_due = false;
+  bool absent = false;  ///< a world of the run before (--restore), not reattached yet
 };
 
 class Registry {
@@ -65,6 +69,12 @@ public:
   /// `properties`: one dict per rank (missing ones are empty).
   WorldRecord& add_world(std::string routing_id, const std::vector<std::string>& hosts,
                          const std::vector<std::int64_t>& pids, const std::vector<Value::Dict>& properties = {});
+  /// A world of an earlier run of the controller, not back yet (restore): its place is kept, its
+  /// engines stopped, until its bridge reattaches (fill()) with this routing id.
+  WorldRecord& add_absent_world(int id, std::string routing_id, int first_engine, int size);
+  /// An absent world's bridge is back: its engines are alive again, as they were.
+  void fill(WorldRecord& w, const std::vector<std::string>& hosts, const std::vector<std::int64_t>& pids,
+            const std::vector<Value::Dict>& properties);
   WorldRecord* world_by_routing(const std::string& routing_id);
   WorldRecord* world(int id);
   EngineRecord* engine(int id);

@@ -47,11 +47,14 @@ void TaskDb::open() {
   }
   if (const auto s = store::meta(db_, "next_session"))
     start_.next_session = std::max<std::uint64_t>(1, std::stoull(*s));
-  // Tasks a controller took and never finished before it died: their outcome went with it.
-  sqlite::Statement abandon(db_, "UPDATE tasks SET status = 2, error = 'crew.connection.controller_restarted' "
-                                 "WHERE status = 0");
-  abandon.run();
-  start_.abandoned = static_cast<std::uint64_t>(db_.changes());
+  // Tasks a controller took and never finished before it died: their outcome went with it,
+  // unless (a restore) their worlds come back with them.
+  if (config_.keep_unfinished) {
+    sqlite::Statement open(db_, "SELECT count(*) FROM tasks WHERE status = 0");
+    if (open.step()) start_.unfinished = static_cast<std::uint64_t>(open.integer(0));
+  } else {
+    start_.abandoned = store::abandon_open(db_, start_.next_seq, {});
+  }
 }
 
 void TaskDb::taken(std::uint64_t seq, const std::string& msg_id, const std::string* function, int engine,

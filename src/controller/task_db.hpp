@@ -45,6 +45,9 @@ struct TaskDbConfig {
   std::chrono::milliseconds write_taken_after{200};
   /// Hold the file for the whole run (no other process reads it meanwhile).
   bool exclusive = true;
+  /// A restore: rows an earlier run left unfinished stay so until the worlds that may still run
+  /// them are back (store::abandon_open then fails the rest); else they fail when it opens.
+  bool keep_unfinished = false;
 };
 
 /// What the file held when it was opened.
@@ -53,6 +56,7 @@ struct TaskDbStart {
   std::uint64_t next_session = 1;  ///< the first client session number free
   std::uint64_t records = 0;       ///< rows of earlier runs
   std::uint64_t abandoned = 0;     ///< rows left pending by a controller that died: now failed
+  std::uint64_t unfinished = 0;    ///< (keep_unfinished) rows left pending, kept so for now
 };
 
 class TaskDb {

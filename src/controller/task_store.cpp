@@ -1,5 +1,6 @@
 #include "controller/task_store.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -246,6 +247,71 @@ std::optional<Deleted> delete_finished(sqlite::Db& db, const std::string& msg_id
   sqlite::Statement del(db, "DELETE FROM tasks WHERE id = ?1");
   del.bind(1, id).run();
   return d;
+}
+
+RestorePoint read_restore_point(sqlite::Db& db) {
+  RestorePoint r;
+  const auto key = meta(db, "key_hex");
+  if (!key)
+    throw_error(errc::db_failed, db.file().string() +
+                                     " holds no controller's key: no controller with --db sqlite ran on it, so "
+                                     "there is nothing to restore; start one without --restore");
+  r.key_hex = *key;
+  r.client_url = meta(db, "client_url").value_or("");
+  r.engine_url = meta(db, "engine_url").value_or("");
+  if (const auto worlds = meta(db, "worlds")) {
+    try {
+      for (const auto& w : nlohmann::json::parse(*worlds))
+        r.worlds.push_back({w.at("id").get<int>(), w.at("routing_id").get<std::string>(),
+                            w.at("first_engine").get<int>(), w.at("size").get<int>(), w.at("alive").get<bool>()});
+    } catch (const nlohmann::json::exception& e) {
+      throw_error(errc::db_failed, db.file().string() + ": its list of worlds does not read (" + e.what() + ")");
+    }
+  }
+  sqlite::Statement s(db, "SELECT substr(key, 9), value FROM meta WHERE key >= 'session:' AND key < 'session;'");
+  while (s.step()) r.sessions.emplace_back(s.text(0), s.text(1));
+  return r;
+}
+
+std::string worlds_text(const std::vector<RestorePoint::World>& worlds) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& w : worlds)
+    out.push_back(
+        {{"id", w.id}, {"routing_id", w.routing_id}, {"first_engine", w.first_engine}, {"size", w.size}, {"alive", w.alive}});
+  return out.dump();
+}
+
+std::vector<OpenTask> read_open(sqlite::Db& db, std::uint64_t before_seq, const std::vector<std::int64_t>& keep) {
+  std::vector<std::int64_t> kept(keep.begin(), keep.end());
+  std::sort(kept.begin(), kept.end());
+  std::vector<OpenTask> out;
+  sqlite::Statement open(db, "SELECT id, msg_id, coalesce(function, ''), submitted_us FROM tasks "
+                             "WHERE status = 0 AND seq < ?1 ORDER BY seq");
+  open.bind(1, static_cast<std::int64_t>(before_seq));
+  while (open.step())
+    if (!std::binary_search(kept.begin(), kept.end(), open.integer(0)))
+      out.push_back({open.text(1), open.text(2), open.integer(3)});
+  return out;
+}
+
+std::uint64_t abandon_open(sqlite::Db& db, std::uint64_t before_seq, const std::vector<std::int64_t>& keep) {
+  std::vector<std::int64_t> rows;
+  {
+    sqlite::Statement open(db, "SELECT id FROM tasks WHERE status = 0 AND seq < ?1");
+    open.bind(1, static_cast<std::int64_t>(before_seq));
+    while (open.step()) rows.push_back(open.integer(0));
+  }
+  std::vector<std::int64_t> kept(keep.begin(), keep.end());
+  std::sort(kept.begin(), kept.end());
+  sqlite::Statement fail(db, "UPDATE tasks SET status = 2, error = 'crew.connection.controller_restarted' "
+                             "WHERE id = ?1 AND status = 0");
+  std::uint64_t n = 0;
+  for (const std::int64_t row : rows) {
+    if (std::binary_search(kept.begin(), kept.end(), row)) continue;
+    fail.bind(1, row).run();
+    n += static_cast<std::uint64_t>(db.changes());
+  }
+  return n;
 }
 
 }  // namespace crew::controller::store

@@ -83,4 +83,38 @@ Deleted delete_finished(sqlite::Db& db, std::uint64_t before_seq, std::int64_t s
 /// Deletes one finished row by id (below `before_seq`); nullopt if there is none.
 std::optional<Deleted> delete_finished(sqlite::Db& db, const std::string& msg_id, std::uint64_t before_seq);
 
+/// What a restore (crew controller --restore) takes over from the run before: the key and the
+/// addresses (clients and worlds reconnect to them by themselves), the worlds' places, and which
+/// client each msg-id session was.
+struct RestorePoint {
+  std::string key_hex, client_url, engine_url;
+  struct World {
+    int id = -1;
+    std::string routing_id;
+    int first_engine = 0;
+    int size = 0;
+    bool alive = false;  ///< when the last run last wrote it
+  };
+  std::vector<World> worlds;
+  std::vector<std::pair<std::string, std::string>> sessions;  ///< session name -> client routing id
+};
+/// Throws [crew.hub.db_failed] naming the file if no controller ever ran on it.
+RestorePoint read_restore_point(sqlite::Db& db);
+/// The meta values of RestorePoint::worlds.
+std::string worlds_text(const std::vector<RestorePoint::World>& worlds);
+inline std::string session_key(const std::string& session) { return "session:" + session; }
+
+/// Rows an earlier run left taken and unfinished (status 0, seq below `before_seq`), except
+/// `keep`'s (rows), are marked failed: [crew.connection.controller_restarted]. Returns how many.
+std::uint64_t abandon_open(sqlite::Db& db, std::uint64_t before_seq, const std::vector<std::int64_t>& keep);
+
+/// A task an earlier run took and did not finish.
+struct OpenTask {
+  std::string msg_id;
+  std::string function;
+  std::int64_t submitted_us = 0;
+};
+/// The rows abandon_open would mark, for the controller to fail (and tell their clients).
+std::vector<OpenTask> read_open(sqlite::Db& db, std::uint64_t before_seq, const std::vector<std::int64_t>& keep);
+
 }  // namespace crew::controller::store

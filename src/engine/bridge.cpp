@@ -12,6 +12,7 @@
 #include "engine/executor.hpp"
 #include "engine/idle_backoff.hpp"
 #include "engine/mpi_frames.hpp"
+#include "protocol/typed_body.hpp"
 #include "protocol/value_codec.hpp"
 
 namespace crew::detail {
@@ -26,7 +27,8 @@ Bridge::Bridge(transport::Endpoint socket, transport::Endpoint heartbeats, Bridg
                Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine, Mailbox<LocalTask>& streams)
     : socket_(std::move(socket)), heartbeats_(std::move(heartbeats)), config_(config), to_engine_(to_engine),
       from_engine_(from_engine), streams_(streams), pending_(std::make_unique<Pending>()),
-      expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0) {
+      expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0),
+      last_seq_(static_cast<std::size_t>(config_.world_size), 0) {
   pending_->to_rank.resize(static_cast<std::size_t>(config_.world_size));
   announced_.resize(static_cast<std::size_t>(config_.world_size), 0);
   config_.rings_rank.resize(static_cast<std::size_t>(config_.world_size), false);
@@ -57,9 +59,10 @@ void Bridge::heartbeat_loop() {
     if (heartbeats_.armed()) (void)::poll(fds, 2, static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
     heartbeats_.receive(
         [&](transport::Received&& received) {
-          if (received.messages.front().header.kind == wire::MsgKind::heartbeat)
+          if (received.messages.front().header.kind == wire::MsgKind::heartbeat) {
+            echoed_incarnation_.store(received.messages.front().header.request_id, std::memory_order_relaxed);
             heard_controller();
-          else
+          } else
             ++counters_.dropped;
         },
         [&](const wire::Rejection&) { ++counters_.dropped; });
@@ -97,12 +100,7 @@ void Bridge::run() {
     flush();
     pending_->sends.progress();
 
-    // Silent means nothing from the controller, not even waiting unread in our own queue.
-    const bool silent = !shutting_down_ && unanswered_beats_.load(std::memory_order_relaxed) > beats_allowed;
-    if (silent && !socket_.input_waiting()) {
-      socket_.set_linger(std::chrono::milliseconds(0));  // nobody will take our last messages
-      begin_shutdown("the controller has been silent for " + std::to_string(config_.controller_timeout_ms) + " ms");
-    }
+    check_controller(beats_allowed);
 
     if (shutting_down_ && local_done_ && remote_expected_ == 0) {
       pending_->sends.wait_all();
@@ -158,6 +156,8 @@ void Bridge::on_controller_message(wire::Packet&& p) {
     if (!shutting_down_) streams_.push(LocalTask{std::move(p.header), std::move(p.payload)});
     break;
   case wire::MsgKind::shutdown_world: begin_shutdown("the controller asked"); break;
+  case wire::MsgKind::reply_ack: on_ack(p.header.request_id); break;
+  case wire::MsgKind::reattach_reply: on_reattached(p); break;
   default:
     ++counters_.dropped;
     spdlog::warn("dropped an unexpected {} from the controller", wire::kind_name(p.header.kind));
@@ -182,7 +182,12 @@ void Bridge::dispatch_task(wire::Packet&& p) {
       continue;
     }
     ++counters_.tasks_forwarded;
-    if (config_.claims) config_.claims->queued(rank, wire::balanced_seq(p.header));
+    const std::uint64_t seq = wire::balanced_seq(p.header);
+    if (config_.claims) config_.claims->queued(rank, seq);
+    if (config_.restorable && i < p.header.msg_ids.size()) {
+      held_.insert_or_assign(p.header.msg_ids[i], wire::HeldTask{p.header.msg_ids[i], engine, seq, p.header.function, p.header.submitted_us});
+      if (seq > 0) last_seq_[static_cast<std::size_t>(rank)] = seq;
+    }
     if (rank == 0) {
       local = true;
     } else {
@@ -207,7 +212,7 @@ void Bridge::withdraw(const wire::Packet& p) {
     const auto reply = failure_reply(p.header, p.header.msg_ids.front(), engine,
                                      {errc::withdrawn, "crew.remote.withdrawn",
                                       "given back before it started, at the controller's request", p.header.function});
-    send_to_controller(reply.header_bytes, reply.payload);
+    send_to_controller(reply.header_bytes, reply.payload, p.header.msg_ids.front());
     if (rank > 0) expected_answered(static_cast<std::size_t>(rank));
     return;
   }
@@ -255,7 +260,14 @@ bool Bridge::pump_engine() {
     engine_backlog_ = r.backlog;
     for (auto& m : r.messages) {
       ++counters_.replies_forwarded;
-      send_to_controller(m.header_bytes, m.payload);
+      if (!config_.restorable) {
+        send_to_controller(m.header_bytes, m.payload);
+        continue;
+      }
+      const wire::Header h = wire::decode_header(m.header_bytes.bytes());
+      send_to_controller(m.header_bytes, m.payload,
+                         h.kind == wire::MsgKind::apply_reply && !h.msg_ids.empty() ? std::string_view(h.msg_ids.front())
+                                                                                    : std::string_view());
     }
   }
   replies_in_.clear();
@@ -286,7 +298,7 @@ void Bridge::flush() {
     }
   }
   pending_->ranks_waiting.clear();
-  if (to_controller_.empty() || hold_replies()) return;
+  if (to_controller_.empty() || hold_replies() || orphaned_) return;
   if (socket_.send_queued(to_controller_) != transport::Sent::ok) {
     ++counters_.dropped;
     spdlog::error("could not send to the controller");
@@ -342,7 +354,9 @@ void Bridge::take_from_rank(mpi_frames::Message&& m) {
     expected_answered(source);
     if (reply.header.kind == wire::MsgKind::goodbye) continue;
     ++counters_.replies_forwarded;
-    send_to_controller(reply.header_bytes, reply.payload);
+    const bool answers = reply.header.kind == wire::MsgKind::apply_reply && !reply.header.msg_ids.empty();
+    send_to_controller(reply.header_bytes, reply.payload,
+                       answers ? std::string_view(reply.header.msg_ids.front()) : std::string_view());
   }
 }
 
@@ -363,9 +377,105 @@ void Bridge::begin_shutdown(const std::string& why) {
   flush();
 }
 
-void Bridge::send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload) {
+void Bridge::send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload,
+                                std::string_view answers) {
   if (to_controller_.empty()) oldest_reply_ = std::chrono::steady_clock::now();
   to_controller_.add(header_bytes, payload);
+  if (config_.restorable) {
+    unacked_.push_back({std::string(answers), wire::Frames{header_bytes, {payload.begin(), payload.end()}, {}}});
+    ++sent_;
+  }
+}
+
+// Silent means nothing from the controller, not even waiting unread in our own queue. Without
+// task records at the controller the world stops then; with them it waits (an orphan) for a
+// restored controller, which answers heartbeats on the same address with another incarnation.
+void Bridge::check_controller(int beats_allowed) {
+  if (shutting_down_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const bool silent = unanswered_beats_.load(std::memory_order_relaxed) > beats_allowed && !socket_.input_waiting();
+  if (silent && !config_.restorable) {
+    socket_.set_linger(std::chrono::milliseconds(0));  // nobody will take our last messages
+    begin_shutdown("the controller has been silent for " + std::to_string(config_.controller_timeout_ms) + " ms");
+    return;
+  }
+  if (!config_.restorable) return;
+  if (silent && !orphaned_) {
+    orphaned_ = true;
+    orphaned_since_ = now;
+    spdlog::warn("world {}: the controller has been silent for {} ms; the world keeps running its {} task{} and "
+                 "waits up to {} s for a restored controller (crew controller --restore)",
+                 config_.world_id, config_.controller_timeout_ms, held_.size(), held_.size() == 1 ? "" : "s",
+                 config_.orphan_timeout.count());
+  }
+  const std::uint64_t echoed = echoed_incarnation_.load(std::memory_order_relaxed);
+  if (echoed != 0 && echoed != config_.incarnation && echoed != reattaching_to_) {
+    send_reattach(echoed);
+  } else if (orphaned_ && reattaching_to_ == 0 && !silent && echoed == config_.incarnation) {
+    orphaned_ = false;  // the same controller, heard again: it was stopped or cut off, not gone
+    spdlog::info("world {}: the controller answers again", config_.world_id);
+  }
+  if (orphaned_ && now - orphaned_since_ > config_.orphan_timeout) {
+    socket_.set_linger(std::chrono::milliseconds(0));
+    begin_shutdown("no controller came back within the orphan timeout of " +
+                   std::to_string(config_.orphan_timeout.count()) + " s");
+  }
+}
+
+// A restored controller answers on the address: the world asks to be taken back, as it was, with
+// the tasks its ranks hold. Until the answer, nothing else goes to the controller.
+void Bridge::send_reattach(std::uint64_t incarnation) {
+  if (!orphaned_) orphaned_since_ = std::chrono::steady_clock::now();
+  orphaned_ = true;
+  reattaching_to_ = incarnation;
+  wire::ReattachRequest ask;
+  ask.world = config_.registration;
+  ask.world_id = config_.world_id;
+  ask.first_engine = config_.first_engine_id;
+  ask.old_incarnation = config_.incarnation;
+  ask.held.reserve(held_.size());
+  for (const auto& [id, task] : held_) ask.held.push_back(task);
+  ask.last_balanced_seq = last_seq_;
+  wire::Header h;
+  h.kind = wire::MsgKind::reattach_request;
+  spdlog::warn("world {}: a restored controller answers; reattaching with {} task{} in hand", config_.world_id,
+               ask.held.size(), ask.held.size() == 1 ? "" : "s");
+  if (socket_.send(wire::make_typed_message(h, ask)) != transport::Sent::ok) {
+    ++counters_.dropped;
+    reattaching_to_ = 0;  // asked again at the next turn
+  }
+}
+
+void Bridge::on_reattached(const wire::Packet& p) {
+  if (p.header.error.failed()) {
+    socket_.set_linger(std::chrono::milliseconds(0));
+    begin_shutdown("the restored controller did not take the world back: " + p.header.error.message);
+    return;
+  }
+  const auto placed = wire::read_typed_body<wire::RegisterReply>(p);
+  config_.incarnation = placed.incarnation;
+  config_.orphan_timeout = std::chrono::seconds(placed.orphan_timeout_s);
+  orphaned_ = false;
+  reattaching_to_ = 0;
+  // Everything not on record at the controller that died goes again, in order, counted anew.
+  to_controller_.clear();
+  sent_ = acked_ = 0;
+  for (const auto& u : unacked_) {
+    if (to_controller_.empty()) oldest_reply_ = std::chrono::steady_clock::now();
+    to_controller_.add(u.message.header_bytes, u.message.payload);
+    ++sent_;
+  }
+  spdlog::info("world {} reattached to the restored controller: engines {}-{}, {} message{} sent again",
+               config_.world_id, config_.first_engine_id, config_.first_engine_id + config_.world_size - 1, sent_,
+               sent_ == 1 ? "" : "s");
+}
+
+void Bridge::on_ack(std::uint64_t count) {
+  while (acked_ < count && !unacked_.empty()) {
+    if (!unacked_.front().answers.empty()) held_.erase(unacked_.front().answers);
+    unacked_.pop_front();
+    ++acked_;
+  }
 }
 
 // While the world is busy (replies still due from its ranks, or rank 0's engine has more queued),
@@ -383,7 +493,7 @@ bool Bridge::hold_replies() const {
 // receive found nothing, so the loop receives (until it is armed()) before it sleeps at all.
 void Bridge::wait_for_events(std::chrono::nanoseconds timeout) {
   if (!socket_.armed()) timeout = std::chrono::nanoseconds(0);
-  if (!to_controller_.empty()) {  // held replies leave on time
+  if (!to_controller_.empty() && !orphaned_) {  // held replies leave on time
     const auto left = oldest_reply_ + std::chrono::microseconds(200) - std::chrono::steady_clock::now();
     timeout = std::min(timeout, std::max<std::chrono::nanoseconds>(left, std::chrono::nanoseconds(0)));
   }

@@ -12,8 +12,12 @@
 #include <mpi.h>
 
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <zmq.hpp>
@@ -25,7 +29,9 @@
 #include "engine/mpi_frames.hpp"
 #include "engine/task_claims.hpp"
 #include "protocol/collective.hpp"
+#include "protocol/batch.hpp"
 #include "protocol/header.hpp"
+#include "protocol/registration.hpp"
 #include "protocol/signer.hpp"
 #include "protocol/wire.hpp"
 #include "transport/mailbox.hpp"
@@ -58,6 +64,13 @@ struct BridgeConfig {
   /// What the controller sent right behind its register_reply, taken in by registration's read
   /// (one batch, or one read, can hold both): handled first, as if just received.
   std::vector<wire::Packet> early_messages;
+  /// The controller keeps task records (RegisterReply::restorable): when it falls silent, or a
+  /// restored one answers in its place, the world keeps running and reattaches to the restored
+  /// one; it stops only after orphan_timeout of silence. Else it stops at controller_timeout_ms.
+  bool restorable = false;
+  std::chrono::seconds orphan_timeout{600};
+  std::uint64_t incarnation = 0;      ///< the controller's run the world registered with
+  wire::RegisterRequest registration;  ///< as the world registered: repeated when it reattaches
 };
 
 struct BridgeCounters {
@@ -92,7 +105,8 @@ private:
   void withdraw(const wire::Packet& p);
   void dispatch_collective(wire::Packet&& p);
   void begin_shutdown(const std::string& why);
-  void send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload);
+  /// `answers`: the task this message answers (an apply_reply's msg id), if any.
+  void send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload, std::string_view answers = {});
   /// Sends what this turn queued for ranks and for the controller.
   void flush();
   bool hold_replies() const;
@@ -137,6 +151,28 @@ private:
   bool shutting_down_ = false;
   bool local_done_ = false;
   void heard_controller() noexcept;
+
+  // ---- surviving the controller (config_.restorable): see BridgeConfig::restorable
+  /// A message sent to the controller and not yet on record there (reply_ack): sent again to a
+  /// restored controller.
+  struct Unacked {
+    std::string answers;  ///< the task it answers ("" if none)
+    wire::Frames message;
+  };
+  std::deque<Unacked> unacked_;
+  std::uint64_t sent_ = 0;   ///< messages to the controller since this world (re)attached
+  std::uint64_t acked_ = 0;  ///< ... of them on record there
+  /// Tasks handed to this world's ranks whose answers are not on record at the controller yet.
+  std::unordered_map<std::string, wire::HeldTask> held_;
+  std::vector<std::uint64_t> last_seq_;  ///< per rank: the last balanced task's number
+  bool orphaned_ = false;                ///< no controller to send to: replies wait
+  std::chrono::steady_clock::time_point orphaned_since_{};
+  std::uint64_t reattaching_to_ = 0;                  ///< the incarnation asked to take the world back
+  std::atomic<std::uint64_t> echoed_incarnation_{0};  ///< of the last heartbeat echo
+  void check_controller(int beats_allowed);
+  void on_ack(std::uint64_t count);
+  void send_reattach(std::uint64_t incarnation);
+  void on_reattached(const wire::Packet& p);
 };
 
 }  // namespace crew::detail

@@ -71,6 +71,10 @@ struct Registration {
   int first_engine = -1;
   int heartbeat_ms = 1000;
   std::int64_t drain_at = 0;  ///< Unix seconds from which balanced tasks are given back unstarted (0: never)
+  // rank 0's only (not broadcast): for its bridge
+  std::uint64_t incarnation = 0;
+  bool restorable = false;
+  std::int64_t orphan_timeout_s = 0;
 
   /// One broadcast (two after a failure: the message follows).
   void broadcast(MPI_Comm comm) {
@@ -286,6 +290,9 @@ private:
     reg.broadcast(control_);
     if (!reg.error.empty()) throw_formatted(reg.error);
     heartbeat_ms_ = reg.heartbeat_ms;
+    incarnation_ = reg.incarnation;
+    restorable_ = reg.restorable;
+    orphan_timeout_s_ = reg.orphan_timeout_s;
     drain_at_ = reg.drain_at;
     EngineIdentity id;
     id.engine_id = reg.first_engine + rank_;
@@ -332,6 +339,7 @@ private:
     world.crew_version = version_string;
     world.job = job_from_environment();
     (void)socket_->send(wire::make_typed_message(h, world));
+    registration_ = world;
 
     const Deadline deadline = deadline_after(options_.register_timeout);
     for (;;) {
@@ -356,6 +364,9 @@ private:
               reg->world_id = placed.world;
               reg->first_engine = placed.first_engine;
               reg->heartbeat_ms = placed.heartbeat_ms;
+              reg->incarnation = placed.incarnation;
+              reg->restorable = placed.restorable;
+              reg->orphan_timeout_s = placed.orphan_timeout_s;
               if (world.job.end_time > 0) reg->drain_at = world.job.end_time - placed.drain_margin_s;
             }
           },
@@ -386,6 +397,10 @@ private:
     cfg.doorbell = doorbell_.get();
     cfg.claims = claims_.mapped() ? &claims_ : nullptr;
     cfg.early_messages = std::move(early_messages_);
+    cfg.restorable = restorable_;
+    cfg.orphan_timeout = std::chrono::seconds(orphan_timeout_s_);
+    cfg.incarnation = incarnation_;
+    cfg.registration = std::move(registration_);
     cfg.rings_rank.resize(static_cast<std::size_t>(size_));
     for (int r = 1; r < size_; ++r)
       cfg.rings_rank[static_cast<std::size_t>(r)] = hosts_[static_cast<std::size_t>(r)] == hosts_[0];
@@ -496,6 +511,11 @@ private:
   int rank_ = 0;
   int size_ = 1;
   int heartbeat_ms_ = 1000;
+  // rank 0: what its bridge needs to outlive the controller (BridgeConfig::restorable)
+  std::uint64_t incarnation_ = 0;
+  bool restorable_ = false;
+  std::int64_t orphan_timeout_s_ = 0;
+  wire::RegisterRequest registration_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Doorbell> doorbell_;
   std::vector<wire::Packet> early_messages_;  ///< rank 0: what came behind the register reply

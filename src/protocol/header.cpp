@@ -45,6 +45,9 @@ std::string_view kind_name(MsgKind k) noexcept {
   case MsgKind::withdraw_request: return "withdraw_request";
   case MsgKind::withdraw_reply: return "withdraw_reply";
   case MsgKind::collective_task: return "collective_task";
+  case MsgKind::reattach_request: return "reattach_request";
+  case MsgKind::reattach_reply: return "reattach_reply";
+  case MsgKind::reply_ack: return "reply_ack";
   case MsgKind::batch: return "batch";
   }
   return "invalid";
@@ -53,7 +56,7 @@ std::string_view kind_name(MsgKind k) noexcept {
 bool kind_valid(std::uint8_t raw) noexcept {
   return (raw >= static_cast<std::uint8_t>(MsgKind::hello) && raw <= static_cast<std::uint8_t>(MsgKind::purge_reply)) ||
          (raw >= static_cast<std::uint8_t>(MsgKind::register_request) &&
-          raw <= static_cast<std::uint8_t>(MsgKind::collective_task));
+          raw <= static_cast<std::uint8_t>(MsgKind::reply_ack));
 }
 
 void encode_header_into(const Header& h, std::vector<std::byte>& out) {

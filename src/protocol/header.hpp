@@ -74,6 +74,11 @@ enum class MsgKind : std::uint8_t {
                           ///< cannot give tasks back): it runs to the end
   collective_task,        ///< controller -> bridge -> ranks: one world's part of a collective_request
                           ///< (collective set); targets are that world's engines
+  reattach_request,       ///< bridge -> restored controller: body wire::ReattachRequest (the world as
+                          ///< it registered, its place, the tasks it holds)
+  reattach_reply,         ///< body: wire::RegisterReply; or error set (the world then stops)
+  reply_ack,              ///< controller -> bridge: request_id = how many of the bridge's messages are
+                          ///< on record (durable): the bridge keeps the rest to send again after a restore
   // not a message: the first byte of a batch header (protocol/batch.hpp)
   batch = 48,
 };

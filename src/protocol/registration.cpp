@@ -27,4 +27,12 @@ std::string RegisterReply::problem() const {
   return {};
 }
 
+std::string ReattachRequest::problem() const {
+  if (std::string why = world.problem(); !why.empty()) return why;
+  if (world_id < 0) return "field world_id is " + std::to_string(world_id) + ": world ids start at 0";
+  if (first_engine < 0) return "field first_engine is " + std::to_string(first_engine) + ": engine ids start at 0";
+  if (!last_balanced_seq.empty()) return per_rank("last_balanced_seq", last_balanced_seq.size(), world.size);
+  return {};
+}
+
 }  // namespace crew::wire

@@ -51,9 +51,49 @@ struct CREW_INTERNAL_API RegisterReply {
   std::int32_t first_engine = -1;   ///< engine id of rank 0; rank r is first_engine + r
   std::int32_t heartbeat_ms = 0;    ///< how often the bridge beats
   std::int64_t drain_margin_s = 0;  ///< a world whose job ends within this takes no new balanced tasks
+  /// This run of the controller (random, never 0): its heartbeat echoes carry it, so a bridge
+  /// whose controller was restored (another incarnation) knows to reattach.
+  std::uint64_t incarnation = 0;
+  /// The controller keeps task records that survive it (--db sqlite): a bridge that stops hearing
+  /// from it keeps its world running, waiting up to orphan_timeout_s for a restored controller.
+  bool restorable = false;
+  std::int64_t orphan_timeout_s = 0;
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(CEREAL_NVP(world), CEREAL_NVP(first_engine), CEREAL_NVP(heartbeat_ms), CEREAL_NVP(drain_margin_s));
+    ar(CEREAL_NVP(world), CEREAL_NVP(first_engine), CEREAL_NVP(heartbeat_ms), CEREAL_NVP(drain_margin_s),
+       CEREAL_NVP(incarnation), CEREAL_NVP(restorable), CEREAL_NVP(orphan_timeout_s));
+  }
+  std::string problem() const;
+};
+
+/// A task a world holds (given to one of its engines, not answered yet), as a reattach reports it.
+struct CREW_INTERNAL_API HeldTask {
+  std::string msg_id;
+  std::int32_t engine = -1;
+  std::uint64_t balanced_seq = 0;  ///< its number on that engine if load-balanced (0: a direct task)
+  std::string function;
+  std::int64_t submitted_us = 0;  ///< when its client submitted it
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(msg_id), CEREAL_NVP(engine), CEREAL_NVP(balanced_seq), CEREAL_NVP(function),
+       CEREAL_NVP(submitted_us));
+  }
+};
+
+/// reattach_request: a world whose controller died comes back to the restored one, in the place
+/// it had (same world id, same engine ids), with the tasks it still holds.
+struct CREW_INTERNAL_API ReattachRequest {
+  RegisterRequest world;
+  std::int32_t world_id = -1;
+  std::int32_t first_engine = -1;
+  std::uint64_t old_incarnation = 0;
+  std::vector<HeldTask> held;
+  /// Per rank: the number of the last balanced task it was given (0: none).
+  std::vector<std::uint64_t> last_balanced_seq;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(world), CEREAL_NVP(world_id), CEREAL_NVP(first_engine), CEREAL_NVP(old_incarnation),
+       CEREAL_NVP(held), CEREAL_NVP(last_balanced_seq));
   }
   std::string problem() const;
 };

@@ -109,4 +109,78 @@ TEST_SUITE("system.fault") {
     CHECK(ran.distinct == total);
     CHECK(ran.again == 0);
   }
+
+  TEST_CASE("kill -9 the controller with tasks running: the worlds reattach to the restored one, ids and tasks "
+            "kept, each result reaches its client once") {
+    // 2 worlds of 2. Finished tasks, then one task holding each engine; the controller is killed;
+    // two of the held tasks finish while there is none (their replies wait at their bridge), and
+    // `crew cluster start` restores it from its task database.
+    Cluster cluster(4, "fault-ctl",
+                    {"--worlds", "2", "--plugin", plugin, "--heartbeat-ms", "250", "--db", "sqlite"});
+    const Client rc = cluster.client(30s);
+    const auto before = rc.engines();
+    TempDir marks("crew-marks");
+    auto lb = rc.load_balanced_view();
+    std::vector<std::string> finished;
+    for (int i = 0; i < 100; ++i) {
+      auto r = lb.apply("mark", marks.path().string());
+      REQUIRE_NOTHROW((void)r.get(60s));
+      finished.push_back(r.msg_ids().front());
+    }
+    std::vector<std::unique_ptr<Gate>> gates;
+    std::vector<AsyncResult> held;
+    for (int i = 0; i < 4; ++i) {
+      gates.push_back(std::make_unique<Gate>());
+      held.push_back(lb.apply("hold_then_mark", gates.back()->path(), marks.path().string()));
+    }
+    for (const auto& g : gates) REQUIRE(g->wait_held(30s));
+
+    const auto controller = static_cast<pid_t>(stat(rc, "pid"));
+    ::kill(controller, SIGKILL);
+    REQUIRE(proc::wait_gone(controller, deadline_after(30s)));
+    gates[0]->open();
+    gates[1]->open();
+    REQUIRE(poll_for([&] { return count_marks(marks.path()).distinct >= 102; }, 60s));
+
+    const auto start = std::chrono::steady_clock::now();
+    const auto restored = crew_cli({"cluster", "start", "--profile", cluster.profile()});
+    REQUIRE_MESSAGE(restored.status == 0, restored.err);
+    CHECK(restored.out.find("restored") != std::string::npos);
+    // Back: the same engines (ids, processes), alive, under a new controller.
+    const Client fresh = cluster.client(30s);
+    const auto same = [&] {
+      const auto now = fresh.engines();
+      if (now.size() != before.size()) return false;
+      for (std::size_t i = 0; i < now.size(); ++i)
+        if (now[i].id != before[i].id || now[i].pid != before[i].pid || now[i].state != "alive") return false;
+      return true;
+    };
+    REQUIRE(poll_for(same, 30s));
+    const double back_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(stat(fresh, "pid") != controller);
+    for (std::size_t i = 2; i < gates.size(); ++i) gates[i]->open();
+
+    // The client of before keeps its results: the held tasks' answers reach it, once each.
+    for (auto& r : held) CHECK(code_of([&] { (void)r.get(60s); }) == errc::none);
+    // What finished before the kill is on record, for any client.
+    std::size_t readable = 0;
+    for (const auto& id : finished) readable += code_of([&] { (void)fresh.get_result(id).get(30s); }) == errc::none;
+    CHECK(readable == finished.size());
+    // ... and it goes on with new work.
+    std::vector<AsyncResult> after;
+    for (int i = 0; i < 100; ++i) after.push_back(lb.apply("mark", marks.path().string()));
+    std::size_t ok_after = 0;
+    for (auto& r : after) ok_after += code_of([&] { (void)r.get(60s); }) == errc::none ? 1 : 0;
+    CHECK(ok_after == after.size());
+
+    const Executions ran = count_marks(marks.path());
+    MESSAGE("controller killed with 4 tasks running (2 finished meanwhile): engines back with their ids "
+            << back_s << " s after `crew cluster start`; " << readable << "/" << finished.size()
+            << " earlier results readable, " << ran.distinct << " ran, " << ran.again << " ran twice, "
+            << stat(fresh, "tasks_adopted") << " adopted");
+    CHECK(stat(fresh, "worlds_reattached") == 2);
+    CHECK(stat(fresh, "tasks_adopted") == 4);
+    CHECK(ran.distinct == 204);
+    CHECK(ran.again == 0);
+  }
 }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "controller/msg_ids.hpp"
 #include "controller/task_db.hpp"
 #include "controller/task_store.hpp"
 #include "protocol/header.hpp"
@@ -158,6 +159,56 @@ TEST_SUITE("unit.task_db") {
     REQUIRE(left);
     CHECK(left->state == wire::TaskState::failed);
     CHECK(left->header.empty());  // no reply ever came: the controller says why when asked
+  }
+
+  TEST_CASE("a restore keeps a dead run's unfinished rows open, and reads its key, worlds and sessions back") {
+    crew::testing::TempDir dir("crew-task-db");
+    const std::string fn = "f";
+    {
+      TaskDb db({.file = dir.path() / "tasks.db", .exclusive = false});
+      for (std::uint64_t i = 1; i <= 3; ++i) db.taken(i, "7-" + std::to_string(i), &fn, i == 3 ? 1 : 0, 100 + i);
+      const Reply r = reply("7-1", 0);
+      db.finished(1, "7-1", 0, false, false, r.header, r.payload);
+      db.set_meta("key_hex", "00ff");
+      db.set_meta("client_url", "tcp://h:1234");
+      db.set_meta("worlds", store::worlds_text({{0, "world-a", 0, 2, true}, {1, "world-b", 2, 1, false}}));
+      db.set_meta(store::session_key("7"), "client-x");
+      settle(db);
+    }
+    TaskDb restored({.file = dir.path() / "tasks.db", .exclusive = false, .keep_unfinished = true});
+    CHECK(restored.start().abandoned == 0);
+    CHECK(restored.start().unfinished == 2);
+    sqlite::Db file(dir.path() / "tasks.db", sqlite::Db::Mode::read_only);
+    const auto point = store::read_restore_point(file);
+    CHECK(point.key_hex == "00ff");
+    CHECK(point.client_url == "tcp://h:1234");
+    CHECK(point.engine_url.empty());
+    REQUIRE(point.worlds.size() == 2);
+    CHECK(point.worlds[0].routing_id == "world-a");
+    CHECK(point.worlds[0].alive);
+    CHECK(point.worlds[1].first_engine == 2);
+    CHECK_FALSE(point.worlds[1].alive);
+    REQUIRE(point.sessions.size() == 1);
+    CHECK(point.sessions[0] == std::pair<std::string, std::string>("7", "client-x"));
+    // What no world brought back: 7-2 (7-3 came back, kept by its row), oldest first, with what it was.
+    const auto open = store::read_open(file, 4, {*id_key("7-3")});
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].msg_id == "7-2");
+    CHECK(open[0].function == "f");
+    CHECK(open[0].submitted_us == 102);
+  }
+
+  TEST_CASE("there is nothing to restore from a file no controller with --db sqlite ran on, and it says so") {
+    crew::testing::TempDir dir("crew-task-db");
+    { TaskDb db({.file = dir.path() / "tasks.db", .exclusive = false}); }
+    sqlite::Db file(dir.path() / "tasks.db", sqlite::Db::Mode::read_only);
+    try {
+      (void)store::read_restore_point(file);
+      FAIL("read_restore_point accepted a file with no key");
+    } catch (const Error& e) {
+      CHECK(e.code() == errc::db_failed);
+      CHECK(std::string(e.what()).find("nothing to restore") != std::string::npos);
+    }
   }
 
   TEST_CASE("purging finished rows counts them and their bytes, spares pending ones and this run's") {
