@@ -1,5 +1,7 @@
 // The client's bookkeeping: requests out, answers into their states (the socket: client_io.cpp).
 #include "client/client_core.hpp"
+
+#include <charconv>
 #include "common/units.hpp"
 
 #include <unistd.h>
@@ -61,6 +63,7 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
   try {
     const auto hello = ask<wire::HelloReply>(wire::MsgKind::hello, wire::NoFields{}, timeout_);
     max_message_bytes_ = hello.max_message_bytes;
+    restorable_ = hello.restorable;
     // Short msg ids, unique for the controller's life: "<its number for this client>-<seq>".
     msg_session_ = hello.session;
     pending_.set_prefix(msg_session_ + "-");
@@ -200,6 +203,9 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
   {
     std::lock_guard lock(pending_mutex_);
     for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
+    // (a collective is not sent again: its parts depend on each other and on data sent after it)
+    if (restorable_ && bulk == nullptr && !joined && wire::collective_of(function) == wire::Collective::none)
+      keep(state->first_seq, {&m, 1}, targets.size());
   }
   send(std::move(m));
   if (bulk && bulk->send && bulk->transfer == wire::Transfer::streamed) {
@@ -217,6 +223,7 @@ void ClientCore::post(const std::shared_ptr<ResultState>& state, std::span<wire:
   {
     std::lock_guard lock(pending_mutex_);
     for (std::size_t i = 0; i < state->slots.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
+    if (restorable_) keep(state->first_seq, messages, state->slots.size());
   }
   for (auto& m : messages) send(std::move(m));
 }
@@ -359,7 +366,66 @@ bool ClientCore::wait_all(std::chrono::milliseconds timeout) {
   return all_done_.wait_for(lock, timeout, done);
 }
 
+/// (pending_mutex_ held) `messages` serve tasks first_seq.. : one each, or (a single message) all.
+void ClientCore::keep(std::uint64_t first_seq, std::span<const wire::Outgoing> messages, std::size_t tasks) {
+  if (messages.size() == tasks) {
+    for (std::size_t i = 0; i < tasks; ++i) kept_[first_seq + i] = std::make_shared<const wire::Outgoing>(messages[i]);
+  } else if (messages.size() == 1) {
+    const auto shared = std::make_shared<const wire::Outgoing>(messages.front());
+    for (std::size_t i = 0; i < tasks; ++i) kept_[first_seq + i] = shared;
+  }
+}
+
+void ClientCore::on_restored() {
+  wire::ResumeRequest ask;
+  {
+    std::lock_guard lock(pending_mutex_);
+    ask.msg_ids.reserve(kept_.size());
+    for (const auto& [seq, m] : kept_) ask.msg_ids.push_back(msg_session_ + "-" + std::to_string(seq));
+  }
+  wire::Header h;
+  h.kind = wire::MsgKind::resume_request;
+  send(wire::make_typed_message(h, ask));
+}
+
+void ClientCore::on_resume_reply(const wire::Packet& p) {
+  const auto reply = wire::read_typed_body<wire::ResumeReply>(p);
+  const std::string prefix = msg_session_ + "-";
+  std::vector<std::shared_ptr<const wire::Outgoing>> again;
+  {
+    std::lock_guard lock(pending_mutex_);
+    // A request goes again only if every task it serves is to go again (the controller has none
+    // of them): the others of a request it has are answered as they are.
+    std::unordered_map<const wire::Outgoing*, std::size_t> listed;
+    for (const std::string& id : reply.resend) {
+      if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0) continue;
+      std::uint64_t seq = 0;
+      const auto [end, ec] = std::from_chars(id.data() + prefix.size(), id.data() + id.size(), seq);
+      if (ec != std::errc() || end != id.data() + id.size()) continue;
+      if (auto it = kept_.find(seq); it != kept_.end()) ++listed[it->second.get()];
+    }
+    std::unordered_map<const wire::Outgoing*, std::size_t> serves;
+    for (const auto& [seq, m] : kept_)
+      if (listed.contains(m.get())) ++serves[m.get()];
+    for (const auto& [seq, m] : kept_) {
+      auto it = listed.find(m.get());
+      if (it == listed.end()) continue;
+      if (it->second == serves[m.get()]) again.push_back(m);
+      listed.erase(it);  // once per request
+    }
+  }
+  for (const auto& m : again) send(wire::Outgoing(*m));
+}
+
 void ClientCore::on_packet(wire::Packet&& p) {
+  if (p.header.kind == wire::MsgKind::restored) {
+    if (restorable_) on_restored();
+    return;
+  }
+  if (p.header.kind == wire::MsgKind::resume_reply) {
+    if (!p.header.error.failed()) on_resume_reply(p);
+    return;
+  }
   if (p.header.kind == wire::MsgKind::apply_reply) {
     if (p.header.stream.active()) {
       on_stream_head(std::move(p));
@@ -454,6 +520,13 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
       std::lock_guard lock(pending_mutex_);
       pending_.take(msg_id, hearers);
       if (!hearers.empty()) ++delivering_;
+      if (!kept_.empty()) {  // answered: its request need not go again
+        const std::string prefix = msg_session_ + "-";
+        std::uint64_t seq = 0;
+        if (msg_id.size() > prefix.size() && msg_id.compare(0, prefix.size(), prefix) == 0 &&
+            std::from_chars(msg_id.data() + prefix.size(), msg_id.data() + msg_id.size(), seq).ec == std::errc())
+          kept_.erase(seq);
+      }
     }
     if (hearers.empty()) {
       ++dropped_;

@@ -257,6 +257,18 @@ private:
   std::vector<int> copy_probe_targets_;
   std::atomic<std::uint64_t> next_seq_{0};
   std::atomic<std::uint64_t> dropped_{0};
+
+  // ---- a controller that keeps task records (HelloReply::restorable) may die and be restored:
+  // each task's request is kept until it is answered, and sent again if the restored controller
+  // never took it (resume).
+  bool restorable_ = false;
+  /// pending_mutex_: by the task's number in its msg id; one request may serve several tasks.
+  std::unordered_map<std::uint64_t, std::shared_ptr<const wire::Outgoing>> kept_;
+  void keep(std::uint64_t first_seq, std::span<const wire::Outgoing> messages, std::size_t tasks);
+  /// The controller was restored: say which tasks this client still waits for.
+  void on_restored();
+  /// Sends again the requests the restored controller never took.
+  void on_resume_reply(const wire::Packet& p);
 };
 
 /// Waits, holding `lock` (on state.mutex) except while it waits, until `done` (asked under the

@@ -120,17 +120,21 @@ void Controller::Impl::on_register(PeerId bridge, const wire::Packet& p) {
                  w->size == 1 ? "" : "s", w->first_engine, w->first_engine + w->size - 1, world.hosts.front(),
                  world.pids.front(), w->job_id.empty() ? std::string() : ", " + w->launcher + " job " + w->job_id);
   }
+  to_bridge(bridge, wire::make_typed_message(reply, placement(*w)));
+  if (db) record_worlds();
+  answer_waiters();
+}
+
+wire::RegisterReply Controller::Impl::placement(const WorldRecord& w) const {
   wire::RegisterReply placed;
-  placed.world = w->id;
-  placed.first_engine = w->first_engine;
+  placed.world = w.id;
+  placed.first_engine = w.first_engine;
   placed.heartbeat_ms = cfg.heartbeat_ms;
   placed.drain_margin_s = cfg.drain_margin_s;
   placed.incarnation = incarnation;
   placed.restorable = db != nullptr;
   placed.orphan_timeout_s = cfg.orphan_timeout_s;
-  to_bridge(bridge, wire::make_typed_message(reply, placed));
-  if (db) record_worlds();
-  answer_waiters();
+  return placed;
 }
 
 /// Worlds whose batch job ends within the drain margin take no new balanced tasks: a task begun

@@ -108,6 +108,7 @@ void Controller::Impl::deliver(const TaskRecord& t) {
 }
 
 TaskRecord* Controller::Impl::add_task(const std::string& msg_id, TaskRecord record) {
+  if (!awaiting_resend.empty()) awaiting_resend.erase(msg_id);  // its client sent it again (resume)
   TaskRecord* t = tasks.add(msg_id, std::move(record));
   if (t != nullptr && db) db->taken(t->seq, msg_id, &tasks.function_name(*t), t->engine_id, t->submitted_us);
   return t;

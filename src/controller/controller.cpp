@@ -356,6 +356,8 @@ void Controller::Impl::on_timers() {
     }
     check_heartbeats(clock::now());
     check_drains();
+    if (!to_notify.empty()) tell_restored();
+    if (!awaiting_resend.empty()) expire_awaiting(clock::now());
     next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
     // Memory kept for bulk messages goes back to the system once a period passed without any;
     // what a burst of small messages left free, once a period passed without any message, but

@@ -209,6 +209,8 @@ struct Controller::Impl {
   void on_engine(PeerId bridge, wire::Packet&& p);
   void on_heartbeat_connection(PeerId bridge, const wire::Packet& p);
   void on_register(PeerId bridge, const wire::Packet& p);
+  /// Where a world is and what its bridge must know (register_reply, reattach_reply).
+  wire::RegisterReply placement(const WorldRecord& w) const;
   void check_heartbeats(clock::time_point now);
   void check_drains();
   void start_drain(WorldRecord& w);
@@ -239,6 +241,17 @@ struct Controller::Impl {
   void count_from(WorldRecord& w);
   /// The acknowledgements due this turn wait for its commit (release_held sends them).
   void queue_acks();
+  /// What the run before took and no world brought back (`open`): those whose client is known
+  /// wait for it to send them again (resume); the rest fail.
+  void settle_open_tasks(const std::vector<store::OpenTask>& open);
+  /// A client of the run before says which tasks it still waits for (after a `restored` notice).
+  void on_resume_request(PeerId client, wire::Packet&& p);
+  /// Tells the run before's clients that have not resumed yet that the controller is back.
+  void tell_restored();
+  /// Tasks whose client did not send them again in time fail.
+  void expire_awaiting(clock::time_point now);
+  void fail_restarted(const std::string& msg_id, PeerId client, const std::string& function,
+                      std::int64_t submitted_us, const std::string& why);
 
   // ---- balanced.cpp
   void submit_balanced(PeerId client, wire::Packet&& p);
@@ -297,6 +310,19 @@ struct Controller::Impl {
   clock::time_point restore_deadline{};
   std::unordered_map<std::string, PeerId> session_clients;  ///< msg-id session -> its client
   std::vector<std::int64_t> adopted_rows;  ///< task rows the reattached worlds brought back
+  /// Until the run before's unfinished tasks are settled, resumes wait (deferred_resumes).
+  bool restore_settled = true;
+  std::vector<std::pair<PeerId, wire::Packet>> deferred_resumes;
+  /// Tasks of the run before that no world brought back, waiting for their client to send them again.
+  struct AwaitingResend {
+    PeerId client;
+    std::string function;
+    std::int64_t submitted_us;
+    clock::time_point until;
+  };
+  std::unordered_map<std::string, AwaitingResend> awaiting_resend;
+  std::set<PeerId> to_notify;  ///< clients of the run before not heard from since the restore
+  clock::time_point notify_until{};
   struct AckDue {
     std::uint64_t turn;
     int world;

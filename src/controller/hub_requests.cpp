@@ -38,7 +38,8 @@ void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
                                  static_cast<std::int64_t>(::getpid()),
                                  registry.alive_engines(),
                                  session_name(next_session++),
-                                 static_cast<std::uint64_t>(cfg.max_message_bytes)};
+                                 static_cast<std::uint64_t>(cfg.max_message_bytes),
+                                 db != nullptr};
     // With a task database, sessions go on across runs (their msg ids stay unique in it): the
     // reply waits for the number to be written.
     if (db) {
@@ -51,6 +52,7 @@ void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
     break;
   }
   case wire::MsgKind::engines_request: on_engines_request(client, p); break;
+  case wire::MsgKind::resume_request: on_resume_request(client, std::move(p)); break;
   case wire::MsgKind::direct_task: dispatch(client, p); break;
   case wire::MsgKind::collective_request: dispatch_collective(client, p); break;
   case wire::MsgKind::balanced_request: submit_balanced(client, std::move(p)); break;

@@ -3,6 +3,8 @@
 // let a bridge forget what it sent once it is on record.
 #include "controller/controller_impl.hpp"
 
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include "common/clock.hpp"
@@ -55,6 +57,7 @@ void Controller::Impl::restore_places() {
   for (const auto& [session, routing_id] : restored->sessions) session_clients[session] = client_peers.id_of(routing_id);
   const TaskDbStart& start = db->start();
   restoring = true;
+  restore_settled = false;
   // Bridges notice the restored controller at their next heartbeat echo; a world that does not
   // come back within a few heartbeat periods of silence is taken for dead.
   restore_deadline = clock::now() + std::chrono::milliseconds(std::max(2000, cfg.heartbeat_ms * cfg.heartbeat_misses));
@@ -167,15 +170,7 @@ void Controller::Impl::finish_reattach(PeerId bridge, wire::Header reply, const 
                  w->first_engine, w->first_engine + w->size - 1, ask.world.hosts.front(), ask.world.pids.front(),
                  adopted, adopted == 1 ? "" : "s");
   }
-  wire::RegisterReply placed;
-  placed.world = w->id;
-  placed.first_engine = w->first_engine;
-  placed.heartbeat_ms = cfg.heartbeat_ms;
-  placed.drain_margin_s = cfg.drain_margin_s;
-  placed.incarnation = incarnation;
-  placed.restorable = true;
-  placed.orphan_timeout_s = cfg.orphan_timeout_s;
-  to_bridge(bridge, wire::make_typed_message(reply, placed));
+  to_bridge(bridge, wire::make_typed_message(reply, placement(*w)));
   answer_waiters();
   if (restoring) check_restore(clock::now());
 }
@@ -198,28 +193,132 @@ void Controller::Impl::check_restore(clock::time_point now) {
     record_worlds();
   }
   // What the run before took and no world brought back: its outcome died with that controller.
-  // Each fails, and its client (if it is still connected) hears so.
+  // Its client (if known) sends it again (resume); the others fail, and their clients hear it.
   auto open = std::make_shared<std::vector<store::OpenTask>>();
   db->ask([open, before = tasks.first_seq(),
            keep = std::move(adopted_rows)](sqlite::Db& d) { *open = store::read_open(d, before, keep); },
-          [this, open] {
-            for (const store::OpenTask& o : *open) {
-              TaskRecord* t = add_task(o.msg_id, new_task(client_of(o.msg_id), -1, o.submitted_us,
-                                                          tasks.function_id(o.function)));
-              if (t == nullptr) continue;  // its client sent it again meanwhile
-              fail_task(*t, o.function,
-                        {errc::controller_restarted, "crew.connection.controller_restarted",
-                         "the controller that took it died before it finished, and no world came back holding it "
-                         "(it had not reached an engine, or its world ended too); submit it again",
-                         {}});
-              ++stats.tasks_abandoned;
-            }
-            if (!open->empty())
-              spdlog::warn("{} task{} the controller that died had taken came back with no world: failed "
-                           "[crew.connection.controller_restarted]",
-                           open->size(), open->size() == 1 ? "" : "s");
-          });
+          [this, open] { settle_open_tasks(*open); });
   adopted_rows.clear();
+}
+
+void Controller::Impl::settle_open_tasks(const std::vector<store::OpenTask>& open) {
+  const auto until = clock::now() + std::max<clock::duration>(std::chrono::seconds(30),
+                                                              std::chrono::milliseconds(10 * cfg.heartbeat_ms));
+  std::size_t failed = 0;
+  for (const store::OpenTask& o : open) {
+    const PeerId client = client_of(o.msg_id);
+    if (client != no_peer) {
+      awaiting_resend[o.msg_id] = {client, o.function, o.submitted_us, until};
+      continue;
+    }
+    fail_restarted(o.msg_id, client, o.function, o.submitted_us,
+                   "the controller that took it died before it finished, no world came back holding it, and "
+                   "its client is not known; submit it again");
+    ++failed;
+  }
+  if (failed > 0)
+    spdlog::warn("{} task{} the controller that died had taken came back with no world and no known client: failed "
+                 "[crew.connection.controller_restarted]",
+                 failed, failed == 1 ? "" : "s");
+  if (!awaiting_resend.empty())
+    spdlog::info("{} task{} the controller that died had taken, and no world brought back, wait for their clients "
+                 "to send them again",
+                 awaiting_resend.size(), awaiting_resend.size() == 1 ? "" : "s");
+  restore_settled = true;
+  for (const auto& [session, client] : session_clients) to_notify.insert(client);
+  notify_until = clock::now() + std::chrono::seconds(cfg.orphan_timeout_s);
+  tell_restored();
+  for (auto& [client, p] : std::exchange(deferred_resumes, {})) on_resume_request(client, std::move(p));
+}
+
+void Controller::Impl::fail_restarted(const std::string& msg_id, PeerId client, const std::string& function,
+                                      std::int64_t submitted_us, const std::string& why) {
+  TaskRecord* t = add_task(msg_id, new_task(client, -1, submitted_us, tasks.function_id(function)));
+  if (t == nullptr) return;  // its client sent it again meanwhile
+  fail_task(*t, function, {errc::controller_restarted, "crew.connection.controller_restarted", why, {}});
+  ++stats.tasks_abandoned;
+}
+
+// Clients reconnect by themselves (the same address), but one that only waits for answers says
+// nothing: each hears that the controller is back, until it answers or the orphan timeout passes.
+void Controller::Impl::tell_restored() {
+  if (to_notify.empty()) return;
+  if (clock::now() > notify_until) {
+    to_notify.clear();
+    return;
+  }
+  wire::Header h;
+  h.kind = wire::MsgKind::restored;
+  const auto m = wire::make_typed_message(h, wire::RestoredNotice{static_cast<std::int64_t>(::getpid())});
+  for (const PeerId client : to_notify) to_client(client, m.header_bytes, m.payload);
+}
+
+void Controller::Impl::on_resume_request(PeerId client, wire::Packet&& p) {
+  if (!restore_settled) {  // the worlds may still bring some of these back
+    deferred_resumes.emplace_back(client, std::move(p));
+    return;
+  }
+  to_notify.erase(client);
+  const auto ask = wire::read_typed_body<wire::ResumeRequest>(p);
+  auto resend = std::make_shared<std::vector<std::string>>();
+  std::vector<std::string> look_up;  // not in memory: on file as finished, or never taken
+  for (const std::string& id : ask.msg_ids) {
+    if (TaskRecord* t = tasks.find(id)) {
+      if (t->done)
+        resend_record(client, *t);  // it may have been told while the client was away
+      else
+        t->client = client;
+      continue;
+    }
+    if (awaiting_resend.contains(id)) {
+      resend->push_back(id);
+      continue;
+    }
+    look_up.push_back(id);
+  }
+  const wire::Header reply = reply_to(p.header, wire::MsgKind::resume_reply);
+  const auto answer = [this, client, reply, resend] {
+    const auto m = wire::make_typed_message(reply, wire::ResumeReply{*resend});
+    tell(client, m.header_bytes, m.payload);
+    if (!resend->empty())
+      spdlog::info("a client sends {} task{} again (the controller that died had not handed them to a world that "
+                   "came back)",
+                   resend->size(), resend->size() == 1 ? "" : "s");
+  };
+  if (look_up.empty() || !db) {
+    if (!db) resend->insert(resend->end(), look_up.begin(), look_up.end());
+    answer();
+    return;
+  }
+  auto stored = std::make_shared<std::vector<std::optional<store::StoredReply>>>(look_up.size());
+  db->ask(
+      [stored, look_up](sqlite::Db& d) {
+        for (std::size_t i = 0; i < look_up.size(); ++i) (*stored)[i] = store::read_reply(d, look_up[i]);
+      },
+      [this, client, stored, look_up, resend, answer] {
+        for (std::size_t i = 0; i < look_up.size(); ++i) {
+          if ((*stored)[i])
+            tell_stored(client, *(*stored)[i]);  // finished before the crash: told again (taken once)
+          else
+            resend->push_back(look_up[i]);
+        }
+        answer();
+      });
+}
+
+void Controller::Impl::expire_awaiting(clock::time_point now) {
+  for (auto it = awaiting_resend.begin(); it != awaiting_resend.end();) {
+    if (now < it->second.until) {
+      ++it;
+      continue;
+    }
+    const AwaitingResend a = it->second;
+    const std::string id = it->first;
+    it = awaiting_resend.erase(it);
+    fail_restarted(id, a.client, a.function, a.submitted_us,
+                   "the controller that took it died before it finished, no world came back holding it, and its "
+                   "client did not send it again; submit it again");
+  }
 }
 
 void Controller::Impl::count_from(WorldRecord& w) {

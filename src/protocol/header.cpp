@@ -36,6 +36,9 @@ std::string_view kind_name(MsgKind k) noexcept {
   case MsgKind::history_reply: return "history_reply";
   case MsgKind::purge_request: return "purge_request";
   case MsgKind::purge_reply: return "purge_reply";
+  case MsgKind::restored: return "restored";
+  case MsgKind::resume_request: return "resume_request";
+  case MsgKind::resume_reply: return "resume_reply";
   case MsgKind::register_request: return "register_request";
   case MsgKind::register_reply: return "register_reply";
   case MsgKind::balanced_task: return "balanced_task";
@@ -54,7 +57,7 @@ std::string_view kind_name(MsgKind k) noexcept {
 }
 
 bool kind_valid(std::uint8_t raw) noexcept {
-  return (raw >= static_cast<std::uint8_t>(MsgKind::hello) && raw <= static_cast<std::uint8_t>(MsgKind::purge_reply)) ||
+  return (raw >= static_cast<std::uint8_t>(MsgKind::hello) && raw <= static_cast<std::uint8_t>(MsgKind::resume_reply)) ||
          (raw >= static_cast<std::uint8_t>(MsgKind::register_request) &&
           raw <= static_cast<std::uint8_t>(MsgKind::reply_ack));
 }

@@ -35,12 +35,45 @@ struct CREW_INTERNAL_API HelloReply {
   std::string session;                  ///< this client's msg ids start with it and a dash: short, and unique
                                         ///< for the controller's life
   std::uint64_t max_message_bytes = 0;  ///< the largest request the controller takes
+  /// It keeps task records (--db sqlite): if it dies, a restored one tells the client (restored),
+  /// and takes again what the client sends again; the client keeps its requests until answered.
+  bool restorable = false;
   template <class Archive>
   void serialize(Archive& ar) {
     ar(CEREAL_NVP(crew_version), CEREAL_NVP(profile), CEREAL_NVP(pid), CEREAL_NVP(engines), CEREAL_NVP(session),
-       CEREAL_NVP(max_message_bytes));
+       CEREAL_NVP(max_message_bytes), CEREAL_NVP(restorable));
   }
   std::string problem() const { return session.empty() ? "field session is empty" : std::string(); }
+};
+
+/// restored: the controller that died is back (--restore), with every world that came back.
+struct CREW_INTERNAL_API RestoredNotice {
+  std::int64_t pid = 0;  ///< the restored controller's
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(pid));
+  }
+};
+
+/// resume_request: the client's tasks still unanswered, which it can send again.
+struct CREW_INTERNAL_API ResumeRequest {
+  std::vector<std::string> msg_ids;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(msg_ids));
+  }
+};
+
+/// resume_reply: those the controller has no record of (it never took them, or took them too
+/// shortly before it died to have written them): the client sends them again, and they run once.
+/// The answers of the others come as usual (again, for those answered before: the client takes
+/// each answer once).
+struct CREW_INTERNAL_API ResumeReply {
+  std::vector<std::string> resend;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(CEREAL_NVP(resend));
+  }
 };
 
 /// engines_request: answer when `wait_for` engines are alive or `wait_ms` passed (0, 0: at once).

@@ -110,13 +110,15 @@ TEST_SUITE("system.fault") {
     CHECK(ran.again == 0);
   }
 
-  TEST_CASE("kill -9 the controller with tasks running: the worlds reattach to the restored one, ids and tasks "
-            "kept, each result reaches its client once") {
-    // 2 worlds of 2. Finished tasks, then one task holding each engine; the controller is killed;
-    // two of the held tasks finish while there is none (their replies wait at their bridge), and
-    // `crew cluster start` restores it from its task database.
+  TEST_CASE("kill -9 the controller with tasks running and queued: the worlds reattach to the restored one, ids "
+            "and tasks kept, every task runs once and reaches its client once") {
+    // 2 worlds of 2, one balanced task in flight per engine. Finished tasks, then one task
+    // holding each engine and 50 queued at the controller behind them; the controller is killed
+    // (some of the queued ones on file, the last ones maybe not yet); two of the held tasks finish
+    // while there is none (their replies wait at their bridge), and `crew cluster start`
+    // restores it from its task database.
     Cluster cluster(4, "fault-ctl",
-                    {"--worlds", "2", "--plugin", plugin, "--heartbeat-ms", "250", "--db", "sqlite"});
+                    {"--worlds", "2", "--plugin", plugin, "--heartbeat-ms", "250", "--db", "sqlite", "--hwm", "1"});
     const Client rc = cluster.client(30s);
     const auto before = rc.engines();
     TempDir marks("crew-marks");
@@ -134,6 +136,9 @@ TEST_SUITE("system.fault") {
       held.push_back(lb.apply("hold_then_mark", gates.back()->path(), marks.path().string()));
     }
     for (const auto& g : gates) REQUIRE(g->wait_held(30s));
+    std::vector<AsyncResult> queued;
+    for (int i = 0; i < 50; ++i) queued.push_back(lb.apply("mark", marks.path().string()));
+    REQUIRE(poll_for([&] { return stat(rc, "tasks_submitted") == 154; }, 30s));
 
     const auto controller = static_cast<pid_t>(stat(rc, "pid"));
     ::kill(controller, SIGKILL);
@@ -160,8 +165,12 @@ TEST_SUITE("system.fault") {
     CHECK(stat(fresh, "pid") != controller);
     for (std::size_t i = 2; i < gates.size(); ++i) gates[i]->open();
 
-    // The client of before keeps its results: the held tasks' answers reach it, once each.
+    // The client of before keeps its results: the held tasks' answers reach it, and the queued
+    // ones, which it sent again where the controller had lost them, run once.
     for (auto& r : held) CHECK(code_of([&] { (void)r.get(60s); }) == errc::none);
+    std::size_t ok_queued = 0;
+    for (auto& r : queued) ok_queued += code_of([&] { (void)r.get(60s); }) == errc::none ? 1 : 0;
+    CHECK(ok_queued == queued.size());
     // What finished before the kill is on record, for any client.
     std::size_t readable = 0;
     for (const auto& id : finished) readable += code_of([&] { (void)fresh.get_result(id).get(30s); }) == errc::none;
@@ -174,13 +183,55 @@ TEST_SUITE("system.fault") {
     CHECK(ok_after == after.size());
 
     const Executions ran = count_marks(marks.path());
-    MESSAGE("controller killed with 4 tasks running (2 finished meanwhile): engines back with their ids "
+    MESSAGE("controller killed with 4 tasks running (2 finished meanwhile) and 50 queued: engines back with their "
+            "ids "
             << back_s << " s after `crew cluster start`; " << readable << "/" << finished.size()
-            << " earlier results readable, " << ran.distinct << " ran, " << ran.again << " ran twice, "
-            << stat(fresh, "tasks_adopted") << " adopted");
+            << " earlier results readable, " << ok_queued << "/50 queued ok, " << ran.distinct << " ran, " << ran.again
+            << " ran twice, " << stat(fresh, "tasks_adopted") << " adopted, " << stat(fresh, "tasks_abandoned")
+            << " abandoned");
     CHECK(stat(fresh, "worlds_reattached") == 2);
     CHECK(stat(fresh, "tasks_adopted") == 4);
-    CHECK(ran.distinct == 204);
+    CHECK(stat(fresh, "tasks_abandoned") == 0);
+    CHECK(ran.distinct == 254);
+    CHECK(ran.again == 0);
+  }
+
+  TEST_CASE("kill -9 the controller mid-run of 10,000 balanced tasks: what its client had is readable, every other "
+            "task completes after the restore, and none runs twice") {
+    Cluster cluster(4, "fault-ctl-run",
+                    {"--worlds", "2", "--plugin", plugin, "--heartbeat-ms", "250", "--db", "sqlite"});
+    const Client rc = cluster.client(30s);
+    TempDir marks("crew-marks");
+    auto lb = rc.load_balanced_view();
+    const std::size_t n = 10000;
+    std::vector<AsyncResult> tasks;
+    for (std::size_t i = 0; i < n; ++i) tasks.push_back(lb.apply("mark", marks.path().string()));
+    REQUIRE(poll_for([&] { return count_marks(marks.path()).distinct >= n / 3; }, 120s));
+    const auto controller = static_cast<pid_t>(stat(rc, "pid"));
+    ::kill(controller, SIGKILL);
+    REQUIRE(proc::wait_gone(controller, deadline_after(30s)));
+    std::vector<std::string> had;  // the results its client had when the controller died
+    for (const auto& t : tasks)
+      if (t.ready()) had.push_back(t.msg_ids().front());
+
+    const auto start = std::chrono::steady_clock::now();
+    const auto restored = crew_cli({"cluster", "start", "--profile", cluster.profile()});
+    REQUIRE_MESSAGE(restored.status == 0, restored.err);
+    std::size_t ok = 0;
+    for (auto& t : tasks) ok += code_of([&] { (void)t.get(120s); }) == errc::none ? 1 : 0;
+    const double all_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const Client fresh = cluster.client(30s);
+    std::size_t readable = 0;
+    for (const auto& id : had) readable += code_of([&] { (void)fresh.get_result(id).get(30s); }) == errc::none;
+    const Executions ran = count_marks(marks.path());
+    MESSAGE("controller killed with " << had.size() << " of " << n << " results at their client: " << readable
+                                      << " of them readable after the restore, " << ok << " ok in all, "
+                                      << ran.distinct << " ran, " << ran.again << " ran twice, "
+                                      << stat(fresh, "tasks_adopted") << " adopted; all done " << all_s
+                                      << " s after `crew cluster start`");
+    CHECK(readable == had.size());
+    CHECK(ok == n);
+    CHECK(ran.distinct == n);
     CHECK(ran.again == 0);
   }
 }

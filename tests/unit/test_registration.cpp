@@ -124,4 +124,43 @@ TEST_SUITE("protocol.registration") {
     CHECK_THROWS_WITH_AS(wire::read_typed_body<wire::RegisterReply>(wire::unpack(m.header_bytes, m.payload).front()),
                          doctest::Contains("register_reply body: field heartbeat_ms is 0"), ProtocolError);
   }
+
+  TEST_CASE("a reattach_request carries its world, place and held tasks; one that does not fit is named") {
+    wire::ReattachRequest ask;
+    ask.world = two_ranks();
+    ask.world_id = 1;
+    ask.first_engine = 2;
+    ask.old_incarnation = 0xfeedULL;
+    ask.held = {{"3-7", 2, 11, "square", 1'800'000'000'000'000}, {"x", 3, 0, "f", 0}};
+    ask.last_balanced_seq = {11, 0};
+    const auto m = wire::make_typed_message(of_kind(wire::MsgKind::reattach_request), ask);
+    const auto back = wire::read_typed_body<wire::ReattachRequest>(wire::unpack(m.header_bytes, m.payload).front());
+    CHECK(back.world.hosts == ask.world.hosts);
+    CHECK(back.world_id == 1);
+    CHECK(back.first_engine == 2);
+    CHECK(back.old_incarnation == 0xfeedULL);
+    REQUIRE(back.held.size() == 2);
+    CHECK(back.held[0].msg_id == "3-7");
+    CHECK(back.held[0].engine == 2);
+    CHECK(back.held[0].balanced_seq == 11);
+    CHECK(back.held[0].function == "square");
+    CHECK(back.held[0].submitted_us == 1'800'000'000'000'000);
+    CHECK(back.last_balanced_seq == ask.last_balanced_seq);
+
+    const auto refused = [&](auto change) {
+      wire::ReattachRequest r = ask;
+      change(r);
+      const auto bad = wire::make_typed_message(of_kind(wire::MsgKind::reattach_request), r);
+      try {
+        (void)wire::read_typed_body<wire::ReattachRequest>(wire::unpack(bad.header_bytes, bad.payload).front());
+      } catch (const ProtocolError& e) {
+        return std::string(e.what());
+      }
+      return std::string("accepted");
+    };
+    CHECK(refused([](auto& r) { r.world_id = -1; }).find("field world_id is -1") != std::string::npos);
+    CHECK(refused([](auto& r) { r.last_balanced_seq = {1}; }).find("field last_balanced_seq has 1 entry") !=
+          std::string::npos);
+    CHECK(refused([](auto& r) { r.world.pids.clear(); }).find("field pids has 0 entries") != std::string::npos);
+  }
 }
