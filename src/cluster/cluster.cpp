@@ -435,14 +435,22 @@ std::vector<WorldPlan> plan_worlds(const StartOptions& o, int first_index) {
 
 namespace {
 
+/// Whether a world may still run: a batch job's (its engines run elsewhere) is taken to; a local
+/// one's engines (or, if they were not recorded, its mpirun) must be alive.
+bool may_run(const WorldState& w) {
+  if (w.batch()) return true;
+  if (!w.engine_pids.empty())
+    return std::any_of(w.engine_pids.begin(), w.engine_pids.end(), [](pid_t p) { return p > 0 && proc::alive(p); });
+  return w.pid > 0 && proc::alive(w.pid);
+}
+
 /// A cluster whose controller died and that kept its task records: some of its worlds still run,
 /// and would reattach to a restored controller.
 bool restorable(const ClusterState& previous) {
   const auto& args = previous.controller_args;
   const auto db = std::find(args.begin(), args.end(), "--db-path");
   if (db == args.end() || db + 1 == args.end() || !fs::exists(*(db + 1))) return false;
-  return std::any_of(previous.worlds.begin(), previous.worlds.end(),
-                     [](const WorldState& w) { return w.batch() || (w.pid > 0 && proc::alive(w.pid)); });
+  return std::any_of(previous.worlds.begin(), previous.worlds.end(), may_run);
 }
 
 /// The controller runs again, restored from its task database, and the worlds still running
@@ -464,7 +472,7 @@ StartResult restore(const ClusterState& previous, const Reporter& reporter, Stea
 
   int expected = 0;
   for (const auto& w : state.worlds)
-    if (w.batch() || (w.pid > 0 && proc::alive(w.pid))) expected += w.engines;
+    if (may_run(w)) expected += w.engines;
   // Each world notices the restored controller at its next heartbeat; one that does not come
   // back within the controller's wait for it is left out.
   const Deadline deadline = deadline_after(15s);

@@ -548,6 +548,17 @@ TEST_SUITE("cli.input") {
     CHECK(contains(error_of(offline.r.err), "--db-path /no/such/file.db: no such file"));
   }
 
+  TEST_CASE("--restore with no task database to restore from is bad input, naming the file") {
+    const Run none = crew_run({"controller", "--restore", "--profile", "no-records"});
+    SHOW(none);
+    CHECK(none.r.status == exit_usage);
+    CHECK(contains(error_of(none.r.err), "tasks.db does not exist, so there is nothing to restore"));
+    const Run elsewhere = crew_run({"controller", "--restore", "--db-path", "/no/such/dir/t.db", "--profile", "x"});
+    CHECK(elsewhere.r.status == exit_usage);
+    CHECK(contains(error_of(elsewhere.r.err), "there is no directory /no/such/dir"));
+    check_nothing_running("no-records");
+  }
+
   TEST_CASE("load-balancer options without --lb are bad input") {
     const Run r = crew_run({"call", "echo", "1", "--retries", "2", "--profile", "nothing-here"});
     SHOW(r);

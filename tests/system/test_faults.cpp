@@ -234,4 +234,40 @@ TEST_SUITE("system.fault") {
     CHECK(ran.distinct == n);
     CHECK(ran.again == 0);
   }
+
+  TEST_CASE("a world whose controller died waits --orphan-timeout for a restored one, then stops by itself") {
+    Cluster cluster(2, "fault-orphan", {"--heartbeat-ms", "100", "--db", "sqlite", "--orphan-timeout", "1"});
+    const Client rc = cluster.client(30s);
+    const auto engines = rc.engines();
+    const auto controller = static_cast<pid_t>(stat(rc, "pid"));
+    ::kill(controller, SIGKILL);
+    REQUIRE(proc::wait_gone(controller, deadline_after(30s)));
+    const auto start = std::chrono::steady_clock::now();
+    for (const auto& e : engines) REQUIRE(proc::wait_gone(static_cast<pid_t>(e.pid), deadline_after(60s)));
+    MESSAGE("the engines stopped " << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+                                   << " s after their controller died (3 s of silence, then 1 s as orphans)");
+    // Nothing is left to restore: the next start is a new cluster (on the same records).
+    const auto again =
+        crew_cli({"cluster", "start", "-n", "2", "--profile", cluster.profile(), "--db", "sqlite"});
+    REQUIRE_MESSAGE(again.status == 0, again.err);
+    CHECK_MESSAGE(again.out.find("started") != std::string::npos, again.out, again.err);
+  }
+
+  TEST_CASE("crew cluster start --fresh over a controller that died stops its worlds and starts anew") {
+    Cluster cluster(2, "fault-fresh", {"--heartbeat-ms", "250", "--db", "sqlite"});
+    const Client rc = cluster.client(30s);
+    const auto engines = rc.engines();
+    const auto controller = static_cast<pid_t>(stat(rc, "pid"));
+    ::kill(controller, SIGKILL);
+    REQUIRE(proc::wait_gone(controller, deadline_after(30s)));
+    const auto fresh =
+        crew_cli({"cluster", "start", "-n", "2", "--profile", cluster.profile(), "--db", "sqlite", "--fresh"});
+    REQUIRE_MESSAGE(fresh.status == 0, fresh.err);
+    CHECK(fresh.out.find("started") != std::string::npos);
+    CHECK(fresh.out.find("restored") == std::string::npos);
+    for (const auto& e : engines) CHECK_FALSE(proc::alive(static_cast<pid_t>(e.pid)));
+    const auto now = cluster.client(30s).engines();
+    REQUIRE(now.size() == 2);
+    for (const auto& e : now) CHECK(e.state == "alive");
+  }
 }
