@@ -380,8 +380,10 @@ void ClientCore::on_restored() {
   wire::ResumeRequest ask;
   {
     std::lock_guard lock(pending_mutex_);
-    ask.msg_ids.reserve(kept_.size());
-    for (const auto& [seq, m] : kept_) ask.msg_ids.push_back(msg_session_ + "-" + std::to_string(seq));
+    std::vector<std::uint64_t> seqs;
+    pending_.own_pending(seqs);
+    ask.msg_ids.reserve(seqs.size());
+    for (const std::uint64_t seq : seqs) ask.msg_ids.push_back(msg_session_ + "-" + std::to_string(seq));
   }
   wire::Header h;
   h.kind = wire::MsgKind::resume_request;
@@ -392,6 +394,7 @@ void ClientCore::on_resume_reply(const wire::Packet& p) {
   const auto reply = wire::read_typed_body<wire::ResumeReply>(p);
   const std::string prefix = msg_session_ + "-";
   std::vector<std::shared_ptr<const wire::Outgoing>> again;
+  std::vector<std::string> lost;  // to go again, but not kept (a collective): they fail
   {
     std::lock_guard lock(pending_mutex_);
     // A request goes again only if every task it serves is to go again (the controller has none
@@ -402,7 +405,10 @@ void ClientCore::on_resume_reply(const wire::Packet& p) {
       std::uint64_t seq = 0;
       const auto [end, ec] = std::from_chars(id.data() + prefix.size(), id.data() + id.size(), seq);
       if (ec != std::errc() || end != id.data() + id.size()) continue;
-      if (auto it = kept_.find(seq); it != kept_.end()) ++listed[it->second.get()];
+      if (auto it = kept_.find(seq); it != kept_.end())
+        ++listed[it->second.get()];
+      else
+        lost.push_back(id);
     }
     std::unordered_map<const wire::Outgoing*, std::size_t> serves;
     for (const auto& [seq, m] : kept_)
@@ -415,6 +421,16 @@ void ClientCore::on_resume_reply(const wire::Packet& p) {
     }
   }
   for (const auto& m : again) send(wire::Outgoing(*m));
+  for (const std::string& id : lost) {
+    wire::Packet failed;
+    failed.header.kind = wire::MsgKind::apply_reply;
+    failed.header.msg_ids = {id};
+    failed.header.error = {errc::controller_restarted, "crew.connection.controller_restarted",
+                           "the controller died while this collective was under way, and a collective is not sent "
+                           "again (its parts depend on each other): call it again",
+                           {}};
+    on_result(std::move(failed));
+  }
 }
 
 void ClientCore::on_packet(wire::Packet&& p) {

@@ -91,6 +91,13 @@ public:
     return out;
   }
 
+  /// The numbers of this client's own tasks still unanswered, appended to `out`.
+  void own_pending(std::vector<std::uint64_t>& out) const {
+    for (std::size_t i = 0; i < window_.size(); ++i)
+      if (window_[i].state) out.push_back(base_ + i);
+    for (const auto& [seq, p] : overflow_) out.push_back(seq);
+  }
+
   std::size_t size() const noexcept { return in_window_ + overflow_.size() + watched_.size(); }
   bool empty() const noexcept { return size() == 0; }
 

@@ -29,6 +29,11 @@ store::RestorePoint Controller::Impl::read_restore_point(const ControllerConfig&
 }
 
 void Controller::Impl::record_restore_point() {
+  if (!restored) {
+    // A new controller (a new key): no client of an earlier run can resume with it, so their
+    // sessions need not be kept for a restore (this run's are written as they say hello).
+    db->ask([](sqlite::Db& d) { d.exec("DELETE FROM meta WHERE key >= 'session:' AND key < 'session;'"); }, [] {});
+  }
   db->set_meta("key_hex", key_hex);
   db->set_meta("client_url", client_url);
   db->set_meta("engine_url", engine_url);
