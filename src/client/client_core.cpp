@@ -378,16 +378,24 @@ void ClientCore::keep(std::uint64_t first_seq, std::span<const wire::Outgoing> m
 
 void ClientCore::on_restored() {
   wire::ResumeRequest ask;
+  wire::ResultRequest watched;  // other clients' tasks: asked for again (the controller that died knew)
+  watched.resend = true;
   {
     std::lock_guard lock(pending_mutex_);
     std::vector<std::uint64_t> seqs;
     pending_.own_pending(seqs);
     ask.msg_ids.reserve(seqs.size());
     for (const std::uint64_t seq : seqs) ask.msg_ids.push_back(msg_session_ + "-" + std::to_string(seq));
+    pending_.watched_ids(watched.msg_ids);
   }
   wire::Header h;
   h.kind = wire::MsgKind::resume_request;
   send(wire::make_typed_message(h, ask));
+  if (!watched.msg_ids.empty()) {
+    wire::Header r;
+    r.kind = wire::MsgKind::result_request;  // its reply has no caller (request id 0): only the results count
+    send(wire::make_typed_message(r, watched));
+  }
 }
 
 void ClientCore::on_resume_reply(const wire::Packet& p) {

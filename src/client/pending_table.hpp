@@ -98,6 +98,12 @@ public:
     for (const auto& [seq, p] : overflow_) out.push_back(seq);
   }
 
+  /// Other clients' tasks it waits for (get_result), each once, appended to `out`.
+  void watched_ids(std::vector<std::string>& out) const {
+    for (auto it = watched_.begin(); it != watched_.end(); it = watched_.equal_range(it->first).second)
+      out.push_back(it->first);
+  }
+
   std::size_t size() const noexcept { return in_window_ + overflow_.size() + watched_.size(); }
   bool empty() const noexcept { return size() == 0; }
 

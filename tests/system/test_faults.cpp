@@ -139,6 +139,9 @@ TEST_SUITE("system.fault") {
     std::vector<AsyncResult> queued;
     for (int i = 0; i < 50; ++i) queued.push_back(lb.apply("mark", marks.path().string()));
     REQUIRE(poll_for([&] { return stat(rc, "tasks_submitted") == 154; }, 30s));
+    // Another client waits for one of the held tasks (get_result): it asks again after the restore.
+    const Client watcher = cluster.client(30s);
+    auto watched = watcher.get_result(held.back().msg_ids().front());
 
     const auto controller = static_cast<pid_t>(stat(rc, "pid"));
     ::kill(controller, SIGKILL);
@@ -168,6 +171,7 @@ TEST_SUITE("system.fault") {
     // The client of before keeps its results: the held tasks' answers reach it, and the queued
     // ones, which it sent again where the controller had lost them, run once.
     for (auto& r : held) CHECK(code_of([&] { (void)r.get(60s); }) == errc::none);
+    CHECK(code_of([&] { (void)watched.get(60s); }) == errc::none);
     std::size_t ok_queued = 0;
     for (auto& r : queued) ok_queued += code_of([&] { (void)r.get(60s); }) == errc::none ? 1 : 0;
     CHECK(ok_queued == queued.size());
