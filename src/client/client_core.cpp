@@ -68,14 +68,17 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
     msg_session_ = hello.session;
     pending_.set_prefix(msg_session_ + "-");
   } catch (const ConnectionError& e) {
+    stop_io();  // (its thread must end before this constructor gives up)
     if (e.code() != errc::connection_lost) throw;
-    stop_io();
     throw_error(
         errc::controller_timeout,
         "no controller answered at " + url_ + " within " + seconds_text(timeout_) + " (from " + file_.string() +
             "); is it running? check with `crew cluster status" +
             (profile_hint_.empty() || profile_hint_ == "default" ? std::string() : " --profile " + profile_hint_) +
             "`");
+  } catch (...) {
+    stop_io();  // a hello reply that does not read (another crew version's), or anything else
+    throw;
   }
 }
 
@@ -200,12 +203,12 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
   state->joined = joined;
   if (targets.empty()) return state;
   wire::Outgoing m = request_for(*state, function, std::move(args), bulk);
+  // (a collective is not sent again: its parts depend on each other and on data sent after it)
+  if (restorable_ && bulk == nullptr && !joined && wire::collective_of(function) == wire::Collective::none)
+    keep(*state, {&m, 1});
   {
     std::lock_guard lock(pending_mutex_);
     for (std::size_t i = 0; i < targets.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
-    // (a collective is not sent again: its parts depend on each other and on data sent after it)
-    if (restorable_ && bulk == nullptr && !joined && wire::collective_of(function) == wire::Collective::none)
-      keep(state->first_seq, {&m, 1}, targets.size());
   }
   send(std::move(m));
   if (bulk && bulk->send && bulk->transfer == wire::Transfer::streamed) {
@@ -220,10 +223,10 @@ std::shared_ptr<ResultState> ClientCore::submit(std::string_view function, Value
 }
 
 void ClientCore::post(const std::shared_ptr<ResultState>& state, std::span<wire::Outgoing> messages) {
+  if (restorable_) keep(*state, messages);
   {
     std::lock_guard lock(pending_mutex_);
     for (std::size_t i = 0; i < state->slots.size(); ++i) pending_.add(state->first_seq + i, Pending{state, i});
-    if (restorable_) keep(state->first_seq, messages, state->slots.size());
   }
   for (auto& m : messages) send(std::move(m));
 }
@@ -366,14 +369,8 @@ bool ClientCore::wait_all(std::chrono::milliseconds timeout) {
   return all_done_.wait_for(lock, timeout, done);
 }
 
-/// (pending_mutex_ held) `messages` serve tasks first_seq.. : one each, or (a single message) all.
-void ClientCore::keep(std::uint64_t first_seq, std::span<const wire::Outgoing> messages, std::size_t tasks) {
-  if (messages.size() == tasks) {
-    for (std::size_t i = 0; i < tasks; ++i) kept_[first_seq + i] = std::make_shared<const wire::Outgoing>(messages[i]);
-  } else if (messages.size() == 1) {
-    const auto shared = std::make_shared<const wire::Outgoing>(messages.front());
-    for (std::size_t i = 0; i < tasks; ++i) kept_[first_seq + i] = shared;
-  }
+void ClientCore::keep(ResultState& state, std::span<const wire::Outgoing> messages) const {
+  if (messages.size() == state.slots.size() || messages.size() == 1) state.kept.assign(messages.begin(), messages.end());
 }
 
 void ClientCore::on_restored() {
@@ -401,41 +398,52 @@ void ClientCore::on_restored() {
 void ClientCore::on_resume_reply(const wire::Packet& p) {
   const auto reply = wire::read_typed_body<wire::ResumeReply>(p);
   const std::string prefix = msg_session_ + "-";
-  std::vector<std::shared_ptr<const wire::Outgoing>> again;
-  std::vector<std::string> lost;  // to go again, but not kept (a collective): they fail
+  struct Listed {
+    std::string id;
+    Pending pending;
+  };
+  std::vector<Listed> listed;
   {
     std::lock_guard lock(pending_mutex_);
-    // A request goes again only if every task it serves is to go again (the controller has none
-    // of them): the others of a request it has are answered as they are.
-    std::unordered_map<const wire::Outgoing*, std::size_t> listed;
     for (const std::string& id : reply.resend) {
       if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0) continue;
       std::uint64_t seq = 0;
       const auto [end, ec] = std::from_chars(id.data() + prefix.size(), id.data() + id.size(), seq);
       if (ec != std::errc() || end != id.data() + id.size()) continue;
-      if (auto it = kept_.find(seq); it != kept_.end())
-        ++listed[it->second.get()];
-      else
-        lost.push_back(id);
-    }
-    std::unordered_map<const wire::Outgoing*, std::size_t> serves;
-    for (const auto& [seq, m] : kept_)
-      if (listed.contains(m.get())) ++serves[m.get()];
-    for (const auto& [seq, m] : kept_) {
-      auto it = listed.find(m.get());
-      if (it == listed.end()) continue;
-      if (it->second == serves[m.get()]) again.push_back(m);
-      listed.erase(it);  // once per request
+      if (Pending who = pending_.find_own(seq); who.state) listed.push_back({id, std::move(who)});
     }
   }
-  for (const auto& m : again) send(wire::Outgoing(*m));
+  // A request goes again only if every task it serves is to go again (the controller has none of
+  // them); one not kept (a collective), or serving tasks the controller has, cannot: those fail.
+  std::vector<wire::Outgoing> again;
+  std::vector<std::string> lost;
+  std::unordered_map<ResultState*, std::vector<std::string>> shared;  // one request for several tasks
+  for (const Listed& l : listed) {
+    ResultState& state = *l.pending.state;
+    std::lock_guard lock(state.mutex);
+    if (state.kept.size() == state.slots.size() && !state.kept[l.pending.slot].header_bytes.empty())
+      again.push_back(state.kept[l.pending.slot]);
+    else if (state.kept.size() == 1 && state.slots.size() > 1)
+      shared[&state].push_back(l.id);
+    else
+      lost.push_back(l.id);
+  }
+  for (auto& [state, ids] : shared) {
+    std::lock_guard lock(state->mutex);
+    if (ids.size() == state->remaining)
+      again.push_back(state->kept.front());
+    else
+      lost.insert(lost.end(), ids.begin(), ids.end());
+  }
+  for (auto& m : again) send(std::move(m));
   for (const std::string& id : lost) {
     wire::Packet failed;
     failed.header.kind = wire::MsgKind::apply_reply;
     failed.header.msg_ids = {id};
     failed.header.error = {errc::controller_restarted, "crew.connection.controller_restarted",
-                           "the controller died while this collective was under way, and a collective is not sent "
-                           "again (its parts depend on each other): call it again",
+                           "the controller died while this task was under way, and its request cannot be sent "
+                           "again (a collective, whose parts depend on each other, or one request for several "
+                           "engines that the restored controller has in part): call it again",
                            {}};
     on_result(std::move(failed));
   }
@@ -544,13 +552,6 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
       std::lock_guard lock(pending_mutex_);
       pending_.take(msg_id, hearers);
       if (!hearers.empty()) ++delivering_;
-      if (!kept_.empty()) {  // answered: its request need not go again
-        const std::string prefix = msg_session_ + "-";
-        std::uint64_t seq = 0;
-        if (msg_id.size() > prefix.size() && msg_id.compare(0, prefix.size(), prefix) == 0 &&
-            std::from_chars(msg_id.data() + prefix.size(), msg_id.data() + msg_id.size(), seq).ec == std::errc())
-          kept_.erase(seq);
-      }
     }
     if (hearers.empty()) {
       ++dropped_;
@@ -583,6 +584,12 @@ void ClientCore::on_result(wire::Packet&& p, const Value* value) {
           pending.state->targets[pending.slot] = p.header.engine_id;  // a balanced task learns where it ran
         }
         pending.state->arrivals.push_back(pending.slot);
+        if (!pending.state->kept.empty()) {  // answered: its request need not go again
+          if (pending.state->kept.size() == pending.state->slots.size())
+            pending.state->kept[pending.slot] = {};
+          else if (pending.state->remaining == 1)
+            pending.state->kept.clear();
+        }
         if (--pending.state->remaining == 0) {
           pending.state->finished_at = SteadyClock::now();
           then = std::move(pending.state->then);

@@ -95,6 +95,9 @@ struct ResultState {
   std::vector<std::function<void(const AsyncResult&)>> continuations;
 
   ResultMetadata metadata(std::size_t i) const;  ///< caller holds the mutex
+  /// The requests, kept until answered when the controller may be restored (a restored one may
+  /// not have them): one per slot, or one for all of them; empty once answered, or if not kept.
+  boost::container::small_vector<wire::Outgoing, 1> kept;
 };
 
 class ClientCore : public std::enable_shared_from_this<ClientCore> {
@@ -262,9 +265,8 @@ private:
   // each task's request is kept until it is answered, and sent again if the restored controller
   // never took it (resume).
   bool restorable_ = false;
-  /// pending_mutex_: by the task's number in its msg id; one request may serve several tasks.
-  std::unordered_map<std::uint64_t, std::shared_ptr<const wire::Outgoing>> kept_;
-  void keep(std::uint64_t first_seq, std::span<const wire::Outgoing> messages, std::size_t tasks);
+  /// (before the state is shared) Keeps `messages` in `state` (ResultState::kept).
+  void keep(ResultState& state, std::span<const wire::Outgoing> messages) const;
   /// The controller was restored: say which tasks this client still waits for.
   void on_restored();
   /// Sends again the requests the restored controller never took.

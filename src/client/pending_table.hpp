@@ -97,6 +97,12 @@ public:
       if (window_[i].state) out.push_back(base_ + i);
     for (const auto& [seq, p] : overflow_) out.push_back(seq);
   }
+  /// Who waits for this client's own task number `seq` (no state if nobody).
+  Pending find_own(std::uint64_t seq) const {
+    if (seq >= base_ && seq - base_ < window_.size()) return window_[static_cast<std::size_t>(seq - base_)];
+    const auto it = overflow_.find(seq);
+    return it == overflow_.end() ? Pending{} : it->second;
+  }
 
   /// Other clients' tasks it waits for (get_result), each once, appended to `out`.
   void watched_ids(std::vector<std::string>& out) const {

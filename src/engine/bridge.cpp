@@ -185,7 +185,8 @@ void Bridge::dispatch_task(wire::Packet&& p) {
     const std::uint64_t seq = wire::balanced_seq(p.header);
     if (config_.claims) config_.claims->queued(rank, seq);
     if (config_.restorable && i < p.header.msg_ids.size()) {
-      held_.insert_or_assign(p.header.msg_ids[i], wire::HeldTask{p.header.msg_ids[i], engine, seq, p.header.function, p.header.submitted_us});
+      held_.insert_or_assign(p.header.msg_ids[i],
+                             Held{engine, function_id(p.header.function), seq, p.header.submitted_us});
       if (seq > 0) last_seq_[static_cast<std::size_t>(rank)] = seq;
     }
     if (rank == 0) {
@@ -258,16 +259,10 @@ bool Bridge::pump_engine() {
   for (auto& r : replies_in_) {
     if (r.goodbye) local_done_ = true;
     engine_backlog_ = r.backlog;
-    for (auto& m : r.messages) {
+    for (std::size_t i = 0; i < r.messages.size(); ++i) {
       ++counters_.replies_forwarded;
-      if (!config_.restorable) {
-        send_to_controller(m.header_bytes, m.payload);
-        continue;
-      }
-      const wire::Header h = wire::decode_header(m.header_bytes.bytes());
-      send_to_controller(m.header_bytes, m.payload,
-                         h.kind == wire::MsgKind::apply_reply && !h.msg_ids.empty() ? std::string_view(h.msg_ids.front())
-                                                                                    : std::string_view());
+      send_to_controller(r.messages[i].header_bytes, r.messages[i].payload,
+                         i < r.answers.size() ? std::string_view(r.answers[i]) : std::string_view());
     }
   }
   replies_in_.clear();
@@ -434,7 +429,7 @@ void Bridge::send_reattach(std::uint64_t incarnation) {
   ask.first_engine = config_.first_engine_id;
   ask.old_incarnation = config_.incarnation;
   ask.held.reserve(held_.size());
-  for (const auto& [id, task] : held_) ask.held.push_back(task);
+  for (const auto& [id, h] : held_) ask.held.push_back({id, h.engine, h.balanced_seq, functions_[h.function], h.submitted_us});
   ask.last_balanced_seq = last_seq_;
   wire::Header h;
   h.kind = wire::MsgKind::reattach_request;
@@ -468,6 +463,15 @@ void Bridge::on_reattached(const wire::Packet& p) {
   spdlog::info("world {} reattached to the restored controller: engines {}-{}, {} message{} sent again",
                config_.world_id, config_.first_engine_id, config_.first_engine_id + config_.world_size - 1, sent_,
                sent_ == 1 ? "" : "s");
+}
+
+std::uint32_t Bridge::function_id(const std::string& name) {
+  // Tasks come in runs of one function: the last one asked for is tried first.
+  if (last_function_ < functions_.size() && functions_[last_function_] == name) return last_function_;
+  const auto index = static_cast<std::size_t>(std::find(functions_.begin(), functions_.end(), name) - functions_.begin());
+  if (index == functions_.size()) functions_.push_back(name);
+  last_function_ = static_cast<std::uint32_t>(index);
+  return last_function_;
 }
 
 void Bridge::on_ack(std::uint64_t count) {

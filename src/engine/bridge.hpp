@@ -47,6 +47,7 @@ struct LocalTask {
 /// Rank 0's engine thread -> bridge: replies, a batch at a time.
 struct LocalReply {
   std::vector<wire::Outgoing> messages;
+  std::vector<std::string> answers;  ///< per message (if given): the task it answers, "" for none
   bool goodbye = false;     ///< the engine thread has stopped
   std::size_t backlog = 0;  ///< tasks it still had queued when it sent these
 };
@@ -162,8 +163,18 @@ private:
   std::deque<Unacked> unacked_;
   std::uint64_t sent_ = 0;   ///< messages to the controller since this world (re)attached
   std::uint64_t acked_ = 0;  ///< ... of them on record there
-  /// Tasks handed to this world's ranks whose answers are not on record at the controller yet.
-  std::unordered_map<std::string, wire::HeldTask> held_;
+  /// Tasks handed to this world's ranks whose answers are not on record at the controller yet,
+  /// by msg id (kept small: one is made and dropped per task).
+  struct Held {
+    int engine;
+    std::uint32_t function;  ///< in functions_
+    std::uint64_t balanced_seq;
+    std::int64_t submitted_us;
+  };
+  std::unordered_map<std::string, Held> held_;
+  std::vector<std::string> functions_;  ///< the held tasks' function names, each once
+  std::uint32_t last_function_ = 0;
+  std::uint32_t function_id(const std::string& name);
   std::vector<std::uint64_t> last_seq_;  ///< per rank: the last balanced task's number
   bool orphaned_ = false;                ///< no controller to send to: replies wait
   std::chrono::steady_clock::time_point orphaned_since_{};

@@ -25,8 +25,13 @@ private:
 
 class BridgeOutbox final : public RankOutbox {
 public:
-  explicit BridgeOutbox(Mailbox<LocalReply>& to_bridge) : to_bridge_(to_bridge) {}
-  void add(wire::Outgoing reply) override { replies_.messages.push_back(std::move(reply)); }
+  /// `say_answers`: the bridge wants to know which task each reply answers (it outlives the
+  /// controller: BridgeConfig::restorable).
+  BridgeOutbox(Mailbox<LocalReply>& to_bridge, bool say_answers) : to_bridge_(to_bridge), say_answers_(say_answers) {}
+  void add(wire::Outgoing reply, std::string_view answers) override {
+    replies_.messages.push_back(std::move(reply));
+    if (say_answers_) replies_.answers.emplace_back(answers);
+  }
   bool empty() const override { return replies_.messages.empty(); }
   void send(std::size_t backlog) override;
   bool progress() override { return false; }  // a mailbox push is done once made
@@ -34,6 +39,7 @@ public:
 
 private:
   Mailbox<LocalReply>& to_bridge_;
+  bool say_answers_;
   LocalReply replies_;
 };
 

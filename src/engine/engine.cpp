@@ -433,7 +433,7 @@ private:
         }
       });
       BridgeInbox inbox(to_engine);
-      BridgeOutbox outbox(from_engine);
+      BridgeOutbox outbox(from_engine, restorable_);
       serve(inbox, outbox);
       bridge_thread.join();
       executor_->set_chunk_source({});
@@ -478,16 +478,25 @@ private:
       if (!wire::is_task(p.header.kind)) continue;
       if (!claims_.start(rank_, wire::balanced_seq(p.header))) continue;  // the bridge gave it back
       if (draining(p.header)) {
-        outbox.add(withdrawn_reply(p.header));
+        outbox.add(withdrawn_reply(p.header), p.header.msg_ids.empty() ? std::string_view() : p.header.msg_ids.front());
         continue;
       }
       const auto start = SteadyClock::now();
       if (hold.send_first(p.header.kind == wire::MsgKind::collective_task, start)) send_replies();
       auto reply = executor_->run(p.header, p.payload);
       const auto end = SteadyClock::now();
-      if (reply) outbox.add(std::move(*reply));
+      if (reply) outbox.add(std::move(*reply), answered_id(p.header));
       hold.ran(end - start, reply.has_value(), end);
     }
+  }
+
+  /// The msg id this rank's reply to `task` answers ("" for a collective's part).
+  std::string_view answered_id(const wire::Header& task) const {
+    if (task.kind == wire::MsgKind::collective_task) return {};
+    const int me = identity().engine_id;
+    for (std::size_t i = 0; i < task.targets.size() && i < task.msg_ids.size(); ++i)
+      if (task.targets[i] == me) return task.msg_ids[i];
+    return {};
   }
 
   /// A balanced task that would start within the drain margin of the job's end: it goes back to

@@ -70,7 +70,7 @@ bool MpiOutbox::progress() {
 void MpiOutbox::goodbye() {
   wire::Header bye;
   bye.kind = wire::MsgKind::goodbye;
-  add(wire::make_message(bye));
+  add(wire::make_message(bye), {});
   send(0);
   sends_.wait_all();
   while (doorbell_ && !doorbell_->retry()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

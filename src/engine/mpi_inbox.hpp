@@ -47,7 +47,9 @@ class MpiOutbox final : public RankOutbox {
 public:
   /// `doorbell`: this rank's, to ring rank 0 with (null: none).
   MpiOutbox(MPI_Comm comm, Doorbell* doorbell) : comm_(comm), doorbell_(doorbell) {}
-  void add(wire::Outgoing reply) override { replies_.add(std::move(reply.header_bytes), std::move(reply.payload)); }
+  void add(wire::Outgoing reply, std::string_view /*answers*/) override {
+    replies_.add(std::move(reply.header_bytes), std::move(reply.payload));
+  }
   bool empty() const override { return replies_.empty(); }
   void send(std::size_t backlog) override;
   bool progress() override;

@@ -5,6 +5,7 @@
 // doorbell where it has one (engine/mpi_inbox.hpp).
 
 #include <cstddef>
+#include <string_view>
 
 #include "protocol/wire.hpp"
 
@@ -29,7 +30,8 @@ public:
 class RankOutbox {
 public:
   virtual ~RankOutbox() = default;
-  virtual void add(wire::Outgoing reply) = 0;
+  /// `answers`: the task the reply answers (its msg id; "" for a collective's, or none).
+  virtual void add(wire::Outgoing reply, std::string_view answers) = 0;
   virtual bool empty() const = 0;
   /// Sends what was added; `backlog`: the tasks still waiting in this rank's inbox.
   virtual void send(std::size_t backlog) = 0;

@@ -23,7 +23,7 @@ namespace crew::wire {
 
 /// Protocol identifier, the delimiter frame of every message; bump on incompatible changes.
 /// crew/1: before typed task kinds; crew/2: registration, hello and hub query bodies were dicts.
-inline constexpr std::string_view protocol_id = "crew/3";
+inline constexpr std::string_view protocol_id = "crew/4";
 
 enum class MsgKind : std::uint8_t {
   // client <-> controller
