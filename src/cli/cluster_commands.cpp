@@ -198,12 +198,11 @@ int cluster_start(const Common& c, const StartArgs& a) {
               << std::endl;
   } else {
     std::cout << "cluster '" << c.profile << (r.restored ? "' restored in " : "' started in ")
-              << seconds_text(r.seconds, 2) << ": " << r.engines.size()
-              << " engine" << (r.engines.size() == 1 ? "" : "s")
+              << seconds_text(r.seconds, 2) << ": " << r.engines.size() << " engine"
+              << (r.engines.size() == 1 ? "" : "s")
               << (r.state.worlds.size() > 1 ? " in " + std::to_string(r.state.worlds.size()) + " worlds" : "")
               << (r.restored ? " back with their ids" : "") << " (" << world_jobs(r.state) << "), controller pid "
-              << r.state.controller_pid << " at " << r.client_url
-              << std::endl
+              << r.state.controller_pid << " at " << r.client_url << std::endl
               << "  stop it with: crew cluster stop" << c.profile_flag() << std::endl;
   }
   return exit_ok;

@@ -1,8 +1,8 @@
 // The client's bookkeeping: requests out, answers into their states (the socket: client_io.cpp).
 #include "client/client_core.hpp"
 
-#include <charconv>
 #include "common/units.hpp"
+#include <charconv>
 
 #include <unistd.h>
 
@@ -370,7 +370,8 @@ bool ClientCore::wait_all(std::chrono::milliseconds timeout) {
 }
 
 void ClientCore::keep(ResultState& state, std::span<const wire::Outgoing> messages) const {
-  if (messages.size() == state.slots.size() || messages.size() == 1) state.kept.assign(messages.begin(), messages.end());
+  if (messages.size() == state.slots.size() || messages.size() == 1)
+    state.kept.assign(messages.begin(), messages.end());
 }
 
 void ClientCore::on_restored() {
@@ -440,7 +441,8 @@ void ClientCore::on_resume_reply(const wire::Packet& p) {
     wire::Packet failed;
     failed.header.kind = wire::MsgKind::apply_reply;
     failed.header.msg_ids = {id};
-    failed.header.error = {errc::controller_restarted, "crew.connection.controller_restarted",
+    failed.header.error = {errc::controller_restarted,
+                           "crew.connection.controller_restarted",
                            "the controller died while this task was under way, and its request cannot be sent "
                            "again (a collective, whose parts depend on each other, or one request for several "
                            "engines that the restored controller has in part): call it again",

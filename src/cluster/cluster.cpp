@@ -143,7 +143,8 @@ std::vector<std::pair<std::string, std::string>> process_environment() {
 /// The controller's options (after `crew controller`), as a cluster runs it; kept in the cluster's
 /// state, so that a restore runs it as it was.
 std::vector<std::string> controller_arguments(const StartOptions& o, const std::string& ip) {
-  std::vector<std::string> args = {"--profile", o.profile, "--heartbeat-ms", std::to_string(o.heartbeat_ms), "--ip", ip};
+  std::vector<std::string> args = {"--profile", o.profile, "--heartbeat-ms", std::to_string(o.heartbeat_ms),
+                                   "--ip",      ip};
   if (o.max_message_bytes > 0) {
     args.push_back("--max-message-size");
     args.push_back(std::to_string(o.max_message_bytes));

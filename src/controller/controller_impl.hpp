@@ -250,8 +250,8 @@ struct Controller::Impl {
   void tell_restored();
   /// Tasks whose client did not send them again in time fail.
   void expire_awaiting(clock::time_point now);
-  void fail_restarted(const std::string& msg_id, PeerId client, const std::string& function,
-                      std::int64_t submitted_us, const std::string& why);
+  void fail_restarted(const std::string& msg_id, PeerId client, const std::string& function, std::int64_t submitted_us,
+                      const std::string& why);
 
   // ---- balanced.cpp
   void submit_balanced(PeerId client, wire::Packet&& p);
@@ -309,7 +309,7 @@ struct Controller::Impl {
   bool restoring = false;                       ///< waiting for the run before's worlds
   clock::time_point restore_deadline{};
   std::unordered_map<std::string, PeerId> session_clients;  ///< msg-id session -> its client
-  std::vector<std::int64_t> adopted_rows;  ///< task rows the reattached worlds brought back
+  std::vector<std::int64_t> adopted_rows;                   ///< task rows the reattached worlds brought back
   /// Until the run before's unfinished tasks are settled, resumes wait (deferred_resumes).
   bool restore_settled = true;
   std::vector<std::pair<PeerId, wire::Packet>> deferred_resumes;

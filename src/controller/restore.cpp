@@ -59,7 +59,8 @@ void Controller::Impl::restore_places() {
       ++waiting;
     }
   }
-  for (const auto& [session, routing_id] : restored->sessions) session_clients[session] = client_peers.id_of(routing_id);
+  for (const auto& [session, routing_id] : restored->sessions)
+    session_clients[session] = client_peers.id_of(routing_id);
   const TaskDbStart& start = db->start();
   restoring = true;
   restore_settled = false;
@@ -100,8 +101,8 @@ void Controller::Impl::on_reattach(PeerId bridge, const wire::Packet& p) {
     return;
   }
   if (w->id != ask.world_id || w->first_engine != ask.first_engine || w->size != ask.world.size) {
-    refuse("world " + std::to_string(ask.world_id) + " says it has engines " + std::to_string(ask.first_engine) +
-           "-" + std::to_string(ask.first_engine + ask.world.size - 1) + ", but the task database has world " +
+    refuse("world " + std::to_string(ask.world_id) + " says it has engines " + std::to_string(ask.first_engine) + "-" +
+           std::to_string(ask.first_engine + ask.world.size - 1) + ", but the task database has world " +
            std::to_string(w->id) + " with engines " + std::to_string(w->first_engine) + "-" +
            std::to_string(w->first_engine + w->size - 1) + "; the world stops");
     return;
@@ -159,7 +160,7 @@ void Controller::Impl::finish_reattach(PeerId bridge, wire::Header reply, const 
       if (t != nullptr && t->done) continue;
       if (t == nullptr) {
         t = add_task(h.msg_id, new_task(client_of(h.msg_id), h.engine, h.submitted_us > 0 ? h.submitted_us : now_us(),
-                                          tasks.function_id(h.function)));
+                                        tasks.function_id(h.function)));
         if (t == nullptr) continue;
       }
       t->engine_id = h.engine;

@@ -276,8 +276,11 @@ RestorePoint read_restore_point(sqlite::Db& db) {
 std::string worlds_text(const std::vector<RestorePoint::World>& worlds) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& w : worlds)
-    out.push_back(
-        {{"id", w.id}, {"routing_id", w.routing_id}, {"first_engine", w.first_engine}, {"size", w.size}, {"alive", w.alive}});
+    out.push_back({{"id", w.id},
+                   {"routing_id", w.routing_id},
+                   {"first_engine", w.first_engine},
+                   {"size", w.size},
+                   {"alive", w.alive}});
   return out.dump();
 }
 

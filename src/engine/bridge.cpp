@@ -372,8 +372,7 @@ void Bridge::begin_shutdown(const std::string& why) {
   flush();
 }
 
-void Bridge::send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload,
-                                std::string_view answers) {
+void Bridge::send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload, std::string_view answers) {
   if (to_controller_.empty()) oldest_reply_ = std::chrono::steady_clock::now();
   to_controller_.add(header_bytes, payload);
   if (config_.restorable) {
@@ -429,7 +428,8 @@ void Bridge::send_reattach(std::uint64_t incarnation) {
   ask.first_engine = config_.first_engine_id;
   ask.old_incarnation = config_.incarnation;
   ask.held.reserve(held_.size());
-  for (const auto& [id, h] : held_) ask.held.push_back({id, h.engine, h.balanced_seq, functions_[h.function], h.submitted_us});
+  for (const auto& [id, h] : held_)
+    ask.held.push_back({id, h.engine, h.balanced_seq, functions_[h.function], h.submitted_us});
   ask.last_balanced_seq = last_seq_;
   wire::Header h;
   h.kind = wire::MsgKind::reattach_request;
@@ -468,7 +468,8 @@ void Bridge::on_reattached(const wire::Packet& p) {
 std::uint32_t Bridge::function_id(const std::string& name) {
   // Tasks come in runs of one function: the last one asked for is tried first.
   if (last_function_ < functions_.size() && functions_[last_function_] == name) return last_function_;
-  const auto index = static_cast<std::size_t>(std::find(functions_.begin(), functions_.end(), name) - functions_.begin());
+  const auto index =
+      static_cast<std::size_t>(std::find(functions_.begin(), functions_.end(), name) - functions_.begin());
   if (index == functions_.size()) functions_.push_back(name);
   last_function_ = static_cast<std::uint32_t>(index);
   return last_function_;

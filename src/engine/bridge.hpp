@@ -28,8 +28,8 @@
 #include "engine/idle_backoff.hpp"
 #include "engine/mpi_frames.hpp"
 #include "engine/task_claims.hpp"
-#include "protocol/collective.hpp"
 #include "protocol/batch.hpp"
+#include "protocol/collective.hpp"
 #include "protocol/header.hpp"
 #include "protocol/registration.hpp"
 #include "protocol/signer.hpp"
@@ -48,8 +48,8 @@ struct LocalTask {
 struct LocalReply {
   std::vector<wire::Outgoing> messages;
   std::vector<std::string> answers;  ///< per message (if given): the task it answers, "" for none
-  bool goodbye = false;     ///< the engine thread has stopped
-  std::size_t backlog = 0;  ///< tasks it still had queued when it sent these
+  bool goodbye = false;              ///< the engine thread has stopped
+  std::size_t backlog = 0;           ///< tasks it still had queued when it sent these
 };
 
 struct BridgeConfig {
@@ -70,7 +70,7 @@ struct BridgeConfig {
   /// one; it stops only after orphan_timeout of silence. Else it stops at controller_timeout_ms.
   bool restorable = false;
   std::chrono::seconds orphan_timeout{600};
-  std::uint64_t incarnation = 0;      ///< the controller's run the world registered with
+  std::uint64_t incarnation = 0;       ///< the controller's run the world registered with
   wire::RegisterRequest registration;  ///< as the world registered: repeated when it reattaches
 };
 

@@ -57,7 +57,8 @@ std::string_view kind_name(MsgKind k) noexcept {
 }
 
 bool kind_valid(std::uint8_t raw) noexcept {
-  return (raw >= static_cast<std::uint8_t>(MsgKind::hello) && raw <= static_cast<std::uint8_t>(MsgKind::resume_reply)) ||
+  return (raw >= static_cast<std::uint8_t>(MsgKind::hello) &&
+          raw <= static_cast<std::uint8_t>(MsgKind::resume_reply)) ||
          (raw >= static_cast<std::uint8_t>(MsgKind::register_request) &&
           raw <= static_cast<std::uint8_t>(MsgKind::reply_ack));
 }

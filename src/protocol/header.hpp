@@ -59,10 +59,10 @@ enum class MsgKind : std::uint8_t {
   history_reply,       ///< body: wire::HistoryReply
   purge_request,       ///< body: wire::PurgeRequest; reply purge_reply, body: wire::PurgeReply
   purge_reply,
-  restored,            ///< controller -> client, unasked: it was restored from its task database
-                       ///< (body: wire::RestoredNotice); the client answers with a resume_request
-  resume_request,      ///< body: wire::ResumeRequest (the tasks it still waits for); reply resume_reply,
-  resume_reply,        ///< body: wire::ResumeReply (those to send again: the controller never took them)
+  restored,        ///< controller -> client, unasked: it was restored from its task database
+                   ///< (body: wire::RestoredNotice); the client answers with a resume_request
+  resume_request,  ///< body: wire::ResumeRequest (the tasks it still waits for); reply resume_reply,
+  resume_reply,    ///< body: wire::ResumeReply (those to send again: the controller never took them)
   // bridge (rank 0 of a world) <-> controller
   register_request = 32,  ///< body: wire::RegisterRequest (protocol/registration.hpp)
   register_reply,         ///< body: wire::RegisterReply; or error set and no body

@@ -92,8 +92,8 @@ struct CREW_INTERNAL_API ReattachRequest {
   std::vector<std::uint64_t> last_balanced_seq;
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(CEREAL_NVP(world), CEREAL_NVP(world_id), CEREAL_NVP(first_engine), CEREAL_NVP(old_incarnation),
-       CEREAL_NVP(held), CEREAL_NVP(last_balanced_seq));
+    ar(CEREAL_NVP(world), CEREAL_NVP(world_id), CEREAL_NVP(first_engine), CEREAL_NVP(old_incarnation), CEREAL_NVP(held),
+       CEREAL_NVP(last_balanced_seq));
   }
   std::string problem() const;
 };

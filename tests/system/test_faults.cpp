@@ -229,10 +229,9 @@ TEST_SUITE("system.fault") {
     for (const auto& id : had) readable += code_of([&] { (void)fresh.get_result(id).get(30s); }) == errc::none;
     const Executions ran = count_marks(marks.path());
     MESSAGE("controller killed with " << had.size() << " of " << n << " results at their client: " << readable
-                                      << " of them readable after the restore, " << ok << " ok in all, "
-                                      << ran.distinct << " ran, " << ran.again << " ran twice, "
-                                      << stat(fresh, "tasks_adopted") << " adopted; all done " << all_s
-                                      << " s after `crew cluster start`");
+                                      << " of them readable after the restore, " << ok << " ok in all, " << ran.distinct
+                                      << " ran, " << ran.again << " ran twice, " << stat(fresh, "tasks_adopted")
+                                      << " adopted; all done " << all_s << " s after `crew cluster start`");
     CHECK(readable == had.size());
     CHECK(ok == n);
     CHECK(ran.distinct == n);
@@ -251,8 +250,7 @@ TEST_SUITE("system.fault") {
     MESSAGE("the engines stopped " << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
                                    << " s after their controller died (3 s of silence, then 1 s as orphans)");
     // Nothing is left to restore: the next start is a new cluster (on the same records).
-    const auto again =
-        crew_cli({"cluster", "start", "-n", "2", "--profile", cluster.profile(), "--db", "sqlite"});
+    const auto again = crew_cli({"cluster", "start", "-n", "2", "--profile", cluster.profile(), "--db", "sqlite"});
     REQUIRE_MESSAGE(again.status == 0, again.err);
     CHECK_MESSAGE(again.out.find("started") != std::string::npos, again.out, again.err);
   }

@@ -232,7 +232,8 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
   TEST_CASE("an unknown kind byte is rejected") {
     std::vector<std::byte> bytes = bytes_of(Header{});
     // (just past the last client kind, just before the first bridge kind, past the last bridge kind, ...)
-    for (int raw : {0, static_cast<int>(MsgKind::resume_reply) + 1, 31, static_cast<int>(MsgKind::reply_ack) + 1, 48, 100, 255}) {
+    for (int raw :
+         {0, static_cast<int>(MsgKind::resume_reply) + 1, 31, static_cast<int>(MsgKind::reply_ack) + 1, 48, 100, 255}) {
       CAPTURE(raw);
       CHECK_FALSE(wire::kind_valid(static_cast<std::uint8_t>(raw)));
       bytes[0] = static_cast<std::byte>(raw);
