@@ -20,14 +20,8 @@ NEW="$(cd "${NEW:?NEW=<new build dir>}" && pwd)"
 REPS="${REPS:-5}"
 TASKS="${TASKS:-10000}"
 OUT="${OUT:-/tmp/crew-bench/balancer-$(date +%Y%m%d-%H%M%S)}"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export CREW_HOME="$(mktemp -d)"
-mkdir -p "$OUT"
-for b in "$OLD" "$NEW"; do
-  for p in src/crew src/crew-engine bench/crew-bench; do
-    [ -x "$b/$p" ] || { echo "missing $b/$p: build it with -DCREW_BUILD_BENCH=ON" >&2; exit 2; }
-  done
-done
+source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
+bench_prepare "$OUT" "$OLD" "$NEW"
 
 stop_all() {
   "$OLD/src/crew" cluster stop --profile ab-old >/dev/null 2>&1

@@ -19,15 +19,10 @@ REPS="${REPS:-5}"
 WORKLOADS="${WORKLOADS:-lb_noop_throughput_100k,latency_lb,map_lb_chunk_default}"
 DB_ARGS="${DB_ARGS:-}"
 OUT="${OUT:-/tmp/crew-bench/db-$(date +%Y%m%d-%H%M%S)}"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export CREW_HOME="$(mktemp -d)"
-mkdir -p "$OUT"
 OLD="${OLD:+$(cd "$OLD" && pwd)}"
-for b in "$BUILD" $OLD; do
-  for p in src/crew src/crew-engine bench/crew-bench; do
-    [ -x "$b/$p" ] || { echo "missing $b/$p: build it with -DCREW_BUILD_BENCH=ON" >&2; exit 2; }
-  done
-done
+source "$HERE/prepare.sh"
+# shellcheck disable=SC2086
+bench_prepare "$OUT" "$BUILD" $OLD
 CREW="$BUILD/src/crew"
 
 stop_all() {

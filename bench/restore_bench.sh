@@ -17,12 +17,8 @@ WORLDS="${WORLDS:-2}"
 HEARTBEAT_MS="${HEARTBEAT_MS:-1000}"
 REPS="${REPS:-3}"
 OUT="${OUT:-/tmp/crew-bench/restore-$(date +%Y%m%d-%H%M%S)}"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export CREW_HOME="$(mktemp -d)"
-mkdir -p "$OUT"
-for p in src/crew src/crew-engine bench/crew-bench; do
-  [ -x "$BUILD/$p" ] || { echo "missing $BUILD/$p: build it with -DCREW_BUILD_BENCH=ON" >&2; exit 2; }
-done
+source "$HERE/prepare.sh"
+bench_prepare "$OUT" "$BUILD"
 CREW="$BUILD/src/crew"
 trap '"$CREW" cluster stop --profile restore >/dev/null 2>&1; rm -rf "$CREW_HOME"' EXIT INT TERM
 

@@ -44,7 +44,8 @@ std::string printable(const std::string& id) {
 
 Controller::Impl::Impl(ControllerConfig c)
     : cfg(std::move(c)), dir(profile_dir(cfg.profile)),
-      key_hex(cfg.restore ? read_restore_point(cfg).key_hex : wire::new_key_hex()), key(wire::key_from_hex(key_hex)),
+      restored(cfg.restore ? std::optional(read_restore_point(cfg)) : std::nullopt),
+      key_hex(restored ? restored->key_hex : wire::new_key_hex()), key(wire::key_from_hex(key_hex)),
       ctx(block_signals_then_context()), clients(ctx, key, router_options()), engines(ctx, key, router_options()) {
   tasks.set_budget(cfg.result_store_bytes);
   std::random_device random;
@@ -105,9 +106,8 @@ std::string Controller::Impl::bind(transport::Endpoint& s, int port) {
 void Controller::Impl::setup() {
   ensure_profile_dir(dir);
   refuse_if_running();
-  if (cfg.restore) {
+  if (restored) {
     // The same addresses as the run before: its clients and worlds reconnect to them by themselves.
-    restored = read_restore_point(cfg);
     const auto port_of = [](const std::string& url) {
       const auto colon = url.rfind(':');
       return colon == std::string::npos ? 0 : std::atoi(url.c_str() + colon + 1);

@@ -295,6 +295,7 @@ struct Controller::Impl {
   // ---- state
   ControllerConfig cfg;
   fs::path dir;
+  std::optional<store::RestorePoint> restored;  ///< --restore: what the run before left (its key first)
   std::string key_hex;
   std::string key;
   zmq::context_t ctx;
@@ -305,8 +306,7 @@ struct Controller::Impl {
   std::string engine_url;
   /// This run (random, never 0): heartbeat echoes carry it, so bridges notice a restored controller.
   std::uint64_t incarnation = 0;
-  std::optional<store::RestorePoint> restored;  ///< --restore: what the run before left
-  bool restoring = false;                       ///< waiting for the run before's worlds
+  bool restoring = false;  ///< waiting for the run before's worlds
   clock::time_point restore_deadline{};
   std::unordered_map<std::string, PeerId> session_clients;  ///< msg-id session -> its client
   std::vector<std::int64_t> adopted_rows;                   ///< task rows the reattached worlds brought back

@@ -53,7 +53,7 @@ void TaskDb::open() {
     sqlite::Statement open(db_, "SELECT count(*) FROM tasks WHERE status = 0");
     if (open.step()) start_.unfinished = static_cast<std::uint64_t>(open.integer(0));
   } else {
-    start_.abandoned = store::abandon_open(db_, start_.next_seq, {});
+    start_.abandoned = store::abandon_open(db_, start_.next_seq);
   }
 }
 

@@ -46,7 +46,7 @@ struct TaskDbConfig {
   /// Hold the file for the whole run (no other process reads it meanwhile).
   bool exclusive = true;
   /// A restore: rows an earlier run left unfinished stay so until the worlds that may still run
-  /// them are back (store::abandon_open then fails the rest); else they fail when it opens.
+  /// them are back (the controller then fails the rest, store::read_open); else they fail when it opens.
   bool keep_unfinished = false;
 };
 

@@ -297,24 +297,11 @@ std::vector<OpenTask> read_open(sqlite::Db& db, std::uint64_t before_seq, const 
   return out;
 }
 
-std::uint64_t abandon_open(sqlite::Db& db, std::uint64_t before_seq, const std::vector<std::int64_t>& keep) {
-  std::vector<std::int64_t> rows;
-  {
-    sqlite::Statement open(db, "SELECT id FROM tasks WHERE status = 0 AND seq < ?1");
-    open.bind(1, static_cast<std::int64_t>(before_seq));
-    while (open.step()) rows.push_back(open.integer(0));
-  }
-  std::vector<std::int64_t> kept(keep.begin(), keep.end());
-  std::sort(kept.begin(), kept.end());
+std::uint64_t abandon_open(sqlite::Db& db, std::uint64_t before_seq) {
   sqlite::Statement fail(db, "UPDATE tasks SET status = 2, error = 'crew.connection.controller_restarted' "
-                             "WHERE id = ?1 AND status = 0");
-  std::uint64_t n = 0;
-  for (const std::int64_t row : rows) {
-    if (std::binary_search(kept.begin(), kept.end(), row)) continue;
-    fail.bind(1, row).run();
-    n += static_cast<std::uint64_t>(db.changes());
-  }
-  return n;
+                             "WHERE status = 0 AND seq < ?1");
+  fail.bind(1, static_cast<std::int64_t>(before_seq)).run();
+  return static_cast<std::uint64_t>(db.changes());
 }
 
 }  // namespace crew::controller::store

@@ -104,9 +104,9 @@ RestorePoint read_restore_point(sqlite::Db& db);
 std::string worlds_text(const std::vector<RestorePoint::World>& worlds);
 inline std::string session_key(const std::string& session) { return "session:" + session; }
 
-/// Rows an earlier run left taken and unfinished (status 0, seq below `before_seq`), except
-/// `keep`'s (rows), are marked failed: [crew.connection.controller_restarted]. Returns how many.
-std::uint64_t abandon_open(sqlite::Db& db, std::uint64_t before_seq, const std::vector<std::int64_t>& keep);
+/// Rows an earlier run left taken and unfinished (status 0, seq below `before_seq`) are marked
+/// failed: [crew.connection.controller_restarted]. Returns how many.
+std::uint64_t abandon_open(sqlite::Db& db, std::uint64_t before_seq);
 
 /// A task an earlier run took and did not finish.
 struct OpenTask {
@@ -114,7 +114,7 @@ struct OpenTask {
   std::string function;
   std::int64_t submitted_us = 0;
 };
-/// The rows abandon_open would mark, for the controller to fail (and tell their clients).
+/// Those rows but `keep`'s, for a restored controller to fail (and tell their clients) or rerun.
 std::vector<OpenTask> read_open(sqlite::Db& db, std::uint64_t before_seq, const std::vector<std::int64_t>& keep);
 
 }  // namespace crew::controller::store

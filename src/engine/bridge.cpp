@@ -375,10 +375,8 @@ void Bridge::begin_shutdown(const std::string& why) {
 void Bridge::send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload, std::string_view answers) {
   if (to_controller_.empty()) oldest_reply_ = std::chrono::steady_clock::now();
   to_controller_.add(header_bytes, payload);
-  if (config_.restorable) {
+  if (config_.restorable)
     unacked_.push_back({std::string(answers), wire::Frames{header_bytes, {payload.begin(), payload.end()}, {}}});
-    ++sent_;
-  }
 }
 
 // Silent means nothing from the controller, not even waiting unread in our own queue. Without
@@ -389,8 +387,7 @@ void Bridge::check_controller(int beats_allowed) {
   const auto now = std::chrono::steady_clock::now();
   const bool silent = unanswered_beats_.load(std::memory_order_relaxed) > beats_allowed && !socket_.input_waiting();
   if (silent && !config_.restorable) {
-    socket_.set_linger(std::chrono::milliseconds(0));  // nobody will take our last messages
-    begin_shutdown("the controller has been silent for " + std::to_string(config_.controller_timeout_ms) + " ms");
+    stop_unheard("the controller has been silent for " + std::to_string(config_.controller_timeout_ms) + " ms");
     return;
   }
   if (!config_.restorable) return;
@@ -409,11 +406,14 @@ void Bridge::check_controller(int beats_allowed) {
     orphaned_ = false;  // the same controller, heard again: it was stopped or cut off, not gone
     spdlog::info("world {}: the controller answers again", config_.world_id);
   }
-  if (orphaned_ && now - orphaned_since_ > config_.orphan_timeout) {
-    socket_.set_linger(std::chrono::milliseconds(0));
-    begin_shutdown("no controller came back within the orphan timeout of " +
-                   std::to_string(config_.orphan_timeout.count()) + " s");
-  }
+  if (orphaned_ && now - orphaned_since_ > config_.orphan_timeout)
+    stop_unheard("no controller came back within the orphan timeout of " +
+                 std::to_string(config_.orphan_timeout.count()) + " s");
+}
+
+void Bridge::stop_unheard(const std::string& why) {
+  socket_.set_linger(std::chrono::milliseconds(0));
+  begin_shutdown(why);
 }
 
 // A restored controller answers on the address: the world asks to be taken back, as it was, with
@@ -443,8 +443,7 @@ void Bridge::send_reattach(std::uint64_t incarnation) {
 
 void Bridge::on_reattached(const wire::Packet& p) {
   if (p.header.error.failed()) {
-    socket_.set_linger(std::chrono::milliseconds(0));
-    begin_shutdown("the restored controller did not take the world back: " + p.header.error.message);
+    stop_unheard("the restored controller did not take the world back: " + p.header.error.message);
     return;
   }
   const auto placed = wire::read_typed_body<wire::RegisterReply>(p);
@@ -454,15 +453,14 @@ void Bridge::on_reattached(const wire::Packet& p) {
   reattaching_to_ = 0;
   // Everything not on record at the controller that died goes again, in order, counted anew.
   to_controller_.clear();
-  sent_ = acked_ = 0;
+  acked_ = 0;
   for (const auto& u : unacked_) {
     if (to_controller_.empty()) oldest_reply_ = std::chrono::steady_clock::now();
     to_controller_.add(u.message.header_bytes, u.message.payload);
-    ++sent_;
   }
   spdlog::info("world {} reattached to the restored controller: engines {}-{}, {} message{} sent again",
-               config_.world_id, config_.first_engine_id, config_.first_engine_id + config_.world_size - 1, sent_,
-               sent_ == 1 ? "" : "s");
+               config_.world_id, config_.first_engine_id, config_.first_engine_id + config_.world_size - 1,
+               unacked_.size(), unacked_.size() == 1 ? "" : "s");
 }
 
 std::uint32_t Bridge::function_id(const std::string& name) {

@@ -161,8 +161,7 @@ private:
     wire::Frames message;
   };
   std::deque<Unacked> unacked_;
-  std::uint64_t sent_ = 0;   ///< messages to the controller since this world (re)attached
-  std::uint64_t acked_ = 0;  ///< ... of them on record there
+  std::uint64_t acked_ = 0;  ///< messages to the controller since this world (re)attached on record there
   /// Tasks handed to this world's ranks whose answers are not on record at the controller yet,
   /// by msg id (kept small: one is made and dropped per task).
   struct Held {
@@ -181,6 +180,8 @@ private:
   std::uint64_t reattaching_to_ = 0;                  ///< the incarnation asked to take the world back
   std::atomic<std::uint64_t> echoed_incarnation_{0};  ///< of the last heartbeat echo
   void check_controller(int beats_allowed);
+  /// No controller will take the world's last messages: it stops without waiting to send them.
+  void stop_unheard(const std::string& why);
   void on_ack(std::uint64_t count);
   void send_reattach(std::uint64_t incarnation);
   void on_reattached(const wire::Packet& p);
