@@ -375,6 +375,8 @@ void ClientCore::keep(ResultState& state, std::span<const wire::Outgoing> messag
 }
 
 void ClientCore::on_restored() {
+  if (resuming_) return;
+  resuming_ = true;
   wire::ResumeRequest ask;
   wire::ResultRequest watched;  // other clients' tasks: asked for again (the controller that died knew)
   watched.resend = true;
@@ -397,6 +399,7 @@ void ClientCore::on_restored() {
 }
 
 void ClientCore::on_resume_reply(const wire::Packet& p) {
+  resuming_ = false;  // (what is sent again below goes before any later resume_request)
   const auto reply = wire::read_typed_body<wire::ResumeReply>(p);
   const std::string prefix = msg_session_ + "-";
   struct Listed {
@@ -457,7 +460,10 @@ void ClientCore::on_packet(wire::Packet&& p) {
     return;
   }
   if (p.header.kind == wire::MsgKind::resume_reply) {
-    if (!p.header.error.failed()) on_resume_reply(p);
+    if (!p.header.error.failed())
+      on_resume_reply(p);
+    else
+      resuming_ = false;
     return;
   }
   if (p.header.kind == wire::MsgKind::apply_reply) {

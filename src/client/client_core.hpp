@@ -265,6 +265,9 @@ private:
   // each task's request is kept until it is answered, and sent again if the restored controller
   // never took it (resume).
   bool restorable_ = false;
+  /// (io_mutex_) A resume_request is on its way: a second `restored` notice (the controller
+  /// repeats it until it hears) is not answered again, or the tasks would be sent twice.
+  bool resuming_ = false;
   /// (before the state is shared) Keeps `messages` in `state` (ResultState::kept).
   void keep(ResultState& state, std::span<const wire::Outgoing> messages) const;
   /// The controller was restored: say which tasks this client still waits for.
