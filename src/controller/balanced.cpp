@@ -201,12 +201,16 @@ int Controller::Impl::depth(const EngineRecord& e) const {
   return static_cast<int>(std::min<double>(max_auto_depth, 1 + std::ceil(ratio)));
 }
 
-// Slack beyond what is expected: 4 round trips, and at least 2 ms (a batch of replies is held up
-// to 0.2 ms, and a loaded machine stalls processes for a few).
+// Slack beyond what is expected: 4 round trips, at least 2 ms (a batch of replies is held up to
+// 0.2 ms, and a loaded machine stalls processes for a few), and at most 0.25 s. A trip measured
+// during a burst carries the bridge's backlog (0.5 s under the sanitizers on a loaded machine),
+// and 4 of those kept long tasks stranded behind each other for 2 s; a needless take-back costs
+// one trip, a stranded task an idle engine for the whole of a long task.
 double Controller::Impl::slack_us(const EngineRecord& e) const {
+  constexpr double least_us = 2'000, most_us = 250'000;
   const WorldRecord* w = registry.world(e.world);
   const double trip_us = w != nullptr && w->round_trip_us > 0 ? w->round_trip_us : 0;
-  return std::max(2000.0, 4 * trip_us);
+  return std::clamp(4 * trip_us, least_us, most_us);
 }
 
 std::int64_t Controller::Impl::long_after_ns(const EngineRecord& e) const {
