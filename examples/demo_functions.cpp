@@ -3,10 +3,13 @@
 // view.load_plugin(path) or `crew-engine --plugin`.
 #include <mpi.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <iostream>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 #include <crew/engine.hpp>
 
@@ -43,8 +46,19 @@ double estimate_pi(crew::Context& ctx, std::int64_t samples) {
   return 4.0 * static_cast<double>(total_hits) / static_cast<double>(total);
 }
 
+/// Counts down from `from`, a line every fifth of a second: what `crew call --follow-output` and
+/// `crew tail` show as it is written.
+std::string countdown(int from) {
+  for (int i = from; i > 0; --i) {
+    std::cout << i << "..." << std::endl;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return "liftoff";
+}
+
 }  // namespace
 
+CREW_FUNCTION(countdown);
 CREW_FUNCTION(mul);
 CREW_FUNCTION(square);
 CREW_FUNCTION(price);

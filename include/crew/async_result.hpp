@@ -23,6 +23,7 @@
 
 #include "crew/error.hpp"
 #include "crew/export.hpp"
+#include "crew/output.hpp"
 #include "crew/value.hpp"
 
 namespace crew {
@@ -128,6 +129,12 @@ public:
     when_ready([task](const AsyncResult& r) { (*task)(r); });
     return done;
   }
+
+  /// Calls `callback` with each piece of output its tasks write from now until they are done, as
+  /// they write it (crew/output.hpp); output written before this call is not repeated (the whole
+  /// of it comes in metadata().stdout_text). Like then(), it runs on the thread that reads the
+  /// socket, and must be short and must not throw. Nothing happens if the result is ready already.
+  void on_output(std::function<void(const OutputEvent&)> callback) const;
 
 private:
   // Made by the client library only: the views, the Client (get_result), AsyncMap.

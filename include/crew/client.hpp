@@ -20,6 +20,7 @@
 #include "crew/async_result.hpp"
 #include "crew/export.hpp"
 #include "crew/load_balanced_view.hpp"
+#include "crew/output.hpp"
 #include "crew/view.hpp"
 
 namespace crew {
@@ -162,6 +163,11 @@ public:
   PurgeReport purge_results(const std::vector<std::string>& msg_ids) const;
   PurgeReport purge_all_results() const;
   PurgeReport purge_results_before(std::chrono::system_clock::time_point before) const;
+
+  /// Follows engines' live output (and, with filter.status, their status changes) from now on:
+  /// see crew/output.hpp. Returns once the controller sends it. Throws InputError
+  /// [crew.input.bad_option] for a negative engine id.
+  OutputFeed subscribe_output(const OutputFilter& filter = {}) const;
 
   /// Waits for every result this client is still owed; true if none is left.
   bool wait(std::chrono::milliseconds timeout = forever) const;

@@ -9,6 +9,7 @@
 #include "crew/error.hpp"
 #include "crew/fwd.hpp"
 #include "crew/load_balanced_view.hpp"
+#include "crew/output.hpp"
 #include "crew/value.hpp"
 #include "crew/version.hpp"
 #include "crew/view.hpp"

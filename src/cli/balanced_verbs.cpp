@@ -42,9 +42,10 @@ TaskOptions task_options(const BalanceArgs& b) {
 
 /// One task's outcome: `[engine N] value` (or the error), and the msg id on stderr for later
 /// `crew results`; --json: {"msg_id", "engine", "value" | "$error"}.
-int print_task(const Common& c, const AsyncResult& ar, std::size_t i = 0) {
+int print_task(const Common& c, const AsyncResult& ar, OutputFeed* output = nullptr) {
+  constexpr std::size_t i = 0;
   const Progress progress = results_of(ar);
-  wait_for(c, ar, &progress);
+  wait_for(c, ar, &progress, output);
   const auto meta = ar.metadata(i);
   nlohmann::json out{{"msg_id", meta.msg_id}, {"engine", meta.engine_id}};
   int status = exit_ok;
@@ -56,6 +57,7 @@ int print_task(const Common& c, const AsyncResult& ar, std::size_t i = 0) {
     out["value"] = to_json(ar.value(i));
   } else {
     std::cout << "[" << meta.engine_id << "] " << shown_value(ar.value(i)) << std::endl;
+    if (output != nullptr) return status;  // its output was shown as it came
     if (!meta.stdout_text.empty()) std::cout << "[stdout:" << meta.engine_id << "] " << meta.stdout_text << std::flush;
     if (!meta.stderr_text.empty()) std::cerr << "[stderr:" << meta.engine_id << "] " << meta.stderr_text << std::flush;
   }
@@ -66,12 +68,16 @@ int print_task(const Common& c, const AsyncResult& ar, std::size_t i = 0) {
 }  // namespace
 
 int call_balanced(const Common& c, const std::string& function, const std::vector<std::string>& json_args,
-                  const BalanceArgs& b) {
+                  const BalanceArgs& b, bool follow_output) {
   Value::List args;
   for (std::size_t i = 0; i < json_args.size(); ++i)
     args.push_back(
         parse_argument(json_args[i], "argument " + std::to_string(i + 1) + " of `crew call " + function + "`"));
   const Client rc = connect(c);
+  // Following this client's own tasks before the task exists: nothing it writes is missed.
+  OutputFilter own_tasks;
+  own_tasks.mine = true;
+  OutputFeed output = follow_output ? rc.subscribe_output(own_tasks) : OutputFeed();
   const AsyncResult ar = balanced_view(rc, c).with(task_options(b)).apply_list(function, std::move(args));
   if (b.no_wait) {
     // The controller keeps the result for `crew results`, also once this client is gone.
@@ -81,7 +87,7 @@ int call_balanced(const Common& c, const std::string& function, const std::vecto
       std::cout << ar.msg_ids().front() << std::endl;
     return exit_ok;
   }
-  return print_task(c, ar);
+  return print_task(c, ar, follow_output ? &output : nullptr);
 }
 
 int map(const Common& c, const std::string& function, const MapArgs& m, const BalanceArgs& b) {

@@ -52,7 +52,17 @@ void call_options(CLI::App& cmd, Args& a) {
   cmd.add_option("function", a.function, "function name (`crew functions` lists them)")->required();
   cmd.add_option("args", a.values, "arguments as JSON: 5 '\"text\"' '[1,2]' '{\"$ref\": \"a\"}'");
   cmd.add_flag("--lb", a.lb, "load-balanced: one task, on whichever engine of --targets is free");
+  cmd.add_flag("--follow-output", a.follow_output,
+               "print what the task writes as it writes it (tagged by engine and rank), then its result");
   add_balance_options(cmd, a.balance);
+}
+
+void tail_options(CLI::App& cmd, Args& a) {
+  cmd.add_flag("-f,--follow", a.tail.follow,
+               "follow (the default: crew tail always follows; stop it with Ctrl-C or "
+               "--timeout)");
+  cmd.add_option("--task", a.tail.msg_ids, "only these tasks' output (msg id; repeat for several)");
+  cmd.add_flag("--no-status", a.tail.no_status, "output only, not the engines' status changes");
 }
 
 int run_call(Args& a) {
@@ -61,8 +71,11 @@ int run_call(Args& a) {
                 "--after, --follow, --task-timeout, --retries, --require and --no-wait are for load-balanced "
                 "calls: add --lb");
   // The builtin `functions` answers one list per engine: shown as `crew functions` shows it.
+  if (a.follow_output && a.balance.no_wait)
+    throw_error(errc::bad_option, "--follow-output waits for the task, and --no-wait does not: choose one");
   if (!a.lb && a.function == "functions" && a.values.empty() && !a.common.json) return functions(a.common, false);
-  return a.lb ? call_balanced(a.common, a.function, a.values, a.balance) : call(a.common, a.function, a.values);
+  return a.lb ? call_balanced(a.common, a.function, a.values, a.balance, a.follow_output)
+              : call(a.common, a.function, a.values, a.follow_output);
 }
 
 void map_options(CLI::App& cmd, Args& a) {
@@ -338,6 +351,8 @@ const std::vector<Verb> top_level = {
      functions_options, [](Args& a) { return functions(a.common, a.all); }},
     {"call", "call a registered function on engines; arguments are JSON literals", Reach::engines, call_options,
      run_call},
+    {"tail", "follow the engines' output as their tasks write it, and their status (-f; Ctrl-C or --timeout ends it)",
+     Reach::engines, tail_options, [](Args& a) { return tail(a.common, a.tail); }},
     {"map", "FN on every item of a sequence (JSON or --npy): one part per engine, or load-balanced chunks (--lb)",
      Reach::engines, map_options, [](Args& a) { return map(a.common, a.function, a.map, a.balance); }},
     {"queue", "tasks in flight per engine, and balanced tasks waiting", Reach::controller, no_options,

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/live_output.hpp"
 #include "cli/verbs.hpp"
 
 namespace crew::cli {
@@ -32,6 +33,8 @@ struct Args {
   ControllerArgs controller;
   HistoryArgs history;
   PurgeArgs purge;
+  bool follow_output = false;  ///< call --follow-output
+  TailArgs tail;
 };
 
 /// Which of the common options a verb takes: all take --profile, --json and --connect-timeout.

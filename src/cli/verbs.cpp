@@ -20,9 +20,10 @@ Value same(const Value& v) { return v; }
 /// for people, `shape` adjusts a value for both outputs) and each distinct error once; returns 1 if any engine failed
 /// (2 if for bad input).
 template <class Show, class Shape = decltype(&same)>
-int print_results(const Common& c, const AsyncResult& ar, Show show, Shape shape = &same) {
+int print_results(const Common& c, const AsyncResult& ar, Show show, Shape shape = &same,
+                  OutputFeed* output = nullptr) {
   const Progress progress = results_of(ar);
-  wait_for(c, ar, &progress);
+  wait_for(c, ar, &progress, output);
   nlohmann::json out = nlohmann::json::object();
   for (std::size_t i = 0; i < ar.size(); ++i) {
     const int id = ar.targets()[i];
@@ -36,6 +37,7 @@ int print_results(const Common& c, const AsyncResult& ar, Show show, Shape shape
       out[std::to_string(id)] = to_json(v);
     } else {
       show(id, v);
+      if (output != nullptr) continue;  // its output was shown as it came
       if (!meta.stdout_text.empty()) std::cout << "[stdout:" << id << "] " << meta.stdout_text << std::flush;
       if (!meta.stderr_text.empty()) std::cerr << "[stderr:" << id << "] " << meta.stderr_text << std::flush;
     }
@@ -148,14 +150,20 @@ int engines(const Common& c) {
   return exit_ok;
 }
 
-int call(const Common& c, const std::string& function, const std::vector<std::string>& json_args) {
+int call(const Common& c, const std::string& function, const std::vector<std::string>& json_args, bool follow_output) {
   Value::List args;
   for (std::size_t i = 0; i < json_args.size(); ++i)
     args.push_back(
         parse_argument(json_args[i], "argument " + std::to_string(i + 1) + " of `crew call " + function + "`"));
   const Client rc = connect(c);
-  return print_results(c, target_view(rc, c.targets).apply_list(function, std::move(args)),
-                       [](int id, const Value& v) { std::cout << "[" << id << "] " << shown_value(v) << std::endl; });
+  // Following this client's own tasks before they exist: nothing they write is missed.
+  OutputFilter own_tasks;
+  own_tasks.mine = true;
+  OutputFeed output = follow_output ? rc.subscribe_output(own_tasks) : OutputFeed();
+  return print_results(
+      c, target_view(rc, c.targets).apply_list(function, std::move(args)),
+      [](int id, const Value& v) { std::cout << "[" << id << "] " << shown_value(v) << std::endl; }, &same,
+      follow_output ? &output : nullptr);
 }
 
 int functions(const Common& c, bool all) {

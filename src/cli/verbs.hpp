@@ -30,7 +30,9 @@ int ids(const Common& c);
 int engines(const Common& c);
 /// `crew functions`: one table of what the engines offer; crew's internal `crew.*` ones with `all`.
 int functions(const Common& c, bool all);
-int call(const Common& c, const std::string& function, const std::vector<std::string>& json_args);
+/// `follow_output`: the tasks' output is printed as they write it (cli/live_output.hpp).
+int call(const Common& c, const std::string& function, const std::vector<std::string>& json_args,
+         bool follow_output = false);
 int exec(const Common& c, const std::string& command);
 int push(const Common& c, const std::vector<std::string>& assignments);
 int pull(const Common& c, const std::vector<std::string>& names);
@@ -60,7 +62,7 @@ struct MapArgs {
   bool unordered = false;
 };
 int call_balanced(const Common& c, const std::string& function, const std::vector<std::string>& json_args,
-                  const BalanceArgs& b);
+                  const BalanceArgs& b, bool follow_output = false);
 int map(const Common& c, const std::string& function, const MapArgs& m, const BalanceArgs& b);
 int queue(const Common& c);
 int abort(const Common& c, const std::vector<std::string>& msg_ids);

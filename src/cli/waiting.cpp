@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/live_output.hpp"
 #include "cli/output.hpp"
 #include "common/clock.hpp"
 
@@ -92,7 +93,7 @@ std::vector<std::string> pending_ids(const AsyncResult& ar) {
   return ids;
 }
 
-void wait_for(const Common& c, const AsyncResult& ar, const Progress* progress) {
+void wait_for(const Common& c, const AsyncResult& ar, const Progress* progress, OutputFeed* output) {
   const InterruptWatch watch;
   ProgressLine line(c, progress);
   const auto deadline = c.deadline();
@@ -101,7 +102,16 @@ void wait_for(const Common& c, const AsyncResult& ar, const Progress* progress) 
     if (deadline)
       slice = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - SteadyClock::now()),
                          std::chrono::milliseconds(0), slice);
-    if (ar.wait(slice)) return;
+    if (output != nullptr) {
+      // A task's output comes before its result: once the result is in, so is all its output.
+      if (auto e = output->next(slice)) print_output_event(*e, c.json);
+      if (ar.wait(std::chrono::milliseconds(0))) {
+        while (auto e = output->next(std::chrono::milliseconds(0))) print_output_event(*e, c.json);
+        return;
+      }
+    } else if (ar.wait(slice)) {
+      return;
+    }
     if (interrupted) throw Unfinished(Unfinished::Why::interrupted, pending_ids(ar));
     if (deadline && SteadyClock::now() >= *deadline) throw Unfinished(Unfinished::Why::timed_out, pending_ids(ar));
     line.update();

@@ -12,6 +12,7 @@
 
 #include "cli/verbs.hpp"
 #include "crew/async_result.hpp"
+#include "crew/output.hpp"
 
 namespace crew::cli {
 
@@ -42,7 +43,9 @@ Progress results_of(const AsyncResult& ar);
 /// Waits for every result of `ar`. Throws Unfinished once c.deadline() passes or on Ctrl-C (a
 /// second Ctrl-C ends the program at once). With `progress`, a line "37/100 tasks, 12.3/s, 4 s"
 /// on stderr, redrawn in place, while stderr is a terminal and not --json (quiet when piped).
-void wait_for(const Common& c, const AsyncResult& ar, const Progress* progress = nullptr);
+/// With `output`, what it brings is printed while waiting (print_output_event), and all of it
+/// that came before the last result.
+void wait_for(const Common& c, const AsyncResult& ar, const Progress* progress = nullptr, OutputFeed* output = nullptr);
 
 /// The msg ids of `ar` whose results have not come.
 std::vector<std::string> pending_ids(const AsyncResult& ar);

@@ -105,6 +105,10 @@ void keep_until_exit(std::shared_ptr<ResultState> state) {
 }  // namespace
 
 ClientCore::~ClientCore() {
+  if (!feeds_.empty()) {
+    send_subscription();  // following nothing: the controller stops sending (and its worlds, if alone)
+    feeds_.close_all();
+  }
   stop_io();
   // What was sent must reach the controller even if the process ends right after (a call
   // submitted without waiting): closing waits up to this long for ZeroMQ to hand it over.
@@ -455,8 +459,13 @@ void ClientCore::on_resume_reply(const wire::Packet& p) {
 }
 
 void ClientCore::on_packet(wire::Packet&& p) {
+  if (p.header.kind == wire::MsgKind::output || p.header.kind == wire::MsgKind::engine_status) {
+    on_output(p);
+    return;
+  }
   if (p.header.kind == wire::MsgKind::restored) {
     if (restorable_) on_restored();
+    if (!feeds_.empty()) send_subscription();  // a restored controller knows no followers
     return;
   }
   if (p.header.kind == wire::MsgKind::resume_reply) {
@@ -652,6 +661,52 @@ ResultMetadata ResultState::metadata(std::size_t i) const {
     m.stderr_text = slot.extras->stderr_text;
   }
   return m;
+}
+
+}  // namespace crew::detail
+
+namespace crew::detail {
+
+std::shared_ptr<OutputFeedState> ClientCore::follow(wire::OutputTerm term,
+                                                    std::function<void(const OutputEvent&)> callback) {
+  auto feed = std::make_shared<OutputFeedState>();
+  feed->term = std::move(term);
+  feed->callback = std::move(callback);
+  feeds_.add(feed);
+  try {
+    const auto body = feeds_.subscription();
+    (void)request_with(
+        wire::MsgKind::output_subscribe, [&](const wire::Header& h) { return wire::make_typed_message(h, body); },
+        timeout_);
+  } catch (...) {
+    feeds_.remove(feed.get());
+    throw;
+  }
+  return feed;
+}
+
+void ClientCore::unfollow(const OutputFeedState* feed) {
+  if (feeds_.remove(feed)) send_subscription();
+}
+
+void ClientCore::send_subscription() {
+  wire::Header h;
+  h.kind = wire::MsgKind::output_subscribe;  // request id 0: its reply has no caller
+  send(wire::make_typed_message(h, feeds_.subscription()));
+}
+
+void ClientCore::on_output(const wire::Packet& p) {
+  const std::string own_prefix = msg_session_ + "-";
+  feeds_.deliver(p, [&](const std::string& msg_id) { return msg_id.starts_with(own_prefix); });
+  // The controller sends a follower at most a window of bytes ahead of its acknowledgements.
+  constexpr std::uint64_t ack_every = std::uint64_t{1} << 20;
+  output_received_ += counted_bytes(p.header);
+  if (output_received_ - output_acked_ < ack_every) return;
+  output_acked_ = output_received_;
+  wire::Header ack;
+  ack.kind = wire::MsgKind::output_ack;
+  ack.request_id = output_received_;
+  send(wire::make_message(ack));
 }
 
 }  // namespace crew::detail

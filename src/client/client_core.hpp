@@ -23,6 +23,7 @@
 #include "common/internal_api.hpp"
 #include "transport/endpoint.hpp"
 
+#include "client/output_feeds.hpp"
 #include "client/pending_table.hpp"
 #include "common/clock.hpp"
 #include "crew/async_result.hpp"
@@ -175,6 +176,12 @@ public:
   static void run_continuations(const std::shared_ptr<ResultState>& state,
                                 std::vector<std::function<void(const AsyncResult&)>> callbacks);
 
+  /// Follows live output as `term` says (crew/output.hpp): events go to `callback` if set, else
+  /// to the feed's queue. Returns once the controller has the subscription (throws like request).
+  std::shared_ptr<OutputFeedState> follow(wire::OutputTerm term, std::function<void(const OutputEvent&)> callback = {});
+  /// Stops following what only `feed` followed (without waiting for the controller).
+  void unfollow(const OutputFeedState* feed);
+
   std::chrono::milliseconds timeout() const noexcept { return timeout_; }
   const std::filesystem::path& controller_file() const noexcept { return file_; }
 
@@ -260,6 +267,15 @@ private:
   std::vector<int> copy_probe_targets_;
   std::atomic<std::uint64_t> next_seq_{0};
   std::atomic<std::uint64_t> dropped_{0};
+
+  // ---- live output (crew/output.hpp)
+  OutputFeeds feeds_;
+  std::uint64_t output_received_ = 0;  ///< (io_mutex_) bytes of live output taken in
+  std::uint64_t output_acked_ = 0;     ///< (io_mutex_) ... and acknowledged (output_ack)
+  /// An output or engine_status message: to the feeds, acknowledged now and then.
+  void on_output(const wire::Packet& p);
+  /// The subscription to what every feed follows, to the controller (not waiting for its reply).
+  void send_subscription();
 
   // ---- a controller that keeps task records (HelloReply::restorable) may die and be restored:
   // each task's request is kept until it is answered, and sent again if the restored controller

@@ -64,6 +64,7 @@ void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
   case wire::MsgKind::apply_reply: on_reply(*w, p); break;
   case wire::MsgKind::withdraw_reply: on_withdraw_refused(*w, p); break;
   case wire::MsgKind::stream_chunk: relay_chunk(*w, p); break;
+  case wire::MsgKind::output: on_output(*w, p); break;
   case wire::MsgKind::heartbeat: {
     wire::Header hb;
     hb.kind = wire::MsgKind::heartbeat;
@@ -121,6 +122,9 @@ void Controller::Impl::on_register(PeerId bridge, const wire::Packet& p) {
                  world.pids.front(), w->job_id.empty() ? std::string() : ", " + w->launcher + " job " + w->job_id);
   }
   to_bridge(bridge, wire::make_typed_message(reply, placement(*w)));
+  if (output_wanted) tell_output_wanted(w);
+  tell_status(*w, "registered",
+              "world " + std::to_string(w->id) + " registered on " + registry.engine(w->first_engine)->host);
   if (db) record_worlds();
   answer_waiters();
 }
@@ -189,6 +193,9 @@ void Controller::Impl::revive_world(WorldRecord& w) {
   rebalance_due = true;
   if (db) record_worlds();
   for (int id = w.first_engine; id < w.first_engine + w.size; ++id) registry.engine(id)->state = EngineState::alive;
+  tell_status(w, "back",
+              "world " + std::to_string(w.id) + " is heard from again, " + seconds_text(dead_for) +
+                  " after it was declared dead");
   answer_waiters();
 }
 
@@ -201,6 +208,7 @@ void Controller::Impl::end_world(WorldRecord& w, EngineState state, const std::s
   w.ended_at = clock::now();
   if (db) record_worlds();
   if (state == EngineState::dead) spdlog::warn("world {} is dead: {}", w.id, reason);
+  tell_status(w, state == EngineState::dead ? "dead" : "stopped", reason);
   if (!relays.empty()) fail_relays(w.id, reason);
   for (int id = w.first_engine; id < w.first_engine + w.size; ++id) {
     EngineRecord* e = registry.engine(id);

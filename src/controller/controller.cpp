@@ -296,6 +296,7 @@ void Controller::Impl::flush() {
     to_clients.flush(clients, [&](PeerId peer) {
       ++stats.unroutable;
       spdlog::debug("client {} is gone; its results stay stored", printable(client_peers.name(peer)));
+      forget_follower(peer);
     });
   }
 }

@@ -57,13 +57,15 @@ struct ControllerStats {
   std::uint64_t dropped_unexpected = 0;
   std::uint64_t unroutable = 0;
   std::uint64_t handler_errors = 0;
-  std::uint64_t worlds_revived = 0;     ///< worlds heard from again after they were declared dead
-  std::uint64_t worlds_drained = 0;     ///< worlds that came within --drain-margin of their job's end
-  std::uint64_t tasks_withdrawn = 0;    ///< balanced tasks a draining world gave back unstarted
-  std::uint64_t tasks_rebalanced = 0;   ///< balanced tasks taken back unstarted for an engine that fell idle
-  std::uint64_t worlds_reattached = 0;  ///< worlds of the run before that came back to this one (--restore)
-  std::uint64_t tasks_adopted = 0;      ///< tasks they still held, taken over
-  std::uint64_t tasks_abandoned = 0;    ///< tasks the run before took that no world came back with
+  std::uint64_t worlds_revived = 0;        ///< worlds heard from again after they were declared dead
+  std::uint64_t worlds_drained = 0;        ///< worlds that came within --drain-margin of their job's end
+  std::uint64_t tasks_withdrawn = 0;       ///< balanced tasks a draining world gave back unstarted
+  std::uint64_t tasks_rebalanced = 0;      ///< balanced tasks taken back unstarted for an engine that fell idle
+  std::uint64_t worlds_reattached = 0;     ///< worlds of the run before that came back to this one (--restore)
+  std::uint64_t tasks_adopted = 0;         ///< tasks they still held, taken over
+  std::uint64_t tasks_abandoned = 0;       ///< tasks the run before took that no world came back with
+  std::uint64_t output_bytes_out = 0;      ///< live output sent to following clients
+  std::uint64_t output_bytes_dropped = 0;  ///< live output not sent: a client read too slowly
   // traffic: ZeroMQ messages, and the crew messages in them (batches carry many)
   std::uint64_t messages_in = 0;
   std::uint64_t members_in = 0;

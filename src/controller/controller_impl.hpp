@@ -39,6 +39,7 @@
 #include "controller/task_table.hpp"
 #include "protocol/collective.hpp"
 #include "protocol/hub_queries.hpp"
+#include "protocol/output_filter.hpp"
 #include "protocol/registration.hpp"
 #include "protocol/wire.hpp"
 
@@ -253,6 +254,29 @@ struct Controller::Impl {
   void fail_restarted(const std::string& msg_id, PeerId client, const std::string& function, std::int64_t submitted_us,
                       const std::string& why);
 
+  // ---- live_output.cpp: engines' output while their tasks run, and their status, to followers
+  /// A client following live output (output_subscribe).
+  struct Follower {
+    std::vector<wire::OutputTerm> terms;
+    std::uint64_t sent = 0, acked = 0;  ///< output bytes sent to it, and acknowledged (output_ack)
+    std::uint64_t dropped = 0;          ///< bytes it lost since the last piece it got
+  };
+  /// Output a follower may have sent and unacknowledged; beyond it, its output is dropped.
+  static constexpr std::uint64_t follower_window = std::uint64_t{8} << 20;
+  void on_output_subscribe(PeerId client, const wire::Packet& p);
+  void on_output_ack(PeerId client, const wire::Packet& p);
+  /// A client that cannot be reached any more follows nothing.
+  void forget_follower(PeerId client);
+  /// Tells the worlds whether anybody follows output (on a change; or `only` that world, now).
+  void tell_output_wanted(const WorldRecord* only = nullptr);
+  /// Counts `bytes` into `f`'s window; false (and counted as dropped, with `lost_before`, the
+  /// bytes the dropped message said were lost before it) if they do not fit.
+  bool room_for(Follower& f, std::uint64_t bytes, std::uint64_t lost_before = 0);
+  /// A piece of a task's output from `w`: to every follower one of whose terms matches.
+  void on_output(const WorldRecord& w, const wire::Packet& p);
+  /// What became of `w`'s engines (registered, dead, back, stopped, reattached), and why.
+  void tell_status(const WorldRecord& w, const std::string& what, const std::string& why);
+
   // ---- balanced.cpp
   void submit_balanced(PeerId client, wire::Packet&& p);
   /// Re-evaluates a waiting task's dependencies: ready, still waiting, or failed.
@@ -330,6 +354,9 @@ struct Controller::Impl {
   };
   std::deque<AckDue> acks;
   std::vector<int> worlds_heard;  ///< this turn, with a task database
+
+  std::unordered_map<PeerId, Follower> followers;
+  bool output_wanted = false;  ///< as the worlds were told
 
   Registry registry;
   TaskTable tasks;

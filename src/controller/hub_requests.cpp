@@ -66,6 +66,8 @@ void Controller::Impl::on_client(PeerId client, wire::Packet&& p) {
   case wire::MsgKind::abort_request: on_abort_request(client, p); break;
   case wire::MsgKind::history_request: on_history_request(client, p); break;
   case wire::MsgKind::purge_request: on_purge_request(client, p); break;
+  case wire::MsgKind::output_subscribe: on_output_subscribe(client, p); break;
+  case wire::MsgKind::output_ack: on_output_ack(client, p); break;
   case wire::MsgKind::stats_request:
     send_to_client(client, reply_to(p.header, wire::MsgKind::stats_reply), stats_value());
     break;
@@ -153,6 +155,8 @@ Value Controller::Impl::stats_value() const {
                    {"worlds_reattached", static_cast<std::int64_t>(stats.worlds_reattached)},
                    {"tasks_adopted", static_cast<std::int64_t>(stats.tasks_adopted)},
                    {"tasks_abandoned", static_cast<std::int64_t>(stats.tasks_abandoned)},
+                   {"output_bytes_out", static_cast<std::int64_t>(stats.output_bytes_out)},
+                   {"output_bytes_dropped", static_cast<std::int64_t>(stats.output_bytes_dropped)},
                    {"incarnation", fmt::format("{:016x}", incarnation)},
                    {"tasks_submitted", static_cast<std::int64_t>(tasks.counts().submitted)},
                    {"tasks_completed", static_cast<std::int64_t>(tasks.counts().completed)},

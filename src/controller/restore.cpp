@@ -177,6 +177,8 @@ void Controller::Impl::finish_reattach(PeerId bridge, wire::Header reply, const 
                  adopted, adopted == 1 ? "" : "s");
   }
   to_bridge(bridge, wire::make_typed_message(reply, placement(*w)));
+  if (output_wanted) tell_output_wanted(w);
+  tell_status(*w, "reattached", "world " + std::to_string(w->id) + " came back to the restored controller");
   answer_waiters();
   if (restoring) check_restore(clock::now());
 }

@@ -157,6 +157,7 @@ void Bridge::on_controller_message(wire::Packet&& p) {
     break;
   case wire::MsgKind::shutdown_world: begin_shutdown("the controller asked"); break;
   case wire::MsgKind::reply_ack: on_ack(p.header.request_id); break;
+  case wire::MsgKind::output_wanted: output_wanted_ = p.header.request_id != 0; break;
   case wire::MsgKind::reattach_reply: on_reattached(p); break;
   default:
     ++counters_.dropped;
@@ -257,6 +258,10 @@ void Bridge::dispatch_collective(wire::Packet&& p) {
 bool Bridge::pump_engine() {
   if (from_engine_.drain(replies_in_) == 0) return false;
   for (auto& r : replies_in_) {
+    if (r.live_output) {
+      for (const auto& m : r.messages) forward_output(m.header_bytes, m.payload);
+      continue;
+    }
     if (r.goodbye) local_done_ = true;
     engine_backlog_ = r.backlog;
     for (std::size_t i = 0; i < r.messages.size(); ++i) {
@@ -346,6 +351,10 @@ void Bridge::take_from_rank(mpi_frames::Message&& m) {
     return;
   }
   for (const wire::Packet& reply : replies) {
+    if (reply.header.kind == wire::MsgKind::output) {  // not an answer: its task's reply follows
+      forward_output(reply.header_bytes, reply.payload);
+      continue;
+    }
     expected_answered(source);
     if (reply.header.kind == wire::MsgKind::goodbye) continue;
     ++counters_.replies_forwarded;
@@ -353,6 +362,14 @@ void Bridge::take_from_rank(mpi_frames::Message&& m) {
     send_to_controller(reply.header_bytes, reply.payload,
                        answers ? std::string_view(reply.header.msg_ids.front()) : std::string_view());
   }
+}
+
+// Live output goes to the controller only while some client follows it; it is not kept for a
+// restored controller (what a task wrote also comes whole with its reply).
+void Bridge::forward_output(const Buffer& header_bytes, std::span<const Buffer> payload) {
+  if (!output_wanted_ || orphaned_ || reattaching_to_ != 0) return;
+  if (to_controller_.empty()) oldest_reply_ = std::chrono::steady_clock::now();
+  to_controller_.add(header_bytes, payload);
 }
 
 void Bridge::begin_shutdown(const std::string& why) {
@@ -451,6 +468,7 @@ void Bridge::on_reattached(const wire::Packet& p) {
   config_.orphan_timeout = std::chrono::seconds(placed.orphan_timeout_s);
   orphaned_ = false;
   reattaching_to_ = 0;
+  output_wanted_ = false;  // until the restored controller's clients follow output again
   // Everything not on record at the controller that died goes again, in order, counted anew.
   to_controller_.clear();
   acked_ = 0;

@@ -50,6 +50,7 @@ struct LocalReply {
   std::vector<std::string> answers;  ///< per message (if given): the task it answers, "" for none
   bool goodbye = false;              ///< the engine thread has stopped
   std::size_t backlog = 0;           ///< tasks it still had queued when it sent these
+  bool live_output = false;          ///< output of the task running (engine/output_pump.hpp), not replies
 };
 
 struct BridgeConfig {
@@ -106,6 +107,9 @@ private:
   void withdraw(const wire::Packet& p);
   void dispatch_collective(wire::Packet&& p);
   void begin_shutdown(const std::string& why);
+  /// A rank's live output: on to the controller if some client follows it (output_wanted_).
+  void forward_output(const Buffer& header_bytes, std::span<const Buffer> payload);
+  bool output_wanted_ = false;
   /// `answers`: the task this message answers (an apply_reply's msg id), if any.
   void send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload, std::string_view answers = {});
   /// Sends what this turn queued for ranks and for the controller.

@@ -422,6 +422,12 @@ private:
         r.messages.push_back(std::move(m));
         from_engine.push(std::move(r));
       });
+      executor_->set_output_sink([&from_engine](wire::Outgoing m) {
+        LocalReply r;
+        r.messages.push_back(std::move(m));
+        r.live_output = true;
+        from_engine.push(std::move(r));
+      });
       std::thread bridge_thread([&] {
         try {
           bridge.run();
@@ -438,6 +444,7 @@ private:
       bridge_thread.join();
       executor_->set_chunk_source({});
       executor_->set_message_sink({});
+      executor_->set_output_sink({});
     }  // the bridge closes its socket before the context ends
     socket_.reset();
     heartbeat_socket_.reset();
@@ -450,7 +457,18 @@ private:
   void run_other_rank() {
     MpiInbox inbox(control_, doorbell_.get(), rank_);
     MpiOutbox outbox(control_, doorbell_.get());
+    // Live output goes to rank 0 as its own message (one MPI message, rung like a reply), from
+    // the output pump's thread while the task runs (MPI_THREAD_MULTIPLE), the last before the
+    // reply. Rung before it completes: a large send waits for the bridge's receive, which waits
+    // for the ring.
+    executor_->set_output_sink([this](wire::Outgoing m) {
+      mpi_frames::SendQueue sends;
+      sends.send(control_, 0, m.header_bytes, m.payload);
+      if (doorbell_) doorbell_->ring(0, 1);
+      sends.wait_all();
+    });
     serve(inbox, outbox);
+    executor_->set_output_sink({});
   }
 
   // Every rank's engine loop: the tasks of `inbox` run in order, their replies collected in

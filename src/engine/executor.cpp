@@ -104,6 +104,12 @@ void Executor::set_message_sink(MessageSink sink) {
   if (collectives_) collectives_->set_message_sink(std::move(sink));
 }
 
+void Executor::set_output_sink(OutputPump::Sink sink) {
+  output_.reset();
+  if (sink)
+    output_ = std::make_unique<OutputPump>(OutputPump::Place{id_.engine_id, id_.world_id, id_.rank}, std::move(sink));
+}
+
 std::optional<wire::Outgoing> Executor::run(const wire::Header& task, std::span<const Buffer> payload) {
   if (task.kind == wire::MsgKind::collective_task && collectives_) {
     // Failures the ranks agreed on come back as verdicts inside the reply; what escapes is this
@@ -137,12 +143,13 @@ wire::Outgoing Executor::run_function(const wire::Header& task, std::span<const 
   static const std::string no_id;
   const std::string& msg_id = reply.msg_ids.empty() ? no_id : reply.msg_ids.front();
 
-  std::ostringstream& out = out_;
-  std::ostringstream& err = err_;
-  out.str(std::string());
-  err.str(std::string());
+  std::ostream& out = out_;
+  std::ostream& err = err_;
+  out_buf_.start(output_.get());
+  err_buf_.start(output_.get());
   out.clear();
   err.clear();
+  if (output_) output_->begin(msg_id);
   Value result;
   reply.started_us = now_us();
   try {
@@ -164,8 +171,11 @@ wire::Outgoing Executor::run_function(const wire::Header& task, std::span<const 
     reply.error = {errc::exception, current_exception_type(), "a non-standard exception was thrown", task.function};
   }
   reply.completed_us = now_us();
-  reply.out = out.str();
-  reply.err = err.str();
+  out.flush();
+  err.flush();
+  reply.out = out_buf_.take();
+  reply.err = err_buf_.take();
+  if (output_) output_->end();  // the last of its live output goes before its reply
   if (reply.error.failed()) result = Value();
   try {
     return wire::make_message(reply, result);

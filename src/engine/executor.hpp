@@ -7,13 +7,15 @@
 
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <span>
-#include <sstream>
 #include <string>
 
 #include "common/internal_api.hpp"
 #include "crew/context.hpp"
 #include "engine/collectives.hpp"
+#include "engine/output_pump.hpp"
+#include "engine/task_output.hpp"
 #include "protocol/header.hpp"
 #include "protocol/wire.hpp"
 
@@ -47,6 +49,9 @@ public:
   void set_chunk_source(ChunkSource source);
   /// Rank 0: how streamed answers leave (engine/collectives.hpp).
   void set_message_sink(MessageSink sink);
+  /// Where the live output of this engine's tasks goes (engine/output_pump.hpp); without one, a
+  /// task's output leaves only with its reply. Set before the first task runs.
+  void set_output_sink(OutputPump::Sink sink);
 
   const EngineIdentity& identity() const noexcept { return id_; }
   Namespace& ns() noexcept { return ns_; }
@@ -57,8 +62,12 @@ private:
   EngineIdentity id_;
   Namespace ns_;
   std::unique_ptr<Collectives> collectives_;
-  std::ostringstream out_;  ///< reused for every task: a new stream per task costs more than the task
-  std::ostringstream err_;
+  std::unique_ptr<OutputPump> output_;
+  // Reused for every task: a new stream per task costs more than the task.
+  TaskOutputBuf out_buf_{false};
+  TaskOutputBuf err_buf_{true};
+  std::ostream out_{&out_buf_};
+  std::ostream err_{&err_buf_};
 };
 
 /// A failed task's reply, for tasks that never reach an executor (e.g. lost with a dead world).

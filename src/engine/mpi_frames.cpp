@@ -52,13 +52,17 @@ Buffer make_envelope(const Buffer& header, std::span<const Buffer> payload) {
 void send(MPI_Comm comm, int dest, const Buffer& header, std::span<const Buffer> payload) {
   const Buffer envelope = make_envelope(header, payload);
   CREW_MPI_CHECK(MPI_Send, (envelope.data(), static_cast<int>(envelope.size()), MPI_BYTE, dest, tag_envelope, comm));
-  for (const Buffer& b : payload) {
-    if (b.size() < inline_limit) continue;
+  auto send_outside = [&](const Buffer& b) {
+    if (b.size() < inline_limit) return;
     for (std::size_t off = 0; off < b.size(); off += max_chunk) {
       const std::size_t n = std::min(max_chunk, b.size() - off);
       CREW_MPI_CHECK(MPI_Send, (b.data() + off, static_cast<int>(n), MPI_BYTE, dest, tag_data, comm));
     }
-  }
+  };
+  // Every frame above the limit follows the envelope, the header too (a reply carrying a task's
+  // long output has a header that large).
+  send_outside(header);
+  for (const Buffer& b : payload) send_outside(b);
 }
 
 void SendQueue::post(MPI_Comm comm, int dest, int tag, const Buffer& buffer) {
@@ -70,11 +74,13 @@ void SendQueue::post(MPI_Comm comm, int dest, int tag, const Buffer& buffer) {
 
 void SendQueue::send(MPI_Comm comm, int dest, const Buffer& header, std::span<const Buffer> payload) {
   post(comm, dest, tag_envelope, make_envelope(header, payload));
-  for (const Buffer& b : payload) {
-    if (b.size() < inline_limit) continue;
+  auto post_outside = [&](const Buffer& b) {
+    if (b.size() < inline_limit) return;
     for (std::size_t off = 0; off < b.size(); off += max_chunk)
       post(comm, dest, tag_data, b.slice(off, std::min(max_chunk, b.size() - off)));
-  }
+  };
+  post_outside(header);  // (as send() says)
+  for (const Buffer& b : payload) post_outside(b);
 }
 
 void SendQueue::progress() {

@@ -39,6 +39,11 @@ std::string_view kind_name(MsgKind k) noexcept {
   case MsgKind::restored: return "restored";
   case MsgKind::resume_request: return "resume_request";
   case MsgKind::resume_reply: return "resume_reply";
+  case MsgKind::output_subscribe: return "output_subscribe";
+  case MsgKind::output_subscribe_reply: return "output_subscribe_reply";
+  case MsgKind::output: return "output";
+  case MsgKind::output_ack: return "output_ack";
+  case MsgKind::engine_status: return "engine_status";
   case MsgKind::register_request: return "register_request";
   case MsgKind::register_reply: return "register_reply";
   case MsgKind::balanced_task: return "balanced_task";
@@ -51,6 +56,7 @@ std::string_view kind_name(MsgKind k) noexcept {
   case MsgKind::reattach_request: return "reattach_request";
   case MsgKind::reattach_reply: return "reattach_reply";
   case MsgKind::reply_ack: return "reply_ack";
+  case MsgKind::output_wanted: return "output_wanted";
   case MsgKind::batch: return "batch";
   }
   return "invalid";
@@ -58,9 +64,9 @@ std::string_view kind_name(MsgKind k) noexcept {
 
 bool kind_valid(std::uint8_t raw) noexcept {
   return (raw >= static_cast<std::uint8_t>(MsgKind::hello) &&
-          raw <= static_cast<std::uint8_t>(MsgKind::resume_reply)) ||
+          raw <= static_cast<std::uint8_t>(MsgKind::engine_status)) ||
          (raw >= static_cast<std::uint8_t>(MsgKind::register_request) &&
-          raw <= static_cast<std::uint8_t>(MsgKind::reply_ack));
+          raw <= static_cast<std::uint8_t>(MsgKind::output_wanted));
 }
 
 void encode_header_into(const Header& h, std::vector<std::byte>& out) {
@@ -87,7 +93,7 @@ Header decode_header(std::span<const std::byte> bytes) {
     throw_error(errc::malformed, std::string("bad header: ") + e.what());
   }
   if (h.targets.size() != h.msg_ids.size() && !h.msg_ids.empty() && h.kind != MsgKind::apply_reply &&
-      h.kind != MsgKind::balanced_request && h.kind != MsgKind::stream_chunk)
+      h.kind != MsgKind::balanced_request && h.kind != MsgKind::stream_chunk && h.kind != MsgKind::output)
     throw_error(errc::malformed, "header has " + std::to_string(h.targets.size()) + " targets but " +
                                      std::to_string(h.msg_ids.size()) + " msg_ids");
   if (names_collective(h.kind) && (h.collective == Collective::none || h.collective > Collective::load_h5))

@@ -22,8 +22,9 @@
 namespace crew::wire {
 
 /// Protocol identifier, the delimiter frame of every message; bump on incompatible changes.
-/// crew/1: before typed task kinds; crew/2: registration, hello and hub query bodies were dicts.
-inline constexpr std::string_view protocol_id = "crew/4";
+/// crew/1: before typed task kinds; crew/2: registration, hello and hub query bodies were dicts;
+/// crew/4: before live output.
+inline constexpr std::string_view protocol_id = "crew/5";
 
 enum class MsgKind : std::uint8_t {
   // client <-> controller
@@ -59,12 +60,22 @@ enum class MsgKind : std::uint8_t {
   history_reply,       ///< body: wire::HistoryReply
   purge_request,       ///< body: wire::PurgeRequest; reply purge_reply, body: wire::PurgeReply
   purge_reply,
-  restored,        ///< controller -> client, unasked: it was restored from its task database
-                   ///< (body: wire::RestoredNotice); the client answers with a resume_request
-  resume_request,  ///< body: wire::ResumeRequest (the tasks it still waits for); reply resume_reply,
-  resume_reply,    ///< body: wire::ResumeReply (those to send again: the controller never took them)
+  restored,                ///< controller -> client, unasked: it was restored from its task database
+                           ///< (body: wire::RestoredNotice); the client answers with a resume_request
+  resume_request,          ///< body: wire::ResumeRequest (the tasks it still waits for); reply resume_reply,
+  resume_reply,            ///< body: wire::ResumeReply (those to send again: the controller never took them)
+  output_subscribe,        ///< body: wire::OutputSubscribe (every term the client follows, replacing the
+                           ///< last); reply output_subscribe_reply (no body, or error set)
+  output_subscribe_reply,  ///<
+  output,                  ///< live output of a task: engine_id, msg_ids {its task} (none: outside any task),
+                           ///< targets {world, rank}, the text in out or err; request_id = bytes lost just before
+                           ///< it (an engine writing faster than it sends, a client reading slower). Bridge ->
+                           ///< controller -> the clients that follow it
+  output_ack,              ///< client -> controller: request_id = output bytes received so far (flow control)
+  engine_status,           ///< controller -> following clients: targets the engines, function what became of
+                           ///< them (registered, dead, back, stopped), out why
   // bridge (rank 0 of a world) <-> controller
-  register_request = 32,  ///< body: wire::RegisterRequest (protocol/registration.hpp)
+  register_request = 64,  ///< body: wire::RegisterRequest (protocol/registration.hpp)
   register_reply,         ///< body: wire::RegisterReply; or error set and no body
   balanced_task,          ///< controller -> bridge: one load-balanced task for targets {engine};
                           ///< request_id its sequence number on that engine (engine/task_claims.hpp)
@@ -83,8 +94,10 @@ enum class MsgKind : std::uint8_t {
   reattach_reply,         ///< body: wire::RegisterReply; or error set (the world then stops)
   reply_ack,              ///< controller -> bridge: request_id = how many of the bridge's messages are
                           ///< on record (durable): the bridge keeps the rest to send again after a restore
+  output_wanted,          ///< controller -> bridge: request_id 1 if some client follows live output, 0
+                          ///< if none (the bridge then drops its ranks' output)
   // not a message: the first byte of a batch header (protocol/batch.hpp)
-  batch = 48,
+  batch = 120,
 };
 
 CREW_INTERNAL_API std::string_view kind_name(MsgKind k) noexcept;

@@ -2,7 +2,7 @@
 // crew messages: what a message is, made and taken apart, independent of how it travels.
 //
 // On a ZeroMQ socket (transport/endpoint.hpp) a message is the frames
-// [routing ids... (ROUTER side)] ["crew/4"] [HMAC-SHA256] [header] [body] [out-of-band...];
+// [routing ids... (ROUTER side)] ["crew/5"] [HMAC-SHA256] [header] [body] [out-of-band...];
 // the signature covers header, body and every out-of-band frame. The header frame may instead be
 // a batch header (protocol/batch.hpp): the message then carries several crew messages, each
 // [header] [body] [out-of-band...], under the one signature. Between ranks (MPI) the same header

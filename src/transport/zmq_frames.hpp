@@ -2,7 +2,7 @@
 // crew messages as ZeroMQ frames: received, checked and opened; signed and sent. These are the
 // parts an Endpoint (transport/endpoint.hpp) is made of; code outside transport/ uses Endpoint.
 //
-// Frames: [routing ids... (ROUTER side)] ["crew/4"] [HMAC-SHA256] [header] [body] [out-of-band...]
+// Frames: [routing ids... (ROUTER side)] ["crew/5"] [HMAC-SHA256] [header] [body] [out-of-band...]
 // open() checks the delimiter, the signature and the header, in that order, before anything
 // else looks at a message.
 

@@ -31,7 +31,7 @@ BEGIN {
   public_folder["version.hpp"] = "common"
   public_folder["buffer.hpp"] = public_folder["convert.hpp"] = public_folder["json.hpp"] = "values"
   public_folder["reduce_op.hpp"] = public_folder["value.hpp"] = "values"
-  public_folder["async_map.hpp"] = public_folder["async_result.hpp"] = public_folder["client.hpp"] = "client"
+  public_folder["async_map.hpp"] = public_folder["async_result.hpp"] = public_folder["client.hpp"] = public_folder["output.hpp"] = "client"
   public_folder["crew.hpp"] = public_folder["load_balanced_view.hpp"] = public_folder["view.hpp"] = "client"
   public_folder["context.hpp"] = public_folder["engine.hpp"] = public_folder["function.hpp"] = "engine"
   failures = 0

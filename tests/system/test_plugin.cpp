@@ -95,8 +95,30 @@ void hold_then_mark(crew::Context& ctx, const std::string& gate, const std::stri
   mark(ctx, dir);
 }
 
+/// Live output: a line to stdout and one to stderr, then it holds at `gate`, then one more line.
+/// A follower sees the first two while the task still runs.
+std::string talk(crew::Context& ctx, const std::string& gate) {
+  std::cout << "engine " << ctx.engine_id() << " before the gate" << std::endl;
+  std::cerr << "engine " << ctx.engine_id() << " to stderr" << std::endl;
+  hold(gate);
+  std::cout << "engine " << ctx.engine_id() << " after the gate" << std::endl;
+  return "talked";
+}
+
+/// Writes `bytes` of output to stdout in 100-byte lines, as fast as it can: what reaches a reader
+/// that reads nothing meanwhile, and what is dropped. Returns how many bytes it wrote.
+long chatter(long bytes) {
+  const std::string line(99, 'c');
+  long written = 0;
+  for (; written + 100 <= bytes; written += 100) std::cout << line << '\n';
+  std::cout << std::flush;
+  return written;
+}
+
 }  // namespace
 
+CREW_FUNCTION(talk);
+CREW_FUNCTION(chatter);
 CREW_FUNCTION(mark);
 CREW_FUNCTION(hold_then_mark);
 CREW_FUNCTION(whoami);

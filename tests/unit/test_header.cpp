@@ -93,6 +93,12 @@ const std::vector<MsgKind> all_kinds{
     MsgKind::restored,
     MsgKind::resume_request,
     MsgKind::resume_reply,
+    MsgKind::output_subscribe,
+    MsgKind::output_subscribe_reply,
+    MsgKind::output,
+    MsgKind::output_ack,
+    MsgKind::engine_status,
+    MsgKind::output_wanted,
 };
 
 }  // namespace
@@ -232,8 +238,8 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
   TEST_CASE("an unknown kind byte is rejected") {
     std::vector<std::byte> bytes = bytes_of(Header{});
     // (just past the last client kind, just before the first bridge kind, past the last bridge kind, ...)
-    for (int raw :
-         {0, static_cast<int>(MsgKind::resume_reply) + 1, 31, static_cast<int>(MsgKind::reply_ack) + 1, 48, 100, 255}) {
+    for (int raw : {0, static_cast<int>(MsgKind::engine_status) + 1, 63, static_cast<int>(MsgKind::output_wanted) + 1,
+                    120, 200, 255}) {
       CAPTURE(raw);
       CHECK_FALSE(wire::kind_valid(static_cast<std::uint8_t>(raw)));
       bytes[0] = static_cast<std::byte>(raw);
@@ -273,14 +279,17 @@ TEST_SUITE("unit.header" * doctest::timeout(30)) {
     malformed_message([&] { (void)wire::decode_header(bytes_of(h)); });
   }
 
-  TEST_CASE("an apply_reply may carry msg_ids without targets") {
-    Header h;
-    h.kind = MsgKind::apply_reply;
-    h.msg_ids = {"m1"};
-    h.engine_id = 3;
-    const Header back = wire::decode_header(bytes_of(h));
-    CHECK(back.msg_ids == wire::MsgIds{"m1"});
-    CHECK(back.engine_id == 3);
+  TEST_CASE("an apply_reply and a task's output may carry msg_ids without targets") {
+    for (const MsgKind kind : {MsgKind::apply_reply, MsgKind::output}) {
+      CAPTURE(wire::kind_name(kind));
+      Header h;
+      h.kind = kind;
+      h.msg_ids = {"m1"};
+      h.engine_id = 3;
+      const Header back = wire::decode_header(bytes_of(h));
+      CHECK(back.msg_ids == wire::MsgIds{"m1"});
+      CHECK(back.engine_id == 3);
+    }
   }
 
   TEST_CASE("targets without msg_ids are allowed") {

@@ -1,0 +1,87 @@
+#pragma once
+// Live output: what a rank's tasks write leaves while they run, not only with their reply.
+//
+// The task's streams (engine/task_output.hpp) hand their text here as lines complete; a thread of
+// the pump's own sends it on within `delay` (in messages of at most `chunk` bytes), so a task that
+// computes for an hour after printing a line has that line at the client in milliseconds. When the
+// task ends, the rank calls end(): what is left goes at once, from the rank's thread, before its
+// reply, so a task's output always precedes its result. Rank 0 sends to the bridge's mailbox,
+// other ranks over MPI (engine/engine.cpp).
+//
+// The rank never waits for a reader: text beyond `most` bytes unsent is dropped and counted, and
+// the next message says how much went (Header::request_id). The thread starts at the first write:
+// a rank whose tasks print nothing has none.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/internal_api.hpp"
+#include "protocol/wire.hpp"
+
+namespace crew::detail {
+
+class CREW_INTERNAL_API OutputPump {
+public:
+  /// Where a message of output goes (called by one thread at a time, in order).
+  using Sink = std::function<void(wire::Outgoing)>;
+  struct Place {
+    int engine_id = -1;
+    int world_id = -1;
+    int rank = 0;
+  };
+  struct Limits {
+    std::chrono::milliseconds delay{20};  ///< the longest text waits before it is sent
+    std::size_t chunk = 32 * 1024;        ///< most text in one message
+    std::size_t most = 4 * 1024 * 1024;   ///< most text waiting; more is dropped (and counted)
+  };
+
+  OutputPump(Place place, Sink sink) : OutputPump(place, std::move(sink), Limits{}) {}
+  OutputPump(Place place, Sink sink, Limits limits);
+  ~OutputPump();
+  OutputPump(const OutputPump&) = delete;
+  OutputPump& operator=(const OutputPump&) = delete;
+
+  /// A task starts: what is written until end() is its output. `msg_id` must outlive the task.
+  void begin(const std::string& msg_id) noexcept;
+  /// Text the task wrote to its stdout (`err` false) or stderr; any thread.
+  void write(bool err, std::string_view text);
+  /// The task ended: sends what is left, on this thread, and returns once it is sent.
+  void end();
+
+  std::uint64_t bytes_sent() const;
+  std::uint64_t bytes_dropped() const;
+
+private:
+  struct Piece {
+    bool err;
+    std::string text;
+  };
+  void run();
+  /// Sends what waits (send_mutex_ held, mutex_ not).
+  void send_waiting();
+
+  const Place place_;
+  const Sink sink_;
+  const Limits limits_;
+  std::mutex send_mutex_;  ///< held while sending: one sender at a time, in order
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  const std::string* task_ = nullptr;  ///< the running task's msg id
+  std::string task_id_;                ///< copied at its first write
+  std::vector<Piece> waiting_;
+  std::size_t waiting_bytes_ = 0;
+  std::chrono::steady_clock::time_point first_waiting_{};
+  std::uint64_t dropped_unsaid_ = 0;  ///< dropped since the last message went
+  std::uint64_t sent_ = 0, dropped_ = 0;
+  bool stop_ = false;
+  std::thread thread_;  ///< started by the first write
+};
+
+}  // namespace crew::detail

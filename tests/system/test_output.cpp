@@ -1,0 +1,251 @@
+// Live output (iopub) with a real controller and real mpirun worlds: what tasks write reaches the
+// clients that follow it while the tasks run, tagged with engine, rank and task; followers get
+// only what they follow; status changes reach them; a reader that falls behind loses output and
+// is told exactly how much, while the engines never wait for it; and the CLI's `tail` and
+// `call --follow-output`.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.hpp"
+#include "common/process.hpp"
+#include "crew/crew.hpp"
+#include "errors_of.hpp"
+#include "test_support.hpp"
+
+using namespace crew;
+using namespace crew::testing;
+
+namespace {
+
+const std::string plugin = (test_bin_dir() / "system" / "libcrew_test_plugin.so").string();
+
+/// Two worlds of two: engines 0-1 (world 0, ranks 0-1), 2-3 (world 1).
+Cluster& cluster() {
+  static Cluster c(4, "output", {"--worlds", "2", "--plugin", plugin});
+  return c;
+}
+
+Client& client() {
+  static Client rc = cluster().client(30s);
+  return rc;
+}
+
+/// The next event that is not a status change (the feeds here follow output only, but say so).
+std::optional<OutputEvent> next_output(OutputFeed& feed, std::chrono::milliseconds timeout = 60s) {
+  auto e = feed.next(timeout);
+  while (e && e->kind == OutputEvent::Kind::status) e = feed.next(timeout);
+  return e;
+}
+
+OutputFilter of_engines(std::vector<int> ids) {
+  OutputFilter f;
+  f.targets = std::move(ids);
+  return f;
+}
+
+std::string file_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_SUITE("system.output") {
+
+  TEST_CASE("a task's output reaches its follower while it runs, tagged with engine, rank and task") {
+    // Engine 1 is rank 1 of world 0 (its output crosses MPI to the bridge); engine 2 is rank 0
+    // of world 1 (the bridge's own process).
+    for (const auto& [engine, world, rank] : {std::tuple{1, 0, 1}, std::tuple{2, 1, 0}}) {
+      CAPTURE(engine);
+      OutputFeed feed = client().subscribe_output(of_engines({engine}));
+      Gate gate;
+      const AsyncResult ar = client()[engine].apply("talk", gate.path());
+      const std::string id = ar.msg_ids().front();
+
+      std::string out, err;
+      // Both lines written before the gate arrive while the task holds there.
+      while (out.empty() || err.empty()) {
+        const auto e = next_output(feed);
+        REQUIRE(e.has_value());
+        CHECK(e->engine_id == engine);
+        CHECK(e->world == world);
+        CHECK(e->rank == rank);
+        CHECK(e->msg_id == id);
+        CHECK(e->dropped_bytes == 0);
+        (e->kind == OutputEvent::Kind::err ? err : out) += e->text;
+      }
+      CHECK(out == "engine " + std::to_string(engine) + " before the gate\n");
+      CHECK(err == "engine " + std::to_string(engine) + " to stderr\n");
+      CHECK_FALSE(ar.ready());  // live: the task is still running
+      gate.open();
+
+      const auto last = next_output(feed);
+      REQUIRE(last.has_value());
+      CHECK(last->text == "engine " + std::to_string(engine) + " after the gate\n");
+      CHECK(ar.get(60s).as_string() == "talked");
+      // The whole text still comes with the result.
+      CHECK(ar.metadata().stdout_text == out + last->text);
+      CHECK(ar.metadata().stderr_text == err);
+    }
+  }
+
+  TEST_CASE("a feed gets only what it follows; on_output gets its own task's output") {
+    OutputFeed engine0 = client().subscribe_output(of_engines({0}));
+    const AsyncResult on0 = client()[0].apply("shout", "zero");
+    const AsyncResult on3 = client()[3].apply("shout", "three");
+    CHECK(on0.get(60s).as_string() == "zero");
+    CHECK(on3.get(60s).as_string() == "three");
+    // Engine 3's output came (its result is in, behind it) and went elsewhere: all the feed
+    // holds is engine 0's.
+    std::string seen;
+    while (auto e = engine0.next(0ms)) {
+      CHECK(e->engine_id == 0);
+      seen += e->text;
+    }
+    CHECK(seen == "engine 0 says zero\nto stderr\n");
+
+    // A callback on one task of a load-balanced view: its lines and nobody else's.
+    std::mutex m;
+    std::string heard;
+    std::vector<std::string> ids;
+    Gate gate;
+    auto lb = client().load_balanced_view({1, 2});
+    const AsyncResult held = lb.apply("talk", gate.path());
+    held.on_output([&](const OutputEvent& e) {
+      std::lock_guard lock(m);
+      heard += e.text;
+      ids.push_back(e.msg_id);
+    });
+    REQUIRE(gate.wait_held(60s));
+    const AsyncResult other = client()[3].apply("shout", "meanwhile");
+    CHECK(other.get(60s).as_string() == "meanwhile");
+    gate.open();
+    REQUIRE(held.get(60s).as_string() == "talked");
+    std::lock_guard lock(m);
+    const int engine = held.metadata().engine_id;
+    // Whatever it wrote after on_output was called: at least the line after the gate.
+    CHECK(heard.find("engine " + std::to_string(engine) + " after the gate\n") != std::string::npos);
+    CHECK(heard.find("meanwhile") == std::string::npos);
+    for (const auto& id : ids) CHECK(id == held.msg_ids().front());
+  }
+
+  TEST_CASE("a reader that falls behind loses output and is told exactly how much; the engine does not wait") {
+    OutputFeed feed = client().subscribe_output(of_engines({1}));
+    // 24 MB, unread: more than a feed keeps (16 MiB) and than the controller sends ahead (8 MiB).
+    constexpr long total = 24'000'000;
+    const AsyncResult chatty = client()[1].apply("chatter", total);
+    CHECK(chatty.get(120s).as_int() == total);  // done while nobody read its output
+    // Its output came before its result: what the feed kept is there, and, once read, how much
+    // the feed dropped.
+    std::uint64_t text = 0, dropped = 0;
+    while (const auto e = feed.next(0ms)) {
+      CHECK((e->msg_id == chatty.msg_ids().front() || (e->msg_id.empty() && e->text.empty())));
+      text += e->text.size();
+      dropped += e->dropped_bytes;
+    }
+    // What was dropped on the way (the controller's window) is said with the next event.
+    const AsyncResult last = client()[1].apply("shout", "done");
+    CHECK(last.get(60s).as_string() == "done");
+    for (bool saw_last = false; !saw_last;) {
+      const auto e = next_output(feed, 60s);
+      REQUIRE(e.has_value());
+      dropped += e->dropped_bytes;
+      saw_last = e->text.find("engine 1 says done") != std::string::npos;
+    }
+    MESSAGE("of " << total << " bytes written: " << text << " read, " << dropped << " dropped");
+    CHECK(dropped > 0);
+    CHECK(text + dropped == static_cast<std::uint64_t>(total));
+    CHECK(client().controller_stats()["output_bytes_out"].as_int() > 0);
+  }
+
+  TEST_CASE("crew call --follow-output prints the task's lines as they come, tagged, then its result") {
+    const auto r = crew_cli(
+        {"call", "shout", "\"hey\"", "--lb", "--targets", "1", "--follow-output", "--profile", cluster().profile()});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "[engine 1, rank 1] engine 1 says hey\n[1] \"hey\"\n");
+    CHECK(r.err.find("[engine 1, rank 1, stderr] to stderr\n") != std::string::npos);
+
+    const auto bad =
+        crew_cli({"call", "shout", "\"x\"", "--lb", "--follow-output", "--no-wait", "--profile", cluster().profile()});
+    CHECK(bad.status == 2);
+    CHECK(bad.err.find("--follow-output") != std::string::npos);
+  }
+
+  TEST_CASE("crew tail follows the engines it is given until its --timeout") {
+    const TempDir dir("crew-tail");
+    const fs::path log = dir.path() / "tail.log";
+    proc::SpawnOptions run_tail;
+    run_tail.argv = {(bin_dir() / "crew").string(),
+                     "tail",
+                     "--targets",
+                     "0",
+                     "--json",
+                     "--timeout",
+                     "20",
+                     "--profile",
+                     cluster().profile()};
+    run_tail.log = log;
+    const pid_t tail = proc::spawn(run_tail);
+    struct Reap {
+      pid_t pid;
+      ~Reap() {
+        if (proc::alive(pid)) ::kill(pid, SIGKILL);
+        proc::wait_gone(pid, deadline_after(10s));
+      }
+    } reap{tail};
+    // It says so once the controller sends it what it follows.
+    REQUIRE(poll_for([&] { return file_text(log).find("following") != std::string::npos; }, 60s));
+    CHECK(client()[0].apply("shout", "to the tail").get(60s).as_string() == "to the tail");
+    CHECK(client()[1].apply("shout", "not to the tail").get(60s).as_string() == "not to the tail");
+    REQUIRE(poll_for([&] { return file_text(log).find("to the tail") != std::string::npos; }, 60s));
+    ::kill(tail, SIGTERM);  // it stops at once, exit 0
+    REQUIRE(proc::wait_gone(tail, deadline_after(30s)));
+    std::istringstream lines(file_text(log));
+    std::string line, shown;
+    while (std::getline(lines, line)) {
+      if (line.empty() || line.front() != '{') continue;  // its note on stderr
+      const auto j = nlohmann::json::parse(line);
+      CHECK(j["engine"] == 0);
+      CHECK(j["rank"] == 0);
+      shown += j["text"].get<std::string>();
+    }
+    CHECK(shown == "engine 0 says to the tail\nto stderr\n");
+  }
+
+  TEST_CASE("followers of status hear of a world that registers and of one that dies") {
+    Cluster small(1, "output-status", {"--plugin", plugin});
+    Client rc = small.client(30s);
+    OutputFilter status;
+    status.status = true;
+    OutputFeed feed = rc.subscribe_output(status);
+    const auto added = crew_cli({"cluster", "add", "-n", "1", "--profile", small.profile()});
+    REQUIRE_MESSAGE(added.status == 0, added.err);
+    auto e = feed.next(60s);
+    REQUIRE(e.has_value());
+    CHECK(e->kind == OutputEvent::Kind::status);
+    CHECK(e->text == "registered");
+    CHECK(e->engines == std::vector<int>{1});
+    // The new world's engine is killed: the controller declares its world dead.
+    pid_t engine_pid = 0;
+    for (const auto& info : rc.engines())
+      if (info.id == 1) engine_pid = static_cast<pid_t>(info.pid);
+    REQUIRE(engine_pid > 0);
+    ::kill(engine_pid, SIGKILL);
+    e = feed.next(60s);
+    REQUIRE(e.has_value());
+    CHECK(e->text == "dead");
+    CHECK(e->engines == std::vector<int>{1});
+    CHECK_FALSE(e->detail.empty());
+  }
+}
