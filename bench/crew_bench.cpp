@@ -28,6 +28,10 @@
 //                              makespan over the ideal (the no-ops' own time, measured just before,
 //                              plus 4 s: every engine runs two sleeps); value = makespan / ideal
 //                              (not in `all`: it sleeps)
+//   lb_print_throughput        lb.apply("print", a 40-byte line) x K: tasks that write a line each
+//   lb_print_followed          the same while a feed follows every engine's output (a thread reads
+//                              it; stderr says how many lines it read): what live output costs
+//   lb_noop_followed           lb_noop_throughput while a feed follows (not in `all`, these three)
 //   lb_skewed_makespan         the first engine busy with a direct sleep(3 s) while 2N x sleep(2 s)
 //                              go to the balanced view, two to each engine: the makespan over the
 //                              ideal (6 s: the other engines run them all, one three); the two
@@ -44,6 +48,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -94,7 +99,8 @@ const std::vector<std::string> kAll = {"memory",
                                        "map_lb_chunk_default",
                                        "map_lb_chunk1000",
                                        "map_direct"};
-const std::vector<std::string> kExtra = {"lb_mixed_makespan", "lb_skewed_makespan"};  // by name only
+const std::vector<std::string> kExtra = {"lb_mixed_makespan", "lb_skewed_makespan",  // by name only
+                                         "lb_print_throughput", "lb_print_followed", "lb_noop_followed"};
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "crew-bench: " << why << "\n"
@@ -594,6 +600,30 @@ int main(int argc, char** argv) {
     if (want("lb_noop_throughput_100k"))
       b.throughput(
           "lb_noop_throughput_100k", [&] { return lb.apply("echo"); }, 1, 100'000);
+    if (want("lb_print_throughput") || want("lb_print_followed") || want("lb_noop_followed")) {
+      const std::string line(40, 'x');
+      auto print = [&] { return lb.apply("print", line); };
+      if (want("lb_print_throughput")) b.throughput("lb_print_throughput", print, 1, opt.tasks);
+      auto followed = [&](const std::string& name, const std::function<crew::AsyncResult()>& submit) {
+        crew::OutputFeed feed = rc.subscribe_output();
+        std::atomic<bool> stop{false};
+        std::uint64_t events = 0, dropped = 0;
+        std::thread reader([&] {
+          while (!stop.load())
+            if (auto e = feed.next(std::chrono::milliseconds(50))) {
+              ++events;
+              dropped += e->dropped_bytes;
+            }
+        });
+        b.throughput(name, submit, 1, opt.tasks);
+        stop = true;
+        reader.join();
+        std::cerr << "crew-bench: " << name << ": the follower read " << events << " events, " << dropped
+                  << " bytes dropped" << std::endl;
+      };
+      if (want("lb_print_followed")) followed("lb_print_followed", print);
+      if (want("lb_noop_followed")) followed("lb_noop_followed", [&] { return lb.apply("echo"); });
+    }
     if (want("direct1_noop_throughput"))
       b.throughput(
           "direct1_noop_throughput", [&] { return one.apply("echo"); }, 1, opt.tasks);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
 #include <mutex>
 #include <thread>
 
@@ -184,6 +185,8 @@ void register_builtins() {
     register_function("summary", summary);
     register_invoker("echo", "echo(values...) -> value", echo);
     register_function("sleep", sleep_seconds);
+    // print(text): one line on the task's stdout (what `crew tail` and --follow-output show).
+    register_function("print", [](const std::string& text) { std::cout << text << std::endl; });
     register_function("keys", [](Context& ctx) { return ctx.ns().names(); });
     register_invoker("del", "del(names...) -> void", del);
     register_function("clear", [](Context& ctx) { ctx.ns().clear(); });
