@@ -1,6 +1,9 @@
 // The `crew` command line's verbs: options and handlers, one small function each (verb_table.hpp).
 #include "cli/verb_table.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "crew/error.hpp"
 
 namespace crew::cli {
@@ -298,9 +301,23 @@ void cluster_add_options(CLI::App& cmd, Args& a) {
 }
 
 void cluster_stop_options(CLI::App& cmd, Args& a) {
-  cmd.add_option("--grace", a.grace, "seconds to wait for a clean exit before signalling")
-      ->capture_default_str()
+  cmd.add_option("--grace", a.grace,
+                 "seconds to wait for a clean exit before signalling (default: $CREW_STOP_GRACE or 10)")
       ->check(CLI::PositiveNumber);
+}
+
+/// --grace, else CREW_STOP_GRACE, else 10 s: processes that exit slowly everywhere (under the
+/// sanitizers, whose leak check at exit takes seconds) get more time without every script saying so.
+double stop_grace(double given) {
+  if (given > 0) return given;
+  const char* env = std::getenv("CREW_STOP_GRACE");
+  if (env == nullptr || *env == '\0') return 10;
+  char* end = nullptr;
+  const double seconds = std::strtod(env, &end);
+  if (end == env || *end != '\0' || !(seconds > 0))
+    throw_error(errc::bad_option, std::string("CREW_STOP_GRACE=") + env + " is no number of seconds above 0",
+                "set it to e.g. 30, or unset it (then `crew cluster stop` waits 10 s)");
+  return seconds;
 }
 
 void jobscript_options(CLI::App& cmd, Args& a) {
@@ -399,7 +416,7 @@ const std::vector<Verb> under_cluster = {
     {"add", "attach more engines (new MPI worlds) to a running cluster", Reach::local, cluster_add_options,
      [](Args& a) { return cluster_add(a.common, a.start); }},
     {"stop", "stop everything `cluster start` started, and confirm it is gone", Reach::local, cluster_stop_options,
-     [](Args& a) { return cluster_stop(a.common, a.grace); }},
+     [](Args& a) { return cluster_stop(a.common, stop_grace(a.grace)); }},
     {"status", "is the cluster running? (exit 3 if not)", Reach::controller, no_options,
      [](Args& a) { return cluster_status(a.common); }},
     {"list", "every profile and whether its cluster runs", Reach::controller, no_options,

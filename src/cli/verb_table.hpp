@@ -27,7 +27,7 @@ struct Args {
   std::vector<std::string> words;  ///< push's assignments, pull's names
   std::string name, data_json, npy, op = "sum", file, dataset;
   StartArgs start;
-  double grace = 10;
+  double grace = 0;  ///< cluster stop --grace (0: not given, stop_grace decides)
   std::string script_out;
   bool list_variables = false;
   ControllerArgs controller;

@@ -457,18 +457,11 @@ private:
   void run_other_rank() {
     MpiInbox inbox(control_, doorbell_.get(), rank_);
     MpiOutbox outbox(control_, doorbell_.get());
-    // Live output goes to rank 0 as its own message (one MPI message, rung like a reply), from
-    // the output pump's thread while the task runs (MPI_THREAD_MULTIPLE), the last before the
-    // reply. Rung before it completes: a large send waits for the bridge's receive, which waits
-    // for the ring.
-    executor_->set_output_sink([this](wire::Outgoing m) {
-      mpi_frames::SendQueue sends;
-      sends.send(control_, 0, m.header_bytes, m.payload);
-      if (doorbell_) doorbell_->ring(0, 1);
-      sends.wait_all();
-    });
+    // Live output: not from ranks other than 0 yet. Sent from a thread of its own while the
+    // main thread sends replies, it left a rank blocked in MPI_Waitall under 10,000 printing
+    // tasks (bench lb_print_throughput, 2 ranks): their output comes whole with the reply until
+    // that is understood.
     serve(inbox, outbox);
-    executor_->set_output_sink({});
   }
 
   // Every rank's engine loop: the tasks of `inbox` run in order, their replies collected in

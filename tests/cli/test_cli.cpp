@@ -593,6 +593,20 @@ TEST_SUITE("cli.input") {
     }
   }
 
+  TEST_CASE("CREW_STOP_GRACE that is no number of seconds is refused by cluster stop, naming it") {
+    for (const char* bad : {"soon", "-5", "0", "10s"}) {
+      CAPTURE(bad);
+      const Run r = crew_run({"cluster", "stop", "--profile", "nothing-here"}, {{"CREW_STOP_GRACE", bad}});
+      SHOW(r);
+      CHECK(r.r.status == exit_usage);
+      CHECK(starts_with(error_of(r.r.err), "[crew.input.bad_option]"));
+      CHECK(contains(r.r.err, std::string("CREW_STOP_GRACE=") + bad));
+    }
+    // Other verbs do not read it.
+    const Run ids = crew_run({"ids", "--profile", "nothing-here"}, {{"CREW_STOP_GRACE", "soon"}});
+    CHECK_FALSE(contains(ids.r.err, "CREW_STOP_GRACE"));
+  }
+
 }  // TEST_SUITE cli.input
 
 // ============================================================================================
