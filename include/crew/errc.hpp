@@ -61,6 +61,7 @@
   X(malformed, 401, "protocol.malformed", "frames that do not decode")                                                 \
   X(oversized, 402, "protocol.oversized", "a message above the size limit")                                            \
   X(unexpected, 403, "protocol.unexpected", "a well-formed message that makes no sense here")                          \
+  X(replayed, 404, "protocol.replayed", "a message that came before (captured and sent again), or our own sent back")  \
   /* launch.*: starting and stopping clusters */                                                                       \
   X(launcher_not_found, 500, "launch.not_found", "mpirun (or another launcher program) is not on PATH")                \
   X(launcher_failed, 501, "launch.failed", "the launcher exited with an error")                                        \

@@ -2,6 +2,7 @@
 // Logging: spdlog's default logger, sent to a file or stderr, level from --log-level or
 // $CREW_LOG_LEVEL (trace, debug, info, warn, error, off).
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -14,5 +15,9 @@ namespace crew::logging {
 
 /// `file` empty: log to stderr. `level` empty: $CREW_LOG_LEVEL, else "info".
 CREW_INTERNAL_API void init(const std::string& name, const std::filesystem::path& file, std::string_view level = {});
+
+/// Whether the `nth` of a kind of event that a flood could repeat (a dropped message) is logged:
+/// the first ten, then every 10,000th. Counters keep every one; the log keeps its size.
+constexpr bool sampled(std::uint64_t nth) noexcept { return nth <= 10 || nth % 10'000 == 0; }
 
 }  // namespace crew::logging

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.hpp"
+#include "common/log.hpp"
 #include "crew/json.hpp"
 #include "protocol/registration.hpp"
 #include "protocol/typed_body.hpp"
@@ -48,8 +49,9 @@ void Controller::Impl::on_engine(PeerId bridge, wire::Packet&& p) {
   }
   WorldRecord* w = registry.world_by_routing(rid);
   if (w == nullptr) {
-    ++stats.dropped_unexpected;
-    spdlog::warn("dropped {} from an unregistered bridge {}", wire::kind_name(p.header.kind), printable(rid));
+    if (logging::sampled(++stats.dropped_unexpected))
+      spdlog::warn("dropped {} from an unregistered bridge {} ({} unexpected messages so far)",
+                   wire::kind_name(p.header.kind), printable(rid), stats.dropped_unexpected);
     return;
   }
   if (w->absent) {
@@ -89,8 +91,9 @@ void Controller::Impl::on_heartbeat_connection(PeerId bridge, const wire::Packet
   // With a task database, a world this controller does not know yet hears its incarnation too: a
   // world of a controller that died reattaches when it learns one was restored on its address.
   if ((w == nullptr && !db) || p.header.kind != wire::MsgKind::heartbeat) {
-    ++stats.dropped_unexpected;
-    spdlog::warn("dropped {} on heartbeat connection {}", wire::kind_name(p.header.kind), printable(rid));
+    if (logging::sampled(++stats.dropped_unexpected))
+      spdlog::warn("dropped {} on heartbeat connection {} ({} unexpected messages so far)",
+                   wire::kind_name(p.header.kind), printable(rid), stats.dropped_unexpected);
     return;
   }
   if (w != nullptr && !w->absent) heard_from(*w);

@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/log.hpp"
 #include "common/memory.hpp"
 #include "common/process.hpp"
 #include "common/profile.hpp"
@@ -46,7 +47,8 @@ Controller::Impl::Impl(ControllerConfig c)
     : cfg(std::move(c)), dir(profile_dir(cfg.profile)),
       restored(cfg.restore ? std::optional(read_restore_point(cfg)) : std::nullopt),
       key_hex(restored ? restored->key_hex : wire::new_key_hex()), key(wire::key_from_hex(key_hex)),
-      ctx(block_signals_then_context()), clients(ctx, key, router_options()), engines(ctx, key, router_options()) {
+      ctx(block_signals_then_context()), clients(ctx, key, router_options(replay_guard)),
+      engines(ctx, key, router_options(replay_guard)) {
   tasks.set_budget(cfg.result_store_bytes);
   std::random_device random;
   while (incarnation == 0) incarnation = (std::uint64_t{random()} << 32) | random();
@@ -78,8 +80,9 @@ void Controller::Impl::refuse_if_running() {
   }
 }
 
-transport::EndpointOptions Controller::Impl::router_options() {
+transport::EndpointOptions Controller::Impl::router_options(std::shared_ptr<transport::ReplayGuard> guard) {
   transport::EndpointOptions o;
+  o.replay_guard = std::move(guard);
   o.type = zmq::socket_type::router;
   o.linger = std::chrono::milliseconds(1000);
   o.router_mandatory = true;
@@ -178,9 +181,10 @@ void Controller::Impl::teardown() {
     }
   }
   if (signal_fd >= 0) ::close(signal_fd);
-  spdlog::info("controller stopped: {} tasks submitted, {} completed, {} failed; dropped {} mis-signed, {} malformed",
+  spdlog::info("controller stopped: {} tasks submitted, {} completed, {} failed; dropped {} mis-signed, {} replayed, "
+               "{} malformed",
                tasks.counts().submitted, tasks.counts().completed, tasks.counts().failed, stats.dropped_bad_signature,
-               stats.dropped_malformed);
+               stats.dropped_replayed, stats.dropped_malformed);
 }
 
 void Controller::Impl::run() {
@@ -251,8 +255,12 @@ bool Controller::Impl::drain(transport::Endpoint& socket, bool from_clients, std
   const char* from = from_clients ? "a client" : "an engine";
   socket.receive([&](transport::Received&& received) { on_received(std::move(received), from_clients); },
                  [&](const wire::Rejection& why) {
-                   ++(why.code == errc::bad_signature ? stats.dropped_bad_signature : stats.dropped_malformed);
-                   spdlog::warn("dropped a message from {}: [crew.{}] {}", from, errc_name(why.code), why.detail);
+                   std::uint64_t& dropped = why.code == errc::bad_signature ? stats.dropped_bad_signature
+                                            : why.code == errc::replayed    ? stats.dropped_replayed
+                                                                            : stats.dropped_malformed;
+                   if (logging::sampled(++dropped))
+                     spdlog::warn("dropped a message from {}: [crew.{}] {} ({} of this sort so far)", from,
+                                  errc_name(why.code), why.detail, dropped);
                  },
                  limit);
   return !socket.armed();

@@ -53,6 +53,7 @@ struct ControllerConfig {
 struct ControllerStats {
   std::uint64_t dropped_bad_signature = 0;
   std::uint64_t dropped_malformed = 0;
+  std::uint64_t dropped_replayed = 0;  ///< sealed messages that came before, or the controller's own sent back
   std::uint64_t dropped_oversized = 0;
   std::uint64_t dropped_unexpected = 0;
   std::uint64_t unroutable = 0;

@@ -118,7 +118,7 @@ struct Controller::Impl {
 
   // ---- controller.cpp: setup, the loop, sending, timers, stopping
   void refuse_if_running();
-  static transport::EndpointOptions router_options();
+  static transport::EndpointOptions router_options(std::shared_ptr<transport::ReplayGuard> guard);
   std::string bind(transport::Endpoint& s, int port);
   void setup();
   void open_task_db();
@@ -323,6 +323,8 @@ struct Controller::Impl {
   std::string key_hex;
   std::string key;
   zmq::context_t ctx;
+  /// Both sockets': a message admitted at one is a replay at the other.
+  std::shared_ptr<transport::ReplayGuard> replay_guard = std::make_shared<transport::ReplayGuard>();
   transport::Endpoint clients;
   transport::Endpoint engines;
   int signal_fd = -1;

@@ -145,6 +145,7 @@ Value Controller::Impl::stats_value() const {
       Value::dict({{"dropped_bad_signature", static_cast<std::int64_t>(stats.dropped_bad_signature)},
                    {"dropped_oversized", static_cast<std::int64_t>(stats.dropped_oversized)},
                    {"dropped_malformed", static_cast<std::int64_t>(stats.dropped_malformed)},
+                   {"dropped_replayed", static_cast<std::int64_t>(stats.dropped_replayed)},
                    {"dropped_unexpected", static_cast<std::int64_t>(stats.dropped_unexpected)},
                    {"unroutable", static_cast<std::int64_t>(stats.unroutable)},
                    {"handler_errors", static_cast<std::int64_t>(stats.handler_errors)},

@@ -23,8 +23,8 @@ namespace crew::wire {
 
 /// Protocol identifier, the delimiter frame of every message; bump on incompatible changes.
 /// crew/1: before typed task kinds; crew/2: registration, hello and hub query bodies were dicts;
-/// crew/4: before live output.
-inline constexpr std::string_view protocol_id = "crew/5";
+/// crew/4: before live output; crew/5: before seals (protocol/seal.hpp).
+inline constexpr std::string_view protocol_id = "crew/6";
 
 enum class MsgKind : std::uint8_t {
   // client <-> controller

@@ -2,8 +2,9 @@
 // crew messages: what a message is, made and taken apart, independent of how it travels.
 //
 // On a ZeroMQ socket (transport/endpoint.hpp) a message is the frames
-// [routing ids... (ROUTER side)] ["crew/5"] [HMAC-SHA256] [header] [body] [out-of-band...];
-// the signature covers header, body and every out-of-band frame. The header frame may instead be
+// [routing ids... (ROUTER side)] ["crew/6"] [seal] [HMAC-SHA256] [header] [body] [out-of-band...];
+// the signature covers header, body and every out-of-band frame; the seal (protocol/seal.hpp)
+// numbers the message among its sending socket's and covers the signature. The header frame may instead be
 // a batch header (protocol/batch.hpp): the message then carries several crew messages, each
 // [header] [body] [out-of-band...], under the one signature. Between ranks (MPI) the same header
 // and payload travel without the delimiter and signature.

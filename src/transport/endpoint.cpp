@@ -6,7 +6,9 @@
 namespace crew::transport {
 
 Endpoint::Endpoint(zmq::context_t& context, const std::string& key, const EndpointOptions& options)
-    : socket_(context, options.type), signer_(key) {
+    : socket_(context, options.type), sealer_(key), guard_(options.replay_guard) {
+  if (!guard_) guard_ = std::make_shared<ReplayGuard>();
+  guard_->add_own(sealer_.sender);
   if (!options.routing_id.empty()) socket_.set(zmq::sockopt::routing_id, options.routing_id);
   if (options.unlimited_queues) {
     socket_.set(zmq::sockopt::sndhwm, 0);
@@ -31,21 +33,21 @@ bool Endpoint::input_waiting() {
 }
 
 Sent Endpoint::send(const wire::Outgoing& m, std::span<const zmq::message_t> routing) {
-  return sent(transport::send(socket_, routing, m.header_bytes, m.payload, signer_));
+  return sent(transport::send(socket_, routing, m.header_bytes, m.payload, sealer_));
 }
 
 Sent Endpoint::send(const Buffer& header_bytes, std::span<const Buffer> payload,
                     std::span<const zmq::message_t> routing) {
-  return sent(transport::send(socket_, routing, header_bytes, payload, signer_));
+  return sent(transport::send(socket_, routing, header_bytes, payload, sealer_));
 }
 
 Sent Endpoint::send(const wire::Frames& m, std::span<const zmq::message_t> routing) {
-  return sent(transport::send(socket_, routing, m, signer_));
+  return sent(transport::send(socket_, routing, m, sealer_));
 }
 
 Sent Endpoint::send_queued(wire::Batcher& queue, std::span<const zmq::message_t> routing) {
   if (queue.empty()) return Sent::ok;
-  return sent(transport::send_queued(socket_, routing, queue, signer_));
+  return sent(transport::send_queued(socket_, routing, queue, sealer_));
 }
 
 void Endpoint::set_linger(std::chrono::milliseconds linger) {

@@ -1,9 +1,10 @@
 #pragma once
 // Endpoint: one crew socket. Every process talks ZeroMQ through it (the client, the controller's
 // two ROUTERs, a bridge and its heartbeat line, an engine registering), so what a crew socket is
-// lives here once: the socket and its options, the key that signs and checks every message (a
-// message that fails its check goes to the caller's on_rejected, which counts it in the caller's
-// terms), and ZeroMQ's rule for waiting on a socket's ZMQ_FD.
+// lives here once: the socket and its options, the key that signs and checks every message, the
+// seal that numbers them and the guard that refuses replays (protocol/seal.hpp; a message that
+// fails a check goes to the caller's on_rejected, which counts it in the caller's terms), and
+// ZeroMQ's rule for waiting on a socket's ZMQ_FD.
 //
 // That rule: the fd is edge-triggered and only says "look again". It signals what arrives after
 // a receive (or a look at ZMQ_EVENTS) found nothing, and a send can take in the signal of a
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,6 +36,11 @@ struct CREW_INTERNAL_API EndpointOptions {
   std::chrono::milliseconds linger{0};  ///< how long close() keeps unsent messages
   bool unlimited_queues = true;         ///< no high-water mark (crew sockets never drop silently)
   bool router_mandatory = false;        ///< a ROUTER's send to an unknown peer says unroutable
+  /// Shared by sockets of one process that a peer can reach both of (the controller's two): a
+  /// message admitted by one is a replay at the other. Only where every sender reaches them over
+  /// one connection (a bridge's two sockets hear the controller's one sender over two TCP
+  /// streams, out of order): each has its own. Null: the endpoint has its own.
+  std::shared_ptr<ReplayGuard> replay_guard;
 };
 
 class CREW_INTERNAL_API Endpoint {
@@ -62,7 +69,7 @@ public:
         break;
       }
       wire::Rejection why;
-      auto received = open(std::move(*frames), signer_, why);
+      auto received = open(std::move(*frames), sealer_.signer, *guard_, why);
       if (!received) {
         ++handed;
         on_rejected(why);
@@ -90,7 +97,7 @@ public:
   Sent send(const wire::Frames& m, std::span<const zmq::message_t> routing = {});
   /// The signature this endpoint would give a message, for one that is signed once and sent to many.
   Buffer signature_of(const Buffer& header_bytes, std::span<const Buffer> payload) {
-    return wire::signature_of(header_bytes, payload, signer_);
+    return wire::signature_of(header_bytes, payload, sealer_.signer);
   }
 
   /// How long close() waits for unsent messages (e.g. 0 once nobody will take them).
@@ -104,7 +111,8 @@ private:
   }
 
   zmq::socket_t socket_;
-  wire::Signer signer_;
+  Sealer sealer_;
+  std::shared_ptr<ReplayGuard> guard_;
   int fd_ = -1;
   bool armed_ = false;
 };

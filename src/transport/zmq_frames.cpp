@@ -31,7 +31,7 @@ void free_shared_owner(void* /*data*/, void* hint) { delete static_cast<std::sha
 
 /// Sends all frames; ZeroMQ accepts the rest of a multipart message once it took the first frame.
 Sent send_all(zmq::socket_t& socket, std::span<const zmq::message_t> routing, std::span<const std::byte> signature,
-              const Buffer& header_bytes, std::span<const Buffer> payload) {
+              const Buffer& header_bytes, std::span<const Buffer> payload, Sealer& sealer) {
   const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
   try {
     for (std::size_t i = 0; i < routing.size(); ++i) {
@@ -44,6 +44,8 @@ Sent send_all(zmq::socket_t& socket, std::span<const zmq::message_t> routing, st
     if (e.num() == EHOSTUNREACH) return Sent::unroutable;
     throw;
   }
+  const wire::Seal seal = sealer.seal(signature);
+  socket.send(zmq::const_buffer(seal.data(), seal.size()), more);
   socket.send(zmq::const_buffer(signature.data(), signature.size()), more);
   socket.send(zmq::const_buffer(header_bytes.data(), header_bytes.size()),
               payload.empty() ? zmq::send_flags::dontwait : more);
@@ -83,7 +85,8 @@ std::string Received::peer() const {
   return std::string(static_cast<const char*>(routing.front().data()), routing.front().size());
 }
 
-std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signer, wire::Rejection& why) {
+std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signer, ReplayGuard& guard,
+                             wire::Rejection& why) {
   std::size_t bytes = 0;
   for (const auto& f : frames) bytes += f.size();
   std::size_t delim = 0;
@@ -93,28 +96,40 @@ std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signe
                                 std::to_string(frames.size()) + " frames" + other_version(frames)};
     return std::nullopt;
   }
-  if (frames.size() < delim + 4) {
+  if (frames.size() < delim + 5) {
     why = {errc::malformed, "only " + std::to_string(frames.size() - delim - 1) +
-                                " frames after the delimiter (signature, header, body needed)"};
+                                " frames after the delimiter (seal, signature, header, body needed)"};
     return std::nullopt;
   }
-  const zmq::message_t& sig = frames[delim + 1];
-  signer.begin_check({static_cast<const std::byte*>(sig.data()), sig.size()});
-  for (std::size_t i = delim + 2; i < frames.size(); ++i)
-    signer.add({static_cast<const std::byte*>(frames[i].data()), frames[i].size()});
+  const auto bytes_of = [](const zmq::message_t& f) {
+    return std::span<const std::byte>(static_cast<const std::byte*>(f.data()), f.size());
+  };
+  const std::span<const std::byte> sig = bytes_of(frames[delim + 2]);
+  const std::optional<wire::SealFields> seal = wire::check_seal(bytes_of(frames[delim + 1]), sig, signer);
+  if (!seal) {
+    why = {errc::bad_signature, "seal does not match the profile's key"};
+    return std::nullopt;
+  }
+  signer.begin_check(sig);
+  for (std::size_t i = delim + 3; i < frames.size(); ++i) signer.add(bytes_of(frames[i]));
   if (!signer.finish_check()) {
     why = {errc::bad_signature, "signature does not match the profile's key"};
+    return std::nullopt;
+  }
+  if (!guard.admit(*seal)) {
+    why = {errc::replayed, "sender " + std::to_string(seal->sender) + "'s message " + std::to_string(seal->sequence) +
+                               " came before (a replay), or was our own"};
     return std::nullopt;
   }
   Received r;
   r.bytes = bytes;
   r.routing.reserve(delim);
   for (std::size_t i = 0; i < delim; ++i) r.routing.push_back(std::move(frames[i]));
-  Buffer signature = to_buffer(std::move(frames[delim + 1]));
-  Buffer header_bytes = to_buffer(std::move(frames[delim + 2]));
+  Buffer signature = to_buffer(std::move(frames[delim + 2]));
+  Buffer header_bytes = to_buffer(std::move(frames[delim + 3]));
   Payload payload;
-  payload.reserve(frames.size() - delim - 3);
-  for (std::size_t i = delim + 3; i < frames.size(); ++i) payload.push_back(to_buffer(std::move(frames[i])));
+  payload.reserve(frames.size() - delim - 4);
+  for (std::size_t i = delim + 4; i < frames.size(); ++i) payload.push_back(to_buffer(std::move(frames[i])));
   const bool lone = !wire::is_batch(header_bytes);
   try {
     r.messages = wire::unpack(std::move(header_bytes), std::move(payload));
@@ -127,25 +142,26 @@ std::optional<Received> open(std::vector<zmq::message_t>&& frames, Signer& signe
 }
 
 Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& header_bytes,
-          std::span<const Buffer> payload, Signer& signer) {
-  const Signer::Signature sig = sign_frames(header_bytes, payload, signer);
-  return send_all(socket, routing, sig.bytes(), header_bytes, payload);
+          std::span<const Buffer> payload, Sealer& sealer) {
+  const Signer::Signature sig = sign_frames(header_bytes, payload, sealer.signer);
+  return send_all(socket, routing, sig.bytes(), header_bytes, payload, sealer);
 }
 
 Sent forward(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const Buffer& signature,
-             const Buffer& header_bytes, std::span<const Buffer> payload) {
+             const Buffer& header_bytes, std::span<const Buffer> payload, Sealer& sealer) {
   if (!wire::is_signature(signature)) throw_error(errc::internal, "forwarding an unsigned message");
-  return send_all(socket, routing, signature.bytes(), header_bytes, payload);
+  return send_all(socket, routing, signature.bytes(), header_bytes, payload, sealer);
 }
 
-Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const wire::Frames& m, Signer& signer) {
-  if (wire::is_signature(m.signature)) return send_all(socket, routing, m.signature.bytes(), m.header_bytes, m.payload);
-  return send(socket, routing, m.header_bytes, m.payload, signer);
+Sent send(zmq::socket_t& socket, std::span<const zmq::message_t> routing, const wire::Frames& m, Sealer& sealer) {
+  if (wire::is_signature(m.signature))
+    return send_all(socket, routing, m.signature.bytes(), m.header_bytes, m.payload, sealer);
+  return send(socket, routing, m.header_bytes, m.payload, sealer);
 }
 
-Sent send_queued(zmq::socket_t& socket, std::span<const zmq::message_t> routing, wire::Batcher& queue, Signer& signer) {
+Sent send_queued(zmq::socket_t& socket, std::span<const zmq::message_t> routing, wire::Batcher& queue, Sealer& sealer) {
   for (const wire::Frames& m : queue.take()) {
-    const Sent r = send(socket, routing, m, signer);
+    const Sent r = send(socket, routing, m, sealer);
     if (r != Sent::ok) return r;
   }
   return Sent::ok;

@@ -68,7 +68,7 @@ void check_still_served(const Env& e) {
 // ------------------------------------------------------------------------------------ RawPeer
 
 RawPeer::RawPeer(zmq::context_t& ctx, const std::string& url, std::string_view key, const std::string& routing_id)
-    : socket_(ctx, zmq::socket_type::dealer), signer_(key) {
+    : socket_(ctx, zmq::socket_type::dealer), sealer_(key) {
   socket_.set(zmq::sockopt::routing_id, routing_id);
   socket_.set(zmq::sockopt::sndhwm, 0);
   socket_.set(zmq::sockopt::rcvhwm, 0);
@@ -82,7 +82,7 @@ void RawPeer::send_frames(const std::vector<std::string>& frames) {
 }
 
 void RawPeer::send_signed(const Buffer& header_bytes, const wire::Payload& payload) {
-  REQUIRE(transport::send(socket_, {}, header_bytes, payload, signer_) == transport::Sent::ok);
+  send_with_signature(wire::signature_of(header_bytes, payload, sealer_.signer), header_bytes, payload);
 }
 
 void RawPeer::send_signed(const wire::Header& h, const Value& body) {
@@ -91,15 +91,18 @@ void RawPeer::send_signed(const wire::Header& h, const Value& body) {
 }
 
 void RawPeer::send_with_signature(const Buffer& signature, const Buffer& header_bytes, const wire::Payload& payload) {
-  std::vector<std::string> frames{std::string(wire::protocol_id), std::string(signature.str()),
-                                  std::string(header_bytes.str())};
+  const wire::Seal seal = sealer_.seal(signature.bytes());
+  std::vector<std::string> frames{std::string(wire::protocol_id),
+                                  std::string(reinterpret_cast<const char*>(seal.data()), seal.size()),
+                                  std::string(signature.str()), std::string(header_bytes.str())};
   for (const auto& b : payload) frames.emplace_back(b.str());
   send_frames(frames);
+  last_sent = std::move(frames);
 }
 
 bool predicts_malformed(const std::vector<std::string>& frames) {
   const auto d = std::find(frames.begin(), frames.end(), delimiter);
-  return d == frames.end() || frames.end() - d < 4;
+  return d == frames.end() || frames.end() - d < 5;
 }
 
 std::optional<wire::Packet> RawPeer::recv(std::chrono::milliseconds timeout) {
@@ -111,8 +114,10 @@ std::optional<wire::Packet> RawPeer::recv(std::chrono::milliseconds timeout) {
       return p;
     }
     while (auto frames = transport::recv_frames(socket_)) {
+      last_received.clear();
+      for (const auto& f : *frames) last_received.emplace_back(static_cast<const char*>(f.data()), f.size());
       wire::Rejection why;
-      if (auto r = transport::open(std::move(*frames), signer_, why)) {
+      if (auto r = transport::open(std::move(*frames), sealer_.signer, guard_, why)) {
         for (auto& p : r->messages) unread_.push_back(std::move(p));  // a batch: one at a time
         break;
       }

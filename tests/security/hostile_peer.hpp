@@ -90,11 +90,12 @@ public:
 
   /// Sends these frames as one multipart message, as they are.
   void send_frames(const std::vector<std::string>& frames);
-  /// Signs with the profile's key and sends (header bytes and payload frames as given).
+  /// Signs and seals with the profile's key and sends (header bytes and payload frames as given).
   void send_signed(const Buffer& header_bytes, const wire::Payload& payload);
   void send_signed(const wire::Header& h, const Value& body = Value());
   void send_signed(const wire::Outgoing& m) { send_signed(m.header_bytes, m.payload); }
-  /// Sends with an explicit signature frame (a replay or a forgery).
+  /// Sends with an explicit signature frame (a forgery, or another peer's message sent again by a
+  /// holder of the key), under this peer's own fresh seal.
   void send_with_signature(const Buffer& signature, const Buffer& header_bytes, const wire::Payload& payload);
 
   /// The next message that passes the signature check, if one comes within `timeout`.
@@ -106,11 +107,15 @@ public:
   std::vector<wire::Packet> replies_for(const std::string& msg_id, std::size_t n, std::chrono::milliseconds timeout);
 
   std::vector<wire::Packet> inbox;  ///< messages received while waiting for something else
-  wire::Signer& signer() { return signer_; }
+  /// The frames of the last message this peer signed, and of the last it received, as they went
+  /// over the wire (what a listener on the network could capture and send again).
+  std::vector<std::string> last_sent, last_received;
+  wire::Signer& signer() { return sealer_.signer; }
 
 private:
   zmq::socket_t socket_;
-  wire::Signer signer_;
+  transport::Sealer sealer_;
+  transport::ReplayGuard guard_;
   std::deque<wire::Packet> unread_;  ///< the rest of a batch recv() took apart
   std::uint64_t next_request_ = 1'000'000;
 };
@@ -118,8 +123,8 @@ private:
 /// The delimiter frame of every crew message.
 inline const std::string delimiter(wire::protocol_id);
 
-/// Where open() will put a random multipart message: no delimiter, or fewer than three frames
-/// after it, is malformed; anything else fails the signature.
+/// Where open() will put a random multipart message: no delimiter, or fewer than four frames
+/// after it, is malformed; anything else fails the seal.
 bool predicts_malformed(const std::vector<std::string>& frames);
 
 /// A direct_task header, as a client sends it.

@@ -106,7 +106,7 @@ TEST_SUITE("security.client_socket") {
     peer.send_frames({delimiter});                                                    // nothing after it
     peer.send_frames({delimiter, bytes_of(m.header_bytes), bytes_of(m.payload[0])});  // header, body, no signature
     peer.send_frames({"crew/1", std::string(32, 'x'), bytes_of(m.header_bytes), bytes_of(m.payload[0])});
-    peer.send_frames({delimiter, "", bytes_of(m.header_bytes), bytes_of(m.payload[0])});  // empty signature
+    peer.send_frames({delimiter, "", "", bytes_of(m.header_bytes), bytes_of(m.payload[0])});  // empty seal, signature
     const Counters after = peer.barrier();
     check_delta(before, after, {{"dropped_bad_signature", 1}, {"dropped_malformed", 3}});
     CHECK(peer.inbox.empty());
@@ -135,7 +135,7 @@ TEST_SUITE("security.client_socket") {
     std::string header = bytes_of(mh.header_bytes), body = bytes_of(mh.payload[0]);
     body.insert(body.begin(), header.back());
     header.pop_back();
-    peer.send_frames({delimiter, bytes_of(good_sig), header, body});
+    peer.send_with_signature(good_sig, Buffer::copy(header), {Buffer::copy(body)});
     const Counters after = peer.barrier();
     check_delta(before, after, {{"dropped_bad_signature", 4}});
     CHECK(peer.inbox.empty());  // no hello_reply, no stats_reply for the forgeries
@@ -489,7 +489,35 @@ TEST_SUITE("security.client_socket") {
     check_still_served(env());
   }
 
-  TEST_CASE("a replayed direct_task does not overwrite the first result") {
+  TEST_CASE("a captured message sent again as it was is refused as replayed, at either socket and from any peer") {
+    CLIENT_PEER(owner, "capture-owner");
+    CLIENT_PEER(other, "capture-other");
+    RawPeer at_engines(env().ctx, env().endpoints.engine_url, env().endpoints.key, "capture-engines");
+    const Counters before = env().counters();
+    owner.send_signed(apply_header({0}, {"captured-1"}, "echo"), Value::list({7}));
+    const std::vector<std::string> captured = owner.last_sent;  // what a listener on the network saw
+    const auto first = owner.replies_for("captured-1", 1, 10s);
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].body() == Value(7));
+    const std::vector<std::string> answer = owner.last_received;  // the controller's own message
+
+    owner.send_frames(captured);       // the same connection
+    other.send_frames(captured);       // another connection
+    at_engines.send_frames(captured);  // the other socket
+    owner.send_frames(answer);         // the controller's message, sent back to it
+    other.send_frames(answer);
+    const Counters after =
+        env().wait_counters([&](const Counters& c) { return c.since(before, "dropped_replayed") >= 5; });
+    (void)owner.barrier();
+    (void)other.barrier();
+    check_delta(before, after, {{"dropped_replayed", 5}, {"tasks_submitted", 1}});
+    CHECK(after.since(before, "tasks_completed") == 1);
+    CHECK(owner.replies_for("captured-1", 1, 0ms).empty());  // no second run, no refusal either: unseen
+    CHECK(other.replies_for("captured-1", 1, 0ms).empty());
+    check_still_served(env());
+  }
+
+  TEST_CASE("a direct_task sent again by a holder of the key does not overwrite the first result") {
     CLIENT_PEER(owner, "replay-owner");
     CLIENT_PEER(thief, "replay-thief");
     const auto m = wire::make_message(apply_header({0}, {"replay-1"}, "echo"), Value::list({42}));

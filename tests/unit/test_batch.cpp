@@ -164,10 +164,12 @@ TEST_SUITE("unit.batch") {
     dealer.set(zmq::sockopt::routing_id, "peer-7");
     router.bind("inproc://batch-test");
     dealer.connect("inproc://batch-test");
-    wire::Signer signer("batch-key");
+    transport::Sealer sealer("batch-key");
+    wire::Signer& signer = sealer.signer;
+    transport::ReplayGuard guard;
     wire::Batcher b;
     for (int i = 0; i < 5; ++i) b.add(task(i).header_bytes, task(i).payload);
-    REQUIRE(transport::send_queued(dealer, {}, b, signer) == transport::Sent::ok);
+    REQUIRE(transport::send_queued(dealer, {}, b, sealer) == transport::Sent::ok);
 
     zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
     REQUIRE(zmq::poll(&item, 1, std::chrono::milliseconds(5000)) == 1);
@@ -176,7 +178,7 @@ TEST_SUITE("unit.batch") {
     auto copy = std::vector<zmq::message_t>();
     for (auto& f : *frames) copy.emplace_back(f.data(), f.size());
     wire::Rejection why;
-    auto got = transport::open(std::move(*frames), signer, why);
+    auto got = transport::open(std::move(*frames), signer, guard, why);
     REQUIRE(got.has_value());
     CHECK(got->peer() == "peer-7");
     REQUIRE(got->messages.size() == 5);
@@ -186,7 +188,7 @@ TEST_SUITE("unit.batch") {
     auto& last = copy.back();
     static_cast<char*>(last.data())[0] ^= 1;
     wire::Rejection why2;
-    CHECK_FALSE(transport::open(std::move(copy), signer, why2).has_value());
+    CHECK_FALSE(transport::open(std::move(copy), signer, guard, why2).has_value());
     CHECK(why2.code == errc::bad_signature);
   }
 }
