@@ -42,7 +42,7 @@ TaskOptions task_options(const BalanceArgs& b) {
 
 /// One task's outcome: `[engine N] value` (or the error), and the msg id on stderr for later
 /// `crew results`; --json: {"msg_id", "engine", "value" | "$error"}.
-int print_task(const Common& c, const AsyncResult& ar, OutputFeed* output = nullptr) {
+int print_task(const Common& c, const AsyncResult& ar, FollowedOutput* output = nullptr) {
   constexpr std::size_t i = 0;
   const Progress progress = results_of(ar);
   wait_for(c, ar, &progress, output);
@@ -57,7 +57,7 @@ int print_task(const Common& c, const AsyncResult& ar, OutputFeed* output = null
     out["value"] = to_json(ar.value(i));
   } else {
     std::cout << "[" << meta.engine_id << "] " << shown_value(ar.value(i)) << std::endl;
-    if (output != nullptr) return status;  // its output was shown as it came
+    if (output != nullptr && output->was_shown(meta.msg_id)) return status;  // its output was shown as it came
     if (!meta.stdout_text.empty()) std::cout << "[stdout:" << meta.engine_id << "] " << meta.stdout_text << std::flush;
     if (!meta.stderr_text.empty()) std::cerr << "[stderr:" << meta.engine_id << "] " << meta.stderr_text << std::flush;
   }
@@ -77,7 +77,7 @@ int call_balanced(const Common& c, const std::string& function, const std::vecto
   // Following this client's own tasks before the task exists: nothing it writes is missed.
   OutputFilter own_tasks;
   own_tasks.mine = true;
-  OutputFeed output = follow_output ? rc.subscribe_output(own_tasks) : OutputFeed();
+  FollowedOutput output{follow_output ? rc.subscribe_output(own_tasks) : OutputFeed(), {}};
   const AsyncResult ar = balanced_view(rc, c).with(task_options(b)).apply_list(function, std::move(args));
   if (b.no_wait) {
     // The controller keeps the result for `crew results`, also once this client is gone.

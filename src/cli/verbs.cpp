@@ -21,7 +21,7 @@ Value same(const Value& v) { return v; }
 /// (2 if for bad input).
 template <class Show, class Shape = decltype(&same)>
 int print_results(const Common& c, const AsyncResult& ar, Show show, Shape shape = &same,
-                  OutputFeed* output = nullptr) {
+                  FollowedOutput* output = nullptr) {
   const Progress progress = results_of(ar);
   wait_for(c, ar, &progress, output);
   nlohmann::json out = nlohmann::json::object();
@@ -37,7 +37,7 @@ int print_results(const Common& c, const AsyncResult& ar, Show show, Shape shape
       out[std::to_string(id)] = to_json(v);
     } else {
       show(id, v);
-      if (output != nullptr) continue;  // its output was shown as it came
+      if (output != nullptr && output->was_shown(meta.msg_id)) continue;  // its output was shown as it came
       if (!meta.stdout_text.empty()) std::cout << "[stdout:" << id << "] " << meta.stdout_text << std::flush;
       if (!meta.stderr_text.empty()) std::cerr << "[stderr:" << id << "] " << meta.stderr_text << std::flush;
     }
@@ -159,7 +159,7 @@ int call(const Common& c, const std::string& function, const std::vector<std::st
   // Following this client's own tasks before they exist: nothing they write is missed.
   OutputFilter own_tasks;
   own_tasks.mine = true;
-  OutputFeed output = follow_output ? rc.subscribe_output(own_tasks) : OutputFeed();
+  FollowedOutput output{follow_output ? rc.subscribe_output(own_tasks) : OutputFeed(), {}};
   return print_results(
       c, target_view(rc, c.targets).apply_list(function, std::move(args)),
       [](int id, const Value& v) { std::cout << "[" << id << "] " << shown_value(v) << std::endl; }, &same,

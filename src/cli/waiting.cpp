@@ -93,7 +93,7 @@ std::vector<std::string> pending_ids(const AsyncResult& ar) {
   return ids;
 }
 
-void wait_for(const Common& c, const AsyncResult& ar, const Progress* progress, OutputFeed* output) {
+void wait_for(const Common& c, const AsyncResult& ar, const Progress* progress, FollowedOutput* output) {
   const InterruptWatch watch;
   ProgressLine line(c, progress);
   const auto deadline = c.deadline();
@@ -104,9 +104,13 @@ void wait_for(const Common& c, const AsyncResult& ar, const Progress* progress, 
                          std::chrono::milliseconds(0), slice);
     if (output != nullptr) {
       // A task's output comes before its result: once the result is in, so is all its output.
-      if (auto e = output->next(slice)) print_output_event(*e, c.json);
+      const auto show = [&](const OutputEvent& e) {
+        print_output_event(e, c.json);
+        if (e.kind != OutputEvent::Kind::status && !e.text.empty()) output->shown.insert(e.msg_id);
+      };
+      if (auto e = output->feed.next(slice)) show(*e);
       if (ar.wait(std::chrono::milliseconds(0))) {
-        while (auto e = output->next(std::chrono::milliseconds(0))) print_output_event(*e, c.json);
+        while (auto e = output->feed.next(std::chrono::milliseconds(0))) show(*e);
         return;
       }
     } else if (ar.wait(slice)) {

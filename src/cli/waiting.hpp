@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,12 +41,22 @@ struct Progress {
 /// "3/4 results done": the answers of `ar`'s tasks.
 Progress results_of(const AsyncResult& ar);
 
+/// A call's own tasks' output, shown as it comes (--follow-output), and the tasks it came for:
+/// their reply's text is not shown again. (A task on a rank other than 0 streams nothing yet: its
+/// text comes with its reply, and is shown then.)
+struct FollowedOutput {
+  OutputFeed feed;
+  std::set<std::string> shown;  ///< msg ids whose output was shown as it came
+  bool was_shown(const std::string& msg_id) const { return shown.count(msg_id) != 0; }
+};
+
 /// Waits for every result of `ar`. Throws Unfinished once c.deadline() passes or on Ctrl-C (a
 /// second Ctrl-C ends the program at once). With `progress`, a line "37/100 tasks, 12.3/s, 4 s"
 /// on stderr, redrawn in place, while stderr is a terminal and not --json (quiet when piped).
 /// With `output`, what it brings is printed while waiting (print_output_event), and all of it
 /// that came before the last result.
-void wait_for(const Common& c, const AsyncResult& ar, const Progress* progress = nullptr, OutputFeed* output = nullptr);
+void wait_for(const Common& c, const AsyncResult& ar, const Progress* progress = nullptr,
+              FollowedOutput* output = nullptr);
 
 /// The msg ids of `ar` whose results have not come.
 std::vector<std::string> pending_ids(const AsyncResult& ar);

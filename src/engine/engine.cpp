@@ -303,6 +303,7 @@ private:
     id.data_comm = data_;
     id.host = host;
     executor_ = std::make_unique<Executor>(std::move(id));
+    if (options_.capture_fds) executor_->capture_fds();
     if (rank_ == 0)
       spdlog::info("world {} registered: engines {}-{} ({} ranks)", reg.world_id, reg.first_engine,
                    reg.first_engine + size_ - 1, size_);

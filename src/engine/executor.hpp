@@ -14,6 +14,7 @@
 #include "common/internal_api.hpp"
 #include "crew/context.hpp"
 #include "engine/collectives.hpp"
+#include "engine/fd_capture.hpp"
 #include "engine/output_pump.hpp"
 #include "engine/task_output.hpp"
 #include "protocol/header.hpp"
@@ -52,6 +53,9 @@ public:
   /// Where the live output of this engine's tasks goes (engine/output_pump.hpp); without one, a
   /// task's output leaves only with its reply. Set before the first task runs.
   void set_output_sink(OutputPump::Sink sink);
+  /// From now on a task's output is all it writes to descriptors 1 and 2 (engine/fd_capture.hpp):
+  /// printf, Fortran, child processes, and std::cout / std::cerr through them. Once per process.
+  void capture_fds();
 
   const EngineIdentity& identity() const noexcept { return id_; }
   Namespace& ns() noexcept { return ns_; }
@@ -63,7 +67,9 @@ private:
   Namespace ns_;
   std::unique_ptr<Collectives> collectives_;
   std::unique_ptr<OutputPump> output_;
-  // Reused for every task: a new stream per task costs more than the task.
+  std::unique_ptr<FdCapture> fds_;  ///< set: tasks' output is read from the descriptors
+  // Without fds_, std::cout and std::cerr are swapped for these while a task runs. Reused for every task: a new stream
+  // per task costs more than the task.
   TaskOutputBuf out_buf_{false};
   TaskOutputBuf err_buf_{true};
   std::ostream out_{&out_buf_};

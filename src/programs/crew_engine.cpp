@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   // and the engine's own records fill (2-4 MiB in an idle rank), stay on small pages.
   crew::keep_freed_memory_for_reuse(std::size_t{8} << 20);
   crew::EngineOptions options;
+  options.capture_fds = true;  // printf, Fortran and child processes are tasks' output too
   double timeout_s = 30;
   std::string log_level;
   std::vector<std::string> properties;

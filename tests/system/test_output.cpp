@@ -16,6 +16,7 @@
 
 #include "common/clock.hpp"
 #include "common/process.hpp"
+#include "common/profile.hpp"
 #include "crew/crew.hpp"
 #include "errors_of.hpp"
 #include "test_support.hpp"
@@ -97,6 +98,41 @@ TEST_SUITE("system.output") {
       CHECK(ar.metadata().stdout_text == out + last->text);
       CHECK(ar.metadata().stderr_text == err);
     }
+  }
+
+  TEST_CASE("what a task writes past std::cout is its output too: printf, write(2), a child process") {
+    // crew-engine's ranks read their descriptors 1 and 2 (engine/fd_capture.hpp). Engine 0 is a
+    // rank 0 (it streams); engine 1 is rank 1 of the same world (its text comes with its reply).
+    OutputFeed feed = client().subscribe_output(of_engines({0}));
+    Gate gate;
+    const AsyncResult ar = client()[std::vector<int>{0, 1}].apply("by_descriptor", gate.path());
+    const std::string id0 = ar.msg_ids().front();
+    std::string out, err;
+    const std::string before = "printf from engine 0\nchild of engine 0\ncout from engine 0\n";
+    while (out.size() < before.size() || err.empty()) {
+      const auto e = next_output(feed);
+      REQUIRE(e.has_value());
+      CHECK(e->engine_id == 0);
+      CHECK(e->msg_id == id0);
+      (e->kind == OutputEvent::Kind::err ? err : out) += e->text;
+    }
+    CHECK(out == before);  // every way in the order written, while the task holds at the gate
+    CHECK(err == "write(2) from engine 0\n");
+    CHECK_FALSE(ar.ready());
+    gate.open();
+    REQUIRE(ar.wait(60s));
+    for (int engine : {0, 1}) {
+      CAPTURE(engine);
+      const auto meta = ar.metadata(static_cast<std::size_t>(engine));
+      CHECK(ar.value(static_cast<std::size_t>(engine)).as_string() == "written");
+      const std::string e = std::to_string(engine);
+      CHECK(meta.stdout_text == "printf from engine " + e + "\nchild of engine " + e + "\ncout from engine " + e +
+                                    "\nprintf after the gate\n");
+      CHECK(meta.stderr_text == "write(2) from engine " + e + "\n");
+    }
+    // Between tasks the descriptors go where they went before: the world's log has none of it.
+    const std::string log = file_text(profile_dir(cluster().profile()) / "log" / "world-0.log");
+    CHECK(log.find("printf from engine") == std::string::npos);
   }
 
   TEST_CASE("a feed gets only what it follows; on_output gets its own task's output") {

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -105,6 +107,20 @@ std::string talk(crew::Context& ctx, const std::string& gate) {
   return "talked";
 }
 
+/// Writes past std::cout: printf, write(2) on descriptor 2, and a child process (a shell's echo)
+/// that inherits descriptor 1; then holds at `gate`, and printf's once more.
+std::string by_descriptor(crew::Context& ctx, const std::string& gate) {
+  std::printf("printf from engine %d\n", ctx.engine_id());
+  const std::string err = "write(2) from engine " + std::to_string(ctx.engine_id()) + "\n";
+  (void)!::write(2, err.data(), err.size());
+  const std::string command = "echo child of engine " + std::to_string(ctx.engine_id());
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("the shell failed: " + command);
+  std::cout << "cout from engine " << ctx.engine_id() << std::endl;
+  hold(gate);
+  std::printf("printf after the gate\n");
+  return "written";
+}
+
 /// Writes `bytes` of output to stdout in 100-byte lines, as fast as it can: what reaches a reader
 /// that reads nothing meanwhile, and what is dropped. Returns how many bytes it wrote.
 long chatter(long bytes) {
@@ -119,6 +135,7 @@ long chatter(long bytes) {
 
 CREW_FUNCTION(talk);
 CREW_FUNCTION(chatter);
+CREW_FUNCTION(by_descriptor);
 CREW_FUNCTION(mark);
 CREW_FUNCTION(hold_then_mark);
 CREW_FUNCTION(whoami);
