@@ -5,7 +5,6 @@
 
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <sstream>
 #include <typeinfo>
 
@@ -148,18 +147,16 @@ wire::Outgoing Executor::run_function(const wire::Header& task, std::span<const 
   static const std::string no_id;
   const std::string& msg_id = reply.msg_ids.empty() ? no_id : reply.msg_ids.front();
 
-  // Captured descriptors: std::cout and std::cerr write through them like printf, in one order.
-  std::ostream& out = fds_ ? std::cout : out_;
-  std::ostream& err = fds_ ? std::cerr : err_;
+  // std::cout and std::cerr write into memory (a line costs no system call); what goes to the
+  // descriptors is read from them (fds_).
+  std::ostream& out = out_;
+  std::ostream& err = err_;
+  out_buf_.start(output_.get());
+  err_buf_.start(output_.get());
   out.clear();
   err.clear();
   if (output_) output_->begin(msg_id);
-  if (fds_) {
-    fds_->begin(output_.get());
-  } else {
-    out_buf_.start(output_.get());
-    err_buf_.start(output_.get());
-  }
+  if (fds_) fds_->begin(output_.get());
   Value result;
   reply.started_us = now_us();
   try {
@@ -169,8 +166,7 @@ wire::Outgoing Executor::run_function(const wire::Header& task, std::span<const 
     const FunctionInfo* fn = find_function(task.function);
     if (fn == nullptr) throw_error(errc::unknown_function, unknown_function_message(task.function));
     Context ctx(id_.engine_id, id_.rank, id_.world_size, id_.world_id, id_.user_comm, ns_, out, err, msg_id, id_.host);
-    std::optional<StreamCapture> capture;
-    if (!fds_) capture.emplace(out, err);
+    StreamCapture capture(out, err);
     result = fn->invoke(ctx, args.as_list());
   } catch (const Error& e) {
     reply.error = {e.code(), "crew." + std::string(errc_name(e.code())), e.message(), task.function};
@@ -184,13 +180,13 @@ wire::Outgoing Executor::run_function(const wire::Header& task, std::span<const 
   reply.completed_us = now_us();
   out.flush();
   err.flush();
+  reply.out = out_buf_.take();
+  reply.err = err_buf_.take();
   if (fds_) {
+    // The two ways each keep their order; in the reply, the descriptors' text follows.
     FdCapture::Text text = fds_->end();
-    reply.out = std::move(text.out);
-    reply.err = std::move(text.err);
-  } else {
-    reply.out = out_buf_.take();
-    reply.err = err_buf_.take();
+    reply.out += text.out;
+    reply.err += text.err;
   }
   if (output_) output_->end();  // the last of its live output goes before its reply
   if (reply.error.failed()) result = Value();

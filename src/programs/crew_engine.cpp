@@ -57,7 +57,6 @@ int main(int argc, char** argv) {
   // and the engine's own records fill (2-4 MiB in an idle rank), stay on small pages.
   crew::keep_freed_memory_for_reuse(std::size_t{8} << 20);
   crew::EngineOptions options;
-  options.capture_fds = true;  // printf, Fortran and child processes are tasks' output too
   double timeout_s = 30;
   std::string log_level;
   std::vector<std::string> properties;
@@ -73,6 +72,10 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", timeout_s, "seconds to wait for the controller to answer the registration")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  bool no_capture = false;
+  app.add_flag("--no-capture-fds", no_capture,
+               "leave descriptors 1 and 2 as mpirun gave them: tasks' output is then only what they write to "
+               "std::cout / std::cerr (printf and child processes go to the world's log)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default $CREW_LOG_LEVEL or info)");
   app.add_option("--property", properties,
                  "KEY=VALUE this engine offers to load-balanced tasks' `require` (repeatable; VALUE is JSON or text)");
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  options.capture_fds = !no_capture;
   options.register_timeout = std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
   try {
     options.properties = crew::parse_properties(properties);
