@@ -57,6 +57,10 @@ struct OutputFilter {
   std::vector<std::string> msg_ids;  ///< these tasks (empty: any)
   bool mine = false;                 ///< only tasks this client submitted
   bool status = false;               ///< also the engines' status changes
+  /// Also when its engines become busy (the controller handed an idle one work) and idle (one
+  /// answered all it had): status events with text "busy" / "idle", one engine each. Only on a
+  /// change: an engine kept busy by a stream of tasks says busy once.
+  bool activity = false;
 };
 
 /// A subscription to live output (Client::subscribe_output): events queue here until next() takes

@@ -47,7 +47,8 @@ void print_output_event(const OutputEvent& e, bool json) {
     return;
   }
   if (e.kind == OutputEvent::Kind::status) {
-    std::cout << "[engines " << format_id_ranges(e.engines) << "] " << e.text << ": " << e.detail << std::endl;
+    std::cout << (e.engines.size() == 1 ? "[engine " : "[engines ") << format_id_ranges(e.engines) << "] " << e.text
+              << (e.detail.empty() ? "" : ": " + e.detail) << std::endl;
     return;
   }
   if (e.text.empty()) return;  // only the drop, said above
@@ -72,6 +73,7 @@ int tail(const Common& c, const TailArgs& t) {
   if (auto ids = parse_targets(c.targets)) filter.targets = std::move(*ids);
   filter.msg_ids = t.msg_ids;
   filter.status = !t.no_status;
+  filter.activity = t.activity;
   OutputFeed feed = rc.subscribe_output(filter);
   std::signal(SIGINT, on_tail_signal);
   std::signal(SIGTERM, on_tail_signal);

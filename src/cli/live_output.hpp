@@ -16,6 +16,7 @@ struct TailArgs {
   bool follow = true;                ///< -f: accepted for habit's sake (tail always follows)
   std::vector<std::string> msg_ids;  ///< --task: these tasks only
   bool no_status = false;            ///< --no-status: output only
+  bool activity = false;             ///< --activity: busy and idle too
 };
 
 /// Prints one event as the CLI shows live output.

@@ -66,6 +66,8 @@ void tail_options(CLI::App& cmd, Args& a) {
                "--timeout)");
   cmd.add_option("--task", a.tail.msg_ids, "only these tasks' output (msg id; repeat for several)");
   cmd.add_flag("--no-status", a.tail.no_status, "output only, not the engines' status changes");
+  cmd.add_flag("--activity", a.tail.activity,
+               "also when engines become busy (given work while idle) and idle (done with all they had)");
 }
 
 int run_call(Args& a) {

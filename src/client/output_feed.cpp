@@ -65,6 +65,7 @@ wire::OutputTerm term_of(const OutputFilter& filter) {
   term.msg_ids = filter.msg_ids;
   term.mine = filter.mine;
   term.status = filter.status;
+  term.activity = filter.activity;
   return term;
 }
 

@@ -94,7 +94,7 @@ void OutputFeeds::deliver(const wire::Packet& p, const std::function<bool(const 
   {
     std::lock_guard lock(mutex_);
     for (const auto& f : feeds_) {
-      const bool match = status ? f->term.matches_status(h.targets)
+      const bool match = status ? f->term.matches_change(h.targets, h.function)
                                 : f->term.matches_output(h.engine_id, msg_id, f->term.mine && own(msg_id));
       if (match) matching.push_back(f);
     }

@@ -155,6 +155,7 @@ bool Controller::Impl::onto_engine(EngineRecord& e, TaskRecord* t, std::int64_t 
   if (alone) e.front_since_ns = now_ns;
   e.in_flight.push_back(t);
   rebalance_due |= engines_idle;  // an idle engine might take it over
+  if (alone) tell_activity(e, "busy");
   return alone;
 }
 
@@ -165,6 +166,7 @@ bool Controller::Impl::off_engine(EngineRecord& e, const TaskRecord* t) {
   if (it == q.begin()) e.front_since_ns = steady_ns();  // the next one starts now
   q.erase(it);
   rebalance_due |= engines_idle || q.empty();  // it fell idle, or another might take over its next
+  if (q.empty()) tell_activity(e, "idle");
   return true;
 }
 

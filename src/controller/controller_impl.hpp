@@ -276,6 +276,15 @@ struct Controller::Impl {
   void on_output(const WorldRecord& w, const wire::Packet& p);
   /// What became of `w`'s engines (registered, dead, back, stopped, reattached), and why.
   void tell_status(const WorldRecord& w, const std::string& what, const std::string& why);
+  /// `e` became busy or idle (onto_engine, off_engine): to followers of its activity, if any.
+  void tell_activity(const EngineRecord& e, const char* what) {
+    if (activity_followers != 0) send_change(e.id, what);
+  }
+  /// An engine_status to every follower one of whose terms matches it.
+  void send_change(const wire::Header& h);
+  void send_change(int engine, const char* what);
+  /// Followers and activity_followers, after a change of who follows what.
+  void count_followers();
 
   // ---- balanced.cpp
   void submit_balanced(PeerId client, wire::Packet&& p);
@@ -358,7 +367,8 @@ struct Controller::Impl {
   std::vector<int> worlds_heard;  ///< this turn, with a task database
 
   std::unordered_map<PeerId, Follower> followers;
-  bool output_wanted = false;  ///< as the worlds were told
+  std::size_t activity_followers = 0;  ///< followers with a term for engines' activity
+  bool output_wanted = false;          ///< as the worlds were told
 
   Registry registry;
   TaskTable tasks;

@@ -6,6 +6,8 @@
 // its bridge. A client that reads slowly never slows engines or this loop: beyond a window of
 // output sent and not acknowledged (output_ack) its output is dropped, and the next piece it gets
 // says how many bytes went (Header::request_id).
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "controller/controller_impl.hpp"
@@ -23,6 +25,13 @@ void Controller::Impl::on_output_subscribe(PeerId client, const wire::Packet& p)
     f.terms = std::move(ask.terms);
   }
   send_to_client(client, reply_to(p.header, wire::MsgKind::output_subscribe_reply));
+  count_followers();
+}
+
+void Controller::Impl::count_followers() {
+  activity_followers = 0;
+  for (const auto& [client, f] : followers)
+    activity_followers += std::any_of(f.terms.begin(), f.terms.end(), [](const auto& t) { return t.activity; });
   tell_output_wanted();
 }
 
@@ -35,7 +44,7 @@ void Controller::Impl::on_output_ack(PeerId client, const wire::Packet& p) {
 }
 
 void Controller::Impl::forget_follower(PeerId client) {
-  if (followers.erase(client) != 0) tell_output_wanted();
+  if (followers.erase(client) != 0) count_followers();
 }
 
 void Controller::Impl::tell_output_wanted(const WorldRecord* only) {
@@ -108,10 +117,22 @@ void Controller::Impl::tell_status(const WorldRecord& w, const std::string& what
   for (int id = w.first_engine; id < w.first_engine + w.size; ++id) h.targets.push_back(id);
   h.function = what;
   h.out = why;
+  send_change(h);
+}
+
+void Controller::Impl::send_change(int engine, const char* what) {
+  wire::Header h;
+  h.kind = wire::MsgKind::engine_status;
+  h.targets = {engine};
+  h.function = what;
+  send_change(h);
+}
+
+void Controller::Impl::send_change(const wire::Header& h) {
   std::optional<wire::Outgoing> plain;  // for every follower that lost nothing
   for (auto& [client, f] : followers) {
     bool match = false;
-    for (const auto& term : f.terms) match = match || term.matches_status(h.targets);
+    for (const auto& term : f.terms) match = match || term.matches_change(h.targets, h.function);
     if (!match || !room_for(f, h.out.size())) continue;
     if (f.dropped != 0) {
       wire::Header said = h;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <cereal/cereal.hpp>
@@ -16,16 +17,22 @@
 
 namespace crew::wire {
 
+/// Changes of engines that are activity (an engine_status's function): the controller handed an
+/// idle engine work, or an engine answered all it had. The others (registered, dead, back,
+/// stopped, reattached) are status.
+inline bool is_activity(std::string_view what) noexcept { return what == "busy" || what == "idle"; }
+
 /// One subscription: output of these engines (none: all), of these tasks (none: any), of this
-/// client's own tasks only (mine); and the engines' status changes (status).
+/// client's own tasks only (mine); the engines' status changes (status), and their activity.
 struct CREW_INTERNAL_API OutputTerm {
   std::vector<std::int32_t> engines;
   std::vector<std::string> msg_ids;
   bool mine = false;
   bool status = false;
+  bool activity = false;
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(CEREAL_NVP(engines), CEREAL_NVP(msg_ids), CEREAL_NVP(mine), CEREAL_NVP(status));
+    ar(CEREAL_NVP(engines), CEREAL_NVP(msg_ids), CEREAL_NVP(mine), CEREAL_NVP(status), CEREAL_NVP(activity));
   }
 
   /// Output of `engine` written by task `msg_id` ("" outside any task), which this client
@@ -35,10 +42,10 @@ struct CREW_INTERNAL_API OutputTerm {
     if (!msg_ids.empty() && std::find(msg_ids.begin(), msg_ids.end(), msg_id) == msg_ids.end()) return false;
     return !mine || own;
   }
-  /// A status change of `changed` engines.
+  /// A change (`what`: status or activity) of `changed` engines.
   template <class Ids>
-  bool matches_status(const Ids& changed) const {
-    if (!status) return false;
+  bool matches_change(const Ids& changed, std::string_view what) const {
+    if (!(is_activity(what) ? activity : status)) return false;
     if (engines.empty()) return true;
     return std::any_of(changed.begin(), changed.end(),
                        [&](int id) { return std::find(engines.begin(), engines.end(), id) != engines.end(); });

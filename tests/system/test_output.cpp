@@ -272,6 +272,40 @@ TEST_SUITE("system.output") {
     CHECK(shown == "engine 0 says to the tail\nto stderr\n");
   }
 
+  TEST_CASE("followers of activity hear when an engine becomes busy and when idle; once per change") {
+    OutputFilter activity;
+    activity.targets = {1};  // rank 1 of world 0: activity is the controller's view, any rank has it
+    activity.activity = true;
+    OutputFeed changes = client().subscribe_output(activity);
+    OutputFilter status_only;
+    status_only.targets = {1};
+    status_only.status = true;
+    OutputFeed statuses = client().subscribe_output(status_only);
+
+    // Three tasks at once, the first holding at a gate: busy once, then idle once all three are done.
+    Gate gate;
+    const AsyncResult first = client()[1].apply("hold", gate.path());
+    const AsyncResult second = client()[1].apply("square", 3);
+    const AsyncResult third = client()[1].apply("square", 4);
+    auto e = changes.next(60s);
+    REQUIRE(e.has_value());
+    CHECK(e->kind == OutputEvent::Kind::status);
+    CHECK(e->text == "busy");
+    CHECK(e->engines == std::vector<int>{1});
+    CHECK(e->engine_id == 1);
+    CHECK_FALSE(first.ready());
+    CHECK_FALSE(changes.next(0ms).has_value());  // still busy: nothing more to say
+    gate.open();
+    REQUIRE(third.wait(60s));
+    CHECK(second.get(0ms) == Value(9));
+    e = changes.next(60s);
+    REQUIRE(e.has_value());
+    CHECK(e->text == "idle");
+    CHECK(e->engines == std::vector<int>{1});
+    CHECK_FALSE(changes.next(0ms).has_value());
+    CHECK_FALSE(statuses.next(0ms).has_value());  // activity goes only to those who follow it
+  }
+
   TEST_CASE("followers of status hear of a world that registers and of one that dies") {
     Cluster small(1, "output-status", {"--plugin", plugin});
     Client rc = small.client(30s);
