@@ -52,6 +52,7 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
     : file_(std::move(controller_file)), profile_hint_(std::move(profile_hint)), timeout_(timeout),
       session_(wire::new_key_hex().substr(0, 16)), ctx_(1) {
   msg_session_ = session_;
+  own_prefix_ = msg_session_ + "-";
   const ControllerFile cf = read_controller_file(file_, profile_hint_);
   url_ = cf.client_url;
   key_ = wire::key_from_hex(cf.key_hex);
@@ -66,7 +67,8 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
     restorable_ = hello.restorable;
     // Short msg ids, unique for the controller's life: "<its number for this client>-<seq>".
     msg_session_ = hello.session;
-    pending_.set_prefix(msg_session_ + "-");
+    own_prefix_ = msg_session_ + "-";
+    pending_.set_prefix(own_prefix_);
   } catch (const ConnectionError& e) {
     stop_io();  // (its thread must end before this constructor gives up)
     if (e.code() != errc::connection_lost) throw;
@@ -696,11 +698,10 @@ void ClientCore::send_subscription() {
 }
 
 void ClientCore::on_output(const wire::Packet& p) {
-  const std::string own_prefix = msg_session_ + "-";
-  feeds_.deliver(p, [&](const std::string& msg_id) { return msg_id.starts_with(own_prefix); });
+  feeds_.deliver(p, [&](const std::string& msg_id) { return msg_id.starts_with(own_prefix_); });
   // The controller sends a follower at most a window of bytes ahead of its acknowledgements.
   constexpr std::uint64_t ack_every = std::uint64_t{1} << 20;
-  output_received_ += counted_bytes(p.header);
+  output_received_ += wire::flow_bytes(p.header);
   if (output_received_ - output_acked_ < ack_every) return;
   output_acked_ = output_received_;
   wire::Header ack;

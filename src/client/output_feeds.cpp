@@ -56,10 +56,6 @@ OutputEvent event_of(const wire::Packet& p) {
   return e;
 }
 
-std::uint64_t counted_bytes(const wire::Header& h) noexcept {
-  return h.kind == wire::MsgKind::engine_status ? h.out.size() : h.out.size() + h.err.size();
-}
-
 void OutputFeeds::add(std::shared_ptr<OutputFeedState> feed) {
   std::lock_guard lock(mutex_);
   feeds_.push_back(std::move(feed));

@@ -39,8 +39,6 @@ struct CREW_INTERNAL_API OutputFeedState {
 
 /// What an output or engine_status message says.
 CREW_INTERNAL_API OutputEvent event_of(const wire::Packet& p);
-/// The bytes it counts for the controller's flow control (output_ack).
-CREW_INTERNAL_API std::uint64_t counted_bytes(const wire::Header& h) noexcept;
 
 class CREW_INTERNAL_API OutputFeeds {
 public:

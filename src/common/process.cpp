@@ -285,6 +285,7 @@ CommandResult run(const std::vector<std::string>& argv, const RunOptions& option
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
       if (n > 0) {
+        if (options.on_output) options.on_output(i == 1, {buf, static_cast<std::size_t>(n)});
         const std::size_t room = options.max_output > sinks[i]->size() ? options.max_output - sinks[i]->size() : 0;
         sinks[i]->append(buf, std::min(room, static_cast<std::size_t>(n)));
         if (static_cast<std::size_t>(n) > room) result.truncated = true;
@@ -302,9 +303,11 @@ CommandResult run(const std::vector<std::string>& argv, const RunOptions& option
   return result;
 }
 
-CommandResult run_shell(const std::string& command, std::size_t max_output) {
+CommandResult run_shell(const std::string& command, std::size_t max_output,
+                        std::function<void(bool err, std::string_view bytes)> on_output) {
   RunOptions options;
   options.max_output = max_output;
+  options.on_output = std::move(on_output);
   return run({"/bin/sh", "-c", command}, options);
 }
 

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,14 +64,18 @@ struct CREW_INTERNAL_API RunOptions {
   std::optional<std::chrono::milliseconds> timeout;      ///< then SIGKILL; status 128 + 9
   std::size_t max_output = 16u << 20;                    ///< per stream
   fs::path stdin_file;                                   ///< the program's standard input (none: /dev/null)
+  /// Each piece of output as it is read (`err`: from stderr), besides keeping it in the result.
+  std::function<void(bool err, std::string_view bytes)> on_output;
 };
 
 /// Runs a program (found on PATH) and captures its stdout and stderr. Uses posix_spawn, so it is
 /// safe inside MPI processes.
 CREW_INTERNAL_API CommandResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
-/// Runs `/bin/sh -c command`, capturing stdout and stderr (each up to `max_output` bytes).
-CREW_INTERNAL_API CommandResult run_shell(const std::string& command, std::size_t max_output = 16u << 20);
+/// Runs `/bin/sh -c command`, capturing stdout and stderr (each up to `max_output` bytes;
+/// `on_output` as in RunOptions).
+CREW_INTERNAL_API CommandResult run_shell(const std::string& command, std::size_t max_output = 16u << 20,
+                                          std::function<void(bool err, std::string_view bytes)> on_output = {});
 
 /// A command line for people and logs: its words joined by spaces.
 CREW_INTERNAL_API std::string command_text(const std::vector<std::string>& argv);

@@ -90,7 +90,7 @@ void Controller::Impl::on_output(const WorldRecord& w, const wire::Packet& p) {
     }
     return *owner == client;
   };
-  const std::uint64_t bytes = h.out.size() + h.err.size();
+  const std::uint64_t bytes = wire::flow_bytes(h);
   for (auto& [client, f] : followers) {
     bool match = false;
     for (const auto& term : f.terms) {
@@ -133,7 +133,7 @@ void Controller::Impl::send_change(const wire::Header& h) {
   for (auto& [client, f] : followers) {
     bool match = false;
     for (const auto& term : f.terms) match = match || term.matches_change(h.targets, h.function);
-    if (!match || !room_for(f, h.out.size())) continue;
+    if (!match || !room_for(f, wire::flow_bytes(h))) continue;
     if (f.dropped != 0) {
       wire::Header said = h;
       said.request_id = std::exchange(f.dropped, 0);

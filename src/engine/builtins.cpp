@@ -16,6 +16,7 @@
 #include "engine/forwarded_exception.hpp"
 #include "engine/function_origin.hpp"
 #include "engine/function_registry.hpp"
+#include "engine/output_pump.hpp"
 #include "engine/peer_memory.hpp"
 #include "values/sequence.hpp"
 
@@ -91,7 +92,8 @@ void push(Context& ctx, const Value::Dict& values) {
 }
 
 Value exec(const std::string& command) {
-  const proc::CommandResult r = proc::run_shell(command);
+  // Its output is in its result; followers of live output see it as it comes too.
+  const proc::CommandResult r = proc::run_shell(command, 16u << 20, write_live_only);
   Value::Dict out{{"stdout", r.out}, {"stderr", r.err}, {"status", r.status}};
   if (r.signal != 0) out.emplace("signal", r.signal);
   if (r.truncated) out.emplace("truncated", true);

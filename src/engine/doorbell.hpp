@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -31,8 +30,7 @@ public:
   Doorbell& operator=(const Doorbell&) = delete;
 
   /// Tells `rank` that `messages` more MPI messages from this rank are on their way; false if it
-  /// has no doorbell on this host (then nothing is kept for it). Any thread (a rank's live output
-  /// rings from a thread of its own).
+  /// has no doorbell on this host (then nothing is kept for it). One thread rings (and retries).
   bool ring(int rank, std::uint32_t messages);
   /// Sends announcements that found the receiver's queue full; true if none is left waiting.
   bool retry();
@@ -48,7 +46,6 @@ private:
   std::string tag_;
   int rank_;
   int fd_ = -1;
-  std::mutex ring_mutex_;              ///< ring and retry
   std::vector<std::uint32_t> unsent_;  ///< by receiver rank: counts its full queue refused
   struct Announcement;
   struct Inbox;  ///< collect's receive buffers, set up once

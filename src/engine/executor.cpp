@@ -167,6 +167,7 @@ wire::Outgoing Executor::run_function(const wire::Header& task, std::span<const 
     if (fn == nullptr) throw_error(errc::unknown_function, unknown_function_message(task.function));
     Context ctx(id_.engine_id, id_.rank, id_.world_size, id_.world_id, id_.user_comm, ns_, out, err, msg_id, id_.host);
     StreamCapture capture(out, err);
+    LivePumpScope live(output_.get());
     result = fn->invoke(ctx, args.as_list());
   } catch (const Error& e) {
     reply.error = {e.code(), "crew." + std::string(errc_name(e.code())), e.message(), task.function};

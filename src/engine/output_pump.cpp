@@ -1,6 +1,8 @@
 // Live output: a rank's task output, sent on while the task runs.
 #include "engine/output_pump.hpp"
 
+#include <utility>
+
 #include "protocol/header.hpp"
 
 namespace crew::detail {
@@ -123,6 +125,17 @@ std::uint64_t OutputPump::bytes_sent() const {
 std::uint64_t OutputPump::bytes_dropped() const {
   std::lock_guard lock(mutex_);
   return dropped_;
+}
+
+namespace {
+thread_local OutputPump* live_pump = nullptr;
+}  // namespace
+
+LivePumpScope::LivePumpScope(OutputPump* pump) noexcept : previous_(std::exchange(live_pump, pump)) {}
+LivePumpScope::~LivePumpScope() { live_pump = previous_; }
+
+void write_live_only(bool err, std::string_view text) {
+  if (live_pump != nullptr) live_pump->write(err, text);
 }
 
 }  // namespace crew::detail

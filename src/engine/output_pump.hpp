@@ -84,4 +84,20 @@ private:
   std::thread thread_;  ///< started by the first write
 };
 
+/// While a task runs on this thread, the pump its live output goes to (Executor sets it; null: none).
+class CREW_INTERNAL_API LivePumpScope {
+public:
+  explicit LivePumpScope(OutputPump* pump) noexcept;
+  ~LivePumpScope();
+  LivePumpScope(const LivePumpScope&) = delete;
+  LivePumpScope& operator=(const LivePumpScope&) = delete;
+
+private:
+  OutputPump* previous_;
+};
+
+/// Text for the running task's live output only, not for its reply's text: what a builtin that
+/// returns its output in its result (exec) shows as it comes. Nothing outside a task, or without a pump.
+CREW_INTERNAL_API void write_live_only(bool err, std::string_view text);
+
 }  // namespace crew::detail

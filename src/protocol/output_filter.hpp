@@ -14,6 +14,7 @@
 #include <cereal/types/vector.hpp>
 
 #include "common/internal_api.hpp"
+#include "protocol/header.hpp"
 
 namespace crew::wire {
 
@@ -51,6 +52,10 @@ struct CREW_INTERNAL_API OutputTerm {
                        [&](int id) { return std::find(engines.begin(), engines.end(), id) != engines.end(); });
   }
 };
+
+/// The bytes of an output or engine_status message that count against a follower's window (the
+/// controller's) and toward its acknowledgements (the client's): its text.
+inline std::uint64_t flow_bytes(const Header& h) noexcept { return h.out.size() + h.err.size(); }
 
 /// output_subscribe: every term the client follows now (it replaces the last; none: it follows
 /// nothing).

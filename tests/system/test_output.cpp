@@ -144,6 +144,34 @@ TEST_SUITE("system.output") {
     CHECK(log.find("printf from engine") == std::string::npos);
   }
 
+  TEST_CASE("exec's command output streams as it comes, and stays in its result only") {
+    OutputFeed feed = client().subscribe_output(of_engines({0}));
+    Gate gate;
+    // The command itself waits for the gate (its own loop): its first line must arrive meanwhile.
+    const std::string command =
+        "echo started; echo to-stderr >&2; while [ ! -e '" + gate.path() + "' ]; do sleep 0.01; done; echo finished";
+    const AsyncResult ar = client()[0].apply("exec", command);
+    std::string out, err;
+    while (out.empty() || err.empty()) {
+      const auto e = next_output(feed);
+      REQUIRE(e.has_value());
+      CHECK(e->msg_id == ar.msg_ids().front());
+      (e->kind == OutputEvent::Kind::err ? err : out) += e->text;
+    }
+    CHECK(out == "started\n");
+    CHECK(err == "to-stderr\n");
+    CHECK_FALSE(ar.ready());
+    gate.open();
+    const auto last = next_output(feed);
+    REQUIRE(last.has_value());
+    CHECK(last->text == "finished\n");
+    const Value r = ar.get(60s);
+    CHECK(r["stdout"].as_string() == "started\nfinished\n");
+    CHECK(r["stderr"].as_string() == "to-stderr\n");
+    CHECK(ar.metadata().stdout_text.empty());  // not twice: the result has it
+    CHECK(ar.metadata().stderr_text.empty());
+  }
+
   TEST_CASE("a feed gets only what it follows; on_output gets its own task's output") {
     OutputFeed engine0 = client().subscribe_output(of_engines({0}));
     const AsyncResult on0 = client()[0].apply("shout", "zero");
