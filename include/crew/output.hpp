@@ -11,11 +11,14 @@
 //   auto ar = lb.apply("long_job");
 //   ar.on_output([](const crew::OutputEvent& e) { std::cout << e.text; });   // from now on
 //
-// A task's output is what it writes to std::cout / std::cerr or ctx.out() / ctx.err(); it leaves
-// its engine a line at a time (within about 20 ms) while the task runs (for now on rank 0 of each
-// world; other ranks send it with the result), and comes whole with the task's result as always
-// (ResultMetadata::stdout_text). A reader that falls behind never slows
-// the engines: what it could not take is dropped, and the next event says how many bytes went.
+// A task's output is what it writes to std::cout / std::cerr or ctx.out() / ctx.err(), and what
+// its process writes to file descriptors 1 and 2 while it runs (printf, Fortran, child processes;
+// crew-engine's ranks capture them: EngineOptions::capture_fds); `exec` streams its command's
+// output too (its result keeps it). It leaves its engine a line at a time (within about 20 ms)
+// while the task runs (for now on rank 0 of each world; other ranks send it with the result), and
+// comes whole with the task's result as always (ResultMetadata::stdout_text). A reader that falls
+// behind never slows the engines: what it could not take is dropped, and the next event says how
+// many bytes went. With `activity`, the engines' busy and idle changes come too.
 
 #include <chrono>
 #include <cstdint>
