@@ -30,10 +30,10 @@ struct EngineOptions {
   /// What this rank offers to load-balanced tasks' `require` (e.g. {"gpu": true}); every
   /// engine also has "host".
   Value::Dict properties;
-  /// A task's output is everything the process writes to file descriptors 1 and 2 while it runs
-  /// (printf, Fortran, child processes; std::cout and std::cerr too), not only what goes through
-  /// std::cout / std::cerr / Context::out(). crew-engine turns it on; an application that embeds an
-  /// engine keeps its own stdout and stderr unless it sets this (they become pipes this engine reads).
+  /// A task's output is also what the process writes to file descriptors 1 and 2 while it runs
+  /// (printf, Fortran, child processes), not only what goes through std::cout / std::cerr /
+  /// Context::out(). crew-engine turns it on; an application that embeds an engine keeps its own
+  /// stdout and stderr unless it sets this (they become memory files this engine reads).
   bool capture_fds = false;
 };
 

@@ -51,8 +51,7 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
                        std::chrono::milliseconds timeout)
     : file_(std::move(controller_file)), profile_hint_(std::move(profile_hint)), timeout_(timeout),
       session_(wire::new_key_hex().substr(0, 16)), ctx_(1) {
-  msg_session_ = session_;
-  own_prefix_ = msg_session_ + "-";
+  own_prefix_ = session_ + "-";
   const ControllerFile cf = read_controller_file(file_, profile_hint_);
   url_ = cf.client_url;
   key_ = wire::key_from_hex(cf.key_hex);
@@ -66,8 +65,7 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
     max_message_bytes_ = hello.max_message_bytes;
     restorable_ = hello.restorable;
     // Short msg ids, unique for the controller's life: "<its number for this client>-<seq>".
-    msg_session_ = hello.session;
-    own_prefix_ = msg_session_ + "-";
+    own_prefix_ = hello.session + "-";
     pending_.set_prefix(own_prefix_);
   } catch (const ConnectionError& e) {
     stop_io();  // (its thread must end before this constructor gives up)
@@ -158,7 +156,7 @@ std::shared_ptr<ResultState> ClientCore::new_state(std::size_t tasks, std::strin
   state->first_seq = first;
   for (std::size_t i = 0; i < tasks; ++i) {
     state->slots[i].submitted_us = submitted_us;
-    state->msg_ids.push_back(msg_session_ + "-" + std::to_string(first + i));
+    state->msg_ids.push_back(own_prefix_ + std::to_string(first + i));
   }
   return state;
 }
@@ -391,7 +389,7 @@ void ClientCore::on_restored() {
     std::vector<std::uint64_t> seqs;
     pending_.own_pending(seqs);
     ask.msg_ids.reserve(seqs.size());
-    for (const std::uint64_t seq : seqs) ask.msg_ids.push_back(msg_session_ + "-" + std::to_string(seq));
+    for (const std::uint64_t seq : seqs) ask.msg_ids.push_back(own_prefix_ + std::to_string(seq));
     pending_.watched_ids(watched.msg_ids);
   }
   wire::Header h;
@@ -407,7 +405,7 @@ void ClientCore::on_restored() {
 void ClientCore::on_resume_reply(const wire::Packet& p) {
   resuming_ = false;  // (what is sent again below goes before any later resume_request)
   const auto reply = wire::read_typed_body<wire::ResumeReply>(p);
-  const std::string prefix = msg_session_ + "-";
+  const std::string& prefix = own_prefix_;
   struct Listed {
     std::string id;
     Pending pending;

@@ -224,8 +224,8 @@ private:
   std::chrono::milliseconds timeout_;
   std::uint64_t max_message_bytes_ = 0;  ///< the controller's limit (0: unknown)
   std::string session_;                  ///< routing id suffix (random)
-  std::string msg_session_;              ///< what msg ids start with: the controller's number for this client
-  std::string own_prefix_;               ///< msg_session_ + "-": this client's msg ids start so
+  std::string own_prefix_;               ///< what this client's msg ids start with: the controller's
+                                         ///< number for it, and "-"
   std::string key_;
 
   zmq::context_t ctx_;

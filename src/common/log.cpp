@@ -1,15 +1,14 @@
 // Logging setup.
 #include "common/log.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdlib>
 #include <mutex>
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include "common/process.hpp"
 
 namespace crew::logging {
 namespace {
@@ -25,15 +24,7 @@ protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t line;
     formatter_->format(msg, line);
-    const char* p = line.data();
-    std::size_t left = line.size();
-    while (left > 0) {
-      const ssize_t n = ::write(fd_, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;
-      p += n;
-      left -= static_cast<std::size_t>(n);
-    }
+    (void)proc::write_all(fd_, {line.data(), line.size()});  // where the log went is gone: nothing to do
   }
   void flush_() override {}
 

@@ -303,12 +303,18 @@ CommandResult run(const std::vector<std::string>& argv, const RunOptions& option
   return result;
 }
 
-CommandResult run_shell(const std::string& command, std::size_t max_output,
-                        std::function<void(bool err, std::string_view bytes)> on_output) {
-  RunOptions options;
-  options.max_output = max_output;
-  options.on_output = std::move(on_output);
+CommandResult run_shell(const std::string& command, const RunOptions& options) {
   return run({"/bin/sh", "-c", command}, options);
+}
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
 }
 
 std::string command_text(const std::vector<std::string>& argv) {

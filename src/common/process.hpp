@@ -72,10 +72,11 @@ struct CREW_INTERNAL_API RunOptions {
 /// safe inside MPI processes.
 CREW_INTERNAL_API CommandResult run(const std::vector<std::string>& argv, const RunOptions& options = {});
 
-/// Runs `/bin/sh -c command`, capturing stdout and stderr (each up to `max_output` bytes;
-/// `on_output` as in RunOptions).
-CREW_INTERNAL_API CommandResult run_shell(const std::string& command, std::size_t max_output = 16u << 20,
-                                          std::function<void(bool err, std::string_view bytes)> on_output = {});
+/// Runs `/bin/sh -c command` as run() runs a program.
+CREW_INTERNAL_API CommandResult run_shell(const std::string& command, const RunOptions& options = {});
+
+/// Writes all of `bytes` to `fd` (again after EINTR and short writes); false on an error (errno says which).
+CREW_INTERNAL_API bool write_all(int fd, std::string_view bytes);
 
 /// A command line for people and logs: its words joined by spaces.
 CREW_INTERNAL_API std::string command_text(const std::vector<std::string>& argv);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/process.hpp"
 #include "crew/error.hpp"
 
 namespace crew {
@@ -101,16 +102,10 @@ void write_private_json(const fs::path& path, const nlohmann::json& j) {
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw_error(errc::bad_profile, "cannot write " + tmp.string() + ": " + std::strerror(errno));
   const std::string text = j.dump(2) + "\n";
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      throw_error(errc::bad_profile, "cannot write " + tmp.string() + ": " + std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
+  if (!proc::write_all(fd, text)) {
+    const int err = errno;
+    ::close(fd);
+    throw_error(errc::bad_profile, "cannot write " + tmp.string() + ": " + std::strerror(err));
   }
   ::fchmod(fd, 0600);
   ::close(fd);

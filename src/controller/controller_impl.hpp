@@ -278,11 +278,11 @@ struct Controller::Impl {
   void tell_status(const WorldRecord& w, const std::string& what, const std::string& why);
   /// `e` became busy or idle (onto_engine, off_engine): to followers of its activity, if any.
   void tell_activity(const EngineRecord& e, const char* what) {
-    if (activity_followers != 0) send_change(e.id, what);
+    if (activity_followers != 0) send_change({e.id}, what, {});
   }
-  /// An engine_status to every follower one of whose terms matches it.
-  void send_change(const wire::Header& h);
-  void send_change(int engine, const char* what);
+  /// An engine_status (`what` became of the `changed` engines, and why) to every follower one of whose terms
+  /// matches it.
+  void send_change(wire::EngineIds changed, std::string what, std::string why);
   /// Followers and activity_followers, after a change of who follows what.
   void count_followers();
 

@@ -112,23 +112,17 @@ void Controller::Impl::on_output(const WorldRecord& w, const wire::Packet& p) {
 
 void Controller::Impl::tell_status(const WorldRecord& w, const std::string& what, const std::string& why) {
   if (followers.empty()) return;
-  wire::Header h;
-  h.kind = wire::MsgKind::engine_status;
-  for (int id = w.first_engine; id < w.first_engine + w.size; ++id) h.targets.push_back(id);
-  h.function = what;
-  h.out = why;
-  send_change(h);
+  wire::EngineIds ids;
+  for (int id = w.first_engine; id < w.first_engine + w.size; ++id) ids.push_back(id);
+  send_change(std::move(ids), what, why);
 }
 
-void Controller::Impl::send_change(int engine, const char* what) {
+void Controller::Impl::send_change(wire::EngineIds changed, std::string what, std::string why) {
   wire::Header h;
   h.kind = wire::MsgKind::engine_status;
-  h.targets = {engine};
-  h.function = what;
-  send_change(h);
-}
-
-void Controller::Impl::send_change(const wire::Header& h) {
+  h.targets = std::move(changed);
+  h.function = std::move(what);
+  h.out = std::move(why);
   std::optional<wire::Outgoing> plain;  // for every follower that lost nothing
   for (auto& [client, f] : followers) {
     bool match = false;

@@ -93,7 +93,9 @@ void push(Context& ctx, const Value::Dict& values) {
 
 Value exec(const std::string& command) {
   // Its output is in its result; followers of live output see it as it comes too.
-  const proc::CommandResult r = proc::run_shell(command, 16u << 20, write_live_only);
+  proc::RunOptions options;
+  options.on_output = write_live_only;
+  const proc::CommandResult r = proc::run_shell(command, options);
   Value::Dict out{{"stdout", r.out}, {"stderr", r.err}, {"status", r.status}};
   if (r.signal != 0) out.emplace("signal", r.signal);
   if (r.truncated) out.emplace("truncated", true);

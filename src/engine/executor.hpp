@@ -53,8 +53,8 @@ public:
   /// Where the live output of this engine's tasks goes (engine/output_pump.hpp); without one, a
   /// task's output leaves only with its reply. Set before the first task runs.
   void set_output_sink(OutputPump::Sink sink);
-  /// From now on a task's output is all it writes to descriptors 1 and 2 (engine/fd_capture.hpp):
-  /// printf, Fortran, child processes, and std::cout / std::cerr through them. Once per process.
+  /// From now on a task's output is also what it writes to descriptors 1 and 2
+  /// (engine/fd_capture.hpp): printf, Fortran, child processes. Once per process.
   void capture_fds();
 
   const EngineIdentity& identity() const noexcept { return id_; }
@@ -68,8 +68,8 @@ private:
   std::unique_ptr<Collectives> collectives_;
   std::unique_ptr<OutputPump> output_;
   std::unique_ptr<FdCapture> fds_;  ///< set: tasks' output is read from the descriptors
-  // Without fds_, std::cout and std::cerr are swapped for these while a task runs. Reused for every task: a new stream
-  // per task costs more than the task.
+  // std::cout and std::cerr are swapped for these while a task runs. Reused for every task: a new
+  // stream per task costs more than the task.
   TaskOutputBuf out_buf_{false};
   TaskOutputBuf err_buf_{true};
   std::ostream out_{&out_buf_};

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
+#include "common/process.hpp"
 #include "crew/error.hpp"
 #include "engine/output_pump.hpp"
 
@@ -26,15 +27,6 @@ constexpr std::uint64_t give_back_every = std::uint64_t{8} << 20;  ///< read mem
 constexpr int tick_in_task_ms = 20;                                ///< how often live output is looked for
 constexpr int tick_idle_ms = 200;                                  ///< ... and text between tasks
 constexpr std::size_t long_line = 4096;                            ///< an unfinished line this long goes live
-
-void write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // where the output went is gone: nothing better to do with it
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 
 [[noreturn]] void fail(const char* what) {
   throw_error(errc::internal, std::string("capturing the engine's output: ") + what + ": " + std::strerror(errno));
@@ -176,7 +168,7 @@ void FdCapture::take(int which, bool probe) {
 void FdCapture::deliver(int which, std::string_view bytes) {
   Stream& s = streams_[which];
   if (!in_task_) {
-    write_all(s.saved, bytes);
+    (void)proc::write_all(s.saved, bytes);  // where the output went is gone: nothing better to do
     return;
   }
   s.text.append(bytes);
