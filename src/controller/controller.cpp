@@ -360,9 +360,11 @@ void Controller::Impl::on_signal() {
 void Controller::Impl::on_timers() {
   if (clock::now() >= next_heartbeat_check) {
     // A world is never judged silent while its heartbeat waits unread in our own queue (a
-    // flood of messages, or a controller that was starved of CPU): read everything first.
-    while (drain(engines, false)) {
-    }
+    // controller starved of CPU, a flood of messages): read what waits first. The socket queues
+    // fairly across connections, so each world's heartbeat is among the first batch read; the
+    // echoes go out batch by batch, and a flood that never ends holds this up one period at most.
+    const auto read_until = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
+    while (drain(engines, false) && clock::now() < read_until) flush();
     check_heartbeats(clock::now());
     check_drains();
     if (!to_notify.empty()) tell_restored();
