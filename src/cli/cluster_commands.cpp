@@ -90,6 +90,7 @@ std::optional<std::filesystem::path> db_file(const Common& c, const DbArgs& d) {
 std::vector<std::string> db_arguments(const Common& c, const DbArgs& d) {
   std::vector<std::string> args;
   if (d.result_store_bytes > 0) args = {"--result-store", std::to_string(d.result_store_bytes)};
+  if (d.max_records > 0) args.insert(args.end(), {"--max-records", std::to_string(d.max_records)});
   const auto file = db_file(c, d);
   if (!file) return args;
   args.insert(args.end(), {"--db-path", file->string(), "--db-sync", d.sync});
@@ -467,6 +468,7 @@ int controller(const Common& c, const ControllerArgs& a) {
   cfg.hwm = a.hwm;
   cfg.drain_margin_s = a.drain_margin_s;
   if (a.db.result_store_bytes > 0) cfg.result_store_bytes = a.db.result_store_bytes;
+  if (a.db.max_records > 0) cfg.max_records = a.db.max_records;
   if (const auto file = db_file(c, a.db)) {
     cfg.db_file = *file;
     cfg.db_sync_full = a.db.sync == "full";

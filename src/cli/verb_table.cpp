@@ -231,6 +231,11 @@ void add_db_options(CLI::App& cmd, DbArgs& d) {
                  "delivered ones go, read back from the --db file if there is one")
       ->transform(CLI::AsSizeValue(false))
       ->group(group);
+  cmd.add_option("--max-records", d.max_records,
+                 "finished tasks' records the controller keeps in memory (default 100000); beyond it the oldest "
+                 "go: read back from the --db file if there is one, else forgotten as if purged")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
+      ->group(group);
   cmd.add_option("--db-max-result", d.max_result_bytes,
                  "results above this size are not written to the file, only sent to their client (default 512M)")
       ->transform(CLI::AsSizeValue(false))

@@ -100,6 +100,7 @@ int load_h5(const Common& c, const std::string& file, const std::string& dataset
 struct DbArgs {
   std::string db;                        ///< memory or sqlite ("": sqlite if a path is given, else memory)
   std::uint64_t result_store_bytes = 0;  ///< results' bytes kept in memory (0: the controller's default)
+  std::uint64_t max_records = 0;         ///< finished records kept in memory (0: the controller's default)
   std::string path;                      ///< "": $CREW_HOME/profile_<p>/tasks.db
   std::string sync = "normal";
   std::uint64_t max_result_bytes = 0;  ///< 0: the controller's default

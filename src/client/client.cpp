@@ -166,9 +166,11 @@ AsyncResult Client::get_result(const std::string& msg_id) const {
     const auto r = core_->ask<wire::ResultReply>(wire::MsgKind::result_request, wire::ResultRequest{{msg_id}, true},
                                                  core_->timeout());
     if (!r.unknown.empty())
-      throw_error(errc::unknown_task, "no task " + msg_id +
-                                          " is known to the controller (a mistyped id, one purged, or one from "
-                                          "before it restarted)");
+      throw_error(errc::unknown_task,
+                  "no task " + msg_id +
+                      " is known to the controller: a mistyped id, one purged, one from before it restarted, or "
+                      "one retired (a controller without --db sqlite keeps the newest --max-records finished "
+                      "tasks, 100000 unless told)");
   } catch (...) {
     core_->forget(state);
     throw;

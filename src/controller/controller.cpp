@@ -210,6 +210,7 @@ void Controller::Impl::run() {
       release_held();
     }
     flush();
+    retire_records();
     if (more) {
       look_clients = look_engines = true;
       continue;

@@ -16,6 +16,8 @@ namespace crew::controller {
 
 /// 16 GiB: an 8 GB scatter fits; a runaway request does not take the controller's memory.
 inline constexpr std::uint64_t default_max_message_bytes = std::uint64_t{16} << 30;
+/// Finished tasks' records a controller keeps in memory unless told otherwise (--max-records).
+inline constexpr std::uint64_t default_max_records = 100'000;
 
 struct ControllerConfig {
   std::string profile = "default";
@@ -29,6 +31,9 @@ struct ControllerConfig {
   std::uint64_t max_message_bytes = default_max_message_bytes;
   /// Replies' data kept for later queries, in all; beyond it the oldest delivered ones go.
   std::uint64_t result_store_bytes = std::uint64_t{64} << 20;
+  /// Finished tasks' records kept in memory; beyond it the oldest go (read back from db_file if
+  /// there is one, else forgotten as if purged).
+  std::uint64_t max_records = default_max_records;
   /// How the load balancer picks engines.
   Scheme scheme = Scheme::leastload;
   /// Balanced tasks in flight per engine at most; 0: automatic (deep enough to cover the round

@@ -128,6 +128,9 @@ struct Controller::Impl {
   bool drain(transport::Endpoint& socket, bool from_clients, std::size_t limit = 4096);
   void on_received(transport::Received&& received, bool from_clients);
   void flush();
+  /// Retires the oldest finished records beyond --max-records, and frees forgotten records' slots
+  /// (controller/retirement.cpp).
+  void retire_records();
   bool refuse_oversized(PeerId client, const wire::Packet& p, std::uint64_t bytes);
   void answer_failure(bool to_client, PeerId peer, wire::MsgKind kind, std::uint64_t request_id,
                       const std::exception& e);

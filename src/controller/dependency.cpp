@@ -40,7 +40,9 @@ Verdict evaluate(const wire::DependencySpec& dep, bool location, const Prerequis
     const Prerequisite p = lookup(id);
     if (!p.known)
       return unreachable(errc::impossible_dependency,
-                         "task " + id + " (in " + kind + ") is not known to the controller: a mistyped or purged id");
+                         "task " + id + " (in " + kind +
+                             ") is not known to the controller: a mistyped or purged id, or one retired "
+                             "(the controller keeps the newest --max-records finished tasks)");
     if (!p.done) continue;
     ++finished;
     const bool ok = p.failed ? dep.failure : dep.success;

@@ -164,6 +164,7 @@ Value Controller::Impl::stats_value() const {
                    {"tasks_failed", static_cast<std::int64_t>(tasks.counts().failed)},
                    {"tasks_stored", static_cast<std::int64_t>(tasks.size())},
                    {"tasks_purged", static_cast<std::int64_t>(tasks.purged())},
+                   {"tasks_retired", static_cast<std::int64_t>(tasks.retired())},
                    {"result_bytes_kept", static_cast<std::int64_t>(tasks.kept_bytes())},
                    {"engines_alive", registry.alive_engines()},
                    {"pid", static_cast<std::int64_t>(::getpid())},
@@ -231,8 +232,8 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
     (t->failed ? failed : completed).push_back(id);
     if (resend) to_resend.push_back(t);
   }
-  // With a task database, ids unknown here may be of earlier runs, and evicted results are read
-  // back: the answer waits for those reads.
+  // With a task database, ids unknown here may be of earlier runs or retired, and evicted results
+  // are read back: the answer waits for those reads.
   std::vector<std::string> evicted;
   if (db && resend)
     for (const TaskRecord* t : to_resend)
@@ -244,12 +245,11 @@ void Controller::Impl::on_result_request(PeerId client, const wire::Packet& p) {
       std::vector<std::optional<store::StoredReply>> found;  // ids', then evicted ones'
     };
     auto reads = std::make_shared<Reads>(Reads{unknown, std::move(evicted), {}});
-    const std::uint64_t first_seq = tasks.first_seq();
     db->ask(
-        [reads, first_seq](sqlite::Db& file) {
+        [reads, below = tasks.retired_below()](sqlite::Db& file) {
           for (const auto& id : reads->ids) {
             auto r = store::read_reply(file, id);
-            reads->found.push_back(r && r->seq < first_seq ? std::move(r) : std::nullopt);
+            reads->found.push_back(r && r->seq < below ? std::move(r) : std::nullopt);
           }
           for (const auto& id : reads->evicted) reads->found.push_back(store::read_reply(file, id));
         },
@@ -309,7 +309,7 @@ void Controller::Impl::tell_stored(PeerId client, const store::StoredReply& r) {
 }
 
 void Controller::Impl::resend_record(PeerId client, const TaskRecord& t) {
-  if (t.purged) return;  // forgotten while the answer waited for the task database
+  if (t.forgotten) return;  // purged while the answer waited for the task database
   if (!t.evicted) {
     tell(client, t.header_bytes, t.body(), t.signature());
     return;
@@ -455,14 +455,13 @@ void Controller::Impl::on_history_request(PeerId client, const wire::Packet& p) 
     }
     reply.tasks.push_back(std::move(e));
   }
-  // With a task database, earlier runs' tasks come first, from the file (those this run took are
-  // all here, in memory).
-  if (db && db->start().records > 0 && (ask.last == 0 || matched.size() < ask.last)) {
+  // With a task database, earlier runs' tasks and retired ones come first, from the file.
+  if (db && (db->start().records > 0 || tasks.retired() > 0) && (ask.last == 0 || matched.size() < ask.last)) {
     auto older = std::make_shared<store::HistoryRows>();
     wire::HistoryRequest ask_older = ask;
     if (ask.last > 0) ask_older.last = ask.last - matched.size();
-    db->ask([older, ask_older, first_seq = tasks.first_seq()](
-                sqlite::Db& file) { *older = store::read_history(file, ask_older, first_seq); },
+    db->ask([older, ask_older, below = tasks.retired_below(), held = tasks.held_below()](
+                sqlite::Db& file) { *older = store::read_history(file, ask_older, below, held); },
             [this, client, header = p.header, reply = std::move(reply), older]() mutable {
               reply.matched += older->matched;
               reply.tasks.insert(reply.tasks.begin(), std::make_move_iterator(older->tasks.begin()),
@@ -507,11 +506,11 @@ void Controller::Impl::on_purge_request(PeerId client, const wire::Packet& p) {
     older->first = std::move(reply.unknown);
     reply.unknown.clear();
     db->ask(
-        [older, ask, first_seq = tasks.first_seq()](sqlite::Db& file) {
+        [older, ask, below = tasks.retired_below()](sqlite::Db& file) {
           if (!ask.msg_ids.empty()) {
             std::vector<std::string> unknown;
             for (const auto& id : older->first) {
-              if (const auto d = store::delete_finished(file, id, first_seq)) {
+              if (const auto d = store::delete_finished(file, id, below)) {
                 older->second.rows += d->rows;
                 older->second.bytes += d->bytes;
               } else {
@@ -520,7 +519,7 @@ void Controller::Impl::on_purge_request(PeerId client, const wire::Packet& p) {
             }
             older->first = std::move(unknown);
           } else {
-            older->second = store::delete_finished(file, first_seq, ask.all ? 0 : ask.before_us);
+            older->second = store::delete_finished(file, below, ask.all ? 0 : ask.before_us);
           }
         },
         [this, client, header = p.header, reply = std::move(reply), older]() mutable {

@@ -82,6 +82,7 @@ void TaskDb::set_meta(std::string key, std::string value) { turn_.meta.emplace_b
 
 void TaskDb::ask(std::function<void(sqlite::Db&)> job, std::function<void()> then) {
   turn_.asks.push_back({std::move(job), std::move(then)});
+  ++asks_open_;
 }
 
 void TaskDb::end_turn() {
@@ -122,6 +123,7 @@ void TaskDb::answered() {
     if (reusable_.size() < 16) reusable_.push_back(std::move(t));
   }
   spent.clear();
+  asks_open_ -= thens.size();
   for (auto& then : thens) then();
 }
 

@@ -83,6 +83,8 @@ public:
   /// Runs `job` on the writer thread once everything recorded so far is committed, then `then`
   /// on the loop thread (in answered()). A job that throws is logged; `then` still runs.
   void ask(std::function<void(sqlite::Db&)> job, std::function<void()> then);
+  /// Asks whose `then` has not run yet.
+  std::size_t asks_open() const noexcept { return asks_open_; }
   /// Hands this turn's records to the writer (nothing if there are none).
   void end_turn();
   /// The turn that, once committed, covers everything recorded so far.
@@ -152,6 +154,7 @@ private:
   Turn turn_;                   // the loop's, being recorded
   std::vector<Turn> reusable_;  // the loop's: written and emptied, their room kept
   std::uint64_t handed_ = 0;    // turns handed over
+  std::size_t asks_open_ = 0;   // asked, not yet answered
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -172,8 +172,14 @@ std::optional<StoredReply> read_reply(sqlite::Db& db, const std::string& msg_id)
   return reply_of(s);
 }
 
-HistoryRows read_history(sqlite::Db& db, const wire::HistoryRequest& ask, std::uint64_t before_seq) {
+HistoryRows read_history(sqlite::Db& db, const wire::HistoryRequest& ask, std::uint64_t before_seq,
+                         std::span<const std::uint64_t> except) {
   std::string where = " WHERE seq < ?1 AND submitted_us >= ?2";
+  if (!except.empty()) {
+    where += " AND seq NOT IN (";
+    for (std::size_t i = 0; i < except.size(); ++i) where += (i ? "," : "") + std::to_string(except[i]);
+    where += ")";
+  }
   if (!ask.only.empty()) {
     where += " AND status IN (";
     for (std::size_t i = 0; i < ask.only.size(); ++i) where += (i ? "," : "") + std::to_string(ask.only[i]);

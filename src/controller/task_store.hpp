@@ -65,13 +65,14 @@ struct StoredReply {
 /// twice, from two runs).
 std::optional<StoredReply> read_reply(sqlite::Db& db, const std::string& msg_id);
 
-/// Rows that match `ask`, oldest first, among those with seq below `before_seq`; with ask.last,
-/// only the newest that many (`matched` counts them all).
+/// Rows that match `ask`, oldest first, among those with seq below `before_seq` but `except`'s;
+/// with ask.last, only the newest that many (`matched` counts them all).
 struct HistoryRows {
   std::vector<wire::HistoryEntry> tasks;
   std::uint64_t matched = 0;
 };
-HistoryRows read_history(sqlite::Db& db, const wire::HistoryRequest& ask, std::uint64_t before_seq);
+HistoryRows read_history(sqlite::Db& db, const wire::HistoryRequest& ask, std::uint64_t before_seq,
+                         std::span<const std::uint64_t> except = {});
 
 /// Deletes finished rows below `before_seq` submitted before `submitted_before_us` (0: any);
 /// returns how many and their results' bytes.

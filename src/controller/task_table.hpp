@@ -1,11 +1,13 @@
 #pragma once
 // The hub's task records: who asked, which engine has it, and the reply once it came (kept,
-// ready to resend, until purged). Replies' bytes are kept up to a budget: beyond it the oldest
-// delivered replies give their data back (their records stay), so a stream of large results does
-// not pile up in the controller. A purged record is forgotten: no id finds it, history skips it,
-// and its reply's bytes go; its slot (about 100 bytes) stays, since the controller's queues may
-// still point at it until they next look.
+// ready to resend). Two bounds keep the controller's memory in check however long it runs:
+// replies' bytes are kept up to a budget (beyond it the oldest delivered replies give their data
+// back, their records stay), and finished records up to a number (beyond it the oldest are
+// retired: forgotten here, and read back from the task database if there is one). A forgotten
+// record (purged or retired) is found by no id and walked by no history; its slot is used again
+// once the controller's queues no longer point at it (reuse_forgotten).
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -44,7 +46,7 @@ struct TaskRecord {
   bool evicted = false;        ///< the reply was delivered and its data dropped to stay in budget
   bool streamed = false;       ///< (evicted) its result streamed through to the client, never kept
   bool balanced = false;       ///< load-balanced: the controller chose (chooses) its engine
-  bool purged = false;         ///< forgotten (TaskTable::purge): found by no id, listed by no history
+  bool forgotten = false;      ///< purged or retired: found by no id, listed by no history
   std::uint32_t function = 0;  ///< what it runs: TaskTable::function_name
   std::uint64_t seq = 0;       ///< the order the controller took it in (its row in the task database)
   std::int64_t submitted_us = 0;
@@ -92,10 +94,11 @@ struct TaskCounts {
 
 /// The records by msg id. Records never move once added: they live in fixed chunks, and the rest
 /// of the controller refers to them by pointer (engines' in-flight queues, the balancer's queue,
-/// dependency lists). The ids crew clients make, "<session>-<n>" (the controller's base-36
-/// number for the client, then the client's counter), are found by number, without hashing a
-/// string: one vector of records per session, indexed by n. Any other id (or one far ahead of
-/// its session's numbers) goes to a hash map.
+/// dependency lists); a forgotten record's slot takes a new one only once nothing points at it.
+/// The ids crew clients make, "<session>-<n>" (the controller's base-36 number for the client,
+/// then the client's counter), are found by number, without hashing a string: one vector of
+/// records per session, indexed by n from the first number still held. Any other id (or one far
+/// ahead of its session's numbers, or behind them) goes to a hash map.
 class TaskTable {
 public:
   bool contains(const std::string& msg_id) const { return find(msg_id) != nullptr; }
@@ -110,10 +113,12 @@ public:
     e.record = std::move(record);
     e.record.msg_id = &e.id;
     e.record.seq = first_seq_ + counts_.submitted;
+    by_age_.push_back(&e);
     if (key && dense(*key)) {
-      auto& numbers = by_session_[key->session];
-      if (numbers.size() <= key->n) numbers.resize(key->n + 1, nullptr);
-      numbers[key->n] = &e.record;
+      Numbers& numbers = by_session_[key->session];
+      const std::size_t at = key->n - numbers.first;
+      if (numbers.records.size() <= at) numbers.records.resize(at + 1, nullptr);
+      numbers.records[at] = &e.record;
     } else {
       by_name_.emplace(msg_id, &e.record);
     }
@@ -139,10 +144,10 @@ public:
   }
   /// Drops the data of the oldest kept replies until the total is within budget (sparing one).
   void evict(const TaskRecord* spare = nullptr) {
-    while (!kept_.empty() && (kept_.front()->purged || (kept_bytes_ > budget_ && kept_.front() != spare))) {
+    while (!kept_.empty() && (kept_.front()->forgotten || (kept_bytes_ > budget_ && kept_.front() != spare))) {
       TaskRecord* t = kept_.front();
       kept_.pop_front();
-      if (t->purged) continue;  // its bytes were counted off when it was purged
+      if (t->forgotten) continue;  // its bytes were counted off when it was forgotten
       kept_bytes_ -= t->kept_bytes;
       t->kept_bytes = 0;
       t->evicted = true;
@@ -150,31 +155,51 @@ public:
       t->payload.shrink_to_fit();
     }
   }
-  /// Forgets a finished record: no id finds it any more and its reply's bytes go (returned).
+  /// Forgets a finished record (a client asked): no id finds it any more and its reply's bytes go
+  /// (returned).
   std::uint64_t purge(TaskRecord& t) {
-    const std::uint64_t freed = t.kept_bytes;
-    if (const auto key = numbered(*t.msg_id); key && find_numbered(*key) == &t)
-      by_session_[key->session][key->n] = nullptr;
-    else
-      by_name_.erase(*t.msg_id);
-    kept_bytes_ -= t.kept_bytes;  // (kept_ drops it when evict next reaches it)
-    t.kept_bytes = 0;
-    t.purged = true;
-    t.header_bytes = Buffer();
-    t.payload.clear();
-    t.payload.shrink_to_fit();
-    t.extras.reset();
     ++purged_;
-    return freed;
+    return forget(t);
   }
-  /// Every record not purged, in the order added.
+  /// Forgets the oldest finished records until `keep` finished ones are held, but those
+  /// `pinned(record)` says something outside still points at; returns how many went.
+  template <class Pinned>
+  std::uint64_t retire_oldest(std::uint64_t keep, Pinned&& pinned) {
+    std::uint64_t retired = 0;
+    for (Entry* e : by_age_) {
+      if (finished_held() <= keep) break;
+      TaskRecord& t = e->record;
+      if (t.forgotten || !t.done || pinned(t)) continue;
+      forget(t);
+      ++retired_;
+      ++retired;
+      retired_below_ = std::max(retired_below_, t.seq + 1);
+    }
+    return retired;
+  }
+  /// Forgotten records whose slots are not free yet.
+  std::uint64_t forgotten_held() const noexcept { return by_age_.size() - size(); }
+  /// Frees the slots of forgotten records for new ones, but those `pinned(record)` says something
+  /// still points at: call once the controller's own queues hold no forgotten record.
+  template <class Pinned>
+  std::size_t reuse_forgotten(Pinned&& pinned) {
+    std::erase_if(kept_, [](const TaskRecord* t) { return t->forgotten; });
+    const std::size_t before = free_.size();
+    std::erase_if(by_age_, [&](Entry* e) {
+      if (!e->record.forgotten || pinned(e->record)) return false;
+      e->id = std::string();
+      e->record = TaskRecord();
+      free_.push_back(e);
+      return true;
+    });
+    for (Numbers& numbers : by_session_) compact(numbers);
+    return free_.size() - before;
+  }
+  /// Every record held, oldest first.
   template <class F>
   void for_each(F&& f) {
-    for (std::size_t c = 0; c < chunks_.size(); ++c) {
-      const std::size_t n = c + 1 == chunks_.size() ? used_in_last_ : chunk_entries;
-      for (std::size_t i = 0; i < n; ++i)
-        if (!chunks_[c][i].record.purged) f(chunks_[c][i].record);
-    }
+    for (Entry* e : by_age_)
+      if (!e->record.forgotten) f(e->record);
   }
   /// The number for a function's name in records (names are few: each is kept once).
   std::uint32_t function_id(std::string_view name) {
@@ -190,10 +215,32 @@ public:
   void set_first_seq(std::uint64_t seq) noexcept { first_seq_ = seq; }
   std::uint64_t first_seq() const noexcept { return first_seq_; }
   std::uint64_t kept_bytes() const noexcept { return kept_bytes_; }
-  /// Records held (not purged).
-  std::size_t size() const noexcept { return counts_.submitted - purged_; }
+  /// Records held (not forgotten).
+  std::size_t size() const noexcept { return counts_.submitted - purged_ - retired_; }
+  /// Finished records held.
+  std::uint64_t finished_held() const noexcept { return counts_.completed + counts_.failed - purged_ - retired_; }
   std::uint64_t purged() const noexcept { return purged_; }
+  std::uint64_t retired() const noexcept { return retired_; }
+  /// Records of seq below this are not held here but the ones of `held_below()`: earlier runs' and
+  /// retired ones, which a task database keeps.
+  std::uint64_t retired_below() const noexcept { return std::max(first_seq_, retired_below_); }
+  /// The seqs of the records held that are below retired_below() (unfinished, or pinned, when
+  /// those around them were retired).
+  std::vector<std::uint64_t> held_below() const {
+    std::vector<std::uint64_t> seqs;
+    for (const Entry* e : by_age_) {
+      if (e->record.seq >= retired_below_) break;
+      if (!e->record.forgotten) seqs.push_back(e->record.seq);
+    }
+    return seqs;
+  }
   const TaskCounts& counts() const noexcept { return counts_; }
+  /// Places in the by-number index (held records' and gaps'): stays near size() as records go.
+  std::size_t numbered_places() const noexcept {
+    std::size_t n = 0;
+    for (const Numbers& numbers : by_session_) n += numbers.records.size();
+    return n;
+  }
 
 private:
   struct Entry {
@@ -204,6 +251,13 @@ private:
     std::size_t session = 0;
     std::size_t n = 0;
   };
+  /// One session's records by number, from `first`.
+  struct Numbers {
+    std::size_t first = 0;
+    std::vector<TaskRecord*> records;
+  };
+  /// The most records a session's index hands to the hash map to drop its front half.
+  static constexpr std::size_t max_moved = 64;
   static constexpr std::size_t chunk_entries = 1024;
   /// How far past a session's highest number (or past the sessions seen) an id may be and still
   /// be indexed by number: beyond, a stray id would make the vectors huge.
@@ -216,16 +270,53 @@ private:
   }
   TaskRecord* find_numbered(const Number& k) const {
     if (k.session >= by_session_.size()) return nullptr;
-    const auto& numbers = by_session_[k.session];
-    return k.n < numbers.size() ? numbers[k.n] : nullptr;
+    const Numbers& numbers = by_session_[k.session];
+    if (k.n < numbers.first || k.n - numbers.first >= numbers.records.size()) return nullptr;
+    return numbers.records[k.n - numbers.first];
   }
   /// May `k` be indexed by number? (Grows the session list if so.)
   bool dense(const Number& k) {
     if (k.session >= by_session_.size() + max_gap) return false;
     if (k.session >= by_session_.size()) by_session_.resize(k.session + 1);
-    return k.n < by_session_[k.session].size() + max_gap;
+    const Numbers& numbers = by_session_[k.session];
+    return k.n >= numbers.first && k.n - numbers.first < numbers.records.size() + max_gap;
+  }
+  /// Forgets a finished record: found by no id, its reply's bytes given back (returned).
+  std::uint64_t forget(TaskRecord& t) {
+    const std::uint64_t freed = t.kept_bytes;
+    if (const auto key = numbered(*t.msg_id); key && find_numbered(*key) == &t)
+      by_session_[key->session].records[key->n - by_session_[key->session].first] = nullptr;
+    else
+      by_name_.erase(*t.msg_id);
+    kept_bytes_ -= t.kept_bytes;  // (kept_ drops it when evict or reuse_forgotten next reach it)
+    t.kept_bytes = 0;
+    t.forgotten = true;
+    t.header_bytes = Buffer();
+    t.payload.clear();
+    t.payload.shrink_to_fit();
+    t.extras.reset();
+    return freed;
+  }
+  /// Drops the front half of a session's index once at most a few records are held there (they
+  /// move to the hash map), so that the index stays about as long as what the session holds.
+  void compact(Numbers& numbers) {
+    auto& records = numbers.records;
+    const std::size_t half = (records.size() + 1) / 2;
+    std::size_t held = 0;
+    for (std::size_t i = 0; i < half && held <= max_moved; ++i) held += records[i] != nullptr ? 1 : 0;
+    if (half == 0 || held > max_moved) return;
+    for (std::size_t i = 0; i < half; ++i)
+      if (records[i] != nullptr) by_name_.emplace(*records[i]->msg_id, records[i]);
+    records.erase(records.begin(), records.begin() + static_cast<std::ptrdiff_t>(half));
+    numbers.first += half;
+    if (records.capacity() > 2 * records.size()) records.shrink_to_fit();
   }
   Entry& next_entry() {
+    if (!free_.empty()) {
+      Entry* e = free_.back();
+      free_.pop_back();
+      return *e;
+    }
     if (used_in_last_ == chunk_entries || chunks_.empty()) {
       chunks_.push_back(std::make_unique<Entry[]>(chunk_entries));
       used_in_last_ = 0;
@@ -233,14 +324,18 @@ private:
     return chunks_.back()[used_in_last_++];
   }
 
-  std::vector<std::unique_ptr<Entry[]>> chunks_;  ///< every record, in the order added
+  std::vector<std::unique_ptr<Entry[]>> chunks_;  ///< every slot
   std::size_t used_in_last_ = 0;
-  std::vector<std::vector<TaskRecord*>> by_session_;
+  std::vector<Entry*> free_;   ///< slots to use again
+  std::deque<Entry*> by_age_;  ///< records held, and forgotten ones not yet freed, oldest first
+  std::vector<Numbers> by_session_;
   std::unordered_map<std::string, TaskRecord*> by_name_;
   TaskCounts counts_;
   std::uint64_t purged_ = 0;
+  std::uint64_t retired_ = 0;
+  std::uint64_t retired_below_ = 0;  ///< one past the newest retired record's seq
   std::uint64_t first_seq_ = 1;
-  std::deque<TaskRecord*> kept_;  ///< records holding reply data, oldest first (and purged ones, until evict)
+  std::deque<TaskRecord*> kept_;  ///< records holding reply data, oldest first (and forgotten ones, for a while)
   std::deque<std::string> function_names_{""};  ///< by TaskRecord::function (0: unnamed)
   struct NameHash {                             // finds a std::string key by a string_view
     using is_transparent = void;

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
 
 #include "common/clock.hpp"
@@ -157,6 +158,60 @@ TEST_SUITE("system.hub") {
     const std::string why = message_of([&] { (void)other.get_result(ids[0]).get(60s); });
     CHECK(why.find("dropped to keep the controller's result store within its budget") != std::string::npos);
     CHECK(why.find("--db sqlite") != std::string::npos);
+  }
+
+  TEST_CASE("beyond --max-records the oldest finished records are retired: with --db sqlite read back from the "
+            "file, without it forgotten and the error says so; a task still running stays") {
+    constexpr int n = 5000;
+    constexpr std::int64_t max_records = 1000;
+    constexpr std::int64_t step = 256;  // retired in steps: an eighth of the limit, at least 256
+    const std::string plugin = (test_bin_dir() / "system" / "libcrew_test_plugin.so").string();
+    for (const bool with_db : {true, false}) {
+      CAPTURE(with_db);
+      std::vector<std::string> args{"--max-records", std::to_string(max_records), "--plugin", plugin};
+      if (with_db) args.insert(args.end(), {"--db", "sqlite"});
+      Cluster cluster(2, profile + (with_db ? "-retire-db" : "-retire-mem"), args);
+      Client rc = cluster.client(30s);
+      Gate gate;
+      AsyncResult held = rc[0].apply("hold", gate.path());  // the oldest record, unfinished throughout
+      REQUIRE(gate.wait_held(60s));
+      std::vector<AsyncResult> results;
+      for (int i = 0; i < n; ++i) results.push_back(rc[1].apply("echo", i));
+      int right = 0;
+      for (int i = 0; i < n; ++i) right += results[static_cast<std::size_t>(i)].get_as<int>(60s) == i ? 1 : 0;
+      CHECK(right == n);
+      const Value stats = rc.controller_stats();
+      CHECK(stats["tasks_retired"].as_int() >= n - max_records - step);
+      CHECK(stats["tasks_stored"].as_int() <= max_records + step + 1);  // and the held task
+
+      const std::string first = results.front().msg_ids().front();
+      const Client other = cluster.client(30s);
+      if (with_db) {
+        CHECK(other.get_result(first).get_as<int>(60s) == 0);  // from the file
+        CHECK(other.result_status({first}).completed == std::vector<std::string>{first});
+      } else {
+        const std::string why = message_of([&] { (void)other.get_result(first).get(60s); });
+        CHECK(why.find("--max-records") != std::string::npos);
+      }
+      gate.open();
+      CHECK(held.get(60s).is_null());
+      CHECK(other.get_result(held.msg_ids().front()).get(60s).is_null());
+
+      const auto history = listed(rc.history());
+      if (with_db) {  // every task once: the file's retired ones, then those held
+        CHECK(history.size() == static_cast<std::size_t>(n) + 1);
+        CHECK(std::set<std::string>(history.begin(), history.end()).size() == history.size());
+        CHECK(has(history, first));
+        CHECK(has(history, held.msg_ids().front()));
+        const PurgeReport purged = rc.purge_all_results();
+        CHECK(purged.purged == static_cast<std::size_t>(n) + 1);
+        CHECK(rc.history().empty());
+      } else {
+        CHECK(history.size() <= static_cast<std::size_t>(max_records + step + 1));
+        CHECK(!has(history, first));
+        CHECK(has(history, results.back().msg_ids().front()));
+      }
+    }
   }
 
   TEST_CASE("a client killed mid-run loses nothing: another client finds its tasks and reads every result") {

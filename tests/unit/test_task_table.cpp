@@ -1,7 +1,9 @@
 // The controller's task records (controller/task_table.hpp): found by number for the ids crew
-// clients make, by name for any other; never two records for one id; records never move.
+// clients make, by name for any other; never two records for one id; records never move; the
+// oldest finished ones retire beyond a number, and their slots take new records.
 #include <doctest/doctest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,6 +87,72 @@ TEST_CASE("a purged record is found by no id and listed by no walk; its reply's 
   CHECK(t.kept_bytes() == 0);
   CHECK(added[1]->evicted);
   CHECK_FALSE(added[0]->evicted);
+}
+
+TEST_CASE("beyond a number, the oldest finished records retire, but unfinished and pinned ones; freed slots take "
+          "new records") {
+  TaskTable t;
+  std::vector<TaskRecord*> added;
+  for (int i = 0; i < 100; ++i) added.push_back(t.add("a-" + std::to_string(i), record(i)));
+  for (int i = 0; i < 100; ++i)
+    if (i != 3) t.mark_done(*added[static_cast<std::size_t>(i)], false);    // 3 still runs
+  const auto pinned = [&](const TaskRecord& r) { return &r == added[5]; };  // 5: something points at it
+  CHECK(t.retire_oldest(10, pinned) == 89);
+  CHECK(t.retired() == 89);
+  CHECK(t.finished_held() == 10);
+  CHECK(t.size() == 11);
+  CHECK(t.find("a-0") == nullptr);
+  CHECK(t.find("a-90") == nullptr);
+  CHECK(t.find("a-3") == added[3]);
+  CHECK(t.find("a-5") == added[5]);
+  CHECK(t.find("a-91") == added[91]);
+  // Below the newest retired record, the task database answers but for the two held here.
+  CHECK(t.retired_below() == added[90]->seq + 1);
+  CHECK(t.held_below() == std::vector<std::uint64_t>{added[3]->seq, added[5]->seq});
+  std::vector<int> walked;
+  t.for_each([&](const TaskRecord& r) { walked.push_back(r.engine_id); });
+  CHECK(walked == std::vector<int>{3, 5, 91, 92, 93, 94, 95, 96, 97, 98, 99});
+
+  CHECK(t.forgotten_held() == 89);
+  CHECK(t.reuse_forgotten(pinned) == 89);
+  CHECK(t.forgotten_held() == 0);
+  std::set<const TaskRecord*> freed;
+  for (int i = 0; i < 91; ++i)
+    if (i != 3 && i != 5) freed.insert(added[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 89; ++i) {
+    TaskRecord* r = t.add("b-" + std::to_string(i), record(1000 + i));
+    REQUIRE(r != nullptr);
+    CHECK(freed.contains(r));
+    CHECK(*r->msg_id == "b-" + std::to_string(i));
+    CHECK_FALSE(r->done);
+    CHECK(r->seq == 101 + static_cast<std::uint64_t>(i));
+    CHECK(t.find("b-" + std::to_string(i)) == r);
+  }
+  CHECK(t.find("a-3") == added[3]);
+  // A record's number is not taken again by its retirement alone: a new id is.
+  CHECK(t.add("a-3", record(0)) == nullptr);
+}
+
+TEST_CASE("a session's index drops the numbers of records gone, and still finds the few it held among them") {
+  TaskTable t;
+  std::vector<TaskRecord*> added;
+  constexpr int n = 20000;
+  for (int i = 0; i < n; ++i) added.push_back(t.add("c-" + std::to_string(i), record(i)));
+  for (int i = 0; i < n; ++i)
+    if (i != 7 && i != 12345) t.mark_done(*added[static_cast<std::size_t>(i)], false);
+  const auto none = [](const TaskRecord&) { return false; };
+  t.retire_oldest(100, none);
+  for (int pass = 0; pass < 8; ++pass) t.reuse_forgotten(none);
+  CHECK(t.size() == 102);
+  CHECK(t.numbered_places() <= 4 * 102);  // not the 20,000 numbers seen
+  CHECK(t.find("c-7") == added[7]);
+  CHECK(t.find("c-12345") == added[12345]);
+  CHECK(t.find("c-19999") == added[19999]);
+  CHECK(t.find("c-10") == nullptr);
+  CHECK(t.add("c-7", record(0)) == nullptr);
+  TaskRecord* next = t.add("c-20000", record(1));
+  REQUIRE(next != nullptr);
+  CHECK(t.find("c-20000") == next);
 }
 
 TEST_CASE("function names are kept once each and found by number") {
