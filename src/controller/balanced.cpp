@@ -82,6 +82,7 @@ void Controller::Impl::submit_balanced(PeerId client, wire::Packet&& p) {
     bt.timeout_ms = h.balance.timeout_ms;
     bt.deadline = deadline_after(std::chrono::milliseconds(h.balance.timeout_ms));
     timeouts.emplace(*bt.deadline, t);
+    ++t->queued;
   }
   if (bt.after().empty() && bt.follow().empty())
     make_ready(*t);  // the common case: nothing to wait for
@@ -127,6 +128,7 @@ void Controller::Impl::make_ready(TaskRecord& t) {
   }
   t.lb->stage = BalancedTask::Stage::ready;
   ready.push_back(&t);
+  ++t.queued;
   ++unassigned;
 }
 
@@ -241,6 +243,7 @@ void Controller::Impl::schedule() {
   for (auto it = ready.begin(); it != ready.end() && !room.empty();) {
     TaskRecord& t = **it;
     if (!t.lb || t.lb->stage != BalancedTask::Stage::ready) {
+      --t.queued;
       it = ready.erase(it);  // finished while it waited (aborted, timed out)
       continue;
     }
@@ -273,6 +276,7 @@ void Controller::Impl::schedule() {
     EngineRecord& e = *registry.engine(engine_id);
     dispatch_balanced(t, e);
     --unassigned;
+    --t.queued;
     it = ready.erase(it);
     auto slot = std::find_if(room.begin(), room.end(), [&](const Candidate& c) { return c.engine == engine_id; });
     slot->load = static_cast<int>(e.in_flight.size());
@@ -327,6 +331,7 @@ void Controller::Impl::check_timeouts(Deadline now) {
   while (!timeouts.empty() && timeouts.top().first <= now) {
     TaskRecord& t = *timeouts.top().second;
     timeouts.pop();
+    --t.queued;
     if (!t.lb || t.lb->stage == BalancedTask::Stage::running) continue;
     const BalancedTask& bt = *t.lb;
     const std::string waited_for =

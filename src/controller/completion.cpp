@@ -193,6 +193,7 @@ bool Controller::Impl::retry(TaskRecord& t, int engine, const wire::ErrorInfo& e
   t.dispatched_ns = 0;
   bt.stage = BalancedTask::Stage::ready;
   ready.push_front(&t);
+  ++t.queued;
   ++unassigned;
   spdlog::debug("task {} failed on engine {} ({}); retrying, {} retr{} left", *t.msg_id, engine, error.message,
                 bt.retries_left, bt.retries_left == 1 ? "y" : "ies");
@@ -229,6 +230,7 @@ void Controller::Impl::take_back(TaskRecord& t, EngineRecord& e) {
     return;
   }
   ready.push_front(&t);
+  ++t.queued;
   ++unassigned;
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <boost/container/small_vector.hpp>
+#include <boost/intrusive/list.hpp>
 
 #include "controller/balanced_task.hpp"
 #include "controller/msg_ids.hpp"
@@ -47,6 +48,7 @@ struct TaskRecord {
   bool streamed = false;       ///< (evicted) its result streamed through to the client, never kept
   bool balanced = false;       ///< load-balanced: the controller chose (chooses) its engine
   bool forgotten = false;      ///< purged or retired: found by no id, listed by no history
+  std::uint8_t queued = 0;     ///< entries in the balancer's queue and deadlines that point at it
   std::uint32_t function = 0;  ///< what it runs: TaskTable::function_name
   std::uint64_t seq = 0;       ///< the order the controller took it in (its row in the task database)
   std::int64_t submitted_us = 0;
@@ -56,6 +58,7 @@ struct TaskRecord {
   std::unique_ptr<TaskExtras> extras;                 ///< see TaskExtras; null for most records
   Buffer header_bytes;                                ///< the reply as it goes on the wire: header,
   boost::container::small_vector<Buffer, 1> payload;  ///< and body frames (most have one)
+  boost::intrusive::list_member_hook<> kept_hook;     ///< in TaskTable's replies kept, oldest first
 
   const std::string& collective() const noexcept { return extras ? extras->collective : no_text(); }
   std::span<const PeerId> watchers() const noexcept {
@@ -139,20 +142,19 @@ public:
     t.kept_bytes = t.header_bytes.size() + t.signature().size();
     for (const auto& b : t.payload) t.kept_bytes += b.size();
     kept_bytes_ += t.kept_bytes;
-    kept_.push_back(&t);
+    kept_.push_back(t);
     evict(&t);  // never the reply just stored: it has yet to be sent
   }
   /// Drops the data of the oldest kept replies until the total is within budget (sparing one).
   void evict(const TaskRecord* spare = nullptr) {
-    while (!kept_.empty() && (kept_.front()->forgotten || (kept_bytes_ > budget_ && kept_.front() != spare))) {
-      TaskRecord* t = kept_.front();
+    while (!kept_.empty() && kept_bytes_ > budget_ && &kept_.front() != spare) {
+      TaskRecord& t = kept_.front();
       kept_.pop_front();
-      if (t->forgotten) continue;  // its bytes were counted off when it was forgotten
-      kept_bytes_ -= t->kept_bytes;
-      t->kept_bytes = 0;
-      t->evicted = true;
-      t->payload.clear();
-      t->payload.shrink_to_fit();
+      kept_bytes_ -= t.kept_bytes;
+      t.kept_bytes = 0;
+      t.evicted = true;
+      t.payload.clear();
+      t.payload.shrink_to_fit();
     }
   }
   /// Forgets a finished record (a client asked): no id finds it any more and its reply's bytes go
@@ -161,43 +163,44 @@ public:
     ++purged_;
     return forget(t);
   }
-  /// Forgets the oldest finished records until `keep` finished ones are held, but those
-  /// `pinned(record)` says something outside still points at; returns how many went.
+  /// Retires the oldest finished records until `keep` finished ones are held (forgets them, as
+  /// purge does), and gives the slots of forgotten ones to new records; but a record that
+  /// something outside points at (its `queued` count, or `pinned(record)`) stays as it is. The
+  /// work is in proportion to the records that go (and to the few left behind, oldest of all).
+  /// Returns how many were retired.
   template <class Pinned>
-  std::uint64_t retire_oldest(std::uint64_t keep, Pinned&& pinned) {
-    std::uint64_t retired = 0;
-    for (Entry* e : by_age_) {
-      if (finished_held() <= keep) break;
+  std::uint64_t retire(std::uint64_t keep, Pinned&& pinned) {
+    const std::uint64_t before = retired_;
+    const auto take = [&](Entry* e) {  // true: its slot is free now
       TaskRecord& t = e->record;
-      if (t.forgotten || !t.done || pinned(t)) continue;
-      forget(t);
-      ++retired_;
-      ++retired;
-      retired_below_ = std::max(retired_below_, t.seq + 1);
-    }
-    return retired;
-  }
-  /// Forgotten records whose slots are not free yet.
-  std::uint64_t forgotten_held() const noexcept { return by_age_.size() - size(); }
-  /// Frees the slots of forgotten records for new ones, but those `pinned(record)` says something
-  /// still points at: call once the controller's own queues hold no forgotten record.
-  template <class Pinned>
-  std::size_t reuse_forgotten(Pinned&& pinned) {
-    std::erase_if(kept_, [](const TaskRecord* t) { return t->forgotten; });
-    const std::size_t before = free_.size();
-    std::erase_if(by_age_, [&](Entry* e) {
-      if (!e->record.forgotten || pinned(e->record)) return false;
+      if (t.queued > 0 || pinned(t)) return false;
+      if (!t.forgotten) {
+        if (!t.done || finished_held() <= keep) return false;
+        forget(t);
+        ++retired_;
+        retired_below_ = std::max(retired_below_, t.seq + 1);
+      }
       e->id = std::string();
       e->record = TaskRecord();
       free_.push_back(e);
       return true;
-    });
+    };
+    std::erase_if(behind_, take);
+    while (!by_age_.empty() && (finished_held() > keep || by_age_.front()->record.forgotten)) {
+      Entry* e = by_age_.front();
+      by_age_.pop_front();
+      if (!take(e)) behind_.push_back(e);  // unfinished, or pointed at: it waits apart
+    }
     for (Numbers& numbers : by_session_) compact(numbers);
-    return free_.size() - before;
+    return retired_ - before;
   }
+  /// Forgotten records whose slots are not free yet.
+  std::uint64_t forgotten_held() const noexcept { return by_age_.size() + behind_.size() - size(); }
   /// Every record held, oldest first.
   template <class F>
   void for_each(F&& f) {
+    for (Entry* e : behind_)
+      if (!e->record.forgotten) f(e->record);
     for (Entry* e : by_age_)
       if (!e->record.forgotten) f(e->record);
   }
@@ -224,14 +227,12 @@ public:
   /// Records of seq below this are not held here but the ones of `held_below()`: earlier runs' and
   /// retired ones, which a task database keeps.
   std::uint64_t retired_below() const noexcept { return std::max(first_seq_, retired_below_); }
-  /// The seqs of the records held that are below retired_below() (unfinished, or pinned, when
-  /// those around them were retired).
+  /// The seqs of the records held that are below retired_below() (unfinished, or pointed at,
+  /// when those around them were retired).
   std::vector<std::uint64_t> held_below() const {
     std::vector<std::uint64_t> seqs;
-    for (const Entry* e : by_age_) {
-      if (e->record.seq >= retired_below_) break;
-      if (!e->record.forgotten) seqs.push_back(e->record.seq);
-    }
+    for (const Entry* e : behind_)
+      if (!e->record.forgotten && e->record.seq < retired_below_) seqs.push_back(e->record.seq);
     return seqs;
   }
   const TaskCounts& counts() const noexcept { return counts_; }
@@ -288,7 +289,8 @@ private:
       by_session_[key->session].records[key->n - by_session_[key->session].first] = nullptr;
     else
       by_name_.erase(*t.msg_id);
-    kept_bytes_ -= t.kept_bytes;  // (kept_ drops it when evict or reuse_forgotten next reach it)
+    kept_bytes_ -= t.kept_bytes;
+    if (t.kept_hook.is_linked()) kept_.erase(kept_.iterator_to(t));
     t.kept_bytes = 0;
     t.forgotten = true;
     t.header_bytes = Buffer();
@@ -326,8 +328,9 @@ private:
 
   std::vector<std::unique_ptr<Entry[]>> chunks_;  ///< every slot
   std::size_t used_in_last_ = 0;
-  std::vector<Entry*> free_;   ///< slots to use again
-  std::deque<Entry*> by_age_;  ///< records held, and forgotten ones not yet freed, oldest first
+  std::vector<Entry*> free_;    ///< slots to use again
+  std::deque<Entry*> by_age_;   ///< records held, and forgotten ones not yet freed, oldest first
+  std::vector<Entry*> behind_;  ///< older than by_age_'s, left when those around them retired
   std::vector<Numbers> by_session_;
   std::unordered_map<std::string, TaskRecord*> by_name_;
   TaskCounts counts_;
@@ -335,7 +338,10 @@ private:
   std::uint64_t retired_ = 0;
   std::uint64_t retired_below_ = 0;  ///< one past the newest retired record's seq
   std::uint64_t first_seq_ = 1;
-  std::deque<TaskRecord*> kept_;  ///< records holding reply data, oldest first (and forgotten ones, for a while)
+  /// Records holding reply data, oldest first.
+  boost::intrusive::list<TaskRecord, boost::intrusive::member_hook<TaskRecord, boost::intrusive::list_member_hook<>,
+                                                                   &TaskRecord::kept_hook>>
+      kept_;
   std::deque<std::string> function_names_{""};  ///< by TaskRecord::function (0: unnamed)
   struct NameHash {                             // finds a std::string key by a string_view
     using is_transparent = void;

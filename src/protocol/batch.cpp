@@ -153,7 +153,9 @@ std::vector<Frames> Batcher::take() {
     run_bytes += bytes;
   }
   close_run(queued_.size());
-  queued_.clear();
+  // The queue's room goes too: kept, every client that ever had a burst (most of them gone)
+  // would hold its room for the rest of the run (25 KB each for 256 replies).
+  std::vector<Frames>().swap(queued_);
   return out;
 }
 

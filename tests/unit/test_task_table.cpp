@@ -89,36 +89,38 @@ TEST_CASE("a purged record is found by no id and listed by no walk; its reply's 
   CHECK_FALSE(added[0]->evicted);
 }
 
-TEST_CASE("beyond a number, the oldest finished records retire, but unfinished and pinned ones; freed slots take "
-          "new records") {
+TEST_CASE("beyond a number, the oldest finished records retire, but unfinished ones and those pointed at; their "
+          "slots take new records") {
   TaskTable t;
   std::vector<TaskRecord*> added;
   for (int i = 0; i < 100; ++i) added.push_back(t.add("a-" + std::to_string(i), record(i)));
   for (int i = 0; i < 100; ++i)
-    if (i != 3) t.mark_done(*added[static_cast<std::size_t>(i)], false);    // 3 still runs
-  const auto pinned = [&](const TaskRecord& r) { return &r == added[5]; };  // 5: something points at it
-  CHECK(t.retire_oldest(10, pinned) == 89);
+    if (i != 3) t.mark_done(*added[static_cast<std::size_t>(i)], false);  // 3 still runs
+  added[7]->queued = 1;                                                   // the balancer's queue points at 7
+  bool pin_5 = true;                                                      // something else at 5
+  const auto pinned = [&](const TaskRecord& r) { return pin_5 && &r == added[5]; };
+  const std::uint64_t newest_retired = added[91]->seq;  // (its slot is cleared when it is freed)
+  CHECK(t.retire(10, pinned) == 89);
   CHECK(t.retired() == 89);
   CHECK(t.finished_held() == 10);
   CHECK(t.size() == 11);
+  CHECK(t.forgotten_held() == 0);  // every retired slot is free
   CHECK(t.find("a-0") == nullptr);
-  CHECK(t.find("a-90") == nullptr);
+  CHECK(t.find("a-91") == nullptr);
   CHECK(t.find("a-3") == added[3]);
   CHECK(t.find("a-5") == added[5]);
-  CHECK(t.find("a-91") == added[91]);
-  // Below the newest retired record, the task database answers but for the two held here.
-  CHECK(t.retired_below() == added[90]->seq + 1);
-  CHECK(t.held_below() == std::vector<std::uint64_t>{added[3]->seq, added[5]->seq});
+  CHECK(t.find("a-7") == added[7]);
+  CHECK(t.find("a-92") == added[92]);
+  // Below the newest retired record, the task database answers but for the three held here.
+  CHECK(t.retired_below() == newest_retired + 1);
+  CHECK(t.held_below() == std::vector<std::uint64_t>{added[3]->seq, added[5]->seq, added[7]->seq});
   std::vector<int> walked;
   t.for_each([&](const TaskRecord& r) { walked.push_back(r.engine_id); });
-  CHECK(walked == std::vector<int>{3, 5, 91, 92, 93, 94, 95, 96, 97, 98, 99});
+  CHECK(walked == std::vector<int>{3, 5, 7, 92, 93, 94, 95, 96, 97, 98, 99});
 
-  CHECK(t.forgotten_held() == 89);
-  CHECK(t.reuse_forgotten(pinned) == 89);
-  CHECK(t.forgotten_held() == 0);
   std::set<const TaskRecord*> freed;
-  for (int i = 0; i < 91; ++i)
-    if (i != 3 && i != 5) freed.insert(added[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 92; ++i)
+    if (i != 3 && i != 5 && i != 7) freed.insert(added[static_cast<std::size_t>(i)]);
   for (int i = 0; i < 89; ++i) {
     TaskRecord* r = t.add("b-" + std::to_string(i), record(1000 + i));
     REQUIRE(r != nullptr);
@@ -129,8 +131,17 @@ TEST_CASE("beyond a number, the oldest finished records retire, but unfinished a
     CHECK(t.find("b-" + std::to_string(i)) == r);
   }
   CHECK(t.find("a-3") == added[3]);
-  // A record's number is not taken again by its retirement alone: a new id is.
-  CHECK(t.add("a-3", record(0)) == nullptr);
+  CHECK(t.add("a-3", record(0)) == nullptr);  // still taken
+
+  // Let go, the two finished ones left behind retire first (they are the oldest).
+  pin_5 = false;
+  added[7]->queued = 0;
+  for (int i = 0; i < 2; ++i) t.mark_done(*t.find("b-" + std::to_string(i)), false);
+  CHECK(t.retire(10, pinned) == 2);
+  CHECK(t.find("a-5") == nullptr);
+  CHECK(t.find("a-7") == nullptr);
+  CHECK(t.find("a-92") == added[92]);
+  CHECK(t.held_below() == std::vector<std::uint64_t>{added[3]->seq});
 }
 
 TEST_CASE("a session's index drops the numbers of records gone, and still finds the few it held among them") {
@@ -141,8 +152,7 @@ TEST_CASE("a session's index drops the numbers of records gone, and still finds 
   for (int i = 0; i < n; ++i)
     if (i != 7 && i != 12345) t.mark_done(*added[static_cast<std::size_t>(i)], false);
   const auto none = [](const TaskRecord&) { return false; };
-  t.retire_oldest(100, none);
-  for (int pass = 0; pass < 8; ++pass) t.reuse_forgotten(none);
+  for (int pass = 0; pass < 8; ++pass) t.retire(100, none);
   CHECK(t.size() == 102);
   CHECK(t.numbered_places() <= 4 * 102);  // not the 20,000 numbers seen
   CHECK(t.find("c-7") == added[7]);
