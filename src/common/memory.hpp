@@ -8,7 +8,7 @@
 // kernel on free() (mmap above 128 KiB-32 MiB, heap trimming above 128 KiB), so every large
 // message would fault its pages in anew; the long-lived ones give them back when idle
 // (release_unused_memory); and (2) ask for transparent huge pages for their heap, so that what
-// does grow (a controller holding a million task records, a client holding a million results)
+// does grow (a controller holding its 100,000 newest task records, a client a million results)
 // faults 512 times less often. Measured here: 1.6x the load-balanced task rate, half the CPU.
 
 #include <cstddef>
