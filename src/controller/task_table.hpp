@@ -5,7 +5,7 @@
 // back, their records stay), and finished records up to a number (beyond it the oldest are
 // retired: forgotten here, and read back from the task database if there is one). A forgotten
 // record (purged or retired) is found by no id and walked by no history; its slot is used again
-// once the controller's queues no longer point at it (reuse_forgotten).
+// once the controller's queues no longer point at it (TaskTable::retire).
 
 #include <algorithm>
 #include <cstdint>
