@@ -287,6 +287,21 @@ std::string records_text(const cluster::Status& s) {
   return "in memory only (--db sqlite keeps them in a file)";
 }
 
+/// How many tasks the controller took, and how many of their records it holds in memory.
+std::string tasks_text(const Value& stats) {
+  const auto count = [&](const char* name) {
+    const auto& d = stats.as_dict();
+    const auto it = d.find(name);
+    return it != d.end() && it->second.is_int() ? it->second.as_int() : std::int64_t{0};
+  };
+  std::string text = std::to_string(count("tasks_submitted")) + " submitted, " +
+                     std::to_string(count("tasks_completed")) + " completed, " + std::to_string(count("tasks_failed")) +
+                     " failed (" + std::to_string(count("tasks_stored")) + " records held";
+  if (const auto retired = count("tasks_retired"); retired > 0)
+    text += ", " + std::to_string(retired) + " retired beyond --max-records " + std::to_string(count("max_records"));
+  return text + ")";
+}
+
 std::string engine_summary(const cluster::Status& s) {
   int alive = 0;
   for (const auto& e : s.engines) alive += e.state == "alive" ? 1 : 0;
@@ -332,10 +347,7 @@ int cluster_status(const Common& c) {
     return exit_failure;
   }
   std::cout << "engines:    " << engine_summary(s) << std::endl;
-  if (s.stats.is_dict())
-    std::cout << "tasks:      " << s.stats["tasks_submitted"].as_int() << " submitted, "
-              << s.stats["tasks_completed"].as_int() << " completed, " << s.stats["tasks_failed"].as_int() << " failed"
-              << std::endl;
+  if (s.stats.is_dict()) std::cout << "tasks:      " << tasks_text(s.stats) << std::endl;
   std::cout << "records:    " << records_text(s) << std::endl;
   print_worlds(s);
   return exit_ok;

@@ -183,6 +183,10 @@ TEST_SUITE("system.hub") {
       const Value stats = rc.controller_stats();
       CHECK(stats["tasks_retired"].as_int() >= n - max_records - step);
       CHECK(stats["tasks_stored"].as_int() <= max_records + step + 1);  // and the held task
+      const auto status = crew_cli({"cluster", "status", "--profile", cluster.profile()});
+      CHECK(status.out.find(std::to_string(stats["tasks_stored"].as_int()) + " records held, " +
+                            std::to_string(stats["tasks_retired"].as_int()) + " retired beyond --max-records " +
+                            std::to_string(max_records) + ")") != std::string::npos);
 
       const std::string first = results.front().msg_ids().front();
       const Client other = cluster.client(30s);
