@@ -53,16 +53,19 @@ public:
   /// The fd to poll for POLLIN: it signals that the endpoint should be received from.
   int fd() const noexcept { return fd_; }
 
-  /// Receives checked messages until none is left or `budget` crew messages (a batch counts its
-  /// members, a rejected message one) were handed on: each to `on_received(Received&&)`, each
-  /// rejection to `on_rejected(const wire::Rejection&)`. Returns the number
-  /// of ZeroMQ messages taken; when it stopped because the socket had nothing more, armed() is set.
+  /// Receives checked messages until none is left, `budget` crew messages (a batch counts its
+  /// members, a rejected message one) were handed on, or (looked at every 64 messages) the clock
+  /// passed `until`: each to `on_received(Received&&)`, each rejection to
+  /// `on_rejected(const wire::Rejection&)`. Returns the number of ZeroMQ messages taken; when it
+  /// stopped because the socket had nothing more, armed() is set.
   template <class OnReceived, class OnRejected>
   std::size_t receive(OnReceived&& on_received, OnRejected&& on_rejected,
-                      std::size_t budget = std::numeric_limits<std::size_t>::max()) {
+                      std::size_t budget = std::numeric_limits<std::size_t>::max(),
+                      std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max()) {
     std::size_t taken = 0;
     armed_ = false;  // set again only if this receive gets to the end
     for (std::size_t handed = 0; handed < budget; ++taken) {
+      if (taken % 64 == 63 && std::chrono::steady_clock::now() >= until) break;
       auto frames = recv_frames(socket_);
       if (!frames) {
         armed_ = true;
