@@ -157,7 +157,7 @@ void Bridge::on_controller_message(wire::Packet&& p) {
     break;
   case wire::MsgKind::shutdown_world: begin_shutdown("the controller asked"); break;
   case wire::MsgKind::reply_ack: on_ack(p.header.request_id); break;
-  case wire::MsgKind::output_wanted: output_wanted_ = p.header.request_id != 0; break;
+  case wire::MsgKind::output_wanted: want_output(p.header.request_id != 0); break;
   case wire::MsgKind::reattach_reply: on_reattached(p); break;
   default:
     ++counters_.dropped;
@@ -365,7 +365,13 @@ void Bridge::take_from_rank(mpi_frames::Message&& m) {
 }
 
 // Live output goes to the controller only while some client follows it; it is not kept for a
-// restored controller (what a task wrote also comes whole with its reply).
+// restored controller (what a task wrote also comes whole with its reply). The ranks on this host
+// learn it from the claims table and send none meanwhile; the others send it anyway.
+void Bridge::want_output(bool wanted) {
+  output_wanted_ = wanted;
+  if (config_.claims) config_.claims->set_output_followed(wanted);
+}
+
 void Bridge::forward_output(const Buffer& header_bytes, std::span<const Buffer> payload) {
   if (!output_wanted_ || orphaned_ || reattaching_to_ != 0) return;
   if (to_controller_.empty()) oldest_reply_ = std::chrono::steady_clock::now();
@@ -468,7 +474,7 @@ void Bridge::on_reattached(const wire::Packet& p) {
   config_.orphan_timeout = std::chrono::seconds(placed.orphan_timeout_s);
   orphaned_ = false;
   reattaching_to_ = 0;
-  output_wanted_ = false;  // until the restored controller's clients follow output again
+  want_output(false);  // until the restored controller's clients follow output again
   // Everything not on record at the controller that died goes again, in order, counted anew.
   to_controller_.clear();
   acked_ = 0;

@@ -109,6 +109,8 @@ private:
   void begin_shutdown(const std::string& why);
   /// A rank's live output: on to the controller if some client follows it (output_wanted_).
   void forward_output(const Buffer& header_bytes, std::span<const Buffer> payload);
+  /// Some client follows live output (or none does any longer): here, and in the claims table.
+  void want_output(bool wanted);
   bool output_wanted_ = false;
   /// `answers`: the task this message answers (an apply_reply's msg id), if any.
   void send_to_controller(const Buffer& header_bytes, std::span<const Buffer> payload, std::string_view answers = {});

@@ -423,12 +423,14 @@ private:
         r.messages.push_back(std::move(m));
         from_engine.push(std::move(r));
       });
-      executor_->set_output_sink([&from_engine](wire::Outgoing m) {
-        LocalReply r;
-        r.messages.push_back(std::move(m));
-        r.live_output = true;
-        from_engine.push(std::move(r));
-      });
+      executor_->set_output_sink(
+          [&from_engine](wire::Outgoing m, bool /*last*/) {
+            LocalReply r;
+            r.messages.push_back(std::move(m));
+            r.live_output = true;
+            from_engine.push(std::move(r));
+          },
+          output_followed());
       std::thread bridge_thread([&] {
         try {
           bridge.run();
@@ -453,15 +455,17 @@ private:
     if (bridge_error) std::rethrow_exception(bridge_error);
   }
 
-  // Ranks other than 0: tasks from the bridge over MPI, replies back the same way
+  // Ranks other than 0: tasks from the bridge over MPI, replies and live output back the same way
   // (engine/mpi_inbox.hpp).
   void run_other_rank() {
     MpiInbox inbox(control_, doorbell_.get(), rank_);
     MpiOutbox outbox(control_, doorbell_.get());
-    // Live output: not from ranks other than 0 yet. Sent from a thread of its own while the
-    // main thread sends replies, it left a rank blocked in MPI_Waitall under 10,000 printing
-    // tasks (bench lb_print_throughput, 2 ranks): their output comes whole with the reply until
-    // that is understood.
+    executor_->set_output_sink([&outbox](wire::Outgoing m, bool last) { outbox.output(std::move(m), last); },
+                               output_followed());
+    struct SinkGone {  // the pump's thread ends before the outbox does, also on an exception
+      Executor& executor;
+      ~SinkGone() { executor.set_output_sink({}); }
+    } sink_gone{*executor_};
     serve(inbox, outbox);
   }
 
@@ -500,6 +504,13 @@ private:
       if (reply) outbox.add(std::move(*reply), answered_id(p.header));
       hold.ran(end - start, reply.has_value(), end);
     }
+  }
+
+  /// Whether some client follows live output: the bridge's word in the claims table, where this
+  /// rank maps it (elsewhere the bridge filters what comes).
+  OutputPump::Followed output_followed() const {
+    if (!claims_.mapped()) return {};
+    return [this] { return claims_.output_followed(); };
   }
 
   /// The msg id this rank's reply to `task` answers ("" for a collective's part).

@@ -104,10 +104,11 @@ void Executor::set_message_sink(MessageSink sink) {
   if (collectives_) collectives_->set_message_sink(std::move(sink));
 }
 
-void Executor::set_output_sink(OutputPump::Sink sink) {
+void Executor::set_output_sink(OutputPump::Sink sink, OutputPump::Followed followed) {
   output_.reset();
   if (sink)
-    output_ = std::make_unique<OutputPump>(OutputPump::Place{id_.engine_id, id_.world_id, id_.rank}, std::move(sink));
+    output_ = std::make_unique<OutputPump>(OutputPump::Place{id_.engine_id, id_.world_id, id_.rank}, std::move(sink),
+                                           std::move(followed));
 }
 
 std::optional<wire::Outgoing> Executor::run(const wire::Header& task, std::span<const Buffer> payload) {

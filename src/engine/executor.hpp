@@ -51,8 +51,9 @@ public:
   /// Rank 0: how streamed answers leave (engine/collectives.hpp).
   void set_message_sink(MessageSink sink);
   /// Where the live output of this engine's tasks goes (engine/output_pump.hpp); without one, a
-  /// task's output leaves only with its reply. Set before the first task runs.
-  void set_output_sink(OutputPump::Sink sink);
+  /// task's output leaves only with its reply. `followed`: whether anyone follows it now. Set
+  /// before the first task runs.
+  void set_output_sink(OutputPump::Sink sink, OutputPump::Followed followed = {});
   /// From now on a task's output is also what it writes to descriptors 1 and 2
   /// (engine/fd_capture.hpp): printf, Fortran, child processes. Once per process.
   void capture_fds();

@@ -50,7 +50,28 @@ void MpiInbox::wait(bool replies_leaving) {
   just_rung_ = doorbell_->wait(timeout, announced_);
 }
 
+void MpiOutbox::add(wire::Outgoing reply, std::string_view) {
+  std::lock_guard lock(mutex_);
+  replies_.add(std::move(reply.header_bytes), std::move(reply.payload));
+}
+
+bool MpiOutbox::empty() const {
+  std::lock_guard lock(mutex_);
+  return replies_.empty();
+}
+
 void MpiOutbox::send(std::size_t) {
+  std::lock_guard lock(mutex_);
+  send_locked();
+}
+
+void MpiOutbox::output(wire::Outgoing message, bool last) {
+  std::lock_guard lock(mutex_);
+  replies_.add(std::move(message.header_bytes), std::move(message.payload));
+  if (!last) send_locked();
+}
+
+void MpiOutbox::send_locked() {
   std::uint32_t messages = 0;
   for (const wire::Frames& m : replies_.take()) {
     sends_.send(comm_, 0, m.header_bytes, m.payload);
@@ -61,6 +82,7 @@ void MpiOutbox::send(std::size_t) {
 }
 
 bool MpiOutbox::progress() {
+  std::lock_guard lock(mutex_);
   sends_.progress();
   if (!doorbell_) return false;  // nobody to tell: the inbox's naps do not depend on it
   const bool all_announced = doorbell_->retry();
@@ -71,7 +93,8 @@ void MpiOutbox::goodbye() {
   wire::Header bye;
   bye.kind = wire::MsgKind::goodbye;
   add(wire::make_message(bye), {});
-  send(0);
+  std::lock_guard lock(mutex_);
+  send_locked();
   sends_.wait_all();
   while (doorbell_ && !doorbell_->retry()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }

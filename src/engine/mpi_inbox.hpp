@@ -10,6 +10,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "common/fifo.hpp"
@@ -43,21 +44,28 @@ private:
   bool just_rung_ = false;               ///< the last wait collected rings
 };
 
+/// Replies, and live output (engine/output_pump.hpp), which the pump's thread sends while the
+/// rank's thread runs the task: one lock keeps the two threads' MPI sends and doorbell rings in
+/// one order, so a task's output still precedes its reply, and every message is announced once.
 class MpiOutbox final : public RankOutbox {
 public:
   /// `doorbell`: this rank's, to ring rank 0 with (null: none).
   MpiOutbox(MPI_Comm comm, Doorbell* doorbell) : comm_(comm), doorbell_(doorbell) {}
-  void add(wire::Outgoing reply, std::string_view /*answers*/) override {
-    replies_.add(std::move(reply.header_bytes), std::move(reply.payload));
-  }
-  bool empty() const override { return replies_.empty(); }
+  void add(wire::Outgoing reply, std::string_view /*answers*/) override;
+  bool empty() const override;
   void send(std::size_t backlog) override;
   bool progress() override;
   void goodbye() override;
+  /// Live output: with `last` (end() of the task, on the rank's thread) it joins the replies
+  /// waiting to go; otherwise it leaves now, behind them (from the pump's thread).
+  void output(wire::Outgoing message, bool last);
 
 private:
+  void send_locked();
+
   MPI_Comm comm_;
   Doorbell* doorbell_;
+  mutable std::mutex mutex_;
   wire::Batcher replies_;
   mpi_frames::SendQueue sends_;
 };

@@ -7,8 +7,8 @@
 
 namespace crew::detail {
 
-OutputPump::OutputPump(Place place, Sink sink, Limits limits)
-    : place_(place), sink_(std::move(sink)), limits_(limits) {}
+OutputPump::OutputPump(Place place, Sink sink, Followed followed, Limits limits)
+    : place_(place), sink_(std::move(sink)), followed_(std::move(followed)), limits_(limits) {}
 
 OutputPump::~OutputPump() {
   {
@@ -26,7 +26,7 @@ void OutputPump::begin(const std::string& msg_id) noexcept {
 }
 
 void OutputPump::write(bool err, std::string_view text) {
-  if (text.empty()) return;
+  if (text.empty() || (followed_ && !followed_())) return;
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
@@ -44,7 +44,7 @@ void OutputPump::write(bool err, std::string_view text) {
     else
       waiting_.push_back({err, std::string(text)});
     waiting_bytes_ += text.size();
-    wake = first || waiting_bytes_ >= limits_.chunk;
+    wake = (first && idle_) || waiting_bytes_ >= limits_.chunk;
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   }
   if (wake) wake_.notify_one();
@@ -52,7 +52,7 @@ void OutputPump::write(bool err, std::string_view text) {
 
 void OutputPump::end() {
   std::lock_guard sending(send_mutex_);
-  send_waiting();
+  send_waiting(true);
   std::lock_guard lock(mutex_);
   task_ = nullptr;
 }
@@ -60,23 +60,27 @@ void OutputPump::end() {
 void OutputPump::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
+    idle_ = true;
     wake_.wait(lock, [&] { return stop_ || !waiting_.empty(); });
-    if (stop_) return;
-    // Lines that come close together leave together; a full chunk leaves at once.
-    wake_.wait_until(lock, first_waiting_ + limits_.delay,
-                     [&] { return stop_ || waiting_.empty() || waiting_bytes_ >= limits_.chunk; });
+    idle_ = false;
+    // Lines that come close together leave together; a full chunk leaves at once. Tasks that end
+    // meanwhile send their own text (end()), and the next ones' lines wake nobody: this thread
+    // looks again when the oldest line waiting is due (one wake-up per `delay`, not per task).
+    while (!stop_ && !waiting_.empty() && waiting_bytes_ < limits_.chunk &&
+           std::chrono::steady_clock::now() < first_waiting_ + limits_.delay)
+      wake_.wait_until(lock, first_waiting_ + limits_.delay);
     if (stop_) return;
     if (waiting_.empty()) continue;  // end() sent it
     lock.unlock();
     {
       std::lock_guard sending(send_mutex_);
-      send_waiting();
+      send_waiting(false);
     }
     lock.lock();
   }
 }
 
-void OutputPump::send_waiting() {
+void OutputPump::send_waiting(bool last) {
   std::vector<Piece> pieces;
   std::string task;
   std::uint64_t dropped = 0;
@@ -99,7 +103,7 @@ void OutputPump::send_waiting() {
     (err ? h.err : h.out).assign(text);
     (err ? h.out : h.err).clear();
     sent += text.size();
-    sink_(wire::make_message(h, where));
+    sink_(wire::make_message(h, where), last);
   };
   for (const Piece& p : pieces) {
     std::string_view text = p.text;

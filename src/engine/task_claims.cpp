@@ -19,8 +19,11 @@ enum State : std::uint64_t { queued_state = 1, started_state = 2, withdrawn_stat
 
 std::string name_of(const std::string& tag) { return "/crew-claims-" + tag; }
 
-/// Per rank: the "attends" word, then the ring.
+/// Per rank: the "attends" word, then the ring. After the ranks: the world's word.
 constexpr std::uint64_t words_per_rank = TaskClaims::slots + 1;
+std::size_t table_bytes(int ranks) {
+  return (static_cast<std::size_t>(ranks) * words_per_rank + 1) * sizeof(std::uint64_t);
+}
 
 std::atomic_ref<std::uint64_t> at(std::uint64_t* w) noexcept { return std::atomic_ref<std::uint64_t>(*w); }
 
@@ -32,7 +35,7 @@ TaskClaims TaskClaims::create(const std::string& world_tag, int ranks) {
   if (fd < 0) throw Error(errc::internal, "shm_open " + name + ": " + std::strerror(errno));
   TaskClaims t;
   t.ranks_ = ranks;
-  t.bytes_ = static_cast<std::size_t>(ranks) * words_per_rank * sizeof(std::uint64_t);
+  t.bytes_ = table_bytes(ranks);
   if (::ftruncate(fd, static_cast<off_t>(t.bytes_)) != 0) {
     const int err = errno;
     ::close(fd);
@@ -55,7 +58,7 @@ TaskClaims TaskClaims::open(const std::string& world_tag, int ranks, int rank) {
   if (fd < 0) throw Error(errc::internal, "shm_open " + name + ": " + std::strerror(errno));
   TaskClaims t;
   t.ranks_ = ranks;
-  t.bytes_ = static_cast<std::size_t>(ranks) * words_per_rank * sizeof(std::uint64_t);
+  t.bytes_ = table_bytes(ranks);
   void* p = ::mmap(nullptr, t.bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ::close(fd);
   if (p == MAP_FAILED) throw Error(errc::internal, "mmap " + name + ": " + std::strerror(errno));
@@ -87,6 +90,10 @@ std::uint64_t* TaskClaims::word(int rank, std::uint64_t index) const noexcept {
   return base_ + static_cast<std::uint64_t>(rank) * words_per_rank + index;
 }
 
+std::uint64_t* TaskClaims::world_word() const noexcept {
+  return base_ + static_cast<std::uint64_t>(ranks_) * words_per_rank;
+}
+
 void TaskClaims::attend(int rank) noexcept {
   if (base_ != nullptr && rank >= 0 && rank < ranks_) at(word(rank, 0)).store(1, std::memory_order_release);
 }
@@ -111,6 +118,14 @@ bool TaskClaims::withdraw(int rank, std::uint64_t seq) noexcept {
   if (!attended(rank) || seq == 0) return false;
   std::uint64_t expected = seq << 2 | queued_state;
   return at(word(rank, 1 + seq % slots)).compare_exchange_strong(expected, seq << 2 | withdrawn_state);
+}
+
+void TaskClaims::set_output_followed(bool followed) noexcept {
+  if (base_ != nullptr) at(world_word()).store(followed ? 1 : 0, std::memory_order_release);
+}
+
+bool TaskClaims::output_followed() const noexcept {
+  return base_ == nullptr || at(world_word()).load(std::memory_order_acquire) != 0;
 }
 
 }  // namespace crew::detail

@@ -14,6 +14,10 @@
 // rank turns it into `started`, the bridge into `withdrawn`, by compare-and-swap. A slot that a
 // later task reused (a ring's worth of tasks behind) belongs to that one: the rank runs the
 // older task regardless, and the bridge refuses to withdraw it.
+//
+// One more word, the world's: whether some client follows live output. The bridge sets it; the
+// ranks on its host read it before passing a line on (engine/output_pump.hpp), so a world that
+// nobody follows builds and sends no output messages at all.
 
 #include <cstdint>
 #include <string>
@@ -53,10 +57,18 @@ public:
   /// True if task `seq` had not started: it never will.
   bool withdraw(int rank, std::uint64_t seq) noexcept;
 
+  // Live output.
+  /// The bridge: some client follows live output (or none does any longer).
+  void set_output_followed(bool followed) noexcept;
+  /// A rank: false once the bridge said nobody follows (true where the table is not mapped: the
+  /// bridge filters then).
+  bool output_followed() const noexcept;
+
   static constexpr std::uint64_t slots = 4096;  ///< per rank; more than an engine holds at once
 
 private:
   std::uint64_t* word(int rank, std::uint64_t index) const noexcept;
+  std::uint64_t* world_word() const noexcept;
   std::uint64_t* base_ = nullptr;
   std::size_t bytes_ = 0;
   int ranks_ = 0;

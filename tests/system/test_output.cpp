@@ -64,9 +64,10 @@ std::string file_text(const fs::path& path) {
 TEST_SUITE("system.output") {
 
   TEST_CASE("a task's output reaches its follower while it runs, tagged with engine, rank and task") {
-    // Engines 0 and 2 are rank 0 of worlds 0 and 1 (the bridge's own process). (Ranks other than
-    // 0 send their output with their reply only, for now: engine/engine.cpp.)
-    for (const auto& [engine, world, rank] : {std::tuple{0, 0, 0}, std::tuple{2, 1, 0}}) {
+    // Engines 0 and 2 are rank 0 of worlds 0 and 1 (the bridge's own process); engines 1 and 3
+    // are their ranks 1, whose output reaches the bridge over MPI from the rank's output thread.
+    for (const auto& [engine, world, rank] :
+         {std::tuple{0, 0, 0}, std::tuple{1, 0, 1}, std::tuple{2, 1, 0}, std::tuple{3, 1, 1}}) {
       CAPTURE(engine);
       OutputFeed feed = client().subscribe_output(of_engines({engine}));
       Gate gate;
@@ -102,26 +103,33 @@ TEST_SUITE("system.output") {
 
   TEST_CASE("what a task writes past std::cout is its output too: printf, write(2), a child process") {
     // crew-engine's ranks read their descriptors 1 and 2 (engine/fd_capture.hpp). Engine 0 is a
-    // rank 0 (it streams); engine 1 is rank 1 of the same world (its text comes with its reply).
-    OutputFeed feed = client().subscribe_output(of_engines({0}));
+    // rank 0, engine 1 rank 1 of the same world: both stream.
+    OutputFeed feed = client().subscribe_output(of_engines({0, 1}));
     Gate gate;
     const AsyncResult ar = client()[std::vector<int>{0, 1}].apply("by_descriptor", gate.path());
-    const std::string id0 = ar.msg_ids().front();
     // Live, while the task holds at the gate: every line written so far, each way's in its order.
-    const std::string cout_line = "cout from engine 0\n";
-    const std::string fd_lines = "printf from engine 0\nchild of engine 0\n";
-    std::string out, err;
-    while (out.size() < cout_line.size() + fd_lines.size() || err.empty()) {
+    std::string out[2], err[2];
+    auto heard_all = [&](int engine) {
+      const std::string e = std::to_string(engine);
+      return out[engine].size() ==
+                 ("cout from engine " + e + "\nprintf from engine " + e + "\nchild of engine " + e + "\n").size() &&
+             !err[engine].empty();
+    };
+    while (!heard_all(0) || !heard_all(1)) {
       const auto e = next_output(feed);
       REQUIRE(e.has_value());
-      CHECK(e->engine_id == 0);
-      CHECK(e->msg_id == id0);
-      (e->kind == OutputEvent::Kind::err ? err : out) += e->text;
+      REQUIRE((e->engine_id == 0 || e->engine_id == 1));
+      CHECK(e->msg_id == ar.msg_ids().at(static_cast<std::size_t>(e->engine_id)));
+      (e->kind == OutputEvent::Kind::err ? err : out)[e->engine_id] += e->text;
     }
-    CHECK(out.size() == cout_line.size() + fd_lines.size());
-    CHECK(out.find(cout_line) != std::string::npos);
-    CHECK(out.find(fd_lines) != std::string::npos);  // printf's line, then the child's: line buffered
-    CHECK(err == "write(2) from engine 0\n");
+    for (int engine : {0, 1}) {
+      CAPTURE(engine);
+      const std::string e = std::to_string(engine);
+      CHECK(out[engine].find("cout from engine " + e + "\n") != std::string::npos);
+      // printf's line, then the child's: line buffered
+      CHECK(out[engine].find("printf from engine " + e + "\nchild of engine " + e + "\n") != std::string::npos);
+      CHECK(err[engine] == "write(2) from engine " + e + "\n");
+    }
     CHECK_FALSE(ar.ready());
     gate.open();
     REQUIRE(ar.wait(60s));

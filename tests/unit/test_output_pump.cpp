@@ -5,6 +5,7 @@
 // much.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <ostream>
@@ -34,7 +35,7 @@ struct Sink {
   bool held = false;
 
   OutputPump::Sink function() {
-    return [this](crew::wire::Outgoing msg) {
+    return [this](crew::wire::Outgoing msg, bool /*last*/) {
       const auto packets = crew::wire::unpack(std::move(msg.header_bytes), std::move(msg.payload));
       REQUIRE(packets.size() == 1);
       const auto& p = packets.front();
@@ -103,7 +104,7 @@ TEST_SUITE("unit.output_pump") {
 
   TEST_CASE("long text goes in chunks that end at line ends") {
     Sink sink;
-    OutputPump pump({7, 0, 0}, sink.function(), {std::chrono::milliseconds(20), 1000, 1 << 20});
+    OutputPump pump({7, 0, 0}, sink.function(), {}, {std::chrono::milliseconds(20), 1000, 1 << 20});
     const std::string task = "1-1";
     pump.begin(task);
     std::string written;
@@ -123,7 +124,7 @@ TEST_SUITE("unit.output_pump") {
 
   TEST_CASE("a writer faster than the sink loses text beyond the limit, and the messages say how much") {
     Sink sink;
-    OutputPump pump({7, 0, 0}, sink.function(), {std::chrono::milliseconds(1), 512, 4096});
+    OutputPump pump({7, 0, 0}, sink.function(), {}, {std::chrono::milliseconds(1), 512, 4096});
     const std::string task = "1-2";
     pump.begin(task);
     sink.hold();  // the sink takes nothing meanwhile: the writer does not wait for it
@@ -157,5 +158,25 @@ TEST_SUITE("unit.output_pump") {
     std::lock_guard lock(sink.m);
     CHECK(sink.sent.empty());
     CHECK(pump.bytes_sent() == 0);
+  }
+
+  TEST_CASE("while nobody follows, nothing is sent, and the reply's text keeps it all") {
+    Sink sink;
+    std::atomic<bool> followed{false};
+    OutputPump pump({7, 0, 0}, sink.function(), [&] { return followed.load(); });
+    TaskOutputBuf out_buf(false);
+    std::ostream out(&out_buf);
+    out_buf.start(&pump);
+    const std::string task = "1-4";
+    pump.begin(task);
+    out << "unheard" << std::endl;
+    followed = true;  // a client subscribes mid-task: what comes from now on goes
+    out << "heard" << std::endl;
+    pump.end();
+    CHECK(out_buf.take() == "unheard\nheard\n");
+    std::lock_guard lock(sink.m);
+    REQUIRE(sink.sent.size() == 1);
+    CHECK(sink.sent.front().out == "heard\n");
+    CHECK(pump.bytes_dropped() == 0);  // not followed is not dropped
   }
 }

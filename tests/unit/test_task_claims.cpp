@@ -43,6 +43,21 @@ TEST_SUITE("unit.task_claims") {
     CHECK(rank1.start(0, 0));  // not a balanced task: always runs
   }
 
+  TEST_CASE("the bridge's word on live output reaches the ranks that map the table, and no slot") {
+    const std::string tag = unique_tag();
+    TaskClaims bridge = TaskClaims::create(tag, 2);
+    TaskClaims rank1 = TaskClaims::open(tag, 2, 1);
+    TaskClaims::unlink(tag);
+    CHECK_FALSE(rank1.output_followed());     // nobody follows until the bridge says so
+    bridge.queued(1, TaskClaims::slots - 1);  // the last slot of the last rank, just before the word
+    bridge.set_output_followed(true);
+    CHECK(rank1.output_followed());
+    CHECK(rank1.start(1, TaskClaims::slots - 1));  // the word is not a slot
+    bridge.set_output_followed(false);
+    CHECK_FALSE(rank1.output_followed());
+    CHECK(TaskClaims().output_followed());  // a rank without the table sends; the bridge filters
+  }
+
   TEST_CASE("a slot reused a ring later belongs to the later task") {
     const std::string tag = unique_tag();
     TaskClaims claims = TaskClaims::create(tag, 1);
