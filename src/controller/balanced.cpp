@@ -90,16 +90,47 @@ void Controller::Impl::submit_balanced(PeerId client, wire::Packet&& p) {
     check_dependencies(*t);
 }
 
-Prerequisite Controller::Impl::prerequisite(const std::string& msg_id) {
-  const TaskRecord* t = tasks.find(msg_id);
-  if (t == nullptr) return {};
-  return {true, t->done, t->failed, t->engine_id};
+Prerequisite Controller::Impl::prerequisite(const std::string& msg_id, const BalancedTask& bt) {
+  if (const TaskRecord* t = tasks.find(msg_id)) return {true, t->done, t->failed, t->engine_id};
+  for (const auto& [id, p] : bt.on_file())
+    if (id == msg_id) return p;
+  return {};
+}
+
+bool Controller::Impl::ask_file_for_prerequisites(TaskRecord& t) {
+  BalancedTask& bt = *t.lb;
+  bt.set_file_asked();
+  std::vector<std::string> ids;
+  for (const auto* dep : {&bt.after(), &bt.follow()})
+    for (const auto& id : dep->ids)
+      if (tasks.find(id) == nullptr && std::ranges::find(ids, id) == ids.end()) ids.push_back(id);
+  if (ids.empty()) return false;
+  auto found = std::make_shared<std::vector<std::optional<store::Outcome>>>();
+  db->ask(
+      [ids, found, below = tasks.retired_below()](sqlite::Db& file) {
+        for (const auto& id : ids) {
+          auto o = store::read_outcome(file, id);
+          found->push_back(o && o->seq < below ? o : std::nullopt);  // (this run's unretired are held)
+        }
+      },
+      // (no record goes while an answer is awaited: controller/retirement.cpp)
+      [this, &t, ids, found] {
+        found->resize(ids.size());  // a read that failed found nothing: those stay unknown
+        if (t.done || !t.lb) return;
+        std::vector<std::pair<std::string, Prerequisite>> on_file;
+        for (std::size_t i = 0; i < ids.size(); ++i)
+          if (const auto& o = (*found)[i]) on_file.push_back({ids[i], {true, true, o->failed, o->engine}});
+        t.lb->set_on_file(std::move(on_file));
+        check_dependencies(t);
+      });
+  return true;
 }
 
 void Controller::Impl::check_dependencies(TaskRecord& t) {
   if (!t.lb || t.lb->stage != BalancedTask::Stage::waiting) return;
   BalancedTask& bt = *t.lb;
-  const PrerequisiteLookup lookup = [this](const std::string& id) { return prerequisite(id); };
+  if (db && !bt.file_asked() && ask_file_for_prerequisites(t)) return;
+  const PrerequisiteLookup lookup = [this, &bt](const std::string& id) { return prerequisite(id, bt); };
   const Verdict after = evaluate(bt.after(), false, lookup);
   const Verdict follow = evaluate(bt.follow(), true, lookup);
   for (const Verdict* v : {&after, &follow}) {

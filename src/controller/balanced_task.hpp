@@ -5,9 +5,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.hpp"
+#include "controller/dependency.hpp"
 #include "crew/buffer.hpp"
 #include "crew/value.hpp"
 #include "protocol/header.hpp"
@@ -48,6 +50,15 @@ struct BalancedTask {
   }
   /// Engines it failed on (retries go elsewhere where possible).
   const std::vector<int>& tried() const noexcept { return rare_ ? rare_->tried : none().tried; }
+  /// Prerequisites the controller no longer holds, as the task database has them (retired beyond
+  /// --max-records, or of an earlier run on the file).
+  const std::vector<std::pair<std::string, Prerequisite>>& on_file() const noexcept {
+    return rare_ ? rare_->on_file : none().on_file;
+  }
+  /// The task database was asked for them (once, when the dependencies are first checked).
+  bool file_asked() const noexcept { return rare_ && rare_->file_asked; }
+  void set_file_asked() { rare().file_asked = true; }
+  void set_on_file(std::vector<std::pair<std::string, Prerequisite>> found) { rare().on_file = std::move(found); }
   /// Its last failure, reported if it never succeeds (null: none yet).
   const wire::ErrorInfo* last_error() const noexcept { return rare_ && rare_->failed ? &rare_->last_error : nullptr; }
 
@@ -83,6 +94,8 @@ private:
     wire::ErrorInfo last_error;
     bool failed = false;
     int steal_for = -1;
+    std::vector<std::pair<std::string, Prerequisite>> on_file;
+    bool file_asked = false;
   };
   static const Rare& none() noexcept {
     static const Rare empty;

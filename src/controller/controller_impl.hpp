@@ -131,6 +131,9 @@ struct Controller::Impl {
   /// Retires the oldest finished records beyond --max-records, and frees forgotten records' slots
   /// (controller/retirement.cpp).
   void retire_records();
+  /// Records retire in steps of this many past the limit at least (each step has a fixed cost: a
+  /// look at what the controller's queues point at).
+  std::uint64_t retire_step() const { return std::max<std::uint64_t>(cfg.max_records / 8, 256); }
   bool refuse_oversized(PeerId client, const wire::Packet& p, std::uint64_t bytes);
   void answer_failure(bool to_client, PeerId peer, wire::MsgKind kind, std::uint64_t request_id,
                       const std::exception& e);
@@ -316,7 +319,13 @@ struct Controller::Impl {
   /// Tasks finished this turn: their dependents are re-evaluated.
   void resolve_dependents();
   void check_timeouts(Deadline now);
-  Prerequisite prerequisite(const std::string& msg_id);
+  /// What this controller knows of a prerequisite of `bt`: its record, else what the task
+  /// database said of it.
+  Prerequisite prerequisite(const std::string& msg_id, const BalancedTask& bt);
+  /// With a task database: asks it once for `t`'s prerequisites that no record here holds
+  /// (retired, or of an earlier run on the file); true while the answer is awaited (the task then
+  /// waits, and its dependencies are checked again once it comes).
+  bool ask_file_for_prerequisites(TaskRecord& t);
 
   // ---- rebalance.cpp
   /// Engines that fell idle take unstarted tasks from engines busy with a long one.

@@ -39,10 +39,12 @@ Verdict evaluate(const wire::DependencySpec& dep, bool location, const Prerequis
   for (const auto& id : dep.ids) {
     const Prerequisite p = lookup(id);
     if (!p.known)
-      return unreachable(errc::impossible_dependency,
-                         "task " + id + " (in " + kind +
-                             ") is not known to the controller: a mistyped or purged id, or one retired "
-                             "(the controller keeps the newest --max-records finished tasks)");
+      return unreachable(
+          errc::impossible_dependency,
+          "task " + id + " (in " + kind +
+              ") is not known to the controller: a mistyped or purged id, or one retired by a controller "
+              "without a task database (it keeps the newest --max-records finished tasks; "
+              "with --db sqlite it reads older ones from the file)");
     if (!p.done) continue;
     ++finished;
     const bool ok = p.failed ? dep.failure : dep.success;

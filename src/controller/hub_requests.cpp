@@ -166,6 +166,7 @@ Value Controller::Impl::stats_value() const {
                    {"tasks_purged", static_cast<std::int64_t>(tasks.purged())},
                    {"tasks_retired", static_cast<std::int64_t>(tasks.retired())},
                    {"max_records", static_cast<std::int64_t>(cfg.max_records)},
+                   {"retire_step", static_cast<std::int64_t>(retire_step())},
                    {"result_bytes_kept", static_cast<std::int64_t>(tasks.kept_bytes())},
                    {"engines_alive", registry.alive_engines()},
                    {"pid", static_cast<std::int64_t>(::getpid())},

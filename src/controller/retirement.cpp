@@ -7,14 +7,8 @@
 
 namespace crew::controller {
 
-namespace {
-/// Records retire in steps of this many past the limit at least (each step has a fixed cost: a
-/// look at what the controller's queues point at).
-std::uint64_t retire_step(std::uint64_t max_records) { return std::max<std::uint64_t>(max_records / 8, 256); }
-}  // namespace
-
 void Controller::Impl::retire_records() {
-  const std::uint64_t step = retire_step(cfg.max_records);
+  const std::uint64_t step = retire_step();
   if (tasks.finished_held() <= cfg.max_records + step && tasks.forgotten_held() < step) return;
   // An answer waiting for the task database may hold records (to resend them): wait for it.
   if (db && db->asks_open() > 0) return;

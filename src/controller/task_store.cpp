@@ -172,6 +172,15 @@ std::optional<StoredReply> read_reply(sqlite::Db& db, const std::string& msg_id)
   return reply_of(s);
 }
 
+std::optional<Outcome> read_outcome(sqlite::Db& db, const std::string& msg_id) {
+  sqlite::Statement s(db, "SELECT seq, status, engine FROM tasks WHERE " + where_id(msg_id) +
+                              " AND status != 0 ORDER BY seq DESC LIMIT 1");
+  bind_id(s, msg_id);
+  if (!s.step()) return std::nullopt;
+  return Outcome{static_cast<std::uint64_t>(s.integer(0)),
+                 static_cast<wire::TaskState>(s.integer(1)) == wire::TaskState::failed, static_cast<int>(s.integer(2))};
+}
+
 HistoryRows read_history(sqlite::Db& db, const wire::HistoryRequest& ask, std::uint64_t before_seq,
                          std::span<const std::uint64_t> except) {
   std::string where = " WHERE seq < ?1 AND submitted_us >= ?2";

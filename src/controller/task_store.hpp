@@ -65,6 +65,15 @@ struct StoredReply {
 /// twice, from two runs).
 std::optional<StoredReply> read_reply(sqlite::Db& db, const std::string& msg_id);
 
+/// How a finished task ended, as on record: what a dependency on it needs.
+struct Outcome {
+  std::uint64_t seq = 0;
+  bool failed = false;
+  int engine = -1;
+};
+/// The newest finished row of that id's outcome (its result is not read).
+std::optional<Outcome> read_outcome(sqlite::Db& db, const std::string& msg_id);
+
 /// Rows that match `ask`, oldest first, among those with seq below `before_seq` but `except`'s;
 /// with ask.last, only the newest that many (`matched` counts them all).
 struct HistoryRows {

@@ -131,6 +131,13 @@ TEST_SUITE("system.hub") {
     const auto failed_only = rc.history({.status = {"failed"}});
     CHECK(has(listed(failed_only), failed_id));
 
+    // Dependencies on the earlier run's tasks: their outcomes come from the file.
+    auto lb = rc.load_balanced_view();
+    const auto earlier = [](const std::string& id) { return Dependency(std::vector<std::string>{id}); };
+    CHECK(lb.with({.after = earlier(small_ids[3])}).apply("echo", 5).get_as<int>(60s) == 5);
+    CHECK(code_of([&] { (void)lb.with({.after = earlier(failed_id)}).apply("echo", 6).get(60s); }) ==
+          errc::dependency_failed);
+
     // Purge: an earlier run's id leaves the file; an unknown one is named; then everything goes.
     const PurgeReport one = rc.purge_results({small_ids[0], "no-such-task"});
     CHECK(one.purged == 1);
@@ -164,7 +171,6 @@ TEST_SUITE("system.hub") {
             "file, without it forgotten and the error says so; a task still running stays") {
     constexpr int n = 5000;
     constexpr std::int64_t max_records = 1000;
-    constexpr std::int64_t step = 256;  // retired in steps: an eighth of the limit, at least 256
     const std::string plugin = (test_bin_dir() / "system" / "libcrew_test_plugin.so").string();
     for (const bool with_db : {true, false}) {
       CAPTURE(with_db);
@@ -181,6 +187,9 @@ TEST_SUITE("system.hub") {
       for (int i = 0; i < n; ++i) right += results[static_cast<std::size_t>(i)].get_as<int>(60s) == i ? 1 : 0;
       CHECK(right == n);
       const Value stats = rc.controller_stats();
+      const std::int64_t step = stats["retire_step"].as_int();  // records retire in steps past the limit
+      CHECK(stats["max_records"].as_int() == max_records);
+      CHECK(step < max_records);
       CHECK(stats["tasks_retired"].as_int() >= n - max_records - step);
       CHECK(stats["tasks_stored"].as_int() <= max_records + step + 1);  // and the held task
       const auto status = crew_cli({"cluster", "status", "--profile", cluster.profile()});
@@ -197,21 +206,36 @@ TEST_SUITE("system.hub") {
         const std::string why = message_of([&] { (void)other.get_result(first).get(60s); });
         CHECK(why.find("--max-records") != std::string::npos);
       }
+      // A dependency on a retired task: met from the file (and followed to where it ran), or
+      // refused, saying why.
+      auto lb = rc.load_balanced_view();
+      const AsyncResult after_first = lb.with({.after = {results.front()}}).apply("echo", -1);
+      const AsyncResult follows_first = lb.with({.follow = {results.front()}}).apply("echo", -2);
+      if (with_db) {
+        CHECK(after_first.get_as<int>(60s) == -1);
+        CHECK(follows_first.get_as<int>(60s) == -2);
+        CHECK(follows_first.metadata().engine_id == 1);  // where the retired task ran
+      } else {
+        const std::string why = message_of([&] { (void)after_first.get(60s); });
+        CHECK(why.find("is not known") != std::string::npos);
+        CHECK(why.find("--max-records") != std::string::npos);
+        CHECK_THROWS((void)follows_first.get(60s));
+      }
       gate.open();
       CHECK(held.get(60s).is_null());
       CHECK(other.get_result(held.msg_ids().front()).get(60s).is_null());
 
       const auto history = listed(rc.history());
       if (with_db) {  // every task once: the file's retired ones, then those held
-        CHECK(history.size() == static_cast<std::size_t>(n) + 1);
+        CHECK(history.size() == static_cast<std::size_t>(n) + 3);
         CHECK(std::set<std::string>(history.begin(), history.end()).size() == history.size());
         CHECK(has(history, first));
         CHECK(has(history, held.msg_ids().front()));
         const PurgeReport purged = rc.purge_all_results();
-        CHECK(purged.purged == static_cast<std::size_t>(n) + 1);
+        CHECK(purged.purged == static_cast<std::size_t>(n) + 3);
         CHECK(rc.history().empty());
       } else {
-        CHECK(history.size() <= static_cast<std::size_t>(max_records + step + 1));
+        CHECK(history.size() <= static_cast<std::size_t>(max_records + step + 3));
         CHECK(!has(history, first));
         CHECK(has(history, results.back().msg_ids().front()));
       }
