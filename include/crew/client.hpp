@@ -107,6 +107,11 @@ struct ClientOptions {
   /// machines (VMs above all) is several times faster than fresh pages. Set false to leave the
   /// process's allocator alone.
   bool keep_freed_memory = true;
+  /// "[user@]host[:port]": reach the controller through ssh to that host (its login node), as
+  /// the controller's address is seen there: one ssh connection, shared by every client of this
+  /// user, with their ~/.ssh/config and agent. "" (default): directly, or through the host a
+  /// profile imported with `crew profile import` names.
+  std::string ssh{};
 };
 
 class CREW_API Client {

@@ -22,11 +22,12 @@ namespace {
 void add_verbs(CLI::App& parent, const std::vector<Verb>& table, Args& args, const Verb*& chosen) {
   for (const Verb& verb : table) {
     CLI::App* cmd = parent.add_subcommand(verb.name, verb.help);
-    if (!verb.options) {  // `cluster`: a group of verbs
+    if (!verb.options) {  // `cluster`, `profile`: a group of verbs
       cmd->require_subcommand(0, 1);
-      add_verbs(*cmd, cluster_verbs(), args, chosen);
+      add_verbs(*cmd, group_verbs(verb.name), args, chosen);
       continue;
     }
+    if (&table == &group_verbs("cluster")) add_remote_options(*cmd, args.common);  // (its own --ssh)
     add_common_options(*cmd, args.common, verb.reach);
     verb.options(*cmd, args);
     cmd->callback([&chosen, &verb] { chosen = &verb; });
@@ -58,6 +59,7 @@ int run(int argc, char** argv) {
     return exit_ok;
   }
   args.common.started = std::chrono::steady_clock::now();
+  args.common.command_line.assign(argv + 1, argv + argc);
   try {
     return chosen->run(args);
   } catch (const Unfinished& u) {

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "cli/output.hpp"
+#include "cli/remote_cluster.hpp"
 #include "cli/verbs.hpp"
 #include "cluster/batch_jobs.hpp"
 #include "cluster/cluster.hpp"
@@ -154,6 +155,7 @@ nlohmann::json job_ids(const cluster::ClusterState& state) {
 }  // namespace
 
 int cluster_add(const Common& c, const StartArgs& a) {
+  if (!c.ssh.empty()) return run_remotely(c, "add");
   if (a.engines < 1 && a.hosts.empty())
     throw_error(errc::bad_option, "cluster add needs -n K (K >= 1): how many engines to add");
   const auto before = cluster::status(c.profile, std::chrono::milliseconds(5000)).state;
@@ -181,6 +183,7 @@ int cluster_add(const Common& c, const StartArgs& a) {
 }
 
 int cluster_start(const Common& c, const StartArgs& a) {
+  if (!c.ssh.empty()) return run_remotely(c, "start");
   const auto r = cluster::start(start_options(c, a), reporter(c));
   if (c.json) {
     auto engines = nlohmann::json::array();
@@ -210,6 +213,7 @@ int cluster_start(const Common& c, const StartArgs& a) {
 }
 
 int cluster_stop(const Common& c, double grace_s) {
+  if (!c.ssh.empty()) return run_remotely(c, "stop");
   const auto r = cluster::stop(c.profile, std::chrono::milliseconds(static_cast<long>(grace_s * 1000)), reporter(c));
   if (c.json) {
     std::cout << nlohmann::json{{"profile", c.profile},
@@ -326,6 +330,7 @@ void print_worlds(const cluster::Status& s) {
 }  // namespace
 
 int cluster_status(const Common& c) {
+  if (!c.ssh.empty()) return run_remotely(c, "status");
   const auto s = cluster::status(c.profile, c.controller_timeout());
   if (c.json) {
     std::cout << status_json(s).dump() << std::endl;
@@ -447,6 +452,7 @@ int launchers(const Common& c) {
 }
 
 int cluster_list(const Common& c) {
+  if (!c.ssh.empty()) return run_remotely(c, "list");
   const auto all = cluster::list(c.controller_timeout());
   if (c.json) {
     auto out = nlohmann::json::array();

@@ -26,7 +26,12 @@ std::chrono::milliseconds Common::controller_timeout() const {
   return ms;
 }
 
-Client connect(const Common& c) { return Client(c.profile, ClientOptions{c.controller_timeout()}); }
+Client connect(const Common& c) {
+  ClientOptions options;
+  options.timeout = c.controller_timeout();
+  options.ssh = c.ssh;
+  return Client(c.profile, options);
+}
 
 bool no_controller(const Error& e) { return e.code() == errc::no_profile || e.code() == errc::controller_gone; }
 

@@ -16,6 +16,10 @@ void add_common_options(CLI::App& app, Common& c, Reach reach) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   if (reach == Reach::local) return;
+  if (app.get_option_no_throw("--ssh") == nullptr)
+    app.add_option("--ssh", c.ssh,
+                   "[user@]host[:port]: reach the controller through ssh to its host (one shared connection, with "
+                   "your ~/.ssh/config; a profile made by `crew profile import` does this by itself)");
   app.add_option("--timeout", c.timeout_s,
                  reach == Reach::engines
                      ? "seconds the whole command may take, waiting for results included (default: no limit); "
@@ -24,6 +28,16 @@ void add_common_options(CLI::App& app, Common& c, Reach reach) {
       ->check(CLI::PositiveNumber);
   if (reach == Reach::engines)
     app.add_option("-t,--targets", c.targets, "engines: all, ids and ranges, e.g. 0,2-3")->capture_default_str();
+}
+
+void add_remote_options(CLI::App& app, Common& c) {
+  app.add_option("--ssh", c.ssh,
+                 "[user@]host[:port]: run this on that host (a login node) over ssh; a start brings the "
+                 "cluster's connection file back into --profile here, so every verb reaches it through ssh");
+  app.add_option("--remote-crew", c.remote_crew,
+                 "with --ssh: the command that runs crew on that host, for its shell (e.g. '/opt/crew/bin/crew' or "
+                 "'module load crew; crew')")
+      ->capture_default_str();
 }
 
 namespace {
@@ -407,7 +421,9 @@ const std::vector<Verb> top_level = {
      [](Args& a) { return load_h5(a.common, a.file, a.dataset, a.name); }},
     {"shutdown", "stop the engines and the controller (prefer `crew cluster stop`)", Reach::controller, no_options,
      [](Args& a) { return shutdown(a.common); }},
-    {"cluster", "start, stop and inspect clusters", Reach::local, nullptr, nullptr},  // cluster_verbs()
+    {"cluster", "start, stop and inspect clusters", Reach::local, nullptr, nullptr},  // group_verbs()
+    {"profile", "profiles of clusters elsewhere: import one from a login node", Reach::local, nullptr,
+     nullptr},  // group_verbs()
     {"jobscript", "print the job script of one world (to submit by hand: its engines join the running controller)",
      Reach::local, jobscript_options,
      [](Args& a) { return jobscript(a.common, a.start, a.script_out, a.list_variables); }},
@@ -415,6 +431,20 @@ const std::vector<Verb> top_level = {
      [](Args& a) { return launchers(a.common); }},
     {"controller", "run a controller in the foreground (`cluster start` does this for you)", Reach::local,
      controller_options, [](Args& a) { return controller(a.common, a.controller); }},
+};
+
+void profile_import_options(CLI::App& cmd, Args& a) {
+  cmd.add_option("source", a.name,
+                 "[user@]host[:port][:PATH]: the controller.json to copy over ssh (default PATH: "
+                 ".crew/profile_default/controller.json in the remote home)")
+      ->required();
+}
+
+const std::vector<Verb> under_profile = {
+    {"import",
+     "copy a controller's connection file from another host over ssh into --profile; the profile's clients then "
+     "reach that controller through ssh",
+     Reach::local, profile_import_options, [](Args& a) { return profile_import(a.common, a.name); }},
 };
 
 const std::vector<Verb> under_cluster = {
@@ -433,6 +463,8 @@ const std::vector<Verb> under_cluster = {
 }  // namespace
 
 const std::vector<Verb>& verbs() { return top_level; }
-const std::vector<Verb>& cluster_verbs() { return under_cluster; }
+const std::vector<Verb>& group_verbs(std::string_view group) {
+  return group == "profile" ? under_profile : under_cluster;
+}
 
 }  // namespace crew::cli

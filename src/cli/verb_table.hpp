@@ -54,10 +54,12 @@ struct Verb {
 
 /// `crew <verb>`, in the order --help lists them.
 const std::vector<Verb>& verbs();
-/// `crew cluster <verb>`.
-const std::vector<Verb>& cluster_verbs();
+/// `crew cluster <verb>`, `crew profile <verb>`.
+const std::vector<Verb>& group_verbs(std::string_view group);
 
 /// --profile, --json, --connect-timeout and what `reach` adds.
 void add_common_options(CLI::App& app, Common& c, Reach reach);
+/// `crew cluster <verb>`'s --ssh (run it on another host) and --remote-crew.
+void add_remote_options(CLI::App& app, Common& c);
 
 }  // namespace crew::cli

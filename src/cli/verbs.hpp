@@ -15,6 +15,9 @@ struct Common {
   double connect_timeout_s = 10;  ///< --connect-timeout: how long the controller may take to answer
   double timeout_s = 0;           ///< --timeout: the whole command at most, its waits included (0: none)
   std::string targets = "all";
+  std::string ssh;  ///< --ssh [user@]host[:port]: reach the controller through ssh (client/ssh_tunnel.hpp)
+  std::string remote_crew = "crew";       ///< `cluster ... --ssh`: the shell command that runs crew there
+  std::vector<std::string> command_line;  ///< the arguments as given (after `crew`)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   /// When --timeout runs out, if given.
@@ -150,6 +153,8 @@ int launchers(const Common& c);
 int cluster_stop(const Common& c, double grace_s);
 int cluster_status(const Common& c);
 int cluster_list(const Common& c);
+/// `crew profile import [user@]host[:port][:PATH]`: another host's controller, reached through ssh.
+int profile_import(const Common& c, const std::string& source);
 
 struct ControllerArgs {
   std::string ip = "127.0.0.1";

@@ -60,10 +60,10 @@ std::vector<int> alive_ids(const std::vector<EngineInfo>& engines) {
 Client::Client(const std::string& profile_or_file, ClientOptions options) {
   if (options.keep_freed_memory) keep_freed_memory_for_reuse();
   if (looks_like_path(profile_or_file)) {
-    core_ = std::make_shared<detail::ClientCore>(profile_or_file, std::string(), options.timeout);
+    core_ = std::make_shared<detail::ClientCore>(profile_or_file, std::string(), options.timeout, options.ssh);
   } else {
     core_ = std::make_shared<detail::ClientCore>(profile_dir(profile_or_file) / controller_file_name, profile_or_file,
-                                                 options.timeout);
+                                                 options.timeout, options.ssh);
   }
 }
 

@@ -1,6 +1,8 @@
 // The client's bookkeeping: requests out, answers into their states (the socket: client_io.cpp).
 #include "client/client_core.hpp"
 
+#include "client/ssh_tunnel.hpp"
+
 #include "common/units.hpp"
 #include <charconv>
 
@@ -23,7 +25,8 @@ namespace {
 /// How long closing a client may wait for what it sent to leave (a controller that is gone).
 constexpr std::chrono::milliseconds close_linger{2000};
 
-ControllerFile read_controller_file(const std::filesystem::path& file, const std::string& profile_hint) {
+/// `remote`: the controller runs on another host (reached through ssh), so its pid says nothing here.
+ControllerFile read_controller_file(const std::filesystem::path& file, const std::string& profile_hint, bool remote) {
   const std::string start_hint = profile_hint.empty() || profile_hint == "default"
                                      ? "start a cluster with `crew cluster start -n 4`"
                                      : "start one with `crew cluster start -n 4 --profile " + profile_hint + "`";
@@ -39,7 +42,7 @@ ControllerFile read_controller_file(const std::filesystem::path& file, const std
   } catch (const InputError& e) {
     throw_error(errc::no_profile, e.message());
   }
-  if (cf.pid > 0 && cf.host == host_name() && !proc::alive(static_cast<pid_t>(cf.pid)))
+  if (!remote && cf.ssh.empty() && cf.pid > 0 && cf.host == host_name() && !proc::alive(static_cast<pid_t>(cf.pid)))
     throw_error(errc::controller_gone, file.string() + " names controller pid " + std::to_string(cf.pid) +
                                            ", which is not running (it did not shut down cleanly); " + start_hint);
   return cf;
@@ -48,12 +51,16 @@ ControllerFile read_controller_file(const std::filesystem::path& file, const std
 }  // namespace
 
 ClientCore::ClientCore(std::filesystem::path controller_file, std::string profile_hint,
-                       std::chrono::milliseconds timeout)
+                       std::chrono::milliseconds timeout, const std::string& ssh)
     : file_(std::move(controller_file)), profile_hint_(std::move(profile_hint)), timeout_(timeout),
       session_(wire::new_key_hex().substr(0, 16)), ctx_(1) {
   own_prefix_ = session_ + "-";
-  const ControllerFile cf = read_controller_file(file_, profile_hint_);
+  const ControllerFile cf = read_controller_file(file_, profile_hint_, !ssh.empty());
   url_ = cf.client_url;
+  if (const std::string& via = ssh.empty() ? cf.ssh : ssh; !via.empty()) {
+    url_ = ssh_forward(parse_ssh_target(via), cf.client_url, timeout_);
+    via_ = " (through ssh to " + via + ")";
+  }
   key_ = wire::key_from_hex(cf.key_hex);
   transport::EndpointOptions options;
   options.routing_id = "client-" + session_;
@@ -72,7 +79,7 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
     if (e.code() != errc::connection_lost) throw;
     throw_error(
         errc::controller_timeout,
-        "no controller answered at " + url_ + " within " + seconds_text(timeout_) + " (from " + file_.string() +
+        "no controller answered at " + url_ + via_ + " within " + seconds_text(timeout_) + " (from " + file_.string() +
             "); is it running? check with `crew cluster status" +
             (profile_hint_.empty() || profile_hint_ == "default" ? std::string() : " --profile " + profile_hint_) +
             "`");
@@ -348,7 +355,8 @@ void ClientCore::stop_io() {
 
 void ClientCore::throw_connection_lost(std::string_view what, std::chrono::milliseconds timeout) const {
   throw_error(errc::connection_lost,
-              "the controller at " + url_ + " did not answer " + std::string(what) + " within " + seconds_text(timeout),
+              "the controller at " + url_ + via_ + " did not answer " + std::string(what) + " within " +
+                  seconds_text(timeout),
               "is it overloaded or gone? check `crew cluster status`");
 }
 

@@ -103,7 +103,10 @@ struct ResultState {
 
 class ClientCore : public std::enable_shared_from_this<ClientCore> {
 public:
-  ClientCore(std::filesystem::path controller_file, std::string profile_hint, std::chrono::milliseconds timeout);
+  /// `ssh`: reach the controller through ssh to this host (client/ssh_tunnel.hpp); "" for what
+  /// the file says.
+  ClientCore(std::filesystem::path controller_file, std::string profile_hint, std::chrono::milliseconds timeout,
+             const std::string& ssh = {});
   ~ClientCore();
 
   /// Sends a direct_task (or, for a collective's name, a collective_request) to `targets`; results arrive in the
@@ -221,6 +224,7 @@ private:
   std::filesystem::path file_;
   std::string profile_hint_;
   std::string url_;
+  std::string via_;  ///< " (through ssh to HOST)", for messages; "" when direct
   std::chrono::milliseconds timeout_;
   std::uint64_t max_message_bytes_ = 0;  ///< the controller's limit (0: unknown)
   std::string session_;                  ///< routing id suffix (random)

@@ -49,9 +49,11 @@ void ensure_profile_dir(const fs::path& dir) {
 }
 
 nlohmann::json to_json(const ControllerFile& f) {
-  return {{"profile", f.profile}, {"client_url", f.client_url},        {"engine_url", f.engine_url},
-          {"key", f.key_hex},     {"signature_scheme", "hmac-sha256"}, {"host", f.host},
-          {"pid", f.pid},         {"crew_version", f.version}};
+  nlohmann::json j = {{"profile", f.profile}, {"client_url", f.client_url},        {"engine_url", f.engine_url},
+                      {"key", f.key_hex},     {"signature_scheme", "hmac-sha256"}, {"host", f.host},
+                      {"pid", f.pid},         {"crew_version", f.version}};
+  if (!f.ssh.empty()) j["ssh"] = f.ssh;
+  return j;
 }
 
 nlohmann::json to_json(const EngineFile& f) {
@@ -85,6 +87,7 @@ ControllerFile controller_file_from_json(const nlohmann::json& j, const fs::path
   f.host = j.value("host", "");
   f.pid = j.value("pid", std::int64_t{0});
   f.version = j.value("crew_version", "");
+  f.ssh = j.value("ssh", "");
   return f;
 }
 

@@ -34,6 +34,9 @@ struct CREW_INTERNAL_API ControllerFile {
   std::string host;
   std::int64_t pid = 0;
   std::string version;
+  /// Imported from another host (`crew profile import`): clients reach client_url through ssh
+  /// to this [user@]host[:port] (client/ssh_tunnel.hpp). "" on the controller's own host.
+  std::string ssh{};
 };
 
 struct CREW_INTERNAL_API EngineFile {

@@ -302,6 +302,12 @@ int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+proc::RunOptions within(std::chrono::milliseconds timeout) {
+  proc::RunOptions o;
+  o.timeout = timeout;
+  return o;
+}
+
 std::string file_text(const fs::path& p) {
   std::ifstream in(p);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -549,5 +555,155 @@ TEST_SUITE("launchers.drain") {
     const json status = json::parse(r.out);
     for (const auto& w : status.at("worlds")) jobs.push_back(w.at("job_id"));
     stop_and_check(jobs);
+  }
+}
+
+/// Host B as a laptop: its own CREW_HOME and runtime directory (ssh's sockets); `run` runs crew
+/// there (the testbed's ssh first on PATH, unless `path` says otherwise). Every ssh master
+/// connection it made is closed when it goes (else each would stay 10 idle minutes).
+class Laptop {
+public:
+  Laptop() : dir_("crew-laptop") { fs::permissions(dir_.path(), fs::perms::owner_all, fs::perm_options::replace); }
+  ~Laptop() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(sockets(), ec))
+      if (const auto n = e.path().filename().string(); n.rfind("ssh-", 0) == 0 && n.find('.') == std::string::npos)
+        (void)proc::run({ssh(), "-S", e.path().string(), "-O", "exit", "hosta"}, within(10s));
+  }
+  fs::path home() const { return dir_.path() / "home"; }
+  fs::path sockets() const { return dir_.path() / "crew"; }
+  static std::string ssh() { return std::string(std::getenv("CREW_TB_SSH_BIN")) + "/ssh"; }
+  RunResult run(std::vector<std::string> args, const std::string& path = {}) const {
+    const std::string ssh_bin = std::getenv("CREW_TB_SSH_BIN");
+    std::vector<std::string> argv{std::string(std::getenv("CREW_TB_SCRIPTS")) + "/on-host.sh",
+                                  "b",
+                                  "env",
+                                  "CREW_HOME=" + home().string(),
+                                  "XDG_RUNTIME_DIR=" + dir_.path().string(),
+                                  "PATH=" + (path.empty() ? ssh_bin + ":" + std::getenv("PATH") : path),
+                                  (bin_dir() / "crew").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return proc::run(argv, within(120s));
+  }
+
+private:
+  TempDir dir_;
+};
+
+TEST_SUITE("launchers.tunnel") {
+  TEST_CASE("a client on another host reaches a controller on loopback only through ssh, and the tunnel comes back") {
+    // The cluster runs here, on host A, its controller on 127.0.0.1; the "laptop" is host B, with
+    // a CREW_HOME and a runtime directory (ssh's sockets) of its own.
+    auto r = run_crew({"cluster", "start", "-n", "2", "--json"});
+    SHOW(r);
+    REQUIRE(r.status == 0);
+    struct Stop {
+      ~Stop() { (void)run_crew({"cluster", "stop"}); }
+    } stop;
+    const Laptop laptop;
+    const fs::path home = laptop.home(), sockets = laptop.sockets();
+    const std::string ssh_bin = std::getenv("CREW_TB_SSH_BIN");
+    const auto on_b = [&](std::vector<std::string> args, const std::string& path = {}) {
+      return laptop.run(args, path);
+    };
+    const fs::path file = profile_dir("default") / controller_file_name;
+    CHECK(contains(file_text(file), "tcp://127.0.0.1:"));
+
+    // A copy of the connection file alone: its address is host B's own loopback, where nobody is.
+    fs::create_directories(home / "profile_direct");
+    fs::copy_file(file, home / "profile_direct" / controller_file_name);
+    r = on_b({"ids", "--profile", "direct", "--connect-timeout", "2"});
+    SHOW(r);
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "[crew.connection.timeout]"));
+
+    // Imported over ssh: the profile's clients go through ssh by themselves.
+    r = on_b({"profile", "import", "hosta:" + file.string(), "--profile", "hpc"});
+    SHOW(r);
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "2 engines alive"));
+    r = on_b({"call", "hostname", "--targets", "1", "--profile", "hpc", "--json"});
+    SHOW(r);
+    CHECK(r.status == 0);
+    CHECK(contains(r.out, "hosta"));  // the engines run on host A
+    // --ssh on any verb, with the plain copy.
+    r = on_b({"ids", "--profile", "direct", "--ssh", "hosta"});
+    SHOW(r);
+    CHECK(r.out == "0 1\n");
+
+    // The master connection killed: the next command starts another, and gets through.
+    const fs::path master = [&] {
+      for (const auto& e : fs::directory_iterator(sockets))
+        if (const auto n = e.path().filename().string(); n.rfind("ssh-", 0) == 0 && n.find('.') == std::string::npos)
+          return e.path();
+      return fs::path();
+    }();
+    REQUIRE(!master.empty());
+    const auto check = proc::run({ssh_bin + "/ssh", "-S", master.string(), "-O", "check", "hosta"}, within(10s));
+    const auto at = check.err.find("pid=");
+    REQUIRE(at != std::string::npos);
+    const pid_t pid = std::stoi(check.err.substr(at + 4));
+    ::kill(pid, SIGTERM);
+    REQUIRE(proc::wait_gone(pid, deadline_after(10s)));
+    r = on_b({"ids", "--profile", "hpc"});
+    SHOW(r);
+    CHECK(r.out == "0 1\n");
+
+    // Bad input: clear errors naming what to fix.
+    r = on_b({"ids", "--profile", "direct", "--ssh", "nosuchhost", "--connect-timeout", "5"});
+    CHECK(r.status == 1);
+    CHECK(contains(error_of(r.err), "[crew.connection.ssh_failed] --ssh nosuchhost"));
+    CHECK(contains(r.err, "nosuchhost"));
+    r = on_b({"ids", "--profile", "direct", "--ssh", "two words"});
+    CHECK(r.status == 2);
+    CHECK(contains(error_of(r.err), "[crew.input.bad_option] --ssh 'two words'"));
+    r = on_b({"ids", "--profile", "direct", "--ssh", "hosta"}, "/nonexistent");
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "no ssh client on PATH"));
+    r = on_b({"profile", "import", "hosta:/no/such/controller.json", "--profile", "other"});
+    CHECK(r.status == 1);
+    CHECK(contains(error_of(r.err), "[crew.connection.ssh_failed]"));
+    CHECK(contains(r.err, "No such file"));
+    CHECK_FALSE(fs::exists(home / "profile_other" / controller_file_name));
+  }
+
+  TEST_CASE("crew cluster start --ssh runs crew on the login host and brings the connection file back") {
+    const Laptop laptop;
+    const TempDir login_home("crew-login-home");  // host A's CREW_HOME, given with the remote command
+    const std::string remote_crew = "env CREW_HOME=" + login_home.path().string() + " " + (bin_dir() / "crew").string();
+    auto r =
+        laptop.run({"cluster", "start", "-n", "2", "--ssh", "hosta", "--remote-crew", remote_crew, "--profile", "hpc"});
+    SHOW(r);
+    REQUIRE(r.status == 0);
+    struct Stop {
+      fs::path home;
+      ~Stop() { (void)crew_cli({"cluster", "stop", "--profile", "hpc"}, {{"CREW_HOME", home.string()}}); }
+    } stop{login_home.path()};
+    CHECK(contains(r.out, "cluster 'hpc' started"));  // the login host's crew said so, shown here
+    CHECK(contains(r.out, "reaches it through ssh to hosta"));
+    CHECK(fs::exists(login_home.path() / "profile_hpc" / "cluster.json"));  // started there, not here
+    CHECK_FALSE(fs::exists(laptop.home() / "profile_hpc" / "cluster.json"));
+    r = laptop.run({"ids", "--profile", "hpc"});
+    SHOW(r);
+    CHECK(r.out == "0 1\n");
+    r = laptop.run({"cluster", "status", "--ssh", "hosta", "--remote-crew", remote_crew, "--profile", "hpc"});
+    SHOW(r);
+    CHECK(r.status == 0);
+    CHECK(contains(r.out, "2 alive"));
+    // A remote crew that is no command there: the error says how to name it.
+    r = laptop.run(
+        {"cluster", "start", "-n", "1", "--ssh", "hosta", "--remote-crew", "/no/such/crew", "--profile", "hpc"});
+    CHECK(r.status == 1);
+    CHECK(contains(error_of(r.err), "[crew.connection.ssh_failed]"));
+    CHECK(contains(r.err, "--remote-crew"));
+    r = laptop.run({"cluster", "stop", "--ssh", "hosta", "--remote-crew", remote_crew, "--profile", "hpc"});
+    SHOW(r);
+    CHECK(r.status == 0);
+    CHECK(contains(r.out, "stopped"));
+    CHECK_FALSE(fs::exists(login_home.path() / "profile_hpc" / "cluster.json"));
+    // Its connection file went too: the profile says no controller runs, at once.
+    r = laptop.run({"ids", "--profile", "hpc"});
+    CHECK(r.status == 1);
+    CHECK(contains(error_of(r.err), "[crew.connection.no_profile]"));
   }
 }

@@ -13,7 +13,7 @@ case $launcher in
          PATH=$(crewtb_lsf_path) ;;
   sge)   crewtb_sge_up || { echo "with_testbed: the testbed's Grid Engine is not running (tests/schedulers/sge-up.sh)" >&2; exit 1; } ;;
   ssh)   crewtb_ssh_up || { echo "with_testbed: the testbed's ssh hosts are not up (tests/schedulers/ssh-up.sh)" >&2; exit 1; }
-         export CREW_TB_SSH_BIN
+         export CREW_TB_SSH_BIN CREW_TB_SCRIPTS
          # The cluster runs on host A (10.200.0.1), whose only other host is B.
          exec "$CREW_TB_SCRIPTS/on-host.sh" a "$@" ;;
   *) echo "with_testbed: unknown launcher $launcher" >&2; exit 2 ;;
