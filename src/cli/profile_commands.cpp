@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/output.hpp"
+#include "cli/remote_cluster.hpp"
 #include "cli/verbs.hpp"
 #include "client/ssh_tunnel.hpp"
 #include "common/profile.hpp"
@@ -47,19 +48,9 @@ int profile_import(const Common& c, const std::string& source) {
     throw_error(errc::bad_option, "profile '" + c.profile + "' has a cluster started on this host (" +
                                       (dir / "cluster.json").string() +
                                       "); import into another profile: --profile NAME");
-  const std::string text = detail::ssh_run(s.target, "cat -- " + s.path, c.controller_timeout());
-  const fs::path where = s.target.text() + ":" + s.path;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception&) {
-    throw_error(errc::bad_profile, where.string() + " is not a crew connection file (controller.json): not JSON");
-  }
-  ControllerFile file = controller_file_from_json(j, where);
-  file.profile = c.profile;
-  file.ssh = s.target.text();
-  ensure_profile_dir(dir);
-  write_private_json(dir / controller_file_name, to_json(file));
+  const std::string where = s.target.text() + ":" + s.path;
+  const ControllerFile file =
+      save_imported(c.profile, detail::ssh_run(s.target, "cat -- " + s.path, c.controller_timeout()), where, s.target);
   // It works, or it goes: a profile that cannot reach its controller is no use.
   std::size_t alive = 0;
   try {
@@ -73,17 +64,17 @@ int profile_import(const Common& c, const std::string& source) {
   }
   if (c.json) {
     std::cout << nlohmann::json{{"profile", c.profile},
-                                {"source", where.string()},
+                                {"source", where},
                                 {"ssh", file.ssh},
                                 {"client_url", file.client_url},
                                 {"engines_alive", alive}}
                      .dump()
               << std::endl;
   } else {
-    std::cout << "profile '" << c.profile << "' imported from " << where.string() << ": its controller (at "
-              << file.client_url << " on " << (file.host.empty() ? s.target.destination : file.host)
-              << ") answered through ssh, " << alive << " engine" << (alive == 1 ? "" : "s") << " alive; try `crew ids"
-              << c.profile_flag() << "`" << std::endl;
+    std::cout << "profile '" << c.profile << "' imported from " << where << ": its controller (at " << file.client_url
+              << " on " << (file.host.empty() ? s.target.destination : file.host) << ") answered through ssh, " << alive
+              << " engine" << (alive == 1 ? "" : "s") << " alive; try `crew ids" << c.profile_flag() << "`"
+              << std::endl;
   }
   return exit_ok;
 }

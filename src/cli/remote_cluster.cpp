@@ -56,19 +56,8 @@ void import_profile(const Common& c, const detail::SshTarget& target) {
                     ": `crew cluster status --json` there said no profile directory: " + status.substr(0, 200));
   }
   const std::string path = dir + "/" + controller_file_name;
-  const std::string text = detail::ssh_run(target, "cat -- " + quoted(path), c.controller_timeout());
-  const fs::path where = target.text() + ":" + path;
-  ControllerFile file;
-  try {
-    file = controller_file_from_json(nlohmann::json::parse(text), where);
-  } catch (const nlohmann::json::exception&) {
-    throw_error(errc::bad_profile, where.string() + " is not a crew connection file (controller.json): not JSON");
-  }
-  file.profile = c.profile;
-  file.ssh = target.text();
-  const fs::path local = profile_dir(c.profile);
-  ensure_profile_dir(local);
-  write_private_json(local / controller_file_name, to_json(file));
+  save_imported(c.profile, detail::ssh_run(target, "cat -- " + quoted(path), c.controller_timeout()),
+                target.text() + ":" + path, target);
 }
 
 }  // namespace
@@ -105,6 +94,22 @@ int run_remotely(const Common& c, const std::string& verb) {
     }
   }
   return status;
+}
+
+ControllerFile save_imported(const std::string& profile, const std::string& text, const std::string& where,
+                             const detail::SshTarget& target) {
+  ControllerFile file;
+  try {
+    file = controller_file_from_json(nlohmann::json::parse(text), where);
+  } catch (const nlohmann::json::exception&) {
+    throw_error(errc::bad_profile, where + " is not a crew connection file (controller.json): not JSON");
+  }
+  file.profile = profile;
+  file.ssh = target.text();
+  const fs::path dir = profile_dir(profile);
+  ensure_profile_dir(dir);
+  write_private_json(dir / controller_file_name, to_json(file));
+  return file;
 }
 
 }  // namespace crew::cli
