@@ -58,7 +58,8 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
   const ControllerFile cf = read_controller_file(file_, profile_hint_, !ssh.empty());
   url_ = cf.client_url;
   if (const std::string& via = ssh.empty() ? cf.ssh : ssh; !via.empty()) {
-    url_ = ssh_forward(parse_ssh_target(via), cf.client_url, timeout_);
+    tunnel_ = std::make_unique<SshForwardKeeper>(parse_ssh_target(via), cf.client_url, timeout_);
+    url_ = tunnel_->endpoint();
     via_ = " (through ssh to " + via + ")";
   }
   key_ = wire::key_from_hex(cf.key_hex);
@@ -74,6 +75,7 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
     // Short msg ids, unique for the controller's life: "<its number for this client>-<seq>".
     own_prefix_ = hello.session + "-";
     pending_.set_prefix(own_prefix_);
+    if (tunnel_) tunnel_->keep([this] { ask_again_after_reconnect(); });
   } catch (const ConnectionError& e) {
     stop_io();  // (its thread must end before this constructor gives up)
     if (e.code() != errc::connection_lost) throw;
@@ -112,6 +114,7 @@ void keep_until_exit(std::shared_ptr<ResultState> state) {
 }  // namespace
 
 ClientCore::~ClientCore() {
+  tunnel_.reset();  // its thread may call in here: it ends first
   if (!feeds_.empty()) {
     send_subscription();  // following nothing: the controller stops sending (and its worlds, if alone)
     feeds_.close_all();
@@ -408,6 +411,27 @@ void ClientCore::on_restored() {
     r.kind = wire::MsgKind::result_request;  // its reply has no caller (request id 0): only the results count
     send(wire::make_typed_message(r, watched));
   }
+}
+
+// Replies the controller sent while the tunnel was down went nowhere (it drops what it cannot
+// route): every result still awaited is asked for again; those that came meanwhile come again
+// (a result already delivered is not delivered twice), the others when they are done.
+void ClientCore::ask_again_after_reconnect() {
+  wire::ResultRequest again;
+  again.resend = true;
+  {
+    std::lock_guard lock(pending_mutex_);
+    std::vector<std::uint64_t> seqs;
+    pending_.own_pending(seqs);
+    for (const std::uint64_t seq : seqs) again.msg_ids.push_back(own_prefix_ + std::to_string(seq));
+    std::vector<std::string> watched;
+    pending_.watched_ids(watched);
+    again.msg_ids.insert(again.msg_ids.end(), watched.begin(), watched.end());
+  }
+  if (again.msg_ids.empty()) return;
+  wire::Header h;
+  h.kind = wire::MsgKind::result_request;  // request id 0: only the results it brings count
+  send(wire::make_typed_message(h, again));
 }
 
 void ClientCore::on_resume_reply(const wire::Packet& p) {

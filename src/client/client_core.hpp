@@ -25,6 +25,7 @@
 
 #include "client/output_feeds.hpp"
 #include "client/pending_table.hpp"
+#include "client/ssh_tunnel.hpp"
 #include "common/clock.hpp"
 #include "crew/async_result.hpp"
 #include "crew/load_balanced_view.hpp"
@@ -224,7 +225,10 @@ private:
   std::filesystem::path file_;
   std::string profile_hint_;
   std::string url_;
-  std::string via_;  ///< " (through ssh to HOST)", for messages; "" when direct
+  std::string via_;                           ///< " (through ssh to HOST)", for messages; "" when direct
+  std::unique_ptr<SshForwardKeeper> tunnel_;  ///< with ssh: the forward url_ names, kept up
+  /// The tunnel was made again: results sent while it was down are asked for again.
+  void ask_again_after_reconnect();
   std::chrono::milliseconds timeout_;
   std::uint64_t max_message_bytes_ = 0;  ///< the controller's limit (0: unknown)
   std::string session_;                  ///< routing id suffix (random)

@@ -254,4 +254,39 @@ int ssh_run_shown(const SshTarget& target, const std::string& remote_command, st
   return proc::run({m.program.string(), "-S", m.control.string(), target.destination, remote_command}, options).status;
 }
 
+SshForwardKeeper::SshForwardKeeper(SshTarget target, std::string controller_url,
+                                   std::chrono::milliseconds connect_timeout)
+    : target_(std::move(target)), controller_url_(std::move(controller_url)), connect_timeout_(connect_timeout) {
+  endpoint_ = ssh_forward(target_, controller_url_, connect_timeout_);
+}
+
+SshForwardKeeper::~SshForwardKeeper() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SshForwardKeeper::keep(std::function<void()> healed) {
+  healed_ = std::move(healed);
+  thread_ = std::thread([this] { run(); });
+}
+
+void SshForwardKeeper::run() {
+  const fs::path socket = endpoint_.substr(std::string_view("ipc://").size());
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_for(lock, period, [&] { return stop_; })) {
+    if (socket_answers(socket)) continue;
+    lock.unlock();
+    try {
+      if (ssh_forward(target_, controller_url_, connect_timeout_) == endpoint_ && healed_) healed_();
+    } catch (const Error&) {
+      // (still unreachable: looked at again next period; the client's waits say it meanwhile)
+    }
+    lock.lock();
+  }
+}
+
 }  // namespace crew::detail

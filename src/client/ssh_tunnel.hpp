@@ -11,9 +11,13 @@
 // sockets live in a private directory ($XDG_RUNTIME_DIR/crew, else /tmp/crew-<uid>, mode 0700).
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "common/internal_api.hpp"
 #include "common/process.hpp"
@@ -51,5 +55,38 @@ CREW_INTERNAL_API int ssh_run_shown(const SshTarget& target, const std::string& 
                                     std::chrono::milliseconds connect_timeout, proc::RunOptions options);
 
 inline constexpr int ssh_idle_minutes = 10;
+
+/// A forward kept up for a client that lives long (a program, a shell, a notebook). It forwards at
+/// once (throwing as ssh_forward does); once kept, it looks every `period` whether the forward
+/// still answers, and when it does not (its master connection died: a network change, a sleep, a
+/// kill) forwards again, at the same path, where ZeroMQ reconnects by itself; then `healed` runs
+/// on its thread, for the client to ask for what it may have missed meanwhile.
+class CREW_INTERNAL_API SshForwardKeeper {
+public:
+  SshForwardKeeper(SshTarget target, std::string controller_url, std::chrono::milliseconds connect_timeout);
+  ~SshForwardKeeper();
+  SshForwardKeeper(const SshForwardKeeper&) = delete;
+  SshForwardKeeper& operator=(const SshForwardKeeper&) = delete;
+
+  /// "ipc://<socket>": where the client connects.
+  const std::string& endpoint() const noexcept { return endpoint_; }
+  /// Starts looking after it.
+  void keep(std::function<void()> healed);
+
+  static constexpr std::chrono::milliseconds period{2000};
+
+private:
+  void run();
+
+  const SshTarget target_;
+  const std::string controller_url_;
+  const std::chrono::milliseconds connect_timeout_;
+  std::string endpoint_;
+  std::function<void()> healed_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 }  // namespace crew::detail

@@ -573,7 +573,8 @@ public:
   fs::path home() const { return dir_.path() / "home"; }
   fs::path sockets() const { return dir_.path() / "crew"; }
   static std::string ssh() { return std::string(std::getenv("CREW_TB_SSH_BIN")) + "/ssh"; }
-  RunResult run(std::vector<std::string> args, const std::string& path = {}) const {
+  /// The command line that runs crew on host B with `args`.
+  std::vector<std::string> argv(std::vector<std::string> args, const std::string& path = {}) const {
     const std::string ssh_bin = std::getenv("CREW_TB_SSH_BIN");
     std::vector<std::string> argv{std::string(std::getenv("CREW_TB_SCRIPTS")) + "/on-host.sh",
                                   "b",
@@ -583,8 +584,23 @@ public:
                                   "PATH=" + (path.empty() ? ssh_bin + ":" + std::getenv("PATH") : path),
                                   (bin_dir() / "crew").string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    return proc::run(argv, within(120s));
+    return argv;
   }
+  RunResult run(std::vector<std::string> args, const std::string& path = {}) const {
+    return proc::run(argv(std::move(args), path), within(120s));
+  }
+  /// The pid of the ssh master connection to host A (-1: none runs).
+  pid_t master_pid() const {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(sockets(), ec))
+      if (const auto n = e.path().filename().string(); n.rfind("ssh-", 0) == 0 && n.find('.') == std::string::npos) {
+        const auto check = proc::run({ssh(), "-S", e.path().string(), "-O", "check", "hosta"}, within(10s));
+        if (const auto at = check.err.find("pid="); check.status == 0 && at != std::string::npos)
+          return std::stoi(check.err.substr(at + 4));
+      }
+    return -1;
+  }
+  const fs::path& dir() const { return dir_.path(); }
 
 private:
   TempDir dir_;
@@ -594,14 +610,15 @@ TEST_SUITE("launchers.tunnel") {
   TEST_CASE("a client on another host reaches a controller on loopback only through ssh, and the tunnel comes back") {
     // The cluster runs here, on host A, its controller on 127.0.0.1; the "laptop" is host B, with
     // a CREW_HOME and a runtime directory (ssh's sockets) of its own.
-    auto r = run_crew({"cluster", "start", "-n", "2", "--json"});
+    const std::string plugin = (test_bin_dir() / "system" / "libcrew_test_plugin.so").string();
+    auto r = run_crew({"cluster", "start", "-n", "2", "--plugin", plugin, "--json"});
     SHOW(r);
     REQUIRE(r.status == 0);
     struct Stop {
       ~Stop() { (void)run_crew({"cluster", "stop"}); }
     } stop;
     const Laptop laptop;
-    const fs::path home = laptop.home(), sockets = laptop.sockets();
+    const fs::path home = laptop.home();
     const std::string ssh_bin = std::getenv("CREW_TB_SSH_BIN");
     const auto on_b = [&](std::vector<std::string> args, const std::string& path = {}) {
       return laptop.run(args, path);
@@ -632,22 +649,41 @@ TEST_SUITE("launchers.tunnel") {
     CHECK(r.out == "0 1\n");
 
     // The master connection killed: the next command starts another, and gets through.
-    const fs::path master = [&] {
-      for (const auto& e : fs::directory_iterator(sockets))
-        if (const auto n = e.path().filename().string(); n.rfind("ssh-", 0) == 0 && n.find('.') == std::string::npos)
-          return e.path();
-      return fs::path();
-    }();
-    REQUIRE(!master.empty());
-    const auto check = proc::run({ssh_bin + "/ssh", "-S", master.string(), "-O", "check", "hosta"}, within(10s));
-    const auto at = check.err.find("pid=");
-    REQUIRE(at != std::string::npos);
-    const pid_t pid = std::stoi(check.err.substr(at + 4));
-    ::kill(pid, SIGTERM);
-    REQUIRE(proc::wait_gone(pid, deadline_after(10s)));
+    pid_t master = laptop.master_pid();
+    REQUIRE(master > 0);
+    ::kill(master, SIGKILL);  // as a crash would
+    REQUIRE(proc::wait_gone(master, deadline_after(30s)));
     r = on_b({"ids", "--profile", "hpc"});
     SHOW(r);
     CHECK(r.out == "0 1\n");
+
+    // A client that waits across a master's death: its forward is made again under it, and the
+    // result its controller sent meanwhile (into a connection that was gone) is asked for again.
+    Gate gate;
+    proc::SpawnOptions waiting;
+    waiting.argv = laptop.argv(
+        {"call", "hold", "\"" + gate.path() + "\"", "--targets", "0", "--profile", "hpc", "--timeout", "60", "--json"});
+    waiting.log = laptop.dir() / "waiting.log";
+    const pid_t waiter = proc::spawn(waiting);
+    struct Reap {
+      pid_t pid;
+      ~Reap() {
+        if (proc::alive(pid)) ::kill(pid, SIGKILL);
+        proc::wait_gone(pid, deadline_after(10s));
+      }
+    } reap{waiter};
+    REQUIRE(gate.wait_held(60s));
+    master = laptop.master_pid();
+    REQUIRE(master > 0);
+    ::kill(master, SIGKILL);  // as a crash would
+    REQUIRE(proc::wait_gone(master, deadline_after(30s)));
+    gate.open();  // the task ends now, while nothing forwards its result
+    REQUIRE(proc::wait_gone(waiter, deadline_after(90s)));
+    const std::string waited = file_text(waiting.log);
+    INFO(waited);
+    CHECK(contains(waited, "null"));
+    CHECK_FALSE(contains(waited, "$error"));
+    CHECK(laptop.master_pid() > 0);  // made again by the waiting client
 
     // Bad input: clear errors naming what to fix.
     r = on_b({"ids", "--profile", "direct", "--ssh", "nosuchhost", "--connect-timeout", "5"});
