@@ -24,6 +24,8 @@
     "the controller died while it held the task, and restarted without its outcome")                                   \
   X(ssh_failed, 106, "connection.ssh_failed",                                                                          \
     "--ssh could not reach the controller: no ssh client, or ssh could not connect or forward")                        \
+  X(refused, 107, "connection.refused",                                                                                \
+    "the controller refused the connection: a CURVE key it does not admit, or security unlike the file's")             \
   /* input.*: what the caller passed in */                                                                             \
   X(bad_json, 200, "input.bad_json", "a JSON literal did not parse")                                                   \
   X(bad_targets, 201, "input.bad_targets", "a --targets / view spec did not parse")                                    \

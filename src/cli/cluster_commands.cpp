@@ -106,6 +106,14 @@ std::vector<std::string> db_arguments(const Common& c, const DbArgs& d) {
   return args;
 }
 
+/// --curve / --no-curve: "on", "off", or "" (the controller decides by its address).
+std::string curve_choice(bool on, bool off) {
+  if (on && off)
+    throw_error(errc::bad_option, "--curve and --no-curve: give one of them (or neither: CURVE is on "
+                                  "whenever the controller listens beyond loopback)");
+  return on ? "on" : off ? "off" : "";
+}
+
 cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   if (a.engines == 0 || a.engines < -1)
     throw_error(errc::bad_option, "-n " + std::to_string(a.engines) +
@@ -129,6 +137,7 @@ cluster::StartOptions start_options(const Common& c, const StartArgs& a) {
   o.drain_margin_s = a.drain_margin_s;
   o.db_args = db_arguments(c, a.db);
   o.fresh = a.fresh;
+  o.curve = curve_choice(a.curve, a.no_curve);
   if (!a.walltime.empty()) (void)cluster::parse_walltime(a.walltime);
   return o;
 }
@@ -306,6 +315,21 @@ std::string tasks_text(const Value& stats) {
   return text + ")";
 }
 
+/// CURVE or plaintext, and what the gatekeeper refused.
+std::string security_text(const Value& stats) {
+  const auto& d = stats.as_dict();
+  const auto count = [&](const char* name) {
+    const auto it = d.find(name);
+    return it != d.end() && it->second.is_int() ? it->second.as_int() : std::int64_t{0};
+  };
+  const auto curve = d.find("curve");
+  if (curve == d.end() || !curve->second.is_bool() || !curve->second.as_bool())
+    return "plaintext, HMAC-signed (CURVE off: the controller listens on loopback; --curve turns it on)";
+  return "CURVE, HMAC-signed; refused " + std::to_string(count("refused_unknown_key")) + " unknown key(s), " +
+         std::to_string(count("refused_revoked_key")) + " revoked, " + std::to_string(count("refused_plaintext")) +
+         " plaintext, " + std::to_string(count("refused_handshake")) + " bad handshake(s) (`crew keys list`)";
+}
+
 std::string engine_summary(const cluster::Status& s) {
   int alive = 0;
   for (const auto& e : s.engines) alive += e.state == "alive" ? 1 : 0;
@@ -353,6 +377,7 @@ int cluster_status(const Common& c) {
   }
   std::cout << "engines:    " << engine_summary(s) << std::endl;
   if (s.stats.is_dict()) std::cout << "tasks:      " << tasks_text(s.stats) << std::endl;
+  if (s.stats.is_dict()) std::cout << "security:   " << security_text(s.stats) << std::endl;
   std::cout << "records:    " << records_text(s) << std::endl;
   print_worlds(s);
   return exit_ok;
@@ -496,6 +521,10 @@ int controller(const Common& c, const ControllerArgs& a) {
   }
   if (a.db.orphan_timeout_s > 0) cfg.orphan_timeout_s = a.db.orphan_timeout_s;
   cfg.restore = a.restore;
+  const std::string curve = curve_choice(a.curve, a.no_curve);
+  cfg.curve = curve == "on"    ? controller::CurveMode::on
+              : curve == "off" ? controller::CurveMode::off
+                               : controller::CurveMode::automatic;
   controller::Controller(cfg).run();
   return exit_ok;
 }

@@ -184,6 +184,13 @@ void load_h5_options(CLI::App& cmd, Args& a) {
 
 void no_options(CLI::App&, Args&) {}
 
+void add_curve_options(CLI::App& cmd, bool& on, bool& off) {
+  cmd.add_flag("--curve", on,
+               "CurveZMQ: encrypt every connection and admit only the profile's keys (`crew keys`); the default "
+               "whenever the controller listens beyond loopback");
+  cmd.add_flag("--no-curve", off, "plaintext even beyond loopback (messages stay HMAC-signed): trusted networks only");
+}
+
 // --- clusters: what every world's job is launched with (start, add and jobscript share it) -----
 
 void add_launch_options(CLI::App& cmd, StartArgs& s) {
@@ -290,6 +297,7 @@ void cluster_start_options(CLI::App& cmd, Args& a) {
                  "address the controller binds: auto (this host's first network address), an address, or "
                  "0.0.0.0 for all (default: 127.0.0.1 for the local launcher, auto for the others)");
   cmd.add_option("--interface", s.interface, "bind to this interface's address, e.g. ib0");
+  add_curve_options(cmd, s.curve, s.no_curve);
   cmd.add_option("--heartbeat-ms", s.heartbeat_ms, "engine heartbeat period")
       ->capture_default_str()
       ->check(CLI::Range(10, 600000));
@@ -357,6 +365,7 @@ void controller_options(CLI::App& cmd, Args& a) {
   cmd.add_option("--ip", c.ip, "address to bind: an address, auto (this host's first network address) or 0.0.0.0")
       ->capture_default_str();
   cmd.add_option("--interface", c.interface, "bind to this interface's address, e.g. ib0");
+  add_curve_options(cmd, c.curve, c.no_curve);
   cmd.add_option("--port", c.client_port, "client port (0: a free one)")->capture_default_str();
   cmd.add_option("--engine-port", c.engine_port, "engine port (0: a free one)")->capture_default_str();
   cmd.add_option("--heartbeat-ms", c.heartbeat_ms, "engine heartbeat period")
@@ -424,6 +433,8 @@ const std::vector<Verb> top_level = {
     {"cluster", "start, stop and inspect clusters", Reach::local, nullptr, nullptr},  // group_verbs()
     {"profile", "profiles of clusters elsewhere: import one from a login node", Reach::local, nullptr,
      nullptr},  // group_verbs()
+    {"keys", "the CURVE keys the profile's controller admits: list, add, revoke", Reach::local, nullptr,
+     nullptr},  // group_verbs()
     {"jobscript", "print the job script of one world (to submit by hand: its engines join the running controller)",
      Reach::local, jobscript_options,
      [](Args& a) { return jobscript(a.common, a.start, a.script_out, a.list_variables); }},
@@ -447,6 +458,31 @@ const std::vector<Verb> under_profile = {
      Reach::local, profile_import_options, [](Args& a) { return profile_import(a.common, a.name); }},
 };
 
+void keys_add_options(CLI::App& cmd, Args& a) {
+  cmd.add_option("name", a.keys.name, "a name for the key, e.g. alice@laptop")->required();
+  cmd.add_option("public_key", a.keys.public_key,
+                 "someone's own CURVE public key (40 characters of Z85); without it, crew makes a pair and writes "
+                 "a connection file that carries it (-o)");
+  cmd.add_option("--role", a.keys.role, "client (the client port) or world (the engine port)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"client", "world"}));
+  cmd.add_option("-o,--output", a.keys.output,
+                 "without public_key: the connection file to write (mode 0600; default ./controller-NAME.json)");
+}
+
+void keys_revoke_options(CLI::App& cmd, Args& a) {
+  cmd.add_option("key", a.keys.name, "the key's name, or its public key")->required();
+}
+
+const std::vector<Verb> under_keys = {
+    {"list", "every key on record: name, role, public key, when added, revoked or not", Reach::local, no_options,
+     [](Args& a) { return keys_list(a.common); }},
+    {"add", "admit a key: someone's public key, or a new pair written into a connection file to hand out", Reach::local,
+     keys_add_options, [](Args& a) { return keys_add(a.common, a.keys); }},
+    {"revoke", "refuse a key from its next connection on (it stays listed as revoked)", Reach::local,
+     keys_revoke_options, [](Args& a) { return keys_revoke(a.common, a.keys); }},
+};
+
 const std::vector<Verb> under_cluster = {
     {"start", "start a controller and MPI worlds of engines through a launcher; returns when all registered",
      Reach::local, cluster_start_options, [](Args& a) { return cluster_start(a.common, a.start); }},
@@ -464,7 +500,9 @@ const std::vector<Verb> under_cluster = {
 
 const std::vector<Verb>& verbs() { return top_level; }
 const std::vector<Verb>& group_verbs(std::string_view group) {
-  return group == "profile" ? under_profile : under_cluster;
+  if (group == "profile") return under_profile;
+  if (group == "keys") return under_keys;
+  return under_cluster;
 }
 
 }  // namespace crew::cli

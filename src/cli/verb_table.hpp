@@ -35,6 +35,7 @@ struct Args {
   PurgeArgs purge;
   bool follow_output = false;  ///< call --follow-output
   TailArgs tail;
+  KeysArgs keys;
 };
 
 /// Which of the common options a verb takes: all take --profile, --json and --connect-timeout.
@@ -54,7 +55,7 @@ struct Verb {
 
 /// `crew <verb>`, in the order --help lists them.
 const std::vector<Verb>& verbs();
-/// `crew cluster <verb>`, `crew profile <verb>`.
+/// `crew cluster <verb>`, `crew profile <verb>`, `crew keys <verb>`.
 const std::vector<Verb>& group_verbs(std::string_view group);
 
 /// --profile, --json, --connect-timeout and what `reach` adds.

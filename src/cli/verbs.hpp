@@ -120,6 +120,7 @@ struct StartArgs {
   double wait_s = 60;
   std::string ip;  ///< "": 127.0.0.1 (local launcher) or auto (the others)
   std::string interface;
+  bool curve = false, no_curve = false;  ///< --curve, --no-curve (neither: on beyond loopback)
   int heartbeat_ms = 1000;
   std::uint64_t max_message_bytes = 0;
   std::vector<std::string> properties;
@@ -156,6 +157,17 @@ int cluster_list(const Common& c);
 /// `crew profile import [user@]host[:port][:PATH]`: another host's controller, reached through ssh.
 int profile_import(const Common& c, const std::string& source);
 
+/// `crew keys`: the CURVE keys the profile's controller admits (transport/keyring.hpp).
+struct KeysArgs {
+  std::string name;        ///< add: the new key's name; revoke: a name or a public key
+  std::string public_key;  ///< add: someone's own key ("": make a pair and a connection file)
+  std::string role = "client";
+  std::string output;  ///< add without a key: where the connection file goes
+};
+int keys_list(const Common& c);
+int keys_add(const Common& c, const KeysArgs& a);
+int keys_revoke(const Common& c, const KeysArgs& a);
+
 struct ControllerArgs {
   std::string ip = "127.0.0.1";
   std::string interface;
@@ -170,6 +182,7 @@ struct ControllerArgs {
   int drain_margin_s = 60;
   DbArgs db;
   bool restore = false;
+  bool curve = false, no_curve = false;
 };
 
 int controller(const Common& c, const ControllerArgs& a);

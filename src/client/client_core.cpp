@@ -18,9 +18,29 @@
 #include "protocol/signer.hpp"
 #include "protocol/stream.hpp"
 #include "protocol/value_codec.hpp"
+#include "transport/handshake_watch.hpp"
 
 namespace crew::detail {
 namespace {
+
+/// The controller at `url` ended the handshake: what the connection file `file` (`cf`) should
+/// change, said as an error.
+[[noreturn]] void throw_refused(const transport::HandshakeFailure& why, const ControllerFile& cf,
+                                const std::filesystem::path& file, const std::string& url) {
+  const std::string again = "copy the controller's current controller.json again (`crew profile import` from the "
+                            "controller's host, or from its profile directory)";
+  std::string what = "the controller at " + url + " refused this client: " + why.reason() + "; ";
+  if (why.refused_key())
+    what += "this client's key (" + transport::key_fingerprint(cf.curve.public_key) + "..., from " + file.string() +
+            ") was revoked or never admitted: on the controller's host, `crew keys list` shows the admitted keys "
+            "and `crew keys add NAME KEY` admits one; or " +
+            again;
+  else if (!cf.curve.on())
+    what += file.string() + " has no CURVE keys (the controller that wrote it ran without them); " + again;
+  else
+    what += file.string() + " is not from the controller running now, or it runs without CURVE; " + again;
+  throw_error(errc::refused, what);
+}
 
 /// How long closing a client may wait for what it sent to leave (a controller that is gone).
 constexpr std::chrono::milliseconds close_linger{2000};
@@ -65,11 +85,21 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
   key_ = wire::key_from_hex(cf.key_hex);
   transport::EndpointOptions options;
   options.routing_id = "client-" + session_;
+  if (cf.curve.on()) options.curve_client = {{cf.curve.public_key, cf.curve.secret_key}, cf.curve.server_key};
   socket_.emplace(ctx_, key_, options);
-  socket_->connect(url_);
+  const Deadline until = deadline_after(timeout_);
+  {
+    // A refused key (or security unlike the file's) is said at once, not after the timeout.
+    transport::HandshakeWatch watch(ctx_, *socket_);
+    socket_->connect(url_);
+    if (const auto failed = watch.first_outcome(until)) throw_refused(*failed, cf, file_, url_ + via_);
+  }
   io_ = std::thread([this] { io_loop(); });
   try {
-    const auto hello = ask<wire::HelloReply>(wire::MsgKind::hello, wire::NoFields{}, timeout_);
+    const auto hello =
+        ask<wire::HelloReply>(wire::MsgKind::hello, wire::NoFields{},
+                              std::max(std::chrono::milliseconds(1),
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(time_left(until))));
     max_message_bytes_ = hello.max_message_bytes;
     restorable_ = hello.restorable;
     // Short msg ids, unique for the controller's life: "<its number for this client>-<seq>".

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/file_lock.hpp"
 #include "common/process.hpp"
 #include "crew/error.hpp"
 
@@ -44,23 +45,6 @@ fs::path ssh_program(const SshTarget& t) {
   if (auto p = proc::find_program("ssh")) return *p;
   ssh_failed(t, "no ssh client on PATH; install OpenSSH's (Debian: apt-get install openssh-client)");
 }
-
-/// Holds an exclusive lock on `path` while alive: one crew command at a time starts a target's
-/// master connection or adds a forward.
-class FileLock {
-public:
-  explicit FileLock(const fs::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
-    if (fd_ >= 0) (void)::flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
-private:
-  int fd_;
-};
 
 /// True if something accepts connections on the UNIX socket `path`.
 bool socket_answers(const fs::path& path) {

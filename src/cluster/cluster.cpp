@@ -21,6 +21,7 @@
 #include "common/clock.hpp"
 #include "common/network.hpp"
 #include "common/process.hpp"
+#include "transport/keyring.hpp"
 
 namespace crew::cluster {
 namespace {
@@ -159,6 +160,8 @@ std::vector<std::string> controller_arguments(const StartOptions& o, const std::
   }
   args.push_back("--drain-margin");
   args.push_back(std::to_string(o.drain_margin_s));
+  if (o.curve == "on") args.push_back("--curve");
+  if (o.curve == "off") args.push_back("--no-curve");
   args.insert(args.end(), o.db_args.begin(), o.db_args.end());
   return args;
 }
@@ -734,6 +737,7 @@ StopResult stop(const std::string& profile, std::chrono::milliseconds grace, con
   }
   remove_state(dir);
   if (!controller_alive(read_controller(dir))) remove_connection_files(dir);
+  if (fs::exists(dir / "keys")) (void)transport::Keyring(dir).forget_launched_worlds();  // their worlds ended
   result.stopped = pids;
   result.seconds = seconds_since(t0);
   return result;

@@ -38,6 +38,7 @@ struct StartOptions {
   /// Start anew even if the profile's cluster could be restored (its controller died, it kept
   /// task records and worlds still run): its worlds are stopped first.
   bool fresh = false;
+  std::string curve;  ///< "on", "off", or "": the controller decides (on beyond loopback)
 };
 
 struct Reporter {

@@ -15,6 +15,7 @@
 #include "common/process.hpp"
 #include "common/profile.hpp"
 #include "crew/error.hpp"
+#include "transport/keyring.hpp"
 
 namespace crew::cluster {
 namespace {
@@ -50,15 +51,36 @@ ConnectionMode connection_mode(const LauncherDefinition& d, const LaunchSettings
   return mode;
 }
 
-std::string engine_command(const LauncherDefinition& d, const LaunchSettings& s) {
-  const fs::path file = profile_dir(s.profile) / engine_file_name;
+/// With CURVE, world `index` gets a key pair of its own, admitted as world-<index> (`crew keys
+/// revoke world-2` shuts out that world alone): its connection file is the profile's engine.json
+/// with that pair, written to worlds/ (or embedded). Without, the profile's engine.json as it is.
+std::pair<fs::path, nlohmann::json> world_connection(const std::string& profile, int index) {
+  const fs::path dir = profile_dir(profile);
+  const fs::path file = dir / engine_file_name;
+  if (!fs::exists(file)) return {file, nullptr};
+  nlohmann::json j = read_json_file(file);
+  if (!j.contains("curve")) return {file, j};
+  const std::string name = "world-" + std::to_string(index);
+  const auto pair = transport::Keyring(dir).issue(name, transport::KeyRole::world);
+  j["curve"]["public_key"] = pair.public_key;
+  j["curve"]["secret_key"] = pair.secret_key;
+  std::error_code ec;
+  fs::create_directories(dir / "worlds", ec);
+  ::chmod((dir / "worlds").c_str(), 0700);
+  const fs::path own = dir / "worlds" / (name + ".json");
+  write_private_json(own, j);
+  return {own, j};
+}
+
+std::string engine_command(const LauncherDefinition& d, const LaunchSettings& s, int world) {
   const bool embed = connection_mode(d, s) == ConnectionMode::embed;
+  const auto [file, json] = world_connection(s.profile, world);
   std::string connection;
   if (embed) {
-    if (!fs::exists(file))
+    if (json.is_null())
       throw_error(errc::not_running, "no controller is running for profile '" + s.profile + "' (no " + file.string() +
                                          "); start one with `crew cluster start`");
-    connection = read_json_file(file).dump();
+    connection = json.dump();
   }
   std::string cmd = shell_quote(engine_program().string()) + " --profile " + shell_quote(s.profile) + " --file " +
                     (embed ? std::string("-") : shell_quote(file.string()));
@@ -165,7 +187,7 @@ TemplateValues world_values(const LauncherDefinition& d, const LaunchSettings& s
     mpirun.insert(mpirun.begin() + 1, "-x");
   }
   v.set("mpirun", words(mpirun));
-  v.set("engine_command", engine_command(d, s));
+  v.set("engine_command", engine_command(d, s, w.index));
 
   for (const auto& a : s.assignments) {
     const auto eq = a.find('=');

@@ -48,20 +48,46 @@ void ensure_profile_dir(const fs::path& dir) {
   ::chmod(dir.c_str(), 0700);
 }
 
+namespace {
+nlohmann::json curve_json(const CurveFields& c) {
+  return {{"server_key", c.server_key}, {"public_key", c.public_key}, {"secret_key", c.secret_key}};
+}
+
+CurveFields curve_from_json(const nlohmann::json& j, const fs::path& where) {
+  CurveFields c;
+  if (!j.contains("curve")) return c;
+  const auto& k = j["curve"];
+  const auto key = [&](const char* name) {
+    const std::string text = k.is_object() ? k.value(name, "") : "";
+    if (text.size() != 40)
+      throw_error(errc::bad_profile, where.string() + ": \"curve\" needs \"" + name +
+                                         "\", a key of 40 characters; copy the file again from the controller's host");
+    return text;
+  };
+  c.server_key = key("server_key");
+  c.public_key = key("public_key");
+  c.secret_key = key("secret_key");
+  return c;
+}
+}  // namespace
+
 nlohmann::json to_json(const ControllerFile& f) {
   nlohmann::json j = {{"profile", f.profile}, {"client_url", f.client_url},        {"engine_url", f.engine_url},
                       {"key", f.key_hex},     {"signature_scheme", "hmac-sha256"}, {"host", f.host},
                       {"pid", f.pid},         {"crew_version", f.version}};
   if (!f.ssh.empty()) j["ssh"] = f.ssh;
+  if (f.curve.on()) j["curve"] = curve_json(f.curve);
   return j;
 }
 
 nlohmann::json to_json(const EngineFile& f) {
-  return {{"profile", f.profile},
-          {"engine_url", f.engine_url},
-          {"key", f.key_hex},
-          {"signature_scheme", "hmac-sha256"},
-          {"heartbeat_ms", f.heartbeat_ms}};
+  nlohmann::json j = {{"profile", f.profile},
+                      {"engine_url", f.engine_url},
+                      {"key", f.key_hex},
+                      {"signature_scheme", "hmac-sha256"},
+                      {"heartbeat_ms", f.heartbeat_ms}};
+  if (f.curve.on()) j["curve"] = curve_json(f.curve);
+  return j;
 }
 
 namespace {
@@ -88,6 +114,7 @@ ControllerFile controller_file_from_json(const nlohmann::json& j, const fs::path
   f.pid = j.value("pid", std::int64_t{0});
   f.version = j.value("crew_version", "");
   f.ssh = j.value("ssh", "");
+  f.curve = curve_from_json(j, where);
   return f;
 }
 
@@ -97,6 +124,7 @@ EngineFile engine_file_from_json(const nlohmann::json& j, const fs::path& where)
   f.engine_url = field<std::string>(j, "engine_url", where);
   f.key_hex = field<std::string>(j, "key", where);
   f.heartbeat_ms = j.value("heartbeat_ms", 1000);
+  f.curve = curve_from_json(j, where);
   return f;
 }
 

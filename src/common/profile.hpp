@@ -26,6 +26,15 @@ CREW_INTERNAL_API fs::path profile_dir(std::string_view name);
 /// Creates the profile directory (mode 0700) and its log/ directory.
 CREW_INTERNAL_API void ensure_profile_dir(const fs::path& dir);
 
+/// CurveZMQ keys in a connection file (Z85 text; transport/curve.hpp): the controller's public
+/// key and the holder's own pair. All empty: the controller speaks plaintext.
+struct CREW_INTERNAL_API CurveFields {
+  std::string server_key;
+  std::string public_key;
+  std::string secret_key;
+  bool on() const { return !server_key.empty(); }
+};
+
 struct CREW_INTERNAL_API ControllerFile {
   std::string profile;
   std::string client_url;
@@ -37,6 +46,7 @@ struct CREW_INTERNAL_API ControllerFile {
   /// Imported from another host (`crew profile import`): clients reach client_url through ssh
   /// to this [user@]host[:port] (client/ssh_tunnel.hpp). "" on the controller's own host.
   std::string ssh{};
+  CurveFields curve{};
 };
 
 struct CREW_INTERNAL_API EngineFile {
@@ -44,6 +54,7 @@ struct CREW_INTERNAL_API EngineFile {
   std::string engine_url;
   std::string key_hex;
   int heartbeat_ms = 1000;
+  CurveFields curve{};
 };
 
 inline constexpr const char* controller_file_name = "controller.json";

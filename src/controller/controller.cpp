@@ -14,10 +14,12 @@
 
 #include "common/log.hpp"
 #include "common/memory.hpp"
+#include "common/network.hpp"
 #include "common/process.hpp"
 #include "common/profile.hpp"
 #include "common/units.hpp"
 #include "crew/version.hpp"
+#include "transport/keyring.hpp"
 
 namespace crew::controller {
 
@@ -47,8 +49,8 @@ Controller::Impl::Impl(ControllerConfig c)
     : cfg(std::move(c)), dir(profile_dir(cfg.profile)),
       restored(cfg.restore ? std::optional(read_restore_point(cfg)) : std::nullopt),
       key_hex(restored ? restored->key_hex : wire::new_key_hex()), key(wire::key_from_hex(key_hex)),
-      ctx(block_signals_then_context()), clients(ctx, key, router_options(replay_guard)),
-      engines(ctx, key, router_options(replay_guard)) {
+      curve(curve_pair(cfg, dir)), ctx(block_signals_then_context()), clients(ctx, key, router_options("clients")),
+      engines(ctx, key, router_options("worlds")) {
   tasks.set_budget(cfg.result_store_bytes);
   std::random_device random;
   while (incarnation == 0) incarnation = (std::uint64_t{random()} << 32) | random();
@@ -80,9 +82,17 @@ void Controller::Impl::refuse_if_running() {
   }
 }
 
-transport::EndpointOptions Controller::Impl::router_options(std::shared_ptr<transport::ReplayGuard> guard) {
+std::optional<transport::CurveKeyPair> Controller::Impl::curve_pair(const ControllerConfig& cfg, const fs::path& dir) {
+  const bool wanted = cfg.curve == CurveMode::on || (cfg.curve == CurveMode::automatic && !is_loopback(cfg.ip));
+  if (!wanted) return std::nullopt;
+  ensure_profile_dir(dir);
+  return transport::Keyring(dir).controller_pair();
+}
+
+transport::EndpointOptions Controller::Impl::router_options(const char* zap_domain) const {
   transport::EndpointOptions o;
-  o.replay_guard = std::move(guard);
+  o.replay_guard = replay_guard;
+  if (curve) o.curve_server = {curve->secret_key, zap_domain};
   o.type = zmq::socket_type::router;
   o.linger = std::chrono::milliseconds(1000);
   o.router_mandatory = true;
@@ -118,6 +128,8 @@ void Controller::Impl::setup() {
     if (cfg.client_port == 0) cfg.client_port = port_of(restored->client_url);
     if (cfg.engine_port == 0) cfg.engine_port = port_of(restored->engine_url);
   }
+  CurveFields client_keys, world_keys;
+  if (curve) start_curve(client_keys, world_keys);
   client_url = bind(clients, cfg.client_port);
   engine_url = bind(engines, cfg.engine_port);
   if (!cfg.db_file.empty()) {
@@ -133,17 +145,32 @@ void Controller::Impl::setup() {
   sigaddset(&set, SIGHUP);
   signal_fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 
-  ControllerFile cf{cfg.profile, client_url, engine_url, key_hex, host_name(), ::getpid(), version_string};
-  EngineFile ef{cfg.profile, engine_url, key_hex, cfg.heartbeat_ms};
+  ControllerFile cf{cfg.profile, client_url,     engine_url, key_hex,    host_name(),
+                    ::getpid(),  version_string, "",         client_keys};
+  EngineFile ef{cfg.profile, engine_url, key_hex, cfg.heartbeat_ms, world_keys};
   write_private_json(dir / engine_file_name, to_json(ef));
   write_private_json(dir / controller_file_name, to_json(cf));
-  spdlog::info("controller {} for profile '{}' (pid {}): clients at {}, engines at {}", version_string, cfg.profile,
-               ::getpid(), client_url, engine_url);
+  spdlog::info("controller {} for profile '{}' (pid {}): clients at {}, engines at {}{}", version_string, cfg.profile,
+               ::getpid(), client_url, engine_url,
+               curve ? fmt::format(", CURVE on (server key {}..., admitted keys in {})",
+                                   transport::key_fingerprint(curve->public_key),
+                                   transport::Keyring(dir).authorized_file().string())
+                     : std::string(", plaintext (CURVE off)"));
   if (cfg.ready_fd >= 0) {
     (void)!::write(cfg.ready_fd, "ready\n", 6);
     ::close(cfg.ready_fd);
     cfg.ready_fd = -1;
   }
+}
+
+void Controller::Impl::start_curve(CurveFields& client, CurveFields& world) {
+  transport::Keyring keys(dir);
+  const auto client_pair = keys.own_pair("client", transport::KeyRole::client);
+  const auto world_pair = keys.own_pair("world", transport::KeyRole::world);
+  client = {curve->public_key, client_pair.public_key, client_pair.secret_key};
+  world = {curve->public_key, world_pair.public_key, world_pair.secret_key};
+  zap = std::make_unique<transport::ZapHandler>(ctx, keys.authorized_file(),
+                                                std::vector<transport::Endpoint*>{&clients, &engines});
 }
 
 void Controller::Impl::open_task_db() {
@@ -273,6 +300,12 @@ bool Controller::Impl::drain(transport::Endpoint& socket, bool from_clients, std
 
 void Controller::Impl::on_received(transport::Received&& received, bool from_clients) {
   const std::uint64_t bytes = received.bytes;
+  if (zap && !received.routing.empty() && zap->from_revoked_key(received.routing.front())) {
+    if (++stats.dropped_revoked <= 100 || stats.dropped_revoked % 1000 == 0)
+      spdlog::warn("dropped a message from {} {}: its CURVE key was revoked ({} dropped so far)",
+                   from_clients ? "client" : "world", printable(received.peer()), stats.dropped_revoked);
+    return;
+  }
   const PeerId peer = (from_clients ? client_peers : bridge_peers).id_of(received.peer());
   ++stats.messages_in;
   stats.members_in += received.messages.size();

@@ -19,6 +19,13 @@ inline constexpr std::uint64_t default_max_message_bytes = std::uint64_t{16} << 
 /// Finished tasks' records a controller keeps in memory unless told otherwise (--max-records).
 inline constexpr std::uint64_t default_max_records = 100'000;
 
+/// Whether the controller's sockets use CurveZMQ (transport/curve.hpp).
+enum class CurveMode {
+  automatic,  ///< on unless it binds to loopback only
+  on,
+  off,
+};
+
 struct ControllerConfig {
   std::string profile = "default";
   std::string ip = "127.0.0.1";
@@ -53,6 +60,8 @@ struct ControllerConfig {
   /// With a task database, a world that stops hearing from the controller keeps running this
   /// long, waiting for a restored one (--orphan-timeout); without one, it stops at once.
   int orphan_timeout_s = 600;
+  /// --curve / --no-curve: CurveZMQ with the profile's keys; by default on for any address but loopback.
+  CurveMode curve = CurveMode::automatic;
 };
 
 struct ControllerStats {
@@ -61,6 +70,7 @@ struct ControllerStats {
   std::uint64_t dropped_replayed = 0;  ///< sealed messages that came before, or the controller's own sent back
   std::uint64_t dropped_oversized = 0;
   std::uint64_t dropped_unexpected = 0;
+  std::uint64_t dropped_revoked = 0;  ///< messages from a connection whose CURVE key was revoked since
   std::uint64_t unroutable = 0;
   std::uint64_t handler_errors = 0;
   std::uint64_t worlds_revived = 0;        ///< worlds heard from again after they were declared dead

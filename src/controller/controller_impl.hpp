@@ -25,8 +25,10 @@
 #include <zmq.hpp>
 
 #include "transport/endpoint.hpp"
+#include "transport/zap_handler.hpp"
 
 #include "common/clock.hpp"
+#include "common/profile.hpp"
 #include "controller/balanced_task.hpp"
 #include "controller/controller.hpp"
 #include "controller/dependency.hpp"
@@ -118,7 +120,12 @@ struct Controller::Impl {
 
   // ---- controller.cpp: setup, the loop, sending, timers, stopping
   void refuse_if_running();
-  static transport::EndpointOptions router_options(std::shared_ptr<transport::ReplayGuard> guard);
+  transport::EndpointOptions router_options(const char* zap_domain) const;
+  /// The controller's CURVE pair when cfg says CURVE (the profile's keys/), else none.
+  static std::optional<transport::CurveKeyPair> curve_pair(const ControllerConfig& cfg, const fs::path& dir);
+  /// With CURVE: the gatekeeper (before the sockets bind), and the profile's own client's and
+  /// worlds' keys for the connection files.
+  void start_curve(CurveFields& client, CurveFields& world);
   std::string bind(transport::Endpoint& s, int port);
   void setup();
   void open_task_db();
@@ -343,11 +350,13 @@ struct Controller::Impl {
   std::optional<store::RestorePoint> restored;  ///< --restore: what the run before left (its key first)
   std::string key_hex;
   std::string key;
+  std::optional<transport::CurveKeyPair> curve;  ///< the controller's CURVE pair; none: plaintext
   zmq::context_t ctx;
   /// Both sockets': a message admitted at one is a replay at the other.
   std::shared_ptr<transport::ReplayGuard> replay_guard = std::make_shared<transport::ReplayGuard>();
   transport::Endpoint clients;
   transport::Endpoint engines;
+  std::unique_ptr<transport::ZapHandler> zap;  ///< with CURVE
   int signal_fd = -1;
   std::string client_url;
   std::string engine_url;

@@ -147,6 +147,7 @@ Value Controller::Impl::stats_value() const {
                    {"dropped_malformed", static_cast<std::int64_t>(stats.dropped_malformed)},
                    {"dropped_replayed", static_cast<std::int64_t>(stats.dropped_replayed)},
                    {"dropped_unexpected", static_cast<std::int64_t>(stats.dropped_unexpected)},
+                   {"dropped_revoked", static_cast<std::int64_t>(stats.dropped_revoked)},
                    {"unroutable", static_cast<std::int64_t>(stats.unroutable)},
                    {"handler_errors", static_cast<std::int64_t>(stats.handler_errors)},
                    {"worlds_revived", static_cast<std::int64_t>(stats.worlds_revived)},
@@ -179,6 +180,16 @@ Value Controller::Impl::stats_value() const {
                    {"messages_out", static_cast<std::int64_t>(to_clients.messages_sent() + to_engines.messages_sent())},
                    {"members_out", static_cast<std::int64_t>(to_clients.members_sent() + to_engines.members_sent())},
                    {"balanced_pending", static_cast<std::int64_t>(balanced_pending)}});
+  {
+    auto& d = v.as_dict();
+    const transport::CurveCounts c = zap ? zap->counts() : transport::CurveCounts{};
+    d["curve"] = zap != nullptr;
+    d["curve_admitted"] = static_cast<std::int64_t>(c.admitted);
+    d["refused_unknown_key"] = static_cast<std::int64_t>(c.refused_unknown_key);
+    d["refused_revoked_key"] = static_cast<std::int64_t>(c.refused_revoked_key);
+    d["refused_plaintext"] = static_cast<std::int64_t>(c.refused_plaintext);
+    d["refused_handshake"] = static_cast<std::int64_t>(c.refused_handshake);
+  }
   if (db) {
     auto& d = v.as_dict();
     d["db_file"] = db->file().string();

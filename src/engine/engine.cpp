@@ -32,6 +32,7 @@
 #include "protocol/typed_body.hpp"
 #include "protocol/wire.hpp"
 #include "transport/endpoint.hpp"
+#include "transport/handshake_watch.hpp"
 
 namespace crew {
 namespace detail {
@@ -319,16 +320,34 @@ private:
     zmq_ = std::make_unique<zmq::context_t>(1);
     const std::string routing_id = "world-" + random_hex(8);
     // Heartbeats travel on their own connection: never queued behind a bulk message.
+    transport::CurveClient curve;
+    if (ef.curve.on()) curve = {{ef.curve.public_key, ef.curve.secret_key}, ef.curve.server_key};
     transport::EndpointOptions beats;
     beats.routing_id = routing_id + std::string(wire::heartbeat_suffix);
     beats.unlimited_queues = false;
+    beats.curve_client = curve;
     heartbeat_socket_.emplace(*zmq_, key_, beats);
     heartbeat_socket_->connect(ef.engine_url);
     transport::EndpointOptions work;
     work.routing_id = routing_id;
     work.linger = std::chrono::milliseconds(2000);
+    work.curve_client = curve;
     socket_.emplace(*zmq_, key_, work);
-    socket_->connect(ef.engine_url);
+    const Deadline deadline = deadline_after(options_.register_timeout);
+    {
+      // A refused key (or security unlike the file's) is said at once, not after the timeout.
+      transport::HandshakeWatch watch(*zmq_, *socket_);
+      socket_->connect(ef.engine_url);
+      if (const auto failed = watch.first_outcome(deadline))
+        throw_error(errc::refused,
+                    "the controller at " + ef.engine_url + " refused this world: " + failed->reason() + "; " +
+                        (failed->refused_key() ? "its key (" + transport::key_fingerprint(ef.curve.public_key) +
+                                                     "..., from " + file.string() +
+                                                     ") was revoked or never admitted: `crew keys list` on the "
+                                                     "controller's host shows the admitted keys"
+                                               : file.string() + " is not from the controller running now") +
+                        "; start the world again with the current connection file (`crew cluster add`)");
+    }
 
     wire::Header h;
     h.kind = wire::MsgKind::register_request;
@@ -342,7 +361,6 @@ private:
     (void)socket_->send(wire::make_typed_message(h, world));
     registration_ = world;
 
-    const Deadline deadline = deadline_after(options_.register_timeout);
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(time_left(deadline));
       if (left.count() <= 0) break;

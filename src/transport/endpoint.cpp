@@ -16,6 +16,15 @@ Endpoint::Endpoint(zmq::context_t& context, const std::string& key, const Endpoi
   }
   if (options.router_mandatory) socket_.set(zmq::sockopt::router_mandatory, 1);
   socket_.set(zmq::sockopt::linger, static_cast<int>(options.linger.count()));
+  if (options.curve_server.on()) {
+    socket_.set(zmq::sockopt::curve_server, 1);
+    socket_.set(zmq::sockopt::curve_secretkey, options.curve_server.secret_key);
+    socket_.set(zmq::sockopt::zap_domain, options.curve_server.domain);
+  } else if (options.curve_client.on()) {
+    socket_.set(zmq::sockopt::curve_serverkey, options.curve_client.server_key);
+    socket_.set(zmq::sockopt::curve_publickey, options.curve_client.own.public_key);
+    socket_.set(zmq::sockopt::curve_secretkey, options.curve_client.own.secret_key);
+  }
   fd_ = socket_.get(zmq::sockopt::fd);
 }
 
@@ -25,6 +34,11 @@ std::string Endpoint::bind(const std::string& url) {
 }
 
 void Endpoint::connect(const std::string& url) { socket_.connect(url); }
+
+void Endpoint::monitor(const std::string& address, int events) {
+  if (zmq_socket_monitor(socket_.handle(), address.empty() ? nullptr : address.c_str(), events) != 0)
+    throw zmq::error_t();
+}
 
 bool Endpoint::input_waiting() {
   const bool waiting = has_input(socket_);

@@ -26,6 +26,7 @@
 #include "protocol/batch.hpp"
 #include "protocol/signer.hpp"
 #include "protocol/wire.hpp"
+#include "transport/curve.hpp"
 #include "transport/zmq_frames.hpp"
 
 namespace crew::transport {
@@ -41,6 +42,10 @@ struct CREW_INTERNAL_API EndpointOptions {
   /// one connection (a bridge's two sockets hear the controller's one sender over two TCP
   /// streams, out of order): each has its own. Null: the endpoint has its own.
   std::shared_ptr<ReplayGuard> replay_guard;
+  /// CurveZMQ (transport/curve.hpp): a binding socket's server side, a connecting one's client
+  /// side. Neither set: plaintext.
+  CurveServer curve_server;
+  CurveClient curve_client;
 };
 
 class CREW_INTERNAL_API Endpoint {
@@ -50,6 +55,9 @@ public:
   /// Binds (a ROUTER) and returns the address it got, e.g. "tcp://10.0.0.5:40123".
   std::string bind(const std::string& url);
   void connect(const std::string& url);
+  /// Publishes this socket's `events` (ZMQ_EVENT_*) on the inproc address `address` (a PAIR
+  /// reads them: transport/handshake_watch.hpp); "" stops. Before connect or bind, to see them all.
+  void monitor(const std::string& address, int events);
   /// The fd to poll for POLLIN: it signals that the endpoint should be received from.
   int fd() const noexcept { return fd_; }
 

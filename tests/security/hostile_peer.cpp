@@ -16,7 +16,14 @@ using namespace std::chrono_literals;
 Endpoints read_endpoints(const std::string& profile) {
   const fs::path file = profile_dir(profile) / controller_file_name;
   const ControllerFile cf = controller_file_from_json(read_json_file(file), file);
-  return {cf.client_url, cf.engine_url, wire::key_from_hex(cf.key_hex), static_cast<pid_t>(cf.pid)};
+  Endpoints e{cf.client_url, cf.engine_url, wire::key_from_hex(cf.key_hex), static_cast<pid_t>(cf.pid), {}, {}};
+  if (cf.curve.on()) {
+    const fs::path engine_file = profile_dir(profile) / engine_file_name;
+    const EngineFile ef = engine_file_from_json(read_json_file(engine_file), engine_file);
+    e.client_curve = {{cf.curve.public_key, cf.curve.secret_key}, cf.curve.server_key};
+    e.world_curve = {{ef.curve.public_key, ef.curve.secret_key}, ef.curve.server_key};
+  }
+  return e;
 }
 
 Counters Counters::of(const Value& stats) {
@@ -49,9 +56,14 @@ void check_delta(const Counters& before, const Counters& after, const Delta& exp
     if (watched(name) && !expected.count(name)) CHECK_MESSAGE(value - before[name] == 0, name << " moved");
 }
 
-Env::Env()
-    : cluster(2, "sec", {"--heartbeat-ms", "200", "--max-message-size", "8M"}), rc(cluster.client()),
-      endpoints(read_endpoints("sec")) {}
+Env::Env() : cluster(2, "sec", cluster_arguments()), rc(cluster.client()), endpoints(read_endpoints("sec")) {}
+
+std::vector<std::string> Env::cluster_arguments() {
+  std::vector<std::string> args = {"--heartbeat-ms", "200", "--max-message-size", "8M"};
+  if (const char* curve = std::getenv("CREW_TEST_CURVE"); curve != nullptr && std::string(curve) == "1")
+    args.push_back("--curve");
+  return args;
+}
 
 Env& env() {
   static Env e;
@@ -67,8 +79,14 @@ void check_still_served(const Env& e) {
 
 // ------------------------------------------------------------------------------------ RawPeer
 
-RawPeer::RawPeer(zmq::context_t& ctx, const std::string& url, std::string_view key, const std::string& routing_id)
+RawPeer::RawPeer(zmq::context_t& ctx, const std::string& url, std::string_view key, const std::string& routing_id,
+                 const transport::CurveClient& curve)
     : socket_(ctx, zmq::socket_type::dealer), sealer_(key) {
+  if (curve.on()) {
+    socket_.set(zmq::sockopt::curve_serverkey, curve.server_key);
+    socket_.set(zmq::sockopt::curve_publickey, curve.own.public_key);
+    socket_.set(zmq::sockopt::curve_secretkey, curve.own.secret_key);
+  }
   socket_.set(zmq::sockopt::routing_id, routing_id);
   socket_.set(zmq::sockopt::sndhwm, 0);
   socket_.set(zmq::sockopt::rcvhwm, 0);

@@ -24,16 +24,23 @@
 #include "protocol/typed_body.hpp"
 #include "protocol/wire.hpp"
 #include "test_support.hpp"
+#include "transport/curve.hpp"
 #include "transport/zmq_frames.hpp"
 
 namespace crew::testing::hostile {
 
-/// What controller.json tells a client: endpoints, the raw key and the controller's pid.
+/// What controller.json tells a client: endpoints, the raw key and the controller's pid; with
+/// CURVE, the profile's client keys (controller.json) and world keys (engine.json).
 struct Endpoints {
   std::string client_url;
   std::string engine_url;
   std::string key;  ///< raw bytes, not hex
   pid_t controller_pid = 0;
+  transport::CurveClient client_curve, world_curve;
+  /// The keys a peer at `url` (one of the two) presents.
+  const transport::CurveClient& curve_at(const std::string& url) const {
+    return url == engine_url ? world_curve : client_curve;
+  }
 };
 Endpoints read_endpoints(const std::string& profile);
 
@@ -54,13 +61,15 @@ using Delta = std::map<std::string, std::int64_t>;
 void check_delta(const Counters& before, const Counters& after, const Delta& expected);
 
 /// One real cluster per test process: 2 engines (one MPI world), 200 ms heartbeats, requests up to
-/// 8 MiB, a good client.
+/// 8 MiB, a good client; with CURVE (--curve) when CREW_TEST_CURVE=1, and every peer then
+/// presents the profile's keys: the same hostile messages, inside an admitted connection.
 struct Env {
   Cluster cluster;
   Client rc;
   Endpoints endpoints;
   zmq::context_t ctx{1};
   Env();
+  static std::vector<std::string> cluster_arguments();
   Counters counters() const { return Counters::of(rc.controller_stats()); }
   /// Polls the stats until `done(counters)` holds (or 10 s pass); returns the last counters.
   template <class Pred>
@@ -84,7 +93,9 @@ void check_still_served(const Env& e);
 /// A raw DEALER connected to one controller endpoint.
 class RawPeer {
 public:
-  RawPeer(zmq::context_t& ctx, const std::string& url, std::string_view key, const std::string& routing_id);
+  /// `curve`: the keys to present (none: plaintext).
+  RawPeer(zmq::context_t& ctx, const std::string& url, std::string_view key, const std::string& routing_id,
+          const transport::CurveClient& curve = {});
   RawPeer(const RawPeer&) = delete;
   RawPeer& operator=(const RawPeer&) = delete;
 

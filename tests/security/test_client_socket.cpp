@@ -61,7 +61,9 @@ void check_nobody_holds(const std::string& name) {
 }  // namespace
 
 // RawPeer is not movable (it owns a Signer), so tests construct peers in place.
-#define CLIENT_PEER(var, name) RawPeer var(env().ctx, env().endpoints.client_url, env().endpoints.key, name)
+#define CLIENT_PEER(var, name)                                                                                         \
+  RawPeer var(env().ctx, env().endpoints.client_url, env().endpoints.key, name,                                        \
+              env().endpoints.curve_at(env().endpoints.client_url))
 
 TEST_SUITE("security.client_socket") {
 
@@ -492,7 +494,8 @@ TEST_SUITE("security.client_socket") {
   TEST_CASE("a captured message sent again as it was is refused as replayed, at either socket and from any peer") {
     CLIENT_PEER(owner, "capture-owner");
     CLIENT_PEER(other, "capture-other");
-    RawPeer at_engines(env().ctx, env().endpoints.engine_url, env().endpoints.key, "capture-engines");
+    RawPeer at_engines(env().ctx, env().endpoints.engine_url, env().endpoints.key, "capture-engines",
+                       env().endpoints.curve_at(env().endpoints.engine_url));
     const Counters before = env().counters();
     owner.send_signed(apply_header({0}, {"captured-1"}, "echo"), Value::list({7}));
     const std::vector<std::string> captured = owner.last_sent;  // what a listener on the network saw

@@ -39,8 +39,12 @@ const EngineInfo* find_engine(const std::vector<EngineInfo>& engines, int id) {
 
 }  // namespace
 
-#define ENGINE_PEER(var, name) RawPeer var(env().ctx, env().endpoints.engine_url, env().endpoints.key, name)
-#define CLIENT_PEER(var, name) RawPeer var(env().ctx, env().endpoints.client_url, env().endpoints.key, name)
+#define ENGINE_PEER(var, name)                                                                                         \
+  RawPeer var(env().ctx, env().endpoints.engine_url, env().endpoints.key, name,                                        \
+              env().endpoints.curve_at(env().endpoints.engine_url))
+#define CLIENT_PEER(var, name)                                                                                         \
+  RawPeer var(env().ctx, env().endpoints.client_url, env().endpoints.key, name,                                        \
+              env().endpoints.curve_at(env().endpoints.client_url))
 
 TEST_SUITE("security.engine_socket") {
 

@@ -29,8 +29,10 @@ TEST_SUITE("security.flood") {
     // The flood runs alongside the client and is paced by it, so the two interleave at the
     // controller from start to end: at most 100 hostile messages per checked result, ahead by 5,000.
     // The peers outlive the flood's thread: closing one would drop what it has not sent yet.
-    RawPeer at_clients(e.ctx, e.endpoints.client_url, e.endpoints.key, "flood-clients");
-    RawPeer at_engines(e.ctx, e.endpoints.engine_url, e.endpoints.key, "flood-engines");
+    RawPeer at_clients(e.ctx, e.endpoints.client_url, e.endpoints.key, "flood-clients",
+                       e.endpoints.curve_at(e.endpoints.client_url));
+    RawPeer at_engines(e.ctx, e.endpoints.engine_url, e.endpoints.key, "flood-engines",
+                       e.endpoints.curve_at(e.endpoints.engine_url));
     std::thread flood([&] {
       wire::Signer wrong(wire::key_from_hex(wire::new_key_hex()));
       std::mt19937_64 rng(555);
