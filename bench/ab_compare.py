@@ -48,5 +48,6 @@ else:
         row = [f"{b} med {statistics.median(xs):.4g} [{min(xs):.4g}..{max(xs):.4g}]"
                for b in labels if (xs := values.get((w, n, b)))]
         ratio = " ".join(f"{o}/{a.base} {statistics.median(values[(w, n, o)]) / statistics.median(values[(w, n, a.base)]):.2f}"
-                         for o in others if (w, n, o) in values and (w, n, a.base) in values)
+                         for o in others
+                         if (w, n, o) in values and (w, n, a.base) in values and statistics.median(values[(w, n, a.base)]) != 0)
         print(f"{w:45} N={n} {ratio:30} " + " | ".join(row))

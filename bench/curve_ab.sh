@@ -4,8 +4,10 @@
 #   lb_noop_throughput    balanced no-ops per second (every message encrypted twice: client to
 #                         controller, controller to bridge, and back)
 #   latency_direct1       one direct no-op's round trip
-#   push/pull             crew-data-bench's push and pull of 128 MB to every engine (bulk bytes
-#                         through the controller, encrypted on both hops)
+#   push/pull/reduce      crew-data-bench's push, pull and reduce of 128 MB per engine: on one host
+#                         the bytes skip ZeroMQ (single copies between processes), so a second
+#   *_zmq                 run with CREW_SINGLE_COPY=0 sends them through the controller, as to
+#                         engines on other hosts: encrypted on both hops
 #
 #   BUILD=build bash bench/curve_ab.sh
 #
@@ -34,11 +36,15 @@ trap stop_all EXIT INT TERM
 
 for rep in $(seq 1 "$REPS"); do
   if [ $((rep % 2)) -eq 1 ]; then order="base new"; else order="new base"; fi
-  for w in lb_noop_throughput latency_direct1 data; do
+  for w in lb_noop_throughput latency_direct1 data data_zmq; do
     for b in $order; do
       if [ "$w" = data ]; then
         "$BUILD/bench/crew-data-bench" --profile "ab-$b" --reps 1 --first-rep "$rep" --sizes 128 --only push \
           2>>"$OUT/stderr.log" | sed "s/^{/{\"build\": \"$b\", /" >>"$OUT/raw.jsonl"
+      elif [ "$w" = data_zmq ]; then
+        CREW_SINGLE_COPY=0 "$BUILD/bench/crew-data-bench" --profile "ab-$b" --reps 1 --first-rep "$rep" --sizes 128 \
+          --only push 2>>"$OUT/stderr.log" |
+          sed -e "s/^{/{\"build\": \"$b\", /" -e 's/"workload":"\([a-z_0-9]*\)"/"workload":"\1_zmq"/' >>"$OUT/raw.jsonl"
       else
         "$BUILD/bench/crew-bench" --profile "ab-$b" --engines 4 --reps 1 --first-rep "$rep" --tasks "$TASKS" \
           --workloads "$w" 2>>"$OUT/stderr.log" | sed "s/^{/{\"build\": \"$b\", /" >>"$OUT/raw.jsonl"
