@@ -14,7 +14,9 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools                        # parallel HDF5 (save_h5 / load_h5), h5dump
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libmstch-dev libpcre2-dev         # launcher files, job-script templates, their patterns
+  libreadline-dev                                       # crew shell: line editing, history, completion
   doctest-dev clang-format                              # tests, format check
+  tmux                                                  # tests: crew shell typed at in a real terminal
 )
 
 missing=()

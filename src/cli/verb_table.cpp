@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "cli/shell.hpp"
 #include "crew/error.hpp"
 
 namespace crew::cli {
@@ -440,6 +441,8 @@ const std::vector<Verb> top_level = {
      [](Args& a) { return jobscript(a.common, a.start, a.script_out, a.list_variables); }},
     {"launchers", "the launchers found (built in, site, user) and what each needs", Reach::local, no_options,
      [](Args& a) { return launchers(a.common); }},
+    {"shell", "an interactive session: the verbs with history and Tab completion, %px, names that keep results",
+     Reach::local, no_options, [](Args& a) { return shell(a.common); }},
     {"controller", "run a controller in the foreground (`cluster start` does this for you)", Reach::local,
      controller_options, [](Args& a) { return controller(a.common, a.controller); }},
 };

@@ -16,6 +16,7 @@ namespace crew::cli {
 namespace {
 
 volatile std::sig_atomic_t interrupted = 0;
+bool in_shell = false;
 
 void on_interrupt(int) { interrupted = 1; }
 
@@ -28,7 +29,7 @@ public:
     struct sigaction sa {};
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
+    sa.sa_flags = in_shell ? 0 : SA_RESETHAND;
     ::sigaction(SIGINT, &sa, &previous_);
   }
   ~InterruptWatch() { ::sigaction(SIGINT, &previous_, nullptr); }
@@ -38,6 +39,12 @@ public:
 private:
   struct sigaction previous_ {};
 };
+
+}  // namespace
+
+void keep_running_on_interrupt(bool on) { in_shell = on; }
+
+namespace {
 
 /// How often a wait looks at Ctrl-C, the deadline and the progress line.
 constexpr std::chrono::milliseconds look_period{100};

@@ -32,6 +32,9 @@ private:
   std::vector<std::string> pending_;
 };
 
+/// `crew shell`: a second Ctrl-C during a wait ends that wait too, not the program.
+void keep_running_on_interrupt(bool on);
+
 /// Done and total, for the progress line ("37/100 items").
 struct Progress {
   std::function<std::pair<std::size_t, std::size_t>()> count;
