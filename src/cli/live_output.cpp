@@ -18,6 +18,30 @@ namespace {
 volatile std::sig_atomic_t stop_tail = 0;
 extern "C" void on_tail_signal(int) { stop_tail = 1; }
 
+/// Ctrl-C and SIGTERM end a tail while it lives; the handlers before come back after (crew shell
+/// goes on with its own).
+class TailSignals {
+public:
+  TailSignals() {
+    stop_tail = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_tail_signal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &int_before_);
+    ::sigaction(SIGTERM, &sa, &term_before_);
+  }
+  ~TailSignals() {
+    ::sigaction(SIGINT, &int_before_, nullptr);
+    ::sigaction(SIGTERM, &term_before_, nullptr);
+  }
+  TailSignals(const TailSignals&) = delete;
+  TailSignals& operator=(const TailSignals&) = delete;
+
+private:
+  struct sigaction int_before_ {
+  }, term_before_{};
+};
+
 std::string tag_of(const OutputEvent& e) {
   std::string tag = "[engine " + std::to_string(e.engine_id);
   if (e.rank >= 0) tag += ", rank " + std::to_string(e.rank);
@@ -75,8 +99,7 @@ int tail(const Common& c, const TailArgs& t) {
   filter.status = !t.no_status;
   filter.activity = t.activity;
   OutputFeed feed = rc.subscribe_output(filter);
-  std::signal(SIGINT, on_tail_signal);
-  std::signal(SIGTERM, on_tail_signal);
+  const TailSignals signals;
   std::cerr << "[crew] following the output of " << (c.targets == "all" ? "every engine" : "engines " + c.targets)
             << (t.msg_ids.empty() ? "" : " (" + std::to_string(t.msg_ids.size()) + " tasks)")
             << (c.timeout_s > 0 ? " for " + seconds_text(c.timeout_s) : std::string(" until Ctrl-C")) << std::endl;

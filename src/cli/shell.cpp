@@ -126,6 +126,7 @@ int interactive(ShellSession& session, const Common& c) {
   const std::string prompt = "crew[" + c.profile + "]> ";
   while (!session.finished()) {
     catch_ctrl_c();
+    ctrl_c = 0;  // (one that came while the last line ran is not for this prompt)
     const auto line = read_line(prompt);
     if (!line) break;
     if (line->find_first_not_of(" \t") != std::string::npos) {

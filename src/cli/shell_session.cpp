@@ -72,7 +72,7 @@ int ShellSession::run_line(const std::string& line) {
       if (rest == std::string::npos) throw_error(errc::bad_option, "%px needs a command, e.g. %px hostname");
       return run_words(with_session_options({"exec", line.substr(rest)}));
     }
-    std::vector<std::string> words = split_words(line);
+    std::vector<std::string> words = split_words(line, [this](const std::string& name) { return value_of(name); });
     if (words.size() >= 2 && words[1] == "=") {
       if (!is_name(words[0]))
         throw_error(errc::bad_option, "'" + words[0] + "' is not a name to assign to: use letters, digits and _");
@@ -96,14 +96,10 @@ int ShellSession::run_line(const std::string& line) {
   }
 }
 
-int ShellSession::run_verb(std::vector<std::string> words) {
-  for (auto& w : words) w = substituted(w);
-  return run_words(with_session_options(std::move(words)));
-}
+int ShellSession::run_verb(std::vector<std::string> words) { return run_words(with_session_options(std::move(words))); }
 
 int ShellSession::assign(const std::string& name, std::vector<std::string> words) {
   if (words.empty()) throw_error(errc::bad_option, name + " = needs a verb, e.g. " + name + " = gather x");
-  for (auto& w : words) w = substituted(w);
   if (std::find(words.begin(), words.end(), "--json") == words.end()) words.push_back("--json");
   const auto [status, out] = run_captured(with_session_options(std::move(words)));
   if (status != exit_ok) return status;  // (its message is on stderr; nothing is kept)
@@ -147,29 +143,14 @@ int ShellSession::list_variables() {
   return exit_ok;
 }
 
-std::string ShellSession::substituted(const std::string& word) const {
-  std::string out;
-  for (std::size_t i = 0; i < word.size();) {
-    if (word[i] != '$') {
-      out += word[i++];
-      continue;
-    }
-    std::size_t end = i + 1;
-    while (end < word.size() && (std::isalnum(static_cast<unsigned char>(word[end])) || word[end] == '_')) ++end;
-    const std::string name = word.substr(i + 1, end - i - 1);
-    if (name.empty()) {
-      out += word[i++];
-      continue;
-    }
-    const auto it = variables_.find(name);
-    if (it == variables_.end())
-      throw_error(errc::bad_option, "$" + name +
-                                        ": the session holds no such name (`vars` lists them; NAME = VERB ... "
-                                        "makes one)");
-    out += it->second;
-    i = end;
-  }
-  return out;
+std::string ShellSession::value_of(const std::string& name) const {
+  const auto it = variables_.find(name);
+  if (it == variables_.end())
+    throw_error(errc::bad_option, "$" + name +
+                                      ": the session holds no such name (`vars` lists them; NAME = VERB ... makes one; "
+                                      "'$" +
+                                      name + "' or \\$" + name + " passes it as it is)");
+  return it->second;
 }
 
 std::vector<std::string> ShellSession::with_session_options(std::vector<std::string> words) const {
@@ -179,8 +160,9 @@ std::vector<std::string> ShellSession::with_session_options(std::vector<std::str
   const bool help_only = std::find(words.begin(), words.end(), "--help") != words.end();
   const bool leaf = !words.empty() && (!is_group(words[0]) || words.size() >= 2);
   if (common_.profile != "default" && !given && !help_only && leaf) {
-    words.push_back("--profile");
-    words.push_back(common_.profile);
+    // Right after the verb: not behind a `--`, where it would be an argument.
+    const auto at = words.begin() + (is_group(words[0]) ? 2 : 1);
+    words.insert(at, {"--profile", common_.profile});
   }
   return words;
 }

@@ -29,8 +29,8 @@ private:
   int assign(const std::string& name, std::vector<std::string> words);
   int help(const std::vector<std::string>& words);
   int list_variables();
-  /// `$NAME` in `word` replaced by NAME's JSON; InputError for a name the session does not hold.
-  std::string substituted(const std::string& word) const;
+  /// NAME's JSON, for $NAME; InputError for a name the session does not hold.
+  std::string value_of(const std::string& name) const;
   /// `words` with --profile added where the verb takes it and the line did not give it.
   std::vector<std::string> with_session_options(std::vector<std::string> words) const;
 

@@ -92,7 +92,8 @@ ClientCore::ClientCore(std::filesystem::path controller_file, std::string profil
     // A refused key (or security unlike the file's) is said at once, not after the timeout.
     transport::HandshakeWatch watch(ctx_, *socket_);
     socket_->connect(url_);
-    if (const auto failed = watch.first_outcome(until)) throw_refused(*failed, cf, file_, url_ + via_);
+    // (Through ssh, a closed connection is a tunnel whose far end does not listen yet: no refusal.)
+    if (const auto failed = watch.first_outcome(until, tunnel_ ? 0 : 3)) throw_refused(*failed, cf, file_, url_ + via_);
   }
   io_ = std::thread([this] { io_loop(); });
   try {

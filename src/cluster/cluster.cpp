@@ -361,6 +361,7 @@ std::string controller_ip(const StartOptions& o, const LauncherDefinition& d) {
 LaunchSettings settings_for(const StartOptions& o) {
   LaunchSettings s = o.launch;
   s.profile = o.profile;
+  s.own_world_keys = true;
   return s;
 }
 

@@ -54,14 +54,14 @@ ConnectionMode connection_mode(const LauncherDefinition& d, const LaunchSettings
 /// With CURVE, world `index` gets a key pair of its own, admitted as world-<index> (`crew keys
 /// revoke world-2` shuts out that world alone): its connection file is the profile's engine.json
 /// with that pair, written to worlds/ (or embedded). Without, the profile's engine.json as it is.
-std::pair<fs::path, nlohmann::json> world_connection(const std::string& profile, int index) {
-  const fs::path dir = profile_dir(profile);
+std::pair<fs::path, nlohmann::json> world_connection(const LaunchSettings& s, int index) {
+  const fs::path dir = profile_dir(s.profile);
   const fs::path file = dir / engine_file_name;
   if (!fs::exists(file)) return {file, nullptr};
   nlohmann::json j = read_json_file(file);
-  if (!j.contains("curve")) return {file, j};
+  if (!j.contains("curve") || !s.own_world_keys) return {file, j};
   const std::string name = "world-" + std::to_string(index);
-  const auto pair = transport::Keyring(dir).issue(name, transport::KeyRole::world);
+  const auto pair = transport::Keyring(dir).issue(name, transport::KeyRole::world, true);
   j["curve"]["public_key"] = pair.public_key;
   j["curve"]["secret_key"] = pair.secret_key;
   std::error_code ec;
@@ -74,7 +74,7 @@ std::pair<fs::path, nlohmann::json> world_connection(const std::string& profile,
 
 std::string engine_command(const LauncherDefinition& d, const LaunchSettings& s, int world) {
   const bool embed = connection_mode(d, s) == ConnectionMode::embed;
-  const auto [file, json] = world_connection(s.profile, world);
+  const auto [file, json] = world_connection(s, world);
   std::string connection;
   if (embed) {
     if (json.is_null())

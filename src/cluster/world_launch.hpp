@@ -40,7 +40,10 @@ struct LaunchSettings {
   std::vector<std::string> assignments;  ///< --set NAME=VALUE for template variables
   std::string template_file;             ///< --template: overrides the launcher's
   std::string connection;                ///< --connection: auto, profile or embed ("": the launcher's)
-  std::filesystem::path workdir;         ///< where jobs run (default: the current directory)
+  /// With CURVE, each world gets a key pair of its own (cluster start and add); else (a job
+  /// script printed for submission by hand) the profile's world pair in engine.json.
+  bool own_world_keys = false;
+  std::filesystem::path workdir;  ///< where jobs run (default: the current directory)
   std::string output;  ///< the job's output file ("": the profile's log/world-<i>.log; "-": the scheduler's default)
 };
 

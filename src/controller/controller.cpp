@@ -306,6 +306,8 @@ void Controller::Impl::on_received(transport::Received&& received, bool from_cli
                    from_clients ? "client" : "world", printable(received.peer()), stats.dropped_revoked);
     return;
   }
+  if (zap && from_clients && !received.routing.empty())
+    received_key = transport::ZapHandler::key_of(received.routing.front());
   const PeerId peer = (from_clients ? client_peers : bridge_peers).id_of(received.peer());
   ++stats.messages_in;
   stats.members_in += received.messages.size();
@@ -405,6 +407,7 @@ void Controller::Impl::on_timers() {
     while (drain(engines, false) && clock::now() < read_until) flush();
     check_heartbeats(clock::now());
     check_drains();
+    if (zap && zap->revocations() != revocations_seen) drop_revoked_followers();
     if (!to_notify.empty()) tell_restored();
     if (!awaiting_resend.empty()) expire_awaiting(clock::now());
     next_heartbeat_check = clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);

@@ -273,6 +273,7 @@ struct Controller::Impl {
     std::vector<wire::OutputTerm> terms;
     std::uint64_t sent = 0, acked = 0;  ///< output bytes sent to it, and acknowledged (output_ack)
     std::uint64_t dropped = 0;          ///< bytes it lost since the last piece it got
+    std::string key;                    ///< with CURVE: the public key it connected with
   };
   /// Output a follower may have sent and unacknowledged; beyond it, its output is dropped.
   static constexpr std::uint64_t follower_window = std::uint64_t{8} << 20;
@@ -357,6 +358,10 @@ struct Controller::Impl {
   transport::Endpoint clients;
   transport::Endpoint engines;
   std::unique_ptr<transport::ZapHandler> zap;  ///< with CURVE
+  std::string received_key;                    ///< with CURVE: the key of the message being handled
+  std::uint64_t revocations_seen = 0;          ///< zap->revocations() when followers were last checked
+  /// Followers whose key was revoked since the last look are followed no more.
+  void drop_revoked_followers();
   int signal_fd = -1;
   std::string client_url;
   std::string engine_url;

@@ -23,6 +23,7 @@ void Controller::Impl::on_output_subscribe(PeerId client, const wire::Packet& p)
   } else {
     Follower& f = followers[client];
     f.terms = std::move(ask.terms);
+    f.key = received_key;
   }
   send_to_client(client, reply_to(p.header, wire::MsgKind::output_subscribe_reply));
   count_followers();
@@ -41,6 +42,17 @@ void Controller::Impl::on_output_ack(PeerId client, const wire::Packet& p) {
   Follower& f = it->second;
   // Acknowledgements only grow, and never past what was sent.
   f.acked = std::clamp(p.header.request_id, f.acked, f.sent);
+}
+
+void Controller::Impl::drop_revoked_followers() {
+  revocations_seen = zap->revocations();
+  std::vector<PeerId> gone;
+  for (const auto& [client, f] : followers)
+    if (zap->revoked(f.key)) gone.push_back(client);
+  for (PeerId client : gone) {
+    spdlog::warn("client {} follows output no more: its CURVE key was revoked", client);
+    forget_follower(client);
+  }
 }
 
 void Controller::Impl::forget_follower(PeerId client) {

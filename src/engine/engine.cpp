@@ -338,7 +338,7 @@ private:
       // A refused key (or security unlike the file's) is said at once, not after the timeout.
       transport::HandshakeWatch watch(*zmq_, *socket_);
       socket_->connect(ef.engine_url);
-      if (const auto failed = watch.first_outcome(deadline))
+      if (const auto failed = watch.first_outcome(deadline, 3))
         throw_error(errc::refused,
                     "the controller at " + ef.engine_url + " refused this world: " + failed->reason() + "; " +
                         (failed->refused_key() ? "its key (" + transport::key_fingerprint(ef.curve.public_key) +

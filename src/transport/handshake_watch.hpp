@@ -36,9 +36,14 @@ public:
   HandshakeWatch(const HandshakeWatch&) = delete;
   HandshakeWatch& operator=(const HandshakeWatch&) = delete;
 
-  /// Waits for the first handshake to end: the failure if it failed, nothing if it succeeded or
-  /// none ended by `until` (a server not there yet: the first request's timeout tells).
-  std::optional<HandshakeFailure> first_outcome(std::chrono::steady_clock::time_point until);
+  /// Waits for a handshake to end: the failure if one failed for good, nothing if one succeeded
+  /// or none ended by `until` (a server not there yet: the first request's timeout tells).
+  ///
+  /// For good: the server refused the key, or the two sides' security differs as ZMTP says. A
+  /// connection closed mid-handshake says nothing by itself (a server restarting; an ssh tunnel
+  /// whose far end does not listen): only `closed_limit` of them in a row count as a refusal (a
+  /// plaintext peer of a CURVE server, or the reverse, when the server hangs up first); 0: never.
+  std::optional<HandshakeFailure> first_outcome(std::chrono::steady_clock::time_point until, int closed_limit);
 
 private:
   Endpoint& socket_;

@@ -93,12 +93,12 @@ CurveKeyPair Keyring::own_pair(const std::string& name, KeyRole role) {
   return pair;
 }
 
-CurveKeyPair Keyring::issue(const std::string& name, KeyRole role) {
+CurveKeyPair Keyring::issue(const std::string& name, KeyRole role, bool launched) {
   check_key_name(name);
   FileLock lock(lock_file());
   auto keys = read_authorized(authorized_file());
   const CurveKeyPair pair = new_curve_key_pair();
-  keys.push_back({name, pair.public_key, role, utc_now(), ""});
+  keys.push_back({name, pair.public_key, role, utc_now(), "", launched});
   write_authorized(keys);
   return pair;
 }
@@ -106,11 +106,7 @@ CurveKeyPair Keyring::issue(const std::string& name, KeyRole role) {
 std::size_t Keyring::forget_launched_worlds() {
   FileLock lock(lock_file());
   auto keys = read_authorized(authorized_file());
-  const auto launched = [](const AuthorizedKey& k) {
-    return k.role == KeyRole::world && k.name.size() > 6 && k.name.rfind("world-", 0) == 0 &&
-           k.name.find_first_not_of("0123456789", 6) == std::string::npos;
-  };
-  const std::size_t gone = std::erase_if(keys, launched);
+  const std::size_t gone = std::erase_if(keys, [](const AuthorizedKey& k) { return k.launched; });
   if (gone > 0) write_authorized(keys);
   std::error_code ec;
   fs::remove_all(dir_.parent_path() / "worlds", ec);
@@ -169,6 +165,7 @@ std::vector<AuthorizedKey> Keyring::read_authorized(const fs::path& file) {
     k.role = role_from(e.value("role", "client"), file);
     k.added = e.value("added", "");
     k.revoked = e.value("revoked", "");
+    k.launched = e.value("launched", false);
     if (!is_curve_key(k.public_key))
       throw_error(errc::bad_profile, file.string() + ": the key named '" + k.name + "' is no CURVE public key");
     keys.push_back(std::move(k));
@@ -182,6 +179,7 @@ void Keyring::write_authorized(const std::vector<AuthorizedKey>& keys) const {
     nlohmann::json e = {
         {"name", k.name}, {"public_key", k.public_key}, {"role", role_name(k.role)}, {"added", k.added}};
     if (!k.revoked.empty()) e["revoked"] = k.revoked;
+    if (k.launched) e["launched"] = true;
     list.push_back(std::move(e));
   }
   write_private_json(authorized_file(), {{"keys", list}});

@@ -28,8 +28,9 @@ struct CREW_INTERNAL_API AuthorizedKey {
   std::string name;
   std::string public_key;
   KeyRole role = KeyRole::client;
-  std::string added;    ///< UTC, ISO 8601
-  std::string revoked;  ///< when; "" while it is admitted
+  std::string added;      ///< UTC, ISO 8601
+  std::string revoked;    ///< when; "" while it is admitted
+  bool launched = false;  ///< issued to a world a cluster launched (forget_launched_worlds)
 };
 
 class CREW_INTERNAL_API Keyring {
@@ -42,8 +43,9 @@ public:
   /// none or it was revoked.
   CurveKeyPair own_pair(const std::string& name, KeyRole role);
   /// A fresh pair admitted as `name` (beside any other of that name: revoking the name revokes
-  /// them all); the secret is not kept here: the caller hands it on.
-  CurveKeyPair issue(const std::string& name, KeyRole role);
+  /// them all); the secret is not kept here: the caller hands it on. `launched`: for a world a
+  /// cluster launches, forgotten when the cluster stops.
+  CurveKeyPair issue(const std::string& name, KeyRole role, bool launched = false);
   /// Admits someone's public key as `name`. Throws InputError [crew.input.bad_option] for a bad
   /// key or name, or a name or key already admitted.
   void admit(const std::string& name, const std::string& public_key, KeyRole role);
@@ -52,8 +54,8 @@ public:
   std::vector<AuthorizedKey> revoke(const std::string& name_or_key);
   /// Every key on record, revoked ones too, in the order they were added.
   std::vector<AuthorizedKey> list() const;
-  /// Removes the keys issued to the worlds a cluster launched (world-N), revoked or not, and
-  /// their connection files: `crew cluster stop` ended those worlds. Returns how many went.
+  /// Removes the keys issued to the worlds a cluster launched, revoked or not, and their
+  /// connection files: `crew cluster stop` ended those worlds. Returns how many went.
   std::size_t forget_launched_worlds();
 
   const std::filesystem::path& dir() const { return dir_; }

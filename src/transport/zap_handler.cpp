@@ -33,8 +33,8 @@ public:
   explicit Admissions(fs::path file) : file_(std::move(file)) {}
 
   /// The entry for `public_key` (its newest), or null.
-  const AuthorizedKey* find(const std::string& public_key) {
-    (void)refresh();
+  /// (As last read: the caller refreshes first, so that the revoked set goes with what it finds.)
+  const AuthorizedKey* find(const std::string& public_key) const {
     const auto it = by_key_.find(public_key);
     return it == by_key_.end() ? nullptr : &it->second;
   }
@@ -101,14 +101,17 @@ struct ZapHandler::State {
   mutable std::mutex revoked_mutex;
   std::unordered_set<std::string> revoked_keys;  ///< revoked_mutex
   std::atomic<bool> any_revoked{false};
+  std::atomic<std::uint64_t> revocations{0};
 
   /// Reads authorized.json again if it changed, and the set of revoked keys with it.
   void refresh() {
     if (!admissions.refresh()) return;
     auto keys = admissions.revoked();
     std::lock_guard lock(revoked_mutex);
+    if (keys == revoked_keys) return;
     revoked_keys = std::move(keys);
     any_revoked.store(!revoked_keys.empty());
+    revocations.fetch_add(1);
   }
   void answer();
   void count_failure(zmq::socket_t& monitor);
@@ -130,15 +133,16 @@ ZapHandler::ZapHandler(zmq::context_t& context, fs::path authorized_file, const 
 }
 
 ZapHandler::~ZapHandler() {
-  const std::uint64_t one = 1;
-  (void)!::write(state_->stop_fd, &one, sizeof one);
-  thread_.join();
+  // The monitors first: an event nobody reads any more would block the I/O thread that sends it.
   for (Endpoint* e : watched_) {
     try {
       e->monitor("", 0);
     } catch (const zmq::error_t&) {
     }
   }
+  const std::uint64_t one = 1;
+  (void)!::write(state_->stop_fd, &one, sizeof one);
+  thread_.join();
 }
 
 CurveCounts ZapHandler::counts() const {
@@ -148,11 +152,21 @@ CurveCounts ZapHandler::counts() const {
 
 bool ZapHandler::from_revoked_key(const zmq::message_t& frame) const {
   if (!state_->any_revoked.load(std::memory_order_relaxed)) return false;
-  const char* user = zmq_msg_gets(const_cast<zmq_msg_t*>(frame.handle()), "User-Id");
-  if (user == nullptr) return false;
-  std::lock_guard lock(state_->revoked_mutex);
-  return state_->revoked_keys.count(user) != 0;
+  return revoked(key_of(frame));
 }
+
+std::string ZapHandler::key_of(const zmq::message_t& frame) {
+  const char* user = zmq_msg_gets(const_cast<zmq_msg_t*>(frame.handle()), "User-Id");
+  return user == nullptr ? std::string() : std::string(user);
+}
+
+bool ZapHandler::revoked(const std::string& public_key) const {
+  if (public_key.empty()) return false;
+  std::lock_guard lock(state_->revoked_mutex);
+  return state_->revoked_keys.count(public_key) != 0;
+}
+
+std::uint64_t ZapHandler::revocations() const { return state_->revocations.load(); }
 
 void ZapHandler::serve() {
   State& s = *state_;
@@ -160,20 +174,21 @@ void ZapHandler::serve() {
   items.push_back({nullptr, s.stop_fd, ZMQ_POLLIN, 0});
   items.push_back({s.requests.handle(), 0, ZMQ_POLLIN, 0});
   for (auto& m : s.monitors) items.push_back({m.handle(), 0, ZMQ_POLLIN, 0});
-  s.refresh();
+  // Never ends but when told: the monitors' events must always be read (unread, they block the
+  // I/O thread that sends them), and libzmq waits for every ZAP answer.
   for (;;) {
     try {
-      zmq::poll(items, std::chrono::milliseconds(1000));
       s.refresh();
+      zmq::poll(items, std::chrono::milliseconds(1000));
+      if (items[0].revents != 0) return;
+      if (items[1].revents != 0) s.answer();
+      for (std::size_t i = 0; i < s.monitors.size(); ++i)
+        if (items[2 + i].revents != 0) s.count_failure(s.monitors[i]);
     } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR) continue;
-      spdlog::error("the ZAP handler stops: {}", e.what());
-      return;
+      if (e.num() != EINTR) spdlog::error("the ZAP handler: {}", e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("the ZAP handler: {}", e.what());
     }
-    if (items[0].revents != 0) return;
-    if (items[1].revents != 0) s.answer();
-    for (std::size_t i = 0; i < s.monitors.size(); ++i)
-      if (items[2 + i].revents != 0) s.count_failure(s.monitors[i]);
   }
 }
 

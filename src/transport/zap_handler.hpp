@@ -51,6 +51,11 @@ public:
   /// connected with a key revoked since: its connection outlives the revocation, its messages
   /// do not. Costs an atomic load while nothing is revoked.
   bool from_revoked_key(const zmq::message_t& frame) const;
+  /// The public key a frame's connection was admitted with ("" without CURVE).
+  static std::string key_of(const zmq::message_t& frame);
+  /// Whether `public_key` is revoked now; revocations() moves whenever the revoked set changes.
+  bool revoked(const std::string& public_key) const;
+  std::uint64_t revocations() const;
 
 private:
   struct State;

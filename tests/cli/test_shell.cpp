@@ -115,18 +115,20 @@ TEST_SUITE("cli.shell") {
                                    "call echo \"unclosed\n"
                                    "call echo $nosuchname\n"
                                    "call echo $x --targets 0 --json\n"
+                                   "call echo '\"$x\"' --targets 1 --json\n"
                                    "engines --json\n");
     INFO(r.out << r.err);
     CHECK(r.status == 0);  // the last line's
     const auto out = lines_of(r.out);
-    REQUIRE(out.size() == 6);
+    REQUIRE(out.size() == 7);
     CHECK(nlohmann::json::parse(out[0]) == nlohmann::json::array({0, 1}));
     CHECK(out[1] == "pushed a to engines 0-1");
     const auto x = nlohmann::json::parse(out[3]);  // `x` prints what `x = pull a` kept
     CHECK(x == nlohmann::json::parse(R"({"0":{"a":[1,2,3]},"1":{"a":[1,2,3]}})"));
     CHECK(out[2] == "x = " + x.dump());
-    CHECK(nlohmann::json::parse(out[4]) == nlohmann::json{{"0", x}});  // $x passed as JSON, echoed back
-    CHECK(nlohmann::json::parse(out[5]).size() == 2);
+    CHECK(nlohmann::json::parse(out[4]) == nlohmann::json{{"0", x}});     // $x passed as JSON, echoed back
+    CHECK(nlohmann::json::parse(out[5]) == nlohmann::json{{"1", "$x"}});  // single quotes keep $x as it is
+    CHECK(nlohmann::json::parse(out[6]).size() == 2);
     CHECK(r.err.find("'nosuchverb' is not a verb") != std::string::npos);
     CHECK(r.err.find("opens a quote it does not close") != std::string::npos);
     CHECK(r.err.find("$nosuchname: the session holds no such name") != std::string::npos);
@@ -162,13 +164,16 @@ TEST_SUITE("cli.shell") {
     t.type("7 --targ");
     t.keys({"Tab"});
     CHECK(poll_for([&] { return t.current_line() == "crew[sh]> call echo 7 --targets "; }, 10s));
-    t.keys({"Tab", "Tab"});  // the choices: all and the ids
-    CHECK(t.wait_for("all"));
-    const auto rows = lines_of(t.screen());
-    CHECK(std::any_of(rows.begin(), rows.end(), [](const std::string& row) {
-      return row.find("0") != std::string::npos && row.find("1") != std::string::npos &&
-             row.find("all") != std::string::npos && row.find("crew[sh]") == std::string::npos;
-    }));
+    t.keys({"Tab", "Tab"});  // the choices: all and the ids, on a line of their own
+    CHECK(poll_for(
+        [&] {
+          const auto rows = lines_of(t.screen());
+          return std::any_of(rows.begin(), rows.end(), [](const std::string& row) {
+            return row.find("0") != std::string::npos && row.find("1") != std::string::npos &&
+                   row.find("all") != std::string::npos && row.find("crew[sh]") == std::string::npos;
+          });
+        },
+        10s));
     t.type("0");
     t.keys({"Enter"});
     CHECK(t.wait_for("[0] 7"));
@@ -180,6 +185,7 @@ TEST_SUITE("cli.shell") {
     t.type("half a line");
     t.keys({"C-c"});
     CHECK(t.wait_for("crew[sh]>", 2));
+    CHECK(poll_for([&] { return t.current_line() == "crew[sh]> "; }, 10s));  // the line is gone
     Gate gate;
     t.type("call hold '\"" + gate.path() + "\"' --targets 0");
     t.keys({"Enter"});
