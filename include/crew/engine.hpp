@@ -4,9 +4,20 @@
 // application can construct one on its own communicator.
 //
 //   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
-//   crew::Engine engine(MPI_COMM_WORLD, {.profile = "default"});   // collective: registers the world
+//   crew::EngineOptions options;                                    // profile "default"
+//   crew::Engine engine(MPI_COMM_WORLD, options);                   // collective: registers the world
 //   engine.run();                                                   // serves until shut down
 //   MPI_Finalize();
+//
+// A simulation that keeps its own loop serves between its steps instead, and offers functions
+// of its own:
+//
+//   engine.define("set_dt", [&](double v) { dt = v; });            // on every rank
+//   for (int step = 0; running; ++step) {
+//     advance(field, dt);                                           // the application's step
+//     if (!engine.poll()) break;                                    // serves what came; false: shut down
+//   }
+//   engine.leave();                                                 // or the destructor does it
 
 #include <mpi.h>
 
@@ -52,6 +63,23 @@ public:
 
   /// Serves tasks until the controller shuts the world down (collective).
   void run();
+
+  /// Between an application's steps (collective: every rank calls it at the same step): serves
+  /// the tasks, collectives and transfers that came since the last call, on every rank exactly
+  /// those that rank 0's bridge had handed out when rank 0 called it (so all ranks take part in
+  /// the same collectives), then returns; at once when nothing came. Heartbeats and the
+  /// controller's traffic go on in rank 0's bridge thread meanwhile. False once the world was
+  /// shut down (`crew cluster stop`): stop calling it.
+  bool poll();
+  /// The application is done with the world (collective): it leaves the controller cleanly
+  /// after serving what it still holds. The destructor does it for an engine that polled.
+  void leave();
+  /// Offers `f` as the function `name` (on this rank: call it on every rank), as CREW_FUNCTION
+  /// does at load time; e.g. `engine.define("set_dt", [&](double v) { dt = v; })`.
+  template <class F>
+  void define(std::string name, F&& f) {
+    register_function(std::move(name), std::forward<F>(f));
+  }
 
   int engine_id() const noexcept;
   int rank() const noexcept;

@@ -26,8 +26,9 @@ struct Bridge::Pending {
 Bridge::Bridge(transport::Endpoint socket, transport::Endpoint heartbeats, BridgeConfig config,
                Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine, Mailbox<LocalTask>& streams)
     : socket_(std::move(socket)), heartbeats_(std::move(heartbeats)), config_(config), to_engine_(to_engine),
-      from_engine_(from_engine), streams_(streams), pending_(std::make_unique<Pending>()),
-      expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0),
+      from_engine_(from_engine), streams_(streams),
+      handed_(std::make_unique<std::atomic<std::uint64_t>[]>(static_cast<std::size_t>(config_.world_size))),
+      pending_(std::make_unique<Pending>()), expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0),
       last_seq_(static_cast<std::size_t>(config_.world_size), 0) {
   pending_->to_rank.resize(static_cast<std::size_t>(config_.world_size));
   announced_.resize(static_cast<std::size_t>(config_.world_size), 0);
@@ -36,6 +37,11 @@ Bridge::Bridge(transport::Endpoint socket, transport::Endpoint heartbeats, Bridg
 }
 
 Bridge::~Bridge() = default;
+
+void Bridge::hand_to_engine(LocalTask&& t) {
+  handed_[0].fetch_add(1);
+  to_engine_.push(std::move(t));
+}
 
 void Bridge::heard_controller() noexcept { unanswered_beats_.store(0, std::memory_order_relaxed); }
 
@@ -197,7 +203,7 @@ void Bridge::dispatch_task(wire::Packet&& p) {
       expect_from(rank);
     }
   }
-  if (local) to_engine_.push(LocalTask{std::move(p.header), std::move(p.payload)});
+  if (local) hand_to_engine(LocalTask{std::move(p.header), std::move(p.payload)});
 }
 
 void Bridge::withdraw(const wire::Packet& p) {
@@ -252,7 +258,7 @@ void Bridge::dispatch_collective(wire::Packet&& p) {
     if (!wire::answers_once_per_world(op)) expect_from(rank);
   }
   ++counters_.tasks_forwarded;
-  to_engine_.push(LocalTask{std::move(p.header), std::move(p.payload)});
+  hand_to_engine(LocalTask{std::move(p.header), std::move(p.payload)});
 }
 
 bool Bridge::pump_engine() {
@@ -260,6 +266,10 @@ bool Bridge::pump_engine() {
   for (auto& r : replies_in_) {
     if (r.live_output) {
       for (const auto& m : r.messages) forward_output(m.header_bytes, m.payload);
+      continue;
+    }
+    if (r.leave) {
+      begin_shutdown("the application that embeds it ends");
       continue;
     }
     if (r.goodbye) local_done_ = true;
@@ -276,6 +286,7 @@ bool Bridge::pump_engine() {
 
 void Bridge::send_to_rank(int rank, const Buffer& header_bytes, std::span<const Buffer> payload) {
   auto& q = pending_->to_rank[static_cast<std::size_t>(rank)];
+  handed_[static_cast<std::size_t>(rank)].fetch_add(1);
   if (q.empty()) pending_->ranks_waiting.push_back(rank);
   q.add(header_bytes, payload);
 }
@@ -390,7 +401,7 @@ void Bridge::begin_shutdown(const std::string& why) {
     send_to_rank(rank, m.header_bytes, m.payload);
     expect_from(rank);
   }
-  to_engine_.push(LocalTask{stop, {}});
+  hand_to_engine(LocalTask{stop, {}});
   streams_.push(LocalTask{stop, {}});  // a collective waiting for chunks stops waiting
   flush();
 }

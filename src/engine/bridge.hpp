@@ -51,6 +51,7 @@ struct LocalReply {
   bool goodbye = false;              ///< the engine thread has stopped
   std::size_t backlog = 0;           ///< tasks it still had queued when it sent these
   bool live_output = false;          ///< output of the task running (engine/output_pump.hpp), not replies
+  bool leave = false;  ///< the application that embeds the engine ends: shut the world down (Engine::poll)
 };
 
 struct BridgeConfig {
@@ -95,6 +96,10 @@ public:
   /// The thread body: returns once the world has shut down and said goodbye.
   void run();
   const BridgeCounters& counters() const noexcept { return counters_; }
+  /// How many messages went to `rank`'s inbox so far (sent, or queued to be sent this turn):
+  /// Engine::poll serves exactly these on every rank, so that all take part in the same work.
+  /// Any thread.
+  std::uint64_t handed(int rank) const noexcept { return handed_[static_cast<std::size_t>(rank)].load(); }
 
 private:
   bool pump_controller();
@@ -127,6 +132,9 @@ private:
   Fifo<LocalReply> replies_in_;  ///< pump_engine's, kept: a drain then allocates nothing
   Mailbox<LocalTask>& streams_;
   BridgeCounters counters_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> handed_;  ///< per rank: handed()
+  /// Hands `t` to rank 0's engine thread (and counts it: handed()).
+  void hand_to_engine(LocalTask&& t);
   wire::Batcher to_controller_;  ///< replies queued this turn
   /// What the poll that ended the last turn found ready (at first: look at everything).
   struct Ready {

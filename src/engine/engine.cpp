@@ -172,6 +172,15 @@ public:
   }
 
   ~EngineImpl() {
+    if (serving_) {
+      // An application that polled and ends without its world being shut down: it leaves.
+      try {
+        leave();
+      } catch (const std::exception& e) {
+        spdlog::error("world {} could not leave cleanly: {}", identity().world_id, e.what());
+      }
+    }
+    if (poll_ != MPI_COMM_NULL) MPI_Comm_free(&poll_);
     executor_.reset();  // frees its sub-communicators first
     if (data_ != MPI_COMM_NULL) MPI_Comm_free(&data_);
     if (user_ != MPI_COMM_NULL) MPI_Comm_free(&user_);
@@ -179,10 +188,43 @@ public:
   }
 
   void run() {
-    if (rank_ == 0)
-      run_rank0();
-    else
-      run_other_rank();
+    if (finished_) return;
+    start_serving();
+    serve(std::nullopt);
+    stop_serving();
+  }
+
+  /// Between an application's steps (collective): serves, on every rank, exactly the work rank
+  /// 0's bridge had handed out when rank 0 got here (a count per rank, scattered), so that all
+  /// ranks take part in the same collectives and none waits for one a neighbour serves a step
+  /// later. False once the world was shut down.
+  bool poll() {
+    if (finished_) return false;
+    if (poll_ == MPI_COMM_NULL) CREW_MPI_CHECK(MPI_Comm_dup, (control_, &poll_));
+    if (!serving_) start_serving();
+    std::vector<std::uint64_t> handed;
+    if (rank_ == 0) {
+      handed.resize(static_cast<std::size_t>(size_));
+      for (int r = 0; r < size_; ++r) handed[static_cast<std::size_t>(r)] = serving_->bridge->handed(r);
+    }
+    std::uint64_t mine = 0;
+    CREW_MPI_CHECK(MPI_Scatter, (handed.data(), 1, MPI_UINT64_T, &mine, 1, MPI_UINT64_T, 0, poll_));
+    serve(mine);
+    if (finished_) stop_serving();
+    return !finished_;
+  }
+
+  /// The application ends while the world runs (collective): rank 0's bridge shuts the world
+  /// down, every rank serves what it still holds, the controller hears goodbye.
+  void leave() {
+    if (!serving_ || finished_) return;
+    if (rank_ == 0) {
+      LocalReply bye;
+      bye.leave = true;
+      serving_->from_engine.push(std::move(bye));
+    }
+    serve(std::nullopt);
+    stop_serving();
   }
 
   const EngineIdentity& identity() const { return executor_->identity(); }
@@ -402,10 +444,34 @@ private:
                                               options_.profile + "`");
   }
 
-  void run_rank0() {
+  /// While serving: rank 0's bridge (its thread) and mailboxes, or another rank's MPI ends, and
+  /// how much of the handed-out work this rank took (poll()).
+  struct Serving {
     Mailbox<LocalTask> to_engine;
     Mailbox<LocalReply> from_engine;
     Mailbox<LocalTask> streams;
+    std::unique_ptr<Bridge> bridge;
+    std::thread bridge_thread;
+    std::exception_ptr bridge_error;
+    std::unique_ptr<RankInbox> inbox;
+    std::unique_ptr<RankOutbox> outbox;
+    ReplyHold hold;
+    std::uint64_t taken = 0;
+  };
+
+  void start_serving() {
+    serving_ = std::make_unique<Serving>();
+    Serving& s = *serving_;
+    if (rank_ != 0) {
+      // Tasks from the bridge over MPI, replies and live output back the same way (engine/mpi_inbox.hpp).
+      auto outbox = std::make_unique<MpiOutbox>(control_, doorbell_.get());
+      MpiOutbox* out = outbox.get();
+      executor_->set_output_sink([out](wire::Outgoing m, bool last) { out->output(std::move(m), last); },
+                                 output_followed());
+      s.inbox = std::make_unique<MpiInbox>(control_, doorbell_.get(), rank_);
+      s.outbox = std::move(outbox);
+      return;
+    }
     BridgeConfig cfg;
     cfg.world_id = identity().world_id;
     cfg.world_size = size_;
@@ -423,90 +489,96 @@ private:
     cfg.rings_rank.resize(static_cast<std::size_t>(size_));
     for (int r = 1; r < size_; ++r)
       cfg.rings_rank[static_cast<std::size_t>(r)] = hosts_[static_cast<std::size_t>(r)] == hosts_[0];
-    std::exception_ptr bridge_error;
-    {
-      Bridge bridge(std::move(*socket_), std::move(*heartbeat_socket_), cfg, to_engine, from_engine, streams);
-      executor_->set_chunk_source([&streams](std::chrono::milliseconds wait) -> std::optional<StreamChunk> {
-        auto item = streams.pop_wait(wait);
-        if (!item) return std::nullopt;
-        StreamChunk c;
-        c.stop = item->header.kind != wire::MsgKind::stream_chunk;
-        c.stream = item->header.msg_ids.empty() ? std::string() : item->header.msg_ids.front();
-        c.offset = item->header.stream.offset;
-        if (!item->payload.empty()) c.data = std::move(item->payload.front());
-        return c;
-      });
-      executor_->set_message_sink([&from_engine](wire::Outgoing m) {
-        LocalReply r;
-        r.messages.push_back(std::move(m));
-        from_engine.push(std::move(r));
-      });
-      executor_->set_output_sink(
-          [&from_engine](wire::Outgoing m, bool /*last*/) {
-            LocalReply r;
-            r.messages.push_back(std::move(m));
-            r.live_output = true;
-            from_engine.push(std::move(r));
-          },
-          output_followed());
-      std::thread bridge_thread([&] {
-        try {
-          bridge.run();
-        } catch (...) {
-          bridge_error = std::current_exception();
-          wire::Header stop;
-          stop.kind = wire::MsgKind::shutdown_world;
-          to_engine.push(LocalTask{stop, {}});
-        }
-      });
-      BridgeInbox inbox(to_engine);
-      BridgeOutbox outbox(from_engine, restorable_);
-      serve(inbox, outbox);
-      bridge_thread.join();
-      executor_->set_chunk_source({});
-      executor_->set_message_sink({});
-      executor_->set_output_sink({});
-    }  // the bridge closes its socket before the context ends
+    s.bridge = std::make_unique<Bridge>(std::move(*socket_), std::move(*heartbeat_socket_), cfg, s.to_engine,
+                                        s.from_engine, s.streams);
+    executor_->set_chunk_source([&streams = s.streams](std::chrono::milliseconds wait) -> std::optional<StreamChunk> {
+      auto item = streams.pop_wait(wait);
+      if (!item) return std::nullopt;
+      StreamChunk c;
+      c.stop = item->header.kind != wire::MsgKind::stream_chunk;
+      c.stream = item->header.msg_ids.empty() ? std::string() : item->header.msg_ids.front();
+      c.offset = item->header.stream.offset;
+      if (!item->payload.empty()) c.data = std::move(item->payload.front());
+      return c;
+    });
+    executor_->set_message_sink([&from_engine = s.from_engine](wire::Outgoing m) {
+      LocalReply r;
+      r.messages.push_back(std::move(m));
+      from_engine.push(std::move(r));
+    });
+    executor_->set_output_sink(
+        [&from_engine = s.from_engine](wire::Outgoing m, bool /*last*/) {
+          LocalReply r;
+          r.messages.push_back(std::move(m));
+          r.live_output = true;
+          from_engine.push(std::move(r));
+        },
+        output_followed());
+    s.bridge_thread = std::thread([&s] {
+      try {
+        s.bridge->run();
+      } catch (...) {
+        s.bridge_error = std::current_exception();
+        wire::Header stop;
+        stop.kind = wire::MsgKind::shutdown_world;
+        s.to_engine.push(LocalTask{stop, {}});
+      }
+    });
+    s.inbox = std::make_unique<BridgeInbox>(s.to_engine);
+    s.outbox = std::make_unique<BridgeOutbox>(s.from_engine, restorable_);
+  }
+
+  /// After the world's shutdown_world: the bridge's thread ends, the sinks go, the bridge closes
+  /// its socket before the context ends.
+  void stop_serving() {
+    std::unique_ptr<Serving> s = std::move(serving_);
+    if (s->bridge_thread.joinable()) s->bridge_thread.join();
+    executor_->set_chunk_source({});
+    executor_->set_message_sink({});
+    executor_->set_output_sink({});  // (a rank's pump thread ends before its outbox does)
+    s->outbox.reset();
+    s->inbox.reset();
+    s->bridge.reset();
     socket_.reset();
     heartbeat_socket_.reset();
     zmq_.reset();
-    if (bridge_error) std::rethrow_exception(bridge_error);
+    if (s->bridge_error) std::rethrow_exception(s->bridge_error);
   }
 
-  // Ranks other than 0: tasks from the bridge over MPI, replies and live output back the same way
-  // (engine/mpi_inbox.hpp).
-  void run_other_rank() {
-    MpiInbox inbox(control_, doorbell_.get(), rank_);
-    MpiOutbox outbox(control_, doorbell_.get());
-    executor_->set_output_sink([&outbox](wire::Outgoing m, bool last) { outbox.output(std::move(m), last); },
-                               output_followed());
-    struct SinkGone {  // the pump's thread ends before the outbox does, also on an exception
-      Executor& executor;
-      ~SinkGone() { executor.set_output_sink({}); }
-    } sink_gone{*executor_};
-    serve(inbox, outbox);
-  }
-
-  // Every rank's engine loop: the tasks of `inbox` run in order, their replies collected in
-  // `outbox` and sent together, but never held long (engine/reply_hold.hpp): they leave once no
+  // Every rank's engine loop: the tasks of its inbox run in order, their replies collected in its
+  // outbox and sent together, but never held long (engine/reply_hold.hpp): they leave once no
   // more work is waiting here, once the oldest is `ReplyHold::hold` old, and before any task that
-  // may take long (the last one did, or a collective, which waits for other ranks).
-  void serve(RankInbox& inbox, RankOutbox& outbox) {
-    ReplyHold hold;
+  // may take long (the last one did, or a collective, which waits for other ranks). Until the
+  // world shuts down, or (poll()) once `until` messages in all were taken: then what was added
+  // leaves at once.
+  void serve(std::optional<std::uint64_t> until) {
+    Serving& s = *serving_;
+    RankInbox& inbox = *s.inbox;
+    RankOutbox& outbox = *s.outbox;
     auto send_replies = [&] {
       outbox.send(inbox.waiting());
-      hold.sent();
+      s.hold.sent();
     };
+    const auto waiting_since = SteadyClock::now();
     for (;;) {
+      if (until && s.taken >= *until) break;
       inbox.take_arrived();  // everything that is already here
       if (inbox.waiting() == 0) {
         if (!outbox.empty()) send_replies();
+        if (until && SteadyClock::now() - waiting_since > std::chrono::seconds(30)) {
+          spdlog::error("rank {}: {} of the {} messages its bridge handed out did not come within 30 s; serving "
+                        "what came",
+                        rank_, *until - s.taken, *until);
+          break;
+        }
         inbox.wait(outbox.progress());
         continue;
       }
       wire::Packet p = inbox.next();
+      ++s.taken;
       if (p.header.kind == wire::MsgKind::shutdown_world) {
         outbox.goodbye();
+        finished_ = true;
         return;
       }
       if (!wire::is_task(p.header.kind)) continue;
@@ -516,12 +588,15 @@ private:
         continue;
       }
       const auto start = SteadyClock::now();
-      if (hold.send_first(p.header.kind == wire::MsgKind::collective_task, start)) send_replies();
+      if (s.hold.send_first(p.header.kind == wire::MsgKind::collective_task, start)) send_replies();
       auto reply = executor_->run(p.header, p.payload);
       const auto end = SteadyClock::now();
       if (reply) outbox.add(std::move(*reply), answered_id(p.header));
-      hold.ran(end - start, reply.has_value(), end);
+      s.hold.ran(end - start, reply.has_value(), end);
     }
+    if (!outbox.empty()) send_replies();
+    for (int i = 0; i < 64 && outbox.progress(); ++i) {
+    }  // small replies leave at once; a large one moves on at the next poll
   }
 
   /// Whether some client follows live output: the bridge's word in the claims table, where this
@@ -554,6 +629,9 @@ private:
   }
 
   EngineOptions options_;
+  std::unique_ptr<Serving> serving_;
+  bool finished_ = false;          ///< the world was shut down
+  MPI_Comm poll_ = MPI_COMM_NULL;  ///< poll()'s own scatter
   std::int64_t drain_at_ = 0;
   MPI_Comm control_ = MPI_COMM_NULL;
   MPI_Comm user_ = MPI_COMM_NULL;
@@ -584,6 +662,8 @@ Engine::Engine(MPI_Comm comm, EngineOptions options)
     : impl_(std::make_unique<detail::EngineImpl>(comm, std::move(options))) {}
 Engine::~Engine() = default;
 void Engine::run() { impl_->run(); }
+bool Engine::poll() { return impl_->poll(); }
+void Engine::leave() { impl_->leave(); }
 int Engine::engine_id() const noexcept { return impl_->identity().engine_id; }
 int Engine::rank() const noexcept { return impl_->identity().rank; }
 int Engine::world_size() const noexcept { return impl_->identity().world_size; }
