@@ -31,14 +31,25 @@ public:
   /// Throws Error [crew.remote.unknown_name] listing the names it has.
   const Value& get(std::string_view name) const;
   Value* find(std::string_view name);
-  void set(std::string name, Value value) { values_.insert_or_assign(std::move(name), std::move(value)); }
+  /// Sets `name`. A name the application exposed keeps its memory: the value is written into it,
+  /// converted to its element type, and must have its number of elements (else Error
+  /// [crew.remote.mismatch], and nothing changes).
+  void set(std::string name, Value value);
+  /// Erases `name`; false if there is none. An exposed name stays (false).
   bool erase(std::string_view name);
-  void clear() { values_.clear(); }
+  /// Erases every name but the exposed ones.
+  void clear();
   std::vector<std::string> names() const;
   std::size_t size() const noexcept { return values_.size(); }
 
+  /// `name` is the application's own array (Engine::expose): `view` reads the memory at
+  /// `writable` in place (pull, gather, save_h5), and set() writes into it (push, scatter).
+  void expose(std::string name, Array view, void* writable);
+  bool exposed(std::string_view name) const { return exposed_.find(name) != exposed_.end(); }
+
 private:
   std::map<std::string, Value, std::less<>> values_;
+  std::map<std::string, void*, std::less<>> exposed_;  ///< name -> the application's memory
 };
 
 class CREW_API Context {

@@ -24,7 +24,9 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "crew/context.hpp"
@@ -80,6 +82,19 @@ public:
   void define(std::string name, F&& f) {
     register_function(std::move(name), std::forward<F>(f));
   }
+  /// Offers the application's own array `data` as this rank's variable `name`, in place (on
+  /// this rank: call it on every rank whose part the client should see): pull, gather and
+  /// save_h5 read it where it is, push and scatter write into it (as many elements, converted
+  /// to T), always between steps, in poll(). `shape` is how clients see it (default: one
+  /// dimension). The memory must outlive the engine, or the next expose of `name`.
+  template <class T>
+  void expose(std::string name, std::span<T> data, std::vector<std::uint64_t> shape = {}) {
+    static_assert(!std::is_const_v<T>, "expose a writable span: push and scatter write into it");
+    if (shape.empty()) shape.push_back(data.size());
+    Buffer memory =
+        Buffer::view(std::shared_ptr<const void>(data.data(), [](const void*) {}), data.data(), data.size_bytes());
+    expose_array(std::move(name), Array(dtype_of<T>(), std::move(shape), std::move(memory)), data.data());
+  }
 
   int engine_id() const noexcept;
   int rank() const noexcept;
@@ -87,6 +102,7 @@ public:
   int world_id() const noexcept;
 
 private:
+  void expose_array(std::string name, Array view, void* writable);
   std::unique_ptr<detail::EngineImpl> impl_;
 };
 

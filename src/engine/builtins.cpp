@@ -78,12 +78,22 @@ Value del(Context& ctx, const Value::List& args) {
   return Value();
 }
 
+/// `name`'s value for a reply. An application's exposed array is copied: a reply may leave after
+/// the step its task ran in (a large one as a frame that points into it), when the application
+/// writes the array again.
+Value reply_value(Namespace& ns, const std::string& name) {
+  const Value& v = ns.get(name);
+  if (!ns.exposed(name)) return v;
+  const Array& a = v.as_array();
+  return Value(Array(a.type(), a.shape(), Buffer::copy(a.data().data(), a.data().size())));
+}
+
 Value pull(Context& ctx, const Value::List& args) {
   const auto names = names_of(args, "pull");
   if (names.empty()) throw_error(errc::bad_arguments, "pull(names...) needs at least one name");
-  if (names.size() == 1) return ctx.ns().get(names.front());
+  if (names.size() == 1) return reply_value(ctx.ns(), names.front());
   Value::Dict out;
-  for (const auto& n : names) out.insert_or_assign(n, ctx.ns().get(n));
+  for (const auto& n : names) out.insert_or_assign(n, reply_value(ctx.ns(), n));
   return Value(std::move(out));
 }
 
@@ -168,7 +178,7 @@ Value pull_inline(Context& ctx, const std::string& name, std::int64_t limit) {
   if (v.is_array() && v.as_array().ndim() >= 1 && static_cast<std::int64_t>(v.as_array().data().size()) > limit)
     throw_error(errc::copy_instead, "'" + name + "' is an array of " + std::to_string(v.as_array().data().size()) +
                                         " bytes, above the " + std::to_string(limit) + " this call answers inline");
-  return v;
+  return reply_value(ctx.ns(), name);
 }
 
 Value functions() {

@@ -228,6 +228,7 @@ public:
   }
 
   const EngineIdentity& identity() const { return executor_->identity(); }
+  Executor& executor() { return *executor_; }
 
 private:
   [[noreturn]] static void throw_formatted(const std::string& formatted) {
@@ -664,6 +665,9 @@ Engine::~Engine() = default;
 void Engine::run() { impl_->run(); }
 bool Engine::poll() { return impl_->poll(); }
 void Engine::leave() { impl_->leave(); }
+void Engine::expose_array(std::string name, Array view, void* writable) {
+  impl_->executor().ns().expose(std::move(name), std::move(view), writable);
+}
 int Engine::engine_id() const noexcept { return impl_->identity().engine_id; }
 int Engine::rank() const noexcept { return impl_->identity().rank; }
 int Engine::world_size() const noexcept { return impl_->identity().world_size; }

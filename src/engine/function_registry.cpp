@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -114,9 +115,68 @@ Value* Namespace::find(std::string_view name) {
 
 bool Namespace::erase(std::string_view name) {
   auto it = values_.find(name);
-  if (it == values_.end()) return false;
+  if (it == values_.end() || exposed(name)) return false;
   values_.erase(it);
   return true;
+}
+
+void Namespace::clear() {
+  std::erase_if(values_, [&](const auto& entry) { return !exposed(entry.first); });
+}
+
+namespace {
+/// Element `i` of `from` written as element `i` of `to`'s type at `out`.
+void put_element(const Array& from, std::size_t i, dtype to, void* out) {
+  auto* p = static_cast<std::byte*>(out) + i * dtype_size(to);
+  const auto store = [&](auto v) { std::memcpy(p, &v, sizeof v); };
+  switch (to) {
+  case dtype::float64: return store(from.at_double(i));
+  case dtype::float32: return store(static_cast<float>(from.at_double(i)));
+  case dtype::int8: return store(static_cast<std::int8_t>(from.at_int(i)));
+  case dtype::int16: return store(static_cast<std::int16_t>(from.at_int(i)));
+  case dtype::int32: return store(static_cast<std::int32_t>(from.at_int(i)));
+  case dtype::int64: return store(from.at_int(i));
+  case dtype::uint8: return store(static_cast<std::uint8_t>(from.at_int(i)));
+  case dtype::uint16: return store(static_cast<std::uint16_t>(from.at_int(i)));
+  case dtype::uint32: return store(static_cast<std::uint32_t>(from.at_int(i)));
+  case dtype::uint64: return store(static_cast<std::uint64_t>(from.at_int(i)));
+  }
+}
+}  // namespace
+
+void Namespace::set(std::string name, Value value) {
+  const auto mine = exposed_.find(name);
+  if (mine == exposed_.end()) {
+    values_.insert_or_assign(std::move(name), std::move(value));
+    return;
+  }
+  const Array& target = values_.at(name).as_array();
+  const std::optional<Array> given = to_array(value);
+  const std::string what = "'" + name + "' is the application's own " + std::string(dtype_name(target.type())) + "[" +
+                           std::to_string(target.size()) + "] array";
+  if (!given)
+    throw_error(errc::mismatch,
+                what + ", which takes numbers only: give it " + std::to_string(target.size()) + " numbers");
+  if (given->size() != target.size())
+    throw_error(errc::mismatch, what + ": it takes " + std::to_string(target.size()) + " elements, not " +
+                                    std::to_string(given->size()));
+  const auto floating = [](dtype t) { return t == dtype::float32 || t == dtype::float64; };
+  if (!floating(target.type()) && floating(given->type()))
+    throw_error(errc::mismatch, what + ": it takes integers, not " + std::string(dtype_name(given->type())));
+  if (given->type() == target.type()) {
+    std::memcpy(mine->second, given->data().data(), given->data().size());
+    return;
+  }
+  try {
+    for (std::size_t i = 0; i < target.size(); ++i) put_element(*given, i, target.type(), mine->second);
+  } catch (const Error& e) {
+    throw_error(errc::mismatch, what + ": " + e.message());
+  }
+}
+
+void Namespace::expose(std::string name, Array view, void* writable) {
+  exposed_.insert_or_assign(name, writable);
+  values_.insert_or_assign(std::move(name), Value(std::move(view)));
 }
 
 std::vector<std::string> Namespace::names() const {

@@ -690,6 +690,10 @@ TEST_SUITE("launchers.tunnel") {
     CHECK(r.status == 1);
     CHECK(contains(error_of(r.err), "[crew.connection.ssh_failed] --ssh nosuchhost"));
     CHECK(contains(r.err, "nosuchhost"));
+    r = on_b({"ids", "--profile", "direct", "--ssh", "nosuchuser@hosta", "--connect-timeout", "5"});  // refused
+    CHECK(r.status == 1);
+    CHECK(contains(error_of(r.err), "[crew.connection.ssh_failed] --ssh nosuchuser@hosta"));
+    CHECK(contains(r.err, "Permission denied"));
     r = on_b({"ids", "--profile", "direct", "--ssh", "two words"});
     CHECK(r.status == 2);
     CHECK(contains(error_of(r.err), "[crew.input.bad_option] --ssh 'two words'"));

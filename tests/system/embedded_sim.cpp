@@ -1,7 +1,8 @@
 // A small MPI "simulation" that embeds a crew engine, for the embedded-engine tests: each rank
 // advances x by dt per step (busy work of about --step-us microseconds), with an MPI_Allreduce of
 // the world's sum every step (as a real code's halo exchange would tie its ranks together), and
-// polls between steps. Functions it offers: set_dt(v), state() -> {step, x, dt, sum}.
+// polls between steps. Functions it offers: set_dt(v), state() -> {step, x, dt, sum, field_sum};
+// its array "field" (4 doubles a rank, each growing by dt a step) is exposed in place.
 //
 //   mpirun -n 3 crew-test-embedded-sim --profile P [--steps N] [--step-us U]
 //
@@ -12,7 +13,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "crew/engine.hpp"
 
@@ -34,9 +37,14 @@ int main(int argc, char** argv) {
     crew::Engine engine(MPI_COMM_WORLD, options);
     double dt = 1.0, x = 0, sum = 0;
     long step = 0;
+    std::vector<double> field(4, 0.0);
+    engine.expose("field", std::span<double>(field));
     engine.define("set_dt", [&](double v) { dt = v; });
     engine.define("state", [&]() {
-      return crew::Value::dict({{"step", static_cast<std::int64_t>(step)}, {"x", x}, {"dt", dt}, {"sum", sum}});
+      double field_sum = 0;
+      for (double f : field) field_sum += f;
+      return crew::Value::dict(
+          {{"step", static_cast<std::int64_t>(step)}, {"x", x}, {"dt", dt}, {"sum", sum}, {"field_sum", field_sum}});
     });
     long polls = 0, empty_polls = 0;
     double empty_us = 0;
@@ -46,6 +54,7 @@ int main(int argc, char** argv) {
       while (clock::now() < until) {
       }  // the step's work
       x += dt;
+      for (double& f : field) f += dt;
       MPI_Allreduce(&x, &sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
       const auto t0 = clock::now();
       const bool more = engine.poll();

@@ -29,12 +29,14 @@ std::string file_text(const fs::path& p) {
   return s.str();
 }
 
-/// `mpirun -n 3` of the simulation in the background, its output in `log`.
+/// `mpirun -n <ranks>` of a simulation (`program`) in the background, its output in `log`.
 class Simulation {
 public:
-  Simulation(const std::string& profile, const std::vector<std::string>& options, fs::path log) : log_(std::move(log)) {
+  Simulation(const std::string& profile, const std::vector<std::string>& options, fs::path log,
+             const std::string& program = sim, int ranks = 3)
+      : log_(std::move(log)) {
     proc::SpawnOptions o;
-    o.argv = {"mpirun", "--oversubscribe", "-n", "3", sim, "--profile", profile};
+    o.argv = {"mpirun", "--oversubscribe", "-n", std::to_string(ranks), program, "--profile", profile};
     o.argv.insert(o.argv.end(), options.begin(), options.end());
     o.log = log_;
     o.env = {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}};
@@ -93,6 +95,26 @@ TEST_CASE("a running simulation is steered between its steps, and stops with its
   CHECK(sim_engines.gather("v").get(30s) == Value::list({1, 2, 3, 4, 5, 6}));
   CHECK(state_of(rc, 1)["step"].as_int() > frozen["step"].as_int());  // and it went on stepping
 
+  // Its exposed array: gathered where it lies (every rank's 4 doubles), scattered into its
+  // memory, where the simulation sees it (dt is 0: nothing moves it since).
+  const Value field = sim_engines.gather("field").get(30s);
+  REQUIRE(to_array(field));
+  CHECK(to_array(field)->size() == 12);
+  CHECK(to_array(field)->at_double(0) == doctest::Approx(frozen["x"].as_double()));
+  (void)sim_engines.scatter_value("field", Value::list({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})).get(30s);
+  CHECK(state_of(rc, 1)["field_sum"].as_double() == 1 + 2 + 3 + 4);
+  CHECK(state_of(rc, 3)["field_sum"].as_double() == 9 + 10 + 11 + 12);
+  CHECK(to_array(sim_engines.gather("field").get(30s))->at_double(11) == 12);
+  // What does not fit is refused, and its memory stays as it was.
+  errc code = errc::none;
+  try {
+    (void)rc[2].push(Value::Dict{{"field", Value::list({1, 2})}}).get(30s);
+  } catch (const Error& e) {
+    code = e.code();
+  }
+  CHECK(code == errc::mismatch);
+  CHECK(state_of(rc, 2)["field_sum"].as_double() == 5 + 6 + 7 + 8);
+
   // The cluster stops: poll() says so, the application ends as it wants (exit 0).
   cluster.stop();
   const auto status = simulation.exit_status(60s);
@@ -114,4 +136,56 @@ TEST_CASE("a simulation that ends first leaves its world cleanly; the cluster go
   const auto engines = rc.engines();
   CHECK(engines.size() == 4);
   CHECK(rc[0].apply("echo", 5).get(30s) == Value(5));
+}
+
+TEST_CASE("examples/steered_heat: a hot spot spreads, alpha 0 and pause hold the field, a snapshot is taken") {
+  const char* program = std::getenv("CREW_TEST_STEERED_HEAT");
+  if (program == nullptr) {
+    MESSAGE("the examples are not built: skipped");
+    return;
+  }
+  TempDir dir;
+  Cluster cluster(1, "heat");
+  Simulation simulation("heat", {}, dir.path() / "sim.log", program, 4);
+  const Client rc = cluster.client();
+  REQUIRE_MESSAGE(poll_for([&] { return rc.ids().size() == 5; }, 60s), simulation.output());
+  const DirectView heat = rc[std::vector<int>{1, 2, 3, 4}];
+  const auto field = [&] { return *to_array(heat.gather("T").get(30s)); };
+  const auto at = [](const Array& t, int y, int x) { return t.at_double(static_cast<std::size_t>(y * 64 + x)); };
+
+  // A hot spot on row 32 (rank 2's): it spreads to its neighbours, across the ranks' border too.
+  (void)heat.apply("heat", 32, 32, 100.0).get(30s);
+  CHECK(poll_for([&] { return at(field(), 31, 32) > 0.1 && at(field(), 30, 32) > 0.01; }, 30s));
+  // Paused, the field holds still while the simulation goes on polling.
+  (void)heat.apply("pause").get(30s);
+  const Array held = field();
+  const auto step = [&] { return rc[1].apply("stats").get(30s)["step"].as_int(); };
+  const auto step0 = step();
+  CHECK(poll_for([&] { return step() > step0 + 5; }, 30s));
+  CHECK(field() == held);
+  // A field scattered in (zeros, one hot row) is what it steps from once resumed.
+  std::vector<double> cold(64 * 64, 0.0);
+  for (int x = 0; x < 64; ++x) cold[static_cast<std::size_t>(10 * 64 + x)] = 50.0;
+  (void)heat.scatter_value("T", Value(Array::from(cold, {64, 64}))).get(30s);
+  CHECK(at(field(), 10, 5) == 50.0);
+  CHECK(at(field(), 32, 32) == 0.0);
+  (void)heat.apply("resume").get(30s);
+  CHECK(poll_for([&] { return at(field(), 11, 5) > 0.0 && at(field(), 10, 5) < 50.0; }, 30s));
+  // A bad alpha is refused by the simulation's own check; a snapshot goes to one HDF5 file.
+  errc code = errc::none;
+  try {
+    (void)heat.apply("set_alpha", 0.5).get(30s);
+  } catch (const Error& e) {
+    code = e.code();
+  }
+  CHECK(code == errc::bad_arguments);
+  const fs::path snap = dir.path() / "snap.h5";
+  const RunResult saved = crew_cli({"save-h5", snap.string(), "T", "--targets", "1-4", "--profile", "heat"});
+  CHECK_MESSAGE(saved.status == 0, saved.err);
+  CHECK(fs::exists(snap));
+
+  cluster.stop();
+  const auto status = simulation.exit_status(60s);
+  REQUIRE_MESSAGE(status, simulation.output());
+  CHECK_MESSAGE(*status == 0, simulation.output());
 }
