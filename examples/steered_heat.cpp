@@ -111,8 +111,9 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a real step takes a while
       if (!engine.poll()) break;                                  // the cluster stopped
     }
+    engine.leave();  // while the field and the functions' state still exist (they go before the engine)
     if (rank == 0) std::cout << "steered_heat: " << step << " steps" << std::endl;
-  }  // (the engine leaves its world, if the cluster did not stop it)
+  }
   MPI_Finalize();
   return 0;
 }

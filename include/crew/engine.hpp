@@ -85,15 +85,16 @@ public:
   /// Offers the application's own array `data` as this rank's variable `name`, in place (on
   /// this rank: call it on every rank whose part the client should see): pull, gather and
   /// save_h5 read it where it is, push and scatter write into it (as many elements, converted
-  /// to T), always between steps, in poll(). `shape` is how clients see it (default: one
-  /// dimension). The memory must outlive the engine, or the next expose of `name`.
+  /// to T), always between steps, in poll(), which returns only once no reply still points into
+  /// it. `shape` is how clients see it (default: one dimension). The memory must outlive the
+  /// engine, or the next expose of `name`.
   template <class T>
   void expose(std::string name, std::span<T> data, std::vector<std::uint64_t> shape = {}) {
     static_assert(!std::is_const_v<T>, "expose a writable span: push and scatter write into it");
     if (shape.empty()) shape.push_back(data.size());
-    Buffer memory =
-        Buffer::view(std::shared_ptr<const void>(data.data(), [](const void*) {}), data.data(), data.size_bytes());
-    expose_array(std::move(name), Array(dtype_of<T>(), std::move(shape), std::move(memory)), data.data());
+    std::shared_ptr<const void> owner(data.data(), [](const void*) {});  // the application owns it
+    Array view(dtype_of<T>(), std::move(shape), Buffer::view(owner, data.data(), data.size_bytes()));
+    expose_array(std::move(name), std::move(view), data.data(), std::move(owner));
   }
 
   int engine_id() const noexcept;
@@ -102,7 +103,7 @@ public:
   int world_id() const noexcept;
 
 private:
-  void expose_array(std::string name, Array view, void* writable);
+  void expose_array(std::string name, Array view, void* writable, std::shared_ptr<const void> owner);
   std::unique_ptr<detail::EngineImpl> impl_;
 };
 

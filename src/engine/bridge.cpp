@@ -26,8 +26,7 @@ struct Bridge::Pending {
 Bridge::Bridge(transport::Endpoint socket, transport::Endpoint heartbeats, BridgeConfig config,
                Mailbox<LocalTask>& to_engine, Mailbox<LocalReply>& from_engine, Mailbox<LocalTask>& streams)
     : socket_(std::move(socket)), heartbeats_(std::move(heartbeats)), config_(config), to_engine_(to_engine),
-      from_engine_(from_engine), streams_(streams),
-      handed_(std::make_unique<std::atomic<std::uint64_t>[]>(static_cast<std::size_t>(config_.world_size))),
+      from_engine_(from_engine), streams_(streams), handed_(static_cast<std::size_t>(config_.world_size), 0),
       pending_(std::make_unique<Pending>()), expected_by_rank_(static_cast<std::size_t>(config_.world_size), 0),
       last_seq_(static_cast<std::size_t>(config_.world_size), 0) {
   pending_->to_rank.resize(static_cast<std::size_t>(config_.world_size));
@@ -38,8 +37,13 @@ Bridge::Bridge(transport::Endpoint socket, transport::Endpoint heartbeats, Bridg
 
 Bridge::~Bridge() = default;
 
+std::vector<std::uint64_t> Bridge::handed() const {
+  std::lock_guard lock(handed_mutex_);
+  return handed_;
+}
+
 void Bridge::hand_to_engine(LocalTask&& t) {
-  handed_[0].fetch_add(1);
+  ++handed_[0];
   to_engine_.push(std::move(t));
 }
 
@@ -172,6 +176,7 @@ void Bridge::on_controller_message(wire::Packet&& p) {
 }
 
 void Bridge::dispatch_task(wire::Packet&& p) {
+  std::lock_guard counted(handed_mutex_);  // every rank's part counted at once (handed())
   bool local = false;
   for (std::size_t i = 0; i < p.header.targets.size(); ++i) {
     const int engine = p.header.targets[i];
@@ -236,6 +241,7 @@ void Bridge::withdraw(const wire::Packet& p) {
 // Every targeted rank takes part, and rank 0 always does: it is the root that holds the world's
 // data. Ranks other than 0 get the task without its bulk data.
 void Bridge::dispatch_collective(wire::Packet&& p) {
+  std::lock_guard counted(handed_mutex_);
   const wire::Collective op = p.header.collective;
   wire::Payload stripped;
   if (wire::carries_data(op)) {
@@ -286,7 +292,7 @@ bool Bridge::pump_engine() {
 
 void Bridge::send_to_rank(int rank, const Buffer& header_bytes, std::span<const Buffer> payload) {
   auto& q = pending_->to_rank[static_cast<std::size_t>(rank)];
-  handed_[static_cast<std::size_t>(rank)].fetch_add(1);
+  ++handed_[static_cast<std::size_t>(rank)];  // (handed_mutex_ held by the dispatch)
   if (q.empty()) pending_->ranks_waiting.push_back(rank);
   q.add(header_bytes, payload);
 }
@@ -396,12 +402,14 @@ void Bridge::begin_shutdown(const std::string& why) {
   wire::Header stop;
   stop.kind = wire::MsgKind::shutdown_world;
   const auto m = wire::make_message(stop);
+  std::unique_lock counted(handed_mutex_);
   // Ranks see this after every task sent before it (MPI keeps order), so queued work finishes.
   for (int rank = 1; rank < config_.world_size; ++rank) {
     send_to_rank(rank, m.header_bytes, m.payload);
     expect_from(rank);
   }
   hand_to_engine(LocalTask{stop, {}});
+  counted.unlock();
   streams_.push(LocalTask{stop, {}});  // a collective waiting for chunks stops waiting
   flush();
 }

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -96,10 +97,10 @@ public:
   /// The thread body: returns once the world has shut down and said goodbye.
   void run();
   const BridgeCounters& counters() const noexcept { return counters_; }
-  /// How many messages went to `rank`'s inbox so far (sent, or queued to be sent this turn):
-  /// Engine::poll serves exactly these on every rank, so that all take part in the same work.
-  /// Any thread.
-  std::uint64_t handed(int rank) const noexcept { return handed_[static_cast<std::size_t>(rank)].load(); }
+  /// How many messages went to each rank's inbox so far (sent, or queued to be sent this turn),
+  /// as of one moment: a message for several ranks is in all their counts or in none. Engine::poll
+  /// serves exactly these on every rank, so that all take part in the same work. Any thread.
+  std::vector<std::uint64_t> handed() const;
 
 private:
   bool pump_controller();
@@ -132,8 +133,9 @@ private:
   Fifo<LocalReply> replies_in_;  ///< pump_engine's, kept: a drain then allocates nothing
   Mailbox<LocalTask>& streams_;
   BridgeCounters counters_;
-  std::unique_ptr<std::atomic<std::uint64_t>[]> handed_;  ///< per rank: handed()
-  /// Hands `t` to rank 0's engine thread (and counts it: handed()).
+  mutable std::mutex handed_mutex_;    ///< held while one message is counted for its ranks
+  std::vector<std::uint64_t> handed_;  ///< per rank: handed()
+  /// Hands `t` to rank 0's engine thread (and counts it: handed(); handed_mutex_ held).
   void hand_to_engine(LocalTask&& t);
   wire::Batcher to_controller_;  ///< replies queued this turn
   /// What the poll that ended the last turn found ready (at first: look at everything).

@@ -73,7 +73,11 @@ std::vector<std::string> names_of(const Value::List& args, const char* fn) {
 
 Value del(Context& ctx, const Value::List& args) {
   const auto names = names_of(args, "del");
-  for (const auto& n : names) (void)ctx.ns().get(n);  // all or nothing: fail before erasing any
+  for (const auto& n : names) {  // all or nothing: fail before erasing any
+    (void)ctx.ns().get(n);
+    if (ctx.ns().exposed(n))
+      throw_error(errc::bad_arguments, "'" + n + "' is the application's own array (exposed): it cannot be deleted");
+  }
   for (const auto& n : names) ctx.ns().erase(n);
   return Value();
 }

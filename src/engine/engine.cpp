@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <deque>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -169,15 +170,18 @@ public:
     setup_doorbell(doorbell_tag, root_host);
     open_claims(doorbell_tag, root_host);
     register_world();
+    start_serving();  // rank 0's bridge from now on: heartbeats flow while the application sets up
   }
 
   ~EngineImpl() {
     if (serving_) {
-      // An application that polled and ends without its world being shut down: it leaves.
+      // An application that ends without its world being shut down: it leaves.
       try {
         leave();
       } catch (const std::exception& e) {
         spdlog::error("world {} could not leave cleanly: {}", identity().world_id, e.what());
+        if (serving_ && serving_->bridge_thread.joinable())
+          (void)serving_.release();  // its thread still runs: never destroyed under it (the process ends)
       }
     }
     if (poll_ != MPI_COMM_NULL) MPI_Comm_free(&poll_);
@@ -189,7 +193,7 @@ public:
 
   void run() {
     if (finished_) return;
-    start_serving();
+    if (!serving_) start_serving();
     serve(std::nullopt);
     stop_serving();
   }
@@ -202,16 +206,52 @@ public:
     if (finished_) return false;
     if (poll_ == MPI_COMM_NULL) CREW_MPI_CHECK(MPI_Comm_dup, (control_, &poll_));
     if (!serving_) start_serving();
-    std::vector<std::uint64_t> handed;
+    // Per rank: how many messages to serve, and whether the bridge failed (then all stop).
+    std::vector<std::uint64_t> orders;
     if (rank_ == 0) {
-      handed.resize(static_cast<std::size_t>(size_));
-      for (int r = 0; r < size_; ++r) handed[static_cast<std::size_t>(r)] = serving_->bridge->handed(r);
+      const bool failed = serving_->bridge_failed.load();
+      for (const std::uint64_t n : serving_->bridge->handed()) {
+        orders.push_back(n);
+        orders.push_back(failed ? 1 : 0);
+      }
     }
-    std::uint64_t mine = 0;
-    CREW_MPI_CHECK(MPI_Scatter, (handed.data(), 1, MPI_UINT64_T, &mine, 1, MPI_UINT64_T, 0, poll_));
-    serve(mine);
+    std::uint64_t mine[2] = {0, 0};
+    CREW_MPI_CHECK(MPI_Scatter, (orders.data(), 2, MPI_UINT64_T, mine, 2, MPI_UINT64_T, 0, poll_));
+    if (mine[1] != 0)
+      finished_ = true;  // the bridge is gone: nobody hands out work any more (rank 0 says why below)
+    else
+      serve(mine[0]);
+    release_exposed();
     if (finished_) stop_serving();
     return !finished_;
+  }
+
+  /// The application's array `name` (Engine::expose): `owner` is shared by every Buffer that
+  /// views it, so poll() can tell when no reply or transfer holds it any more.
+  void expose(std::string name, Array view, void* writable, std::shared_ptr<const void> owner) {
+    executor_->ns().expose(name, std::move(view), writable);
+    exposed_owners_.insert_or_assign(std::move(name), std::move(owner));
+  }
+
+  /// Before poll() returns: no reply and no transfer still points into an exposed array (a large
+  /// reply is a frame that views it; the application writes it again once poll() returns).
+  void release_exposed() {
+    const auto held = [&] {
+      for (const auto& [name, owner] : exposed_owners_)
+        if (owner.use_count() > 2) return true;  // this table's and the namespace's value's
+      return false;
+    };
+    if (!held()) return;
+    const auto said = SteadyClock::now() + std::chrono::seconds(30);
+    bool told = false;
+    while (held()) {
+      if (serving_ && serving_->outbox) (void)serving_->outbox->progress();
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+      if (!told && SteadyClock::now() > said) {
+        spdlog::warn("rank {}: a reply still holds an exposed array after 30 s; poll() waits for it", rank_);
+        told = true;
+      }
+    }
   }
 
   /// The application ends while the world runs (collective): rank 0's bridge shuts the world
@@ -454,6 +494,7 @@ private:
     std::unique_ptr<Bridge> bridge;
     std::thread bridge_thread;
     std::exception_ptr bridge_error;
+    std::atomic<bool> bridge_failed{false};  ///< bridge_error is set
     std::unique_ptr<RankInbox> inbox;
     std::unique_ptr<RankOutbox> outbox;
     ReplyHold hold;
@@ -520,6 +561,7 @@ private:
         s.bridge->run();
       } catch (...) {
         s.bridge_error = std::current_exception();
+        s.bridge_failed.store(true);
         wire::Header stop;
         stop.kind = wire::MsgKind::shutdown_world;
         s.to_engine.push(LocalTask{stop, {}});
@@ -560,21 +602,23 @@ private:
       outbox.send(inbox.waiting());
       s.hold.sent();
     };
-    const auto waiting_since = SteadyClock::now();
+    auto said_at = SteadyClock::now();
     for (;;) {
       if (until && s.taken >= *until) break;
       inbox.take_arrived();  // everything that is already here
       if (inbox.waiting() == 0) {
         if (!outbox.empty()) send_replies();
-        if (until && SteadyClock::now() - waiting_since > std::chrono::seconds(30)) {
-          spdlog::error("rank {}: {} of the {} messages its bridge handed out did not come within 30 s; serving "
-                        "what came",
-                        rank_, *until - s.taken, *until);
-          break;
+        // (A rank that gave up alone would serve a collective one step after its neighbours: it
+        // waits, and says so.)
+        if (until && SteadyClock::now() - said_at > std::chrono::seconds(30)) {
+          spdlog::error("rank {}: {} of the {} messages its bridge handed out have not come for 30 s", rank_,
+                        *until - s.taken, *until);
+          said_at = SteadyClock::now();
         }
         inbox.wait(outbox.progress());
         continue;
       }
+      said_at = SteadyClock::now();
       wire::Packet p = inbox.next();
       ++s.taken;
       if (p.header.kind == wire::MsgKind::shutdown_world) {
@@ -631,8 +675,9 @@ private:
 
   EngineOptions options_;
   std::unique_ptr<Serving> serving_;
-  bool finished_ = false;          ///< the world was shut down
-  MPI_Comm poll_ = MPI_COMM_NULL;  ///< poll()'s own scatter
+  std::map<std::string, std::shared_ptr<const void>> exposed_owners_;  ///< expose(): name -> owner
+  bool finished_ = false;                                              ///< the world was shut down
+  MPI_Comm poll_ = MPI_COMM_NULL;                                      ///< poll()'s own scatter
   std::int64_t drain_at_ = 0;
   MPI_Comm control_ = MPI_COMM_NULL;
   MPI_Comm user_ = MPI_COMM_NULL;
@@ -665,8 +710,8 @@ Engine::~Engine() = default;
 void Engine::run() { impl_->run(); }
 bool Engine::poll() { return impl_->poll(); }
 void Engine::leave() { impl_->leave(); }
-void Engine::expose_array(std::string name, Array view, void* writable) {
-  impl_->executor().ns().expose(std::move(name), std::move(view), writable);
+void Engine::expose_array(std::string name, Array view, void* writable, std::shared_ptr<const void> owner) {
+  impl_->expose(std::move(name), std::move(view), writable, std::move(owner));
 }
 int Engine::engine_id() const noexcept { return impl_->identity().engine_id; }
 int Engine::rank() const noexcept { return impl_->identity().rank; }

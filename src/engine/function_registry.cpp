@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 
@@ -125,21 +126,30 @@ void Namespace::clear() {
 }
 
 namespace {
-/// Element `i` of `from` written as element `i` of `to`'s type at `out`.
-void put_element(const Array& from, std::size_t i, dtype to, void* out) {
-  auto* p = static_cast<std::byte*>(out) + i * dtype_size(to);
+/// Element `i` of `from` as `to`'s type at `out` (out-of-range integers refused: `what` names them).
+void put_element(const Array& from, std::size_t i, dtype to, std::byte* out, const std::string& what) {
+  auto* p = out + i * dtype_size(to);
   const auto store = [&](auto v) { std::memcpy(p, &v, sizeof v); };
+  const auto integer = [&](auto type_tag) {
+    using T = decltype(type_tag);
+    const std::int64_t v = from.at_int(i);
+    if (v < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
+        (v > 0 && static_cast<std::uint64_t>(v) > static_cast<std::uint64_t>(std::numeric_limits<T>::max())))
+      throw_error(errc::mismatch, what + ": element " + std::to_string(i) + " (" + std::to_string(v) +
+                                      ") does not fit its " + std::string(dtype_name(to)));
+    store(static_cast<T>(v));
+  };
   switch (to) {
   case dtype::float64: return store(from.at_double(i));
   case dtype::float32: return store(static_cast<float>(from.at_double(i)));
-  case dtype::int8: return store(static_cast<std::int8_t>(from.at_int(i)));
-  case dtype::int16: return store(static_cast<std::int16_t>(from.at_int(i)));
-  case dtype::int32: return store(static_cast<std::int32_t>(from.at_int(i)));
-  case dtype::int64: return store(from.at_int(i));
-  case dtype::uint8: return store(static_cast<std::uint8_t>(from.at_int(i)));
-  case dtype::uint16: return store(static_cast<std::uint16_t>(from.at_int(i)));
-  case dtype::uint32: return store(static_cast<std::uint32_t>(from.at_int(i)));
-  case dtype::uint64: return store(static_cast<std::uint64_t>(from.at_int(i)));
+  case dtype::int8: return integer(std::int8_t{});
+  case dtype::int16: return integer(std::int16_t{});
+  case dtype::int32: return integer(std::int32_t{});
+  case dtype::int64: return integer(std::int64_t{});
+  case dtype::uint8: return integer(std::uint8_t{});
+  case dtype::uint16: return integer(std::uint16_t{});
+  case dtype::uint32: return integer(std::uint32_t{});
+  case dtype::uint64: return integer(std::uint64_t{});
   }
 }
 }  // namespace
@@ -164,14 +174,18 @@ void Namespace::set(std::string name, Value value) {
   if (!floating(target.type()) && floating(given->type()))
     throw_error(errc::mismatch, what + ": it takes integers, not " + std::string(dtype_name(given->type())));
   if (given->type() == target.type()) {
-    std::memcpy(mine->second, given->data().data(), given->data().size());
+    std::memmove(mine->second, given->data().data(), given->data().size());  // (it may be itself: a Ref)
     return;
   }
+  // Converted whole before any of it is written: a value that does not fit changes nothing.
+  std::vector<std::byte> converted(target.size() * dtype_size(target.type()));
   try {
-    for (std::size_t i = 0; i < target.size(); ++i) put_element(*given, i, target.type(), mine->second);
+    for (std::size_t i = 0; i < target.size(); ++i) put_element(*given, i, target.type(), converted.data(), what);
   } catch (const Error& e) {
+    if (e.code() == errc::mismatch) throw;
     throw_error(errc::mismatch, what + ": " + e.message());
   }
+  std::memcpy(mine->second, converted.data(), converted.size());
 }
 
 void Namespace::expose(std::string name, Array view, void* writable) {

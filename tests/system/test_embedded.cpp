@@ -114,6 +114,14 @@ TEST_CASE("a running simulation is steered between its steps, and stops with its
   }
   CHECK(code == errc::mismatch);
   CHECK(state_of(rc, 2)["field_sum"].as_double() == 5 + 6 + 7 + 8);
+  code = errc::none;
+  try {
+    (void)rc[2].apply("del", "field").get(30s);  // it is the application's: it stays
+  } catch (const Error& e) {
+    code = e.code();
+  }
+  CHECK(code == errc::bad_arguments);
+  CHECK(to_array(rc[2].pull("field").get(30s))->size() == 4);
 
   // The cluster stops: poll() says so, the application ends as it wants (exit 0).
   cluster.stop();
