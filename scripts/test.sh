@@ -39,11 +39,7 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   rm -rf "$reports" && mkdir -p "$reports"
   # Full stacks (Open MPI has no frame pointers), and Open MPI keeps its plugins loaded at exit
   # so that leaks inside them are attributed to them (tests/support/lsan.supp) and not lost.
-  # allocator_may_return_null: an allocation no allocator can make returns null, as glibc's
-  # does, instead of aborting the process: the security tests send junk whose length fields ask
-  # libzmq (during a CURVE handshake) for exabytes, which it refuses gracefully (the connection
-  # ends) when malloc says no.
-  export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:fast_unwind_on_malloc=0:malloc_context_size=30:allocator_may_return_null=1:log_path=$reports/asan"
+  export ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:fast_unwind_on_malloc=0:malloc_context_size=30:log_path=$reports/asan"
   export LSAN_OPTIONS="suppressions=$root/tests/support/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
   export OMPI_MCA_mca_base_component_disable_dlclose=1
