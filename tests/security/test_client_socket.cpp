@@ -587,6 +587,15 @@ TEST_SUITE("security.client_socket") {
   TEST_CASE("bytes that are not ZMTP are refused by the transport or dropped, and nothing else moves") {
     // libzmq still speaks ZMTP 1.0 to a peer whose first byte is not 0xff, so some of these bytes
     // reach the controller as (garbage) messages: those must be dropped and counted, nothing more.
+#if defined(__SANITIZE_ADDRESS__)
+    // With CURVE, the greeting below is accepted and libzmq reads the junk after it as a command
+    // whose length asks malloc for exabytes: glibc says no and libzmq ends the connection (the
+    // release build runs this), but ASan's allocator aborts the controller instead.
+    if (env().endpoints.client_curve.on()) {
+      MESSAGE("skipped under AddressSanitizer with CURVE: its allocator aborts where glibc returns null");
+      return;
+    }
+#endif
     std::mt19937_64 rng(11);
     // A ZMTP 3.0 greeting that asks for CURVE from a NULL-security server, then junk.
     std::string greeting("\xff\0\0\0\0\0\0\0\x01\x7f\x03\x00", 12);
