@@ -15,7 +15,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libmstch-dev libpcre2-dev         # launcher files, job-script templates, their patterns
   libreadline-dev                                       # crew shell: line editing, history, completion
-  doctest-dev clang-format                              # tests, format check
+  python3-dev pybind11-dev python3-numpy                # the Python module (import crew)
+  doctest-dev clang-format python3-pytest               # tests, format check
   tmux                                                  # tests: crew shell typed at in a real terminal
 )
 

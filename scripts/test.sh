@@ -23,7 +23,7 @@ run_suite() {  # build-dir, extra cmake args...
 }
 
 # Formatting first: it takes a second and says exactly where (.clang-format).
-(cd "$root" && find include src tests examples bench -name '*.cpp' -o -name '*.hpp' -o -name '*.c' |
+(cd "$root" && find include src tests examples bench python -name '*.cpp' -o -name '*.hpp' -o -name '*.c' |
   xargs clang-format --style=file --dry-run --Werror) || { echo "test.sh: run clang-format -i on the files above" >&2; exit 1; }
 
 start=$(date +%s)

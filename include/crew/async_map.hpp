@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ public:
   T get_as(std::chrono::milliseconds timeout = forever) const {
     return from_value<T>(get(timeout));
   }
+
+  /// The chunk read `position`-th (item order: chunk `position`; unordered: the `position`-th to
+  /// finish), once it has finished; nullopt if `timeout` passes first. For readers that wait in
+  /// slices (a Python client that must see Ctrl-C): result().value(*chunk) is then ready.
+  std::optional<std::size_t> finished_chunk(std::size_t position, std::chrono::milliseconds timeout) const;
 
   /// Items one at a time, each waited for as it is reached (a failed chunk throws there).
   class CREW_API iterator {

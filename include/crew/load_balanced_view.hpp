@@ -134,6 +134,9 @@ public:
   }
   AsyncMap map(std::string_view function, const Range& r, MapOptions o = {}) const;
   AsyncMap map_value(std::string_view function, Value sequence, MapOptions o = {}) const;
+  /// `function(a[i], b[i], ...)` for every i: several sequences of one length, cut alike (as
+  /// Python's map(f, xs, ys)). Throws InputError [crew.input.bad_option] if their lengths differ.
+  AsyncMap map_values(std::string_view function, std::vector<Value> sequences, MapOptions o = {}) const;
 
   /// Aborts the tasks that have not started: those waiting at the controller, and those queued on
   /// an engine behind another task (the engine gives them back first). Throws InputError

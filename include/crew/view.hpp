@@ -39,6 +39,9 @@ public:
     return map_value(function, to_value(std::forward<T>(sequence)));
   }
   AsyncMap map_value(std::string_view function, Value sequence) const;
+  /// `function(a[i], b[i], ...)` for every i, over several sequences of one length (as Python's
+  /// map(f, xs, ys)). Throws InputError [crew.input.bad_option] if their lengths differ.
+  AsyncMap map_values(std::string_view function, std::vector<Value> sequences) const;
 
   /// Runs a shell command on each engine's host: {"stdout", "stderr", "status"} per engine.
   AsyncResult exec(const std::string& command) const;

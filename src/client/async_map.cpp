@@ -47,6 +47,19 @@ std::size_t AsyncMap::chunk_at(std::size_t position) const {
   return state_->arrivals[position];
 }
 
+std::optional<std::size_t> AsyncMap::finished_chunk(std::size_t position, std::chrono::milliseconds timeout) const {
+  if (!state_ || position >= chunks())
+    throw_error(errc::bad_option, "finished_chunk: position " + std::to_string(position) + " of a map of " +
+                                      std::to_string(chunks()) + " chunks");
+  const Deadline deadline = timeout < std::chrono::milliseconds::zero() ? Deadline::max() : deadline_after(timeout);
+  std::unique_lock lock(state_->mutex);
+  const bool finished = detail::wait_on(*state_, lock, deadline, [&] {
+    return ordered_ ? state_->slots[position].done : state_->arrivals.size() > position;
+  });
+  if (!finished) return std::nullopt;
+  return ordered_ ? position : state_->arrivals[position];
+}
+
 void AsyncMap::wait_chunk(std::size_t k) const {
   std::unique_lock lock(state_->mutex);
   detail::wait_on(*state_, lock, Deadline::max(), [&] { return state_->slots[k].done; });

@@ -262,7 +262,13 @@ AsyncResult DirectView::apply_list(std::string_view function, Value::List args) 
 AsyncResult DirectView::exec(const std::string& command) const { return apply("exec", command); }
 
 AsyncMap DirectView::map_value(std::string_view function, Value sequence) const {
-  const std::uint64_t n = seq::length(sequence, "map");
+  std::vector<Value> one;
+  one.push_back(std::move(sequence));
+  return map_values(function, std::move(one));
+}
+
+AsyncMap DirectView::map_values(std::string_view function, std::vector<Value> sequences) const {
+  const std::uint64_t n = seq::common_length(sequences, "map");
   std::vector<int> sorted = targets_;
   std::sort(sorted.begin(), sorted.end());
   const auto parts = seq::partition(n, sorted.size());
@@ -272,7 +278,9 @@ AsyncMap DirectView::map_value(std::string_view function, Value sequence) const 
   std::uint64_t at = 0;
   for (std::size_t i = 0; i < sorted.size(); ++i) {
     if (parts[i] == 0) continue;  // fewer items than engines
-    calls.push_back({Value(std::string(function)), seq::take(sequence, at, parts[i])});
+    Value::List call{Value(std::string(function))};
+    for (const Value& sequence : sequences) call.push_back(seq::take(sequence, at, parts[i]));
+    calls.push_back(std::move(call));
     used.push_back(sorted[i]);
     sizes.push_back(parts[i]);
     at += parts[i];

@@ -92,14 +92,22 @@ std::size_t LoadBalancedView::default_chunksize(std::size_t items) const {
 }
 
 AsyncMap LoadBalancedView::map_value(std::string_view function, Value sequence, MapOptions o) const {
-  const std::size_t n = seq::length(sequence, "map");
+  std::vector<Value> one;
+  one.push_back(std::move(sequence));
+  return map_values(function, std::move(one), o);
+}
+
+AsyncMap LoadBalancedView::map_values(std::string_view function, std::vector<Value> sequences, MapOptions o) const {
+  const std::size_t n = seq::common_length(sequences, "map");
   const std::size_t chunk = o.chunksize > 0 ? o.chunksize : default_chunksize(n);
   const auto sizes = chunk_sizes(n, chunk);
   std::vector<Value::List> calls;
   calls.reserve(sizes.size());
   std::size_t at = 0;
   for (const std::size_t k : sizes) {
-    calls.push_back({Value(std::string(function)), seq::take(sequence, at, k)});
+    Value::List call{Value(std::string(function))};
+    for (const Value& sequence : sequences) call.push_back(seq::take(sequence, at, k));
+    calls.push_back(std::move(call));
     at += k;
   }
   return AsyncMap(core_->submit_balanced("crew.map", calls, targets_, spec_of(options_), false), sizes, o.ordered);

@@ -83,6 +83,18 @@ std::uint64_t length(const Value& v, std::string_view what) {
                                         "; to give every engine the same value use push");
 }
 
+std::uint64_t common_length(const std::vector<Value>& sequences, std::string_view what) {
+  if (sequences.empty()) throw_error(errc::bad_option, std::string(what) + " needs at least one sequence");
+  const std::uint64_t n = length(sequences.front(), what);
+  for (std::size_t s = 1; s < sequences.size(); ++s)
+    if (const std::uint64_t other = length(sequences[s], what); other != n)
+      throw_error(errc::bad_option,
+                  std::string(what) + ": sequence " + std::to_string(s + 1) + " has " + std::to_string(other) +
+                      " items, the first " + std::to_string(n),
+                  "give sequences of one length");
+  return n;
+}
+
 Value take(const Value& v, std::uint64_t begin, std::uint64_t count) {
   if (v.is_list()) {
     const auto& items = v.as_list();

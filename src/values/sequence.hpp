@@ -23,6 +23,11 @@ CREW_INTERNAL_API bool is_sequence(const Value& v) noexcept;
 /// [crew.input.not_a_sequence] naming `what` and the value's type.
 CREW_INTERNAL_API std::uint64_t length(const Value& v, std::string_view what);
 
+/// The one length of several sequences (a map over them): throws InputError
+/// [crew.input.bad_option] for none, or for lengths that differ (naming them), and like length()
+/// for a value that is no sequence.
+CREW_INTERNAL_API std::uint64_t common_length(const std::vector<Value>& sequences, std::string_view what);
+
 /// Elements [begin, begin + count): a zero-copy slice of an array, a copy of a list's items.
 CREW_INTERNAL_API Value take(const Value& v, std::uint64_t begin, std::uint64_t count);
 

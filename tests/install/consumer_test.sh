@@ -58,3 +58,13 @@ if ldd "$prefix/examples-build/crew-demo" | grep -q "$build_dir"; then
   echo "crew-demo links libraries from the build tree:"; ldd "$prefix/examples-build/crew-demo"; exit 1
 fi
 "$source_dir/tests/support/with_cluster.sh" "$prefix/bin/crew" 2 -- "$prefix/examples-build/crew-demo"
+
+# The Python package (when crew was built with it): beside the libraries, it finds them there and
+# nothing of the build tree, and the quickstart runs with it against the installed crew.
+python_dir=$(ls -d "$prefix"/lib/python3*/*-packages 2> /dev/null | head -n 1)
+if [ -f "$build_dir/python/crew/__init__.py" ]; then
+  module=$(ls "$python_dir"/crew/_crew*.so 2> /dev/null) || { echo "no crew Python module under $prefix/lib"; exit 1; }
+  if ldd "$module" | grep -E "$build_dir|not found"; then echo "$module: the libraries above"; exit 1; fi
+  PYTHONPATH="$python_dir" "$source_dir/tests/support/with_cluster.sh" "$prefix/bin/crew" 2 -- /usr/bin/python3 \
+    "$source_dir/examples/python/quickstart.py" --plugin "$prefix/examples-build/libcrew_demo_functions.so"
+fi

@@ -148,8 +148,13 @@ int main(int argc, char** argv) try {
   const fs::path dir = pattern, results = dir / ".readme";
   fs::create_directories(results);
   fs::create_directory_symlink(build, dir / "build-release");
-  const std::string path = (build / "src").string() + ":" + (std::getenv("PATH") ? std::getenv("PATH") : "");
+  // As in a user's terminal on Debian after demo.sh: this build's crew first, Debian's python3 (not a
+  // pyenv one earlier on PATH), and `import crew` finding this build's module.
+  const std::string path = (build / "src").string() + ":/usr/bin:" + (std::getenv("PATH") ? std::getenv("PATH") : "");
   ::setenv("PATH", path.c_str(), 1);
+  const std::string python_path =
+      (build / "python").string() + (std::getenv("PYTHONPATH") ? ":" + std::string(std::getenv("PYTHONPATH")) : "");
+  ::setenv("PYTHONPATH", python_path.c_str(), 1);
   if (!std::getenv("CREW_HOME")) ::setenv("CREW_HOME", (dir / ".crew").c_str(), 1);
 
   Tally t;

@@ -45,6 +45,17 @@ TEST_SUITE("sequence") {
           errc::not_a_sequence);
   }
 
+  TEST_CASE("common_length: several sequences of one length (a map over them), else names the odd one") {
+    CHECK(seq::common_length({iota_array(3, 2), Value::list({1, 2, 3})}, "map") == 3);
+    CHECK(seq::common_length({Value::list({})}, "map") == 0);
+    CHECK(code_of([] { (void)seq::common_length({}, "map"); }) == errc::bad_option);
+    CHECK(code_of([] { (void)seq::common_length({Value::list({1}), Value(2.0)}, "map"); }) == errc::not_a_sequence);
+    const std::string what = message_of([] {
+      (void)seq::common_length({Value::list({1, 2}), Value::list({1, 2}), Value::list({1, 2, 3})}, "map");
+    });
+    CHECK(what.find("map: sequence 3 has 3 items, the first 2") != std::string::npos);
+  }
+
   TEST_CASE("take slices arrays without copying and keeps the trailing shape") {
     const Value a = iota_array(5, 3);
     const Value part = seq::take(a, 2, 2);
