@@ -17,6 +17,7 @@ packages=(
   libreadline-dev                                       # crew shell: line editing, history, completion
   python3-dev pybind11-dev python3-numpy                # the Python module (import crew)
   doctest-dev clang-format python3-pytest               # tests, format check
+  python3-ipykernel python3-jupyter-client              # tests: crew in a real Jupyter kernel
   tmux                                                  # tests: crew shell typed at in a real terminal
 )
 

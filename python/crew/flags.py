@@ -12,8 +12,8 @@ def temp_flags(self, **flags):
             lbv.apply("report")
     """
     saved = self.flags
-    self.set_flags(**flags)
     try:
+        self.set_flags(**flags)  # all or none: a bad flag changes nothing
         yield self
     finally:
         self.set_flags(**saved)

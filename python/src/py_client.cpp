@@ -21,13 +21,18 @@ namespace {
 
 using std::chrono::milliseconds;
 
-/// The Python Client: the C++ one until close().
+/// The Python Client: the C++ one until close(). Calls hold their own reference (taken with the
+/// GIL), so a close() in another thread ends the connection only once they are done with it.
 struct PyClient {
-  std::unique_ptr<Client> client;
+  std::shared_ptr<const Client> client;
 
-  const Client& get() const {
+  std::shared_ptr<const Client> get() const {
     if (!client) throw_error(errc::client_closed, "this Client was closed", "make a new one: crew.Client(...)");
-    return *client;
+    return client;
+  }
+  void close() {
+    std::shared_ptr<const Client> closing = std::move(client);
+    without_gil([&] { closing.reset(); });
   }
 };
 
@@ -59,13 +64,22 @@ py::dict purge_dict(const PurgeReport& r) {
   return d;
 }
 
+/// An engine id from an int or a NumPy integer (operator.index).
+int id_of(py::handle h) {
+  PyObject* index = PyNumber_Index(h.ptr());
+  if (index == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::int_>(index).cast<int>();
+}
+
 /// Engine ids from a Python key: an id (negative: counted from the last engine), a slice of the
 /// alive ids, or a list of ids. `single`: the key was one id.
 std::vector<int> ids_of(const Client& client, py::handle key, bool& single) {
   single = false;
-  if (py::isinstance<py::int_>(key)) {
+  if (PyBool_Check(key.ptr()))
+    throw_error(errc::bad_targets, "targets are engine ids, not " + std::string(py::repr(key)));
+  if (PyIndex_Check(key.ptr()) && !py::isinstance<py::iterable>(key)) {  // an int, or a NumPy integer
     single = true;
-    int id = key.cast<int>();
+    int id = id_of(key);
     if (id < 0) {
       const auto ids = without_gil([&] { return client.ids(); });
       if (static_cast<std::size_t>(-id) > ids.size())
@@ -83,14 +97,21 @@ std::vector<int> ids_of(const Client& client, py::handle key, bool& single) {
   if (py::isinstance<py::str>(key)) {
     if (key.cast<std::string>() == "all") return without_gil([&] { return client.ids(); });
   } else if (py::isinstance<py::iterable>(key)) {
-    return key.cast<std::vector<int>>();
+    std::vector<int> ids;
+    for (const py::handle one : key) {
+      if (PyBool_Check(one.ptr()) || !PyIndex_Check(one.ptr()))
+        throw_error(errc::bad_targets, "targets are engine ids; this list has " + std::string(py::repr(one)));
+      ids.push_back(id_of(one));
+    }
+    return ids;
   }
   throw_error(errc::bad_targets, "targets are an engine id, a slice, a list of ids or 'all'; got " +
                                      std::string(py::repr(key)).substr(0, 80));
 }
 
 PyDirectView direct_view(const PyClient& self, py::handle targets) {
-  const Client& client = self.get();
+  const auto client_ref = self.get();
+  const Client& client = *client_ref;
   if (targets.is_none()) return PyDirectView{without_gil([&] { return client.view(); }), false};
   bool single = false;
   auto ids = ids_of(client, targets, single);
@@ -98,13 +119,32 @@ PyDirectView direct_view(const PyClient& self, py::handle targets) {
   return PyDirectView{without_gil([&] { return client[std::move(ids)]; }), false};
 }
 
+/// The results `jobs` names: AsyncResults and maps as they are, msg ids fetched from the controller.
+void collect_results(const Client& client, py::handle jobs, std::vector<AsyncResult>& out) {
+  if (py::isinstance<PyAsyncResult>(jobs)) {
+    out.push_back(jobs.cast<const PyAsyncResult&>().result);
+  } else if (py::isinstance<PyAsyncMap>(jobs)) {
+    out.push_back(jobs.cast<const PyAsyncMap&>().map.result());
+  } else if (py::isinstance<py::str>(jobs)) {
+    const auto id = jobs.cast<std::string>();
+    out.push_back(without_gil([&] { return client.get_result(id); }));
+  } else if (py::isinstance<py::iterable>(jobs)) {
+    for (const py::handle one : jobs) collect_results(client, one, out);
+  } else {
+    throw_error(errc::bad_option, "wait() takes AsyncResults, AsyncMapResults, msg ids or a list of them; got " +
+                                      std::string(py::repr(jobs)).substr(0, 80));
+  }
+}
+
 bool wait_for_jobs(const PyClient& self, py::handle jobs, std::optional<double> timeout) {
-  const Client& client = self.get();
+  const auto client_ref = self.get();
+  const Client& client = *client_ref;
   const milliseconds limit = to_timeout(timeout);
   if (jobs.is_none()) return wait_interruptibly([&](milliseconds t) { return client.wait(t); }, limit);
+  std::vector<AsyncResult> results;
+  collect_results(client, jobs, results);
   const auto start = std::chrono::steady_clock::now();
-  for (const std::string& id : msg_ids_of(jobs)) {
-    const AsyncResult r = without_gil([&] { return client.get_result(id); });
+  for (const AsyncResult& r : results) {
     milliseconds left = limit;
     if (limit >= milliseconds::zero())
       left = std::max(milliseconds::zero(),
@@ -135,17 +175,28 @@ void bind_client(py::module_& m) {
                        std::optional<double> timeout, std::string ssh) {
              if (url_file && profile) throw_error(errc::bad_option, "give a connection file or a profile, not both");
              ClientOptions options;
-             if (timeout) options.timeout = to_timeout(timeout);
+             if (!timeout || !(*timeout > 0) || *timeout > 1e8)
+               throw_error(errc::bad_option, "a Client's timeout is from 0 to 1e8 seconds (how long to wait for the "
+                                             "controller at connect and for each query)");
+             options.timeout = to_timeout(timeout);
              options.ssh = std::move(ssh);
              const std::string where = url_file ? *url_file : profile ? *profile : "default";
-             return PyClient{without_gil([&] { return std::make_unique<Client>(where, options); })};
+             return PyClient{without_gil([&] { return std::make_shared<const Client>(where, options); })};
            }),
            py::arg("url_file") = py::none(), py::arg("profile") = py::none(), py::kw_only(), py::arg("timeout") = 10.0,
            py::arg("ssh") = "")
       .def_property_readonly(
-          "ids", [](self_t self) { return without_gil([&] { return self.get().ids(); }); },
+          "ids",
+          [](self_t self) {
+            const auto c = self.get();
+            return without_gil([&] { return c->ids(); });
+          },
           "Ids of the alive engines, ascending.")
-      .def("__len__", [](self_t self) { return without_gil([&] { return self.get().ids().size(); }); })
+      .def("__len__",
+           [](self_t self) {
+             const auto c = self.get();
+             return without_gil([&] { return c->ids().size(); });
+           })
       .def("__getitem__", [](self_t self, py::handle key) { return direct_view(self, key); })
       .def(
           "direct_view", [](self_t self, py::handle targets) { return direct_view(self, targets); },
@@ -154,7 +205,8 @@ void bind_client(py::module_& m) {
       .def(
           "load_balanced_view",
           [](self_t self, py::handle targets) {
-            const Client& client = self.get();
+            const auto client_ref = self.get();
+            const Client& client = *client_ref;
             std::vector<int> ids;
             if (!targets.is_none()) {
               bool single = false;
@@ -168,14 +220,16 @@ void bind_client(py::module_& m) {
           "engines",
           [](self_t self) {
             py::list out;
-            for (const EngineInfo& e : without_gil([&] { return self.get().engines(); })) out.append(engine_dict(e));
+            const auto c = self.get();
+            for (const EngineInfo& e : without_gil([&] { return c->engines(); })) out.append(engine_dict(e));
             return out;
           },
           "Every engine the controller knows, alive or not, as dicts.")
       .def(
           "wait_for_engines",
           [](self_t self, int n, std::optional<double> timeout) {
-            const Client& client = self.get();
+            const auto client_ref = self.get();
+            const Client& client = *client_ref;
             const auto enough = [&](milliseconds t) {
               int alive = 0;
               for (const EngineInfo& e : client.engines(n, t)) alive += e.state == "alive" ? 1 : 0;
@@ -189,10 +243,11 @@ void bind_client(py::module_& m) {
       .def("wait", &wait_for_jobs, py::arg("jobs") = py::none(), py::arg("timeout") = py::none(),
            "Waits for these results (None: every one this client is owed); True if all are done.")
       .def_property_readonly(
-          "outstanding", [](self_t self) { return self.get().outstanding(); }, "Results this client is still owed.")
+          "outstanding", [](self_t self) { return self.get()->outstanding(); }, "Results this client is still owed.")
       .def("queue_status",
            [](self_t self) {
-             const QueueStatus q = without_gil([&] { return self.get().queue_status(); });
+             const auto c = self.get();
+             const QueueStatus q = without_gil([&] { return c->queue_status(); });
              py::dict out;
              for (const auto& e : q.engines) {
                py::dict one;
@@ -216,7 +271,8 @@ void bind_client(py::module_& m) {
           "result_status",
           [](self_t self, py::handle jobs) {
             const auto ids = msg_ids_of(jobs);
-            const ResultStatus s = without_gil([&] { return self.get().result_status(ids); });
+            const auto c = self.get();
+            const ResultStatus s = without_gil([&] { return c->result_status(ids); });
             py::dict out;
             out["pending"] = s.pending;
             out["completed"] = s.completed;
@@ -228,7 +284,8 @@ void bind_client(py::module_& m) {
       .def(
           "get_result",
           [](self_t self, const std::string& msg_id) {
-            AsyncResult r = without_gil([&] { return self.get().get_result(msg_id); });
+            const auto c = self.get();
+            AsyncResult r = without_gil([&] { return c->get_result(msg_id); });
             return PyAsyncResult{std::move(r), true, "get_result"};
           },
           py::arg("msg_id"), "A task's result by msg id (also another client's).")
@@ -236,7 +293,8 @@ void bind_client(py::module_& m) {
           "abort",
           [](self_t self, py::handle jobs) {
             const auto ids = msg_ids_of(jobs);
-            const AbortReport report = without_gil([&] { return self.get().abort(ids); });
+            const auto c = self.get();
+            const AbortReport report = without_gil([&] { return c->abort(ids); });
             py::dict out;
             out["aborted"] = report.aborted;
             out["done"] = report.done;
@@ -254,7 +312,8 @@ void bind_client(py::module_& m) {
             filter.targets = std::move(targets);
             filter.last = last;
             py::list out;
-            for (const TaskSummary& t : without_gil([&] { return self.get().history(filter); })) {
+            const auto c = self.get();
+            for (const TaskSummary& t : without_gil([&] { return c->history(filter); })) {
               py::dict d;
               d["msg_id"] = t.msg_id;
               d["function"] = t.function;
@@ -274,7 +333,8 @@ void bind_client(py::module_& m) {
       .def(
           "purge_results",
           [](self_t self, py::handle jobs, py::handle before) {
-            const Client& client = self.get();
+            const auto client_ref = self.get();
+            const Client& client = *client_ref;
             if (!before.is_none()) {
               const auto t = from_datetime(before);
               return purge_dict(without_gil([&] { return client.purge_results_before(t); }));
@@ -287,16 +347,23 @@ void bind_client(py::module_& m) {
           py::arg("jobs") = py::list(), py::arg("before") = py::none(),
           "Forgets finished tasks and their results: these, 'all', or those submitted before a datetime.")
       .def("controller_stats",
-           [](self_t self) { return to_python(without_gil([&] { return self.get().controller_stats(); })); })
+           [](self_t self) {
+             const auto c = self.get();
+             return to_python(without_gil([&] { return c->controller_stats(); }));
+           })
       .def(
-          "shutdown", [](self_t self) { without_gil([&] { self.get().shutdown(); }); },
+          "shutdown",
+          [](self_t self) {
+            const auto c = self.get();
+            without_gil([&] { c->shutdown(); });
+          },
           "Stops the engines and the controller.")
-      .def_property_readonly("connection_file", [](self_t self) { return self.get().connection_file().string(); })
+      .def_property_readonly("connection_file", [](self_t self) { return self.get()->connection_file().string(); })
       .def(
-          "close", [](PyClient& self) { without_gil([&] { self.client.reset(); }); },
+          "close", [](PyClient& self) { self.close(); },
           "Closes the connection (results not yet received stay at the controller).")
       .def("__enter__", [](py::object self) { return self; })
-      .def("__exit__", [](PyClient& self, py::args) { without_gil([&] { self.client.reset(); }); })
+      .def("__exit__", [](PyClient& self, const py::args&) { self.close(); })
       .def("__repr__", [](self_t self) {
         if (!self.client) return std::string("<crew.Client closed>");
         return "<crew.Client " + self.client->connection_file().string() + ">";

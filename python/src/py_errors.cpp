@@ -30,6 +30,7 @@ py::object python_error(const Error& e) {
   out.attr("number") = static_cast<int>(e.code());
   out.attr("message") = e.message();
   if (const auto* remote = dynamic_cast<const RemoteError*>(&e)) set_remote_fields(out, *remote);
+  if (composite != nullptr) out.attr("engine_id") = -1;  // several engines
   if (const auto* mpi = dynamic_cast<const MpiError*>(&e)) {
     out.attr("routine") = mpi->routine();
     out.attr("error_class") = mpi->error_class();
@@ -49,8 +50,13 @@ void register_error_translator() {
     try {
       if (thrown) std::rethrow_exception(thrown);
     } catch (const Error& e) {
-      const py::object error = python_error(e);
-      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+      try {
+        const py::object error = python_error(e);
+        PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+      } catch (const py::error_already_set&) {
+        // crew.errors could not make it (a broken installation): the message still reaches the user.
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+      }
     }
   });
 }

@@ -106,6 +106,17 @@ std::string map_repr(const PyAsyncMap& self) {
   return out + ">";
 }
 
+/// Iterates a result's values in task order, each waited for as it is reached.
+struct ResultValues {
+  AsyncResult result;
+  std::size_t next_task = 0;
+
+  py::object next() {
+    if (next_task >= result.size()) throw py::stop_iteration();
+    return value_at(result, next_task++);
+  }
+};
+
 /// Iterates a map's results item by item as their chunks arrive (in item order, or as the chunks
 /// finish for an unordered map).
 struct MapItems {
@@ -233,14 +244,22 @@ void bind_results(py::module_& m) {
                                    self, [&](std::size_t i) { return py::str(self.result.metadata(i).stderr_text); });
                              })
       .def("__len__", [](self_t self) { return self.result.size(); })
-      .def("__getitem__", [](self_t self, std::size_t i) { return value_at(self.result, i); })
+      .def("__getitem__",
+           [](self_t self, py::ssize_t i) {
+             const auto n = static_cast<py::ssize_t>(self.result.size());
+             if (i < 0) i += n;  // ar[-1]: the last task's value
+             if (i < 0) throw py::index_error("task index out of range");
+             return value_at(self.result, static_cast<std::size_t>(i));
+           })
       .def("__iter__",
            [](self_t self) {
-             py::list values;
-             for (std::size_t i = 0; i < self.result.size(); ++i) values.append(value_at(self.result, i));
-             return py::iter(values);
+             return ResultValues{self.result, 0};
            })
       .def("__repr__", &result_repr);
+
+  py::class_<ResultValues>(m, "_ResultValues")
+      .def("__iter__", [](ResultValues& self) -> ResultValues& { return self; })
+      .def("__next__", &ResultValues::next);
 
   using map_t = const PyAsyncMap&;
   py::class_<MapItems>(m, "_MapItems")

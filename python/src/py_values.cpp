@@ -15,6 +15,11 @@
 namespace crew::python {
 namespace {
 
+/// As deep as crew's wire format nests values (protocol/value_codec.hpp).
+constexpr int max_depth = 200;
+
+Value convert(py::handle object, int depth);
+
 // --- keeping Python objects alive from crew's threads --------------------------------------------
 //
 // A NumPy array sent without a copy is owned by a crew::Buffer, which the client's I/O thread may
@@ -58,14 +63,31 @@ Buffer borrow(py::handle owner, const void* data, std::size_t size) {
 
 // --- NumPy ---------------------------------------------------------------------------------------
 
-const py::module_& numpy() {
-  static const auto* module = new py::module_(py::module_::import("numpy"));  // kept for the process
-  return *module;
-}
+// Imported once, when the module is (bind_values): a first import inside a conversion could hand
+// the GIL to another thread that waits for the same function-local static, and both would hang.
+struct Imports {
+  py::object numpy;          ///< None when NumPy is not installed
+  py::object numpy_generic;  ///< numpy.generic: NumPy's scalars
+  py::object datetime;
+  py::object utc;
+};
+Imports* imports = nullptr;  // made in bind_values, kept for the process
+
+bool have_numpy() { return !imports->numpy.is_none(); }
 
 bool is_numpy_scalar(py::handle object) {
-  static const auto* generic = new py::object(numpy().attr("generic"));
-  return PyObject_IsInstance(object.ptr(), generic->ptr()) == 1;
+  return have_numpy() && PyObject_IsInstance(object.ptr(), imports->numpy_generic.ptr()) == 1;
+}
+
+/// numpy.ma.MaskedArray, if a program imported numpy.ma (a masked array cannot exist otherwise).
+bool is_masked_array(py::handle object) {
+  PyObject* ma = PyImport_GetModule(py::str("numpy.ma").ptr());
+  if (ma == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  const auto module = py::reinterpret_steal<py::object>(ma);
+  return PyObject_IsInstance(object.ptr(), module.attr("MaskedArray").ptr()) == 1;
 }
 
 [[noreturn]] void refuse_dtype(const py::array& a) {
@@ -100,17 +122,23 @@ dtype dtype_of_array(const py::array& a) {
   refuse_dtype(a);
 }
 
-Value array_to_value(py::array a) {
-  if (a.ndim() == 0) return to_value(a.attr("item")());
+Value array_to_value(py::array a, int depth) {
+  if (is_masked_array(a))
+    throw_error(errc::value_type, "crew sends no NumPy masked arrays (the mask would be lost)",
+                "send a.filled(value) or a.compressed()");
+  if (a.ndim() == 0) return convert(a.attr("item")(), depth);
   const dtype type = dtype_of_array(a);
   const char order = a.dtype().attr("byteorder").cast<std::string>().at(0);
-  if (order == '>') a = a.attr("astype")(a.dtype().attr("newbyteorder")("="));      // a copy, in this machine's order
-  if (!(a.flags() & py::array::c_style)) a = numpy().attr("ascontiguousarray")(a);  // a copy, rows contiguous
+  if (order == '>') a = a.attr("astype")(a.dtype().attr("newbyteorder")("="));  // a copy, in this machine's order
+  if (!(a.flags() & py::array::c_style)) a = imports->numpy.attr("ascontiguousarray")(a);  // a copy, rows contiguous
   std::vector<std::uint64_t> shape(a.shape(), a.shape() + a.ndim());
   return Value(Array(type, std::move(shape), borrow(a, a.data(), static_cast<std::size_t>(a.nbytes()))));
 }
 
 py::object array_to_python(const Array& array) {
+  if (!have_numpy())
+    throw_error(errc::value_type, "an array arrived, and NumPy is needed to receive arrays",
+                "install it: apt-get install python3-numpy");
   auto* kept = new Buffer(array.data());
   py::capsule owner(kept, [](void* p) { delete static_cast<Buffer*>(p); });
   std::vector<py::ssize_t> shape(array.shape().begin(), array.shape().end());
@@ -136,9 +164,14 @@ std::int64_t int_of(py::handle object) {
 
 std::string string_of(py::handle object) {
   Py_ssize_t size = 0;
-  const char* data = PyUnicode_AsUTF8AndSize(object.ptr(), &size);
-  if (data == nullptr) throw py::error_already_set();
-  return {data, static_cast<std::size_t>(size)};
+  if (const char* data = PyUnicode_AsUTF8AndSize(object.ptr(), &size)) return {data, static_cast<std::size_t>(size)};
+  // Lone surrogates: the bytes a received string carried that were not UTF-8 (string_to_python
+  // decodes with surrogateescape), sent back as they came.
+  PyErr_Clear();
+  PyObject* bytes = PyUnicode_AsEncodedString(object.ptr(), "utf-8", "surrogateescape");
+  if (bytes == nullptr) throw py::error_already_set();
+  const auto owned = py::reinterpret_steal<py::bytes>(bytes);
+  return std::string(owned);
 }
 
 Value range_to_value(py::handle r) {
@@ -161,22 +194,22 @@ py::object string_to_python(const std::string& s) {
   return py::reinterpret_steal<py::object>(text);
 }
 
-}  // namespace
-
-Value to_value(py::handle object) {
+Value convert(py::handle object, int depth) {
   PyObject* o = object.ptr();
   if (o == Py_None) return Value();
   if (PyBool_Check(o)) return Value(o == Py_True);
   if (PyLong_CheckExact(o)) return Value(int_of(object));
   if (PyFloat_Check(o)) return Value(PyFloat_AS_DOUBLE(o));
   if (PyUnicode_Check(o)) return Value(string_of(object));
-  if (py::isinstance<py::array>(object)) return array_to_value(py::reinterpret_borrow<py::array>(object));
   if (PyLong_Check(o)) return Value(int_of(object));  // an int subclass (IntEnum, ...)
+  if (++depth > max_depth)
+    throw_error(errc::value_type, "a value nested more than " + std::to_string(max_depth) + " levels deep",
+                "crew sends at most that many levels (a list that contains itself has no end)");
   if (PyList_Check(o) || PyTuple_Check(o)) {
     const auto items = py::reinterpret_borrow<py::sequence>(object);
     Value::List list;
     list.reserve(items.size());
-    for (const py::handle item : items) list.push_back(to_value(item));
+    for (const py::handle item : items) list.push_back(convert(item, depth));
     return Value(std::move(list));
   }
   if (PyDict_Check(o)) {
@@ -186,23 +219,29 @@ Value to_value(py::handle object) {
         throw_error(errc::value_type,
                     "crew sends dicts with str keys; this one has the key " + std::string(py::repr(key)).substr(0, 80),
                     "convert the keys, e.g. {str(k): v for k, v in d.items()}");
-      dict.insert_or_assign(string_of(key), to_value(value));
+      dict.insert_or_assign(string_of(key), convert(value, depth));
     }
     return Value(std::move(dict));
   }
   if (PyBytes_Check(o))  // bytes do not change: the Buffer views them
     return Value(borrow(object, PyBytes_AS_STRING(o), static_cast<std::size_t>(PyBytes_GET_SIZE(o))));
+  if (have_numpy() && py::isinstance<py::array>(object))
+    return array_to_value(py::reinterpret_borrow<py::array>(object), depth);
   if (PyByteArray_Check(o) || PyMemoryView_Check(o)) {  // they may change: sent as a copy
     PyObject* copy = PyBytes_FromObject(o);
     if (copy == nullptr) throw py::error_already_set();
-    return to_value(py::reinterpret_steal<py::object>(copy));
+    return convert(py::reinterpret_steal<py::object>(copy), depth);
   }
   if (PyRange_Check(o)) return range_to_value(object);
   if (py::isinstance<Ref>(object)) return Value(object.cast<Ref>());
   if (py::isinstance<Object>(object)) return Value(object.cast<Object>());
-  if (is_numpy_scalar(object)) return to_value(object.attr("item")());
+  if (is_numpy_scalar(object)) return convert(object.attr("item")(), depth);
   refuse(object);
 }
+
+}  // namespace
+
+Value to_value(py::handle object) { return convert(object, 0); }
 
 Value::List to_value_list(const py::args& args) {
   Value::List list;
@@ -254,9 +293,8 @@ py::list items_of(const Value& sequence) {
 
 py::object to_datetime(std::chrono::system_clock::time_point t) {
   if (t.time_since_epoch().count() == 0) return py::none();
-  static const auto* datetime = new py::module_(py::module_::import("datetime"));  // kept for the process
   const double seconds = std::chrono::duration<double>(t.time_since_epoch()).count();
-  return datetime->attr("datetime").attr("fromtimestamp")(seconds, datetime->attr("timezone").attr("utc"));
+  return imports->datetime.attr("datetime").attr("fromtimestamp")(seconds, imports->utc);
 }
 
 std::chrono::system_clock::time_point from_datetime(py::handle t) {
@@ -266,12 +304,23 @@ std::chrono::system_clock::time_point from_datetime(py::handle t) {
 }
 
 void bind_values(py::module_& m) {
+  imports = new Imports{py::none(), py::none(), py::module_::import("datetime"), py::none()};
+  imports->utc = imports->datetime.attr("timezone").attr("utc");
+  try {
+    imports->numpy = py::module_::import("numpy");
+    imports->numpy_generic = imports->numpy.attr("generic");
+    (void)py::isinstance<py::array>(py::none());  // pybind11 binds NumPy's C API now, not mid-conversion
+  } catch (const py::error_already_set&) {
+    imports->numpy = py::none();  // crew works without NumPy; arrays then cannot arrive (array_to_python)
+  }
+
   py::class_<Ref>(m, "Ref", R"(A name in each engine's namespace, resolved there: crew.Ref("x") as an argument
 passes the engine's own x, so data that lives on the engines is not sent again.)")
       .def(py::init<std::string>(), py::arg("name"))
       .def_readonly("name", &Ref::name)
       .def("__repr__", [](const Ref& r) { return "crew.Ref(" + std::string(py::repr(py::str(r.name))) + ")"; })
-      .def("__eq__", [](const Ref& a, const Ref& b) { return a == b; })
+      .def(
+          "__eq__", [](const Ref& a, const Ref& b) { return a == b; }, py::is_operator())
       .def("__hash__", [](const Ref& r) { return py::hash(py::str(r.name)); });
 
   py::class_<Object>(m, "Object", R"(A C++ value of a user type, as its type name and the bytes it was serialized to

@@ -3,6 +3,7 @@
 
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <utility>
@@ -65,29 +66,47 @@ Dependency to_dependency(py::handle deps) {
 
 // --- load-balanced flags -------------------------------------------------------------------------
 
-void set_flag(PyLoadBalancedView& self, const std::string& name, py::handle value) {
-  TaskOptions o = self.view.options();
+/// Sets one flag in `o` (or `block`); throws InputError [crew.input.bad_option] for a bad one.
+void apply_flag(TaskOptions& o, bool& block, const std::string& name, py::handle value) {
   if (name == "after") {
     o.after = to_dependency(value);
   } else if (name == "follow") {
     o.follow = to_dependency(value);
   } else if (name == "timeout") {
-    const auto t = value.is_none() ? 0.0 : value.cast<double>();
-    if (t < 0) throw_error(errc::bad_option, "timeout must be >= 0 seconds (0 or None: no limit)");
-    o.timeout = milliseconds(static_cast<std::int64_t>(t * 1000.0));
+    const double t = value.is_none() ? 0.0 : value.cast<double>();
+    if (!std::isfinite(t) || t < 0 || t > 1e8)
+      throw_error(errc::bad_option, "timeout must be from 0 to 1e8 seconds, got " + std::string(py::repr(value)),
+                  "0 or None: no limit");
+    o.timeout = milliseconds(std::llround(t * 1000.0));
   } else if (name == "retries") {
-    o.retries = value.is_none() ? 0 : value.cast<int>();
-    if (o.retries < 0) throw_error(errc::bad_option, "retries must be >= 0");
+    const int retries = value.is_none() ? 0 : value.cast<int>();
+    if (retries < 0) throw_error(errc::bad_option, "retries must be >= 0");
+    o.retries = retries;
   } else if (name == "require") {
-    o.require = value.is_none() ? Value::Dict{} : to_value(value).as_dict();
+    const Value require = value.is_none() ? Value(Value::Dict{}) : to_value(value);
+    if (!require.is_dict()) throw_error(errc::bad_option, "require is a dict {property: value}");
+    o.require = require.as_dict();
   } else if (name == "block") {
-    self.block = value.cast<bool>();
-    return;
+    block = value.cast<bool>();
   } else {
     throw_error(errc::bad_option, "no flag '" + name + "' on a LoadBalancedView",
                 "its flags: after, follow, timeout, retries, require, block");
   }
+}
+
+/// Sets these flags, all or none.
+void set_flags(PyLoadBalancedView& self, const py::kwargs& flags) {
+  TaskOptions o = self.view.options();
+  bool block = self.block;
+  for (const auto& [name, value] : flags) apply_flag(o, block, name.cast<std::string>(), value);
   self.view = self.view.with(std::move(o));
+  self.block = block;
+}
+
+void set_flag(PyLoadBalancedView& self, const char* name, py::handle value) {
+  py::kwargs one;
+  one[name] = value;
+  set_flags(self, one);
 }
 
 py::dict flags_of(const PyLoadBalancedView& self) {
@@ -113,10 +132,12 @@ py::object lb_map(const PyLoadBalancedView& self, const std::string& f, py::hand
   if (more.empty() && PyRange_Check(sequence.ptr())) {  // cut into chunks without building the whole list
     const Range r = crew::range(sequence.attr("start").cast<std::int64_t>(), sequence.attr("stop").cast<std::int64_t>(),
                                 sequence.attr("step").cast<std::int64_t>());
-    map = without_gil([&] { return self.view.map(f, r, o); });
+    const LoadBalancedView view = self.view;  // set_flags in another thread may replace it
+    map = without_gil([&] { return view.map(f, r, o); });
   } else {
     auto sequences = sequences_of(sequence, more);
-    map = without_gil([&] { return self.view.map_values(f, std::move(sequences), o); });
+    const LoadBalancedView view = self.view;
+    map = without_gil([&] { return view.map_values(f, std::move(sequences), o); });
   }
   return finish(self, PyAsyncMap{std::move(map), f}, block);
 }
@@ -326,8 +347,8 @@ void bind_views(py::module_& m) {
           [](lb_t self, const std::string& f, const py::args& args, const py::kwargs& kwargs) {
             refuse_kwargs(kwargs, f);
             Value::List list = to_value_list(args);
-            return lb_result(self, without_gil([&] { return self.view.apply_list(f, std::move(list)); }), f,
-                             std::nullopt);
+            const LoadBalancedView view = self.view;  // set_flags in another thread may replace it
+            return lb_result(self, without_gil([&] { return view.apply_list(f, std::move(list)); }), f, std::nullopt);
           },
           py::arg("f"), "Runs the registered function `f` once, on an engine the controller picks.")
       .def(
@@ -335,7 +356,8 @@ void bind_views(py::module_& m) {
           [](lb_t self, const std::string& f, const py::args& args, const py::kwargs& kwargs) {
             refuse_kwargs(kwargs, f);
             Value::List list = to_value_list(args);
-            return lb_result(self, without_gil([&] { return self.view.apply_list(f, std::move(list)); }), f, false);
+            const LoadBalancedView view = self.view;  // set_flags in another thread may replace it
+            return lb_result(self, without_gil([&] { return view.apply_list(f, std::move(list)); }), f, false);
           },
           py::arg("f"))
       .def(
@@ -343,7 +365,8 @@ void bind_views(py::module_& m) {
           [](lb_t self, const std::string& f, const py::args& args, const py::kwargs& kwargs) {
             refuse_kwargs(kwargs, f);
             Value::List list = to_value_list(args);
-            return lb_result(self, without_gil([&] { return self.view.apply_list(f, std::move(list)); }), f, true);
+            const LoadBalancedView view = self.view;  // set_flags in another thread may replace it
+            return lb_result(self, without_gil([&] { return view.apply_list(f, std::move(list)); }), f, true);
           },
           py::arg("f"))
       .def(
@@ -373,7 +396,8 @@ void bind_views(py::module_& m) {
           "abort",
           [](lb_t self, py::handle jobs) {
             const auto ids = msg_ids_of(jobs);
-            const AbortReport report = without_gil([&] { return self.view.abort(ids); });
+            const LoadBalancedView view = self.view;
+            const AbortReport report = without_gil([&] { return view.abort(ids); });
             py::dict out;
             out["aborted"] = report.aborted;
             out["done"] = report.done;
@@ -383,10 +407,7 @@ void bind_views(py::module_& m) {
           py::arg("jobs"),
           "Aborts the tasks that have not started: {aborted, done, running} msg ids (running ones run on).")
       .def(
-          "set_flags",
-          [](PyLoadBalancedView& self, const py::kwargs& flags) {
-            for (const auto& [name, value] : flags) set_flag(self, name.cast<std::string>(), value);
-          },
+          "set_flags", [](PyLoadBalancedView& self, const py::kwargs& flags) { set_flags(self, flags); },
           "Sets flags for the tasks submitted from now on: after, follow, timeout, retries, require, block.")
       .def_property_readonly("flags", &flags_of)
       .def_property(

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <crew/error.hpp>
+
 namespace crew::python {
 
 namespace {
@@ -11,8 +13,10 @@ constexpr std::chrono::milliseconds slice{100};
 }
 
 std::chrono::milliseconds to_timeout(std::optional<double> seconds) {
-  if (!seconds || *seconds < 0 || std::isinf(*seconds)) return std::chrono::milliseconds(-1);
-  if (std::isnan(*seconds)) throw py::value_error("timeout is NaN: give seconds, or None to wait without limit");
+  if (seconds && std::isnan(*seconds))
+    throw_error(errc::bad_option, "a timeout of NaN seconds", "give seconds, or None to wait without limit");
+  // Beyond three years is no limit: the steady clock's deadline could not hold it.
+  if (!seconds || *seconds < 0 || *seconds > 1e8) return std::chrono::milliseconds(-1);
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*seconds * 1000.0)));
 }
 
@@ -24,7 +28,7 @@ bool wait_interruptibly(const std::function<bool(std::chrono::milliseconds)>& wa
   for (;;) {
     std::chrono::milliseconds wait = slice;
     if (!forever)
-      wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()),
+      wait = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()),
                         std::chrono::milliseconds::zero(), slice);
     if (without_gil([&] { return wait_slice(wait); })) return true;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();

@@ -5,7 +5,8 @@ tests fail.
 ctest runs each module under crew-test-guard, which gives it a private $CREW_HOME and ends any
 process left behind; run by hand (python3 -m pytest python/tests), the fixtures make a temporary
 $CREW_HOME themselves. Environment: CREW_PROGRAM (the crew program), CREW_TEST_PLUGIN (the demo
-functions' plugin), PYTHONPATH (the build's python/ directory).
+functions' plugin), PYTHONPATH (the build's python/ directory); under AddressSanitizer also
+LD_PRELOAD and CREW_TEST_CREW_ASAN_OPTIONS (tests/CMakeLists.txt).
 """
 
 import os
@@ -34,6 +35,17 @@ def demo_plugin():
     return plugin
 
 
+def crew_environment():
+    """The environment of the crew processes a test starts. Under AddressSanitizer (ctest sets
+    CREW_TEST_CREW_ASAN_OPTIONS), python runs with ASan's runtime preloaded and no leak check;
+    crew's own processes get neither."""
+    env = dict(os.environ)
+    if "CREW_TEST_CREW_ASAN_OPTIONS" in env:
+        env.pop("LD_PRELOAD", None)
+        env["ASAN_OPTIONS"] = env["CREW_TEST_CREW_ASAN_OPTIONS"]
+    return env
+
+
 class Cluster:
     """A cluster of `engines` engines in one world, with the demo functions loaded."""
 
@@ -42,7 +54,7 @@ class Cluster:
         self.engines = engines
         self.extra = list(extra)
         self.crew = crew_program()
-        self.env = dict(os.environ)
+        self.env = crew_environment()
 
     def run(self, *args, timeout=120):
         return subprocess.run([self.crew, *args, "--profile", self.profile], env=self.env, capture_output=True,

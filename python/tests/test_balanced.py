@@ -108,3 +108,45 @@ def test_wait_interactive_shows_progress(rc):
     assert ar.wait_interactive(interval=0.05, timeout=0.05, stream=out) is False
     assert "tasks finished" in out.getvalue() and "still running" in out.getvalue()
     ar.get(timeout=30)
+
+
+def test_flags_are_set_all_or_none(rc):
+    lbv = rc.load_balanced_view()
+    with pytest.raises(crew.InputError, match="timeout must be from 0 to 1e8 seconds"):
+        with lbv.temp_flags(retries=2, timeout=-1):
+            pass
+    assert lbv.retries == 0 and lbv.timeout == 0.0
+    with pytest.raises(crew.InputError):
+        lbv.set_flags(retries=3, timeout=float("inf"))
+    assert lbv.retries == 0
+    lbv.timeout = 1.001  # milliseconds kept, as given
+    assert lbv.timeout == 1.001
+    with lbv.temp_flags(retries=1):
+        pass
+    assert lbv.timeout == 1.001 and lbv.retries == 0
+    lbv.timeout = None
+    assert lbv.timeout == 0.0
+
+
+def test_flags_change_while_other_threads_submit(rc):
+    import threading
+    lbv = rc.load_balanced_view()
+    stop = threading.Event()
+    errors = []
+
+    def submit():
+        try:
+            while not stop.is_set():
+                assert lbv.apply_async("mul", 2, 3).get(timeout=30) == 6.0
+        except Exception as e:
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=submit) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for i in range(300):
+        lbv.set_flags(retries=i % 3, after=None)  # replaces the view the submitting threads read
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == [] and not any(t.is_alive() for t in threads)

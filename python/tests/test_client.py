@@ -153,3 +153,57 @@ def test_no_controller_names_the_profile(crew_home):
     assert isinstance(raised.value, ConnectionError)  # Python's own too
     with pytest.raises(crew.InputError, match="not both"):
         crew.Client("x.json", profile="y")
+
+
+def test_targets_as_numpy_ints_not_bools(rc):
+    assert rc[np.int64(2)].targets == 2
+    assert rc[np.array([0, 3])].targets == [0, 3]
+    with pytest.raises(crew.InputError, match="not True"):
+        rc[True]
+    with pytest.raises(crew.InputError, match="this list has"):
+        rc[[0, "1"]]
+
+
+def test_negative_indexes_and_long_timeouts(rc):
+    ar = rc[:].apply_async("mul", 2, 2)
+    assert ar[-1] == 4.0 and ar[-4] == 4.0
+    with pytest.raises(IndexError):
+        ar[-5]
+    assert ar.wait(1e10) is True and ar.get(timeout=1e300) == [4.0] * 4  # beyond 3 years: no limit
+    with pytest.raises(crew.InputError, match="NaN"):
+        ar.wait(float("nan"))
+    with pytest.raises(crew.InputError, match="timeout is from 0 to 1e8 seconds"):
+        crew.Client(rc.connection_file, timeout=-1)
+
+
+def test_wait_on_results_asks_nothing_of_the_controller(rc):
+    amr = rc.load_balanced_view().map("square", range(2000), chunksize=1)
+    assert rc.wait(amr, timeout=60)
+    before = rc.controller_stats()["messages_in"]
+    assert rc.wait([amr, amr], timeout=5)
+    assert rc.controller_stats()["messages_in"] == before + 1  # the stats query itself, nothing for the wait
+    before = rc.controller_stats()["messages_in"]
+    assert rc.wait(amr.msg_ids[:3], timeout=30)  # msg ids: each fetched by its id
+    assert rc.controller_stats()["messages_in"] == before + 3 + 1
+
+
+def test_close_while_another_thread_waits(cluster):
+    import threading
+    client = cluster.client()
+    ar = client[0].apply_async("sleep", 1.0)
+    outcome = []
+
+    def waiter():
+        try:
+            outcome.append(client.wait(timeout=30))
+        except crew.Error as e:
+            outcome.append(e.code)
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    client.close()  # the waiter holds its own reference: no crash, it ends one way or the other
+    t.join(timeout=60)
+    assert not t.is_alive() and len(outcome) == 1
+    with pytest.raises(crew.ConnectionError):
+        client.ids
+    ar.wait(0)  # the handle outlives its client: it answers, it does not crash

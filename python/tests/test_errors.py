@@ -86,7 +86,7 @@ CTRL_C = textwrap.dedent("""
 
 def test_ctrl_c_interrupts_get_and_the_task_goes_on(cluster):
     child = subprocess.run([sys.executable, "-c", CTRL_C, cluster.profile], capture_output=True, text=True,
-                           env=cluster.env, timeout=60)
+                           timeout=60)
     lines = [line.split() for line in child.stdout.splitlines()]
     assert child.returncode == 0, child.stderr
     assert lines[0][0] == "interrupted", child.stdout

@@ -9,7 +9,7 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "pytho
 
 def test_quickstart_runs(cluster):
     done = subprocess.run([sys.executable, EXAMPLE, "--profile", cluster.profile], capture_output=True, text=True,
-                          env=cluster.env, timeout=120)
+                          timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "engines: [0, 1, 2, 3]" in out

@@ -91,3 +91,37 @@ def test_bytes_like_and_objects(rc):
     obj = crew.Object("my::Type", b"\x01\x02")
     back = echo(rc, obj)
     assert isinstance(back, crew.Object) and back.type == "my::Type" and back.data == b"\x01\x02"
+
+
+def test_values_without_end_or_too_deep_are_refused(rc):
+    loop = [1]
+    loop.append(loop)
+    with pytest.raises(crew.InputError, match="nested more than 200 levels"):
+        rc[0].apply_async("echo", loop)
+    deep = []
+    for _ in range(300):
+        deep = [deep]
+    with pytest.raises(crew.InputError, match="nested more than 200 levels"):
+        rc[0].apply_async("echo", deep)
+    shallow = []
+    for _ in range(150):
+        shallow = [shallow]
+    assert echo(rc, shallow) == shallow
+
+
+def test_text_that_is_not_utf8_goes_back_as_it_came(rc):
+    # An engine's text with bytes that are not UTF-8 arrives with surrogate escapes; sent back, the
+    # engine gets its bytes again.
+    text = rc[0].execute("printf 'caf\\351\\n'", block=True)["stdout"]
+    assert text == "caf\udce9\n"
+    assert echo(rc, text) == text
+
+
+def test_masked_arrays_are_refused_not_unmasked(rc):
+    masked = np.ma.masked_array([1.0, 2.0, 3.0], mask=[False, True, False])
+    with pytest.raises(crew.InputError, match="masked arrays"):
+        rc[0].apply_async("echo", masked)
+
+
+def test_ref_compares_with_anything(rc):
+    assert crew.Ref("x") != 5 and crew.Ref("x") not in [1, "x"] and crew.Ref("x") in [crew.Ref("x")]
