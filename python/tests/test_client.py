@@ -179,12 +179,14 @@ def test_negative_indexes_and_long_timeouts(rc):
 def test_wait_on_results_asks_nothing_of_the_controller(rc):
     amr = rc.load_balanced_view().map("square", range(2000), chunksize=1)
     assert rc.wait(amr, timeout=60)
+    # messages_in counts every message the controller took (engines' heartbeats too): asking for
+    # each of the 2,000 tasks by id would add 4,000
     before = rc.controller_stats()["messages_in"]
     assert rc.wait([amr, amr], timeout=5)
-    assert rc.controller_stats()["messages_in"] == before + 1  # the stats query itself, nothing for the wait
+    assert rc.controller_stats()["messages_in"] - before < 100
     before = rc.controller_stats()["messages_in"]
-    assert rc.wait(amr.msg_ids[:3], timeout=30)  # msg ids: each fetched by its id
-    assert rc.controller_stats()["messages_in"] == before + 3 + 1
+    assert rc.wait(amr.msg_ids[:500], timeout=30)  # msg ids: each fetched by its id
+    assert rc.controller_stats()["messages_in"] - before >= 500
 
 
 def test_close_while_another_thread_waits(cluster):
