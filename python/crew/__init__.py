@@ -41,11 +41,14 @@ from .errors import (
     TaskTimeout,
     TimeoutError,
 )
-from .progress import wait_interactive as _wait_interactive
 from .flags import temp_flags as _temp_flags
+from .outputs import display_outputs as _display_outputs
+from .progress import wait_interactive as _wait_interactive
 
 AsyncResult.wait_interactive = _wait_interactive
 AsyncMapResult.wait_interactive = _wait_interactive
+AsyncResult.display_outputs = _display_outputs
+AsyncMapResult.display_outputs = _display_outputs
 LoadBalancedView.temp_flags = _temp_flags
 
 __all__ = [

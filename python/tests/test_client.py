@@ -1,6 +1,7 @@
 """The Client and its DirectViews against a real cluster: every call of the issue's list."""
 
 import datetime
+import io
 import os
 
 import numpy as np
@@ -62,6 +63,14 @@ def test_metadata_and_output(rc):
     many.wait(30)
     assert [m["engine_id"] for m in many.metadata] == [0, 1, 2, 3]
     assert many.stdout == ["x\n"] * 4
+    out, err = io.StringIO(), io.StringIO()
+    many.display_outputs(stdout=out, stderr=err)
+    assert out.getvalue() == "".join("[stdout:%d] x\n" % i for i in range(4)) and err.getvalue() == ""
+    lines = rc[3].apply_async("countdown", 2)
+    assert lines.get(timeout=30) == "liftoff"
+    out = io.StringIO()
+    lines.display_outputs(stdout=out, stderr=err)  # several lines: the header on its own
+    assert out.getvalue() == "[stdout:3]\n2...\n1...\n"
 
 
 def test_execute(rc):

@@ -152,6 +152,19 @@ int main(int argc, char** argv) try {
   // pyenv one earlier on PATH), and `import crew` finding this build's module.
   const std::string path = (build / "src").string() + ":/usr/bin:" + (std::getenv("PATH") ? std::getenv("PATH") : "");
   ::setenv("PATH", path.c_str(), 1);
+  if (const char* preload = std::getenv("CREW_README_PYTHON_PRELOAD")) {
+    // A sanitized build: the README's `python3` is Debian's with the sanitizer runtime the module
+    // needs preloaded, and without the leak check (CPython's allocations look like leaks). Only
+    // python3: crew and mpirun run as they are.
+    const fs::path bin = dir / ".bin";
+    fs::create_directories(bin);
+    std::ofstream(bin / "python3")
+        << "#!/bin/sh\nLD_PRELOAD='" << preload
+        << "' ASAN_OPTIONS=\"${ASAN_OPTIONS:-}:detect_leaks=0\" exec /usr/bin/python3 \"$@\"\n";
+    fs::permissions(bin / "python3", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+    const std::string with_shim = bin.string() + ":" + std::getenv("PATH");
+    ::setenv("PATH", with_shim.c_str(), 1);
+  }
   const std::string python_path =
       (build / "python").string() + (std::getenv("PYTHONPATH") ? ":" + std::string(std::getenv("PYTHONPATH")) : "");
   ::setenv("PYTHONPATH", python_path.c_str(), 1);
