@@ -294,12 +294,7 @@ void bind_client(py::module_& m) {
           [](self_t self, py::handle jobs) {
             const auto ids = msg_ids_of(jobs);
             const auto c = self.get();
-            const AbortReport report = without_gil([&] { return c->abort(ids); });
-            py::dict out;
-            out["aborted"] = report.aborted;
-            out["done"] = report.done;
-            out["running"] = report.running;
-            return out;
+            return abort_dict(without_gil([&] { return c->abort(ids); }));
           },
           py::arg("jobs"))
       .def(

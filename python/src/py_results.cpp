@@ -185,6 +185,14 @@ void collect_ids(py::handle item, std::vector<std::string>& ids) {
 
 }  // namespace
 
+py::dict abort_dict(const AbortReport& report) {
+  py::dict out;
+  out["aborted"] = report.aborted;
+  out["done"] = report.done;
+  out["running"] = report.running;
+  return out;
+}
+
 std::vector<std::string> msg_ids_of(py::handle jobs) {
   std::vector<std::string> ids;
   collect_ids(jobs, ids);

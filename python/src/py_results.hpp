@@ -30,6 +30,9 @@ struct PyAsyncMap {
 /// iterable of them. Throws InputError [crew.input.bad_option] for anything else.
 std::vector<std::string> msg_ids_of(py::handle jobs);
 
+/// What an abort did, as a dict of msg id lists: {aborted, done, running}.
+py::dict abort_dict(const AbortReport& report);
+
 void bind_results(py::module_& m);
 
 }  // namespace crew::python

@@ -142,6 +142,25 @@ py::object lb_map(const PyLoadBalancedView& self, const std::string& f, py::hand
   return finish(self, PyAsyncMap{std::move(map), f}, block);
 }
 
+/// apply, apply_async (block false) and apply_sync (true) of a DirectView.
+auto dv_apply(block_t block) {
+  return [block](const PyDirectView& self, const std::string& f, const py::args& args, const py::kwargs& kwargs) {
+    refuse_kwargs(kwargs, f);
+    Value::List list = to_value_list(args);
+    return result(self, without_gil([&] { return self.view.apply_list(f, std::move(list)); }), f, block);
+  };
+}
+
+/// The same for a LoadBalancedView.
+auto lb_apply(block_t block) {
+  return [block](const PyLoadBalancedView& self, const std::string& f, const py::args& args, const py::kwargs& kwargs) {
+    refuse_kwargs(kwargs, f);
+    Value::List list = to_value_list(args);
+    const LoadBalancedView view = self.view;  // set_flags in another thread may replace it
+    return lb_result(self, without_gil([&] { return view.apply_list(f, std::move(list)); }), f, block);
+  };
+}
+
 const char* direct_doc = R"(Work addressed to exactly these engines (rc[:], rc[0], rc[::2], rc[[0, 2]]).
 
     dv.apply_sync("summary")                  # one value per engine, in engine order
@@ -170,30 +189,10 @@ void bind_views(py::module_& m) {
   py::class_<PyDirectView>(m, "DirectView", direct_doc)
       .def_property_readonly("targets", [](dv_t self) { return targets_of(self.view.targets(), self.single); })
       .def_readwrite("block", &PyDirectView::block)
-      .def(
-          "apply",
-          [](dv_t self, const std::string& f, const py::args& args, const py::kwargs& kwargs) {
-            refuse_kwargs(kwargs, f);
-            Value::List list = to_value_list(args);
-            return result(self, without_gil([&] { return self.view.apply_list(f, std::move(list)); }), f, std::nullopt);
-          },
-          py::arg("f"), "Calls the registered function `f` on every target (waits if block).")
-      .def(
-          "apply_async",
-          [](dv_t self, const std::string& f, const py::args& args, const py::kwargs& kwargs) {
-            refuse_kwargs(kwargs, f);
-            Value::List list = to_value_list(args);
-            return result(self, without_gil([&] { return self.view.apply_list(f, std::move(list)); }), f, false);
-          },
-          py::arg("f"))
-      .def(
-          "apply_sync",
-          [](dv_t self, const std::string& f, const py::args& args, const py::kwargs& kwargs) {
-            refuse_kwargs(kwargs, f);
-            Value::List list = to_value_list(args);
-            return result(self, without_gil([&] { return self.view.apply_list(f, std::move(list)); }), f, true);
-          },
-          py::arg("f"))
+      .def("apply", dv_apply(std::nullopt), py::arg("f"),
+           "Calls the registered function `f` on every target (waits if block).")
+      .def("apply_async", dv_apply(false), py::arg("f"))
+      .def("apply_sync", dv_apply(true), py::arg("f"))
       .def(
           "map",
           [](dv_t self, const std::string& f, py::handle sequence, const py::args& more, block_t block) {
@@ -342,33 +341,10 @@ void bind_views(py::module_& m) {
                                return py::cast(self.view.targets());
                              })
       .def_readwrite("block", &PyLoadBalancedView::block)
-      .def(
-          "apply",
-          [](lb_t self, const std::string& f, const py::args& args, const py::kwargs& kwargs) {
-            refuse_kwargs(kwargs, f);
-            Value::List list = to_value_list(args);
-            const LoadBalancedView view = self.view;  // set_flags in another thread may replace it
-            return lb_result(self, without_gil([&] { return view.apply_list(f, std::move(list)); }), f, std::nullopt);
-          },
-          py::arg("f"), "Runs the registered function `f` once, on an engine the controller picks.")
-      .def(
-          "apply_async",
-          [](lb_t self, const std::string& f, const py::args& args, const py::kwargs& kwargs) {
-            refuse_kwargs(kwargs, f);
-            Value::List list = to_value_list(args);
-            const LoadBalancedView view = self.view;  // set_flags in another thread may replace it
-            return lb_result(self, without_gil([&] { return view.apply_list(f, std::move(list)); }), f, false);
-          },
-          py::arg("f"))
-      .def(
-          "apply_sync",
-          [](lb_t self, const std::string& f, const py::args& args, const py::kwargs& kwargs) {
-            refuse_kwargs(kwargs, f);
-            Value::List list = to_value_list(args);
-            const LoadBalancedView view = self.view;  // set_flags in another thread may replace it
-            return lb_result(self, without_gil([&] { return view.apply_list(f, std::move(list)); }), f, true);
-          },
-          py::arg("f"))
+      .def("apply", lb_apply(std::nullopt), py::arg("f"),
+           "Runs the registered function `f` once, on an engine the controller picks.")
+      .def("apply_async", lb_apply(false), py::arg("f"))
+      .def("apply_sync", lb_apply(true), py::arg("f"))
       .def(
           "map",
           [](lb_t self, const std::string& f, py::handle sequence, const py::args& more,
@@ -397,12 +373,7 @@ void bind_views(py::module_& m) {
           [](lb_t self, py::handle jobs) {
             const auto ids = msg_ids_of(jobs);
             const LoadBalancedView view = self.view;
-            const AbortReport report = without_gil([&] { return view.abort(ids); });
-            py::dict out;
-            out["aborted"] = report.aborted;
-            out["done"] = report.done;
-            out["running"] = report.running;
-            return out;
+            return abort_dict(without_gil([&] { return view.abort(ids); }));
           },
           py::arg("jobs"),
           "Aborts the tasks that have not started: {aborted, done, running} msg ids (running ones run on).")

@@ -125,3 +125,21 @@ def test_masked_arrays_are_refused_not_unmasked(rc):
 
 def test_ref_compares_with_anything(rc):
     assert crew.Ref("x") != 5 and crew.Ref("x") not in [1, "x"] and crew.Ref("x") in [crew.Ref("x")]
+
+
+def test_sent_arrays_are_let_go_when_crew_is_done(rc):
+    # crew holds a reference to an array it sends from its memory; its own threads hand that
+    # reference back to the interpreter (no GIL taken there), which drops it between bytecodes
+    import sys
+    import time
+    a = np.arange(100_000.0)
+    alone = sys.getrefcount(a)
+    ars = [rc[:].push({"v": a}) for _ in range(20)]
+    dv = rc[:]
+    ars += [dv.scatter("s", a) for _ in range(20)]
+    assert rc.wait(ars, timeout=60) and all(ar.successful() for ar in ars)
+    del ars
+    deadline = time.monotonic() + 10
+    while sys.getrefcount(a) != alone and time.monotonic() < deadline:
+        pass  # each turn runs bytecode, where the interpreter takes the handed-back references
+    assert sys.getrefcount(a) == alone
